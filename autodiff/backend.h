@@ -1,0 +1,76 @@
+// The one dispatch point between tensors and kernels. Each device implements this interface by
+// calling its plain kernel functions (kernels/cpu, later kernels/cuda); ops only ever talk to
+// backend(device). Tensors passed in are already checked by the op: same dtype, same device, and
+// sizes that fit the parameters.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "autodiff/tensor.h"
+#include "kernels/params.h"
+
+namespace gt {
+
+struct Pads {
+  int64_t top = 0, bottom = 0, left = 0, right = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* p) = 0;
+  virtual void write(const Tensor& dst, const void* host) = 0;  // host holds numel values of dst's dtype
+  virtual void fill(const Tensor& y, double v) = 0;
+  virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same numel; converts the dtype
+
+  virtual void unary_forward(Unary op, const Tensor& x, const Tensor& y) = 0;
+  virtual void unary_backward(Unary op, const Tensor& y, const Tensor& dy, const Tensor& dx) = 0;
+  virtual void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) = 0;
+  virtual void axpby(double a, const Tensor& x, double b, const Tensor& y) = 0;  // y = a*x + b*y
+  virtual void affine(const Tensor& x, double a, double b, const Tensor& y) = 0;  // y = a*x + b
+  virtual void clamp_forward(const Tensor& x, double lo, double hi, const Tensor& y) = 0;
+  virtual void clamp_backward(const Tensor& x, double lo, double hi, const Tensor& dy, const Tensor& dx) = 0;
+  virtual void bias_add(const Tensor& x, const Tensor& b, const Tensor& y) = 0;  // x (N, C, ...), b (C)
+  virtual void bias_grad(const Tensor& dy, const Tensor& db) = 0;
+  virtual void reduce_axis(const Tensor& x, int64_t outer, int64_t len, int64_t inner, double scale,
+                           const Tensor& y) = 0;
+  virtual void broadcast_axis(const Tensor& dy, int64_t outer, int64_t len, int64_t inner, double scale,
+                              const Tensor& dx) = 0;
+  // C (M x N) = alpha op(A) op(B) + beta C
+  virtual void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A,
+                    const Tensor& B, double beta, const Tensor& C) = 0;
+
+  virtual void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& y) = 0;
+  virtual void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, const Tensor& dx) = 0;
+  virtual void conv2d_backward_weight(const ConvGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dw) = 0;
+  virtual void maxpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) = 0;
+  virtual void maxpool_backward(const PoolGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dx) = 0;
+  virtual void avgpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) = 0;
+  virtual void avgpool_backward(const PoolGeom& g, const Tensor& dy, const Tensor& dx) = 0;
+
+  // x viewed as (N, C, S) with C = mean.numel(); see kernels/cpu/norm.h for the formulas.
+  virtual void bn_stats(const Tensor& x, const Tensor& mean, const Tensor& var) = 0;
+  virtual void bn_forward(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
+                          const Tensor& beta, const Tensor& y) = 0;
+  virtual void bn_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd,
+                           const Tensor& gamma, bool training, const Tensor& dx, const Tensor& dgamma,
+                           const Tensor& dbeta) = 0;  // undefined outputs are skipped
+  virtual void softmax_forward(const Tensor& x, bool log, const Tensor& y) = 0;  // rows = dim 0
+  virtual void softmax_backward(const Tensor& y, const Tensor& dy, bool log, const Tensor& dx) = 0;
+  virtual double nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) = 0;
+  virtual void nll_backward(const std::vector<int32_t>& labels, double dloss, const Tensor& dlogp) = 0;
+
+  // x (N, C, H, W) planes
+  virtual void pad(const Tensor& x, const Pads& p, double value, const Tensor& y) = 0;
+  virtual void pad_backward(const Tensor& dy, const Pads& p, const Tensor& dx) = 0;
+  virtual void insert_channels(const Tensor& src, int64_t offset, const Tensor& dst) = 0;
+  virtual void extract_channels(const Tensor& dst_grad, int64_t offset, const Tensor& src_grad) = 0;
+  virtual void resize_bilinear(const Tensor& x, const Tensor& y) = 0;
+  virtual void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) = 0;
+};
+
+// The backend of a device. Throws gt::Error for a device that this build does not support.
+Backend& backend(Device d);
+
+}  // namespace gt

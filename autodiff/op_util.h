@@ -1,0 +1,50 @@
+// Shared input checks for the op implementations (internal to autodiff/).
+#pragma once
+#include <string>
+
+#include "autodiff/backend.h"
+#include "autodiff/tape.h"
+
+namespace gt::detail {
+
+[[noreturn]] inline void fail(const char* op, const std::string& msg) { throw Error(op_context(op) + ": " + msg); }
+
+inline void check(bool ok, const char* op, const std::string& msg) {
+  if (!ok) fail(op, msg);
+}
+
+inline void defined(const char* op, const Tensor& t, const char* name) {
+  check(t.defined(), op, std::string("input '") + name + "' is undefined");
+}
+
+// a and b must be defined and agree on dtype and device.
+inline void same_kind(const char* op, const Tensor& a, const Tensor& b, const char* an, const char* bn) {
+  defined(op, a, an);
+  defined(op, b, bn);
+  check(a.dtype() == b.dtype(), op,
+        std::string(an) + " is " + to_string(a.dtype()) + " but " + bn + " is " + to_string(b.dtype()));
+  check(a.device() == b.device(), op,
+        std::string(an) + " is on " + to_string(a.device()) + " but " + bn + " is on " + to_string(b.device()));
+}
+
+inline void same_shape(const char* op, const Tensor& a, const Tensor& b, const char* an, const char* bn) {
+  same_kind(op, a, b, an, bn);
+  check(a.shape() == b.shape(), op,
+        std::string("shape mismatch: ") + an + " " + a.shape().str() + " vs " + bn + " " + b.shape().str());
+}
+
+inline void rank(const char* op, const Tensor& t, int n, const char* name) {
+  defined(op, t, name);
+  check(t.ndim() == n, op,
+        std::string(name) + " must have " + std::to_string(n) + " dimensions, got " + t.shape().str());
+}
+
+inline Backend& be(const Tensor& t) { return backend(t.device()); }
+inline Tensor empty_as(const Tensor& t, const Shape& s) { return Tensor::empty(s, t.dtype(), t.device()); }
+
+inline Tensor record(const char* op, const std::vector<Tensor>& in, Tensor y, std::vector<Tensor> saved,
+                     BackwardFn fn) {
+  return Tape::current().record(op, in, std::move(y), std::move(saved), std::move(fn));
+}
+
+}  // namespace gt::detail

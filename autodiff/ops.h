@@ -1,0 +1,79 @@
+// The differentiable ops. Each records a node on Tape::current() when a gradient may be needed.
+// Shapes are NCHW. Every op checks its inputs and throws gt::Error naming the op, the layer (the
+// current NameScope) and the shapes involved.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "autodiff/backend.h"
+#include "autodiff/tensor.h"
+
+namespace gt::ops {
+
+// ---- convolution and dense ----
+struct Conv2dOptions {
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t dilation_h = 1, dilation_w = 1;
+  Pads pad;  // asymmetric: TF 'SAME' at stride 2 pads bottom/right more
+  int64_t groups = 1;
+};
+// TensorFlow's 'SAME' padding for one spatial size: total = max((ceil(in/s)-1)*s + (k-1)*d + 1 - in, 0),
+// with the odd pixel at the end. Returns {before, after}.
+std::pair<int64_t, int64_t> same_padding(int64_t in, int64_t k, int64_t stride, int64_t dilation);
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o = {});  // x (N,C,H,W), w (O,C/g,kh,kw)
+Tensor linear(const Tensor& x, const Tensor& w);   // x (N,I), w (O,I) -> (N,O)   (PyTorch layout)
+Tensor matmul(const Tensor& a, const Tensor& b);   // (M,K) x (K,N) -> (M,N)
+Tensor bias_add(const Tensor& x, const Tensor& b); // x (N,C,...) + b (C)
+
+// ---- element-wise ----
+Tensor add(const Tensor& a, const Tensor& b);  // same shapes
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor add_scalar(const Tensor& x, double s);
+Tensor mul_scalar(const Tensor& x, double s);
+Tensor relu(const Tensor& x);
+Tensor relu6(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor clamp(const Tensor& x, double lo, double hi);
+// Inverted dropout: y = x * mask / (1-p) with mask ~ Bernoulli(1-p) from `seed`; identity when !training.
+Tensor dropout(const Tensor& x, double p, uint64_t seed, bool training);
+
+// ---- softmax and loss (x: (N,K)) ----
+Tensor softmax(const Tensor& x);
+Tensor log_softmax(const Tensor& x);
+// Mean over the batch of -log softmax(logits)[n, labels[n]] -> shape [1]
+Tensor cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels);
+
+// ---- pooling ----
+struct PoolOptions {
+  int64_t kernel_h = 2, kernel_w = 2;
+  int64_t stride_h = 2, stride_w = 2;
+  Pads pad;
+  bool count_include_pad = false;  // average only: true = PyTorch's default, false = Keras/TF
+};
+Tensor max_pool2d(const Tensor& x, const PoolOptions& o);
+Tensor avg_pool2d(const Tensor& x, const PoolOptions& o);
+Tensor global_avg_pool(const Tensor& x);  // (N,C,H,W) -> (N,C)
+
+// ---- normalisation ----
+// y = (x - mean) / sqrt(var + eps) * gamma + beta per channel of x (N,C,...).
+// Inference uses running_mean/var. Training uses the batch statistics and updates the running ones:
+// r = (1-momentum) r + momentum * batch (unbiased variance, as PyTorch).
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                  const Tensor& running_var, double eps, bool training, double momentum = 0.1);
+
+// ---- layout ----
+Tensor concat_channels(const std::vector<Tensor>& xs);  // along dim 1
+Tensor pad(const Tensor& x, const Pads& p, double value = 0.0);  // spatial padding of (N,C,H,W)
+Tensor reshape(const Tensor& x, const Shape& s);
+Tensor flatten(const Tensor& x);  // (N, ...) -> (N, rest)
+Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w);  // half-pixel centres
+
+// ---- reductions ----
+Tensor sum(const Tensor& x);   // -> [1]
+Tensor mean(const Tensor& x);  // -> [1]
+Tensor sum_dim(const Tensor& x, int dim);   // removes dim
+Tensor mean_dim(const Tensor& x, int dim);
+
+}  // namespace gt::ops

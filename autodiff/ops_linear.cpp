@@ -1,0 +1,141 @@
+// Linear maps: convolution, dense layers, matrix products and bias.
+#include <algorithm>
+
+#include "autodiff/op_util.h"
+#include "autodiff/ops.h"
+
+namespace gt::ops {
+using namespace detail;
+
+namespace {
+// A weight gradient needs the forward input; it is saved only when the weight wanted a gradient at
+// forward time, so frozen models (saliency on VGG16) never keep it alive for that reason.
+const Tensor& saved_input_for_weight_grad(BackwardContext& c, size_t i) {
+  const Tensor& t = c.saved(i);
+  if (!t.defined())
+    throw Error("backward of " + c.node.op + " [" + c.node.layer +
+                "]: a weight gradient was requested, but the weight did not require a gradient during the forward pass");
+  return t;
+}
+}  // namespace
+
+std::pair<int64_t, int64_t> same_padding(int64_t in, int64_t k, int64_t stride, int64_t dilation) {
+  const int64_t out = (in + stride - 1) / stride;
+  const int64_t total = std::max<int64_t>((out - 1) * stride + (k - 1) * dilation + 1 - in, 0);
+  return {total / 2, total - total / 2};
+}
+
+// x: (N,C,H,W), w: (O,C/groups,kh,kw) -> y: (N,O,Ho,Wo)
+//   y[n,o] = sum_{c in group(o), i, j} w[o,c,i,j] * x[n, c, oy*sh - pt + i*dh, ox*sw - pl + j*dw]
+//   dx = conv_transpose(dy, w),  dw[o,c,i,j] = sum_n,oy,ox dy[n,o,oy,ox] * x[n,c,...]
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
+  const char* op = "conv2d";
+  rank(op, x, 4, "x");
+  rank(op, w, 4, "w");
+  same_kind(op, x, w, "x", "w");
+  ConvGeom g;
+  g.N = x.dim(0), g.C = x.dim(1), g.H = x.dim(2), g.W = x.dim(3);
+  g.O = w.dim(0), g.kh = w.dim(2), g.kw = w.dim(3);
+  g.sh = o.stride_h, g.sw = o.stride_w, g.dh = o.dilation_h, g.dw = o.dilation_w;
+  g.pt = o.pad.top, g.pb = o.pad.bottom, g.pl = o.pad.left, g.pr = o.pad.right;
+  g.groups = o.groups;
+  const std::string shapes = " (x " + x.shape().str() + ", w " + w.shape().str() + ")";
+  check(g.groups >= 1 && g.C % g.groups == 0 && g.O % g.groups == 0, op,
+        "groups=" + std::to_string(g.groups) + " must divide the input and output channels" + shapes);
+  check(w.dim(1) == g.C / g.groups, op,
+        "x has " + std::to_string(g.C) + " channels in " + std::to_string(g.groups) + " group(s), so w needs " +
+            std::to_string(g.C / g.groups) + " input channels" + shapes);
+  check(g.sh >= 1 && g.sw >= 1 && g.dh >= 1 && g.dw >= 1, op, "stride and dilation must be >= 1");
+  check(g.pt >= 0 && g.pb >= 0 && g.pl >= 0 && g.pr >= 0, op, "padding must be >= 0");
+  check(g.kh >= 1 && g.kw >= 1, op, "empty kernel" + shapes);
+  check(g.H + g.pt + g.pb >= g.dh * (g.kh - 1) + 1 && g.W + g.pl + g.pr >= g.dw * (g.kw - 1) + 1, op,
+        "the (dilated) kernel is larger than the padded input" + shapes);
+  g.finish();
+  Tensor y = empty_as(x, {g.N, g.O, g.Ho, g.Wo});
+  be(x).conv2d_forward(g, x, w, y);
+  return record(op, {x, w}, y, {w.requires_grad() ? x : Tensor(), w}, [g](BackwardContext& c) {
+    const Tensor& w = c.saved(1);
+    if (c.needs(0)) {
+      Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
+      be(w).conv2d_backward_data(g, c.dy, w, dx);
+      c.set(0, dx);
+    }
+    if (c.needs(1)) {
+      Tensor dw = empty_as(w, w.shape());
+      be(w).conv2d_backward_weight(g, saved_input_for_weight_grad(c, 0), c.dy, dw);
+      c.set(1, dw);
+    }
+  });
+}
+
+// x: (N,I), w: (O,I) -> y: (N,O) = x w^T;   dx = dy w,  dw = dy^T x
+Tensor linear(const Tensor& x, const Tensor& w) {
+  const char* op = "linear";
+  rank(op, x, 2, "x");
+  rank(op, w, 2, "w");
+  same_kind(op, x, w, "x", "w");
+  check(x.dim(1) == w.dim(1), op, "x " + x.shape().str() + " has " + std::to_string(x.dim(1)) +
+                                      " features but w " + w.shape().str() + " expects " + std::to_string(w.dim(1)));
+  const int64_t N = x.dim(0), I = x.dim(1), O = w.dim(0);
+  Tensor y = empty_as(x, {N, O});
+  be(x).gemm(false, true, N, O, I, 1.0, x, w, 0.0, y);
+  return record(op, {x, w}, y, {w.requires_grad() ? x : Tensor(), w}, [N, I, O](BackwardContext& c) {
+    const Tensor& w = c.saved(1);
+    if (c.needs(0)) {
+      Tensor dx = empty_as(w, {N, I});
+      be(w).gemm(false, false, N, I, O, 1.0, c.dy, w, 0.0, dx);
+      c.set(0, dx);
+    }
+    if (c.needs(1)) {
+      Tensor dw = empty_as(w, {O, I});
+      be(w).gemm(true, false, O, I, N, 1.0, c.dy, saved_input_for_weight_grad(c, 0), 0.0, dw);
+      c.set(1, dw);
+    }
+  });
+}
+
+// a: (M,K), b: (K,N) -> y: (M,N);   da = dy b^T,  db = a^T dy
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  const char* op = "matmul";
+  rank(op, a, 2, "a");
+  rank(op, b, 2, "b");
+  same_kind(op, a, b, "a", "b");
+  check(a.dim(1) == b.dim(0), op, "inner sizes differ: a " + a.shape().str() + ", b " + b.shape().str());
+  const int64_t M = a.dim(0), K = a.dim(1), N = b.dim(1);
+  Tensor y = empty_as(a, {M, N});
+  be(a).gemm(false, false, M, N, K, 1.0, a, b, 0.0, y);
+  return record(op, {a, b}, y, {a, b}, [M, K, N](BackwardContext& c) {
+    const Tensor &a = c.saved(0), &b = c.saved(1);
+    if (c.needs(0)) {
+      Tensor da = empty_as(a, {M, K});
+      be(a).gemm(false, true, M, K, N, 1.0, c.dy, b, 0.0, da);
+      c.set(0, da);
+    }
+    if (c.needs(1)) {
+      Tensor db = empty_as(a, {K, N});
+      be(a).gemm(true, false, K, N, M, 1.0, a, c.dy, 0.0, db);
+      c.set(1, db);
+    }
+  });
+}
+
+// x: (N,C,...), b: (C) -> y = x + b[c];   dx = dy,  db[c] = sum over all but dim 1 of dy
+Tensor bias_add(const Tensor& x, const Tensor& b) {
+  const char* op = "bias_add";
+  same_kind(op, x, b, "x", "b");
+  check(x.ndim() >= 2 && b.ndim() == 1 && b.dim(0) == x.dim(1), op,
+        "bias " + b.shape().str() + " does not match the channels (dim 1) of x " + x.shape().str());
+  Tensor y = Tensor::empty_like(x);
+  be(x).bias_add(x, b, y);
+  const Shape bs = b.shape();
+  return record(op, {x, b}, y, {}, [bs](BackwardContext& c) {
+    if (c.needs(0)) c.set(0, c.dy);
+    if (c.needs(1)) {
+      Tensor db = empty_as(c.dy, bs);
+      be(c.dy).bias_grad(c.dy, db);
+      c.set(1, db);
+    }
+  });
+}
+
+}  // namespace gt::ops

@@ -1,0 +1,163 @@
+// The gradient tape: an explicit list of nodes in creation order; backward is one reverse loop.
+//
+// Recording. An op records a node when gradients are enabled (no NoGradGuard is alive) and at least
+// one input requires a gradient. Its output then requires a gradient too (requires_grad propagates).
+// Every value the tape has seen gets a slot: a node's output, or a leaf (a tensor first seen as an
+// input). Node inputs and outputs are slot numbers; a tensor knows its slot while the tape's epoch
+// matches (reset() starts a new epoch, so stale tensors are never confused with new ones).
+//
+// Backward. grad(y, wrt) marks which slots need a gradient: the wrt slots, and every slot computed
+// from one of them. A node runs only when its output received a gradient, and asks its rule only for
+// the inputs that need one (a frozen conv under a saliency map computes dx, never dw). Gradients that
+// fan out are summed.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autodiff/tensor.h"
+
+namespace gt {
+
+struct Node;
+
+// What a backward rule sees: the gradient of the output, the saved tensors, which inputs need a
+// gradient, and where to put them.
+class BackwardContext {
+ public:
+  BackwardContext(const Node& n, const Tensor& dy, const std::vector<bool>& need, std::vector<Tensor>& out)
+      : node(n), dy(dy), need_(need), out_(out) {}
+  const Node& node;
+  const Tensor& dy;
+  bool needs(size_t i) const { return need_[i]; }
+  const Tensor& saved(size_t i) const;
+  void set(size_t i, Tensor g) { out_.at(i) = std::move(g); }
+
+ private:
+  const std::vector<bool>& need_;
+  std::vector<Tensor>& out_;
+};
+
+using BackwardFn = std::function<void(BackwardContext&)>;
+// A forward hook sees each op's output as it is made (recorded or not) and may replace it by
+// returning another tensor (return `out` to keep it). Hooks run in registration order.
+using ForwardHook = std::function<Tensor(const std::string& op, const std::string& layer, const Tensor& out)>;
+// A backward hook sees a node's output gradient and the input gradients its rule produced, and may
+// replace them in place (Guided Backprop clamps the ReLU gradient to be positive).
+using BackwardHook = std::function<void(const Node& node, const Tensor& dy, std::vector<Tensor>& dx)>;
+
+struct Node {
+  std::string op;               // "conv2d"
+  std::string layer;            // name scope at record time: "block3_conv2"
+  std::vector<int> inputs;      // slots
+  std::vector<Shape> input_shapes;
+  int output = -1;              // slot
+  Shape output_shape;
+  std::vector<Tensor> saved;    // what the backward rule needs
+  BackwardFn backward;
+  std::vector<BackwardHook> backward_hooks;
+};
+
+class Tape {
+ public:
+  Tape();
+  ~Tape();
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  // The tape that ops record on in this thread: the innermost TapeGuard's, else a per-thread default.
+  static Tape& current();
+
+  // Gradients of y with respect to each tensor in wrt (zeros where y does not depend on it). y must be
+  // a single value unless seed (dL/dy, same shape as y) is given. Keeps the tape unless retain is false.
+  std::vector<Tensor> grad(const Tensor& y, const std::vector<Tensor>& wrt, const Tensor& seed = Tensor(),
+                           bool retain = false);
+  // Training form: accumulates dy/dleaf into leaf.grad() for every leaf that requires a gradient,
+  // then resets the tape unless retain.
+  void backward(const Tensor& y, const Tensor& seed = Tensor(), bool retain = false);
+
+  // Drops every node and saved tensor and starts a new epoch.
+  void reset();
+  size_t size() const { return nodes_.size(); }
+  const Node& node(size_t i) const { return nodes_.at(i); }
+  // Dumps one line per node: index, layer, op, input shapes -> output shape.
+  std::string dump() const;
+
+  // Hooks match nodes by op and by layer; an empty string matches anything. Returns an id.
+  int add_forward_hook(const std::string& op, const std::string& layer, ForwardHook fn);
+  int add_backward_hook(const std::string& op, const std::string& layer, BackwardHook fn);
+  void remove_hook(int id);
+  void clear_hooks();
+
+  // Used by ops: records y = op(inputs) and returns y, or the tensor a forward hook replaced it with.
+  Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor y, std::vector<Tensor> saved,
+                BackwardFn backward);
+
+ private:
+  struct Slot {
+    int producer = -1;                  // node index, or -1 for a leaf
+    std::weak_ptr<TensorImpl> tensor;  // leaves only: where backward() accumulates
+  };
+  template <class Fn>
+  struct Hook {
+    int id;
+    std::string op, layer;
+    Fn fn;
+    bool matches(const std::string& o, const std::string& l) const {
+      return (op.empty() || op == o) && (layer.empty() || layer == l);
+    }
+  };
+  int slot_of(const Tensor& t, bool create);
+  std::vector<Tensor> run_backward(const Tensor& y, const Tensor& seed, const std::vector<int>& targets);
+
+  uint64_t epoch_;
+  std::vector<Node> nodes_;
+  std::vector<Slot> slots_;
+  std::vector<Hook<ForwardHook>> forward_hooks_;
+  std::vector<Hook<BackwardHook>> backward_hooks_;
+  int next_hook_id_ = 1;
+};
+
+// Makes a tape the current one for this thread while alive.
+class TapeGuard {
+ public:
+  explicit TapeGuard(Tape& t);
+  ~TapeGuard();
+  TapeGuard(const TapeGuard&) = delete;
+  TapeGuard& operator=(const TapeGuard&) = delete;
+
+ private:
+  Tape* previous_;
+};
+
+// Disables recording while alive (inference, optimiser updates, backward rules themselves).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+  static bool grad_enabled();
+
+ private:
+  bool previous_;
+};
+
+// Sets the layer name that ops record while alive ("block3_conv2"); nested scopes replace the name.
+class NameScope {
+ public:
+  explicit NameScope(std::string name);
+  ~NameScope();
+  NameScope(const NameScope&) = delete;
+  NameScope& operator=(const NameScope&) = delete;
+  static const std::string& current();
+
+ private:
+  std::string previous_;
+};
+
+// "op [layer]" for error messages.
+std::string op_context(const char* op);
+
+}  // namespace gt

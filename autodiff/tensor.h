@@ -1,0 +1,131 @@
+// Tensor: float32 (or float64, for gradient checks), up to 4-D, contiguous, shared storage.
+// A Tensor is a cheap handle; copies share the same TensorImpl. Views (reshape) share Storage.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gt {
+
+enum class Device : uint8_t { cpu, cuda };
+enum class DType : uint8_t { f32, f64 };
+const char* to_string(Device d);
+const char* to_string(DType t);
+size_t dtype_size(DType t);
+
+// Every error in gradtrace is a gt::Error with a message that carries its context
+// (op, layer, shapes, file and dataset path where relevant).
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Shape {
+ public:
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims);
+  explicit Shape(const std::vector<int64_t>& dims);
+  int ndim() const { return n_; }
+  int64_t operator[](int i) const { return d_[i]; }
+  int64_t numel() const;
+  std::string str() const;  // "[1,3,224,224]"
+  bool operator==(const Shape& o) const;
+  bool operator!=(const Shape& o) const { return !(*this == o); }
+
+ private:
+  std::array<int64_t, 4> d_{};
+  int n_ = 0;
+};
+
+// A block of device memory. Live bytes are counted so that tests can prove the tape does not leak.
+struct Storage {
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  void* data = nullptr;
+  size_t bytes = 0;
+  Device device = Device::cpu;
+  static int64_t live_bytes();
+};
+
+class Tensor;
+struct TensorImpl;
+
+class Tensor {
+ public:
+  Tensor() = default;
+  static Tensor empty(const Shape& s, DType t = DType::f32, Device d = Device::cpu);
+  static Tensor zeros(const Shape& s, DType t = DType::f32, Device d = Device::cpu);
+  static Tensor full(const Shape& s, double value, DType t = DType::f32, Device d = Device::cpu);
+  static Tensor from_vector(const Shape& s, const std::vector<float>& v, DType t = DType::f32);
+  static Tensor from_vector(const Shape& s, const std::vector<double>& v, DType t = DType::f64);
+  // Uniform in [lo, hi) from a deterministic generator (std::mt19937_64 seeded with `seed`).
+  static Tensor uniform(const Shape& s, double lo, double hi, uint64_t seed, DType t = DType::f32);
+  static Tensor empty_like(const Tensor& x) { return empty(x.shape(), x.dtype(), x.device()); }
+  static Tensor zeros_like(const Tensor& x) { return zeros(x.shape(), x.dtype(), x.device()); }
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int ndim() const { return shape().ndim(); }
+  int64_t dim(int i) const { return shape()[i]; }
+  int64_t numel() const { return shape().numel(); }
+  DType dtype() const;
+  Device device() const;
+
+  // Typed raw access; throws when T does not match the dtype.
+  template <class T>
+  T* data() const;
+  void* raw() const;
+
+  bool requires_grad() const;
+  // Marks a tensor as a leaf that wants a gradient (parameters, an input image) or, for a tensor that
+  // was produced without a recorded history, as a new leaf from which gradients may be requested.
+  Tensor& set_requires_grad(bool on);
+  // Accumulated gradient of a leaf after Tape::backward (undefined when none arrived).
+  Tensor grad() const;
+  void set_grad(const Tensor& g) const;
+
+  Tensor clone() const;                       // deep copy, no history
+  Tensor detach() const;                      // shares storage, no history
+  Tensor to(DType t) const;                   // converting copy (or *this when t matches)
+  Tensor view(const Shape& s) const;          // same storage, new shape (no history; see ops::reshape)
+  double item() const;                        // value of a one-element tensor
+  double at(int64_t flat_index) const;        // one element, as double
+  std::vector<float> to_vector() const;
+  std::vector<double> to_vector_f64() const;
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& o) const { return impl_ == o.impl_; }
+
+ private:
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<TensorImpl> impl_;
+  friend struct TensorImpl;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  DType dtype = DType::f32;
+  bool requires_grad = false;
+  Tensor grad;
+  // Position on a tape: valid while tape_epoch matches the tape's epoch (see Tape).
+  uint64_t tape_epoch = 0;
+  int slot = -1;
+};
+
+template <class T>
+T* Tensor::data() const {
+  constexpr DType want = sizeof(T) == 4 ? DType::f32 : DType::f64;
+  if (!impl_) throw Error("data(): undefined tensor");
+  if (impl_->dtype != want)
+    throw Error(std::string("data(): tensor is ") + to_string(impl_->dtype) + ", asked for " + to_string(want));
+  return static_cast<T*>(impl_->storage->data);
+}
+
+}  // namespace gt

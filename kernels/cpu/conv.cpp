@@ -1,0 +1,293 @@
+// conv2d on the CPU.
+//
+// General path: a convolution is a GEMM once the input patches are unrolled (im2col):
+//   y[o, p] = sum_k w[o, k] * col[k, p],   k = (c, i, j),  p = (oy, ox)
+// with col[(c,i,j), (oy,ox)] = x[c, oy*sh - pt + i*dh, ox*sw - pl + j*dw] (0 outside the image).
+// Backward:  dcol = w^T dy  then col2im (scatter-add) gives dx;   dw = dy col^T.
+// For stride 1 the data gradient is itself a convolution of dy with the flipped, transposed kernel
+// ("full" correlation), so it reuses the forward path and needs no scatter.
+//
+// Threading: a large unrolled matrix is processed in column chunks, one chunk per thread with a
+// private buffer and a single-threaded Eigen GEMM (Eigen runs serially inside an OpenMP region).
+// A small one is unrolled whole and multiplied by Eigen's own parallel GEMM.
+#include "kernels/cpu/conv.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace gt::cpu {
+namespace {
+
+template <class T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using MapC = Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>>;
+template <class T>
+using MapM = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
+
+// Below this size the whole unrolled matrix is built once and multiplied with Eigen's parallel GEMM.
+constexpr int64_t kWholeBytes = 6 << 20;
+// Column chunk for the per-thread path: wide enough that re-packing w per chunk is cheap.
+constexpr int64_t kChunkCols = 1024;
+
+// For output columns t in [0, n) of one output row, starting at output column ox0, the input column
+// is ix0 + t*s. Returns the range [lo, hi) of t with 0 <= ix < W.
+inline void valid_range(int64_t ix0, int64_t s, int64_t W, int64_t n, int64_t& lo, int64_t& hi) {
+  lo = ix0 >= 0 ? 0 : (-ix0 + s - 1) / s;
+  hi = ix0 >= W ? 0 : (W - ix0 + s - 1) / s;
+  lo = std::min(lo, n);
+  hi = std::clamp(hi, lo, n);
+}
+
+// Unrolls (Accumulate=false) or scatters back (Accumulate=true) the patches of Cg channels for
+// output pixels [p0, p0+np). col is (Cg*kh*kw) x np, row-major. Rows [r0, r1) only.
+template <bool Accumulate, class T, class X>
+void unroll(X* x, const ConvGeom& g, int64_t r0, int64_t r1, int64_t p0, int64_t np, T* col) {
+  const int64_t khw = g.kh * g.kw;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t c = r / khw, i = (r % khw) / g.kw, j = r % g.kw;
+    X* xc = x + c * g.H * g.W;
+    T* row = col + (r - r0) * np;
+    int64_t q = 0, p = p0;
+    while (q < np) {
+      const int64_t oy = p / g.Wo, ox0 = p % g.Wo, n = std::min(g.Wo - ox0, np - q);
+      const int64_t iy = oy * g.sh - g.pt + i * g.dh;
+      T* out = row + q;
+      if (iy < 0 || iy >= g.H) {
+        if (!Accumulate) std::fill(out, out + n, T(0));
+      } else {
+        X* xr = xc + iy * g.W;
+        const int64_t ix0 = ox0 * g.sw - g.pl + j * g.dw;
+        int64_t lo, hi;
+        valid_range(ix0, g.sw, g.W, n, lo, hi);
+        if (!Accumulate) {
+          std::fill(out, out + lo, T(0));
+          std::fill(out + hi, out + n, T(0));
+        }
+        if (g.sw == 1) {
+          for (int64_t t = lo; t < hi; ++t) {
+            if constexpr (Accumulate) xr[ix0 + t] += out[t]; else out[t] = xr[ix0 + t];
+          }
+        } else {
+          for (int64_t t = lo; t < hi; ++t) {
+            if constexpr (Accumulate) xr[ix0 + t * g.sw] += out[t]; else out[t] = xr[ix0 + t * g.sw];
+          }
+        }
+      }
+      q += n;
+      p += n;
+    }
+  }
+}
+
+template <class T>
+bool pointwise(const ConvGeom& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
+}
+
+// y (Og x P) = w (Og x K) * col(x) (K x P) for one image and one group.
+template <class T>
+void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const T* w, T* y) {
+  const int64_t K = Cg * g.kh * g.kw, P = g.Ho * g.Wo;
+  MapC<T> W(w, Og, K, Eigen::OuterStride<>(K));
+  if (pointwise<T>(g)) {
+    MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(x, K, P, Eigen::OuterStride<>(P));
+    return;
+  }
+  if (K * P * int64_t(sizeof(T)) <= kWholeBytes) {
+    std::vector<T> col(static_cast<size_t>(K * P));
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < K; ++r) unroll<false>(x, g, r, r + 1, 0, P, col.data() + r * P);
+    MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(col.data(), K, P, Eigen::OuterStride<>(P));
+    return;
+  }
+  const int64_t nchunks = (P + kChunkCols - 1) / kChunkCols;
+#pragma omp parallel
+  {
+    std::vector<T> col(static_cast<size_t>(K * kChunkCols));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t ci = 0; ci < nchunks; ++ci) {
+      const int64_t p0 = ci * kChunkCols, np = std::min(kChunkCols, P - p0);
+      unroll<false>(x, g, 0, K, p0, np, col.data());
+      MapM<T>(y + p0, Og, np, Eigen::OuterStride<>(P)).noalias() =
+          W * MapC<T>(col.data(), K, np, Eigen::OuterStride<>(np));
+    }
+  }
+}
+
+// ---- depthwise (groups == C, O = m*C): direct loops, one (image, output channel) plane per task ----
+
+// Visits every (output pixel, tap) pair of one plane: f(out_index, in_index, tap_index).
+template <class F>
+inline void depthwise_taps(const ConvGeom& g, F&& f) {
+  for (int64_t oy = 0; oy < g.Ho; ++oy)
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t iy = oy * g.sh - g.pt + i * g.dh;
+      if (iy < 0 || iy >= g.H) continue;
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t ix0 = -g.pl + j * g.dw;
+        int64_t lo, hi;
+        valid_range(ix0, g.sw, g.W, g.Wo, lo, hi);
+        f(oy * g.Wo, iy * g.W + ix0, i * g.kw + j, lo, hi);
+      }
+    }
+}
+
+template <class T>
+void depthwise_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
+  const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
+#pragma omp parallel for schedule(static)
+  for (int64_t no = 0; no < g.N * g.O; ++no) {
+    const int64_t n = no / g.O, o = no % g.O;
+    const T* xp = x + (n * g.C + o / m) * HW;
+    const T* wp = w + o * khw;
+    T* yp = y + no * P;
+    std::fill(yp, yp + P, T(0));
+    depthwise_taps(g, [&](int64_t yo, int64_t xi, int64_t tap, int64_t lo, int64_t hi) {
+      const T wv = wp[tap];
+      T* yr = yp + yo;
+      if (g.sw == 1)
+        for (int64_t t = lo; t < hi; ++t) yr[t] += wv * xp[xi + t];
+      else
+        for (int64_t t = lo; t < hi; ++t) yr[t] += wv * xp[xi + t * g.sw];
+    });
+  }
+}
+
+template <class T>
+void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
+  const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
+#pragma omp parallel for schedule(static)
+  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+    const int64_t n = nc / g.C, c = nc % g.C;
+    T* dxp = dx + nc * HW;
+    std::fill(dxp, dxp + HW, T(0));
+    for (int64_t o = c * m; o < (c + 1) * m; ++o) {
+      const T* dyp = dy + (n * g.O + o) * P;
+      const T* wp = w + o * khw;
+      depthwise_taps(g, [&](int64_t yo, int64_t xi, int64_t tap, int64_t lo, int64_t hi) {
+        const T wv = wp[tap];
+        const T* dyr = dyp + yo;
+        for (int64_t t = lo; t < hi; ++t) dxp[xi + t * g.sw] += wv * dyr[t];
+      });
+    }
+  }
+}
+
+template <class T>
+void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
+  const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < g.O; ++o) {
+    T* dwp = dw + o * khw;
+    std::fill(dwp, dwp + khw, T(0));
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* xp = x + (n * g.C + o / m) * HW;
+      const T* dyp = dy + (n * g.O + o) * P;
+      depthwise_taps(g, [&](int64_t yo, int64_t xi, int64_t tap, int64_t lo, int64_t hi) {
+        T s = 0;
+        for (int64_t t = lo; t < hi; ++t) s += dyp[yo + t] * xp[xi + t * g.sw];
+        dwp[tap] += s;
+      });
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
+  if (g.depthwise()) return depthwise_forward(g, x, w, y);
+  const int64_t Cg = g.C / g.groups, Og = g.O / g.groups, K = Cg * g.kh * g.kw;
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t gr = 0; gr < g.groups; ++gr)
+      gemm_unrolled(g, Cg, Og, x + (n * g.C + gr * Cg) * g.H * g.W, w + gr * Og * K,
+                    y + (n * g.O + gr * Og) * g.Ho * g.Wo);
+}
+
+template <class T>
+void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
+  if (g.depthwise()) return depthwise_backward_data(g, dy, w, dx);
+  const int64_t Cg = g.C / g.groups, Og = g.O / g.groups, khw = g.kh * g.kw, K = Cg * khw;
+  const int64_t P = g.Ho * g.Wo, HW = g.H * g.W;
+  const int64_t fh = g.dh * (g.kh - 1), fw = g.dw * (g.kw - 1);
+  if (g.sh == 1 && g.sw == 1 && g.pt <= fh && g.pb <= fh && g.pl <= fw && g.pr <= fw) {
+    // dx = conv(dy, w'),  w'[c, o, i, j] = w[o, c, kh-1-i, kw-1-j]  (per group), full padding.
+    std::vector<T> wt(static_cast<size_t>(g.O * K));
+    for (int64_t gr = 0; gr < g.groups; ++gr)
+      for (int64_t o = 0; o < Og; ++o)
+        for (int64_t c = 0; c < Cg; ++c)
+          for (int64_t t = 0; t < khw; ++t)
+            wt[((gr * Cg + c) * Og + o) * khw + (khw - 1 - t)] = w[((gr * Og + o) * Cg + c) * khw + t];
+    ConvGeom t = g;
+    t.C = g.O;
+    t.H = g.Ho;
+    t.W = g.Wo;
+    t.O = g.C;
+    t.pt = fh - g.pt;
+    t.pb = fh - g.pb;
+    t.pl = fw - g.pl;
+    t.pr = fw - g.pr;
+    t.finish();
+    return conv2d_forward(t, dy, wt.data(), dx);
+  }
+  // General (strided) case: dcol = w^T dy, then scatter-add the patches back (col2im).
+  std::fill(dx, dx + g.N * g.C * HW, T(0));
+  const int64_t chunk = std::max<int64_t>(1, std::min(P, kWholeBytes / int64_t(sizeof(T)) / K));
+  std::vector<T> col(static_cast<size_t>(K * chunk));
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t gr = 0; gr < g.groups; ++gr) {
+      MapC<T> W(w + gr * Og * K, Og, K, Eigen::OuterStride<>(K));
+      const T* dyg = dy + (n * g.O + gr * Og) * P;
+      T* dxg = dx + (n * g.C + gr * Cg) * HW;
+      for (int64_t p0 = 0; p0 < P; p0 += chunk) {
+        const int64_t np = std::min(chunk, P - p0);
+        MapM<T>(col.data(), K, np, Eigen::OuterStride<>(np)).noalias() =
+            W.transpose() * MapC<T>(dyg + p0, Og, np, Eigen::OuterStride<>(P));
+        // Rows of one channel only touch that channel of dx, so channels scatter in parallel.
+#pragma omp parallel for schedule(static)
+        for (int64_t c = 0; c < Cg; ++c)
+          unroll<true>(dxg + c * HW, g, 0, khw, p0, np, col.data() + c * khw * np);
+      }
+    }
+}
+
+template <class T>
+void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
+  if (g.depthwise()) return depthwise_backward_weight(g, x, dy, dw);
+  const int64_t Cg = g.C / g.groups, Og = g.O / g.groups, K = Cg * g.kh * g.kw;
+  const int64_t P = g.Ho * g.Wo, HW = g.H * g.W;
+  std::fill(dw, dw + g.O * K, T(0));
+  const int64_t chunk = std::max<int64_t>(1, std::min(P, kWholeBytes / int64_t(sizeof(T)) / K));
+  const int64_t nchunks = (P + chunk - 1) / chunk;
+  for (int64_t gr = 0; gr < g.groups; ++gr) {
+    MapM<T> dW(dw + gr * Og * K, Og, K, Eigen::OuterStride<>(K));
+    // Each thread sums its chunks into a private dW, then the partial sums are added once.
+#pragma omp parallel
+    {
+      RowMat<T> part = RowMat<T>::Zero(Og, K);
+      std::vector<T> col(static_cast<size_t>(K * chunk));
+#pragma omp for schedule(dynamic, 1) collapse(2)
+      for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t ci = 0; ci < nchunks; ++ci) {
+          const int64_t p0 = ci * chunk, np = std::min(chunk, P - p0);
+          unroll<false>(x + (n * g.C + gr * Cg) * HW, g, 0, K, p0, np, col.data());
+          part.noalias() += MapC<T>(dy + (n * g.O + gr * Og) * P + p0, Og, np, Eigen::OuterStride<>(P)) *
+                            MapC<T>(col.data(), K, np, Eigen::OuterStride<>(np)).transpose();
+        }
+#pragma omp critical
+      dW += part;
+    }
+  }
+}
+
+#define GT_INSTANTIATE(T)                                                     \
+  template void conv2d_forward<T>(const ConvGeom&, const T*, const T*, T*);   \
+  template void conv2d_backward_data<T>(const ConvGeom&, const T*, const T*, T*); \
+  template void conv2d_backward_weight<T>(const ConvGeom&, const T*, const T*, T*);
+GT_INSTANTIATE(float)
+GT_INSTANTIATE(double)
+
+}  // namespace gt::cpu

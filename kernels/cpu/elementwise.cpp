@@ -1,0 +1,141 @@
+#include "kernels/cpu/elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace gt::cpu {
+
+// Loops above this size are split across threads; below it the fork costs more than the work.
+constexpr int64_t kParallel = 1 << 15;
+
+template <class T>
+void fill(int64_t n, T v, T* y) {
+#pragma omp parallel for simd if (n > kParallel)
+  for (int64_t i = 0; i < n; ++i) y[i] = v;
+}
+
+template <class T, class F>
+inline void map1(int64_t n, const T* x, T* y, F f) {
+#pragma omp parallel for simd if (n > kParallel)
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+template <class T, class F>
+inline void map2(int64_t n, const T* a, const T* b, T* y, F f) {
+#pragma omp parallel for simd if (n > kParallel)
+  for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+}
+
+template <class T>
+void unary_forward(Unary op, int64_t n, const T* x, T* y) {
+  switch (op) {
+    case Unary::relu: return map1(n, x, y, [](T v) { return v > T(0) ? v : T(0); });
+    case Unary::relu6: return map1(n, x, y, [](T v) { return std::min(std::max(v, T(0)), T(6)); });
+    case Unary::sigmoid: return map1(n, x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+    case Unary::tanh: return map1(n, x, y, [](T v) { return std::tanh(v); });
+  }
+}
+
+template <class T>
+void unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx) {
+  switch (op) {
+    case Unary::relu: return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) ? d : T(0); });
+    case Unary::relu6: return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) && v < T(6) ? d : T(0); });
+    case Unary::sigmoid: return map2(n, y, dy, dx, [](T v, T d) { return d * v * (T(1) - v); });
+    case Unary::tanh: return map2(n, y, dy, dx, [](T v, T d) { return d * (T(1) - v * v); });
+  }
+}
+
+template <class T>
+void binary(Binary op, int64_t n, const T* a, const T* b, T* y) {
+  switch (op) {
+    case Binary::add: return map2(n, a, b, y, [](T u, T v) { return u + v; });
+    case Binary::sub: return map2(n, a, b, y, [](T u, T v) { return u - v; });
+    case Binary::mul: return map2(n, a, b, y, [](T u, T v) { return u * v; });
+  }
+}
+
+template <class T>
+void axpby(int64_t n, T a, const T* x, T b, T* y) {
+#pragma omp parallel for simd if (n > kParallel)
+  for (int64_t i = 0; i < n; ++i) y[i] = a * x[i] + b * y[i];
+}
+
+template <class T>
+void affine(int64_t n, const T* x, T a, T b, T* y) {
+  map1(n, x, y, [a, b](T v) { return a * v + b; });
+}
+
+template <class T>
+void clamp_forward(int64_t n, const T* x, T lo, T hi, T* y) {
+  map1(n, x, y, [lo, hi](T v) { return std::min(std::max(v, lo), hi); });
+}
+
+template <class T>
+void clamp_backward(int64_t n, const T* x, T lo, T hi, const T* dy, T* dx) {
+  map2(n, x, dy, dx, [lo, hi](T v, T d) { return v >= lo && v <= hi ? d : T(0); });
+}
+
+template <class T>
+void bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T* y) {
+#pragma omp parallel for schedule(static) if (N * C * S > kParallel)
+  for (int64_t nc = 0; nc < N * C; ++nc) {
+    const T bv = b[nc % C];
+    const T* xp = x + nc * S;
+    T* yp = y + nc * S;
+#pragma omp simd
+    for (int64_t s = 0; s < S; ++s) yp[s] = xp[s] + bv;
+  }
+}
+
+template <class T>
+void bias_grad(int64_t N, int64_t C, int64_t S, const T* dy, T* db) {
+#pragma omp parallel for schedule(static) if (N * C * S > kParallel)
+  for (int64_t c = 0; c < C; ++c) {
+    T s = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* p = dy + (n * C + c) * S;
+      for (int64_t i = 0; i < S; ++i) s += p[i];
+    }
+    db[c] = s;
+  }
+}
+
+template <class T>
+void reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* x, T* y) {
+#pragma omp parallel for schedule(static) if (outer * len * inner > kParallel && outer * inner > 1)
+  for (int64_t oi = 0; oi < outer * inner; ++oi) {
+    const int64_t o = oi / inner, i = oi % inner;
+    const T* p = x + o * len * inner + i;
+    T s = 0;
+    for (int64_t l = 0; l < len; ++l) s += p[l * inner];
+    y[oi] = scale * s;
+  }
+}
+
+template <class T>
+void broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* dy, T* dx) {
+#pragma omp parallel for schedule(static) if (outer * len * inner > kParallel)
+  for (int64_t ol = 0; ol < outer * len; ++ol) {
+    const int64_t o = ol / len;
+    for (int64_t i = 0; i < inner; ++i) dx[ol * inner + i] = scale * dy[o * inner + i];
+  }
+}
+
+#define GT_INSTANTIATE(T)                                                                   \
+  template void fill<T>(int64_t, T, T*);                                                    \
+  template void unary_forward<T>(Unary, int64_t, const T*, T*);                             \
+  template void unary_backward<T>(Unary, int64_t, const T*, const T*, T*);                  \
+  template void binary<T>(Binary, int64_t, const T*, const T*, T*);                         \
+  template void axpby<T>(int64_t, T, const T*, T, T*);                                      \
+  template void affine<T>(int64_t, const T*, T, T, T*);                                     \
+  template void clamp_forward<T>(int64_t, const T*, T, T, T*);                              \
+  template void clamp_backward<T>(int64_t, const T*, T, T, const T*, T*);                   \
+  template void bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);             \
+  template void bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*);                      \
+  template void reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);                 \
+  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);
+GT_INSTANTIATE(float)
+GT_INSTANTIATE(double)
+
+}  // namespace gt::cpu

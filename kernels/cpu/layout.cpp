@@ -1,0 +1,119 @@
+#include "kernels/cpu/layout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace gt::cpu {
+
+template <class T>
+void pad(int64_t planes, int64_t H, int64_t W, int64_t pt, int64_t pb, int64_t pl, int64_t pr, T value, const T* x,
+         T* y) {
+  const int64_t Hp = H + pt + pb, Wp = W + pl + pr;
+#pragma omp parallel for schedule(static) if (planes > 1)
+  for (int64_t p = 0; p < planes; ++p) {
+    T* yp = y + p * Hp * Wp;
+    std::fill(yp, yp + Hp * Wp, value);
+    for (int64_t i = 0; i < H; ++i) std::memcpy(yp + (i + pt) * Wp + pl, x + (p * H + i) * W, sizeof(T) * W);
+  }
+}
+
+template <class T>
+void pad_backward(int64_t planes, int64_t H, int64_t W, int64_t pt, int64_t pb, int64_t pl, int64_t pr, const T* dy,
+                  T* dx) {
+  const int64_t Hp = H + pt + pb, Wp = W + pl + pr;
+#pragma omp parallel for schedule(static) if (planes > 1)
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t i = 0; i < H; ++i)
+      std::memcpy(dx + (p * H + i) * W, dy + p * Hp * Wp + (i + pt) * Wp + pl, sizeof(T) * W);
+}
+
+template <class T>
+void insert_channels(int64_t N, int64_t Cs, int64_t S, const T* src, int64_t Cd, int64_t off, T* dst) {
+  for (int64_t n = 0; n < N; ++n) std::memcpy(dst + (n * Cd + off) * S, src + n * Cs * S, sizeof(T) * Cs * S);
+}
+
+template <class T>
+void extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off, T* src_grad) {
+  for (int64_t n = 0; n < N; ++n)
+    std::memcpy(src_grad + n * Cs * S, dst_grad + (n * Cd + off) * S, sizeof(T) * Cs * S);
+}
+
+namespace {
+struct Lerp {
+  int64_t i0, i1;
+  double w1;  // weight of i1; i0 gets 1 - w1
+};
+std::vector<Lerp> lerps(int64_t in, int64_t out) {
+  std::vector<Lerp> v(static_cast<size_t>(out));
+  const double scale = double(in) / double(out);
+  for (int64_t o = 0; o < out; ++o) {
+    const double s = std::max(0.0, (o + 0.5) * scale - 0.5);
+    const int64_t i0 = std::min<int64_t>(static_cast<int64_t>(s), in - 1);
+    v[o] = {i0, std::min(i0 + 1, in - 1), s - double(i0)};
+  }
+  return v;
+}
+}  // namespace
+
+template <class T>
+void resize_bilinear(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* x, T* y) {
+  const auto ly = lerps(H, Ho), lx = lerps(W, Wo);
+#pragma omp parallel for schedule(static) if (planes > 1)
+  for (int64_t p = 0; p < planes; ++p) {
+    const T* xp = x + p * H * W;
+    for (int64_t oy = 0; oy < Ho; ++oy) {
+      const Lerp a = ly[oy];
+      for (int64_t ox = 0; ox < Wo; ++ox) {
+        const Lerp b = lx[ox];
+        const double top = (1 - b.w1) * xp[a.i0 * W + b.i0] + b.w1 * xp[a.i0 * W + b.i1];
+        const double bot = (1 - b.w1) * xp[a.i1 * W + b.i0] + b.w1 * xp[a.i1 * W + b.i1];
+        y[(p * Ho + oy) * Wo + ox] = T((1 - a.w1) * top + a.w1 * bot);
+      }
+    }
+  }
+}
+
+template <class T>
+void resize_bilinear_backward(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* dy, T* dx) {
+  const auto ly = lerps(H, Ho), lx = lerps(W, Wo);
+#pragma omp parallel for schedule(static) if (planes > 1)
+  for (int64_t p = 0; p < planes; ++p) {
+    T* dxp = dx + p * H * W;
+    std::fill(dxp, dxp + H * W, T(0));
+    for (int64_t oy = 0; oy < Ho; ++oy) {
+      const Lerp a = ly[oy];
+      for (int64_t ox = 0; ox < Wo; ++ox) {
+        const Lerp b = lx[ox];
+        const double d = dy[(p * Ho + oy) * Wo + ox];
+        dxp[a.i0 * W + b.i0] += T(d * (1 - a.w1) * (1 - b.w1));
+        dxp[a.i0 * W + b.i1] += T(d * (1 - a.w1) * b.w1);
+        dxp[a.i1 * W + b.i0] += T(d * a.w1 * (1 - b.w1));
+        dxp[a.i1 * W + b.i1] += T(d * a.w1 * b.w1);
+      }
+    }
+  }
+}
+
+template <class A, class B>
+void convert(int64_t n, const A* a, B* b) {
+#pragma omp parallel for simd if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) b[i] = static_cast<B>(a[i]);
+}
+
+#define GT_INSTANTIATE(T)                                                                                          \
+  template void pad<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T, const T*, T*);           \
+  template void pad_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);     \
+  template void insert_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*);                    \
+  template void extract_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*);                   \
+  template void resize_bilinear<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);                    \
+  template void resize_bilinear_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
+GT_INSTANTIATE(float)
+GT_INSTANTIATE(double)
+template void convert<float, float>(int64_t, const float*, float*);
+template void convert<float, double>(int64_t, const float*, double*);
+template void convert<double, float>(int64_t, const double*, float*);
+template void convert<double, double>(int64_t, const double*, double*);
+
+}  // namespace gt::cpu

@@ -1,0 +1,28 @@
+// Data movement: padding, channel concatenation, bilinear resize, dtype conversion.
+#pragma once
+#include <cstdint>
+
+namespace gt::cpu {
+
+// planes of (H, W) -> (H+pt+pb, W+pl+pr), border filled with value. Backward crops.
+template <class T>
+void pad(int64_t planes, int64_t H, int64_t W, int64_t pt, int64_t pb, int64_t pl, int64_t pr, T value, const T* x,
+         T* y);
+template <class T>
+void pad_backward(int64_t planes, int64_t H, int64_t W, int64_t pt, int64_t pb, int64_t pl, int64_t pr, const T* dy,
+                  T* dx);
+// src (N, Cs, S) <-> channels [off, off+Cs) of dst (N, Cd, S).
+template <class T>
+void insert_channels(int64_t N, int64_t Cs, int64_t S, const T* src, int64_t Cd, int64_t off, T* dst);
+template <class T>
+void extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off, T* src_grad);
+// Bilinear with half-pixel centres (PyTorch align_corners=False, TF2 resize):
+//   src = (dst + 0.5) * in/out - 0.5, clamped at 0; neighbours i0 = floor(src), i1 = min(i0+1, in-1).
+template <class T>
+void resize_bilinear(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* x, T* y);
+template <class T>
+void resize_bilinear_backward(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* dy, T* dx);
+template <class A, class B>
+void convert(int64_t n, const A* a, B* b);
+
+}  // namespace gt::cpu

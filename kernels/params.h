@@ -1,0 +1,43 @@
+// Parameters of the kernels, shared by the CPU and CUDA backends. Plain data, no logic beyond sizes.
+#pragma once
+#include <cstdint>
+
+namespace gt {
+
+// conv2d: x (N,C,H,W), w (O, C/groups, kh, kw) -> y (N,O,Ho,Wo).
+// Padding is asymmetric (top, bottom, left, right) because TensorFlow's 'SAME' at stride 2 pads
+// more at the bottom/right than at the top/left.
+struct ConvGeom {
+  int64_t N = 1, C = 1, H = 1, W = 1;
+  int64_t O = 1, kh = 1, kw = 1;
+  int64_t sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t pt = 0, pb = 0, pl = 0, pr = 0;
+  int64_t groups = 1;
+  int64_t Ho = 1, Wo = 1;
+  void finish() {  // derives the output size
+    Ho = (H + pt + pb - dh * (kh - 1) - 1) / sh + 1;
+    Wo = (W + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+  }
+  bool depthwise() const { return groups > 1 && groups == C && O % C == 0; }
+  double flops() const { return 2.0 * N * O * Ho * Wo * (C / groups) * kh * kw; }
+};
+
+// Pooling: x (N,C,H,W) -> y (N,C,Ho,Wo). Padded positions never win a max. For the average,
+// count_include_pad chooses PyTorch's divisor (window clipped to the padded extent) or
+// Keras/TF's (only the real pixels under the window).
+struct PoolGeom {
+  int64_t N = 1, C = 1, H = 1, W = 1;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1;
+  int64_t pt = 0, pb = 0, pl = 0, pr = 0;
+  int64_t Ho = 1, Wo = 1;
+  bool count_include_pad = false;
+  void finish() {
+    Ho = (H + pt + pb - kh) / sh + 1;
+    Wo = (W + pl + pr - kw) / sw + 1;
+  }
+};
+
+enum class Unary { relu, relu6, sigmoid, tanh };
+enum class Binary { add, sub, mul };
+
+}  // namespace gt

@@ -1,0 +1,81 @@
+#include "tools/cli.h"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstdlib>
+
+namespace gt::cli {
+
+Args::Args(int argc, char** argv, int first, const std::vector<std::string>& switches) {
+  for (int i = first; i < argc; ++i) {
+    const std::string s = argv[i];
+    if (s.rfind("--", 0) != 0) {
+      positional_.push_back(s);
+      continue;
+    }
+    // "--name=value" or "--name value" (a following token that is not itself a flag)
+    const size_t eq = s.find('=');
+    if (eq != std::string::npos) {
+      values_[s.substr(0, eq)] = s.substr(eq + 1);
+    } else if (std::find(switches.begin(), switches.end(), s) == switches.end() && i + 1 < argc) {
+      values_[s] = argv[++i];
+    } else {
+      values_[s] = "";
+    }
+    used_[s.substr(0, eq)] = false;
+  }
+}
+
+std::string Args::get(const std::string& name, const std::string& def) {
+  auto it = values_.find(name);
+  if (it == values_.end()) return def;
+  used_[name] = true;
+  if (it->second.empty()) throw UsageError(name + " needs a value");
+  return it->second;
+}
+
+long Args::get_int(const std::string& name, long def, long lo, long hi) {
+  const std::string s = get(name, std::to_string(def));
+  char* end = nullptr;
+  const long v = std::strtol(s.c_str(), &end, 10);
+  if (!end || *end || s.empty()) throw UsageError(name + " expects an integer, got '" + s + "'");
+  if (v < lo || v > hi)
+    throw UsageError(name + " must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + s);
+  return v;
+}
+
+double Args::get_double(const std::string& name, double def, double lo, double hi) {
+  const std::string s = get(name, std::to_string(def));
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (!end || *end || s.empty()) throw UsageError(name + " expects a number, got '" + s + "'");
+  if (v < lo || v > hi)
+    throw UsageError(name + " must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + s);
+  return v;
+}
+
+bool Args::flag(const std::string& name) {
+  auto it = values_.find(name);
+  if (it == values_.end()) return false;
+  used_[name] = true;
+  if (!it->second.empty()) throw UsageError(name + " takes no value");
+  return true;
+}
+
+void Args::finish() const {
+  for (const auto& [name, used] : used_)
+    if (!used) throw UsageError("unknown option " + name);
+}
+
+int apply_threads(Args& a) {
+  const long n = a.get_int("--threads", 0, 0, 1024);
+  if (n > 0) {
+    omp_set_num_threads(static_cast<int>(n));
+    Eigen::setNbThreads(static_cast<int>(n));
+  }
+  return omp_get_max_threads();
+}
+
+}  // namespace gt::cli

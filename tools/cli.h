@@ -1,0 +1,42 @@
+// Command-line plumbing shared by the subcommands: flag parsing and the usage-error type.
+#pragma once
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gt::cli {
+
+// A usage error: the CLI prints it with a hint to --help and exits with code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Parses "--name value", "--name=value" and switches ("--help"). The switches are named up front so
+// that a switch never swallows the next argument. Every option must be read (get/flag) before
+// finish(), so an unknown or misspelt flag is an error and never silently ignored.
+class Args {
+ public:
+  Args(int argc, char** argv, int first, const std::vector<std::string>& switches);
+  // Declares an option taking a value; returns its value or the default.
+  std::string get(const std::string& name, const std::string& def);
+  long get_int(const std::string& name, long def, long lo, long hi);
+  double get_double(const std::string& name, double def, double lo, double hi);
+  bool flag(const std::string& name);  // a switch named in the constructor
+  const std::vector<std::string>& positional() const { return positional_; }
+  // Throws UsageError for any argument that no get()/flag() call declared.
+  void finish() const;
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::map<std::string, bool> used_;
+  std::vector<std::string> positional_;
+};
+
+// Subcommands: argv[1] is the command's name.
+int run_bench(int argc, char** argv);
+int run_demo(int argc, char** argv);
+// Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.
+int apply_threads(Args& a);
+
+}  // namespace gt::cli

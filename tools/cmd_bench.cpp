@@ -1,0 +1,109 @@
+// gradtrace bench conv: times the conv kernels on VGG16's 13 conv layer shapes.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "autodiff/backend.h"
+#include "tools/cli.h"
+
+namespace gt::cli {
+namespace {
+
+const char* kHelp =
+    "usage: gradtrace bench conv [options]\n"
+    "\n"
+    "Times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and prints, per layer,\n"
+    "the median time and GFLOP/s of the forward pass and of the input gradient (backward-data), and the\n"
+    "ratio input-gradient / forward. Random data; no model weights needed.\n"
+    "\n"
+    "options:\n"
+    "  --batch N      batch size (default 1)\n"
+    "  --size S       input height and width (default 224)\n"
+    "  --repeat R     timed runs per layer and pass; the median is reported (default 5)\n"
+    "  --wgrad        also time the weight gradient\n"
+    "  --threads N    threads (default: all cores)\n";
+
+struct Layer {
+  const char* name;
+  int64_t C, O, div;  // input channels, output channels, spatial size = size / div
+};
+const Layer kVgg16[] = {{"block1_conv1", 3, 64, 1},    {"block1_conv2", 64, 64, 1},   {"block2_conv1", 64, 128, 2},
+                        {"block2_conv2", 128, 128, 2}, {"block3_conv1", 128, 256, 4}, {"block3_conv2", 256, 256, 4},
+                        {"block3_conv3", 256, 256, 4}, {"block4_conv1", 256, 512, 8}, {"block4_conv2", 512, 512, 8},
+                        {"block4_conv3", 512, 512, 8}, {"block5_conv1", 512, 512, 16}, {"block5_conv2", 512, 512, 16},
+                        {"block5_conv3", 512, 512, 16}};
+
+template <class F>
+double median_ms(int repeat, F&& f) {
+  f();  // warm-up: first touch of buffers, thread start
+  std::vector<double> t;
+  for (int r = 0; r < repeat; ++r) {
+    const auto a = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+int bench_conv(Args& a) {
+  const int64_t batch = a.get_int("--batch", 1, 1, 256);
+  const int64_t size = a.get_int("--size", 224, 16, 1024);
+  const int repeat = static_cast<int>(a.get_int("--repeat", 5, 1, 1000));
+  const bool wgrad = a.flag("--wgrad");
+  const int threads = apply_threads(a);
+  a.finish();
+  Backend& be = backend(Device::cpu);
+  std::printf("VGG16 conv layers, batch %lld, %lldx%lld, %d threads, median of %d runs\n", (long long)batch,
+              (long long)size, (long long)size, threads, repeat);
+  std::printf("%-13s %-16s %7s | %9s %8s | %9s %8s %6s", "layer", "x", "GFLOP", "fwd ms", "GFLOP/s", "dx ms",
+              "GFLOP/s", "dx/fwd");
+  if (wgrad) std::printf(" | %9s %8s", "dw ms", "GFLOP/s");
+  std::printf("\n");
+  double tf = 0, tb = 0, tw = 0, flops = 0;
+  for (const Layer& l : kVgg16) {
+    ConvGeom g;
+    g.N = batch, g.C = l.C, g.H = g.W = size / l.div, g.O = l.O, g.kh = g.kw = 3;
+    g.pt = g.pb = g.pl = g.pr = 1;
+    g.finish();
+    Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1);
+    Tensor w = Tensor::uniform({g.O, g.C, 3, 3}, -0.1, 0.1, 2);
+    Tensor y = Tensor::empty({g.N, g.O, g.Ho, g.Wo});
+    Tensor dy = Tensor::uniform(y.shape(), -1, 1, 3);
+    Tensor dx = Tensor::empty_like(x), dw = Tensor::empty_like(w);
+    const double fl = g.flops() * 1e-9;
+    const double f = median_ms(repeat, [&] { be.conv2d_forward(g, x, w, y); });
+    const double b = median_ms(repeat, [&] { be.conv2d_backward_data(g, dy, w, dx); });
+    std::printf("%-13s %-16s %7.2f | %9.2f %8.1f | %9.2f %8.1f %6.2f", l.name, x.shape().str().c_str(), fl, f,
+                fl / f * 1e3, b, fl / b * 1e3, b / f);
+    if (wgrad) {
+      const double d = median_ms(repeat, [&] { be.conv2d_backward_weight(g, x, dy, dw); });
+      std::printf(" | %9.2f %8.1f", d, fl / d * 1e3);
+      tw += d;
+    }
+    std::printf("\n");
+    tf += f, tb += b, flops += fl;
+  }
+  std::printf("%-13s %-16s %7.2f | %9.2f %8.1f | %9.2f %8.1f %6.2f", "total", "", flops, tf, flops / tf * 1e3, tb,
+              flops / tb * 1e3, tb / tf);
+  if (wgrad) std::printf(" | %9.2f %8.1f", tw, flops / tw * 1e3);
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  Args a(argc, argv, 2, {"--help", "--wgrad"});
+  if (a.flag("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const std::vector<std::string>& pos = a.positional();
+  if (pos.size() != 1) throw UsageError("name one benchmark (known: conv)");
+  if (pos[0] == "conv") return bench_conv(a);
+  throw UsageError("unknown benchmark '" + pos[0] + "' (known: conv)");
+}
+
+}  // namespace gt::cli

@@ -1,0 +1,44 @@
+// gradtrace: the command-line entry point. One file per subcommand (cmd_*.cpp).
+// Exit codes: 0 success, 1 runtime error, 2 usage error.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "tools/cli.h"
+
+namespace {
+const char* kUsage =
+    "gradtrace: see why a neural network decides what it decides, and how the gradient gets there.\n"
+    "\n"
+    "usage: gradtrace <command> [options]     (gradtrace <command> --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  demo    a tiny conv net's saliency map on an image, written as a PNG\n"
+    "  bench   benchmarks: 'gradtrace bench conv' times VGG16's conv layers\n"
+    "  help    this text\n";
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  try {
+    if (cmd == "bench") return gt::cli::run_bench(argc, argv);
+    if (cmd == "demo") return gt::cli::run_demo(argc, argv);
+    throw gt::cli::UsageError("unknown command '" + cmd + "'");
+  } catch (const gt::cli::UsageError& e) {
+    std::fprintf(stderr, "gradtrace %s: %s (see 'gradtrace %s --help')\n", cmd.c_str(), e.what(),
+                 cmd == "bench" || cmd == "demo" ? cmd.c_str() : "");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gradtrace %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,154 @@
+#include "weights/hdf5.h"
+
+#include <hdf5.h>
+
+#include <cstdio>
+#include <vector>
+
+namespace gt::h5 {
+namespace {
+struct Silence {  // HDF5 prints its own error stack by default; we throw instead
+  Silence() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+const Silence silence;
+
+struct Handle {  // closes an HDF5 id with the right function
+  hid_t id;
+  herr_t (*close)(hid_t);
+  ~Handle() {
+    if (id >= 0) close(id);
+  }
+};
+}  // namespace
+
+File::File(const std::string& path, Mode mode) : path_(path), mode_(mode) {
+  if (mode == Mode::read) {
+    id_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (id_ < 0) fail("cannot open for reading (missing, or not an HDF5 file)");
+  } else {
+    tmp_ = path + ".tmp";
+    id_ = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (id_ < 0) fail("cannot create");
+  }
+}
+
+File::~File() {
+  if (id_ >= 0) H5Fclose(id_);
+  if (!tmp_.empty()) std::remove(tmp_.c_str());  // not committed: leave nothing behind
+}
+
+void File::fail(const std::string& what, const std::string& dataset) const {
+  throw Error("HDF5 file " + path_ + (dataset.empty() ? "" : ", dataset " + dataset) + ": " + what);
+}
+
+bool File::has(const std::string& dataset) const {
+  // H5Lexists only checks the last link; walk the path so that a missing group is not an error.
+  std::string prefix;
+  size_t start = dataset[0] == '/' ? 1 : 0;
+  while (start <= dataset.size()) {
+    const size_t slash = dataset.find('/', start);
+    prefix = dataset.substr(0, slash);
+    if (H5Lexists(id_, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+Tensor File::read(const std::string& dataset, DType t) const {
+  if (!has(dataset)) fail("no such dataset", dataset);
+  Handle d{H5Dopen2(id_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  if (d.id < 0) fail("cannot open", dataset);
+  Handle space{H5Dget_space(d.id), H5Sclose};
+  const int rank = H5Sget_simple_extent_ndims(space.id);
+  if (rank < 0 || rank > 4) fail("rank " + std::to_string(rank) + " is not supported (at most 4)", dataset);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+  std::vector<int64_t> shape(dims.begin(), dims.end());
+  if (shape.empty()) shape.push_back(1);
+  Handle type{H5Dget_type(d.id), H5Tclose};
+  const H5T_class_t cls = H5Tget_class(type.id);
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) fail("not a numeric dataset", dataset);
+  Tensor out = Tensor::empty(Shape(shape), t);
+  if (H5Dread(d.id, t == DType::f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw()) < 0)
+    fail("read failed", dataset);
+  return out;
+}
+
+std::vector<std::string> File::members(const std::string& group) const {
+  Handle g{H5Gopen2(id_, group.c_str(), H5P_DEFAULT), H5Gclose};
+  if (g.id < 0) fail("no such group", group);
+  H5G_info_t info;
+  H5Gget_info(g.id, &info);
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t n = H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    std::string s(static_cast<size_t>(n), '\0');
+    H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size() + 1, H5P_DEFAULT);
+    names.push_back(s);
+  }
+  return names;
+}
+
+double File::attr_double(const std::string& name) const {
+  Handle a{H5Aopen(id_, name.c_str(), H5P_DEFAULT), H5Aclose};
+  if (a.id < 0) fail("no root attribute '" + name + "'");
+  double v = 0;
+  if (H5Aread(a.id, H5T_NATIVE_DOUBLE, &v) < 0) fail("attribute '" + name + "' is not numeric");
+  return v;
+}
+
+std::string File::attr_string(const std::string& name) const {
+  Handle a{H5Aopen(id_, name.c_str(), H5P_DEFAULT), H5Aclose};
+  if (a.id < 0) fail("no root attribute '" + name + "'");
+  Handle type{H5Aget_type(a.id), H5Tclose};
+  if (H5Tget_class(type.id) != H5T_STRING) fail("attribute '" + name + "' is not a string");
+  if (H5Tis_variable_str(type.id) > 0) {
+    char* s = nullptr;
+    Handle mem{H5Tget_native_type(type.id, H5T_DIR_ASCEND), H5Tclose};
+    if (H5Aread(a.id, mem.id, &s) < 0) fail("cannot read attribute '" + name + "'");
+    std::string out = s ? s : "";
+    H5free_memory(s);
+    return out;
+  }
+  std::string s(H5Tget_size(type.id), '\0');
+  H5Aread(a.id, type.id, s.data());
+  return std::string(s.c_str());
+}
+
+void File::write(const std::string& dataset, const Tensor& t) {
+  if (mode_ != Mode::write) fail("opened read-only", dataset);
+  Handle lcpl{H5Pcreate(H5P_LINK_CREATE), H5Pclose};
+  H5Pset_create_intermediate_group(lcpl.id, 1);
+  std::vector<hsize_t> dims;
+  for (int i = 0; i < t.ndim(); ++i) dims.push_back(static_cast<hsize_t>(t.dim(i)));
+  Handle space{H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose};
+  Handle d{H5Dcreate2(id_, dataset.c_str(), H5T_IEEE_F32LE, space.id, lcpl.id, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
+  if (d.id < 0) fail("cannot create dataset", dataset);
+  const Tensor f = t.to(DType::f32);
+  if (H5Dwrite(d.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.raw()) < 0) fail("write failed", dataset);
+}
+
+void File::set_attr(const std::string& name, double v) {
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  Handle a{H5Acreate2(id_, name.c_str(), H5T_IEEE_F64LE, space.id, H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
+  if (a.id < 0 || H5Awrite(a.id, H5T_NATIVE_DOUBLE, &v) < 0) fail("cannot write attribute '" + name + "'");
+}
+
+void File::set_attr(const std::string& name, const std::string& v) {
+  Handle type{H5Tcopy(H5T_C_S1), H5Tclose};
+  H5Tset_size(type.id, std::max<size_t>(1, v.size()));
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  Handle a{H5Acreate2(id_, name.c_str(), type.id, space.id, H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
+  if (a.id < 0 || H5Awrite(a.id, type.id, v.c_str()) < 0) fail("cannot write attribute '" + name + "'");
+}
+
+void File::commit() {
+  if (mode_ != Mode::write || tmp_.empty()) fail("nothing to commit");
+  H5Fclose(id_);
+  id_ = -1;
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot move the finished file into place");
+  tmp_.clear();
+}
+
+}  // namespace gt::h5

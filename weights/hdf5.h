@@ -1,0 +1,42 @@
+// Minimal HDF5 I/O over the C API: float tensors as datasets, scalar attributes.
+// Errors name the file and the dataset. Files being written go to "<path>.tmp" and are renamed into
+// place by commit(), so a failure never leaves a partial output file behind.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "autodiff/tensor.h"
+
+namespace gt::h5 {
+
+class File {
+ public:
+  enum class Mode { read, write };
+  File(const std::string& path, Mode mode);
+  ~File();
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  bool has(const std::string& dataset) const;
+  // Reads a numeric dataset of rank <= 4 (any stored numeric type) as a tensor of dtype t.
+  Tensor read(const std::string& dataset, DType t = DType::f32) const;
+  // Names of the members of a group ("/" for the root), in HDF5's order.
+  std::vector<std::string> members(const std::string& group) const;
+  double attr_double(const std::string& name) const;       // root attribute
+  std::string attr_string(const std::string& name) const;  // root attribute
+
+  void write(const std::string& dataset, const Tensor& t);  // float32; intermediate groups are created
+  void set_attr(const std::string& name, double v);
+  void set_attr(const std::string& name, const std::string& v);
+  void commit();  // finishes a written file: closes it and moves it into place
+
+  const std::string& path() const { return path_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& what, const std::string& dataset = "") const;
+  std::string path_, tmp_;
+  long long id_ = -1;  // hid_t
+  Mode mode_;
+};
+
+}  // namespace gt::h5

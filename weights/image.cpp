@@ -1,0 +1,47 @@
+#include "weights/image.h"
+
+#include <stb_image.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+namespace gt {
+
+Image load_image(const std::string& path) {
+  int w = 0, h = 0, n = 0;
+  std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load(path.c_str(), &w, &h, &n, 3), stbi_image_free);
+  if (!data) throw Error("image " + path + ": cannot read (" + std::string(stbi_failure_reason()) + ")");
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.assign(data.get(), data.get() + size_t(w) * size_t(h) * 3);
+  return img;
+}
+
+Tensor image_to_tensor(const Image& img) {
+  const int64_t H = img.height, W = img.width;
+  Tensor t = Tensor::empty({1, 3, H, W});
+  float* p = t.data<float>();
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < H * W; ++i) p[c * H * W + i] = img.rgb[size_t(i * 3 + c)];
+  return t;
+}
+
+Image tensor_to_image(const Tensor& t) {
+  const int nd = t.ndim();
+  if ((nd != 4 && nd != 3) || t.dim(nd - 3) != 3 || (nd == 4 && t.dim(0) != 1))
+    throw Error("tensor_to_image: expected (1,3,H,W) or (3,H,W), got " + t.shape().str());
+  const int64_t H = t.dim(nd - 2), W = t.dim(nd - 1);
+  const std::vector<float> v = t.to_vector();
+  Image img;
+  img.width = static_cast<int>(W);
+  img.height = static_cast<int>(H);
+  img.rgb.resize(size_t(H * W * 3));
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < H * W; ++i)
+      img.rgb[size_t(i * 3 + c)] = static_cast<uint8_t>(std::lround(std::clamp(v[c * H * W + i], 0.0f, 255.0f)));
+  return img;
+}
+
+}  // namespace gt

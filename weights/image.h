@@ -1,0 +1,22 @@
+// Image input: PNG/JPEG/BMP (stb_image) to an RGB byte image, and to a (1,3,H,W) tensor.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "autodiff/tensor.h"
+
+namespace gt {
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // row-major, 3 bytes per pixel
+};
+
+Image load_image(const std::string& path);
+// (1,3,H,W) float32 with values in [0, 255] (preprocessing is applied later, per model).
+Tensor image_to_tensor(const Image& img);
+// (1,3,H,W) or (3,H,W) values, clamped to [0, 255] and rounded.
+Image tensor_to_image(const Tensor& t);
+
+}  // namespace gt
