@@ -1,1 +1,101 @@
+// The conv kernel chooses between code paths by size (pointwise GEMM, whole im2col, per-thread
+// column chunks, transposed-conv or col2im data gradient, direct depthwise). The small gradient
+// checks reach only some of them, so here each path is compared, in float32, with a naive
+// double-precision convolution on shapes large enough to select it.
 #include <catch2/catch.hpp>
+#include <cmath>
+
+#include "autodiff/backend.h"
+
+using namespace gt;
+
+namespace {
+struct Ref {
+  std::vector<double> y, dx, dw;
+};
+
+// Direct definition: y[n,o,oy,ox] = sum_{c,i,j} w[o,c,i,j] x[n, g*Cg + c, oy*sh - pt + i*dh, ox*sw - pl + j*dw]
+Ref naive(const ConvGeom& g, const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& dy) {
+  const int64_t Cg = g.C / g.groups, Og = g.O / g.groups;
+  Ref r{std::vector<double>(size_t(g.N * g.O * g.Ho * g.Wo)), std::vector<double>(x.size()),
+        std::vector<double>(w.size())};
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t o = 0; o < g.O; ++o)
+      for (int64_t oy = 0; oy < g.Ho; ++oy)
+        for (int64_t ox = 0; ox < g.Wo; ++ox) {
+          const int64_t yi = ((n * g.O + o) * g.Ho + oy) * g.Wo + ox;
+          double s = 0;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t i = 0; i < g.kh; ++i)
+              for (int64_t j = 0; j < g.kw; ++j) {
+                const int64_t iy = oy * g.sh - g.pt + i * g.dh, ix = ox * g.sw - g.pl + j * g.dw;
+                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                const int64_t xi = ((n * g.C + (o / Og) * Cg + c) * g.H + iy) * g.W + ix;
+                const int64_t wi = ((o * Cg + c) * g.kh + i) * g.kw + j;
+                s += double(w[wi]) * x[xi];
+                r.dx[xi] += double(w[wi]) * dy[yi];
+                r.dw[wi] += double(x[xi]) * dy[yi];
+              }
+          r.y[yi] = s;
+        }
+  return r;
+}
+
+double rel_err(const Tensor& t, const std::vector<double>& ref) {
+  const std::vector<float> v = t.to_vector();
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    diff = std::max(diff, std::abs(v[i] - ref[i]));
+    scale = std::max(scale, std::abs(ref[i]));
+  }
+  return diff / scale;
+}
+
+void compare(const char* name, ConvGeom g) {
+  g.finish();
+  Backend& be = backend(Device::cpu);
+  Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1);
+  Tensor w = Tensor::uniform({g.O, g.C / g.groups, g.kh, g.kw}, -1, 1, 2);
+  Tensor dy = Tensor::uniform({g.N, g.O, g.Ho, g.Wo}, -1, 1, 3);
+  Tensor y = Tensor::empty(dy.shape()), dx = Tensor::empty(x.shape()), dw = Tensor::empty(w.shape());
+  be.conv2d_forward(g, x, w, y);
+  be.conv2d_backward_data(g, dy, w, dx);
+  be.conv2d_backward_weight(g, x, dy, dw);
+  const Ref r = naive(g, x.to_vector(), w.to_vector(), dy.to_vector());
+  const double ey = rel_err(y, r.y), edx = rel_err(dx, r.dx), edw = rel_err(dw, r.dw);
+  INFO(name << ": max error / max |ref|: y " << ey << ", dx " << edx << ", dw " << edw);
+  CHECK(ey < 1e-5);
+  CHECK(edx < 1e-5);
+  CHECK(edw < 1e-5);
+}
+
+ConvGeom geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, int64_t s, Pads p, int64_t groups = 1) {
+  ConvGeom g;
+  g.N = N, g.C = C, g.H = H, g.W = W, g.O = O, g.kh = g.kw = k, g.sh = g.sw = s;
+  g.pt = p.top, g.pb = p.bottom, g.pl = p.left, g.pr = p.right, g.groups = groups;
+  return g;
+}
+}  // namespace
+
+TEST_CASE("conv paths: per-thread column chunks (large im2col), stride 1") {
+  compare("chunked", geom(1, 16, 112, 112, 16, 3, 1, {1, 1, 1, 1}));
+}
+
+TEST_CASE("conv paths: whole im2col with Eigen's parallel GEMM, batch 2") {
+  compare("whole", geom(2, 32, 14, 14, 24, 3, 1, {1, 1, 1, 1}));
+}
+
+TEST_CASE("conv paths: strided col2im data gradient in chunks") {
+  compare("col2im chunked", geom(1, 8, 301, 300, 6, 3, 2, {0, 1, 0, 1}));
+}
+
+TEST_CASE("conv paths: pointwise 1x1 GEMM and 1x1 stride 2") {
+  compare("pointwise", geom(2, 24, 20, 20, 12, 1, 1, {}));
+  compare("1x1 stride 2", geom(1, 24, 21, 21, 12, 1, 2, {}));
+}
+
+TEST_CASE("conv paths: grouped and depthwise on larger planes") {
+  compare("groups 4", geom(2, 16, 30, 30, 8, 3, 1, {1, 1, 1, 1}, 4));
+  compare("depthwise stride 2 SAME", geom(2, 32, 57, 57, 32, 3, 2, {1, 1, 1, 1}, 32));
+  compare("depthwise 5x5", geom(1, 8, 40, 33, 8, 5, 1, {2, 2, 2, 2}, 8));
+}

@@ -1,1 +1,150 @@
+// Finite-difference gradient checks, in double precision, for every input of every op.
+// Shapes cover stride 2, asymmetric ('SAME') padding, dilation, groups, depthwise and odd sizes.
 #include <catch2/catch.hpp>
+
+#include "autodiff/gradcheck.h"
+#include "autodiff/op_util.h"
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+
+using namespace gt;
+using V = std::vector<Tensor>;
+
+namespace {
+Tensor rnd(const Shape& s, uint64_t seed, double lo = -1, double hi = 1) {
+  return Tensor::uniform(s, lo, hi, seed, DType::f64);
+}
+
+void expect_ok(const std::string& what, const OpFn& f, const V& in, GradcheckOptions o = {}) {
+  const GradcheckResult r = gradcheck(f, in, o);
+  INFO(what << "\n" << r.report);
+  CHECK(r.ok);
+  CHECK(r.checked > 0);
+  CHECK(r.skipped * 20 <= r.checked);  // kinks are rare with random inputs
+}
+
+ops::Conv2dOptions conv(int64_t sh, int64_t sw, Pads p, int64_t groups = 1, int64_t dh = 1, int64_t dw = 1) {
+  ops::Conv2dOptions o;
+  o.stride_h = sh, o.stride_w = sw, o.pad = p, o.groups = groups, o.dilation_h = dh, o.dilation_w = dw;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("gradcheck: conv2d in every configuration") {
+  struct Case {
+    const char* name;
+    Shape x, w;
+    ops::Conv2dOptions o;
+  };
+  const Case cases[] = {
+      {"3x3 stride 1 pad 1 (transposed-conv data gradient)", {2, 3, 7, 6}, {4, 3, 3, 3}, conv(1, 1, {1, 1, 1, 1})},
+      {"3x3 stride 1 valid", {1, 2, 6, 6}, {2, 2, 3, 3}, conv(1, 1, {})},
+      {"3x3 stride 2, TF SAME asymmetric pad (col2im path)", {1, 3, 8, 7}, {5, 3, 3, 3}, conv(2, 2, {0, 1, 0, 1})},
+      {"3x3 dilation 2 pad 2", {1, 2, 9, 9}, {3, 2, 3, 3}, conv(1, 1, {2, 2, 2, 2}, 1, 2, 2)},
+      {"groups 2, stride (2,1)", {2, 4, 6, 5}, {6, 2, 3, 3}, conv(2, 1, {1, 1, 1, 1}, 2)},
+      {"depthwise stride 2", {2, 3, 7, 7}, {3, 1, 3, 3}, conv(2, 2, {1, 1, 1, 1}, 3)},
+      {"depthwise multiplier 2, SAME at stride 2", {1, 2, 6, 6}, {4, 1, 3, 3}, conv(2, 2, {0, 1, 0, 1}, 2)},
+      {"depthwise dilation 2", {1, 2, 7, 6}, {2, 1, 3, 3}, conv(1, 1, {2, 2, 2, 2}, 2, 2, 2)},
+      {"1x1 pointwise", {1, 4, 5, 5}, {3, 4, 1, 1}, conv(1, 1, {})},
+      {"1x1 stride 2 (shortcut)", {1, 4, 7, 7}, {6, 4, 1, 1}, conv(2, 2, {})},
+      {"5x3 kernel, stride (1,2), dilation (2,1), uneven pad", {1, 2, 11, 8}, {3, 2, 5, 3},
+       conv(1, 2, {3, 1, 0, 2}, 1, 2, 1)},
+  };
+  for (const Case& c : cases) {
+    const auto o = c.o;
+    expect_ok(c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o); }, {rnd(c.x, 1), rnd(c.w, 2)});
+  }
+}
+
+TEST_CASE("gradcheck: dense, matmul, bias") {
+  expect_ok("linear", [](const V& v) { return ops::linear(v[0], v[1]); }, {rnd({3, 5}, 1), rnd({4, 5}, 2)});
+  expect_ok("matmul", [](const V& v) { return ops::matmul(v[0], v[1]); }, {rnd({3, 5}, 3), rnd({5, 2}, 4)});
+  expect_ok("bias_add 4-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {rnd({2, 3, 4, 5}, 5), rnd({3}, 6)});
+  expect_ok("bias_add 2-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {rnd({2, 3}, 7), rnd({3}, 8)});
+}
+
+TEST_CASE("gradcheck: element-wise ops") {
+  const Shape s{2, 3, 4, 3};
+  expect_ok("add", [](const V& v) { return ops::add(v[0], v[1]); }, {rnd(s, 1), rnd(s, 2)});
+  expect_ok("sub", [](const V& v) { return ops::sub(v[0], v[1]); }, {rnd(s, 3), rnd(s, 4)});
+  expect_ok("mul", [](const V& v) { return ops::mul(v[0], v[1]); }, {rnd(s, 5), rnd(s, 6)});
+  expect_ok("mul, same input twice", [](const V& v) { return ops::mul(v[0], v[0]); }, {rnd(s, 7)});
+  expect_ok("add_scalar", [](const V& v) { return ops::add_scalar(v[0], 0.7); }, {rnd(s, 8)});
+  expect_ok("mul_scalar", [](const V& v) { return ops::mul_scalar(v[0], -1.3); }, {rnd(s, 9)});
+  expect_ok("relu", [](const V& v) { return ops::relu(v[0]); }, {rnd(s, 10)});
+  expect_ok("relu6", [](const V& v) { return ops::relu6(v[0]); }, {rnd(s, 11, -3, 9)});
+  expect_ok("sigmoid", [](const V& v) { return ops::sigmoid(v[0]); }, {rnd(s, 12, -4, 4)});
+  expect_ok("tanh", [](const V& v) { return ops::tanh(v[0]); }, {rnd(s, 13, -3, 3)});
+  expect_ok("clamp", [](const V& v) { return ops::clamp(v[0], -0.5, 0.4); }, {rnd(s, 14)});
+  expect_ok("dropout (fixed seed)", [](const V& v) { return ops::dropout(v[0], 0.3, 99, true); }, {rnd(s, 15)});
+}
+
+TEST_CASE("gradcheck: softmax, log-softmax, cross-entropy") {
+  expect_ok("softmax", [](const V& v) { return ops::softmax(v[0]); }, {rnd({3, 5}, 1, -3, 3)});
+  expect_ok("log_softmax", [](const V& v) { return ops::log_softmax(v[0]); }, {rnd({3, 5}, 2, -3, 3)});
+  expect_ok("cross_entropy", [](const V& v) { return ops::cross_entropy(v[0], {0, 4, 2}); }, {rnd({3, 5}, 3, -3, 3)});
+}
+
+TEST_CASE("gradcheck: pooling") {
+  auto pool = [](int64_t k, int64_t s, Pads p, bool inc = false) {
+    ops::PoolOptions o;
+    o.kernel_h = o.kernel_w = k, o.stride_h = o.stride_w = s, o.pad = p, o.count_include_pad = inc;
+    return o;
+  };
+  const auto m1 = pool(3, 2, {1, 1, 1, 1}), m2 = pool(2, 2, {}), m3 = pool(3, 2, {0, 1, 0, 1});
+  expect_ok("max 3x3/2 pad 1", [m1](const V& v) { return ops::max_pool2d(v[0], m1); }, {rnd({2, 3, 7, 7}, 1)});
+  expect_ok("max 2x2/2 odd size", [m2](const V& v) { return ops::max_pool2d(v[0], m2); }, {rnd({1, 2, 7, 5}, 2)});
+  expect_ok("max 3x3/2 SAME", [m3](const V& v) { return ops::max_pool2d(v[0], m3); }, {rnd({1, 2, 8, 8}, 3)});
+  const auto a1 = pool(3, 1, {1, 1, 1, 1}, true), a2 = pool(3, 1, {1, 1, 1, 1}, false);
+  const auto a3 = pool(3, 2, {0, 1, 0, 1}, false);
+  expect_ok("avg 3x3/1 pad 1, count_include_pad", [a1](const V& v) { return ops::avg_pool2d(v[0], a1); },
+            {rnd({2, 2, 5, 6}, 4)});
+  expect_ok("avg 3x3/1 pad 1, exclude pad", [a2](const V& v) { return ops::avg_pool2d(v[0], a2); },
+            {rnd({2, 2, 5, 6}, 5)});
+  expect_ok("avg 3x3/2 SAME exclude pad", [a3](const V& v) { return ops::avg_pool2d(v[0], a3); },
+            {rnd({1, 2, 8, 7}, 6)});
+  expect_ok("global_avg_pool", [](const V& v) { return ops::global_avg_pool(v[0]); }, {rnd({2, 3, 4, 5}, 7)});
+}
+
+TEST_CASE("gradcheck: batch norm, inference and training") {
+  const Tensor rm = rnd({4}, 10), rv = rnd({4}, 11, 0.5, 2.0);
+  expect_ok("batch_norm inference",
+            [rm, rv](const V& v) { return ops::batch_norm(v[0], v[1], v[2], rm, rv, 1e-3, false); },
+            {rnd({3, 4, 3, 2}, 1), rnd({4}, 2), rnd({4}, 3)});
+  const Tensor tm = Tensor::zeros({4}, DType::f64), tv = Tensor::full({4}, 1.0, DType::f64);
+  expect_ok("batch_norm training",
+            [tm, tv](const V& v) { return ops::batch_norm(v[0], v[1], v[2], tm, tv, 1e-5, true); },
+            {rnd({3, 4, 3, 2}, 4), rnd({4}, 5), rnd({4}, 6)});
+}
+
+TEST_CASE("gradcheck: layout ops and reductions") {
+  expect_ok("concat_channels",
+            [](const V& v) { return ops::concat_channels({v[0], v[1], v[2]}); },
+            {rnd({2, 1, 3, 4}, 1), rnd({2, 3, 3, 4}, 2), rnd({2, 2, 3, 4}, 3)});
+  expect_ok("pad", [](const V& v) { return ops::pad(v[0], {1, 0, 2, 1}); }, {rnd({1, 2, 3, 4}, 4)});
+  expect_ok("reshape", [](const V& v) { return ops::reshape(v[0], {4, 6}); }, {rnd({2, 3, 4}, 5)});
+  expect_ok("flatten", [](const V& v) { return ops::flatten(v[0]); }, {rnd({2, 3, 2, 2}, 6)});
+  expect_ok("resize_bilinear up", [](const V& v) { return ops::resize_bilinear(v[0], 7, 9); }, {rnd({1, 2, 4, 5}, 7)});
+  expect_ok("resize_bilinear down", [](const V& v) { return ops::resize_bilinear(v[0], 2, 3); },
+            {rnd({1, 2, 5, 7}, 8)});
+  expect_ok("sum", [](const V& v) { return ops::sum(v[0]); }, {rnd({2, 3, 4}, 9)});
+  expect_ok("mean", [](const V& v) { return ops::mean(v[0]); }, {rnd({2, 3, 4}, 10)});
+  expect_ok("sum_dim 1", [](const V& v) { return ops::sum_dim(v[0], 1); }, {rnd({2, 3, 4}, 11)});
+  expect_ok("mean_dim 0", [](const V& v) { return ops::mean_dim(v[0], 0); }, {rnd({2, 3, 4}, 12)});
+  expect_ok("mean_dim last", [](const V& v) { return ops::mean_dim(v[0], 3); }, {rnd({2, 3, 4, 2}, 13)});
+}
+
+TEST_CASE("gradcheck catches a wrong backward rule") {
+  // y = 2x with a backward rule that says dx = 3 dy: the check must fail.
+  auto wrong = [](const V& v) {
+    Tensor y = ops::mul_scalar(v[0], 2.0).detach();
+    return detail::record("wrong_scale", {v[0]}, y, {}, [](BackwardContext& c) {
+      Tensor dx = Tensor::empty_like(c.dy);
+      detail::be(dx).affine(c.dy, 3.0, 0.0, dx);
+      c.set(0, dx);
+    });
+  };
+  const GradcheckResult r = gradcheck(wrong, {rnd({3, 2}, 1)});
+  CHECK_FALSE(r.ok);
+  CHECK(r.report.find("mismatches") != std::string::npos);
+}
