@@ -12,6 +12,8 @@
 // A small one is unrolled whole and multiplied by Eigen's own parallel GEMM.
 #include "kernels/cpu/conv.h"
 
+#include <omp.h>
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
@@ -27,10 +29,22 @@ using MapC = Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>>;
 template <class T>
 using MapM = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
 
-// Below this size the whole unrolled matrix is built once and multiplied with Eigen's parallel GEMM.
-constexpr int64_t kWholeBytes = 6 << 20;
-// Column chunk for the per-thread path: wide enough that re-packing w per chunk is cheap.
+// Per-thread column chunks of about this width; each chunk re-packs w inside Eigen's GEMM, so a
+// chunk narrower than kMinChunkCols costs more in packing than it gains in parallelism.
 constexpr int64_t kChunkCols = 1024;
+constexpr int64_t kMinChunkCols = 512;
+// The col2im data gradient processes columns in blocks of at most this many bytes of patches.
+constexpr int64_t kBlockBytes = 6 << 20;
+
+// Splits P output columns into a multiple of the thread count of chunks of about kChunkCols.
+// Returns 0 when the chunks would be too narrow: then one unrolled matrix and Eigen's own
+// parallel GEMM do better (deep layers with few pixels and large weights).
+int64_t per_thread_chunk(int64_t P) {
+  const int64_t threads = omp_get_max_threads();
+  const int64_t rounds = std::max<int64_t>(1, (P + kChunkCols * threads / 2) / (kChunkCols * threads));
+  const int64_t chunk = (P + rounds * threads - 1) / (rounds * threads);
+  return chunk >= kMinChunkCols ? chunk : 0;
+}
 
 // For output columns t in [0, n) of one output row, starting at output column ox0, the input column
 // is ix0 + t*s. Returns the range [lo, hi) of t with 0 <= ix < W.
@@ -96,20 +110,21 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
     MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(x, K, P, Eigen::OuterStride<>(P));
     return;
   }
-  if (K * P * int64_t(sizeof(T)) <= kWholeBytes) {
+  const int64_t chunk = per_thread_chunk(P);
+  if (chunk == 0) {
     std::vector<T> col(static_cast<size_t>(K * P));
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < K; ++r) unroll<false>(x, g, r, r + 1, 0, P, col.data() + r * P);
     MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(col.data(), K, P, Eigen::OuterStride<>(P));
     return;
   }
-  const int64_t nchunks = (P + kChunkCols - 1) / kChunkCols;
+  const int64_t nchunks = (P + chunk - 1) / chunk;
 #pragma omp parallel
   {
-    std::vector<T> col(static_cast<size_t>(K * kChunkCols));
-#pragma omp for schedule(dynamic, 1)
+    std::vector<T> col(static_cast<size_t>(K * chunk));
+#pragma omp for schedule(static, 1)
     for (int64_t ci = 0; ci < nchunks; ++ci) {
-      const int64_t p0 = ci * kChunkCols, np = std::min(kChunkCols, P - p0);
+      const int64_t p0 = ci * chunk, np = std::min(chunk, P - p0);
       unroll<false>(x, g, 0, K, p0, np, col.data());
       MapM<T>(y + p0, Og, np, Eigen::OuterStride<>(P)).noalias() =
           W * MapC<T>(col.data(), K, np, Eigen::OuterStride<>(np));
@@ -213,7 +228,10 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   const int64_t Cg = g.C / g.groups, Og = g.O / g.groups, khw = g.kh * g.kw, K = Cg * khw;
   const int64_t P = g.Ho * g.Wo, HW = g.H * g.W;
   const int64_t fh = g.dh * (g.kh - 1), fw = g.dw * (g.kw - 1);
-  if (g.sh == 1 && g.sw == 1 && g.pt <= fh && g.pb <= fh && g.pl <= fw && g.pr <= fw) {
+  // The transposed convolution pays for re-arranging w once per call, which only large planes
+  // amortise, and runs a GEMM with C rows, which is poor for the few channels of an RGB image.
+  if (g.sh == 1 && g.sw == 1 && g.pt <= fh && g.pb <= fh && g.pl <= fw && g.pr <= fw && Cg >= 16 &&
+      per_thread_chunk(HW) > 0) {
     // dx = conv(dy, w'),  w'[c, o, i, j] = w[o, c, kh-1-i, kw-1-j]  (per group), full padding.
     std::vector<T> wt(static_cast<size_t>(g.O * K));
     for (int64_t gr = 0; gr < g.groups; ++gr)
@@ -235,7 +253,7 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   }
   // General (strided) case: dcol = w^T dy, then scatter-add the patches back (col2im).
   std::fill(dx, dx + g.N * g.C * HW, T(0));
-  const int64_t chunk = std::max<int64_t>(1, std::min(P, kWholeBytes / int64_t(sizeof(T)) / K));
+  const int64_t chunk = std::max<int64_t>(1, std::min(P, kBlockBytes / int64_t(sizeof(T)) / K));
   std::vector<T> col(static_cast<size_t>(K * chunk));
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t gr = 0; gr < g.groups; ++gr) {
@@ -260,7 +278,7 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const int64_t Cg = g.C / g.groups, Og = g.O / g.groups, K = Cg * g.kh * g.kw;
   const int64_t P = g.Ho * g.Wo, HW = g.H * g.W;
   std::fill(dw, dw + g.O * K, T(0));
-  const int64_t chunk = std::max<int64_t>(1, std::min(P, kWholeBytes / int64_t(sizeof(T)) / K));
+  const int64_t chunk = std::max<int64_t>(1, std::min(P, kBlockBytes / int64_t(sizeof(T)) / K));
   const int64_t nchunks = (P + chunk - 1) / chunk;
   for (int64_t gr = 0; gr < g.groups; ++gr) {
     MapM<T> dW(dw + gr * Og * K, Og, K, Eigen::OuterStride<>(K));
