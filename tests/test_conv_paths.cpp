@@ -81,6 +81,13 @@ TEST_CASE("conv paths: per-thread column chunks (large im2col), stride 1") {
   compare("chunked", geom(1, 16, 112, 112, 16, 3, 1, {1, 1, 1, 1}));
 }
 
+TEST_CASE("conv paths: transposed-conv data gradient with dilation, uneven padding and groups") {
+  ConvGeom g = geom(1, 16, 100, 90, 16, 3, 1, {2, 1, 0, 3});
+  g.dh = g.dw = 2;
+  compare("dilated, uneven pads", g);
+  compare("groups 2", geom(1, 32, 80, 80, 16, 3, 1, {1, 1, 1, 1}, 2));
+}
+
 TEST_CASE("conv paths: whole im2col with Eigen's parallel GEMM, batch 2") {
   compare("whole", geom(2, 32, 14, 14, 24, 3, 1, {1, 1, 1, 1}));
 }
