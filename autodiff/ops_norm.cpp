@@ -47,16 +47,35 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   }
   Tensor y = Tensor::empty_like(x);
   be(x).bn_forward(x, mean, invstd, gamma, beta, y);
-  return record(op, {x, gamma, beta}, y, {x, mean.detach(), invstd, gamma.detach()}, [training](BackwardContext& c) {
-    const Tensor &x = c.saved(0), &mean = c.saved(1), &invstd = c.saved(2), &gamma = c.saved(3);
-    Tensor dx = c.needs(0) ? Tensor::empty_like(x) : Tensor();
-    Tensor dgamma = c.needs(1) ? Tensor::empty_like(gamma) : Tensor();
-    Tensor dbeta = c.needs(2) ? Tensor::empty_like(gamma) : Tensor();
-    be(x).bn_backward(x, c.dy, mean, invstd, gamma, training, dx, dgamma, dbeta);
-    c.set(0, dx);
-    c.set(1, dgamma);
-    c.set(2, dbeta);
-  });
+  // x is kept only when the backward needs it: for the batch statistics or for dgamma. A frozen
+  // network in inference (saliency on ResNet) then keeps no copy of its BN inputs.
+  const bool keep_x = training || gamma.requires_grad();
+  return record(op, {x, gamma, beta}, y, {keep_x ? x : Tensor(), mean.detach(), invstd, gamma.detach()},
+                [training](BackwardContext& c) {
+                  const Tensor &x = c.saved(0), &mean = c.saved(1), &invstd = c.saved(2), &gamma = c.saved(3);
+                  if (!x.defined()) {  // inference, frozen gamma: dx = dy * gamma * invstd
+                    if (c.needs(1))
+                      throw Error("backward of batch_norm [" + c.node.layer +
+                                  "]: gamma did not require a gradient during the forward pass");
+                    Tensor dx = Tensor::empty_like(c.dy);
+                    const Tensor zero = Tensor::zeros_like(mean);
+                    be(dx).bn_forward(c.dy, zero, invstd, gamma, zero, dx);  // (dy - 0) * invstd * gamma + 0
+                    if (c.needs(0)) c.set(0, dx);
+                    if (c.needs(2)) {
+                      Tensor db = Tensor::empty_like(gamma);
+                      be(db).bias_grad(c.dy, db);
+                      c.set(2, db);
+                    }
+                    return;
+                  }
+                  Tensor dx = c.needs(0) ? Tensor::empty_like(x) : Tensor();
+                  Tensor dgamma = c.needs(1) ? Tensor::empty_like(gamma) : Tensor();
+                  Tensor dbeta = c.needs(2) ? Tensor::empty_like(gamma) : Tensor();
+                  be(x).bn_backward(x, c.dy, mean, invstd, gamma, training, dx, dgamma, dbeta);
+                  c.set(0, dx);
+                  c.set(1, dgamma);
+                  c.set(2, dbeta);
+                });
 }
 
 }  // namespace gt::ops

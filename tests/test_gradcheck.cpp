@@ -111,6 +111,10 @@ TEST_CASE("gradcheck: batch norm, inference and training") {
   expect_ok("batch_norm inference",
             [rm, rv](const V& v) { return ops::batch_norm(v[0], v[1], v[2], rm, rv, 1e-3, false); },
             {rnd({3, 4, 3, 2}, 1), rnd({4}, 2), rnd({4}, 3)});
+  const Tensor g = rnd({4}, 7);  // a frozen gamma: the op keeps no copy of x
+  expect_ok("batch_norm inference, frozen gamma",
+            [rm, rv, g](const V& v) { return ops::batch_norm(v[0], g, v[1], rm, rv, 1e-3, false); },
+            {rnd({3, 4, 3, 2}, 8), rnd({4}, 9)});
   const Tensor tm = Tensor::zeros({4}, DType::f64), tv = Tensor::full({4}, 1.0, DType::f64);
   expect_ok("batch_norm training",
             [tm, tv](const V& v) { return ops::batch_norm(v[0], v[1], v[2], tm, tv, 1e-5, true); },
