@@ -68,56 +68,43 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
   });
 }
 
-// x: (N,I), w: (O,I) -> y: (N,O) = x w^T;   dx = dy w,  dw = dy^T x
-Tensor linear(const Tensor& x, const Tensor& w) {
-  const char* op = "linear";
-  rank(op, x, 2, "x");
-  rank(op, w, 2, "w");
-  same_kind(op, x, w, "x", "w");
-  check(x.dim(1) == w.dim(1), op, "x " + x.shape().str() + " has " + std::to_string(x.dim(1)) +
-                                      " features but w " + w.shape().str() + " expects " + std::to_string(w.dim(1)));
-  const int64_t N = x.dim(0), I = x.dim(1), O = w.dim(0);
-  Tensor y = empty_as(x, {N, O});
-  be(x).gemm(false, true, N, O, I, 1.0, x, w, 0.0, y);
-  return record(op, {x, w}, y, {w.requires_grad() ? x : Tensor(), w}, [N, I, O](BackwardContext& c) {
-    const Tensor& w = c.saved(1);
-    if (c.needs(0)) {
-      Tensor dx = empty_as(w, {N, I});
-      be(w).gemm(false, false, N, I, O, 1.0, c.dy, w, 0.0, dx);
-      c.set(0, dx);
-    }
-    if (c.needs(1)) {
-      Tensor dw = empty_as(w, {O, I});
-      be(w).gemm(true, false, O, I, N, 1.0, c.dy, saved_input_for_weight_grad(c, 0), 0.0, dw);
-      c.set(1, dw);
-    }
-  });
-}
-
-// a: (M,K), b: (K,N) -> y: (M,N);   da = dy b^T,  db = a^T dy
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  const char* op = "matmul";
+namespace {
+// a: (M,K), b: (K,N), or (N,K) read transposed when tb -> y: (M,N) = a op(b)
+//   da = dy op(b)^T                   -> gemm(dy, b, transpose b unless tb)
+//   db = a^T dy, or (a^T dy)^T = dy^T a when tb
+// a is only needed for db, so it is saved only when b wanted a gradient at forward time.
+Tensor product(const char* op, const Tensor& a, const Tensor& b, bool tb) {
   rank(op, a, 2, "a");
   rank(op, b, 2, "b");
   same_kind(op, a, b, "a", "b");
-  check(a.dim(1) == b.dim(0), op, "inner sizes differ: a " + a.shape().str() + ", b " + b.shape().str());
-  const int64_t M = a.dim(0), K = a.dim(1), N = b.dim(1);
+  const int64_t M = a.dim(0), K = a.dim(1), N = tb ? b.dim(0) : b.dim(1);
+  check(K == (tb ? b.dim(1) : b.dim(0)), op,
+        "inner sizes differ: a " + a.shape().str() + ", b " + b.shape().str() + (tb ? " (used transposed)" : ""));
   Tensor y = empty_as(a, {M, N});
-  be(a).gemm(false, false, M, N, K, 1.0, a, b, 0.0, y);
-  return record(op, {a, b}, y, {a, b}, [M, K, N](BackwardContext& c) {
-    const Tensor &a = c.saved(0), &b = c.saved(1);
+  be(a).gemm(false, tb, M, N, K, 1.0, a, b, 0.0, y);
+  return record(op, {a, b}, y, {b.requires_grad() ? a : Tensor(), b}, [M, K, N, tb](BackwardContext& c) {
+    const Tensor& b = c.saved(1);
     if (c.needs(0)) {
-      Tensor da = empty_as(a, {M, K});
-      be(a).gemm(false, true, M, K, N, 1.0, c.dy, b, 0.0, da);
+      Tensor da = empty_as(b, {M, K});
+      be(b).gemm(false, !tb, M, K, N, 1.0, c.dy, b, 0.0, da);
       c.set(0, da);
     }
     if (c.needs(1)) {
-      Tensor db = empty_as(a, {K, N});
-      be(a).gemm(true, false, K, N, M, 1.0, a, c.dy, 0.0, db);
+      const Tensor& a = saved_input_for_weight_grad(c, 0);
+      Tensor db = empty_as(b, b.shape());
+      if (tb) be(b).gemm(true, false, N, K, M, 1.0, c.dy, a, 0.0, db);
+      else be(b).gemm(true, false, K, N, M, 1.0, a, c.dy, 0.0, db);
       c.set(1, db);
     }
   });
 }
+}  // namespace
+
+// x: (N,I), w: (O,I) -> y: (N,O) = x w^T;   dx = dy w,  dw = dy^T x
+Tensor linear(const Tensor& x, const Tensor& w) { return product("linear", x, w, true); }
+
+// a: (M,K), b: (K,N) -> y: (M,N);   da = dy b^T,  db = a^T dy
+Tensor matmul(const Tensor& a, const Tensor& b) { return product("matmul", a, b, false); }
 
 // x: (N,C,...), b: (C) -> y = x + b[c];   dx = dy,  db[c] = sum over all but dim 1 of dy
 Tensor bias_add(const Tensor& x, const Tensor& b) {

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch timing of VGG16's 13 conv layers, the peer of `gradtrace bench conv`: forward and input
-gradient (conv_transpose of dy, what autograd runs for dx), median ms and GFLOP/s per layer.
+"""PyTorch timing of VGG16's 13 conv layers, the peer of `gradtrace bench conv`: forward, and the input
+gradient as autograd computes it for a frozen weight (what a saliency map runs), median ms and GFLOP/s.
 
     /usr/bin/python3 tools/bench_conv_torch.py [--threads 2] [--repeat 5] [--size 224]
 """
@@ -37,17 +37,18 @@ def main():
     print(f"torch {torch.__version__}, {a.threads} threads, batch 1, {a.size}x{a.size}, median of {a.repeat}")
     print(f"{'layer':13s} {'GFLOP':>7s} | {'fwd ms':>9s} {'GFLOP/s':>8s} | {'dx ms':>9s} {'GFLOP/s':>8s} {'dx/fwd':>6s}")
     tf = tb = fl_all = 0.0
-    with torch.no_grad():
-        for name, c, o, div in LAYERS:
-            s = a.size // div
-            x = torch.rand(1, c, s, s) * 2 - 1
-            w = (torch.rand(o, c, 3, 3) * 2 - 1) * 0.1
-            dy = torch.rand(1, o, s, s) * 2 - 1
-            fl = 2.0 * o * s * s * c * 9 * 1e-9
+    for name, c, o, div in LAYERS:
+        s = a.size // div
+        x = (torch.rand(1, c, s, s) * 2 - 1).requires_grad_(True)
+        w = (torch.rand(o, c, 3, 3) * 2 - 1) * 0.1
+        dy = torch.rand(1, o, s, s) * 2 - 1
+        fl = 2.0 * o * s * s * c * 9 * 1e-9
+        with torch.no_grad():
             f = median_ms(lambda: F.conv2d(x, w, padding=1), a.repeat)
-            b = median_ms(lambda: F.conv_transpose2d(dy, w, padding=1), a.repeat)
-            print(f"{name:13s} {fl:7.2f} | {f:9.2f} {fl / f * 1e3:8.1f} | {b:9.2f} {fl / b * 1e3:8.1f} {b / f:6.2f}")
-            tf, tb, fl_all = tf + f, tb + b, fl_all + fl
+        y = F.conv2d(x, w, padding=1)
+        b = median_ms(lambda: torch.autograd.grad(y, x, dy, retain_graph=True), a.repeat)
+        print(f"{name:13s} {fl:7.2f} | {f:9.2f} {fl / f * 1e3:8.1f} | {b:9.2f} {fl / b * 1e3:8.1f} {b / f:6.2f}")
+        tf, tb, fl_all = tf + f, tb + b, fl_all + fl
     print(f"{'total':13s} {fl_all:7.2f} | {tf:9.2f} {fl_all / tf * 1e3:8.1f} | {tb:9.2f} {fl_all / tb * 1e3:8.1f} {tb / tf:6.2f}")
 
 

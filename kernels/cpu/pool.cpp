@@ -24,82 +24,66 @@ inline Window window(const PoolGeom& g, int64_t oy, int64_t ox) {
   return w;
 }
 
+// Calls f(plane, out_index, window) for every output of every (n, c) plane, planes in parallel.
+template <class F>
+void for_each_window(const PoolGeom& g, F&& f) {
+#pragma omp parallel for schedule(static)
+  for (int64_t nc = 0; nc < g.N * g.C; ++nc)
+    for (int64_t oy = 0; oy < g.Ho; ++oy)
+      for (int64_t ox = 0; ox < g.Wo; ++ox) f(nc, oy * g.Wo + ox, window(g, oy, ox));
+}
+
 }  // namespace
 
 template <class T>
 void maxpool_forward(const PoolGeom& g, const T* x, T* y) {
-#pragma omp parallel for schedule(static)
-  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+  for_each_window(g, [&](int64_t nc, int64_t o, const Window& w) {
     const T* xp = x + nc * g.H * g.W;
-    T* yp = y + nc * g.Ho * g.Wo;
-    for (int64_t oy = 0; oy < g.Ho; ++oy)
-      for (int64_t ox = 0; ox < g.Wo; ++ox) {
-        const Window w = window(g, oy, ox);
-        T m = -std::numeric_limits<T>::infinity();
-        for (int64_t iy = w.y0; iy < w.y1; ++iy)
-          for (int64_t ix = w.x0; ix < w.x1; ++ix) m = std::max(m, xp[iy * g.W + ix]);
-        yp[oy * g.Wo + ox] = m;
-      }
-  }
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t iy = w.y0; iy < w.y1; ++iy)
+      for (int64_t ix = w.x0; ix < w.x1; ++ix) m = std::max(m, xp[iy * g.W + ix]);
+    y[nc * g.Ho * g.Wo + o] = m;
+  });
 }
 
 template <class T>
 void maxpool_backward(const PoolGeom& g, const T* x, const T* dy, T* dx) {
-#pragma omp parallel for schedule(static)
-  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+  std::fill(dx, dx + g.N * g.C * g.H * g.W, T(0));
+  for_each_window(g, [&](int64_t nc, int64_t o, const Window& w) {
     const T* xp = x + nc * g.H * g.W;
-    const T* dyp = dy + nc * g.Ho * g.Wo;
-    T* dxp = dx + nc * g.H * g.W;
-    std::fill(dxp, dxp + g.H * g.W, T(0));
-    for (int64_t oy = 0; oy < g.Ho; ++oy)
-      for (int64_t ox = 0; ox < g.Wo; ++ox) {
-        const Window w = window(g, oy, ox);
-        int64_t best = -1;
-        T m = -std::numeric_limits<T>::infinity();
-        for (int64_t iy = w.y0; iy < w.y1; ++iy)
-          for (int64_t ix = w.x0; ix < w.x1; ++ix)
-            if (best < 0 || xp[iy * g.W + ix] > m) {
-              m = xp[iy * g.W + ix];
-              best = iy * g.W + ix;
-            }
-        if (best >= 0) dxp[best] += dyp[oy * g.Wo + ox];
-      }
-  }
+    int64_t best = -1;
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t iy = w.y0; iy < w.y1; ++iy)
+      for (int64_t ix = w.x0; ix < w.x1; ++ix)
+        if (best < 0 || xp[iy * g.W + ix] > m) {
+          m = xp[iy * g.W + ix];
+          best = iy * g.W + ix;
+        }
+    if (best >= 0) dx[nc * g.H * g.W + best] += dy[nc * g.Ho * g.Wo + o];
+  });
 }
 
 template <class T>
 void avgpool_forward(const PoolGeom& g, const T* x, T* y) {
-#pragma omp parallel for schedule(static)
-  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+  for_each_window(g, [&](int64_t nc, int64_t o, const Window& w) {
     const T* xp = x + nc * g.H * g.W;
-    T* yp = y + nc * g.Ho * g.Wo;
-    for (int64_t oy = 0; oy < g.Ho; ++oy)
-      for (int64_t ox = 0; ox < g.Wo; ++ox) {
-        const Window w = window(g, oy, ox);
-        T s = 0;
-        for (int64_t iy = w.y0; iy < w.y1; ++iy)
-          for (int64_t ix = w.x0; ix < w.x1; ++ix) s += xp[iy * g.W + ix];
-        yp[oy * g.Wo + ox] = w.divisor > 0 ? s / T(w.divisor) : T(0);
-      }
-  }
+    T s = 0;
+    for (int64_t iy = w.y0; iy < w.y1; ++iy)
+      for (int64_t ix = w.x0; ix < w.x1; ++ix) s += xp[iy * g.W + ix];
+    y[nc * g.Ho * g.Wo + o] = w.divisor > 0 ? s / T(w.divisor) : T(0);
+  });
 }
 
 template <class T>
 void avgpool_backward(const PoolGeom& g, const T* dy, T* dx) {
-#pragma omp parallel for schedule(static)
-  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
-    const T* dyp = dy + nc * g.Ho * g.Wo;
+  std::fill(dx, dx + g.N * g.C * g.H * g.W, T(0));
+  for_each_window(g, [&](int64_t nc, int64_t o, const Window& w) {
+    if (w.divisor == 0) return;
     T* dxp = dx + nc * g.H * g.W;
-    std::fill(dxp, dxp + g.H * g.W, T(0));
-    for (int64_t oy = 0; oy < g.Ho; ++oy)
-      for (int64_t ox = 0; ox < g.Wo; ++ox) {
-        const Window w = window(g, oy, ox);
-        if (w.divisor == 0) continue;
-        const T d = dyp[oy * g.Wo + ox] / T(w.divisor);
-        for (int64_t iy = w.y0; iy < w.y1; ++iy)
-          for (int64_t ix = w.x0; ix < w.x1; ++ix) dxp[iy * g.W + ix] += d;
-      }
-  }
+    const T d = dy[nc * g.Ho * g.Wo + o] / T(w.divisor);
+    for (int64_t iy = w.y0; iy < w.y1; ++iy)
+      for (int64_t ix = w.x0; ix < w.x1; ++ix) dxp[iy * g.W + ix] += d;
+  });
 }
 
 #define GT_INSTANTIATE(T)                                                      \
