@@ -1,14 +1,17 @@
 // Layers: named building blocks that own their parameters and call autodiff ops inside a NameScope,
-// so that every node they record carries the layer's name. The model zoo (issue 3) builds on these.
+// so that every node they record carries the layer's name ("block3_conv2", "conv_pw_13_relu").
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 
 namespace gt::nn {
+
+using NamedTensor = std::pair<std::string, Tensor*>;
 
 class Layer {
  public:
@@ -19,7 +22,10 @@ class Layer {
     NameScope scope(name_);
     return forward(x);
   }
-  virtual std::vector<Tensor> parameters() { return {}; }
+  // The layer's tensors by their names in our weights format (PyTorch names and layouts):
+  // weight, bias, running_mean, running_var.
+  virtual std::vector<NamedTensor> named_parameters() { return {}; }
+  std::vector<Tensor> parameters();
 
  protected:
   virtual Tensor forward(const Tensor& x) = 0;
@@ -28,13 +34,28 @@ class Layer {
   std::string name_;
 };
 
-// weight (O, C/groups, kh, kw), optional bias (O)
+// weight (O, C/groups, kh, kw), optional bias (O). With tf_same, the padding is TensorFlow's 'SAME'
+// for the actual input size (asymmetric at stride 2), computed at each call.
 class Conv2d : public Layer {
  public:
-  Conv2d(std::string name, int64_t in, int64_t out, int64_t k, const ops::Conv2dOptions& o = {}, bool bias = true);
+  Conv2d(std::string name, int64_t in, int64_t out, int64_t k, const ops::Conv2dOptions& o = {}, bool bias = true,
+         bool tf_same = false);
   Tensor weight, bias;
   ops::Conv2dOptions options;
-  std::vector<Tensor> parameters() override;
+  bool tf_same;
+  std::vector<NamedTensor> named_parameters() override;
+
+ protected:
+  Tensor forward(const Tensor& x) override;
+};
+
+// Inference-mode batch norm over channels; weight = gamma, bias = beta.
+class BatchNorm : public Layer {
+ public:
+  BatchNorm(std::string name, int64_t channels, double eps);
+  Tensor weight, bias, running_mean, running_var;
+  double eps;
+  std::vector<NamedTensor> named_parameters() override;
 
  protected:
   Tensor forward(const Tensor& x) override;
@@ -45,7 +66,7 @@ class Dense : public Layer {
  public:
   Dense(std::string name, int64_t in, int64_t out);
   Tensor weight, bias;
-  std::vector<Tensor> parameters() override;
+  std::vector<NamedTensor> named_parameters() override;
 
  protected:
   Tensor forward(const Tensor& x) override;
@@ -57,6 +78,14 @@ class ReLU : public Layer {
 
  protected:
   Tensor forward(const Tensor& x) override { return ops::relu(x); }
+};
+
+class ReLU6 : public Layer {
+ public:
+  using Layer::Layer;
+
+ protected:
+  Tensor forward(const Tensor& x) override { return ops::relu6(x); }
 };
 
 class MaxPool2d : public Layer {
@@ -84,7 +113,7 @@ class Sequential : public Layer {
     layers_.push_back(std::make_unique<L>(std::forward<A>(args)...));
     return static_cast<L&>(*layers_.back());
   }
-  std::vector<Tensor> parameters() override;
+  std::vector<NamedTensor> named_parameters() override;
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
 
  protected:

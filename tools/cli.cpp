@@ -1,5 +1,7 @@
 #include "tools/cli.h"
 
+#include "weights/tflite.h"
+
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -67,6 +69,23 @@ bool Args::flag(const std::string& name) {
 void Args::finish() const {
   for (const auto& [name, used] : used_)
     if (!used) throw UsageError("unknown option " + name);
+}
+
+std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model) {
+  auto ends = [&](const char* ext) {
+    const std::string e(ext);
+    return weights.size() >= e.size() && weights.compare(weights.size() - e.size(), e.size(), e) == 0;
+  };
+  if (!model.empty()) {
+    const auto names = nn::model_names();
+    if (std::find(names.begin(), names.end(), model) == names.end()) nn::make_model(model);  // throws: unknown
+  }
+  std::unique_ptr<nn::Model> m;
+  if (ends(".tflite")) m = tflite::load(weights);
+  else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite today)");
+  if (!model.empty() && model != m->info.arch)
+    throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + model);
+  return m;
 }
 
 int apply_threads(Args& a) {

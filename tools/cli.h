@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "nn/model.h"
+
 namespace gt::cli {
 
 // A usage error: the CLI prints it with a hint to --help and exits with code 2.
@@ -36,6 +38,10 @@ class Args {
 // Subcommands: argv[1] is the command's name.
 int run_bench(int argc, char** argv);
 int run_demo(int argc, char** argv);
+int run_classify(int argc, char** argv);
+int run_layers(int argc, char** argv);
+// Loads a weights file (.tflite today) into its model; when `model` is not empty it must match.
+std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model);
 // Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.
 int apply_threads(Args& a);
 

@@ -14,9 +14,11 @@ const char* kUsage =
     "usage: gradtrace <command> [options]     (gradtrace <command> --help for its options)\n"
     "\n"
     "commands:\n"
-    "  demo    a tiny conv net's saliency map on an image, written as a PNG\n"
-    "  bench   benchmarks: 'gradtrace bench conv' times VGG16's conv layers\n"
-    "  help    this text\n";
+    "  classify  the top-k classes of an image (--weights model.tflite --image photo.jpg)\n"
+    "  layers    a model's layers with their output shapes\n"
+    "  demo      a tiny conv net's saliency map on an image, written as a PNG\n"
+    "  bench     benchmarks: 'gradtrace bench conv' times VGG16's conv layers\n"
+    "  help      this text\n";
 }
 
 int main(int argc, char** argv) {
@@ -32,10 +34,12 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "bench") return gt::cli::run_bench(argc, argv);
     if (cmd == "demo") return gt::cli::run_demo(argc, argv);
-    throw gt::cli::UsageError("unknown command '" + cmd + "'");
+    if (cmd == "classify") return gt::cli::run_classify(argc, argv);
+    if (cmd == "layers") return gt::cli::run_layers(argc, argv);
+    std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
+    return 2;
   } catch (const gt::cli::UsageError& e) {
-    std::fprintf(stderr, "gradtrace %s: %s (see 'gradtrace %s --help')\n", cmd.c_str(), e.what(),
-                 cmd == "bench" || cmd == "demo" ? cmd.c_str() : "");
+    std::fprintf(stderr, "gradtrace %s: %s (see 'gradtrace %s --help')\n", cmd.c_str(), e.what(), cmd.c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gradtrace %s: error: %s\n", cmd.c_str(), e.what());

@@ -10,6 +10,11 @@ namespace gt {
 
 Image load_image(const std::string& path) {
   int w = 0, h = 0, n = 0;
+  if (!stbi_info(path.c_str(), &w, &h, &n))
+    throw Error("image " + path + ": cannot read (" + std::string(stbi_failure_reason()) + ")");
+  if (double(w) * double(h) > 100e6)
+    throw Error("image " + path + ": " + std::to_string(w) + "x" + std::to_string(h) +
+                " is over 100 megapixels, refusing to load it");
   std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load(path.c_str(), &w, &h, &n, 3), stbi_image_free);
   if (!data) throw Error("image " + path + ": cannot read (" + std::string(stbi_failure_reason()) + ")");
   Image img;

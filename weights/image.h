@@ -13,6 +13,7 @@ struct Image {
   std::vector<uint8_t> rgb;  // row-major, 3 bytes per pixel
 };
 
+// PNG/JPEG/BMP/..., gray, RGBA and 16-bit converted to 8-bit RGB. Refuses images over 100 megapixels.
 Image load_image(const std::string& path);
 // (1,3,H,W) float32 with values in [0, 255] (preprocessing is applied later, per model).
 Tensor image_to_tensor(const Image& img);

@@ -1,0 +1,54 @@
+#include "nn/model.h"
+
+#include <algorithm>
+
+namespace gt::nn {
+
+std::unique_ptr<Model> make_mobilenet_v1(const ModelOptions& o);
+
+Layer* Model::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::vector<std::pair<std::string, Tensor*>> Model::named_parameters() {
+  std::vector<std::pair<std::string, Tensor*>> p;
+  for (auto& l : layers_)
+    for (auto& [n, t] : l->named_parameters()) p.push_back({l->name() + "/" + n, t});
+  return p;
+}
+
+Tensor Model::relu(const std::string& name, const Tensor& x) {
+  NameScope s(name);
+  return ops::relu(x);
+}
+
+Tensor Model::relu6(const std::string& name, const Tensor& x) {
+  NameScope s(name);
+  return ops::relu6(x);
+}
+
+std::vector<LayerShape> layer_shapes(Model& m) {
+  Tape tape;
+  TapeGuard guard(tape);
+  NoGradGuard no_grad;
+  std::vector<LayerShape> rows;
+  tape.add_forward_hook("", "", [&](const std::string& op, const std::string& layer, const Tensor& out) {
+    if (!rows.empty() && rows.back().layer == layer) rows.back() = {layer, op, out.shape()};
+    else rows.push_back({layer, op, out.shape()});
+    return out;
+  });
+  m(Tensor::zeros({1, 3, m.info.input_h, m.info.input_w}));
+  return rows;
+}
+
+std::vector<std::string> model_names() { return {"mobilenet_v1"}; }
+
+std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o) {
+  if (arch == "mobilenet_v1") return make_mobilenet_v1(o);
+  std::string known;
+  for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
+  throw Error("unknown model '" + arch + "' (known: " + known + ")");
+}
+
+}  // namespace gt::nn

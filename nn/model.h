@@ -1,0 +1,70 @@
+// Model: an image classifier built from named layers. The zoo (vgg, resnet, inception, mobilenet)
+// subclasses it; each model writes its own forward, so the code reads like the architecture.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/layers.h"
+
+namespace gt::nn {
+
+struct ModelInfo {
+  std::string arch;           // "mobilenet_v1"
+  std::string variant;        // where the weights come from: keras | tflite | torch
+  std::string preprocessing;  // caffe | tf | torch | none
+  std::string labels;         // imagenet1000 | imagenet1001
+  std::string resize;         // squash | crop (how an image is brought to the input size)
+  int64_t input_h = 224, input_w = 224, classes = 1000;
+  std::string gradcam_layer;  // the default layer for Grad-CAM (the last conv block)
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  ModelInfo info;
+  // x (N,3,H,W), preprocessed -> logits (N, classes)
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+  // Layers with parameters, in creation (= forward) order.
+  const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  Layer* find(const std::string& name) const;
+  // Every parameter as "layer/name" (our weights format's dataset paths).
+  std::vector<std::pair<std::string, Tensor*>> named_parameters();
+
+ protected:
+  template <class L, class... A>
+  L& add(A&&... args) {
+    layers_.push_back(std::make_unique<L>(std::forward<A>(args)...));
+    by_name_[layers_.back()->name()] = layers_.back().get();
+    return static_cast<L&>(*layers_.back());
+  }
+  // Applies an activation inside its own layer scope ("conv1_relu").
+  static Tensor relu(const std::string& name, const Tensor& x);
+  static Tensor relu6(const std::string& name, const Tensor& x);
+
+ private:
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::map<std::string, Layer*> by_name_;
+};
+
+// One row of `gradtrace layers`: a layer name (every op's scope) with its output shape, in order.
+struct LayerShape {
+  std::string layer, op;
+  Shape shape;
+};
+// Runs a zero input of the model's size through the model (no gradients) and records each layer's output.
+std::vector<LayerShape> layer_shapes(Model& m);
+
+// The zoo. Options a caller may set before building.
+struct ModelOptions {
+  double alpha = 1.0;          // MobileNet width multiplier
+  int64_t classes = 0;         // 0 = the architecture's default
+  int64_t input_size = 0;      // 0 = the architecture's default
+  std::string variant = "keras";
+};
+std::vector<std::string> model_names();
+std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o = {});
+
+}  // namespace gt::nn

@@ -1,0 +1,13 @@
+// ImageNet class names, shipped inside gradtrace (weights/imagenet_labels.inc).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace gt {
+
+// set: "imagenet1000" (Keras/torchvision order) or "imagenet1001" (TF Lite: 0 = background).
+const std::vector<std::string>& class_labels(const std::string& set);
+// The name of class k, or "class k" when the set is unknown or k is outside it.
+std::string class_name(const std::string& set, int64_t k);
+
+}  // namespace gt

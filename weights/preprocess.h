@@ -1,0 +1,24 @@
+// From an image to a model's input: resize, then the preprocessing the weights were trained with.
+#pragma once
+#include <string>
+
+#include "autodiff/tensor.h"
+#include "nn/model.h"
+#include "weights/image.h"
+
+namespace gt {
+
+// resize: "squash" = the whole image bilinearly to HxW (Keras' load_img with a target size);
+//         "crop"   = the shorter side to H/0.875 (256 for 224), then the centre HxW (torchvision's eval).
+// The filter is a triangle (bilinear) whose support widens when shrinking, as PIL's BILINEAR resize,
+// so every source pixel contributes. Returns (1,3,H,W) in [0, 255].
+Tensor resize_image(const Image& img, int64_t H, int64_t W, const std::string& resize);
+// mode: "tf" x/127.5 - 1;  "caffe" RGB->BGR minus the ImageNet BGR means;
+//       "torch" (x/255 - mean) / std;  "none" unchanged.
+Tensor preprocess(const Tensor& rgb255, const std::string& mode);
+// Both, as the model's info says (resize may override the model's default when not empty).
+Tensor model_input(const Image& img, const nn::ModelInfo& info, const std::string& resize = "");
+// --image: an image file, or an .h5 file whose dataset `input` [1,C,H,W] is used as it is.
+Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize = "");
+
+}  // namespace gt

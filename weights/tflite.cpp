@@ -1,0 +1,226 @@
+#include "weights/tflite.h"
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
+#include "weights/flatbuffer.h"
+
+namespace gt::tflite {
+
+std::string builtin_name(int code) {
+  static const std::pair<int, const char*> names[] = {
+      {0, "ADD"},         {1, "AVERAGE_POOL_2D"}, {2, "CONCATENATION"}, {3, "CONV_2D"},
+      {4, "DEPTHWISE_CONV_2D"}, {6, "DEQUANTIZE"}, {9, "FULLY_CONNECTED"}, {14, "LOGISTIC"},
+      {17, "MAX_POOL_2D"}, {18, "MUL"},           {19, "RELU"},          {21, "RELU6"},
+      {22, "RESHAPE"},    {23, "RESIZE_BILINEAR"}, {25, "SOFTMAX"},      {34, "PAD"},
+      {40, "MEAN"},       {43, "SQUEEZE"},        {114, "QUANTIZE"},     {117, "HARD_SWISH"}};
+  for (auto& [c, n] : names)
+    if (c == code) return n;
+  return "builtin op " + std::to_string(code);
+}
+
+File::File(const std::string& path) : path_(path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("TF Lite file " + path + ": cannot open");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const fb::Buffer buf(std::move(bytes), "TF Lite file " + path);
+  if (buf.size() < 8 || std::memcmp(buf.data(4, 4), "TFL3", 4) != 0)
+    throw Error("TF Lite file " + path + ": not a TF Lite model (no 'TFL3' identifier)");
+  const fb::Table model(&buf, buf.read<uint32_t>(0));
+  // Model: 1 operator_codes, 2 subgraphs, 4 buffers
+  const fb::Vector codes = model.vector(1), subgraphs = model.vector(2), buffers = model.vector(4);
+  if (subgraphs.size() != 1)
+    throw Error("TF Lite file " + path + ": expected one subgraph, found " + std::to_string(subgraphs.size()));
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    const fb::Vector data = buffers.table(i).vector(0);  // Buffer: 0 data
+    const uint8_t* p = data.size() ? data.bytes(1) : nullptr;
+    buffers_.emplace_back(p, p + data.size());
+  }
+  std::vector<int> opcodes;
+  for (size_t i = 0; i < codes.size(); ++i) {  // OperatorCode: 0 deprecated_builtin_code, 3 builtin_code
+    const fb::Table c = codes.table(i);
+    opcodes.push_back(std::max<int>(c.scalar<int8_t>(0, 0), c.scalar<int32_t>(3, 0)));
+  }
+  const fb::Table g = subgraphs.table(0);  // SubGraph: 0 tensors, 1 inputs, 2 outputs, 3 operators
+  const fb::Vector ts = g.vector(0), ins = g.vector(1), outs = g.vector(2), os = g.vector(3);
+  for (size_t i = 0; i < ts.size(); ++i) {  // Tensor: 0 shape, 1 type, 2 buffer, 3 name, 4 quantization
+    const fb::Table t = ts.table(i);
+    TensorInfo info;
+    const fb::Vector shape = t.vector(0);
+    for (size_t k = 0; k < shape.size(); ++k) info.shape.push_back(shape.at<int32_t>(k));
+    info.type = t.scalar<int8_t>(1, 0);
+    info.buffer = static_cast<int>(t.scalar<uint32_t>(2, 0));
+    info.name = t.string(3);
+    const fb::Table q = t.table(4);  // QuantizationParameters: 2 scale, 3 zero_point, 6 quantized_dimension
+    if (q.valid()) {
+      const fb::Vector s = q.vector(2), z = q.vector(3);
+      for (size_t k = 0; k < s.size(); ++k) info.scale.push_back(s.at<float>(k));
+      for (size_t k = 0; k < z.size(); ++k) info.zero_point.push_back(z.at<int64_t>(k));
+      info.quantized_dimension = q.scalar<int32_t>(6, 0);
+    }
+    if (info.buffer < 0 || size_t(info.buffer) >= std::max<size_t>(1, buffers_.size()))
+      throw Error("TF Lite file " + path + ": tensor " + info.name + " refers to a missing buffer");
+    tensors.push_back(std::move(info));
+  }
+  auto indices = [&](const fb::Vector& v) {
+    std::vector<int> r;
+    for (size_t k = 0; k < v.size(); ++k) {
+      const int idx = v.at<int32_t>(k);
+      if (idx >= int(tensors.size()))
+        throw Error("TF Lite file " + path + ": tensor index " + std::to_string(idx) + " out of range");
+      r.push_back(idx);
+    }
+    return r;
+  };
+  inputs = indices(ins);
+  outputs = indices(outs);
+  for (size_t i = 0; i < os.size(); ++i) {  // Operator: 0 opcode_index, 1 inputs, 2 outputs, 4 builtin_options
+    const fb::Table o = os.table(i);
+    Operator op;
+    const uint32_t oc = o.scalar<uint32_t>(0, 0);
+    if (oc >= opcodes.size()) throw Error("TF Lite file " + path + ": operator code index out of range");
+    op.code = opcodes[oc];
+    op.inputs = indices(o.vector(1));
+    op.outputs = indices(o.vector(2));
+    const fb::Table opt = o.table(4);
+    if (op.code == CONV_2D) {  // Conv2DOptions: padding, stride_w, stride_h, activation, dilation_w, dilation_h
+      op.padding = opt.scalar<int8_t>(0, 0), op.stride_w = opt.scalar<int32_t>(1, 1);
+      op.stride_h = opt.scalar<int32_t>(2, 1), op.activation = opt.scalar<int8_t>(3, 0);
+      op.dilation_w = opt.scalar<int32_t>(4, 1), op.dilation_h = opt.scalar<int32_t>(5, 1);
+    } else if (op.code == DEPTHWISE_CONV_2D) {  // + depth_multiplier before the activation
+      op.padding = opt.scalar<int8_t>(0, 0), op.stride_w = opt.scalar<int32_t>(1, 1);
+      op.stride_h = opt.scalar<int32_t>(2, 1), op.depth_multiplier = opt.scalar<int32_t>(3, 1);
+      op.activation = opt.scalar<int8_t>(4, 0);
+      op.dilation_w = opt.scalar<int32_t>(5, 1), op.dilation_h = opt.scalar<int32_t>(6, 1);
+    } else if (op.code == AVERAGE_POOL_2D) {  // Pool2DOptions: padding, stride_w, stride_h, filter_w, filter_h, act
+      op.padding = opt.scalar<int8_t>(0, 0), op.stride_w = opt.scalar<int32_t>(1, 1);
+      op.stride_h = opt.scalar<int32_t>(2, 1), op.filter_w = opt.scalar<int32_t>(3, 1);
+      op.filter_h = opt.scalar<int32_t>(4, 1), op.activation = opt.scalar<int8_t>(5, 0);
+    }
+    ops.push_back(std::move(op));
+  }
+}
+
+namespace {
+float half_to_float(uint16_t h) {
+  const int e = (h >> 10) & 31, m = h & 1023;
+  const float v = e == 0 ? std::ldexp(float(m), -24) : e == 31 ? INFINITY : std::ldexp(float(m | 1024), e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+}  // namespace
+
+Tensor File::constant(int index) const {
+  const TensorInfo& t = tensors.at(size_t(index));
+  const std::vector<uint8_t>& data = buffers_.at(size_t(t.buffer));
+  int64_t n = 1;
+  for (int64_t d : t.shape) n *= d;
+  static const int sizes[] = {4, 2, 4, 1, 8, 0, 1, 2, 0, 1};
+  const int elem = t.type >= 0 && t.type < 10 ? sizes[t.type] : 0;
+  if (elem == 0 || t.type == 4 || t.type == 6)
+    throw Error("TF Lite file " + path_ + ": tensor " + t.name + " has an unsupported type " + std::to_string(t.type));
+  if (int64_t(data.size()) != n * elem)
+    throw Error("TF Lite file " + path_ + ": tensor " + t.name + " holds " + std::to_string(data.size()) +
+                " bytes, its shape needs " + std::to_string(n * elem));
+  std::vector<float> v(static_cast<size_t>(n));
+  const bool quantized = t.type == 2 || t.type == 3 || t.type == 9;
+  if (quantized && t.scale.empty())
+    throw Error("TF Lite file " + path_ + ": quantized tensor " + t.name + " has no scale");
+  // Per-channel parameters vary along quantized_dimension; the stride of that axis in the flat data:
+  int64_t inner = 1;
+  const int qd = t.quantized_dimension;
+  for (size_t d = size_t(qd) + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
+  const int64_t channels = t.scale.size() > 1 ? int64_t(t.scale.size()) : 1;
+  if (channels > 1 && (qd < 0 || size_t(qd) >= t.shape.size() || t.shape[size_t(qd)] != channels))
+    throw Error("TF Lite file " + path_ + ": tensor " + t.name + " has per-channel scales that do not fit its shape");
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* p = data.data() + i * elem;
+    double q = 0;
+    switch (t.type) {
+      case 0: { float f; std::memcpy(&f, p, 4); v[i] = f; continue; }
+      case 1: { uint16_t h; std::memcpy(&h, p, 2); v[i] = half_to_float(h); continue; }
+      case 2: { int32_t k; std::memcpy(&k, p, 4); q = k; break; }
+      case 3: q = *p; break;
+      case 9: q = int8_t(*p); break;
+    }
+    const size_t c = channels > 1 ? size_t((i / inner) % channels) : 0;
+    const double zp = t.zero_point.empty() ? 0.0 : double(t.zero_point[std::min(c, t.zero_point.size() - 1)]);
+    v[i] = static_cast<float>((q - zp) * t.scale[c]);
+  }
+  std::vector<int64_t> shape = t.shape;
+  if (shape.empty()) shape.push_back(1);
+  return Tensor::from_vector(Shape(shape), v);
+}
+
+namespace {
+
+// OHWI (TF Lite conv) -> OIHW;  [1, kh, kw, C*m] (depthwise) -> (C*m, 1, kh, kw)
+Tensor to_oihw(const Tensor& w, bool depthwise) {
+  const int64_t O = depthwise ? w.dim(3) : w.dim(0), kh = w.dim(1), kw = w.dim(2), I = depthwise ? 1 : w.dim(3);
+  const std::vector<float> v = w.to_vector();
+  std::vector<float> out(v.size());
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t c = 0; c < I; ++c) {
+          const int64_t src = depthwise ? (i * kw + j) * O + o : ((o * kh + i) * kw + j) * I + c;
+          out[((o * I + c) * kh + i) * kw + j] = v[src];
+        }
+  return Tensor::from_vector({O, I, kh, kw}, out);
+}
+
+void assign(const std::string& file, nn::Layer& layer, const std::string& what, Tensor* dst, const Tensor& src) {
+  if (dst->shape() != src.shape())
+    throw Error("TF Lite file " + file + ", layer " + layer.name() + ": " + what + " expected " + dst->shape().str() +
+                ", found " + src.shape().str());
+  *dst = src;
+}
+
+}  // namespace
+
+std::unique_ptr<nn::Model> load(const std::string& path) {
+  const File f(path);
+  std::vector<const Operator*> convs;
+  for (size_t i = 0; i < f.ops.size(); ++i) {
+    const Operator& op = f.ops[i];
+    switch (op.code) {
+      case CONV_2D: case DEPTHWISE_CONV_2D: convs.push_back(&op); break;
+      case AVERAGE_POOL_2D: case RESHAPE: case SOFTMAX: case SQUEEZE: case QUANTIZE: case DEQUANTIZE: break;
+      default:
+        throw Error("TF Lite file " + path + ": unsupported TF Lite op " + builtin_name(op.code) + " (operator " +
+                    std::to_string(i) + ")");
+    }
+  }
+  // MobileNet V1: conv, 13 x (depthwise, pointwise), and the 1x1 classifier conv.
+  bool v1 = convs.size() == 28 && convs[0]->code == CONV_2D && convs[27]->code == CONV_2D;
+  for (size_t i = 1; v1 && i < 27; ++i) v1 = convs[i]->code == (i % 2 ? DEPTHWISE_CONV_2D : CONV_2D);
+  if (!v1)
+    throw Error("TF Lite file " + path + ": the graph is not one gradtrace knows (MobileNet V1: 28 convolutions "
+                "alternating depthwise/pointwise; found " + std::to_string(convs.size()) + " convolutions)");
+  if (f.inputs.size() != 1 || f.tensors[size_t(f.inputs[0])].shape.size() != 4)
+    throw Error("TF Lite file " + path + ": expected one NHWC image input");
+  const TensorInfo& in = f.tensors[size_t(f.inputs[0])];
+  nn::ModelOptions o;
+  o.variant = "tflite";
+  o.alpha = double(f.tensors[size_t(convs[0]->inputs[1])].shape[0]) / 32.0;
+  o.classes = f.tensors[size_t(convs[27]->inputs[1])].shape[0];
+  o.input_size = in.shape[1];
+  auto model = nn::make_model("mobilenet_v1", o);
+  std::vector<nn::Conv2d*> layers;
+  for (auto& l : model->layers())
+    if (auto* c = dynamic_cast<nn::Conv2d*>(l.get())) layers.push_back(c);
+  for (size_t i = 0; i < convs.size(); ++i) {
+    const Operator& op = *convs[i];
+    nn::Conv2d& c = *layers[i];
+    const int want_act = i + 1 < convs.size() ? RELU6 : NONE;
+    if (op.padding != 0 || op.activation != want_act || op.stride_h != c.options.stride_h ||
+        op.stride_w != c.options.stride_w || op.dilation_h != 1 || op.dilation_w != 1 || op.depth_multiplier != 1)
+      throw Error("TF Lite file " + path + ", layer " + c.name() + ": padding/stride/activation differ from MobileNet V1");
+    if (op.inputs.size() < 3) throw Error("TF Lite file " + path + ", layer " + c.name() + ": no bias");
+    assign(path, c, "weight", &c.weight, to_oihw(f.constant(op.inputs[1]), op.code == DEPTHWISE_CONV_2D));
+    assign(path, c, "bias", &c.bias, f.constant(op.inputs[2]));
+  }
+  return model;
+}
+
+}  // namespace gt::tflite
