@@ -17,6 +17,7 @@ class MobileNetV1 : public Model {
     auto width = [a](int64_t c) { return static_cast<int64_t>(c * a); };
     info.arch = "mobilenet_v1";
     info.variant = o.variant;
+    info.alpha = a;
     info.preprocessing = "tf";
     info.classes = o.classes ? o.classes : (folded_ ? 1001 : 1000);
     info.labels = info.classes == 1001 ? "imagenet1001" : "imagenet1000";

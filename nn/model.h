@@ -17,6 +17,7 @@ struct ModelInfo {
   std::string labels;         // imagenet1000 | imagenet1001
   std::string resize;         // squash | crop (how an image is brought to the input size)
   int64_t input_h = 224, input_w = 224, classes = 1000;
+  double alpha = 1.0;         // MobileNet width multiplier
   std::string gradcam_layer;  // the default layer for Grad-CAM (the last conv block)
 };
 

@@ -1,5 +1,6 @@
 #include "tools/cli.h"
 
+#include "weights/format.h"
 #include "weights/tflite.h"
 
 #include <omp.h>
@@ -82,7 +83,8 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
   }
   std::unique_ptr<nn::Model> m;
   if (ends(".tflite")) m = tflite::load(weights);
-  else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite today)");
+  else if (ends(".h5")) m = load_weights(weights);
+  else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite and its own .h5)");
   if (!model.empty() && model != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + model);
   return m;

@@ -40,6 +40,7 @@ int run_bench(int argc, char** argv);
 int run_demo(int argc, char** argv);
 int run_classify(int argc, char** argv);
 int run_layers(int argc, char** argv);
+int run_convert(int argc, char** argv);
 // Loads a weights file (.tflite today) into its model; when `model` is not empty it must match.
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model);
 // Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.

@@ -16,6 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  classify  the top-k classes of an image (--weights model.tflite --image photo.jpg)\n"
     "  layers    a model's layers with their output shapes\n"
+    "  convert   a weights file (.tflite) to gradtrace's HDF5 format\n"
     "  demo      a tiny conv net's saliency map on an image, written as a PNG\n"
     "  bench     benchmarks: 'gradtrace bench conv' times VGG16's conv layers\n"
     "  help      this text\n";
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     if (cmd == "demo") return gt::cli::run_demo(argc, argv);
     if (cmd == "classify") return gt::cli::run_classify(argc, argv);
     if (cmd == "layers") return gt::cli::run_layers(argc, argv);
+    if (cmd == "convert") return gt::cli::run_convert(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;
   } catch (const gt::cli::UsageError& e) {

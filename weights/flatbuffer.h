@@ -86,6 +86,8 @@ class Table {
     const size_t p = field_pos(field);
     return p ? Vector(b_, p + b_->read<uint32_t>(p)) : Vector();
   }
+  // Where a field's value starts in the buffer (0 when absent); lets tests patch a file.
+  size_t field_position(int field) const { return field_pos(field); }
   std::string string(int field) const {
     const size_t p = field_pos(field);
     if (!p) return "";

@@ -90,6 +90,8 @@ std::vector<std::string> File::members(const std::string& group) const {
   return names;
 }
 
+bool File::has_attr(const std::string& name) const { return H5Aexists(id_, name.c_str()) > 0; }
+
 double File::attr_double(const std::string& name) const {
   Handle a{H5Aopen(id_, name.c_str(), H5P_DEFAULT), H5Aclose};
   if (a.id < 0) fail("no root attribute '" + name + "'");

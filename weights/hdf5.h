@@ -22,6 +22,7 @@ class File {
   Tensor read(const std::string& dataset, DType t = DType::f32) const;
   // Names of the members of a group ("/" for the root), in HDF5's order.
   std::vector<std::string> members(const std::string& group) const;
+  bool has_attr(const std::string& name) const;            // root attribute
   double attr_double(const std::string& name) const;       // root attribute
   std::string attr_string(const std::string& name) const;  // root attribute
 

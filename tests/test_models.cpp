@@ -1,0 +1,208 @@
+// The model zoo and its weights: MobileNet V1 from real TF Lite files, our HDF5 format, layer names
+// and shapes, and the errors for bad files and images.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+#include "nn/model.h"
+#include "weights/format.h"
+#include "weights/hdf5.h"
+#include "weights/labels.h"
+#include "weights/preprocess.h"
+#include "weights/flatbuffer.h"
+#include "weights/tflite.h"
+
+using namespace gt;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kData = std::string(GT_SHARED_DIR) + "/data";
+const std::string kFloat = kData + "/weights/mobilenet_v1_0.25_224.tflite";
+const std::string kQuant = kData + "/weights/mobilenet_v1_0.25_128_quant.tflite";
+
+bool have_data() {
+  if (fs::exists(kFloat)) return true;
+  WARN("skipped: ../shared/data is absent");
+  return false;
+}
+
+int64_t top1(nn::Model& m, const std::string& image) {
+  NoGradGuard ng;
+  const std::vector<float> p = m(load_input(image, m.info)).to_vector();
+  return std::max_element(p.begin(), p.end()) - p.begin();
+}
+
+std::string tmp(const std::string& name) { return (fs::temp_directory_path() / ("gradtrace_test_" + name)).string(); }
+
+void write_bytes(const std::string& path, const std::vector<char>& b) {
+  std::ofstream(path, std::ios::binary).write(b.data(), std::streamsize(b.size()));
+}
+std::vector<char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
+TEST_CASE("real TF Lite MobileNet V1 0.25 classifies the course photos") {
+  if (!have_data()) return;
+  auto m = tflite::load(kFloat);
+  CHECK(m->info.classes == 1001);
+  CHECK(m->info.alpha == 0.25);
+  const std::pair<const char*, const char*> expect[] = {{"chelsea.png", "Egyptian cat"},
+                                                        {"cat.bmp", "Egyptian cat"},
+                                                        {"bird.bmp", "chickadee"},
+                                                        {"dog_train_0.bmp", "golden retriever"}};
+  for (auto [image, label] : expect) {
+    INFO(image);
+    CHECK(class_name(m->info.labels, top1(*m, kData + "/images/" + image)) == label);
+  }
+}
+
+TEST_CASE("the uint8-quantized MobileNet V1, dequantized, sees a cat") {
+  if (!have_data()) return;
+  auto m = tflite::load(kQuant);
+  CHECK(m->info.input_h == 128);
+  const std::string top = class_name(m->info.labels, top1(*m, kData + "/images/chelsea.png"));
+  CHECK((top == "Egyptian cat" || top == "tabby" || top == "tiger cat"));
+}
+
+TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
+  if (!have_data()) return;
+  auto m = tflite::load(kFloat);
+  // tools/tflite_reference.py: x[c,h,w] = sin(0.05 h (c+1)) cos(0.03 w + c)
+  std::vector<float> x(3 * 224 * 224);
+  for (int c = 0; c < 3; ++c)
+    for (int h = 0; h < 224; ++h)
+      for (int w = 0; w < 224; ++w)
+        x[size_t((c * 224 + h) * 224 + w)] = float(std::sin(0.05 * h * (c + 1)) * std::cos(0.03 * w + c));
+  NoGradGuard ng;
+  const std::vector<float> got = (*m)(Tensor::from_vector({1, 3, 224, 224}, x)).to_vector();
+  h5::File ref(std::string(GT_FIXTURES_DIR) + "/tflite_mobilenet_v1_025_224.h5", h5::File::Mode::read);
+  const std::vector<float> want = ref.read("logits").to_vector();
+  REQUIRE(got.size() == want.size());
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    diff = std::max(diff, double(std::abs(got[i] - want[i])));
+    scale = std::max(scale, double(std::abs(want[i])));
+  }
+  std::printf("mobilenet_v1_0.25_224 vs TF Lite interpreter: max |logit diff| %.3g (max |logit| %.3g)\n", diff, scale);
+  CHECK(diff <= 1e-4 * scale);
+}
+
+TEST_CASE("our HDF5 format round-trips a model exactly") {
+  nn::ModelOptions o;
+  o.alpha = 0.25;
+  o.input_size = 64;
+  auto a = nn::make_model("mobilenet_v1", o);
+  uint64_t seed = 1;
+  for (auto& [name, t] : a->named_parameters()) *t = Tensor::uniform(t->shape(), 0.5, 1.5, seed++);
+  const std::string path = tmp("roundtrip.h5");
+  save_weights(*a, path);
+  auto b = load_weights(path);
+  CHECK(b->info.arch == "mobilenet_v1");
+  CHECK(b->info.input_h == 64);
+  const Tensor x = Tensor::uniform({1, 3, 64, 64}, -1, 1, 9);
+  NoGradGuard ng;
+  CHECK((*a)(x).to_vector() == (*b)(x).to_vector());
+  fs::remove(path);
+}
+
+TEST_CASE("MobileNet V1 layers carry Keras names and TF 'SAME' shapes at any size") {
+  nn::ModelOptions o;
+  o.alpha = 0.5;
+  o.input_size = 130;  // odd sizes on the way down: SAME gives ceil(130 / 32) = 5
+  o.variant = "tflite";
+  auto m = nn::make_model("mobilenet_v1", o);
+  const auto rows = nn::layer_shapes(*m);
+  auto shape_of = [&](const std::string& l) {
+    for (const auto& r : rows)
+      if (r.layer == l) return r.shape;
+    FAIL("no layer " << l);
+    return Shape();
+  };
+  CHECK(shape_of("conv1_relu") == Shape{1, 16, 65, 65});
+  CHECK(shape_of("conv_dw_2") == Shape{1, 32, 33, 33});
+  CHECK(shape_of("conv_pw_13_relu") == Shape{1, 512, 5, 5});
+  CHECK(shape_of("reshape_2") == Shape{1, 1001});
+  CHECK(m->find(m->info.gradcam_layer + std::string()) == nullptr);  // an activation, not a parameter layer
+  CHECK(shape_of(m->info.gradcam_layer).ndim() == 4);
+}
+
+TEST_CASE("bad TF Lite files: truncated, not TF Lite, unsupported op") {
+  if (!have_data()) return;
+  const std::vector<char> good = read_bytes(kFloat);
+  const std::string path = tmp("bad.tflite");
+  write_bytes(path, std::vector<char>(good.begin(), good.begin() + 4000));
+  CHECK_THROWS_WITH(tflite::load(path), Contains(path) && Contains("truncated"));
+  write_bytes(path, std::vector<char>(100, 'x'));
+  CHECK_THROWS_WITH(tflite::load(path), Contains(path) && Contains("not a TF Lite model"));
+  // Turn the first operator code into FULLY_CONNECTED (9): an op this importer does not handle.
+  {
+    const tflite::File f(kFloat);
+    std::vector<char> b = good;
+    fb::Buffer buf(std::vector<uint8_t>(b.begin(), b.end()), "x");
+    const fb::Table model(&buf, buf.read<uint32_t>(0));
+    const fb::Table code = model.vector(1).table(0);
+    const size_t pos = code.field_position(code.has(3) ? 3 : 0);
+    REQUIRE(pos > 0);
+    if (code.has(3)) { b[pos] = 9; b[pos + 1] = b[pos + 2] = b[pos + 3] = 0; } else { b[pos] = 9; }
+    write_bytes(path, b);
+  }
+  CHECK_THROWS_WITH(tflite::load(path), Contains(path) && Contains("unsupported TF Lite op FULLY_CONNECTED"));
+  fs::remove(path);
+}
+
+TEST_CASE("bad weights and inputs: missing layer, wrong shape, not an image, too large") {
+  nn::ModelOptions o;
+  o.alpha = 0.25;
+  o.input_size = 32;
+  o.variant = "tflite";  // no batch norm layers: conv1 then conv_dw_1
+  auto m = nn::make_model("mobilenet_v1", o);
+  const std::string w = tmp("partial.h5");
+  {
+    h5::File f(w, h5::File::Mode::write);
+    f.set_attr("gradtrace_format", 1.0);
+    f.write("conv1/weight", Tensor::zeros({8, 3, 3, 3}));
+    f.write("conv1/bias", Tensor::zeros({8}));
+    f.write("conv_dw_1/weight", Tensor::zeros({8, 1, 5, 5}));
+    f.commit();
+  }
+  CHECK_THROWS_WITH(load_parameters(*m, w), Contains(w) && Contains("conv_dw_1/weight") &&
+                                                Contains("[8,1,3,3]") && Contains("[8,1,5,5]"));
+  {
+    h5::File f(w, h5::File::Mode::write);
+    f.write("conv1/weight", Tensor::zeros({8, 3, 3, 3}));
+    f.write("conv1/bias", Tensor::zeros({8}));
+    f.commit();
+  }
+  CHECK_THROWS_WITH(load_parameters(*m, w), Contains(w) && Contains("missing dataset conv_dw_1/weight"));
+  CHECK_THROWS_WITH(load_weights(w), Contains("not a gradtrace weights file"));
+  {
+    h5::File f(w, h5::File::Mode::write);
+    f.write("input", Tensor::zeros({1, 4, 8, 8}));
+    f.commit();
+  }
+  CHECK_THROWS_WITH(load_input(w, m->info), Contains(w) && Contains("[1,3,H,W]") && Contains("[1,4,8,8]"));
+  const std::string junk = tmp("junk.h5");
+  write_bytes(junk, std::vector<char>(64, 'z'));
+  CHECK_THROWS_WITH(load_weights(junk), Contains(junk) && Contains("not an HDF5 file"));
+  const std::string png = tmp("not_an_image.png");
+  write_bytes(png, std::vector<char>(64, 'z'));
+  CHECK_THROWS_WITH(load_image(png), Contains(png) && Contains("cannot read"));
+  // A BMP header announcing 20000 x 20000 pixels: refused before any pixel is allocated.
+  std::vector<char> bmp(54, 0);
+  auto put32 = [&](size_t at, uint32_t v) { for (int k = 0; k < 4; ++k) bmp[at + k] = char((v >> (8 * k)) & 255); };
+  bmp[0] = 'B', bmp[1] = 'M';
+  put32(2, 54), put32(10, 54), put32(14, 40), put32(18, 20000), put32(22, 20000);
+  bmp[26] = 1, bmp[28] = 24;
+  const std::string big = tmp("huge.bmp");
+  write_bytes(big, bmp);
+  CHECK_THROWS_WITH(load_image(big), Contains(big) && Contains("over 100 megapixels"));
+  for (const auto& p : {w, junk, png, big}) fs::remove(p);
+}

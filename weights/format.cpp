@@ -1,0 +1,60 @@
+#include "weights/format.h"
+
+#include <cmath>
+
+#include "weights/hdf5.h"
+
+namespace gt {
+
+void save_weights(nn::Model& m, const std::string& path) {
+  h5::File f(path, h5::File::Mode::write);
+  f.set_attr("gradtrace_format", 1.0);
+  f.set_attr("arch", m.info.arch);
+  f.set_attr("variant", m.info.variant);
+  f.set_attr("preprocessing", m.info.preprocessing);
+  f.set_attr("resize", m.info.resize);
+  f.set_attr("labels", m.info.labels);
+  f.set_attr("input_size", double(m.info.input_h));
+  f.set_attr("classes", double(m.info.classes));
+  f.set_attr("alpha", m.info.alpha);
+  for (auto& [name, t] : m.named_parameters()) f.write(name, *t);
+  f.commit();
+}
+
+void load_parameters(nn::Model& m, const std::string& path) {
+  h5::File f(path, h5::File::Mode::read);
+  for (auto& [name, t] : m.named_parameters()) {
+    if (!f.has(name))
+      throw Error("weights file " + path + ": missing dataset " + name + " (layer " +
+                  name.substr(0, name.rfind('/')) + " of " + m.info.arch + ")");
+    Tensor v = f.read(name);
+    if (v.shape() != t->shape())
+      throw Error("weights file " + path + ", dataset " + name + ": expected shape " + t->shape().str() +
+                  ", found " + v.shape().str());
+    *t = v;
+  }
+}
+
+std::unique_ptr<nn::Model> load_weights(const std::string& path) {
+  nn::ModelOptions o;
+  std::string arch;
+  {
+    h5::File f(path, h5::File::Mode::read);
+    if (!f.has_attr("gradtrace_format"))
+      throw Error("weights file " + path + ": not a gradtrace weights file (no 'gradtrace_format' attribute)");
+    arch = f.attr_string("arch");
+    o.variant = f.attr_string("variant");
+    o.alpha = f.attr_double("alpha");
+    o.input_size = std::lround(f.attr_double("input_size"));
+    o.classes = std::lround(f.attr_double("classes"));
+  }
+  auto m = nn::make_model(arch, o);
+  h5::File f(path, h5::File::Mode::read);
+  m->info.preprocessing = f.attr_string("preprocessing");
+  m->info.resize = f.attr_string("resize");
+  m->info.labels = f.attr_string("labels");
+  load_parameters(*m, path);
+  return m;
+}
+
+}  // namespace gt
