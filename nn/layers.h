@@ -66,6 +66,9 @@ class Dense : public Layer {
  public:
   Dense(std::string name, int64_t in, int64_t out);
   Tensor weight, bias;
+  // When the input is a flattened (C,H,W) feature map: its shape, so that importers of Keras kernels
+  // (flattened in H,W,C order) can permute the input axis. Empty otherwise.
+  std::vector<int64_t> flatten_chw;
   std::vector<NamedTensor> named_parameters() override;
 
  protected:

@@ -60,7 +60,7 @@ std::vector<LayerShape> layer_shapes(Model& m);
 
 // The zoo. Options a caller may set before building.
 struct ModelOptions {
-  double alpha = 1.0;          // MobileNet width multiplier
+  double alpha = 1.0;          // width multiplier (MobileNet's alpha; narrow test models for the others)
   int64_t classes = 0;         // 0 = the architecture's default
   int64_t input_size = 0;      // 0 = the architecture's default
   std::string variant = "keras";

@@ -1,6 +1,7 @@
 #include "tools/cli.h"
 
 #include "weights/format.h"
+#include "weights/keras.h"
 #include "weights/tflite.h"
 
 #include <omp.h>
@@ -83,8 +84,8 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
   }
   std::unique_ptr<nn::Model> m;
   if (ends(".tflite")) m = tflite::load(weights);
-  else if (ends(".h5")) m = load_weights(weights);
-  else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite and its own .h5)");
+  else if (ends(".h5")) m = is_keras_file(weights) ? load_keras(weights, model) : load_weights(weights);
+  else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");
   if (!model.empty() && model != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + model);
   return m;

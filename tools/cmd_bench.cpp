@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "autodiff/backend.h"
+#include "autodiff/tape.h"
+#include "nn/model.h"
+#include "xai/saliency.h"
 #include "tools/cli.h"
 
 namespace gt::cli {
@@ -12,6 +15,11 @@ namespace {
 
 const char* kHelp =
     "usage: gradtrace bench conv [options]\n"
+    "       gradtrace bench --model NAME [--task forward|saliency] [--repeat R] [--threads N]\n"
+    "\n"
+    "With --model: times a whole model with random weights at batch 1, its default input size:\n"
+    "'forward' (no gradients) or 'saliency' (forward + the gradient of logit 281 w.r.t. the input,\n"
+    "as ../shared/bench/torch_xai_bench.py does). Prints the median in ms.\n"
     "\n"
     "Times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and prints, per layer,\n"
     "the median time and GFLOP/s of the forward pass and of the input gradient (backward-data), and the\n"
@@ -92,6 +100,34 @@ int bench_conv(Args& a) {
   return 0;
 }
 
+int bench_model(Args& a, const std::string& name) {
+  const std::string task = a.get("--task", "forward");
+  const int repeat = static_cast<int>(a.get_int("--repeat", 5, 1, 1000));
+  const int threads = apply_threads(a);
+  a.finish();
+  if (task != "forward" && task != "saliency") throw UsageError("--task must be forward or saliency");
+  auto m = nn::make_model(name);
+  uint64_t seed = 1;
+  for (auto& [pname, t] : m->named_parameters()) {
+    const bool bn_var = pname.size() > 11 && pname.compare(pname.size() - 11, 11, "running_var") == 0;
+    if (t->ndim() > 1) nn::init_he_uniform(*t, t->numel() / t->dim(0), seed++);
+    else if (bn_var) *t = Tensor::full(t->shape(), 1.0);
+  }
+  const Tensor x = Tensor::uniform({1, 3, m->info.input_h, m->info.input_w}, -1, 1, 7);
+  const int64_t target = std::min<int64_t>(281, m->info.classes - 1);
+  const double ms = median_ms(repeat, [&] {
+    if (task == "forward") {
+      NoGradGuard ng;
+      (*m)(x);
+    } else {
+      xai::saliency([&](const Tensor& in) { return (*m)(in); }, x, target);
+    }
+  });
+  std::printf("%s %s: %.2f ms (batch 1, %lldx%lld, %d threads, median of %d)\n", name.c_str(), task.c_str(), ms,
+              (long long)m->info.input_h, (long long)m->info.input_w, threads, repeat);
+  return 0;
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -100,8 +136,10 @@ int run_bench(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
+  const std::string model = a.get("--model", "");
+  if (!model.empty()) return bench_model(a, model);
   const std::vector<std::string>& pos = a.positional();
-  if (pos.size() != 1) throw UsageError("name one benchmark (known: conv)");
+  if (pos.size() != 1) throw UsageError("name one benchmark (known: conv, or --model NAME)");
   if (pos[0] == "conv") return bench_conv(a);
   throw UsageError("unknown benchmark '" + pos[0] + "' (known: conv)");
 }

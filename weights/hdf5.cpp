@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace gt::h5 {
@@ -116,6 +117,36 @@ std::string File::attr_string(const std::string& name) const {
   std::string s(H5Tget_size(type.id), '\0');
   H5Aread(a.id, type.id, s.data());
   return std::string(s.c_str());
+}
+
+std::vector<std::string> File::attr_strings(const std::string& object, const std::string& name) const {
+  if (object != "/" && !has(object)) fail("no such object", object);
+  if (H5Aexists_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT) <= 0)
+    fail("no attribute '" + name + "'", object);
+  Handle a{H5Aopen_by_name(id_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
+  Handle type{H5Aget_type(a.id), H5Tclose};
+  Handle space{H5Aget_space(a.id), H5Sclose};
+  const hssize_t n = H5Sget_simple_extent_npoints(space.id);
+  if (n == 0) return {};  // Keras writes an empty float array for layers without weights
+  if (H5Tget_class(type.id) != H5T_STRING) fail("attribute '" + name + "' is not a string array", object);
+  if (n < 0 || n > (1 << 24)) fail("attribute '" + name + "' has an unreasonable size", object);
+  std::vector<std::string> out;
+  if (H5Tis_variable_str(type.id) > 0) {
+    std::vector<char*> v(static_cast<size_t>(n), nullptr);
+    Handle mem{H5Tget_native_type(type.id, H5T_DIR_ASCEND), H5Tclose};
+    if (H5Aread(a.id, mem.id, v.data()) < 0) fail("cannot read attribute '" + name + "'", object);
+    for (char* s : v) out.emplace_back(s ? s : "");
+    H5Dvlen_reclaim(mem.id, space.id, H5P_DEFAULT, v.data());
+  } else {
+    const size_t len = H5Tget_size(type.id);
+    std::vector<char> buf(len * static_cast<size_t>(n));
+    if (H5Aread(a.id, type.id, buf.data()) < 0) fail("cannot read attribute '" + name + "'", object);
+    for (hssize_t i = 0; i < n; ++i) {
+      const char* p = buf.data() + size_t(i) * len;
+      out.emplace_back(p, strnlen(p, len));
+    }
+  }
+  return out;
 }
 
 void File::write(const std::string& dataset, const Tensor& t) {

@@ -25,6 +25,8 @@ class File {
   bool has_attr(const std::string& name) const;            // root attribute
   double attr_double(const std::string& name) const;       // root attribute
   std::string attr_string(const std::string& name) const;  // root attribute
+  // A string-array attribute of any object ("/" = root): fixed-length or variable-length strings.
+  std::vector<std::string> attr_strings(const std::string& object, const std::string& name) const;
 
   void write(const std::string& dataset, const Tensor& t);  // float32; intermediate groups are created
   void set_attr(const std::string& name, double v);

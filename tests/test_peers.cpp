@@ -1,0 +1,71 @@
+// Full-size comparisons with the peers themselves (Keras via tf-keras; later torchvision). Hidden
+// tests ([.peer]): tests/peer_keras.sh makes the reference files with the peer and runs them with
+// GT_PEER_DIR pointing at them. Bound: max |ours - peer| <= 1e-3 max |peer| + 1e-5, for the logits and
+// for the gradient of one logit with respect to the input.
+//
+// The references are computed in float64 and so is the checked run: in float32, last-bit differences
+// flip a few of the millions of ReLU masks of a deep network, each flip moves the input gradient over
+// a whole receptive field, and even TF and PyTorch then differ by percents (measured on VGG16: 5.6%).
+// The float32 run is compared too: its logits at the same bound, its gradient only reported.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "autodiff/tape.h"
+#include "weights/hdf5.h"
+#include "weights/keras.h"
+#include "xai/saliency.h"
+
+using namespace gt;
+
+namespace {
+void check_close(const std::string& what, const Tensor& got, const Tensor& want, bool enforce = true) {
+  REQUIRE(got.shape() == want.shape());
+  const std::vector<double> a = got.to_vector_f64(), b = want.to_vector_f64();
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::abs(a[i] - b[i]));
+    scale = std::max(scale, std::abs(b[i]));
+  }
+  std::printf("  %-40s max |diff| %.3g, max |peer| %.3g, ratio %.3g%s\n", what.c_str(), diff, scale, diff / scale,
+              enforce ? "" : " (reported)");
+  INFO(what);
+  if (enforce) CHECK(diff <= 1e-3 * scale + 1e-5);
+}
+
+// dtype: the precision of our run (the reference is float64).
+void compare(nn::Model& m, const std::string& ref_path, DType dtype) {
+  h5::File ref(ref_path, h5::File::Mode::read);
+  const Tensor x = ref.read("input", dtype);
+  const int64_t target = std::lround(ref.attr_double("target"));
+  const std::string tag = m.info.arch + (dtype == DType::f64 ? " float64" : " float32");
+  Tensor logits;
+  {
+    NoGradGuard ng;
+    logits = m(x);
+  }
+  check_close(tag + " logits", logits, ref.read("logits", DType::f64));
+  check_close(tag + " d logit / d input", xai::saliency([&](const Tensor& in) { return m(in); }, x, target),
+              ref.read("grad", DType::f64), dtype == DType::f64);
+}
+}  // namespace
+
+TEST_CASE("Keras applications at full size, random weights: logits and input gradient", "[.peer][keras]") {
+  const char* dir = std::getenv("GT_PEER_DIR");
+  REQUIRE(dir);
+  int n = 0;
+  for (const char* arch : {"vgg16", "vgg19", "mobilenet_v1", "resnet50", "inception_v3", "mobilenet_v2"}) {
+    const std::string w = std::string(dir) + "/" + arch + "_weights.h5";
+    if (!std::filesystem::exists(w)) continue;
+    std::printf("%s (Keras save_weights file)\n", arch);
+    for (DType t : {DType::f64, DType::f32}) {
+      auto m = load_keras(w, "", t);
+      CHECK(m->info.arch == arch);
+      compare(*m, std::string(dir) + "/" + arch + "_ref.h5", t);
+    }
+    ++n;
+  }
+  CHECK(n > 0);
+}

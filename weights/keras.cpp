@@ -1,0 +1,143 @@
+#include "weights/keras.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "weights/hdf5.h"
+
+namespace gt {
+namespace {
+
+bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+// The role of a Keras weight, from its name.
+enum class Role { kernel, depthwise, bias, gamma, beta, mean, var, unknown };
+Role role_of(const std::string& weight_name) {
+  const std::string n = weight_name.substr(weight_name.rfind('/') + 1);  // "kernel:0", "block1_conv1_W_1:0"
+  if (contains(n, "depthwise_kernel")) return Role::depthwise;
+  if (contains(n, "kernel") || contains(n, "_W")) return Role::kernel;
+  if (contains(n, "gamma")) return Role::gamma;
+  if (contains(n, "beta")) return Role::beta;
+  if (contains(n, "moving_mean") || contains(n, "running_mean")) return Role::mean;
+  if (contains(n, "moving_variance") || contains(n, "running_var")) return Role::var;
+  if (contains(n, "bias") || contains(n, "_b")) return Role::bias;
+  return Role::unknown;
+}
+
+std::string identify(const std::set<std::string>& layers) {
+  auto has = [&](const char* l) { return layers.count(l) > 0; };
+  if (has("block5_conv4")) return "vgg19";
+  if (has("block5_conv3")) return "vgg16";
+  if (has("conv_pw_13")) return "mobilenet_v1";
+  if (has("conv5_block3_out") || has("conv5_block3_3_conv")) return "resnet50";
+  if (has("mixed10")) return "inception_v3";
+  if (has("block_16_project")) return "mobilenet_v2";
+  return "";
+}
+
+// Keras layout -> ours (PyTorch): see the header comment for the source layouts.
+Tensor convert(const Tensor& k, Role r, const nn::Layer& layer, const std::vector<int64_t>& flatten_chw) {
+  const DType t = k.dtype();
+  const std::vector<double> v = k.to_vector_f64();
+  std::vector<double> out(v.size());
+  if (r == Role::kernel && k.ndim() == 4) {  // (kh, kw, I, O) -> (O, I, kh, kw)
+    const int64_t kh = k.dim(0), kw = k.dim(1), I = k.dim(2), O = k.dim(3);
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t c = 0; c < I; ++c)
+          for (int64_t o = 0; o < O; ++o) out[((o * I + c) * kh + i) * kw + j] = v[((i * kw + j) * I + c) * O + o];
+    return Tensor::from_vector({O, I, kh, kw}, out, t);
+  }
+  if (r == Role::depthwise && k.ndim() == 4) {  // (kh, kw, C, m) -> (C*m, 1, kh, kw), output channel c*m + j
+    const int64_t kh = k.dim(0), kw = k.dim(1), C = k.dim(2), m = k.dim(3);
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t q = 0; q < m; ++q) out[((c * m + q) * kh + i) * kw + j] = v[((i * kw + j) * C + c) * m + q];
+    return Tensor::from_vector({C * m, 1, kh, kw}, out, t);
+  }
+  if (r == Role::kernel && k.ndim() == 2) {  // (I, O) -> (O, I); a flattened (H,W,C) input goes to (C,H,W)
+    const int64_t I = k.dim(0), O = k.dim(1);
+    const bool perm = flatten_chw.size() == 3 && flatten_chw[0] * flatten_chw[1] * flatten_chw[2] == I;
+    const int64_t C = perm ? flatten_chw[0] : 1, HW = perm ? flatten_chw[1] * flatten_chw[2] : I;
+    for (int64_t in = 0; in < I; ++in) {
+      const int64_t ours = perm ? (in % C) * HW + in / C : in;  // keras index (hw*C + c) -> c*HW + hw
+      for (int64_t o = 0; o < O; ++o) out[o * I + ours] = v[in * O + o];
+    }
+    return Tensor::from_vector({O, I}, out, t);
+  }
+  if (k.ndim() == 1) return k;
+  throw Error("layer " + layer.name() + ": unexpected Keras weight of shape " + k.shape().str());
+}
+
+}  // namespace
+
+bool is_keras_file(const std::string& path) {
+  h5::File f(path, h5::File::Mode::read);
+  return f.has_attr("layer_names");
+}
+
+std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string& arch_in, DType dtype) {
+  h5::File f(path, h5::File::Mode::read);
+  const std::vector<std::string> names = f.attr_strings("/", "layer_names");
+  const std::set<std::string> layers(names.begin(), names.end());
+  const std::string found = identify(layers);
+  const std::string arch = arch_in.empty() ? found : arch_in;
+  if (arch.empty()) throw Error("Keras file " + path + ": the layer names match no architecture gradtrace knows");
+  if (!found.empty() && found != arch)
+    throw Error("Keras file " + path + " holds a " + found + ", not a " + arch);
+  auto weights_of = [&](const std::string& layer) {
+    std::vector<std::pair<Role, Tensor>> w;
+    if (!layers.count(layer)) return w;
+    for (const std::string& n : f.attr_strings(layer, "weight_names"))
+      w.push_back({role_of(n), f.read(layer + "/" + n, dtype)});
+    return w;
+  };
+  // Sizes the file fixes: the classifier's outputs, VGG's input (fc1 sees 512 * (size/32)^2 values),
+  // MobileNet's width (conv1 has 32 * alpha filters).
+  nn::ModelOptions o;
+  o.variant = "keras";
+  for (auto& [r, t] : weights_of("predictions"))
+    if (r == Role::kernel) o.classes = t.dim(t.ndim() - 1);
+  for (auto& [r, t] : weights_of("conv_preds"))
+    if (r == Role::kernel) o.classes = t.dim(3);
+  if (arch == "vgg16" || arch == "vgg19")
+    for (auto& [r, t] : weights_of("fc1"))
+      if (r == Role::kernel) o.input_size = 32 * std::lround(std::sqrt(double(t.dim(0)) / 512.0));
+  if (arch == "mobilenet_v1")
+    for (auto& [r, t] : weights_of("conv1"))
+      if (r == Role::kernel) o.alpha = double(t.dim(3)) / 32.0;
+  auto m = nn::make_model(arch, o);
+  for (auto& layer : m->layers()) {
+    auto params = layer->named_parameters();
+    if (!layers.count(layer->name()))
+      throw Error("Keras file " + path + ": missing layer " + layer->name() + " of " + arch);
+    std::vector<int64_t> flatten_chw;
+    if (auto* d = dynamic_cast<nn::Dense*>(layer.get())) flatten_chw = d->flatten_chw;
+    size_t assigned = 0;
+    for (auto& [r, t] : weights_of(layer->name())) {
+      const char* ours = r == Role::kernel || r == Role::depthwise || r == Role::gamma ? "weight"
+                         : r == Role::bias || r == Role::beta                          ? "bias"
+                         : r == Role::mean                                             ? "running_mean"
+                         : r == Role::var                                              ? "running_var"
+                                                                                       : nullptr;
+      auto it = std::find_if(params.begin(), params.end(), [&](const auto& p) { return ours && p.first == ours; });
+      if (it == params.end())
+        throw Error("Keras file " + path + ", layer " + layer->name() + ": a weight of shape " + t.shape().str() +
+                    " has no place in " + arch);
+      const Tensor v = convert(t, r, *layer, flatten_chw);
+      if (v.shape() != it->second->shape())
+        throw Error("Keras file " + path + ", layer " + layer->name() + ": " + it->first + " expected " +
+                    it->second->shape().str() + ", found " + v.shape().str() + " (Keras " + t.shape().str() + ")");
+      *it->second = v;
+      ++assigned;
+    }
+    if (assigned != params.size())
+      throw Error("Keras file " + path + ", layer " + layer->name() + ": " + std::to_string(assigned) + " of " +
+                  std::to_string(params.size()) + " weights found");
+  }
+  return m;
+}
+
+}  // namespace gt
