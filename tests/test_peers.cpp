@@ -1,5 +1,5 @@
-// Full-size comparisons with the peers themselves (Keras via tf-keras; later torchvision). Hidden
-// tests ([.peer]): tests/peer_keras.sh makes the reference files with the peer and runs them with
+// Full-size comparisons with the peers themselves (Keras via tf-keras, torchvision via Debian's
+// python3-torch). Hidden tests ([.peer]): tests/peer_keras.sh and tests/peer_torch.sh make the reference files with the peer and runs them with
 // GT_PEER_DIR pointing at them. Bound: max |ours - peer| <= 1e-3 max |peer| + 1e-5, for the logits and
 // for the gradient of one logit with respect to the input.
 //
@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "autodiff/tape.h"
+#include "weights/format.h"
 #include "weights/hdf5.h"
 #include "weights/keras.h"
 #include "xai/saliency.h"
@@ -63,6 +64,25 @@ TEST_CASE("Keras applications at full size, random weights: logits and input gra
     for (DType t : {DType::f64, DType::f32}) {
       auto m = load_keras(w, "", t);
       CHECK(m->info.arch == arch);
+      compare(*m, std::string(dir) + "/" + arch + "_ref.h5", t);
+    }
+    ++n;
+  }
+  CHECK(n > 0);
+}
+
+TEST_CASE("torchvision at full size, random weights, converted: logits and input gradient", "[.peer][torch]") {
+  const char* dir = std::getenv("GT_PEER_DIR");
+  REQUIRE(dir);
+  int n = 0;
+  for (const char* arch : {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v2"}) {
+    const std::string w = std::string(dir) + "/" + arch + "_weights.h5";
+    if (!std::filesystem::exists(w)) continue;
+    std::printf("%s (torchvision state dict via tools/convert_torchvision.py)\n", arch);
+    for (DType t : {DType::f64, DType::f32}) {
+      auto m = load_weights(w, t);
+      CHECK(m->info.arch == arch);
+      CHECK(m->info.variant == "torch");
       compare(*m, std::string(dir) + "/" + arch + "_ref.h5", t);
     }
     ++n;

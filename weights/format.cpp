@@ -21,13 +21,13 @@ void save_weights(nn::Model& m, const std::string& path) {
   f.commit();
 }
 
-void load_parameters(nn::Model& m, const std::string& path) {
+void load_parameters(nn::Model& m, const std::string& path, DType dtype) {
   h5::File f(path, h5::File::Mode::read);
   for (auto& [name, t] : m.named_parameters()) {
     if (!f.has(name))
       throw Error("weights file " + path + ": missing dataset " + name + " (layer " +
                   name.substr(0, name.rfind('/')) + " of " + m.info.arch + ")");
-    Tensor v = f.read(name);
+    Tensor v = f.read(name, dtype);
     if (v.shape() != t->shape())
       throw Error("weights file " + path + ", dataset " + name + ": expected shape " + t->shape().str() +
                   ", found " + v.shape().str());
@@ -35,7 +35,7 @@ void load_parameters(nn::Model& m, const std::string& path) {
   }
 }
 
-std::unique_ptr<nn::Model> load_weights(const std::string& path) {
+std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
   nn::ModelOptions o;
   std::string arch;
   {
@@ -53,7 +53,7 @@ std::unique_ptr<nn::Model> load_weights(const std::string& path) {
   m->info.preprocessing = f.attr_string("preprocessing");
   m->info.resize = f.attr_string("resize");
   m->info.labels = f.attr_string("labels");
-  load_parameters(*m, path);
+  load_parameters(*m, path, dtype);
   return m;
 }
 

@@ -1,0 +1,106 @@
+// ResNet50 (He et al. 2016): a 7x7/2 conv and 3x3/2 max pool, then four stacks of bottleneck blocks
+// (1x1 reduce, 3x3, 1x1 expand; a projection shortcut in each stack's first block), global average
+// pooling and the classifier. Keras layer names (conv1_conv, conv2_block1_1_conv, ..., conv5_block3_out).
+// Variants differ only where their origin does:
+//   keras: the stride sits on the first 1x1 conv of a block; convs have biases; BN eps 1.001e-5.
+//   torch: the stride sits on the 3x3 conv; convs have no bias; BN eps 1e-5.
+#include "nn/model.h"
+
+namespace gt::nn {
+namespace {
+
+class ResNet50 : public Model {
+ public:
+  explicit ResNet50(const ModelOptions& o) : keras_(o.variant != "torch") {
+    auto width = [&](int64_t c) { return std::max<int64_t>(1, static_cast<int64_t>(c * o.alpha)); };
+    info.arch = "resnet50";
+    info.variant = o.variant;
+    info.alpha = o.alpha;
+    info.preprocessing = keras_ ? "caffe" : "torch";
+    info.resize = keras_ ? "squash" : "crop";
+    info.labels = "imagenet1000";
+    info.classes = o.classes ? o.classes : 1000;
+    info.input_h = info.input_w = o.input_size ? o.input_size : 224;
+    info.gradcam_layer = "conv5_block3_out";
+    eps_ = keras_ ? 1.001e-5 : 1e-5;
+    ops::Conv2dOptions c1;
+    c1.stride_h = c1.stride_w = 2;
+    c1.pad = {3, 3, 3, 3};
+    conv1_ = &conv("conv1", 3, width(64), 7, c1);
+    int64_t c = width(64);
+    const int blocks[4] = {3, 4, 6, 3};
+    for (int s = 0; s < 4; ++s) {
+      const int64_t mid = width(64 << s), out = width(256 << s), stride = s == 0 ? 1 : 2;
+      for (int b = 0; b < blocks[s]; ++b) {
+        const std::string p = "conv" + std::to_string(s + 2) + "_block" + std::to_string(b + 1) + "_";
+        const int64_t st = b == 0 ? stride : 1;
+        Block blk;
+        blk.name = p;
+        ops::Conv2dOptions o1, o2, o0;
+        (keras_ ? o1 : o2).stride_h = (keras_ ? o1 : o2).stride_w = st;
+        o2.pad = {1, 1, 1, 1};
+        o0.stride_h = o0.stride_w = st;
+        if (b == 0) blk.shortcut = &conv(p + "0", c, out, 1, o0);
+        blk.c1 = &conv(p + "1", c, mid, 1, o1);
+        blk.c2 = &conv(p + "2", mid, mid, 3, o2);
+        blk.c3 = &conv(p + "3", mid, out, 1, ops::Conv2dOptions{});
+        blocks_.push_back(blk);
+        c = out;
+      }
+    }
+    fc_ = &add<Dense>("predictions", c, info.classes);
+  }
+
+  Tensor forward(const Tensor& x) override {
+    Tensor h = relu("conv1_relu", bn(*conv1_, x));
+    {
+      NameScope s("pool1_pool");  // Keras: ZeroPadding2D(1) + MaxPool 3x3/2; inputs are >= 0, so 0-padding = -inf
+      ops::PoolOptions p;
+      p.kernel_h = p.kernel_w = 3;
+      p.pad = {1, 1, 1, 1};
+      h = ops::max_pool2d(h, p);
+    }
+    for (const Block& b : blocks_) {
+      const Tensor shortcut = b.shortcut ? bn(*b.shortcut, h) : h;
+      Tensor r = relu(b.name + "1_relu", bn(*b.c1, h));
+      r = relu(b.name + "2_relu", bn(*b.c2, r));
+      r = bn(*b.c3, r);
+      {
+        NameScope s(b.name + "add");
+        r = ops::add(shortcut, r);
+      }
+      h = relu(b.name + "out", r);
+    }
+    {
+      NameScope s("avg_pool");
+      h = ops::global_avg_pool(h);
+    }
+    return (*fc_)(h);
+  }
+
+ private:
+  struct Block {
+    std::string name;
+    Conv2d *shortcut = nullptr, *c1 = nullptr, *c2 = nullptr, *c3 = nullptr;
+  };
+  // "<p>_conv" and its "<p>_bn"
+  Conv2d& conv(const std::string& p, int64_t in, int64_t out, int64_t k, const ops::Conv2dOptions& o) {
+    Conv2d& c = add<Conv2d>(p + "_conv", in, out, k, o, keras_);
+    bns_[&c] = &add<BatchNorm>(p + "_bn", out, eps_);
+    return c;
+  }
+  Tensor bn(Conv2d& c, const Tensor& x) { return (*bns_.at(&c))(c(x)); }
+
+  bool keras_;
+  double eps_ = 1e-5;
+  Conv2d* conv1_ = nullptr;
+  std::vector<Block> blocks_;
+  std::map<Conv2d*, BatchNorm*> bns_;
+  Dense* fc_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_resnet50(const ModelOptions& o) { return std::make_unique<ResNet50>(o); }
+
+}  // namespace gt::nn

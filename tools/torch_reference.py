@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Reference values from PyTorch itself (Debian python3-torch, python3-torchvision) for the torchvision
+path: random-weight torchvision models at full size, calibrated as tools/keras_reference.py does (each
+conv/linear rescaled to unit-variance outputs on the input, BN statistics near the real ones), saved
+as a float64 state dict, converted with tools/convert_torchvision.py, and run in float64:
+OUT/<arch>_weights.h5 (our format) and OUT/<arch>_ref.h5 with `input`, `logits`, `grad`, attr `target`.
+
+    /usr/bin/python3 tools/torch_reference.py --out DIR [--archs vgg16,resnet50]
+"""
+import argparse
+import os
+import sys
+
+import h5py
+import torch
+import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from convert_torchvision import INPUT, convert  # noqa: E402
+
+TARGET = 281
+
+
+def calibrate(m, x):
+    """One forward pass whose hooks calibrate each module as the signal reaches it, and return the
+    output the calibrated module would have produced, so that later modules see calibrated inputs."""
+    gen = torch.Generator().manual_seed(1)
+    u = lambda shape, lo, hi: torch.rand(shape, generator=gen, dtype=torch.float64) * (hi - lo) + lo  # noqa: E731
+
+    def hook(mod, inputs, out):
+        x = inputs[0]
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mu, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)
+            c = mu.shape
+            mod.weight.copy_(u(c, 0.5, 1.5)), mod.bias.copy_(u(c, -0.2, 0.2))
+            mod.running_mean.copy_(mu + u(c, -0.1, 0.1) * var.sqrt()), mod.running_var.copy_(var * u(c, 0.8, 1.25))
+            return torch.nn.functional.batch_norm(x, mod.running_mean, mod.running_var, mod.weight, mod.bias,
+                                                  False, 0.0, mod.eps)
+        shape = (1, -1, 1, 1) if out.dim() == 4 else (1, -1)
+        s = max(float(out.std()), 1e-6)
+        mod.weight /= s
+        if mod.bias is None:
+            return out / s
+        old = mod.bias.clone()
+        mod.bias.copy_(u(mod.bias.shape, -0.1, 0.1))
+        return (out - old.view(shape)) / s + mod.bias.view(shape)
+
+    kinds = (torch.nn.Conv2d, torch.nn.Linear, torch.nn.BatchNorm2d)
+    handles = [mod.register_forward_hook(hook) for mod in m.modules() if isinstance(mod, kinds)]
+    with torch.no_grad():
+        m(x)
+    for h in handles:
+        h.remove()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--archs", default="vgg16,resnet50")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(0)
+    for arch in a.archs.split(","):
+        kw = {"aux_logits": False, "init_weights": False} if arch == "inception_v3" else {}
+        m = getattr(torchvision.models, arch)(**kw).double().eval()
+        size = INPUT.get(arch, 224)
+        x = torch.rand(1, 3, size, size, dtype=torch.float64) * 2 - 1
+        calibrate(m, x)
+        convert(arch, m.state_dict(), os.path.join(a.out, f"{arch}_weights.h5"))
+        xi = x.clone().requires_grad_(True)
+        y = m(xi)
+        y[0, TARGET].backward()
+        with h5py.File(os.path.join(a.out, f"{arch}_ref.h5"), "w") as f:
+            f["input"], f["logits"], f["grad"] = x.numpy(), y.detach().numpy(), xi.grad.numpy()
+            f.attrs["target"] = TARGET
+        print(f"{arch}: {size}x{size}, logits[0:3] {y.detach().numpy()[0, :3]}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
