@@ -37,7 +37,22 @@ def resnet50_names(sd):
     return m
 
 
-ARCHS = {"vgg16": lambda sd: vgg_names(sd, 16), "vgg19": lambda sd: vgg_names(sd, 19), "resnet50": resnet50_names}
+def mobilenet_v2_names(sd):
+    m = {"features.0.0": "Conv1", "features.0.1": "bn_Conv1", "features.18.0": "Conv_1", "features.18.1": "Conv_1_bn",
+         "classifier.1": "predictions"}
+    for i in range(1, 18):
+        p = "expanded_conv_" if i == 1 else f"block_{i - 1}_"
+        if i == 1:  # no expansion: [depthwise conv-bn-relu6, project conv, bn]
+            seq = [("conv.0.0", "depthwise"), ("conv.0.1", "depthwise_BN"), ("conv.1", "project"), ("conv.2", "project_BN")]
+        else:
+            seq = [("conv.0.0", "expand"), ("conv.0.1", "expand_BN"), ("conv.1.0", "depthwise"),
+                   ("conv.1.1", "depthwise_BN"), ("conv.2", "project"), ("conv.3", "project_BN")]
+        for src, dst in seq:
+            m[f"features.{i}.{src}"] = p + dst
+    return m
+
+
+ARCHS = {"mobilenet_v2": mobilenet_v2_names, "vgg16": lambda sd: vgg_names(sd, 16), "vgg19": lambda sd: vgg_names(sd, 19), "resnet50": resnet50_names}
 INPUT = {"inception_v3": 299}
 
 
