@@ -8,6 +8,7 @@ std::unique_ptr<Model> make_mobilenet_v1(const ModelOptions& o);
 std::unique_ptr<Model> make_vgg(int depth, const ModelOptions& o);
 std::unique_ptr<Model> make_resnet50(const ModelOptions& o);
 std::unique_ptr<Model> make_mobilenet_v2(const ModelOptions& o);
+std::unique_ptr<Model> make_inception_v3(const ModelOptions& o);
 
 Layer* Model::find(const std::string& name) const {
   auto it = by_name_.find(name);
@@ -45,7 +46,7 @@ std::vector<LayerShape> layer_shapes(Model& m) {
   return rows;
 }
 
-std::vector<std::string> model_names() { return {"vgg16", "vgg19", "resnet50", "mobilenet_v1", "mobilenet_v2"}; }
+std::vector<std::string> model_names() { return {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v1", "mobilenet_v2"}; }
 
 std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o) {
   if (arch == "mobilenet_v1") return make_mobilenet_v1(o);
@@ -53,6 +54,7 @@ std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o
   if (arch == "vgg19") return make_vgg(19, o);
   if (arch == "resnet50") return make_resnet50(o);
   if (arch == "mobilenet_v2") return make_mobilenet_v2(o);
+  if (arch == "inception_v3") return make_inception_v3(o);
   std::string known;
   for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
   throw Error("unknown model '" + arch + "' (known: " + known + ")");

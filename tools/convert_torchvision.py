@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Converts a torchvision state dict to gradtrace's weights format (weights/FORMAT.md).
 
-    /usr/bin/python3 tools/convert_torchvision.py --arch {vgg16,vgg19,resnet50} \\
+    /usr/bin/python3 tools/convert_torchvision.py --arch {vgg16,vgg19,resnet50,inception_v3,mobilenet_v2} \\
         --state-dict FILE.pth --out FILE.h5
 
 Uses Debian's python3-torch. Tensors keep their dtype (float32 normally; float64 state dicts, as the
@@ -52,7 +52,19 @@ def mobilenet_v2_names(sd):
     return m
 
 
-ARCHS = {"mobilenet_v2": mobilenet_v2_names, "vgg16": lambda sd: vgg_names(sd, 16), "vgg19": lambda sd: vgg_names(sd, 19), "resnet50": resnet50_names}
+def inception_v3_names(sd):
+    """Our convs are named by Keras' creation order (conv2d_N, batch_normalization_N), which is also
+    the order torchvision registers its BasicConv2d modules in."""
+    m, n = {"fc": "predictions"}, 0
+    for key in sd:
+        module = key.rsplit(".", 1)[0]
+        if module.endswith(".conv") and not module.startswith("AuxLogits") and module not in m:
+            n += 1
+            m[module], m[module[:-5] + ".bn"] = f"conv2d_{n}", f"batch_normalization_{n}"
+    return m
+
+
+ARCHS = {"inception_v3": inception_v3_names, "mobilenet_v2": mobilenet_v2_names, "vgg16": lambda sd: vgg_names(sd, 16), "vgg19": lambda sd: vgg_names(sd, 19), "resnet50": resnet50_names}
 INPUT = {"inception_v3": 299}
 
 

@@ -44,8 +44,9 @@ def calibrate(m, x, rng):
             axes = tuple(range(h.ndim - 1))
             mu, var = h.mean(axes), h.var(axes)
             c = mu.shape
-            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.uniform(-0.2, 0.2, c),
-                               mu + rng.uniform(-0.1, 0.1, c) * np.sqrt(var), var * rng.uniform(0.8, 1.25, c)])
+            new = [rng.uniform(0.5, 1.5, c)] if layer.scale else []  # Inception's BN has no gamma
+            new += [rng.uniform(-0.2, 0.2, c)] if layer.center else []
+            layer.set_weights(new + [mu + rng.uniform(-0.1, 0.1, c) * np.sqrt(var), var * rng.uniform(0.8, 1.25, c)])
         elif w and w[0].ndim in (2, 4):
             act, layer.activation = layer.activation, keras.activations.linear
             out = keras.Model(m.input, layer.output)(x).numpy()
@@ -59,7 +60,7 @@ def calibrate(m, x, rng):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--archs", default="vgg16,mobilenet_v1")
+    ap.add_argument("--archs", default="vgg16,vgg19,resnet50,inception_v3,mobilenet_v1,mobilenet_v2")
     ap.add_argument("--size", type=int, default=0, help="input size (default: the architecture's)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)

@@ -56,7 +56,7 @@ def calibrate(m, x):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--archs", default="vgg16,resnet50,mobilenet_v2")
+    ap.add_argument("--archs", default="vgg16,resnet50,inception_v3,mobilenet_v2")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)

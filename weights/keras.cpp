@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <set>
 
 #include "weights/hdf5.h"
@@ -87,8 +89,28 @@ std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string
   if (arch.empty()) throw Error("Keras file " + path + ": the layer names match no architecture gradtrace knows");
   if (!found.empty() && found != arch)
     throw Error("Keras file " + path + " holds a " + found + ", not a " + arch);
-  auto weights_of = [&](const std::string& layer) {
+  // Keras names Inception V3's convs and batch norms by a creation counter that does not always start
+  // at 1 (conv2d, conv2d_1, ... or conv2d_95, ...), and layer_names lists them by graph depth, not
+  // creation. Ours are conv2d_1 ... in creation order: match by the file's counter, sorted.
+  std::map<std::string, std::string> in_file;
+  if (arch == "inception_v3")
+    for (const std::string prefix : {"conv2d", "batch_normalization"}) {
+      std::vector<std::pair<long, std::string>> found_layers;
+      for (const std::string& l : names) {
+        if (l == prefix) found_layers.push_back({0, l});
+        else if (l.rfind(prefix + "_", 0) == 0 && l.find_first_not_of("0123456789", prefix.size() + 1) == std::string::npos)
+          found_layers.push_back({std::stol(l.substr(prefix.size() + 1)), l});
+      }
+      std::sort(found_layers.begin(), found_layers.end());
+      for (size_t i = 0; i < found_layers.size(); ++i) in_file[prefix + "_" + std::to_string(i + 1)] = found_layers[i].second;
+    }
+  auto file_name = [&](const std::string& ours) {
+    auto it = in_file.find(ours);
+    return it == in_file.end() ? ours : it->second;
+  };
+  auto weights_of = [&](const std::string& ours) {
     std::vector<std::pair<Role, Tensor>> w;
+    const std::string layer = file_name(ours);
     if (!layers.count(layer)) return w;
     for (const std::string& n : f.attr_strings(layer, "weight_names"))
       w.push_back({role_of(n), f.read(layer + "/" + n, dtype)});
@@ -111,11 +133,11 @@ std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string
   auto m = nn::make_model(arch, o);
   for (auto& layer : m->layers()) {
     auto params = layer->named_parameters();
-    if (!layers.count(layer->name()))
+    if (!layers.count(file_name(layer->name())))
       throw Error("Keras file " + path + ": missing layer " + layer->name() + " of " + arch);
     std::vector<int64_t> flatten_chw;
     if (auto* d = dynamic_cast<nn::Dense*>(layer.get())) flatten_chw = d->flatten_chw;
-    size_t assigned = 0;
+    std::set<std::string> assigned;
     for (auto& [r, t] : weights_of(layer->name())) {
       const char* ours = r == Role::kernel || r == Role::depthwise || r == Role::gamma ? "weight"
                          : r == Role::bias || r == Role::beta                          ? "bias"
@@ -131,11 +153,16 @@ std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string
         throw Error("Keras file " + path + ", layer " + layer->name() + ": " + it->first + " expected " +
                     it->second->shape().str() + ", found " + v.shape().str() + " (Keras " + t.shape().str() + ")");
       *it->second = v;
-      ++assigned;
+      assigned.insert(it->first);
     }
-    if (assigned != params.size())
-      throw Error("Keras file " + path + ", layer " + layer->name() + ": " + std::to_string(assigned) + " of " +
-                  std::to_string(params.size()) + " weights found");
+    // Inception's batch norms have scale=False: no gamma in the file, which means gamma = 1.
+    if (auto* bn = dynamic_cast<nn::BatchNorm*>(layer.get()); bn && !assigned.count("weight")) {
+      bn->weight = Tensor::full(bn->weight.shape(), 1.0, dtype);
+      assigned.insert("weight");
+    }
+    for (auto& [name, t] : params)
+      if (!assigned.count(name))
+        throw Error("Keras file " + path + ", layer " + layer->name() + ": no " + name + " weight found");
   }
   return m;
 }
