@@ -2,59 +2,89 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 namespace gt::cpu {
 namespace {
 
-// The window of output (oy, ox), clipped to the image: rows [y0, y1), columns [x0, x1).
-struct Window {
-  int64_t y0, y1, x0, x1, divisor;
+// The window of each output row (and column), clipped to the image: [lo, hi), and its length counted
+// for the average's divisor: clipped to the image (Keras/TF) or to the padded extent (PyTorch).
+struct Range {
+  int64_t lo, hi, count;
 };
-
-inline Window window(const PoolGeom& g, int64_t oy, int64_t ox) {
-  const int64_t ys = oy * g.sh - g.pt, xs = ox * g.sw - g.pl;
-  Window w{std::max<int64_t>(ys, 0), std::min(ys + g.kh, g.H), std::max<int64_t>(xs, 0), std::min(xs + g.kw, g.W), 0};
-  if (g.count_include_pad) {
-    // PyTorch: the window clipped to the padded extent, so padding counts but overhang does not.
-    const int64_t py = std::min(ys + g.kh, g.H + g.pb) - ys, px = std::min(xs + g.kw, g.W + g.pr) - xs;
-    w.divisor = py * px;
-  } else {
-    w.divisor = (w.y1 - w.y0) * (w.x1 - w.x0);
+std::vector<Range> ranges(int64_t out, int64_t k, int64_t s, int64_t pad_before, int64_t pad_after, int64_t in,
+                          bool include_pad) {
+  std::vector<Range> r(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * s - pad_before;
+    const int64_t lo = std::max<int64_t>(start, 0), hi = std::min(start + k, in);
+    r[o] = {lo, hi, include_pad ? std::min(start + k, in + pad_after) - start : hi - lo};
   }
-  return w;
+  return r;
 }
 
-// Calls f(plane, out_index, window) for every output of every (n, c) plane, planes in parallel.
+// Calls f(plane, out_index, row range, column range) for every output of every (n, c) plane, planes
+// in parallel. The ranges are computed once per call, not per output.
 template <class F>
 void for_each_window(const PoolGeom& g, F&& f) {
+  const auto ry = ranges(g.Ho, g.kh, g.sh, g.pt, g.pb, g.H, g.count_include_pad);
+  const auto rx = ranges(g.Wo, g.kw, g.sw, g.pl, g.pr, g.W, g.count_include_pad);
 #pragma omp parallel for schedule(static)
   for (int64_t nc = 0; nc < g.N * g.C; ++nc)
     for (int64_t oy = 0; oy < g.Ho; ++oy)
-      for (int64_t ox = 0; ox < g.Wo; ++ox) f(nc, oy * g.Wo + ox, window(g, oy, ox));
+      for (int64_t ox = 0; ox < g.Wo; ++ox) f(nc, oy * g.Wo + ox, ry[oy], rx[ox]);
 }
 
 }  // namespace
 
+// Max and sum over a rectangle are separable: a pass along each row over the column windows, then a
+// pass down the columns over the row windows; kh + kw operations per output instead of kh * kw.
+template <class T, class Reduce>
+void separable_pool(const PoolGeom& g, const T* x, T* y, T init, Reduce red, bool average) {
+  const auto ry = ranges(g.Ho, g.kh, g.sh, g.pt, g.pb, g.H, g.count_include_pad);
+  const auto rx = ranges(g.Wo, g.kw, g.sw, g.pl, g.pr, g.W, g.count_include_pad);
+#pragma omp parallel
+  {
+    std::vector<T> rows(static_cast<size_t>(g.H * g.Wo));
+#pragma omp for schedule(static)
+    for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+      const T* xp = x + nc * g.H * g.W;
+      for (int64_t iy = 0; iy < g.H; ++iy)
+        for (int64_t ox = 0; ox < g.Wo; ++ox) {
+          T a = init;
+          for (int64_t ix = rx[ox].lo; ix < rx[ox].hi; ++ix) a = red(a, xp[iy * g.W + ix]);
+          rows[iy * g.Wo + ox] = a;
+        }
+      T* yp = y + nc * g.Ho * g.Wo;
+      for (int64_t oy = 0; oy < g.Ho; ++oy) {
+        T* yr = yp + oy * g.Wo;
+        std::fill(yr, yr + g.Wo, init);
+        for (int64_t iy = ry[oy].lo; iy < ry[oy].hi; ++iy)
+          for (int64_t ox = 0; ox < g.Wo; ++ox) yr[ox] = red(yr[ox], rows[iy * g.Wo + ox]);
+        if (average)
+          for (int64_t ox = 0; ox < g.Wo; ++ox) {
+            const int64_t n = ry[oy].count * rx[ox].count;
+            yr[ox] = n > 0 ? yr[ox] / T(n) : T(0);
+          }
+      }
+    }
+  }
+}
+
 template <class T>
 void maxpool_forward(const PoolGeom& g, const T* x, T* y) {
-  for_each_window(g, [&](int64_t nc, int64_t o, const Window& w) {
-    const T* xp = x + nc * g.H * g.W;
-    T m = -std::numeric_limits<T>::infinity();
-    for (int64_t iy = w.y0; iy < w.y1; ++iy)
-      for (int64_t ix = w.x0; ix < w.x1; ++ix) m = std::max(m, xp[iy * g.W + ix]);
-    y[nc * g.Ho * g.Wo + o] = m;
-  });
+  separable_pool(g, x, y, -std::numeric_limits<T>::infinity(), [](T a, T b) { return std::max(a, b); }, false);
 }
 
 template <class T>
 void maxpool_backward(const PoolGeom& g, const T* x, const T* dy, T* dx) {
   std::fill(dx, dx + g.N * g.C * g.H * g.W, T(0));
-  for_each_window(g, [&](int64_t nc, int64_t o, const Window& w) {
+  for_each_window(g, [&](int64_t nc, int64_t o, const Range& wy, const Range& wx) {
     const T* xp = x + nc * g.H * g.W;
     int64_t best = -1;
     T m = -std::numeric_limits<T>::infinity();
-    for (int64_t iy = w.y0; iy < w.y1; ++iy)
-      for (int64_t ix = w.x0; ix < w.x1; ++ix)
+    for (int64_t iy = wy.lo; iy < wy.hi; ++iy)
+      for (int64_t ix = wx.lo; ix < wx.hi; ++ix)
         if (best < 0 || xp[iy * g.W + ix] > m) {
           m = xp[iy * g.W + ix];
           best = iy * g.W + ix;
@@ -65,24 +95,18 @@ void maxpool_backward(const PoolGeom& g, const T* x, const T* dy, T* dx) {
 
 template <class T>
 void avgpool_forward(const PoolGeom& g, const T* x, T* y) {
-  for_each_window(g, [&](int64_t nc, int64_t o, const Window& w) {
-    const T* xp = x + nc * g.H * g.W;
-    T s = 0;
-    for (int64_t iy = w.y0; iy < w.y1; ++iy)
-      for (int64_t ix = w.x0; ix < w.x1; ++ix) s += xp[iy * g.W + ix];
-    y[nc * g.Ho * g.Wo + o] = w.divisor > 0 ? s / T(w.divisor) : T(0);
-  });
+  separable_pool(g, x, y, T(0), [](T a, T b) { return a + b; }, true);
 }
 
 template <class T>
 void avgpool_backward(const PoolGeom& g, const T* dy, T* dx) {
   std::fill(dx, dx + g.N * g.C * g.H * g.W, T(0));
-  for_each_window(g, [&](int64_t nc, int64_t o, const Window& w) {
-    if (w.divisor == 0) return;
+  for_each_window(g, [&](int64_t nc, int64_t o, const Range& wy, const Range& wx) {
+    if (wy.count * wx.count == 0) return;
     T* dxp = dx + nc * g.H * g.W;
-    const T d = dy[nc * g.Ho * g.Wo + o] / T(w.divisor);
-    for (int64_t iy = w.y0; iy < w.y1; ++iy)
-      for (int64_t ix = w.x0; ix < w.x1; ++ix) dxp[iy * g.W + ix] += d;
+    const T d = dy[nc * g.Ho * g.Wo + o] / T(wy.count * wx.count);
+    for (int64_t iy = wy.lo; iy < wy.hi; ++iy)
+      for (int64_t ix = wx.lo; ix < wx.hi; ++ix) dxp[iy * g.W + ix] += d;
   });
 }
 
