@@ -19,6 +19,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual void* allocate(size_t bytes) = 0;
+  // Zero-filled memory; on the CPU large blocks come as fresh zero pages, untouched until written,
+  // so a model's zero-initialised parameters cost no memory before its weights are loaded.
+  virtual void* allocate_zeroed(size_t bytes) = 0;
   virtual void deallocate(void* p) = 0;
   virtual void write(const Tensor& dst, const void* host) = 0;  // host holds numel values of dst's dtype
   virtual void fill(const Tensor& y, double v) = 0;

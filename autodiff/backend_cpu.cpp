@@ -43,6 +43,11 @@ class CpuBackend final : public Backend {
     if (!p) throw std::bad_alloc();
     return p;
   }
+  void* allocate_zeroed(size_t bytes) override {
+    void* p = std::calloc(std::max<size_t>(64, bytes), 1);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
   void deallocate(void* p) override { std::free(p); }
   void write(const Tensor& dst, const void* host) override {
     std::memcpy(dst.raw(), host, static_cast<size_t>(dst.numel()) * dtype_size(dst.dtype()));

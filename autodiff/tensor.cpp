@@ -48,8 +48,8 @@ bool Shape::operator==(const Shape& o) const {
 
 static std::atomic<int64_t> g_live_bytes{0};
 
-Storage::Storage(size_t n, Device d) : bytes(n), device(d) {
-  data = backend(d).allocate(n);
+Storage::Storage(size_t n, Device d, bool zeroed) : bytes(n), device(d) {
+  data = zeroed ? backend(d).allocate_zeroed(n) : backend(d).allocate(n);
   g_live_bytes += static_cast<int64_t>(n);
 }
 
@@ -60,15 +60,16 @@ Storage::~Storage() {
 
 int64_t Storage::live_bytes() { return g_live_bytes.load(); }
 
-Tensor Tensor::empty(const Shape& s, DType t, Device d) {
+Tensor Tensor::allocate(const Shape& s, DType t, Device d, bool zeroed) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(s.numel()) * dtype_size(t), d);
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(s.numel()) * dtype_size(t), d, zeroed);
   impl->shape = s;
   impl->dtype = t;
   return Tensor(impl);
 }
 
-Tensor Tensor::zeros(const Shape& s, DType t, Device d) { return full(s, 0.0, t, d); }
+Tensor Tensor::empty(const Shape& s, DType t, Device d) { return allocate(s, t, d, false); }
+Tensor Tensor::zeros(const Shape& s, DType t, Device d) { return allocate(s, t, d, true); }
 
 Tensor Tensor::full(const Shape& s, double value, DType t, Device d) {
   Tensor x = empty(s, t, d);

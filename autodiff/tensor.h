@@ -42,7 +42,7 @@ class Shape {
 
 // A block of device memory. Live bytes are counted so that tests can prove the tape does not leak.
 struct Storage {
-  Storage(size_t bytes, Device device);
+  Storage(size_t bytes, Device device, bool zeroed = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -104,6 +104,7 @@ class Tensor {
 
  private:
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  static Tensor allocate(const Shape& s, DType t, Device d, bool zeroed);
   std::shared_ptr<TensorImpl> impl_;
   friend struct TensorImpl;
 };
