@@ -12,6 +12,8 @@
 #include "nn/model.h"
 #include "weights/format.h"
 #include "weights/hdf5.h"
+#include "weights/keras.h"
+#include "xai/saliency.h"
 #include "weights/labels.h"
 #include "weights/preprocess.h"
 #include "weights/flatbuffer.h"
@@ -93,6 +95,49 @@ TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
   }
   std::printf("mobilenet_v1_0.25_224 vs TF Lite interpreter: max |logit diff| %.3g (max |logit| %.3g)\n", diff, scale);
   CHECK(diff <= 1e-4 * scale);
+}
+
+TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch reference") {
+  // tools/make_keras_fixtures.py: VGG16 with widths / 32 on 64x64, weights in Keras layouts.
+  const std::string dir = GT_FIXTURES_DIR;
+  h5::File ref(dir + "/vgg16_narrow_ref.h5", h5::File::Mode::read);
+  const Tensor x = ref.read("input");
+  for (const char* style : {"nested", "flat"}) {
+    INFO(style);
+    auto m = load_keras(dir + "/keras_vgg16_narrow_" + std::string(style) + ".h5");
+    CHECK(m->info.arch == "vgg16");
+    CHECK(m->info.alpha == 1.0 / 32);
+    CHECK(m->info.input_h == 64);
+    CHECK(m->info.classes == 10);
+    Tensor logits;
+    {
+      NoGradGuard ng;
+      logits = (*m)(x);
+    }
+    const Tensor g = xai::saliency([&](const Tensor& in) { return (*m)(in); }, x, 3);
+    for (auto [got, name] : {std::pair{logits, "logits"}, {g, "grad"}}) {
+      const std::vector<float> a = got.to_vector(), b = ref.read(name).to_vector();
+      double diff = 0, scale = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        diff = std::max(diff, double(std::abs(a[i] - b[i])));
+        scale = std::max(scale, double(std::abs(b[i])));
+      }
+      std::printf("keras_vgg16_narrow_%s %s: max |diff| %.3g of max %.3g\n", style, name, diff, scale);
+      CHECK(diff <= 1e-4 * scale);
+    }
+  }
+}
+
+TEST_CASE("bad Keras files: another architecture, a missing layer, truncated") {
+  const std::string dir = GT_FIXTURES_DIR, nested = dir + "/keras_vgg16_narrow_nested.h5";
+  CHECK_THROWS_WITH(load_keras(nested, "resnet50"), Contains(nested) && Contains("holds a vgg16, not a resnet50"));
+  const std::string missing = dir + "/keras_vgg16_missing_layer.h5";
+  CHECK_THROWS_WITH(load_keras(missing), Contains(missing) && Contains("missing layer block1_conv2 of vgg16"));
+  const std::string cut = tmp("truncated_keras.h5");
+  const std::vector<char> b = read_bytes(nested);
+  write_bytes(cut, std::vector<char>(b.begin(), b.begin() + 3000));
+  CHECK_THROWS_WITH(load_keras(cut), Contains(cut));
+  fs::remove(cut);
 }
 
 TEST_CASE("our HDF5 format round-trips a model exactly") {

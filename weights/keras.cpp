@@ -116,20 +116,24 @@ std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string
       w.push_back({role_of(n), f.read(layer + "/" + n, dtype)});
     return w;
   };
-  // Sizes the file fixes: the classifier's outputs, VGG's input (fc1 sees 512 * (size/32)^2 values),
-  // MobileNet's width (conv1 has 32 * alpha filters).
+  // Sizes the file fixes: the classifier's outputs; the width (conv1 has 32 alpha filters in MobileNet,
+  // block1_conv1 64 alpha in VGG); VGG's input size (fc1 reads (512 alpha) (size/32)^2 values).
   nn::ModelOptions o;
   o.variant = "keras";
-  for (auto& [r, t] : weights_of("predictions"))
-    if (r == Role::kernel) o.classes = t.dim(t.ndim() - 1);
-  for (auto& [r, t] : weights_of("conv_preds"))
-    if (r == Role::kernel) o.classes = t.dim(3);
-  if (arch == "vgg16" || arch == "vgg19")
-    for (auto& [r, t] : weights_of("fc1"))
-      if (r == Role::kernel) o.input_size = 32 * std::lround(std::sqrt(double(t.dim(0)) / 512.0));
-  if (arch == "mobilenet_v1")
-    for (auto& [r, t] : weights_of("conv1"))
-      if (r == Role::kernel) o.alpha = double(t.dim(3)) / 32.0;
+  auto kernel_of = [&](const std::string& layer) {
+    for (auto& [r, t] : weights_of(layer))
+      if (r == Role::kernel) return t;
+    return Tensor();
+  };
+  for (const char* l : {"predictions", "conv_preds"})
+    if (Tensor k = kernel_of(l); k.defined()) o.classes = k.dim(k.ndim() - 1);
+  if (Tensor k = kernel_of("conv1"); arch == "mobilenet_v1" && k.defined()) o.alpha = double(k.dim(3)) / 32.0;
+  if (arch == "vgg16" || arch == "vgg19") {
+    if (Tensor k = kernel_of("block1_conv1"); k.defined()) o.alpha = double(k.dim(3)) / 64.0;
+    const Tensor fc1 = kernel_of("fc1");
+    const int64_t c5 = std::max<int64_t>(1, static_cast<int64_t>(512 * o.alpha));
+    if (fc1.defined()) o.input_size = 32 * std::lround(std::sqrt(double(fc1.dim(0)) / double(c5)));
+  }
   auto m = nn::make_model(arch, o);
   for (auto& layer : m->layers()) {
     auto params = layer->named_parameters();
