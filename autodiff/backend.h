@@ -44,7 +44,9 @@ class Backend {
   virtual void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A,
                     const Tensor& B, double beta, const Tensor& C) = 0;
 
-  virtual void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& y) = 0;
+  // b may be undefined (no bias)
+  virtual void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& b,
+                              const Tensor& y) = 0;
   virtual void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, const Tensor& dx) = 0;
   virtual void conv2d_backward_weight(const ConvGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dw) = 0;
   virtual void maxpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) = 0;

@@ -119,8 +119,12 @@ class CpuBackend final : public Backend {
       cpu::gemm<T>(ta, tb, M, N, K, T(alpha), A.data<T>(), B.data<T>(), T(beta), C.data<T>());
     });
   }
-  void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& y) override {
-    by_dtype(x, [&](auto z) { using T = decltype(z); cpu::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), y.data<T>()); });
+  void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& b,
+                      const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      cpu::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), ptr<T>(b), y.data<T>());
+    });
   }
   void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, const Tensor& dx) override {
     by_dtype(dy, [&](auto z) {

@@ -20,7 +20,8 @@ struct Conv2dOptions {
 // TensorFlow's 'SAME' padding for one spatial size: total = max((ceil(in/s)-1)*s + (k-1)*d + 1 - in, 0),
 // with the odd pixel at the end. Returns {before, after}.
 std::pair<int64_t, int64_t> same_padding(int64_t in, int64_t k, int64_t stride, int64_t dilation);
-Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o = {});  // x (N,C,H,W), w (O,C/g,kh,kw)
+// x (N,C,H,W), w (O,C/g,kh,kw), optional bias b (O), added inside the kernel (one pass over y).
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o = {}, const Tensor& b = Tensor());
 Tensor linear(const Tensor& x, const Tensor& w);   // x (N,I), w (O,I) -> (N,O)   (PyTorch layout)
 Tensor matmul(const Tensor& a, const Tensor& b);   // (M,K) x (K,N) -> (M,N)
 Tensor bias_add(const Tensor& x, const Tensor& b); // x (N,C,...) + b (C)

@@ -25,10 +25,10 @@ std::pair<int64_t, int64_t> same_padding(int64_t in, int64_t k, int64_t stride, 
   return {total / 2, total - total / 2};
 }
 
-// x: (N,C,H,W), w: (O,C/groups,kh,kw) -> y: (N,O,Ho,Wo)
-//   y[n,o] = sum_{c in group(o), i, j} w[o,c,i,j] * x[n, c, oy*sh - pt + i*dh, ox*sw - pl + j*dw]
-//   dx = conv_transpose(dy, w),  dw[o,c,i,j] = sum_n,oy,ox dy[n,o,oy,ox] * x[n,c,...]
-Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
+// x: (N,C,H,W), w: (O,C/groups,kh,kw), b: (O) or none -> y: (N,O,Ho,Wo)
+//   y[n,o] = b[o] + sum_{c in group(o), i, j} w[o,c,i,j] * x[n, c, oy*sh - pt + i*dh, ox*sw - pl + j*dw]
+//   dx = conv_transpose(dy, w),  dw[o,c,i,j] = sum_n,oy,ox dy[n,o,oy,ox] * x[n,c,...],  db[o] = sum dy[:,o]
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Tensor& b) {
   const char* op = "conv2d";
   rank(op, x, 4, "x");
   rank(op, w, 4, "w");
@@ -50,10 +50,17 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
   check(g.kh >= 1 && g.kw >= 1, op, "empty kernel" + shapes);
   check(g.H + g.pt + g.pb >= g.dh * (g.kh - 1) + 1 && g.W + g.pl + g.pr >= g.dw * (g.kw - 1) + 1, op,
         "the (dilated) kernel is larger than the padded input" + shapes);
+  if (b.defined()) {
+    same_kind(op, x, b, "x", "b");
+    check(b.shape() == Shape{g.O}, op, "bias " + b.shape().str() + " does not match the " + std::to_string(g.O) +
+                                           " output channels" + shapes);
+  }
   g.finish();
   Tensor y = empty_as(x, {g.N, g.O, g.Ho, g.Wo});
-  be(x).conv2d_forward(g, x, w, y);
-  return record(op, {x, w}, y, {w.requires_grad() ? x : Tensor(), w}, [g](BackwardContext& c) {
+  be(x).conv2d_forward(g, x, w, b, y);
+  std::vector<Tensor> inputs{x, w};
+  if (b.defined()) inputs.push_back(b);
+  return record(op, inputs, y, {w.requires_grad() ? x : Tensor(), w}, [g](BackwardContext& c) {
     const Tensor& w = c.saved(1);
     if (c.needs(0)) {
       Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
@@ -64,6 +71,11 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
       Tensor dw = empty_as(w, w.shape());
       be(w).conv2d_backward_weight(g, saved_input_for_weight_grad(c, 0), c.dy, dw);
       c.set(1, dw);
+    }
+    if (c.node.inputs.size() > 2 && c.needs(2)) {
+      Tensor db = empty_as(w, {g.O});
+      be(w).bias_grad(c.dy, db);
+      c.set(2, db);
     }
   });
 }

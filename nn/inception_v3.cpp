@@ -16,15 +16,7 @@ namespace {
 class InceptionV3 : public Model {
  public:
   explicit InceptionV3(const ModelOptions& o) : keras_(o.variant != "torch"), alpha_(o.alpha) {
-    info.arch = "inception_v3";
-    info.variant = o.variant;
-    info.alpha = o.alpha;
-    info.preprocessing = keras_ ? "tf" : "torch";
-    info.resize = keras_ ? "squash" : "crop";
-    info.labels = "imagenet1000";
-    info.classes = o.classes ? o.classes : 1000;
-    info.input_h = info.input_w = o.input_size ? o.input_size : 299;
-    info.gradcam_layer = "mixed10";
+    describe("inception_v3", o, "tf", 299, 1000, "mixed10");
     build();
     fc_ = &add<Dense>("predictions", c_, info.classes);
   }

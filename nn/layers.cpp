@@ -35,8 +35,7 @@ Tensor Conv2d::forward(const Tensor& x) {
     const auto [l, r] = ops::same_padding(x.dim(3), weight.dim(3), o.stride_w, o.dilation_w);
     o.pad = {t, b, l, r};
   }
-  Tensor y = ops::conv2d(x, weight, o);
-  return bias.defined() ? ops::bias_add(y, bias) : y;
+  return ops::conv2d(x, weight, o, bias);
 }
 
 BatchNorm::BatchNorm(std::string name, int64_t c, double e)

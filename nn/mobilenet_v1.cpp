@@ -15,15 +15,7 @@ class MobileNetV1 : public Model {
   explicit MobileNetV1(const ModelOptions& o) : folded_(o.variant == "tflite") {
     const double a = o.alpha;
     auto width = [a](int64_t c) { return static_cast<int64_t>(c * a); };
-    info.arch = "mobilenet_v1";
-    info.variant = o.variant;
-    info.alpha = a;
-    info.preprocessing = "tf";
-    info.classes = o.classes ? o.classes : (folded_ ? 1001 : 1000);
-    info.labels = info.classes == 1001 ? "imagenet1001" : "imagenet1000";
-    info.resize = "squash";
-    info.input_h = info.input_w = o.input_size ? o.input_size : 224;
-    info.gradcam_layer = "conv_pw_13_relu";
+    describe("mobilenet_v1", o, "tf", 224, folded_ ? 1001 : 1000, "conv_pw_13_relu");
     int64_t c = width(32);
     conv("conv1", 3, c, 3, 2, 1);
     for (int i = 0; i < 13; ++i) {

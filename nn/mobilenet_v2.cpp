@@ -21,15 +21,7 @@ int64_t make_divisible(double v, int64_t d = 8) {
 class MobileNetV2 : public Model {
  public:
   explicit MobileNetV2(const ModelOptions& o) : keras_(o.variant != "torch") {
-    info.arch = "mobilenet_v2";
-    info.variant = o.variant;
-    info.alpha = o.alpha;
-    info.preprocessing = keras_ ? "tf" : "torch";
-    info.resize = keras_ ? "squash" : "crop";
-    info.labels = "imagenet1000";
-    info.classes = o.classes ? o.classes : 1000;
-    info.input_h = info.input_w = o.input_size ? o.input_size : 224;
-    info.gradcam_layer = "out_relu";
+    describe("mobilenet_v2", o, "tf", 224, 1000, "out_relu");
     eps_ = keras_ ? 1e-3 : 1e-5;
     int64_t c = make_divisible(32 * o.alpha);
     first_ = &conv("Conv1", "bn_Conv1", 3, c, 3, 2, 1);

@@ -22,6 +22,20 @@ std::vector<std::pair<std::string, Tensor*>> Model::named_parameters() {
   return p;
 }
 
+void Model::describe(const std::string& arch, const ModelOptions& o, const std::string& preprocessing,
+                     int64_t default_size, int64_t default_classes, const std::string& gradcam_layer) {
+  const bool torch = o.variant == "torch";
+  info.arch = arch;
+  info.variant = o.variant;
+  info.alpha = o.alpha;
+  info.preprocessing = torch ? "torch" : preprocessing;
+  info.resize = torch ? "crop" : "squash";
+  info.classes = o.classes ? o.classes : default_classes;
+  info.labels = info.classes == 1001 ? "imagenet1001" : "imagenet1000";
+  info.input_h = info.input_w = o.input_size ? o.input_size : default_size;
+  info.gradcam_layer = gradcam_layer;
+}
+
 Tensor Model::relu(const std::string& name, const Tensor& x) {
   NameScope s(name);
   return ops::relu(x);

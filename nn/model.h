@@ -21,6 +21,8 @@ struct ModelInfo {
   std::string gradcam_layer;  // the default layer for Grad-CAM (the last conv block)
 };
 
+struct ModelOptions;
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -41,6 +43,10 @@ class Model {
     by_name_[layers_.back()->name()] = layers_.back().get();
     return static_cast<L&>(*layers_.back());
   }
+  // Fills `info` from the options: the torch variant gets torch preprocessing and crop resizing, the
+  // others (keras, tflite) the given preprocessing and squash; 1001 classes mean the TF Lite label set.
+  void describe(const std::string& arch, const ModelOptions& o, const std::string& preprocessing,
+                int64_t default_size, int64_t default_classes, const std::string& gradcam_layer);
   // Applies an activation inside its own layer scope ("conv1_relu").
   static Tensor relu(const std::string& name, const Tensor& x);
   static Tensor relu6(const std::string& name, const Tensor& x);

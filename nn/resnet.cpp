@@ -13,15 +13,7 @@ class ResNet50 : public Model {
  public:
   explicit ResNet50(const ModelOptions& o) : keras_(o.variant != "torch") {
     auto width = [&](int64_t c) { return std::max<int64_t>(1, static_cast<int64_t>(c * o.alpha)); };
-    info.arch = "resnet50";
-    info.variant = o.variant;
-    info.alpha = o.alpha;
-    info.preprocessing = keras_ ? "caffe" : "torch";
-    info.resize = keras_ ? "squash" : "crop";
-    info.labels = "imagenet1000";
-    info.classes = o.classes ? o.classes : 1000;
-    info.input_h = info.input_w = o.input_size ? o.input_size : 224;
-    info.gradcam_layer = "conv5_block3_out";
+    describe("resnet50", o, "caffe", 224, 1000, "conv5_block3_out");
     eps_ = keras_ ? 1.001e-5 : 1e-5;
     ops::Conv2dOptions c1;
     c1.stride_h = c1.stride_w = 2;

@@ -15,15 +15,7 @@ class Vgg : public Model {
     const int per_block[5] = {2, 2, depth == 19 ? 4 : 3, depth == 19 ? 4 : 3, depth == 19 ? 4 : 3};
     const int64_t widths[5] = {64, 128, 256, 512, 512};
     auto width = [&](int64_t c) { return std::max<int64_t>(1, static_cast<int64_t>(c * o.alpha)); };
-    info.arch = depth == 19 ? "vgg19" : "vgg16";
-    info.variant = o.variant;
-    info.alpha = o.alpha;
-    info.preprocessing = o.variant == "torch" ? "torch" : "caffe";
-    info.resize = o.variant == "torch" ? "crop" : "squash";
-    info.labels = "imagenet1000";
-    info.classes = o.classes ? o.classes : 1000;
-    info.input_h = info.input_w = o.input_size ? o.input_size : 224;
-    info.gradcam_layer = "block5_conv3";
+    describe(depth == 19 ? "vgg19" : "vgg16", o, "caffe", 224, 1000, "block5_conv3");
     if (info.input_h % 32) throw Error(info.arch + ": the input size must be a multiple of 32, got " + std::to_string(info.input_h));
     int64_t c = 3;
     ops::Conv2dOptions same;

@@ -14,8 +14,9 @@ struct Ref {
   std::vector<double> y, dx, dw;
 };
 
-// Direct definition: y[n,o,oy,ox] = sum_{c,i,j} w[o,c,i,j] x[n, g*Cg + c, oy*sh - pt + i*dh, ox*sw - pl + j*dw]
-Ref naive(const ConvGeom& g, const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& dy) {
+// Direct definition: y[n,o,oy,ox] = b[o] + sum_{c,i,j} w[o,c,i,j] x[n, g*Cg + c, oy*sh - pt + i*dh, ox*sw - pl + j*dw]
+Ref naive(const ConvGeom& g, const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& b,
+          const std::vector<float>& dy) {
   const int64_t Cg = g.C / g.groups, Og = g.O / g.groups;
   Ref r{std::vector<double>(size_t(g.N * g.O * g.Ho * g.Wo)), std::vector<double>(x.size()),
         std::vector<double>(w.size())};
@@ -24,7 +25,7 @@ Ref naive(const ConvGeom& g, const std::vector<float>& x, const std::vector<floa
       for (int64_t oy = 0; oy < g.Ho; ++oy)
         for (int64_t ox = 0; ox < g.Wo; ++ox) {
           const int64_t yi = ((n * g.O + o) * g.Ho + oy) * g.Wo + ox;
-          double s = 0;
+          double s = b[size_t(o)];
           for (int64_t c = 0; c < Cg; ++c)
             for (int64_t i = 0; i < g.kh; ++i)
               for (int64_t j = 0; j < g.kw; ++j) {
@@ -57,11 +58,12 @@ void compare(const char* name, ConvGeom g) {
   Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1);
   Tensor w = Tensor::uniform({g.O, g.C / g.groups, g.kh, g.kw}, -1, 1, 2);
   Tensor dy = Tensor::uniform({g.N, g.O, g.Ho, g.Wo}, -1, 1, 3);
+  Tensor b = Tensor::uniform({g.O}, -1, 1, 4);
   Tensor y = Tensor::empty(dy.shape()), dx = Tensor::empty(x.shape()), dw = Tensor::empty(w.shape());
-  be.conv2d_forward(g, x, w, y);
+  be.conv2d_forward(g, x, w, b, y);
   be.conv2d_backward_data(g, dy, w, dx);
   be.conv2d_backward_weight(g, x, dy, dw);
-  const Ref r = naive(g, x.to_vector(), w.to_vector(), dy.to_vector());
+  const Ref r = naive(g, x.to_vector(), w.to_vector(), b.to_vector(), dy.to_vector());
   const double ey = rel_err(y, r.y), edx = rel_err(dx, r.dx), edw = rel_err(dw, r.dw);
   INFO(name << ": max error / max |ref|: y " << ey << ", dx " << edx << ", dw " << edw);
   CHECK(ey < 1e-5);
@@ -105,4 +107,25 @@ TEST_CASE("conv paths: grouped and depthwise on larger planes") {
   compare("groups 4", geom(2, 16, 30, 30, 8, 3, 1, {1, 1, 1, 1}, 4));
   compare("depthwise stride 2 SAME", geom(2, 32, 57, 57, 32, 3, 2, {1, 1, 1, 1}, 32));
   compare("depthwise 5x5", geom(1, 8, 40, 33, 8, 5, 1, {2, 2, 2, 2}, 8));
+}
+
+TEST_CASE("gemm: few-row products split across threads match the naive product") {
+  const int64_t M = 2, N = 2048, K = 1024;
+  const Tensor a = Tensor::uniform({M * K}, -1, 1, 1), b = Tensor::uniform({K * N}, -1, 1, 2);
+  const std::vector<float> av = a.to_vector(), bv = b.to_vector();
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      Tensor c = Tensor::full({M * N}, 1.0);
+      backend(Device::cpu).gemm(ta, tb, M, N, K, 2.0, a, b, 0.5, c);
+      const std::vector<float> cv = c.to_vector();
+      double worst = 0;
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          double s = 0;
+          for (int64_t k = 0; k < K; ++k) s += double(av[ta ? k * M + i : i * K + k]) * bv[tb ? j * K + k : k * N + j];
+          worst = std::max(worst, std::abs(cv[i * N + j] - (2 * s + 0.5)));
+        }
+      INFO("ta " << ta << " tb " << tb);
+      CHECK(worst < 1e-3);
+    }
 }

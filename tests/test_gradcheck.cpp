@@ -53,6 +53,8 @@ TEST_CASE("gradcheck: conv2d in every configuration") {
   for (const Case& c : cases) {
     const auto o = c.o;
     expect_ok(c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o); }, {rnd(c.x, 1), rnd(c.w, 2)});
+    expect_ok(std::string(c.name) + ", with bias", [o](const V& v) { return ops::conv2d(v[0], v[1], o, v[2]); },
+              {rnd(c.x, 1), rnd(c.w, 2), rnd({c.w[0]}, 3)});
   }
 }
 

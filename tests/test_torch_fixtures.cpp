@@ -66,7 +66,7 @@ TEST_CASE("PyTorch fixtures: conv2d, pooling, batch norm, softmax (forward and b
       o.stride_h = int64_t(p[0]), o.stride_w = int64_t(p[1]), o.dilation_h = int64_t(p[2]), o.dilation_w = int64_t(p[3]);
       o.pad = {int64_t(p[4]), int64_t(p[5]), int64_t(p[6]), int64_t(p[7])};
       o.groups = int64_t(p[8]);
-      compare(c, run(c, {"x", "w", "b"}, [o](const auto& v) { return ops::bias_add(ops::conv2d(v[0], v[1], o), v[2]); }));
+      compare(c, run(c, {"x", "w", "b"}, [o](const auto& v) { return ops::conv2d(v[0], v[1], o, v[2]); }));
     } else if (name.rfind("maxpool", 0) == 0 || name.rfind("avgpool", 0) == 0) {
       ops::PoolOptions o;
       o.kernel_h = int64_t(p[0]), o.kernel_w = int64_t(p[1]), o.stride_h = int64_t(p[2]), o.stride_w = int64_t(p[3]);

@@ -81,7 +81,7 @@ int bench_conv(Args& a) {
     Tensor dy = Tensor::uniform(y.shape(), -1, 1, 3);
     Tensor dx = Tensor::empty_like(x), dw = Tensor::empty_like(w);
     const double fl = g.flops() * 1e-9;
-    const double f = median_ms(repeat, [&] { be.conv2d_forward(g, x, w, y); });
+    const double f = median_ms(repeat, [&] { be.conv2d_forward(g, x, w, Tensor(), y); });
     const double b = median_ms(repeat, [&] { be.conv2d_backward_data(g, dy, w, dx); });
     std::printf("%-13s %-16s %7.2f | %9.2f %8.1f | %9.2f %8.1f %6.2f", l.name, x.shape().str().c_str(), fl, f,
                 fl / f * 1e3, b, fl / b * 1e3, b / f);

@@ -101,13 +101,26 @@ bool pointwise(const ConvGeom& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
 }
 
-// y (Og x P) = w (Og x K) * col(x) (K x P) for one image and one group.
+// Adds b[o] to columns [p0, p0 + np) of every row o of y (Og x P).
 template <class T>
-void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const T* w, T* y) {
+void add_bias(const T* b, int64_t Og, int64_t P, int64_t p0, int64_t np, T* y) {
+  if (!b) return;
+  for (int64_t o = 0; o < Og; ++o) {
+    T* r = y + o * P + p0;
+    const T v = b[o];
+#pragma omp simd
+    for (int64_t t = 0; t < np; ++t) r[t] += v;
+  }
+}
+
+// y (Og x P) = w (Og x K) * col(x) (K x P) + b for one image and one group (b may be null).
+template <class T>
+void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const T* w, const T* b, T* y) {
   const int64_t K = Cg * g.kh * g.kw, P = g.Ho * g.Wo;
   MapC<T> W(w, Og, K, Eigen::OuterStride<>(K));
   if (pointwise<T>(g)) {
     MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(x, K, P, Eigen::OuterStride<>(P));
+    add_bias(b, Og, P, 0, P, y);
     return;
   }
   const int64_t chunk = per_thread_chunk(P);
@@ -116,6 +129,7 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < K; ++r) unroll<false>(x, g, r, r + 1, 0, P, col.data() + r * P);
     MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(col.data(), K, P, Eigen::OuterStride<>(P));
+    add_bias(b, Og, P, 0, P, y);
     return;
   }
   const int64_t nchunks = (P + chunk - 1) / chunk;
@@ -128,6 +142,7 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
       unroll<false>(x, g, 0, K, p0, np, col.data());
       MapM<T>(y + p0, Og, np, Eigen::OuterStride<>(P)).noalias() =
           W * MapC<T>(col.data(), K, np, Eigen::OuterStride<>(np));
+      add_bias(b, Og, P, p0, np, y);
     }
   }
 }
@@ -151,7 +166,7 @@ inline void depthwise_taps(const ConvGeom& g, F&& f) {
 }
 
 template <class T>
-void depthwise_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
+void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
 #pragma omp parallel for schedule(static)
   for (int64_t no = 0; no < g.N * g.O; ++no) {
@@ -159,7 +174,7 @@ void depthwise_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
     const T* xp = x + (n * g.C + o / m) * HW;
     const T* wp = w + o * khw;
     T* yp = y + no * P;
-    std::fill(yp, yp + P, T(0));
+    std::fill(yp, yp + P, b ? b[o] : T(0));
     depthwise_taps(g, [&](int64_t yo, int64_t xi, int64_t tap, int64_t lo, int64_t hi) {
       const T wv = wp[tap];
       T* yr = yp + yo;
@@ -213,12 +228,12 @@ void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw
 }  // namespace
 
 template <class T>
-void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y) {
-  if (g.depthwise()) return depthwise_forward(g, x, w, y);
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
+  if (g.depthwise()) return depthwise_forward(g, x, w, b, y);
   const int64_t Cg = g.C / g.groups, Og = g.O / g.groups, K = Cg * g.kh * g.kw;
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t gr = 0; gr < g.groups; ++gr)
-      gemm_unrolled(g, Cg, Og, x + (n * g.C + gr * Cg) * g.H * g.W, w + gr * Og * K,
+      gemm_unrolled(g, Cg, Og, x + (n * g.C + gr * Cg) * g.H * g.W, w + gr * Og * K, b ? b + gr * Og : nullptr,
                     y + (n * g.O + gr * Og) * g.Ho * g.Wo);
 }
 
@@ -249,7 +264,7 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
     t.pl = fw - g.pl;
     t.pr = fw - g.pr;
     t.finish();
-    return conv2d_forward(t, dy, wt.data(), dx);
+    return conv2d_forward(t, dy, wt.data(), static_cast<const T*>(nullptr), dx);
   }
   // General (strided) case: dcol = w^T dy, then scatter-add the patches back (col2im).
   std::fill(dx, dx + g.N * g.C * HW, T(0));
@@ -302,7 +317,7 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
 }
 
 #define GT_INSTANTIATE(T)                                                     \
-  template void conv2d_forward<T>(const ConvGeom&, const T*, const T*, T*);   \
+  template void conv2d_forward<T>(const ConvGeom&, const T*, const T*, const T*, T*); \
   template void conv2d_backward_data<T>(const ConvGeom&, const T*, const T*, T*); \
   template void conv2d_backward_weight<T>(const ConvGeom&, const T*, const T*, T*);
 GT_INSTANTIATE(float)

@@ -5,8 +5,9 @@
 
 namespace gt::cpu {
 
+// y = conv(x, w) + b; b may be null. The bias is added while each output block is still in cache.
 template <class T>
-void conv2d_forward(const ConvGeom& g, const T* x, const T* w, T* y);  // y = conv(x, w)
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y);
 template <class T>
 void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx);  // dx = dL/dx (overwrites)
 template <class T>
