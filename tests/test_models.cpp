@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stb_image_write.h>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -138,6 +139,25 @@ TEST_CASE("bad Keras files: another architecture, a missing layer, truncated") {
   write_bytes(cut, std::vector<char>(b.begin(), b.begin() + 3000));
   CHECK_THROWS_WITH(load_keras(cut), Contains(cut));
   fs::remove(cut);
+}
+
+TEST_CASE("gray and RGBA images are read as RGB; squash and crop resizing") {
+  const std::string gray = tmp("gray.png"), rgba = tmp("rgba.png");
+  std::vector<uint8_t> g(6 * 4), c(6 * 4 * 4);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = uint8_t(i * 10);
+  for (size_t i = 0; i < c.size(); ++i) c[i] = uint8_t(i);
+  REQUIRE(stbi_write_png(gray.c_str(), 6, 4, 1, g.data(), 6));
+  REQUIRE(stbi_write_png(rgba.c_str(), 6, 4, 4, c.data(), 24));
+  const Image a = load_image(gray), b = load_image(rgba);
+  CHECK(a.rgb.size() == 6 * 4 * 3);
+  CHECK((a.rgb[3 * 5] == 50 && a.rgb[3 * 5 + 1] == 50 && a.rgb[3 * 5 + 2] == 50));
+  CHECK((b.rgb[3 * 2] == 8 && b.rgb[3 * 2 + 1] == 9 && b.rgb[3 * 2 + 2] == 10));  // alpha dropped
+  CHECK(resize_image(b, 3, 3, "squash").shape() == Shape{1, 3, 3, 3});
+  const Tensor crop = resize_image(a, 2, 2, "crop");  // shorter side 4 -> 2/0.875, then the centre 2x2
+  CHECK(crop.shape() == Shape{1, 3, 2, 2});
+  CHECK_THROWS_WITH(resize_image(a, 2, 2, "stretch"), Contains("unknown resize mode"));
+  fs::remove(gray);
+  fs::remove(rgba);
 }
 
 TEST_CASE("our HDF5 format round-trips a model exactly") {
