@@ -18,7 +18,7 @@ class InceptionV3 : public Model {
   explicit InceptionV3(const ModelOptions& o) : keras_(o.variant != "torch"), alpha_(o.alpha) {
     describe("inception_v3", o, "tf", 299, 1000, "mixed10");
     build();
-    fc_ = &add<Dense>("predictions", c_, info.classes);
+    if (info.include_top) fc_ = &add<Dense>("predictions", c_, info.classes);
   }
 
   Tensor forward(const Tensor& x) override {
@@ -34,6 +34,7 @@ class InceptionV3 : public Model {
       }
     }
     for (size_t b = 0; b < blocks_.size(); ++b) h = block(b, h);
+    if (!fc_) return h;
     {
       NameScope s("avg_pool");
       h = ops::global_avg_pool(h);

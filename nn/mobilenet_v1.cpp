@@ -25,7 +25,7 @@ class MobileNetV1 : public Model {
       c = out;
     }
     ops::Conv2dOptions one;
-    preds_ = &add<Conv2d>("conv_preds", c, info.classes, 1, one, true);
+    if (info.include_top) preds_ = &add<Conv2d>("conv_preds", c, info.classes, 1, one, true);
   }
 
   Tensor forward(const Tensor& x) override {
@@ -35,6 +35,7 @@ class MobileNetV1 : public Model {
       if (!folded_) h = (*bns_[i])(h);
       h = relu6(convs_[i]->name() + "_relu", h);
     }
+    if (!preds_) return h;
     {
       NameScope s("global_average_pooling2d");
       h = ops::reshape(ops::global_avg_pool(h), {h.dim(0), h.dim(1), 1, 1});

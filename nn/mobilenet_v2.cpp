@@ -47,7 +47,7 @@ class MobileNetV2 : public Model {
       }
     const int64_t last = o.alpha > 1.0 ? make_divisible(1280 * o.alpha) : 1280;
     last_ = &conv("Conv_1", "Conv_1_bn", c, last, 1, 1, 1);
-    fc_ = &add<Dense>("predictions", last, info.classes);
+    if (info.include_top) fc_ = &add<Dense>("predictions", last, info.classes);
   }
 
   Tensor forward(const Tensor& x) override {
@@ -64,6 +64,7 @@ class MobileNetV2 : public Model {
       h = r;
     }
     h = relu6("out_relu", bn(*last_, h));
+    if (!fc_) return h;
     {
       NameScope s("global_average_pooling2d");
       h = ops::global_avg_pool(h);

@@ -34,6 +34,8 @@ void Model::describe(const std::string& arch, const ModelOptions& o, const std::
   info.labels = info.classes == 1001 ? "imagenet1001" : "imagenet1000";
   info.input_h = info.input_w = o.input_size ? o.input_size : default_size;
   info.gradcam_layer = gradcam_layer;
+  info.include_top = o.include_top;
+  if (!o.include_top) info.classes = 0;
 }
 
 Tensor Model::relu(const std::string& name, const Tensor& x) {

@@ -19,6 +19,7 @@ struct ModelInfo {
   int64_t input_h = 224, input_w = 224, classes = 1000;
   double alpha = 1.0;         // MobileNet width multiplier
   std::string gradcam_layer;  // the default layer for Grad-CAM (the last conv block)
+  bool include_top = true;    // false: no classifier; forward returns the last feature map (Keras _notop)
 };
 
 struct ModelOptions;
@@ -70,6 +71,7 @@ struct ModelOptions {
   int64_t classes = 0;         // 0 = the architecture's default
   int64_t input_size = 0;      // 0 = the architecture's default
   std::string variant = "keras";
+  bool include_top = true;     // false: stop at the last feature map, as Keras' _notop files
 };
 std::vector<std::string> model_names();
 std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o = {});

@@ -40,7 +40,7 @@ class ResNet50 : public Model {
         c = out;
       }
     }
-    fc_ = &add<Dense>("predictions", c, info.classes);
+    if (info.include_top) fc_ = &add<Dense>("predictions", c, info.classes);
   }
 
   Tensor forward(const Tensor& x) override {
@@ -63,6 +63,7 @@ class ResNet50 : public Model {
       }
       h = relu(b.name + "out", r);
     }
+    if (!fc_) return h;
     {
       NameScope s("avg_pool");
       h = ops::global_avg_pool(h);

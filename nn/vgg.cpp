@@ -29,6 +29,7 @@ class Vgg : public Model {
       }
       blocks_.push_back(block);
     }
+    if (!info.include_top) return;
     const int64_t s = info.input_h / 32;
     fc1_ = &add<Dense>("fc1", c * s * s, width(4096));
     fc1_->flatten_chw = {c, s, s};
@@ -47,6 +48,7 @@ class Vgg : public Model {
       NameScope s("block" + std::to_string(b + 1) + "_pool");
       h = ops::max_pool2d(h, pool);
     }
+    if (!predictions_) return h;
     {
       NameScope s("flatten");
       h = ops::flatten(h);

@@ -129,6 +129,29 @@ TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch 
   }
 }
 
+TEST_CASE("a Keras _notop file gives a feature extractor ending at the last conv block") {
+  const std::string dir = GT_FIXTURES_DIR;
+  auto top = load_keras(dir + "/keras_vgg16_narrow_nested.h5");
+  auto notop = load_keras(dir + "/keras_vgg16_narrow_notop.h5");
+  CHECK(!notop->info.include_top);
+  CHECK(notop->find("fc1") == nullptr);
+  const Tensor x = h5::File(dir + "/vgg16_narrow_ref.h5", h5::File::Mode::read).read("input");
+  Tensor features, pooled;
+  {
+    NoGradGuard ng;
+    features = (*notop)(x);
+    Tape tape;
+    TapeGuard guard(tape);
+    tape.add_forward_hook("", "block5_pool", [&](const std::string&, const std::string&, const Tensor& out) {
+      pooled = out;
+      return out;
+    });
+    (*top)(x);
+  }
+  CHECK(features.shape() == Shape{1, 16, 2, 2});
+  CHECK(features.to_vector() == pooled.to_vector());
+}
+
 TEST_CASE("bad Keras files: another architecture, a missing layer, truncated") {
   const std::string dir = GT_FIXTURES_DIR, nested = dir + "/keras_vgg16_narrow_nested.h5";
   CHECK_THROWS_WITH(load_keras(nested, "resnet50"), Contains(nested) && Contains("holds a vgg16, not a resnet50"));

@@ -52,6 +52,8 @@ int run_classify(int argc, char** argv) {
   if (!resize.empty() && resize != "squash" && resize != "crop") throw UsageError("--resize must be squash or crop");
 
   auto model = load_model(weights, model_name);
+  if (!model->info.include_top)
+    throw Error("weights file " + weights + " has no classifier (a _notop file): it extracts features, it cannot classify");
   const Tensor x = load_input(image, model->info, resize);
   Tensor logits, probs;
   {

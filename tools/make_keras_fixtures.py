@@ -6,6 +6,7 @@ PyTorch (Debian python3-torch, python3-h5py), independent of gradtrace:
                                                weights at <layer>/<layer>/kernel:0
   tests/fixtures/keras_vgg16_narrow_flat.h5    the old ImageNet files' layout: fixed-length names,
                                                weights at <layer>/<layer>_W_1:0 and _b_1:0
+  tests/fixtures/keras_vgg16_narrow_notop.h5   the same without fc1, fc2, predictions (a _notop file)
   tests/fixtures/keras_vgg16_missing_layer.h5  names a VGG16 but holds block1_conv1 only (error test)
   tests/fixtures/vgg16_narrow_ref.h5           input [1,3,64,64], logits [1,10], grad = d logits[0,3] / d input
 
@@ -70,24 +71,25 @@ def main():
                             for kind in [f"conv{i + 1}" for i in range(n)] + ["pool"]] + ["flatten", "fc1", "fc2",
                                                                                           "predictions"]
     weights = {name: (w, b) for name, w, b in convs + fcs}
-    for style in ("nested", "flat"):
+    for style in ("nested", "flat", "notop"):
         path = os.path.join(FIX, f"keras_vgg16_narrow_{style}.h5")
+        kept = layers if style != "notop" else layers[:layers.index("flatten")]
         with h5py.File(path, "w") as f:
-            if style == "nested":
-                f.attrs["layer_names"] = np.array(layers, dtype=h5py.string_dtype())
+            if style != "flat":
+                f.attrs["layer_names"] = np.array(kept, dtype=h5py.string_dtype())
                 f.attrs["keras_version"], f.attrs["backend"] = "2.15.0", "tensorflow"
             else:
-                f.attrs["layer_names"] = np.array([n.encode() for n in layers])
+                f.attrs["layer_names"] = np.array([n.encode() for n in kept])
                 f.attrs["keras_version"], f.attrs["backend"] = b"2.0.8", b"tensorflow"
-            for name in layers:
+            for name in kept:
                 grp = f.create_group(name)
                 if name not in weights:
                     grp.attrs["weight_names"] = np.zeros((0,), dtype=np.float32)  # what Keras writes
                     continue
                 w, b = weights[name]
-                names = [f"{name}/kernel:0", f"{name}/bias:0"] if style == "nested" else [f"{name}_W_1:0",
-                                                                                          f"{name}_b_1:0"]
-                grp.attrs["weight_names"] = (np.array(names, dtype=h5py.string_dtype()) if style == "nested"
+                names = [f"{name}/kernel:0", f"{name}/bias:0"] if style != "flat" else [f"{name}_W_1:0",
+                                                                                        f"{name}_b_1:0"]
+                grp.attrs["weight_names"] = (np.array(names, dtype=h5py.string_dtype()) if style != "flat"
                                              else np.array([n.encode() for n in names]))
                 grp[names[0]] = keras_kernel(name, w)
                 grp[names[1]] = b.numpy().astype(np.float32)

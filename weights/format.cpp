@@ -17,6 +17,7 @@ void save_weights(nn::Model& m, const std::string& path) {
   f.set_attr("input_size", double(m.info.input_h));
   f.set_attr("classes", double(m.info.classes));
   f.set_attr("alpha", m.info.alpha);
+  f.set_attr("include_top", m.info.include_top ? 1.0 : 0.0);
   for (auto& [name, t] : m.named_parameters()) f.write(name, *t);
   f.commit();
 }
@@ -47,6 +48,7 @@ std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
     o.alpha = f.attr_double("alpha");
     o.input_size = std::lround(f.attr_double("input_size"));
     o.classes = std::lround(f.attr_double("classes"));
+    o.include_top = !f.has_attr("include_top") || f.attr_double("include_top") != 0;
   }
   auto m = nn::make_model(arch, o);
   h5::File f(path, h5::File::Mode::read);

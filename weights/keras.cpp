@@ -127,6 +127,7 @@ std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string
   };
   for (const char* l : {"predictions", "conv_preds"})
     if (Tensor k = kernel_of(l); k.defined()) o.classes = k.dim(k.ndim() - 1);
+  o.include_top = o.classes > 0;  // a _notop file: feature extraction only
   if (Tensor k = kernel_of("conv1"); arch == "mobilenet_v1" && k.defined()) o.alpha = double(k.dim(3)) / 32.0;
   if (arch == "vgg16" || arch == "vgg19") {
     if (Tensor k = kernel_of("block1_conv1"); k.defined()) o.alpha = double(k.dim(3)) / 64.0;
