@@ -129,6 +129,36 @@ TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch 
   }
 }
 
+TEST_CASE("narrow torchvision ResNet50 and MobileNetV2 topologies against PyTorch") {
+  // tools/make_model_fixtures.py: torchvision's own blocks, widths reduced, 64x64, converted weights.
+  for (const char* arch : {"resnet50", "mobilenet_v2"}) {
+    INFO(arch);
+    const std::string dir = GT_FIXTURES_DIR, base = dir + "/torch_" + std::string(arch) + "_narrow";
+    auto m = load_weights(base + ".h5");
+    CHECK(m->info.arch == arch);
+    CHECK(m->info.variant == "torch");
+    h5::File ref(base + "_ref.h5", h5::File::Mode::read);
+    const Tensor x = ref.read("input");
+    Tensor logits;
+    {
+      NoGradGuard ng;
+      logits = (*m)(x);
+    }
+    const Tensor g = xai::saliency([&](const Tensor& in) { return (*m)(in); }, x, 3);
+    for (auto [got, name] : {std::pair{logits, "logits"}, {g, "grad"}}) {
+      const std::vector<float> a = got.to_vector(), b = ref.read(name).to_vector();
+      REQUIRE(a.size() == b.size());
+      double diff = 0, scale = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        diff = std::max(diff, double(std::abs(a[i] - b[i])));
+        scale = std::max(scale, double(std::abs(b[i])));
+      }
+      std::printf("torch %s narrow %s: max |diff| %.3g of max %.3g\n", arch, name, diff, scale);
+      CHECK(diff <= 1e-3 * scale + 1e-5);
+    }
+  }
+}
+
 TEST_CASE("a Keras _notop file gives a feature extractor ending at the last conv block") {
   const std::string dir = GT_FIXTURES_DIR;
   auto top = load_keras(dir + "/keras_vgg16_narrow_nested.h5");

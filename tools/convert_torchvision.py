@@ -9,6 +9,7 @@ peer tests write, stay float64). Layer names are gradtrace's (Keras') names; lay
 which is ours, so only names change.
 """
 import argparse
+import os
 import sys
 
 import h5py
@@ -68,9 +69,10 @@ ARCHS = {"inception_v3": inception_v3_names, "mobilenet_v2": mobilenet_v2_names,
 INPUT = {"inception_v3": 299}
 
 
-def convert(arch, sd, out):
+def convert(arch, sd, out, alpha=1.0, input_size=None):
+    """alpha and input_size describe narrow test networks (tools/make_model_fixtures.py)."""
     names = ARCHS[arch](sd)
-    with h5py.File(out + ".tmp", "w") as f:
+    with h5py.File(out + ".tmp", "w", libver="latest") as f:  # compact groups: smaller files
         for key, t in sd.items():
             module, param = key.rsplit(".", 1)
             if param == "num_batches_tracked" or module.startswith("AuxLogits"):
@@ -82,9 +84,8 @@ def convert(arch, sd, out):
         for k, v in {"arch": arch, "variant": "torch", "preprocessing": "torch", "resize": "crop",
                      "labels": "imagenet1000"}.items():
             f.attrs[k] = v.encode()
-        f.attrs["gradtrace_format"], f.attrs["alpha"] = 1.0, 1.0
-        f.attrs["input_size"], f.attrs["classes"] = float(INPUT.get(arch, 224)), float(classes)
-    import os
+        f.attrs["gradtrace_format"], f.attrs["alpha"] = 1.0, float(alpha)
+        f.attrs["input_size"], f.attrs["classes"] = float(input_size or INPUT.get(arch, 224)), float(classes)
     os.replace(out + ".tmp", out)
 
 

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Always-run topology fixtures from PyTorch (Debian python3-torch, python3-torchvision, python3-h5py):
+narrow versions of torchvision's own ResNet50 and MobileNetV2 on a 64x64 input, converted with
+tools/convert_torchvision.py, with the logits and the gradient of logit 3 w.r.t. the input.
+
+  tests/fixtures/torch_resnet50_narrow.h5      ResNet50 with widths / 16, torchvision Bottleneck blocks
+  tests/fixtures/torch_mobilenet_v2_narrow.h5  torchvision mobilenet_v2(width_mult=0.25)
+  tests/fixtures/torch_<arch>_narrow_ref.h5    input [1,3,64,64], logits [1,10], grad
+
+Weights are stored as float16 to keep the files small; the reference is computed with those rounded
+weights (in float64), so the rounding costs nothing in accuracy.
+
+    /usr/bin/python3 tools/make_model_fixtures.py
+"""
+import os
+import sys
+
+import h5py
+import torch
+import torchvision
+from torchvision.models.resnet import Bottleneck
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from convert_torchvision import convert  # noqa: E402
+from torch_reference import calibrate  # noqa: E402
+
+FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+SIZE, CLASSES, TARGET = 64, 10, 3
+
+
+class NarrowResNet50(torch.nn.Module):
+    """torchvision's ResNet50 layout (names, Bottleneck blocks, stride on the 3x3) with widths / 16."""
+
+    def __init__(self, w=4):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, w, 7, 2, 3, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(w)
+        self.relu = torch.nn.ReLU(inplace=True)
+        self.maxpool = torch.nn.MaxPool2d(3, 2, 1)
+        inplanes, layers = w, []
+        for i, (blocks, stride) in enumerate(zip([3, 4, 6, 3], [1, 2, 2, 2])):
+            planes = w << i
+            down = torch.nn.Sequential(torch.nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False),
+                                       torch.nn.BatchNorm2d(planes * 4))
+            seq = [Bottleneck(inplanes, planes, stride, down)] + [Bottleneck(planes * 4, planes) for _ in range(blocks - 1)]
+            layers.append(torch.nn.Sequential(*seq))
+            inplanes = planes * 4
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.avgpool = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc = torch.nn.Linear(inplanes, CLASSES)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def main():
+    torch.manual_seed(0)
+    nets = {"resnet50": (NarrowResNet50(), 1 / 16),
+            "mobilenet_v2": (torchvision.models.mobilenet_v2(width_mult=0.25, num_classes=CLASSES), 0.25)}
+    for arch, (m, alpha) in nets.items():
+        m = m.double().eval()
+        x = torch.rand(1, 3, SIZE, SIZE, dtype=torch.float64) * 2 - 1
+        calibrate(m, x)
+        with torch.no_grad():  # round to float16 once, so that the file and the reference agree exactly
+            for p in list(m.parameters()) + [b for b in m.buffers() if b.dtype.is_floating_point]:
+                p.copy_(p.half().double())
+        sd = {k: (v.half() if v.dtype.is_floating_point else v) for k, v in m.state_dict().items()}
+        path = os.path.join(FIX, f"torch_{arch}_narrow.h5")
+        convert(arch, sd, path, alpha=alpha, input_size=SIZE)
+        xi = x.clone().requires_grad_(True)
+        y = m(xi)
+        y[0, TARGET].backward()
+        with h5py.File(os.path.join(FIX, f"torch_{arch}_narrow_ref.h5"), "w") as f:
+            f["input"], f["logits"], f["grad"] = x.float().numpy(), y.detach().float().numpy(), xi.grad.float().numpy()
+            f.attrs["target"] = TARGET
+        print(f"{arch}: wrote {path} ({os.path.getsize(path)} bytes), logits[0:3] {y.detach().numpy()[0, :3]}")
+
+
+if __name__ == "__main__":
+    main()
