@@ -129,16 +129,18 @@ TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch 
   }
 }
 
-TEST_CASE("narrow torchvision ResNet50 and MobileNetV2 topologies against PyTorch") {
-  // tools/make_model_fixtures.py: torchvision's own blocks, widths reduced, 64x64, converted weights.
-  for (const char* arch : {"resnet50", "mobilenet_v2"}) {
+TEST_CASE("narrow torchvision ResNet50, InceptionV3 and MobileNetV2 topologies against PyTorch") {
+  // tools/make_model_fixtures.py: torchvision's own blocks, widths reduced, converted weights. The
+  // reference is float64 with float16-rounded weights, so our float64 run must agree to rounding; in
+  // float32 these high-gain random networks flip ReLU masks (see tests/test_peers.cpp).
+  for (const char* arch : {"resnet50", "inception_v3", "mobilenet_v2"}) {
     INFO(arch);
     const std::string dir = GT_FIXTURES_DIR, base = dir + "/torch_" + std::string(arch) + "_narrow";
-    auto m = load_weights(base + ".h5");
+    auto m = load_weights(base + ".h5", DType::f64);
     CHECK(m->info.arch == arch);
     CHECK(m->info.variant == "torch");
     h5::File ref(base + "_ref.h5", h5::File::Mode::read);
-    const Tensor x = ref.read("input");
+    const Tensor x = ref.read("input", DType::f64);
     Tensor logits;
     {
       NoGradGuard ng;
@@ -146,15 +148,15 @@ TEST_CASE("narrow torchvision ResNet50 and MobileNetV2 topologies against PyTorc
     }
     const Tensor g = xai::saliency([&](const Tensor& in) { return (*m)(in); }, x, 3);
     for (auto [got, name] : {std::pair{logits, "logits"}, {g, "grad"}}) {
-      const std::vector<float> a = got.to_vector(), b = ref.read(name).to_vector();
+      const std::vector<double> a = got.to_vector_f64(), b = ref.read(name, DType::f64).to_vector_f64();
       REQUIRE(a.size() == b.size());
       double diff = 0, scale = 0;
       for (size_t i = 0; i < a.size(); ++i) {
-        diff = std::max(diff, double(std::abs(a[i] - b[i])));
-        scale = std::max(scale, double(std::abs(b[i])));
+        diff = std::max(diff, std::abs(a[i] - b[i]));
+        scale = std::max(scale, std::abs(b[i]));
       }
       std::printf("torch %s narrow %s: max |diff| %.3g of max %.3g\n", arch, name, diff, scale);
-      CHECK(diff <= 1e-3 * scale + 1e-5);
+      CHECK(diff <= 1e-6 * scale);
     }
   }
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Always-run topology fixtures from PyTorch (Debian python3-torch, python3-torchvision, python3-h5py):
-narrow versions of torchvision's own ResNet50 and MobileNetV2 on a 64x64 input, converted with
+narrow versions of torchvision's own ResNet50, InceptionV3 and MobileNetV2, converted with
 tools/convert_torchvision.py, with the logits and the gradient of logit 3 w.r.t. the input.
 
   tests/fixtures/torch_resnet50_narrow.h5      ResNet50 with widths / 16, torchvision Bottleneck blocks
+  tests/fixtures/torch_inception_v3_narrow.h5  torchvision's Inception3 with every conv / 16 (107x107 input)
   tests/fixtures/torch_mobilenet_v2_narrow.h5  torchvision mobilenet_v2(width_mult=0.25)
-  tests/fixtures/torch_<arch>_narrow_ref.h5    input [1,3,64,64], logits [1,10], grad
+  tests/fixtures/torch_<arch>_narrow_ref.h5    input [1,3,S,S] (S = 64, or 107), logits [1,10], grad
 
-Weights are stored as float16 to keep the files small; the reference is computed with those rounded
-weights (in float64), so the rounding costs nothing in accuracy.
+Weights and input are stored as float16 to keep the files small; the reference is computed in float64
+from those rounded values, so the rounding costs nothing in accuracy: gradtrace run in float64 must
+agree to ~1e-12 (the gradient is stored as float32, 6e-8 relative).
 
     /usr/bin/python3 tools/make_model_fixtures.py
 """
@@ -18,6 +20,7 @@ import sys
 import h5py
 import torch
 import torchvision
+from torchvision.models.inception import BasicConv2d, Inception3
 from torchvision.models.resnet import Bottleneck
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,25 +58,41 @@ class NarrowResNet50(torch.nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
+def narrow_inception():
+    """Inception3 builds every conv through `conv_block(in, out)`; a block that divides both by 16
+    narrows the whole network consistently (every width in Inception V3 is a multiple of 16)."""
+    from torchvision.models import inception as inc
+    narrow = lambda cin, cout, **kw: BasicConv2d(max(1, cin // 16) if cin > 3 else cin, cout // 16, **kw)  # noqa: E731
+    blocks = [narrow] + [lambda *a, cls=c, **kw: cls(*a, conv_block=narrow, **kw)
+                         for c in (inc.InceptionA, inc.InceptionB, inc.InceptionC, inc.InceptionD, inc.InceptionE,
+                                   inc.InceptionAux)]
+    m = Inception3(num_classes=CLASSES, aux_logits=False, init_weights=False, inception_blocks=blocks)
+    m.fc = torch.nn.Linear(2048 // 16, CLASSES)
+    return m
+
+
 def main():
     torch.manual_seed(0)
     nets = {"resnet50": (NarrowResNet50(), 1 / 16),
+            "inception_v3": (narrow_inception(), 1 / 16),
             "mobilenet_v2": (torchvision.models.mobilenet_v2(width_mult=0.25, num_classes=CLASSES), 0.25)}
     for arch, (m, alpha) in nets.items():
         m = m.double().eval()
-        x = torch.rand(1, 3, SIZE, SIZE, dtype=torch.float64) * 2 - 1
+        size = 107 if arch == "inception_v3" else SIZE  # Inception's last maps are then 2x2
+        x = (torch.rand(1, 3, size, size, dtype=torch.float64) * 2 - 1).half().double()  # stored as float16
         calibrate(m, x)
         with torch.no_grad():  # round to float16 once, so that the file and the reference agree exactly
             for p in list(m.parameters()) + [b for b in m.buffers() if b.dtype.is_floating_point]:
                 p.copy_(p.half().double())
         sd = {k: (v.half() if v.dtype.is_floating_point else v) for k, v in m.state_dict().items()}
         path = os.path.join(FIX, f"torch_{arch}_narrow.h5")
-        convert(arch, sd, path, alpha=alpha, input_size=SIZE)
+        convert(arch, sd, path, alpha=alpha, input_size=size)
         xi = x.clone().requires_grad_(True)
         y = m(xi)
         y[0, TARGET].backward()
         with h5py.File(os.path.join(FIX, f"torch_{arch}_narrow_ref.h5"), "w") as f:
-            f["input"], f["logits"], f["grad"] = x.float().numpy(), y.detach().float().numpy(), xi.grad.float().numpy()
+            # input: float16 (exact, it was rounded before use); logits float64; grad float32
+            f["input"], f["logits"], f["grad"] = x.half().numpy(), y.detach().numpy(), xi.grad.float().numpy()
             f.attrs["target"] = TARGET
         print(f"{arch}: wrote {path} ({os.path.getsize(path)} bytes), logits[0:3] {y.detach().numpy()[0, :3]}")
 

@@ -30,14 +30,15 @@ def calibrate(m, x):
     def hook(mod, inputs, out):
         x = inputs[0]
         if isinstance(mod, torch.nn.BatchNorm2d):
-            mu, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)
+            # (the floor matters on 1x1 maps, where a single value has no variance)
+            mu, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False).clamp(min=1e-2)
             c = mu.shape
             mod.weight.copy_(u(c, 0.5, 1.5)), mod.bias.copy_(u(c, -0.2, 0.2))
             mod.running_mean.copy_(mu + u(c, -0.1, 0.1) * var.sqrt()), mod.running_var.copy_(var * u(c, 0.8, 1.25))
             return torch.nn.functional.batch_norm(x, mod.running_mean, mod.running_var, mod.weight, mod.bias,
                                                   False, 0.0, mod.eps)
         shape = (1, -1, 1, 1) if out.dim() == 4 else (1, -1)
-        s = max(float(out.std()), 1e-6)
+        s = max(float(out.std()), 1e-2)
         mod.weight /= s
         if mod.bias is None:
             return out / s
