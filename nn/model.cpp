@@ -64,16 +64,22 @@ std::vector<LayerShape> layer_shapes(Model& m) {
 
 std::vector<std::string> model_names() { return {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v1", "mobilenet_v2"}; }
 
+void check_model_name(const std::string& arch) {
+  const auto names = model_names();
+  if (std::find(names.begin(), names.end(), arch) != names.end()) return;
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  throw Error("unknown model '" + arch + "' (known: " + known + ")");
+}
+
 std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o) {
+  check_model_name(arch);
   if (arch == "mobilenet_v1") return make_mobilenet_v1(o);
   if (arch == "vgg16") return make_vgg(16, o);
   if (arch == "vgg19") return make_vgg(19, o);
   if (arch == "resnet50") return make_resnet50(o);
   if (arch == "mobilenet_v2") return make_mobilenet_v2(o);
-  if (arch == "inception_v3") return make_inception_v3(o);
-  std::string known;
-  for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
-  throw Error("unknown model '" + arch + "' (known: " + known + ")");
+  return make_inception_v3(o);
 }
 
 }  // namespace gt::nn

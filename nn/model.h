@@ -74,6 +74,8 @@ struct ModelOptions {
   bool include_top = true;     // false: stop at the last feature map, as Keras' _notop files
 };
 std::vector<std::string> model_names();
+// Throws gt::Error naming the known models unless `arch` is one of them.
+void check_model_name(const std::string& arch);
 std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o = {});
 
 }  // namespace gt::nn

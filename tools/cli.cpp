@@ -73,15 +73,21 @@ void Args::finish() const {
     if (!used) throw UsageError("unknown option " + name);
 }
 
+void check_model_flag(const std::string& model) {
+  if (model.empty()) return;
+  try {
+    nn::check_model_name(model);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--model: ") + e.what());
+  }
+}
+
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model) {
   auto ends = [&](const char* ext) {
     const std::string e(ext);
     return weights.size() >= e.size() && weights.compare(weights.size() - e.size(), e.size(), e) == 0;
   };
-  if (!model.empty()) {
-    const auto names = nn::model_names();
-    if (std::find(names.begin(), names.end(), model) == names.end()) nn::make_model(model);  // throws: unknown
-  }
+  check_model_flag(model);
   std::unique_ptr<nn::Model> m;
   if (ends(".tflite")) m = tflite::load(weights);
   else if (ends(".h5")) m = is_keras_file(weights) ? load_keras(weights, model) : load_weights(weights);

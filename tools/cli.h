@@ -41,6 +41,8 @@ int run_demo(int argc, char** argv);
 int run_classify(int argc, char** argv);
 int run_layers(int argc, char** argv);
 int run_convert(int argc, char** argv);
+// A usage error unless `model` is empty or a model gradtrace knows.
+void check_model_flag(const std::string& model);
 // Loads a weights file (.tflite today) into its model; when `model` is not empty it must match.
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model);
 // Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.

@@ -35,6 +35,7 @@ int run_layers(int argc, char** argv) {
   o.variant = a.get("--variant", "keras");
   a.finish();
   if (model.empty() && weights.empty()) throw UsageError("give --model NAME or --weights FILE");
+  check_model_flag(model);
   if (o.variant != "keras" && o.variant != "tflite") throw UsageError("--variant must be keras or tflite");
   auto m = weights.empty() ? nn::make_model(model, o) : load_model(weights, model);
   if (o.input_size) m->info.input_h = m->info.input_w = o.input_size;
