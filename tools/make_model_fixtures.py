@@ -6,6 +6,9 @@ tools/convert_torchvision.py, with the logits and the gradient of logit 3 w.r.t.
   tests/fixtures/torch_resnet50_narrow.h5      ResNet50 with widths / 16, torchvision Bottleneck blocks
   tests/fixtures/torch_inception_v3_narrow.h5  torchvision's Inception3 with every conv / 16 (107x107 input)
   tests/fixtures/torch_mobilenet_v2_narrow.h5  torchvision mobilenet_v2(width_mult=0.25)
+  tests/fixtures/torch_mobilenet_v1_narrow.h5  MobileNet V1 as TF Lite runs it (alpha 0.25, 'SAME' padding,
+                                               folded BN), written here in PyTorch, on 72x72 so that odd
+                                               sizes (9 -> 5 -> 3) need the symmetric SAME padding too
   tests/fixtures/torch_<arch>_narrow_ref.h5    input [1,3,S,S] (S = 64, or 107), logits [1,10], grad
 
 Weights and input are stored as float16 to keep the files small; the reference is computed in float64
@@ -71,14 +74,52 @@ def narrow_inception():
     return m
 
 
+class MobileNetV1Tflite(torch.nn.Module):
+    """MobileNet V1 with TF 'SAME' padding (asymmetric at stride 2 on even sizes), conv biases (BN
+    folded, as in TF Lite files) and ReLU6; gradtrace's layer names."""
+
+    BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+
+    def __init__(self, alpha=0.25):
+        super().__init__()
+        c = int(32 * alpha)
+        self.convs = torch.nn.ModuleDict({"conv1": torch.nn.Conv2d(3, c, 3, 2)})
+        self.strides = {"conv1": 2}
+        for i, (out, stride) in enumerate(self.BLOCKS, 1):
+            out = int(out * alpha)
+            self.convs[f"conv_dw_{i}"], self.strides[f"conv_dw_{i}"] = torch.nn.Conv2d(c, c, 3, stride, groups=c), stride
+            self.convs[f"conv_pw_{i}"], self.strides[f"conv_pw_{i}"] = torch.nn.Conv2d(c, out, 1), 1
+            c = out
+        self.convs["conv_preds"], self.strides["conv_preds"] = torch.nn.Conv2d(c, CLASSES, 1), 1
+
+    def forward(self, x):
+        for name, conv in self.convs.items():
+            if name == "conv_preds":
+                x = conv(x.mean((2, 3), keepdim=True)).flatten(1)
+                break
+            k, s = conv.kernel_size[0], self.strides[name]
+            total = max((-(-x.shape[2] // s) - 1) * s + k - x.shape[2], 0)  # TF 'SAME', odd pixel last
+            x = torch.nn.functional.relu6(conv(torch.nn.functional.pad(x, (total // 2, total - total // 2) * 2)))
+        return x
+
+
+def write_ours(path, arch, sd, attrs):
+    with h5py.File(path, "w", libver="latest") as f:
+        for k, v in sd.items():
+            f[k.replace("convs.", "").replace(".", "/")] = v.numpy()
+        for k, v in attrs.items():
+            f.attrs[k] = v.encode() if isinstance(v, str) else float(v)
+
+
 def main():
     torch.manual_seed(0)
     nets = {"resnet50": (NarrowResNet50(), 1 / 16),
             "inception_v3": (narrow_inception(), 1 / 16),
-            "mobilenet_v2": (torchvision.models.mobilenet_v2(width_mult=0.25, num_classes=CLASSES), 0.25)}
+            "mobilenet_v2": (torchvision.models.mobilenet_v2(width_mult=0.25, num_classes=CLASSES), 0.25),
+            "mobilenet_v1": (MobileNetV1Tflite(0.25), 0.25)}
     for arch, (m, alpha) in nets.items():
         m = m.double().eval()
-        size = 107 if arch == "inception_v3" else SIZE  # Inception's last maps are then 2x2
+        size = {"inception_v3": 107, "mobilenet_v1": 72}.get(arch, SIZE)  # Inception's last maps are then 2x2
         x = (torch.rand(1, 3, size, size, dtype=torch.float64) * 2 - 1).half().double()  # stored as float16
         calibrate(m, x)
         with torch.no_grad():  # round to float16 once, so that the file and the reference agree exactly
@@ -86,7 +127,12 @@ def main():
                 p.copy_(p.half().double())
         sd = {k: (v.half() if v.dtype.is_floating_point else v) for k, v in m.state_dict().items()}
         path = os.path.join(FIX, f"torch_{arch}_narrow.h5")
-        convert(arch, sd, path, alpha=alpha, input_size=size)
+        if arch == "mobilenet_v1":  # no torchvision model: written in our format directly
+            write_ours(path, arch, sd, {"gradtrace_format": 1, "arch": arch, "variant": "tflite", "preprocessing": "tf",
+                                        "resize": "squash", "labels": "imagenet1000", "input_size": size,
+                                        "classes": CLASSES, "alpha": alpha, "include_top": 1})
+        else:
+            convert(arch, sd, path, alpha=alpha, input_size=size)
         xi = x.clone().requires_grad_(True)
         y = m(xi)
         y[0, TARGET].backward()
