@@ -99,14 +99,15 @@ TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
 }
 
 TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch reference") {
-  // tools/make_keras_fixtures.py: VGG16 with widths / 32 on 64x64, weights in Keras layouts.
+  // tools/make_keras_fixtures.py: VGG16/19 with widths / 32 on 64x64, weights in Keras layouts.
   const std::string dir = GT_FIXTURES_DIR;
-  h5::File ref(dir + "/vgg16_narrow_ref.h5", h5::File::Mode::read);
-  const Tensor x = ref.read("input");
-  for (const char* style : {"nested", "flat"}) {
-    INFO(style);
-    auto m = load_keras(dir + "/keras_vgg16_narrow_" + std::string(style) + ".h5");
-    CHECK(m->info.arch == "vgg16");
+  for (const char* file : {"vgg16_narrow_nested", "vgg16_narrow_flat", "vgg19_narrow_nested"}) {
+    INFO(file);
+    const std::string arch = std::string(file).substr(0, 5);
+    h5::File ref(dir + "/" + arch + "_narrow_ref.h5", h5::File::Mode::read);
+    const Tensor x = ref.read("input");
+    auto m = load_keras(dir + "/keras_" + std::string(file) + ".h5");
+    CHECK(m->info.arch == arch);
     CHECK(m->info.alpha == 1.0 / 32);
     CHECK(m->info.input_h == 64);
     CHECK(m->info.classes == 10);
@@ -123,7 +124,7 @@ TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch 
         diff = std::max(diff, double(std::abs(a[i] - b[i])));
         scale = std::max(scale, double(std::abs(b[i])));
       }
-      std::printf("keras_vgg16_narrow_%s %s: max |diff| %.3g of max %.3g\n", style, name, diff, scale);
+      std::printf("keras_%s %s: max |diff| %.3g of max %.3g\n", file, name, diff, scale);
       CHECK(diff <= 1e-4 * scale);
     }
   }

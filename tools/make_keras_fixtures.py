@@ -9,6 +9,7 @@ PyTorch (Debian python3-torch, python3-h5py), independent of gradtrace:
   tests/fixtures/keras_vgg16_narrow_notop.h5   the same without fc1, fc2, predictions (a _notop file)
   tests/fixtures/keras_vgg16_missing_layer.h5  names a VGG16 but holds block1_conv1 only (error test)
   tests/fixtures/vgg16_narrow_ref.h5           input [1,3,64,64], logits [1,10], grad = d logits[0,3] / d input
+  tests/fixtures/keras_vgg19_narrow_nested.h5  VGG19 the same way (nested naming), with vgg19_narrow_ref.h5
 
 The network is VGG16 with every width divided by 32 (conv 2..16 channels, fc 128) on a 64x64 input,
 so that fc1 reads a 16x2x2 map and Keras' H,W,C flattening order matters. Kernels are stored as Keras
@@ -24,13 +25,18 @@ import torch
 import torch.nn.functional as F
 
 FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
-BLOCKS = [2, 2, 3, 3, 3]
 WIDTHS = [2, 4, 8, 16, 16]
 FC, CLASSES, SIZE, TARGET = 128, 10, 64, 3
 
 
 def main():
-    g = torch.Generator().manual_seed(3)
+    for depth, styles in ((16, ("nested", "flat", "notop")), (19, ("nested",))):
+        make(depth, styles)
+
+
+def make(depth, styles):
+    BLOCKS = [2, 2, 3, 3, 3] if depth == 16 else [2, 2, 4, 4, 4]  # noqa: N806
+    g = torch.Generator().manual_seed(3 if depth == 16 else 19)
     r = lambda *s: (torch.rand(*s, generator=g, dtype=torch.float64) * 2 - 1)  # noqa: E731
     convs, c = [], 3
     for b, (n, w) in enumerate(zip(BLOCKS, WIDTHS)):
@@ -54,7 +60,7 @@ def main():
     h = F.relu(F.linear(h, fcs[1][1], fcs[1][2]))
     y = F.linear(h, fcs[2][1], fcs[2][2])
     y[0, TARGET].backward()
-    with h5py.File(os.path.join(FIX, "vgg16_narrow_ref.h5"), "w") as f:
+    with h5py.File(os.path.join(FIX, f"vgg{depth}_narrow_ref.h5"), "w") as f:
         f["input"], f["logits"], f["grad"] = (x.detach().float().numpy(), y.detach().float().numpy(),
                                                x.grad.float().numpy())
         f.attrs["target"] = TARGET
@@ -71,8 +77,8 @@ def main():
                             for kind in [f"conv{i + 1}" for i in range(n)] + ["pool"]] + ["flatten", "fc1", "fc2",
                                                                                           "predictions"]
     weights = {name: (w, b) for name, w, b in convs + fcs}
-    for style in ("nested", "flat", "notop"):
-        path = os.path.join(FIX, f"keras_vgg16_narrow_{style}.h5")
+    for style in styles:
+        path = os.path.join(FIX, f"keras_vgg{depth}_narrow_{style}.h5")
         kept = layers if style != "notop" else layers[:layers.index("flatten")]
         with h5py.File(path, "w") as f:
             if style != "flat":
@@ -94,6 +100,8 @@ def main():
                 grp[names[0]] = keras_kernel(name, w)
                 grp[names[1]] = b.numpy().astype(np.float32)
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    if depth != 16:
+        return
     with h5py.File(os.path.join(FIX, "keras_vgg16_missing_layer.h5"), "w") as f:
         f.attrs["layer_names"] = np.array([b"input_1", b"block1_conv1", b"block5_conv3"])
         f.create_group("input_1").attrs["weight_names"] = np.zeros((0,), dtype=np.float32)
