@@ -115,9 +115,9 @@ Tensor File::constant(int index) const {
   const std::vector<uint8_t>& data = buffers_.at(size_t(t.buffer));
   int64_t n = 1;
   for (int64_t d : t.shape) n *= d;
-  static const int sizes[] = {4, 2, 4, 1, 8, 0, 1, 2, 0, 1};
-  const int elem = t.type >= 0 && t.type < 10 ? sizes[t.type] : 0;
-  if (elem == 0 || t.type == 4 || t.type == 6)
+  // TensorType: 0 float32, 1 float16, 2 int32, 3 uint8, 9 int8 are read; anything else is refused.
+  const int elem = t.type == 0 || t.type == 2 ? 4 : t.type == 1 ? 2 : t.type == 3 || t.type == 9 ? 1 : 0;
+  if (elem == 0)
     throw Error("TF Lite file " + path_ + ": tensor " + t.name + " has an unsupported type " + std::to_string(t.type));
   if (int64_t(data.size()) != n * elem)
     throw Error("TF Lite file " + path_ + ": tensor " + t.name + " holds " + std::to_string(data.size()) +
