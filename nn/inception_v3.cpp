@@ -34,12 +34,7 @@ class InceptionV3 : public Model {
       }
     }
     for (size_t b = 0; b < blocks_.size(); ++b) h = block(b, h);
-    if (!fc_) return h;
-    {
-      NameScope s("avg_pool");
-      h = ops::global_avg_pool(h);
-    }
-    return (*fc_)(h);
+    return pool_and_classify(h, "avg_pool", fc_);
   }
 
  private:

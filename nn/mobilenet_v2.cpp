@@ -63,13 +63,7 @@ class MobileNetV2 : public Model {
       }
       h = r;
     }
-    h = relu6("out_relu", bn(*last_, h));
-    if (!fc_) return h;
-    {
-      NameScope s("global_average_pooling2d");
-      h = ops::global_avg_pool(h);
-    }
-    return (*fc_)(h);
+    return pool_and_classify(relu6("out_relu", bn(*last_, h)), "global_average_pooling2d", fc_);
   }
 
  private:

@@ -38,6 +38,16 @@ void Model::describe(const std::string& arch, const ModelOptions& o, const std::
   if (!o.include_top) info.classes = 0;
 }
 
+Tensor Model::pool_and_classify(const Tensor& h, const char* pool, Dense* fc) {
+  if (!fc) return h;
+  Tensor p;
+  {
+    NameScope s(pool);
+    p = ops::global_avg_pool(h);
+  }
+  return (*fc)(p);
+}
+
 Tensor Model::relu(const std::string& name, const Tensor& x) {
   NameScope s(name);
   return ops::relu(x);

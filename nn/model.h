@@ -48,6 +48,9 @@ class Model {
   // others (keras, tflite) the given preprocessing and squash; 1001 classes mean the TF Lite label set.
   void describe(const std::string& arch, const ModelOptions& o, const std::string& preprocessing,
                 int64_t default_size, int64_t default_classes, const std::string& gradcam_layer);
+  // The classifier head shared by ResNet, Inception and MobileNetV2: global average pooling (in the
+  // layer scope `pool`) and the dense layer `fc`; without a top (fc null) the features pass unchanged.
+  static Tensor pool_and_classify(const Tensor& h, const char* pool, Dense* fc);
   // Applies an activation inside its own layer scope ("conv1_relu").
   static Tensor relu(const std::string& name, const Tensor& x);
   static Tensor relu6(const std::string& name, const Tensor& x);

@@ -63,12 +63,7 @@ class ResNet50 : public Model {
       }
       h = relu(b.name + "out", r);
     }
-    if (!fc_) return h;
-    {
-      NameScope s("avg_pool");
-      h = ops::global_avg_pool(h);
-    }
-    return (*fc_)(h);
+    return pool_and_classify(h, "avg_pool", fc_);
   }
 
  private:

@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "autodiff/ops.h"
-#include "autodiff/tape.h"
 #include "weights/hdf5.h"
 
 namespace gt {
