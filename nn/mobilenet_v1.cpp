@@ -31,8 +31,7 @@ class MobileNetV1 : public Model {
   Tensor forward(const Tensor& x) override {
     Tensor h = x;
     for (size_t i = 0; i < convs_.size(); ++i) {
-      h = (*convs_[i])(h);
-      if (!folded_) h = (*bns_[i])(h);
+      h = folded_ ? (*convs_[i])(h) : conv_bn(*convs_[i], h);
       h = relu6(convs_[i]->name() + "_relu", h);
     }
     if (!preds_) return h;
@@ -58,12 +57,11 @@ class MobileNetV1 : public Model {
     o.groups = groups;
     if (!folded_ && k == 3) o.pad = stride == 2 ? Pads{0, 1, 0, 1} : Pads{1, 1, 1, 1};
     convs_.push_back(&add<Conv2d>(name, in, out, k, o, folded_, folded_));
-    if (!folded_) bns_.push_back(&add<BatchNorm>(name + "_bn", out, 1e-3));
+    if (!folded_) add_bn(*convs_.back(), name + "_bn", out, 1e-3);
   }
 
   bool folded_;
   std::vector<Conv2d*> convs_;
-  std::vector<BatchNorm*> bns_;
   Conv2d* preds_ = nullptr;
 };
 

@@ -51,19 +51,19 @@ class MobileNetV2 : public Model {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor h = relu6("Conv1_relu", bn(*first_, x));
+    Tensor h = relu6("Conv1_relu", conv_bn(*first_, x));
     for (const Block& b : blocks_) {
       Tensor r = h;
-      if (b.expand) r = relu6(b.name + "expand_relu", bn(*b.expand, r));
-      r = relu6(b.name + "depthwise_relu", bn(*b.depthwise, r));
-      r = bn(*b.project, r);
+      if (b.expand) r = relu6(b.name + "expand_relu", conv_bn(*b.expand, r));
+      r = relu6(b.name + "depthwise_relu", conv_bn(*b.depthwise, r));
+      r = conv_bn(*b.project, r);
       if (b.residual) {
         NameScope s(b.name + "add");
         r = ops::add(h, r);
       }
       h = r;
     }
-    return pool_and_classify(relu6("out_relu", bn(*last_, h)), "global_average_pooling2d", fc_);
+    return pool_and_classify(relu6("out_relu", conv_bn(*last_, h)), "global_average_pooling2d", fc_);
   }
 
  private:
@@ -79,16 +79,14 @@ class MobileNetV2 : public Model {
     o.groups = groups;
     if (!keras_ && k == 3) o.pad = {1, 1, 1, 1};
     Conv2d& c = add<Conv2d>(name, in, out, k, o, false, keras_);
-    bns_[&c] = &add<BatchNorm>(bn_name, out, eps_);
+    add_bn(c, bn_name, out, eps_);
     return c;
   }
-  Tensor bn(Conv2d& c, const Tensor& x) { return (*bns_.at(&c))(c(x)); }
 
   bool keras_;
   double eps_ = 1e-3;
   Conv2d *first_ = nullptr, *last_ = nullptr;
   std::vector<Block> blocks_;
-  std::map<Conv2d*, BatchNorm*> bns_;
   Dense* fc_ = nullptr;
 };
 

@@ -51,6 +51,11 @@ class Model {
   // The classifier head shared by ResNet, Inception and MobileNetV2: global average pooling (in the
   // layer scope `pool`) and the dense layer `fc`; without a top (fc null) the features pass unchanged.
   static Tensor pool_and_classify(const Tensor& h, const char* pool, Dense* fc);
+  // A batch norm that follows a conv: created with its name, applied by conv_bn(c, x) = bn(c(x)).
+  BatchNorm& add_bn(Conv2d& after, const std::string& name, int64_t channels, double eps) {
+    return *(bn_of_[&after] = &add<BatchNorm>(name, channels, eps));
+  }
+  Tensor conv_bn(Conv2d& c, const Tensor& x) { return (*bn_of_.at(&c))(c(x)); }
   // Applies an activation inside its own layer scope ("conv1_relu").
   static Tensor relu(const std::string& name, const Tensor& x);
   static Tensor relu6(const std::string& name, const Tensor& x);
@@ -58,6 +63,7 @@ class Model {
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
   std::map<std::string, Layer*> by_name_;
+  std::map<const Conv2d*, BatchNorm*> bn_of_;
 };
 
 // One row of `gradtrace layers`: a layer name (every op's scope) with its output shape, in order.

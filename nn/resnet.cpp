@@ -44,7 +44,7 @@ class ResNet50 : public Model {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor h = relu("conv1_relu", bn(*conv1_, x));
+    Tensor h = relu("conv1_relu", conv_bn(*conv1_, x));
     {
       NameScope s("pool1_pool");  // Keras: ZeroPadding2D(1) + MaxPool 3x3/2; inputs are >= 0, so 0-padding = -inf
       ops::PoolOptions p;
@@ -53,10 +53,10 @@ class ResNet50 : public Model {
       h = ops::max_pool2d(h, p);
     }
     for (const Block& b : blocks_) {
-      const Tensor shortcut = b.shortcut ? bn(*b.shortcut, h) : h;
-      Tensor r = relu(b.name + "1_relu", bn(*b.c1, h));
-      r = relu(b.name + "2_relu", bn(*b.c2, r));
-      r = bn(*b.c3, r);
+      const Tensor shortcut = b.shortcut ? conv_bn(*b.shortcut, h) : h;
+      Tensor r = relu(b.name + "1_relu", conv_bn(*b.c1, h));
+      r = relu(b.name + "2_relu", conv_bn(*b.c2, r));
+      r = conv_bn(*b.c3, r);
       {
         NameScope s(b.name + "add");
         r = ops::add(shortcut, r);
@@ -74,16 +74,14 @@ class ResNet50 : public Model {
   // "<p>_conv" and its "<p>_bn"
   Conv2d& conv(const std::string& p, int64_t in, int64_t out, int64_t k, const ops::Conv2dOptions& o) {
     Conv2d& c = add<Conv2d>(p + "_conv", in, out, k, o, keras_);
-    bns_[&c] = &add<BatchNorm>(p + "_bn", out, eps_);
+    add_bn(c, p + "_bn", out, eps_);
     return c;
   }
-  Tensor bn(Conv2d& c, const Tensor& x) { return (*bns_.at(&c))(c(x)); }
 
   bool keras_;
   double eps_ = 1e-5;
   Conv2d* conv1_ = nullptr;
   std::vector<Block> blocks_;
-  std::map<Conv2d*, BatchNorm*> bns_;
   Dense* fc_ = nullptr;
 };
 
