@@ -22,8 +22,9 @@ void save_weights(nn::Model& m, const std::string& path) {
   f.commit();
 }
 
-void load_parameters(nn::Model& m, const std::string& path, DType dtype) {
-  h5::File f(path, h5::File::Mode::read);
+namespace {
+void fill(nn::Model& m, const h5::File& f, DType dtype) {
+  const std::string& path = f.path();
   for (auto& [name, t] : m.named_parameters()) {
     if (!f.has(name))
       throw Error("weights file " + path + ": missing dataset " + name + " (layer " +
@@ -35,27 +36,27 @@ void load_parameters(nn::Model& m, const std::string& path, DType dtype) {
     *t = v;
   }
 }
+}  // namespace
+
+void load_parameters(nn::Model& m, const std::string& path, DType dtype) {
+  fill(m, h5::File(path, h5::File::Mode::read), dtype);
+}
 
 std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
+  const h5::File f(path, h5::File::Mode::read);
+  if (!f.has_attr("gradtrace_format"))
+    throw Error("weights file " + path + ": not a gradtrace weights file (no 'gradtrace_format' attribute)");
   nn::ModelOptions o;
-  std::string arch;
-  {
-    h5::File f(path, h5::File::Mode::read);
-    if (!f.has_attr("gradtrace_format"))
-      throw Error("weights file " + path + ": not a gradtrace weights file (no 'gradtrace_format' attribute)");
-    arch = f.attr_string("arch");
-    o.variant = f.attr_string("variant");
-    o.alpha = f.attr_double("alpha");
-    o.input_size = std::lround(f.attr_double("input_size"));
-    o.classes = std::lround(f.attr_double("classes"));
-    o.include_top = !f.has_attr("include_top") || f.attr_double("include_top") != 0;
-  }
-  auto m = nn::make_model(arch, o);
-  h5::File f(path, h5::File::Mode::read);
+  o.variant = f.attr_string("variant");
+  o.alpha = f.attr_double("alpha");
+  o.input_size = std::lround(f.attr_double("input_size"));
+  o.classes = std::lround(f.attr_double("classes"));
+  o.include_top = !f.has_attr("include_top") || f.attr_double("include_top") != 0;
+  auto m = nn::make_model(f.attr_string("arch"), o);
   m->info.preprocessing = f.attr_string("preprocessing");
   m->info.resize = f.attr_string("resize");
   m->info.labels = f.attr_string("labels");
-  load_parameters(*m, path, dtype);
+  fill(*m, f, dtype);
   return m;
 }
 

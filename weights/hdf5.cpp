@@ -56,9 +56,13 @@ bool File::has(const std::string& dataset) const {
   return true;
 }
 
-Tensor File::read(const std::string& dataset, DType t) const {
+namespace {
+Handle open_dataset(hid_t file, const std::string& dataset) { return {H5Dopen2(file, dataset.c_str(), H5P_DEFAULT), H5Dclose}; }
+}  // namespace
+
+Shape File::shape(const std::string& dataset) const {
   if (!has(dataset)) fail("no such dataset", dataset);
-  Handle d{H5Dopen2(id_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  Handle d = open_dataset(id_, dataset);
   if (d.id < 0) fail("cannot open", dataset);
   Handle space{H5Dget_space(d.id), H5Sclose};
   const int rank = H5Sget_simple_extent_ndims(space.id);
@@ -70,7 +74,12 @@ Tensor File::read(const std::string& dataset, DType t) const {
   Handle type{H5Dget_type(d.id), H5Tclose};
   const H5T_class_t cls = H5Tget_class(type.id);
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) fail("not a numeric dataset", dataset);
-  Tensor out = Tensor::empty(Shape(shape), t);
+  return Shape(shape);
+}
+
+Tensor File::read(const std::string& dataset, DType t) const {
+  Tensor out = Tensor::empty(shape(dataset), t);
+  Handle d = open_dataset(id_, dataset);
   if (H5Dread(d.id, t == DType::f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw()) < 0)
     fail("read failed", dataset);
   return out;

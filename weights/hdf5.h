@@ -20,6 +20,8 @@ class File {
   bool has(const std::string& dataset) const;
   // Reads a numeric dataset of rank <= 4 (any stored numeric type) as a tensor of dtype t.
   Tensor read(const std::string& dataset, DType t = DType::f32) const;
+  // The shape of a numeric dataset of rank <= 4, from its metadata only (no data is read).
+  Shape shape(const std::string& dataset) const;
   // Names of the members of a group ("/" for the root), in HDF5's order.
   std::vector<std::string> members(const std::string& group) const;
   bool has_attr(const std::string& name) const;            // root attribute

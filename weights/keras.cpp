@@ -120,20 +120,22 @@ std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string
   // block1_conv1 64 alpha in VGG); VGG's input size (fc1 reads (512 alpha) (size/32)^2 values).
   nn::ModelOptions o;
   o.variant = "keras";
-  auto kernel_of = [&](const std::string& layer) {
-    for (auto& [r, t] : weights_of(layer))
-      if (r == Role::kernel) return t;
-    return Tensor();
+  // Kernel shapes come from the metadata only: fc1 of a real VGG16 file is 411 MB, read once, below.
+  auto kernel_shape = [&](const std::string& layer) {
+    if (layers.count(layer))
+      for (const std::string& n : f.attr_strings(layer, "weight_names"))
+        if (role_of(n) == Role::kernel) return f.shape(layer + "/" + n);
+    return Shape();
   };
   for (const char* l : {"predictions", "conv_preds"})
-    if (Tensor k = kernel_of(l); k.defined()) o.classes = k.dim(k.ndim() - 1);
+    if (const Shape k = kernel_shape(l); k.ndim() > 0) o.classes = k[k.ndim() - 1];
   o.include_top = o.classes > 0;  // a _notop file: feature extraction only
-  if (Tensor k = kernel_of("conv1"); arch == "mobilenet_v1" && k.defined()) o.alpha = double(k.dim(3)) / 32.0;
+  if (const Shape k = kernel_shape("conv1"); arch == "mobilenet_v1" && k.ndim() == 4) o.alpha = double(k[3]) / 32.0;
   if (arch == "vgg16" || arch == "vgg19") {
-    if (Tensor k = kernel_of("block1_conv1"); k.defined()) o.alpha = double(k.dim(3)) / 64.0;
-    const Tensor fc1 = kernel_of("fc1");
+    if (const Shape k = kernel_shape("block1_conv1"); k.ndim() == 4) o.alpha = double(k[3]) / 64.0;
+    const Shape fc1 = kernel_shape("fc1");
     const int64_t c5 = std::max<int64_t>(1, static_cast<int64_t>(512 * o.alpha));
-    if (fc1.defined()) o.input_size = 32 * std::lround(std::sqrt(double(fc1.dim(0)) / double(c5)));
+    if (fc1.ndim() == 2) o.input_size = 32 * std::lround(std::sqrt(double(fc1[0]) / double(c5)));
   }
   auto m = nn::make_model(arch, o);
   for (auto& layer : m->layers()) {
