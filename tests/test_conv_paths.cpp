@@ -5,7 +5,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include <omp.h>
+
 #include "autodiff/backend.h"
+#include "kernels/cpu/sgemm.h"
 
 using namespace gt;
 
@@ -128,4 +131,40 @@ TEST_CASE("gemm: few-row products split across threads match the naive product")
       INFO("ta " << ta << " tb " << tb);
       CHECK(worst < 1e-3);
     }
+}
+
+TEST_CASE("sgemm strips: every tile remainder, K block edge and thread split matches the naive product") {
+  if (!cpu::sgemm_strips_available()) {
+    WARN("sgemm_strips: not built (no AVX-512F); the Eigen path is covered above");
+    return;
+  }
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 3, 8})
+    for (int64_t M : {1, 5, 6, 7, 13, 40})
+      for (int64_t N : {1, 17, 64, 65, 200})
+        for (int64_t K : {1, 128, 129, 300}) {
+          omp_set_num_threads(threads);
+          const std::vector<float> a = Tensor::uniform({M * K}, -1, 1, 1).to_vector();
+          const std::vector<float> b = Tensor::uniform({K * N}, -1, 1, 2).to_vector();
+          const std::vector<float> bias = Tensor::uniform({M}, -1, 1, 3).to_vector();
+          const int64_t ldc = N + 3;  // C wider than N: the kernel must not write past column N
+          std::vector<float> c(size_t(M * ldc), 7.0f);
+          cpu::sgemm_strips(M, N, K, a.data(), K, K % 2 ? bias.data() : nullptr, c.data(), ldc,
+                            [&](int64_t k0, int64_t k1, int64_t n0, int64_t nn, float* buf) {
+                              for (int64_t k = k0; k < k1; ++k)
+                                std::copy(&b[size_t(k * N + n0)], &b[size_t(k * N + n0 + nn)], buf + (k - k0) * cpu::kStrip);
+                            });
+          double worst = 0;
+          for (int64_t i = 0; i < M; ++i) {
+            for (int64_t j = 0; j < N; ++j) {
+              double s = K % 2 ? bias[size_t(i)] : 0.0;
+              for (int64_t k = 0; k < K; ++k) s += double(a[size_t(i * K + k)]) * b[size_t(k * N + j)];
+              worst = std::max(worst, std::abs(c[size_t(i * ldc + j)] - s));
+            }
+            for (int64_t j = N; j < ldc; ++j) worst = std::max(worst, std::abs(c[size_t(i * ldc + j)] - 7.0));
+          }
+          INFO("threads " << threads << " M " << M << " N " << N << " K " << K);
+          CHECK(worst < 1e-4 * std::max<int64_t>(K, 1));
+        }
+  omp_set_num_threads(saved);
 }

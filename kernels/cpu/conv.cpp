@@ -11,12 +11,14 @@
 // private buffer and a single-threaded Eigen GEMM (Eigen runs serially inside an OpenMP region).
 // A small one is unrolled whole and multiplied by Eigen's own parallel GEMM.
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/sgemm.h"
 
 #include <omp.h>
 
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace gt::cpu {
@@ -56,42 +58,51 @@ inline void valid_range(int64_t ix0, int64_t s, int64_t W, int64_t n, int64_t& l
 }
 
 // Unrolls (Accumulate=false) or scatters back (Accumulate=true) the patches of Cg channels for
-// output pixels [p0, p0+np). col is (Cg*kh*kw) x np, row-major. Rows [r0, r1) only.
+// output pixels [p0, p0+np). col holds rows [r0, r1) of the (Cg*kh*kw) x np patch matrix, row-major
+// with row stride ld >= np.
 template <bool Accumulate, class T, class X>
-void unroll(X* x, const ConvGeom& g, int64_t r0, int64_t r1, int64_t p0, int64_t np, T* col) {
-  const int64_t khw = g.kh * g.kw;
+void unroll(X* x, const ConvGeom& g, int64_t r0, int64_t r1, int64_t p0, int64_t np, T* col, int64_t ld) {
+  // Called once per 64-column strip by the strip GEMM, so the per-row bookkeeping is incremental:
+  // (c, i, j) steps with r, and the output position (oy, ox) of p0 is divided out only once.
+  const int64_t oy_first = p0 / g.Wo, ox_first = p0 % g.Wo;
+  int64_t c = r0 / (g.kh * g.kw), i = (r0 / g.kw) % g.kh, j = r0 % g.kw;
   for (int64_t r = r0; r < r1; ++r) {
-    const int64_t c = r / khw, i = (r % khw) / g.kw, j = r % g.kw;
     X* xc = x + c * g.H * g.W;
-    T* row = col + (r - r0) * np;
-    int64_t q = 0, p = p0;
-    while (q < np) {
-      const int64_t oy = p / g.Wo, ox0 = p % g.Wo, n = std::min(g.Wo - ox0, np - q);
+    T* row = col + (r - r0) * ld;
+    for (int64_t q = 0, oy = oy_first, ox0 = ox_first; q < np; q += g.Wo - ox0, ++oy, ox0 = 0) {
+      const int64_t n = std::min(g.Wo - ox0, np - q);
       const int64_t iy = oy * g.sh - g.pt + i * g.dh;
       T* out = row + q;
       if (iy < 0 || iy >= g.H) {
         if (!Accumulate) std::fill(out, out + n, T(0));
+        continue;
+      }
+      X* xr = xc + iy * g.W;
+      const int64_t ix0 = ox0 * g.sw - g.pl + j * g.dw;
+      int64_t lo, hi;
+      if (g.sw == 1) {
+        lo = std::clamp<int64_t>(-ix0, 0, n);
+        hi = std::clamp<int64_t>(g.W - ix0, lo, n);
       } else {
-        X* xr = xc + iy * g.W;
-        const int64_t ix0 = ox0 * g.sw - g.pl + j * g.dw;
-        int64_t lo, hi;
         valid_range(ix0, g.sw, g.W, n, lo, hi);
-        if (!Accumulate) {
-          std::fill(out, out + lo, T(0));
-          std::fill(out + hi, out + n, T(0));
+      }
+      if (!Accumulate) {
+        std::fill(out, out + lo, T(0));
+        std::fill(out + hi, out + n, T(0));
+      }
+      if (g.sw == 1) {
+        for (int64_t t = lo; t < hi; ++t) {
+          if constexpr (Accumulate) xr[ix0 + t] += out[t]; else out[t] = xr[ix0 + t];
         }
-        if (g.sw == 1) {
-          for (int64_t t = lo; t < hi; ++t) {
-            if constexpr (Accumulate) xr[ix0 + t] += out[t]; else out[t] = xr[ix0 + t];
-          }
-        } else {
-          for (int64_t t = lo; t < hi; ++t) {
-            if constexpr (Accumulate) xr[ix0 + t * g.sw] += out[t]; else out[t] = xr[ix0 + t * g.sw];
-          }
+      } else {
+        for (int64_t t = lo; t < hi; ++t) {
+          if constexpr (Accumulate) xr[ix0 + t * g.sw] += out[t]; else out[t] = xr[ix0 + t * g.sw];
         }
       }
-      q += n;
-      p += n;
+    }
+    if (++j == g.kw) {
+      j = 0;
+      if (++i == g.kh) i = 0, ++c;
     }
   }
 }
@@ -117,6 +128,18 @@ void add_bias(const T* b, int64_t Og, int64_t P, int64_t p0, int64_t np, T* y) {
 template <class T>
 void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const T* w, const T* b, T* y) {
   const int64_t K = Cg * g.kh * g.kw, P = g.Ho * g.Wo;
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_strips_available()) {
+      const bool pw = pointwise<T>(g);
+      sgemm_strips(Og, P, K, w, K, b, y, P, [&](int64_t k0, int64_t k1, int64_t p0, int64_t np, float* buf) {
+        if (pw)
+          for (int64_t k = k0; k < k1; ++k) std::copy(x + k * P + p0, x + k * P + p0 + np, buf + (k - k0) * kStrip);
+        else
+          unroll<false>(x, g, k0, k1, p0, np, buf, kStrip);
+      });
+      return;
+    }
+  }
   MapC<T> W(w, Og, K, Eigen::OuterStride<>(K));
   if (pointwise<T>(g)) {
     MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(x, K, P, Eigen::OuterStride<>(P));
@@ -127,7 +150,7 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
   if (chunk == 0) {
     std::vector<T> col(static_cast<size_t>(K * P));
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < K; ++r) unroll<false>(x, g, r, r + 1, 0, P, col.data() + r * P);
+    for (int64_t r = 0; r < K; ++r) unroll<false>(x, g, r, r + 1, 0, P, col.data() + r * P, P);
     MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(col.data(), K, P, Eigen::OuterStride<>(P));
     add_bias(b, Og, P, 0, P, y);
     return;
@@ -139,7 +162,7 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
 #pragma omp for schedule(static, 1)
     for (int64_t ci = 0; ci < nchunks; ++ci) {
       const int64_t p0 = ci * chunk, np = std::min(chunk, P - p0);
-      unroll<false>(x, g, 0, K, p0, np, col.data());
+      unroll<false>(x, g, 0, K, p0, np, col.data(), np);
       MapM<T>(y + p0, Og, np, Eigen::OuterStride<>(P)).noalias() =
           W * MapC<T>(col.data(), K, np, Eigen::OuterStride<>(np));
       add_bias(b, Og, P, p0, np, y);
@@ -282,7 +305,7 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
         // Rows of one channel only touch that channel of dx, so channels scatter in parallel.
 #pragma omp parallel for schedule(static)
         for (int64_t c = 0; c < Cg; ++c)
-          unroll<true>(dxg + c * HW, g, 0, khw, p0, np, col.data() + c * khw * np);
+          unroll<true>(dxg + c * HW, g, 0, khw, p0, np, col.data() + c * khw * np, np);
       }
     }
 }
@@ -306,7 +329,7 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
       for (int64_t n = 0; n < g.N; ++n)
         for (int64_t ci = 0; ci < nchunks; ++ci) {
           const int64_t p0 = ci * chunk, np = std::min(chunk, P - p0);
-          unroll<false>(x + (n * g.C + gr * Cg) * HW, g, 0, K, p0, np, col.data());
+          unroll<false>(x + (n * g.C + gr * Cg) * HW, g, 0, K, p0, np, col.data(), np);
           part.noalias() += MapC<T>(dy + (n * g.O + gr * Og) * P + p0, Og, np, Eigen::OuterStride<>(P)) *
                             MapC<T>(col.data(), K, np, Eigen::OuterStride<>(np)).transpose();
         }
