@@ -12,6 +12,7 @@
 // A small one is unrolled whole and multiplied by Eigen's own parallel GEMM.
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/sgemm.h"
+#include "kernels/cpu/winograd.h"
 
 #include <omp.h>
 
@@ -253,6 +254,9 @@ void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw
 template <class T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
   if (g.depthwise()) return depthwise_forward(g, x, w, b, y);
+  if constexpr (std::is_same_v<T, float>) {
+    if (winograd_applicable(g)) return winograd_forward(g, x, w, b, y);
+  }
   const int64_t Cg = g.C / g.groups, Og = g.O / g.groups, K = Cg * g.kh * g.kw;
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t gr = 0; gr < g.groups; ++gr)

@@ -23,8 +23,8 @@ namespace gt::cpu {
 #if defined(__AVX512F__)
 namespace {
 
-constexpr int kRows = 6;          // MR of the full tile
-constexpr int64_t kDepth = 128;   // K rows per packed block of B
+constexpr int kRows = kRowTile;
+constexpr int64_t kDepth = kPackDepth;
 
 struct Tile {
   int64_t kc;        // depth of this K block
@@ -77,55 +77,67 @@ constexpr std::array<Kernel, kRows> kernel_table[4] = {kernels_nv<1>(), kernels_
 
 bool sgemm_strips_available() { return true; }
 
-void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
-                  int64_t ldc, const PackStrip& pack) {
-  // A task is a run of up to kRun adjacent strips times a group of row tiles. Packing the strips of a
-  // run one after another reads each row of B (each image row of a convolution's input) as one
-  // contiguous stretch, which the hardware prefetchers follow; a lone 64-column strip would touch K
-  // scattered 256-byte pieces.
-  constexpr int64_t kRun = 4;
-  const int64_t strips = (N + kStrip - 1) / kStrip, row_tiles = (M + kRows - 1) / kRows;
-  const int64_t threads = omp_get_max_threads();
-  const int64_t run = std::clamp<int64_t>(strips / (2 * threads), 1, kRun), runs = (strips + run - 1) / run;
-  // Few runs (small images, deep layers): also split the rows of C, one group per thread; with the
-  // round-robin schedule below thread t then takes group t of every run, and the load is even.
-  const int64_t row_groups = threads > 1 && runs < 4 * threads ? std::min(threads, row_tiles) : 1;
-  const int64_t tiles_per_group = (row_tiles + row_groups - 1) / row_groups;
-#pragma omp parallel
-  {
-    std::vector<float> buf(static_cast<size_t>(run * kDepth * kStrip));
-#pragma omp for schedule(static, 1) collapse(2)
-    for (int64_t ri = 0; ri < runs; ++ri)
-      for (int64_t gi = 0; gi < row_groups; ++gi) {
-        const int64_t s0 = ri * run, s1 = std::min(strips, s0 + run);
-        const int64_t r0 = gi * tiles_per_group * kRows, r1 = std::min(M, r0 + tiles_per_group * kRows);
-        if (r0 >= r1) continue;
-        for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
-          const int64_t kc = std::min(kDepth, K - k0);
-          for (int64_t s = s0; s < s1; ++s)
-            pack(k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * kDepth * kStrip);
-          for (int64_t s = s0; s < s1; ++s) {
-            const int64_t n0 = s * kStrip, nn = std::min(kStrip, N - n0);
-            const auto& kernels = kernel_table[(nn + 15) / 16 - 1];
-            const __mmask16 tail = nn % 16 ? __mmask16((1u << (nn % 16)) - 1) : __mmask16(0xFFFF);
-            for (int64_t r = r0; r < r1; r += kRows) {
-              const int64_t mr = std::min<int64_t>(kRows, r1 - r);
-              const Tile t{kc, A + r * lda + k0, lda, buf.data() + (s - s0) * kDepth * kStrip, C + r * ldc + n0, ldc,
-                           tail, k0 == 0, bias ? bias + r : nullptr};
-              kernels[mr - 1](t);
-            }
-          }
-        }
-      }
+void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* Bp, float* C, int64_t ldc,
+                 int64_t nn, const float* bias, bool accumulate) {
+  const auto& kernels = kernel_table[(nn + 15) / 16 - 1];
+  const __mmask16 tail = nn % 16 ? __mmask16((1u << (nn % 16)) - 1) : __mmask16(0xFFFF);
+  for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
+    const int64_t kc = std::min(kDepth, K - k0);
+    for (int64_t r = 0; r < M; r += kRows) {
+      const Tile t{kc, A + r * lda + k0, lda, Bp + k0 * kStrip, C + r * ldc, ldc, tail, k0 == 0 && !accumulate,
+                   bias ? bias + r : nullptr};
+      kernels[std::min<int64_t>(kRows, M - r) - 1](t);
+    }
   }
 }
 
 #else
 
 bool sgemm_strips_available() { return false; }
-void sgemm_strips(int64_t, int64_t, int64_t, const float*, int64_t, const float*, float*, int64_t,
-                  const PackStrip&) {}
+void sgemm_strip(int64_t, int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t, const float*, bool) {}
 
 #endif
+
+WorkSplit split_work(int64_t N, int64_t M, int64_t max_run) {
+  // A task is a run of up to max_run adjacent strips times a group of rows of C. Few runs (small
+  // images, deep layers): also split the rows, one group per thread; with a round-robin schedule
+  // thread t then takes group t of every run, and the load is even.
+  WorkSplit w;
+  const int64_t strips = (N + kStrip - 1) / kStrip, threads = omp_get_max_threads();
+  w.run = std::clamp<int64_t>(strips / (2 * threads), 1, max_run);
+  w.runs = (strips + w.run - 1) / w.run;
+  const int64_t row_tiles = (M + kRowTile - 1) / kRowTile;
+  const int64_t groups = threads > 1 && w.runs < 4 * threads ? std::min(threads, row_tiles) : 1;
+  w.rows_per_group = (row_tiles + groups - 1) / groups * kRowTile;
+  w.groups = (M + w.rows_per_group - 1) / w.rows_per_group;
+  return w;
+}
+
+void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
+                  int64_t ldc, const PackStrip& pack) {
+  // Packing the strips of a run one after another reads each row of B (each image row of a
+  // convolution's input) as one contiguous stretch, which the hardware prefetchers follow; a lone
+  // 64-column strip would touch K scattered 256-byte pieces.
+  const WorkSplit w = split_work(N, M, 4);
+  constexpr int64_t depth = kPackDepth;
+#pragma omp parallel
+  {
+    std::vector<float> buf(static_cast<size_t>(w.run * depth * kStrip));
+#pragma omp for schedule(static, 1) collapse(2)
+    for (int64_t ri = 0; ri < w.runs; ++ri)
+      for (int64_t gi = 0; gi < w.groups; ++gi) {
+        const int64_t s0 = ri * w.run, s1 = std::min((N + kStrip - 1) / kStrip, s0 + w.run);
+        const int64_t r0 = gi * w.rows_per_group, rows = std::min(M - r0, w.rows_per_group);
+        for (int64_t k0 = 0; k0 < K; k0 += depth) {
+          const int64_t kc = std::min(depth, K - k0);
+          for (int64_t s = s0; s < s1; ++s)
+            pack(k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * depth * kStrip);
+          for (int64_t s = s0; s < s1; ++s)
+            sgemm_strip(rows, kc, A + r0 * lda + k0, lda, buf.data() + (s - s0) * depth * kStrip,
+                        C + r0 * ldc + s * kStrip, ldc, std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0);
+        }
+      }
+  }
+}
 
 }  // namespace gt::cpu

@@ -10,7 +10,9 @@
 
 namespace gt::cpu {
 
-constexpr int64_t kStrip = 64;  // columns of B (and C) per packed strip: four 16-float vectors
+constexpr int64_t kStrip = 64;      // columns of B (and C) per packed strip: four 16-float vectors
+constexpr int64_t kPackDepth = 128;  // rows of B per packed block: 128 x 64 floats = 32 KB, in L1
+constexpr int64_t kRowTile = 6;      // rows of C per register tile
 
 using PackStrip = std::function<void(int64_t k0, int64_t k1, int64_t n0, int64_t nn, float* buf)>;
 
@@ -21,5 +23,18 @@ bool sgemm_strips_available();
 // bias may be null. pack is called concurrently from several threads, each with its own buf.
 void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
                   int64_t ldc, const PackStrip& pack);
+
+// One packed strip, single-threaded: C[M, nn] = (accumulate ? C : bias or 0) + A[M, K] * Bp[K, nn],
+// Bp row-major with row stride kStrip (nn <= kStrip). Only the first nn columns of C are written.
+void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* Bp, float* C, int64_t ldc,
+                 int64_t nn, const float* bias, bool accumulate);
+
+// How sgemm_strips and the Winograd convolution cut an M x N product into tasks: `runs` runs of up to
+// `run` adjacent strips, times `groups` groups of `rows_per_group` rows (a multiple of kRowTile).
+// Run them with a round-robin (static, 1) schedule over (run, group).
+struct WorkSplit {
+  int64_t run, runs, groups, rows_per_group;
+};
+WorkSplit split_work(int64_t N, int64_t M, int64_t max_run);
 
 }  // namespace gt::cpu

@@ -1,0 +1,14 @@
+// Winograd F(2x2, 3x3) forward convolution, float32 (see winograd.cpp for the algorithm).
+#pragma once
+#include "kernels/params.h"
+
+namespace gt::cpu {
+
+// 3x3, stride 1, no dilation, one group, at least 16 input and output channels, any padding; and
+// the vectorised GEMM is built (AVX-512F).
+bool winograd_applicable(const ConvGeom& g);
+
+// y = conv(x, w) + b (b may be null), NCHW, w as O x C x 3 x 3.
+void winograd_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
+
+}  // namespace gt::cpu
