@@ -131,12 +131,9 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
   const int64_t K = Cg * g.kh * g.kw, P = g.Ho * g.Wo;
   if constexpr (std::is_same_v<T, float>) {
     if (sgemm_strips_available()) {
-      const bool pw = pointwise<T>(g);
+      if (pointwise<T>(g)) return sgemm(Og, P, K, w, K, x, P, b, y, P);
       sgemm_strips(Og, P, K, w, K, b, y, P, [&](int64_t k0, int64_t k1, int64_t p0, int64_t np, float* buf) {
-        if (pw)
-          for (int64_t k = k0; k < k1; ++k) std::copy(x + k * P + p0, x + k * P + p0 + np, buf + (k - k0) * kStrip);
-        else
-          unroll<false>(x, g, k0, k1, p0, np, buf, kStrip);
+        unroll<false>(x, g, k0, k1, p0, np, buf, kStrip);
       });
       return;
     }

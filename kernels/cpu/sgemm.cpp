@@ -30,7 +30,8 @@ struct Tile {
   int64_t kc;        // depth of this K block
   const float* a;    // A[row0, k0], row stride lda
   int64_t lda;
-  const float* b;    // packed block, kc x kStrip
+  const float* b;    // block of B, kc x (16 NV), row stride ldb
+  int64_t ldb;
   float* c;          // C[row0, col0], row stride ldc
   int64_t ldc;
   __mmask16 tail;    // lanes of the last vector that exist in C
@@ -50,7 +51,7 @@ void micro_kernel(const Tile& t) {
   const float* a[MR];
   for (int i = 0; i < MR; ++i) a[i] = t.a + i * t.lda;
   const float* b = t.b;
-  for (int64_t k = 0; k < t.kc; ++k, b += kStrip) {
+  for (int64_t k = 0; k < t.kc; ++k, b += t.ldb) {
     __m512 bv[NV];
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
     for (int i = 0; i < MR; ++i) {
@@ -77,14 +78,14 @@ constexpr std::array<Kernel, kRows> kernel_table[4] = {kernels_nv<1>(), kernels_
 
 bool sgemm_strips_available() { return true; }
 
-void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* Bp, float* C, int64_t ldc,
-                 int64_t nn, const float* bias, bool accumulate) {
+void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* Bp, int64_t ldb, float* C,
+                 int64_t ldc, int64_t nn, const float* bias, bool accumulate) {
   const auto& kernels = kernel_table[(nn + 15) / 16 - 1];
   const __mmask16 tail = nn % 16 ? __mmask16((1u << (nn % 16)) - 1) : __mmask16(0xFFFF);
   for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
     const int64_t kc = std::min(kDepth, K - k0);
     for (int64_t r = 0; r < M; r += kRows) {
-      const Tile t{kc, A + r * lda + k0, lda, Bp + k0 * kStrip, C + r * ldc, ldc, tail, k0 == 0 && !accumulate,
+      const Tile t{kc, A + r * lda + k0, lda, Bp + k0 * ldb, ldb, C + r * ldc, ldc, tail, k0 == 0 && !accumulate,
                    bias ? bias + r : nullptr};
       kernels[std::min<int64_t>(kRows, M - r) - 1](t);
     }
@@ -94,18 +95,21 @@ void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float*
 #else
 
 bool sgemm_strips_available() { return false; }
-void sgemm_strip(int64_t, int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t, const float*, bool) {}
+void sgemm_strip(int64_t, int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, const float*,
+                 bool) {}
 
 #endif
 
 WorkSplit split_work(int64_t N, int64_t M, int64_t max_run) {
-  // A task is a run of up to max_run adjacent strips times a group of rows of C. Few runs (small
-  // images, deep layers): also split the rows, one group per thread; with a round-robin schedule
-  // thread t then takes group t of every run, and the load is even.
+  // A task is a run of at most max_run adjacent strips times a group of rows of C. The runs are a
+  // multiple of the thread count and differ by at most one strip, so a round-robin schedule gives
+  // every thread the same work. Few runs (small images, deep layers): the rows are split too, one
+  // group per thread; thread t then takes group t of every run.
   WorkSplit w;
-  const int64_t strips = (N + kStrip - 1) / kStrip, threads = omp_get_max_threads();
-  w.run = std::clamp<int64_t>(strips / (2 * threads), 1, max_run);
-  w.runs = (strips + w.run - 1) / w.run;
+  const int64_t threads = omp_get_max_threads();
+  w.strips = (N + kStrip - 1) / kStrip;
+  w.runs = std::min(w.strips, threads * ((w.strips + threads * max_run - 1) / (threads * max_run)));
+  w.max_run = (w.strips + w.runs - 1) / w.runs;
   const int64_t row_tiles = (M + kRowTile - 1) / kRowTile;
   const int64_t groups = threads > 1 && w.runs < 4 * threads ? std::min(threads, row_tiles) : 1;
   w.rows_per_group = (row_tiles + groups - 1) / groups * kRowTile;
@@ -113,31 +117,47 @@ WorkSplit split_work(int64_t N, int64_t M, int64_t max_run) {
   return w;
 }
 
-void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
-                  int64_t ldc, const PackStrip& pack) {
+namespace {
+// The task loop of sgemm_strips and sgemm: B is either packed by `pack` or read in place at B, ldb.
+void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
+                 int64_t ldc, const PackStrip* pack, const float* B, int64_t ldb) {
   // Packing the strips of a run one after another reads each row of B (each image row of a
   // convolution's input) as one contiguous stretch, which the hardware prefetchers follow; a lone
   // 64-column strip would touch K scattered 256-byte pieces.
   const WorkSplit w = split_work(N, M, 4);
-  constexpr int64_t depth = kPackDepth;
+  const int64_t block = kPackDepth * kStrip;
 #pragma omp parallel
   {
-    std::vector<float> buf(static_cast<size_t>(w.run * depth * kStrip));
+    std::vector<float> buf(static_cast<size_t>(pack ? w.max_run * block : 0));
 #pragma omp for schedule(static, 1) collapse(2)
     for (int64_t ri = 0; ri < w.runs; ++ri)
       for (int64_t gi = 0; gi < w.groups; ++gi) {
-        const int64_t s0 = ri * w.run, s1 = std::min((N + kStrip - 1) / kStrip, s0 + w.run);
+        const int64_t s0 = ri * w.strips / w.runs, s1 = (ri + 1) * w.strips / w.runs;
         const int64_t r0 = gi * w.rows_per_group, rows = std::min(M - r0, w.rows_per_group);
-        for (int64_t k0 = 0; k0 < K; k0 += depth) {
-          const int64_t kc = std::min(depth, K - k0);
-          for (int64_t s = s0; s < s1; ++s)
-            pack(k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * depth * kStrip);
-          for (int64_t s = s0; s < s1; ++s)
-            sgemm_strip(rows, kc, A + r0 * lda + k0, lda, buf.data() + (s - s0) * depth * kStrip,
-                        C + r0 * ldc + s * kStrip, ldc, std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0);
+        for (int64_t k0 = 0; k0 < K; k0 += kPackDepth) {
+          const int64_t kc = std::min(kPackDepth, K - k0);
+          if (pack)
+            for (int64_t s = s0; s < s1; ++s)
+              (*pack)(k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * block);
+          for (int64_t s = s0; s < s1; ++s) {
+            const float* b = pack ? buf.data() + (s - s0) * block : B + k0 * ldb + s * kStrip;
+            sgemm_strip(rows, kc, A + r0 * lda + k0, lda, b, pack ? kStrip : ldb, C + r0 * ldc + s * kStrip, ldc,
+                        std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0);
+          }
         }
       }
   }
+}
+}  // namespace
+
+void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
+                  int64_t ldc, const PackStrip& pack) {
+  strip_tasks(M, N, K, A, lda, bias, C, ldc, &pack, nullptr, 0);
+}
+
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+           const float* bias, float* C, int64_t ldc) {
+  strip_tasks(M, N, K, A, lda, bias, C, ldc, nullptr, B, ldb);
 }
 
 }  // namespace gt::cpu

@@ -24,16 +24,22 @@ bool sgemm_strips_available();
 void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
                   int64_t ldc, const PackStrip& pack);
 
-// One packed strip, single-threaded: C[M, nn] = (accumulate ? C : bias or 0) + A[M, K] * Bp[K, nn],
-// Bp row-major with row stride kStrip (nn <= kStrip). Only the first nn columns of C are written.
-void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* Bp, float* C, int64_t ldc,
-                 int64_t nn, const float* bias, bool accumulate);
+// The same product with B given in place (row-major, row stride ldb): no packing. For B whose rows
+// are long and contiguous, such as a 1x1 convolution's input.
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+           const float* bias, float* C, int64_t ldc);
 
-// How sgemm_strips and the Winograd convolution cut an M x N product into tasks: `runs` runs of up to
-// `run` adjacent strips, times `groups` groups of `rows_per_group` rows (a multiple of kRowTile).
-// Run them with a round-robin (static, 1) schedule over (run, group).
+// One strip, single-threaded: C[M, nn] = (accumulate ? C : bias or 0) + A[M, K] * B[K, nn], B
+// row-major with row stride ldb (kStrip when packed; nn <= kStrip). Only nn columns of C are written.
+void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                 int64_t ldc, int64_t nn, const float* bias, bool accumulate);
+
+// How sgemm_strips and the Winograd convolution cut an M x N product into tasks: the `strips` strips
+// of N in `runs` runs (run i = strips [i*strips/runs, (i+1)*strips/runs), at most max_run long),
+// times `groups` groups of `rows_per_group` rows (a multiple of kRowTile). Run them with a
+// round-robin (static, 1) schedule over (run, group).
 struct WorkSplit {
-  int64_t run, runs, groups, rows_per_group;
+  int64_t strips, runs, max_run, groups, rows_per_group;
 };
 WorkSplit split_work(int64_t N, int64_t M, int64_t max_run);
 

@@ -17,7 +17,7 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <vector>
+#include <memory>
 
 #include "kernels/cpu/sgemm.h"
 
@@ -157,12 +157,14 @@ void transform_output(const ConvGeom& g, const float* M, int64_t rows, int64_t o
 
 bool winograd_applicable(const ConvGeom& g) {
   return sgemm_strips_available() && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 &&
-         g.dw == 1 && g.groups == 1 && g.C >= 16 && g.O >= 16;
+         g.dw == 1 && g.groups == 1 && g.C >= 16 && g.O >= 16 && (g.Ho + 1) / 2 * ((g.Wo + 1) / 2) >= kStrip;
 }
 
 void winograd_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
-  std::vector<float> U(static_cast<size_t>(kXi * g.O * g.C));
-  transform_weights(g, w, U.data());
+  // Scratch is left uninitialised: every value read is written first (lanes past a chunk's end are
+  // read but masked out of the results).
+  const std::unique_ptr<float[]> U(new float[size_t(kXi * g.O * g.C)]);
+  transform_weights(g, w, U.get());
   const int64_t th = (g.Ho + 1) / 2, tw = (g.Wo + 1) / 2, T = th * tw;
   const WorkSplit split = split_work(T, g.O, 1);
   for (int64_t n = 0; n < g.N; ++n) {
@@ -170,20 +172,20 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const f
     float* yn = y + n * g.O * g.Ho * g.Wo;
 #pragma omp parallel
     {
-      std::vector<float> V(static_cast<size_t>(kXi * g.C * kStrip));
-      std::vector<float> M(static_cast<size_t>(kXi * split.rows_per_group * kStrip));
+      const std::unique_ptr<float[]> V(new float[size_t(kXi * g.C * kStrip)]);
+      const std::unique_ptr<float[]> M(new float[size_t(kXi * split.rows_per_group * kStrip)]);
 #pragma omp for schedule(static, 1) collapse(2)
-      for (int64_t ci = 0; ci < split.runs; ++ci)
+      for (int64_t ci = 0; ci < split.strips; ++ci)  // max_run 1: a run is one strip
         for (int64_t gi = 0; gi < split.groups; ++gi) {
           const int64_t t0 = ci * kStrip, nt = std::min(kStrip, T - t0);
           const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
           for (int64_t c = 0; c < g.C; ++c)
-            for_segments(t0, nt, tw, [&](const Segment& s) { transform_input(g, xn, c, s, V.data()); });
+            for_segments(t0, nt, tw, [&](const Segment& s) { transform_input(g, xn, c, s, V.get()); });
           for (int64_t xi = 0; xi < kXi; ++xi)
-            sgemm_strip(rows, g.C, U.data() + (xi * g.O + o0) * g.C, g.C, V.data() + xi * g.C * kStrip,
-                        M.data() + xi * rows * kStrip, kStrip, nt, nullptr, false);
+            sgemm_strip(rows, g.C, U.get() + (xi * g.O + o0) * g.C, g.C, V.get() + xi * g.C * kStrip, kStrip,
+                        M.get() + xi * rows * kStrip, kStrip, nt, nullptr, false);
           for (int64_t o = o0; o < o0 + rows; ++o)
-            for_segments(t0, nt, tw, [&](const Segment& s) { transform_output(g, M.data(), rows, o, o0, b, s, yn); });
+            for_segments(t0, nt, tw, [&](const Segment& s) { transform_output(g, M.get(), rows, o, o0, b, s, yn); });
         }
     }
   }

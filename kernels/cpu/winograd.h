@@ -4,8 +4,9 @@
 
 namespace gt::cpu {
 
-// 3x3, stride 1, no dilation, one group, at least 16 input and output channels, any padding; and
-// the vectorised GEMM is built (AVX-512F).
+// 3x3, stride 1, no dilation, one group, at least 16 input and output channels, any padding, at
+// least 64 output tiles (smaller planes do not repay the weight transform); and the vectorised GEMM
+// is built (AVX-512F).
 bool winograd_applicable(const ConvGeom& g);
 
 // y = conv(x, w) + b (b may be null), NCHW, w as O x C x 3 x 3.
