@@ -31,7 +31,8 @@ void Model::describe(const std::string& arch, const ModelOptions& o, const std::
   info.preprocessing = torch ? "torch" : preprocessing;
   info.resize = torch ? "crop" : "squash";
   info.classes = o.classes ? o.classes : default_classes;
-  info.labels = info.classes == 1001 ? "imagenet1001" : "imagenet1000";
+  // Other class counts (a model trained on something else) have no names: "class k".
+  info.labels = info.classes == 1001 ? "imagenet1001" : info.classes == 1000 ? "imagenet1000" : "none";
   info.input_h = info.input_w = o.input_size ? o.input_size : default_size;
   info.gradcam_layer = gradcam_layer;
   info.include_top = o.include_top;

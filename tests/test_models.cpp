@@ -98,6 +98,30 @@ TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
   CHECK(diff <= 1e-4 * scale);
 }
 
+TEST_CASE("Full-integer TF Lite model: int8 per-channel weights and int32 biases are dequantized exactly") {
+  // tools/make_tflite_int8_fixture.py: MobileNet V1 (alpha 0.25, 64x64, 10 classes) converted with
+  // full-integer quantization; the reference runs the interpreter's dequantized weights in float32.
+  const std::string dir = GT_FIXTURES_DIR;
+  const tflite::File f(dir + "/tflite_mobilenet_v1_int8.tflite");
+  int per_channel = 0;
+  for (const tflite::TensorInfo& t : f.tensors) per_channel += t.type == 9 && t.scale.size() > 1;
+  CHECK(per_channel == 28);  // every convolution's weights carry one scale per output channel
+  auto m = tflite::load(dir + "/tflite_mobilenet_v1_int8.tflite");
+  CHECK(m->info.classes == 10);
+  CHECK(m->info.labels == "none");
+  h5::File ref(dir + "/tflite_mobilenet_v1_int8_ref.h5", h5::File::Mode::read);
+  NoGradGuard ng;
+  const std::vector<float> got = (*m)(ref.read("input")).to_vector(), want = ref.read("logits").to_vector();
+  REQUIRE(got.size() == want.size());
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    diff = std::max(diff, double(std::abs(got[i] - want[i])));
+    scale = std::max(scale, double(std::abs(want[i])));
+  }
+  INFO("max |logit diff| " << diff << ", max |logit| " << scale);
+  CHECK(diff <= 1e-4 * scale);
+}
+
 TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch reference") {
   // tools/make_keras_fixtures.py: VGG16/19 with widths / 32 on 64x64, weights in Keras layouts.
   const std::string dir = GT_FIXTURES_DIR;

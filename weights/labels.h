@@ -5,7 +5,7 @@
 
 namespace gt {
 
-// set: "imagenet1000" (Keras/torchvision order) or "imagenet1001" (TF Lite: 0 = background).
+// set: "imagenet1000" (Keras/torchvision order), "imagenet1001" (TF Lite: 0 = background) or "none".
 const std::vector<std::string>& class_labels(const std::string& set);
 // The name of class k, or "class k" when the set is unknown or k is outside it.
 std::string class_name(const std::string& set, int64_t k);

@@ -213,7 +213,9 @@ std::unique_ptr<nn::Model> load(const std::string& path) {
     const Operator& op = *convs[i];
     nn::Conv2d& c = *layers[i];
     const int want_act = i + 1 < convs.size() ? RELU6 : NONE;
-    if (op.padding != 0 || op.activation != want_act || op.stride_h != c.options.stride_h ||
+    // padding 0 = SAME, 1 = VALID; the two agree for a 1x1 kernel (a Keras export writes VALID there).
+    const bool pointwise = c.weight.dim(2) == 1 && c.weight.dim(3) == 1;
+    if ((op.padding != 0 && !pointwise) || op.activation != want_act || op.stride_h != c.options.stride_h ||
         op.stride_w != c.options.stride_w || op.dilation_h != 1 || op.dilation_w != 1 || op.depth_multiplier != 1)
       throw Error("TF Lite file " + path + ", layer " + c.name() + ": padding/stride/activation differ from MobileNet V1");
     if (op.inputs.size() < 3) throw Error("TF Lite file " + path + ", layer " + c.name() + ": no bias");
