@@ -1,7 +1,8 @@
 // VGG16 / VGG19 (Simonyan & Zisserman 2014): blocks of 3x3 convs (pad 1) + ReLU, each block ending in a
 // 2x2 max pool; then flatten, fc1, fc2 (4096, ReLU) and the classifier. Keras layer names; the conv's
 // ReLU is recorded inside the conv's layer, as Keras fuses it (block5_conv3 is post-ReLU).
-// Widths scale with alpha (tests use a narrow VGG); the input must be a multiple of 32.
+// Widths scale with alpha (tests use a narrow VGG); any input of at least 32 pixels (each pool floors,
+// as Keras' 'valid' 2x2 pooling does).
 // Variants: keras (caffe preprocessing, squash resize) and torch (torch preprocessing, crop resize).
 // Both flatten in C,H,W order here; the Keras importer permutes fc1's kernel from Keras' H,W,C order.
 #include "nn/model.h"
@@ -16,7 +17,7 @@ class Vgg : public Model {
     const int64_t widths[5] = {64, 128, 256, 512, 512};
     auto width = [&](int64_t c) { return std::max<int64_t>(1, static_cast<int64_t>(c * o.alpha)); };
     describe(depth == 19 ? "vgg19" : "vgg16", o, "caffe", 224, 1000, "block5_conv3");
-    if (info.input_h % 32) throw Error(info.arch + ": the input size must be a multiple of 32, got " + std::to_string(info.input_h));
+    if (info.input_h < 32) throw Error(info.arch + ": the input size must be at least 32, got " + std::to_string(info.input_h));
     int64_t c = 3;
     ops::Conv2dOptions same;
     same.pad = {1, 1, 1, 1};
@@ -30,7 +31,8 @@ class Vgg : public Model {
       blocks_.push_back(block);
     }
     if (!info.include_top) return;
-    const int64_t s = info.input_h / 32;
+    int64_t s = info.input_h;
+    for (int b = 0; b < 5; ++b) s /= 2;  // five 2x2 pools, each rounding down
     fc1_ = &add<Dense>("fc1", c * s * s, width(4096));
     fc1_->flatten_chw = {c, s, s};
     fc2_ = &add<Dense>("fc2", width(4096), width(4096));

@@ -279,6 +279,21 @@ TEST_CASE("MobileNet V1 layers carry Keras names and TF 'SAME' shapes at any siz
   CHECK(shape_of(m->info.gradcam_layer).ndim() == 4);
 }
 
+TEST_CASE("VGG16 takes any input of at least 32 pixels; each pool floors as Keras' valid pooling does") {
+  nn::ModelOptions o;
+  o.alpha = 1.0 / 16;
+  o.input_size = 100;  // 100 -> 50 -> 25 -> 12 -> 6 -> 3
+  auto m = nn::make_model("vgg16", o);
+  const auto rows = nn::layer_shapes(*m);
+  for (const auto& r : rows) {
+    if (r.layer == "block5_pool") CHECK(r.shape == Shape{1, 32, 3, 3});
+    if (r.layer == "flatten") CHECK(r.shape == Shape{1, 32 * 3 * 3});
+  }
+  CHECK(rows.back().shape == Shape{1, 1000});
+  o.input_size = 31;
+  CHECK_THROWS_WITH(nn::make_model("vgg16", o), Contains("at least 32"));
+}
+
 TEST_CASE("bad TF Lite files: truncated, not TF Lite, unsupported op") {
   if (!have_data()) return;
   const std::vector<char> good = read_bytes(kFloat);
