@@ -1,6 +1,7 @@
 #include "nn/model.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace gt::nn {
 
@@ -71,6 +72,38 @@ std::vector<LayerShape> layer_shapes(Model& m) {
   });
   m(Tensor::zeros({1, 3, m.info.input_h, m.info.input_w}));
   return rows;
+}
+
+std::vector<std::string> closest_names(const std::string& query, const std::vector<std::string>& candidates, size_t k) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string q = lower(query);
+  auto distance = [&](const std::string& c) {  // Levenshtein, one row at a time
+    std::vector<size_t> row(c.size() + 1);
+    for (size_t j = 0; j <= c.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= q.size(); ++i) {
+      size_t diag = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= c.size(); ++j) {
+        const size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (q[i - 1] == c[j - 1] ? 0 : 1)});
+        diag = up;
+      }
+    }
+    return row[c.size()];
+  };
+  std::vector<std::pair<std::pair<bool, size_t>, std::string>> scored;
+  for (const auto& c : candidates) {
+    const std::string lc = lower(c);
+    scored.push_back({{lc.find(q) == std::string::npos, distance(lc)}, c});
+  }
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (size_t i = 0; i < scored.size() && out.size() < k; ++i)
+    if (std::find(out.begin(), out.end(), scored[i].second) == out.end()) out.push_back(scored[i].second);
+  return out;
 }
 
 std::vector<std::string> model_names() { return {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v1", "mobilenet_v2"}; }

@@ -83,6 +83,9 @@ struct ModelOptions {
   bool include_top = true;     // false: stop at the last feature map, as Keras' _notop files
 };
 std::vector<std::string> model_names();
+// Up to k of the candidates closest to query, for "did you mean" messages: those that contain it
+// first, then by edit distance, case-insensitive.
+std::vector<std::string> closest_names(const std::string& query, const std::vector<std::string>& candidates, size_t k);
 // Throws gt::Error naming the known models unless `arch` is one of them.
 void check_model_name(const std::string& arch);
 std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o = {});

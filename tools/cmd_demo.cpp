@@ -26,7 +26,7 @@ const char* kHelp =
     "  --image FILE   PNG/JPEG/BMP input (default: a generated picture of a disc and a square)\n"
     "  --out FILE     output PNG (default: saliency.png)\n"
     "  --size S       the image is resized to SxS before the net (default 128)\n"
-    "  --cmap NAME    colormap: hot or gray (default hot)\n"
+    "  --cmap NAME    colormap: hot, viridis, plasma, inferno, magma, gray, jet, turbo, bwr (default hot)\n"
     "  --alpha A      weight of the map in the overlay panel (default 0.5)\n"
     "  --raw FILE     also write the raw result as HDF5: attribution [1,3,S,S], map [S,S]\n"
     "  --threads N    threads (default: all cores)\n";
@@ -49,20 +49,6 @@ Image synthetic_image() {
   return img;
 }
 
-Image side_by_side(const std::vector<Image>& panels) {
-  Image out;
-  out.height = panels[0].height;
-  for (const Image& p : panels) out.width += p.width;
-  out.rgb.resize(size_t(out.width) * out.height * 3);
-  int x0 = 0;
-  for (const Image& p : panels) {
-    for (int y = 0; y < p.height; ++y)
-      std::copy_n(&p.rgb[size_t(y * p.width) * 3], p.width * 3, &out.rgb[(size_t(y) * out.width + x0) * 3]);
-    x0 += p.width;
-  }
-  return out;
-}
-
 }  // namespace
 
 int run_demo(int argc, char** argv) {
@@ -82,7 +68,7 @@ int run_demo(int argc, char** argv) {
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
   const auto names = viz::colormap_names();
   if (std::find(names.begin(), names.end(), cmap) == names.end())
-    throw UsageError("unknown colormap '" + cmap + "' (known: hot, gray)");
+    throw UsageError("unknown colormap '" + cmap + "' (known: " + viz::colormap_list() + ")");
 
   const Image original = image_path.empty() ? synthetic_image() : load_image(image_path);
   Tensor x;
@@ -102,7 +88,7 @@ int run_demo(int argc, char** argv) {
   const std::vector<float> map = xai::channel_map(grad);
   const Image input = tensor_to_image(x);
   const Image heat = viz::colorize(viz::normalize01(map), int(size), int(size), cmap);
-  const Image panel = side_by_side({input, heat, viz::overlay(input, heat, alpha)});
+  const Image panel = viz::side_by_side({input, heat, viz::overlay(input, heat, alpha)});
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
     f.write("attribution", grad);

@@ -1,43 +1,100 @@
 #include "xai/saliency.h"
 
 #include <cmath>
+#include <random>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 
 namespace gt::xai {
 
-Tensor class_score(const Tensor& logits, int64_t target) {
-  if (logits.ndim() != 2 || logits.dim(0) != 1)
-    throw Error("class_score: expected logits (1,K), got " + logits.shape().str());
-  if (target < 0 || target >= logits.dim(1))
-    throw Error("class_score: target " + std::to_string(target) + " outside [0, " + std::to_string(logits.dim(1)) + ")");
-  std::vector<float> onehot(static_cast<size_t>(logits.dim(1)), 0.0f);
-  onehot[static_cast<size_t>(target)] = 1.0f;
+Tensor target_score(const Tensor& logits, const Target& t) {
+  if (logits.ndim() != 2) throw Error("target_score: expected logits (N,K), got " + logits.shape().str());
+  const int64_t N = logits.dim(0), K = logits.dim(1);
+  if (t.all) return ops::sum(logits);
+  if (t.index < 0 || t.index >= K)
+    throw Error("target class " + std::to_string(t.index) + " is out of range: the model has classes 0.." +
+                std::to_string(K - 1));
+  // sum_n sum_k logits[n,k] [k == c]: a one-hot mask keeps the op differentiable.
+  std::vector<float> onehot(static_cast<size_t>(N * K), 0.0f);
+  for (int64_t n = 0; n < N; ++n) onehot[size_t(n * K + t.index)] = 1.0f;
   return ops::sum(ops::mul(logits, Tensor::from_vector(logits.shape(), onehot, logits.dtype())));
 }
 
-Tensor saliency(const Model& model, const Tensor& x_in, int64_t target) {
-  Tape tape;
-  TapeGuard guard(tape);
-  Tensor x = x_in.detach().set_requires_grad(true);
-  return tape.grad(class_score(model(x), target), {x})[0];
+Tensor class_score(const Tensor& logits, int64_t target) { return target_score(logits, Target{target, false}); }
+
+std::vector<double> row_scores(const Tensor& logits, const Target& t) {
+  target_score(logits.detach(), t);  // validates the shape and the class index
+  const int64_t N = logits.dim(0), K = logits.dim(1);
+  const std::vector<double> v = logits.to_vector_f64();
+  std::vector<double> s(static_cast<size_t>(N), 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      if (t.all || k == t.index) s[size_t(n)] += v[size_t(n * K + k)];
+  return s;
 }
 
-std::vector<float> channel_map(const Tensor& a, ChannelReduce r) {
+Tensor input_gradient(const Model& model, const Tensor& x_in, const Target& t, const std::function<void(Tape&)>& setup) {
+  Tape tape;
+  TapeGuard guard(tape);
+  if (setup) setup(tape);
+  Tensor x = x_in.detach().set_requires_grad(true);
+  return tape.grad(target_score(model(x), t), {x})[0];
+}
+
+Tensor saliency(const Model& model, const Tensor& x, int64_t target) {
+  return input_gradient(model, x, Target{target, false});
+}
+
+Tensor gradxinput(const Model& model, const Tensor& x, const Target& t) {
+  const Tensor g = input_gradient(model, x, t);
+  NoGradGuard no_grad;
+  return ops::mul(x, g);
+}
+
+Tensor smoothgrad(const Model& model, const Tensor& x, const Target& t, const SmoothGradOptions& o) {
+  if (x.ndim() != 4 || x.dim(0) != 1) throw Error("smoothgrad: expected one image (1,C,H,W), got " + x.shape().str());
+  if (o.samples < 1) throw Error("smoothgrad: samples must be at least 1, got " + std::to_string(o.samples));
+  const std::vector<double> xv = x.to_vector_f64();
+  const auto [lo, hi] = std::minmax_element(xv.begin(), xv.end());
+  const double sigma = o.sigma * (*hi - *lo);
+  std::mt19937_64 rng(o.seed);
+  std::normal_distribution<double> noise(0.0, sigma);
+  const int64_t per = int64_t(xv.size());
+  std::vector<double> acc(xv.size(), 0.0);
+  for (int s0 = 0; s0 < o.samples; s0 += o.batch) {
+    const int n = std::min(o.batch, o.samples - s0);
+    std::vector<double> batch(size_t(n * per));
+    for (size_t i = 0; i < batch.size(); ++i) batch[i] = xv[i % size_t(per)] + noise(rng);
+    const std::vector<double> g =
+        input_gradient(model, Tensor::from_vector({n, x.dim(1), x.dim(2), x.dim(3)}, batch, x.dtype()), t).to_vector_f64();
+    for (size_t i = 0; i < g.size(); ++i) acc[i % size_t(per)] += o.squared ? g[i] * g[i] : g[i];
+  }
+  for (double& v : acc) v /= o.samples;
+  return Tensor::from_vector(x.shape(), acc, x.dtype());
+}
+
+std::vector<float> channel_map(const Tensor& a, ChannelReduce r, bool signed_map) {
   if (a.ndim() != 4 || a.dim(0) != 1) throw Error("channel_map: expected (1,C,H,W), got " + a.shape().str());
+  if (signed_map && r == ChannelReduce::l2) throw Error("channel_map: the l2 reduction has no sign");
   const int64_t C = a.dim(1), HW = a.dim(2) * a.dim(3);
   const std::vector<float> v = a.to_vector();
   std::vector<float> m(static_cast<size_t>(HW), 0.0f);
   for (int64_t i = 0; i < HW; ++i) {
-    double acc = 0;
+    double acc = 0, best = 0;
     for (int64_t c = 0; c < C; ++c) {
-      const double e = std::abs(v[c * HW + i]);
-      if (r == ChannelReduce::max_abs) acc = std::max(acc, e);
-      else if (r == ChannelReduce::mean_abs) acc += e / double(C);
-      else acc += e * e;
+      const double e = v[c * HW + i];
+      if (r == ChannelReduce::max_abs) {
+        if (std::abs(e) > std::abs(best)) best = e;
+      } else if (r == ChannelReduce::mean_abs) {
+        acc += (signed_map ? e : std::abs(e)) / double(C);
+      } else {
+        acc += e * e;
+      }
     }
-    m[i] = static_cast<float>(r == ChannelReduce::l2 ? std::sqrt(acc) : acc);
+    m[i] = static_cast<float>(r == ChannelReduce::max_abs ? (signed_map ? best : std::abs(best))
+                              : r == ChannelReduce::l2   ? std::sqrt(acc)
+                                                         : acc);
   }
   return m;
 }

@@ -1,22 +1,55 @@
-// Vanilla gradient saliency (Simonyan, Vedaldi, Zisserman 2014):
-//   S(x) = d y_c / d x,   map(i,j) = max_k |S(x)[k,i,j]|
+// Gradient attributions of a class score with respect to the input image.
+//
+//   saliency     S(x) = d y_c / d x                               (Simonyan, Vedaldi, Zisserman 2014)
+//   gradxinput   x . d y_c / d x                                  (Shrikumar et al. 2016)
+//   smoothgrad   1/n sum_i d y_c / d x |_{x + e_i},  e_i ~ N(0, sigma^2)   (Smilkov et al. 2017)
+//                (squared: 1/n sum_i (d y_c / d x)^2)
+// A map for display reduces the channels of an attribution (1,C,H,W) at each pixel.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <vector>
 
+#include "autodiff/tape.h"
 #include "autodiff/tensor.h"
 
 namespace gt::xai {
 
 using Model = std::function<Tensor(const Tensor&)>;  // x (N,C,H,W) -> logits (N,K)
 
-// y_c as a one-value tensor: sum_k logits[0,k] * [k == c]
-Tensor class_score(const Tensor& logits, int64_t target);
-// d y_c / d x for one image x (1,C,H,W); only input gradients are computed.
-Tensor saliency(const Model& model, const Tensor& x, int64_t target);
+// What to explain: one class's logit, or (all = true) the sum of every class's logit.
+struct Target {
+  int64_t index = 0;
+  bool all = false;
+};
 
+// The scalar to differentiate: sum over the batch rows n of logits[n, c] (or of sum_k logits[n, k]).
+Tensor target_score(const Tensor& logits, const Target& t);
+Tensor class_score(const Tensor& logits, int64_t target);  // target_score for one class
+// The score of each batch row separately, as numbers (no tape).
+std::vector<double> row_scores(const Tensor& logits, const Target& t);
+
+// d score / d x for a batch x (N,C,H,W): row n is the gradient of row n's score. Only the input
+// gradient is computed, never a weight gradient. `setup` may add hooks to the tape first.
+Tensor input_gradient(const Model& model, const Tensor& x, const Target& t,
+                      const std::function<void(Tape&)>& setup = {});
+
+Tensor saliency(const Model& model, const Tensor& x, int64_t target);
+Tensor gradxinput(const Model& model, const Tensor& x, const Target& t);
+
+struct SmoothGradOptions {
+  int samples = 25;
+  double sigma = 0.15;   // noise standard deviation as a fraction of (max(x) - min(x))
+  bool squared = false;  // average the squared gradients (SmoothGrad-Squared)
+  uint64_t seed = 0;
+  int batch = 5;         // noisy copies per forward pass
+};
+Tensor smoothgrad(const Model& model, const Tensor& x, const Target& t, const SmoothGradOptions& o);
+
+// (1,C,H,W) -> H*W values. max_abs: max_k |a_k| (the course's map); mean_abs; l2: sqrt(sum_k a_k^2).
+// signed_map keeps the sign: max_abs gives the a_k of largest magnitude, mean_abs the mean of a_k.
 enum class ChannelReduce { max_abs, mean_abs, l2 };
-// (1,C,H,W) -> H*W values
-std::vector<float> channel_map(const Tensor& attribution, ChannelReduce r = ChannelReduce::max_abs);
+std::vector<float> channel_map(const Tensor& attribution, ChannelReduce r = ChannelReduce::max_abs,
+                               bool signed_map = false);
 
 }  // namespace gt::xai

@@ -11,45 +11,74 @@
 
 namespace gt::viz {
 
-std::vector<float> normalize01(const std::vector<float>& v) {
+std::vector<float> normalize01(const std::vector<float>& v) { return normalize(v, Norm::minmax); }
+
+namespace {
+// The value below which (100 - clip)% of xs lie (nearest rank); xs is taken by value and reordered.
+float upper_percentile(std::vector<float> xs, double clip) {
+  const size_t k = std::min(xs.size() - 1, static_cast<size_t>(std::floor((1.0 - clip / 100.0) * double(xs.size() - 1) + 0.5)));
+  std::nth_element(xs.begin(), xs.begin() + long(k), xs.end());
+  return xs[k];
+}
+}  // namespace
+
+std::vector<float> normalize(const std::vector<float>& v, Norm n, double clip) {
   if (v.empty()) return v;
-  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-  const float a = *lo, range = *hi - *lo;
-  std::vector<float> out(v.size(), 0.0f);
-  if (range > 0)
-    for (size_t i = 0; i < v.size(); ++i) out[i] = (v[i] - a) / range;
+  std::vector<float> out(v.size(), n == Norm::symmetric ? 0.5f : 0.0f);
+  if (n == Norm::symmetric) {
+    std::vector<float> mags(v.size());
+    for (size_t i = 0; i < v.size(); ++i) mags[i] = std::abs(v[i]);
+    const float m = upper_percentile(std::move(mags), clip);
+    if (m > 0)
+      for (size_t i = 0; i < v.size(); ++i) out[i] = 0.5f + 0.5f * std::clamp(v[i] / m, -1.0f, 1.0f);
+    return out;
+  }
+  const float lo = *std::min_element(v.begin(), v.end());
+  const float hi = n == Norm::percentile ? upper_percentile(v, clip) : *std::max_element(v.begin(), v.end());
+  if (hi > lo)
+    for (size_t i = 0; i < v.size(); ++i) out[i] = std::clamp((v[i] - lo) / (hi - lo), 0.0f, 1.0f);
   return out;
 }
 
-std::vector<std::string> colormap_names() { return {"hot", "gray"}; }
-
 namespace {
-// matplotlib's 'hot' segments: red rises from 0.0416 to 1 over [0, 0.365], green over
-// [0.365, 0.746], blue over [0.746, 1].
-void hot(double t, uint8_t* rgb) {
-  auto ramp = [t](double a, double b) { return std::clamp((t - a) / (b - a), 0.0, 1.0); };
-  rgb[0] = static_cast<uint8_t>(std::lround(255 * (0.0416 + 0.9584 * ramp(0.0, 0.365079))));
-  rgb[1] = static_cast<uint8_t>(std::lround(255 * ramp(0.365079, 0.746032)));
-  rgb[2] = static_cast<uint8_t>(std::lround(255 * ramp(0.746032, 1.0)));
-}
+// min(floor(256 t), 255) into a 256-entry table, as matplotlib indexes its lookup tables.
+struct Colormap {
+  const char* name;
+  uint8_t rgb[256 * 3];
+};
+const Colormap kColormaps[] = {
+#include "xai/colormaps.inc"
+};
 }  // namespace
+
+std::vector<std::string> colormap_names() {
+  std::vector<std::string> v;
+  for (const Colormap& c : kColormaps) v.push_back(c.name);
+  return v;
+}
+
+std::string colormap_list() {
+  std::string s;
+  for (const Colormap& c : kColormaps) s += (s.empty() ? "" : ", ") + std::string(c.name);
+  return s;
+}
 
 Image colorize(const std::vector<float>& map01, int w, int h, const std::string& cmap) {
   if (static_cast<int64_t>(map01.size()) != int64_t(w) * h)
     throw Error("colorize: map has " + std::to_string(map01.size()) + " values for " + std::to_string(w) + "x" +
                 std::to_string(h));
-  const auto names = colormap_names();
-  if (std::find(names.begin(), names.end(), cmap) == names.end())
-    throw Error("unknown colormap '" + cmap + "' (known: hot, gray)");
+  const Colormap* cm = nullptr;
+  for (const Colormap& c : kColormaps)
+    if (cmap == c.name) cm = &c;
+  if (!cm) throw Error("unknown colormap '" + cmap + "' (known: " + colormap_list() + ")");
   Image img;
   img.width = w;
   img.height = h;
   img.rgb.resize(map01.size() * 3);
   for (size_t i = 0; i < map01.size(); ++i) {
-    const double t = std::clamp<double>(map01[i], 0.0, 1.0);
-    uint8_t* p = &img.rgb[i * 3];
-    if (cmap == "hot") hot(t, p);
-    else p[0] = p[1] = p[2] = static_cast<uint8_t>(std::lround(255 * t));
+    const float t = std::isfinite(map01[i]) ? std::clamp(map01[i], 0.0f, 1.0f) : 0.0f;
+    const int k = std::min(static_cast<int>(t * 256.0f), 255);
+    std::copy_n(cm->rgb + 3 * k, 3, &img.rgb[i * 3]);
   }
   return img;
 }
@@ -64,6 +93,22 @@ Image overlay(const Image& base_in, const Image& heat, double alpha) {
   Image out = heat;
   for (size_t i = 0; i < out.rgb.size(); ++i)
     out.rgb[i] = static_cast<uint8_t>(std::lround(alpha * heat.rgb[i] + (1 - alpha) * base.rgb[i]));
+  return out;
+}
+
+Image side_by_side(const std::vector<Image>& panels, int gap) {
+  Image out;
+  for (const Image& p : panels) {
+    out.width += p.width + (out.width ? gap : 0);
+    out.height = std::max(out.height, p.height);
+  }
+  out.rgb.assign(size_t(out.width) * out.height * 3, 255);  // white gaps and margins
+  int x0 = 0;
+  for (const Image& p : panels) {
+    for (int y = 0; y < p.height; ++y)
+      std::copy_n(&p.rgb[size_t(y * p.width) * 3], p.width * 3, &out.rgb[(size_t(y) * out.width + x0) * 3]);
+    x0 += p.width + gap;
+  }
   return out;
 }
 

@@ -8,14 +8,26 @@
 
 namespace gt::viz {
 
-// min-max normalisation of a map to [0, 1] (a constant map becomes all zeros).
-std::vector<float> normalize01(const std::vector<float>& v);
-// Names accepted by colorize().
+// Normalisation of a map to [0, 1] for a colormap:
+//   minmax      (v - min) / (max - min)
+//   percentile  the same with max replaced by the value that `clip` percent of the map lie above,
+//               and values above it clipped to 1: one hot pixel no longer darkens the whole map
+//   symmetric   for signed maps: 0.5 + 0.5 v / m, m = that percentile of |v|, so that 0 sits in the
+//               middle of a diverging colormap (bwr) and the sign stays visible
+// A constant map becomes all 0 (symmetric: all 0.5).
+enum class Norm { minmax, percentile, symmetric };
+std::vector<float> normalize(const std::vector<float>& v, Norm n, double clip = 1.0);
+std::vector<float> normalize01(const std::vector<float>& v);  // minmax
+// Names accepted by colorize(), and the same as one comma-separated string for messages.
 std::vector<std::string> colormap_names();
-// map in [0,1] of size w*h -> RGB image through the named colormap.
+std::string colormap_list();
+// map in [0,1] of size w*h -> RGB image through the named colormap (matplotlib's 256-entry tables:
+// hot, viridis, plasma, inferno, magma, gray, jet, turbo, bwr).
 Image colorize(const std::vector<float>& map01, int w, int h, const std::string& cmap);
 // alpha * heat + (1 - alpha) * base, after resizing base to heat's size if needed.
 Image overlay(const Image& base, const Image& heat, double alpha);
+// Panels left to right with `gap` white pixels between them (top-aligned).
+Image side_by_side(const std::vector<Image>& panels, int gap = 0);
 // Writes a PNG atomically (temporary file, then rename).
 void write_png(const std::string& path, const Image& img);
 

@@ -1,0 +1,92 @@
+#include "xai/gradcam.h"
+
+#include <algorithm>
+#include <set>
+
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+#include "nn/model.h"
+
+namespace gt::xai {
+namespace {
+
+// Runs the model on x, keeping layer's output A on the tape, and returns A and d score / d A.
+std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tensor& x, const Target& t,
+                                                  const std::string& layer) {
+  Tape tape;
+  TapeGuard guard(tape);
+  Tensor A;
+  std::vector<std::string> layers;  // for the error message
+  tape.add_forward_hook("", "", [&](const std::string&, const std::string& l, const Tensor& out) {
+    if (l == layer) A = out;  // the layer's last op wins: block5_conv3 is the conv's ReLU output
+    if (layers.empty() || layers.back() != l) layers.push_back(l);
+    return out;
+  });
+  // x requires a gradient only so that the forward pass is recorded; the need-mask of grad()
+  // then computes nothing upstream of A.
+  const Tensor score = target_score(model(x.detach().set_requires_grad(true)), t);
+  if (!A.defined()) {
+    std::string near;
+    for (const auto& n : nn::closest_names(layer, layers, 5)) near += (near.empty() ? "" : ", ") + n;
+    throw Error("unknown layer '" + layer + "' (closest: " + near + "; `gradtrace layers` lists them all)");
+  }
+  if (A.ndim() != 4) throw Error("layer '" + layer + "' has output " + A.shape().str() + ", not a feature map (1,K,h,w)");
+  Tensor G = tape.grad(score, {A})[0];
+  return {A.detach(), G};
+}
+
+// Grad-CAM++ channel weights from A and G, both (1,K,h,w) -> (1,K,1,1).
+Tensor plus_plus_weights(const Tensor& A, const Tensor& G) {
+  const int64_t K = A.dim(1), P = A.dim(2) * A.dim(3);
+  const std::vector<double> a = A.to_vector_f64(), g = G.to_vector_f64();
+  std::vector<double> w(static_cast<size_t>(K), 0.0);
+  for (int64_t k = 0; k < K; ++k) {
+    double sum_a = 0;
+    for (int64_t p = 0; p < P; ++p) sum_a += a[k * P + p];
+    double wk = 0;
+    for (int64_t p = 0; p < P; ++p) {
+      const double gi = g[k * P + p], g2 = gi * gi, denom = 2 * g2 + sum_a * g2 * gi;
+      if (gi != 0 && denom != 0) wk += g2 / denom * std::max(gi, 0.0);
+    }
+    w[size_t(k)] = wk;
+  }
+  return Tensor::from_vector({1, K, 1, 1}, w, A.dtype());
+}
+
+}  // namespace
+
+Cam gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, bool plus_plus) {
+  const auto [A, G] = activation_and_gradient(model, x, t, layer);
+  NoGradGuard no_grad;
+  const int64_t K = A.dim(1);
+  // sum_k a_k A_k is a 1x1 convolution of A with the weights a_k as one filter (1,K,1,1).
+  const Tensor a = plus_plus ? plus_plus_weights(A, G) : ops::reshape(ops::global_avg_pool(G), {1, K, 1, 1});
+  const Tensor L = ops::relu(ops::conv2d(A, a));  // (1,1,h,w)
+  Cam c;
+  c.cam = ops::reshape(L, {A.dim(2), A.dim(3)});
+  c.map = ops::reshape(ops::resize_bilinear(L, x.dim(2), x.dim(3)), {x.dim(2), x.dim(3)});
+  return c;
+}
+
+Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t) {
+  return input_gradient(model, x, t, [](Tape& tape) {
+    for (const char* op : {"relu", "relu6"})
+      tape.add_backward_hook(op, "", [](const Node&, const Tensor&, std::vector<Tensor>& dx) {
+        if (dx[0].defined()) dx[0] = ops::relu(dx[0]);  // the rule gave (x > 0) dy; keep dy > 0 only
+      });
+  });
+}
+
+Tensor guided_gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer) {
+  const Tensor gb = guided_backprop(model, x, t);
+  const Tensor map = gradcam(model, x, t, layer).map;
+  NoGradGuard no_grad;
+  const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3);
+  std::vector<double> v = gb.to_vector_f64();
+  const std::vector<double> m = map.to_vector_f64();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < HW; ++i) v[size_t(c * HW + i)] *= m[size_t(i)];
+  return Tensor::from_vector(x.shape(), v, x.dtype());
+}
+
+}  // namespace gt::xai

@@ -1,0 +1,26 @@
+// Class activation maps from a layer's activations A (1,K,h,w) and gradients G = d y_c / d A:
+//   Grad-CAM    (Selvaraju et al. 2017)  L = ReLU( sum_k a_k A_k ),  a_k = 1/(hw) sum_ij G_k,ij
+//   Grad-CAM++  (Chattopadhay et al. 2018)  a_k = sum_ij w_k,ij ReLU(G_k,ij),
+//               w_k,ij = G_k,ij^2 / (2 G_k,ij^2 + (sum_ab A_k,ab) G_k,ij^3)   (0 where G = 0)
+// The map is L upsampled bilinearly (half-pixel centres) to the input's size.
+//   Guided Backprop (Springenberg et al. 2015): d y_c / d x with every ReLU's backward also
+//               zeroing negative gradients:  dx = (x > 0) (dy > 0) dy
+//   Guided Grad-CAM: Guided Backprop times the upsampled Grad-CAM map, per channel.
+#pragma once
+#include <string>
+
+#include "xai/saliency.h"
+
+namespace gt::xai {
+
+struct Cam {
+  Tensor cam;  // (h, w): at the layer's resolution, after the ReLU
+  Tensor map;  // (H, W): upsampled to the input
+};
+
+// layer: a layer name as `gradtrace layers` lists it; its last op's output is A.
+Cam gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, bool plus_plus = false);
+Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t);
+Tensor guided_gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer);
+
+}  // namespace gt::xai

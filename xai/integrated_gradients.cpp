@@ -1,0 +1,108 @@
+#include "xai/integrated_gradients.h"
+
+#include <cmath>
+
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+
+namespace gt::xai {
+namespace {
+
+// Gauss-Legendre nodes and weights on [-1, 1]: the roots of P_n by Newton's method from the
+// Chebyshev-like guess cos(pi (i + 3/4) / (n + 1/2)), and w_i = 2 / ((1 - x_i^2) P_n'(x_i)^2).
+void gauss_legendre(int n, std::vector<double>& x, std::vector<double>& w) {
+  x.assign(size_t(n), 0.0);
+  w.assign(size_t(n), 0.0);
+  for (int i = 0; i < n; ++i) {
+    double z = std::cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
+    for (int iter = 0; iter < 100; ++iter) {
+      double p0 = 1, p1 = z;  // P_0, P_1; the recurrence (k+1) P_{k+1} = (2k+1) z P_k - k P_{k-1}
+      for (int k = 1; k < n; ++k) {
+        const double p2 = ((2 * k + 1) * z * p1 - k * p0) / (k + 1);
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = n * (z * p1 - p0) / (z * z - 1);  // P_n'(z)
+      const double dz = p1 / dp;
+      z -= dz;
+      if (std::abs(dz) < 1e-15) break;
+    }
+    x[size_t(n - 1 - i)] = z;  // ascending
+    w[size_t(n - 1 - i)] = 2 / ((1 - z * z) * dp * dp);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> ig_methods() {
+  return {"riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre"};
+}
+
+Quadrature quadrature(const std::string& method, int n) {
+  if (n < 1) throw Error("integrated gradients: steps must be at least 1, got " + std::to_string(n));
+  Quadrature q;
+  if (method == "gausslegendre") {
+    gauss_legendre(n, q.alphas, q.weights);
+    for (int k = 0; k < n; ++k) q.alphas[k] = 0.5 * (q.alphas[k] + 1), q.weights[k] *= 0.5;
+    return q;
+  }
+  if (method == "riemann_trapezoid") {
+    if (n < 2) throw Error("integrated gradients: riemann_trapezoid needs at least 2 steps, got " + std::to_string(n));
+    for (int k = 0; k < n; ++k) {
+      q.alphas.push_back(double(k) / (n - 1));
+      q.weights.push_back((k == 0 || k == n - 1 ? 0.5 : 1.0) / (n - 1));
+    }
+    return q;
+  }
+  const double shift = method == "riemann_left" ? 0.0 : method == "riemann_right" ? 1.0 : method == "riemann_middle" ? 0.5 : -1;
+  if (shift < 0) {
+    std::string known;
+    for (const auto& m : ig_methods()) known += (known.empty() ? "" : ", ") + m;
+    throw Error("integrated gradients: unknown method '" + method + "' (known: " + known + ")");
+  }
+  for (int k = 0; k < n; ++k) {
+    q.alphas.push_back((k + shift) / n);
+    q.weights.push_back(1.0 / n);
+  }
+  return q;
+}
+
+IgResult integrated_gradients(const Model& model, const Tensor& x, const Tensor& baseline, const Target& t,
+                              const IgOptions& o) {
+  if (x.ndim() != 4 || x.dim(0) != 1) throw Error("integrated gradients: expected one image (1,C,H,W), got " + x.shape().str());
+  if (baseline.shape() != x.shape())
+    throw Error("integrated gradients: the baseline has shape " + baseline.shape().str() + ", the input " + x.shape().str());
+  if (o.batch < 1) throw Error("integrated gradients: batch must be at least 1, got " + std::to_string(o.batch));
+  const Quadrature q = quadrature(o.method, o.steps);
+  const std::vector<double> xv = x.to_vector_f64(), bv = baseline.to_vector_f64();
+  const size_t per = xv.size();
+  std::vector<double> acc(per, 0.0);  // sum_k w_k grad_k
+  for (size_t k0 = 0; k0 < q.alphas.size(); k0 += size_t(o.batch)) {
+    const size_t n = std::min(size_t(o.batch), q.alphas.size() - k0);
+    std::vector<double> pts(n * per);
+    for (size_t j = 0; j < n; ++j)
+      for (size_t i = 0; i < per; ++i) pts[j * per + i] = bv[i] + q.alphas[k0 + j] * (xv[i] - bv[i]);
+    const std::vector<double> g =
+        input_gradient(model, Tensor::from_vector({int64_t(n), x.dim(1), x.dim(2), x.dim(3)}, pts, x.dtype()), t)
+            .to_vector_f64();
+    for (size_t j = 0; j < n; ++j)
+      for (size_t i = 0; i < per; ++i) acc[i] += q.weights[k0 + j] * g[j * per + i];
+  }
+  IgResult r;
+  std::vector<double> attr(per);
+  double total = 0;
+  for (size_t i = 0; i < per; ++i) {
+    attr[i] = (xv[i] - bv[i]) * acc[i];
+    total += attr[i];
+  }
+  r.attribution = Tensor::from_vector(x.shape(), attr, x.dtype());
+  {
+    NoGradGuard no_grad;
+    r.f_x = target_score(model(x), t).item();
+    r.f_baseline = target_score(model(baseline), t).item();
+  }
+  r.delta = total - (r.f_x - r.f_baseline);
+  return r;
+}
+
+}  // namespace gt::xai

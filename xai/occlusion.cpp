@@ -1,0 +1,42 @@
+#include "xai/occlusion.h"
+
+#include "autodiff/tape.h"
+
+namespace gt::xai {
+
+Tensor occlusion(const Model& model, const Tensor& x, const Target& t, const OcclusionOptions& o) {
+  if (x.ndim() != 4 || x.dim(0) != 1) throw Error("occlusion: expected one image (1,C,H,W), got " + x.shape().str());
+  const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3), HW = H * W;
+  if (o.window < 1 || o.window > std::min(H, W) || o.stride < 1 || o.batch < 1)
+    throw Error("occlusion: window must lie in [1, " + std::to_string(std::min(H, W)) + "] and stride, batch be >= 1");
+  const int64_t ny = (H - o.window) / o.stride + 1, nx = (W - o.window) / o.stride + 1, windows = ny * nx;
+  NoGradGuard no_grad;
+  const double f_x = row_scores(model(x), t)[0];
+  const std::vector<double> xv = x.to_vector_f64();
+  std::vector<double> total(size_t(HW), 0.0), count(size_t(HW), 0.0);
+  for (int64_t w0 = 0; w0 < windows; w0 += o.batch) {
+    const int64_t n = std::min<int64_t>(o.batch, windows - w0);
+    std::vector<double> batch(size_t(n * C * HW));
+    for (int64_t j = 0; j < n; ++j) {
+      double* img = batch.data() + j * C * HW;
+      std::copy(xv.begin(), xv.end(), img);
+      const int64_t y0 = (w0 + j) / nx * o.stride, x0 = (w0 + j) % nx * o.stride;
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t yy = y0; yy < y0 + o.window; ++yy)
+          std::fill_n(img + c * HW + yy * W + x0, o.window, o.fill);
+    }
+    const std::vector<double> scores = row_scores(model(Tensor::from_vector({n, C, H, W}, batch, x.dtype())), t);
+    for (int64_t j = 0; j < n; ++j) {
+      const double drop = f_x - scores[size_t(j)];
+      const int64_t y0 = (w0 + j) / nx * o.stride, x0 = (w0 + j) % nx * o.stride;
+      for (int64_t yy = y0; yy < y0 + o.window; ++yy)
+        for (int64_t xx = x0; xx < x0 + o.window; ++xx) total[size_t(yy * W + xx)] += drop, count[size_t(yy * W + xx)] += 1;
+    }
+  }
+  std::vector<double> out(size_t(C * HW));
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < HW; ++i) out[size_t(c * HW + i)] = count[size_t(i)] ? total[size_t(i)] / count[size_t(i)] : 0.0;
+  return Tensor::from_vector(x.shape(), out, x.dtype());
+}
+
+}  // namespace gt::xai

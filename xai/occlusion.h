@@ -1,0 +1,21 @@
+// Occlusion (Zeiler & Fergus 2014): slide a window over the image, fill it with a value, and
+// credit each pixel with the drop of the score, averaged over the windows that covered it:
+//   A(p) = mean over windows W containing p of [ F(x) - F(x with W filled) ]
+// Windows cover every channel, start at 0 and step by `stride`; floor((H - window) / stride) + 1
+// positions per axis, as Captum's Occlusion places them (pixels no window covers get 0).
+#pragma once
+#include "xai/saliency.h"
+
+namespace gt::xai {
+
+struct OcclusionOptions {
+  int window = 16;
+  int stride = 8;
+  double fill = 0.0;  // in model-input space (the CLI converts a pixel value through preprocessing)
+  int batch = 16;     // occluded copies per forward pass
+};
+
+// Returns (1,C,H,W) (the same value in every channel of a pixel, as windows span all channels).
+Tensor occlusion(const Model& model, const Tensor& x, const Target& t, const OcclusionOptions& o);
+
+}  // namespace gt::xai
