@@ -41,5 +41,36 @@ expect 1 "$gt" demo --image "$tmp/bad.png" --out "$tmp/never2.png"
 [ -e "$tmp/never2.png" ] && { echo "FAIL: a failed run left never2.png"; fail=1; }
 expect 0 "$gt" demo --size 32 --out "$tmp/ok.png" --raw "$tmp/ok.h5" --threads 1
 [ -s "$tmp/ok.png" ] && [ -s "$tmp/ok.h5" ] || { echo "FAIL: demo wrote no output"; fail=1; }
+
+# Attribution methods on the narrow VGG16 fixture (torch layout, 64x64), with the demo's PNG as input.
+fix="$(dirname "$0")/fixtures"
+w="$fix/torch_vgg16_narrow.h5" img="$tmp/ok.png"
+expect_out() {  # expect_out CODE PATTERN command...: also requires PATTERN in the output
+  local pattern=$2
+  expect "$1" "${@:3}"
+  grep -q -- "$pattern" "$tmp/out" || { echo "FAIL: '${*:3}' did not print '$pattern'"; cat "$tmp/out"; fail=1; }
+}
+for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam occlusion; do
+  expect 0 "$gt" "$m" --help
+  expect 0 "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png" --raw "$tmp/$m.h5" --threads 1
+  [ -s "$tmp/$m.png" ] && [ -s "$tmp/$m.h5" ] || { echo "FAIL: $m wrote no output"; fail=1; }
+done
+expect_out 0 "completeness error" "$gt" ig --weights "$w" --image "$img" --steps 10 --method riemann_trapezoid \
+  --baseline blur --target all --out "$tmp/ig2.png"
+expect 0 "$gt" ig --weights "$w" --image "$img" --baseline "$img" --out "$tmp/ig3.png"
+expect 0 "$gt" saliency --weights "$w" --image "$img" --signed --reduce mean --cmap viridis --out "$tmp/s2.png"
+expect 0 "$gt" gradcam --weights "$w" --image "$img" --layer block4_conv3 --target 2 --out "$tmp/gc2.png"
+expect_out 2 "gradtrace layers" "$gt" gradcam --weights "$w" --image "$img" --layer block9_conv1 --out "$tmp/never3.png"
+expect_out 2 "classes 0..9" "$gt" saliency --weights "$w" --image "$img" --target 10 --out "$tmp/never3.png"
+expect_out 2 "unknown class name" "$gt" saliency --weights "$w" --image "$img" --target "golden retriever" --out "$tmp/never3.png"
+expect_out 2 "must lie in" "$gt" ig --weights "$w" --image "$img" --steps 0 --out "$tmp/never3.png"
+expect_out 2 "must lie in" "$gt" saliency --weights "$w" --image "$img" --alpha -1 --out "$tmp/never3.png"
+expect_out 2 "known: hot, viridis" "$gt" saliency --weights "$w" --image "$img" --cmap rainbow --out "$tmp/never3.png"
+expect_out 2 "gausslegendre" "$gt" ig --weights "$w" --image "$img" --method simpson --out "$tmp/never3.png"
+expect_out 2 "--target all" "$gt" gradcam --weights "$w" --image "$img" --target all --out "$tmp/never3.png"
+expect_out 2 "unknown option --steps" "$gt" saliency --weights "$w" --image "$img" --steps 5 --out "$tmp/never3.png"
+expect_out 1 "baseline file" "$gt" ig --weights "$w" --image "$img" --baseline "$fix/torch_mobilenet_v1_narrow_ref.h5" --raw "$tmp/never3.h5" \
+  --out "$tmp/never3.png"
+[ -e "$tmp/never3.png" ] || [ -e "$tmp/never3.h5" ] && { echo "FAIL: a failed method left output behind"; fail=1; }
 ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=1; }
 exit $fail

@@ -41,6 +41,10 @@ int run_demo(int argc, char** argv);
 int run_classify(int argc, char** argv);
 int run_layers(int argc, char** argv);
 int run_convert(int argc, char** argv);
+// The attribution methods: saliency, gradxinput, smoothgrad, ig, gradcam, gradcam++, guided-backprop,
+// guided-gradcam, occlusion (tools/cmd_explain.cpp).
+bool is_explain_command(const std::string& cmd);
+int run_explain(int argc, char** argv);
 // A usage error unless `model` is empty or a model gradtrace knows.
 void check_model_flag(const std::string& model);
 // Loads a weights file (.tflite today) into its model; when `model` is not empty it must match.

@@ -82,7 +82,7 @@ def convert(arch, sd, out, alpha=1.0, input_size=None):
             f[f"{names[module]}/{param}"] = t.detach().cpu().numpy()
         classes = sd[[k for k in sd if names.get(k.rsplit('.', 1)[0]) == "predictions"][0]].shape[0]
         for k, v in {"arch": arch, "variant": "torch", "preprocessing": "torch", "resize": "crop",
-                     "labels": "imagenet1000"}.items():
+                     "labels": "imagenet1000" if classes == 1000 else "none"}.items():
             f.attrs[k] = v.encode()
         f.attrs["gradtrace_format"], f.attrs["alpha"] = 1.0, float(alpha)
         f.attrs["input_size"], f.attrs["classes"] = float(input_size or INPUT.get(arch, 224)), float(classes)

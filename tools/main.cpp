@@ -16,6 +16,17 @@ const char* kUsage =
     "commands:\n"
     "  classify  the top-k classes of an image (--weights model.tflite --image photo.jpg)\n"
     "  layers    a model's layers with their output shapes\n"
+    "\n"
+    "  saliency         the gradient of the target logit w.r.t. the input\n"
+    "  gradxinput       input times gradient\n"
+    "  smoothgrad       the gradient averaged over noisy copies\n"
+    "  ig               Integrated Gradients (baselines, steps, quadrature rules, completeness)\n"
+    "  gradcam          Grad-CAM at any layer\n"
+    "  gradcam++        Grad-CAM++\n"
+    "  guided-backprop  Guided Backpropagation\n"
+    "  guided-gradcam   Guided Backprop times Grad-CAM\n"
+    "  occlusion        the score's drop under a sliding window\n"
+    "\n"
     "  convert   a weights file (.tflite) to gradtrace's HDF5 format\n"
     "  demo      a tiny conv net's saliency map on an image, written as a PNG\n"
     "  bench     benchmarks: 'gradtrace bench conv' times VGG16's conv layers\n"
@@ -38,6 +49,7 @@ int main(int argc, char** argv) {
     if (cmd == "classify") return gt::cli::run_classify(argc, argv);
     if (cmd == "layers") return gt::cli::run_layers(argc, argv);
     if (cmd == "convert") return gt::cli::run_convert(argc, argv);
+    if (gt::cli::is_explain_command(cmd)) return gt::cli::run_explain(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;
   } catch (const gt::cli::UsageError& e) {

@@ -1,4 +1,5 @@
 #include "weights/format.h"
+#include "weights/labels.h"
 
 #include <cmath>
 
@@ -56,6 +57,9 @@ std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
   m->info.preprocessing = f.attr_string("preprocessing");
   m->info.resize = f.attr_string("resize");
   m->info.labels = f.attr_string("labels");
+  // A label set that does not fit the classifier (a 10-class test network marked imagenet1000)
+  // would print ImageNet names for unrelated classes.
+  if (class_labels(m->info.labels).size() != size_t(m->info.classes)) m->info.labels = "none";
   fill(*m, f, dtype);
   return m;
 }

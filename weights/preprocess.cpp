@@ -1,5 +1,6 @@
 #include "weights/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "weights/hdf5.h"
@@ -77,6 +78,34 @@ Tensor resize_image(const Image& img, int64_t H, int64_t W, const std::string& r
     for (int64_t i = 0; i < H; ++i)
       for (int64_t j = 0; j < W; ++j) dst[(c * H + i) * W + j] = src[(c * h + i + top) * w + j + left];
   return out;
+}
+
+Tensor gaussian_blur(const Tensor& x, double sigma) {
+  if (x.ndim() != 4) throw Error("gaussian_blur: expected (N,C,H,W), got " + x.shape().str());
+  const int r = std::max(1, int(std::ceil(3 * sigma)));
+  std::vector<double> k(size_t(2 * r + 1));
+  double total = 0;
+  for (int i = -r; i <= r; ++i) total += k[size_t(i + r)] = std::exp(-0.5 * i * i / (sigma * sigma));
+  for (double& v : k) v /= total;
+  const int64_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
+  std::vector<double> v = x.to_vector_f64(), tmp(v.size());
+  // One 1-D pass along W (step 1) then along H (step W); samples outside repeat the edge.
+  auto pass = [&](const std::vector<double>& in, std::vector<double>& out, int64_t n, int64_t step, int64_t lines,
+                  int64_t line_step) {
+    for (int64_t p = 0; p < planes; ++p)
+      for (int64_t l = 0; l < lines; ++l) {
+        const double* src = in.data() + p * H * W + l * line_step;
+        double* dst = out.data() + p * H * W + l * line_step;
+        for (int64_t i = 0; i < n; ++i) {
+          double s = 0;
+          for (int j = -r; j <= r; ++j) s += k[size_t(j + r)] * src[std::clamp<int64_t>(i + j, 0, n - 1) * step];
+          dst[i * step] = s;
+        }
+      }
+  };
+  pass(v, tmp, W, 1, H, W);
+  pass(tmp, v, H, W, W, 1);
+  return Tensor::from_vector(x.shape(), v, x.dtype());
 }
 
 Tensor preprocess(const Tensor& x, const std::string& mode) {

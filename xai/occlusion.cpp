@@ -4,15 +4,18 @@
 
 namespace gt::xai {
 
-Tensor occlusion(const Model& model, const Tensor& x, const Target& t, const OcclusionOptions& o) {
+Tensor occlusion(const Model& model, const Tensor& x, const Tensor& baseline, const Target& t,
+                 const OcclusionOptions& o) {
   if (x.ndim() != 4 || x.dim(0) != 1) throw Error("occlusion: expected one image (1,C,H,W), got " + x.shape().str());
+  if (baseline.shape() != x.shape())
+    throw Error("occlusion: the baseline has shape " + baseline.shape().str() + ", the input " + x.shape().str());
   const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3), HW = H * W;
   if (o.window < 1 || o.window > std::min(H, W) || o.stride < 1 || o.batch < 1)
     throw Error("occlusion: window must lie in [1, " + std::to_string(std::min(H, W)) + "] and stride, batch be >= 1");
   const int64_t ny = (H - o.window) / o.stride + 1, nx = (W - o.window) / o.stride + 1, windows = ny * nx;
   NoGradGuard no_grad;
   const double f_x = row_scores(model(x), t)[0];
-  const std::vector<double> xv = x.to_vector_f64();
+  const std::vector<double> xv = x.to_vector_f64(), bv = baseline.to_vector_f64();
   std::vector<double> total(size_t(HW), 0.0), count(size_t(HW), 0.0);
   for (int64_t w0 = 0; w0 < windows; w0 += o.batch) {
     const int64_t n = std::min<int64_t>(o.batch, windows - w0);
@@ -23,7 +26,7 @@ Tensor occlusion(const Model& model, const Tensor& x, const Target& t, const Occ
       const int64_t y0 = (w0 + j) / nx * o.stride, x0 = (w0 + j) % nx * o.stride;
       for (int64_t c = 0; c < C; ++c)
         for (int64_t yy = y0; yy < y0 + o.window; ++yy)
-          std::fill_n(img + c * HW + yy * W + x0, o.window, o.fill);
+          std::copy_n(bv.data() + c * HW + yy * W + x0, o.window, img + c * HW + yy * W + x0);
     }
     const std::vector<double> scores = row_scores(model(Tensor::from_vector({n, C, H, W}, batch, x.dtype())), t);
     for (int64_t j = 0; j < n; ++j) {
