@@ -147,6 +147,11 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
       if (dx[i].shape() != n.input_shapes[i])
         throw Error("backward of " + n.op + " [" + n.layer + "]: gradient " + dx[i].shape().str() +
                     " for input " + std::to_string(i) + " of shape " + n.input_shapes[i].str());
+      // Nodes run from the output back, so the first non-finite gradient names the node that made it.
+      if (!dx[i].all_finite())
+        throw Error("NaN or Inf in the gradient: first produced by the backward of " + n.op + " [" +
+                    (n.layer.empty() ? "no layer" : n.layer) + "] (node " + std::to_string(k) + ", input " +
+                    std::to_string(i) + ")");
       accumulate(grads[n.inputs[i]], dx[i]);
     }
     if (!target[n.output]) dy = Tensor();  // consumed: free it early

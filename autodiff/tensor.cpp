@@ -1,5 +1,7 @@
 #include "autodiff/tensor.h"
 
+#include <cmath>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -165,6 +167,17 @@ std::vector<double> Tensor::to_vector_f64() const {
   if (!c.defined()) throw Error("to_vector: only cpu tensors can be read directly");
   const double* p = c.data<double>();
   return std::vector<double>(p, p + numel());
+}
+
+bool Tensor::all_finite() const {
+  if (device() != Device::cpu) throw Error("all_finite: only cpu tensors can be read directly");
+  auto scan = [n = numel()](const auto* p) {
+    bool ok = true;  // no early exit: the loop vectorises, and a NaN is the rare case
+#pragma omp simd reduction(&& : ok)
+    for (int64_t i = 0; i < n; ++i) ok = ok && std::isfinite(p[i]);
+    return ok;
+  };
+  return dtype() == DType::f64 ? scan(data<double>()) : scan(data<float>());
 }
 
 std::vector<float> Tensor::to_vector() const {

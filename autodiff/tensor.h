@@ -97,6 +97,7 @@ class Tensor {
   double at(int64_t flat_index) const;        // one element, as double
   std::vector<float> to_vector() const;
   std::vector<double> to_vector_f64() const;
+  bool all_finite() const;  // no NaN and no Inf (cpu tensors)
 
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }

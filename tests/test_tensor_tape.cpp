@@ -198,3 +198,21 @@ TEST_CASE("many forward/backward passes on one model do not leak") {
   CHECK(Storage::live_bytes() == after_one);
   CHECK(tape.size() == 0);
 }
+
+TEST_CASE("a NaN or Inf gradient stops backward and names the node that produced it") {
+  Tape tape;
+  TapeGuard guard(tape);
+  Tensor x = Tensor::uniform({4}, -1, 1, 1).set_requires_grad(true);
+  const Tensor scale = Tensor::from_vector({4}, std::vector<float>{1, 2, INFINITY, 4});
+  Tensor y;
+  {
+    NameScope s("scaled");
+    y = ops::mul(x, scale);  // d y / d x = scale: Inf in the third element
+  }
+  Tensor z;
+  {
+    NameScope s("head");
+    z = ops::sum(ops::relu(y));
+  }
+  CHECK_THROWS_WITH(tape.grad(z, {x}), Catch::Contains("NaN or Inf") && Catch::Contains("mul [scaled]"));
+}

@@ -6,11 +6,15 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "weights/format.h"
+#include "weights/preprocess.h"
+#include "weights/tflite.h"
 #include "weights/hdf5.h"
+#include "xai/counterfactual.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
 #include "xai/occlusion.h"
@@ -131,4 +135,66 @@ TEST_CASE("Grad-CAM: an unknown layer lists the closest names") {
                     Catch::Contains("unknown layer 'block5_conv9'") && Catch::Contains("block5_conv3") &&
                         Catch::Contains("gradtrace layers"));
   CHECK_THROWS_WITH(xai::gradcam(c.fn, c.x, xai::Target{10, false}, "block5_conv3"), Catch::Contains("out of range"));
+}
+
+namespace {
+const std::string kMobileNet = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
+const std::string kChelsea = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
+bool have_data() {
+  if (std::filesystem::exists(kMobileNet)) return true;
+  WARN("skipped: ../shared/data is absent");
+  return false;
+}
+}  // namespace
+
+TEST_CASE("IG completeness on the real MobileNet and chelsea.png: below 1% at 300 steps") {
+  if (!have_data()) return;
+  auto m = tflite::load(kMobileNet);
+  const Tensor x = load_input(kChelsea, m->info);
+  const Tensor black = preprocess(Tensor::zeros(x.shape()), m->info.preprocessing);
+  const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
+  for (const char* method : {"riemann_trapezoid", "gausslegendre"}) {
+    xai::IgOptions o;
+    o.steps = 300;
+    o.method = method;
+    o.batch = 30;
+    const xai::IgResult r = xai::integrated_gradients(fn, x, black, xai::Target{286, false}, o);  // Egyptian cat
+    const double rel = std::abs(r.delta) / std::abs(r.f_x - r.f_baseline);
+    std::printf("IG %s, 300 steps: f(x) %.4f, f(black) %.4f, completeness error %.3g (%.3f%%)\n", method, r.f_x,
+                r.f_baseline, r.delta, 100 * rel);
+    CHECK(rel < 0.01);
+  }
+}
+
+TEST_CASE("counterfactual: chelsea.png ('Egyptian cat') becomes a 'golden retriever' with p >= 0.9") {
+  if (!have_data()) return;
+  auto m = tflite::load(kMobileNet);
+  const Tensor x = load_input(kChelsea, m->info);
+  const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
+  xai::CounterfactualOptions o;
+  o.target = 208;  // golden retriever in TF Lite's 1001 classes
+  o.optimizer = "adam";
+  o.lr = 0.01;     // the course's learning rate, in model-input units ([-1, 1] for this model)
+  o.steps = 100;
+  o.confidence = 0.9;
+  o.lo = Tensor::full({1, 3, 1, 1}, -1.0);
+  o.hi = Tensor::full({1, 3, 1, 1}, 1.0);
+  const xai::CounterfactualResult r = xai::counterfactual(fn, x, o);
+  const auto& h = r.history;
+  std::printf("counterfactual (Adam, lr 0.01): p(golden retriever) %.4f -> %.4f in %zu steps; p(Egyptian cat) %.4f -> %.4f\n",
+              h.front().p_target, h.back().p_target, h.size() - 1, h.front().p_original, h.back().p_original);
+  CHECK(h.front().top1 == 286);
+  CHECK(r.reached);
+  CHECK(h.back().top1 == 208);
+  CHECK(h.back().p_target >= 0.9);
+  for (size_t i = 1; i < h.size(); ++i) CHECK(h[i].p_target > h[i - 1].p_target);  // p(target) rises
+  const std::vector<float> a = x.to_vector(), b = r.input.to_vector();
+  double change = 0, largest = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    change = std::max(change, double(std::abs(a[i] - b[i])));
+    largest = std::max(largest, double(std::abs(b[i])));
+  }
+  CHECK(largest <= 1.0);  // still a valid image
+  CHECK(change > 0);
+  CHECK(change <= 0.0105 * (h.size() - 1));  // an Adam step moves a value by about lr at most
 }

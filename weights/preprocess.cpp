@@ -130,6 +130,28 @@ Tensor preprocess(const Tensor& x, const std::string& mode) {
   return y;
 }
 
+Tensor deprocess(const Tensor& x, const std::string& mode) {
+  Tensor y = x.to(DType::f32).clone();
+  float* p = y.data<float>();
+  const int64_t S = x.dim(2) * x.dim(3);
+  if (mode == "none") return y;
+  if (mode == "tf") {
+    for (int64_t i = 0; i < y.numel(); ++i) p[i] = (p[i] + 1.0f) * 127.5f;
+  } else if (mode == "caffe") {  // BGR minus means -> RGB
+    const float mean_bgr[3] = {103.939f, 116.779f, 123.68f};
+    const std::vector<float> v = y.to_vector();
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t i = 0; i < S; ++i) p[c * S + i] = v[(2 - c) * S + i] + mean_bgr[2 - c];
+  } else if (mode == "torch") {
+    const float mean[3] = {0.485f, 0.456f, 0.406f}, stdv[3] = {0.229f, 0.224f, 0.225f};
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t i = 0; i < S; ++i) p[c * S + i] = (p[c * S + i] * stdv[c] + mean[c]) * 255.0f;
+  } else {
+    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, none)");
+  }
+  return y;
+}
+
 Tensor model_input(const Image& img, const nn::ModelInfo& info, const std::string& resize) {
   return preprocess(resize_image(img, info.input_h, info.input_w, resize.empty() ? info.resize : resize),
                     info.preprocessing);
