@@ -68,6 +68,12 @@ expect_out 2 "must lie in" "$gt" saliency --weights "$w" --image "$img" --alpha 
 expect_out 2 "known: hot, viridis" "$gt" saliency --weights "$w" --image "$img" --cmap rainbow --out "$tmp/never3.png"
 expect_out 2 "gausslegendre" "$gt" ig --weights "$w" --image "$img" --method simpson --out "$tmp/never3.png"
 expect_out 2 "--target all" "$gt" gradcam --weights "$w" --image "$img" --target all --out "$tmp/never3.png"
+expect 0 "$gt" counterfactual --help
+expect_out 0 "step    1" "$gt" counterfactual --weights "$w" --image "$img" --target 2 --steps 3 --lambda 0.1 \
+  --proximity l1 --out "$tmp/cf.png" --raw "$tmp/cf.h5"
+[ -s "$tmp/cf.png" ] && [ -s "$tmp/cf_saliency.png" ] && [ -s "$tmp/cf.h5" ] || { echo "FAIL: counterfactual outputs"; fail=1; }
+expect_out 2 "--target is required" "$gt" counterfactual --weights "$w" --image "$img" --out "$tmp/never3.png"
+expect_out 2 "adam or sgd" "$gt" counterfactual --weights "$w" --image "$img" --target 1 --optimizer lbfgs --out "$tmp/never3.png"
 expect_out 2 "unknown option --steps" "$gt" saliency --weights "$w" --image "$img" --steps 5 --out "$tmp/never3.png"
 expect_out 1 "baseline file" "$gt" ig --weights "$w" --image "$img" --baseline "$fix/torch_mobilenet_v1_narrow_ref.h5" --raw "$tmp/never3.h5" \
   --out "$tmp/never3.png"

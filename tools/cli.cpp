@@ -1,6 +1,7 @@
 #include "tools/cli.h"
 
 #include "weights/format.h"
+#include "weights/labels.h"
 #include "weights/keras.h"
 #include "weights/tflite.h"
 
@@ -8,6 +9,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 namespace gt::cli {
@@ -95,6 +97,33 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
   if (!model.empty() && model != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + model);
   return m;
+}
+
+// --target: "" (top-1), "all", an index, or a class name.
+xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int64_t top1, bool allow_all) {
+  if (s.empty()) return {top1, false};
+  if (s == "all") {
+    if (!allow_all) throw UsageError("--target all (the sum of all classes) is for gradient methods and ig");
+    return {0, true};
+  }
+  const int64_t K = info.classes;
+  if (std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    const long long k = std::stoll(s);
+    if (k >= K)
+      throw UsageError("class index " + s + " is out of range: the model has classes 0.." + std::to_string(K - 1));
+    return {k, false};
+  }
+  const auto& names = class_labels(info.labels);
+  auto lower = [](std::string v) {
+    for (char& c : v) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  for (size_t k = 0; k < names.size(); ++k)
+    if (lower(names[k]) == lower(s)) return {int64_t(k), false};
+  std::string near;
+  for (const auto& n : nn::closest_names(s, names, 5)) near += (near.empty() ? "" : "\", \"") + n;
+  throw UsageError("unknown class name '" + s + "'" + (near.empty() ? " (this model's classes have no names; use an index)"
+                                                                   : " (closest: \"" + near + "\")"));
 }
 
 int apply_threads(Args& a) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nn/model.h"
+#include "xai/saliency.h"
 
 namespace gt::cli {
 
@@ -49,6 +50,10 @@ int run_explain(int argc, char** argv);
 void check_model_flag(const std::string& model);
 // Loads a weights file (.tflite today) into its model; when `model` is not empty it must match.
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model);
+// --target: "" (the top-1 class), "all" (when allow_all), a class index, or a class name (case
+// insensitive; an unknown name suggests the closest ones). Usage errors list the valid choices.
+xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int64_t top1, bool allow_all);
+int run_counterfactual(int argc, char** argv);
 // Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.
 int apply_threads(Args& a);
 

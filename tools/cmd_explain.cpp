@@ -86,33 +86,6 @@ const Method& find_method(const std::string& name) {
   throw UsageError("unknown method " + name);
 }
 
-// --target: "" (top-1), "all", an index, or a class name.
-xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int64_t top1, bool allow_all) {
-  if (s.empty()) return {top1, false};
-  if (s == "all") {
-    if (!allow_all) throw UsageError("--target all (the sum of all classes) is for gradient methods and ig");
-    return {0, true};
-  }
-  const int64_t K = info.classes;
-  if (std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    const long long k = std::stoll(s);
-    if (k >= K)
-      throw UsageError("class index " + s + " is out of range: the model has classes 0.." + std::to_string(K - 1));
-    return {k, false};
-  }
-  const auto& names = class_labels(info.labels);
-  auto lower = [](std::string v) {
-    for (char& c : v) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return v;
-  };
-  for (size_t k = 0; k < names.size(); ++k)
-    if (lower(names[k]) == lower(s)) return {int64_t(k), false};
-  std::string near;
-  for (const auto& n : nn::closest_names(s, names, 5)) near += (near.empty() ? "" : "\", \"") + n;
-  throw UsageError("unknown class name '" + s + "'" + (near.empty() ? " (this model's classes have no names; use an index)"
-                                                                   : " (closest: \"" + near + "\")"));
-}
-
 template <class E>
 E choose(const std::string& flag, const std::string& v, const std::vector<std::pair<std::string, E>>& options) {
   std::string known;

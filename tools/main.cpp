@@ -26,6 +26,7 @@ const char* kUsage =
     "  guided-backprop  Guided Backpropagation\n"
     "  guided-gradcam   Guided Backprop times Grad-CAM\n"
     "  occlusion        the score's drop under a sliding window\n"
+    "  counterfactual   change the image until the model answers another class\n"
     "\n"
     "  convert   a weights file (.tflite) to gradtrace's HDF5 format\n"
     "  demo      a tiny conv net's saliency map on an image, written as a PNG\n"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
     if (cmd == "classify") return gt::cli::run_classify(argc, argv);
     if (cmd == "layers") return gt::cli::run_layers(argc, argv);
     if (cmd == "convert") return gt::cli::run_convert(argc, argv);
+    if (cmd == "counterfactual") return gt::cli::run_counterfactual(argc, argv);
     if (gt::cli::is_explain_command(cmd)) return gt::cli::run_explain(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;
