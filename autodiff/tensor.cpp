@@ -173,7 +173,7 @@ bool Tensor::all_finite() const {
   if (device() != Device::cpu) throw Error("all_finite: only cpu tensors can be read directly");
   auto scan = [n = numel()](const auto* p) {
     bool ok = true;  // no early exit: the loop vectorises, and a NaN is the rare case
-#pragma omp simd reduction(&& : ok)
+#pragma omp parallel for simd reduction(&& : ok) if (n > (1 << 18))
     for (int64_t i = 0; i < n; ++i) ok = ok && std::isfinite(p[i]);
     return ok;
   };

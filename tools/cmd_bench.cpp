@@ -7,6 +7,8 @@
 #include "autodiff/backend.h"
 #include "autodiff/tape.h"
 #include "nn/model.h"
+#include "xai/gradcam.h"
+#include "xai/integrated_gradients.h"
 #include "xai/saliency.h"
 #include "tools/cli.h"
 
@@ -15,11 +17,12 @@ namespace {
 
 const char* kHelp =
     "usage: gradtrace bench conv [options]\n"
-    "       gradtrace bench --model NAME [--task forward|saliency] [--repeat R] [--threads N]\n"
+    "       gradtrace bench --model NAME [--task forward|saliency|gradcam|ig50] [--repeat R] [--threads N]\n"
     "\n"
-    "With --model: times a whole model with random weights at batch 1, its default input size:\n"
-    "'forward' (no gradients) or 'saliency' (forward + the gradient of logit 281 w.r.t. the input,\n"
-    "as ../shared/bench/torch_xai_bench.py does). Prints the median in ms.\n"
+    "With --model: times a whole model with random weights at batch 1, its default input size, as\n"
+    "../shared/bench/torch_xai_bench.py does: 'forward' (no gradients), 'saliency' (the gradient of\n"
+    "logit 281 w.r.t. the input), 'gradcam' (at the model's default layer) or 'ig50' (Integrated\n"
+    "Gradients, 50 midpoints from a zero baseline in batches of 10). Prints the median in ms.\n"
     "\n"
     "Times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and prints, per layer,\n"
     "the median time and GFLOP/s of the forward pass and of the input gradient (backward-data), and the\n"
@@ -105,7 +108,8 @@ int bench_model(Args& a, const std::string& name) {
   const int repeat = static_cast<int>(a.get_int("--repeat", 5, 1, 1000));
   const int threads = apply_threads(a);
   a.finish();
-  if (task != "forward" && task != "saliency") throw UsageError("--task must be forward or saliency");
+  if (task != "forward" && task != "saliency" && task != "gradcam" && task != "ig50")
+    throw UsageError("--task must be forward, saliency, gradcam or ig50");
   auto m = nn::make_model(name);
   uint64_t seed = 1;
   for (auto& [pname, t] : m->named_parameters()) {
@@ -115,12 +119,21 @@ int bench_model(Args& a, const std::string& name) {
   }
   const Tensor x = Tensor::uniform({1, 3, m->info.input_h, m->info.input_w}, -1, 1, 7);
   const int64_t target = std::min<int64_t>(281, m->info.classes - 1);
+  const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
+  xai::IgOptions ig;  // as torch_xai_bench.py: 50 midpoints from a zero baseline, batches of 10
+  ig.steps = 50;
+  ig.method = "riemann_middle";
+  ig.batch = 10;
   const double ms = median_ms(repeat, [&] {
     if (task == "forward") {
       NoGradGuard ng;
       (*m)(x);
+    } else if (task == "saliency") {
+      xai::saliency(fn, x, target);
+    } else if (task == "gradcam") {
+      xai::gradcam(fn, x, xai::Target{target, false}, m->info.gradcam_layer);
     } else {
-      xai::saliency([&](const Tensor& in) { return (*m)(in); }, x, target);
+      xai::integrated_gradients(fn, x, Tensor::zeros_like(x), xai::Target{target, false}, ig);
     }
   });
   std::printf("%s %s: %.2f ms (batch 1, %lldx%lld, %d threads, median of %d)\n", name.c_str(), task.c_str(), ms,
