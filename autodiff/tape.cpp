@@ -102,7 +102,8 @@ Tensor Tape::record(const char* op, const std::vector<Tensor>& inputs, Tensor y,
   return y;
 }
 
-std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, const std::vector<int>& targets) {
+std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, const std::vector<int>& targets,
+                                       bool check_nodes) {
   if (!y.defined()) throw Error("backward: undefined output tensor");
   const int ys = slot_of(y, false);
   if (ys < 0)
@@ -148,7 +149,7 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
         throw Error("backward of " + n.op + " [" + n.layer + "]: gradient " + dx[i].shape().str() +
                     " for input " + std::to_string(i) + " of shape " + n.input_shapes[i].str());
       // Nodes run from the output back, so the first non-finite gradient names the node that made it.
-      if (!dx[i].all_finite())
+      if (check_nodes && !dx[i].all_finite())
         throw Error("NaN or Inf in the gradient: first produced by the backward of " + n.op + " [" +
                     (n.layer.empty() ? "no layer" : n.layer) + "] (node " + std::to_string(k) + ", input " +
                     std::to_string(i) + ")");
@@ -159,13 +160,25 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
   return grads;
 }
 
+std::vector<Tensor> Tape::checked_backward(const Tensor& y, const Tensor& seed, const std::vector<int>& targets) {
+  // Scanning every node's gradient would cost a pass over all of them; the results alone are
+  // scanned, and only when one holds a NaN or Inf does a second, checking pass find its origin.
+  std::vector<Tensor> grads = run_backward(y, seed, targets, false);
+  for (int t : targets)
+    if (t >= 0 && grads[size_t(t)].defined() && !grads[size_t(t)].all_finite()) {
+      run_backward(y, seed, targets, true);  // throws, naming the first node
+      throw Error("NaN or Inf in the gradient: the seed gradient itself is not finite");
+    }
+  return grads;
+}
+
 std::vector<Tensor> Tape::grad(const Tensor& y, const std::vector<Tensor>& wrt, const Tensor& seed, bool retain) {
   std::vector<int> targets;
   for (const Tensor& t : wrt) {
     if (!t.defined()) throw Error("grad: undefined tensor in wrt");
     targets.push_back(slot_of(t, false));
   }
-  std::vector<Tensor> grads = run_backward(y, seed, targets);
+  std::vector<Tensor> grads = checked_backward(y, seed, targets);
   std::vector<Tensor> out;
   for (size_t i = 0; i < wrt.size(); ++i) {
     const int s = targets[i];
@@ -185,7 +198,7 @@ void Tape::backward(const Tensor& y, const Tensor& seed, bool retain) {
       leaves.push_back(leaf);
     }
   }
-  std::vector<Tensor> grads = run_backward(y, seed, targets);
+  std::vector<Tensor> grads = checked_backward(y, seed, targets);
   for (size_t i = 0; i < targets.size(); ++i) {
     Tensor& g = grads[targets[i]];
     if (!g.defined()) continue;

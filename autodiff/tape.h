@@ -109,7 +109,10 @@ class Tape {
     }
   };
   int slot_of(const Tensor& t, bool create);
-  std::vector<Tensor> run_backward(const Tensor& y, const Tensor& seed, const std::vector<int>& targets);
+  // check_nodes: stop at the first node whose input gradient holds a NaN or Inf, naming it.
+  std::vector<Tensor> run_backward(const Tensor& y, const Tensor& seed, const std::vector<int>& targets,
+                                   bool check_nodes);
+  std::vector<Tensor> checked_backward(const Tensor& y, const Tensor& seed, const std::vector<int>& targets);
 
   uint64_t epoch_;
   std::vector<Node> nodes_;

@@ -163,8 +163,16 @@ TEST_CASE("sgemm strips: every tile remainder, K block edge and thread split mat
             }
             for (int64_t j = N; j < ldc; ++j) worst = std::max(worst, std::abs(c[size_t(i * ldc + j)] - 7.0));
           }
+          // The same product from A stored transposed (K x M) and read in place, B unpacked.
+          std::vector<float> at(a.size()), c2(size_t(M * ldc), 7.0f);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t k = 0; k < K; ++k) at[size_t(k * M + i)] = a[size_t(i * K + k)];
+          cpu::sgemm(M, N, K, at.data(), 1, b.data(), N, K % 2 ? bias.data() : nullptr, c2.data(), ldc, M);
+          double worst_t = 0;
+          for (size_t i = 0; i < c.size(); ++i) worst_t = std::max(worst_t, double(std::abs(c2[i] - c[i])));
           INFO("threads " << threads << " M " << M << " N " << N << " K " << K);
           CHECK(worst < 1e-4 * std::max<int64_t>(K, 1));
+          CHECK(worst_t < 1e-4 * std::max<int64_t>(K, 1));
         }
   omp_set_num_threads(saved);
 }

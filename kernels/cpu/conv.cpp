@@ -271,6 +271,15 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   // amortise, and runs a GEMM with C rows, which is poor for the few channels of an RGB image.
   // With the strip GEMM (float) every plane size gains; Eigen's chunked path only repays large ones.
   const bool fast_forward = std::is_same_v<T, float> && sgemm_strips_available();
+  if constexpr (std::is_same_v<T, float>) {
+    if (fast_forward && pointwise<T>(g)) {  // dx = w^T dy, w^T read in place
+      for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t gr = 0; gr < g.groups; ++gr)
+          sgemm(Cg, P, Og, w + gr * Og * Cg, 1, dy + (n * g.O + gr * Og) * P, P, nullptr,
+                dx + (n * g.C + gr * Cg) * HW, HW, Cg);
+      return;
+    }
+  }
   if (g.sh == 1 && g.sw == 1 && g.pt <= fh && g.pb <= fh && g.pl <= fw && g.pr <= fw && Cg >= 16 &&
       (fast_forward || per_thread_chunk(HW) > 0)) {
     // dx = conv(dy, w'),  w'[c, o, i, j] = w[o, c, kh-1-i, kw-1-j]  (per group), full padding.

@@ -29,7 +29,7 @@ constexpr int64_t kDepth = kPackDepth;
 struct Tile {
   int64_t kc;        // depth of this K block
   const float* a;    // A[row0, k0], row stride lda
-  int64_t lda;
+  int64_t lda, csa;  // A[i][k] = a[i * lda + k * csa]
   const float* b;    // block of B, kc x (16 NV), row stride ldb
   int64_t ldb;
   float* c;          // C[row0, col0], row stride ldc
@@ -51,11 +51,11 @@ void micro_kernel(const Tile& t) {
   const float* a[MR];
   for (int i = 0; i < MR; ++i) a[i] = t.a + i * t.lda;
   const float* b = t.b;
-  for (int64_t k = 0; k < t.kc; ++k, b += t.ldb) {
+  for (int64_t k = 0, ka = 0; k < t.kc; ++k, ka += t.csa, b += t.ldb) {
     __m512 bv[NV];
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
     for (int i = 0; i < MR; ++i) {
-      const __m512 av = _mm512_set1_ps(a[i][k]);
+      const __m512 av = _mm512_set1_ps(a[i][ka]);
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
     }
   }
@@ -79,13 +79,13 @@ constexpr std::array<Kernel, kRows> kernel_table[4] = {kernels_nv<1>(), kernels_
 bool sgemm_strips_available() { return true; }
 
 void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* Bp, int64_t ldb, float* C,
-                 int64_t ldc, int64_t nn, const float* bias, bool accumulate) {
+                 int64_t ldc, int64_t nn, const float* bias, bool accumulate, int64_t csa) {
   const auto& kernels = kernel_table[(nn + 15) / 16 - 1];
   const __mmask16 tail = nn % 16 ? __mmask16((1u << (nn % 16)) - 1) : __mmask16(0xFFFF);
   for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
     const int64_t kc = std::min(kDepth, K - k0);
     for (int64_t r = 0; r < M; r += kRows) {
-      const Tile t{kc, A + r * lda + k0, lda, Bp + k0 * ldb, ldb, C + r * ldc, ldc, tail, k0 == 0 && !accumulate,
+      const Tile t{kc, A + r * lda + k0 * csa, lda, csa, Bp + k0 * ldb, ldb, C + r * ldc, ldc, tail, k0 == 0 && !accumulate,
                    bias ? bias + r : nullptr};
       kernels[std::min<int64_t>(kRows, M - r) - 1](t);
     }
@@ -96,7 +96,7 @@ void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float*
 
 bool sgemm_strips_available() { return false; }
 void sgemm_strip(int64_t, int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, const float*,
-                 bool) {}
+                 bool, int64_t) {}
 
 #endif
 
@@ -119,8 +119,8 @@ WorkSplit split_work(int64_t N, int64_t M, int64_t max_run) {
 
 namespace {
 // The task loop of sgemm_strips and sgemm: B is either packed by `pack` or read in place at B, ldb.
-void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
-                 int64_t ldc, const PackStrip* pack, const float* B, int64_t ldb) {
+void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, int64_t csa, const float* bias,
+                 float* C, int64_t ldc, const PackStrip* pack, const float* B, int64_t ldb) {
   // Packing the strips of a run one after another reads each row of B (each image row of a
   // convolution's input) as one contiguous stretch, which the hardware prefetchers follow; a lone
   // 64-column strip would touch K scattered 256-byte pieces.
@@ -141,8 +141,8 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
               (*pack)(k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * block);
           for (int64_t s = s0; s < s1; ++s) {
             const float* b = pack ? buf.data() + (s - s0) * block : B + k0 * ldb + s * kStrip;
-            sgemm_strip(rows, kc, A + r0 * lda + k0, lda, b, pack ? kStrip : ldb, C + r0 * ldc + s * kStrip, ldc,
-                        std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0);
+            sgemm_strip(rows, kc, A + r0 * lda + k0 * csa, lda, b, pack ? kStrip : ldb, C + r0 * ldc + s * kStrip, ldc,
+                        std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0, csa);
           }
         }
       }
@@ -152,12 +152,12 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 
 void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
                   int64_t ldc, const PackStrip& pack) {
-  strip_tasks(M, N, K, A, lda, bias, C, ldc, &pack, nullptr, 0);
+  strip_tasks(M, N, K, A, lda, 1, bias, C, ldc, &pack, nullptr, 0);
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-           const float* bias, float* C, int64_t ldc) {
-  strip_tasks(M, N, K, A, lda, bias, C, ldc, nullptr, B, ldb);
+           const float* bias, float* C, int64_t ldc, int64_t csa) {
+  strip_tasks(M, N, K, A, lda, csa, bias, C, ldc, nullptr, B, ldb);
 }
 
 }  // namespace gt::cpu

@@ -25,14 +25,15 @@ void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
                   int64_t ldc, const PackStrip& pack);
 
 // The same product with B given in place (row-major, row stride ldb): no packing. For B whose rows
-// are long and contiguous, such as a 1x1 convolution's input.
+// are long and contiguous, such as a 1x1 convolution's input. A[i][k] = A[i * lda + k * csa], so
+// csa != 1 reads a transposed matrix in place (lda = 1, csa = rows of the stored matrix).
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-           const float* bias, float* C, int64_t ldc);
+           const float* bias, float* C, int64_t ldc, int64_t csa = 1);
 
 // One strip, single-threaded: C[M, nn] = (accumulate ? C : bias or 0) + A[M, K] * B[K, nn], B
 // row-major with row stride ldb (kStrip when packed; nn <= kStrip). Only nn columns of C are written.
 void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                 int64_t ldc, int64_t nn, const float* bias, bool accumulate);
+                 int64_t ldc, int64_t nn, const float* bias, bool accumulate, int64_t csa = 1);
 
 // How sgemm_strips and the Winograd convolution cut an M x N product into tasks: the `strips` strips
 // of N in `runs` runs (run i = strips [i*strips/runs, (i+1)*strips/runs), at most max_run long),
