@@ -113,6 +113,22 @@ bool pointwise(const ConvGeom& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
 }
 
+// A 1x1 convolution with stride s and no padding is a pointwise one on x[:, ::s, ::s] (ResNet's
+// downsampling convs). Copies between the strided pixels of a C x H x W image and a C x (Ho*Wo) matrix.
+bool strided_pointwise(const ConvGeom& g) {
+  return g.kh == 1 && g.kw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0 && g.dh == 1 && g.dw == 1;
+}
+template <bool Gather>
+void strided_copy(const ConvGeom& g, int64_t C, const float* src, float* dst) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t oy = 0; oy < g.Ho; ++oy)
+      for (int64_t ox = 0; ox < g.Wo; ++ox) {
+        const int64_t image = (c * g.H + oy * g.sh) * g.W + ox * g.sw, packed = (c * g.Ho + oy) * g.Wo + ox;
+        if constexpr (Gather) dst[packed] = src[image]; else dst[image] = src[packed];
+      }
+}
+
 // Adds b[o] to columns [p0, p0 + np) of every row o of y (Og x P).
 template <class T>
 void add_bias(const T* b, int64_t Og, int64_t P, int64_t p0, int64_t np, T* y) {
@@ -132,6 +148,11 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
   if constexpr (std::is_same_v<T, float>) {
     if (sgemm_strips_available()) {
       if (pointwise<T>(g)) return sgemm(Og, P, K, w, K, x, P, b, y, P);
+      if (strided_pointwise(g)) {
+        std::vector<float> xs(static_cast<size_t>(K * P));
+        strided_copy<true>(g, K, x, xs.data());
+        return sgemm(Og, P, K, w, K, xs.data(), P, b, y, P);
+      }
       sgemm_strips(Og, P, K, w, K, b, y, P, [&](int64_t k0, int64_t k1, int64_t p0, int64_t np, float* buf) {
         unroll<false>(x, g, k0, k1, p0, np, buf, kStrip);
       });
@@ -272,11 +293,17 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   // With the strip GEMM (float) every plane size gains; Eigen's chunked path only repays large ones.
   const bool fast_forward = std::is_same_v<T, float> && sgemm_strips_available();
   if constexpr (std::is_same_v<T, float>) {
-    if (fast_forward && pointwise<T>(g)) {  // dx = w^T dy, w^T read in place
+    if (fast_forward && strided_pointwise(g)) {  // dx = w^T dy, w^T read in place
+      const bool strided = !pointwise<T>(g);
+      std::vector<float> dxs(strided ? static_cast<size_t>(Cg * P) : 0);
+      if (strided) std::fill(dx, dx + g.N * g.C * HW, 0.0f);
       for (int64_t n = 0; n < g.N; ++n)
-        for (int64_t gr = 0; gr < g.groups; ++gr)
-          sgemm(Cg, P, Og, w + gr * Og * Cg, 1, dy + (n * g.O + gr * Og) * P, P, nullptr,
-                dx + (n * g.C + gr * Cg) * HW, HW, Cg);
+        for (int64_t gr = 0; gr < g.groups; ++gr) {
+          float* dxg = dx + (n * g.C + gr * Cg) * HW;
+          sgemm(Cg, P, Og, w + gr * Og * Cg, 1, dy + (n * g.O + gr * Og) * P, P, nullptr, strided ? dxs.data() : dxg,
+                P, Cg);
+          if (strided) strided_copy<false>(g, Cg, dxs.data(), dxg);
+        }
       return;
     }
   }
