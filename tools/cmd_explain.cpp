@@ -5,15 +5,10 @@
 #include <cmath>
 #include <cstdio>
 
-#include "autodiff/ops.h"
-#include "autodiff/tape.h"
 #include "tools/cli.h"
+#include "tools/explain.h"
 #include "weights/hdf5.h"
 #include "weights/labels.h"
-#include "weights/preprocess.h"
-#include "xai/gradcam.h"
-#include "xai/integrated_gradients.h"
-#include "xai/occlusion.h"
 #include "xai/viz.h"
 
 namespace gt::cli {
@@ -116,55 +111,51 @@ int run_explain(int argc, char** argv) {
     std::printf("common options:\n%s", kCommon);
     return 0;
   }
-  const bool is_cam = name == "gradcam" || name == "gradcam++" || name == "guided-gradcam";
+  const bool is_cam = is_cam_method(name);
   const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
   const std::string target_s = a.get("--target", ""), out = a.get("--out", name + ".png"), raw = a.get("--raw", "");
   const std::string resize = a.get("--resize", "");
-  const bool signed_map = a.flag("--signed");
-  const std::string cmap = a.get("--cmap", signed_map ? "bwr" : "hot");
+  MethodConfig c;
+  c.method = name;
+  c.signed_map = a.flag("--signed");
+  const std::string cmap = a.get("--cmap", c.signed_map ? "bwr" : "hot");
   // Grad-CAM maps are smooth and non-negative: min-max shows them as the paper does. Gradient maps
   // have a few extreme pixels, which percentile clipping keeps from darkening the rest.
-  const char* default_norm = signed_map ? "symmetric" : name == "gradcam" || name == "gradcam++" ? "minmax" : "percentile";
+  const char* default_norm = c.signed_map ? "symmetric" : name == "gradcam" || name == "gradcam++" ? "minmax" : "percentile";
   const auto norm = choose<viz::Norm>("--norm", a.get("--norm", default_norm),
                                       {{"minmax", viz::Norm::minmax}, {"percentile", viz::Norm::percentile},
                                        {"symmetric", viz::Norm::symmetric}});
   const double clip = a.get_double("--clip", 1.0, 0.0, 50.0);
   const double alpha = a.get_double("--alpha", 0.5, 0.0, 1.0);
-  const auto reduce = choose<xai::ChannelReduce>(
+  c.reduce = choose<xai::ChannelReduce>(
       "--reduce", a.get("--reduce", "max"),
       {{"max", xai::ChannelReduce::max_abs}, {"mean", xai::ChannelReduce::mean_abs}, {"l2", xai::ChannelReduce::l2}});
   // Method options: read only for the methods that take them, so that a misplaced one is an error.
-  std::string layer, baseline_s = "black", ig_method = "gausslegendre";
-  xai::SmoothGradOptions sg;
-  xai::IgOptions ig;
-  xai::OcclusionOptions occ;
-  double fill = 128;
-  long seed = 0;
-  if (is_cam) layer = a.get("--layer", "");
+  if (is_cam) c.layer = a.get("--layer", "");
   if (name == "smoothgrad") {
-    sg.samples = int(a.get_int("--samples", 25, 1, 100000));
-    sg.sigma = a.get_double("--noise", 0.15, 0.0, 10.0);
-    sg.squared = a.flag("--squared");
-    sg.batch = int(a.get_int("--batch", 5, 1, 1024));
-    sg.seed = uint64_t(a.get_int("--seed", 0, 0, 1L << 62));
+    c.smoothgrad.samples = int(a.get_int("--samples", 25, 1, 100000));
+    c.smoothgrad.sigma = a.get_double("--noise", 0.15, 0.0, 10.0);
+    c.smoothgrad.squared = a.flag("--squared");
+    c.smoothgrad.batch = int(a.get_int("--batch", 5, 1, 1024));
+    c.smoothgrad.seed = uint64_t(a.get_int("--seed", 0, 0, 1L << 62));
   }
   if (name == "ig") {
-    baseline_s = a.get("--baseline", "black");
-    ig.steps = int(a.get_int("--steps", 50, 1, 100000));
-    ig.method = a.get("--method", "gausslegendre");
-    ig.batch = int(a.get_int("--batch", 10, 1, 1024));
-    seed = a.get_int("--seed", 0, 0, 1L << 62);
+    c.baseline = a.get("--baseline", "black");
+    c.ig.steps = int(a.get_int("--steps", 50, 1, 100000));
+    c.ig.method = a.get("--method", "gausslegendre");
+    c.ig.batch = int(a.get_int("--batch", 10, 1, 1024));
+    c.seed = uint64_t(a.get_int("--seed", 0, 0, 1L << 62));
     try {
-      xai::quadrature(ig.method, ig.steps);
+      xai::quadrature(c.ig.method, c.ig.steps);
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
   }
   if (name == "occlusion") {
-    occ.window = int(a.get_int("--window", 16, 1, 1 << 16));
-    occ.stride = int(a.get_int("--stride", 8, 1, 1 << 16));
-    fill = a.get_double("--fill", 128, 0, 255);
-    occ.batch = int(a.get_int("--batch", 16, 1, 1024));
+    c.occlusion.window = int(a.get_int("--window", 16, 1, 1 << 16));
+    c.occlusion.stride = int(a.get_int("--stride", 8, 1, 1 << 16));
+    c.fill = a.get_double("--fill", 128, 0, 255);
+    c.occlusion.batch = int(a.get_int("--batch", 16, 1, 1024));
   }
   apply_threads(a);
   a.finish();
@@ -175,122 +166,52 @@ int run_explain(int argc, char** argv) {
   const auto cmaps = viz::colormap_names();
   if (std::find(cmaps.begin(), cmaps.end(), cmap) == cmaps.end())
     throw UsageError("unknown colormap '" + cmap + "' (known: " + viz::colormap_list() + ")");
-  if (signed_map && reduce == xai::ChannelReduce::l2) throw UsageError("--signed does not go with --reduce l2 (it has no sign)");
+  if (c.signed_map && c.reduce == xai::ChannelReduce::l2)
+    throw UsageError("--signed does not go with --reduce l2 (it has no sign)");
 
-  auto model = load_model(weights, model_name);
-  const nn::ModelInfo& info = model->info;
-  if (!info.include_top) throw Error("weights file " + weights + " has no classifier (a _notop file): nothing to explain");
-  // The picture in pixel space (for the overlay and pixel-space baselines) unless the input is a tensor.
-  const bool tensor_input = image.size() > 3 && image.compare(image.size() - 3, 3, ".h5") == 0;
-  const std::string mode = resize.empty() ? info.resize : resize;
-  Tensor pixels, x;
-  if (tensor_input) {
-    x = load_input(image, info);
-  } else {
-    pixels = resize_image(load_image(image), info.input_h, info.input_w, mode);
-    x = preprocess(pixels, info.preprocessing);
-  }
-  const int64_t H = x.dim(2), W = x.dim(3);
-  const xai::Model fn = [&](const Tensor& in) { return (*model)(in); };
-  std::vector<float> probs;
-  {
-    NoGradGuard no_grad;
-    probs = ops::softmax(fn(x)).to_vector();
-  }
-  const int64_t top1 = std::max_element(probs.begin(), probs.end()) - probs.begin();
-  const xai::Target target = resolve_target(target_s, info, top1, !is_cam && name != "occlusion");
+  Subject s = load_subject(weights, model_name, image, resize);
+  const nn::ModelInfo& info = s.model->info;
+  const int64_t H = s.x.dim(2), W = s.x.dim(3);
+  const xai::Target target = resolve_target(target_s, info, s.top1, !is_cam && name != "occlusion");
   std::printf("%s (%s weights), %lldx%lld input; top-1: %s (%.4f)\n", info.arch.c_str(), info.variant.c_str(),
-              (long long)H, (long long)W, class_name(info.labels, top1).c_str(), probs[size_t(top1)]);
+              (long long)H, (long long)W, class_name(info.labels, s.top1).c_str(), s.probs[size_t(s.top1)]);
   if (target.all)
     std::printf("%s of the sum of all %lld class logits\n", name.c_str(), (long long)info.classes);
   else
     std::printf("%s of class %lld, %s (p = %.4f)\n", name.c_str(), (long long)target.index,
-                class_name(info.labels, target.index).c_str(), probs[size_t(target.index)]);
-
-  // A constant picture, or one of the other baselines, in model-input space.
-  auto pixel_constant = [&](double v) { return preprocess(Tensor::full({1, 3, H, W}, v), info.preprocessing); };
+                class_name(info.labels, target.index).c_str(), s.probs[size_t(target.index)]);
+  if (name == "ig")
+    std::printf("integrated gradients: %d points (%s) from the %s baseline, in batches of %d\n", c.ig.steps,
+                c.ig.method.c_str(), c.baseline.c_str(), c.ig.batch);
+  std::fflush(stdout);
   const auto t0 = std::chrono::steady_clock::now();
-  Tensor attribution;
-  std::vector<float> map;
-  h5::File* rawf = nullptr;
-  std::unique_ptr<h5::File> rawfile;
-  if (!raw.empty()) rawfile = std::make_unique<h5::File>(raw, h5::File::Mode::write), rawf = rawfile.get();
-  if (is_cam) {
-    if (layer.empty()) layer = info.gradcam_layer;
-    std::vector<std::string> layers;
-    for (const auto& row : nn::layer_shapes(*model)) layers.push_back(row.layer);
-    if (std::find(layers.begin(), layers.end(), layer) == layers.end()) {
-      std::string near;
-      for (const auto& n : nn::closest_names(layer, layers, 5)) near += (near.empty() ? "" : ", ") + n;
-      throw UsageError("unknown layer '" + layer + "' (closest: " + near + "; `gradtrace layers --weights " + weights +
-                       "` lists them all)");
-    }
-    const xai::Cam cam = xai::gradcam(fn, x, target, layer, name == "gradcam++");
-    std::printf("layer %s: %lldx%lld map\n", layer.c_str(), (long long)cam.cam.dim(0), (long long)cam.cam.dim(1));
-    if (name == "guided-gradcam") {
-      attribution = xai::guided_gradcam(fn, x, target, layer);
-      map = xai::channel_map(attribution, reduce, signed_map);
-    } else {
-      map = cam.map.to_vector();
-    }
-    if (rawf) rawf->write("cam", cam.cam), rawf->set_attr("layer", layer);
-  } else if (name == "ig") {
-    Tensor base;
-    if (baseline_s == "black" || baseline_s == "white" || baseline_s == "gray")
-      base = pixel_constant(baseline_s == "black" ? 0 : baseline_s == "white" ? 255 : 128);
-    else if (baseline_s == "noise")
-      base = preprocess(Tensor::uniform({1, 3, H, W}, 0, 255, uint64_t(seed)), info.preprocessing);
-    else if (baseline_s == "blur")
-      base = tensor_input ? gaussian_blur(x, 10) : preprocess(gaussian_blur(pixels, 10), info.preprocessing);
-    else {
-      base = load_input(baseline_s, info, resize);
-      if (base.shape() != x.shape())
-        throw Error("baseline file " + baseline_s + " gives a tensor " + base.shape().str() + ", the input is " +
-                    x.shape().str());
-    }
-    std::printf("integrated gradients: %d points (%s) from the %s baseline, in batches of %d\n", ig.steps,
-                ig.method.c_str(), baseline_s.c_str(), ig.batch);
-    const xai::IgResult r = xai::integrated_gradients(fn, x, base, target, ig);
-    attribution = r.attribution;
-    const double gap = r.f_x - r.f_baseline, rel = std::abs(r.delta) / std::max(std::abs(gap), 1e-12);
-    std::printf("f(x) = %.6g, f(baseline) = %.6g, sum(attribution) = %.6g, completeness error %.4g (%.2f%% of |f(x) - "
-                "f(baseline)|)\n",
-                r.f_x, r.f_baseline, r.delta + gap, r.delta, 100 * rel);
-    if (rel > 0.05)
-      std::printf("warning: the completeness error is above 5%%: use more --steps or --method gausslegendre\n");
-    if (rawf) {
-      rawf->set_attr("f_x", r.f_x), rawf->set_attr("f_baseline", r.f_baseline), rawf->set_attr("delta", r.delta);
-      rawf->set_attr("steps", ig.steps), rawf->set_attr("baseline", baseline_s);
-    }
-  } else if (name == "occlusion") {
-    attribution = xai::occlusion(fn, x, pixel_constant(fill), target, occ);
-  } else if (name == "smoothgrad") {
-    attribution = xai::smoothgrad(fn, x, target, sg);
-  } else if (name == "guided-backprop") {
-    attribution = xai::guided_backprop(fn, x, target);
-  } else if (name == "gradxinput") {
-    attribution = xai::gradxinput(fn, x, target);
-  } else {
-    attribution = xai::input_gradient(fn, x, target);
-  }
-  if (map.empty()) map = xai::channel_map(attribution, reduce, signed_map);
+  const MethodResult r = run_method(c, s, target);
+  for (const auto& line : r.notes) std::printf("%s\n", line.c_str());
   std::printf("%s took %.3f s\n", name.c_str(), seconds_since(t0));
 
-  const Image heat = viz::colorize(viz::normalize(map, norm, clip), int(W), int(H), cmap);
+  const Image heat = viz::colorize(viz::normalize(r.map, norm, clip), int(W), int(H), cmap);
   std::vector<Image> panels{heat};
-  if (!tensor_input) {
-    const Image picture = tensor_to_image(pixels);
+  if (s.pixels.defined()) {
+    const Image picture = tensor_to_image(s.pixels);
     panels = {picture, heat, viz::overlay(picture, heat, alpha)};
   }
-  if (rawf) {
-    if (attribution.defined()) rawf->write("attribution", attribution);
-    rawf->write("map", Tensor::from_vector({H, W}, map));
-    rawf->set_attr("target", target.all ? -1.0 : double(target.index));
-    rawf->set_attr("method", name == "ig" ? ig.method : name);
+  if (!raw.empty()) {
+    h5::File f(raw, h5::File::Mode::write);
+    if (r.attribution.defined()) f.write("attribution", r.attribution);
+    if (r.cam.defined()) f.write("cam", r.cam);
+    f.write("map", Tensor::from_vector({H, W}, r.map));
+    for (const auto& [k, v] : r.facts) f.set_attr(k, v);
+    f.set_attr("target", target.all ? -1.0 : double(target.index));
+    f.set_attr("method", name == "ig" ? c.ig.method : name);
+    if (name == "ig") f.set_attr("baseline", c.baseline);
+    f.set_attr("params", r.params);
+    viz::write_png(out, viz::side_by_side(panels, 4));
+    f.commit();
+    std::printf("wrote %s\n", raw.c_str());
+  } else {
+    viz::write_png(out, viz::side_by_side(panels, 4));
   }
-  viz::write_png(out, viz::side_by_side(panels, 4));
-  if (rawf) rawf->commit(), std::printf("wrote %s\n", raw.c_str());
-  std::printf("wrote %s (%s)\n", out.c_str(), tensor_input ? "map" : "image | map | overlay");
+  std::printf("wrote %s (%s)\n", out.c_str(), s.pixels.defined() ? "image | map | overlay" : "map");
   return 0;
 }
 

@@ -1,0 +1,132 @@
+#include "tools/explain.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+#include "tools/cli.h"
+#include "weights/preprocess.h"
+#include "xai/gradcam.h"
+
+namespace gt::cli {
+
+std::vector<std::string> method_names() {
+  return {"saliency", "gradxinput", "smoothgrad", "ig", "gradcam", "gradcam++", "guided-backprop", "guided-gradcam",
+          "occlusion"};
+}
+
+bool is_cam_method(const std::string& m) { return m == "gradcam" || m == "gradcam++" || m == "guided-gradcam"; }
+
+Subject load_subject(const std::string& weights, const std::string& model_name, const std::string& image,
+                     const std::string& resize) {
+  Subject s;
+  s.model = load_model(weights, model_name);
+  s.weights = weights;
+  s.resize = resize;
+  const nn::ModelInfo& info = s.model->info;
+  if (!info.include_top) throw Error("weights file " + weights + " has no classifier (a _notop file): nothing to explain");
+  const bool tensor_input = image.size() > 3 && image.compare(image.size() - 3, 3, ".h5") == 0;
+  if (tensor_input) {
+    s.x = load_input(image, info);
+  } else {
+    s.pixels = resize_image(load_image(image), info.input_h, info.input_w, resize.empty() ? info.resize : resize);
+    s.x = preprocess(s.pixels, info.preprocessing);
+  }
+  nn::Model* m = s.model.get();
+  s.fn = [m](const Tensor& in) { return (*m)(in); };
+  NoGradGuard no_grad;
+  s.probs = ops::softmax(s.fn(s.x)).to_vector();
+  s.top1 = std::max_element(s.probs.begin(), s.probs.end()) - s.probs.begin();
+  return s;
+}
+
+namespace {
+
+std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, f, a, b, c, d);
+  return buf;
+}
+
+// IG's baseline in model-input space: pixel-space constants and noise go through the preprocessing.
+Tensor make_baseline(const MethodConfig& c, const Subject& s) {
+  const nn::ModelInfo& info = s.model->info;
+  const int64_t H = s.x.dim(2), W = s.x.dim(3);
+  const std::string& b = c.baseline;
+  if (b == "black" || b == "white" || b == "gray")
+    return preprocess(Tensor::full({1, 3, H, W}, b == "black" ? 0 : b == "white" ? 255 : 128), info.preprocessing);
+  if (b == "noise") return preprocess(Tensor::uniform({1, 3, H, W}, 0, 255, c.seed), info.preprocessing);
+  if (b == "blur")
+    return s.pixels.defined() ? preprocess(gaussian_blur(s.pixels, 10), info.preprocessing) : gaussian_blur(s.x, 10);
+  const Tensor base = load_input(b, info, s.resize);
+  if (base.shape() != s.x.shape())
+    throw Error("baseline file " + b + " gives a tensor " + base.shape().str() + ", the input is " + s.x.shape().str());
+  return base;
+}
+
+std::string check_layer(const std::string& layer, Subject& s) {
+  const std::string l = layer.empty() ? s.model->info.gradcam_layer : layer;
+  std::vector<std::string> layers;
+  for (const auto& row : nn::layer_shapes(*s.model)) layers.push_back(row.layer);
+  if (std::find(layers.begin(), layers.end(), l) != layers.end()) return l;
+  std::string near;
+  for (const auto& n : nn::closest_names(l, layers, 5)) near += (near.empty() ? "" : ", ") + n;
+  throw UsageError("unknown layer '" + l + "' (closest: " + near + "; `gradtrace layers --weights " + s.weights +
+                   "` lists them all)");
+}
+
+}  // namespace
+
+MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t) {
+  MethodResult r;
+  const std::string& m = c.method;
+  const xai::Model& fn = s.fn;
+  const Tensor& x = s.x;
+  if (is_cam_method(m)) {
+    const std::string layer = check_layer(c.layer, s);
+    const xai::Cam cam = xai::gradcam(fn, x, t, layer, m == "gradcam++");
+    r.cam = cam.cam;
+    r.notes.push_back("layer " + layer + ": " + fmt("%.0fx%.0f map", double(cam.cam.dim(0)), double(cam.cam.dim(1))));
+    r.params = "layer " + layer;
+    if (m == "guided-gradcam") r.attribution = xai::guided_gradcam(fn, x, t, layer);
+    else r.map = cam.map.to_vector();
+  } else if (m == "ig") {
+    const Tensor base = make_baseline(c, s);
+    const xai::IgResult ig = xai::integrated_gradients(fn, x, base, t, c.ig);
+    r.attribution = ig.attribution;
+    const double gap = ig.f_x - ig.f_baseline, rel = std::abs(ig.delta) / std::max(std::abs(gap), 1e-12);
+    r.params = fmt("%.0f steps, ", c.ig.steps) + c.ig.method + ", " + c.baseline + " baseline";
+    r.notes.push_back(fmt("f(x) = %.6g, f(baseline) = %.6g, sum(attribution) = %.6g, completeness error %.4g", ig.f_x,
+                          ig.f_baseline, ig.delta + gap, ig.delta) +
+                      fmt(" (%.2f%% of |f(x) - f(baseline)|)", 100 * rel));
+    if (rel > 0.05) r.notes.push_back("warning: the completeness error is above 5%: use more --steps or --method gausslegendre");
+    r.facts = {{"f_x", ig.f_x}, {"f_baseline", ig.f_baseline}, {"delta", ig.delta}, {"steps", c.ig.steps}};
+  } else if (m == "occlusion") {
+    const Tensor fill = preprocess(Tensor::full({1, 3, x.dim(2), x.dim(3)}, c.fill), s.model->info.preprocessing);
+    r.attribution = xai::occlusion(fn, x, fill, t, c.occlusion);
+    r.params = fmt("window %.0f, stride %.0f, fill %.0f", c.occlusion.window, c.occlusion.stride, c.fill);
+  } else if (m == "smoothgrad") {
+    r.attribution = xai::smoothgrad(fn, x, t, c.smoothgrad);
+    r.params = fmt("%.0f samples, noise %.3g", c.smoothgrad.samples, c.smoothgrad.sigma) +
+               (c.smoothgrad.squared ? ", squared" : "");
+  } else if (m == "guided-backprop") {
+    r.attribution = xai::guided_backprop(fn, x, t);
+  } else if (m == "gradxinput") {
+    r.attribution = xai::gradxinput(fn, x, t);
+  } else if (m == "saliency") {
+    r.attribution = xai::input_gradient(fn, x, t);
+  } else {
+    throw UsageError("unknown method '" + m + "'");
+  }
+  if (r.map.empty()) {
+    r.map = xai::channel_map(r.attribution, c.reduce, c.signed_map);
+    const char* red[] = {"max |a|", "mean |a|", "l2"};
+    r.params += (r.params.empty() ? "" : "; ") + std::string("map: ") + red[int(c.reduce)] + " over channels" +
+                (c.signed_map ? ", signed" : "");
+  }
+  return r;
+}
+
+}  // namespace gt::cli

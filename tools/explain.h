@@ -1,0 +1,57 @@
+// The engine behind the attribution commands and the report: load a model and an image once, then
+// run any method on them with its options.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/model.h"
+#include "xai/integrated_gradients.h"
+#include "xai/occlusion.h"
+#include "xai/saliency.h"
+
+namespace gt::cli {
+
+// A model and one image.
+struct Subject {
+  std::unique_ptr<nn::Model> model;
+  std::string weights, resize;
+  Tensor pixels;             // (1,3,H,W) in [0, 255]; undefined when the input was an .h5 tensor
+  Tensor x;                  // the model input
+  std::vector<float> probs;  // softmax of the logits
+  int64_t top1 = 0;
+  xai::Model fn;
+};
+Subject load_subject(const std::string& weights, const std::string& model_name, const std::string& image,
+                     const std::string& resize);
+
+// Every method's options; each method reads its own.
+struct MethodConfig {
+  std::string method;                 // saliency, gradxinput, smoothgrad, ig, gradcam, gradcam++, ...
+  std::string layer;                  // the CAM methods ("" = the model's default)
+  std::string baseline = "black";     // ig
+  uint64_t seed = 0;                  // ig's noise baseline
+  double fill = 128;                  // occlusion, a pixel value
+  xai::SmoothGradOptions smoothgrad;
+  xai::IgOptions ig;
+  xai::OcclusionOptions occlusion;
+  xai::ChannelReduce reduce = xai::ChannelReduce::max_abs;
+  bool signed_map = false;
+};
+
+struct MethodResult {
+  Tensor attribution;                               // (1,C,H,W); undefined for gradcam / gradcam++
+  Tensor cam;                                       // (h,w) for the CAM methods
+  std::vector<float> map;                           // H*W, the picture's values
+  std::vector<std::pair<std::string, double>> facts;  // scalars for the raw file (f_x, delta, ...)
+  std::vector<std::string> notes;                   // lines for the user (completeness, layer)
+  std::string params;                               // the parameters in one line
+};
+
+std::vector<std::string> method_names();
+bool is_cam_method(const std::string& method);
+// Throws UsageError for an unknown layer (with the closest names) or a bad baseline name.
+MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t);
+
+}  // namespace gt::cli
