@@ -74,6 +74,18 @@ expect_out 0 "step    1" "$gt" counterfactual --weights "$w" --image "$img" --ta
 [ -s "$tmp/cf.png" ] && [ -s "$tmp/cf_saliency.png" ] && [ -s "$tmp/cf.h5" ] || { echo "FAIL: counterfactual outputs"; fail=1; }
 expect_out 2 "--target is required" "$gt" counterfactual --weights "$w" --image "$img" --out "$tmp/never3.png"
 expect_out 2 "adam or sgd" "$gt" counterfactual --weights "$w" --image "$img" --target 1 --optimizer lbfgs --out "$tmp/never3.png"
+expect 0 "$gt" metrics --help
+expect 0 "$gt" report --help
+expect_out 0 "deletion AUC" "$gt" metrics --weights "$w" --image "$img" --map "$tmp/saliency.h5" --steps 8 --raw "$tmp/met.h5"
+[ -s "$tmp/met.h5" ] || { echo "FAIL: metrics wrote no raw file"; fail=1; }
+expect_out 0 "insertion AUC" "$gt" metrics --weights "$w" --image "$img" --method gradcam --steps 4
+expect_out 2 "one of --map" "$gt" metrics --weights "$w" --image "$img"
+expect_out 0 "index.html" "$gt" report --weights "$w" --image "$img" --out "$tmp/report" --steps 4 --threads 1
+for f in index.html image.png saliency_map.png ig_overlay.png occlusion_map.png; do
+  [ -s "$tmp/report/$f" ] || { echo "FAIL: the report lacks $f"; fail=1; }
+done
+grep -q "<script" "$tmp/report/index.html" && { echo "FAIL: the report page has a script"; fail=1; }
+expect_out 2 "unknown method" "$gt" report --weights "$w" --image "$img" --out "$tmp/report2" --methods saliency,lime
 expect_out 2 "unknown option --steps" "$gt" saliency --weights "$w" --image "$img" --steps 5 --out "$tmp/never3.png"
 expect_out 1 "baseline file" "$gt" ig --weights "$w" --image "$img" --baseline "$fix/torch_mobilenet_v1_narrow_ref.h5" --raw "$tmp/never3.h5" \
   --out "$tmp/never3.png"

@@ -17,6 +17,7 @@
 #include "xai/counterfactual.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
+#include "xai/metrics.h"
 #include "xai/occlusion.h"
 
 using namespace gt;
@@ -197,4 +198,33 @@ TEST_CASE("counterfactual: chelsea.png ('Egyptian cat') becomes a 'golden retrie
   CHECK(largest <= 1.0);  // still a valid image
   CHECK(change > 0);
   CHECK(change <= 0.0105 * (h.size() - 1));  // an Adam step moves a value by about lr at most
+}
+
+TEST_CASE("deletion and insertion: a faithful map beats its reverse, and the curves end where they must") {
+  // logit 0 = 4 * (sum of the top-left 4x4 quadrant of an 8x8 one-channel image), logit 1 = 0.
+  std::vector<float> w(2 * 64, 0.0f), good(64), bad(64);
+  for (int i = 0; i < 64; ++i) {
+    const bool important = i / 8 < 4 && i % 8 < 4;
+    w[size_t(i)] = important ? 4.0f : 0.0f;
+    good[size_t(i)] = important ? 1.0f + 0.01f * i : 0.0f;
+    bad[size_t(i)] = -good[size_t(i)];
+  }
+  const Tensor W = Tensor::from_vector({2, 64}, w);
+  const xai::Model model = [&](const Tensor& in) { return ops::linear(ops::flatten(in), W); };
+  const Tensor x = Tensor::full({1, 1, 8, 8}, 0.5), base = Tensor::zeros({1, 1, 8, 8});
+  xai::FaithfulnessOptions o;
+  o.steps = 16;
+  o.batch = 5;  // does not divide the 17 points
+  const xai::Curve dg = xai::deletion(model, x, base, good, 0, o), db = xai::deletion(model, x, base, bad, 0, o);
+  const xai::Curve ig = xai::insertion(model, x, base, good, 0, o), ib = xai::insertion(model, x, base, bad, 0, o);
+  REQUIRE(dg.prob.size() == 17);
+  const double p_x = 1 / (1 + std::exp(-32.0)), p_base = 0.5;  // softmax of (4 * 16 * 0.5, 0) and (0, 0)
+  CHECK(dg.prob.front() == Approx(p_x));
+  CHECK(dg.prob.back() == Approx(p_base));
+  CHECK(ig.prob.front() == Approx(p_base));
+  CHECK(ig.prob.back() == Approx(p_x));
+  CHECK(dg.prob[4] == Approx(p_base));  // after a quarter of the pixels the quadrant is gone
+  CHECK(db.prob[12] == Approx(p_x));    // the reversed order removes it last
+  CHECK(dg.auc < db.auc - 0.3);
+  CHECK(ig.auc > ib.auc + 0.3);
 }

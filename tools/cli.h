@@ -54,6 +54,8 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
 // insensitive; an unknown name suggests the closest ones). Usage errors list the valid choices.
 xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int64_t top1, bool allow_all);
 int run_counterfactual(int argc, char** argv);
+int run_metrics(int argc, char** argv);
+int run_report(int argc, char** argv);
 // Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.
 int apply_threads(Args& a);
 

@@ -129,4 +129,13 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
   return r;
 }
 
+Faithfulness faithfulness(Subject& s, const std::vector<float>& map, int64_t target, int steps) {
+  MethodConfig black, blur;
+  blur.baseline = "blur";
+  xai::FaithfulnessOptions o;
+  o.steps = steps;
+  return {xai::deletion(s.fn, s.x, make_baseline(black, s), map, target, o),
+          xai::insertion(s.fn, s.x, make_baseline(blur, s), map, target, o)};
+}
+
 }  // namespace gt::cli

@@ -8,6 +8,7 @@
 
 #include "nn/model.h"
 #include "xai/integrated_gradients.h"
+#include "xai/metrics.h"
 #include "xai/occlusion.h"
 #include "xai/saliency.h"
 
@@ -53,5 +54,12 @@ std::vector<std::string> method_names();
 bool is_cam_method(const std::string& method);
 // Throws UsageError for an unknown layer (with the closest names) or a bad baseline name.
 MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t);
+
+// Deletion (pixels go black, as RISE does) and insertion (pixels come back into the image blurred
+// with sigma 10 px) curves of a map for one class.
+struct Faithfulness {
+  xai::Curve deletion, insertion;
+};
+Faithfulness faithfulness(Subject& s, const std::vector<float>& map, int64_t target, int steps);
 
 }  // namespace gt::cli

@@ -27,6 +27,8 @@ const char* kUsage =
     "  guided-gradcam   Guided Backprop times Grad-CAM\n"
     "  occlusion        the score's drop under a sliding window\n"
     "  counterfactual   change the image until the model answers another class\n"
+    "  metrics          deletion and insertion AUC of a map\n"
+    "  report           every method on one image, as an HTML page\n"
     "\n"
     "  convert   a weights file (.tflite) to gradtrace's HDF5 format\n"
     "  demo      a tiny conv net's saliency map on an image, written as a PNG\n"
@@ -51,6 +53,8 @@ int main(int argc, char** argv) {
     if (cmd == "layers") return gt::cli::run_layers(argc, argv);
     if (cmd == "convert") return gt::cli::run_convert(argc, argv);
     if (cmd == "counterfactual") return gt::cli::run_counterfactual(argc, argv);
+    if (cmd == "metrics") return gt::cli::run_metrics(argc, argv);
+    if (cmd == "report") return gt::cli::run_report(argc, argv);
     if (gt::cli::is_explain_command(cmd)) return gt::cli::run_explain(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;

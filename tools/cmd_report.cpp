@@ -1,0 +1,144 @@
+// gradtrace report: every attribution method on one image, with its faithfulness and its time, as a
+// static HTML page (no scripts, nothing fetched from the network) next to its PNGs.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "tools/cli.h"
+#include "tools/explain.h"
+#include "weights/labels.h"
+#include "xai/viz.h"
+
+namespace gt::cli {
+namespace {
+namespace fs = std::filesystem;
+
+const char* kHelp =
+    "usage: gradtrace report --weights FILE --image FILE --out DIR [options]\n"
+    "\n"
+    "Runs every attribution method with its default options on one image and writes DIR/index.html: the\n"
+    "image, the top-5 predictions, and for each method its map and overlay, its parameters, its deletion\n"
+    "and insertion AUC (see gradtrace metrics) and the time it took. The page works offline.\n"
+    "\n"
+    "options:\n"
+    "  --weights FILE   the model (required)\n"
+    "  --image FILE     PNG/JPEG/BMP (required)\n"
+    "  --out DIR        output folder (required; created if missing)\n"
+    "  --target T       class index or name (default: the top-1 class)\n"
+    "  --methods LIST   comma-separated subset (default: all: saliency, gradxinput, smoothgrad, ig,\n"
+    "                   gradcam, gradcam++, guided-backprop, guided-gradcam, occlusion)\n"
+    "  --steps N        points of the deletion/insertion curves minus one (default 20)\n"
+    "  --cmap NAME      colormap (default hot)\n"
+    "  --model NAME     the architecture; may be left out\n"
+    "  --threads N      threads (default: all cores)\n";
+
+std::string html_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
+  return o;
+}
+
+const char* kStyle =
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
+    ".m{margin:2em 0;padding-top:1em;border-top:2px solid #888}.m img{margin-right:8px;image-rendering:pixelated}"
+    ".k{color:#555}";
+
+}  // namespace
+
+int run_report(int argc, char** argv) {
+  Args a(argc, argv, 2, {"--help"});
+  if (a.flag("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string out = a.get("--out", ""), target_s = a.get("--target", ""), cmap = a.get("--cmap", "hot");
+  const std::string methods_s = a.get("--methods", "");
+  const int steps = int(a.get_int("--steps", 20, 1, 10000));
+  apply_threads(a);
+  a.finish();
+  if (weights.empty()) throw UsageError("--weights is required");
+  if (image.empty()) throw UsageError("--image is required");
+  if (out.empty()) throw UsageError("--out DIR is required");
+  const auto cmaps = viz::colormap_names();
+  if (std::find(cmaps.begin(), cmaps.end(), cmap) == cmaps.end())
+    throw UsageError("unknown colormap '" + cmap + "' (known: " + viz::colormap_list() + ")");
+  const std::vector<std::string> all = method_names();
+  std::vector<std::string> methods;
+  std::stringstream list(methods_s);
+  for (std::string m; std::getline(list, m, ',');)
+    if (!m.empty()) methods.push_back(m);
+  if (methods.empty()) methods = all;
+  for (const auto& m : methods)
+    if (std::find(all.begin(), all.end(), m) == all.end()) throw UsageError("--methods: unknown method '" + m + "'");
+  if (image.size() > 3 && image.compare(image.size() - 3, 3, ".h5") == 0)
+    throw UsageError("the report shows the picture: give an image file, not an .h5 tensor");
+
+  Subject s = load_subject(weights, model_name, image, "");
+  const nn::ModelInfo& info = s.model->info;
+  const xai::Target t = resolve_target(target_s, info, s.top1, false);
+  const int W = int(s.x.dim(3)), H = int(s.x.dim(2));
+  fs::create_directories(out);
+  const Image picture = tensor_to_image(s.pixels);
+  viz::write_png(out + "/image.png", picture);
+
+  std::ostringstream html;
+  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>gradtrace report</title><style>" << kStyle
+       << "</style></head><body>\n<h1>Why " << html_escape(info.arch) << " says &ldquo;"
+       << html_escape(class_name(info.labels, t.index)) << "&rdquo;</h1>\n"
+       << "<p class=\"k\">weights " << html_escape(weights) << " (" << html_escape(info.variant) << "), image "
+       << html_escape(image) << ", " << W << "x" << H << " input, " << html_escape(info.preprocessing)
+       << " preprocessing</p>\n<img src=\"image.png\" width=\"" << W << "\">\n<h2>Top-5</h2>\n<table><tr><th>#</th><th>class</th><th>p</th></tr>\n";
+  std::vector<int64_t> order(s.probs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + std::min<long>(5, long(order.size())), order.end(),
+                    [&](int64_t i, int64_t j) { return s.probs[size_t(i)] > s.probs[size_t(j)]; });
+  for (size_t i = 0; i < std::min<size_t>(5, order.size()); ++i) {
+    char p[32];
+    std::snprintf(p, sizeof p, "%.4f", s.probs[size_t(order[i])]);
+    html << "<tr><td>" << i + 1 << "</td><td>" << html_escape(class_name(info.labels, order[i])) << " (" << order[i]
+         << ")</td><td>" << p << "</td></tr>\n";
+  }
+  html << "</table>\n<h2>Explanations of class " << t.index << ", " << html_escape(class_name(info.labels, t.index))
+       << "</h2>\n<p class=\"k\">Deletion AUC: p(target) as the most important pixels turn black (lower is "
+          "better). Insertion AUC: p(target) as they come back into a blurred image (higher is better). "
+       << steps << " steps each.</p>\n";
+  for (const auto& m : methods) {
+    std::printf("%s...\n", m.c_str());
+    std::fflush(stdout);
+    MethodConfig c;
+    c.method = m;
+    const auto t0 = std::chrono::steady_clock::now();
+    const MethodResult r = run_method(c, s, t);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const Faithfulness f = faithfulness(s, r.map, t.index, steps);
+    const viz::Norm norm = m == "gradcam" || m == "gradcam++" ? viz::Norm::minmax : viz::Norm::percentile;
+    const Image heat = viz::colorize(viz::normalize(r.map, norm), W, H, cmap);
+    viz::write_png(out + "/" + m + "_map.png", heat);
+    viz::write_png(out + "/" + m + "_overlay.png", viz::overlay(picture, heat, 0.5));
+    char line[160];
+    std::snprintf(line, sizeof line, "%.3f s; deletion AUC %.4f, insertion AUC %.4f", secs, f.deletion.auc, f.insertion.auc);
+    std::printf("  %s\n", line);
+    html << "<div class=\"m\"><h3>" << html_escape(m) << "</h3><p>" << html_escape(r.params.empty() ? "defaults" : r.params)
+         << "<br>" << line << "</p>";
+    for (const auto& note : r.notes) html << "<p class=\"k\">" << html_escape(note) << "</p>";
+    html << "<img src=\"" << m << "_map.png\" width=\"" << W << "\"><img src=\"" << m << "_overlay.png\" width=\"" << W
+         << "\"></div>\n";
+  }
+  html << "<p class=\"k\">Made by gradtrace.</p></body></html>\n";
+  const std::string index = out + "/index.html", tmp = index + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << html.str();
+    if (!f) throw Error("cannot write " + tmp);
+  }
+  fs::rename(tmp, index);
+  std::printf("wrote %s\n", index.c_str());
+  return 0;
+}
+
+}  // namespace gt::cli

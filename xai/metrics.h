@@ -1,0 +1,31 @@
+// Faithfulness of an attribution map (Petsiuk, Das, Saenko 2018, "RISE"):
+//   deletion   remove pixels from the image, most important first (they take the baseline's
+//              values), and follow p(target). A faithful map makes it fall fast: low AUC is good.
+//   insertion  start from the baseline and put pixels back in the same order. A faithful map makes
+//              p(target) rise fast: high AUC is good.
+// The curve has steps+1 points at fractions 0, 1/steps, ..., 1 of the pixels; the AUC is its
+// trapezoid-rule area over [0, 1]. Ties in the map keep pixel order (a stable sort).
+#pragma once
+#include <vector>
+
+#include "xai/saliency.h"
+
+namespace gt::xai {
+
+struct Curve {
+  std::vector<double> fraction, prob;
+  double auc = 0;
+};
+
+struct FaithfulnessOptions {
+  int steps = 50;
+  int batch = 10;  // images per forward pass
+};
+
+// x, baseline (1,C,H,W); map H*W (higher = more important); the target's softmax probability.
+Curve deletion(const Model& model, const Tensor& x, const Tensor& baseline, const std::vector<float>& map,
+               int64_t target, const FaithfulnessOptions& o = {});
+Curve insertion(const Model& model, const Tensor& x, const Tensor& baseline, const std::vector<float>& map,
+                int64_t target, const FaithfulnessOptions& o = {});
+
+}  // namespace gt::xai
