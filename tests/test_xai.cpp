@@ -19,6 +19,7 @@
 #include "xai/integrated_gradients.h"
 #include "xai/metrics.h"
 #include "xai/occlusion.h"
+#include "xai/viz.h"
 
 using namespace gt;
 
@@ -227,4 +228,33 @@ TEST_CASE("deletion and insertion: a faithful map beats its reverse, and the cur
   CHECK(db.prob[12] == Approx(p_x));    // the reversed order removes it last
   CHECK(dg.auc < db.auc - 0.3);
   CHECK(ig.auc > ib.auc + 0.3);
+}
+
+TEST_CASE("colormaps are matplotlib's tables; normalisation modes") {
+  auto rgb = [](const std::string& cmap, float t) {
+    const Image img = viz::colorize({t}, 1, 1, cmap);
+    return std::vector<int>{img.rgb[0], img.rgb[1], img.rgb[2]};
+  };
+  // matplotlib 3.11's cmap.resampled(256)(t, bytes=True) (it truncates to bytes).
+  CHECK(rgb("viridis", 0.0f) == std::vector<int>{68, 1, 84});
+  CHECK(rgb("viridis", 1.0f) == std::vector<int>{253, 231, 36});
+  CHECK(rgb("viridis", 0.5f) == std::vector<int>{32, 144, 140});
+  CHECK(rgb("plasma", 0.0f) == std::vector<int>{12, 7, 134});
+  CHECK(rgb("inferno", 1.0f) == std::vector<int>{252, 254, 164});
+  CHECK(rgb("gray", 0.5f) == std::vector<int>{128, 128, 128});
+  CHECK(rgb("bwr", 0.0f) == std::vector<int>{0, 0, 255});
+  CHECK(rgb("bwr", 1.0f) == std::vector<int>{255, 0, 0});
+  CHECK(rgb("hot", 1.0f) == std::vector<int>{255, 255, 255});
+  CHECK(viz::colormap_names().size() == 9);
+  CHECK_THROWS_WITH(viz::colorize({0.5f}, 1, 1, "rainbow"), Catch::Contains("viridis"));
+
+  std::vector<float> v(100);
+  for (int i = 0; i < 100; ++i) v[size_t(i)] = float(i);
+  v[99] = 1e6f;  // one hot pixel
+  const auto mm = viz::normalize(v, viz::Norm::minmax), pc = viz::normalize(v, viz::Norm::percentile, 2.0);
+  CHECK(mm[98] < 1e-3f);          // min-max: the outlier darkens everything else
+  CHECK(pc[97] == Approx(1.0f));   // percentile: the top 2% clip to 1 and the rest spreads over [0, 1]
+  CHECK(pc[48] == Approx(48.0 / 97.0).epsilon(1e-5));
+  const auto sy = viz::normalize({-2.0f, 0.0f, 1.0f, 2.0f}, viz::Norm::symmetric, 0.0);
+  CHECK(sy == std::vector<float>{0.0f, 0.5f, 0.75f, 1.0f});
 }
