@@ -14,6 +14,7 @@
 #include "weights/preprocess.h"
 #include "weights/tflite.h"
 #include "weights/hdf5.h"
+#include "weights/keras.h"
 #include "xai/counterfactual.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
@@ -33,7 +34,7 @@ void check_close(const std::string& what, const Tensor& ours, const Tensor& ref)
     diff = std::max(diff, double(std::abs(a[i] - b[i])));
     scale = std::max(scale, double(std::abs(b[i])));
   }
-  std::printf("%-40s max |ours - captum| %.3g   max |captum| %.3g\n", what.c_str(), diff, scale);
+  std::printf("%-40s max |ours - ref| %.3g   max |ref| %.3g\n", what.c_str(), diff, scale);
   INFO(what << ": max diff " << diff << ", max |ref| " << scale);
   CHECK(scale > 0);  // a reference of zeros would make the comparison meaningless
   CHECK(diff <= 1e-3 * scale + 1e-6);
@@ -257,4 +258,23 @@ TEST_CASE("colormaps are matplotlib's tables; normalisation modes") {
   CHECK(pc[48] == Approx(48.0 / 97.0).epsilon(1e-5));
   const auto sy = viz::normalize({-2.0f, 0.0f, 1.0f, 2.0f}, viz::Norm::symmetric, 0.0);
   CHECK(sy == std::vector<float>{0.0f, 0.5f, 0.75f, 1.0f});
+}
+
+TEST_CASE("the course's TF recipes (tf-keras): saliency = max |grad| over channels; IG trapezoid, steps = m_steps + 1") {
+  // tools/make_course_fixtures.py, on the Keras-layout narrow VGG16 fixture.
+  const std::string dir = GT_FIXTURES_DIR;
+  auto m = load_keras(dir + "/keras_vgg16_narrow_nested.h5", "", DType::f64);
+  h5::File ref(dir + "/course_vgg16.h5", h5::File::Mode::read);
+  const Tensor x = ref.read("input", DType::f64);
+  const xai::Target t{int64_t(ref.attr_double("target")), false};
+  const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
+  const std::vector<float> map = xai::channel_map(xai::input_gradient(fn, x, t), xai::ChannelReduce::max_abs);
+  check_close("course saliency map", Tensor::from_vector({64, 64}, map), ref.read("saliency_map"));
+  for (int m_steps : {4, 20}) {
+    xai::IgOptions o;
+    o.method = "riemann_trapezoid";
+    o.steps = m_steps + 1;
+    const xai::IgResult r = xai::integrated_gradients(fn, x, ref.read("baseline", DType::f64), t, o);
+    check_close("course IG, m_steps " + std::to_string(m_steps), r.attribution, ref.read("ig_" + std::to_string(m_steps)));
+  }
 }
