@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Full-size check against PyTorch/torchvision. Skips (exit 77) when Debian's python3-torch is missing.
+# Full-size check against PyTorch/torchvision (and Captum's attributions on those models). Skips (exit 77) when Debian's python3-torch is missing.
 set -euo pipefail
 tests_bin="$1"; root="$(cd "$(dirname "$0")/.." && pwd)"
 /usr/bin/python3 -c "import torch, torchvision, h5py" 2>/dev/null || { echo "skipped: python3-torch is not installed"; exit 77; }
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-/usr/bin/python3 "$root/tools/torch_reference.py" --out "$dir" --archs "${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}"
+# Captum's attributions too when it is installed (.ci/run installs it; the torch check runs without),
+# on VGG16 (the course's model) and ResNet50 by default: in float64 on both sides they take minutes.
+captum=()
+if /usr/bin/python3 -c "import captum.attr" 2>/dev/null; then captum=(--captum "${GT_CAPTUM_ARCHS:-vgg16,resnet50}")
+else echo "note: captum is not installed; its check is skipped"; fi
+/usr/bin/python3 "$root/tools/torch_reference.py" --out "$dir" --archs "${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}" "${captum[@]}"
 GT_PEER_DIR="$dir" "$tests_bin" "[torch]"
+if [ ${#captum[@]} -gt 0 ]; then GT_PEER_DIR="$dir" "$tests_bin" "[captum]"; fi

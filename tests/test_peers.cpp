@@ -1,5 +1,5 @@
 // Full-size comparisons with the peers themselves (Keras via tf-keras, torchvision via Debian's
-// python3-torch). Hidden tests ([.peer]): tests/peer_keras.sh and tests/peer_torch.sh make the reference files with the peer and runs them with
+// python3-torch, and Captum's attributions on those torchvision models). Hidden tests ([.peer]): tests/peer_keras.sh and tests/peer_torch.sh make the reference files with the peer and runs them with
 // GT_PEER_DIR pointing at them. Bound: max |ours - peer| <= 1e-3 max |peer| + 1e-5, for the logits and
 // for the gradient of one logit with respect to the input.
 //
@@ -17,6 +17,9 @@
 #include "weights/format.h"
 #include "weights/hdf5.h"
 #include "weights/keras.h"
+#include "xai/gradcam.h"
+#include "xai/integrated_gradients.h"
+#include "xai/occlusion.h"
 #include "xai/saliency.h"
 
 using namespace gt;
@@ -85,6 +88,40 @@ TEST_CASE("torchvision at full size, random weights, converted: logits and input
       CHECK(m->info.variant == "torch");
       compare(*m, std::string(dir) + "/" + arch + "_ref.h5", t);
     }
+    ++n;
+  }
+  CHECK(n > 0);
+}
+
+TEST_CASE("Captum on full-size torchvision models: every attribution method", "[.peer][captum]") {
+  // tools/torch_reference.py --captum; our run in float64 on the converted weights.
+  const char* dir = std::getenv("GT_PEER_DIR");
+  REQUIRE(dir);
+  int n = 0;
+  for (const char* arch : {"vgg16", "resnet50", "inception_v3", "mobilenet_v2"}) {
+    const std::string c = std::string(dir) + "/" + arch + "_captum.h5";
+    if (!std::filesystem::exists(c)) continue;
+    std::printf("%s: Captum attributions\n", arch);
+    auto m = load_weights(std::string(dir) + "/" + arch + "_weights.h5", DType::f64);
+    h5::File ref(c, h5::File::Mode::read), inputs(std::string(dir) + "/" + arch + "_ref.h5", h5::File::Mode::read);
+    const Tensor x = inputs.read("input", DType::f64);
+    const xai::Target t{std::lround(ref.attr_double("target")), false};
+    const std::string layer = ref.attr_string("layer");
+    const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
+    const std::string a = std::string(arch) + " ";
+    check_close(a + "gradcam at " + layer, xai::gradcam(fn, x, t, layer).cam, ref.read("gradcam", DType::f64));
+    check_close(a + "guided backprop", xai::guided_backprop(fn, x, t), ref.read("guided_backprop", DType::f64));
+    check_close(a + "guided gradcam", xai::guided_gradcam(fn, x, t, layer), ref.read("guided_gradcam", DType::f64));
+    check_close(a + "inputxgradient", xai::gradxinput(fn, x, t), ref.read("inputxgradient", DType::f64));
+    xai::OcclusionOptions o;
+    o.window = o.stride = 56;
+    check_close(a + "occlusion", xai::occlusion(fn, x, Tensor::zeros_like(x), t, o), ref.read("occlusion", DType::f64));
+    xai::IgOptions ig;
+    ig.steps = 8;
+    ig.method = "gausslegendre";
+    ig.batch = 4;
+    check_close(a + "integrated gradients", xai::integrated_gradients(fn, x, ref.read("baseline", DType::f64), t, ig).attribution,
+                ref.read("ig", DType::f64));
     ++n;
   }
   CHECK(n > 0);

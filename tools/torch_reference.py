@@ -5,7 +5,13 @@ conv/linear rescaled to unit-variance outputs on the input, BN statistics near t
 as a float64 state dict, converted with tools/convert_torchvision.py, and run in float64:
 OUT/<arch>_weights.h5 (our format) and OUT/<arch>_ref.h5 with `input`, `logits`, `grad`, attr `target`.
 
-    /usr/bin/python3 tools/torch_reference.py --out DIR [--archs vgg16,resnet50]
+With --captum ARCHS (Captum on PyPI: pip install --break-system-packages --no-deps captum==0.7.0, with
+Debian's python3-matplotlib), OUT/<arch>_captum.h5 adds Captum's attributions on the same model and
+input, for the target class: gradcam (LayerGradCam at the last conv block, relu_attributions),
+guided_backprop, guided_gradcam (bilinear), inputxgradient, occlusion (windows 3x56x56, stride 56,
+baseline 0) and ig (IntegratedGradients, gausslegendre, 8 steps, from `baseline`), attr `layer`.
+
+    /usr/bin/python3 tools/torch_reference.py --out DIR [--archs vgg16,resnet50] [--captum vgg16,resnet50]
 """
 import argparse
 import os
@@ -19,6 +25,35 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_torchvision import INPUT, convert  # noqa: E402
 
 TARGET = 281
+# The Grad-CAM layer in torchvision's modules and its gradtrace name (the model's default layer).
+CAM_LAYERS = {"vgg16": ("features.29", "block5_conv3"), "resnet50": ("layer4", "conv5_block3_out"),
+              "inception_v3": ("Mixed_7c", "mixed10"), "mobilenet_v2": ("features.18", "out_relu")}
+
+
+def captum_reference(m, arch, x, path):
+    from captum.attr import (GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients, LayerGradCam,
+                             Occlusion)
+    for mod in m.modules():  # Captum's hooks need out-of-place ReLUs
+        if isinstance(mod, torch.nn.ReLU):
+            mod.inplace = False
+    for p in m.parameters():
+        p.requires_grad_(False)
+    module, name = CAM_LAYERS[arch]
+    layer = m.get_submodule(module)
+    base = torch.rand_like(x) * 0.5 - 0.25
+    out = {"baseline": base,
+           "gradcam": LayerGradCam(m, layer).attribute(x, target=TARGET, relu_attributions=True)[0, 0],
+           "guided_backprop": GuidedBackprop(m).attribute(x, target=TARGET),
+           "guided_gradcam": GuidedGradCam(m, layer).attribute(x, target=TARGET, interpolate_mode="bilinear"),
+           "inputxgradient": InputXGradient(m).attribute(x, target=TARGET),
+           "occlusion": Occlusion(m).attribute(x, target=TARGET, sliding_window_shapes=(3, 56, 56),
+                                               strides=(3, 56, 56), baselines=0.0),
+           "ig": IntegratedGradients(m).attribute(x, baselines=base, target=TARGET, n_steps=8,
+                                                  method="gausslegendre", internal_batch_size=4)}
+    with h5py.File(path, "w") as f:
+        for k, v in out.items():
+            f[k] = v.detach().numpy()
+        f.attrs["target"], f.attrs["layer"] = TARGET, name
 
 
 def calibrate(m, x):
@@ -58,6 +93,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--archs", default="vgg16,resnet50,inception_v3,mobilenet_v2")
+    ap.add_argument("--captum", default="", help="comma-separated archs to also write Captum's attributions for")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
@@ -75,6 +111,9 @@ def main():
             f["input"], f["logits"], f["grad"] = x.numpy(), y.detach().numpy(), xi.grad.numpy()
             f.attrs["target"] = TARGET
         print(f"{arch}: {size}x{size}, logits[0:3] {y.detach().numpy()[0, :3]}", flush=True)
+        if arch in a.captum.split(","):
+            captum_reference(m, arch, x, os.path.join(a.out, f"{arch}_captum.h5"))
+            print(f"{arch}: captum attributions written", flush=True)
 
 
 if __name__ == "__main__":
