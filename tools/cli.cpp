@@ -4,6 +4,7 @@
 #include "weights/labels.h"
 #include "weights/keras.h"
 #include "weights/tflite.h"
+#include "xai/viz.h"
 
 #include <omp.h>
 
@@ -124,6 +125,16 @@ xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int6
   for (const auto& n : nn::closest_names(s, names, 5)) near += (near.empty() ? "" : "\", \"") + n;
   throw UsageError("unknown class name '" + s + "'" + (near.empty() ? " (this model's classes have no names; use an index)"
                                                                    : " (closest: \"" + near + "\")"));
+}
+
+void check_colormap(const std::string& cmap) {
+  const auto names = viz::colormap_names();
+  if (std::find(names.begin(), names.end(), cmap) == names.end())
+    throw UsageError("unknown colormap '" + cmap + "' (known: " + viz::colormap_list() + ")");
+}
+
+void check_resize(const std::string& resize) {
+  if (!resize.empty() && resize != "squash" && resize != "crop") throw UsageError("--resize must be squash or crop");
 }
 
 int apply_threads(Args& a) {

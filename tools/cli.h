@@ -45,6 +45,7 @@ int run_convert(int argc, char** argv);
 // The attribution methods: saliency, gradxinput, smoothgrad, ig, gradcam, gradcam++, guided-backprop,
 // guided-gradcam, occlusion (tools/cmd_explain.cpp).
 bool is_explain_command(const std::string& cmd);
+std::vector<std::string> method_names();  // the same commands, in help order
 int run_explain(int argc, char** argv);
 // A usage error unless `model` is empty or a model gradtrace knows.
 void check_model_flag(const std::string& model);
@@ -56,6 +57,10 @@ xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int6
 int run_counterfactual(int argc, char** argv);
 int run_metrics(int argc, char** argv);
 int run_report(int argc, char** argv);
+// Usage errors for a colormap gradtrace does not have (listing those it has) and a --resize mode
+// other than squash or crop ("" = the weights' default is fine).
+void check_colormap(const std::string& cmap);
+void check_resize(const std::string& resize);
 // Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.
 int apply_threads(Args& a);
 

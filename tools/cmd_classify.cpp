@@ -49,7 +49,7 @@ int run_classify(int argc, char** argv) {
   a.finish();
   if (weights.empty()) throw UsageError("--weights is required");
   if (image.empty()) throw UsageError("--image is required");
-  if (!resize.empty() && resize != "squash" && resize != "crop") throw UsageError("--resize must be squash or crop");
+  check_resize(resize);
 
   auto model = load_model(weights, model_name);
   if (!model->info.include_top)

@@ -72,10 +72,8 @@ int run_counterfactual(int argc, char** argv) {
   if (target_s.empty()) throw UsageError("--target is required (a class index or name)");
   if (o.optimizer != "adam" && o.optimizer != "sgd") throw UsageError("--optimizer must be adam or sgd");
   if (o.proximity != "l1" && o.proximity != "l2") throw UsageError("--proximity must be l1 or l2");
-  if (!resize.empty() && resize != "squash" && resize != "crop") throw UsageError("--resize must be squash or crop");
-  const auto cmaps = viz::colormap_names();
-  if (std::find(cmaps.begin(), cmaps.end(), cmap) == cmaps.end())
-    throw UsageError("unknown colormap '" + cmap + "' (known: " + viz::colormap_list() + ")");
+  check_resize(resize);
+  check_colormap(cmap);
   if (saliency_out.empty()) {
     const size_t dot = out.rfind(".png");
     saliency_out = (dot == std::string::npos ? out : out.substr(0, dot)) + "_saliency.png";

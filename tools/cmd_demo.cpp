@@ -66,9 +66,7 @@ int run_demo(int argc, char** argv) {
   apply_threads(a);
   a.finish();
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  const auto names = viz::colormap_names();
-  if (std::find(names.begin(), names.end(), cmap) == names.end())
-    throw UsageError("unknown colormap '" + cmap + "' (known: " + viz::colormap_list() + ")");
+  check_colormap(cmap);
 
   const Image original = image_path.empty() ? synthetic_image() : load_image(image_path);
   Tensor x;

@@ -101,6 +101,12 @@ bool is_explain_command(const std::string& cmd) {
   return std::any_of(std::begin(kMethods), std::end(kMethods), [&](const Method& m) { return cmd == m.name; });
 }
 
+std::vector<std::string> method_names() {
+  std::vector<std::string> v;
+  for (const Method& m : kMethods) v.push_back(m.name);
+  return v;
+}
+
 int run_explain(int argc, char** argv) {
   const Method& method = find_method(argv[1]);
   const std::string name = method.name;
@@ -119,12 +125,12 @@ int run_explain(int argc, char** argv) {
   c.method = name;
   c.signed_map = a.flag("--signed");
   const std::string cmap = a.get("--cmap", c.signed_map ? "bwr" : "hot");
-  // Grad-CAM maps are smooth and non-negative: min-max shows them as the paper does. Gradient maps
-  // have a few extreme pixels, which percentile clipping keeps from darkening the rest.
-  const char* default_norm = c.signed_map ? "symmetric" : name == "gradcam" || name == "gradcam++" ? "minmax" : "percentile";
-  const auto norm = choose<viz::Norm>("--norm", a.get("--norm", default_norm),
-                                      {{"minmax", viz::Norm::minmax}, {"percentile", viz::Norm::percentile},
-                                       {"symmetric", viz::Norm::symmetric}});
+  const std::vector<std::pair<std::string, viz::Norm>> norms = {
+      {"minmax", viz::Norm::minmax}, {"percentile", viz::Norm::percentile}, {"symmetric", viz::Norm::symmetric}};
+  std::string norm_default;
+  for (const auto& [n, e] : norms)
+    if (e == default_norm(name, c.signed_map)) norm_default = n;
+  const viz::Norm norm = choose<viz::Norm>("--norm", a.get("--norm", norm_default), norms);
   const double clip = a.get_double("--clip", 1.0, 0.0, 50.0);
   const double alpha = a.get_double("--alpha", 0.5, 0.0, 1.0);
   c.reduce = choose<xai::ChannelReduce>(
@@ -162,10 +168,8 @@ int run_explain(int argc, char** argv) {
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
   if (weights.empty()) throw UsageError("--weights is required");
   if (image.empty()) throw UsageError("--image is required");
-  if (!resize.empty() && resize != "squash" && resize != "crop") throw UsageError("--resize must be squash or crop");
-  const auto cmaps = viz::colormap_names();
-  if (std::find(cmaps.begin(), cmaps.end(), cmap) == cmaps.end())
-    throw UsageError("unknown colormap '" + cmap + "' (known: " + viz::colormap_list() + ")");
+  check_resize(resize);
+  check_colormap(cmap);
   if (c.signed_map && c.reduce == xai::ChannelReduce::l2)
     throw UsageError("--signed does not go with --reduce l2 (it has no sign)");
 

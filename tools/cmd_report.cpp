@@ -64,9 +64,7 @@ int run_report(int argc, char** argv) {
   if (weights.empty()) throw UsageError("--weights is required");
   if (image.empty()) throw UsageError("--image is required");
   if (out.empty()) throw UsageError("--out DIR is required");
-  const auto cmaps = viz::colormap_names();
-  if (std::find(cmaps.begin(), cmaps.end(), cmap) == cmaps.end())
-    throw UsageError("unknown colormap '" + cmap + "' (known: " + viz::colormap_list() + ")");
+  check_colormap(cmap);
   const std::vector<std::string> all = method_names();
   std::vector<std::string> methods;
   std::stringstream list(methods_s);
@@ -116,8 +114,7 @@ int run_report(int argc, char** argv) {
     const MethodResult r = run_method(c, s, t);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const Faithfulness f = faithfulness(s, r.map, t.index, steps);
-    const viz::Norm norm = m == "gradcam" || m == "gradcam++" ? viz::Norm::minmax : viz::Norm::percentile;
-    const Image heat = viz::colorize(viz::normalize(r.map, norm), W, H, cmap);
+    const Image heat = viz::colorize(viz::normalize(r.map, default_norm(m, false)), W, H, cmap);
     viz::write_png(out + "/" + m + "_map.png", heat);
     viz::write_png(out + "/" + m + "_overlay.png", viz::overlay(picture, heat, 0.5));
     char line[160];

@@ -12,12 +12,12 @@
 
 namespace gt::cli {
 
-std::vector<std::string> method_names() {
-  return {"saliency", "gradxinput", "smoothgrad", "ig", "gradcam", "gradcam++", "guided-backprop", "guided-gradcam",
-          "occlusion"};
-}
-
 bool is_cam_method(const std::string& m) { return m == "gradcam" || m == "gradcam++" || m == "guided-gradcam"; }
+
+viz::Norm default_norm(const std::string& m, bool signed_map) {
+  if (signed_map) return viz::Norm::symmetric;
+  return m == "gradcam" || m == "gradcam++" ? viz::Norm::minmax : viz::Norm::percentile;
+}
 
 Subject load_subject(const std::string& weights, const std::string& model_name, const std::string& image,
                      const std::string& resize) {

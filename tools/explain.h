@@ -11,6 +11,7 @@
 #include "xai/metrics.h"
 #include "xai/occlusion.h"
 #include "xai/saliency.h"
+#include "xai/viz.h"
 
 namespace gt::cli {
 
@@ -50,8 +51,11 @@ struct MethodResult {
   std::string params;                               // the parameters in one line
 };
 
-std::vector<std::string> method_names();
 bool is_cam_method(const std::string& method);
+// How a method's map is best normalised for display: Grad-CAM maps are smooth and non-negative, and
+// min-max shows them as the paper does; gradient maps have a few extreme pixels, which percentile
+// clipping keeps from darkening the rest; signed maps are symmetric around 0.
+viz::Norm default_norm(const std::string& method, bool signed_map);
 // Throws UsageError for an unknown layer (with the closest names) or a bad baseline name.
 MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t);
 
