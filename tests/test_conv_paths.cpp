@@ -97,6 +97,11 @@ TEST_CASE("conv paths: whole im2col with Eigen's parallel GEMM, batch 2") {
   compare("whole", geom(2, 32, 14, 14, 24, 3, 1, {1, 1, 1, 1}));
 }
 
+TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven padding") {
+  compare("winograd batch 3", geom(3, 16, 21, 19, 20, 3, 1, {1, 1, 1, 1}));  // 11 x 10 tiles, odd edges
+  compare("winograd pads", geom(1, 24, 30, 30, 16, 3, 1, {0, 2, 1, 0}));
+}
+
 TEST_CASE("conv paths: strided col2im data gradient in chunks") {
   compare("col2im chunked", geom(1, 8, 301, 300, 6, 3, 2, {0, 1, 0, 1}));
 }
@@ -150,7 +155,7 @@ TEST_CASE("sgemm strips: every tile remainder, K block edge and thread split mat
           const int64_t ldc = N + 3;  // C wider than N: the kernel must not write past column N
           std::vector<float> c(size_t(M * ldc), 7.0f);
           cpu::sgemm_strips(M, N, K, a.data(), K, K % 2 ? bias.data() : nullptr, c.data(), ldc,
-                            [&](int64_t k0, int64_t k1, int64_t n0, int64_t nn, float* buf) {
+                            [&](int64_t, int64_t k0, int64_t k1, int64_t n0, int64_t nn, float* buf) {
                               for (int64_t k = k0; k < k1; ++k)
                                 std::copy(&b[size_t(k * N + n0)], &b[size_t(k * N + n0 + nn)], buf + (k - k0) * cpu::kStrip);
                             });

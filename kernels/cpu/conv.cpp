@@ -141,24 +141,10 @@ void add_bias(const T* b, int64_t Og, int64_t P, int64_t p0, int64_t np, T* y) {
   }
 }
 
-// y (Og x P) = w (Og x K) * col(x) (K x P) + b for one image and one group (b may be null).
+// One image and one group through Eigen (float64, and builds without AVX-512F).
 template <class T>
-void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const T* w, const T* b, T* y) {
+void gemm_unrolled_eigen(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const T* w, const T* b, T* y) {
   const int64_t K = Cg * g.kh * g.kw, P = g.Ho * g.Wo;
-  if constexpr (std::is_same_v<T, float>) {
-    if (sgemm_strips_available()) {
-      if (pointwise<T>(g)) return sgemm(Og, P, K, w, K, x, P, b, y, P);
-      if (strided_pointwise(g)) {
-        std::vector<float> xs(static_cast<size_t>(K * P));
-        strided_copy<true>(g, K, x, xs.data());
-        return sgemm(Og, P, K, w, K, xs.data(), P, b, y, P);
-      }
-      sgemm_strips(Og, P, K, w, K, b, y, P, [&](int64_t k0, int64_t k1, int64_t p0, int64_t np, float* buf) {
-        unroll<false>(x, g, k0, k1, p0, np, buf, kStrip);
-      });
-      return;
-    }
-  }
   MapC<T> W(w, Og, K, Eigen::OuterStride<>(K));
   if (pointwise<T>(g)) {
     MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(x, K, P, Eigen::OuterStride<>(P));
@@ -187,6 +173,31 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
       add_bias(b, Og, P, p0, np, y);
     }
   }
+}
+
+// y (Og x P) = w (Og x K) * col(x) (K x P) + b for one group of every image (b may be null); image n
+// reads x + n C H W and writes y + n O P. The float path runs all images as one batch of tasks.
+template <class T>
+void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const T* w, const T* b, T* y) {
+  const int64_t K = Cg * g.kh * g.kw, P = g.Ho * g.Wo, xs_n = g.C * g.H * g.W, ys_n = g.O * P;
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_strips_available()) {
+      if (pointwise<T>(g)) return sgemm(Og, P, K, w, K, x, P, b, y, P, 1, Batch{g.N, xs_n, ys_n});
+      if (strided_pointwise(g)) {
+        std::vector<float> xs(static_cast<size_t>(g.N * K * P));
+        for (int64_t n = 0; n < g.N; ++n) strided_copy<true>(g, K, x + n * xs_n, xs.data() + n * K * P);
+        return sgemm(Og, P, K, w, K, xs.data(), P, b, y, P, 1, Batch{g.N, K * P, ys_n});
+      }
+      sgemm_strips(
+          Og, P, K, w, K, b, y, P,
+          [&](int64_t n, int64_t k0, int64_t k1, int64_t p0, int64_t np, float* buf) {
+            unroll<false>(x + n * xs_n, g, k0, k1, p0, np, buf, kStrip);
+          },
+          Batch{g.N, 0, ys_n});
+      return;
+    }
+  }
+  for (int64_t n = 0; n < g.N; ++n) gemm_unrolled_eigen(g, Cg, Og, x + n * xs_n, w, b, y + n * ys_n);
 }
 
 // ---- depthwise (groups == C, O = m*C): direct loops, one (image, output channel) plane per task ----
@@ -276,10 +287,9 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y)
     if (winograd_applicable(g)) return winograd_forward(g, x, w, b, y);
   }
   const int64_t Cg = g.C / g.groups, Og = g.O / g.groups, K = Cg * g.kh * g.kw;
-  for (int64_t n = 0; n < g.N; ++n)
-    for (int64_t gr = 0; gr < g.groups; ++gr)
-      gemm_unrolled(g, Cg, Og, x + (n * g.C + gr * Cg) * g.H * g.W, w + gr * Og * K, b ? b + gr * Og : nullptr,
-                    y + (n * g.O + gr * Og) * g.Ho * g.Wo);
+  for (int64_t gr = 0; gr < g.groups; ++gr)
+    gemm_unrolled(g, Cg, Og, x + gr * Cg * g.H * g.W, w + gr * Og * K, b ? b + gr * Og : nullptr,
+                  y + gr * Og * g.Ho * g.Wo);
 }
 
 template <class T>
@@ -295,15 +305,15 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   if constexpr (std::is_same_v<T, float>) {
     if (fast_forward && strided_pointwise(g)) {  // dx = w^T dy, w^T read in place
       const bool strided = !pointwise<T>(g);
-      std::vector<float> dxs(strided ? static_cast<size_t>(Cg * P) : 0);
+      std::vector<float> dxs(strided ? static_cast<size_t>(g.N * Cg * P) : 0);
       if (strided) std::fill(dx, dx + g.N * g.C * HW, 0.0f);
-      for (int64_t n = 0; n < g.N; ++n)
-        for (int64_t gr = 0; gr < g.groups; ++gr) {
-          float* dxg = dx + (n * g.C + gr * Cg) * HW;
-          sgemm(Cg, P, Og, w + gr * Og * Cg, 1, dy + (n * g.O + gr * Og) * P, P, nullptr, strided ? dxs.data() : dxg,
-                P, Cg);
-          if (strided) strided_copy<false>(g, Cg, dxs.data(), dxg);
-        }
+      for (int64_t gr = 0; gr < g.groups; ++gr) {  // all images as one batch
+        float* dxg = dx + gr * Cg * HW;
+        sgemm(Cg, P, Og, w + gr * Og * Cg, 1, dy + gr * Og * P, P, nullptr, strided ? dxs.data() : dxg, P, Cg,
+              Batch{g.N, g.O * P, strided ? Cg * P : g.C * HW});
+        if (strided)
+          for (int64_t n = 0; n < g.N; ++n) strided_copy<false>(g, Cg, dxs.data() + n * Cg * P, dxg + n * g.C * HW);
+      }
       return;
     }
   }

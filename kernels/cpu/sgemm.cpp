@@ -100,7 +100,7 @@ void sgemm_strip(int64_t, int64_t, const float*, int64_t, const float*, int64_t,
 
 #endif
 
-WorkSplit split_work(int64_t N, int64_t M, int64_t max_run) {
+WorkSplit split_work(int64_t N, int64_t M, int64_t max_run, int64_t batch) {
   // A task is a run of at most max_run adjacent strips times a group of rows of C. The runs are a
   // multiple of the thread count and differ by at most one strip, so a round-robin schedule gives
   // every thread the same work. Few runs (small images, deep layers): the rows are split too, one
@@ -111,7 +111,7 @@ WorkSplit split_work(int64_t N, int64_t M, int64_t max_run) {
   w.runs = std::min(w.strips, threads * ((w.strips + threads * max_run - 1) / (threads * max_run)));
   w.max_run = (w.strips + w.runs - 1) / w.runs;
   const int64_t row_tiles = (M + kRowTile - 1) / kRowTile;
-  const int64_t groups = threads > 1 && w.runs < 4 * threads ? std::min(threads, row_tiles) : 1;
+  const int64_t groups = threads > 1 && batch * w.runs < 4 * threads ? std::min(threads, row_tiles) : 1;
   w.rows_per_group = (row_tiles + groups - 1) / groups * kRowTile;
   w.groups = (M + w.rows_per_group - 1) / w.rows_per_group;
   return w;
@@ -119,29 +119,32 @@ WorkSplit split_work(int64_t N, int64_t M, int64_t max_run) {
 
 namespace {
 // The task loop of sgemm_strips and sgemm: B is either packed by `pack` or read in place at B, ldb.
+// A batch of products shares A (a convolution's images): tasks are (image, run, row group).
 void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, int64_t csa, const float* bias,
-                 float* C, int64_t ldc, const PackStrip* pack, const float* B, int64_t ldb) {
+                 float* C, int64_t ldc, const PackStrip* pack, const float* B, int64_t ldb, const Batch& batch) {
   // Packing the strips of a run one after another reads each row of B (each image row of a
   // convolution's input) as one contiguous stretch, which the hardware prefetchers follow; a lone
   // 64-column strip would touch K scattered 256-byte pieces.
-  const WorkSplit w = split_work(N, M, 4);
+  const WorkSplit w = split_work(N, M, 4, batch.count);
   const int64_t block = kPackDepth * kStrip;
 #pragma omp parallel
   {
     std::vector<float> buf(static_cast<size_t>(pack ? w.max_run * block : 0));
-#pragma omp for schedule(static, 1) collapse(2)
-    for (int64_t ri = 0; ri < w.runs; ++ri)
-      for (int64_t gi = 0; gi < w.groups; ++gi) {
+#pragma omp for schedule(static, 1) collapse(3)
+    for (int64_t bi = 0; bi < batch.count; ++bi)
+      for (int64_t ri = 0; ri < w.runs; ++ri)
+        for (int64_t gi = 0; gi < w.groups; ++gi) {
         const int64_t s0 = ri * w.strips / w.runs, s1 = (ri + 1) * w.strips / w.runs;
+        float* Cb = C + bi * batch.stride_c;
         const int64_t r0 = gi * w.rows_per_group, rows = std::min(M - r0, w.rows_per_group);
         for (int64_t k0 = 0; k0 < K; k0 += kPackDepth) {
           const int64_t kc = std::min(kPackDepth, K - k0);
           if (pack)
             for (int64_t s = s0; s < s1; ++s)
-              (*pack)(k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * block);
+              (*pack)(bi, k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * block);
           for (int64_t s = s0; s < s1; ++s) {
-            const float* b = pack ? buf.data() + (s - s0) * block : B + k0 * ldb + s * kStrip;
-            sgemm_strip(rows, kc, A + r0 * lda + k0 * csa, lda, b, pack ? kStrip : ldb, C + r0 * ldc + s * kStrip, ldc,
+            const float* b = pack ? buf.data() + (s - s0) * block : B + bi * batch.stride_b + k0 * ldb + s * kStrip;
+            sgemm_strip(rows, kc, A + r0 * lda + k0 * csa, lda, b, pack ? kStrip : ldb, Cb + r0 * ldc + s * kStrip, ldc,
                         std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0, csa);
           }
         }
@@ -151,13 +154,13 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
 }  // namespace
 
 void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
-                  int64_t ldc, const PackStrip& pack) {
-  strip_tasks(M, N, K, A, lda, 1, bias, C, ldc, &pack, nullptr, 0);
+                  int64_t ldc, const PackStrip& pack, const Batch& batch) {
+  strip_tasks(M, N, K, A, lda, 1, bias, C, ldc, &pack, nullptr, 0, batch);
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-           const float* bias, float* C, int64_t ldc, int64_t csa) {
-  strip_tasks(M, N, K, A, lda, csa, bias, C, ldc, nullptr, B, ldb);
+           const float* bias, float* C, int64_t ldc, int64_t csa, const Batch& batch) {
+  strip_tasks(M, N, K, A, lda, csa, bias, C, ldc, nullptr, B, ldb, batch);
 }
 
 }  // namespace gt::cpu

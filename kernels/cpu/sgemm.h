@@ -14,7 +14,15 @@ constexpr int64_t kStrip = 64;      // columns of B (and C) per packed strip: fo
 constexpr int64_t kPackDepth = 128;  // rows of B per packed block: 128 x 64 floats = 32 KB, in L1
 constexpr int64_t kRowTile = 6;      // rows of C per register tile
 
-using PackStrip = std::function<void(int64_t k0, int64_t k1, int64_t n0, int64_t nn, float* buf)>;
+// b: which product of a batch (0 for a single one).
+using PackStrip = std::function<void(int64_t b, int64_t k0, int64_t k1, int64_t n0, int64_t nn, float* buf)>;
+
+// `count` products that share A: product b reads B (in place) at b * stride_b and writes C at
+// b * stride_c. A convolution's images are such a batch; running them as one set of tasks keeps
+// every thread busy on small planes.
+struct Batch {
+  int64_t count = 1, stride_b = 0, stride_c = 0;
+};
 
 // True when this build has the vectorised kernel (AVX-512F); callers fall back to Eigen otherwise.
 bool sgemm_strips_available();
@@ -22,13 +30,13 @@ bool sgemm_strips_available();
 // Runs in parallel over strips (and over row blocks of A when there are fewer strips than threads).
 // bias may be null. pack is called concurrently from several threads, each with its own buf.
 void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
-                  int64_t ldc, const PackStrip& pack);
+                  int64_t ldc, const PackStrip& pack, const Batch& batch = {});
 
 // The same product with B given in place (row-major, row stride ldb): no packing. For B whose rows
 // are long and contiguous, such as a 1x1 convolution's input. A[i][k] = A[i * lda + k * csa], so
 // csa != 1 reads a transposed matrix in place (lda = 1, csa = rows of the stored matrix).
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-           const float* bias, float* C, int64_t ldc, int64_t csa = 1);
+           const float* bias, float* C, int64_t ldc, int64_t csa = 1, const Batch& batch = {});
 
 // One strip, single-threaded: C[M, nn] = (accumulate ? C : bias or 0) + A[M, K] * B[K, nn], B
 // row-major with row stride ldb (kStrip when packed; nn <= kStrip). Only nn columns of C are written.
@@ -42,6 +50,6 @@ void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float*
 struct WorkSplit {
   int64_t strips, runs, max_run, groups, rows_per_group;
 };
-WorkSplit split_work(int64_t N, int64_t M, int64_t max_run);
+WorkSplit split_work(int64_t N, int64_t M, int64_t max_run, int64_t batch = 1);
 
 }  // namespace gt::cpu

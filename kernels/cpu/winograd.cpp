@@ -166,17 +166,18 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const f
   const std::unique_ptr<float[]> U(new float[size_t(kXi * g.O * g.C)]);
   transform_weights(g, w, U.get());
   const int64_t th = (g.Ho + 1) / 2, tw = (g.Wo + 1) / 2, T = th * tw;
-  const WorkSplit split = split_work(T, g.O, 1);
-  for (int64_t n = 0; n < g.N; ++n) {
-    const float* xn = x + n * g.C * g.H * g.W;
-    float* yn = y + n * g.O * g.Ho * g.Wo;
+  const WorkSplit split = split_work(T, g.O, 1, g.N);
 #pragma omp parallel
-    {
-      const std::unique_ptr<float[]> V(new float[size_t(kXi * g.C * kStrip)]);
-      const std::unique_ptr<float[]> M(new float[size_t(kXi * split.rows_per_group * kStrip)]);
-#pragma omp for schedule(static, 1) collapse(2)
-      for (int64_t ci = 0; ci < split.strips; ++ci)  // max_run 1: a run is one strip
+  {
+    const std::unique_ptr<float[]> V(new float[size_t(kXi * g.C * kStrip)]);
+    const std::unique_ptr<float[]> M(new float[size_t(kXi * split.rows_per_group * kStrip)]);
+    // Tasks over (image, chunk of tiles, group of output channels); max_run 1: a run is one strip.
+#pragma omp for schedule(static, 1) collapse(3)
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t ci = 0; ci < split.strips; ++ci)
         for (int64_t gi = 0; gi < split.groups; ++gi) {
+          const float* xn = x + n * g.C * g.H * g.W;
+          float* yn = y + n * g.O * g.Ho * g.Wo;
           const int64_t t0 = ci * kStrip, nt = std::min(kStrip, T - t0);
           const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
           for (int64_t c = 0; c < g.C; ++c)
@@ -187,7 +188,6 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const f
           for (int64_t o = o0; o < o0 + rows; ++o)
             for_segments(t0, nt, tw, [&](const Segment& s) { transform_output(g, M.get(), rows, o, o0, b, s, yn); });
         }
-    }
   }
 }
 
