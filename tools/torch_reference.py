@@ -8,8 +8,8 @@ OUT/<arch>_weights.h5 (our format) and OUT/<arch>_ref.h5 with `input`, `logits`,
 With --captum ARCHS (Captum on PyPI: pip install --break-system-packages --no-deps captum==0.7.0, with
 Debian's python3-matplotlib), OUT/<arch>_captum.h5 adds Captum's attributions on the same model and
 input, for the target class: gradcam (LayerGradCam at the last conv block, relu_attributions),
-guided_backprop, guided_gradcam (bilinear), inputxgradient, occlusion (windows 3x56x56, stride 56,
-baseline 0) and ig (IntegratedGradients, gausslegendre, 8 steps, from `baseline`), attr `layer`.
+guided_backprop, guided_gradcam (bilinear), inputxgradient, occlusion (windows 3x112x112, stride 56,
+baseline 0) and ig (IntegratedGradients, gausslegendre, 4 steps, from `baseline`), attr `layer`.
 
     /usr/bin/python3 tools/torch_reference.py --out DIR [--archs vgg16,resnet50] [--captum vgg16,resnet50]
 """
@@ -46,9 +46,9 @@ def captum_reference(m, arch, x, path):
            "guided_backprop": GuidedBackprop(m).attribute(x, target=TARGET),
            "guided_gradcam": GuidedGradCam(m, layer).attribute(x, target=TARGET, interpolate_mode="bilinear"),
            "inputxgradient": InputXGradient(m).attribute(x, target=TARGET),
-           "occlusion": Occlusion(m).attribute(x, target=TARGET, sliding_window_shapes=(3, 56, 56),
+           "occlusion": Occlusion(m).attribute(x, target=TARGET, sliding_window_shapes=(3, 112, 112),
                                                strides=(3, 56, 56), baselines=0.0),
-           "ig": IntegratedGradients(m).attribute(x, baselines=base, target=TARGET, n_steps=8,
+           "ig": IntegratedGradients(m).attribute(x, baselines=base, target=TARGET, n_steps=4,
                                                   method="gausslegendre", internal_batch_size=4)}
     with h5py.File(path, "w") as f:
         for k, v in out.items():
