@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <unistd.h>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -77,6 +78,20 @@ std::string check_layer(const std::string& layer, Subject& s) {
                    "` lists them all)");
 }
 
+// "ig: 30/50 points" on stderr: rewritten in place on a terminal; else at every quarter.
+xai::Progress progress_printer(const std::string& what, const std::string& unit) {
+  const bool tty = isatty(fileno(stderr));
+  return [=, last = int64_t(-1)](int64_t done, int64_t total) mutable {
+    const int64_t quarter = 4 * done / std::max<int64_t>(total, 1);
+    if (!tty && quarter == last && done != total) return;
+    last = quarter;
+    std::fprintf(stderr, tty ? "\r%s: %lld/%lld %s" : "%s: %lld/%lld %s\n", what.c_str(), (long long)done,
+                 (long long)total, unit.c_str());
+    if (tty && done == total) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  };
+}
+
 }  // namespace
 
 MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t) {
@@ -94,7 +109,9 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
     else r.map = cam.map.to_vector();
   } else if (m == "ig") {
     const Tensor base = make_baseline(c, s);
-    const xai::IgResult ig = xai::integrated_gradients(fn, x, base, t, c.ig);
+    xai::IgOptions o = c.ig;
+    if (!o.progress) o.progress = progress_printer(m, "points");
+    const xai::IgResult ig = xai::integrated_gradients(fn, x, base, t, o);
     r.attribution = ig.attribution;
     const double gap = ig.f_x - ig.f_baseline, rel = std::abs(ig.delta) / std::max(std::abs(gap), 1e-12);
     r.params = fmt("%.0f steps, ", c.ig.steps) + c.ig.method + ", " + c.baseline + " baseline";
@@ -105,10 +122,14 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
     r.facts = {{"f_x", ig.f_x}, {"f_baseline", ig.f_baseline}, {"delta", ig.delta}, {"steps", c.ig.steps}};
   } else if (m == "occlusion") {
     const Tensor fill = preprocess(Tensor::full({1, 3, x.dim(2), x.dim(3)}, c.fill), s.model->info.preprocessing);
-    r.attribution = xai::occlusion(fn, x, fill, t, c.occlusion);
+    xai::OcclusionOptions o = c.occlusion;
+    if (!o.progress) o.progress = progress_printer(m, "windows");
+    r.attribution = xai::occlusion(fn, x, fill, t, o);
     r.params = fmt("window %.0f, stride %.0f, fill %.0f", c.occlusion.window, c.occlusion.stride, c.fill);
   } else if (m == "smoothgrad") {
-    r.attribution = xai::smoothgrad(fn, x, t, c.smoothgrad);
+    xai::SmoothGradOptions o = c.smoothgrad;
+    if (!o.progress) o.progress = progress_printer(m, "samples");
+    r.attribution = xai::smoothgrad(fn, x, t, o);
     r.params = fmt("%.0f samples, noise %.3g", c.smoothgrad.samples, c.smoothgrad.sigma) +
                (c.smoothgrad.squared ? ", squared" : "");
   } else if (m == "guided-backprop") {

@@ -87,6 +87,7 @@ IgResult integrated_gradients(const Model& model, const Tensor& x, const Tensor&
             .to_vector_f64();
     for (size_t j = 0; j < n; ++j)
       for (size_t i = 0; i < per; ++i) acc[i] += q.weights[k0 + j] * g[j * per + i];
+    if (o.progress) o.progress(int64_t(k0 + n), int64_t(q.alphas.size()));
   }
   IgResult r;
   std::vector<double> attr(per);

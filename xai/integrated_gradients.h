@@ -31,6 +31,7 @@ struct IgOptions {
   int steps = 50;
   std::string method = "gausslegendre";
   int batch = 10;  // interpolation points per forward pass
+  Progress progress;  // optional
 };
 
 struct IgResult {

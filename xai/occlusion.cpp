@@ -35,6 +35,7 @@ Tensor occlusion(const Model& model, const Tensor& x, const Tensor& baseline, co
       for (int64_t yy = y0; yy < y0 + o.window; ++yy)
         for (int64_t xx = x0; xx < x0 + o.window; ++xx) total[size_t(yy * W + xx)] += drop, count[size_t(yy * W + xx)] += 1;
     }
+    if (o.progress) o.progress(w0 + n, windows);
   }
   std::vector<double> out(size_t(C * HW));
   for (int64_t c = 0; c < C; ++c)

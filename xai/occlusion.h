@@ -13,6 +13,7 @@ struct OcclusionOptions {
   int window = 16;
   int stride = 8;
   int batch = 16;     // occluded copies per forward pass
+  Progress progress;  // optional: windows done of the total
 };
 
 // x and baseline (1,C,H,W) in model-input space (the CLI makes the baseline from a pixel value, so a

@@ -69,6 +69,7 @@ Tensor smoothgrad(const Model& model, const Tensor& x, const Target& t, const Sm
     const std::vector<double> g =
         input_gradient(model, Tensor::from_vector({n, x.dim(1), x.dim(2), x.dim(3)}, batch, x.dtype()), t).to_vector_f64();
     for (size_t i = 0; i < g.size(); ++i) acc[i % size_t(per)] += o.squared ? g[i] * g[i] : g[i];
+    if (o.progress) o.progress(s0 + n, o.samples);
   }
   for (double& v : acc) v /= o.samples;
   return Tensor::from_vector(x.shape(), acc, x.dtype());

@@ -16,6 +16,8 @@
 namespace gt::xai {
 
 using Model = std::function<Tensor(const Tensor&)>;  // x (N,C,H,W) -> logits (N,K)
+// Progress of a long method: called after each batch with the work done and the total.
+using Progress = std::function<void(int64_t done, int64_t total)>;
 
 // What to explain: one class's logit, or (all = true) the sum of every class's logit.
 struct Target {
@@ -43,6 +45,7 @@ struct SmoothGradOptions {
   bool squared = false;  // average the squared gradients (SmoothGrad-Squared)
   uint64_t seed = 0;
   int batch = 5;         // noisy copies per forward pass
+  Progress progress;     // optional
 };
 Tensor smoothgrad(const Model& model, const Tensor& x, const Target& t, const SmoothGradOptions& o);
 
