@@ -85,7 +85,7 @@ int run_demo(int argc, char** argv) {
   const Tensor grad = xai::saliency(model, x, 0);
   const std::vector<float> map = xai::channel_map(grad);
   const Image input = tensor_to_image(x);
-  const Image heat = viz::colorize(viz::normalize01(map), int(size), int(size), cmap);
+  const Image heat = viz::colorize(viz::normalize(map, viz::Norm::minmax), int(size), int(size), cmap);
   const Image panel = viz::side_by_side({input, heat, viz::overlay(input, heat, alpha)});
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);

@@ -21,8 +21,6 @@ Tensor target_score(const Tensor& logits, const Target& t) {
   return ops::sum(ops::mul(logits, Tensor::from_vector(logits.shape(), onehot, logits.dtype())));
 }
 
-Tensor class_score(const Tensor& logits, int64_t target) { return target_score(logits, Target{target, false}); }
-
 std::vector<double> row_scores(const Tensor& logits, const Target& t) {
   target_score(logits.detach(), t);  // validates the shape and the class index
   const int64_t N = logits.dim(0), K = logits.dim(1);

@@ -27,7 +27,6 @@ struct Target {
 
 // The scalar to differentiate: sum over the batch rows n of logits[n, c] (or of sum_k logits[n, k]).
 Tensor target_score(const Tensor& logits, const Target& t);
-Tensor class_score(const Tensor& logits, int64_t target);  // target_score for one class
 // The score of each batch row separately, as numbers (no tape).
 std::vector<double> row_scores(const Tensor& logits, const Target& t);
 

@@ -11,8 +11,6 @@
 
 namespace gt::viz {
 
-std::vector<float> normalize01(const std::vector<float>& v) { return normalize(v, Norm::minmax); }
-
 namespace {
 // The value below which (100 - clip)% of xs lie (nearest rank); xs is taken by value and reordered.
 float upper_percentile(std::vector<float> xs, double clip) {

@@ -17,7 +17,6 @@ namespace gt::viz {
 // A constant map becomes all 0 (symmetric: all 0.5).
 enum class Norm { minmax, percentile, symmetric };
 std::vector<float> normalize(const std::vector<float>& v, Norm n, double clip = 1.0);
-std::vector<float> normalize01(const std::vector<float>& v);  // minmax
 // Names accepted by colorize(), and the same as one comma-separated string for messages.
 std::vector<std::string> colormap_names();
 std::string colormap_list();
