@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "tools/cli.h"
+#include "tools/explain.h"
 #include "weights/hdf5.h"
 #include "weights/labels.h"
 #include "weights/preprocess.h"
@@ -79,12 +80,13 @@ int run_counterfactual(int argc, char** argv) {
     saliency_out = (dot == std::string::npos ? out : out.substr(0, dot)) + "_saliency.png";
   }
 
-  auto model = load_model(weights, model_name);
-  const nn::ModelInfo& info = model->info;
-  if (!info.include_top) throw Error("weights file " + weights + " has no classifier (a _notop file)");
-  const Tensor pixels = resize_image(load_image(image), info.input_h, info.input_w, resize.empty() ? info.resize : resize);
-  const Tensor x = preprocess(pixels, info.preprocessing);
-  const xai::Model fn = [&](const Tensor& in) { return (*model)(in); };
+  if (is_tensor_input(image))
+    throw UsageError("the counterfactual is a picture: give an image file, not an .h5 tensor");
+  const Subject s = load_subject(weights, model_name, image, resize);
+  const nn::ModelInfo& info = s.model->info;
+  const Tensor& pixels = s.pixels;
+  const Tensor& x = s.x;
+  const xai::Model& fn = s.fn;
   o.target = resolve_target(target_s, info, 0, false).index;
   // Pixel values 0 and 255 through the preprocessing bound each channel of a valid image.
   const Tensor p0 = preprocess(Tensor::zeros({1, 3, 1, 1}), info.preprocessing);

@@ -9,6 +9,7 @@
 
 #include "tools/cli.h"
 #include "tools/explain.h"
+#include "weights/preprocess.h"
 #include "weights/labels.h"
 #include "xai/viz.h"
 
@@ -73,7 +74,7 @@ int run_report(int argc, char** argv) {
   if (methods.empty()) methods = all;
   for (const auto& m : methods)
     if (std::find(all.begin(), all.end(), m) == all.end()) throw UsageError("--methods: unknown method '" + m + "'");
-  if (image.size() > 3 && image.compare(image.size() - 3, 3, ".h5") == 0)
+  if (is_tensor_input(image))
     throw UsageError("the report shows the picture: give an image file, not an .h5 tensor");
 
   Subject s = load_subject(weights, model_name, image, "");

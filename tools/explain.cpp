@@ -24,11 +24,10 @@ Subject load_subject(const std::string& weights, const std::string& model_name, 
                      const std::string& resize) {
   Subject s;
   s.model = load_model(weights, model_name);
-  s.weights = weights;
   s.resize = resize;
   const nn::ModelInfo& info = s.model->info;
   if (!info.include_top) throw Error("weights file " + weights + " has no classifier (a _notop file): nothing to explain");
-  const bool tensor_input = image.size() > 3 && image.compare(image.size() - 3, 3, ".h5") == 0;
+  const bool tensor_input = is_tensor_input(image);
   if (tensor_input) {
     s.x = load_input(image, info);
   } else {
@@ -67,17 +66,6 @@ Tensor make_baseline(const MethodConfig& c, const Subject& s) {
   return base;
 }
 
-std::string check_layer(const std::string& layer, Subject& s) {
-  const std::string l = layer.empty() ? s.model->info.gradcam_layer : layer;
-  std::vector<std::string> layers;
-  for (const auto& row : nn::layer_shapes(*s.model)) layers.push_back(row.layer);
-  if (std::find(layers.begin(), layers.end(), l) != layers.end()) return l;
-  std::string near;
-  for (const auto& n : nn::closest_names(l, layers, 5)) near += (near.empty() ? "" : ", ") + n;
-  throw UsageError("unknown layer '" + l + "' (closest: " + near + "; `gradtrace layers --weights " + s.weights +
-                   "` lists them all)");
-}
-
 // "ig: 30/50 points" on stderr: rewritten in place on a terminal; else at every quarter.
 xai::Progress progress_printer(const std::string& what, const std::string& unit) {
   const bool tty = isatty(fileno(stderr));
@@ -100,12 +88,17 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
   const xai::Model& fn = s.fn;
   const Tensor& x = s.x;
   if (is_cam_method(m)) {
-    const std::string layer = check_layer(c.layer, s);
-    const xai::Cam cam = xai::gradcam(fn, x, t, layer, m == "gradcam++");
+    const std::string layer = c.layer.empty() ? s.model->info.gradcam_layer : c.layer;
+    xai::Cam cam;
+    try {
+      cam = xai::gradcam(fn, x, t, layer, m == "gradcam++");
+    } catch (const xai::UnknownLayer& e) {  // a usage error: the user named the layer
+      throw UsageError(e.what());
+    }
     r.cam = cam.cam;
     r.notes.push_back("layer " + layer + ": " + fmt("%.0fx%.0f map", double(cam.cam.dim(0)), double(cam.cam.dim(1))));
     r.params = "layer " + layer;
-    if (m == "guided-gradcam") r.attribution = xai::guided_gradcam(fn, x, t, layer);
+    if (m == "guided-gradcam") r.attribution = xai::guided_gradcam(xai::guided_backprop(fn, x, t), cam.map);
     else r.map = cam.map.to_vector();
   } else if (m == "ig") {
     const Tensor base = make_baseline(c, s);

@@ -18,7 +18,7 @@ namespace gt::cli {
 // A model and one image.
 struct Subject {
   std::unique_ptr<nn::Model> model;
-  std::string weights, resize;
+  std::string resize;        // the --resize override ("" = the weights' default), for file baselines
   Tensor pixels;             // (1,3,H,W) in [0, 255]; undefined when the input was an .h5 tensor
   Tensor x;                  // the model input
   std::vector<float> probs;  // softmax of the logits

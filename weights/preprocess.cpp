@@ -157,8 +157,12 @@ Tensor model_input(const Image& img, const nn::ModelInfo& info, const std::strin
                     info.preprocessing);
 }
 
+bool is_tensor_input(const std::string& path) {
+  return path.size() > 3 && path.compare(path.size() - 3, 3, ".h5") == 0;
+}
+
 Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize) {
-  const bool h5 = path.size() > 3 && path.compare(path.size() - 3, 3, ".h5") == 0;
+  const bool h5 = is_tensor_input(path);
   if (!h5) return model_input(load_image(path), info, resize);
   h5::File f(path, h5::File::Mode::read);
   Tensor x = f.read("input");

@@ -22,6 +22,8 @@ Tensor deprocess(const Tensor& x, const std::string& mode);
 Tensor gaussian_blur(const Tensor& x, double sigma);
 // Both, as the model's info says (resize may override the model's default when not empty).
 Tensor model_input(const Image& img, const nn::ModelInfo& info, const std::string& resize = "");
+// True for an --image that names an .h5 tensor file rather than a picture.
+bool is_tensor_input(const std::string& path);
 // --image: an image file, or an .h5 file whose dataset `input` [1,C,H,W] is used as it is.
 Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize = "");
 

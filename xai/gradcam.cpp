@@ -28,7 +28,7 @@ std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tens
   if (!A.defined()) {
     std::string near;
     for (const auto& n : nn::closest_names(layer, layers, 5)) near += (near.empty() ? "" : ", ") + n;
-    throw Error("unknown layer '" + layer + "' (closest: " + near + "; `gradtrace layers` lists them all)");
+    throw UnknownLayer("unknown layer '" + layer + "' (closest: " + near + "; `gradtrace layers` lists them all)");
   }
   if (A.ndim() != 4) throw Error("layer '" + layer + "' has output " + A.shape().str() + ", not a feature map (1,K,h,w)");
   Tensor G = tape.grad(score, {A})[0];
@@ -78,15 +78,17 @@ Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t) {
 }
 
 Tensor guided_gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer) {
-  const Tensor gb = guided_backprop(model, x, t);
-  const Tensor map = gradcam(model, x, t, layer).map;
-  NoGradGuard no_grad;
-  const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3);
+  return guided_gradcam(guided_backprop(model, x, t), gradcam(model, x, t, layer).map);
+}
+
+Tensor guided_gradcam(const Tensor& gb, const Tensor& map) {
+  const int64_t C = gb.dim(1), HW = gb.dim(2) * gb.dim(3);
+  if (map.numel() != HW) throw Error("guided_gradcam: a map " + map.shape().str() + " for an input " + gb.shape().str());
   std::vector<double> v = gb.to_vector_f64();
   const std::vector<double> m = map.to_vector_f64();
   for (int64_t c = 0; c < C; ++c)
     for (int64_t i = 0; i < HW; ++i) v[size_t(c * HW + i)] *= m[size_t(i)];
-  return Tensor::from_vector(x.shape(), v, x.dtype());
+  return Tensor::from_vector(gb.shape(), v, gb.dtype());
 }
 
 }  // namespace gt::xai

@@ -18,9 +18,16 @@ struct Cam {
   Tensor map;  // (H, W): upsampled to the input
 };
 
+// A layer name the model does not have; the message lists the closest names.
+struct UnknownLayer : Error {
+  using Error::Error;
+};
+
 // layer: a layer name as `gradtrace layers` lists it; its last op's output is A.
 Cam gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, bool plus_plus = false);
 Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t);
 Tensor guided_gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer);
+// The same from a Guided Backprop attribution (1,C,H,W) and an upsampled Grad-CAM map (H,W).
+Tensor guided_gradcam(const Tensor& guided, const Tensor& map);
 
 }  // namespace gt::xai
