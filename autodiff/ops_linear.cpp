@@ -28,8 +28,9 @@ std::pair<int64_t, int64_t> same_padding(int64_t in, int64_t k, int64_t stride, 
 // x: (N,C,H,W), w: (O,C/groups,kh,kw), b: (O) or none -> y: (N,O,Ho,Wo)
 //   y[n,o] = b[o] + sum_{c in group(o), i, j} w[o,c,i,j] * x[n, c, oy*sh - pt + i*dh, ox*sw - pl + j*dw]
 //   dx = conv_transpose(dy, w),  dw[o,c,i,j] = sum_n,oy,ox dy[n,o,oy,ox] * x[n,c,...],  db[o] = sum dy[:,o]
-Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Tensor& b) {
-  const char* op = "conv2d";
+namespace {
+// Checks x and w against the options and derives the output size.
+ConvGeom conv_geometry(const char* op, const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
   rank(op, x, 4, "x");
   rank(op, w, 4, "w");
   same_kind(op, x, w, "x", "w");
@@ -50,12 +51,24 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Te
   check(g.kh >= 1 && g.kw >= 1, op, "empty kernel" + shapes);
   check(g.H + g.pt + g.pb >= g.dh * (g.kh - 1) + 1 && g.W + g.pl + g.pr >= g.dw * (g.kw - 1) + 1, op,
         "the (dilated) kernel is larger than the padded input" + shapes);
-  if (b.defined()) {
-    same_kind(op, x, b, "x", "b");
-    check(b.shape() == Shape{g.O}, op, "bias " + b.shape().str() + " does not match the " + std::to_string(g.O) +
-                                           " output channels" + shapes);
-  }
   g.finish();
+  return g;
+}
+
+// A per-output-channel vector (bias, scale): undefined, or (O) of x's kind.
+void channel_vector(const char* op, const Tensor& x, const Tensor& v, const char* name, const ConvGeom& g) {
+  if (!v.defined()) return;
+  same_kind(op, x, v, "x", name);
+  check(v.shape() == Shape{g.O}, op,
+        std::string(name) + " " + v.shape().str() + " does not match the " + std::to_string(g.O) +
+            " output channels (x " + x.shape().str() + ")");
+}
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Tensor& b) {
+  const char* op = "conv2d";
+  const ConvGeom g = conv_geometry(op, x, w, o);
+  channel_vector(op, x, b, "bias", g);
   Tensor y = empty_as(x, {g.N, g.O, g.Ho, g.Wo});
   be(x).conv2d_forward(g, x, w, b, y);
   std::vector<Tensor> inputs{x, w};
@@ -77,6 +90,34 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Te
       be(w).bias_grad(c.dy, db);
       c.set(2, db);
     }
+  });
+}
+
+// The inference form of conv -> batch norm -> activation, as one node. Frozen parameters only.
+// x: (N,C,H,W), w: (O,C/groups,kh,kw), scale, shift: (O) or none -> y: (N,O,Ho,Wo)
+//   y = act(scale[o] * conv(x, w)[o] + shift[o])
+//   dx = conv_transpose(dz, w),  dz = dy * act'(y) * scale[o]     (act' from y: relu y > 0, relu6 0 < y < 6)
+// Only y is kept for the backward; the conv's and the batch norm's outputs are never stored.
+Tensor conv2d_affine(const Tensor& x, const Tensor& w, const Tensor& scale, const Tensor& shift, Act act,
+                     const Conv2dOptions& o) {
+  const char* op = "conv2d_affine";
+  const ConvGeom g = conv_geometry(op, x, w, o);
+  channel_vector(op, x, scale, "scale", g);
+  channel_vector(op, x, shift, "shift", g);
+  check(!w.requires_grad() && !scale.requires_grad() && !shift.requires_grad(), op,
+        "the weight, scale and shift must not require a gradient (fused only for frozen layers)");
+  Tensor y = empty_as(x, {g.N, g.O, g.Ho, g.Wo});
+  be(x).conv2d_forward(g, x, w, shift, y, scale, act);
+  return record(op, {x}, y, {w, scale, y.detach()}, [g, act](BackwardContext& c) {
+    const Tensor &w = c.saved(0), &scale = c.saved(1), &y = c.saved(2);
+    Tensor dz = c.dy;
+    if (scale.defined() || act != Act::none) {
+      dz = Tensor::empty_like(c.dy);
+      be(w).conv2d_epilogue_backward(c.dy, y, scale, act, dz);
+    }
+    Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
+    be(w).conv2d_backward_data(g, dz, w, dx);
+    c.set(0, dx);
   });
 }
 

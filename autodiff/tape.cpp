@@ -230,6 +230,12 @@ int Tape::add_backward_hook(const std::string& op, const std::string& layer, Bac
   return next_hook_id_++;
 }
 
+bool Tape::hooked(const std::string& op, const std::string& layer) const {
+  auto sees = [&](const auto& h) { return h.matches(op, layer); };
+  return std::any_of(forward_hooks_.begin(), forward_hooks_.end(), sees) ||
+         std::any_of(backward_hooks_.begin(), backward_hooks_.end(), sees);
+}
+
 void Tape::remove_hook(int id) {
   auto gone = [id](const auto& h) { return h.id == id; };
   forward_hooks_.erase(std::remove_if(forward_hooks_.begin(), forward_hooks_.end(), gone), forward_hooks_.end());

@@ -88,6 +88,9 @@ class Tape {
   int add_forward_hook(const std::string& op, const std::string& layer, ForwardHook fn);
   int add_backward_hook(const std::string& op, const std::string& layer, BackwardHook fn);
   void remove_hook(int id);
+  // Whether a hook would see a node with this op and layer: layers that fuse ops (nn::Model's
+  // conv -> batch norm -> ReLU) stay unfused where a hook looks.
+  bool hooked(const std::string& op, const std::string& layer) const;
   void clear_hooks();
 
   // Used by ops: records y = op(inputs) and returns y, or the tensor a forward hook replaced it with.

@@ -22,6 +22,21 @@ struct ConvGeom {
   double flops() const { return 2.0 * N * O * Ho * Wo * (C / groups) * kh * kw; }
 };
 
+// What a convolution does to each output channel o before it stores it:
+//   y = act(scale[o] * sum_k w[o, k] x_k + bias[o])        (scale and bias may be null: 1 and 0)
+// A frozen batch norm after the conv folds into scale = gamma / sqrt(var + eps) and
+// bias = beta - mean * scale (+ the conv's own bias * scale), so conv -> BN -> ReLU is one pass.
+enum class Act { none, relu, relu6 };
+template <class T>
+struct Epilogue {
+  Epilogue(const T* b = nullptr, const T* s = nullptr, Act a = Act::none) : bias(b), scale(s), act(a) {}
+  const T* bias;
+  const T* scale;
+  Act act;
+  bool only_bias() const { return !scale && act == Act::none; }
+  Epilogue from(int64_t o) const { return {bias ? bias + o : nullptr, scale ? scale + o : nullptr, act}; }
+};
+
 // Pooling: x (N,C,H,W) -> y (N,C,Ho,Wo). Padded positions never win a max. For the average,
 // count_include_pad chooses PyTorch's divisor (window clipped to the padded extent) or
 // Keras/TF's (only the real pixels under the window).

@@ -41,7 +41,6 @@ class InceptionV3 : public Model {
   // One conv2d_bn of Keras' inception_v3.py: kernel kh x kw, 'same' (stride 1) or 'valid' padding.
   struct Unit {
     Conv2d* conv;
-    BatchNorm* bn;
     std::string act;
   };
   struct Branch {
@@ -63,14 +62,14 @@ class InceptionV3 : public Model {
     if (!valid) o.pad = {(kh - 1) / 2, (kh - 1) / 2, (kw - 1) / 2, (kw - 1) / 2};
     Conv2d& c = add<Conv2d>("conv2d_" + std::to_string(n), c_, out, 1, o, false);
     c.weight = Tensor::zeros({out, c_, kh, kw});  // rectangular kernels (1x7, 3x1, ...)
-    BatchNorm& b = add<BatchNorm>("batch_normalization_" + std::to_string(n), out, 1e-3);
-    units_.push_back({&c, &b, "activation_" + std::to_string(n)});
+    add_bn(c, "batch_normalization_" + std::to_string(n), out, 1e-3);
+    units_.push_back({&c, "activation_" + std::to_string(n)});
     c_ = out;
     return units_.size() - 1;
   }
   Tensor apply(size_t u, const Tensor& x) {
     const Unit& k = units_[u];
-    return relu(k.act, (*k.bn)((*k.conv)(x)));
+    return conv_bn(*k.conv, x, Act::relu, k.act);
   }
   Tensor run(const Tensor& x, const std::vector<size_t>& us) {
     Tensor h = x;

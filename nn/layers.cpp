@@ -28,15 +28,17 @@ std::vector<NamedTensor> Conv2d::named_parameters() {
   return p;
 }
 
-Tensor Conv2d::forward(const Tensor& x) {
+ops::Conv2dOptions Conv2d::options_for(const Tensor& x) const {
   ops::Conv2dOptions o = options;
   if (tf_same && x.ndim() == 4) {
     const auto [t, b] = ops::same_padding(x.dim(2), weight.dim(2), o.stride_h, o.dilation_h);
     const auto [l, r] = ops::same_padding(x.dim(3), weight.dim(3), o.stride_w, o.dilation_w);
     o.pad = {t, b, l, r};
   }
-  return ops::conv2d(x, weight, o, bias);
+  return o;
 }
+
+Tensor Conv2d::forward(const Tensor& x) { return ops::conv2d(x, weight, options_for(x), bias); }
 
 BatchNorm::BatchNorm(std::string name, int64_t c, double e)
     : Layer(std::move(name)),

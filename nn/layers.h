@@ -44,6 +44,8 @@ class Conv2d : public Layer {
   ops::Conv2dOptions options;
   bool tf_same;
   std::vector<NamedTensor> named_parameters() override;
+  // The options for input x: with tf_same, the padding for its size.
+  ops::Conv2dOptions options_for(const Tensor& x) const;
 
  protected:
   Tensor forward(const Tensor& x) override;

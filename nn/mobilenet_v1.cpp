@@ -31,8 +31,7 @@ class MobileNetV1 : public Model {
   Tensor forward(const Tensor& x) override {
     Tensor h = x;
     for (size_t i = 0; i < convs_.size(); ++i) {
-      h = folded_ ? (*convs_[i])(h) : conv_bn(*convs_[i], h);
-      h = relu6(convs_[i]->name() + "_relu", h);
+      h = conv_bn(*convs_[i], h, Act::relu6, convs_[i]->name() + "_relu");  // TF Lite: BN already folded
     }
     if (!preds_) return h;
     {

@@ -51,11 +51,11 @@ class MobileNetV2 : public Model {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor h = relu6("Conv1_relu", conv_bn(*first_, x));
+    Tensor h = conv_bn(*first_, x, Act::relu6, "Conv1_relu");
     for (const Block& b : blocks_) {
       Tensor r = h;
-      if (b.expand) r = relu6(b.name + "expand_relu", conv_bn(*b.expand, r));
-      r = relu6(b.name + "depthwise_relu", conv_bn(*b.depthwise, r));
+      if (b.expand) r = conv_bn(*b.expand, r, Act::relu6, b.name + "expand_relu");
+      r = conv_bn(*b.depthwise, r, Act::relu6, b.name + "depthwise_relu");
       r = conv_bn(*b.project, r);
       if (b.residual) {
         NameScope s(b.name + "add");
@@ -63,7 +63,7 @@ class MobileNetV2 : public Model {
       }
       h = r;
     }
-    return pool_and_classify(relu6("out_relu", conv_bn(*last_, h)), "global_average_pooling2d", fc_);
+    return pool_and_classify(conv_bn(*last_, h, Act::relu6, "out_relu"), "global_average_pooling2d", fc_);
   }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 namespace gt::nn {
 
@@ -48,6 +49,41 @@ Tensor Model::pool_and_classify(const Tensor& h, const char* pool, Dense* fc) {
     p = ops::global_avg_pool(h);
   }
   return (*fc)(p);
+}
+
+Tensor Model::conv_bn(Conv2d& c, const Tensor& x, Act act, const std::string& act_layer) {
+  const auto found = bn_of_.find(&c);
+  BatchNorm* bn = found == bn_of_.end() ? nullptr : found->second;
+  const char* act_op = act == Act::relu6 ? "relu6" : "relu";
+  const Tape& tape = Tape::current();
+  bool fuse_conv = fuse && !tape.hooked("conv2d", c.name()) && !(bn && tape.hooked("batch_norm", bn->name()));
+  for (const Tensor* p : {&c.weight, &c.bias}) fuse_conv &= !p->requires_grad();
+  if (bn) fuse_conv &= !bn->weight.requires_grad() && !bn->bias.requires_grad();
+  const bool fuse_act = fuse_conv && act != Act::none && !tape.hooked(act_op, act_layer);
+  Tensor h;
+  if (fuse_conv) {
+    // bn(conv + b) = gamma (conv + b - mean) / sqrt(var + eps) + beta = scale conv + shift
+    const int64_t O = c.weight.dim(0);
+    std::vector<double> scale(size_t(O), 1.0), shift(size_t(O), 0.0);
+    if (c.bias.defined()) shift = c.bias.to_vector_f64();
+    if (bn) {
+      const auto gamma = bn->weight.to_vector_f64(), beta = bn->bias.to_vector_f64();
+      const auto mean = bn->running_mean.to_vector_f64(), var = bn->running_var.to_vector_f64();
+      for (size_t o = 0; o < size_t(O); ++o) {
+        scale[o] = gamma[o] / std::sqrt(var[o] + bn->eps);
+        shift[o] = (shift[o] - mean[o]) * scale[o] + beta[o];
+      }
+    }
+    const Tensor s = bn ? Tensor::from_vector({O}, scale, x.dtype()) : Tensor();
+    const Tensor t = bn || c.bias.defined() ? Tensor::from_vector({O}, shift, x.dtype()) : Tensor();
+    NameScope scope(fuse_act ? act_layer : bn ? bn->name() : c.name());
+    h = ops::conv2d_affine(x, c.weight, s, t, fuse_act ? act : Act::none, c.options_for(x));
+  } else {
+    h = c(x);
+    if (bn) h = (*bn)(h);
+  }
+  if (act == Act::none || fuse_act) return h;
+  return act == Act::relu6 ? relu6(act_layer, h) : relu(act_layer, h);
 }
 
 Tensor Model::relu(const std::string& name, const Tensor& x) {

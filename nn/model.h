@@ -28,6 +28,9 @@ class Model {
  public:
   virtual ~Model() = default;
   ModelInfo info;
+  // Fuse conv -> batch norm -> ReLU into one node where nothing needs the intermediate outputs (see
+  // conv_bn). Off: every layer records its own nodes, as a student inspecting the tape expects.
+  bool fuse = true;
   // x (N,3,H,W), preprocessed -> logits (N, classes)
   virtual Tensor forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x) { return forward(x); }
@@ -51,11 +54,15 @@ class Model {
   // The classifier head shared by ResNet, Inception and MobileNetV2: global average pooling (in the
   // layer scope `pool`) and the dense layer `fc`; without a top (fc null) the features pass unchanged.
   static Tensor pool_and_classify(const Tensor& h, const char* pool, Dense* fc);
-  // A batch norm that follows a conv: created with its name, applied by conv_bn(c, x) = bn(c(x)).
+  // A batch norm that follows a conv: created with its name, applied by conv_bn.
   BatchNorm& add_bn(Conv2d& after, const std::string& name, int64_t channels, double eps) {
     return *(bn_of_[&after] = &add<BatchNorm>(name, channels, eps));
   }
-  Tensor conv_bn(Conv2d& c, const Tensor& x) { return (*bn_of_.at(&c))(c(x)); }
+  // act(bn(c(x))): the conv, its batch norm if add_bn gave it one, and the activation in the layer
+  // scope act_layer. Recorded as one ops::conv2d_affine node (the batch norm folded into a per-channel
+  // scale and shift, the activation applied as each output block is stored) when `fuse` is on, no
+  // parameter requires a gradient and no tape hook looks at these layers; otherwise op by op.
+  Tensor conv_bn(Conv2d& c, const Tensor& x, Act act = Act::none, const std::string& act_layer = "");
   // Applies an activation inside its own layer scope ("conv1_relu").
   static Tensor relu(const std::string& name, const Tensor& x);
   static Tensor relu6(const std::string& name, const Tensor& x);

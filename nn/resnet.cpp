@@ -44,7 +44,7 @@ class ResNet50 : public Model {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor h = relu("conv1_relu", conv_bn(*conv1_, x));
+    Tensor h = conv_bn(*conv1_, x, Act::relu, "conv1_relu");
     {
       NameScope s("pool1_pool");  // Keras: ZeroPadding2D(1) + MaxPool 3x3/2; inputs are >= 0, so 0-padding = -inf
       ops::PoolOptions p;
@@ -54,8 +54,8 @@ class ResNet50 : public Model {
     }
     for (const Block& b : blocks_) {
       const Tensor shortcut = b.shortcut ? conv_bn(*b.shortcut, h) : h;
-      Tensor r = relu(b.name + "1_relu", conv_bn(*b.c1, h));
-      r = relu(b.name + "2_relu", conv_bn(*b.c2, r));
+      Tensor r = conv_bn(*b.c1, h, Act::relu, b.name + "1_relu");
+      r = conv_bn(*b.c2, r, Act::relu, b.name + "2_relu");
       r = conv_bn(*b.c3, r);
       {
         NameScope s(b.name + "add");

@@ -43,10 +43,7 @@ class Vgg : public Model {
     Tensor h = x;
     ops::PoolOptions pool;  // 2x2, stride 2
     for (size_t b = 0; b < blocks_.size(); ++b) {
-      for (Conv2d* conv : blocks_[b]) {
-        NameScope s(conv->name());
-        h = ops::relu((*conv)(h));
-      }
+      for (Conv2d* conv : blocks_[b]) h = conv_bn(*conv, h, Act::relu, conv->name());  // Keras: ReLU inside the conv
       NameScope s("block" + std::to_string(b + 1) + "_pool");
       h = ops::max_pool2d(h, pool);
     }

@@ -74,6 +74,31 @@ void compare(const char* name, ConvGeom g) {
   CHECK(edw < 1e-5);
 }
 
+// The fused epilogue y = act(scale * conv + bias) on each path, against the naive conv.
+void compare_epilogue(const char* name, ConvGeom g) {
+  g.finish();
+  Backend& be = backend(Device::cpu);
+  Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1);
+  Tensor w = Tensor::uniform({g.O, g.C / g.groups, g.kh, g.kw}, -1, 1, 2);
+  Tensor b = Tensor::uniform({g.O}, -1, 3, 4), s = Tensor::uniform({g.O}, -4, 4, 5);
+  const std::vector<float> bv = b.to_vector(), sv = s.to_vector();
+  const std::vector<float> zero(size_t(g.O), 0.0f);
+  const Ref r = naive(g, x.to_vector(), w.to_vector(), zero, std::vector<float>(size_t(g.N * g.O * g.Ho * g.Wo)));
+  for (Act act : {Act::none, Act::relu, Act::relu6}) {
+    Tensor y = Tensor::empty({g.N, g.O, g.Ho, g.Wo});
+    be.conv2d_forward(g, x, w, b, y, s, act);
+    std::vector<double> want(r.y.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      const size_t o = (i / size_t(g.Ho * g.Wo)) % size_t(g.O);
+      const double v = sv[o] * r.y[i] + bv[o];
+      want[i] = act == Act::none ? v : std::min(std::max(v, 0.0), act == Act::relu6 ? 6.0 : 1e300);
+    }
+    const double e = rel_err(y, want);
+    INFO(name << " act " << int(act) << ": max error / max |ref| " << e);
+    CHECK(e < 1e-5);
+  }
+}
+
 ConvGeom geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, int64_t s, Pads p, int64_t groups = 1) {
   ConvGeom g;
   g.N = N, g.C = C, g.H = H, g.W = W, g.O = O, g.kh = g.kw = k, g.sh = g.sw = s;
@@ -102,8 +127,11 @@ TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven pa
   compare("winograd pads", geom(1, 24, 30, 30, 16, 3, 1, {0, 2, 1, 0}));
 }
 
-TEST_CASE("conv paths: strided col2im data gradient in chunks") {
+TEST_CASE("conv paths: strided col2im data gradient in chunks; vector stride-2 unrolling") {
   compare("col2im chunked", geom(1, 8, 301, 300, 6, 3, 2, {0, 1, 0, 1}));
+  // ResNet's 7x7/2 stem on odd and even widths: rows of 16-lane gathers, their tails and both pads
+  compare("stem 7x7/2 odd", geom(2, 3, 67, 61, 16, 7, 2, {3, 3, 3, 3}));
+  compare("stem 7x7/2 even", geom(1, 3, 70, 96, 8, 7, 2, {2, 3, 2, 3}));
 }
 
 TEST_CASE("conv paths: pointwise 1x1 GEMM and 1x1 stride 2") {
@@ -115,6 +143,15 @@ TEST_CASE("conv paths: grouped and depthwise on larger planes") {
   compare("groups 4", geom(2, 16, 30, 30, 8, 3, 1, {1, 1, 1, 1}, 4));
   compare("depthwise stride 2 SAME", geom(2, 32, 57, 57, 32, 3, 2, {1, 1, 1, 1}, 32));
   compare("depthwise 5x5", geom(1, 8, 40, 33, 8, 5, 1, {2, 2, 2, 2}, 8));
+}
+
+TEST_CASE("conv paths: the fused scale, bias and activation epilogue on every forward path") {
+  compare_epilogue("winograd", geom(2, 16, 21, 19, 20, 3, 1, {1, 1, 1, 1}));
+  compare_epilogue("strips (stride 2)", geom(2, 3, 37, 35, 16, 7, 2, {3, 3, 3, 3}));
+  compare_epilogue("pointwise", geom(2, 24, 20, 20, 12, 1, 1, {}));
+  compare_epilogue("1x1 stride 2", geom(1, 24, 21, 21, 12, 1, 2, {}));
+  compare_epilogue("depthwise", geom(2, 8, 17, 17, 8, 3, 2, {1, 1, 1, 1}, 8));
+  compare_epilogue("groups 2", geom(1, 16, 12, 12, 8, 3, 1, {1, 1, 1, 1}, 2));
 }
 
 TEST_CASE("gemm: few-row products split across threads match the naive product") {

@@ -58,6 +58,23 @@ TEST_CASE("gradcheck: conv2d in every configuration") {
   }
 }
 
+TEST_CASE("gradcheck: conv2d_affine (conv -> batch norm -> activation, frozen parameters)") {
+  // Only x gets a gradient; the weight, scale and shift are constants captured by the function.
+  // scale has both signs and |scale| up to 3 (relu6 clips: the outputs reach past 6).
+  const Tensor w = rnd({4, 3, 3, 3}, 2), scale = rnd({4}, 3, -3, 3), shift = rnd({4}, 4, -1, 4);
+  const Tensor wd = rnd({3, 1, 3, 3}, 5), sd = rnd({3}, 6, -3, 3);
+  for (Act act : {Act::none, Act::relu, Act::relu6}) {
+    const std::string name = act == Act::none ? "none" : act == Act::relu ? "relu" : "relu6";
+    expect_ok("3x3 pad 1, " + name, [&](const V& v) { return ops::conv2d_affine(v[0], w, scale, shift, act, conv(1, 1, {1, 1, 1, 1})); },
+              {rnd({2, 3, 6, 5}, 1)});
+    expect_ok("depthwise stride 2, no shift, " + name,
+              [&](const V& v) { return ops::conv2d_affine(v[0], wd, sd, Tensor(), act, conv(2, 2, {1, 1, 1, 1}, 3)); },
+              {rnd({1, 3, 7, 7}, 7)});
+  }
+  expect_ok("bias only (no scale), relu", [&](const V& v) { return ops::conv2d_affine(v[0], w, Tensor(), shift, Act::relu, conv(1, 1, {})); },
+            {rnd({1, 3, 5, 5}, 8)});
+}
+
 TEST_CASE("gradcheck: dense, matmul, bias") {
   expect_ok("linear", [](const V& v) { return ops::linear(v[0], v[1]); }, {rnd({3, 5}, 1), rnd({4, 5}, 2)});
   expect_ok("matmul", [](const V& v) { return ops::matmul(v[0], v[1]); }, {rnd({3, 5}, 3), rnd({5, 2}, 4)});

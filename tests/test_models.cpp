@@ -366,3 +366,60 @@ TEST_CASE("bad weights and inputs: missing layer, wrong shape, not an image, too
   CHECK_THROWS_WITH(load_image(big), Contains(big) && Contains("over 100 megapixels"));
   for (const auto& p : {w, junk, png, big}) fs::remove(p);
 }
+
+TEST_CASE("fused conv -> batch norm -> ReLU nodes give the layer-by-layer values and gradients") {
+  // The zoo records conv -> BN -> ReLU as one conv2d_affine node when nothing looks inside it. The
+  // same float64 networks with Model::fuse off (every layer its own nodes) are the reference.
+  for (const char* arch : {"resnet50", "inception_v3", "mobilenet_v2", "mobilenet_v1"}) {
+    INFO(arch);
+    const std::string base = std::string(GT_FIXTURES_DIR) + "/torch_" + arch + "_narrow";
+    auto m = load_weights(base + ".h5", DType::f64);
+    const Tensor x = h5::File(base + "_ref.h5", h5::File::Mode::read).read("input", DType::f64);
+    auto run = [&](bool fuse, std::string* ops) {
+      m->fuse = fuse;
+      Tape tape;
+      TapeGuard guard(tape);
+      Tensor in = x.detach().set_requires_grad(true);
+      const Tensor logits = (*m)(in);
+      for (size_t i = 0; i < tape.size(); ++i) *ops += tape.node(i).op + " ";
+      std::vector<double> seed(size_t(logits.numel()), 0.0);
+      seed[3] = 1;  // d logit 3 / d input
+      return std::pair{logits, tape.grad(logits, {in}, Tensor::from_vector(logits.shape(), seed, DType::f64))[0]};
+    };
+    std::string fused_ops, plain_ops;
+    const auto [yf, gf] = run(true, &fused_ops);
+    const auto [yp, gp] = run(false, &plain_ops);
+    CHECK(fused_ops.find("conv2d_affine") != std::string::npos);
+    CHECK(fused_ops.find("batch_norm") == std::string::npos);
+    CHECK(fused_ops.find("relu6") == std::string::npos);  // MobileNets: every ReLU6 follows a conv
+    CHECK(plain_ops.find("conv2d_affine") == std::string::npos);
+    CHECK(std::count(fused_ops.begin(), fused_ops.end(), ' ') < std::count(plain_ops.begin(), plain_ops.end(), ' '));
+    for (auto [a, b] : {std::pair{yf, yp}, {gf, gp}}) {
+      const std::vector<double> u = a.to_vector_f64(), v = b.to_vector_f64();
+      double diff = 0, scale = 0;
+      for (size_t i = 0; i < u.size(); ++i) {
+        diff = std::max(diff, std::abs(u[i] - v[i]));
+        scale = std::max(scale, std::abs(v[i]));
+      }
+      CHECK(diff <= 1e-9 * scale);
+    }
+  }
+}
+
+TEST_CASE("a hook on a layer inside a fused block keeps that layer's own node") {
+  const std::string base = std::string(GT_FIXTURES_DIR) + "/torch_resnet50_narrow";
+  auto m = load_weights(base + ".h5");
+  Tape tape;
+  TapeGuard guard(tape);
+  int seen = 0;
+  tape.add_forward_hook("", "conv2_block1_2_bn", [&](const std::string& op, const std::string&, const Tensor& out) {
+    seen += op == "batch_norm";
+    return out;
+  });
+  (*m)(Tensor::uniform({1, 3, m->info.input_h, m->info.input_w}, -1, 1, 1).set_requires_grad(true));
+  CHECK(seen == 1);
+  bool relu_node = false;
+  for (size_t i = 0; i < tape.size(); ++i)
+    relu_node |= tape.node(i).layer == "conv2_block1_2_relu" && tape.node(i).op == "relu";
+  CHECK(relu_node);  // the activation after a hooked batch norm stays its own node too
+}

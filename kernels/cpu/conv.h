@@ -5,9 +5,10 @@
 
 namespace gt::cpu {
 
-// y = conv(x, w) + b; b may be null. The bias is added while each output block is still in cache.
+// y = e(conv(x, w)): bias, scale and activation (kernels/params.h), applied while each output block is
+// still in cache. Its backward, epilogue_backward, is in kernels/cpu/epilogue.h.
 template <class T>
-void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const Epilogue<T>& e, T* y);
 template <class T>
 void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx);  // dx = dL/dx (overwrites)
 template <class T>

@@ -7,6 +7,7 @@
 // stays in L1 while every row block of A streams past it from L2; C is read and written once per
 // K block. A is read in place (no packing), so weights need no per-call re-arrangement.
 #include "kernels/cpu/sgemm.h"
+#include "kernels/cpu/epilogue.h"
 
 #include <omp.h>
 
@@ -120,12 +121,13 @@ WorkSplit split_work(int64_t N, int64_t M, int64_t max_run, int64_t batch) {
 namespace {
 // The task loop of sgemm_strips and sgemm: B is either packed by `pack` or read in place at B, ldb.
 // A batch of products shares A (a convolution's images): tasks are (image, run, row group).
-void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, int64_t csa, const float* bias,
+void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, int64_t csa, const Epilogue<float>& e,
                  float* C, int64_t ldc, const PackStrip* pack, const float* B, int64_t ldb, const Batch& batch) {
   // Packing the strips of a run one after another reads each row of B (each image row of a
   // convolution's input) as one contiguous stretch, which the hardware prefetchers follow; a lone
   // 64-column strip would touch K scattered 256-byte pieces.
   const WorkSplit w = split_work(N, M, 4, batch.count);
+  const float* bias = e.only_bias() ? e.bias : nullptr;  // else applied after the K loop
   const int64_t block = kPackDepth * kStrip;
 #pragma omp parallel
   {
@@ -148,19 +150,23 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
                         std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0, csa);
           }
         }
+        if (!e.only_bias()) {  // the run's columns of these rows are still in L2
+          const int64_t c0 = s0 * kStrip, nc = std::min(s1 * kStrip, N) - c0;
+          for (int64_t r = r0; r < r0 + rows; ++r) apply_epilogue(e, r, Cb + r * ldc + c0, nc);
+        }
       }
   }
 }
 }  // namespace
 
-void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
+void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Epilogue<float>& e, float* C,
                   int64_t ldc, const PackStrip& pack, const Batch& batch) {
-  strip_tasks(M, N, K, A, lda, 1, bias, C, ldc, &pack, nullptr, 0, batch);
+  strip_tasks(M, N, K, A, lda, 1, e, C, ldc, &pack, nullptr, 0, batch);
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-           const float* bias, float* C, int64_t ldc, int64_t csa, const Batch& batch) {
-  strip_tasks(M, N, K, A, lda, csa, bias, C, ldc, nullptr, B, ldb, batch);
+           const Epilogue<float>& e, float* C, int64_t ldc, int64_t csa, const Batch& batch) {
+  strip_tasks(M, N, K, A, lda, csa, e, C, ldc, nullptr, B, ldb, batch);
 }
 
 }  // namespace gt::cpu

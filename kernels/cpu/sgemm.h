@@ -1,5 +1,5 @@
 // Single-precision GEMM whose right-hand side is produced strip by strip by the caller:
-//   C[M, N] = bias[M] (broadcast over columns) + A[M, K] * B[K, N]
+//   C[M, N] = e(A[M, K] * B[K, N]),  e: per-row bias, scale and activation (Epilogue, kernels/params.h)
 // A and C are row-major with row strides lda and ldc. B is never materialised: pack(k0, k1, n0, nn, buf)
 // writes rows [k0, k1) and columns [n0, n0 + nn) of B into buf, row-major with row stride kStrip.
 // A convolution packs its im2col patches this way, so each kStrip-wide block of patches is unrolled
@@ -7,6 +7,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+
+#include "kernels/params.h"
 
 namespace gt::cpu {
 
@@ -28,15 +30,16 @@ struct Batch {
 bool sgemm_strips_available();
 
 // Runs in parallel over strips (and over row blocks of A when there are fewer strips than threads).
-// bias may be null. pack is called concurrently from several threads, each with its own buf.
-void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* bias, float* C,
+// pack is called concurrently from several threads, each with its own buf. A bias alone is added by
+// the micro-kernel; scale and activation are applied to each run of strips once its K loop is done.
+void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Epilogue<float>& e, float* C,
                   int64_t ldc, const PackStrip& pack, const Batch& batch = {});
 
 // The same product with B given in place (row-major, row stride ldb): no packing. For B whose rows
 // are long and contiguous, such as a 1x1 convolution's input. A[i][k] = A[i * lda + k * csa], so
 // csa != 1 reads a transposed matrix in place (lda = 1, csa = rows of the stored matrix).
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-           const float* bias, float* C, int64_t ldc, int64_t csa = 1, const Batch& batch = {});
+           const Epilogue<float>& e, float* C, int64_t ldc, int64_t csa = 1, const Batch& batch = {});
 
 // One strip, single-threaded: C[M, nn] = (accumulate ? C : bias or 0) + A[M, K] * B[K, nn], B
 // row-major with row stride ldb (kStrip when packed; nn <= kStrip). Only nn columns of C are written.

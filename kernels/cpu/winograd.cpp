@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/sgemm.h"
 
 namespace gt::cpu {
@@ -116,14 +117,14 @@ void transform_input(const ConvGeom& g, const float* x, int64_t c, const Segment
   }
 }
 
-// y[o] for the tiles of one segment from M[xi][o - o0][lane] (row stride kStrip): Y = A^T M A + b.
-void transform_output(const ConvGeom& g, const float* M, int64_t rows, int64_t o, int64_t o0, const float* b,
+// y[o] for the tiles of one segment from M[xi][o - o0][lane] (row stride kStrip): Y = e(A^T M A).
+void transform_output(const ConvGeom& g, const float* M, int64_t rows, int64_t o, int64_t o0, const Epilogue<float>& e,
                       const Segment& s, float* y) {
   const int64_t plane = rows * kStrip;
   const float* m = M + (o - o0) * kStrip + s.q;
   float out[2][2][kStrip];
   for (int a = 0; a < 2; ++a)
-    for (int c = 0; c < 2; ++c) std::fill(out[a][c], out[a][c] + s.n, b ? b[o] : 0.0f);
+    for (int c = 0; c < 2; ++c) std::fill(out[a][c], out[a][c] + s.n, 0.0f);
   for (int i = 0; i < 4; ++i) {
     const float* m0 = m + (i * 4 + 0) * plane;
     const float* m1 = m + (i * 4 + 1) * plane;
@@ -140,6 +141,8 @@ void transform_output(const ConvGeom& g, const float* M, int64_t rows, int64_t o
       out[1][1][u] += w1 * c1;
     }
   }
+  for (int a = 0; a < 2; ++a)
+    for (int c = 0; c < 2; ++c) apply_epilogue(e, o, out[a][c], s.n);
   for (int a = 0; a < 2; ++a) {
     const int64_t oy = 2 * s.ty + a;
     if (oy >= g.Ho) break;
@@ -160,7 +163,7 @@ bool winograd_applicable(const ConvGeom& g) {
          g.dw == 1 && g.groups == 1 && g.C >= 16 && g.O >= 16 && (g.Ho + 1) / 2 * ((g.Wo + 1) / 2) >= kStrip;
 }
 
-void winograd_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y) {
+void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y) {
   // Scratch is left uninitialised: every value read is written first (lanes past a chunk's end are
   // read but masked out of the results).
   const std::unique_ptr<float[]> U(new float[size_t(kXi * g.O * g.C)]);
@@ -186,7 +189,7 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const f
             sgemm_strip(rows, g.C, U.get() + (xi * g.O + o0) * g.C, g.C, V.get() + xi * g.C * kStrip, kStrip,
                         M.get() + xi * rows * kStrip, kStrip, nt, nullptr, false);
           for (int64_t o = o0; o < o0 + rows; ++o)
-            for_segments(t0, nt, tw, [&](const Segment& s) { transform_output(g, M.get(), rows, o, o0, b, s, yn); });
+            for_segments(t0, nt, tw, [&](const Segment& s) { transform_output(g, M.get(), rows, o, o0, e, s, yn); });
         }
   }
 }

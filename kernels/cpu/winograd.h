@@ -10,6 +10,6 @@ namespace gt::cpu {
 bool winograd_applicable(const ConvGeom& g);
 
 // y = conv(x, w) + b (b may be null), NCHW, w as O x C x 3 x 3.
-void winograd_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y);
+void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y);
 
 }  // namespace gt::cpu
