@@ -103,9 +103,8 @@ void sgemm_strip(int64_t, int64_t, const float*, int64_t, const float*, int64_t,
 
 WorkSplit split_work(int64_t N, int64_t M, int64_t max_run, int64_t batch) {
   // A task is a run of at most max_run adjacent strips times a group of rows of C. The runs are a
-  // multiple of the thread count and differ by at most one strip, so a round-robin schedule gives
-  // every thread the same work. Few runs (small images, deep layers): the rows are split too, one
-  // group per thread; thread t then takes group t of every run.
+  // multiple of the thread count and differ by at most one strip. Few runs (small images, deep
+  // layers): the rows are split too, one group per thread.
   WorkSplit w;
   const int64_t threads = omp_get_max_threads();
   w.strips = (N + kStrip - 1) / kStrip;
@@ -126,13 +125,15 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
   // Packing the strips of a run one after another reads each row of B (each image row of a
   // convolution's input) as one contiguous stretch, which the hardware prefetchers follow; a lone
   // 64-column strip would touch K scattered 256-byte pieces.
+  // Tasks are handed out dynamically: in a batch, a round-robin gave one thread every image's longer
+  // run (a 17x17 plane is 5 strips: runs of 3 and 2), and the other thread waited a third of the time.
   const WorkSplit w = split_work(N, M, 4, batch.count);
   const float* bias = e.only_bias() ? e.bias : nullptr;  // else applied after the K loop
   const int64_t block = kPackDepth * kStrip;
 #pragma omp parallel
   {
     std::vector<float> buf(static_cast<size_t>(pack ? w.max_run * block : 0));
-#pragma omp for schedule(static, 1) collapse(3)
+#pragma omp for schedule(dynamic, 1) collapse(3)
     for (int64_t bi = 0; bi < batch.count; ++bi)
       for (int64_t ri = 0; ri < w.runs; ++ri)
         for (int64_t gi = 0; gi < w.groups; ++gi) {

@@ -48,8 +48,8 @@ void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float*
 
 // How sgemm_strips and the Winograd convolution cut an M x N product into tasks: the `strips` strips
 // of N in `runs` runs (run i = strips [i*strips/runs, (i+1)*strips/runs), at most max_run long),
-// times `groups` groups of `rows_per_group` rows (a multiple of kRowTile). Run them with a
-// round-robin (static, 1) schedule over (run, group).
+// times `groups` groups of `rows_per_group` rows (a multiple of kRowTile). Run them with a dynamic
+// schedule over (image, run, group): the images of a batch rarely split evenly.
 struct WorkSplit {
   int64_t strips, runs, max_run, groups, rows_per_group;
 };

@@ -175,7 +175,7 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const E
     const std::unique_ptr<float[]> V(new float[size_t(kXi * g.C * kStrip)]);
     const std::unique_ptr<float[]> M(new float[size_t(kXi * split.rows_per_group * kStrip)]);
     // Tasks over (image, chunk of tiles, group of output channels); max_run 1: a run is one strip.
-#pragma omp for schedule(static, 1) collapse(3)
+#pragma omp for schedule(dynamic, 1) collapse(3)
     for (int64_t n = 0; n < g.N; ++n)
       for (int64_t ci = 0; ci < split.strips; ++ci)
         for (int64_t gi = 0; gi < split.groups; ++gi) {
