@@ -32,6 +32,7 @@ Tensor bias_add(const Tensor& x, const Tensor& b); // x (N,C,...) + b (C)
 
 // ---- element-wise ----
 Tensor add(const Tensor& a, const Tensor& b);  // same shapes
+Tensor add_relu(const Tensor& a, const Tensor& b);  // relu(a + b), one node
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor add_scalar(const Tensor& x, double s);

@@ -45,6 +45,20 @@ Tensor unary_op(const char* op, Unary kind, const Tensor& x) {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) { return binary_op("add", Binary::add, a, b); }
+
+// y = relu(a + b) in one pass (a residual block's end);  da = db = dy * [y > 0]
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+  const char* op = "add_relu";
+  same_shape(op, a, b, "a", "b");
+  Tensor y = Tensor::empty_like(a);
+  be(a).binary(Binary::add_relu, a, b, y);
+  return record(op, {a, b}, y, {y.detach()}, [](BackwardContext& c) {
+    Tensor d = Tensor::empty_like(c.dy);
+    be(d).unary_backward(Unary::relu, c.saved(0), c.dy, d);
+    for (size_t i = 0; i < 2; ++i)
+      if (c.needs(i)) c.set(i, d);
+  });
+}
 Tensor sub(const Tensor& a, const Tensor& b) { return binary_op("sub", Binary::sub, a, b); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary_op("mul", Binary::mul, a, b); }
 

@@ -53,6 +53,6 @@ struct PoolGeom {
 };
 
 enum class Unary { relu, relu6, sigmoid, tanh };
-enum class Binary { add, sub, mul };
+enum class Binary { add, sub, mul, add_relu };  // add_relu: max(a + b, 0)
 
 }  // namespace gt

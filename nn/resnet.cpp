@@ -56,12 +56,7 @@ class ResNet50 : public Model {
       const Tensor shortcut = b.shortcut ? conv_bn(*b.shortcut, h) : h;
       Tensor r = conv_bn(*b.c1, h, Act::relu, b.name + "1_relu");
       r = conv_bn(*b.c2, r, Act::relu, b.name + "2_relu");
-      r = conv_bn(*b.c3, r);
-      {
-        NameScope s(b.name + "add");
-        r = ops::add(shortcut, r);
-      }
-      h = relu(b.name + "out", r);
+      h = add_relu(b.name, shortcut, conv_bn(*b.c3, r));
     }
     return pool_and_classify(h, "avg_pool", fc_);
   }
@@ -71,6 +66,21 @@ class ResNet50 : public Model {
     std::string name;
     Conv2d *shortcut = nullptr, *c1 = nullptr, *c2 = nullptr, *c3 = nullptr;
   };
+  // relu(shortcut + r): layers "<block>add" and "<block>out", one add_relu node where no hook looks
+  // at them (Grad-CAM's default layer, conv5_block3_out, keeps its own relu node).
+  Tensor add_relu(const std::string& block, const Tensor& shortcut, const Tensor& r) const {
+    const Tape& tape = Tape::current();
+    if (fuse && !tape.hooked("add", block + "add") && !tape.hooked("relu", block + "out")) {
+      NameScope s(block + "out");
+      return ops::add_relu(shortcut, r);
+    }
+    Tensor sum;
+    {
+      NameScope s(block + "add");
+      sum = ops::add(shortcut, r);
+    }
+    return relu(block + "out", sum);
+  }
   // "<p>_conv" and its "<p>_bn"
   Conv2d& conv(const std::string& p, int64_t in, int64_t out, int64_t k, const ops::Conv2dOptions& o) {
     Conv2d& c = add<Conv2d>(p + "_conv", in, out, k, o, keras_);

@@ -140,6 +140,14 @@ TEST_CASE("conv paths: pointwise 1x1 GEMM and 1x1 stride 2") {
   compare("1x1 stride 2", geom(1, 24, 21, 21, 12, 1, 2, {}));
 }
 
+TEST_CASE("conv paths: small planes of a batch merged into one product (7x7: 49 columns per image)") {
+  compare("merged 3x3", geom(3, 16, 7, 7, 16, 3, 1, {1, 1, 1, 1}));  // data gradient: merged transposed conv too
+  compare("merged 1x1", geom(3, 24, 7, 7, 12, 1, 1, {}));
+  compare("merged 1x1 stride 2", geom(2, 24, 13, 13, 12, 1, 2, {}));
+  compare_epilogue("merged 3x3", geom(3, 16, 7, 7, 16, 3, 1, {1, 1, 1, 1}));
+  compare_epilogue("merged 1x1", geom(5, 24, 7, 7, 40, 1, 1, {}));
+}
+
 TEST_CASE("conv paths: grouped and depthwise on larger planes") {
   compare("groups 4", geom(2, 16, 30, 30, 8, 3, 1, {1, 1, 1, 1}, 4));
   compare("depthwise stride 2 SAME", geom(2, 32, 57, 57, 32, 3, 2, {1, 1, 1, 1}, 32));

@@ -85,6 +85,7 @@ TEST_CASE("gradcheck: dense, matmul, bias") {
 TEST_CASE("gradcheck: element-wise ops") {
   const Shape s{2, 3, 4, 3};
   expect_ok("add", [](const V& v) { return ops::add(v[0], v[1]); }, {rnd(s, 1), rnd(s, 2)});
+  expect_ok("add_relu", [](const V& v) { return ops::add_relu(v[0], v[1]); }, {rnd(s, 1), rnd(s, 2)});
   expect_ok("sub", [](const V& v) { return ops::sub(v[0], v[1]); }, {rnd(s, 3), rnd(s, 4)});
   expect_ok("mul", [](const V& v) { return ops::mul(v[0], v[1]); }, {rnd(s, 5), rnd(s, 6)});
   expect_ok("mul, same input twice", [](const V& v) { return ops::mul(v[0], v[0]); }, {rnd(s, 7)});

@@ -197,6 +197,42 @@ void gemm_unrolled_eigen(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, 
   }
 }
 
+// Small planes waste lanes when every image is its own set of strips: a 7x7 plane is one strip of
+// 49 columns, 77% used. Merged, the N images' columns sit side by side in one M x N*P product, which
+// is then copied into the images. Worth it below 90% use (ResNet's 7x7 layers: 15-20% faster).
+bool merge_images(int64_t N, int64_t P) {
+  const int64_t lanes = P / kStrip * kStrip + (P % kStrip + 15) / 16 * 16;
+  return N > 1 && 10 * P < 9 * lanes;
+}
+
+// y_n (M x P, at y + n * ys_n) = e(A * B_n) for the N images, A (M x K) with row and column strides
+// lda and csa; cols(n, k0, k1, p0, np, dst) writes rows [k0, k1) and columns [p0, p0 + np) of B_n
+// into dst, row stride kStrip.
+template <class Cols>
+void sgemm_merged(int64_t M, int64_t P, int64_t K, const float* A, int64_t lda, int64_t csa, const Epilogue<float>& e,
+                  int64_t N, float* y, int64_t ys_n, Cols&& cols) {
+  const int64_t NP = N * P;
+  std::vector<float> c(static_cast<size_t>(M * NP));
+  sgemm_strips(
+      M, NP, K, A, lda, e, c.data(), NP,
+      [&](int64_t, int64_t k0, int64_t k1, int64_t q0, int64_t nq, float* buf) {
+        for (int64_t q = q0; q < q0 + nq;) {  // a strip may span images
+          const int64_t n = q / P, p0 = q % P, np = std::min(P - p0, q0 + nq - q);
+          cols(n, k0, k1, p0, np, buf + (q - q0));
+          q += np;
+        }
+      },
+      {}, csa);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t m = 0; m < M; ++m) std::copy_n(c.data() + m * NP + n * P, P, y + n * ys_n + m * P);
+}
+
+// Rows [k0, k1) and columns [p0, p0 + np) of B (row stride ldb) into dst (row stride kStrip).
+inline void copy_rows(const float* B, int64_t ldb, int64_t k0, int64_t k1, int64_t p0, int64_t np, float* dst) {
+  for (int64_t k = k0; k < k1; ++k) std::copy_n(B + k * ldb + p0, np, dst + (k - k0) * kStrip);
+}
+
 // y (Og x P) = epilogue(w (Og x K) * col(x) (K x P)) for one group of every image; image n reads
 // x + n C H W and writes y + n O P. The float path runs all images as one batch of tasks.
 template <class T>
@@ -204,12 +240,26 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
   const int64_t K = Cg * g.kh * g.kw, P = g.Ho * g.Wo, xs_n = g.C * g.H * g.W, ys_n = g.O * P;
   if constexpr (std::is_same_v<T, float>) {
     if (sgemm_strips_available()) {
-      if (pointwise<T>(g)) return sgemm(Og, P, K, w, K, x, P, e, y, P, 1, Batch{g.N, xs_n, ys_n});
+      const bool merge = merge_images(g.N, P);
+      // pointwise: B is x itself, read in place unless the images are merged
+      auto pointwise_gemm = [&](const float* b, int64_t bs_n) {
+        if (!merge) return sgemm(Og, P, K, w, K, b, P, e, y, P, 1, Batch{g.N, bs_n, ys_n});
+        sgemm_merged(Og, P, K, w, K, 1, e, g.N, y, ys_n,
+                     [&](int64_t n, int64_t k0, int64_t k1, int64_t p0, int64_t np, float* dst) {
+                       copy_rows(b + n * bs_n, P, k0, k1, p0, np, dst);
+                     });
+      };
+      if (pointwise<T>(g)) return pointwise_gemm(x, xs_n);
       if (strided_pointwise(g)) {
         std::vector<float> xs(static_cast<size_t>(g.N * K * P));
         for (int64_t n = 0; n < g.N; ++n) strided_copy<true>(g, K, x + n * xs_n, xs.data() + n * K * P);
-        return sgemm(Og, P, K, w, K, xs.data(), P, e, y, P, 1, Batch{g.N, K * P, ys_n});
+        return pointwise_gemm(xs.data(), K * P);
       }
+      if (merge)
+        return sgemm_merged(Og, P, K, w, K, 1, e, g.N, y, ys_n,
+                            [&](int64_t n, int64_t k0, int64_t k1, int64_t p0, int64_t np, float* dst) {
+                              unroll<false>(x + n * xs_n, g, k0, k1, p0, np, dst, kStrip);
+                            });
       sgemm_strips(
           Og, P, K, w, K, e, y, P,
           [&](int64_t n, int64_t k0, int64_t k1, int64_t p0, int64_t np, float* buf) {
@@ -331,8 +381,16 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
       if (strided) std::fill(dx, dx + g.N * g.C * HW, 0.0f);
       for (int64_t gr = 0; gr < g.groups; ++gr) {  // all images as one batch
         float* dxg = dx + gr * Cg * HW;
-        sgemm(Cg, P, Og, w + gr * Og * Cg, 1, dy + gr * Og * P, P, nullptr, strided ? dxs.data() : dxg, P, Cg,
-              Batch{g.N, g.O * P, strided ? Cg * P : g.C * HW});
+        const float *wg = w + gr * Og * Cg, *dyg = dy + gr * Og * P;
+        float* out = strided ? dxs.data() : dxg;
+        const int64_t out_n = strided ? Cg * P : g.C * HW;
+        if (merge_images(g.N, P))
+          sgemm_merged(Cg, P, Og, wg, 1, Cg, {}, g.N, out, out_n,
+                       [&](int64_t n, int64_t k0, int64_t k1, int64_t p0, int64_t np, float* dst) {
+                         copy_rows(dyg + n * g.O * P, P, k0, k1, p0, np, dst);
+                       });
+        else
+          sgemm(Cg, P, Og, wg, 1, dyg, P, nullptr, out, P, Cg, Batch{g.N, g.O * P, out_n});
         if (strided)
           for (int64_t n = 0; n < g.N; ++n) strided_copy<false>(g, Cg, dxs.data() + n * Cg * P, dxg + n * g.C * HW);
       }

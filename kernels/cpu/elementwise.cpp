@@ -52,6 +52,7 @@ void binary(Binary op, int64_t n, const T* a, const T* b, T* y) {
     case Binary::add: return map2(n, a, b, y, [](T u, T v) { return u + v; });
     case Binary::sub: return map2(n, a, b, y, [](T u, T v) { return u - v; });
     case Binary::mul: return map2(n, a, b, y, [](T u, T v) { return u * v; });
+    case Binary::add_relu: return map2(n, a, b, y, [](T u, T v) { return u + v > T(0) ? u + v : T(0); });
   }
 }
 

@@ -1,7 +1,6 @@
 // Applying a convolution's Epilogue (kernels/params.h) on the CPU, and its backward.
 #pragma once
 #include <algorithm>
-#include <limits>
 
 #include "kernels/params.h"
 
@@ -10,14 +9,21 @@ namespace gt::cpu {
 // y[0, n) = act(scale[o] * y + bias[o]) for n outputs of channel o.
 template <class T>
 inline void apply_epilogue(const Epilogue<T>& e, int64_t o, T* y, int64_t n) {
+  // The activations are those of ops::relu and ops::relu6, NaN handling included.
   const T s = e.scale ? e.scale[o] : T(1), b = e.bias ? e.bias[o] : T(0);
-  const T hi = e.act == Act::relu6 ? T(6) : std::numeric_limits<T>::infinity();
-  if (e.act == Act::none) {
+  switch (e.act) {
+    case Act::none:
 #pragma omp simd
-    for (int64_t t = 0; t < n; ++t) y[t] = s * y[t] + b;
-  } else {
+      for (int64_t t = 0; t < n; ++t) y[t] = s * y[t] + b;
+      break;
+    case Act::relu:
 #pragma omp simd
-    for (int64_t t = 0; t < n; ++t) y[t] = std::min(std::max(s * y[t] + b, T(0)), hi);
+      for (int64_t t = 0; t < n; ++t) y[t] = s * y[t] + b > T(0) ? s * y[t] + b : T(0);
+      break;
+    case Act::relu6:
+#pragma omp simd
+      for (int64_t t = 0; t < n; ++t) y[t] = std::min(std::max(s * y[t] + b, T(0)), T(6));
+      break;
   }
 }
 

@@ -161,8 +161,8 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
 }  // namespace
 
 void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Epilogue<float>& e, float* C,
-                  int64_t ldc, const PackStrip& pack, const Batch& batch) {
-  strip_tasks(M, N, K, A, lda, 1, e, C, ldc, &pack, nullptr, 0, batch);
+                  int64_t ldc, const PackStrip& pack, const Batch& batch, int64_t csa) {
+  strip_tasks(M, N, K, A, lda, csa, e, C, ldc, &pack, nullptr, 0, batch);
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,

@@ -32,8 +32,9 @@ bool sgemm_strips_available();
 // Runs in parallel over strips (and over row blocks of A when there are fewer strips than threads).
 // pack is called concurrently from several threads, each with its own buf. A bias alone is added by
 // the micro-kernel; scale and activation are applied to each run of strips once its K loop is done.
+// csa: A's column stride, as for sgemm below.
 void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Epilogue<float>& e, float* C,
-                  int64_t ldc, const PackStrip& pack, const Batch& batch = {});
+                  int64_t ldc, const PackStrip& pack, const Batch& batch = {}, int64_t csa = 1);
 
 // The same product with B given in place (row-major, row stride ldb): no packing. For B whose rows
 // are long and contiguous, such as a 1x1 convolution's input. A[i][k] = A[i * lda + k * csa], so
