@@ -110,13 +110,20 @@ Tensor conv2d_affine(const Tensor& x, const Tensor& w, const Tensor& scale, cons
   be(x).conv2d_forward(g, x, w, shift, y, scale, act);
   return record(op, {x}, y, {w, scale, y.detach()}, [g, act](BackwardContext& c) {
     const Tensor &w = c.saved(0), &scale = c.saved(1), &y = c.saved(2);
-    Tensor dz = c.dy;
-    if (scale.defined() || act != Act::none) {
+    Tensor dz = c.dy, wz = w;
+    if (act != Act::none) {
       dz = Tensor::empty_like(c.dy);
       be(w).conv2d_epilogue_backward(c.dy, y, scale, act, dz);
+    } else if (scale.defined()) {
+      // Without an activation, conv_T(dy * scale, w) = conv_T(dy, scale * w): scaling the weights
+      // (O x C x kh x kw) is cheaper than a pass over dy (a batch of ResNet's widest outputs).
+      const Tensor rows = w.view({1, g.O, w.numel() / g.O});  // channel o = row o of w
+      wz = Tensor::empty_like(rows);
+      be(w).conv2d_epilogue_backward(rows, rows, scale, Act::none, wz);
+      wz = wz.view(w.shape());
     }
     Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
-    be(w).conv2d_backward_data(g, dz, w, dx);
+    be(w).conv2d_backward_data(g, dz, wz, dx);
     c.set(0, dx);
   });
 }

@@ -126,6 +126,25 @@ TEST_CASE("gradcheck: pooling") {
   expect_ok("global_avg_pool", [](const V& v) { return ops::global_avg_pool(v[0]); }, {rnd({2, 3, 4, 5}, 7)});
 }
 
+TEST_CASE("max pool ties: the gradient goes to each window's first maximum") {
+  // All inputs equal: every window's first element (row-major) wins, in the 2x2/2 path and the
+  // general one (3x3/2, overlapping windows).
+  for (auto [k, size] : {std::pair{2, 5}, {3, 5}}) {
+    ops::PoolOptions o;
+    o.kernel_h = o.kernel_w = k, o.stride_h = o.stride_w = 2;
+    Tape tape;
+    TapeGuard guard(tape);
+    Tensor x = Tensor::full({1, 1, size, size}, 1.0).set_requires_grad(true);
+    const std::vector<float> dx = tape.grad(ops::sum(ops::max_pool2d(x, o)), {x})[0].to_vector();
+    for (int iy = 0; iy < size; ++iy)
+      for (int ix = 0; ix < size; ++ix) {
+        const bool first = iy % 2 == 0 && ix % 2 == 0 && iy + k <= size && ix + k <= size;
+        INFO("k " << k << " at " << iy << "," << ix);
+        CHECK(dx[size_t(iy * size + ix)] == (first ? 1.0f : 0.0f));
+      }
+  }
+}
+
 TEST_CASE("gradcheck: batch norm, inference and training") {
   const Tensor rm = rnd({4}, 10), rv = rnd({4}, 11, 0.5, 2.0);
   expect_ok("batch_norm inference",

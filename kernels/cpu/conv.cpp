@@ -434,8 +434,16 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
       T* dxg = dx + (n * g.C + gr * Cg) * HW;
       for (int64_t p0 = 0; p0 < P; p0 += chunk) {
         const int64_t np = std::min(chunk, P - p0);
-        MapM<T>(col.data(), K, np, Eigen::OuterStride<>(np)).noalias() =
-            W.transpose() * MapC<T>(dyg + p0, Og, np, Eigen::OuterStride<>(P));
+        bool done = false;
+        if constexpr (std::is_same_v<T, float>) {
+          if (sgemm_strips_available()) {  // w^T read in place (column stride K)
+            sgemm(K, np, Og, w + gr * Og * K, 1, dyg + p0, P, {}, col.data(), np, K);
+            done = true;
+          }
+        }
+        if (!done)
+          MapM<T>(col.data(), K, np, Eigen::OuterStride<>(np)).noalias() =
+              W.transpose() * MapC<T>(dyg + p0, Og, np, Eigen::OuterStride<>(P));
         // Rows of one channel only touch that channel of dx, so channels scatter in parallel.
 #pragma omp parallel for schedule(static)
         for (int64_t c = 0; c < Cg; ++c)

@@ -88,8 +88,43 @@ void maxpool_forward(const PoolGeom& g, const T* x, T* y) {
   separable_pool(g, x, y, -std::numeric_limits<T>::infinity(), [](T a, T b) { return std::max(a, b); }, false);
 }
 
+// VGG's 2x2/2 pools: the windows tile the image, so every input is written once, with dy where it is
+// its window's first maximum and 0 elsewhere; no zero fill, no scatter, and constant strides that
+// vectorise. Rows and columns past the last window (odd sizes) get 0.
+template <class T>
+void maxpool2x2_backward(const PoolGeom& g, const T* x, const T* dy, T* dx) {
+#pragma omp parallel for schedule(static)
+  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+    const T* xp = x + nc * g.H * g.W;
+    const T* dyp = dy + nc * g.Ho * g.Wo;
+    T* dxp = dx + nc * g.H * g.W;
+    for (int64_t oy = 0; oy < g.Ho; ++oy) {
+      const T *a = xp + 2 * oy * g.W, *b = a + g.W, *d = dyp + oy * g.Wo;
+      T *da = dxp + 2 * oy * g.W, *db = da + g.W;
+#pragma omp simd
+      for (int64_t ox = 0; ox < g.Wo; ++ox) {
+        const T v0 = a[2 * ox], v1 = a[2 * ox + 1], v2 = b[2 * ox], v3 = b[2 * ox + 1];
+        // the first maximum in row-major order: strict > keeps the earlier of equal values
+        const T m01 = v1 > v0 ? v1 : v0, m23 = v3 > v2 ? v3 : v2;
+        const bool right = m23 > m01;  // the maximum is in the second row
+        const bool pick1 = v1 > v0, pick3 = v3 > v2;
+        const T top = right ? T(0) : d[ox], bottom = right ? d[ox] : T(0);  // no && (a branch each)
+        da[2 * ox] = pick1 ? T(0) : top;
+        da[2 * ox + 1] = pick1 ? top : T(0);
+        db[2 * ox] = pick3 ? T(0) : bottom;
+        db[2 * ox + 1] = pick3 ? bottom : T(0);
+      }
+      std::fill(da + 2 * g.Wo, da + g.W, T(0));
+      std::fill(db + 2 * g.Wo, db + g.W, T(0));
+    }
+    std::fill(dxp + 2 * g.Ho * g.W, dxp + g.H * g.W, T(0));
+  }
+}
+
 template <class T>
 void maxpool_backward(const PoolGeom& g, const T* x, const T* dy, T* dx) {
+  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0)
+    return maxpool2x2_backward(g, x, dy, dx);
   // dy goes to the first maximum of each window (recomputed from x). Taps are visited in the
   // window's row-major order; every output of a row keeps its running maximum m and where it was.
   const auto taps = tap_spans(g.Wo, g.kw, g.sw, g.pl, g.W);
