@@ -364,6 +364,16 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const Epilogue<T>
     gemm_unrolled(g, Cg, Og, x + gr * Cg * g.H * g.W, w + gr * Og * K, e.from(gr * Og), y + gr * Og * g.Ho * g.Wo);
 }
 
+// col (K x np) = w^T dy for w (Og x K) and dy (Og x np, row stride ldb); w^T is read in place.
+template <class T>
+void transposed_product(int64_t Og, int64_t K, int64_t np, const T* w, const T* dy, int64_t ldb, T* col) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_strips_available()) return sgemm(K, np, Og, w, 1, dy, ldb, {}, col, np, K);
+  }
+  MapM<T>(col, K, np, Eigen::OuterStride<>(np)).noalias() =
+      MapC<T>(w, Og, K, Eigen::OuterStride<>(K)).transpose() * MapC<T>(dy, Og, np, Eigen::OuterStride<>(ldb));
+}
+
 template <class T>
 void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   if (g.depthwise()) return depthwise_backward_data(g, dy, w, dx);
@@ -429,21 +439,11 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   std::vector<T> col(static_cast<size_t>(K * chunk));
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t gr = 0; gr < g.groups; ++gr) {
-      MapC<T> W(w + gr * Og * K, Og, K, Eigen::OuterStride<>(K));
       const T* dyg = dy + (n * g.O + gr * Og) * P;
       T* dxg = dx + (n * g.C + gr * Cg) * HW;
       for (int64_t p0 = 0; p0 < P; p0 += chunk) {
         const int64_t np = std::min(chunk, P - p0);
-        bool done = false;
-        if constexpr (std::is_same_v<T, float>) {
-          if (sgemm_strips_available()) {  // w^T read in place (column stride K)
-            sgemm(K, np, Og, w + gr * Og * K, 1, dyg + p0, P, {}, col.data(), np, K);
-            done = true;
-          }
-        }
-        if (!done)
-          MapM<T>(col.data(), K, np, Eigen::OuterStride<>(np)).noalias() =
-              W.transpose() * MapC<T>(dyg + p0, Og, np, Eigen::OuterStride<>(P));
+        transposed_product(Og, K, np, w + gr * Og * K, dyg + p0, P, col.data());
         // Rows of one channel only touch that channel of dx, so channels scatter in parallel.
 #pragma omp parallel for schedule(static)
         for (int64_t c = 0; c < Cg; ++c)
