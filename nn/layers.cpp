@@ -53,7 +53,7 @@ std::vector<NamedTensor> BatchNorm::named_parameters() {
 }
 
 Tensor BatchNorm::forward(const Tensor& x) {
-  return ops::batch_norm(x, weight, bias, running_mean, running_var, eps, false);
+  return ops::batch_norm(x, weight, bias, running_mean, running_var, eps, training);
 }
 
 Dense::Dense(std::string name, int64_t in, int64_t out)

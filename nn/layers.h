@@ -26,6 +26,10 @@ class Layer {
   // weight, bias, running_mean, running_var.
   virtual std::vector<NamedTensor> named_parameters() { return {}; }
   std::vector<Tensor> parameters();
+  // Training mode: batch norm normalises with the batch's statistics (and updates the running ones),
+  // dropout drops with a mask drawn from `seed`. Off (evaluation): both are deterministic maps.
+  bool training = false;
+  uint64_t seed = 0;
 
  protected:
   virtual Tensor forward(const Tensor& x) = 0;
@@ -51,7 +55,8 @@ class Conv2d : public Layer {
   Tensor forward(const Tensor& x) override;
 };
 
-// Inference-mode batch norm over channels; weight = gamma, bias = beta.
+// Batch norm over channels; weight = gamma, bias = beta. Inference uses the running statistics,
+// training the batch's (and updates the running ones with momentum 0.1, as PyTorch).
 class BatchNorm : public Layer {
  public:
   BatchNorm(std::string name, int64_t channels, double eps);
@@ -91,6 +96,16 @@ class ReLU6 : public Layer {
 
  protected:
   Tensor forward(const Tensor& x) override { return ops::relu6(x); }
+};
+
+// Inverted dropout with probability p in training mode; the identity in evaluation.
+class Dropout : public Layer {
+ public:
+  Dropout(std::string name, double p) : Layer(std::move(name)), p(p) {}
+  double p;
+
+ protected:
+  Tensor forward(const Tensor& x) override { return ops::dropout(x, p, seed, training); }
 };
 
 class MaxPool2d : public Layer {

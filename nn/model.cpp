@@ -11,6 +11,16 @@ std::unique_ptr<Model> make_vgg(int depth, const ModelOptions& o);
 std::unique_ptr<Model> make_resnet50(const ModelOptions& o);
 std::unique_ptr<Model> make_mobilenet_v2(const ModelOptions& o);
 std::unique_ptr<Model> make_inception_v3(const ModelOptions& o);
+std::unique_ptr<Model> make_fashion_cnn(const ModelOptions& o);
+
+void Model::train(bool on, uint64_t seed) {
+  training_ = on;
+  uint64_t k = 0;
+  for (auto& l : layers_) {
+    l->training = on;
+    l->seed = seed * 0x9E3779B97F4A7C15ull + ++k;  // a different mask stream per layer
+  }
+}
 
 Layer* Model::find(const std::string& name) const {
   auto it = by_name_.find(name);
@@ -56,7 +66,7 @@ Tensor Model::conv_bn(Conv2d& c, const Tensor& x, Act act, const std::string& ac
   BatchNorm* bn = found == bn_of_.end() ? nullptr : found->second;
   const char* act_op = act == Act::relu6 ? "relu6" : "relu";
   const Tape& tape = Tape::current();
-  bool fuse_conv = fuse && !tape.hooked("conv2d", c.name()) && !(bn && tape.hooked("batch_norm", bn->name()));
+  bool fuse_conv = fuse && !training_ && !tape.hooked("conv2d", c.name()) && !(bn && tape.hooked("batch_norm", bn->name()));
   for (const Tensor* p : {&c.weight, &c.bias}) fuse_conv &= !p->requires_grad();
   if (bn) fuse_conv &= !bn->weight.requires_grad() && !bn->bias.requires_grad();
   const bool fuse_act = fuse_conv && act != Act::none && !tape.hooked(act_op, act_layer);
@@ -106,7 +116,7 @@ std::vector<LayerShape> layer_shapes(Model& m) {
     else rows.push_back({layer, op, out.shape()});
     return out;
   });
-  m(Tensor::zeros({1, 3, m.info.input_h, m.info.input_w}));
+  m(Tensor::zeros({1, m.info.channels, m.info.input_h, m.info.input_w}));
   return rows;
 }
 
@@ -142,7 +152,7 @@ std::vector<std::string> closest_names(const std::string& query, const std::vect
   return out;
 }
 
-std::vector<std::string> model_names() { return {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v1", "mobilenet_v2"}; }
+std::vector<std::string> model_names() { return {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v1", "mobilenet_v2", "fashion_cnn"}; }
 
 void check_model_name(const std::string& arch) {
   const auto names = model_names();
@@ -159,6 +169,7 @@ std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o
   if (arch == "vgg19") return make_vgg(19, o);
   if (arch == "resnet50") return make_resnet50(o);
   if (arch == "mobilenet_v2") return make_mobilenet_v2(o);
+  if (arch == "fashion_cnn") return make_fashion_cnn(o);
   return make_inception_v3(o);
 }
 

@@ -14,9 +14,11 @@ struct ModelInfo {
   std::string arch;           // "mobilenet_v1"
   std::string variant;        // where the weights come from: keras | tflite | torch
   std::string preprocessing;  // caffe | tf | torch | none
-  std::string labels;         // imagenet1000 | imagenet1001
+  std::string labels;         // imagenet1000 | imagenet1001 | custom (class_names) | none
   std::string resize;         // squash | crop (how an image is brought to the input size)
   int64_t input_h = 224, input_w = 224, classes = 1000;
+  int64_t channels = 3;       // input channels (1 for a gray-scale model such as fashion_cnn)
+  std::vector<std::string> class_names;  // the names of a custom label set (labels == "custom")
   double alpha = 1.0;         // MobileNet width multiplier
   std::string gradcam_layer;  // the default layer for Grad-CAM (the last conv block)
   bool include_top = true;    // false: no classifier; forward returns the last feature map (Keras _notop)
@@ -34,6 +36,10 @@ class Model {
   // x (N,3,H,W), preprocessed -> logits (N, classes)
   virtual Tensor forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x) { return forward(x); }
+  // Training mode on or off for every layer (batch norm's statistics, dropout), with the seed that
+  // dropout draws its masks from. Models start in evaluation mode.
+  void train(bool on, uint64_t seed = 0);
+  bool training() const { return training_; }
   // Layers with parameters, in creation (= forward) order.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
   Layer* find(const std::string& name) const;
@@ -71,6 +77,7 @@ class Model {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::map<std::string, Layer*> by_name_;
   std::map<const Conv2d*, BatchNorm*> bn_of_;
+  bool training_ = false;
 };
 
 // One row of `gradtrace layers`: a layer name (every op's scope) with its output shape, in order.
@@ -86,6 +93,7 @@ struct ModelOptions {
   double alpha = 1.0;          // width multiplier (MobileNet's alpha; narrow test models for the others)
   int64_t classes = 0;         // 0 = the architecture's default
   int64_t input_size = 0;      // 0 = the architecture's default
+  int64_t channels = 0;        // input channels; 0 = the architecture's default (3; fashion_cnn: 1)
   std::string variant = "keras";
   bool include_top = true;     // false: stop at the last feature map, as Keras' _notop files
 };

@@ -1,4 +1,6 @@
 #include "tools/cli.h"
+#include "tools/training.h"
+#include "weights/preprocess.h"
 
 #include "weights/format.h"
 #include "weights/labels.h"
@@ -92,12 +94,24 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
   };
   check_model_flag(model);
   std::unique_ptr<nn::Model> m;
-  if (ends(".tflite")) m = tflite::load(weights);
+  if (weights.empty() || weights == "fashion_cnn") m = load_embedded_weights();
+  else if (ends(".tflite")) m = tflite::load(weights);
   else if (ends(".h5")) m = is_keras_file(weights) ? load_keras(weights, model) : load_weights(weights);
   else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");
   if (!model.empty() && model != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + model);
   return m;
+}
+
+Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const std::string& resize, std::string* true_label) {
+  Tensor pixels;
+  std::string label;
+  if (dataset_image(image, pixels, label)) {
+    if (true_label) *true_label = label;
+    if (pixels.dim(2) == info.input_h && pixels.dim(3) == info.input_w) return pixels;
+    return resize_image(tensor_to_image(pixels), info.input_h, info.input_w, "squash");
+  }
+  return resize_image(load_image(image), info.input_h, info.input_w, resize.empty() ? info.resize : resize);
 }
 
 // --target: "" (top-1), "all", an index, or a class name.
@@ -114,7 +128,7 @@ xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int6
       throw UsageError("class index " + s + " is out of range: the model has classes 0.." + std::to_string(K - 1));
     return {k, false};
   }
-  const auto& names = class_labels(info.labels);
+  const auto& names = class_names(info);
   auto lower = [](std::string v) {
     for (char& c : v) c = char(std::tolower(static_cast<unsigned char>(c)));
     return v;

@@ -26,6 +26,7 @@ class Args {
   long get_int(const std::string& name, long def, long lo, long hi);
   double get_double(const std::string& name, double def, double lo, double hi);
   bool flag(const std::string& name);  // a switch named in the constructor
+  bool given(const std::string& name) const { return values_.count(name) > 0; }
   const std::vector<std::string>& positional() const { return positional_; }
   // Throws UsageError for any argument that no get()/flag() call declared.
   void finish() const;
@@ -51,12 +52,18 @@ int run_explain(int argc, char** argv);
 void check_model_flag(const std::string& model);
 // Loads a weights file (.tflite today) into its model; when `model` is not empty it must match.
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model);
+// --image as pixels (1,3,H,W) in [0,255] at the model's input size: a picture (resized as --resize
+// says, "" = the model's default) or fashion-mnist:SPLIT:K, whose label goes to true_label.
+Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const std::string& resize,
+                   std::string* true_label = nullptr);
 // --target: "" (the top-1 class), "all" (when allow_all), a class index, or a class name (case
 // insensitive; an unknown name suggests the closest ones). Usage errors list the valid choices.
 xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int64_t top1, bool allow_all);
 int run_counterfactual(int argc, char** argv);
 int run_metrics(int argc, char** argv);
 int run_report(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_eval(int argc, char** argv);
 // Usage errors for a colormap gradtrace does not have (listing those it has) and a --resize mode
 // other than squash or crop ("" = the weights' default is fine).
 void check_colormap(const std::string& cmap);

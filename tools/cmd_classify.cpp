@@ -19,8 +19,9 @@ const char* kHelp =
     "Prints the top-k classes of an image with their probabilities.\n"
     "\n"
     "options:\n"
-    "  --weights FILE  a .tflite model (MobileNet V1, float or quantized)\n"
-    "  --image FILE    PNG/JPEG/BMP, or .h5 with dataset `input` [1,3,H,W] (used as is, no preprocessing)\n"
+    "  --weights FILE  .tflite, Keras .h5 or gradtrace's .h5 (default: the embedded fashion_cnn)\n"
+    "  --image FILE    PNG/JPEG/BMP, fashion-mnist:test:K (test image K), or .h5 with dataset `input`\n"
+    "                  [1,C,H,W] (used as is, no preprocessing)\n"
     "  --model NAME    the architecture; may be left out, the weights file identifies it\n"
     "  --top K         how many classes to print (default 5)\n"
     "  --resize MODE   squash (whole image, the default for Keras/TF Lite weights) or crop (torchvision)\n"
@@ -47,14 +48,15 @@ int run_classify(int argc, char** argv) {
   const bool json = a.flag("--json");
   apply_threads(a);
   a.finish();
-  if (weights.empty()) throw UsageError("--weights is required");
   if (image.empty()) throw UsageError("--image is required");
   check_resize(resize);
 
   auto model = load_model(weights, model_name);
   if (!model->info.include_top)
     throw Error("weights file " + weights + " has no classifier (a _notop file): it extracts features, it cannot classify");
-  const Tensor x = load_input(image, model->info, resize);
+  std::string true_label;
+  const Tensor x = is_tensor_input(image) ? load_input(image, model->info)
+                                          : preprocess(load_pixels(image, model->info, resize, &true_label), model->info.preprocessing);
   Tensor logits, probs;
   {
     NoGradGuard no_grad;
@@ -74,16 +76,16 @@ int run_classify(int argc, char** argv) {
     f.set_attr("model", model->info.arch);
     f.commit();
   }
-  const std::string& labels = model->info.labels;
+  const nn::ModelInfo& labels = model->info;
   if (json) {
     std::printf("{\"model\": \"%s\", \"top\": [", model->info.arch.c_str());
     for (size_t i = 0; i < k; ++i)
       std::printf("%s{\"class\": %lld, \"label\": \"%s\", \"prob\": %.6f}", i ? ", " : "", (long long)order[i],
                   json_escape(class_name(labels, order[i])).c_str(), p[size_t(order[i])]);
-    std::printf("]}\n");
+    std::printf("]%s}\n", true_label.empty() ? "" : (", \"true_label\": \"" + json_escape(true_label) + "\"").c_str());
   } else {
-    std::printf("%s (%s weights), %lldx%lld input\n", model->info.arch.c_str(), model->info.variant.c_str(),
-                (long long)x.dim(2), (long long)x.dim(3));
+    std::printf("%s (%s weights), %lldx%lld input%s\n", model->info.arch.c_str(), model->info.variant.c_str(),
+                (long long)x.dim(2), (long long)x.dim(3), true_label.empty() ? "" : (", true class: " + true_label).c_str());
     for (size_t i = 0; i < k; ++i)
       std::printf("%3zu. %-30s %8.4f   (class %lld)\n", i + 1, class_name(labels, order[i]).c_str(),
                   p[size_t(order[i])], (long long)order[i]);

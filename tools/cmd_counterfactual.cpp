@@ -24,8 +24,9 @@ const char* kHelp =
     "maps of the target class on the original and on the counterfactual side by side (--saliency).\n"
     "\n"
     "options:\n"
-    "  --weights FILE     the model: .tflite, Keras .h5, or gradtrace's .h5 (required)\n"
-    "  --image FILE       PNG/JPEG/BMP (required)\n"
+    "  --weights FILE     the model: .tflite, Keras .h5, or gradtrace's .h5\n"
+    "                     (default: the embedded fashion_cnn)\n"
+    "  --image FILE       PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
     "  --target T         class index or name, e.g. \"golden retriever\" (required)\n"
     "  --model NAME       the architecture; may be left out, the weights file identifies it\n"
     "  --optimizer O      adam (default) or sgd\n"
@@ -68,7 +69,6 @@ int run_counterfactual(int argc, char** argv) {
   o.confidence = a.get_double("--confidence", 0.9, 0.0, 1.0);
   apply_threads(a);
   a.finish();
-  if (weights.empty()) throw UsageError("--weights is required");
   if (image.empty()) throw UsageError("--image is required");
   if (target_s.empty()) throw UsageError("--target is required (a class index or name)");
   if (o.optimizer != "adam" && o.optimizer != "sgd") throw UsageError("--optimizer must be adam or sgd");
@@ -95,18 +95,18 @@ int run_counterfactual(int argc, char** argv) {
     std::vector<float> lo = p0.to_vector(), hi = p255.to_vector();
     for (size_t c = 0; c < lo.size(); ++c)
       if (lo[c] > hi[c]) std::swap(lo[c], hi[c]);
-    o.lo = Tensor::from_vector({1, 3, 1, 1}, lo);
-    o.hi = Tensor::from_vector({1, 3, 1, 1}, hi);
+    o.lo = Tensor::from_vector(p0.shape(), lo);
+    o.hi = Tensor::from_vector(p0.shape(), hi);
   }
-  const std::string target_name = class_name(info.labels, o.target);
+  const std::string target_name = class_name(info, o.target);
   std::printf("%s (%s weights): turning %s into '%s' (class %lld) with %s, lr %g, at most %d steps\n",
               info.arch.c_str(), info.variant.c_str(), image.c_str(), target_name.c_str(), (long long)o.target,
               o.optimizer.c_str(), o.lr, o.steps);
   std::string original_name;
   const xai::CounterfactualResult r = xai::counterfactual(fn, x, o, [&](const xai::CounterfactualStep& s) {
-    if (s.step == 0) original_name = class_name(info.labels, s.top1);
+    if (s.step == 0) original_name = class_name(info, s.top1);
     std::printf("step %4d: top-1 %-24s %.4f   p(%s) %.4f   p(%s) %.4f\n", s.step,
-                class_name(info.labels, s.top1).c_str(), s.p_top1, target_name.c_str(), s.p_target,
+                class_name(info, s.top1).c_str(), s.p_top1, target_name.c_str(), s.p_target,
                 original_name.c_str(), s.p_original);
     std::fflush(stdout);
   });
@@ -115,7 +115,7 @@ int run_counterfactual(int argc, char** argv) {
     std::printf("reached '%s' with p = %.4f after %d steps\n", target_name.c_str(), last.p_target, last.step);
   else
     std::printf("did not reach '%s' (p = %.4f < %.2f) after %d steps; the image is now classified as '%s' (p = %.4f)\n",
-                target_name.c_str(), last.p_target, o.confidence, last.step, class_name(info.labels, last.top1).c_str(),
+                target_name.c_str(), last.p_target, o.confidence, last.step, class_name(info, last.top1).c_str(),
                 last.p_top1);
 
   // Pictures: original | counterfactual | difference, and the two saliency maps.

@@ -57,8 +57,9 @@ const Method kMethods[] = {
 };
 
 const char* kCommon =
-    "  --weights FILE   the model: .tflite, Keras .h5, or gradtrace's .h5 (required)\n"
-    "  --image FILE     PNG/JPEG/BMP, or .h5 with dataset `input` [1,3,H,W] (used as is)\n"
+    "  --weights FILE   the model: .tflite, Keras .h5, or gradtrace's .h5\n"
+    "                   (default: the embedded fashion_cnn)\n"
+    "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input` [1,C,H,W] (as is)\n"
     "  --model NAME     the architecture; may be left out, the weights file identifies it\n"
     "  --target T       class index or name (\"golden retriever\"); default: the top-1 class\n"
     "  --out FILE.png   output picture: image | map | overlay (default <method>.png)\n"
@@ -166,7 +167,6 @@ int run_explain(int argc, char** argv) {
   apply_threads(a);
   a.finish();
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  if (weights.empty()) throw UsageError("--weights is required");
   if (image.empty()) throw UsageError("--image is required");
   check_resize(resize);
   check_colormap(cmap);
@@ -178,12 +178,12 @@ int run_explain(int argc, char** argv) {
   const int64_t H = s.x.dim(2), W = s.x.dim(3);
   const xai::Target target = resolve_target(target_s, info, s.top1, !is_cam && name != "occlusion");
   std::printf("%s (%s weights), %lldx%lld input; top-1: %s (%.4f)\n", info.arch.c_str(), info.variant.c_str(),
-              (long long)H, (long long)W, class_name(info.labels, s.top1).c_str(), s.probs[size_t(s.top1)]);
+              (long long)H, (long long)W, class_name(info, s.top1).c_str(), s.probs[size_t(s.top1)]);
   if (target.all)
     std::printf("%s of the sum of all %lld class logits\n", name.c_str(), (long long)info.classes);
   else
     std::printf("%s of class %lld, %s (p = %.4f)\n", name.c_str(), (long long)target.index,
-                class_name(info.labels, target.index).c_str(), s.probs[size_t(target.index)]);
+                class_name(info, target.index).c_str(), s.probs[size_t(target.index)]);
   if (name == "ig")
     std::printf("integrated gradients: %d points (%s) from the %s baseline, in batches of %d\n", c.ig.steps,
                 c.ig.method.c_str(), c.baseline.c_str(), c.ig.batch);

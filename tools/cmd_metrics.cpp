@@ -17,8 +17,8 @@ const char* kHelp =
     "--steps + 1 points; the AUC is its area over the fraction of pixels changed (Petsiuk et al. 2018).\n"
     "\n"
     "options:\n"
-    "  --weights FILE   the model (required)\n"
-    "  --image FILE     PNG/JPEG/BMP or .h5 input (required)\n"
+    "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
+    "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K or .h5 input (required)\n"
     "  --map FILE.h5    a map written by any method's --raw (dataset `map` [H,W]; its target is used)\n"
     "  --method NAME    or compute the map here with the method's defaults: saliency, gradxinput,\n"
     "                   smoothgrad, ig, gradcam, gradcam++, guided-backprop, guided-gradcam, occlusion\n"
@@ -41,7 +41,6 @@ int run_metrics(int argc, char** argv) {
   const int steps = int(a.get_int("--steps", 50, 1, 100000));
   apply_threads(a);
   a.finish();
-  if (weights.empty()) throw UsageError("--weights is required");
   if (image.empty()) throw UsageError("--image is required");
   if (map_file.empty() == method.empty()) throw UsageError("give one of --map FILE.h5 or --method NAME");
   const auto methods = method_names();
@@ -73,7 +72,7 @@ int run_metrics(int argc, char** argv) {
   const Faithfulness r = faithfulness(s, map, t.index, steps);
   std::printf("%s, class %lld (%s): deletion AUC %.4f (lower is better), insertion AUC %.4f (higher is better)\n",
               map_file.empty() ? method.c_str() : map_file.c_str(), (long long)t.index,
-              class_name(info.labels, t.index).c_str(), r.deletion.auc, r.insertion.auc);
+              class_name(info, t.index).c_str(), r.deletion.auc, r.insertion.auc);
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
     const int64_t n = int64_t(r.deletion.prob.size());

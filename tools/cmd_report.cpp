@@ -25,8 +25,8 @@ const char* kHelp =
     "and insertion AUC (see gradtrace metrics) and the time it took. The page works offline.\n"
     "\n"
     "options:\n"
-    "  --weights FILE   the model (required)\n"
-    "  --image FILE     PNG/JPEG/BMP (required)\n"
+    "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
+    "  --image FILE     PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
     "  --out DIR        output folder (required; created if missing)\n"
     "  --target T       class index or name (default: the top-1 class)\n"
     "  --methods LIST   comma-separated subset (default: all: saliency, gradxinput, smoothgrad, ig,\n"
@@ -62,7 +62,6 @@ int run_report(int argc, char** argv) {
   const int steps = int(a.get_int("--steps", 20, 1, 10000));
   apply_threads(a);
   a.finish();
-  if (weights.empty()) throw UsageError("--weights is required");
   if (image.empty()) throw UsageError("--image is required");
   if (out.empty()) throw UsageError("--out DIR is required");
   check_colormap(cmap);
@@ -88,7 +87,7 @@ int run_report(int argc, char** argv) {
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>gradtrace report</title><style>" << kStyle
        << "</style></head><body>\n<h1>Why " << html_escape(info.arch) << " says &ldquo;"
-       << html_escape(class_name(info.labels, t.index)) << "&rdquo;</h1>\n"
+       << html_escape(class_name(info, t.index)) << "&rdquo;</h1>\n"
        << "<p class=\"k\">weights " << html_escape(weights) << " (" << html_escape(info.variant) << "), image "
        << html_escape(image) << ", " << W << "x" << H << " input, " << html_escape(info.preprocessing)
        << " preprocessing</p>\n<img src=\"image.png\" width=\"" << W << "\">\n<h2>Top-5</h2>\n<table><tr><th>#</th><th>class</th><th>p</th></tr>\n";
@@ -99,10 +98,10 @@ int run_report(int argc, char** argv) {
   for (size_t i = 0; i < std::min<size_t>(5, order.size()); ++i) {
     char p[32];
     std::snprintf(p, sizeof p, "%.4f", s.probs[size_t(order[i])]);
-    html << "<tr><td>" << i + 1 << "</td><td>" << html_escape(class_name(info.labels, order[i])) << " (" << order[i]
+    html << "<tr><td>" << i + 1 << "</td><td>" << html_escape(class_name(info, order[i])) << " (" << order[i]
          << ")</td><td>" << p << "</td></tr>\n";
   }
-  html << "</table>\n<h2>Explanations of class " << t.index << ", " << html_escape(class_name(info.labels, t.index))
+  html << "</table>\n<h2>Explanations of class " << t.index << ", " << html_escape(class_name(info, t.index))
        << "</h2>\n<p class=\"k\">Deletion AUC: p(target) as the most important pixels turn black (lower is "
           "better). Insertion AUC: p(target) as they come back into a blurred image (higher is better). "
        << steps << " steps each.</p>\n";

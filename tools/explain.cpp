@@ -31,7 +31,7 @@ Subject load_subject(const std::string& weights, const std::string& model_name, 
   if (tensor_input) {
     s.x = load_input(image, info);
   } else {
-    s.pixels = resize_image(load_image(image), info.input_h, info.input_w, resize.empty() ? info.resize : resize);
+    s.pixels = load_pixels(image, info, resize, &s.true_label);
     s.x = preprocess(s.pixels, info.preprocessing);
   }
   nn::Model* m = s.model.get();

@@ -23,6 +23,7 @@ struct Subject {
   Tensor x;                  // the model input
   std::vector<float> probs;  // softmax of the logits
   int64_t top1 = 0;
+  std::string true_label;    // the dataset's label (--image fashion-mnist:test:K), else empty
   xai::Model fn;
 };
 Subject load_subject(const std::string& weights, const std::string& model_name, const std::string& image,

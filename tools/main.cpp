@@ -30,6 +30,9 @@ const char* kUsage =
     "  metrics          deletion and insertion AUC of a map\n"
     "  report           every method on one image, as an HTML page\n"
     "\n"
+    "  train     train a classifier on Fashion-MNIST or an image folder (--dataset, --out)\n"
+    "  eval      accuracy, per-class accuracy and confusion matrix of a model on a dataset\n"
+    "\n"
     "  convert   a weights file (.tflite) to gradtrace's HDF5 format\n"
     "  demo      a tiny conv net's saliency map on an image, written as a PNG\n"
     "  bench     benchmarks: 'gradtrace bench conv' times VGG16's conv layers\n"
@@ -55,6 +58,8 @@ int main(int argc, char** argv) {
     if (cmd == "counterfactual") return gt::cli::run_counterfactual(argc, argv);
     if (cmd == "metrics") return gt::cli::run_metrics(argc, argv);
     if (cmd == "report") return gt::cli::run_report(argc, argv);
+    if (cmd == "train") return gt::cli::run_train(argc, argv);
+    if (cmd == "eval") return gt::cli::run_eval(argc, argv);
     if (gt::cli::is_explain_command(cmd)) return gt::cli::run_explain(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;

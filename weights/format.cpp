@@ -1,13 +1,14 @@
 #include "weights/format.h"
+#include "weights/hdf5.h"
 #include "weights/labels.h"
 
+#include <algorithm>
 #include <cmath>
 
-#include "weights/hdf5.h"
 
 namespace gt {
 
-void save_weights(nn::Model& m, const std::string& path) {
+void save_weights(nn::Model& m, const std::string& path, const std::function<void(h5::File&)>& extra) {
   h5::File f(path, h5::File::Mode::write);
   f.set_attr("gradtrace_format", 1.0);
   f.set_attr("arch", m.info.arch);
@@ -19,7 +20,14 @@ void save_weights(nn::Model& m, const std::string& path) {
   f.set_attr("classes", double(m.info.classes));
   f.set_attr("alpha", m.info.alpha);
   f.set_attr("include_top", m.info.include_top ? 1.0 : 0.0);
+  f.set_attr("channels", double(m.info.channels));
+  if (m.info.labels == "custom") {
+    std::string names;
+    for (const auto& n : m.info.class_names) names += (names.empty() ? "" : "\n") + n;
+    f.set_attr("class_names", names);
+  }
   for (auto& [name, t] : m.named_parameters()) f.write(name, *t);
+  if (extra) extra(f);
   f.commit();
 }
 
@@ -43,8 +51,9 @@ void load_parameters(nn::Model& m, const std::string& path, DType dtype) {
   fill(m, h5::File(path, h5::File::Mode::read), dtype);
 }
 
-std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
-  const h5::File f(path, h5::File::Mode::read);
+namespace {
+std::unique_ptr<nn::Model> load_from(const h5::File& f, DType dtype) {
+  const std::string& path = f.path();
   if (!f.has_attr("gradtrace_format"))
     throw Error("weights file " + path + ": not a gradtrace weights file (no 'gradtrace_format' attribute)");
   nn::ModelOptions o;
@@ -53,15 +62,41 @@ std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
   o.input_size = std::lround(f.attr_double("input_size"));
   o.classes = std::lround(f.attr_double("classes"));
   o.include_top = !f.has_attr("include_top") || f.attr_double("include_top") != 0;
+  if (f.has_attr("channels")) o.channels = std::lround(f.attr_double("channels"));
   auto m = nn::make_model(f.attr_string("arch"), o);
   m->info.preprocessing = f.attr_string("preprocessing");
   m->info.resize = f.attr_string("resize");
   m->info.labels = f.attr_string("labels");
+  if (m->info.labels == "custom") {
+    const std::string names = f.has_attr("class_names") ? f.attr_string("class_names") : "";
+    for (size_t a = 0; a <= names.size();) {
+      const size_t b = std::min(names.find('\n', a), names.size());
+      m->info.class_names.push_back(names.substr(a, b - a));
+      a = b + 1;
+    }
+    if (m->info.class_names.size() != size_t(m->info.classes))
+      throw Error("weights file " + path + ": attribute class_names holds " + std::to_string(m->info.class_names.size()) +
+                  " names for " + std::to_string(m->info.classes) + " classes");
+  }
   // A label set that does not fit the classifier (a 10-class test network marked imagenet1000)
   // would print ImageNet names for unrelated classes.
-  if (class_labels(m->info.labels).size() != size_t(m->info.classes)) m->info.labels = "none";
+  if (class_names(m->info).size() != size_t(m->info.classes)) m->info.labels = "none";
   fill(*m, f, dtype);
   return m;
+}
+}  // namespace
+
+std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
+  return load_from(h5::File(path, h5::File::Mode::read), dtype);
+}
+
+bool has_embedded_weights() { return embedded_fashion_cnn_size > 0; }
+
+std::unique_ptr<nn::Model> load_embedded_weights() {
+  if (!has_embedded_weights())
+    throw Error("this gradtrace was built without the embedded fashion_cnn (weights/fashion_cnn.h5 was missing at "
+                "build time); give --weights FILE");
+  return load_from(h5::File("<embedded fashion_cnn>", embedded_fashion_cnn, embedded_fashion_cnn_size), DType::f32);
 }
 
 }  // namespace gt

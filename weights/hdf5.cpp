@@ -33,6 +33,14 @@ File::File(const std::string& path, Mode mode) : path_(path), mode_(mode) {
   }
 }
 
+File::File(const std::string& name, const void* image, size_t size) : path_(name), mode_(Mode::read) {
+  Handle fapl{H5Pcreate(H5P_FILE_ACCESS), H5Pclose};
+  if (fapl.id < 0 || H5Pset_fapl_core(fapl.id, 1 << 16, 0) < 0 || H5Pset_file_image(fapl.id, const_cast<void*>(image), size) < 0)
+    fail("cannot set up an in-memory file");
+  id_ = H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.id);
+  if (id_ < 0) fail("cannot open the in-memory image (" + std::to_string(size) + " bytes)");
+}
+
 File::~File() {
   if (id_ >= 0) H5Fclose(id_);
   if (!tmp_.empty()) std::remove(tmp_.c_str());  // not committed: leave nothing behind

@@ -13,6 +13,8 @@ class File {
  public:
   enum class Mode { read, write };
   File(const std::string& path, Mode mode);
+  // Reads a file held in memory (the weights embedded in the binary); name is for messages.
+  File(const std::string& name, const void* image, size_t size);
   ~File();
   File(const File&) = delete;
   File& operator=(const File&) = delete;

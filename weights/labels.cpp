@@ -24,4 +24,13 @@ std::string class_name(const std::string& set, int64_t k) {
   return k >= 0 && k < int64_t(v.size()) ? v[size_t(k)] : "class " + std::to_string(k);
 }
 
+const std::vector<std::string>& class_names(const nn::ModelInfo& info) {
+  return info.labels == "custom" ? info.class_names : class_labels(info.labels);
+}
+
+std::string class_name(const nn::ModelInfo& info, int64_t k) {
+  const auto& v = class_names(info);
+  return k >= 0 && k < int64_t(v.size()) ? v[size_t(k)] : "class " + std::to_string(k);
+}
+
 }  // namespace gt

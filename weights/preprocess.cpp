@@ -109,12 +109,26 @@ Tensor gaussian_blur(const Tensor& x, double sigma) {
 }
 
 Tensor preprocess(const Tensor& x, const std::string& mode) {
+  if (mode == "gray") {  // ITU-R BT.601 luminance, / 255: (N,3,H,W) -> (N,1,H,W)
+    const int64_t N = x.dim(0), S = x.dim(2) * x.dim(3);
+    Tensor y = Tensor::empty({N, 1, x.dim(2), x.dim(3)});
+    const std::vector<float> v = x.to_vector();
+    float* p = y.data<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < S; ++i) {
+        const float* q = &v[size_t(n * 3 * S + i)];
+        p[n * S + i] = (0.299f * q[0] + 0.587f * q[S] + 0.114f * q[2 * S]) / 255.0f;
+      }
+    return y;
+  }
   Tensor y = x.clone();
   float* p = y.data<float>();
   const int64_t S = x.dim(2) * x.dim(3);
   if (mode == "none") return y;
   if (mode == "tf") {
     for (int64_t i = 0; i < y.numel(); ++i) p[i] = p[i] / 127.5f - 1.0f;
+  } else if (mode == "unit") {
+    for (int64_t i = 0; i < y.numel(); ++i) p[i] = p[i] / 255.0f;
   } else if (mode == "caffe") {
     const float mean_bgr[3] = {103.939f, 116.779f, 123.68f};
     const std::vector<float> v = x.to_vector();
@@ -125,18 +139,30 @@ Tensor preprocess(const Tensor& x, const std::string& mode) {
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t i = 0; i < S; ++i) p[c * S + i] = (p[c * S + i] / 255.0f - mean[c]) / stdv[c];
   } else {
-    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, none)");
+    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, unit, gray, none)");
   }
   return y;
 }
 
 Tensor deprocess(const Tensor& x, const std::string& mode) {
+  if (mode == "gray") {  // (N,1,H,W) -> (N,3,H,W): the gray value in every channel
+    const int64_t N = x.dim(0), S = x.dim(2) * x.dim(3);
+    Tensor y = Tensor::empty({N, 3, x.dim(2), x.dim(3)});
+    const std::vector<float> v = x.to_vector();
+    float* p = y.data<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t i = 0; i < S; ++i) p[(n * 3 + c) * S + i] = v[size_t(n * S + i)] * 255.0f;
+    return y;
+  }
   Tensor y = x.to(DType::f32).clone();
   float* p = y.data<float>();
   const int64_t S = x.dim(2) * x.dim(3);
   if (mode == "none") return y;
   if (mode == "tf") {
     for (int64_t i = 0; i < y.numel(); ++i) p[i] = (p[i] + 1.0f) * 127.5f;
+  } else if (mode == "unit") {
+    for (int64_t i = 0; i < y.numel(); ++i) p[i] = p[i] * 255.0f;
   } else if (mode == "caffe") {  // BGR minus means -> RGB
     const float mean_bgr[3] = {103.939f, 116.779f, 123.68f};
     const std::vector<float> v = y.to_vector();
@@ -147,7 +173,7 @@ Tensor deprocess(const Tensor& x, const std::string& mode) {
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t i = 0; i < S; ++i) p[c * S + i] = (p[c * S + i] * stdv[c] + mean[c]) * 255.0f;
   } else {
-    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, none)");
+    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, unit, gray, none)");
   }
   return y;
 }
@@ -166,8 +192,9 @@ Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std:
   if (!h5) return model_input(load_image(path), info, resize);
   h5::File f(path, h5::File::Mode::read);
   Tensor x = f.read("input");
-  if (x.ndim() != 4 || x.dim(0) != 1 || x.dim(1) != 3)
-    throw Error("input file " + path + ", dataset input: expected [1,3,H,W], found " + x.shape().str());
+  if (x.ndim() != 4 || x.dim(0) != 1 || x.dim(1) != info.channels)
+    throw Error("input file " + path + ", dataset input: expected [1," + std::to_string(info.channels) + ",H,W], found " +
+                x.shape().str());
   return x;
 }
 

@@ -16,7 +16,8 @@ Tensor resize_image(const Image& img, int64_t H, int64_t W, const std::string& r
 // mode: "tf" x/127.5 - 1;  "caffe" RGB->BGR minus the ImageNet BGR means;
 //       "torch" (x/255 - mean) / std;  "none" unchanged.
 Tensor preprocess(const Tensor& rgb255, const std::string& mode);
-// The inverse of preprocess: model-input values back to RGB pixel values (not clamped).
+// The inverse of preprocess: model-input values back to RGB pixel values (not clamped); gray gives
+// the gray value in all three channels.
 Tensor deprocess(const Tensor& x, const std::string& mode);
 // Gaussian blur of (N,C,H,W), per channel, separable, edges repeated: the 'blur' IG baseline.
 Tensor gaussian_blur(const Tensor& x, double sigma);

@@ -83,8 +83,30 @@ void separable_pool(const PoolGeom& g, const T* x, T* y, T init, Reduce red, boo
   }
 }
 
+static bool is_2x2_tiling(const PoolGeom& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0;
+}
+
+// 2x2/2 windows tile the image: each output is the max of two adjacent pairs, read with constant strides.
+template <class T>
+void maxpool2x2_forward(const PoolGeom& g, const T* x, T* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
+    const T* xp = x + nc * g.H * g.W;
+    T* yp = y + nc * g.Ho * g.Wo;
+    for (int64_t oy = 0; oy < g.Ho; ++oy) {
+      const T *a = xp + 2 * oy * g.W, *b = a + g.W;
+      T* yr = yp + oy * g.Wo;
+#pragma omp simd
+      for (int64_t ox = 0; ox < g.Wo; ++ox)
+        yr[ox] = std::max(std::max(a[2 * ox], a[2 * ox + 1]), std::max(b[2 * ox], b[2 * ox + 1]));
+    }
+  }
+}
+
 template <class T>
 void maxpool_forward(const PoolGeom& g, const T* x, T* y) {
+  if (is_2x2_tiling(g)) return maxpool2x2_forward(g, x, y);
   separable_pool(g, x, y, -std::numeric_limits<T>::infinity(), [](T a, T b) { return std::max(a, b); }, false);
 }
 
@@ -123,8 +145,7 @@ void maxpool2x2_backward(const PoolGeom& g, const T* x, const T* dy, T* dx) {
 
 template <class T>
 void maxpool_backward(const PoolGeom& g, const T* x, const T* dy, T* dx) {
-  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0)
-    return maxpool2x2_backward(g, x, dy, dx);
+  if (is_2x2_tiling(g)) return maxpool2x2_backward(g, x, dy, dx);
   // dy goes to the first maximum of each window (recomputed from x). Taps are visited in the
   // window's row-major order; every output of a row keeps its running maximum m and where it was.
   const auto taps = tap_spans(g.Wo, g.kw, g.sw, g.pl, g.W);

@@ -1,0 +1,176 @@
+#include "nn/train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace gt::nn {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// A generator for (seed, stream, index): streams keep shuffling, augmentation and dropout apart.
+uint64_t mix(uint64_t seed, uint64_t stream, uint64_t i) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull ^ (stream << 56) ^ i;  // splitmix64's finaliser
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+int64_t count_correct(const Tensor& logits, const int32_t* labels) {
+  const std::vector<float> v = logits.to_vector();
+  const int64_t N = logits.dim(0), K = logits.dim(1);
+  int64_t correct = 0;
+  for (int64_t n = 0; n < N; ++n)
+    correct += std::max_element(v.begin() + n * K, v.begin() + (n + 1) * K) - (v.begin() + n * K) == labels[n];
+  return correct;
+}
+
+// Runs the batch again with a hook on every op and names the first whose output is not finite.
+std::string first_non_finite(Model& m, const Tensor& x) {
+  Tape tape;
+  TapeGuard guard(tape);
+  NoGradGuard no_grad;
+  std::string first;
+  tape.add_forward_hook("", "", [&](const std::string& op, const std::string& layer, const Tensor& out) {
+    if (first.empty() && !out.all_finite()) first = op + " [" + layer + "]";
+    return out;
+  });
+  m(x);
+  return first.empty() ? "the loss (cross_entropy)" : first;
+}
+}  // namespace
+
+double Evaluation::class_accuracy(int64_t k) const {
+  int64_t n = 0;
+  for (int64_t j = 0; j < classes; ++j) n += confusion[size_t(k * classes + j)];
+  return n ? double(confusion[size_t(k * classes + k)]) / double(n) : 0.0;
+}
+
+ParamList trainable_parameters(Model& m) {
+  ParamList p;
+  for (auto& [name, t] : m.named_parameters()) {
+    const bool stat = name.size() > 13 && (name.compare(name.size() - 13, 13, "/running_mean") == 0 ||
+                                            name.compare(name.size() - 12, 12, "/running_var") == 0);
+    if (!stat) p.push_back({name, t});
+  }
+  return p;
+}
+
+void init_parameters(Model& m, uint64_t seed) {
+  uint64_t k = 0;
+  for (auto& l : m.layers()) {
+    ++k;
+    if (auto* c = dynamic_cast<Conv2d*>(l.get())) {
+      init_he_uniform(c->weight, c->weight.numel() / c->weight.dim(0), mix(seed, 1, k));
+      if (c->bias.defined()) c->bias = Tensor::zeros_like(c->bias);
+    } else if (auto* d = dynamic_cast<Dense*>(l.get())) {
+      const double a = 1.0 / std::sqrt(double(d->weight.dim(1)));
+      d->weight = Tensor::uniform(d->weight.shape(), -a, a, mix(seed, 1, k), d->weight.dtype());
+      d->bias = Tensor::zeros_like(d->bias);
+    } else if (auto* b = dynamic_cast<BatchNorm*>(l.get())) {
+      b->weight = Tensor::full(b->weight.shape(), 1.0, b->weight.dtype());
+      b->bias = Tensor::zeros_like(b->bias);
+      b->running_mean = Tensor::zeros_like(b->running_mean);
+      b->running_var = Tensor::full(b->running_var.shape(), 1.0, b->running_var.dtype());
+    }
+  }
+}
+
+Trainer::Trainer(Model& m, const data::Dataset& train, const TrainConfig& c)
+    : optimizer(trainable_parameters(m), c.optimizer), m_(m), data_(train), c_(c) {
+  if (c.batch < 2) throw Error("training: the batch size must be at least 2 (batch norm needs a batch), got " + std::to_string(c.batch));
+  if (c.batch > train.size())
+    throw Error("training: batch size " + std::to_string(c.batch) + " is larger than the dataset " + train.source + " (" +
+                std::to_string(train.size()) + " examples)");
+  if (train.channels != m.info.channels || train.height != m.info.input_h || train.width != m.info.input_w)
+    throw Error("training: " + train.source + " holds " + std::to_string(train.channels) + "x" + std::to_string(train.height) +
+                "x" + std::to_string(train.width) + " images, the model " + m.info.arch + " takes " +
+                std::to_string(m.info.channels) + "x" + std::to_string(m.info.input_h) + "x" + std::to_string(m.info.input_w));
+  if (train.classes() != m.info.classes)
+    throw Error("training: " + train.source + " has " + std::to_string(train.classes()) + " classes, the model " +
+                std::to_string(m.info.classes));
+}
+
+int64_t Trainer::steps_per_epoch() const { return data_.size() / c_.batch; }  // the remainder waits a turn
+
+EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_step) {
+  const int epoch = state.epoch + 1;
+  const int64_t B = c_.batch, steps = steps_per_epoch(), total = steps * c_.epochs;
+  std::vector<int64_t> order(size_t(data_.size()));
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 shuffle_rng(mix(c_.seed, 2, uint64_t(epoch))), augment_rng(mix(c_.seed, 3, uint64_t(epoch)));
+  std::shuffle(order.begin(), order.end(), shuffle_rng);
+  for (auto& [name, p] : trainable_parameters(m_)) p->set_requires_grad(true);
+  const auto t0 = Clock::now();
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    std::vector<int32_t> labels;
+    const Tensor x = data::make_batch(data_, &order[size_t(s * B)], B, c_.augment, augment_rng, labels);
+    m_.train(true, mix(c_.seed, 4, uint64_t(state.step)));
+    Tape tape;
+    TapeGuard guard(tape);
+    const Tensor logits = m_(x);
+    const Tensor loss = ops::cross_entropy(logits, labels);
+    const double l = loss.item();
+    if (!std::isfinite(l))
+      throw Error("training stopped: the loss is " + std::string(std::isnan(l) ? "NaN" : "Inf") + " at epoch " +
+                  std::to_string(epoch) + ", step " + std::to_string(s + 1) + "; the first non-finite value came from " +
+                  first_non_finite(m_, x) + " (try a smaller --lr)");
+    tape.backward(loss);
+    optimizer.lr = c_.schedule.at(c_.optimizer.lr, state.step, total);
+    optimizer.step();
+    ++state.step;
+    loss_sum += l;
+    correct += count_correct(logits, labels.data());
+    if (on_step) {
+      const double secs = since(t0);
+      on_step({epoch, s + 1, steps, loss_sum / double(s + 1), double(correct) / double((s + 1) * B),
+               double((s + 1) * B) / secs, secs});
+    }
+  }
+  m_.train(false);
+  state.epoch = epoch;
+  const double secs = since(t0);
+  return {epoch, loss_sum / double(steps), double(correct) / double(steps * B), secs, double(steps * B) / secs, optimizer.lr};
+}
+
+Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch,
+                    const std::function<void(int64_t, int64_t)>& progress) {
+  const bool was_training = m.training();
+  m.train(false);
+  NoGradGuard no_grad;
+  Evaluation e;
+  e.classes = d.classes();
+  e.confusion.assign(size_t(e.classes * e.classes), 0);
+  std::mt19937_64 unused(0);
+  double loss_sum = 0;
+  for (int64_t start = 0; start < d.size(); start += batch) {
+    const int64_t B = std::min(batch, d.size() - start);
+    std::vector<int64_t> idx{};
+    idx.resize(size_t(B));
+    std::iota(idx.begin(), idx.end(), start);
+    std::vector<int32_t> labels;
+    const Tensor logits = m(data::make_batch(d, idx.data(), B, {}, unused, labels));
+    if (logits.ndim() != 2 || logits.dim(1) != e.classes)
+      throw Error("evaluate: the model gives " + logits.shape().str() + " logits for a dataset of " + std::to_string(e.classes) +
+                  " classes (" + d.source + ")");
+    loss_sum += ops::cross_entropy(logits, labels).item() * double(B);
+    const std::vector<float> v = logits.to_vector();
+    for (int64_t n = 0; n < B; ++n) {
+      const int64_t pred = std::max_element(v.begin() + n * e.classes, v.begin() + (n + 1) * e.classes) - (v.begin() + n * e.classes);
+      ++e.confusion[size_t(labels[size_t(n)] * e.classes + pred)];
+      e.correct += pred == labels[size_t(n)];
+    }
+    e.total += B;
+    if (progress) progress(e.total, d.size());
+  }
+  e.loss = e.total ? loss_sum / double(e.total) : 0.0;
+  m.train(was_training);
+  return e;
+}
+
+}  // namespace gt::nn

@@ -1,0 +1,82 @@
+// Training on the tape: mini-batch SGD/Adam with softmax cross-entropy, a learning-rate schedule,
+// deterministic shuffling and augmentation from a seed; and evaluation (accuracy, confusion matrix).
+//
+// Determinism: epoch e shuffles with a generator seeded from (seed, e) and augments from another, and
+// step t draws dropout masks from (seed, t). A run resumed from the checkpoint of epoch e therefore
+// continues exactly as the uninterrupted run (with the same thread count).
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "nn/model.h"
+#include "nn/optim.h"
+
+namespace gt::nn {
+
+struct TrainConfig {
+  int epochs = 10;
+  int64_t batch = 128;
+  uint64_t seed = 0;
+  OptimizerOptions optimizer;
+  LrSchedule schedule;
+  data::Augment augment;
+};
+
+// Where a run stands: saved in checkpoints, so that a resumed run continues from here.
+struct TrainState {
+  int epoch = 0;          // epochs completed
+  int64_t step = 0;       // optimiser steps taken
+};
+
+// Progress after each step: the running means of the epoch so far.
+struct StepReport {
+  int epoch;                        // 1-based
+  int64_t step, steps_per_epoch;    // 1-based within the epoch
+  double loss, accuracy;            // running means over this epoch's batches so far
+  double samples_per_s, seconds;    // this epoch so far
+};
+
+struct EpochReport {
+  int epoch;
+  double loss, accuracy, seconds, samples_per_s, lr;
+};
+
+struct Evaluation {
+  int64_t classes = 0, total = 0, correct = 0;
+  std::vector<int64_t> confusion;  // classes x classes, row = true class, column = predicted
+  double loss = 0;                 // mean cross-entropy
+  double accuracy() const { return total ? double(correct) / double(total) : 0.0; }
+  double class_accuracy(int64_t k) const;
+};
+
+// The parameters a training run updates: every named parameter except batch norm's running statistics.
+ParamList trainable_parameters(Model& m);
+// Fresh weights for training, deterministic from the seed: conv kernels He-uniform
+// (bound sqrt(6 / fan_in)), dense layers U(+-1/sqrt(fan_in)) as PyTorch's default, biases 0, batch
+// norm gamma 1, beta 0, running mean 0, variance 1.
+void init_parameters(Model& m, uint64_t seed);
+
+class Trainer {
+ public:
+  // The dataset must outlive the trainer. Throws for a batch larger than the dataset.
+  Trainer(Model& m, const data::Dataset& train, const TrainConfig& c);
+  // One epoch; on_step after every batch. A loss that is NaN or Inf stops the run with an error that
+  // names the first node whose output was not finite.
+  EpochReport run_epoch(const std::function<void(const StepReport&)>& on_step = {});
+  TrainState state;
+  Optimizer optimizer;
+  int64_t steps_per_epoch() const;
+
+ private:
+  Model& m_;
+  const data::Dataset& data_;
+  TrainConfig c_;
+};
+
+// Accuracy, loss and confusion matrix of the model (in evaluation mode) on a dataset.
+Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch = 500,
+                    const std::function<void(int64_t done, int64_t total)>& progress = {});
+
+}  // namespace gt::nn
