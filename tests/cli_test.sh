@@ -15,7 +15,7 @@ expect() {  # expect CODE command...
   fi
 }
 expect 0 "$gt" --help
-expect 0 "$gt" demo --help
+expect 0 "$gt" edges --help
 expect 0 "$gt" bench --help
 expect 0 "$gt" classify --help
 expect 0 "$gt" layers --help
@@ -28,18 +28,18 @@ expect 1 "$gt" classify --weights "$tmp/missing.tflite" --image x.png --raw "$tm
 [ -e "$tmp/never.h5" ] && { echo "FAIL: a failed classify left never.h5"; fail=1; }
 expect 2 "$gt"
 expect 2 "$gt" frobnicate
-expect 2 "$gt" demo --no-such-flag
-expect 2 "$gt" demo --size
-expect 2 "$gt" demo --size abc
-expect 2 "$gt" demo --cmap rainbow
+expect 2 "$gt" edges --no-such-flag
+expect 2 "$gt" edges --size
+expect 2 "$gt" edges --size abc
+expect 2 "$gt" edges --cmap rainbow
 expect 2 "$gt" bench
 expect 2 "$gt" bench nonsense
-expect 1 "$gt" demo --image "$tmp/missing.png" --out "$tmp/never.png"
+expect 1 "$gt" edges --image "$tmp/missing.png" --out "$tmp/never.png"
 [ -e "$tmp/never.png" ] && { echo "FAIL: a failed run left $tmp/never.png"; fail=1; }
 printf 'not an image' > "$tmp/bad.png"
-expect 1 "$gt" demo --image "$tmp/bad.png" --out "$tmp/never2.png"
+expect 1 "$gt" edges --image "$tmp/bad.png" --out "$tmp/never2.png"
 [ -e "$tmp/never2.png" ] && { echo "FAIL: a failed run left never2.png"; fail=1; }
-expect 0 "$gt" demo --size 32 --out "$tmp/ok.png" --raw "$tmp/ok.h5" --threads 1
+expect 0 "$gt" edges --size 32 --out "$tmp/ok.png" --raw "$tmp/ok.h5" --threads 1
 [ -s "$tmp/ok.png" ] && [ -s "$tmp/ok.h5" ] || { echo "FAIL: demo wrote no output"; fail=1; }
 
 # Attribution methods on the narrow VGG16 fixture (torch layout, 64x64), with the demo's PNG as input.
@@ -90,5 +90,47 @@ expect_out 2 "unknown option --steps" "$gt" saliency --weights "$w" --image "$im
 expect_out 1 "baseline file" "$gt" ig --weights "$w" --image "$img" --baseline "$fix/torch_mobilenet_v1_narrow_ref.h5" --raw "$tmp/never3.h5" \
   --out "$tmp/never3.png"
 [ -e "$tmp/never3.png" ] || [ -e "$tmp/never3.h5" ] && { echo "FAIL: a failed method left output behind"; fail=1; }
+
+# ---- training: gradtrace train / eval, image folders, checkpoints, bad input ----
+expect 0 "$gt" train --help
+expect 0 "$gt" eval --help
+expect_out 1 "apt-get install dataset-fashion-mnist" env GRADTRACE_FASHION_MNIST="$tmp/nofm" "$gt" train --dataset fashion-mnist \
+  --out "$tmp/never4.h5"
+expect_out 2 "--dataset is required" "$gt" train --out "$tmp/never4.h5"
+expect_out 2 "unknown dataset" "$gt" eval --dataset mnist
+expect_out 2 "sgd or adam" "$gt" train --dataset folder:"$tmp" --optimizer rmsprop --out "$tmp/never4.h5"
+# an image folder of two classes, made of the PNGs written above
+mkdir -p "$tmp/imgs/discs" "$tmp/imgs/squares"
+for i in 1 2 3 4 5 6; do cp "$tmp/saliency.png" "$tmp/imgs/discs/$i.png"; cp "$tmp/s2.png" "$tmp/imgs/squares/$i.png"; done
+echo "not an image" > "$tmp/imgs/squares/broken.jpg"
+expect_out 0 "skipped 1 unreadable image" "$gt" train --dataset folder:"$tmp/imgs" --size 16 --batch 4 --epochs 2 --alpha 0.25 \
+  --out "$tmp/folder.h5" --threads 1
+grep -q "validation acc" "$tmp/out" || { echo "FAIL: train printed no validation accuracy"; cat "$tmp/out"; fail=1; }
+[ -s "$tmp/folder.h5" ] && [ -s "$tmp/folder.ckpt.h5" ] || { echo "FAIL: train wrote no model or checkpoint"; fail=1; }
+expect_out 0 "confusion matrix" "$gt" eval --weights "$tmp/folder.h5" --dataset folder:"$tmp/imgs"
+expect_out 0 "squares" "$gt" classify --weights "$tmp/folder.h5" --image "$tmp/imgs/squares/1.png"
+expect_out 1 "broken.jpg" "$gt" train --dataset folder:"$tmp/imgs" --size 16 --batch 4 --epochs 1 --strict --out "$tmp/never4.h5"
+expect_out 1 "larger than the dataset" "$gt" train --dataset folder:"$tmp/imgs" --size 16 --batch 64 --out "$tmp/never4.h5"
+expect_out 1 "has finished all 2 epochs" "$gt" train --resume "$tmp/folder.ckpt.h5"
+expect_out 2 "cannot be changed on --resume" "$gt" train --resume "$tmp/folder.ckpt.h5" --lr 0.1
+mkdir -p "$tmp/imgs/empty"
+expect_out 1 "empty: no images" "$gt" train --dataset folder:"$tmp/imgs" --size 16 --out "$tmp/never4.h5"
+[ -e "$tmp/never4.h5" ] && { echo "FAIL: a failed training run left a model behind"; fail=1; }
+if [ -d "${GRADTRACE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
+  # Ctrl-C during epoch 2 keeps the checkpoint of epoch 1, and --resume finishes the run.
+  "$gt" train --dataset fashion-mnist --limit 4000 --epochs 40 --batch 50 --alpha 0.25 --threads 1 \
+    --out "$tmp/fm.h5" >"$tmp/train.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do [ -s "$tmp/fm.ckpt.h5" ] && break; sleep 0.1; done
+  kill -INT $pid; wait $pid; code=$?
+  [ $code = 130 ] && grep -q "continue with: gradtrace train --resume" "$tmp/train.out" ||
+    { echo "FAIL: Ctrl-C: exit $code"; cat "$tmp/train.out"; fail=1; }
+  [ -e "$tmp/fm.h5" ] && { echo "FAIL: an interrupted run wrote its final model"; fail=1; }
+  expect_out 0 "\"accuracy\"" "$gt" eval --weights "$tmp/fm.ckpt.h5" --dataset fashion-mnist --json  # a complete checkpoint
+  expect_out 2 "out of range" "$gt" classify --image fashion-mnist:test:10000
+  expect_out 0 "true class: Ankle boot" "$gt" classify --image fashion-mnist:test:0
+else
+  echo "skipped: the Fashion-MNIST CLI checks (dataset-fashion-mnist is not installed)"
+fi
 ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=1; }
 exit $fail

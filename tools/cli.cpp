@@ -13,7 +13,9 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 namespace gt::cli {
 
@@ -112,6 +114,38 @@ Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const st
     return resize_image(tensor_to_image(pixels), info.input_h, info.input_w, "squash");
   }
   return resize_image(load_image(image), info.input_h, info.input_w, resize.empty() ? info.resize : resize);
+}
+
+std::string html_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
+  return o;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << text;
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw Error("cannot write " + path);
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error("cannot move the finished file into place at " + path);
+  }
+}
+
+void input_bounds(const nn::ModelInfo& info, Tensor& lo, Tensor& hi) {
+  const Tensor p0 = preprocess(Tensor::zeros({1, 3, 1, 1}), info.preprocessing);
+  const Tensor p255 = preprocess(Tensor::full({1, 3, 1, 1}, 255.0), info.preprocessing);
+  std::vector<float> a = p0.to_vector(), b = p255.to_vector();
+  for (size_t c = 0; c < a.size(); ++c)
+    if (a[c] > b[c]) std::swap(a[c], b[c]);  // caffe's BGR means leave the order; a flip would not
+  lo = Tensor::from_vector(p0.shape(), a);
+  hi = Tensor::from_vector(p0.shape(), b);
 }
 
 // --target: "" (top-1), "all", an index, or a class name.

@@ -40,6 +40,7 @@ class Args {
 // Subcommands: argv[1] is the command's name.
 int run_bench(int argc, char** argv);
 int run_demo(int argc, char** argv);
+int run_edges(int argc, char** argv);
 int run_classify(int argc, char** argv);
 int run_layers(int argc, char** argv);
 int run_convert(int argc, char** argv);
@@ -68,6 +69,12 @@ int run_eval(int argc, char** argv);
 // other than squash or crop ("" = the weights' default is fine).
 void check_colormap(const std::string& cmap);
 void check_resize(const std::string& resize);
+std::string html_escape(const std::string& s);
+// Writes a text file atomically (a temporary file in the same folder, then a rename).
+void write_text_file(const std::string& path, const std::string& text);
+// The valid model-input range of each channel: pixel values 0 and 255 through the preprocessing,
+// as (1,C,1,1) tensors (the counterfactual's box constraint).
+void input_bounds(const nn::ModelInfo& info, Tensor& lo, Tensor& hi);
 // Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.
 int apply_threads(Args& a);
 

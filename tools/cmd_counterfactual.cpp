@@ -88,16 +88,7 @@ int run_counterfactual(int argc, char** argv) {
   const Tensor& x = s.x;
   const xai::Model& fn = s.fn;
   o.target = resolve_target(target_s, info, 0, false).index;
-  // Pixel values 0 and 255 through the preprocessing bound each channel of a valid image.
-  const Tensor p0 = preprocess(Tensor::zeros({1, 3, 1, 1}), info.preprocessing);
-  const Tensor p255 = preprocess(Tensor::full({1, 3, 1, 1}, 255.0), info.preprocessing);
-  {
-    std::vector<float> lo = p0.to_vector(), hi = p255.to_vector();
-    for (size_t c = 0; c < lo.size(); ++c)
-      if (lo[c] > hi[c]) std::swap(lo[c], hi[c]);
-    o.lo = Tensor::from_vector(p0.shape(), lo);
-    o.hi = Tensor::from_vector(p0.shape(), hi);
-  }
+  input_bounds(info, o.lo, o.hi);
   const std::string target_name = class_name(info, o.target);
   std::printf("%s (%s weights): turning %s into '%s' (class %lld) with %s, lr %g, at most %d steps\n",
               info.arch.c_str(), info.variant.c_str(), image.c_str(), target_name.c_str(), (long long)o.target,

@@ -36,12 +36,6 @@ const char* kHelp =
     "  --model NAME     the architecture; may be left out\n"
     "  --threads N      threads (default: all cores)\n";
 
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
-  return o;
-}
-
 const char* kStyle =
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
     "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
@@ -80,6 +74,7 @@ int run_report(int argc, char** argv) {
   const nn::ModelInfo& info = s.model->info;
   const xai::Target t = resolve_target(target_s, info, s.top1, false);
   const int W = int(s.x.dim(3)), H = int(s.x.dim(2));
+  const int shown = W < 224 ? W * (224 / W) : W;  // small inputs (28x28) are shown enlarged, pixelated
   fs::create_directories(out);
   const Image picture = tensor_to_image(s.pixels);
   viz::write_png(out + "/image.png", picture);
@@ -90,7 +85,7 @@ int run_report(int argc, char** argv) {
        << html_escape(class_name(info, t.index)) << "&rdquo;</h1>\n"
        << "<p class=\"k\">weights " << html_escape(weights) << " (" << html_escape(info.variant) << "), image "
        << html_escape(image) << ", " << W << "x" << H << " input, " << html_escape(info.preprocessing)
-       << " preprocessing</p>\n<img src=\"image.png\" width=\"" << W << "\">\n<h2>Top-5</h2>\n<table><tr><th>#</th><th>class</th><th>p</th></tr>\n";
+       << " preprocessing</p>\n<img src=\"image.png\" width=\"" << shown << "\">\n<h2>Top-5</h2>\n<table><tr><th>#</th><th>class</th><th>p</th></tr>\n";
   std::vector<int64_t> order(s.probs.size());
   std::iota(order.begin(), order.end(), 0);
   std::partial_sort(order.begin(), order.begin() + std::min<long>(5, long(order.size())), order.end(),
@@ -123,17 +118,12 @@ int run_report(int argc, char** argv) {
     html << "<div class=\"m\"><h3>" << html_escape(m) << "</h3><p>" << html_escape(r.params.empty() ? "defaults" : r.params)
          << "<br>" << line << "</p>";
     for (const auto& note : r.notes) html << "<p class=\"k\">" << html_escape(note) << "</p>";
-    html << "<img src=\"" << m << "_map.png\" width=\"" << W << "\"><img src=\"" << m << "_overlay.png\" width=\"" << W
+    html << "<img src=\"" << m << "_map.png\" width=\"" << shown << "\"><img src=\"" << m << "_overlay.png\" width=\"" << shown
          << "\"></div>\n";
   }
   html << "<p class=\"k\">Made by gradtrace.</p></body></html>\n";
-  const std::string index = out + "/index.html", tmp = index + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << html.str();
-    if (!f) throw Error("cannot write " + tmp);
-  }
-  fs::rename(tmp, index);
+  const std::string index = out + "/index.html";
+  write_text_file(index, html.str());
   std::printf("wrote %s\n", index.c_str());
   return 0;
 }

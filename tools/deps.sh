@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that gradtrace needs to build (and, with --test, to test), when they
-# are missing. As root it runs apt-get; otherwise it prints the apt-get line to run and fails.
+# Installs the Debian packages that gradtrace needs to build and to run its demo (Fashion-MNIST), and
+# with --test to test, when they are missing. As root it runs apt-get; otherwise it prints the
+# apt-get line to run and fails.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libeigen3-dev libhdf5-dev libstb-dev zlib1g-dev)
+pkgs=(build-essential cmake pkg-config libeigen3-dev libhdf5-dev libstb-dev zlib1g-dev dataset-fashion-mnist)
 [ "${1:-}" = "--test" ] && pkgs+=(catch2)
 missing=()
 for p in "${pkgs[@]}"; do

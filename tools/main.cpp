@@ -34,7 +34,8 @@ const char* kUsage =
     "  eval      accuracy, per-class accuracy and confusion matrix of a model on a dataset\n"
     "\n"
     "  convert   a weights file (.tflite) to gradtrace's HDF5 format\n"
-    "  demo      a tiny conv net's saliency map on an image, written as a PNG\n"
+    "  demo      the course's first exercise: Fashion-MNIST images explained by the embedded model (out/)\n"
+    "  edges     the smallest example: a hand-set Sobel conv net's saliency map on an image\n"
     "  bench     benchmarks: 'gradtrace bench conv' times VGG16's conv layers\n"
     "  help      this text\n";
 }
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "bench") return gt::cli::run_bench(argc, argv);
     if (cmd == "demo") return gt::cli::run_demo(argc, argv);
+    if (cmd == "edges") return gt::cli::run_edges(argc, argv);
     if (cmd == "classify") return gt::cli::run_classify(argc, argv);
     if (cmd == "layers") return gt::cli::run_layers(argc, argv);
     if (cmd == "convert") return gt::cli::run_convert(argc, argv);

@@ -110,6 +110,33 @@ Image side_by_side(const std::vector<Image>& panels, int gap) {
   return out;
 }
 
+Image upscale(const Image& img, int factor) {
+  Image out;
+  out.width = img.width * factor;
+  out.height = img.height * factor;
+  out.rgb.resize(size_t(out.width) * out.height * 3);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x)
+      std::copy_n(&img.rgb[(size_t(y / factor) * img.width + x / factor) * 3], 3, &out.rgb[(size_t(y) * out.width + x) * 3]);
+  return out;
+}
+
+Image stack(const std::vector<Image>& rows, int gap) {
+  Image out;
+  for (const Image& r : rows) {
+    out.height += r.height + (out.height ? gap : 0);
+    out.width = std::max(out.width, r.width);
+  }
+  out.rgb.assign(size_t(out.width) * out.height * 3, 255);
+  int y0 = 0;
+  for (const Image& r : rows) {
+    for (int y = 0; y < r.height; ++y)
+      std::copy_n(&r.rgb[size_t(y * r.width) * 3], r.width * 3, &out.rgb[(size_t(y0 + y) * out.width) * 3]);
+    y0 += r.height + gap;
+  }
+  return out;
+}
+
 void write_png(const std::string& path, const Image& img) {
   const std::string tmp = path + ".tmp.png";
   if (!stbi_write_png(tmp.c_str(), img.width, img.height, 3, img.rgb.data(), img.width * 3)) {

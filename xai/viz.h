@@ -27,6 +27,11 @@ Image colorize(const std::vector<float>& map01, int w, int h, const std::string&
 Image overlay(const Image& base, const Image& heat, double alpha);
 // Panels left to right with `gap` white pixels between them (top-aligned).
 Image side_by_side(const std::vector<Image>& panels, int gap = 0);
+// Each pixel repeated factor x factor times (nearest neighbour): small inputs such as 28x28
+// Fashion-MNIST stay crisp when shown large.
+Image upscale(const Image& img, int factor);
+// Panels top to bottom with `gap` white pixels between them (left-aligned).
+Image stack(const std::vector<Image>& rows, int gap = 0);
 // Writes a PNG atomically (temporary file, then rename).
 void write_png(const std::string& path, const Image& img);
 

@@ -462,12 +462,16 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const int64_t nchunks = (P + chunk - 1) / chunk;
   for (int64_t gr = 0; gr < g.groups; ++gr) {
     MapM<T> dW(dw + gr * Og * K, Og, K, Eigen::OuterStride<>(K));
-    // Each thread sums its chunks into a private dW, then the partial sums are added once.
+    // Each thread sums a fixed, contiguous share of the (image, chunk) pairs into a private dW; the
+    // partial sums are then added in thread order. Float addition is not associative, so this fixed
+    // order is what makes training bit-reproducible for a given thread count.
+    std::vector<RowMat<T>> parts(static_cast<size_t>(omp_get_max_threads()));
 #pragma omp parallel
     {
-      RowMat<T> part = RowMat<T>::Zero(Og, K);
+      RowMat<T>& part = parts[size_t(omp_get_thread_num())];
+      part = RowMat<T>::Zero(Og, K);
       std::vector<T> col(static_cast<size_t>(K * chunk));
-#pragma omp for schedule(dynamic, 1) collapse(2)
+#pragma omp for schedule(static) collapse(2)
       for (int64_t n = 0; n < g.N; ++n)
         for (int64_t ci = 0; ci < nchunks; ++ci) {
           const int64_t p0 = ci * chunk, np = std::min(chunk, P - p0);
@@ -475,9 +479,9 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
           part.noalias() += MapC<T>(dy + (n * g.O + gr * Og) * P + p0, Og, np, Eigen::OuterStride<>(P)) *
                             MapC<T>(col.data(), K, np, Eigen::OuterStride<>(np)).transpose();
         }
-#pragma omp critical
-      dW += part;
     }
+    for (const auto& part : parts)
+      if (part.size()) dW += part;
   }
 }
 
