@@ -76,7 +76,7 @@ class Trainer {
 };
 
 // Accuracy, loss and confusion matrix of the model (in evaluation mode) on a dataset.
-Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch = 500,
+Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch = 200,
                     const std::function<void(int64_t done, int64_t total)>& progress = {});
 
 }  // namespace gt::nn

@@ -129,6 +129,19 @@ if [ -d "${GRADTRACE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
   expect_out 0 "\"accuracy\"" "$gt" eval --weights "$tmp/fm.ckpt.h5" --dataset fashion-mnist --json  # a complete checkpoint
   expect_out 2 "out of range" "$gt" classify --image fashion-mnist:test:10000
   expect_out 0 "true class: Ankle boot" "$gt" classify --image fashion-mnist:test:0
+  # the embedded fashion_cnn under every command, and the course's counterfactuals
+  for m in saliency gradcam ig; do
+    expect 0 "$gt" "$m" --image fashion-mnist:test:9 --out "$tmp/fm_$m.png" --raw "$tmp/fm_$m.h5"
+  done
+  expect_out 0 "reached 'Ankle boot'" "$gt" counterfactual --image fashion-mnist:test:9 --target "Ankle boot" \
+    --out "$tmp/fm_cf.png"
+  expect_out 0 "reached 'T-shirt/top'" "$gt" counterfactual --image fashion-mnist:test:4 --target "T-shirt/top" \
+    --out "$tmp/fm_cf2.png"
+  expect_out 0 "index.html" "$gt" report --image fashion-mnist:test:9 --out "$tmp/fm_report" --steps 4
+  expect_out 0 "summary.png" "$gt" demo --out "$tmp/demo" --images 9,4 --steps 8
+  for f in index.html summary.png fm9_counterfactual.png fm4_gradcam.png; do
+    [ -s "$tmp/demo/$f" ] || { echo "FAIL: the demo lacks $f"; fail=1; }
+  done
 else
   echo "skipped: the Fashion-MNIST CLI checks (dataset-fashion-mnist is not installed)"
 fi

@@ -20,7 +20,7 @@ const char* kHelp =
     "  --dataset D     fashion-mnist (its 10,000 test images; fashion-mnist:DIR elsewhere) or folder:DIR\n"
     "                  (every image in DIR/<class name>/, resized to the model's input)\n"
     "  --strict        an unreadable image in a folder is an error (default: skipped, counted)\n"
-    "  --batch B       evaluation batch size (default 500)\n"
+    "  --batch B       evaluation batch size (default 200)\n"
     "  --json          print JSON instead of tables\n"
     "  --threads N     threads (default: all cores)\n";
 }  // namespace
@@ -33,7 +33,7 @@ int run_eval(int argc, char** argv) {
   }
   const std::string weights = a.get("--weights", ""), dataset = a.get("--dataset", "");
   const bool json = a.flag("--json"), strict = a.flag("--strict");
-  const long batch = a.get_int("--batch", 500, 1, 1L << 20);
+  const long batch = a.get_int("--batch", 200, 1, 1L << 20);
   apply_threads(a);
   a.finish();
   if (dataset.empty()) throw UsageError("--dataset is required (fashion-mnist or folder:DIR)");

@@ -5,20 +5,28 @@
 
 namespace gt::cpu {
 
+// The per-channel sums below are vector reductions (omp simd): the lanes hold partial sums that are
+// combined at the end, in an order fixed at compile time, so results stay reproducible run to run.
 template <class T>
 void bn_stats(int64_t N, int64_t C, int64_t S, const T* x, T* mean, T* var) {
   const double M = double(N * S);
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < C; ++c) {
     double s = 0, ss = 0;  // two-pass in double: the variance of activations with a large mean
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < S; ++i) s += x[(n * C + c) * S + i];
+    for (int64_t n = 0; n < N; ++n) {
+      const T* xp = x + (n * C + c) * S;
+#pragma omp simd reduction(+ : s)
+      for (int64_t i = 0; i < S; ++i) s += double(xp[i]);
+    }
     const double m = s / M;
-    for (int64_t n = 0; n < N; ++n)
+    for (int64_t n = 0; n < N; ++n) {
+      const T* xp = x + (n * C + c) * S;
+#pragma omp simd reduction(+ : ss)
       for (int64_t i = 0; i < S; ++i) {
-        const double d = x[(n * C + c) * S + i] - m;
+        const double d = double(xp[i]) - m;
         ss += d * d;
       }
+    }
     mean[c] = T(m);
     var[c] = T(ss / M);
   }
@@ -38,33 +46,41 @@ void bn_forward(int64_t N, int64_t C, int64_t S, const T* x, const T* mean, cons
   }
 }
 
+// dgamma = sum dy * xhat, dbeta = sum dy; in training the batch statistics depend on x too:
+//   dx = gamma * invstd / M * (M dy - dbeta - xhat * dgamma),  xhat = (x - mean) * invstd, M = N * S
+// (inference: dx = gamma * invstd * dy).
 template <class T>
 void bn_backward(int64_t N, int64_t C, int64_t S, const T* x, const T* dy, const T* mean, const T* invstd,
                  const T* gamma, bool training, T* dx, T* dgamma, T* dbeta) {
   const T M = T(N * S);
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < C; ++c) {
+    const T m = mean[c], is = invstd[c];
     T sdy = 0, sdyx = 0;
-    for (int64_t n = 0; n < N; ++n)
+    for (int64_t n = 0; n < N; ++n) {
+      const T *d = dy + (n * C + c) * S, *xp = x + (n * C + c) * S;
+#pragma omp simd reduction(+ : sdy, sdyx)
       for (int64_t i = 0; i < S; ++i) {
-        const int64_t k = (n * C + c) * S + i;
-        sdy += dy[k];
-        sdyx += dy[k] * (x[k] - mean[c]) * invstd[c];
+        sdy += d[i];
+        sdyx += d[i] * (xp[i] - m) * is;
       }
+    }
     if (dgamma) dgamma[c] = sdyx;
     if (dbeta) dbeta[c] = sdy;
     if (!dx) continue;
-    const T a = gamma[c] * invstd[c];
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < S; ++i) {
-        const int64_t k = (n * C + c) * S + i;
-        if (training) {
-          const T xhat = (x[k] - mean[c]) * invstd[c];
-          dx[k] = a / M * (M * dy[k] - sdy - xhat * sdyx);
-        } else {
-          dx[k] = a * dy[k];
-        }
+    const T a = gamma[c] * is;
+    for (int64_t n = 0; n < N; ++n) {
+      const T *d = dy + (n * C + c) * S, *xp = x + (n * C + c) * S;
+      T* o = dx + (n * C + c) * S;
+      if (training) {
+        const T k = a / M;
+#pragma omp simd
+        for (int64_t i = 0; i < S; ++i) o[i] = k * (M * d[i] - sdy - (xp[i] - m) * is * sdyx);
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < S; ++i) o[i] = a * d[i];
       }
+    }
   }
 }
 
