@@ -142,6 +142,15 @@ if [ -d "${GRADTRACE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
   for f in index.html summary.png fm9_counterfactual.png fm4_gradcam.png; do
     [ -s "$tmp/demo/$f" ] || { echo "FAIL: the demo lacks $f"; fail=1; }
   done
+  shared="$(dirname "$0")/../../shared/data"
+  if [ -d "$shared" ]; then  # with ImageNet weights and a photo the demo explains the photo too
+    expect_out 0 "chelsea.png with mobilenet_v1" env GRADTRACE_WEIGHTS="$shared/weights/mobilenet_v1_0.25_224.tflite" \
+      "$gt" demo --out "$tmp/demo2" --images 9 --steps 8 --photo "$shared/images/chelsea.png"
+    grep -q "A photo" "$tmp/demo2/index.html" && [ -s "$tmp/demo2/photo_counterfactual.png" ] ||
+      { echo "FAIL: the demo did not explain the photo"; fail=1; }
+  else
+    echo "skipped: the demo's photo part (../shared/data is absent)"
+  fi
 else
   echo "skipped: the Fashion-MNIST CLI checks (dataset-fashion-mnist is not installed)"
 fi

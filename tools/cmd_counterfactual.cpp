@@ -118,7 +118,7 @@ int run_counterfactual(int argc, char** argv) {
   }
   const Image picture = tensor_to_image(pixels), cf_picture = tensor_to_image(cf_pixels);
   const Image diff_img = viz::colorize(viz::normalize(diff, viz::Norm::minmax), picture.width, picture.height, cmap);
-  const Image sal = viz::side_by_side({saliency_panel(fn, x, o.target, cmap), saliency_panel(fn, r.input, o.target, cmap)}, 4);
+  const Image sal = viz::panels({saliency_panel(fn, x, o.target, cmap), saliency_panel(fn, r.input, o.target, cmap)});
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
     f.write("input", r.input);
@@ -130,7 +130,7 @@ int run_counterfactual(int argc, char** argv) {
     f.commit();
     std::printf("wrote %s\n", raw.c_str());
   }
-  viz::write_png(out, viz::side_by_side({picture, cf_picture, diff_img}, 4));
+  viz::write_png(out, viz::panels({picture, cf_picture, diff_img}));
   viz::write_png(saliency_out, sal);
   std::printf("wrote %s (original | counterfactual | difference)\nwrote %s (saliency of '%s': original | counterfactual)\n",
               out.c_str(), saliency_out.c_str(), target_name.c_str());

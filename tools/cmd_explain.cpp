@@ -209,11 +209,11 @@ int run_explain(int argc, char** argv) {
     f.set_attr("method", name == "ig" ? c.ig.method : name);
     if (name == "ig") f.set_attr("baseline", c.baseline);
     f.set_attr("params", r.params);
-    viz::write_png(out, viz::side_by_side(panels, 4));
+    viz::write_png(out, viz::panels(panels));
     f.commit();
     std::printf("wrote %s\n", raw.c_str());
   } else {
-    viz::write_png(out, viz::side_by_side(panels, 4));
+    viz::write_png(out, viz::panels(panels));
   }
   std::printf("wrote %s (%s)\n", out.c_str(), s.pixels.defined() ? "image | map | overlay" : "map");
   return 0;

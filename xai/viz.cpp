@@ -121,6 +121,15 @@ Image upscale(const Image& img, int factor) {
   return out;
 }
 
+Image panels(const std::vector<Image>& images, int gap, int min_side) {
+  std::vector<Image> big;
+  for (const Image& img : images) {
+    const int side = std::max(1, std::min(img.width, img.height));
+    big.push_back(side < min_side ? upscale(img, min_side / side) : img);
+  }
+  return side_by_side(big, gap);
+}
+
 Image stack(const std::vector<Image>& rows, int gap) {
   Image out;
   for (const Image& r : rows) {
