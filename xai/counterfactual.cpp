@@ -5,6 +5,7 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
+#include "nn/optim.h"
 
 namespace gt::xai {
 namespace {
@@ -27,6 +28,11 @@ std::vector<double> bound(const Tensor& b, const Tensor& x, double none) {
   return out;
 }
 
+template <class T>
+void clamp_to(T* x, const std::vector<double>& lo, const std::vector<double>& hi) {
+  for (size_t i = 0; i < lo.size(); ++i) x[i] = T(std::clamp(double(x[i]), lo[i], hi[i]));
+}
+
 }  // namespace
 
 CounterfactualResult counterfactual(const Model& model, const Tensor& x0, const CounterfactualOptions& o,
@@ -37,16 +43,21 @@ CounterfactualResult counterfactual(const Model& model, const Tensor& x0, const 
   if (o.proximity != "l2" && o.proximity != "l1")
     throw Error("counterfactual: unknown proximity '" + o.proximity + "' (known: l1, l2)");
   const std::vector<double> lo = bound(o.lo, x0, -INFINITY), hi = bound(o.hi, x0, INFINITY);
-  const std::vector<double> orig = x0.to_vector_f64();
-  std::vector<double> x = orig, m(x.size(), 0.0), v(x.size(), 0.0);
-  const double b1 = 0.9, b2 = 0.999, eps = 1e-8;  // Adam (Kingma & Ba 2015), PyTorch's defaults
+  // The input itself is the parameter: Adam (Kingma & Ba 2015, PyTorch's defaults) or plain gradient
+  // descent, the same optimisers that train networks (nn/optim.h).
+  Tensor x = x0.clone();
+  x.set_requires_grad(true);
+  nn::OptimizerOptions oo;
+  oo.kind = o.optimizer;
+  oo.lr = o.lr;
+  oo.momentum = 0.0;
+  nn::Optimizer opt({{"input", &x}}, oo);
   int64_t original = -1;
   CounterfactualResult r;
   for (int step = 0;; ++step) {
     Tape tape;
     TapeGuard guard(tape);
-    Tensor xt = Tensor::from_vector(x0.shape(), x, x0.dtype()).set_requires_grad(true);
-    const Tensor logits = model(xt);
+    const Tensor logits = model(x);
     const std::vector<double> p = probabilities(logits);
     const int64_t top1 = std::max_element(p.begin(), p.end()) - p.begin();
     if (o.target < 0 || o.target >= int64_t(p.size()))
@@ -61,24 +72,16 @@ CounterfactualResult counterfactual(const Model& model, const Tensor& x0, const 
     // loss = -log p_target + lambda d(x, x0)
     Tensor loss = ops::cross_entropy(logits, {int32_t(o.target)});
     if (o.lambda > 0) {
-      const Tensor diff = ops::sub(xt, Tensor::from_vector(x0.shape(), orig, x0.dtype()));
+      const Tensor diff = ops::sub(x, x0);
       const Tensor d = o.proximity == "l2" ? ops::mul(diff, diff) : ops::add(ops::relu(diff), ops::relu(ops::mul_scalar(diff, -1)));
       loss = ops::add(loss, ops::mul_scalar(ops::mean(d), o.lambda));
     }
-    const std::vector<double> g = tape.grad(loss, {xt})[0].to_vector_f64();
-    const double t = step + 1;
-    for (size_t i = 0; i < x.size(); ++i) {
-      if (o.optimizer == "adam") {
-        m[i] = b1 * m[i] + (1 - b1) * g[i];
-        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-        x[i] -= o.lr * (m[i] / (1 - std::pow(b1, t))) / (std::sqrt(v[i] / (1 - std::pow(b2, t))) + eps);
-      } else {
-        x[i] -= o.lr * g[i];
-      }
-      x[i] = std::clamp(x[i], lo[i], hi[i]);  // stay a valid image
-    }
+    x.set_grad(tape.grad(loss, {x})[0]);
+    opt.step();
+    if (x.dtype() == DType::f64) clamp_to(x.data<double>(), lo, hi);  // stay a valid image
+    else clamp_to(x.data<float>(), lo, hi);
   }
-  r.input = Tensor::from_vector(x0.shape(), x, x0.dtype());
+  r.input = x.detach();
   return r;
 }
 
