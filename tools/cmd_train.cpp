@@ -147,8 +147,7 @@ int run_train(int argc, char** argv) {
   const bool tty = isatty(fileno(stderr));
   g_interrupted = 0;
   auto previous = std::signal(SIGINT, on_sigint);
-  const double run_t0 = 0;
-  double done_secs = run_t0;
+  double done_secs = 0;
   try {
     while (trainer.state.epoch < r.config.epochs) {
       const int epochs_left = r.config.epochs - trainer.state.epoch;
