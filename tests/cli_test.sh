@@ -160,5 +160,16 @@ if [ -d "${GRADTRACE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
 else
   echo "skipped: the Fashion-MNIST CLI checks (dataset-fashion-mnist is not installed)"
 fi
+
+# ---- inspect: every tape node, as a table, JSON or CSV, and dumps ----
+expect 0 "$gt" inspect --help
+expect_out 0 "block4_conv2 " "$gt" inspect --weights "$w" --image "$img"
+expect_out 0 '"nodes"' "$gt" inspect --weights "$w" --image "$img" --json
+expect_out 0 "index,layer,op,shape" "$gt" inspect --weights "$w" --image "$img" --csv --layer 'block1_*'
+expect_out 2 "the layers are: " "$gt" inspect --weights "$w" --image "$img" --layer 'no_such_*'
+expect_out 1 "over --max-bytes" "$gt" inspect --weights "$w" --image "$img" --dump "$tmp/never5.h5" --max-bytes 1000
+[ -e "$tmp/never5.h5" ] && { echo "FAIL: a refused dump was written"; fail=1; }
+expect 0 "$gt" inspect --weights "$w" --image "$img" --dump "$tmp/dump.h5" --layer 'block2_*'
+[ -s "$tmp/dump.h5" ] || { echo "FAIL: inspect wrote no dump"; fail=1; }
 ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=1; }
 exit $fail

@@ -16,6 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  classify  the top-k classes of an image (--weights model.tflite --image photo.jpg)\n"
     "  layers    a model's layers with their output shapes\n"
+    "  inspect   every tape node's activation and arriving gradient, with times (--dump FILE.h5)\n"
     "\n"
     "  saliency         the gradient of the target logit w.r.t. the input\n"
     "  gradxinput       input times gradient\n"
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     if (cmd == "report") return gt::cli::run_report(argc, argv);
     if (cmd == "train") return gt::cli::run_train(argc, argv);
     if (cmd == "eval") return gt::cli::run_eval(argc, argv);
+    if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
     if (gt::cli::is_explain_command(cmd)) return gt::cli::run_explain(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;

@@ -1,0 +1,112 @@
+// gradtrace inspect's engine (xai/inspect.h): every node of a saliency computation with its
+// activation, the gradient arriving at it and its times; the input gradient is the saliency map.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "autodiff/ops.h"
+#include "weights/format.h"
+#include "weights/preprocess.h"
+#include "weights/tflite.h"
+#include "xai/inspect.h"
+
+using namespace gt;
+
+namespace {
+double max_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  const auto x = a.to_vector_f64(), y = b.to_vector_f64();
+  double d = 0;
+  for (size_t i = 0; i < x.size(); ++i) d = std::max(d, std::abs(x[i] - y[i]));
+  return d;
+}
+
+// Every layer of the model appears, in forward order; indices are the tape's, without gaps.
+void check_nodes(nn::Model& m, const xai::Inspection& r) {
+  for (size_t i = 0; i < r.nodes.size(); ++i) CHECK(r.nodes[i].index == i);
+  size_t at = 0;
+  for (const auto& row : nn::layer_shapes(m)) {
+    while (at < r.nodes.size() && r.nodes[at].layer != row.layer) ++at;
+    INFO("layer " << row.layer);
+    CHECK(at < r.nodes.size());
+  }
+}
+}  // namespace
+
+TEST_CASE("inspect: the embedded fashion_cnn, node by node", "[inspect]") {
+  auto m = load_embedded_weights();
+  const Tensor x = Tensor::uniform({1, 1, 28, 28}, 0, 1, 3);
+  const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
+  const xai::Target t{7, false};
+  const xai::Inspection r = xai::inspect(fn, x, t, [](const std::string& layer) { return layer == "conv2_relu"; });
+  check_nodes(*m, r);
+  // Inspection hooks keep every layer its own node; the same layer-by-layer network gives the
+  // same input gradient bit for bit.
+  m->fuse = false;
+  CHECK(max_diff(r.input_gradient, xai::saliency(fn, x, 7)) == 0);
+  m->fuse = true;
+  REQUIRE(r.logits.defined());
+  CHECK(r.logits.shape() == Shape{1, 10});
+  for (const auto& n : r.nodes) {
+    INFO(n.layer << " " << n.op);
+    CHECK(n.has_gradient);  // every node of this chain lies on the path to the target
+    if (n.op == "relu") {
+      CHECK(n.activation.min >= 0);
+      CHECK(n.activation.zeros > 0);
+    }
+    if (n.layer == "conv2_relu") {
+      // the kept tensors, and statistics that agree with them
+      REQUIRE(n.activation_tensor.defined());
+      REQUIRE(n.gradient_tensor.defined());
+      CHECK(n.activation.max == Approx(xai::tensor_stats(n.activation_tensor).max));
+      CHECK(n.gradient.l2 == Approx(xai::tensor_stats(n.gradient_tensor).l2));
+      // the gradient arriving at the ReLU's output is d logit_7 / d relu2, computed here directly
+      Tape tape;
+      TapeGuard guard(tape);
+      Tensor captured;
+      tape.add_forward_hook("relu", "conv2_relu", [&](const std::string&, const std::string&, const Tensor& out) {
+        captured = out;
+        return out;
+      });
+      m->fuse = false;
+      const Tensor xi = x.detach().set_requires_grad(true);
+      const Tensor score = xai::target_score((*m)(xi), t);
+      CHECK(max_diff(tape.grad(score, {captured})[0], n.gradient_tensor) == 0);
+      m->fuse = true;
+    } else {
+      CHECK_FALSE(n.activation_tensor.defined());
+    }
+  }
+  // The last nodes are the target's: the score's node receives the seed gradient 1.
+  CHECK(r.nodes.back().gradient.l2 == Approx(1.0));
+  // a dead-ReLU-free layer: a max pool passes each window's gradient to one input, so its input
+  // gradient has zeros where its output had none
+  const xai::Stats s = xai::tensor_stats(Tensor::from_vector({4}, std::vector<float>{0, -3, 4, 0}));
+  CHECK(s.zeros == 0.5);
+  CHECK(s.l2 == Approx(5));
+  CHECK(s.min == -3);
+  CHECK(s.mean == Approx(0.25));
+}
+
+TEST_CASE("inspect on the real MobileNet: every node listed, the input gradient is saliency's exactly", "[inspect]") {
+  const std::string weights = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
+  const std::string image = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
+  if (!std::filesystem::exists(weights)) {
+    WARN("skipped: ../shared/data is absent");
+    return;
+  }
+  auto m = tflite::load(weights);
+  const Tensor x = load_input(image, m->info);
+  const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
+  const xai::Inspection r = xai::inspect(fn, x, xai::Target{286, false});
+  check_nodes(*m, r);
+  std::printf("inspect mobilenet_v1 0.25: %zu nodes\n", r.nodes.size());
+  CHECK(r.nodes.size() >= 60);  // 27 conv layers, each with its ReLU6, and the head
+  m->fuse = false;
+  CHECK(max_diff(r.input_gradient, xai::saliency(fn, x, 286)) == 0);
+  m->fuse = true;
+  const Tensor fused = xai::saliency(fn, x, 286);
+  std::printf("input gradient: inspect (layer by layer) vs saliency (fused): max |difference| %.3g, max |g| %.3g\n",
+              max_diff(r.input_gradient, fused), xai::tensor_stats(fused).max_abs);
+}

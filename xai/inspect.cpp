@@ -1,0 +1,99 @@
+#include "xai/inspect.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace gt::xai {
+namespace {
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+}  // namespace
+
+Stats tensor_stats(const Tensor& t) {
+  Stats s;
+  const std::vector<double> v = t.to_vector_f64();
+  if (v.empty()) return s;
+  double sum = 0, sq = 0;
+  s.min = std::numeric_limits<double>::infinity();
+  s.max = -s.min;
+  size_t zeros = 0;
+  for (double e : v) {
+    sum += e;
+    sq += e * e;
+    s.min = std::min(s.min, e);
+    s.max = std::max(s.max, e);
+    s.max_abs = std::max(s.max_abs, std::abs(e));
+    zeros += e == 0.0;
+  }
+  const double n = double(v.size());
+  s.mean = sum / n;
+  s.std = std::sqrt(std::max(0.0, sq / n - s.mean * s.mean));
+  s.l2 = std::sqrt(sq);
+  s.zeros = double(zeros) / n;
+  return s;
+}
+
+Inspection inspect(const Model& model, const Tensor& x, const Target& t,
+                   const std::function<bool(const std::string&)>& keep) {
+  Inspection r;
+  Tape* tape = nullptr;
+  Clock::time_point mark;
+  // Hooks on every op: each sees its output (forward) or the gradient arriving at it (backward). A
+  // node's time is the time since the previous hook returned, so the statistics are not counted.
+  auto setup = [&](Tape& tp) {
+    tape = &tp;
+    tp.add_forward_hook("", "", [&](const std::string& op, const std::string& layer, const Tensor& out) {
+      const double ms = ms_since(mark);
+      // Ops that record no node (nothing upstream needs a gradient) have no backward to inspect.
+      if (tape->size() > r.nodes.size() && tape->node(tape->size() - 1).op == op) {
+        NodeRecord n;
+        n.index = tape->size() - 1;
+        n.layer = layer;
+        n.op = op;
+        n.shape = out.shape();
+        n.activation = tensor_stats(out);
+        n.forward_ms = ms;
+        if (keep && keep(layer)) n.activation_tensor = out.clone();
+        r.nodes.push_back(std::move(n));
+      }
+      mark = Clock::now();
+      return out;
+    });
+    tp.add_backward_hook("", "", [&](const Node& node, const Tensor& dy, std::vector<Tensor>&) {
+      const double ms = ms_since(mark);
+      const size_t i = size_t(&node - &tape->node(0));
+      if (i < r.nodes.size()) {
+        NodeRecord& n = r.nodes[i];
+        n.has_gradient = true;
+        n.gradient = tensor_stats(dy);
+        n.backward_ms = ms;
+        if (n.activation_tensor.defined()) n.gradient_tensor = dy.clone();
+      }
+      mark = Clock::now();
+    });
+    mark = Clock::now();
+  };
+  const Model keep_logits = [&](const Tensor& in) {
+    Tensor logits = model(in);
+    r.logits = logits.detach();
+    return logits;
+  };
+  r.input_gradient = input_gradient(keep_logits, x, t, setup);
+  return r;
+}
+
+std::vector<std::pair<std::string, Shape>> op_shapes(const Model& model, const Tensor& x) {
+  Tape tape;
+  TapeGuard guard(tape);
+  NoGradGuard no_grad;
+  std::vector<std::pair<std::string, Shape>> shapes;
+  tape.add_forward_hook("", "", [&](const std::string&, const std::string& layer, const Tensor& out) {
+    shapes.push_back({layer, out.shape()});
+    return out;
+  });
+  model(x);
+  return shapes;
+}
+
+}  // namespace gt::xai

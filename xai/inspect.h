@@ -1,0 +1,45 @@
+// Looking inside the backward pass: every tape node of a saliency computation (d y_c / d x) with the
+// statistics of the activation it produced and of the gradient that arrived at it, and its forward
+// and backward time. The input gradient is the saliency map itself (the same computation, with hooks
+// that only read).
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "xai/saliency.h"
+
+namespace gt::xai {
+
+struct Stats {
+  double mean = 0, std = 0, min = 0, max = 0;
+  double zeros = 0;            // fraction of exact zeros (dead ReLUs, pooled-away positions)
+  double l2 = 0, max_abs = 0;  // L2 norm and max |v|
+};
+Stats tensor_stats(const Tensor& t);
+
+struct NodeRecord {
+  size_t index = 0;             // position on the tape (forward order)
+  std::string layer, op;
+  Shape shape;                  // output shape
+  Stats activation;             // of the node's output
+  bool has_gradient = false;    // false where no gradient flowed back (a branch the target ignores)
+  Stats gradient;               // of d score / d output
+  double forward_ms = 0, backward_ms = 0;
+  Tensor activation_tensor, gradient_tensor;  // kept only when asked (dumps)
+};
+
+struct Inspection {
+  std::vector<NodeRecord> nodes;  // every node, in forward order
+  Tensor logits;                  // (1,K)
+  Tensor input_gradient;          // d score / d x (1,C,H,W): saliency's raw attribution
+};
+
+// keep(layer): whether to keep that node's activation and gradient tensors (for --dump).
+Inspection inspect(const Model& model, const Tensor& x, const Target& t,
+                   const std::function<bool(const std::string& layer)>& keep = {});
+
+// The output shapes of every op of a forward pass, in order, without a tape (for size estimates).
+std::vector<std::pair<std::string, Shape>> op_shapes(const Model& model, const Tensor& x);
+
+}  // namespace gt::xai
