@@ -35,6 +35,10 @@ struct Epilogue {
   Act act;
   bool only_bias() const { return !scale && act == Act::none; }
   Epilogue from(int64_t o) const { return {bias ? bias + o : nullptr, scale ? scale + o : nullptr, act}; }
+  // Without a scale the bias starts the accumulator (kernels that accumulate in place), and the rest
+  // is applied after: a fused conv -> ReLU then gives the same bits as the conv and the ReLU apart.
+  const T* initial_bias() const { return scale ? nullptr : bias; }
+  Epilogue after_initial_bias() const { return {scale ? bias : nullptr, scale, act}; }
 };
 
 // Pooling: x (N,C,H,W) -> y (N,C,Ho,Wo). Padded positions never win a max. For the average,

@@ -299,7 +299,7 @@ void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const Epilogue
     const T* xp = x + (n * g.C + o / m) * HW;
     const T* wp = w + o * khw;
     T* yp = y + no * P;
-    std::fill(yp, yp + P, e.only_bias() && e.bias ? e.bias[o] : T(0));
+    std::fill(yp, yp + P, e.initial_bias() ? e.initial_bias()[o] : T(0));
     depthwise_taps(g, [&](int64_t yo, int64_t xi, int64_t tap, int64_t lo, int64_t hi) {
       const T wv = wp[tap];
       T* yr = yp + yo;
@@ -308,7 +308,7 @@ void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const Epilogue
       else
         for (int64_t t = lo; t < hi; ++t) yr[t] += wv * xp[xi + t * g.sw];
     });
-    if (!e.only_bias()) apply_epilogue(e, o, yp, P);
+    if (!e.only_bias()) apply_epilogue(e.after_initial_bias(), o, yp, P);
   }
 }
 

@@ -128,7 +128,8 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
   // Tasks are handed out dynamically: in a batch, a round-robin gave one thread every image's longer
   // run (a 17x17 plane is 5 strips: runs of 3 and 2), and the other thread waited a third of the time.
   const WorkSplit w = split_work(N, M, 4, batch.count);
-  const float* bias = e.only_bias() ? e.bias : nullptr;  // else applied after the K loop
+  const float* bias = e.initial_bias();  // the rest of the epilogue follows the K loop
+  const Epilogue<float> rest = e.after_initial_bias();
   const int64_t block = kPackDepth * kStrip;
 #pragma omp parallel
   {
@@ -153,7 +154,7 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
         }
         if (!e.only_bias()) {  // the run's columns of these rows are still in L2
           const int64_t c0 = s0 * kStrip, nc = std::min(s1 * kStrip, N) - c0;
-          for (int64_t r = r0; r < r0 + rows; ++r) apply_epilogue(e, r, Cb + r * ldc + c0, nc);
+          for (int64_t r = r0; r < r0 + rows; ++r) apply_epilogue(rest, r, Cb + r * ldc + c0, nc);
         }
       }
   }
