@@ -1,6 +1,8 @@
 #include "autodiff/gradcheck.h"
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <sstream>
 
 #include "autodiff/ops.h"
@@ -72,6 +74,74 @@ GradcheckResult gradcheck(const OpFn& f, const std::vector<Tensor>& inputs_in, c
   rep << res.checked << " elements checked, " << res.skipped << " skipped at kinks\n";
   res.report = rep.str();
   return res;
+}
+
+std::vector<SampledCheck> gradcheck_sampled(const OpFn& f, const std::vector<Tensor>& inputs_in, const SampledOptions& o) {
+  std::vector<Tensor> x;
+  for (const Tensor& t : inputs_in) x.push_back(t.clone());
+  std::vector<Tensor> ana;
+  Tensor R;
+  {
+    Tape tape;
+    TapeGuard guard(tape);
+    if (o.setup) o.setup(tape);
+    for (Tensor& t : x) t.set_requires_grad(true);
+    const Tensor y = f(x);
+    R = Tensor::uniform(y.shape(), -1.0, 1.0, o.seed, y.dtype());
+    ana = tape.grad(ops::sum(ops::mul(y, R)), x);
+    for (Tensor& t : x) t.set_requires_grad(false);
+  }
+  NoGradGuard no_grad;
+  const std::vector<double> r = R.to_vector_f64();
+  auto loss = [&] {
+    const std::vector<double> v = f(x).to_vector_f64();
+    double s = 0;
+    for (size_t k = 0; k < v.size(); ++k) s += v[k] * r[k];
+    return s;
+  };
+  const double L0 = loss();
+  std::mt19937_64 rng(o.seed);
+  std::vector<SampledCheck> out;
+  for (size_t i = 0; i < x.size(); ++i) {
+    SampledCheck c;
+    c.shape = x[i].shape();
+    const std::vector<double> a = ana[i].to_vector_f64();
+    double rms = 0, amax = 0;
+    for (double v : x[i].to_vector_f64()) rms += v * v;
+    for (double v : a) amax = std::max(amax, std::abs(v));
+    rms = std::sqrt(rms / double(std::max<int64_t>(1, x[i].numel())));
+    const double h = o.eps * std::max(rms, 1e-3);
+    std::vector<double> rels;
+    for (int s = 0; s < o.samples; ++s) {
+      const int64_t k = int64_t(rng() % uint64_t(x[i].numel()));
+      const double orig = x[i].at(k);
+      auto set = [&](double v) {
+        if (x[i].dtype() == DType::f64) x[i].data<double>()[k] = v;
+        else x[i].data<float>()[k] = float(v);
+      };
+      set(orig + h);
+      const double Lp = loss();
+      set(orig - h);
+      const double Lm = loss();
+      set(orig);
+      const double num = (Lp - Lm) / (2 * h), right = (Lp - L0) / h, left = (L0 - Lm) / h;
+      if (std::abs(right - left) > 0.1 * (std::abs(num) + 1e-3 * amax)) {  // a kink inside [x - h, x + h]
+        ++c.skipped;
+        continue;
+      }
+      const double rel = std::abs(num - a[size_t(k)]) / std::max({std::abs(num), std::abs(a[size_t(k)]), 1e-3 * amax, 1e-30});
+      c.points.push_back({k, num, a[size_t(k)], rel});
+      rels.push_back(rel);
+      ++c.checked;
+    }
+    if (!rels.empty()) {
+      std::sort(rels.begin(), rels.end());
+      c.max_rel = rels.back();
+      c.median_rel = rels[rels.size() / 2];
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace gt

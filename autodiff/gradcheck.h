@@ -32,4 +32,29 @@ struct GradcheckResult {
 using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
 GradcheckResult gradcheck(const OpFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& o = {});
 
+// The same check for a real layer: in the inputs' own dtype (float32), at `samples` randomly chosen
+// elements of each input, with a step of eps times the input's RMS. Only the outputs that element
+// touches change between L(x + h) and L(x - h), and L is summed in double, so the rounding of the
+// rest cancels exactly. The error of element k is |num - ana| / max(|num|, |ana|, 1e-3 max_k |ana_k|).
+class Tape;
+struct SampledCheck {
+  Shape shape;
+  int64_t checked = 0, skipped = 0;  // skipped: on a kink
+  double max_rel = 0, median_rel = 0;
+  struct Point {
+    int64_t index;
+    double numerical, analytic, rel;
+  };
+  std::vector<Point> points;
+};
+struct SampledOptions {
+  int samples = 20;
+  // Conv, dense and batch-norm layers are affine in each single element, so central differences have
+  // no truncation error and a large step keeps float32 rounding small against the difference.
+  double eps = 0.1;
+  uint64_t seed = 1234;
+  std::function<void(Tape&)> setup;  // hooks for the analytic pass (a test breaks a rule with one)
+};
+std::vector<SampledCheck> gradcheck_sampled(const OpFn& f, const std::vector<Tensor>& inputs, const SampledOptions& o = {});
+
 }  // namespace gt

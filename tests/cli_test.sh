@@ -171,5 +171,10 @@ expect_out 1 "over --max-bytes" "$gt" inspect --weights "$w" --image "$img" --du
 [ -e "$tmp/never5.h5" ] && { echo "FAIL: a refused dump was written"; fail=1; }
 expect 0 "$gt" inspect --weights "$w" --image "$img" --dump "$tmp/dump.h5" --layer 'block2_*'
 [ -s "$tmp/dump.h5" ] || { echo "FAIL: inspect wrote no dump"; fail=1; }
+expect 0 "$gt" gradcheck --help
+expect_out 0 "matches central differences" "$gt" gradcheck --weights "$w" --image "$img" --layer block3_conv2
+expect_out 0 "matches central differences" "$gt" gradcheck --weights "$w" --image "$img" --layer fc2
+expect_out 2 "closest: block3_conv1, block3_conv2" "$gt" gradcheck --weights "$w" --image "$img" --layer block3_conv9
+expect_out 2 "--layer is required" "$gt" gradcheck --weights "$w" --image "$img"
 ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=1; }
 exit $fail

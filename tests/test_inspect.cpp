@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "autodiff/gradcheck.h"
 #include "autodiff/ops.h"
 #include "weights/format.h"
 #include "weights/preprocess.h"
@@ -109,4 +110,86 @@ TEST_CASE("inspect on the real MobileNet: every node listed, the input gradient 
   std::printf("input gradient: inspect (layer by layer) vs saliency (fused): max |difference| %.3g, max |g| %.3g\n",
               max_diff(r.input_gradient, fused), xai::tensor_stats(fused).max_abs);
   CHECK(max_diff(r.input_gradient, fused) == 0);
+}
+
+namespace {
+// gradtrace gradcheck's check of one layer of a model on its real input (a wrong rule via `setup`).
+std::vector<SampledCheck> check_layer(nn::Model& m, const Tensor& x, const std::string& layer,
+                                      const std::function<void(Tape&)>& setup = {}) {
+  const xai::Model fn = [&](const Tensor& in) { return m(in); };
+  nn::Layer* l = m.find(layer);
+  REQUIRE(l);
+  const Tensor in = xai::layer_input(fn, x, layer);
+  REQUIRE(in.defined());
+  std::vector<Tensor*> params;
+  std::vector<Tensor> inputs{in};
+  for (auto& [name, t] : l->named_parameters())
+    if (name == "weight" || name == "bias") {
+      params.push_back(t);
+      inputs.push_back(*t);
+    }
+  const std::vector<Tensor> originals(inputs.begin() + 1, inputs.end());
+  SampledOptions o;
+  o.setup = setup;
+  const auto r = gradcheck_sampled(
+      [&](const std::vector<Tensor>& v) {
+        for (size_t i = 0; i < params.size(); ++i) *params[i] = v[i + 1];
+        return (*l)(v[0]);
+      },
+      inputs, o);
+  for (size_t i = 0; i < params.size(); ++i) *params[i] = originals[i];
+  return r;
+}
+
+double worst(const std::vector<SampledCheck>& r) {
+  double w = 0;
+  for (const auto& c : r) {
+    CHECK(c.checked > 0);
+    w = std::max(w, c.max_rel);
+  }
+  return w;
+}
+}  // namespace
+
+TEST_CASE("gradcheck of real layers: conv, dense and batch norm pass; a deliberately wrong rule fails", "[inspect]") {
+  auto m = load_embedded_weights();
+  const Tensor x = Tensor::uniform({1, 1, 28, 28}, 0, 1, 5);
+  for (const char* layer : {"conv1", "conv2", "conv3_bn", "fc"}) {
+    const double w = worst(check_layer(*m, x, layer));
+    std::printf("gradcheck fashion_cnn %-8s max relative error %.3g\n", layer, w);
+    CHECK(w < 1e-2);
+  }
+  // A broken rule: the conv's input gradient scaled by 1.5 (a backward hook replaces it).
+  const auto broken = check_layer(*m, x, "conv2", [](Tape& t) {
+    t.add_backward_hook("conv2d", "conv2", [](const Node&, const Tensor&, std::vector<Tensor>& dx) {
+      if (dx[0].defined()) dx[0] = ops::mul_scalar(dx[0], 1.5);
+    });
+  });
+  std::printf("gradcheck conv2 with dx scaled by 1.5: input %.3g, weight %.3g\n", broken[0].max_rel, broken[1].max_rel);
+  CHECK(broken[0].max_rel > 0.3);
+  CHECK(broken[1].max_rel < 1e-2);  // the weight's rule is untouched
+  // A broken weight rule: dw with the wrong sign.
+  const auto broken_w = check_layer(*m, x, "fc", [](Tape& t) {
+    t.add_backward_hook("linear", "fc", [](const Node&, const Tensor&, std::vector<Tensor>& dx) {
+      if (dx[1].defined()) dx[1] = ops::mul_scalar(dx[1], -1.0);
+    });
+  });
+  CHECK(broken_w[1].max_rel > 1.0);
+}
+
+TEST_CASE("gradcheck on the real MobileNet: conv, depthwise conv and the classifier below 1e-2 in float32", "[inspect]") {
+  const std::string weights = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
+  const std::string image = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
+  if (!std::filesystem::exists(weights)) {
+    WARN("skipped: ../shared/data is absent");
+    return;
+  }
+  auto m = tflite::load(weights);
+  const Tensor x = load_input(image, m->info);
+  // conv_preds is MobileNet's dense classifier, a 1x1 conv over the pooled 1x1 features
+  for (const char* layer : {"conv1", "conv_dw_5", "conv_pw_13", "conv_preds"}) {
+    const double w = worst(check_layer(*m, x, layer));
+    std::printf("gradcheck mobilenet_v1 %-10s max relative error %.3g\n", layer, w);
+    CHECK(w < 1e-2);
+  }
 }

@@ -17,6 +17,7 @@ const char* kUsage =
     "  classify  the top-k classes of an image (--weights model.tflite --image photo.jpg)\n"
     "  layers    a model's layers with their output shapes\n"
     "  inspect   every tape node's activation and arriving gradient, with times (--dump FILE.h5)\n"
+    "  gradcheck one real layer's backward against central finite differences on its real input\n"
     "\n"
     "  saliency         the gradient of the target logit w.r.t. the input\n"
     "  gradxinput       input times gradient\n"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     if (cmd == "train") return gt::cli::run_train(argc, argv);
     if (cmd == "eval") return gt::cli::run_eval(argc, argv);
     if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
+    if (cmd == "gradcheck") return gt::cli::run_gradcheck(argc, argv);
     if (gt::cli::is_explain_command(cmd)) return gt::cli::run_explain(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;

@@ -83,6 +83,29 @@ Inspection inspect(const Model& model, const Tensor& x, const Target& t,
   return r;
 }
 
+Tensor layer_input(const Model& model, const Tensor& x_in, const std::string& layer) {
+  Tape tape;
+  TapeGuard guard(tape);
+  std::vector<Tensor> outputs;  // by node index; a hook on every op keeps each layer its own node
+  Tensor found;
+  const Tensor x = x_in.detach().set_requires_grad(true);
+  tape.add_forward_hook("", "", [&](const std::string& op, const std::string& l, const Tensor& out) {
+    if (tape.size() > outputs.size() && tape.node(tape.size() - 1).op == op) {
+      outputs.push_back(out);
+      const Node& n = tape.node(tape.size() - 1);
+      if (!found.defined() && l == layer) {
+        const int slot = n.inputs.at(0);
+        for (size_t j = 0; j + 1 < outputs.size(); ++j)
+          if (tape.node(j).output == slot) found = outputs[j].detach();
+        if (!found.defined()) found = x_in.detach();  // a leaf: the model's input
+      }
+    }
+    return out;
+  });
+  model(x);
+  return found;
+}
+
 std::vector<std::pair<std::string, Shape>> op_shapes(const Model& model, const Tensor& x) {
   Tape tape;
   TapeGuard guard(tape);

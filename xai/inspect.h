@@ -39,6 +39,11 @@ struct Inspection {
 Inspection inspect(const Model& model, const Tensor& x, const Target& t,
                    const std::function<bool(const std::string& layer)>& keep = {});
 
+// The input of a layer in the forward pass of x: the value that flows into the first node recorded
+// under that layer name (a node's output, or x itself for the first layer). Empty when no node has
+// that layer name.
+Tensor layer_input(const Model& model, const Tensor& x, const std::string& layer);
+
 // The output shapes of every op of a forward pass, in order, without a tape (for size estimates).
 std::vector<std::pair<std::string, Shape>> op_shapes(const Model& model, const Tensor& x);
 
