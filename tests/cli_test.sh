@@ -172,6 +172,13 @@ expect_out 1 "over --max-bytes" "$gt" inspect --weights "$w" --image "$img" --du
 expect 0 "$gt" inspect --weights "$w" --image "$img" --dump "$tmp/dump.h5" --layer 'block2_*'
 [ -s "$tmp/dump.h5" ] || { echo "FAIL: inspect wrote no dump"; fail=1; }
 expect 0 "$gt" gradcheck --help
+expect 0 "$gt" graph --help
+expect_out 0 "176 nodes" "$gt" graph --model resnet50 --alpha 0.25 --size 64 --out "$tmp/resnet.svg"
+grep -q "conv2_block1_add" "$tmp/resnet.svg" || { echo "FAIL: the svg lacks a residual add"; fail=1; }
+expect 0 "$gt" graph --model fashion_cnn --saved --out "$tmp/fashion.dot"
+grep -q 'n1 -> n2 \[label="1x32x28x28"\]' "$tmp/fashion.dot" && grep -q "saved 32x1x3x3" "$tmp/fashion.dot" ||
+  { echo "FAIL: the dot graph lacks an edge or the saved tensors"; cat "$tmp/fashion.dot"; fail=1; }
+expect_out 2 "end in .dot or .svg" "$gt" graph --model vgg16 --out "$tmp/never6.png"
 expect_out 0 "matches central differences" "$gt" gradcheck --weights "$w" --image "$img" --layer block3_conv2
 expect_out 0 "matches central differences" "$gt" gradcheck --weights "$w" --image "$img" --layer fc2
 expect_out 2 "closest: block3_conv1, block3_conv2" "$gt" gradcheck --weights "$w" --image "$img" --layer block3_conv9

@@ -67,6 +67,7 @@ int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_inspect(int argc, char** argv);
 int run_gradcheck(int argc, char** argv);
+int run_graph(int argc, char** argv);
 // Usage errors for a colormap gradtrace does not have (listing those it has) and a --resize mode
 // other than squash or crop ("" = the weights' default is fine).
 void check_colormap(const std::string& cmap);

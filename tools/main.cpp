@@ -18,6 +18,7 @@ const char* kUsage =
     "  layers    a model's layers with their output shapes\n"
     "  inspect   every tape node's activation and arriving gradient, with times (--dump FILE.h5)\n"
     "  gradcheck one real layer's backward against central finite differences on its real input\n"
+    "  graph     the tape as a graph (.dot or .svg): layers, ops, shapes, saved tensors\n"
     "\n"
     "  saliency         the gradient of the target logit w.r.t. the input\n"
     "  gradxinput       input times gradient\n"
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return gt::cli::run_eval(argc, argv);
     if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
     if (cmd == "gradcheck") return gt::cli::run_gradcheck(argc, argv);
+    if (cmd == "graph") return gt::cli::run_graph(argc, argv);
     if (gt::cli::is_explain_command(cmd)) return gt::cli::run_explain(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;
