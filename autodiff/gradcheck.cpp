@@ -9,6 +9,15 @@
 #include "autodiff/tape.h"
 
 namespace gt {
+namespace {
+// L = sum_k y_k r_k, accumulated in double whatever y's dtype.
+double weighted_sum(const Tensor& y, const std::vector<double>& r) {
+  const std::vector<double> v = y.to_vector_f64();
+  double s = 0;
+  for (size_t k = 0; k < v.size(); ++k) s += v[k] * r[k];
+  return s;
+}
+}  // namespace
 
 GradcheckResult gradcheck(const OpFn& f, const std::vector<Tensor>& inputs_in, const GradcheckOptions& o) {
   std::vector<Tensor> x;
@@ -29,12 +38,7 @@ GradcheckResult gradcheck(const OpFn& f, const std::vector<Tensor>& inputs_in, c
 
   NoGradGuard no_grad;
   const std::vector<double> r = R.to_vector_f64();
-  auto loss = [&] {
-    const std::vector<double> v = f(x).to_vector_f64();
-    double s = 0;
-    for (size_t k = 0; k < v.size(); ++k) s += v[k] * r[k];
-    return s;
-  };
+  auto loss = [&] { return weighted_sum(f(x), r); };
   const double L0 = loss();
 
   GradcheckResult res;
@@ -93,12 +97,7 @@ std::vector<SampledCheck> gradcheck_sampled(const OpFn& f, const std::vector<Ten
   }
   NoGradGuard no_grad;
   const std::vector<double> r = R.to_vector_f64();
-  auto loss = [&] {
-    const std::vector<double> v = f(x).to_vector_f64();
-    double s = 0;
-    for (size_t k = 0; k < v.size(); ++k) s += v[k] * r[k];
-    return s;
-  };
+  auto loss = [&] { return weighted_sum(f(x), r); };
   const double L0 = loss();
   std::mt19937_64 rng(o.seed);
   std::vector<SampledCheck> out;

@@ -23,6 +23,14 @@ double max_diff(const Tensor& a, const Tensor& b) {
   return d;
 }
 
+const std::string kMobileNet = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
+const std::string kChelsea = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
+bool have_mobilenet() {
+  if (std::filesystem::exists(kMobileNet)) return true;
+  WARN("skipped: ../shared/data is absent");
+  return false;
+}
+
 // Every layer of the model appears, in forward order; indices are the tape's, without gaps.
 void check_nodes(nn::Model& m, const xai::Inspection& r) {
   for (size_t i = 0; i < r.nodes.size(); ++i) CHECK(r.nodes[i].index == i);
@@ -91,14 +99,9 @@ TEST_CASE("inspect: the embedded fashion_cnn, node by node", "[inspect]") {
 }
 
 TEST_CASE("inspect on the real MobileNet: every node listed, the input gradient is saliency's exactly", "[inspect]") {
-  const std::string weights = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
-  const std::string image = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
-  if (!std::filesystem::exists(weights)) {
-    WARN("skipped: ../shared/data is absent");
-    return;
-  }
-  auto m = tflite::load(weights);
-  const Tensor x = load_input(image, m->info);
+  if (!have_mobilenet()) return;
+  auto m = tflite::load(kMobileNet);
+  const Tensor x = load_input(kChelsea, m->info);
   const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
   const xai::Inspection r = xai::inspect(fn, x, xai::Target{286, false});
   check_nodes(*m, r);
@@ -178,14 +181,9 @@ TEST_CASE("gradcheck of real layers: conv, dense and batch norm pass; a delibera
 }
 
 TEST_CASE("gradcheck on the real MobileNet: conv, depthwise conv and the classifier below 1e-2 in float32", "[inspect]") {
-  const std::string weights = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
-  const std::string image = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
-  if (!std::filesystem::exists(weights)) {
-    WARN("skipped: ../shared/data is absent");
-    return;
-  }
-  auto m = tflite::load(weights);
-  const Tensor x = load_input(image, m->info);
+  if (!have_mobilenet()) return;
+  auto m = tflite::load(kMobileNet);
+  const Tensor x = load_input(kChelsea, m->info);
   // conv_preds is MobileNet's dense classifier, a 1x1 conv over the pooled 1x1 features
   for (const char* layer : {"conv1", "conv_dw_5", "conv_pw_13", "conv_preds"}) {
     const double w = worst(check_layer(*m, x, layer));
