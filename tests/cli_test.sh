@@ -171,6 +171,8 @@ expect_out 1 "over --max-bytes" "$gt" inspect --weights "$w" --image "$img" --du
 [ -e "$tmp/never5.h5" ] && { echo "FAIL: a refused dump was written"; fail=1; }
 expect 0 "$gt" inspect --weights "$w" --image "$img" --dump "$tmp/dump.h5" --layer 'block2_*'
 [ -s "$tmp/dump.h5" ] || { echo "FAIL: inspect wrote no dump"; fail=1; }
+expect 0 "$gt" inspect --weights "$w" --image "$img" --plot "$tmp/flow.png" --json
+[ -s "$tmp/flow.png" ] || { echo "FAIL: inspect wrote no plot"; fail=1; }
 expect 0 "$gt" gradcheck --help
 expect 0 "$gt" graph --help
 expect_out 0 "176 nodes" "$gt" graph --model resnet50 --alpha 0.25 --size 64 --out "$tmp/resnet.svg"

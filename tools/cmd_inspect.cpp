@@ -10,6 +10,7 @@
 #include "weights/hdf5.h"
 #include "weights/labels.h"
 #include "xai/inspect.h"
+#include "xai/viz.h"
 
 namespace gt::cli {
 namespace {
@@ -33,6 +34,8 @@ const char* kHelp =
     "                   nodes/<layer>/<op>/activation|gradient, the input, its gradient, the logits,\n"
     "                   and the tape (order, ops, shapes) as the root attribute `tape`\n"
     "  --max-bytes N    refuse a dump larger than N bytes, before running it (default 2e9)\n"
+    "  --plot FILE.png  the gradient flow: per node, the arriving gradient's L2 norm (log scale) and the\n"
+    "                   activation mean, over the depth of the network, bars coloured by op\n"
     "  --resize MODE    squash or crop (default: the weights' own)\n"
     "  --model NAME     the architecture; may be left out\n"
     "  --threads N      threads (default: all cores)\n";
@@ -60,7 +63,7 @@ int run_inspect(int argc, char** argv) {
   }
   const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
   const std::string target_s = a.get("--target", ""), pattern = a.get("--layer", ""), dump = a.get("--dump", "");
-  const std::string resize = a.get("--resize", "");
+  const std::string resize = a.get("--resize", ""), plot = a.get("--plot", "");
   const double max_bytes = a.get_double("--max-bytes", 2e9, 0, 1e18);
   const bool json = a.flag("--json"), csv = a.flag("--csv");
   apply_threads(a);
@@ -154,6 +157,10 @@ int run_inspect(int argc, char** argv) {
                 shape_str(s.x.shape()).c_str(), g.l2, g.max_abs, fwd, bwd);
   }
 
+  if (!plot.empty()) {
+    viz::write_png(plot, xai::gradient_flow_plot(r, info.arch + ": d " + target_name + " / d input"));
+    std::fprintf(stderr, "wrote %s\n", plot.c_str());
+  }
   if (!dump.empty()) {
     h5::File f(dump, h5::File::Mode::write);
     f.write("input", s.x);

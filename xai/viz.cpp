@@ -1,5 +1,9 @@
 #include "xai/viz.h"
 
+#include <array>
+#include <cctype>
+#include <map>
+
 #include <stb_image_write.h>
 
 #include <algorithm>
@@ -108,6 +112,44 @@ Image side_by_side(const std::vector<Image>& panels, int gap) {
     x0 += p.width + gap;
   }
   return out;
+}
+
+Image blank(int w, int h) {
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.assign(size_t(w) * size_t(h) * 3, 255);
+  return img;
+}
+
+void fill_rect(Image& img, int x, int y, int w, int h, Rgb c) {
+  for (int j = std::max(0, y); j < std::min(img.height, y + h); ++j)
+    for (int i = std::max(0, x); i < std::min(img.width, x + w); ++i) {
+      uint8_t* p = &img.rgb[(size_t(j) * img.width + i) * 3];
+      p[0] = c.r;
+      p[1] = c.g;
+      p[2] = c.b;
+    }
+}
+
+void draw_text(Image& img, int x, int y, const std::string& s, Rgb c, int scale, bool vertical) {
+  static const std::map<char, std::array<uint8_t, 7>> font = {
+#include "xai/font5x7.inc"
+  };
+  int pen = 0;  // along the text: 6 font pixels per character
+  for (char ch : s) {
+    const auto it = font.find(char(std::toupper(static_cast<unsigned char>(ch))));
+    if (it != font.end())
+      for (int row = 0; row < 7; ++row)
+        for (int col = 0; col < 5; ++col) {
+          if (!(it->second[size_t(row)] >> (4 - col) & 1)) continue;
+          // horizontal: (pen + col, row); vertical (turned 90 degrees left): (row, -(pen + col))
+          const int px = vertical ? x + row * scale : x + (pen + col) * scale;
+          const int py = vertical ? y - (pen + col) * scale : y + row * scale;
+          fill_rect(img, px, py, scale, scale, c);
+        }
+    pen += 6;
+  }
 }
 
 Image upscale(const Image& img, int factor) {

@@ -35,6 +35,14 @@ Image upscale(const Image& img, int factor);
 Image panels(const std::vector<Image>& images, int gap = 4, int min_side = 112);
 // Panels top to bottom with `gap` white pixels between them (left-aligned).
 Image stack(const std::vector<Image>& rows, int gap = 0);
+// Drawing for plots: a white canvas, filled rectangles, and text in a 5x7 bitmap font (upper case;
+// lower case is drawn as upper case), scaled by an integer; vertical text runs bottom to top.
+struct Rgb {
+  uint8_t r, g, b;
+};
+Image blank(int w, int h);
+void fill_rect(Image& img, int x, int y, int w, int h, Rgb c);
+void draw_text(Image& img, int x, int y, const std::string& s, Rgb c, int scale = 1, bool vertical = false);
 // Writes a PNG atomically (temporary file, then rename).
 void write_png(const std::string& path, const Image& img);
 
