@@ -115,7 +115,7 @@ Dataset load_image_folder(const std::string& dir, const FolderOptions& o,
       const int64_t S = o.size * o.size;
       for (int64_t c = 0; c < o.channels; ++c)
         for (int64_t i = 0; i < S; ++i) {
-          const double v = o.channels == 3 ? p[c * S + i] : 0.299 * p[i] + 0.587 * p[S + i] + 0.114 * p[2 * S + i];
+          const double v = o.channels == 3 ? p[c * S + i] : luminance<double>(p[i], p[S + i], p[2 * S + i]);
           d.pixels.push_back(uint8_t(std::clamp(std::lround(v), 0L, 255L)));
         }
       d.labels.push_back(int32_t(k));

@@ -19,13 +19,14 @@ uint64_t mix(uint64_t seed, uint64_t stream, uint64_t i) {
   return z ^ (z >> 31);
 }
 
-int64_t count_correct(const Tensor& logits, const int32_t* labels) {
+// The predicted class of each row of logits (N,K).
+std::vector<int64_t> argmax_rows(const Tensor& logits) {
   const std::vector<float> v = logits.to_vector();
   const int64_t N = logits.dim(0), K = logits.dim(1);
-  int64_t correct = 0;
+  std::vector<int64_t> pred(static_cast<size_t>(N));
   for (int64_t n = 0; n < N; ++n)
-    correct += std::max_element(v.begin() + n * K, v.begin() + (n + 1) * K) - (v.begin() + n * K) == labels[n];
-  return correct;
+    pred[size_t(n)] = std::max_element(v.begin() + n * K, v.begin() + (n + 1) * K) - (v.begin() + n * K);
+  return pred;
 }
 
 // Runs the batch again with a hook on every op and names the first whose output is not finite.
@@ -49,13 +50,17 @@ double Evaluation::class_accuracy(int64_t k) const {
   return n ? double(confusion[size_t(k * classes + k)]) / double(n) : 0.0;
 }
 
+ParamList trainable_parameters(Layer& l) {
+  ParamList p;
+  for (auto& [name, t] : l.named_parameters())
+    if (name != "running_mean" && name != "running_var") p.push_back({name, t});
+  return p;
+}
+
 ParamList trainable_parameters(Model& m) {
   ParamList p;
-  for (auto& [name, t] : m.named_parameters()) {
-    const bool stat = name.size() > 13 && (name.compare(name.size() - 13, 13, "/running_mean") == 0 ||
-                                            name.compare(name.size() - 12, 12, "/running_var") == 0);
-    if (!stat) p.push_back({name, t});
-  }
+  for (auto& l : m.layers())
+    for (auto& [name, t] : trainable_parameters(*l)) p.push_back({l->name() + "/" + name, t});
   return p;
 }
 
@@ -85,19 +90,23 @@ Trainer::Trainer(Model& m, const data::Dataset& train, const TrainConfig& c)
   if (c.batch > train.size())
     throw Error("training: batch size " + std::to_string(c.batch) + " is larger than the dataset " + train.source + " (" +
                 std::to_string(train.size()) + " examples)");
-  if (train.channels != m.info.channels || train.height != m.info.input_h || train.width != m.info.input_w)
-    throw Error("training: " + train.source + " holds " + std::to_string(train.channels) + "x" + std::to_string(train.height) +
-                "x" + std::to_string(train.width) + " images, the model " + m.info.arch + " takes " +
-                std::to_string(m.info.channels) + "x" + std::to_string(m.info.input_h) + "x" + std::to_string(m.info.input_w));
-  if (train.classes() != m.info.classes)
-    throw Error("training: " + train.source + " has " + std::to_string(train.classes()) + " classes, the model " +
+  check_fits(m, train);
+}
+
+void check_fits(const Model& m, const data::Dataset& d) {
+  if (d.channels != m.info.channels || d.height != m.info.input_h || d.width != m.info.input_w)
+    throw Error("dataset " + d.source + " holds " + std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" +
+                std::to_string(d.width) + " images, the model " + m.info.arch + " takes " + std::to_string(m.info.channels) +
+                "x" + std::to_string(m.info.input_h) + "x" + std::to_string(m.info.input_w));
+  if (d.classes() != m.info.classes)
+    throw Error("dataset " + d.source + " has " + std::to_string(d.classes()) + " classes, the model " + m.info.arch + " " +
                 std::to_string(m.info.classes));
 }
 
 int64_t Trainer::steps_per_epoch() const { return data_.size() / c_.batch; }  // the remainder waits a turn
 
 EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_step) {
-  const int epoch = state.epoch + 1;
+  const int epoch = this->epoch + 1;
   const int64_t B = c_.batch, steps = steps_per_epoch(), total = steps * c_.epochs;
   std::vector<int64_t> order(size_t(data_.size()));
   std::iota(order.begin(), order.end(), 0);
@@ -110,7 +119,7 @@ EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_
   for (int64_t s = 0; s < steps; ++s) {
     std::vector<int32_t> labels;
     const Tensor x = data::make_batch(data_, &order[size_t(s * B)], B, c_.augment, augment_rng, labels);
-    m_.train(true, mix(c_.seed, 4, uint64_t(state.step)));
+    m_.train(true, mix(c_.seed, 4, uint64_t(optimizer.steps)));
     Tape tape;
     TapeGuard guard(tape);
     const Tensor logits = m_(x);
@@ -121,11 +130,11 @@ EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_
                   std::to_string(epoch) + ", step " + std::to_string(s + 1) + "; the first non-finite value came from " +
                   first_non_finite(m_, x) + " (try a smaller --lr)");
     tape.backward(loss);
-    optimizer.lr = c_.schedule.at(c_.optimizer.lr, state.step, total);
+    optimizer.lr = c_.schedule.at(c_.optimizer.lr, optimizer.steps, total);
     optimizer.step();
-    ++state.step;
     loss_sum += l;
-    correct += count_correct(logits, labels.data());
+    const std::vector<int64_t> pred = argmax_rows(logits);
+    for (int64_t n = 0; n < B; ++n) correct += pred[size_t(n)] == labels[size_t(n)];
     if (on_step) {
       const double secs = since(t0);
       on_step({epoch, s + 1, steps, loss_sum / double(s + 1), double(correct) / double((s + 1) * B),
@@ -133,13 +142,14 @@ EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_
     }
   }
   m_.train(false);
-  state.epoch = epoch;
+  this->epoch = epoch;
   const double secs = since(t0);
   return {epoch, loss_sum / double(steps), double(correct) / double(steps * B), secs, double(steps * B) / secs, optimizer.lr};
 }
 
 Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch,
                     const std::function<void(int64_t, int64_t)>& progress) {
+  check_fits(m, d);
   const bool was_training = m.training();
   m.train(false);
   NoGradGuard no_grad;
@@ -150,20 +160,15 @@ Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch,
   double loss_sum = 0;
   for (int64_t start = 0; start < d.size(); start += batch) {
     const int64_t B = std::min(batch, d.size() - start);
-    std::vector<int64_t> idx{};
-    idx.resize(size_t(B));
+    std::vector<int64_t> idx(static_cast<size_t>(B));
     std::iota(idx.begin(), idx.end(), start);
     std::vector<int32_t> labels;
     const Tensor logits = m(data::make_batch(d, idx.data(), B, {}, unused, labels));
-    if (logits.ndim() != 2 || logits.dim(1) != e.classes)
-      throw Error("evaluate: the model gives " + logits.shape().str() + " logits for a dataset of " + std::to_string(e.classes) +
-                  " classes (" + d.source + ")");
     loss_sum += ops::cross_entropy(logits, labels).item() * double(B);
-    const std::vector<float> v = logits.to_vector();
+    const std::vector<int64_t> pred = argmax_rows(logits);
     for (int64_t n = 0; n < B; ++n) {
-      const int64_t pred = std::max_element(v.begin() + n * e.classes, v.begin() + (n + 1) * e.classes) - (v.begin() + n * e.classes);
-      ++e.confusion[size_t(labels[size_t(n)] * e.classes + pred)];
-      e.correct += pred == labels[size_t(n)];
+      ++e.confusion[size_t(labels[size_t(n)] * e.classes + pred[size_t(n)])];
+      e.correct += pred[size_t(n)] == labels[size_t(n)];
     }
     e.total += B;
     if (progress) progress(e.total, d.size());

@@ -24,12 +24,6 @@ struct TrainConfig {
   data::Augment augment;
 };
 
-// Where a run stands: saved in checkpoints, so that a resumed run continues from here.
-struct TrainState {
-  int epoch = 0;          // epochs completed
-  int64_t step = 0;       // optimiser steps taken
-};
-
 // Progress after each step: the running means of the epoch so far.
 struct StepReport {
   int epoch;                        // 1-based
@@ -51,7 +45,9 @@ struct Evaluation {
   double class_accuracy(int64_t k) const;
 };
 
-// The parameters a training run updates: every named parameter except batch norm's running statistics.
+// The parameters a training run updates: every named parameter except batch norm's running
+// statistics; of one layer ("weight", "bias") or of a model ("conv1/weight", ...).
+ParamList trainable_parameters(Layer& l);
 ParamList trainable_parameters(Model& m);
 // Fresh weights for training, deterministic from the seed: conv kernels He-uniform
 // (bound sqrt(6 / fan_in)), dense layers U(+-1/sqrt(fan_in)) as PyTorch's default, biases 0, batch
@@ -65,7 +61,9 @@ class Trainer {
   // One epoch; on_step after every batch. A loss that is NaN or Inf stops the run with an error that
   // names the first node whose output was not finite.
   EpochReport run_epoch(const std::function<void(const StepReport&)>& on_step = {});
-  TrainState state;
+  // Where the run stands (a checkpoint saves both): epochs completed, and the optimiser, whose
+  // `steps` counts the steps taken (the schedule's and dropout's position).
+  int epoch = 0;
   Optimizer optimizer;
   int64_t steps_per_epoch() const;
 
@@ -75,6 +73,8 @@ class Trainer {
   TrainConfig c_;
 };
 
+// Throws gt::Error unless the dataset's images and classes are what the model takes.
+void check_fits(const Model& m, const data::Dataset& d);
 // Accuracy, loss and confusion matrix of the model (in evaluation mode) on a dataset.
 Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch = 200,
                     const std::function<void(int64_t done, int64_t total)>& progress = {});

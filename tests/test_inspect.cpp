@@ -7,6 +7,7 @@
 
 #include "autodiff/gradcheck.h"
 #include "autodiff/ops.h"
+#include "nn/train.h"
 #include "weights/format.h"
 #include "weights/preprocess.h"
 #include "weights/tflite.h"
@@ -124,23 +125,19 @@ std::vector<SampledCheck> check_layer(nn::Model& m, const Tensor& x, const std::
   REQUIRE(l);
   const Tensor in = xai::layer_input(fn, x, layer);
   REQUIRE(in.defined());
-  std::vector<Tensor*> params;
+  const nn::ParamList params = nn::trainable_parameters(*l);
   std::vector<Tensor> inputs{in};
-  for (auto& [name, t] : l->named_parameters())
-    if (name == "weight" || name == "bias") {
-      params.push_back(t);
-      inputs.push_back(*t);
-    }
+  for (auto& [name, t] : params) inputs.push_back(*t);
   const std::vector<Tensor> originals(inputs.begin() + 1, inputs.end());
   SampledOptions o;
   o.setup = setup;
   const auto r = gradcheck_sampled(
       [&](const std::vector<Tensor>& v) {
-        for (size_t i = 0; i < params.size(); ++i) *params[i] = v[i + 1];
+        for (size_t i = 0; i < params.size(); ++i) *params[i].second = v[i + 1];
         return (*l)(v[0]);
       },
       inputs, o);
-  for (size_t i = 0; i < params.size(); ++i) *params[i] = originals[i];
+  for (size_t i = 0; i < params.size(); ++i) *params[i].second = originals[i];
   return r;
 }
 

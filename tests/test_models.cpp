@@ -63,7 +63,7 @@ TEST_CASE("real TF Lite MobileNet V1 0.25 classifies the course photos") {
                                                         {"dog_train_0.bmp", "golden retriever"}};
   for (auto [image, label] : expect) {
     INFO(image);
-    CHECK(class_name(m->info.labels, top1(*m, kData + "/images/" + image)) == label);
+    CHECK(class_name(m->info, top1(*m, kData + "/images/" + image)) == label);
   }
 }
 
@@ -71,7 +71,7 @@ TEST_CASE("the uint8-quantized MobileNet V1, dequantized, sees a cat") {
   if (!have_data()) return;
   auto m = tflite::load(kQuant);
   CHECK(m->info.input_h == 128);
-  const std::string top = class_name(m->info.labels, top1(*m, kData + "/images/chelsea.png"));
+  const std::string top = class_name(m->info, top1(*m, kData + "/images/chelsea.png"));
   CHECK((top == "Egyptian cat" || top == "tabby" || top == "tiger cat"));
 }
 

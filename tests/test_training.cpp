@@ -317,7 +317,7 @@ TEST_CASE("training is deterministic from the seed, and a resumed run continues 
   auto r = small_cnn(train, 99);
   for (size_t i = 0; i < r->named_parameters().size(); ++i) *r->named_parameters()[i].second = b->named_parameters()[i].second->clone();
   nn::Trainer tr(*r, train, c);
-  tr.state = tb.state;
+  tr.epoch = tb.epoch;
   tr.optimizer.steps = tb.optimizer.steps;
   for (size_t i = 0; i < tr.optimizer.state().size(); ++i) *tr.optimizer.state()[i].second = tb.optimizer.state()[i].second->clone();
   tr.run_epoch();

@@ -13,6 +13,8 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <numeric>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -114,6 +116,29 @@ Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const st
     return resize_image(tensor_to_image(pixels), info.input_h, info.input_w, "squash");
   }
   return resize_image(load_image(image), info.input_h, info.input_w, resize.empty() ? info.resize : resize);
+}
+
+std::vector<int64_t> top_classes(const std::vector<float>& probs, size_t k) {
+  std::vector<int64_t> order(probs.size());
+  std::iota(order.begin(), order.end(), 0);
+  k = std::min(k, order.size());
+  std::partial_sort(order.begin(), order.begin() + long(k), order.end(),
+                    [&](int64_t i, int64_t j) { return probs[size_t(i)] > probs[size_t(j)]; });
+  order.resize(k);
+  return order;
+}
+
+std::vector<float> pixel_change(const Tensor& before, const Tensor& after) {
+  std::vector<float> change(size_t(before.dim(2) * before.dim(3)), 0.0f);
+  const std::vector<float> a0 = before.to_vector(), a1 = after.to_vector();
+  for (size_t i = 0; i < a0.size(); ++i) change[i % change.size()] += std::abs(a1[i] - a0[i]);
+  return change;
+}
+
+std::string dims(const Shape& s) {
+  std::string o;
+  for (int i = 0; i < s.ndim(); ++i) o += (i ? "x" : "") + std::to_string(s[i]);
+  return o;
 }
 
 std::string html_escape(const std::string& s) {

@@ -73,6 +73,12 @@ int run_graph(int argc, char** argv);
 void check_colormap(const std::string& cmap);
 void check_resize(const std::string& resize);
 std::string html_escape(const std::string& s);
+// The indices of the k largest probabilities (fewer when there are fewer classes), best first.
+std::vector<int64_t> top_classes(const std::vector<float>& probs, size_t k);
+// Per pixel of two (1,C,H,W) pictures, the sum over channels of |after - before|.
+std::vector<float> pixel_change(const Tensor& before, const Tensor& after);
+// "1x32x28x28": a shape as the tables and graphs print it.
+std::string dims(const Shape& s);
 // Writes a text file atomically (a temporary file in the same folder, then a rename).
 void write_text_file(const std::string& path, const std::string& text);
 // The valid model-input range of each channel: pixel values 0 and 255 through the preprocessing,

@@ -64,11 +64,8 @@ int run_classify(int argc, char** argv) {
     probs = ops::softmax(logits);
   }
   const std::vector<float> p = probs.to_vector();
-  std::vector<int64_t> order(p.size());
-  std::iota(order.begin(), order.end(), 0);
-  const size_t k = std::min<size_t>(size_t(top), p.size());
-  std::partial_sort(order.begin(), order.begin() + long(k), order.end(),
-                    [&](int64_t i, int64_t j) { return p[size_t(i)] > p[size_t(j)]; });
+  const std::vector<int64_t> order = top_classes(p, size_t(top));
+  const size_t k = order.size();
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
     f.write("logits", logits);

@@ -111,11 +111,7 @@ int run_counterfactual(int argc, char** argv) {
 
   // Pictures: original | counterfactual | difference, and the two saliency maps.
   const Tensor cf_pixels = deprocess(r.input, info.preprocessing);
-  std::vector<float> diff(size_t(x.dim(2) * x.dim(3)), 0.0f);
-  {
-    const std::vector<float> a0 = pixels.to_vector(), a1 = cf_pixels.to_vector();
-    for (size_t i = 0; i < a0.size(); ++i) diff[i % diff.size()] += std::abs(a1[i] - a0[i]);
-  }
+  const std::vector<float> diff = pixel_change(pixels, cf_pixels);
   const Image picture = tensor_to_image(pixels), cf_picture = tensor_to_image(cf_pixels);
   const Image diff_img = viz::colorize(viz::normalize(diff, viz::Norm::minmax), picture.width, picture.height, cmap);
   const Image sal = viz::panels({saliency_panel(fn, x, o.target, cmap), saliency_panel(fn, r.input, o.target, cmap)});

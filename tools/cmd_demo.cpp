@@ -90,23 +90,18 @@ Row explain(Subject& s, const std::string& stem, const std::string& title, int64
             int steps, const std::string& cmap) {
   const nn::ModelInfo& info = s.model->info;
   const int W = int(s.x.dim(3)), H = int(s.x.dim(2));
-  const int zoom = W < 112 ? 112 / W : 1;  // 28x28 -> 112x112 pixels in the PNGs
   Row row;
   row.title = title;
-  std::vector<int64_t> order(s.probs.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + 3, order.end(),
-                    [&](int64_t i, int64_t j) { return s.probs[size_t(i)] > s.probs[size_t(j)]; });
   char buf[256];
-  for (int i = 0; i < 3; ++i) {
-    std::snprintf(buf, sizeof buf, "%s%s %.3f", i ? ", " : "predicted: ", class_name(info, order[size_t(i)]).c_str(),
-                  s.probs[size_t(order[size_t(i)])]);
+  for (const int64_t k : top_classes(s.probs, 3)) {
+    std::snprintf(buf, sizeof buf, "%s%s %.3f", row.caption.empty() ? "predicted: " : ", ", class_name(info, k).c_str(),
+                  s.probs[size_t(k)]);
     row.caption += buf;
   }
   std::printf("%s: %s\n", title.c_str(), row.caption.c_str());
   const Image picture = tensor_to_image(s.pixels);
   auto add = [&](const std::string& name, const Image& img, const std::string& caption) {
-    const Image big = viz::upscale(img, zoom);
+    const Image big = viz::enlarge(img);  // 28x28 -> 112x112 pixels in the PNGs
     viz::write_png(out + "/" + stem + "_" + name + ".png", big);
     row.panels.push_back({stem + "_" + name + ".png", caption});
     row.pictures.push_back(big);
@@ -136,9 +131,7 @@ Row explain(Subject& s, const std::string& stem, const std::string& title, int64
   const xai::CounterfactualResult r = xai::counterfactual(s.fn, s.x, o);
   const double ms = 1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Tensor cf_pixels = deprocess(r.input, info.preprocessing);
-  std::vector<float> change(size_t(W * H), 0.0f);
-  const std::vector<float> a0 = s.pixels.to_vector(), a1 = cf_pixels.to_vector();
-  for (size_t i = 0; i < a0.size(); ++i) change[i % change.size()] += std::abs(a1[i] - a0[i]);
+  const std::vector<float> change = pixel_change(s.pixels, cf_pixels);
   const auto& last = r.history.back();
   std::snprintf(buf, sizeof buf, "counterfactual: p(%s) %.2f after %d steps (%.0f ms)%s", class_name(info, cf_target).c_str(),
                 last.p_target, last.step, ms, r.reached ? "" : ", not reached");
@@ -197,12 +190,9 @@ int run_demo(int argc, char** argv) {
   std::vector<Row> photo_rows;
   if (!weights.empty() && !photo.empty()) {
     Subject s = load_subject(weights, "", photo, "");
-    std::vector<int64_t> order(s.probs.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + 2, order.end(),
-                      [&](int64_t i, int64_t j) { return s.probs[size_t(i)] > s.probs[size_t(j)]; });
+    const std::vector<int64_t> top2 = top_classes(s.probs, 2);
     photo_rows.push_back(explain(s, "photo", fs::path(photo).filename().string() + " with " + s.model->info.arch,
-                                 order[1], out, steps, cmap));
+                                 top2.back(), out, steps, cmap));
   } else if (!weights.empty()) {
     std::printf("ImageNet weights %s found; give --photo FILE (or GRADTRACE_PHOTO) to explain a photo too\n", weights.c_str());
   } else {

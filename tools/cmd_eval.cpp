@@ -39,13 +39,6 @@ int run_eval(int argc, char** argv) {
   if (dataset.empty()) throw UsageError("--dataset is required (fashion-mnist or folder:DIR)");
   auto m = load_model(weights, "");
   const data::Dataset d = load_eval_data(dataset, m->info, strict);
-  if (d.classes() != m->info.classes)
-    throw Error("dataset " + d.source + " has " + std::to_string(d.classes()) + " classes, the model " +
-                std::to_string(m->info.classes));
-  if (d.channels != m->info.channels || d.height != m->info.input_h || d.width != m->info.input_w)
-    throw Error("dataset " + d.source + " holds " + std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" +
-                std::to_string(d.width) + " images, the model takes " + std::to_string(m->info.channels) + "x" +
-                std::to_string(m->info.input_h) + "x" + std::to_string(m->info.input_w));
   const nn::Evaluation e = nn::evaluate(*m, d, batch);
   const int64_t K = e.classes;
   if (json) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "autodiff/gradcheck.h"
+#include "nn/train.h"
 #include "tools/cli.h"
 #include "tools/explain.h"
 #include "xai/inspect.h"
@@ -64,9 +65,7 @@ int run_gradcheck(int argc, char** argv) {
   if (!x.defined()) throw Error("layer " + layer + " records no node in this model's forward pass");
 
   // The layer as a function of its input and its trainable parameters (not batch norm's statistics).
-  std::vector<std::pair<std::string, Tensor*>> params;
-  for (auto& [name, t] : l->named_parameters())
-    if (name != "running_mean" && name != "running_var") params.push_back({name, t});
+  const nn::ParamList params = nn::trainable_parameters(*l);
   std::vector<Tensor> inputs{x}, originals;
   for (auto& [name, t] : params) {
     inputs.push_back(*t);

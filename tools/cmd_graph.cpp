@@ -25,12 +25,6 @@ const char* kHelp =
     "  --saved          also list the tensors each node's backward rule saved (their shapes)\n"
     "  --out FILE       .dot or .svg (required)\n";
 
-std::string dims(const Shape& s) {
-  std::string o;
-  for (int i = 0; i < s.ndim(); ++i) o += (i ? "x" : "") + std::to_string(s[i]);
-  return o;
-}
-
 std::string xml_escape(const std::string& s) { return html_escape(s); }
 
 struct Graph {

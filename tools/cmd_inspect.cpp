@@ -46,12 +46,6 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 
-std::string shape_str(const Shape& s) {
-  std::string o;
-  for (int i = 0; i < s.ndim(); ++i) o += (i ? "x" : "") + std::to_string(s[i]);
-  return o;
-}
-
 std::string shown(const std::string& layer) { return layer.empty() ? "(target)" : layer; }
 }  // namespace
 
@@ -128,7 +122,7 @@ int run_inspect(int argc, char** argv) {
       if (!matches(n.layer)) continue;
       const auto& A = n.activation;
       const auto& G = n.gradient;
-      std::printf("%zu,%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,", n.index, n.layer.c_str(), n.op.c_str(), shape_str(n.shape).c_str(),
+      std::printf("%zu,%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,", n.index, n.layer.c_str(), n.op.c_str(), dims(n.shape).c_str(),
                   A.mean, A.std, A.min, A.max, A.zeros);
       if (n.has_gradient) std::printf("%.6g,%.6g,%.6g,", G.l2, G.max_abs, G.zeros);
       else std::printf(",,,");
@@ -147,14 +141,14 @@ int run_inspect(int argc, char** argv) {
       const auto& A = n.activation;
       const auto& G = n.gradient;
       std::printf("%4zu %-24s %-16s %-16s | %10.4g %9.4g %9.4g %9.4g %6.1f | ", n.index, shown(n.layer).c_str(), n.op.c_str(),
-                  shape_str(n.shape).c_str(), A.mean, A.std, A.min, A.max, 100 * A.zeros);
+                  dims(n.shape).c_str(), A.mean, A.std, A.min, A.max, 100 * A.zeros);
       if (n.has_gradient) std::printf("%9.3g %9.3g %6.1f | ", G.l2, G.max_abs, 100 * G.zeros);
       else std::printf("%9s %9s %6s | ", "-", "-", "-");
       std::printf("%8.3f %8.3f\n", n.forward_ms, n.backward_ms);
     }
     const xai::Stats g = xai::tensor_stats(r.input_gradient);
     std::printf("\ninput %s: gradient L2 %.4g, max|g| %.4g (the saliency map); forward %.1f ms, backward %.1f ms\n",
-                shape_str(s.x.shape()).c_str(), g.l2, g.max_abs, fwd, bwd);
+                dims(s.x.shape()).c_str(), g.l2, g.max_abs, fwd, bwd);
   }
 
   if (!plot.empty()) {
@@ -169,7 +163,7 @@ int run_inspect(int argc, char** argv) {
     std::map<std::string, int> seen;
     std::string tape;
     for (const auto& n : r.nodes) {
-      tape += std::to_string(n.index) + "\t" + shown(n.layer) + "\t" + n.op + "\t" + shape_str(n.shape) + "\n";
+      tape += std::to_string(n.index) + "\t" + shown(n.layer) + "\t" + n.op + "\t" + dims(n.shape) + "\n";
       if (!n.activation_tensor.defined()) continue;
       std::string name = "nodes/" + shown(n.layer) + "/" + n.op;
       if (const int k = seen[name]++) name += "_" + std::to_string(k + 1);

@@ -86,11 +86,8 @@ int run_report(int argc, char** argv) {
        << "<p class=\"k\">weights " << html_escape(weights) << " (" << html_escape(info.variant) << "), image "
        << html_escape(image) << ", " << W << "x" << H << " input, " << html_escape(info.preprocessing)
        << " preprocessing</p>\n<img src=\"image.png\" width=\"" << shown << "\">\n<h2>Top-5</h2>\n<table><tr><th>#</th><th>class</th><th>p</th></tr>\n";
-  std::vector<int64_t> order(s.probs.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + std::min<long>(5, long(order.size())), order.end(),
-                    [&](int64_t i, int64_t j) { return s.probs[size_t(i)] > s.probs[size_t(j)]; });
-  for (size_t i = 0; i < std::min<size_t>(5, order.size()); ++i) {
+  const std::vector<int64_t> order = top_classes(s.probs, 5);
+  for (size_t i = 0; i < order.size(); ++i) {
     char p[32];
     std::snprintf(p, sizeof p, "%.4f", s.probs[size_t(order[i])]);
     html << "<tr><td>" << i + 1 << "</td><td>" << html_escape(class_name(info, order[i])) << " (" << order[i]

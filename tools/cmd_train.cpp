@@ -122,26 +122,19 @@ int run_train(int argc, char** argv) {
   r.config.augment.pad = r.augment.find("crop") != std::string::npos ? r.pad : 0;
 
   const TrainData d = load_train_data(r);
-  std::unique_ptr<nn::Model> m;
-  nn::TrainState state;
-  if (resume.empty()) {
-    m = make_trainable_model(r, d.train);
-  } else {
-    m = load_weights(resume);
-    state = read_train_state(resume);
-  }
+  std::unique_ptr<nn::Model> m = resume.empty() ? make_trainable_model(r, d.train) : load_weights(resume);
   r.config.schedule.step_size = r.step_size_epochs * (d.train.size() / r.config.batch);
   nn::Trainer trainer(*m, d.train, r.config);
-  trainer.state = state;
-  if (!resume.empty()) read_optimizer_state(resume, trainer.optimizer);
-  if (state.epoch >= r.config.epochs)
+  if (!resume.empty()) read_trainer_state(resume, trainer);
+  if (trainer.epoch >= r.config.epochs)
     throw Error("checkpoint " + resume + " has finished all " + std::to_string(r.config.epochs) + " epochs already");
 
   std::printf("training %s (%lld parameters) on %s: %lld examples, %lld classes; %s %s; %d epochs of %lld steps (batch %lld)\n",
               m->info.arch.c_str(), (long long)parameter_count(*m), d.train.source.c_str(), (long long)d.train.size(),
               (long long)d.train.classes(), r.config.optimizer.kind.c_str(), r.config.schedule.kind.c_str(),
               r.config.epochs, (long long)trainer.steps_per_epoch(), (long long)r.config.batch);
-  if (state.epoch > 0) std::printf("resuming after epoch %d (step %lld) from %s\n", state.epoch, (long long)state.step, resume.c_str());
+  if (trainer.epoch > 0)
+    std::printf("resuming after epoch %d (step %lld) from %s\n", trainer.epoch, (long long)trainer.optimizer.steps, resume.c_str());
   std::fflush(stdout);
 
   const bool tty = isatty(fileno(stderr));
@@ -149,8 +142,8 @@ int run_train(int argc, char** argv) {
   auto previous = std::signal(SIGINT, on_sigint);
   double done_secs = 0;
   try {
-    while (trainer.state.epoch < r.config.epochs) {
-      const int epochs_left = r.config.epochs - trainer.state.epoch;
+    while (trainer.epoch < r.config.epochs) {
+      const int epochs_left = r.config.epochs - trainer.epoch;
       const nn::EpochReport e = trainer.run_epoch([&](const nn::StepReport& s) {
         if (g_interrupted) throw Interrupted{};
         if (!tty) return;
@@ -176,10 +169,10 @@ int run_train(int argc, char** argv) {
   } catch (const Interrupted&) {
     std::signal(SIGINT, previous);
     if (tty) std::fputc('\n', stderr);
-    std::fprintf(stderr, "interrupted during epoch %d; ", trainer.state.epoch + 1);
-    if (trainer.state.epoch > 0)
+    std::fprintf(stderr, "interrupted during epoch %d; ", trainer.epoch + 1);
+    if (trainer.epoch > 0)
       std::fprintf(stderr, "the checkpoint of epoch %d is %s; continue with: gradtrace train --resume %s\n",
-                   trainer.state.epoch, ckpt.c_str(), ckpt.c_str());
+                   trainer.epoch, ckpt.c_str(), ckpt.c_str());
     else
       std::fprintf(stderr, "no epoch was completed, so there is no checkpoint\n");
     return 130;

@@ -133,8 +133,8 @@ void write_checkpoint(nn::Model& m, nn::Trainer& t, const RunSettings& r, const 
         {"train_epochs", double(c.epochs)}, {"train_batch", double(c.batch)},
         {"train_seed", double(c.seed)}, {"train_lr", c.optimizer.lr},
         {"train_momentum", c.optimizer.momentum}, {"train_weight_decay", c.optimizer.weight_decay},
-        {"train_gamma", c.schedule.gamma}, {"train_epoch", double(t.state.epoch)},
-        {"train_step", double(t.state.step)}};
+        {"train_gamma", c.schedule.gamma}, {"train_epoch", double(t.epoch)},
+        {"train_step", double(t.optimizer.steps)}};
     for (const auto& [name, v] : nums) f.set_attr(name, v);
     for (auto& [name, s] : t.optimizer.state()) f.write("optimizer/" + name, *s);
   });
@@ -168,14 +168,11 @@ RunSettings read_run_settings(const std::string& ckpt) {
   return r;
 }
 
-nn::TrainState read_train_state(const std::string& ckpt) {
+void read_trainer_state(const std::string& ckpt, nn::Trainer& t) {
   const h5::File f(ckpt, h5::File::Mode::read);
-  return {int(std::lround(f.attr_double("train_epoch"))), std::llround(f.attr_double("train_step"))};
-}
-
-void read_optimizer_state(const std::string& ckpt, nn::Optimizer& o) {
-  const h5::File f(ckpt, h5::File::Mode::read);
-  for (auto& [name, s] : o.state()) {
+  t.epoch = int(std::lround(f.attr_double("train_epoch")));
+  t.optimizer.steps = std::llround(f.attr_double("train_step"));
+  for (auto& [name, s] : t.optimizer.state()) {
     const std::string path = "optimizer/" + name;
     if (!f.has(path)) throw Error("checkpoint " + ckpt + ": missing dataset " + path);
     Tensor v = f.read(path, s->dtype());
@@ -183,7 +180,6 @@ void read_optimizer_state(const std::string& ckpt, nn::Optimizer& o) {
       throw Error("checkpoint " + ckpt + ", dataset " + path + ": expected shape " + s->shape().str() + ", found " + v.shape().str());
     *s = v;
   }
-  o.steps = read_train_state(ckpt).step;
 }
 
 bool dataset_image(const std::string& image, Tensor& pixels, std::string& label) {

@@ -36,8 +36,8 @@ std::string checkpoint_path(const std::string& out);      // model.h5 -> model.c
 std::string resume_default_out(const std::string& ckpt);  // model.ckpt.h5 -> model.h5
 void write_checkpoint(nn::Model& m, nn::Trainer& t, const RunSettings& r, const std::string& path);
 RunSettings read_run_settings(const std::string& ckpt);
-nn::TrainState read_train_state(const std::string& ckpt);
-void read_optimizer_state(const std::string& ckpt, nn::Optimizer& o);
+// Puts the trainer where the checkpoint's run stood: epochs completed, steps taken, moments.
+void read_trainer_state(const std::string& ckpt, nn::Trainer& t);
 
 // --image fashion-mnist:SPLIT:K: example K of a Fashion-MNIST split as (1,3,28,28) pixels in [0,255]
 // (the gray value in all three channels). Returns false when `image` is not of this form.

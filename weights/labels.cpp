@@ -19,11 +19,6 @@ const std::vector<std::string>& class_labels(const std::string& set) {
   return none;
 }
 
-std::string class_name(const std::string& set, int64_t k) {
-  const auto& v = class_labels(set);
-  return k >= 0 && k < int64_t(v.size()) ? v[size_t(k)] : "class " + std::to_string(k);
-}
-
 const std::vector<std::string>& class_names(const nn::ModelInfo& info) {
   return info.labels == "custom" ? info.class_names : class_labels(info.labels);
 }

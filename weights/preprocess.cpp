@@ -117,7 +117,7 @@ Tensor preprocess(const Tensor& x, const std::string& mode) {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < S; ++i) {
         const float* q = &v[size_t(n * 3 * S + i)];
-        p[n * S + i] = (0.299f * q[0] + 0.587f * q[S] + 0.114f * q[2 * S]) / 255.0f;
+        p[n * S + i] = luminance(q[0], q[S], q[2 * S]) / 255.0f;
       }
     return y;
   }

@@ -13,6 +13,11 @@ namespace gt {
 // The filter is a triangle (bilinear) whose support widens when shrinking, as PIL's BILINEAR resize,
 // so every source pixel contributes. Returns (1,3,H,W) in [0, 255].
 Tensor resize_image(const Image& img, int64_t H, int64_t W, const std::string& resize);
+// ITU-R BT.601 luminance of an RGB value (the "gray" preprocessing, gray image folders).
+template <class T>
+T luminance(T r, T g, T b) {
+  return T(0.299) * r + T(0.587) * g + T(0.114) * b;
+}
 // mode: "tf" x/127.5 - 1;  "caffe" RGB->BGR minus the ImageNet BGR means;
 //       "torch" (x/255 - mean) / std;  "none" unchanged.
 Tensor preprocess(const Tensor& rgb255, const std::string& mode);

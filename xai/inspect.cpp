@@ -8,6 +8,20 @@ namespace gt::xai {
 namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// A hook on every op that calls fn(node index, layer, output) for the ops the tape records as nodes
+// (an op none of whose inputs needs a gradient records none, and has no backward to look at). Being
+// a hook on every layer, it also keeps each layer its own node (no fusion).
+void on_each_node(Tape& tape, const std::function<void(size_t, const std::string&, const Tensor&)>& fn) {
+  tape.add_forward_hook("", "", [&tape, fn, seen = size_t(0)](const std::string&, const std::string& layer,
+                                                               const Tensor& out) mutable {
+    if (tape.size() > seen) {
+      seen = tape.size();
+      fn(seen - 1, layer, out);
+    }
+    return out;
+  });
+}
 }  // namespace
 
 Stats tensor_stats(const Tensor& t) {
@@ -43,22 +57,17 @@ Inspection inspect(const Model& model, const Tensor& x, const Target& t,
   // node's time is the time since the previous hook returned, so the statistics are not counted.
   auto setup = [&](Tape& tp) {
     tape = &tp;
-    tp.add_forward_hook("", "", [&](const std::string& op, const std::string& layer, const Tensor& out) {
-      const double ms = ms_since(mark);
-      // Ops that record no node (nothing upstream needs a gradient) have no backward to inspect.
-      if (tape->size() > r.nodes.size() && tape->node(tape->size() - 1).op == op) {
-        NodeRecord n;
-        n.index = tape->size() - 1;
-        n.layer = layer;
-        n.op = op;
-        n.shape = out.shape();
-        n.activation = tensor_stats(out);
-        n.forward_ms = ms;
-        if (keep && keep(layer)) n.activation_tensor = out.clone();
-        r.nodes.push_back(std::move(n));
-      }
+    on_each_node(tp, [&](size_t index, const std::string& layer, const Tensor& out) {
+      NodeRecord n;
+      n.forward_ms = ms_since(mark);
+      n.index = index;
+      n.layer = layer;
+      n.op = tape->node(index).op;
+      n.shape = out.shape();
+      n.activation = tensor_stats(out);
+      if (keep && keep(layer)) n.activation_tensor = out.clone();
+      r.nodes.push_back(std::move(n));
       mark = Clock::now();
-      return out;
     });
     tp.add_backward_hook("", "", [&](const Node& node, const Tensor& dy, std::vector<Tensor>&) {
       const double ms = ms_since(mark);
@@ -86,21 +95,16 @@ Inspection inspect(const Model& model, const Tensor& x, const Target& t,
 Tensor layer_input(const Model& model, const Tensor& x_in, const std::string& layer) {
   Tape tape;
   TapeGuard guard(tape);
-  std::vector<Tensor> outputs;  // by node index; a hook on every op keeps each layer its own node
+  std::vector<Tensor> outputs;  // by node index
   Tensor found;
   const Tensor x = x_in.detach().set_requires_grad(true);
-  tape.add_forward_hook("", "", [&](const std::string& op, const std::string& l, const Tensor& out) {
-    if (tape.size() > outputs.size() && tape.node(tape.size() - 1).op == op) {
-      outputs.push_back(out);
-      const Node& n = tape.node(tape.size() - 1);
-      if (!found.defined() && l == layer) {
-        const int slot = n.inputs.at(0);
-        for (size_t j = 0; j + 1 < outputs.size(); ++j)
-          if (tape.node(j).output == slot) found = outputs[j].detach();
-        if (!found.defined()) found = x_in.detach();  // a leaf: the model's input
-      }
-    }
-    return out;
+  on_each_node(tape, [&](size_t index, const std::string& l, const Tensor& out) {
+    outputs.push_back(out);
+    if (found.defined() || l != layer) return;
+    const int slot = tape.node(index).inputs.at(0);
+    for (size_t j = 0; j < index; ++j)
+      if (tape.node(j).output == slot) found = outputs[j].detach();
+    if (!found.defined()) found = x_in.detach();  // a leaf: the model's input
   });
   model(x);
   return found;

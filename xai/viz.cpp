@@ -163,12 +163,14 @@ Image upscale(const Image& img, int factor) {
   return out;
 }
 
+Image enlarge(const Image& img, int min_side) {
+  const int side = std::max(1, std::min(img.width, img.height));
+  return side < min_side ? upscale(img, min_side / side) : img;
+}
+
 Image panels(const std::vector<Image>& images, int gap, int min_side) {
   std::vector<Image> big;
-  for (const Image& img : images) {
-    const int side = std::max(1, std::min(img.width, img.height));
-    big.push_back(side < min_side ? upscale(img, min_side / side) : img);
-  }
+  for (const Image& img : images) big.push_back(enlarge(img, min_side));
   return side_by_side(big, gap);
 }
 

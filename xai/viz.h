@@ -30,8 +30,10 @@ Image side_by_side(const std::vector<Image>& panels, int gap = 0);
 // Each pixel repeated factor x factor times (nearest neighbour): small inputs such as 28x28
 // Fashion-MNIST stay crisp when shown large.
 Image upscale(const Image& img, int factor);
-// Panels of small images (under min_side pixels) enlarged by the integer factor that brings them
-// closest to min_side, then side by side: what the commands write for a 28x28 input.
+// A small image (shorter side under min_side pixels) enlarged by the integer factor that brings it
+// closest to min_side; others unchanged.
+Image enlarge(const Image& img, int min_side = 112);
+// Images enlarged, then side by side: what the commands write for a 28x28 input.
 Image panels(const std::vector<Image>& images, int gap = 4, int min_side = 112);
 // Panels top to bottom with `gap` white pixels between them (left-aligned).
 Image stack(const std::vector<Image>& rows, int gap = 0);
