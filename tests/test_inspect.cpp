@@ -8,6 +8,7 @@
 #include "autodiff/gradcheck.h"
 #include "autodiff/ops.h"
 #include "nn/train.h"
+#include "tests/test_util.h"
 #include "weights/format.h"
 #include "weights/preprocess.h"
 #include "weights/tflite.h"
@@ -16,13 +17,7 @@
 using namespace gt;
 
 namespace {
-double max_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  const auto x = a.to_vector_f64(), y = b.to_vector_f64();
-  double d = 0;
-  for (size_t i = 0; i < x.size(); ++i) d = std::max(d, std::abs(x[i] - y[i]));
-  return d;
-}
+using test::max_diff;
 
 const std::string kMobileNet = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
 const std::string kChelsea = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";

@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "data/idx.h"
 #include "nn/train.h"
+#include "tests/test_util.h"
 #include "weights/format.h"
 #include "weights/hdf5.h"
 #include "xai/viz.h"
@@ -68,13 +69,7 @@ std::string idx_error(const fs::path& p) {
   return "";
 }
 
-double max_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  const auto x = a.to_vector_f64(), y = b.to_vector_f64();
-  double d = 0;
-  for (size_t i = 0; i < x.size(); ++i) d = std::max(d, std::abs(x[i] - y[i]));
-  return d;
-}
+using test::max_diff;
 
 // Two classes of 12x12 gray images: a bright horizontal or a bright vertical bar at a random place,
 // on noise. Learnable by a small CNN within a few epochs, impossible by chance.
