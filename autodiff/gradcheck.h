@@ -33,7 +33,7 @@ using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
 GradcheckResult gradcheck(const OpFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& o = {});
 
 // The same check for a real layer: in the inputs' own dtype (float32), at `samples` randomly chosen
-// elements of each input, with a step of eps times the input's RMS. Only the outputs that element
+// elements of each input, with a step of eps times the input's RMS (at least 1e-3 of the output's RMS). Only the outputs that element
 // touches change between L(x + h) and L(x - h), and L is summed in double, so the rounding of the
 // rest cancels exactly. The error of element k is |num - ana| / max(|num|, |ana|, 1e-3 max_k |ana_k|).
 class Tape;

@@ -67,6 +67,7 @@ Tensor reshape(const Tensor& x, const Shape& s) {
 Tensor flatten(const Tensor& x) {
   defined("flatten", x, "x");
   check(x.ndim() >= 1, "flatten", "x has no batch dimension");
+  if (x.ndim() == 2) return x;  // already flat: no node on the tape
   return reshape(x, {x.dim(0), x.numel() / std::max<int64_t>(1, x.dim(0))});
 }
 

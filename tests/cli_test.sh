@@ -14,6 +14,11 @@ expect() {  # expect CODE command...
     echo "FAIL: '$*' exited $got, expected $want"; cat "$tmp/out"; fail=1
   fi
 }
+expect_out() {  # expect_out CODE PATTERN command...: also requires PATTERN in the output
+  local pattern=$2
+  expect "$1" "${@:3}"
+  grep -q -- "$pattern" "$tmp/out" || { echo "FAIL: '${*:3}' did not print '$pattern'"; cat "$tmp/out"; fail=1; }
+}
 expect 0 "$gt" --help
 expect 0 "$gt" edges --help
 expect 0 "$gt" bench --help
@@ -45,11 +50,6 @@ expect 0 "$gt" edges --size 32 --out "$tmp/ok.png" --raw "$tmp/ok.h5" --threads 
 # Attribution methods on the narrow VGG16 fixture (torch layout, 64x64), with the demo's PNG as input.
 fix="$(dirname "$0")/fixtures"
 w="$fix/torch_vgg16_narrow.h5" img="$tmp/ok.png"
-expect_out() {  # expect_out CODE PATTERN command...: also requires PATTERN in the output
-  local pattern=$2
-  expect "$1" "${@:3}"
-  grep -q -- "$pattern" "$tmp/out" || { echo "FAIL: '${*:3}' did not print '$pattern'"; cat "$tmp/out"; fail=1; }
-}
 for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam occlusion; do
   expect 0 "$gt" "$m" --help
   expect 0 "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png" --raw "$tmp/$m.h5" --threads 1
@@ -174,8 +174,11 @@ expect 0 "$gt" inspect --weights "$w" --image "$img" --dump "$tmp/dump.h5" --lay
 expect 0 "$gt" inspect --weights "$w" --image "$img" --plot "$tmp/flow.png" --json
 [ -s "$tmp/flow.png" ] || { echo "FAIL: inspect wrote no plot"; fail=1; }
 expect 0 "$gt" gradcheck --help
+expect_out 0 "(random weights)" "$gt" classify --weights random:fashion_cnn:3 --image fashion-mnist:test:0
+expect_out 2 "unknown model" "$gt" classify --weights random:vgg17 --image "$img"
+expect_out 2 "the seed must be" "$gt" classify --weights random:vgg16:x --image "$img"
 expect 0 "$gt" graph --help
-expect_out 0 "176 nodes" "$gt" graph --model resnet50 --alpha 0.25 --size 64 --out "$tmp/resnet.svg"
+expect_out 0 "175 nodes" "$gt" graph --model resnet50 --alpha 0.25 --size 64 --out "$tmp/resnet.svg"
 grep -q "conv2_block1_add" "$tmp/resnet.svg" || { echo "FAIL: the svg lacks a residual add"; fail=1; }
 expect 0 "$gt" graph --model fashion_cnn --saved --out "$tmp/fashion.dot"
 grep -q 'n1 -> n2 \[label="1x32x28x28"\]' "$tmp/fashion.dot" && grep -q "saved 32x1x3x3" "$tmp/fashion.dot" ||

@@ -91,6 +91,27 @@ void check_model_flag(const std::string& model) {
   }
 }
 
+namespace {
+// "ARCH[:SEED]": the architecture with fresh weights (nn::init_parameters; seed 0 by default). An
+// untrained network is the model-randomisation sanity check of Adebayo et al. (2018): a map that
+// looks the same on it as on the trained network does not explain the training.
+std::unique_ptr<nn::Model> random_model(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  const std::string arch = spec.substr(0, colon), seed = colon == std::string::npos ? "0" : spec.substr(colon + 1);
+  if (seed.empty() || seed.find_first_not_of("0123456789") != std::string::npos || seed.size() > 18)
+    throw UsageError("--weights random:" + spec + ": the seed must be a non-negative integer (random:vgg16:7)");
+  try {
+    nn::check_model_name(arch);
+  } catch (const Error& e) {
+    throw UsageError("--weights random:" + spec + ": " + e.what());
+  }
+  auto m = nn::make_model(arch);
+  nn::init_parameters(*m, std::stoull(seed));
+  m->info.variant = "random";  // only a label from here on: the layout and preprocessing stay keras'
+  return m;
+}
+}  // namespace
+
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model) {
   auto ends = [&](const char* ext) {
     const std::string e(ext);
@@ -99,6 +120,7 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
   check_model_flag(model);
   std::unique_ptr<nn::Model> m;
   if (weights.empty() || weights == "fashion_cnn") m = load_embedded_weights();
+  else if (weights.rfind("random:", 0) == 0) m = random_model(weights.substr(7));
   else if (ends(".tflite")) m = tflite::load(weights);
   else if (ends(".h5")) m = is_keras_file(weights) ? load_keras(weights, model) : load_weights(weights);
   else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");

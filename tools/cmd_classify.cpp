@@ -20,6 +20,7 @@ const char* kHelp =
     "\n"
     "options:\n"
     "  --weights FILE  .tflite, Keras .h5 or gradtrace's .h5 (default: the embedded fashion_cnn)\n"
+    "                  or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
     "  --image FILE    PNG/JPEG/BMP, fashion-mnist:test:K (test image K), or .h5 with dataset `input`\n"
     "                  [1,C,H,W] (used as is, no preprocessing)\n"
     "  --model NAME    the architecture; may be left out, the weights file identifies it\n"

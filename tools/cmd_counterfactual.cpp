@@ -25,6 +25,7 @@ const char* kHelp =
     "\n"
     "options:\n"
     "  --weights FILE     the model: .tflite, Keras .h5, or gradtrace's .h5\n"
+    "                     or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
     "                     (default: the embedded fashion_cnn)\n"
     "  --image FILE       PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
     "  --target T         class index or name, e.g. \"golden retriever\" (required)\n"

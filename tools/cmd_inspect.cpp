@@ -25,11 +25,13 @@ const char* kHelp =
     "\n"
     "options:\n"
     "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
+    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input`\n"
     "  --target T       class index or name (default: the top-1 class)\n"
     "  --layer PATTERN  only layers whose name matches (shell pattern: 'block4_*', 'conv_dw_1?')\n"
     "  --json           print JSON instead of a table\n"
     "  --csv            print CSV instead of a table\n"
+    "  --no-times       leave out the times: a table that is the same on every run (handouts, tests)\n"
     "  --dump FILE.h5   write each (matching) node's activation and gradient as datasets\n"
     "                   nodes/<layer>/<op>/activation|gradient, the input, its gradient, the logits,\n"
     "                   and the tape (order, ops, shapes) as the root attribute `tape`\n"
@@ -50,7 +52,7 @@ std::string shown(const std::string& layer) { return layer.empty() ? "(target)" 
 }  // namespace
 
 int run_inspect(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--help", "--json", "--csv"});
+  Args a(argc, argv, 2, {"--help", "--json", "--csv", "--no-times"});
   if (a.flag("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -59,7 +61,7 @@ int run_inspect(int argc, char** argv) {
   const std::string target_s = a.get("--target", ""), pattern = a.get("--layer", ""), dump = a.get("--dump", "");
   const std::string resize = a.get("--resize", ""), plot = a.get("--plot", "");
   const double max_bytes = a.get_double("--max-bytes", 2e9, 0, 1e18);
-  const bool json = a.flag("--json"), csv = a.flag("--csv");
+  const bool json = a.flag("--json"), csv = a.flag("--csv"), times = !a.flag("--no-times");
   apply_threads(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
@@ -131,8 +133,9 @@ int run_inspect(int argc, char** argv) {
   } else {
     std::printf("%s (%s weights): d logit[%s] / d input; %zu tape nodes%s\n\n", info.arch.c_str(), info.variant.c_str(),
                 target_name.c_str(), r.nodes.size(), pattern.empty() ? "" : (", rows matching '" + pattern + "'").c_str());
-    std::printf("%4s %-24s %-16s %-16s | %10s %9s %9s %9s %6s | %9s %9s %6s | %8s %8s\n", "#", "layer", "op", "output",
-                "act mean", "std", "min", "max", "zero%", "grad L2", "max|g|", "zero%", "fwd ms", "bwd ms");
+    std::printf("%4s %-24s %-16s %-16s | %10s %9s %9s %9s %6s | %9s %9s %6s", "#", "layer", "op", "output", "act mean", "std",
+                "min", "max", "zero%", "grad L2", "max|g|", "zero%");
+    std::printf(times ? " | %8s %8s\n" : "\n", "fwd ms", "bwd ms");
     double fwd = 0, bwd = 0;
     for (const auto& n : r.nodes) {
       fwd += n.forward_ms;
@@ -142,13 +145,13 @@ int run_inspect(int argc, char** argv) {
       const auto& G = n.gradient;
       std::printf("%4zu %-24s %-16s %-16s | %10.4g %9.4g %9.4g %9.4g %6.1f | ", n.index, shown(n.layer).c_str(), n.op.c_str(),
                   dims(n.shape).c_str(), A.mean, A.std, A.min, A.max, 100 * A.zeros);
-      if (n.has_gradient) std::printf("%9.3g %9.3g %6.1f | ", G.l2, G.max_abs, 100 * G.zeros);
-      else std::printf("%9s %9s %6s | ", "-", "-", "-");
-      std::printf("%8.3f %8.3f\n", n.forward_ms, n.backward_ms);
+      if (n.has_gradient) std::printf("%9.3g %9.3g %6.1f", G.l2, G.max_abs, 100 * G.zeros);
+      else std::printf("%9s %9s %6s", "-", "-", "-");
+      std::printf(times ? " | %8.3f %8.3f\n" : "\n", n.forward_ms, n.backward_ms);
     }
     const xai::Stats g = xai::tensor_stats(r.input_gradient);
-    std::printf("\ninput %s: gradient L2 %.4g, max|g| %.4g (the saliency map); forward %.1f ms, backward %.1f ms\n",
-                dims(s.x.shape()).c_str(), g.l2, g.max_abs, fwd, bwd);
+    std::printf("\ninput %s: gradient L2 %.4g, max|g| %.4g (the saliency map)", dims(s.x.shape()).c_str(), g.l2, g.max_abs);
+    std::printf(times ? "; forward %.1f ms, backward %.1f ms\n" : "\n", fwd, bwd);
   }
 
   if (!plot.empty()) {

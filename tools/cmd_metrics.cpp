@@ -18,6 +18,7 @@ const char* kHelp =
     "\n"
     "options:\n"
     "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
+    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K or .h5 input (required)\n"
     "  --map FILE.h5    a map written by any method's --raw (dataset `map` [H,W]; its target is used)\n"
     "  --method NAME    or compute the map here with the method's defaults: saliency, gradxinput,\n"

@@ -26,6 +26,7 @@ const char* kHelp =
     "\n"
     "options:\n"
     "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
+    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
     "  --image FILE     PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
     "  --out DIR        output folder (required; created if missing)\n"
     "  --target T       class index or name (default: the top-1 class)\n"
