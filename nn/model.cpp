@@ -164,6 +164,16 @@ void check_model_name(const std::string& arch) {
 
 std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o) {
   check_model_name(arch);
+  // The options may come from a file: bound them before any layer allocates its parameters.
+  auto range = [&](const char* what, double v, double lo, double hi) {
+    if (!(v >= lo && v <= hi))
+      throw Error(arch + ": " + what + " " + std::to_string(v) + " is out of range (" + std::to_string(lo) + " to " +
+                  std::to_string(hi) + ")");
+  };
+  range("width multiplier alpha", o.alpha, 1.0 / 64, 4);
+  range("class count", double(o.classes), 0, 100000);
+  range("input size", double(o.input_size), 0, 4096);
+  range("input channel count", double(o.channels), 0, 64);
   if (arch == "mobilenet_v1") return make_mobilenet_v1(o);
   if (arch == "vgg16") return make_vgg(16, o);
   if (arch == "vgg19") return make_vgg(19, o);

@@ -103,6 +103,8 @@ std::vector<std::string> model_names();
 std::vector<std::string> closest_names(const std::string& query, const std::vector<std::string>& candidates, size_t k);
 // Throws gt::Error naming the known models unless `arch` is one of them.
 void check_model_name(const std::string& arch);
+// Throws for an unknown arch and for options out of range (alpha in [1/64, 4], at most 100000 classes,
+// inputs of at most 4096 pixels and 64 channels): they may come from an untrusted file.
 std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o = {});
 
 }  // namespace gt::nn

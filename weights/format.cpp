@@ -52,18 +52,33 @@ void load_parameters(nn::Model& m, const std::string& path, DType dtype) {
 }
 
 namespace {
-std::unique_ptr<nn::Model> load_from(const h5::File& f, DType dtype) {
+// A size attribute: a whole number in [0, 1e6] (make_model bounds it further), never rounded from NaN.
+int64_t attr_count(const h5::File& f, const std::string& name) {
+  const double v = f.attr_double(name);
+  if (!(v >= 0 && v <= 1e6) || v != std::floor(v))
+    throw Error("weights file " + f.path() + ": attribute " + name + " = " + std::to_string(v) + " is not a size");
+  return int64_t(v);
+}
+
+}  // namespace
+
+std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype) {
   const std::string& path = f.path();
   if (!f.has_attr("gradtrace_format"))
     throw Error("weights file " + path + ": not a gradtrace weights file (no 'gradtrace_format' attribute)");
   nn::ModelOptions o;
   o.variant = f.attr_string("variant");
   o.alpha = f.attr_double("alpha");
-  o.input_size = std::lround(f.attr_double("input_size"));
-  o.classes = std::lround(f.attr_double("classes"));
+  o.input_size = attr_count(f, "input_size");
+  o.classes = attr_count(f, "classes");
   o.include_top = !f.has_attr("include_top") || f.attr_double("include_top") != 0;
-  if (f.has_attr("channels")) o.channels = std::lround(f.attr_double("channels"));
-  auto m = nn::make_model(f.attr_string("arch"), o);
+  if (f.has_attr("channels")) o.channels = attr_count(f, "channels");
+  std::unique_ptr<nn::Model> m;
+  try {
+    m = nn::make_model(f.attr_string("arch"), o);
+  } catch (const Error& e) {
+    throw Error("weights file " + path + ": " + e.what());
+  }
   m->info.preprocessing = f.attr_string("preprocessing");
   m->info.resize = f.attr_string("resize");
   m->info.labels = f.attr_string("labels");
@@ -84,10 +99,9 @@ std::unique_ptr<nn::Model> load_from(const h5::File& f, DType dtype) {
   fill(*m, f, dtype);
   return m;
 }
-}  // namespace
 
 std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
-  return load_from(h5::File(path, h5::File::Mode::read), dtype);
+  return load_weights(h5::File(path, h5::File::Mode::read), dtype);
 }
 
 bool has_embedded_weights() { return embedded_fashion_cnn_size > 0; }
@@ -96,7 +110,7 @@ std::unique_ptr<nn::Model> load_embedded_weights() {
   if (!has_embedded_weights())
     throw Error("this gradtrace was built without the embedded fashion_cnn (weights/fashion_cnn.h5 was missing at "
                 "build time); give --weights FILE");
-  return load_from(h5::File("<embedded fashion_cnn>", embedded_fashion_cnn, embedded_fashion_cnn_size), DType::f32);
+  return load_weights(h5::File("<embedded fashion_cnn>", embedded_fashion_cnn, embedded_fashion_cnn_size), DType::f32);
 }
 
 }  // namespace gt

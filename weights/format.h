@@ -16,6 +16,7 @@ class File;
 void save_weights(nn::Model& m, const std::string& path, const std::function<void(h5::File&)>& extra = {});
 // dtype float64 keeps double-precision files exact (the peer tests compare in double).
 std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype = DType::f32);
+std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype = DType::f32);  // an open file (or image)
 // The fashion_cnn trained by gradtrace itself (weights/fashion_cnn.h5), compiled into the binary: the
 // model that commands use when no --weights is given.
 bool has_embedded_weights();

@@ -1,4 +1,5 @@
 #include "weights/hdf5.h"
+#include "weights/limits.h"
 
 #include <hdf5.h>
 
@@ -77,16 +78,35 @@ Shape File::shape(const std::string& dataset) const {
   if (rank < 0 || rank > 4) fail("rank " + std::to_string(rank) + " is not supported (at most 4)", dataset);
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
-  std::vector<int64_t> shape(dims.begin(), dims.end());
+  std::vector<int64_t> shape;
+  for (hsize_t n : dims) {
+    if (n > hsize_t(INT64_MAX)) fail("a dimension of " + std::to_string(n) + " is not supported", dataset);
+    shape.push_back(int64_t(n));
+  }
   if (shape.empty()) shape.push_back(1);
   Handle type{H5Dget_type(d.id), H5Tclose};
   const H5T_class_t cls = H5Tget_class(type.id);
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) fail("not a numeric dataset", dataset);
+  // The size the shape claims, before anything is allocated: under the per-tensor limit, and held by
+  // the file. Without filters the data must be stored in full (a dataset that was never written, or
+  // whose shape was edited, claims what the file does not hold); with them (deflate) at most 1032:1.
+  const uint64_t claimed = claimed_bytes("HDF5 file " + path_, dataset, shape, H5Tget_size(type.id));
+  Handle dcpl{H5Dget_create_plist(d.id), H5Pclose};
+  const int filters = dcpl.id >= 0 ? H5Pget_nfilters(dcpl.id) : -1;
+  const double stored = double(H5Dget_storage_size(d.id));
+  if (filters < 0 || (filters == 0 && stored < double(claimed)) || (filters > 0 && stored * 1032 < double(claimed)))
+    fail("its shape " + Shape(shape).str() + " claims " + human_bytes(double(claimed)) + ", the file stores " +
+             human_bytes(stored),
+         dataset);
   return Shape(shape);
 }
 
 Tensor File::read(const std::string& dataset, DType t) const {
-  Tensor out = Tensor::empty(shape(dataset), t);
+  const Shape s = shape(dataset);
+  std::vector<int64_t> dims;
+  for (int i = 0; i < s.ndim(); ++i) dims.push_back(s[i]);
+  claimed_bytes("HDF5 file " + path_, dataset, dims, t == DType::f32 ? 4 : 8);  // as read: float or double
+  Tensor out = Tensor::empty(s, t);
   Handle d = open_dataset(id_, dataset);
   if (H5Dread(d.id, t == DType::f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw()) < 0)
     fail("read failed", dataset);
@@ -97,10 +117,11 @@ std::vector<std::string> File::members(const std::string& group) const {
   Handle g{H5Gopen2(id_, group.c_str(), H5P_DEFAULT), H5Gclose};
   if (g.id < 0) fail("no such group", group);
   H5G_info_t info;
-  H5Gget_info(g.id, &info);
   std::vector<std::string> names;
+  if (H5Gget_info(g.id, &info) < 0 || info.nlinks > (1 << 20)) fail("cannot list the members", group);
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     const ssize_t n = H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0 || n > (1 << 16)) fail("cannot read a member's name", group);
     std::string s(static_cast<size_t>(n), '\0');
     H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size() + 1, H5P_DEFAULT);
     names.push_back(s);
@@ -110,9 +131,19 @@ std::vector<std::string> File::members(const std::string& group) const {
 
 bool File::has_attr(const std::string& name) const { return H5Aexists(id_, name.c_str()) > 0; }
 
+namespace {
+// Elements in an attribute (-1 when unreadable): H5Aread fills all of them, so a reader of one value
+// must check that there is exactly one.
+hssize_t attr_points(hid_t a) {
+  Handle space{H5Aget_space(a), H5Sclose};
+  return space.id < 0 ? -1 : H5Sget_simple_extent_npoints(space.id);
+}
+}  // namespace
+
 double File::attr_double(const std::string& name) const {
   Handle a{H5Aopen(id_, name.c_str(), H5P_DEFAULT), H5Aclose};
   if (a.id < 0) fail("no root attribute '" + name + "'");
+  if (attr_points(a.id) != 1) fail("attribute '" + name + "' is not a single number");
   double v = 0;
   if (H5Aread(a.id, H5T_NATIVE_DOUBLE, &v) < 0) fail("attribute '" + name + "' is not numeric");
   return v;
@@ -122,7 +153,7 @@ std::string File::attr_string(const std::string& name) const {
   Handle a{H5Aopen(id_, name.c_str(), H5P_DEFAULT), H5Aclose};
   if (a.id < 0) fail("no root attribute '" + name + "'");
   Handle type{H5Aget_type(a.id), H5Tclose};
-  if (H5Tget_class(type.id) != H5T_STRING) fail("attribute '" + name + "' is not a string");
+  if (H5Tget_class(type.id) != H5T_STRING || attr_points(a.id) != 1) fail("attribute '" + name + "' is not a string");
   if (H5Tis_variable_str(type.id) > 0) {
     char* s = nullptr;
     Handle mem{H5Tget_native_type(type.id, H5T_DIR_ASCEND), H5Tclose};
@@ -131,8 +162,10 @@ std::string File::attr_string(const std::string& name) const {
     H5free_memory(s);
     return out;
   }
-  std::string s(H5Tget_size(type.id), '\0');
-  H5Aread(a.id, type.id, s.data());
+  const size_t len = H5Tget_size(type.id);
+  if (len == 0 || len > (size_t(1) << 24)) fail("attribute '" + name + "' has an unreasonable size");
+  std::string s(len, '\0');
+  if (H5Aread(a.id, type.id, s.data()) < 0) fail("cannot read attribute '" + name + "'");
   return std::string(s.c_str());
 }
 
@@ -156,6 +189,7 @@ std::vector<std::string> File::attr_strings(const std::string& object, const std
     H5Dvlen_reclaim(mem.id, space.id, H5P_DEFAULT, v.data());
   } else {
     const size_t len = H5Tget_size(type.id);
+    if (len == 0 || double(len) * double(n) > double(1 << 28)) fail("attribute '" + name + "' has an unreasonable size", object);
     std::vector<char> buf(len * static_cast<size_t>(n));
     if (H5Aread(a.id, type.id, buf.data()) < 0) fail("cannot read attribute '" + name + "'", object);
     for (hssize_t i = 0; i < n; ++i) {

@@ -4,19 +4,42 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <memory>
 
 namespace gt {
 
 Image load_image(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw Error("image " + path + ": cannot read (cannot open the file)");
+  const std::streamoff size = in.tellg();
+  if (size < 0 || size > (std::streamoff(1) << 30)) throw Error("image " + path + ": cannot read (larger than 1 GiB)");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error("image " + path + ": cannot read (read error)");
+  return decode_image(bytes, path);
+}
+
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
+  // Only the formats gradtrace promises reach stb_image's decoders (its others - PSD, PIC, HDR, TGA,
+  // GIF, PNM - are more attack surface for files nobody gives us).
+  auto starts = [&](const char* magic, size_t n) { return bytes.size() >= n && std::memcmp(bytes.data(), magic, n) == 0; };
+  if (!starts("\x89PNG\r\n\x1a\n", 8) && !starts("\xff\xd8\xff", 3) && !starts("BM", 2))
+    throw Error("image " + name + ": cannot read (not a PNG, JPEG or BMP file)");
+  if (bytes.size() > size_t(INT32_MAX)) throw Error("image " + name + ": cannot read (too large)");
+  const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, n = 0;
-  if (!stbi_info(path.c_str(), &w, &h, &n))
-    throw Error("image " + path + ": cannot read (" + std::string(stbi_failure_reason()) + ")");
+  if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &n))
+    throw Error("image " + name + ": cannot read (" + std::string(stbi_failure_reason()) + ")");
   if (double(w) * double(h) > 100e6)
-    throw Error("image " + path + ": " + std::to_string(w) + "x" + std::to_string(h) +
+    throw Error("image " + name + ": " + std::to_string(w) + "x" + std::to_string(h) +
                 " is over 100 megapixels, refusing to load it");
-  std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load(path.c_str(), &w, &h, &n, 3), stbi_image_free);
-  if (!data) throw Error("image " + path + ": cannot read (" + std::string(stbi_failure_reason()) + ")");
+  std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load_from_memory(bytes.data(), len, &w, &h, &n, 3), stbi_image_free);
+  if (!data) throw Error("image " + name + ": cannot read (" + std::string(stbi_failure_reason()) + ")");
+  // The header that stbi_info read and the image that stbi_load decoded must agree (a second
+  // header inside the file could say otherwise).
+  if (double(w) * double(h) > 100e6) throw Error("image " + name + ": cannot read (inconsistent size)");
   Image img;
   img.width = w;
   img.height = h;

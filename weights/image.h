@@ -13,8 +13,10 @@ struct Image {
   std::vector<uint8_t> rgb;  // row-major, 3 bytes per pixel
 };
 
-// PNG/JPEG/BMP/..., gray, RGBA and 16-bit converted to 8-bit RGB. Refuses images over 100 megapixels.
+// PNG, JPEG or BMP; gray, RGBA and 16-bit converted to 8-bit RGB. Refuses images over 100 megapixels.
 Image load_image(const std::string& path);
+// The same from the file's bytes (PNG, JPEG or BMP; anything else is refused); name is for messages.
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name);
 // (1,3,H,W) float32 with values in [0, 255] (preprocessing is applied later, per model).
 Tensor image_to_tensor(const Image& img);
 // (1,3,H,W) or (3,H,W) values, clamped to [0, 255] and rounded.

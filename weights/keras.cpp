@@ -80,8 +80,12 @@ bool is_keras_file(const std::string& path) {
   return f.has_attr("layer_names");
 }
 
-std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string& arch_in, DType dtype) {
-  h5::File f(path, h5::File::Mode::read);
+std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string& arch, DType dtype) {
+  return load_keras(h5::File(path, h5::File::Mode::read), arch, dtype);
+}
+
+std::unique_ptr<nn::Model> load_keras(const h5::File& f, const std::string& arch_in, DType dtype) {
+  const std::string& path = f.path();
   const std::vector<std::string> names = f.attr_strings("/", "layer_names");
   const std::set<std::string> layers(names.begin(), names.end());
   const std::string found = identify(layers);
@@ -137,7 +141,12 @@ std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string
     const int64_t c5 = std::max<int64_t>(1, static_cast<int64_t>(512 * o.alpha));
     if (fc1.ndim() == 2) o.input_size = 32 * std::lround(std::sqrt(double(fc1[0]) / double(c5)));
   }
-  auto m = nn::make_model(arch, o);
+  std::unique_ptr<nn::Model> m;
+  try {
+    m = nn::make_model(arch, o);
+  } catch (const Error& e) {
+    throw Error("Keras file " + path + ": " + e.what());
+  }
   for (auto& layer : m->layers()) {
     auto params = layer->named_parameters();
     if (!layers.count(file_name(layer->name())))

@@ -16,5 +16,9 @@ bool is_keras_file(const std::string& path);
 // Identifies the architecture from the layer names (or takes `arch` when given) and loads it.
 // dtype float64 keeps double-precision files exact (the peer tests compare in double).
 std::unique_ptr<nn::Model> load_keras(const std::string& path, const std::string& arch = "", DType dtype = DType::f32);
+namespace h5 {
+class File;
+}
+std::unique_ptr<nn::Model> load_keras(const h5::File& f, const std::string& arch = "", DType dtype = DType::f32);
 
 }  // namespace gt

@@ -190,12 +190,16 @@ bool is_tensor_input(const std::string& path) {
 Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize) {
   const bool h5 = is_tensor_input(path);
   if (!h5) return model_input(load_image(path), info, resize);
-  h5::File f(path, h5::File::Mode::read);
-  Tensor x = f.read("input");
-  if (x.ndim() != 4 || x.dim(0) != 1 || x.dim(1) != info.channels)
-    throw Error("input file " + path + ", dataset input: expected [1," + std::to_string(info.channels) + ",H,W], found " +
-                x.shape().str());
-  return x;
+  return tensor_input(h5::File(path, h5::File::Mode::read), info);
+}
+
+Tensor tensor_input(const h5::File& f, const nn::ModelInfo& info) {
+  // The shape from the metadata first: a file that claims a huge input is refused before it is read.
+  const Shape s = f.shape("input");
+  if (s.ndim() != 4 || s[0] != 1 || s[1] != info.channels || s[2] > 4096 || s[3] > 4096)
+    throw Error("input file " + f.path() + ", dataset input: expected [1," + std::to_string(info.channels) +
+                ",H,W] with H, W at most 4096, found " + s.str());
+  return f.read("input");
 }
 
 }  // namespace gt

@@ -32,5 +32,10 @@ Tensor model_input(const Image& img, const nn::ModelInfo& info, const std::strin
 bool is_tensor_input(const std::string& path);
 // --image: an image file, or an .h5 file whose dataset `input` [1,C,H,W] is used as it is.
 Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize = "");
+// The dataset `input` of an open .h5 file, checked to be [1,C,H,W] with the model's C.
+namespace h5 {
+class File;
+}
+Tensor tensor_input(const h5::File& f, const nn::ModelInfo& info);
 
 }  // namespace gt

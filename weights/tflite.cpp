@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "weights/flatbuffer.h"
+#include "weights/limits.h"
 
 namespace gt::tflite {
 
@@ -21,10 +22,23 @@ std::string builtin_name(int code) {
 }
 
 File::File(const std::string& path) : path_(path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error("TF Lite file " + path + ": cannot open");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const fb::Buffer buf(std::move(bytes), "TF Lite file " + path);
+  const std::streamoff size = in.tellg();
+  // A flatbuffer addresses its contents with 32-bit offsets: it cannot be larger than 2 GiB.
+  if (size < 0 || size > (std::streamoff(1) << 31)) throw Error("TF Lite file " + path + ": larger than 2 GiB, a flatbuffer's limit");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error("TF Lite file " + path + ": cannot read");
+  parse(fb::Buffer(std::move(bytes), "TF Lite file " + path));
+}
+
+File::File(const std::vector<uint8_t>& bytes, const std::string& name) : path_(name) {
+  parse(fb::Buffer(bytes, "TF Lite file " + name));
+}
+
+void File::parse(const fb::Buffer& buf) {
+  const std::string& path = path_;
   if (buf.size() < 8 || std::memcmp(buf.data(4, 4), "TFL3", 4) != 0)
     throw Error("TF Lite file " + path + ": not a TF Lite model (no 'TFL3' identifier)");
   const fb::Table model(&buf, buf.read<uint32_t>(0));
@@ -61,13 +75,14 @@ File::File(const std::string& path) : path_(path) {
     }
     if (info.buffer < 0 || size_t(info.buffer) >= std::max<size_t>(1, buffers_.size()))
       throw Error("TF Lite file " + path + ": tensor " + info.name + " refers to a missing buffer");
+    claimed_bytes("TF Lite file " + path, info.name, info.shape, std::max(1, element_size(info.type)));
     tensors.push_back(std::move(info));
   }
-  auto indices = [&](const fb::Vector& v) {
+  auto indices = [&](const fb::Vector& v) {  // -1: an optional input left out
     std::vector<int> r;
     for (size_t k = 0; k < v.size(); ++k) {
       const int idx = v.at<int32_t>(k);
-      if (idx >= int(tensors.size()))
+      if (idx < -1 || idx >= int(tensors.size()))
         throw Error("TF Lite file " + path + ": tensor index " + std::to_string(idx) + " out of range");
       r.push_back(idx);
     }
@@ -102,6 +117,8 @@ File::File(const std::string& path) : path_(path) {
   }
 }
 
+int element_size(int type) { return type == 0 || type == 2 ? 4 : type == 1 ? 2 : type == 3 || type == 9 ? 1 : 0; }
+
 namespace {
 float half_to_float(uint16_t h) {
   const int e = (h >> 10) & 31, m = h & 1023;
@@ -111,14 +128,16 @@ float half_to_float(uint16_t h) {
 }  // namespace
 
 Tensor File::constant(int index) const {
-  const TensorInfo& t = tensors.at(size_t(index));
+  if (index < 0 || size_t(index) >= tensors.size())
+    throw Error("TF Lite file " + path_ + ": an operator lacks a constant input (tensor index " + std::to_string(index) + ")");
+  const TensorInfo& t = tensors[size_t(index)];
   const std::vector<uint8_t>& data = buffers_.at(size_t(t.buffer));
-  int64_t n = 1;
-  for (int64_t d : t.shape) n *= d;
   // TensorType: 0 float32, 1 float16, 2 int32, 3 uint8, 9 int8 are read; anything else is refused.
-  const int elem = t.type == 0 || t.type == 2 ? 4 : t.type == 1 ? 2 : t.type == 3 || t.type == 9 ? 1 : 0;
+  const int elem = element_size(t.type);
   if (elem == 0)
     throw Error("TF Lite file " + path_ + ": tensor " + t.name + " has an unsupported type " + std::to_string(t.type));
+  if (t.shape.size() > 4) throw Error("TF Lite file " + path_ + ": tensor " + t.name + " has more than 4 dimensions");
+  const int64_t n = int64_t(claimed_bytes("TF Lite file " + path_, t.name, t.shape, 1));  // the parse checked the bytes
   if (int64_t(data.size()) != n * elem)
     throw Error("TF Lite file " + path_ + ": tensor " + t.name + " holds " + std::to_string(data.size()) +
                 " bytes, its shape needs " + std::to_string(n * elem));
@@ -178,8 +197,10 @@ void assign(const std::string& file, nn::Layer& layer, const std::string& what, 
 
 }  // namespace
 
-std::unique_ptr<nn::Model> load(const std::string& path) {
-  const File f(path);
+std::unique_ptr<nn::Model> load(const std::string& path) { return load(File(path)); }
+
+std::unique_ptr<nn::Model> load(const File& f) {
+  const std::string& path = f.path();
   std::vector<const Operator*> convs;
   for (size_t i = 0; i < f.ops.size(); ++i) {
     const Operator& op = f.ops[i];
@@ -197,15 +218,29 @@ std::unique_ptr<nn::Model> load(const std::string& path) {
   if (!v1)
     throw Error("TF Lite file " + path + ": the graph is not one gradtrace knows (MobileNet V1: 28 convolutions "
                 "alternating depthwise/pointwise; found " + std::to_string(convs.size()) + " convolutions)");
-  if (f.inputs.size() != 1 || f.tensors[size_t(f.inputs[0])].shape.size() != 4)
+  if (f.inputs.size() != 1 || f.inputs[0] < 0 || f.tensors[size_t(f.inputs[0])].shape.size() != 4)
     throw Error("TF Lite file " + path + ": expected one NHWC image input");
   const TensorInfo& in = f.tensors[size_t(f.inputs[0])];
+  // Every kernel and bias first: reading them checks their sizes against the file, and the model's
+  // sizes are then taken from what the file really holds.
+  std::vector<std::pair<Tensor, Tensor>> kernels;
+  for (size_t i = 0; i < convs.size(); ++i) {
+    if (convs[i]->inputs.size() < 3) throw Error("TF Lite file " + path + ": convolution " + std::to_string(i) + " has no bias");
+    kernels.emplace_back(f.constant(convs[i]->inputs[1]), f.constant(convs[i]->inputs[2]));
+    if (kernels.back().first.ndim() != 4)
+      throw Error("TF Lite file " + path + ": the kernel of convolution " + std::to_string(i) + " is not 4-dimensional");
+  }
   nn::ModelOptions o;
   o.variant = "tflite";
-  o.alpha = double(f.tensors[size_t(convs[0]->inputs[1])].shape[0]) / 32.0;
-  o.classes = f.tensors[size_t(convs[27]->inputs[1])].shape[0];
+  o.alpha = double(kernels[0].first.dim(0)) / 32.0;
+  o.classes = kernels[27].first.dim(0);
   o.input_size = in.shape[1];
-  auto model = nn::make_model("mobilenet_v1", o);
+  std::unique_ptr<nn::Model> model;
+  try {
+    model = nn::make_model("mobilenet_v1", o);
+  } catch (const Error& e) {
+    throw Error("TF Lite file " + path + ": " + e.what());
+  }
   std::vector<nn::Conv2d*> layers;
   for (auto& l : model->layers())
     if (auto* c = dynamic_cast<nn::Conv2d*>(l.get())) layers.push_back(c);
@@ -218,9 +253,8 @@ std::unique_ptr<nn::Model> load(const std::string& path) {
     if ((op.padding != 0 && !pointwise) || op.activation != want_act || op.stride_h != c.options.stride_h ||
         op.stride_w != c.options.stride_w || op.dilation_h != 1 || op.dilation_w != 1 || op.depth_multiplier != 1)
       throw Error("TF Lite file " + path + ", layer " + c.name() + ": padding/stride/activation differ from MobileNet V1");
-    if (op.inputs.size() < 3) throw Error("TF Lite file " + path + ", layer " + c.name() + ": no bias");
-    assign(path, c, "weight", &c.weight, to_oihw(f.constant(op.inputs[1]), op.code == DEPTHWISE_CONV_2D));
-    assign(path, c, "bias", &c.bias, f.constant(op.inputs[2]));
+    assign(path, c, "weight", &c.weight, to_oihw(kernels[i].first, op.code == DEPTHWISE_CONV_2D));
+    assign(path, c, "bias", &c.bias, kernels[i].second);
   }
   return model;
 }

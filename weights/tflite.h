@@ -8,6 +8,10 @@
 #include "autodiff/tensor.h"
 #include "nn/model.h"
 
+namespace gt::fb {
+class Buffer;
+}
+
 namespace gt::tflite {
 
 enum Builtin : int {
@@ -37,9 +41,13 @@ struct Operator {
   int activation = NONE;
 };
 
+// Bytes per element of a TensorType we read (0 for the others).
+int element_size(int type);
+
 class File {
  public:
   explicit File(const std::string& path);
+  File(const std::vector<uint8_t>& bytes, const std::string& name);  // a file held in memory (the fuzzer)
   const std::string& path() const { return path_; }
   std::vector<TensorInfo> tensors;
   std::vector<Operator> ops;
@@ -48,11 +56,13 @@ class File {
   Tensor constant(int tensor) const;
 
  private:
+  void parse(const fb::Buffer& buf);
   std::string path_;
   std::vector<std::vector<uint8_t>> buffers_;
 };
 
 // Recognises the graph (MobileNet V1 today), builds the zoo model and fills its weights.
 std::unique_ptr<nn::Model> load(const std::string& path);
+std::unique_ptr<nn::Model> load(const File& f);
 
 }  // namespace gt::tflite

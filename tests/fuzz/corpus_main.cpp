@@ -1,0 +1,44 @@
+// Runs files through the fuzz targets, without libFuzzer (ctest runs it in every build, and under
+// sanitizers in the sanitizer build):
+//   gradtrace_corpus DIR        DIR/<target>/* are hostile files (found by fuzzing, or made by hand):
+//                               each must end in a clean error (a gt::Error)
+//   gradtrace_corpus --seeds DIR  DIR/<target>/* may parse or be refused; none may crash
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "tests/fuzz/targets.h"
+
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+  const bool seeds = argc == 3 && std::string(argv[1]) == "--seeds";
+  if (argc != 2 && !seeds) {
+    std::fprintf(stderr, "usage: gradtrace_corpus [--seeds] DIR\n");
+    return 2;
+  }
+  const fs::path root = argv[argc - 1];
+  int files = 0, bad = 0;
+  for (const auto& t : gt::fuzz::targets()) {
+    const fs::path dir = root / t.name;
+    if (!fs::is_directory(dir)) continue;
+    std::vector<fs::path> paths;
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_regular_file()) paths.push_back(e.path());
+    std::sort(paths.begin(), paths.end());
+    for (const fs::path& p : paths) {
+      std::ifstream in(p, std::ios::binary);
+      const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string error = gt::fuzz::run_target(t, bytes.data(), bytes.size());
+      const bool ok = seeds || !error.empty();
+      std::printf("%s %s/%s: %s\n", ok ? "ok  " : "FAIL", t.name, p.filename().c_str(),
+                  error.empty() ? "parsed" : error.c_str());
+      ++files;
+      bad += !ok;
+    }
+  }
+  std::printf("%d files, %d without a clean error\n", files, bad);
+  return bad || files == 0 ? 1 : 0;
+}

@@ -1,0 +1,112 @@
+// Hostile files (tests/corpus/, made by tools/make_hostile_files.py): a tensor that claims 2^40
+// elements in a .tflite, 10^12 floats in an .h5. Each must be refused with a one-line error naming the
+// file and the tensor, within 100 ms, having allocated less than 100 MB. The load runs in a child
+// process so that its peak memory can be measured on its own (getrusage of the child).
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <functional>
+
+#include "weights/format.h"
+#include "weights/keras.h"
+#include "weights/limits.h"
+#include "weights/preprocess.h"
+#include "weights/tflite.h"
+
+using namespace gt;
+using Catch::Matchers::Contains;
+
+namespace {
+const std::string kCorpus = std::string(GT_FIXTURES_DIR) + "/../corpus/";
+
+struct Outcome {
+  std::string error;   // the gt::Error's message ("" when the file loaded)
+  double ms = 0;       // the load's wall time
+  double grown_mb = 0; // the child's peak resident memory over what it had before the load
+};
+
+long resident_kb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+Outcome in_child(const std::function<void()>& load) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    std::string msg;
+    const long before = resident_kb();
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      load();
+    } catch (const Error& e) {
+      msg = e.what();
+    } catch (...) {
+      _exit(3);  // anything but a gt::Error is a failure
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const std::string out = std::to_string(ms) + " " + std::to_string(before) + "\n" + msg;
+    if (write(fds[1], out.data(), out.size()) != ssize_t(out.size())) _exit(4);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, size_t(n));
+  close(fds[0]);
+  int status = 0;
+  rusage use{};
+  REQUIRE(wait4(pid, &status, 0, &use) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  Outcome o;
+  long before = 0;
+  std::sscanf(got.c_str(), "%lf %ld", &o.ms, &before);
+  o.error = got.substr(got.find('\n') + 1);
+  o.grown_mb = double(use.ru_maxrss - before) / 1024.0;
+  return o;
+}
+
+void refused_quickly(const std::string& file, const std::string& tensor, const std::function<void()>& load) {
+  const Outcome o = in_child(load);
+  INFO(file << ": " << o.error << " (" << o.ms << " ms, +" << o.grown_mb << " MB)");
+  CHECK_THAT(o.error, Contains(file) && Contains(tensor) && Contains("claims"));
+  CHECK(o.error.find('\n') == std::string::npos);
+  CHECK(o.ms < 100);
+  CHECK(o.grown_mb < 100);
+}
+}  // namespace
+
+TEST_CASE("hostile files: a .tflite tensor of 2^40 elements is refused at once, without allocating it") {
+  const std::string f = kCorpus + "tflite/claims_2e40_elements.tflite";
+  refused_quickly(f, "[1024x1024x1024x1024]", [&] { tflite::load(f); });
+}
+
+TEST_CASE("hostile files: an .h5 dataset of 10^12 floats is refused at once (weights, Keras, input tensor)") {
+  const std::string w = kCorpus + "weights_h5/claims_1e12_floats.h5";
+  refused_quickly(w, "conv1/weight [1000000x1000000]", [&] { load_weights(w); });
+  const std::string k = kCorpus + "keras_h5/claims_huge_kernel.h5";
+  refused_quickly(k, "predictions/predictions/kernel:0", [&] { load_keras(k); });
+  const std::string x = kCorpus + "input_h5/claims_1e12_floats.h5";
+  nn::ModelInfo info;
+  info.channels = 1;
+  refused_quickly(x, "input", [&] { load_input(x, info); });
+}
+
+TEST_CASE("the per-tensor limit: sizes that overflow, negative dimensions, and the ceiling itself") {
+  CHECK(claimed_bytes("f", "t", {2, 3}, 4) == 24);
+  CHECK_THROWS_WITH(claimed_bytes("f", "t", {int64_t(1) << 40, int64_t(1) << 40}, 4), Contains("over the limit"));
+  CHECK_THROWS_WITH(claimed_bytes("f", "t", {3, -1}, 4), Contains("negative"));
+  const uint64_t limit = max_tensor_bytes();
+  CHECK(claimed_bytes("f", "t", {int64_t(limit / 4)}, 4) == limit);
+  CHECK_THROWS_WITH(claimed_bytes("f", "t", {int64_t(limit / 4) + 1}, 4), Contains("f: tensor t"));
+}
