@@ -55,6 +55,23 @@ for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop gui
   expect 0 "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png" --raw "$tmp/$m.h5" --threads 1
   [ -s "$tmp/$m.png" ] && [ -s "$tmp/$m.h5" ] || { echo "FAIL: $m wrote no output"; fail=1; }
 done
+# Determinism: the same input, flags and thread count give byte-identical maps, PNGs and raw files
+# (the noise of SmoothGrad and of IG's noise baseline comes from --seed).
+determinism() {  # determinism NAME command... (the command writes $tmp/det.png and $tmp/det.h5)
+  local name=$1; shift
+  "$@" --out "$tmp/det.png" --raw "$tmp/det.h5" --threads 2 >/dev/null 2>&1 && mv "$tmp/det.png" "$tmp/det1.png" &&
+    mv "$tmp/det.h5" "$tmp/det1.h5" && "$@" --out "$tmp/det.png" --raw "$tmp/det.h5" --threads 2 >/dev/null 2>&1 &&
+    cmp -s "$tmp/det.png" "$tmp/det1.png" && cmp -s "$tmp/det.h5" "$tmp/det1.h5" ||
+    { echo "FAIL: two runs of $name differ"; fail=1; }
+  rm -f "$tmp"/det*.png "$tmp"/det*.h5
+}
+for m in saliency gradxinput smoothgrad gradcam gradcam++ guided-backprop guided-gradcam occlusion; do
+  determinism "$m" "$gt" "$m" --weights "$w" --image "$img"
+done
+determinism "ig --baseline noise" "$gt" ig --weights "$w" --image "$img" --baseline noise --steps 8
+determinism "counterfactual" "$gt" counterfactual --weights "$w" --image "$img" --target 3 --steps 5
+for k in 1 2; do "$gt" classify --weights "$w" --image "$img" --raw "$tmp/cls$k.h5" --threads 2 >"$tmp/cls$k.txt"; done
+cmp -s "$tmp/cls1.h5" "$tmp/cls2.h5" && cmp -s "$tmp/cls1.txt" "$tmp/cls2.txt" || { echo "FAIL: two runs of classify differ"; fail=1; }
 expect_out 0 "completeness error" "$gt" ig --weights "$w" --image "$img" --steps 10 --method riemann_trapezoid \
   --baseline blur --target all --out "$tmp/ig2.png"
 expect 0 "$gt" ig --weights "$w" --image "$img" --baseline "$img" --out "$tmp/ig3.png"
@@ -189,4 +206,19 @@ expect_out 0 "matches central differences" "$gt" gradcheck --weights "$w" --imag
 expect_out 2 "closest: block3_conv1, block3_conv2" "$gt" gradcheck --weights "$w" --image "$img" --layer block3_conv9
 expect_out 2 "--layer is required" "$gt" gradcheck --weights "$w" --image "$img"
 ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=1; }
+
+# Atomic writes: kill -9 a long write (every activation and gradient of VGG16, ~250 MB) while it
+# writes. The final name must never appear: only the temporary file is left.
+"$gt" inspect --weights random:vgg16 --image "$img" --dump "$tmp/big.h5" --threads 1 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 6000); do [ -e "$tmp/big.h5.tmp" ] && break; sleep 0.01; done
+if [ -e "$tmp/big.h5.tmp" ]; then
+  sleep 0.05
+  kill -9 $pid 2>/dev/null
+  wait $pid 2>/dev/null
+  [ -e "$tmp/big.h5" ] && { echo "FAIL: a killed write left big.h5 under its final name"; fail=1; }
+  [ -e "$tmp/big.h5.tmp" ] || { echo "FAIL: the write was not killed mid-way (it finished first)"; fail=1; }
+else
+  echo "FAIL: the dump never began"; fail=1; kill -9 $pid 2>/dev/null
+fi
 exit $fail

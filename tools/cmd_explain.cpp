@@ -58,8 +58,8 @@ const Method kMethods[] = {
 
 const char* kCommon =
     "  --weights FILE   the model: .tflite, Keras .h5, or gradtrace's .h5\n"
-    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
     "                   (default: the embedded fashion_cnn)\n"
+    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input` [1,C,H,W] (as is)\n"
     "  --model NAME     the architecture; may be left out, the weights file identifies it\n"
     "  --target T       class index or name (\"golden retriever\"); default: the top-1 class\n"

@@ -207,7 +207,10 @@ void File::write(const std::string& dataset, const Tensor& t) {
   std::vector<hsize_t> dims;
   for (int i = 0; i < t.ndim(); ++i) dims.push_back(static_cast<hsize_t>(t.dim(i)));
   Handle space{H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose};
-  Handle d{H5Dcreate2(id_, dataset.c_str(), H5T_IEEE_F32LE, space.id, lcpl.id, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
+  // No modification times in the object headers: the same tensors give a byte-identical file.
+  Handle dcpl{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
+  H5Pset_obj_track_times(dcpl.id, 0);
+  Handle d{H5Dcreate2(id_, dataset.c_str(), H5T_IEEE_F32LE, space.id, lcpl.id, dcpl.id, H5P_DEFAULT), H5Dclose};
   if (d.id < 0) fail("cannot create dataset", dataset);
   const Tensor f = t.to(DType::f32);
   if (H5Dwrite(d.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.raw()) < 0) fail("write failed", dataset);
