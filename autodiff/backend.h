@@ -11,13 +11,17 @@
 
 namespace gt {
 
+// Padding of an (H, W) plane in pixels, per side (asymmetric: TF 'SAME' at stride 2 pads bottom/right more).
 struct Pads {
   int64_t top = 0, bottom = 0, left = 0, right = 0;
 };
 
+// The kernels of one device. The caller allocates every output and the kernel overwrites it (axpby
+// and gemm with beta != 0 read it first; insert_channels writes only its slice).
 class Backend {
  public:
   virtual ~Backend() = default;
+  // Uninitialised memory of at least `bytes` (64-byte aligned on the CPU); throws std::bad_alloc.
   virtual void* allocate(size_t bytes) = 0;
   // Zero-filled memory; on the CPU large blocks come as fresh zero pages, untouched until written,
   // so a model's zero-initialised parameters cost no memory before its weights are loaded.
@@ -27,15 +31,22 @@ class Backend {
   virtual void fill(const Tensor& y, double v) = 0;
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same numel; converts the dtype
 
+  // y = op(x) element-wise. The backward takes the output y, as each derivative is a function of it:
+  // dx = dy * op'(y) with relu [y > 0], relu6 [0 < y < 6], sigmoid y (1 - y), tanh 1 - y^2.
   virtual void unary_forward(Unary op, const Tensor& x, const Tensor& y) = 0;
   virtual void unary_backward(Unary op, const Tensor& y, const Tensor& dy, const Tensor& dx) = 0;
+  // y = a op b element-wise over equal sizes (add_relu: max(a + b, 0)).
   virtual void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) = 0;
   virtual void axpby(double a, const Tensor& x, double b, const Tensor& y) = 0;  // y = a*x + b*y
   virtual void affine(const Tensor& x, double a, double b, const Tensor& y) = 0;  // y = a*x + b
+  // y = min(max(x, lo), hi); clamp_backward: dx = dy where lo <= x <= hi, else 0.
   virtual void clamp_forward(const Tensor& x, double lo, double hi, const Tensor& y) = 0;
   virtual void clamp_backward(const Tensor& x, double lo, double hi, const Tensor& dy, const Tensor& dx) = 0;
   virtual void bias_add(const Tensor& x, const Tensor& b, const Tensor& y) = 0;  // x (N, C, ...), b (C)
+  // db[c] = sum of dy (N, C, ...) over every axis but the channel axis 1.
   virtual void bias_grad(const Tensor& dy, const Tensor& db) = 0;
+  // x viewed as (outer, len, inner): y[o, i] = scale * sum_l x[o, l, i]. broadcast_axis is its
+  // backward: dx[o, l, i] = scale * dy[o, i].
   virtual void reduce_axis(const Tensor& x, int64_t outer, int64_t len, int64_t inner, double scale,
                            const Tensor& y) = 0;
   virtual void broadcast_axis(const Tensor& dy, int64_t outer, int64_t len, int64_t inner, double scale,
@@ -51,8 +62,13 @@ class Backend {
   // dz = dy * act'(y) * scale[channel] for y (N, O, ...): back through the epilogue to the conv's sum.
   virtual void conv2d_epilogue_backward(const Tensor& dy, const Tensor& y, const Tensor& scale, Act act,
                                         const Tensor& dz) = 0;
+  // Gradients of the convolution's sum (after a scale or activation, dy is conv2d_epilogue_backward's
+  // dz): dx from dy and w, dw from x and dy.
   virtual void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, const Tensor& dx) = 0;
   virtual void conv2d_backward_weight(const ConvGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dw) = 0;
+  // x (N,C,H,W) -> y (N,C,Ho,Wo), geometry in kernels/params.h: PoolGeom. maxpool_backward routes dy
+  // to the first maximum of each window (recomputed from x); avgpool_backward spreads dy / divisor
+  // over the window's real pixels.
   virtual void maxpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) = 0;
   virtual void maxpool_backward(const PoolGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dx) = 0;
   virtual void avgpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) = 0;
@@ -66,15 +82,22 @@ class Backend {
                            const Tensor& gamma, bool training, const Tensor& dx, const Tensor& dgamma,
                            const Tensor& dbeta) = 0;  // undefined outputs are skipped
   virtual void softmax_forward(const Tensor& x, bool log, const Tensor& y) = 0;  // rows = dim 0
+  // From the output y, per row: softmax dx = y (dy - sum_k dy y); log-softmax dx = dy - exp(y) sum_k dy.
   virtual void softmax_backward(const Tensor& y, const Tensor& dy, bool log, const Tensor& dx) = 0;
+  // Returns -1/N sum_n logp[n, labels[n]] for logp (N, K); nll_backward writes dlogp = -dloss/N at
+  // each label and 0 elsewhere.
   virtual double nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) = 0;
   virtual void nll_backward(const std::vector<int32_t>& labels, double dloss, const Tensor& dlogp) = 0;
 
   // x (N, C, H, W) planes
+  // y = x with p.top/bottom/left/right rows and columns of `value` around each plane; the backward crops.
   virtual void pad(const Tensor& x, const Pads& p, double value, const Tensor& y) = 0;
   virtual void pad_backward(const Tensor& dy, const Pads& p, const Tensor& dx) = 0;
+  // src (N, Cs, ...) is copied into channels [offset, offset + Cs) of dst; extract_channels copies
+  // that slice of dst_grad back out into src_grad.
   virtual void insert_channels(const Tensor& src, int64_t offset, const Tensor& dst) = 0;
   virtual void extract_channels(const Tensor& dst_grad, int64_t offset, const Tensor& src_grad) = 0;
+  // Bilinear with half-pixel centres from x's (H, W) to y's; the backward applies the transposed map.
   virtual void resize_bilinear(const Tensor& x, const Tensor& y) = 0;
   virtual void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) = 0;
 };

@@ -11,6 +11,7 @@
 namespace gt::ops {
 
 // ---- convolution and dense ----
+// Per spatial axis: stride and dilation; padding in pixels per side; groups split C and O alike.
 struct Conv2dOptions {
   int64_t stride_h = 1, stride_w = 1;
   int64_t dilation_h = 1, dilation_w = 1;
@@ -33,31 +34,39 @@ Tensor bias_add(const Tensor& x, const Tensor& b); // x (N,C,...) + b (C)
 // ---- element-wise ----
 Tensor add(const Tensor& a, const Tensor& b);  // same shapes
 Tensor add_relu(const Tensor& a, const Tensor& b);  // relu(a + b), one node
+// a - b and a * b element-wise, same shapes; mul's gradients are dy * b and dy * a.
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor add_scalar(const Tensor& x, double s);
 Tensor mul_scalar(const Tensor& x, double s);
+// Element-wise: max(x, 0), min(max(x, 0), 6), 1 / (1 + e^-x), tanh x. Each saves only its output
+// y and takes the derivative from it (relu: y > 0, sigmoid: y (1 - y), tanh: 1 - y^2).
 Tensor relu(const Tensor& x);
 Tensor relu6(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
+// min(max(x, lo), hi); the gradient passes where lo <= x <= hi (ends included). Throws if lo > hi.
 Tensor clamp(const Tensor& x, double lo, double hi);
 // Inverted dropout: y = x * mask / (1-p) with mask ~ Bernoulli(1-p) from `seed`; identity when !training.
 Tensor dropout(const Tensor& x, double p, uint64_t seed, bool training);
 
 // ---- softmax and loss (x: (N,K)) ----
+// Per row, with the row maximum subtracted for stability: (N,K) -> (N,K).
 Tensor softmax(const Tensor& x);
 Tensor log_softmax(const Tensor& x);
 // Mean over the batch of -log softmax(logits)[n, labels[n]] -> shape [1]
 Tensor cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels);
 
 // ---- pooling ----
+// Window, stride and padding in pixels; each padding must be smaller than the window.
 struct PoolOptions {
   int64_t kernel_h = 2, kernel_w = 2;
   int64_t stride_h = 2, stride_w = 2;
   Pads pad;
   bool count_include_pad = false;  // average only: true = PyTorch's default, false = Keras/TF
 };
+// (N,C,H,W) -> (N,C,Ho,Wo), Ho = (H + pad.top + pad.bottom - kernel_h) / stride_h + 1. Max: padding
+// never wins and dy goes to the first maximum of each window. Average: see count_include_pad.
 Tensor max_pool2d(const Tensor& x, const PoolOptions& o);
 Tensor avg_pool2d(const Tensor& x, const PoolOptions& o);
 Tensor global_avg_pool(const Tensor& x);  // (N,C,H,W) -> (N,C)
@@ -72,6 +81,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
 // ---- layout ----
 Tensor concat_channels(const std::vector<Tensor>& xs);  // along dim 1
 Tensor pad(const Tensor& x, const Pads& p, double value = 0.0);  // spatial padding of (N,C,H,W)
+// A view of the same storage with a new shape of the same numel; the gradient is reshaped back.
 Tensor reshape(const Tensor& x, const Shape& s);
 Tensor flatten(const Tensor& x);  // (N, ...) -> (N, rest)
 Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w);  // half-pixel centres
@@ -80,6 +90,7 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w);  // half-
 Tensor sum(const Tensor& x);   // -> [1]
 Tensor mean(const Tensor& x);  // -> [1]
 Tensor sum_dim(const Tensor& x, int dim);   // removes dim
+// sum_dim divided by the length of dim.
 Tensor mean_dim(const Tensor& x, int dim);
 
 }  // namespace gt::ops

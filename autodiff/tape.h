@@ -28,10 +28,14 @@ class BackwardContext {
  public:
   BackwardContext(const Node& n, const Tensor& dy, const std::vector<bool>& need, std::vector<Tensor>& out)
       : node(n), dy(dy), need_(need), out_(out) {}
+  // The node being run, and the gradient of its output.
   const Node& node;
   const Tensor& dy;
+  // Whether input i needs a gradient; a rule computes only those.
   bool needs(size_t i) const { return need_[i]; }
+  // The i-th tensor the op saved when it recorded; throws when it saved fewer.
   const Tensor& saved(size_t i) const;
+  // The gradient of input i, of the input's shape (the tape checks it after the rule).
   void set(size_t i, Tensor g) { out_.at(i) = std::move(g); }
 
  private:
@@ -39,6 +43,7 @@ class BackwardContext {
   std::vector<Tensor>& out_;
 };
 
+// A backward rule: from ctx.dy and the saved tensors, sets the gradient of each input that needs one.
 using BackwardFn = std::function<void(BackwardContext&)>;
 // A forward hook sees each op's output as it is made (recorded or not) and may replace it by
 // returning another tensor (return `out` to keep it). Hooks run in registration order.
@@ -47,6 +52,7 @@ using ForwardHook = std::function<Tensor(const std::string& op, const std::strin
 // replace them in place (Guided Backprop clamps the ReLU gradient to be positive).
 using BackwardHook = std::function<void(const Node& node, const Tensor& dy, std::vector<Tensor>& dx)>;
 
+// One recorded op: the slots it read and wrote, their shapes, and how to run its backward.
 struct Node {
   std::string op;               // "conv2d"
   std::string layer;            // name scope at record time: "block3_conv2"
@@ -56,9 +62,11 @@ struct Node {
   Shape output_shape;
   std::vector<Tensor> saved;    // what the backward rule needs
   BackwardFn backward;
+  // The tape's backward hooks that matched when the node was recorded.
   std::vector<BackwardHook> backward_hooks;
 };
 
+// The recorded nodes and the slots they connect (see above). Not copyable; ops record on current().
 class Tape {
  public:
   Tape();
@@ -79,6 +87,7 @@ class Tape {
 
   // Drops every node and saved tensor and starts a new epoch.
   void reset();
+  // The nodes recorded since the last reset, in creation (forward) order.
   size_t size() const { return nodes_.size(); }
   const Node& node(size_t i) const { return nodes_.at(i); }
   // Dumps one line per node: index, layer, op, input shapes -> output shape.
@@ -86,6 +95,8 @@ class Tape {
 
   // Hooks match nodes by op and by layer; an empty string matches anything. Returns an id.
   int add_forward_hook(const std::string& op, const std::string& layer, ForwardHook fn);
+  // A backward hook attaches to matching nodes as they are recorded, so it runs only for nodes
+  // recorded while it was registered; remove_hook and clear_hooks do not detach it from those.
   int add_backward_hook(const std::string& op, const std::string& layer, BackwardHook fn);
   void remove_hook(int id);
   // Whether a hook would see a node with this op and layer: layers that fuse ops (nn::Model's
@@ -144,6 +155,7 @@ class NoGradGuard {
   ~NoGradGuard();
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
+  // False while a NoGradGuard is alive in this thread.
   static bool grad_enabled();
 
  private:
@@ -157,6 +169,7 @@ class NameScope {
   ~NameScope();
   NameScope(const NameScope&) = delete;
   NameScope& operator=(const NameScope&) = delete;
+  // The innermost live scope's name in this thread; empty outside every scope.
   static const std::string& current();
 
  private:

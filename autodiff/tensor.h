@@ -11,8 +11,10 @@
 
 namespace gt {
 
+// Where storage lives (backend(Device::cuda) throws in a build without CUDA), and the element type.
 enum class Device : uint8_t { cpu, cuda };
 enum class DType : uint8_t { f32, f64 };
+// Names for messages ("cpu", "float32"), and the bytes of one element.
 const char* to_string(Device d);
 const char* to_string(DType t);
 size_t dtype_size(DType t);
@@ -23,12 +25,14 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Up to 4 dimensions, each >= 0 (the constructors throw otherwise). A 0-D Shape has numel() 1.
 class Shape {
  public:
   Shape() = default;
   Shape(std::initializer_list<int64_t> dims);
   explicit Shape(const std::vector<int64_t>& dims);
   int ndim() const { return n_; }
+  // Unchecked: i must lie in [0, ndim()).
   int64_t operator[](int i) const { return d_[i]; }
   int64_t numel() const;
   std::string str() const;  // "[1,3,224,224]"
@@ -49,15 +53,19 @@ struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   Device device = Device::cpu;
+  // Bytes held by every Storage alive in the process.
   static int64_t live_bytes();
 };
 
 class Tensor;
 struct TensorImpl;
 
+// A default-constructed Tensor is undefined: defined() is false and shape(), data() and the like throw.
 class Tensor {
  public:
   Tensor() = default;
+  // empty leaves the values uninitialised; from_vector copies v (shape's numel values, else it throws)
+  // and converts it to t.
   static Tensor empty(const Shape& s, DType t = DType::f32, Device d = Device::cpu);
   static Tensor zeros(const Shape& s, DType t = DType::f32, Device d = Device::cpu);
   static Tensor full(const Shape& s, double value, DType t = DType::f32, Device d = Device::cpu);
@@ -87,6 +95,7 @@ class Tensor {
   Tensor& set_requires_grad(bool on);
   // Accumulated gradient of a leaf after Tape::backward (undefined when none arrived).
   Tensor grad() const;
+  // Replaces the accumulated gradient (an undefined g clears it, as the optimisers do after a step).
   void set_grad(const Tensor& g) const;
 
   Tensor clone() const;                       // deep copy, no history
@@ -95,10 +104,12 @@ class Tensor {
   Tensor view(const Shape& s) const;          // same storage, new shape (no history; see ops::reshape)
   double item() const;                        // value of a one-element tensor
   double at(int64_t flat_index) const;        // one element, as double
+  // The values as a new vector (converted to float or double); cpu tensors only.
   std::vector<float> to_vector() const;
   std::vector<double> to_vector_f64() const;
   bool all_finite() const;  // no NaN and no Inf (cpu tensors)
 
+  // The shared state behind the handle; same() is true when both handles share it.
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   bool same(const Tensor& o) const { return impl_ == o.impl_; }
@@ -110,6 +121,8 @@ class Tensor {
   friend struct TensorImpl;
 };
 
+// The state all copies of one handle share: storage (shared further by views), shape, dtype and the
+// autograd fields (grad: accumulated by Tape::backward).
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;

@@ -11,8 +11,10 @@
 
 namespace gt::nn {
 
+// A parameter's name and a pointer to the layer's own tensor (a weights loader assigns through it).
 using NamedTensor = std::pair<std::string, Tensor*>;
 
+// Subclasses implement forward; operator() runs it inside NameScope(name()).
 class Layer {
  public:
   explicit Layer(std::string name) : name_(std::move(name)) {}
@@ -25,6 +27,7 @@ class Layer {
   // The layer's tensors by their names in our weights format (PyTorch names and layouts):
   // weight, bias, running_mean, running_var.
   virtual std::vector<NamedTensor> named_parameters() { return {}; }
+  // Handles to the tensors of named_parameters() (they share storage with the layer's).
   std::vector<Tensor> parameters();
   // Training mode: batch norm normalises with the batch's statistics (and updates the running ones),
   // dropout drops with a mask drawn from `seed`. Off (evaluation): both are deterministic maps.
@@ -42,6 +45,7 @@ class Layer {
 // for the actual input size (asymmetric at stride 2), computed at each call.
 class Conv2d : public Layer {
  public:
+  // A k x k kernel from `in` to `out` channels; weight and bias are zeros until loaded or initialised.
   Conv2d(std::string name, int64_t in, int64_t out, int64_t k, const ops::Conv2dOptions& o = {}, bool bias = true,
          bool tf_same = false);
   Tensor weight, bias;
@@ -59,6 +63,7 @@ class Conv2d : public Layer {
 // training the batch's (and updates the running ones with momentum 0.1, as PyTorch).
 class BatchNorm : public Layer {
  public:
+  // gamma 1, beta 0, running mean 0, running variance 1.
   BatchNorm(std::string name, int64_t channels, double eps);
   Tensor weight, bias, running_mean, running_var;
   double eps;
@@ -71,6 +76,7 @@ class BatchNorm : public Layer {
 // weight (O, I), bias (O)
 class Dense : public Layer {
  public:
+  // x (N, ...) is flattened to (N, in) -> (N, out) = x weight^T + bias; zeros until loaded.
   Dense(std::string name, int64_t in, int64_t out);
   Tensor weight, bias;
   // When the input is a flattened (C,H,W) feature map: its shape, so that importers of Keras kernels
@@ -82,6 +88,7 @@ class Dense : public Layer {
   Tensor forward(const Tensor& x) override;
 };
 
+// max(x, 0) element-wise.
 class ReLU : public Layer {
  public:
   using Layer::Layer;
@@ -90,6 +97,7 @@ class ReLU : public Layer {
   Tensor forward(const Tensor& x) override { return ops::relu(x); }
 };
 
+// min(max(x, 0), 6) element-wise (MobileNet).
 class ReLU6 : public Layer {
  public:
   using Layer::Layer;
@@ -108,6 +116,7 @@ class Dropout : public Layer {
   Tensor forward(const Tensor& x) override { return ops::dropout(x, p, seed, training); }
 };
 
+// ops::max_pool2d with fixed options: (N,C,H,W) -> (N,C,Ho,Wo).
 class MaxPool2d : public Layer {
  public:
   MaxPool2d(std::string name, const ops::PoolOptions& o) : Layer(std::move(name)), options(o) {}
@@ -117,6 +126,7 @@ class MaxPool2d : public Layer {
   Tensor forward(const Tensor& x) override { return ops::max_pool2d(x, options); }
 };
 
+// (N,C,H,W) -> (N,C): the mean over H and W.
 class GlobalAvgPool : public Layer {
  public:
   using Layer::Layer;
@@ -125,10 +135,12 @@ class GlobalAvgPool : public Layer {
   Tensor forward(const Tensor& x) override { return ops::global_avg_pool(x); }
 };
 
+// Runs its layers in order; their parameters are named "layer/name".
 class Sequential : public Layer {
  public:
   using Layer::Layer;
   template <class L, class... A>
+  // Constructs an L from args, appends it and returns it.
   L& add(A&&... args) {
     layers_.push_back(std::make_unique<L>(std::forward<A>(args)...));
     return static_cast<L&>(*layers_.back());

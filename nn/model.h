@@ -10,6 +10,7 @@
 
 namespace gt::nn {
 
+// What the commands need to know about a model; each architecture fills it in its constructor (describe).
 struct ModelInfo {
   std::string arch;           // "mobilenet_v1"
   std::string variant;        // where the weights come from: keras | tflite | torch
@@ -26,6 +27,7 @@ struct ModelInfo {
 
 struct ModelOptions;
 
+// Subclasses create their layers with add() in forward order and write forward().
 class Model {
  public:
   virtual ~Model() = default;
@@ -33,7 +35,8 @@ class Model {
   // Fuse conv -> batch norm -> ReLU into one node where nothing needs the intermediate outputs (see
   // conv_bn). Off: every layer records its own nodes, as a student inspecting the tape expects.
   bool fuse = true;
-  // x (N,3,H,W), preprocessed -> logits (N, classes)
+  // x (N, info.channels, H, W), preprocessed -> logits (N, classes); without a top (include_top
+  // false) the last feature map instead.
   virtual Tensor forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x) { return forward(x); }
   // Training mode on or off for every layer (batch norm's statistics, dropout), with the seed that
@@ -42,12 +45,14 @@ class Model {
   bool training() const { return training_; }
   // Layers with parameters, in creation (= forward) order.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  // The layer added under that name, or nullptr.
   Layer* find(const std::string& name) const;
   // Every parameter as "layer/name" (our weights format's dataset paths).
   std::vector<std::pair<std::string, Tensor*>> named_parameters();
 
  protected:
   template <class L, class... A>
+  // Creates an L from args, keeps it (in creation order) and registers it by name for find().
   L& add(A&&... args) {
     layers_.push_back(std::make_unique<L>(std::forward<A>(args)...));
     by_name_[layers_.back()->name()] = layers_.back().get();
@@ -94,9 +99,11 @@ struct ModelOptions {
   int64_t classes = 0;         // 0 = the architecture's default
   int64_t input_size = 0;      // 0 = the architecture's default
   int64_t channels = 0;        // input channels; 0 = the architecture's default (3; fashion_cnn: 1)
+  // where the weights come from: keras | tflite | torch (torch: torch preprocessing, crop resizing)
   std::string variant = "keras";
   bool include_top = true;     // false: stop at the last feature map, as Keras' _notop files
 };
+// The architectures make_model builds.
 std::vector<std::string> model_names();
 // Up to k of the candidates closest to query, for "did you mean" messages: those that contain it
 // first, then by edit distance, case-insensitive.

@@ -15,8 +15,10 @@
 
 namespace gt::nn {
 
+// Named pointers to tensors ("conv1/weight"); the tensors must outlive whoever holds the list.
 using ParamList = std::vector<std::pair<std::string, Tensor*>>;
 
+// lr: the base learning rate; weight_decay: wd in the rules above (L2, added to the gradient).
 struct OptimizerOptions {
   std::string kind = "sgd";  // sgd | adam
   double lr = 0.01;
@@ -27,6 +29,7 @@ struct OptimizerOptions {
 
 class Optimizer {
  public:
+  // Throws for an unknown kind or lr <= 0. The moments start at zero.
   Optimizer(ParamList params, const OptimizerOptions& o);
   // One update of every parameter that has a gradient; then the gradients are cleared.
   void step();

@@ -15,6 +15,8 @@
 
 namespace gt::nn {
 
+// epochs: the run's length, which the learning-rate schedule spans; batch: at least 2 and at most the
+// dataset's size; seed: shuffling, augmentation and dropout (see above).
 struct TrainConfig {
   int epochs = 10;
   int64_t batch = 128;
@@ -32,11 +34,13 @@ struct StepReport {
   double samples_per_s, seconds;    // this epoch so far
 };
 
+// One finished epoch: mean loss and accuracy over its batches, time, throughput, and the lr of its last step.
 struct EpochReport {
   int epoch;
   double loss, accuracy, seconds, samples_per_s, lr;
 };
 
+// class_accuracy(k): the fraction of class k's examples predicted as k (0 when it has none).
 struct Evaluation {
   int64_t classes = 0, total = 0, correct = 0;
   std::vector<int64_t> confusion;  // classes x classes, row = true class, column = predicted
@@ -54,6 +58,7 @@ ParamList trainable_parameters(Model& m);
 // norm gamma 1, beta 0, running mean 0, variance 1.
 void init_parameters(Model& m, uint64_t seed);
 
+// Trains trainable_parameters(m) on softmax cross-entropy, one run_epoch call per epoch.
 class Trainer {
  public:
   // The dataset must outlive the trainer. Throws for a batch larger than the dataset.
@@ -65,6 +70,7 @@ class Trainer {
   // `steps` counts the steps taken (the schedule's and dropout's position).
   int epoch = 0;
   Optimizer optimizer;
+  // floor(dataset size / batch): the examples left over at the end of the epoch's shuffled order are skipped.
   int64_t steps_per_epoch() const;
 
  private:

@@ -12,8 +12,10 @@
 
 namespace gt::xai {
 
+// target, lambda and confidence as above; steps: the most gradient steps taken; lr: the learning rate.
 struct CounterfactualOptions {
   int64_t target = 0;
+  // sgd is plain gradient descent (no momentum)
   std::string optimizer = "adam";  // adam or sgd
   double lr = 0.01;
   int steps = 200;
@@ -23,6 +25,7 @@ struct CounterfactualOptions {
   Tensor lo, hi;                   // (1,C,1,1) or (1,C,H,W): the valid model-input range (optional)
 };
 
+// The model's answer at one step; p_original: of the class the original image was given (its top-1).
 struct CounterfactualStep {
   int step;          // 1-based; 0 is the original image
   double p_target, p_original;
@@ -36,6 +39,8 @@ struct CounterfactualResult {
   bool reached = false;                     // p(target) >= confidence
 };
 
+// x: one model input (1,C,H,W), left unchanged; on_step sees each history entry as it is made.
+// Throws for an unknown optimizer or proximity, or a target outside the model's classes.
 CounterfactualResult counterfactual(const Model& model, const Tensor& x, const CounterfactualOptions& o,
                                     const std::function<void(const CounterfactualStep&)>& on_step = {});
 

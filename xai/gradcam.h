@@ -13,6 +13,7 @@
 
 namespace gt::xai {
 
+// The map L for one image (1,C,H,W), at two resolutions; both are >= 0.
 struct Cam {
   Tensor cam;  // (h, w): at the layer's resolution, after the ReLU
   Tensor map;  // (H, W): upsampled to the input
@@ -25,7 +26,9 @@ struct UnknownLayer : Error {
 
 // layer: a layer name as `gradtrace layers` lists it; its last op's output is A.
 Cam gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, bool plus_plus = false);
+// d score / d x (1,C,H,W) with the Guided Backprop rule above on every relu and relu6 node.
 Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t);
+// Guided Backprop times the upsampled Grad-CAM map of `layer`, in every channel: (1,C,H,W).
 Tensor guided_gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer);
 // The same from a Guided Backprop attribution (1,C,H,W) and an upsampled Grad-CAM map (H,W).
 Tensor guided_gradcam(const Tensor& guided, const Tensor& map);

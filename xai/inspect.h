@@ -12,13 +12,16 @@
 
 namespace gt::xai {
 
+// Summary statistics over every element, in double; std is the population standard deviation.
 struct Stats {
   double mean = 0, std = 0, min = 0, max = 0;
   double zeros = 0;            // fraction of exact zeros (dead ReLUs, pooled-away positions)
   double l2 = 0, max_abs = 0;  // L2 norm and max |v|
 };
+// All zeros for an empty tensor.
 Stats tensor_stats(const Tensor& t);
 
+// One tape node of the saliency computation.
 struct NodeRecord {
   size_t index = 0;             // position on the tape (forward order)
   std::string layer, op;
@@ -26,6 +29,7 @@ struct NodeRecord {
   Stats activation;             // of the node's output
   bool has_gradient = false;    // false where no gradient flowed back (a branch the target ignores)
   Stats gradient;               // of d score / d output
+  // each measured from the end of the previous node's hook, so the statistics are not counted
   double forward_ms = 0, backward_ms = 0;
   Tensor activation_tensor, gradient_tensor;  // kept only when asked (dumps)
 };

@@ -20,13 +20,16 @@
 
 namespace gt::xai {
 
+// The nodes a_k in [0, 1], ascending, and their weights w_k.
 struct Quadrature {
   std::vector<double> alphas, weights;
 };
 // Throws for an unknown method or too few steps (trapezoid needs 2).
 Quadrature quadrature(const std::string& method, int steps);
+// The method names quadrature() accepts.
 std::vector<std::string> ig_methods();
 
+// steps: quadrature points (one input gradient each); method: one of ig_methods().
 struct IgOptions {
   int steps = 50;
   std::string method = "gausslegendre";
@@ -36,6 +39,7 @@ struct IgOptions {
 
 struct IgResult {
   Tensor attribution;  // (1,C,H,W)
+  // F(x) and F(x'): the target's score at the input and at the baseline
   double f_x = 0, f_baseline = 0;
   double delta = 0;    // sum(attribution) - (f_x - f_baseline)
 };

@@ -12,12 +12,14 @@
 
 namespace gt::xai {
 
+// p(target) at each fraction of the pixels changed, and the trapezoid area under it.
 struct Curve {
   std::vector<double> fraction, prob;
   double auc = 0;
 };
 
 struct FaithfulnessOptions {
+  // intervals of the curve: steps + 1 images are scored
   int steps = 50;
   int batch = 10;  // images per forward pass
 };

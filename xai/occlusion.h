@@ -10,6 +10,7 @@
 namespace gt::xai {
 
 struct OcclusionOptions {
+  // the square window's side and its step, in pixels; 1 <= window <= min(H, W)
   int window = 16;
   int stride = 8;
   int batch = 16;     // occluded copies per forward pass

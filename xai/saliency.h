@@ -35,9 +35,11 @@ std::vector<double> row_scores(const Tensor& logits, const Target& t);
 Tensor input_gradient(const Model& model, const Tensor& x, const Target& t,
                       const std::function<void(Tape&)>& setup = {});
 
+// Raw attributions the shape of x: saliency for class `target`, gradxinput = x * input_gradient.
 Tensor saliency(const Model& model, const Tensor& x, int64_t target);
 Tensor gradxinput(const Model& model, const Tensor& x, const Target& t);
 
+// n = samples noisy copies of x, their noise drawn from `seed`.
 struct SmoothGradOptions {
   int samples = 25;
   double sigma = 0.15;   // noise standard deviation as a fraction of (max(x) - min(x))
@@ -46,6 +48,7 @@ struct SmoothGradOptions {
   int batch = 5;         // noisy copies per forward pass
   Progress progress;     // optional
 };
+// x: one image (1,C,H,W) -> the mean of the n gradients (or of their squares), (1,C,H,W).
 Tensor smoothgrad(const Model& model, const Tensor& x, const Target& t, const SmoothGradOptions& o);
 
 // (1,C,H,W) -> H*W values. max_abs: max_k |a_k| (the course's map); mean_abs; l2: sqrt(sum_k a_k^2).

@@ -43,7 +43,9 @@ struct Rgb {
   uint8_t r, g, b;
 };
 Image blank(int w, int h);
+// (x, y) is the top-left corner; whatever falls outside the image is clipped.
 void fill_rect(Image& img, int x, int y, int w, int h, Rgb c);
+// Horizontal text has its top-left at (x, y); vertical text starts at (x, y) and runs upwards.
 void draw_text(Image& img, int x, int y, const std::string& s, Rgb c, int scale = 1, bool vertical = false);
 // Writes a PNG atomically (temporary file, then rename).
 void write_png(const std::string& path, const Image& img);
