@@ -54,7 +54,9 @@ void micro_kernel(const Tile& t) {
   const float* b = t.b;
   for (int64_t k = 0, ka = 0; k < t.kc; ++k, ka += t.csa, b += t.ldb) {
     __m512 bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+    // The last vector is masked: where B is read in place (1x1 convs), its row may end there, and a
+    // full load would read past the end of the buffer (AddressSanitizer caught it).
+    for (int v = 0; v < NV; ++v) bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(t.tail, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
     for (int i = 0; i < MR; ++i) {
       const __m512 av = _mm512_set1_ps(a[i][ka]);
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);

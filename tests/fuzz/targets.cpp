@@ -30,7 +30,10 @@ void input_h5(const uint8_t* d, size_t n) {
   tensor_input(h5::File("fuzz.h5", d, n), info);
 }
 
+// The image as gradtrace reads it (stb_image in a child process), and the decoder itself in this
+// process, which is what the fuzzer runs so that it sees stb_image's coverage.
 void image(const uint8_t* d, size_t n) { decode_image(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
+void image_decoder(const uint8_t* d, size_t n) { decode_image_in_process(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
 
 // The IDX reader opens a path (gzip or plain): the bytes go to a file of this process's own.
 void idx(const uint8_t* d, size_t n) {
@@ -52,7 +55,8 @@ void idx(const uint8_t* d, size_t n) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {{"tflite", tflite_model}, {"weights_h5", weights_h5}, {"keras_h5", keras_h5},
-                                          {"input_h5", input_h5},   {"image", image},           {"idx", idx}};
+                                          {"input_h5", input_h5},   {"image", image},           {"image_decoder", image_decoder},
+                                          {"idx", idx}};
   return all;
 }
 

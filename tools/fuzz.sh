@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fuzzes gradtrace's file parsers with libFuzzer under ASan + UBSan (tests/fuzz/README.md).
+#   tools/fuzz.sh [MAX_SECONDS] [TARGETS]     defaults: 1800 s, tflite,weights_h5,keras_h5,input_h5,image_decoder,idx
+# Each target runs until 1,000,000 executions or MAX_SECONDS, whichever comes first, seeded with real
+# files (../shared/data when present, the test fixtures, small files made here). A crash, leak or
+# sanitizer report stops it; the input is left in build-fuzz/crashes/<target>/: fix the bug, then
+# commit that file to tests/corpus/<target>/ (ctest's `corpus` test runs it from then on).
+# Needs clang and libclang-rt-14-dev (Debian); python3 with PIL and numpy for the seeds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,image_decoder,idx}
+if ! command -v clang++ >/dev/null; then
+  [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev libomp-dev >/dev/null ||
+    { echo "fuzz.sh needs clang: apt-get install clang libclang-rt-14-dev libomp-dev"; exit 1; }
+fi
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADTRACE_FUZZ=ON \
+  -DGRADTRACE_PORTABLE=ON -DGRADTRACE_CUDA=OFF -DBUILD_TESTING=ON >/dev/null
+IFS=, read -ra list <<<"$targets"
+cmake --build build-fuzz -j"$(nproc)" --target "${list[@]/#/fuzz_}"
+
+seeds=build-fuzz/seeds shared=../shared/data
+rm -rf "$seeds" && mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,image_decoder,idx}
+cp tests/fixtures/*.tflite "$seeds/tflite/"
+cp tests/corpus/*/*.tflite "$seeds/tflite/" 2>/dev/null || true
+cp weights/fashion_cnn.h5 tests/fixtures/torch_*_narrow.h5 "$seeds/weights_h5/"
+cp tests/fixtures/keras_*.h5 "$seeds/keras_h5/"
+cp tests/fixtures/course_vgg16.h5 "$seeds/input_h5/"
+for d in weights_h5 keras_h5 input_h5; do cp tests/corpus/$d/* "$seeds/$d/" 2>/dev/null || true; done
+if [ -d "$shared" ]; then
+  cp "$shared"/weights/*.tflite "$seeds/tflite/"
+  /usr/bin/python3 - "$shared/images" "$seeds/image_decoder" <<'PY'
+import os, sys
+from PIL import Image
+src, dst = sys.argv[1:]
+for n in sorted(os.listdir(src)):
+    im = Image.open(os.path.join(src, n)).convert("RGB")
+    for size in (8, 32):
+        small = im.resize((size, size))
+        base = os.path.join(dst, "%s_%d" % (os.path.splitext(n)[0], size))
+        small.save(base + ".png"); small.save(base + ".jpg", quality=80); small.save(base + ".bmp")
+        small.convert("L").save(base + "_gray.png"); small.convert("RGBA").save(base + "_rgba.png")
+PY
+fi
+/usr/bin/python3 - "$seeds/idx" <<'PY'
+import gzip, os, struct, sys
+dst = sys.argv[1]
+src = "/usr/share/datasets/fashion-mnist"
+images = gzip.open(os.path.join(src, "t10k-images-idx3-ubyte.gz")).read()[16:16 + 4 * 784] if os.path.isdir(src) else bytes(4 * 784)
+files = {"images": struct.pack(">BBBBIII", 0, 0, 8, 3, 4, 28, 28) + images,
+         "labels": struct.pack(">BBBBI", 0, 0, 8, 1, 4) + bytes([9, 2, 1, 1])}
+for name, b in files.items():
+    open(os.path.join(dst, name + ".idx"), "wb").write(b)
+    open(os.path.join(dst, name + ".idx.gz"), "wb").write(gzip.compress(b))
+PY
+
+for t in "${list[@]}"; do
+  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/crashes/$t"
+  echo "== $t: $(ls "$seeds/$t" | wc -l) seeds, until 1000000 runs or ${secs} s"
+  # -rss_limit_mb: an allocation over 2 GB is reported as a bug. stb_image 2.27 has memory-safety bugs
+  # that only a check before it can avoid (gradtrace decodes in a child process, see weights/image.cpp):
+  # its target runs in fork mode, which goes on after a crash and keeps every crashing input.
+  extra=()
+  [ "$t" = image_decoder ] && extra=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    "build-fuzz/tests/fuzz_$t" "build-fuzz/corpus/$t" "$seeds/$t" -runs=1000000 -max_total_time="$secs" \
+    -rss_limit_mb=2048 -timeout=20 -max_len=1048576 -artifact_prefix="build-fuzz/crashes/$t/" -print_final_stats=1 "${extra[@]}" \
+    2>&1 | tee "build-fuzz/$t.log" | grep -E "^#[0-9]+ *(INITED|DONE|NEW)|Done|ERROR|SUMMARY|stat::number_of_executed_units" | tail -8
+done
