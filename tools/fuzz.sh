@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes gradtrace's file parsers with libFuzzer under ASan + UBSan (tests/fuzz/README.md).
-#   tools/fuzz.sh [MAX_SECONDS] [TARGETS]     defaults: 1800 s, tflite,weights_h5,keras_h5,input_h5,image_decoder,idx
+#   tools/fuzz.sh [MAX_SECONDS] [TARGETS]     defaults: 1800 s, tflite,weights_h5,keras_h5,input_h5,image,idx
 # Each target runs until 1,000,000 executions or MAX_SECONDS, whichever comes first, seeded with real
 # files (../shared/data when present, the test fixtures, small files made here). A crash, leak or
 # sanitizer report stops it; the input is left in build-fuzz/crashes/<target>/: fix the bug, then
@@ -8,7 +8,7 @@
 # Needs clang and libclang-rt-14-dev (Debian); python3 with PIL and numpy for the seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,image_decoder,idx}
+secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,image,idx}
 if ! command -v clang++ >/dev/null; then
   [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev libomp-dev >/dev/null ||
     { echo "fuzz.sh needs clang: apt-get install clang libclang-rt-14-dev libomp-dev"; exit 1; }
@@ -19,7 +19,7 @@ IFS=, read -ra list <<<"$targets"
 cmake --build build-fuzz -j"$(nproc)" --target "${list[@]/#/fuzz_}"
 
 seeds=build-fuzz/seeds shared=../shared/data
-rm -rf "$seeds" && mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,image_decoder,idx}
+rm -rf "$seeds" && mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,image,idx}
 cp tests/fixtures/*.tflite "$seeds/tflite/"
 cp tests/corpus/*/*.tflite "$seeds/tflite/" 2>/dev/null || true
 cp weights/fashion_cnn.h5 tests/fixtures/torch_*_narrow.h5 "$seeds/weights_h5/"
@@ -28,7 +28,7 @@ cp tests/fixtures/course_vgg16.h5 "$seeds/input_h5/"
 for d in weights_h5 keras_h5 input_h5; do cp tests/corpus/$d/* "$seeds/$d/" 2>/dev/null || true; done
 if [ -d "$shared" ]; then
   cp "$shared"/weights/*.tflite "$seeds/tflite/"
-  /usr/bin/python3 - "$shared/images" "$seeds/image_decoder" <<'PY'
+  /usr/bin/python3 - "$shared/images" "$seeds/image" <<'PY'
 import os, sys
 from PIL import Image
 src, dst = sys.argv[1:]
@@ -56,11 +56,12 @@ PY
 for t in "${list[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/crashes/$t"
   echo "== $t: $(ls "$seeds/$t" | wc -l) seeds, until 1000000 runs or ${secs} s"
-  # -rss_limit_mb: an allocation over 2 GB is reported as a bug. stb_image 2.27 has memory-safety bugs
-  # that only a check before it can avoid (gradtrace decodes in a child process, see weights/image.cpp):
-  # its target runs in fork mode, which goes on after a crash and keeps every crashing input.
+  # -rss_limit_mb: an allocation over 2 GB is reported as a bug. stb_image 2.27 and libhdf5 1.10.8 have
+  # memory-safety bugs that gradtrace can only contain (it runs them in a child process, see
+  # weights/sandbox.h); their targets run in fork mode, which goes on after a crash and keeps every
+  # crashing input for tests/corpus/.
   extra=()
-  [ "$t" = image_decoder ] && extra=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  [ "$t" != tflite ] && [ "$t" != idx ] && extra=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1 \
     "build-fuzz/tests/fuzz_$t" "build-fuzz/corpus/$t" "$seeds/$t" -runs=1000000 -max_total_time="$secs" \
     -rss_limit_mb=2048 -timeout=20 -max_len=1048576 -artifact_prefix="build-fuzz/crashes/$t/" -print_final_stats=1 "${extra[@]}" \

@@ -1,11 +1,9 @@
 #include "weights/image.h"
+#include "weights/sandbox.h"
 
 #include <stb_image.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -59,25 +57,6 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
   }
 }
 
-bool read_all(int fd, void* dst, size_t n) {
-  for (auto* p = static_cast<char*>(dst); n > 0;) {
-    const ssize_t k = read(fd, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    p += k, n -= size_t(k);
-  }
-  return true;
-}
-
-bool write_all(int fd, const void* src, size_t n) {
-  for (auto* p = static_cast<const char*>(src); n > 0;) {
-    const ssize_t k = write(fd, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    p += k, n -= size_t(k);
-  }
-  return true;
-}
 }  // namespace
 
 Image decode_image_in_process(const std::vector<uint8_t>& bytes, const std::string& name) {
@@ -106,55 +85,19 @@ Image decode_image_in_process(const std::vector<uint8_t>& bytes, const std::stri
 }
 
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
-  // stb_image's decoders have known memory-safety bugs on hostile files that we cannot fix from
-  // outside. They run in a child process: if one crashes (or a sanitizer stops it), gradtrace says
-  // so in one line, and its own memory was never exposed. The child sends back a status, the size
-  // and the pixels (or the error message) through a pipe.
-  int fds[2];
-  if (pipe(fds) != 0) return decode_image_in_process(bytes, name);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]), close(fds[1]);
-    return decode_image_in_process(bytes, name);
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    int32_t head[3] = {0, 0, 0};  // ok (1) or error (0); width and height, or the message's length
-    std::string message;
-    Image img;
-    try {
-      img = decode_image_in_process(bytes, name);
-      head[0] = 1, head[1] = img.width, head[2] = img.height;
-    } catch (const std::exception& e) {
-      message = e.what();
-      head[2] = int32_t(message.size());
-    }
-    const bool ok = write_all(fds[1], head, sizeof head) &&
-                    (head[0] ? write_all(fds[1], img.rgb.data(), img.rgb.size()) : write_all(fds[1], message.data(), message.size()));
-    _exit(ok ? 0 : 1);
-  }
-  close(fds[1]);
-  int32_t head[3] = {0, 0, 0};
+  // stb_image's decoders run in a child process (weights/sandbox.h); it sends back the size and pixels.
+  const std::string out = in_child("image " + name, "cannot read (the decoder crashed on it: a corrupt or hostile file)", [&] {
+    const Image img = decode_image_in_process(bytes, name);
+    const int32_t size[2] = {img.width, img.height};
+    return std::string(reinterpret_cast<const char*>(size), sizeof size) + std::string(img.rgb.begin(), img.rgb.end());
+  });
   Image img;
-  std::string message;
-  bool got = read_all(fds[0], head, sizeof head);
-  if (got && head[0] == 1 && head[1] > 0 && head[2] > 0 && double(head[1]) * double(head[2]) <= 100e6) {
-    img.width = head[1], img.height = head[2];
-    img.rgb.resize(size_t(head[1]) * size_t(head[2]) * 3);
-    got = read_all(fds[0], img.rgb.data(), img.rgb.size());
-  } else if (got && head[0] == 0 && head[2] >= 0 && head[2] < (1 << 16)) {
-    message.resize(size_t(head[2]));
-    got = read_all(fds[0], message.data(), message.size());
-  } else {
-    got = false;
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    unreadable(name, "the decoder crashed on it: a corrupt or hostile file");
-  if (!message.empty()) throw Error(message);
+  int32_t size[2] = {0, 0};
+  if (out.size() >= sizeof size) std::memcpy(size, out.data(), sizeof size);
+  if (size[0] <= 0 || size[1] <= 0 || out.size() != sizeof size + size_t(size[0]) * size_t(size[1]) * 3)
+    unreadable(name, "the decoder sent back a malformed image");
+  img.width = size[0], img.height = size[1];
+  img.rgb.assign(out.begin() + sizeof size, out.end());
   return img;
 }
 

@@ -4,6 +4,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const gt::fuzz::Target* t = gt::fuzz::find_target(GT_FUZZ_TARGET);
-  gt::fuzz::run_target(*t, data, size);
+  gt::fuzz::run_target(*t, data, size, true);
   return 0;
 }

@@ -16,47 +16,49 @@
 namespace gt::fuzz {
 namespace {
 
-void tflite_model(const uint8_t* d, size_t n) {
-  const tflite::File f(std::vector<uint8_t>(d, d + n), "fuzz.tflite");
-  tflite::load(f);
-}
+// The bytes as a file of this process's own (the readers that take a path open it).
+struct TempFile {
+  std::string path;
+  TempFile(const uint8_t* d, size_t n, const char* ext) {
+    static int k = 0;
+    path = "/tmp/gradtrace_fuzz_" + std::to_string(getpid()) + "_" + std::to_string(k++) + ext;
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) throw Error("fuzz: cannot write " + path);
+    std::fwrite(d, 1, n, f);
+    std::fclose(f);
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+};
 
-// HDF5 opens the bytes as an in-memory file image (the way the embedded weights are read).
-void weights_h5(const uint8_t* d, size_t n) { load_weights(h5::File("fuzz.h5", d, n)); }
-void keras_h5(const uint8_t* d, size_t n) { load_keras(h5::File("fuzz.h5", d, n)); }
-void input_h5(const uint8_t* d, size_t n) {
+nn::ModelInfo three_channels() {
   nn::ModelInfo info;
   info.channels = 3;
-  tensor_input(h5::File("fuzz.h5", d, n), info);
+  return info;
 }
 
-// The image as gradtrace reads it (stb_image in a child process), and the decoder itself in this
-// process, which is what the fuzzer runs so that it sees stb_image's coverage.
+void tflite_model(const uint8_t* d, size_t n) { tflite::load(tflite::File(std::vector<uint8_t>(d, d + n), "fuzz.tflite")); }
+
+// HDF5: from disk through the vetting child (h5::File), or opened in memory in this process.
+void weights_h5(const uint8_t* d, size_t n) { load_weights(TempFile(d, n, ".h5").path); }
+void weights_h5_here(const uint8_t* d, size_t n) { load_weights(h5::File("fuzz.h5", d, n)); }
+void keras_h5(const uint8_t* d, size_t n) { load_keras(TempFile(d, n, ".h5").path); }
+void keras_h5_here(const uint8_t* d, size_t n) { load_keras(h5::File("fuzz.h5", d, n)); }
+void input_h5(const uint8_t* d, size_t n) { load_input(TempFile(d, n, ".h5").path, three_channels()); }
+void input_h5_here(const uint8_t* d, size_t n) { tensor_input(h5::File("fuzz.h5", d, n), three_channels()); }
+
+// Images: stb_image in a child process, or in this one.
 void image(const uint8_t* d, size_t n) { decode_image(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
-void image_decoder(const uint8_t* d, size_t n) { decode_image_in_process(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
+void image_here(const uint8_t* d, size_t n) { decode_image_in_process(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
 
-// The IDX reader opens a path (gzip or plain): the bytes go to a file of this process's own.
-void idx(const uint8_t* d, size_t n) {
-  static const std::string path = "/tmp/gradtrace_fuzz_" + std::to_string(getpid()) + ".idx.gz";
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return;
-  std::fwrite(d, 1, n, f);
-  std::fclose(f);
-  try {
-    data::read_idx(path);
-  } catch (...) {
-    std::remove(path.c_str());
-    throw;
-  }
-  std::remove(path.c_str());
-}
+// The IDX reader (zlib's gzread) opens a path.
+void idx(const uint8_t* d, size_t n) { data::read_idx(TempFile(d, n, ".idx.gz").path); }
 
 }  // namespace
 
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {{"tflite", tflite_model}, {"weights_h5", weights_h5}, {"keras_h5", keras_h5},
-                                          {"input_h5", input_h5},   {"image", image},           {"image_decoder", image_decoder},
-                                          {"idx", idx}};
+  static const std::vector<Target> all = {{"tflite", tflite_model, tflite_model}, {"weights_h5", weights_h5, weights_h5_here},
+                                          {"keras_h5", keras_h5, keras_h5_here},  {"input_h5", input_h5, input_h5_here},
+                                          {"image", image, image_here},           {"idx", idx, idx}};
   return all;
 }
 
@@ -66,9 +68,9 @@ const Target* find_target(const std::string& name) {
   return nullptr;
 }
 
-std::string run_target(const Target& t, const uint8_t* data, size_t size) {
+std::string run_target(const Target& t, const uint8_t* data, size_t size, bool in_process) {
   try {
-    t.run(data, size);
+    (in_process ? t.fuzz : t.run)(data, size);
   } catch (const Error& e) {
     const std::string m = e.what();
     return m.empty() ? "(empty message)" : m;
