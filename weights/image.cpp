@@ -1,4 +1,5 @@
 #include "weights/image.h"
+#include "weights/limits.h"
 #include "weights/sandbox.h"
 
 #include <stb_image.h>
@@ -6,20 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <memory>
 
 namespace gt {
 
 Image load_image(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw Error("image " + path + ": cannot read (cannot open the file)");
-  const std::streamoff size = in.tellg();
-  if (size < 0 || size > (std::streamoff(1) << 30)) throw Error("image " + path + ": cannot read (larger than 1 GiB)");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error("image " + path + ": cannot read (read error)");
-  return decode_image(bytes, path);
+  return decode_image(read_file(path, uint64_t(1) << 30, "image " + path), path);
 }
 
 namespace {

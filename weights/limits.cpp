@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "autodiff/tensor.h"
 
@@ -41,6 +42,18 @@ uint64_t claimed_bytes(const std::string& file, const std::string& tensor, const
     throw Error(what + " claims " + human_bytes(bytes) + ", over the limit of " + human_bytes(double(max_tensor_bytes())) +
                 " per tensor (GRADTRACE_MAX_TENSOR_BYTES raises it)");
   return uint64_t(bytes);
+}
+
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw Error(what + ": cannot read (cannot open the file)");
+  const std::streamoff size = in.tellg();
+  if (size < 0 || uint64_t(size) > max_bytes)
+    throw Error(what + ": cannot read (larger than " + human_bytes(double(max_bytes)) + ")");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error(what + ": cannot read (read error)");
+  return bytes;
 }
 
 }  // namespace gt

@@ -16,6 +16,10 @@ uint64_t max_tensor_bytes();
 uint64_t claimed_bytes(const std::string& file, const std::string& tensor, const std::vector<int64_t>& dims,
                        uint64_t elem_size);
 
+// A whole file's bytes, refused above max_bytes before anything is read. Errors read
+// "<what>: cannot read (<why>)".
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const std::string& what);
+
 // "4.0 TiB", "512.0 MiB": a byte count for messages.
 std::string human_bytes(double bytes);
 

@@ -1,8 +1,6 @@
 #include "weights/tflite.h"
 
 #include <cmath>
-#include <fstream>
-#include <iterator>
 
 #include "weights/flatbuffer.h"
 #include "weights/limits.h"
@@ -22,14 +20,8 @@ std::string builtin_name(int code) {
 }
 
 File::File(const std::string& path) : path_(path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw Error("TF Lite file " + path + ": cannot open");
-  const std::streamoff size = in.tellg();
   // A flatbuffer addresses its contents with 32-bit offsets: it cannot be larger than 2 GiB.
-  if (size < 0 || size > (std::streamoff(1) << 31)) throw Error("TF Lite file " + path + ": larger than 2 GiB, a flatbuffer's limit");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error("TF Lite file " + path + ": cannot read");
+  std::vector<uint8_t> bytes = read_file(path, uint64_t(1) << 31, "TF Lite file " + path);
   parse(fb::Buffer(std::move(bytes), "TF Lite file " + path));
 }
 
