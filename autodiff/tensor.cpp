@@ -96,11 +96,19 @@ Tensor Tensor::from_vector(const Shape& s, const std::vector<double>& v, DType t
 }
 
 Tensor Tensor::uniform(const Shape& s, double lo, double hi, uint64_t seed, DType t) {
+  // Drawn in double and stored in the tensor's dtype directly (no double copy of a 100M-weight layer).
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(static_cast<size_t>(s.numel()));
-  for (auto& e : v) e = dist(rng);
-  return from_vector(s, v, t);
+  Tensor out = empty(s, t);
+  const int64_t n = s.numel();
+  if (t == DType::f64) {
+    double* p = out.data<double>();
+    for (int64_t i = 0; i < n; ++i) p[i] = dist(rng);
+  } else {
+    float* p = out.data<float>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(dist(rng));
+  }
+  return out;
 }
 
 static TensorImpl& need(const std::shared_ptr<TensorImpl>& p, const char* what) {

@@ -209,7 +209,7 @@ ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=
 
 # Atomic writes: kill -9 a long write (every activation and gradient of VGG16, ~250 MB) while it
 # writes. The final name must never appear: only the temporary file is left.
-"$gt" inspect --weights random:vgg16 --image "$img" --dump "$tmp/big.h5" --threads 1 >/dev/null 2>&1 &
+"$gt" inspect --weights random:vgg16 --image "$img" --dump "$tmp/big.h5" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 6000); do [ -e "$tmp/big.h5.tmp" ] && break; sleep 0.01; done
 if [ -e "$tmp/big.h5.tmp" ]; then
