@@ -6,12 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <hdf5.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
 #include <functional>
 
 #include "weights/format.h"
+#include "weights/hdf5.h"
 #include "weights/keras.h"
 #include "weights/limits.h"
 #include "weights/preprocess.h"
@@ -109,4 +112,50 @@ TEST_CASE("the per-tensor limit: sizes that overflow, negative dimensions, and t
   const uint64_t limit = max_tensor_bytes();
   CHECK(claimed_bytes("f", "t", {int64_t(limit / 4)}, 4) == limit);
   CHECK_THROWS_WITH(claimed_bytes("f", "t", {int64_t(limit / 4) + 1}, 4), Contains("f: tensor t"));
+}
+
+// h5::File reads a file whole, in a child, through its hard links: a link to another file (which
+// libhdf5 would open) or a soft link is not followed, and what is read is what was written.
+TEST_CASE("hdf5: files are read through their hard links only, values and attributes exactly as written") {
+  char dir[] = "/tmp/gradtrace_links_XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  const std::string other = std::string(dir) + "/other.h5", path = std::string(dir) + "/links.h5";
+  const Tensor x = Tensor::uniform(Shape({2, 3, 4}), -1, 1, 7);
+  {
+    h5::File f(other, h5::File::Mode::write);
+    f.write("secret", x);
+    f.commit();
+    h5::File g(path, h5::File::Mode::write);
+    g.write("g/x", x);
+    g.set_attr("n", 3.5);
+    g.set_attr("s", std::string("text"));
+    g.commit();
+  }
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(id >= 0);
+  CHECK(H5Lcreate_soft("/g/x", id, "soft", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  CHECK(H5Lcreate_external(other.c_str(), "/secret", id, "ext", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  H5Fclose(id);
+
+  const h5::File f(path, h5::File::Mode::read);
+  CHECK(f.members("/") == std::vector<std::string>{"g"});
+  CHECK(f.members("/g") == std::vector<std::string>{"x"});
+  CHECK(f.has("g"));
+  CHECK(f.has("/g/x"));
+  CHECK(f.has("g/x/"));
+  CHECK(!f.has("ext"));
+  CHECK(!f.has("soft"));
+  CHECK_THROWS_WITH(f.read("ext"), Contains("no such dataset"));
+  CHECK_THROWS_WITH(f.members("g/x"), Contains("no such group"));
+  const Tensor r32 = f.read("g/x"), r64 = f.read("g/x", DType::f64);
+  REQUIRE(r32.shape() == x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    CHECK(r32.data<float>()[i] == x.data<float>()[i]);
+    CHECK(r64.data<double>()[i] == double(x.data<float>()[i]));
+  }
+  CHECK(f.attr_double("n") == 3.5);
+  CHECK(f.attr_string("s") == "text");
+  CHECK_THROWS_WITH(f.attr_double("s"), Contains("not numeric"));
+  CHECK_THROWS_WITH(f.attr_string("missing"), Contains("no root attribute 'missing'"));
+  std::remove(other.c_str()), std::remove(path.c_str()), rmdir(dir);
 }

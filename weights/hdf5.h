@@ -1,7 +1,12 @@
 // Minimal HDF5 I/O over the C API: float tensors as datasets, scalar attributes.
 // Errors name the file and the dataset. Files being written go to "<path>.tmp" and are renamed into
 // place by commit(), so a failure never leaves a partial output file behind.
+// A file opened for reading is read whole by libhdf5 in a child process (weights/sandbox.h) and
+// sent back as a snapshot, which the readers below answer from: libhdf5 has memory-safety bugs on
+// hostile files, and never parses a file from disk in gradtrace's own process. The snapshot holds
+// every dataset's values (all together at most max_tensor_bytes(), weights/limits.h).
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,13 +18,14 @@ class File {
  public:
   enum class Mode { read, write };
   File(const std::string& path, Mode mode);
-  // Reads a file held in memory (the weights embedded in the binary); name is for messages.
+  // Reads a file held in memory (the weights embedded in the binary), in this process; name is for
+  // messages.
   File(const std::string& name, const void* image, size_t size);
   ~File();
   File(const File&) = delete;
   File& operator=(const File&) = delete;
 
-  bool has(const std::string& dataset) const;
+  bool has(const std::string& path) const;  // a group or a dataset
   // Reads a numeric dataset of rank <= 4 (any stored numeric type) as a tensor of dtype t.
   Tensor read(const std::string& dataset, DType t = DType::f32) const;
   // The shape of a numeric dataset of rank <= 4, from its metadata only (no data is read).
@@ -40,9 +46,15 @@ class File {
   const std::string& path() const { return path_; }
 
  private:
+  struct Attr;
+  struct Object;
+  struct Snapshot;
   [[noreturn]] void fail(const std::string& what, const std::string& dataset = "") const;
+  const Object* find(const std::string& path) const;  // null when absent
+  const Attr* attribute(const std::string& object, const std::string& name) const;  // null when absent
   std::string path_, tmp_;
-  long long id_ = -1;  // hid_t
+  long long id_ = -1;  // hid_t, when writing
+  std::unique_ptr<Snapshot> snap_;  // when reading
   Mode mode_;
 };
 

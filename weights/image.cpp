@@ -83,7 +83,7 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
     const Image img = decode_image_in_process(bytes, name);
     const int32_t size[2] = {img.width, img.height};
     return std::string(reinterpret_cast<const char*>(size), sizeof size) + std::string(img.rgb.begin(), img.rgb.end());
-  });
+  }, ChildLimits{2.0 * (1 << 30), 60});  // 100 megapixels at most: 400 MB as RGBA, a few seconds
   Image img;
   int32_t size[2] = {0, 0};
   if (out.size() >= sizeof size) std::memcpy(size, out.data(), sizeof size);

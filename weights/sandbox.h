@@ -7,10 +7,18 @@
 
 namespace gt {
 
+// What a child may use beyond what the process holds when it forks. Fuzzing found files on which
+// libhdf5 loops forever, or allocates without end: these limits turn both into an error.
+struct ChildLimits {
+  double memory_bytes;  // writable memory (RLIMIT_DATA); an allocation past it fails
+  int cpu_seconds;      // CPU time (RLIMIT_CPU); the wall-clock limit is 4x this plus 30 s
+};
+
 // Runs work() in a forked child and returns the bytes it returned. A gt::Error thrown by work() is
-// thrown here with the same message; a child that crashes, or runs past timeout_s seconds, throws
-// Error("<what>: <why_crash>"). The child runs single-threaded (no OpenMP) and ends with _exit.
+// thrown here with the same message (std::bad_alloc too, as "<what>: ..."). A child that crashes
+// throws Error("<what>: <why_crash>"), one that runs out of time Error("<what>: cannot read (...)").
+// The child runs single-threaded (no OpenMP), writes no core file, and ends with _exit.
 std::string in_child(const std::string& what, const std::string& why_crash, const std::function<std::string()>& work,
-                     int timeout_s = 300);
+                     const ChildLimits& limits);
 
 }  // namespace gt

@@ -38,7 +38,7 @@ nn::ModelInfo three_channels() {
 
 void tflite_model(const uint8_t* d, size_t n) { tflite::load(tflite::File(std::vector<uint8_t>(d, d + n), "fuzz.tflite")); }
 
-// HDF5: from disk through the vetting child (h5::File), or opened in memory in this process.
+// HDF5: from disk (libhdf5 in a child, which sends back a snapshot), or opened in memory in this process.
 void weights_h5(const uint8_t* d, size_t n) { load_weights(TempFile(d, n, ".h5").path); }
 void weights_h5_here(const uint8_t* d, size_t n) { load_weights(h5::File("fuzz.h5", d, n)); }
 void keras_h5(const uint8_t* d, size_t n) { load_keras(TempFile(d, n, ".h5").path); }
