@@ -36,11 +36,18 @@ def calibrate(m, x, rng):
     """Random weights as Keras initialises them make the signal vanish or saturate ReLU6 within a few
     layers, and a comparison of near-zero gradients proves nothing. So, layer by layer in order, each
     kernel is rescaled to give unit-variance outputs on x (biases random), and each batch norm gets
-    random statistics close to its real input's (mean, variance) and random gamma, beta."""
+    random statistics close to its real input's (mean, variance) and random gamma, beta. One forward
+    pass: each layer runs eagerly on its inputs' values (kept by the symbolic tensor that carries them),
+    so that it is calibrated on what the calibrated layers before it produce."""
+    values = {}
     for layer in m.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            values[id(layer.output)] = x
+            continue
+        inp = [values[id(t)] for t in layer.input] if isinstance(layer.input, list) else values[id(layer.input)]
         w = layer.get_weights()
         if isinstance(layer, keras.layers.BatchNormalization):
-            h = keras.Model(m.input, layer.input)(x).numpy()
+            h = inp.numpy()
             axes = tuple(range(h.ndim - 1))
             mu, var = h.mean(axes), h.var(axes)
             c = mu.shape
@@ -49,12 +56,13 @@ def calibrate(m, x, rng):
             layer.set_weights(new + [mu + rng.uniform(-0.1, 0.1, c) * np.sqrt(var), var * rng.uniform(0.8, 1.25, c)])
         elif w and w[0].ndim in (2, 4):
             act, layer.activation = layer.activation, keras.activations.linear
-            out = keras.Model(m.input, layer.output)(x).numpy()
+            out = layer(inp).numpy()
             layer.activation = act
             w[0] = w[0] / max(float(out.std()), 1e-6)
             if len(w) > 1:
                 w[1] = rng.uniform(-0.1, 0.1, w[1].shape)
             layer.set_weights(w)
+        values[id(layer.output)] = layer(inp, training=False)
 
 
 def main():

@@ -68,7 +68,7 @@ void put_attribute(Writer& w, hid_t obj, const std::string& name) {
     std::vector<double> v(count);
     if (count && H5Aread(a.id, H5T_NATIVE_DOUBLE, v.data()) < 0) return other();
     w.out += 'n', w.u64(count);
-    w.out.append(reinterpret_cast<const char*>(v.data()), count * sizeof(double));
+    if (count) w.out.append(reinterpret_cast<const char*>(v.data()), count * sizeof(double));
   } else if (vlen) {
     std::vector<char*> v(count, nullptr);
     Handle mem{H5Tget_native_type(type.id, H5T_DIR_ASCEND), H5Tclose};
@@ -258,8 +258,9 @@ struct File::Snapshot {
         a.count = u64();
         if (a.kind != 'x' && a.count > kMaxAttrElems) throw bad();
         if (a.kind == 'n') {
+          const char* p = take(size_t(a.count) * sizeof(double));
           a.numbers.resize(size_t(a.count));
-          std::memcpy(a.numbers.data(), take(size_t(a.count) * sizeof(double)), size_t(a.count) * sizeof(double));
+          if (a.count) std::memcpy(a.numbers.data(), p, size_t(a.count) * sizeof(double));
         } else if (a.kind == 's') {
           for (uint64_t k = 0; k < a.count; ++k) a.strings.push_back(str());
         } else if (a.kind != 'x') {
