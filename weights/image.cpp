@@ -37,15 +37,18 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
       continue;
     }
     if (m == 0xD9) return;  // EOI
-    const size_t len = size_t(b[p + 2]) << 8 | b[p + 3], end = p + 2 + len;
-    if (len < 2 || end > b.size()) return;  // stb_image reports a truncated segment itself
-    if (m == 0xC4)  // DHT: tables of (class and id, 16 counts, the symbols)
+    const size_t len = size_t(b[p + 2]) << 8 | b[p + 3], end = std::min(p + 2 + len, b.size());
+    if (len < 2) return;  // stb_image reports a malformed segment itself
+    // DHT: tables of (class and id, 16 counts, the symbols). A truncated one is checked as far as the
+    // file goes: stb_image builds a table from its counts before it notices that the symbols are missing.
+    if (m == 0xC4)
       for (size_t q = p + 4; q < end;) {
         size_t codes = 0;
         for (size_t i = 1; i <= 16 && q + i < end; ++i) codes += b[q + i];
-        if (q + 17 > end || codes > 256 || q + 17 + codes > end) unreadable(name, "corrupt JPEG Huffman table");
+        if (codes > 256) unreadable(name, "corrupt JPEG Huffman table");
         q += 17 + codes;
       }
+    if (p + 2 + len > b.size()) return;  // stb_image reports the truncation itself
     p = end;
   }
 }
