@@ -36,7 +36,7 @@ struct Handle {  // closes an HDF5 id with the right function
 // only garble the snapshot, which is parsed here with every length checked.
 //
 // Records, in order: per object (the root is ""), 'G' or 'D', its path, its attributes, then
-//   group:   its members' names (hard links to groups and datasets, in name order);
+//   group:   its members' names (its hard links, in name order);
 //   dataset: an error message, or "" followed by the rank, the dims, the element size (4: float32,
 //            8: float64; integers and other floats are sent as float64) and the raw values.
 // An attribute is its name, a kind ('n' numbers, 's' strings, 'x' anything else), its element count
