@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes gradtrace's file parsers with libFuzzer under ASan + UBSan (tests/fuzz/README.md).
-#   tools/fuzz.sh [MAX_SECONDS] [TARGETS]     defaults: 1800 s, tflite,weights_h5,keras_h5,input_h5,image,idx
+#   tools/fuzz.sh [MAX_SECONDS] [TARGETS]     defaults: 1800 s, every target
 # Each target runs until 1,000,000 executions or MAX_SECONDS, whichever comes first, seeded with real
 # files (../shared/data when present, the test fixtures, small files made here). A crash, leak or
 # sanitizer report stops it; the input is left in build-fuzz/crashes/<target>/: fix the bug, then
@@ -8,7 +8,7 @@
 # Needs clang and libclang-rt-14-dev (Debian); python3 with PIL and numpy for the seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,image,idx}
+secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx}
 if ! command -v clang++ >/dev/null; then
   [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev libomp-dev >/dev/null ||
     { echo "fuzz.sh needs clang: apt-get install clang libclang-rt-14-dev libomp-dev"; exit 1; }
@@ -19,14 +19,21 @@ IFS=, read -ra list <<<"$targets"
 cmake --build build-fuzz -j"$(nproc)" --target "${list[@]/#/fuzz_}"
 
 seeds=build-fuzz/seeds shared=../shared/data
-mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,image,idx}
+mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx}
 for t in "${list[@]}"; do rm -rf "${seeds:?}/$t"/*; done  # only these: another fuzz.sh may be running the others
 cp tests/fixtures/*.tflite "$seeds/tflite/"
 cp tests/corpus/*/*.tflite "$seeds/tflite/" 2>/dev/null || true
 cp weights/fashion_cnn.h5 tests/fixtures/torch_*_narrow.h5 "$seeds/weights_h5/"
 cp tests/fixtures/keras_*.h5 "$seeds/keras_h5/"
 cp tests/fixtures/course_vgg16.h5 "$seeds/input_h5/"
-for d in weights_h5 keras_h5 input_h5; do cp tests/corpus/$d/* "$seeds/$d/" 2>/dev/null || true; done
+for d in weights_h5 keras_h5 input_h5; do
+  cp tests/corpus/$d/* "$seeds/$d/" 2>/dev/null || true
+  # The *_snap targets start from the same files as snapshots (those libhdf5 can read).
+  if [[ ",$targets," == *",${d%_h5}_snap,"* ]]; then
+    cmake --build build-fuzz --target gradtrace_corpus >/dev/null
+    for f in "$seeds/$d"/*; do build-fuzz/tests/gradtrace_corpus --snapshot "$f" "$seeds/${d%_h5}_snap/$(basename "$f").snap" 2>/dev/null || true; done
+  fi
+done
 if [ -d "$shared" ]; then
   cp "$shared"/weights/*.tflite "$seeds/tflite/"
   /usr/bin/python3 - "$shared/images" "$seeds/image" <<'PY'
@@ -62,7 +69,7 @@ for t in "${list[@]}"; do
   # weights/sandbox.h); their targets run in fork mode, which goes on after a crash and keeps every
   # crashing input for tests/corpus/.
   extra=()
-  [ "$t" != tflite ] && [ "$t" != idx ] && extra=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  case $t in *_h5 | image) extra=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1) ;; esac
   # libhdf5 leaks on some corrupt files (in its own free lists, e.g. after a failed H5Dopen2). Those
   # leaks are suppressed: gradtrace runs libhdf5 in a child process that exits after one file.
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -190,7 +190,7 @@ struct Walk {
 };
 
 // size_hint: the file's size, reserved up front (the values of an uncompressed file take about that).
-std::string snapshot(hid_t f, const std::string& name, double size_hint) {
+std::string walk_file(hid_t f, const std::string& name, double size_hint) {
   Walk walk{"HDF5 file " + name, {}, 0, 0};
   walk.w.out.reserve(size_t(std::min(size_hint, double(max_tensor_bytes()))));
   walk.object(f, ".", "", 0);
@@ -288,25 +288,31 @@ struct File::Snapshot {
   }
 };
 
+File::SnapshotBytes File::snapshot(const std::string& path) {
+  // The child's limits scale with the file: its values (deflated at most 1032:1, under the limit),
+  // held twice at most, 1 GiB for libhdf5 itself; 10 s of CPU plus 1 s per 10 MB.
+  std::error_code ec;
+  const double bytes = double(std::filesystem::file_size(path, ec)), size = ec ? 0 : bytes;
+  const double values = std::min(double(max_tensor_bytes()), 1032 * size);
+  const ChildLimits limits{2 * values + double(1 << 30), 10 + int(size / 10e6)};
+  const std::string file = "HDF5 file " + path;
+  return {in_child(file, "cannot read (the HDF5 library crashed on it: a corrupt or hostile file)",
+                   [&] {
+                     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+                     if (f < 0) throw Error(file + ": cannot open for reading (missing, or not an HDF5 file)");
+                     std::string s = walk_file(f, path, size);
+                     H5Fclose(f);
+                     return s;
+                   },
+                   limits)};
+}
+
+File::File(const std::string& name, SnapshotBytes s)
+    : path_(name), snap_(std::make_unique<Snapshot>(std::move(s.bytes), name)), mode_(Mode::read) {}
+
 File::File(const std::string& path, Mode mode) : path_(path), mode_(mode) {
   if (mode == Mode::read) {
-    // The child's limits scale with the file: its values (deflated at most 1032:1, under the limit),
-    // held twice at most, 1 GiB for libhdf5 itself; 10 s of CPU plus 1 s per 10 MB.
-    std::error_code ec;
-    const double bytes = double(std::filesystem::file_size(path, ec)), size = ec ? 0 : bytes;
-    const double values = std::min(double(max_tensor_bytes()), 1032 * size);
-    const ChildLimits limits{2 * values + double(1 << 30), 10 + int(size / 10e6)};
-    snap_ = std::make_unique<Snapshot>(
-        in_child("HDF5 file " + path, "cannot read (the HDF5 library crashed on it: a corrupt or hostile file)",
-                 [&] {
-                   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-                   if (f < 0) fail("cannot open for reading (missing, or not an HDF5 file)");
-                   std::string s = snapshot(f, path, size);
-                   H5Fclose(f);
-                   return s;
-                 },
-                 limits),
-        path);
+    snap_ = std::make_unique<Snapshot>(snapshot(path).bytes, path);
   } else {
     tmp_ = path + ".tmp";
     id_ = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -320,7 +326,7 @@ File::File(const std::string& name, const void* image, size_t size) : path_(name
     fail("cannot set up an in-memory file");
   Handle f{H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.id), H5Fclose};
   if (f.id < 0) fail("cannot open the in-memory image (" + std::to_string(size) + " bytes)");
-  snap_ = std::make_unique<Snapshot>(snapshot(f.id, name, double(size)), name);
+  snap_ = std::make_unique<Snapshot>(walk_file(f.id, name, double(size)), name);
 }
 
 File::~File() {

@@ -21,6 +21,14 @@ class File {
   // Reads a file held in memory (the weights embedded in the binary), in this process; name is for
   // messages.
   File(const std::string& name, const void* image, size_t size);
+  // The snapshot of a file on disk, as libhdf5 in the child sends it back, and a File over such bytes
+  // (name is for messages). A hostile file meets gradtrace's own process only as these bytes, so the
+  // fuzz targets feed them to the readers directly (tests/fuzz/README.md).
+  struct SnapshotBytes {
+    std::string bytes;
+  };
+  static SnapshotBytes snapshot(const std::string& path);
+  File(const std::string& name, SnapshotBytes snapshot);
   ~File();
   File(const File&) = delete;
   File& operator=(const File&) = delete;

@@ -3,6 +3,7 @@
 //   gradtrace_corpus DIR        DIR/<target>/* are hostile files (found by fuzzing, or made by hand):
 //                               each must end in a clean error (a gt::Error)
 //   gradtrace_corpus --seeds DIR  DIR/<target>/* may parse or be refused; none may crash
+//   gradtrace_corpus --snapshot IN.h5 OUT   writes IN.h5's snapshot (a seed for the *_snap targets)
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -10,13 +11,24 @@
 #include <iterator>
 
 #include "tests/fuzz/targets.h"
+#include "weights/hdf5.h"
 
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--snapshot") {
+    try {
+      const std::string bytes = gt::h5::File::snapshot(argv[2]).bytes;
+      std::ofstream(argv[3], std::ios::binary) << bytes;
+    } catch (const gt::Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 1;
+    }
+    return 0;
+  }
   const bool seeds = argc == 3 && std::string(argv[1]) == "--seeds";
   if (argc != 2 && !seeds) {
-    std::fprintf(stderr, "usage: gradtrace_corpus [--seeds] DIR\n");
+    std::fprintf(stderr, "usage: gradtrace_corpus [--seeds] DIR | --snapshot IN.h5 OUT\n");
     return 2;
   }
   const fs::path root = argv[argc - 1];

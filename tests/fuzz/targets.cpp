@@ -46,6 +46,13 @@ void keras_h5_here(const uint8_t* d, size_t n) { load_keras(h5::File("fuzz.h5", 
 void input_h5(const uint8_t* d, size_t n) { load_input(TempFile(d, n, ".h5").path, three_channels()); }
 void input_h5_here(const uint8_t* d, size_t n) { tensor_input(h5::File("fuzz.h5", d, n), three_channels()); }
 
+// A snapshot (h5::File::SnapshotBytes) is what a file, however hostile, becomes before gradtrace's own
+// process parses anything of it: these fuzz our snapshot parser and the readers, without libhdf5.
+h5::File snapshot(const uint8_t* d, size_t n) { return h5::File("fuzz.h5", h5::File::SnapshotBytes{std::string(d, d + n)}); }
+void weights_snap(const uint8_t* d, size_t n) { load_weights(snapshot(d, n)); }
+void keras_snap(const uint8_t* d, size_t n) { load_keras(snapshot(d, n)); }
+void input_snap(const uint8_t* d, size_t n) { tensor_input(snapshot(d, n), three_channels()); }
+
 // Images: stb_image in a child process, or in this one.
 void image(const uint8_t* d, size_t n) { decode_image(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
 void image_here(const uint8_t* d, size_t n) { decode_image_in_process(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
@@ -58,6 +65,9 @@ void idx(const uint8_t* d, size_t n) { data::read_idx(TempFile(d, n, ".idx.gz").
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {{"tflite", tflite_model, tflite_model}, {"weights_h5", weights_h5, weights_h5_here},
                                           {"keras_h5", keras_h5, keras_h5_here},  {"input_h5", input_h5, input_h5_here},
+                                          {"weights_snap", weights_snap, weights_snap},
+                                          {"keras_snap", keras_snap, keras_snap},
+                                          {"input_snap", input_snap, input_snap},
                                           {"image", image, image_here},           {"idx", idx, idx}};
   return all;
 }
