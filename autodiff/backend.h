@@ -3,6 +3,7 @@
 // backend(device). Tensors passed in are already checked by the op: same dtype, same device, and
 // sizes that fit the parameters.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -27,7 +28,10 @@ class Backend {
   // so a model's zero-initialised parameters cost no memory before its weights are loaded.
   virtual void* allocate_zeroed(size_t bytes) = 0;
   virtual void deallocate(void* p) = 0;
-  virtual void write(const Tensor& dst, const void* host) = 0;  // host holds numel values of dst's dtype
+  // Transfers between the host and this device: host holds numel values of the tensor's dtype.
+  virtual void write(const Tensor& dst, const void* host) = 0;
+  virtual void read(const Tensor& src, void* host) = 0;  // waits for the work queued before it
+  virtual void synchronize() {}  // returns when every kernel queued so far has finished (timing)
   virtual void fill(const Tensor& y, double v) = 0;
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same numel; converts the dtype
 
@@ -102,7 +106,31 @@ class Backend {
   virtual void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) = 0;
 };
 
-// The backend of a device. Throws gt::Error for a device that this build does not support.
+// The backend of a device. Throws gt::Error for a device that this build does not support, and
+// "no CUDA device: ..." where the build has CUDA but the machine has no usable GPU.
 Backend& backend(Device d);
+Backend& cpu_backend();
+Backend& cuda_backend();  // in a build without CUDA: throws
+
+// Helpers for the backends.
+// Calls f(float{}) or f(double{}) by t's dtype.
+template <class F>
+void by_dtype(const Tensor& t, F&& f) {
+  if (t.dtype() == DType::f32) f(float{}); else f(double{});
+}
+// (N, C, S) view of a tensor whose dim 1 is the channel axis; (N, C) tensors have S = 1.
+struct NCS {
+  int64_t N, C, S;
+};
+inline NCS ncs(const Tensor& x) {
+  const Shape& s = x.shape();
+  const int64_t N = s[0], C = s.ndim() > 1 ? s[1] : 1;
+  return {N, C, s.numel() / std::max<int64_t>(1, N * C)};
+}
+// The typed data of t, or nullptr for an undefined (optional) tensor.
+template <class T>
+T* ptr(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
 
 }  // namespace gt

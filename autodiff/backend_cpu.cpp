@@ -20,26 +20,6 @@
 namespace gt {
 namespace {
 
-template <class F>
-void by_dtype(const Tensor& t, F&& f) {
-  if (t.dtype() == DType::f32) f(float{}); else f(double{});
-}
-
-// (N, C, S) view of a tensor whose dim 1 is the channel axis; (N, C) tensors have S = 1.
-struct NCS {
-  int64_t N, C, S;
-};
-NCS ncs(const Tensor& x) {
-  const Shape& s = x.shape();
-  const int64_t N = s[0], C = s.ndim() > 1 ? s[1] : 1;
-  return {N, C, s.numel() / std::max<int64_t>(1, N * C)};
-}
-
-template <class T>
-T* ptr(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 class CpuBackend final : public Backend {
  public:
   CpuBackend() {
@@ -66,6 +46,9 @@ class CpuBackend final : public Backend {
   void deallocate(void* p) override { std::free(p); }
   void write(const Tensor& dst, const void* host) override {
     std::memcpy(dst.raw(), host, static_cast<size_t>(dst.numel()) * dtype_size(dst.dtype()));
+  }
+  void read(const Tensor& src, void* host) override {
+    std::memcpy(host, src.raw(), static_cast<size_t>(src.numel()) * dtype_size(src.dtype()));
   }
   void fill(const Tensor& y, double v) override {
     by_dtype(y, [&](auto z) { using T = decltype(z); cpu::fill<T>(y.numel(), T(v), y.data<T>()); });
@@ -273,10 +256,17 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-Backend& backend(Device d) {
-  static CpuBackend cpu_backend;
-  if (d == Device::cpu) return cpu_backend;
-  throw Error("device cuda: this build of gradtrace has no CUDA backend (configure with -DGRADTRACE_CUDA=ON)");
+Backend& cpu_backend() {
+  static CpuBackend b;
+  return b;
 }
+
+#ifndef GRADTRACE_HAVE_CUDA
+Backend& cuda_backend() {
+  throw Error("no CUDA device: this build of gradtrace has no CUDA backend (configure with -DGRADTRACE_CUDA=ON where nvcc is installed)");
+}
+#endif
+
+Backend& backend(Device d) { return d == Device::cpu ? cpu_backend() : cuda_backend(); }
 
 }  // namespace gt

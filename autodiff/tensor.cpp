@@ -166,19 +166,26 @@ double Tensor::item() const {
 
 double Tensor::at(int64_t i) const {
   if (i < 0 || i >= numel()) throw Error("at(): index " + std::to_string(i) + " outside " + shape().str());
-  if (device() != Device::cpu) return to_vector_f64().at(static_cast<size_t>(i));
+  if (device() != Device::cpu) return to(Device::cpu).at(i);
   return dtype() == DType::f32 ? static_cast<const float*>(raw())[i] : static_cast<const double*>(raw())[i];
 }
 
+Tensor Tensor::to(Device d) const {
+  if (device() == d) return *this;
+  Tensor y = empty(shape(), dtype(), d);
+  if (d == Device::cpu) backend(device()).read(*this, y.raw());
+  else backend(d).write(y, raw());
+  return y;
+}
+
 std::vector<double> Tensor::to_vector_f64() const {
-  Tensor c = device() == Device::cpu ? to(DType::f64) : Tensor();
-  if (!c.defined()) throw Error("to_vector: only cpu tensors can be read directly");
+  const Tensor c = to(Device::cpu).to(DType::f64);
   const double* p = c.data<double>();
   return std::vector<double>(p, p + numel());
 }
 
 bool Tensor::all_finite() const {
-  if (device() != Device::cpu) throw Error("all_finite: only cpu tensors can be read directly");
+  if (device() != Device::cpu) return to(Device::cpu).all_finite();
   auto scan = [n = numel()](const auto* p) {
     bool ok = true;  // no early exit: the loop vectorises, and a NaN is the rare case
 #pragma omp parallel for simd reduction(&& : ok) if (n > (1 << 18))
@@ -189,8 +196,7 @@ bool Tensor::all_finite() const {
 }
 
 std::vector<float> Tensor::to_vector() const {
-  Tensor c = to(DType::f32);
-  if (c.device() != Device::cpu) throw Error("to_vector: only cpu tensors can be read directly");
+  const Tensor c = to(Device::cpu).to(DType::f32);
   const float* p = c.data<float>();
   return std::vector<float>(p, p + numel());
 }

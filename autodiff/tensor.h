@@ -24,6 +24,11 @@ size_t dtype_size(DType t);
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// The GPU could not hold a tensor (the message names the layer and the size). Callers that can work
+// in smaller pieces (IG's --batch) catch it to say so.
+struct OutOfDeviceMemory : Error {
+  using Error::Error;
+};
 
 // Up to 4 dimensions, each >= 0 (the constructors throw otherwise). A 0-D Shape has numel() 1.
 class Shape {
@@ -101,13 +106,14 @@ class Tensor {
   Tensor clone() const;                       // deep copy, no history
   Tensor detach() const;                      // shares storage, no history
   Tensor to(DType t) const;                   // converting copy (or *this when t matches)
+  Tensor to(Device d) const;                  // copy to another device (or *this when d matches), no history
   Tensor view(const Shape& s) const;          // same storage, new shape (no history; see ops::reshape)
   double item() const;                        // value of a one-element tensor
   double at(int64_t flat_index) const;        // one element, as double
-  // The values as a new vector (converted to float or double); cpu tensors only.
+  // The values as a new vector (converted to float or double), copied from the device if need be.
   std::vector<float> to_vector() const;
   std::vector<double> to_vector_f64() const;
-  bool all_finite() const;  // no NaN and no Inf (cpu tensors)
+  bool all_finite() const;  // no NaN and no Inf
 
   // The shared state behind the handle; same() is true when both handles share it.
   TensorImpl* impl() const { return impl_.get(); }

@@ -1,0 +1,451 @@
+// The CUDA backend: the same interface as the CPU's (autodiff/backend.h), over kernels/cuda.
+//
+// - Every CUDA call is checked: a failure becomes a gt::Error that names the call, and the error
+//   state is cleared so the next call does not inherit it.
+// - All work is queued on one stream, in order; reads to the host wait for it.
+// - Memory comes from a caching allocator: a block freed by a tensor goes back to a free list by
+//   size and the next tensor of that size takes it, so a steady state (the same pass again, as IG's
+//   batches) calls cudaMalloc no more. When the device is full, the cache is released and the
+//   allocation tried once more; if it still fails, the error names the layer and the size.
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "autodiff/backend.h"
+#include "autodiff/tape.h"
+#include "kernels/cuda/conv.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/layout.h"
+#include "kernels/cuda/norm.h"
+#include "kernels/cuda/pool.h"
+
+namespace gt {
+namespace {
+
+std::string mb(double bytes) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1f MB", bytes / 1e6);
+  return s;
+}
+
+// Throws for a failed CUDA call, after clearing the (non-sticky) error it left.
+void check(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return;
+  cudaGetLastError();
+  throw Error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(e));
+}
+
+// The kernels take int sizes inside a tile; the products below must fit.
+void fits_int(int64_t n, const char* what) {
+  if (n > int64_t(INT32_MAX)) throw Error(std::string(what) + ": a dimension of " + std::to_string(n) + " is too large for the CUDA kernels");
+}
+
+class Cache {
+ public:
+  explicit Cache(cudaStream_t s) : stream_(s) {}
+  void* get(size_t bytes) {
+    const size_t want = round(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    // The smallest free block that fits, if it wastes at most a quarter of itself.
+    const auto it = free_.lower_bound(want);
+    if (it != free_.end() && it->first <= want + want / 4) {
+      void* p = it->second;
+      cached_ -= it->first;
+      free_.erase(it);
+      return p;
+    }
+    void* p = nullptr;
+    cudaError_t e = cudaMalloc(&p, want);
+    if (e == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      release_locked();
+      e = cudaMalloc(&p, want);
+    }
+    if (e == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      size_t free = 0, total = 0;
+      cudaMemGetInfo(&free, &total);
+      cudaGetLastError();
+      const std::string& layer = NameScope::current();
+      throw OutOfDeviceMemory("out of GPU memory" + (layer.empty() ? std::string() : " in layer " + layer) + ": " +
+                              mb(double(want)) + " requested, " + mb(double(held_)) + " held by gradtrace, " +
+                              mb(double(free)) + " free of " + mb(double(total)));
+    }
+    check(e, "cudaMalloc");
+    size_[p] = want;
+    held_ += want;
+    return p;
+  }
+  void put(void* p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = size_.find(p);
+    if (it == size_.end()) return;
+    free_.emplace(it->second, p);
+    cached_ += it->second;
+  }
+
+ private:
+  // 512-byte steps below 1 MB, 1 MB steps above: the sizes of one pass repeat exactly in the next.
+  static size_t round(size_t n) {
+    const size_t step = n < (1u << 20) ? 512 : (1u << 20);
+    return std::max<size_t>(step, (n + step - 1) / step * step);
+  }
+  void release_locked() {
+    cudaStreamSynchronize(stream_);  // the stream may still use a cached block: its owner died, not its kernels
+    for (auto& [bytes, p] : free_) {
+      cudaFree(p);
+      size_.erase(p);
+      held_ -= bytes;
+    }
+    free_.clear();
+    cached_ = 0;
+  }
+  cudaStream_t stream_;
+  std::mutex mu_;
+  std::multimap<size_t, void*> free_;
+  std::unordered_map<void*, size_t> size_;
+  size_t held_ = 0, cached_ = 0;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend() {
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      throw Error(std::string("no CUDA device: ") + cudaGetErrorString(e));
+    }
+    if (n == 0) throw Error("no CUDA device: the driver reports none");
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    cache_ = std::make_unique<Cache>(stream_);
+  }
+
+  void* allocate(size_t bytes) override { return cache_->get(bytes); }
+  void* allocate_zeroed(size_t bytes) override {
+    void* p = cache_->get(bytes);
+    check(cudaMemsetAsync(p, 0, bytes, stream_), "cudaMemsetAsync");
+    return p;
+  }
+  void deallocate(void* p) override { cache_->put(p); }
+  void write(const Tensor& dst, const void* host) override {
+    check(cudaMemcpyAsync(dst.raw(), host, bytes(dst), cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync (to the GPU)");
+    check(cudaStreamSynchronize(stream_), "a copy to the GPU");  // host may be freed on return
+  }
+  void read(const Tensor& src, void* host) override {
+    check(cudaMemcpyAsync(host, src.raw(), bytes(src), cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync (to the host)");
+    check(cudaStreamSynchronize(stream_), "the kernels before a copy to the host");
+  }
+  void synchronize() override { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+  void fill(const Tensor& y, double v) override {
+    by_dtype(y, [&](auto z) { using T = decltype(z); run(cuda::fill<T>(y.numel(), T(v), y.data<T>(), stream_), "fill"); });
+  }
+  void copy(const Tensor& src, const Tensor& dst) override {
+    by_dtype(src, [&](auto a) {
+      using A = decltype(a);
+      by_dtype(dst, [&](auto b) {
+        using B = decltype(b);
+        run(cuda::convert<A, B>(src.numel(), src.data<A>(), dst.data<B>(), stream_), "copy");
+      });
+    });
+  }
+  void unary_forward(Unary op, const Tensor& x, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::unary_forward<T>(op, x.numel(), x.data<T>(), y.data<T>(), stream_), "unary_forward");
+    });
+  }
+  void unary_backward(Unary op, const Tensor& y, const Tensor& dy, const Tensor& dx) override {
+    by_dtype(y, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::unary_backward<T>(op, y.numel(), y.data<T>(), dy.data<T>(), dx.data<T>(), stream_), "unary_backward");
+    });
+  }
+  void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) override {
+    by_dtype(a, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::binary<T>(op, a.numel(), a.data<T>(), b.data<T>(), y.data<T>(), stream_), "binary");
+    });
+  }
+  void axpby(double a, const Tensor& x, double b, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::axpby<T>(x.numel(), T(a), x.data<T>(), T(b), y.data<T>(), stream_), "axpby");
+    });
+  }
+  void affine(const Tensor& x, double a, double b, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::affine<T>(x.numel(), x.data<T>(), T(a), T(b), y.data<T>(), stream_), "affine");
+    });
+  }
+  void clamp_forward(const Tensor& x, double lo, double hi, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::clamp_forward<T>(x.numel(), x.data<T>(), T(lo), T(hi), y.data<T>(), stream_), "clamp_forward");
+    });
+  }
+  void clamp_backward(const Tensor& x, double lo, double hi, const Tensor& dy, const Tensor& dx) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::clamp_backward<T>(x.numel(), x.data<T>(), T(lo), T(hi), dy.data<T>(), dx.data<T>(), stream_),
+          "clamp_backward");
+    });
+  }
+  void bias_add(const Tensor& x, const Tensor& b, const Tensor& y) override {
+    const NCS d = ncs(x);
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::bias_add<T>(d.N, d.C, d.S, x.data<T>(), b.data<T>(), y.data<T>(), stream_), "bias_add");
+    });
+  }
+  void bias_grad(const Tensor& dy, const Tensor& db) override {
+    const NCS d = ncs(dy);
+    by_dtype(dy, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::bias_grad<T>(d.N, d.C, d.S, dy.data<T>(), db.data<T>(), stream_), "bias_grad");
+    });
+  }
+  void reduce_axis(const Tensor& x, int64_t outer, int64_t len, int64_t inner, double scale, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::reduce_axis<T>(outer, len, inner, T(scale), x.data<T>(), y.data<T>(), stream_), "reduce_axis");
+    });
+  }
+  void broadcast_axis(const Tensor& dy, int64_t outer, int64_t len, int64_t inner, double scale,
+                      const Tensor& dx) override {
+    by_dtype(dy, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::broadcast_axis<T>(outer, len, inner, T(scale), dy.data<T>(), dx.data<T>(), stream_), "broadcast_axis");
+    });
+  }
+  void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A, const Tensor& B,
+            double beta, const Tensor& C) override {
+    fits_int(std::max({M, N, K}), "gemm");
+    by_dtype(A, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::gemm<T>(ta, tb, M, N, K, T(alpha), A.data<T>(), B.data<T>(), T(beta), C.data<T>(), workspace(),
+                        kWorkspace, stream_),
+          "gemm");
+    });
+  }
+  void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
+                      const Tensor& scale, Act act) override {
+    fits(g);
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), Epilogue<T>(ptr<T>(b), ptr<T>(scale), act), y.data<T>(),
+                                  workspace(), kWorkspace, stream_),
+          "conv2d_forward");
+    });
+  }
+  void conv2d_epilogue_backward(const Tensor& dy, const Tensor& y, const Tensor& scale, Act act,
+                                const Tensor& dz) override {
+    const NCS d = ncs(y);
+    by_dtype(y, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::epilogue_backward<T>(Epilogue<T>(nullptr, ptr<T>(scale), act), d.N, d.C, d.S, dy.data<T>(),
+                                     y.data<T>(), dz.data<T>(), stream_),
+          "conv2d_epilogue_backward");
+    });
+  }
+  void conv2d_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, const Tensor& dx) override {
+    fits(g);
+    by_dtype(dy, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::conv2d_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream_),
+          "conv2d_backward_data");
+    });
+  }
+  void conv2d_backward_weight(const ConvGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dw) override {
+    fits(g);
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::conv2d_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw.data<T>(), workspace(), kWorkspace, stream_),
+          "conv2d_backward_weight");
+    });
+  }
+  void maxpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::maxpool_forward<T>(g, x.data<T>(), y.data<T>(), stream_), "maxpool_forward");
+    });
+  }
+  void maxpool_backward(const PoolGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dx) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::maxpool_backward<T>(g, x.data<T>(), dy.data<T>(), dx.data<T>(), stream_), "maxpool_backward");
+    });
+  }
+  void avgpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::avgpool_forward<T>(g, x.data<T>(), y.data<T>(), stream_), "avgpool_forward");
+    });
+  }
+  void avgpool_backward(const PoolGeom& g, const Tensor& dy, const Tensor& dx) override {
+    by_dtype(dy, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::avgpool_backward<T>(g, dy.data<T>(), dx.data<T>(), stream_), "avgpool_backward");
+    });
+  }
+  void bn_stats(const Tensor& x, const Tensor& mean, const Tensor& var) override {
+    const NCS d = ncs(x);
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::bn_stats<T>(d.N, d.C, d.S, x.data<T>(), mean.data<T>(), var.data<T>(), stream_), "bn_stats");
+    });
+  }
+  void bn_forward(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma, const Tensor& beta,
+                  const Tensor& y) override {
+    const NCS d = ncs(x);
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::bn_forward<T>(d.N, d.C, d.S, x.data<T>(), mean.data<T>(), invstd.data<T>(), gamma.data<T>(),
+                              beta.data<T>(), y.data<T>(), stream_),
+          "bn_forward");
+    });
+  }
+  void bn_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
+                   bool training, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta) override {
+    const NCS d = ncs(x);
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::bn_backward<T>(d.N, d.C, d.S, x.data<T>(), dy.data<T>(), mean.data<T>(), invstd.data<T>(),
+                               gamma.data<T>(), training, ptr<T>(dx), ptr<T>(dgamma), ptr<T>(dbeta), stream_),
+          "bn_backward");
+    });
+  }
+  void softmax_forward(const Tensor& x, bool log, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::softmax_forward<T>(x.dim(0), x.numel() / x.dim(0), log, x.data<T>(), y.data<T>(), stream_),
+          "softmax_forward");
+    });
+  }
+  void softmax_backward(const Tensor& y, const Tensor& dy, bool log, const Tensor& dx) override {
+    by_dtype(y, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::softmax_backward<T>(y.dim(0), y.numel() / y.dim(0), log, y.data<T>(), dy.data<T>(), dx.data<T>(),
+                                    stream_),
+          "softmax_backward");
+    });
+  }
+  double nll_forward(const Tensor& logp, const std::vector<int32_t>& labels) override {
+    const Tensor lab = upload_labels(labels);
+    double r = 0;
+    by_dtype(logp, [&](auto z) {
+      using T = decltype(z);
+      const Tensor loss = Tensor::empty({1}, logp.dtype(), Device::cuda);
+      run(cuda::nll_forward<T>(logp.dim(0), logp.dim(1), logp.data<T>(), static_cast<const int32_t*>(lab.raw()),
+                               loss.data<T>(), stream_),
+          "nll_forward");
+      T v;
+      read(loss, &v);
+      r = double(v);
+    });
+    return r;
+  }
+  void nll_backward(const std::vector<int32_t>& labels, double dloss, const Tensor& dlogp) override {
+    const Tensor lab = upload_labels(labels);
+    by_dtype(dlogp, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::nll_backward<T>(dlogp.dim(0), dlogp.dim(1), static_cast<const int32_t*>(lab.raw()), T(dloss),
+                                dlogp.data<T>(), stream_),
+          "nll_backward");
+    });
+  }
+  void pad(const Tensor& x, const Pads& p, double value, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::pad<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), p.top, p.bottom, p.left, p.right, T(value),
+                       x.data<T>(), y.data<T>(), stream_),
+          "pad");
+    });
+  }
+  void pad_backward(const Tensor& dy, const Pads& p, const Tensor& dx) override {
+    by_dtype(dy, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::pad_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), p.top, p.bottom, p.left, p.right,
+                                dy.data<T>(), dx.data<T>(), stream_),
+          "pad_backward");
+    });
+  }
+  void insert_channels(const Tensor& src, int64_t offset, const Tensor& dst) override {
+    const NCS s = ncs(src), d = ncs(dst);
+    by_dtype(src, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::insert_channels<T>(s.N, s.C, s.S, src.data<T>(), d.C, offset, dst.data<T>(), stream_),
+          "insert_channels");
+    });
+  }
+  void extract_channels(const Tensor& dst_grad, int64_t offset, const Tensor& src_grad) override {
+    const NCS s = ncs(src_grad), d = ncs(dst_grad);
+    by_dtype(src_grad, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::extract_channels<T>(s.N, s.C, s.S, dst_grad.data<T>(), d.C, offset, src_grad.data<T>(), stream_),
+          "extract_channels");
+    });
+  }
+  void resize_bilinear(const Tensor& x, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::resize_bilinear<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), x.data<T>(),
+                                   y.data<T>(), stream_),
+          "resize_bilinear");
+    });
+  }
+  void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) override {
+    by_dtype(dy, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::resize_bilinear_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3),
+                                            dy.data<T>(), dx.data<T>(), stream_),
+          "resize_bilinear_backward");
+    });
+  }
+
+ private:
+  // Split-K scratch for the GEMM kernels, taken from the cache once and kept.
+  static constexpr size_t kWorkspace = size_t(64) << 20;
+  void* workspace() {
+    if (!workspace_) workspace_ = cache_->get(kWorkspace);
+    return workspace_;
+  }
+  static size_t bytes(const Tensor& t) { return size_t(t.numel()) * dtype_size(t.dtype()); }
+  // A kernel's launch status: a failure is reported under the op's name, with the layer.
+  static void run(cudaError_t e, const char* op) { check(e, op_context(op).c_str()); }
+  static void fits(const ConvGeom& g) {
+    fits_int(g.N * std::max(g.H * g.W, g.Ho * g.Wo) * std::max(int64_t(1), g.kh * g.kw), "conv2d");
+    fits_int(std::max(g.C, g.O) * g.kh * g.kw, "conv2d");
+  }
+  Tensor upload_labels(const std::vector<int32_t>& labels) {
+    // int32 labels travel as float32-sized elements (the same 4 bytes; the kernels read them as int32).
+    Tensor t = Tensor::empty({int64_t(labels.size())}, DType::f32, Device::cuda);
+    check(cudaMemcpyAsync(t.raw(), labels.data(), labels.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
+          "cudaMemcpyAsync (labels)");
+    return t;
+  }
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<Cache> cache_;
+  void* workspace_ = nullptr;
+};
+
+}  // namespace
+
+Backend& cuda_backend() {
+  // Made on first use; a machine without a GPU gets the constructor's "no CUDA device" error each time.
+  // Never destroyed: tensors that outlive main's scope may still hand their blocks back.
+  static CudaBackend* b = nullptr;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!b) b = new CudaBackend();
+  return *b;
+}
+
+}  // namespace gt

@@ -1,0 +1,230 @@
+#include "kernels/cuda/conv.h"
+#include "kernels/cuda/tiled_gemm.cuh"
+
+namespace gt::cuda {
+namespace {
+
+// The geometry as ints for the device (the backend checks that every size fits).
+struct Geom {
+  int N, C, H, W, O, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo, Cg, Og;
+  explicit Geom(const ConvGeom& g)
+      : N(int(g.N)), C(int(g.C)), H(int(g.H)), W(int(g.W)), O(int(g.O)), kh(int(g.kh)), kw(int(g.kw)),
+        sh(int(g.sh)), sw(int(g.sw)), dh(int(g.dh)), dw(int(g.dw)), pt(int(g.pt)), pl(int(g.pl)), Ho(int(g.Ho)),
+        Wo(int(g.Wo)), Cg(int(g.C / g.groups)), Og(int(g.O / g.groups)) {}
+  // x[img, c, ih, iw] for output pixel (oh, ow) under tap (i, j), or 0 in the padding.
+  template <class T>
+  __device__ T input(const T* x, int img, int c, int oh, int ow, int i, int j) const {
+    const int ih = oh * sh - pt + i * dh, iw = ow * sw - pl + j * dw;
+    if (unsigned(ih) >= unsigned(H) || unsigned(iw) >= unsigned(W)) return T(0);
+    return x[((int64_t(img) * C + c) * H + ih) * W + iw];
+  }
+};
+
+// The epilogue on the device: act(scale[o] * v + bias[o]); ReLU and ReLU6 as ops::relu and ops::relu6
+// on the CPU (a NaN becomes 0 in ReLU and stays NaN in ReLU6).
+template <class T>
+struct Finish {
+  const T *bias, *scale;
+  Act act;
+  __device__ T operator()(int o, T v) const {
+    v = (scale ? scale[o] : T(1)) * v + (bias ? bias[o] : T(0));
+    if (act == Act::relu) return v > T(0) ? v : T(0);
+    if (act == Act::relu6) {
+      v = v < T(0) ? T(0) : v;
+      return T(6) < v ? T(6) : v;
+    }
+    return v;
+  }
+};
+
+// Forward, per group z:  y[img, o, p] = sum_{c, i, j} w[o, c, i, j] x[img, c, p under (i, j)]
+//   M = output channels of the group, N = images x output pixels, K = group channels x taps.
+template <class T>
+struct ConvForward {
+  int M, N, K;
+  Geom g;
+  const T *x, *w;
+  Finish<T> finish;
+  T* y;
+  __device__ T a(int z, int m, int k) const { return w[int64_t(z * g.Og + m) * K + k]; }
+  __device__ T b(int z, int k, int n) const {
+    const int taps = g.kh * g.kw, c = k / taps, t = k % taps, P = g.Ho * g.Wo, p = n % P;
+    return g.input(x, n / P, z * g.Cg + c, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw);
+  }
+  __device__ void store(int z, int m, int n, T v) const {
+    const int o = z * g.Og + m, P = g.Ho * g.Wo;
+    y[(int64_t(n / P) * g.O + o) * P + n % P] = finish(o, v);
+  }
+};
+
+// Backward data, per group z:  dx[img, c, h, w] = sum_{o, i, j} w[o, c, i, j] dy[img, o, oh, ow]
+// over the outputs whose tap (i, j) lands on (h, w): oh = (h + pt - i*dh) / sh when that divides.
+//   M = group channels, N = images x input pixels, K = group outputs x taps.
+template <class T>
+struct ConvBackwardData {
+  int M, N, K;
+  Geom g;
+  const T *dy, *w;
+  T* dx;
+  __device__ T a(int z, int m, int k) const {
+    const int taps = g.kh * g.kw;
+    return w[(int64_t(z * g.Og + k / taps) * g.Cg + m) * taps + k % taps];
+  }
+  __device__ T b(int z, int k, int n) const {
+    const int taps = g.kh * g.kw, o = k / taps, t = k % taps, i = t / g.kw, j = t % g.kw;
+    const int HW = g.H * g.W, img = n / HW, h = n % HW / g.W, wc = n % g.W;
+    const int th = h + g.pt - i * g.dh, tw = wc + g.pl - j * g.dw;
+    if (th < 0 || tw < 0 || th % g.sh || tw % g.sw) return T(0);
+    const int oh = th / g.sh, ow = tw / g.sw;
+    if (oh >= g.Ho || ow >= g.Wo) return T(0);
+    return dy[((int64_t(img) * g.O + z * g.Og + o) * g.Ho + oh) * g.Wo + ow];
+  }
+  __device__ void store(int z, int m, int n, T v) const {
+    const int HW = g.H * g.W;
+    dx[(int64_t(n / HW) * g.C + z * g.Cg + m) * HW + n % HW] = v;
+  }
+};
+
+// Backward weights, per group z:  dw[o, c, i, j] = sum_{img, p} dy[img, o, p] x[img, c, p under (i, j)]
+//   M = group outputs, N = group channels x taps, K = images x output pixels (long: split-K).
+template <class T>
+struct ConvBackwardWeight {
+  int M, N, K;
+  Geom g;
+  const T *x, *dy;
+  T* dw;
+  __device__ T a(int z, int m, int k) const {
+    const int P = g.Ho * g.Wo;
+    return dy[(int64_t(k / P) * g.O + z * g.Og + m) * P + k % P];
+  }
+  __device__ T b(int z, int k, int n) const {
+    const int taps = g.kh * g.kw, P = g.Ho * g.Wo, p = k % P, t = n % taps;
+    return g.input(x, k / P, z * g.Cg + n / taps, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw);
+  }
+  __device__ void store(int z, int m, int n, T v) const { dw[int64_t(z * g.Og + m) * N + n] = v; }
+};
+
+// Depthwise (groups == C, O = C * mult): output channel o reads input channel o / mult only.
+template <class T>
+__global__ void depthwise_forward_kernel(Geom g, const T* x, const T* w, Finish<T> finish, T* y) {
+  const int64_t total = int64_t(g.N) * g.O * g.Ho * g.Wo;
+  const int mult = g.O / g.C;
+  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total; idx += int64_t(blockDim.x) * gridDim.x) {
+    const int ow = int(idx % g.Wo), oh = int(idx / g.Wo % g.Ho), o = int(idx / (int64_t(g.Wo) * g.Ho) % g.O);
+    const int img = int(idx / (int64_t(g.Wo) * g.Ho * g.O));
+    const T* wo = w + int64_t(o) * g.kh * g.kw;
+    T s = 0;
+    for (int i = 0; i < g.kh; ++i)
+      for (int j = 0; j < g.kw; ++j) s = fma(wo[i * g.kw + j], g.input(x, img, o / mult, oh, ow, i, j), s);
+    y[idx] = finish(o, s);
+  }
+}
+
+// dx[img, c, h, w] = sum_{o of c, i, j} w[o, i, j] dy[img, o, oh, ow], gathered (no atomics).
+template <class T>
+__global__ void depthwise_backward_data_kernel(Geom g, const T* dy, const T* w, T* dx) {
+  const int64_t total = int64_t(g.N) * g.C * g.H * g.W;
+  const int mult = g.O / g.C;
+  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total; idx += int64_t(blockDim.x) * gridDim.x) {
+    const int wc = int(idx % g.W), h = int(idx / g.W % g.H), c = int(idx / (int64_t(g.W) * g.H) % g.C);
+    const int img = int(idx / (int64_t(g.W) * g.H * g.C));
+    T s = 0;
+    for (int i = 0; i < g.kh; ++i) {
+      const int th = h + g.pt - i * g.dh;
+      if (th < 0 || th % g.sh || th / g.sh >= g.Ho) continue;
+      for (int j = 0; j < g.kw; ++j) {
+        const int tw = wc + g.pl - j * g.dw;
+        if (tw < 0 || tw % g.sw || tw / g.sw >= g.Wo) continue;
+        for (int m = 0; m < mult; ++m) {
+          const int o = c * mult + m;
+          s = fma(w[(int64_t(o) * g.kh + i) * g.kw + j],
+                  dy[((int64_t(img) * g.O + o) * g.Ho + th / g.sh) * g.Wo + tw / g.sw], s);
+        }
+      }
+    }
+    dx[idx] = s;
+  }
+}
+
+// One block per weight (o, i, j): the sum over images and output pixels, reduced in a fixed order.
+template <class T>
+__global__ void depthwise_backward_weight_kernel(Geom g, const T* x, const T* dy, T* dw) {
+  const int taps = g.kh * g.kw, o = blockIdx.x / taps, t = blockIdx.x % taps, P = g.Ho * g.Wo;
+  const int mult = g.O / g.C;
+  T s = 0;
+  for (int64_t k = threadIdx.x; k < int64_t(g.N) * P; k += blockDim.x) {
+    const int img = int(k / P), p = int(k % P);
+    s = fma(dy[(int64_t(img) * g.O + o) * P + p], g.input(x, img, o / mult, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw), s);
+  }
+  s = block_sum(s);
+  if (threadIdx.x == 0) dw[blockIdx.x] = s;
+}
+
+template <class T>
+Finish<T> device_epilogue(const Epilogue<T>& e) {
+  return {e.bias, e.scale, e.act};
+}
+
+}  // namespace
+
+template <class T>
+cudaError_t conv2d_forward(const ConvGeom& cg, const T* x, const T* w, const Epilogue<T>& e, T* y, void* ws,
+                           size_t ws_bytes, cudaStream_t s) {
+  const Geom g(cg);
+  if (cg.depthwise()) {
+    depthwise_forward_kernel<T><<<blocks_for(cg.N * cg.O * cg.Ho * cg.Wo), kThreads, 0, s>>>(g, x, w, device_epilogue(e), y);
+    return cudaGetLastError();
+  }
+  const ConvForward<T> op{g.Og, g.N * g.Ho * g.Wo, g.Cg * g.kh * g.kw, g, x, w, device_epilogue(e), y};
+  return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
+}
+
+template <class T>
+cudaError_t conv2d_backward_data(const ConvGeom& cg, const T* dy, const T* w, T* dx, void* ws, size_t ws_bytes,
+                                 cudaStream_t s) {
+  const Geom g(cg);
+  if (cg.depthwise()) {
+    depthwise_backward_data_kernel<T><<<blocks_for(cg.N * cg.C * cg.H * cg.W), kThreads, 0, s>>>(g, dy, w, dx);
+    return cudaGetLastError();
+  }
+  const ConvBackwardData<T> op{g.Cg, g.N * g.H * g.W, g.Og * g.kh * g.kw, g, dy, w, dx};
+  return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
+}
+
+template <class T>
+cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, T* dw, void* ws, size_t ws_bytes,
+                                   cudaStream_t s) {
+  const Geom g(cg);
+  if (cg.depthwise()) {
+    depthwise_backward_weight_kernel<T><<<unsigned(cg.O * cg.kh * cg.kw), kThreads, 0, s>>>(g, x, dy, dw);
+    return cudaGetLastError();
+  }
+  const ConvBackwardWeight<T> op{g.Og, g.Cg * g.kh * g.kw, g.N * g.Ho * g.Wo, g, x, dy, dw};
+  return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
+}
+
+template <class T>
+cudaError_t epilogue_backward(const Epilogue<T>& e, int64_t N, int64_t O, int64_t P, const T* dy, const T* y, T* dz,
+                              cudaStream_t s) {
+  const T* scale = e.scale;
+  const Act act = e.act;
+  return for_each(N * O * P, s, [=] __device__(int64_t i) {
+    const T v = y[i];
+    const bool pass = act == Act::none || (act == Act::relu ? v > T(0) : v > T(0) && v < T(6));
+    dz[i] = pass ? dy[i] * (scale ? scale[i / P % O] : T(1)) : T(0);
+  });
+}
+
+#define GT_INSTANTIATE(T)                                                                                       \
+  template cudaError_t conv2d_forward<T>(const ConvGeom&, const T*, const T*, const Epilogue<T>&, T*, void*,    \
+                                         size_t, cudaStream_t);                                                 \
+  template cudaError_t conv2d_backward_data<T>(const ConvGeom&, const T*, const T*, T*, void*, size_t,         \
+                                               cudaStream_t);                                                   \
+  template cudaError_t conv2d_backward_weight<T>(const ConvGeom&, const T*, const T*, T*, void*, size_t,       \
+                                                 cudaStream_t);                                                 \
+  template cudaError_t epilogue_backward<T>(const Epilogue<T>&, int64_t, int64_t, int64_t, const T*, const T*, \
+                                            T*, cudaStream_t);
+GT_INSTANTIATE(float)
+GT_INSTANTIATE(double)
+
+}  // namespace gt::cuda

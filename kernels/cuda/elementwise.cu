@@ -1,0 +1,158 @@
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/launch.cuh"
+
+namespace gt::cuda {
+
+// The comparisons are written as std::min / std::max are, so that a NaN goes where it goes on the
+// CPU: relu(NaN) = 0, relu6(NaN) = NaN, clamp(NaN) = NaN.
+template <class T>
+__device__ T min_of(T a, T b) { return b < a ? b : a; }
+template <class T>
+__device__ T max_of(T a, T b) { return a < b ? b : a; }
+
+template <class T>
+cudaError_t fill(int64_t n, T v, T* y, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = v; });
+}
+
+template <class T>
+cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) {
+    const T v = x[i];
+    switch (op) {
+      case Unary::relu: y[i] = v > T(0) ? v : T(0); break;
+      case Unary::relu6: y[i] = min_of(max_of(v, T(0)), T(6)); break;
+      case Unary::sigmoid: y[i] = T(1) / (T(1) + exp(-v)); break;
+      case Unary::tanh: y[i] = tanh(v); break;
+    }
+  });
+}
+
+template <class T>
+cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) {
+    const T v = y[i], d = dy[i];
+    switch (op) {
+      case Unary::relu: dx[i] = v > T(0) ? d : T(0); break;
+      case Unary::relu6: dx[i] = v > T(0) && v < T(6) ? d : T(0); break;
+      case Unary::sigmoid: dx[i] = d * v * (T(1) - v); break;
+      case Unary::tanh: dx[i] = d * (T(1) - v * v); break;
+    }
+  });
+}
+
+template <class T>
+cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) {
+    const T u = a[i], v = b[i];
+    switch (op) {
+      case Binary::add: y[i] = u + v; break;
+      case Binary::sub: y[i] = u - v; break;
+      case Binary::mul: y[i] = u * v; break;
+      case Binary::add_relu: y[i] = u + v > T(0) ? u + v : T(0); break;
+    }
+  });
+}
+
+template <class T>
+cudaError_t axpby(int64_t n, T a, const T* x, T b, T* y, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = a * x[i] + b * y[i]; });
+}
+
+template <class T>
+cudaError_t affine(int64_t n, const T* x, T a, T b, T* y, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = a * x[i] + b; });
+}
+
+template <class T>
+cudaError_t clamp_forward(int64_t n, const T* x, T lo, T hi, T* y, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = min_of(max_of(x[i], lo), hi); });
+}
+
+template <class T>
+cudaError_t clamp_backward(int64_t n, const T* x, T lo, T hi, const T* dy, T* dx, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) { dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : T(0); });
+}
+
+template <class T>
+cudaError_t bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T* y, cudaStream_t s) {
+  return for_each(N * C * S, s, [=] __device__(int64_t i) { y[i] = x[i] + b[i / S % C]; });
+}
+
+// One block per channel: a fixed-order tree sum over the channel's N*S values.
+template <class T>
+__global__ void bias_grad_kernel(int64_t N, int64_t C, int64_t S, const T* dy, T* db) {
+  const int64_t c = blockIdx.x;
+  T s = 0;
+  for (int64_t k = threadIdx.x; k < N * S; k += blockDim.x) s += dy[(k / S * C + c) * S + k % S];
+  s = block_sum(s);
+  if (threadIdx.x == 0) db[c] = s;
+}
+
+template <class T>
+cudaError_t bias_grad(int64_t N, int64_t C, int64_t S, const T* dy, T* db, cudaStream_t s) {
+  if (C <= 0) return cudaSuccess;
+  bias_grad_kernel<T><<<unsigned(C), kThreads, 0, s>>>(N, C, S, dy, db);
+  return cudaGetLastError();
+}
+
+// inner == 1 (a mean over the last axes, as global average pooling): a warp per output, its lanes
+// striding along the contiguous row. Otherwise a thread per output, neighbours reading neighbours.
+template <class T>
+__global__ void reduce_rows_kernel(int64_t rows, int64_t len, T scale, const T* x, T* y) {
+  const int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (warp >= rows) return;
+  T s = 0;
+  for (int64_t l = lane; l < len; l += 32) s += x[warp * len + l];
+  for (int o = 16; o > 0; o /= 2) s += __shfl_xor_sync(0xffffffffu, s, o);
+  if (lane == 0) y[warp] = scale * s;
+}
+
+template <class T>
+cudaError_t reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* x, T* y, cudaStream_t s) {
+  if (inner == 1) {
+    if (outer <= 0) return cudaSuccess;
+    reduce_rows_kernel<T><<<unsigned((outer * 32 + kThreads - 1) / kThreads), kThreads, 0, s>>>(outer, len, scale, x, y);
+    return cudaGetLastError();
+  }
+  return for_each(outer * inner, s, [=] __device__(int64_t oi) {
+    const T* p = x + oi / inner * len * inner + oi % inner;
+    T acc = 0;
+    for (int64_t l = 0; l < len; ++l) acc += p[l * inner];
+    y[oi] = scale * acc;
+  });
+}
+
+template <class T>
+cudaError_t broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* dy, T* dx, cudaStream_t s) {
+  return for_each(outer * len * inner, s,
+                  [=] __device__(int64_t i) { dx[i] = scale * dy[i / (len * inner) * inner + i % inner]; });
+}
+
+template <class A, class B>
+cudaError_t convert(int64_t n, const A* a, B* b, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) { b[i] = static_cast<B>(a[i]); });
+}
+
+#define GT_INSTANTIATE(T)                                                                                   \
+  template cudaError_t fill<T>(int64_t, T, T*, cudaStream_t);                                               \
+  template cudaError_t unary_forward<T>(Unary, int64_t, const T*, T*, cudaStream_t);                        \
+  template cudaError_t unary_backward<T>(Unary, int64_t, const T*, const T*, T*, cudaStream_t);             \
+  template cudaError_t binary<T>(Binary, int64_t, const T*, const T*, T*, cudaStream_t);                    \
+  template cudaError_t axpby<T>(int64_t, T, const T*, T, T*, cudaStream_t);                                 \
+  template cudaError_t affine<T>(int64_t, const T*, T, T, T*, cudaStream_t);                                \
+  template cudaError_t clamp_forward<T>(int64_t, const T*, T, T, T*, cudaStream_t);                         \
+  template cudaError_t clamp_backward<T>(int64_t, const T*, T, T, const T*, T*, cudaStream_t);              \
+  template cudaError_t bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, cudaStream_t);        \
+  template cudaError_t bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*, cudaStream_t);                 \
+  template cudaError_t reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);            \
+  template cudaError_t broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);
+GT_INSTANTIATE(float)
+GT_INSTANTIATE(double)
+template cudaError_t convert<float, float>(int64_t, const float*, float*, cudaStream_t);
+template cudaError_t convert<float, double>(int64_t, const float*, double*, cudaStream_t);
+template cudaError_t convert<double, float>(int64_t, const double*, float*, cudaStream_t);
+template cudaError_t convert<double, double>(int64_t, const double*, double*, cudaStream_t);
+
+}  // namespace gt::cuda

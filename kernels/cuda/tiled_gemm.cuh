@@ -1,0 +1,167 @@
+// The one matrix-product engine behind dense layers and every convolution pass on the GPU:
+//
+//   C[z](m, n) = sum_k A[z](m, k) * B[z](k, n)        m < M, n < N, k < K, z < batches
+//
+// A and B are never materialised: an Op gathers each element where it lies (a weight, an input
+// pixel under a kernel tap, zero in the padding), so a convolution is an "implicit GEMM" with no
+// im2col buffer. The Op says:
+//   int M, N, K;
+//   __device__ T a(int z, int m, int k) const;  __device__ T b(int z, int k, int n) const;
+//   __device__ void store(int z, int m, int n, T sum) const;   (the finished C element)
+//
+// Tiling: a block of 256 threads owns a 128x128 tile of C and walks K in steps of 8. Each step, the
+// block stages an 128x8 slice of A and an 8x128 slice of B in shared memory (fetched from global
+// memory into registers one step ahead, so the loads overlap the arithmetic), and each thread
+// accumulates an 8x8 sub-tile in registers: 64 FMAs for 16 shared-memory reads.
+//
+// Split-K: when the tiles alone cannot fill the GPU (a late layer at batch 1 has few output pixels; a
+// weight gradient has a small C and a huge K), K is cut into slices computed by separate blocks
+// into a workspace; a second kernel adds the slices in a fixed order (deterministic) and stores.
+#pragma once
+#include <algorithm>
+
+#include "kernels/cuda/launch.cuh"
+
+namespace gt::cuda {
+
+constexpr int kTileM = 128, kTileN = 128, kTileK = 8;
+
+// Where a tile kernel puts its sums: straight through the Op, or slice by slice into a workspace
+// laid out [slice][z][m][n].
+template <class T, class Op>
+struct DirectStore {
+  Op op;
+  __device__ void operator()(int z, int slice, int m, int n, T v) const { op.store(z, m, n, v); }
+};
+template <class T>
+struct SliceStore {
+  T* ws;
+  int M, N, batches;
+  __device__ void operator()(int z, int slice, int m, int n, T v) const {
+    ws[((int64_t(slice) * batches + z) * M + m) * N + n] = v;
+  }
+};
+
+template <class T, class Op, class Store>
+__global__ void __launch_bounds__(256) tiled_gemm_kernel(const Op op, const Store out, int splits) {
+  __shared__ T As[2][kTileK][kTileM + 4];  // A transposed (k-major); +4: the staging stores hit 32 banks
+  __shared__ T Bs[2][kTileK][kTileN];
+  const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+  const int m0 = blockIdx.y * kTileM, n0 = blockIdx.x * kTileN;
+  const int z = blockIdx.z / splits, slice = blockIdx.z % splits;
+  const int per = ((op.K + splits - 1) / splits + kTileK - 1) / kTileK * kTileK;
+  const int k_begin = slice * per, k_end = min(op.K, k_begin + per);
+
+  // Staging: thread t fetches A(m0 + t/8 + 32r, k0 + t%8) and B(k0 + t/128 + 2r, n0 + t%128), r < 4:
+  // neighbouring threads read neighbouring k of A (a weight row) and neighbouring n of B (pixels).
+  T ra[4], rb[4];
+  const auto fetch = [&](int k0) {
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int m = m0 + tid / 8 + 32 * r, k = k0 + tid % 8;
+      ra[r] = m < op.M && k < k_end ? op.a(z, m, k) : T(0);
+    }
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int n = n0 + tid % 128, k = k0 + tid / 128 + 2 * r;
+      rb[r] = n < op.N && k < k_end ? op.b(z, k, n) : T(0);
+    }
+  };
+  const auto stage = [&](int buf) {
+#pragma unroll
+    for (int r = 0; r < 4; ++r) As[buf][tid % 8][tid / 8 + 32 * r] = ra[r];
+#pragma unroll
+    for (int r = 0; r < 4; ++r) Bs[buf][tid / 128 + 2 * r][tid % 128] = rb[r];
+  };
+
+  // Thread (ty, tx) owns rows ty*4 + {0..3} and 64 + ty*4 + {0..3}, columns likewise with tx: two
+  // groups of 4 a half-tile apart, so a warp's shared-memory reads spread over all banks.
+  T acc[8][8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) acc[i][j] = T(0);
+  if (k_begin < k_end) {
+    fetch(k_begin);
+    stage(0);
+  }
+  __syncthreads();
+  int buf = 0;
+  for (int k0 = k_begin; k0 < k_end; k0 += kTileK) {
+    const bool more = k0 + kTileK < k_end;
+    if (more) fetch(k0 + kTileK);  // in flight while this step computes
+#pragma unroll
+    for (int kk = 0; kk < kTileK; ++kk) {
+      T av[8], bv[8];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        av[i] = As[buf][kk][ty * 4 + i], av[4 + i] = As[buf][kk][64 + ty * 4 + i];
+        bv[i] = Bs[buf][kk][tx * 4 + i], bv[4 + i] = Bs[buf][kk][64 + tx * 4 + i];
+      }
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+    }
+    if (more) stage(buf ^ 1);  // the other buffer: everyone finished reading it before the last sync
+    __syncthreads();
+    buf ^= 1;
+  }
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const int m = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+    if (m >= op.M) continue;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int n = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4);
+      if (n < op.N) out(z, slice, m, n, acc[i][j]);
+    }
+  }
+}
+
+// Adds the slices in order and hands each finished element to the Op.
+template <class T, class Op>
+__global__ void sum_slices_kernel(const Op op, const T* ws, int splits, int batches) {
+  const int64_t per = int64_t(op.M) * op.N, total = per * batches;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(blockDim.x) * gridDim.x) {
+    T s = ws[i];
+    for (int k = 1; k < splits; ++k) s += ws[k * total + i];
+    const int z = int(i / per), m = int(i % per / op.N), n = int(i % op.N);
+    op.store(z, m, n, s);
+  }
+}
+
+inline int sm_count() {
+  static const int n = [] {
+    int dev = 0, v = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
+      v = 100;
+    return v;
+  }();
+  return n;
+}
+
+// Runs the product for `batches` problems. workspace (at least kTileM*kTileN*sizeof(T) bytes, may be
+// larger) bounds how far K may be split; splitting stops where each slice would be under 256 deep.
+template <class T, class Op>
+cudaError_t tiled_gemm(const Op& op, int batches, void* workspace, size_t workspace_bytes, cudaStream_t s) {
+  if (op.M <= 0 || op.N <= 0 || batches <= 0) return cudaSuccess;
+  const unsigned gx = unsigned((op.N + kTileN - 1) / kTileN), gy = unsigned((op.M + kTileM - 1) / kTileM);
+  const int64_t tiles = int64_t(gx) * gy * batches, want = 2 * int64_t(sm_count());
+  int64_t splits = tiles >= want ? 1 : (want + tiles - 1) / tiles;
+  splits = std::min<int64_t>({splits, std::max(1, op.K / 256), 64, 65535 / batches});
+  const int64_t slice_bytes = int64_t(op.M) * op.N * batches * int64_t(sizeof(T));
+  splits = std::min<int64_t>(splits, int64_t(workspace_bytes) / std::max<int64_t>(1, slice_bytes));
+  if (splits <= 1 || op.K == 0) {
+    tiled_gemm_kernel<T><<<dim3(gx, gy, unsigned(batches)), 256, 0, s>>>(op, DirectStore<T, Op>{op}, 1);
+    return cudaGetLastError();
+  }
+  T* ws = static_cast<T*>(workspace);
+  tiled_gemm_kernel<T><<<dim3(gx, gy, unsigned(batches * splits)), 256, 0, s>>>(
+      op, SliceStore<T>{ws, op.M, op.N, batches}, int(splits));
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+  sum_slices_kernel<T><<<blocks_for(slice_bytes / int64_t(sizeof(T))), kThreads, 0, s>>>(op, ws, int(splits), batches);
+  return cudaGetLastError();
+}
+
+}  // namespace gt::cuda
