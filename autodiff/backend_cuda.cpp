@@ -119,7 +119,13 @@ class CudaBackend final : public Backend {
     const cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
       cudaGetLastError();
-      throw Error(std::string("no CUDA device: ") + cudaGetErrorString(e));
+      int runtime = 0;
+      cudaRuntimeGetVersion(&runtime);
+      const std::string hint = e == cudaErrorInsufficientDriver
+                                   ? " (no NVIDIA driver here, or one older than CUDA " + std::to_string(runtime / 1000) +
+                                         "." + std::to_string(runtime % 1000 / 10) + ", which this build needs)"
+                                   : "";
+      throw Error(std::string("no CUDA device: ") + cudaGetErrorString(e) + hint);
     }
     if (n == 0) throw Error("no CUDA device: the driver reports none");
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");

@@ -85,6 +85,8 @@ Tensor pad(const Tensor& x, const Pads& p, double value = 0.0);  // spatial padd
 Tensor reshape(const Tensor& x, const Shape& s);
 Tensor flatten(const Tensor& x);  // (N, ...) -> (N, rest)
 Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w);  // half-pixel centres
+// The same values on device d (x itself when it is there); the gradient travels back to x's device.
+Tensor to_device(const Tensor& x, Device d);
 
 // ---- reductions ----
 Tensor sum(const Tensor& x);   // -> [1]

@@ -111,7 +111,7 @@ Tensor dropout(const Tensor& x, double p, uint64_t seed, bool training) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   std::vector<double> m(static_cast<size_t>(x.numel()));
   for (auto& v : m) v = u(rng) >= p ? 1.0 / (1.0 - p) : 0.0;
-  Tensor mask = Tensor::from_vector(x.shape(), m, x.dtype());
+  Tensor mask = Tensor::from_vector(x.shape(), m, x.dtype()).to(x.device());
   Tensor y = Tensor::empty_like(x);
   be(x).binary(Binary::mul, x, mask, y);
   return record(op, {x}, y, {mask}, [](BackwardContext& c) {

@@ -64,6 +64,15 @@ Tensor reshape(const Tensor& x, const Shape& s) {
   return record(op, {x}, x.view(s), {}, [xs](BackwardContext& c) { c.set(0, c.dy.view(xs)); });
 }
 
+// x on one device -> y on d, same shape;  dx = dy copied back
+Tensor to_device(const Tensor& x, Device d) {
+  const char* op = "to_device";
+  defined(op, x, "x");
+  if (x.device() == d) return x;
+  const Device from = x.device();
+  return record(op, {x}, x.to(d), {}, [from](BackwardContext& c) { c.set(0, c.dy.to(from)); });
+}
+
 Tensor flatten(const Tensor& x) {
   defined("flatten", x, "x");
   check(x.ndim() >= 1, "flatten", "x has no batch dimension");

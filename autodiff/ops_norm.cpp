@@ -43,7 +43,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   {
     std::vector<double> v = invstd.to_vector_f64();
     for (double& e : v) e = 1.0 / std::sqrt(e);
-    invstd = Tensor::from_vector(cs, v, x.dtype());
+    invstd = Tensor::from_vector(cs, v, x.dtype()).to(x.device());
   }
   Tensor y = Tensor::empty_like(x);
   be(x).bn_forward(x, mean, invstd, gamma, beta, y);

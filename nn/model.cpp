@@ -15,6 +15,7 @@ std::unique_ptr<Model> make_fashion_cnn(const ModelOptions& o);
 
 void Model::train(bool on, uint64_t seed) {
   training_ = on;
+  folded_.clear();
   uint64_t k = 0;
   for (auto& l : layers_) {
     l->training = on;
@@ -25,6 +26,22 @@ void Model::train(bool on, uint64_t seed) {
 Layer* Model::find(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : it->second;
+}
+
+Tensor Model::operator()(const Tensor& x) {
+  if (!x.defined() || x.device() == device_) return forward(x);
+  return ops::to_device(forward(ops::to_device(x, device_)), x.device());
+}
+
+void Model::to(Device d) {
+  for (auto& [name, t] : named_parameters()) {
+    if (!t->defined()) continue;
+    const bool grad = t->requires_grad();
+    *t = t->to(d);
+    t->set_requires_grad(grad);
+  }
+  device_ = d;
+  folded_.clear();
 }
 
 std::vector<std::pair<std::string, Tensor*>> Model::named_parameters() {
@@ -72,28 +89,38 @@ Tensor Model::conv_bn(Conv2d& c, const Tensor& x, Act act, const std::string& ac
   const bool fuse_act = fuse_conv && act != Act::none && !tape.hooked(act_op, act_layer);
   Tensor h;
   if (fuse_conv) {
-    // bn(conv + b) = gamma (conv + b - mean) / sqrt(var + eps) + beta = scale conv + shift
-    const int64_t O = c.weight.dim(0);
-    std::vector<double> scale(size_t(O), 1.0), shift(size_t(O), 0.0);
-    if (c.bias.defined()) shift = c.bias.to_vector_f64();
-    if (bn) {
-      const auto gamma = bn->weight.to_vector_f64(), beta = bn->bias.to_vector_f64();
-      const auto mean = bn->running_mean.to_vector_f64(), var = bn->running_var.to_vector_f64();
-      for (size_t o = 0; o < size_t(O); ++o) {
-        scale[o] = gamma[o] / std::sqrt(var[o] + bn->eps);
-        shift[o] = (shift[o] - mean[o]) * scale[o] + beta[o];
-      }
-    }
-    const Tensor s = bn ? Tensor::from_vector({O}, scale, x.dtype()) : Tensor();
-    const Tensor t = bn || c.bias.defined() ? Tensor::from_vector({O}, shift, x.dtype()) : Tensor();
+    const Folded& f = folded(c, bn, x.dtype());
     NameScope scope(fuse_act ? act_layer : bn ? bn->name() : c.name());
-    h = ops::conv2d_affine(x, c.weight, s, t, fuse_act ? act : Act::none, c.options_for(x));
+    h = ops::conv2d_affine(x, c.weight, f.scale, f.shift, fuse_act ? act : Act::none, c.options_for(x));
   } else {
     h = c(x);
     if (bn) h = (*bn)(h);
   }
   if (act == Act::none || fuse_act) return h;
   return act == Act::relu6 ? relu6(act_layer, h) : relu(act_layer, h);
+}
+
+const Model::Folded& Model::folded(Conv2d& c, BatchNorm* bn, DType dtype) {
+  std::vector<const TensorImpl*> from{c.bias.impl()};
+  if (bn) from.insert(from.end(), {bn->weight.impl(), bn->bias.impl(), bn->running_mean.impl(), bn->running_var.impl()});
+  Folded& f = folded_[&c];
+  if (f.from == from && f.dtype == dtype) return f;
+  // bn(conv + b) = gamma (conv + b - mean) / sqrt(var + eps) + beta = scale conv + shift
+  const int64_t O = c.weight.dim(0);
+  std::vector<double> scale(size_t(O), 1.0), shift(size_t(O), 0.0);
+  if (c.bias.defined()) shift = c.bias.to_vector_f64();
+  if (bn) {
+    const auto gamma = bn->weight.to_vector_f64(), beta = bn->bias.to_vector_f64();
+    const auto mean = bn->running_mean.to_vector_f64(), var = bn->running_var.to_vector_f64();
+    for (size_t o = 0; o < size_t(O); ++o) {
+      scale[o] = gamma[o] / std::sqrt(var[o] + bn->eps);
+      shift[o] = (shift[o] - mean[o]) * scale[o] + beta[o];
+    }
+  }
+  const Device d = c.weight.device();
+  f = {from, dtype, bn ? Tensor::from_vector({O}, scale, dtype).to(d) : Tensor(),
+       bn || c.bias.defined() ? Tensor::from_vector({O}, shift, dtype).to(d) : Tensor()};
+  return f;
 }
 
 Tensor Model::relu(const std::string& name, const Tensor& x) {

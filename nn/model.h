@@ -36,13 +36,18 @@ class Model {
   // conv_bn). Off: every layer records its own nodes, as a student inspecting the tape expects.
   bool fuse = true;
   // x (N, info.channels, H, W), preprocessed -> logits (N, classes); without a top (include_top
-  // false) the last feature map instead.
+  // false) the last feature map instead. forward runs on the model's device; operator() takes x on
+  // any device and returns the logits on x's, moving both ways on the tape (ops::to_device), so that
+  // callers on the host (every xai/ method) run unchanged on a model on the GPU.
   virtual Tensor forward(const Tensor& x) = 0;
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor operator()(const Tensor& x);
   // Training mode on or off for every layer (batch norm's statistics, dropout), with the seed that
   // dropout draws its masks from. Models start in evaluation mode.
   void train(bool on, uint64_t seed = 0);
   bool training() const { return training_; }
+  // Moves every parameter to device d (weights are uploaded once, here); the input must then be on d.
+  void to(Device d);
+  Device device() const { return device_; }
   // Layers with parameters, in creation (= forward) order.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
   // The layer added under that name, or nullptr.
@@ -83,6 +88,18 @@ class Model {
   std::map<std::string, Layer*> by_name_;
   std::map<const Conv2d*, BatchNorm*> bn_of_;
   bool training_ = false;
+  Device device_ = Device::cpu;
+  // conv_bn's folded scale and shift per conv, computed once (a GPU would otherwise wait for five
+  // small copies per conv and pass). An entry is used while the tensors it was folded from are the
+  // same tensors (a weights loader replaces them) in the same dtype; train() and to() clear them all,
+  // as training changes the values in place.
+  struct Folded {
+    std::vector<const TensorImpl*> from;
+    DType dtype;
+    Tensor scale, shift;
+  };
+  std::map<const Conv2d*, Folded> folded_;
+  const Folded& folded(Conv2d& c, BatchNorm* bn, DType dtype);
 };
 
 // One row of `gradtrace layers`: a layer name (every op's scope) with its output shape, in order.

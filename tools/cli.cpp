@@ -1,4 +1,5 @@
 #include "tools/cli.h"
+#include "autodiff/backend.h"
 #include "tools/training.h"
 #include "weights/preprocess.h"
 
@@ -112,6 +113,18 @@ std::unique_ptr<nn::Model> random_model(const std::string& spec) {
 }
 }  // namespace
 
+namespace {
+Device g_device = Device::cpu;  // --device, for load_model
+}  // namespace
+
+Device apply_device(Args& a) {
+  const std::string d = a.get("--device", "cpu");
+  if (d != "cpu" && d != "cuda") throw UsageError("--device must be cpu or cuda, not '" + d + "'");
+  g_device = d == "cuda" ? Device::cuda : Device::cpu;
+  backend(g_device);
+  return g_device;
+}
+
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model) {
   auto ends = [&](const char* ext) {
     const std::string e(ext);
@@ -126,6 +139,7 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
   else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");
   if (!model.empty() && model != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + model);
+  m->to(g_device);
   return m;
 }
 

@@ -86,5 +86,8 @@ void write_text_file(const std::string& path, const std::string& text);
 void input_bounds(const nn::ModelInfo& info, Tensor& lo, Tensor& hi);
 // Applies --threads N (0 = all cores) to OpenMP and Eigen; returns the count in effect.
 int apply_threads(Args& a);
+// Reads --device cpu|cuda: load_model puts the models it loads there. For cuda it checks at once
+// that a GPU is usable ("no CUDA device: ...", a runtime error) before any work starts.
+Device apply_device(Args& a);
 
 }  // namespace gt::cli

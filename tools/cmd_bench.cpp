@@ -22,18 +22,20 @@ const char* kHelp =
     "With --model: times a whole model with random weights at batch 1, its default input size, as\n"
     "../shared/bench/torch_xai_bench.py does: 'forward' (no gradients), 'saliency' (the gradient of\n"
     "logit 281 w.r.t. the input), 'gradcam' (at the model's default layer) or 'ig50' (Integrated\n"
-    "Gradients, 50 midpoints from a zero baseline in batches of 10). Prints the median in ms.\n"
+    "Gradients, 50 midpoints from a zero baseline in batches of 10; --batch sets it, default 50 on\n"
+    "cuda as the PyTorch script does there). Prints the median in ms.\n"
     "\n"
     "Times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and prints, per layer,\n"
     "the median time and GFLOP/s of the forward pass and of the input gradient (backward-data), and the\n"
     "ratio input-gradient / forward. Random data; no model weights needed.\n"
     "\n"
     "options:\n"
-    "  --batch N      batch size (default 1)\n"
+    "  --batch N      batch size (default 1; with --model: IG's batch)\n"
     "  --size S       input height and width (default 224)\n"
     "  --repeat R     timed runs per layer and pass; the median is reported (default 5)\n"
     "  --wgrad        also time the weight gradient\n"
-    "  --threads N    threads (default: all cores)\n";
+    "  --threads N    threads (default: all cores)\n"
+    "  --device D    cpu or cuda (default: cpu)\n";
 
 struct Layer {
   const char* name;
@@ -64,10 +66,11 @@ int bench_conv(Args& a) {
   const int repeat = static_cast<int>(a.get_int("--repeat", 5, 1, 1000));
   const bool wgrad = a.flag("--wgrad");
   const int threads = apply_threads(a);
+  const Device dev = apply_device(a);
   a.finish();
-  Backend& be = backend(Device::cpu);
-  std::printf("VGG16 conv layers, batch %lld, %lldx%lld, %d threads, median of %d runs\n", (long long)batch,
-              (long long)size, (long long)size, threads, repeat);
+  Backend& be = backend(dev);
+  std::printf("VGG16 conv layers on %s, batch %lld, %lldx%lld, %d threads, median of %d runs\n", to_string(dev),
+              (long long)batch, (long long)size, (long long)size, threads, repeat);
   std::printf("%-13s %-16s %7s | %9s %8s | %9s %8s %6s", "layer", "x", "GFLOP", "fwd ms", "GFLOP/s", "dx ms",
               "GFLOP/s", "dx/fwd");
   if (wgrad) std::printf(" | %9s %8s", "dw ms", "GFLOP/s");
@@ -78,18 +81,19 @@ int bench_conv(Args& a) {
     g.N = batch, g.C = l.C, g.H = g.W = size / l.div, g.O = l.O, g.kh = g.kw = 3;
     g.pt = g.pb = g.pl = g.pr = 1;
     g.finish();
-    Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1);
-    Tensor w = Tensor::uniform({g.O, g.C, 3, 3}, -0.1, 0.1, 2);
-    Tensor y = Tensor::empty({g.N, g.O, g.Ho, g.Wo});
-    Tensor dy = Tensor::uniform(y.shape(), -1, 1, 3);
+    Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1).to(dev);
+    Tensor w = Tensor::uniform({g.O, g.C, 3, 3}, -0.1, 0.1, 2).to(dev);
+    Tensor y = Tensor::empty({g.N, g.O, g.Ho, g.Wo}, DType::f32, dev);
+    Tensor dy = Tensor::uniform(y.shape(), -1, 1, 3).to(dev);
     Tensor dx = Tensor::empty_like(x), dw = Tensor::empty_like(w);
     const double fl = g.flops() * 1e-9;
-    const double f = median_ms(repeat, [&] { be.conv2d_forward(g, x, w, Tensor(), y); });
-    const double b = median_ms(repeat, [&] { be.conv2d_backward_data(g, dy, w, dx); });
+    // synchronize: a GPU queues the work and returns at once; the time is until it has finished
+    const double f = median_ms(repeat, [&] { be.conv2d_forward(g, x, w, Tensor(), y), be.synchronize(); });
+    const double b = median_ms(repeat, [&] { be.conv2d_backward_data(g, dy, w, dx), be.synchronize(); });
     std::printf("%-13s %-16s %7.2f | %9.2f %8.1f | %9.2f %8.1f %6.2f", l.name, x.shape().str().c_str(), fl, f,
                 fl / f * 1e3, b, fl / b * 1e3, b / f);
     if (wgrad) {
-      const double d = median_ms(repeat, [&] { be.conv2d_backward_weight(g, x, dy, dw); });
+      const double d = median_ms(repeat, [&] { be.conv2d_backward_weight(g, x, dy, dw), be.synchronize(); });
       std::printf(" | %9.2f %8.1f", d, fl / d * 1e3);
       tw += d;
     }
@@ -107,6 +111,8 @@ int bench_model(Args& a, const std::string& name) {
   const std::string task = a.get("--task", "forward");
   const int repeat = static_cast<int>(a.get_int("--repeat", 5, 1, 1000));
   const int threads = apply_threads(a);
+  const Device dev = apply_device(a);
+  const int ig_batch = int(a.get_int("--batch", dev == Device::cuda ? 50 : 10, 1, 50));
   a.finish();
   if (task != "forward" && task != "saliency" && task != "gradcam" && task != "ig50")
     throw UsageError("--task must be forward, saliency, gradcam or ig50");
@@ -117,13 +123,14 @@ int bench_model(Args& a, const std::string& name) {
     if (t->ndim() > 1) nn::init_he_uniform(*t, t->numel() / t->dim(0), seed++);
     else if (bn_var) *t = Tensor::full(t->shape(), 1.0);
   }
+  m->to(dev);
   const Tensor x = Tensor::uniform({1, 3, m->info.input_h, m->info.input_w}, -1, 1, 7);
   const int64_t target = std::min<int64_t>(281, m->info.classes - 1);
   const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
-  xai::IgOptions ig;  // as torch_xai_bench.py: 50 midpoints from a zero baseline, batches of 10
+  xai::IgOptions ig;  // as torch_xai_bench.py: 50 midpoints from a zero baseline, batches of 10 (GPU: 50)
   ig.steps = 50;
   ig.method = "riemann_middle";
-  ig.batch = 10;
+  ig.batch = ig_batch;
   const double ms = median_ms(repeat, [&] {
     if (task == "forward") {
       NoGradGuard ng;
@@ -136,8 +143,8 @@ int bench_model(Args& a, const std::string& name) {
       xai::integrated_gradients(fn, x, Tensor::zeros_like(x), xai::Target{target, false}, ig);
     }
   });
-  std::printf("%s %s: %.2f ms (batch 1, %lldx%lld, %d threads, median of %d)\n", name.c_str(), task.c_str(), ms,
-              (long long)m->info.input_h, (long long)m->info.input_w, threads, repeat);
+  std::printf("%s %s: %.2f ms (%s, batch 1, %lldx%lld, %d threads, median of %d)\n", name.c_str(), task.c_str(), ms,
+              to_string(dev), (long long)m->info.input_h, (long long)m->info.input_w, threads, repeat);
   return 0;
 }
 

@@ -28,7 +28,8 @@ const char* kHelp =
     "  --resize MODE   squash (whole image, the default for Keras/TF Lite weights) or crop (torchvision)\n"
     "  --json          print JSON instead of a table\n"
     "  --raw FILE.h5   write logits [1,K] and probs [1,K]\n"
-    "  --threads N     threads (default: all cores)\n";
+    "  --threads N     threads (default: all cores)\n"
+    "  --device D     cpu or cuda (default: cpu)\n";
 
 std::string json_escape(const std::string& s) {
   std::string o;
@@ -48,6 +49,7 @@ int run_classify(int argc, char** argv) {
   const long top = a.get_int("--top", 5, 1, 100000);
   const bool json = a.flag("--json");
   apply_threads(a);
+  apply_device(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   check_resize(resize);

@@ -42,7 +42,8 @@ const char* kHelp =
     "                     [steps+1, 3]: p(target), p(original class), top-1 index at each step\n"
     "  --cmap NAME        colormap of the maps (default hot)\n"
     "  --resize MODE      squash or crop (default: as the weights' origin)\n"
-    "  --threads N        threads (default: all cores)\n";
+    "  --threads N        threads (default: all cores)\n"
+    "  --device D        cpu or cuda (default: cpu)\n";
 
 Image saliency_panel(const xai::Model& fn, const Tensor& x, int64_t target, const std::string& cmap) {
   const std::vector<float> map = xai::channel_map(xai::input_gradient(fn, x, xai::Target{target, false}));
@@ -69,6 +70,7 @@ int run_counterfactual(int argc, char** argv) {
   o.lambda = a.get_double("--lambda", 0.0, 0.0, 1e9);
   o.confidence = a.get_double("--confidence", 0.9, 0.0, 1.0);
   apply_threads(a);
+  apply_device(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (target_s.empty()) throw UsageError("--target is required (a class index or name)");

@@ -22,7 +22,8 @@ const char* kHelp =
     "  --strict        an unreadable image in a folder is an error (default: skipped, counted)\n"
     "  --batch B       evaluation batch size (default 200)\n"
     "  --json          print JSON instead of tables\n"
-    "  --threads N     threads (default: all cores)\n";
+    "  --threads N     threads (default: all cores)\n"
+    "  --device D     cpu or cuda (default: cpu)\n";
 }  // namespace
 
 int run_eval(int argc, char** argv) {
@@ -35,6 +36,7 @@ int run_eval(int argc, char** argv) {
   const bool json = a.flag("--json"), strict = a.flag("--strict");
   const long batch = a.get_int("--batch", 200, 1, 1L << 20);
   apply_threads(a);
+  apply_device(a);
   a.finish();
   if (dataset.empty()) throw UsageError("--dataset is required (fashion-mnist or folder:DIR)");
   auto m = load_model(weights, "");

@@ -75,7 +75,8 @@ const char* kCommon =
     "  --reduce R       channel reduction of the map: max (of |a|, the default), mean or l2\n"
     "  --signed         keep the sign in the map (max: the channel of largest |a|; mean: the mean)\n"
     "  --resize MODE    squash or crop (default: as the weights' origin)\n"
-    "  --threads N      threads (default: all cores)\n";
+    "  --threads N      threads (default: all cores)\n"
+    "  --device D      cpu or cuda (default: cpu)\n";
 
 const Method& find_method(const std::string& name) {
   for (const Method& m : kMethods)
@@ -166,6 +167,7 @@ int run_explain(int argc, char** argv) {
     c.occlusion.batch = int(a.get_int("--batch", 16, 1, 1024));
   }
   apply_threads(a);
+  apply_device(a);
   a.finish();
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
   if (image.empty()) throw UsageError("--image is required");

@@ -40,7 +40,8 @@ const char* kHelp =
     "                   activation mean, over the depth of the network, bars coloured by op\n"
     "  --resize MODE    squash or crop (default: the weights' own)\n"
     "  --model NAME     the architecture; may be left out\n"
-    "  --threads N      threads (default: all cores)\n";
+    "  --threads N      threads (default: all cores)\n"
+    "  --device D      cpu or cuda (default: cpu)\n";
 
 std::string fmt(const char* f, double v) {
   char b[64];
@@ -63,6 +64,7 @@ int run_inspect(int argc, char** argv) {
   const double max_bytes = a.get_double("--max-bytes", 2e9, 0, 1e18);
   const bool json = a.flag("--json"), csv = a.flag("--csv"), times = !a.flag("--no-times");
   apply_threads(a);
+  apply_device(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (json && csv) throw UsageError("--json and --csv exclude each other");

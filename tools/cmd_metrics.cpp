@@ -27,7 +27,8 @@ const char* kHelp =
     "  --steps N        points per curve minus one (default 50)\n"
     "  --model NAME     the architecture; may be left out\n"
     "  --raw FILE.h5    the curves: deletion [N+1], insertion [N+1]; attributes deletion_auc, insertion_auc\n"
-    "  --threads N      threads (default: all cores)\n";
+    "  --threads N      threads (default: all cores)\n"
+    "  --device D      cpu or cuda (default: cpu)\n";
 }  // namespace
 
 int run_metrics(int argc, char** argv) {
@@ -41,6 +42,7 @@ int run_metrics(int argc, char** argv) {
   const std::string raw = a.get("--raw", "");
   const int steps = int(a.get_int("--steps", 50, 1, 100000));
   apply_threads(a);
+  apply_device(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (map_file.empty() == method.empty()) throw UsageError("give one of --map FILE.h5 or --method NAME");

@@ -35,7 +35,8 @@ const char* kHelp =
     "  --steps N        points of the deletion/insertion curves minus one (default 20)\n"
     "  --cmap NAME      colormap (default hot)\n"
     "  --model NAME     the architecture; may be left out\n"
-    "  --threads N      threads (default: all cores)\n";
+    "  --threads N      threads (default: all cores)\n"
+    "  --device D      cpu or cuda (default: cpu)\n";
 
 const char* kStyle =
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -56,6 +57,7 @@ int run_report(int argc, char** argv) {
   const std::string methods_s = a.get("--methods", "");
   const int steps = int(a.get_int("--steps", 20, 1, 10000));
   apply_threads(a);
+  apply_device(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (out.empty()) throw UsageError("--out DIR is required");

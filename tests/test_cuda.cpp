@@ -1,0 +1,341 @@
+// CUDA against CPU (DESIGN.md, correctness check 3): every op forward and backward, then whole models
+// and every XAI method, element by element with |cuda - cpu| <= atol + rtol * |cpu|.
+//
+// Each op runs twice: in float64, where the two devices differ only by summation order, so a tight
+// tolerance proves the kernels' indexing (a wrong tap or a missed tile edge is off by O(1)); and in
+// float32, the precision gradtrace runs in. Its own executable: without a usable GPU it prints one
+// line and exits 77, which ctest reports as skipped.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+
+#include "autodiff/backend.h"
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+#include "nn/model.h"
+#include "weights/preprocess.h"
+#include "weights/tflite.h"
+#include "xai/counterfactual.h"
+#include "xai/gradcam.h"
+#include "xai/integrated_gradients.h"
+#include "xai/occlusion.h"
+#include "xai/saliency.h"
+
+using namespace gt;
+using V = std::vector<Tensor>;
+
+namespace {
+
+struct Tol {
+  double atol, rtol;
+  double outliers = 0;  // the fraction of elements allowed outside (whole networks: ReLU kinks)
+};
+
+// Compares a CUDA result with the CPU's and prints the largest difference.
+void expect_close(const std::string& what, const Tensor& got, const Tensor& ref, const Tol& t) {
+  INFO(what);
+  REQUIRE(got.defined());
+  REQUIRE(ref.defined());
+  CHECK(got.device() == Device::cuda);
+  REQUIRE(got.shape() == ref.shape());
+  const auto a = got.to_vector_f64(), b = ref.to_vector_f64();
+  size_t bad = 0, worst_at = 0;
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::abs(a[i] - b[i]);
+    scale = std::max(scale, std::abs(b[i]));
+    if (!(d <= t.atol + t.rtol * std::abs(b[i])) && !(std::isnan(a[i]) && std::isnan(b[i]))) ++bad;
+    if (d > worst || std::isnan(d)) worst = d, worst_at = i;
+  }
+  std::printf("%-60s max |cuda - cpu| %.3g (max |cpu| %.3g), %zu of %zu outside\n", what.c_str(), worst, scale, bad,
+              a.size());
+  INFO("worst at " << worst_at << ": cuda " << a[worst_at] << ", cpu " << b[worst_at]);
+  CHECK(double(bad) <= t.outliers * double(a.size()));
+}
+
+const Tol kF64{1e-10, 1e-9}, kF32{1e-4, 1e-4}, kF32Sum{2e-3, 1e-3};
+
+Tensor rnd(const Shape& s, uint64_t seed, DType t, double lo = -1, double hi = 1) {
+  return Tensor::uniform(s, lo, hi, seed, t);
+}
+
+// Runs f on the CPU and on the GPU with the same inputs and the same upstream gradient, and compares
+// the output and the gradient of every input.
+void compare_op(const std::string& name, const std::function<Tensor(const V&)>& f, const std::vector<Shape>& shapes,
+                bool sums = false) {
+  for (DType dt : {DType::f64, DType::f32}) {
+    const Tol tol = dt == DType::f64 ? kF64 : sums ? kF32Sum : kF32;
+    const std::string label = name + (dt == DType::f64 ? " [f64]" : " [f32]");
+    V a, b;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      a.push_back(rnd(shapes[i], 11 + i, dt).set_requires_grad(true));
+      b.push_back(a.back().detach().to(Device::cuda).set_requires_grad(true));
+    }
+    Tape ta, tb;
+    Tensor ya, yb;
+    {
+      TapeGuard g(ta);
+      ya = f(a);
+    }
+    {
+      TapeGuard g(tb);
+      yb = f(b);
+    }
+    expect_close(label + " forward", yb, ya, tol);
+    const Tensor seed = rnd(ya.shape(), 99, dt);
+    const V ga = ta.grad(ya, a, seed), gb = tb.grad(yb, b, seed.to(Device::cuda));
+    for (size_t i = 0; i < a.size(); ++i) expect_close(label + " d/input" + std::to_string(i), gb[i], ga[i], tol);
+  }
+}
+
+ops::Conv2dOptions conv(int64_t s, Pads p, int64_t groups = 1, int64_t d = 1) {
+  ops::Conv2dOptions o;
+  o.stride_h = o.stride_w = s, o.pad = p, o.groups = groups, o.dilation_h = o.dilation_w = d;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("cuda: conv2d forward, backward-data, backward-weight in every configuration") {
+  struct Case {
+    const char* name;
+    Shape x, w;
+    ops::Conv2dOptions o;
+  };
+  const Case cases[] = {
+      {"3x3 stride 1 pad 1", {2, 3, 7, 6}, {4, 3, 3, 3}, conv(1, {1, 1, 1, 1})},
+      {"3x3 stride 2, TF SAME asymmetric", {1, 3, 8, 7}, {5, 3, 3, 3}, conv(2, {0, 1, 0, 1})},
+      {"3x3 dilation 2", {1, 2, 9, 9}, {3, 2, 3, 3}, conv(1, {2, 2, 2, 2}, 1, 2)},
+      {"groups 2", {2, 4, 6, 5}, {6, 2, 3, 3}, conv(1, {1, 1, 1, 1}, 2)},
+      {"depthwise stride 2", {2, 3, 7, 7}, {3, 1, 3, 3}, conv(2, {1, 1, 1, 1}, 3)},
+      {"depthwise multiplier 2", {1, 2, 6, 6}, {4, 1, 3, 3}, conv(2, {0, 1, 0, 1}, 2)},
+      {"1x1 stride 2", {1, 4, 7, 7}, {6, 4, 1, 1}, conv(2, {})},
+      {"7x7 stride 2 pad 3 (ResNet stem)", {1, 3, 32, 32}, {8, 3, 7, 7}, conv(2, {3, 3, 3, 3})},
+      // several 128x128 tiles in M and N, and K not a multiple of 8
+      {"M 130 x N 289 x K 585", {1, 65, 17, 17}, {130, 65, 3, 3}, conv(1, {1, 1, 1, 1})},
+      // few tiles, long K: split-K
+      {"4x4 map, K 2304 (split-K)", {1, 256, 4, 4}, {64, 256, 3, 3}, conv(1, {1, 1, 1, 1})},
+      {"batch 3, 1x1, N over several tiles", {3, 40, 12, 12}, {24, 40, 1, 1}, conv(1, {})},
+  };
+  for (const Case& c : cases) {
+    const auto o = c.o;
+    compare_op(std::string("conv2d ") + c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o); }, {c.x, c.w},
+               true);
+    compare_op(std::string("conv2d+bias ") + c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o, v[2]); },
+               {c.x, c.w, {c.w[0]}}, true);
+  }
+}
+
+TEST_CASE("cuda: conv2d_affine (folded batch norm, ReLU and ReLU6 epilogues)") {
+  for (Act act : {Act::none, Act::relu, Act::relu6}) {
+    const auto o = conv(1, {1, 1, 1, 1});
+    compare_op(std::string("conv2d_affine act ") + std::to_string(int(act)),
+               [o, act](const V& v) {
+                 // frozen parameters: only x gets a gradient through the fused node
+                 return ops::conv2d_affine(v[0], v[1].detach(), v[2].detach(), ops::mul_scalar(v[3].detach(), 3), act, o);
+               },
+               {{2, 5, 9, 8}, {7, 5, 3, 3}, {7}, {7}}, true);
+  }
+}
+
+TEST_CASE("cuda: dense, matmul, bias") {
+  compare_op("linear", [](const V& v) { return ops::linear(v[0], v[1]); }, {{3, 300}, {150, 300}}, true);
+  compare_op("matmul", [](const V& v) { return ops::matmul(v[0], v[1]); }, {{37, 140}, {140, 29}}, true);
+  compare_op("bias_add 4-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {{2, 3, 4, 5}, {3}});
+  compare_op("bias_add 2-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {{4, 7}, {7}});
+}
+
+TEST_CASE("cuda: element-wise ops") {
+  const Shape s{2, 3, 5, 7};
+  compare_op("add", [](const V& v) { return ops::add(v[0], v[1]); }, {s, s});
+  compare_op("add_relu", [](const V& v) { return ops::add_relu(v[0], v[1]); }, {s, s});
+  compare_op("sub", [](const V& v) { return ops::sub(v[0], v[1]); }, {s, s});
+  compare_op("mul", [](const V& v) { return ops::mul(v[0], v[1]); }, {s, s});
+  compare_op("add_scalar", [](const V& v) { return ops::add_scalar(v[0], 0.3); }, {s});
+  compare_op("mul_scalar", [](const V& v) { return ops::mul_scalar(v[0], -2.5); }, {s});
+  compare_op("relu", [](const V& v) { return ops::relu(v[0]); }, {s});
+  compare_op("relu6", [](const V& v) { return ops::relu6(ops::mul_scalar(v[0], 8)); }, {s});
+  compare_op("sigmoid", [](const V& v) { return ops::sigmoid(ops::mul_scalar(v[0], 4)); }, {s});
+  compare_op("tanh", [](const V& v) { return ops::tanh(ops::mul_scalar(v[0], 2)); }, {s});
+  compare_op("clamp", [](const V& v) { return ops::clamp(v[0], -0.4, 0.6); }, {s});
+  compare_op("dropout", [](const V& v) { return ops::dropout(v[0], 0.3, 5, true); }, {s});
+}
+
+TEST_CASE("cuda: softmax, log-softmax, cross-entropy") {
+  compare_op("softmax", [](const V& v) { return ops::softmax(ops::mul_scalar(v[0], 5)); }, {{3, 1000}});
+  compare_op("log_softmax", [](const V& v) { return ops::log_softmax(ops::mul_scalar(v[0], 5)); }, {{3, 1000}});
+  compare_op("cross_entropy", [](const V& v) { return ops::cross_entropy(v[0], {3, 0, 9, 9}); }, {{4, 10}});
+}
+
+TEST_CASE("cuda: pooling") {
+  const auto pool = [](int64_t k, int64_t s, Pads p, bool include_pad = false) {
+    ops::PoolOptions o;
+    o.kernel_h = o.kernel_w = k, o.stride_h = o.stride_w = s, o.pad = p, o.count_include_pad = include_pad;
+    return o;
+  };
+  const Shape s{2, 3, 9, 8};
+  for (const auto& [name, o] : std::vector<std::pair<std::string, ops::PoolOptions>>{
+           {"2x2/2", pool(2, 2, {})}, {"3x3/2 pad 1", pool(3, 2, {1, 1, 1, 1})}, {"3x3/1 SAME", pool(3, 1, {1, 1, 1, 1})},
+           {"3x3/2 asymmetric", pool(3, 2, {0, 1, 0, 1})}}) {
+    const auto opt = o;
+    compare_op("max_pool2d " + name, [opt](const V& v) { return ops::max_pool2d(v[0], opt); }, {s});
+    compare_op("avg_pool2d " + name, [opt](const V& v) { return ops::avg_pool2d(v[0], opt); }, {s});
+    auto inc = opt;
+    inc.count_include_pad = true;
+    compare_op("avg_pool2d count_include_pad " + name, [inc](const V& v) { return ops::avg_pool2d(v[0], inc); }, {s});
+  }
+  compare_op("global_avg_pool", [](const V& v) { return ops::global_avg_pool(v[0]); }, {{2, 5, 7, 7}});
+}
+
+TEST_CASE("cuda: batch norm, inference and training") {
+  for (bool training : {false, true}) {
+    compare_op(std::string("batch_norm ") + (training ? "training" : "inference"),
+               [training](const V& v) {
+                 // running statistics: the same fresh values on each device, updated in training
+                 const Tensor mean = Tensor::full({4}, 0.1, v[0].dtype(), v[0].device());
+                 const Tensor var = Tensor::full({4}, 1.5, v[0].dtype(), v[0].device());
+                 return ops::batch_norm(v[0], v[1], v[2], mean, var, 1e-3, training);
+               },
+               {{3, 4, 5, 6}, {4}, {4}});
+  }
+}
+
+TEST_CASE("cuda: layout ops and reductions") {
+  compare_op("concat_channels", [](const V& v) { return ops::concat_channels({v[0], v[1], v[2]}); },
+             {{2, 3, 4, 5}, {2, 1, 4, 5}, {2, 4, 4, 5}});
+  compare_op("pad", [](const V& v) { return ops::pad(v[0], {1, 2, 0, 3}, 0.5); }, {{2, 3, 4, 5}});
+  compare_op("reshape", [](const V& v) { return ops::reshape(v[0], {6, 20}); }, {{2, 3, 4, 5}});
+  compare_op("resize_bilinear up 7 -> 224", [](const V& v) { return ops::resize_bilinear(v[0], 224, 224); },
+             {{1, 2, 7, 7}});
+  compare_op("resize_bilinear down 13x11 -> 5x4", [](const V& v) { return ops::resize_bilinear(v[0], 5, 4); },
+             {{2, 2, 13, 11}});
+  compare_op("resize_bilinear mixed 6x9 -> 10x4", [](const V& v) { return ops::resize_bilinear(v[0], 10, 4); },
+             {{1, 3, 6, 9}});
+  compare_op("sum", [](const V& v) { return ops::sum(v[0]); }, {{2, 3, 4, 5}}, true);
+  compare_op("mean", [](const V& v) { return ops::mean(v[0]); }, {{2, 3, 4, 5}});
+  for (int d = 0; d < 4; ++d) {
+    compare_op("sum_dim " + std::to_string(d), [d](const V& v) { return ops::sum_dim(v[0], d); }, {{2, 3, 4, 5}});
+    compare_op("mean_dim " + std::to_string(d), [d](const V& v) { return ops::mean_dim(v[0], d); }, {{2, 3, 4, 5}});
+  }
+}
+
+TEST_CASE("cuda: tensors move both ways, and the gradient crosses with them") {
+  const Tensor x = rnd({2, 3, 4, 5}, 1, DType::f32);
+  const Tensor back = x.to(Device::cuda).to(Device::cpu);
+  CHECK(back.to_vector() == x.to_vector());
+  CHECK(Tensor::full({3}, 2.5, DType::f64, Device::cuda).to_vector_f64() == std::vector<double>(3, 2.5));
+  CHECK(Tensor::zeros({5}, DType::f32, Device::cuda).to_vector() == std::vector<float>(5, 0.0f));
+  CHECK(x.to(Device::cuda).to(DType::f64).to_vector_f64() == x.to_vector_f64());
+  Tape tape;
+  TapeGuard g(tape);
+  Tensor leaf = x.clone().set_requires_grad(true);
+  const Tensor y = ops::sum(ops::to_device(ops::mul_scalar(ops::to_device(leaf, Device::cuda), 3), Device::cpu));
+  const Tensor dx = tape.grad(y, {leaf})[0];
+  CHECK(dx.device() == Device::cpu);
+  CHECK(dx.to_vector() == std::vector<float>(size_t(x.numel()), 3.0f));
+}
+
+TEST_CASE("cuda: out of GPU memory is an error naming the layer and the size, and the next call works") {
+  NameScope scope("huge_layer");
+  try {
+    Tensor::empty({1 << 20, 1 << 20, 64}, DType::f32, Device::cuda);
+    FAIL("a 256 TB tensor was allocated");
+  } catch (const OutOfDeviceMemory& e) {
+    std::printf("%s\n", e.what());
+    CHECK_THAT(e.what(), Catch::Contains("out of GPU memory in layer huge_layer") && Catch::Contains("MB requested"));
+  }
+  CHECK(Tensor::full({4}, 1.0, DType::f32, Device::cuda).to_vector() == std::vector<float>(4, 1.0f));
+}
+
+namespace {
+
+// Random He-uniform weights (as `gradtrace bench`), the same on both devices.
+std::unique_ptr<nn::Model> random_model(const std::string& arch) {
+  auto m = nn::make_model(arch);
+  uint64_t seed = 1;
+  for (auto& [name, t] : m->named_parameters()) {
+    const bool var = name.size() > 11 && name.compare(name.size() - 11, 11, "running_var") == 0;
+    if (t->ndim() > 1) nn::init_he_uniform(*t, t->numel() / t->dim(0), seed++);
+    else if (var) *t = Tensor::full(t->shape(), 1.0);
+  }
+  return m;
+}
+
+// Every XAI method on model m for input x: first on the CPU, then with m on the GPU (the methods
+// themselves unchanged: they hand the model host tensors, as the CLI does).
+void compare_methods(const std::string& name, nn::Model& m, const Tensor& x, int64_t target) {
+  const xai::Model fn = [&](const Tensor& in) { return m(in); };
+  const xai::Target t{target, false};
+  const std::string layer = m.info.gradcam_layer;
+  xai::SmoothGradOptions sg;
+  sg.samples = 4, sg.batch = 2, sg.sigma = 0.1, sg.seed = 3;
+  xai::IgOptions ig;
+  ig.steps = 8, ig.batch = 4, ig.method = "riemann_trapezoid";
+  xai::OcclusionOptions oc;
+  oc.window = 56, oc.stride = 56;
+  xai::CounterfactualOptions cf;
+  cf.target = (target + 1) % m.info.classes, cf.steps = 3, cf.lr = 0.01;
+  const Tensor black = Tensor::zeros_like(x);
+  const auto run = [&] {
+    std::vector<std::pair<std::string, Tensor>> r;
+    {
+      NoGradGuard ng;
+      r.push_back({"logits", m(x)});
+    }
+    r.push_back({"saliency", xai::saliency(fn, x, target)});
+    r.push_back({"gradxinput", xai::gradxinput(fn, x, t)});
+    r.push_back({"smoothgrad", xai::smoothgrad(fn, x, t, sg)});
+    r.push_back({"guided_backprop", xai::guided_backprop(fn, x, t)});
+    const xai::IgResult g = xai::integrated_gradients(fn, x, black, t, ig);
+    r.push_back({"ig", g.attribution});
+    r.push_back({"gradcam cam", xai::gradcam(fn, x, t, layer).cam});
+    r.push_back({"gradcam++ cam", xai::gradcam(fn, x, t, layer, true).cam});
+    r.push_back({"guided_gradcam", xai::guided_gradcam(fn, x, t, layer)});
+    r.push_back({"occlusion", xai::occlusion(fn, x, black, t, oc)});
+    r.push_back({"counterfactual", xai::counterfactual(fn, x, cf).input});
+    return r;
+  };
+  const auto cpu = run();
+  m.to(Device::cuda);
+  const auto gpu = run();
+  m.to(Device::cpu);
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    double scale = 0;
+    for (double v : cpu[i].second.to_vector_f64()) scale = std::max(scale, std::abs(v));
+    // The results are host tensors from both runs; compare them as the GPU's by moving one there.
+    expect_close(name + " " + cpu[i].first, gpu[i].second.to(Device::cuda), cpu[i].second,
+                 Tol{2e-3 * scale, 2e-2, 1e-3});
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cuda: every XAI method on ResNet50 with random weights, CUDA against CPU") {
+  auto m = random_model("resnet50");
+  compare_methods("resnet50", *m, rnd({1, 3, 224, 224}, 7, DType::f32), 281);
+}
+
+TEST_CASE("cuda: every XAI method on the real MobileNet, CUDA against CPU") {
+  const std::string weights = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
+  const std::string image = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
+  if (!std::filesystem::exists(weights)) {
+    WARN("skipped: ../shared/data is absent");
+    return;
+  }
+  auto m = tflite::load(weights);
+  compare_methods("mobilenet_v1", *m, load_input(image, m->info), 286);
+}
+
+int main(int argc, char** argv) {
+  try {
+    backend(Device::cuda);
+  } catch (const Error& e) {
+    std::printf("cuda tests skipped: %s\n", e.what());
+    return 77;
+  }
+  return Catch::Session().run(argc, argv);
+}
