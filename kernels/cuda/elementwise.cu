@@ -1,23 +1,26 @@
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/emulation.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace gt::cuda {
 
+void set_host_emulation(bool on) { host_emulation() = on; }
+
 // The comparisons are written as std::min / std::max are, so that a NaN goes where it goes on the
 // CPU: relu(NaN) = 0, relu6(NaN) = NaN, clamp(NaN) = NaN.
 template <class T>
-__device__ T min_of(T a, T b) { return b < a ? b : a; }
+GT_HD T min_of(T a, T b) { return b < a ? b : a; }
 template <class T>
-__device__ T max_of(T a, T b) { return a < b ? b : a; }
+GT_HD T max_of(T a, T b) { return a < b ? b : a; }
 
 template <class T>
 cudaError_t fill(int64_t n, T v, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) { y[i] = v; });
+  return for_each(n, s, [=] GT_HD(int64_t i) { y[i] = v; });
 }
 
 template <class T>
 cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) {
+  return for_each(n, s, [=] GT_HD(int64_t i) {
     const T v = x[i];
     switch (op) {
       case Unary::relu: y[i] = v > T(0) ? v : T(0); break;
@@ -30,7 +33,7 @@ cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s)
 
 template <class T>
 cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) {
+  return for_each(n, s, [=] GT_HD(int64_t i) {
     const T v = y[i], d = dy[i];
     switch (op) {
       case Unary::relu: dx[i] = v > T(0) ? d : T(0); break;
@@ -43,7 +46,7 @@ cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, 
 
 template <class T>
 cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) {
+  return for_each(n, s, [=] GT_HD(int64_t i) {
     const T u = a[i], v = b[i];
     switch (op) {
       case Binary::add: y[i] = u + v; break;
@@ -56,27 +59,27 @@ cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStrea
 
 template <class T>
 cudaError_t axpby(int64_t n, T a, const T* x, T b, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) { y[i] = a * x[i] + b * y[i]; });
+  return for_each(n, s, [=] GT_HD(int64_t i) { y[i] = a * x[i] + b * y[i]; });
 }
 
 template <class T>
 cudaError_t affine(int64_t n, const T* x, T a, T b, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) { y[i] = a * x[i] + b; });
+  return for_each(n, s, [=] GT_HD(int64_t i) { y[i] = a * x[i] + b; });
 }
 
 template <class T>
 cudaError_t clamp_forward(int64_t n, const T* x, T lo, T hi, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) { y[i] = min_of(max_of(x[i], lo), hi); });
+  return for_each(n, s, [=] GT_HD(int64_t i) { y[i] = min_of(max_of(x[i], lo), hi); });
 }
 
 template <class T>
 cudaError_t clamp_backward(int64_t n, const T* x, T lo, T hi, const T* dy, T* dx, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) { dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : T(0); });
+  return for_each(n, s, [=] GT_HD(int64_t i) { dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : T(0); });
 }
 
 template <class T>
 cudaError_t bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T* y, cudaStream_t s) {
-  return for_each(N * C * S, s, [=] __device__(int64_t i) { y[i] = x[i] + b[i / S % C]; });
+  return for_each(N * C * S, s, [=] GT_HD(int64_t i) { y[i] = x[i] + b[i / S % C]; });
 }
 
 // One block per channel: a fixed-order tree sum over the channel's N*S values.
@@ -116,7 +119,7 @@ cudaError_t reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, cons
     reduce_rows_kernel<T><<<unsigned((outer * 32 + kThreads - 1) / kThreads), kThreads, 0, s>>>(outer, len, scale, x, y);
     return cudaGetLastError();
   }
-  return for_each(outer * inner, s, [=] __device__(int64_t oi) {
+  return for_each(outer * inner, s, [=] GT_HD(int64_t oi) {
     const T* p = x + oi / inner * len * inner + oi % inner;
     T acc = 0;
     for (int64_t l = 0; l < len; ++l) acc += p[l * inner];
@@ -127,12 +130,12 @@ cudaError_t reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, cons
 template <class T>
 cudaError_t broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* dy, T* dx, cudaStream_t s) {
   return for_each(outer * len * inner, s,
-                  [=] __device__(int64_t i) { dx[i] = scale * dy[i / (len * inner) * inner + i % inner]; });
+                  [=] GT_HD(int64_t i) { dx[i] = scale * dy[i / (len * inner) * inner + i % inner]; });
 }
 
 template <class A, class B>
 cudaError_t convert(int64_t n, const A* a, B* b, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) { b[i] = static_cast<B>(a[i]); });
+  return for_each(n, s, [=] GT_HD(int64_t i) { b[i] = static_cast<B>(a[i]); });
 }
 
 #define GT_INSTANTIATE(T)                                                                                   \

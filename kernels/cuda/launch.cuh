@@ -6,9 +6,21 @@
 
 #include <cstdint>
 
+// Element functions run on the GPU, and on the host under host emulation (below).
+#define GT_HD __host__ __device__
+
 namespace gt::cuda {
 
 constexpr int kThreads = 256;
+
+// Host emulation, for machines without a GPU (tests/test_cuda_emulated.cpp): while on, for_each and
+// tiled_gemm do not launch; they call the same element functions in plain loops on the host, over
+// host memory. That checks the index arithmetic of every kernel written as element functions (most
+// of them) anywhere; the tiling, the shared memory and the block reductions need a GPU.
+inline bool& host_emulation() {
+  static bool on = false;
+  return on;
+}
 
 // Enough blocks of kThreads to cover n, capped: the grid-stride loops below do the rest.
 inline unsigned blocks_for(int64_t n) {
@@ -21,10 +33,14 @@ __global__ void for_each_kernel(int64_t n, F f) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) f(i);
 }
 
-// f(i) for every i in [0, n), one thread per index. f is a __device__ lambda.
+// f(i) for every i in [0, n), one thread per index. f is a __host__ __device__ lambda.
 template <class F>
 cudaError_t for_each(int64_t n, cudaStream_t s, F f) {
   if (n <= 0) return cudaSuccess;
+  if (host_emulation()) {
+    for (int64_t i = 0; i < n; ++i) f(i);
+    return cudaSuccess;
+  }
   for_each_kernel<<<blocks_for(n), kThreads, 0, s>>>(n, f);
   return cudaGetLastError();
 }

@@ -28,7 +28,7 @@ cudaError_t bn_stats(int64_t N, int64_t C, int64_t S, const T* x, T* mean, T* va
 template <class T>
 cudaError_t bn_forward(int64_t N, int64_t C, int64_t S, const T* x, const T* mean, const T* invstd, const T* gamma,
                        const T* beta, T* y, cudaStream_t s) {
-  return for_each(N * C * S, s, [=] __device__(int64_t i) {
+  return for_each(N * C * S, s, [=] GT_HD(int64_t i) {
     const int64_t c = i / S % C;
     const T a = invstd[c] * gamma[c], b = beta[c] - mean[c] * a;
     y[i] = a * x[i] + b;
@@ -66,7 +66,7 @@ cudaError_t bn_backward(int64_t N, int64_t C, int64_t S, const T* x, const T* dy
                         const T* gamma, bool training, T* dx, T* dgamma, T* dbeta, cudaStream_t s) {
   if (C <= 0) return cudaSuccess;
   if (!training && !dgamma && !dbeta)  // inference, only dx: a plain per-channel scale
-    return for_each(N * C * S, s, [=] __device__(int64_t i) {
+    return for_each(N * C * S, s, [=] GT_HD(int64_t i) {
       const int64_t c = i / S % C;
       dx[i] = gamma[c] * invstd[c] * dy[i];
     });
@@ -130,7 +130,7 @@ cudaError_t nll_forward(int64_t rows, int64_t cols, const T* logp, const int32_t
 template <class T>
 cudaError_t nll_backward(int64_t rows, int64_t cols, const int32_t* label, T dloss, T* dlogp, cudaStream_t s) {
   return for_each(rows * cols, s,
-                  [=] __device__(int64_t i) { dlogp[i] = label[i / cols] == i % cols ? -dloss / T(rows) : T(0); });
+                  [=] GT_HD(int64_t i) { dlogp[i] = label[i / cols] == i % cols ? -dloss / T(rows) : T(0); });
 }
 
 #define GT_INSTANTIATE(T)                                                                                         \

@@ -6,8 +6,8 @@
 // pixel under a kernel tap, zero in the padding), so a convolution is an "implicit GEMM" with no
 // im2col buffer. The Op says:
 //   int M, N, K;
-//   __device__ T a(int z, int m, int k) const;  __device__ T b(int z, int k, int n) const;
-//   __device__ void store(int z, int m, int n, T sum) const;   (the finished C element)
+//   GT_HD T a(int z, int m, int k) const;  GT_HD T b(int z, int k, int n) const;
+//   GT_HD void store(int z, int m, int n, T sum) const;   (the finished C element)
 //
 // Tiling: a block of 256 threads owns a 128x128 tile of C and walks K in steps of 8. Each step, the
 // block stages an 128x8 slice of A and an 8x128 slice of B in shared memory (fetched from global
@@ -146,6 +146,16 @@ inline int sm_count() {
 template <class T, class Op>
 cudaError_t tiled_gemm(const Op& op, int batches, void* workspace, size_t workspace_bytes, cudaStream_t s) {
   if (op.M <= 0 || op.N <= 0 || batches <= 0) return cudaSuccess;
+  if (host_emulation()) {  // the same product as a plain triple loop
+    for (int z = 0; z < batches; ++z)
+      for (int m = 0; m < op.M; ++m)
+        for (int n = 0; n < op.N; ++n) {
+          T sum = 0;
+          for (int k = 0; k < op.K; ++k) sum += op.a(z, m, k) * op.b(z, k, n);
+          op.store(z, m, n, sum);
+        }
+    return cudaSuccess;
+  }
   const unsigned gx = unsigned((op.N + kTileN - 1) / kTileN), gy = unsigned((op.M + kTileM - 1) / kTileM);
   const int64_t tiles = int64_t(gx) * gy * batches, want = 2 * int64_t(sm_count());
   int64_t splits = tiles >= want ? 1 : (want + tiles - 1) / tiles;

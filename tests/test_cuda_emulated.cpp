@@ -1,0 +1,274 @@
+// The CUDA kernels' index arithmetic, checked on any machine: with host emulation on
+// (kernels/cuda/emulation.h), each kernel written as element functions runs them in plain loops on
+// the host, and its results must match the CPU kernel's on the same float64 data. This covers the
+// implicit-GEMM gathers of all three conv passes, the dense GEMM's transposes, the direct depthwise
+// kernels, pooling, padding, concatenation, resizing and the element-wise maps. The tiling, shared
+// memory, split-K and block reductions run only on a GPU (tests/test_cuda.cpp).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "autodiff/backend.h"
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/epilogue.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/layout.h"
+#include "kernels/cpu/norm.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cuda/conv.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/emulation.h"
+#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/layout.h"
+#include "kernels/cuda/norm.h"
+#include "kernels/cuda/pool.h"
+
+using namespace gt;
+using Buf = std::vector<double>;
+
+namespace {
+
+struct Emulation {
+  Emulation() { cuda::set_host_emulation(true); }
+  ~Emulation() { cuda::set_host_emulation(false); }
+};
+
+Buf rnd(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-1, 1);
+  Buf v(size_t(std::max<int64_t>(n, 0)));
+  for (double& e : v) e = u(rng);
+  return v;
+}
+
+// The CPU and the emulated CUDA kernel wrote `cpu` and `gpu`: equal up to summation order.
+void same(const std::string& what, const Buf& gpu, const Buf& cpu) {
+  INFO(what);
+  REQUIRE(gpu.size() == cpu.size());
+  double worst = 0;
+  for (size_t i = 0; i < gpu.size(); ++i) worst = std::max(worst, std::abs(gpu[i] - cpu[i]) / (1 + std::abs(cpu[i])));
+  INFO("largest difference " << worst);
+  CHECK(worst < 1e-12);
+}
+
+// A buffer of n elements pre-filled with NaN: an element a kernel fails to write shows up.
+Buf out(int64_t n) { return Buf(size_t(n), std::nan("")); }
+
+// Stride and dilation (h, w) = (s, s) and (d, d) unless sw and dw are given.
+ConvGeom geom(Shape x, Shape w, int64_t s, Pads p, int64_t groups = 1, int64_t d = 1, int64_t sw = 0, int64_t dw = 0) {
+  ConvGeom g;
+  g.N = x[0], g.C = x[1], g.H = x[2], g.W = x[3], g.O = w[0], g.kh = w[2], g.kw = w[3];
+  g.sh = s, g.sw = sw ? sw : s, g.dh = d, g.dw = dw ? dw : d;
+  g.pt = p.top, g.pb = p.bottom, g.pl = p.left, g.pr = p.right, g.groups = groups;
+  g.finish();
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("cuda kernels, emulated on the host: conv2d's three passes match the CPU's") {
+  Emulation on;
+  const ConvGeom cases[] = {
+      geom({2, 3, 7, 6}, {4, 3, 3, 3}, 1, {1, 1, 1, 1}),        geom({1, 3, 8, 7}, {5, 3, 3, 3}, 2, {0, 1, 0, 1}),
+      geom({1, 2, 9, 9}, {3, 2, 3, 3}, 1, {2, 2, 2, 2}, 1, 2),  geom({2, 4, 6, 5}, {6, 2, 3, 3}, 1, {1, 1, 1, 1}, 2),
+      geom({2, 3, 7, 7}, {3, 1, 3, 3}, 2, {1, 1, 1, 1}, 3),     geom({1, 2, 6, 6}, {4, 1, 3, 3}, 2, {0, 1, 0, 1}, 2),
+      geom({1, 2, 7, 6}, {2, 1, 3, 3}, 1, {2, 2, 2, 2}, 2, 2),  geom({1, 4, 7, 7}, {6, 4, 1, 1}, 2, {}),
+      geom({1, 3, 16, 16}, {8, 3, 7, 7}, 2, {3, 3, 3, 3}),      geom({2, 6, 5, 5}, {6, 2, 3, 3}, 1, {0, 0, 0, 0}, 3),
+      // every spatial parameter differs between the axes
+      geom({1, 2, 11, 8}, {3, 2, 5, 3}, 1, {3, 1, 0, 2}, 1, 2, 2, 1), geom({2, 4, 6, 5}, {6, 2, 3, 3}, 2, {1, 1, 1, 1}, 2, 1, 1),
+      geom({1, 3, 9, 10}, {6, 1, 3, 2}, 2, {1, 0, 2, 1}, 3, 1, 3, 2),
+  };
+  for (const ConvGeom& g : cases) {
+    const std::string name = "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " + Shape{g.O, g.C / g.groups, g.kh, g.kw}.str() +
+                             " stride " + std::to_string(g.sh) + "," + std::to_string(g.sw) + " dilation " +
+                             std::to_string(g.dh) + "," + std::to_string(g.dw) + " groups " + std::to_string(g.groups);
+    const int64_t nx = g.N * g.C * g.H * g.W, nw = g.O * (g.C / g.groups) * g.kh * g.kw, ny = g.N * g.O * g.Ho * g.Wo;
+    const Buf x = rnd(nx, 1), w = rnd(nw, 2), dy = rnd(ny, 3), bias = rnd(g.O, 4), scale = rnd(g.O, 5);
+    for (Act act : {Act::none, Act::relu, Act::relu6}) {
+      const Epilogue<double> e(bias.data(), scale.data(), act);
+      Buf a = out(ny), b = out(ny);
+      cpu::conv2d_forward<double>(g, x.data(), w.data(), e, a.data());
+      REQUIRE(cuda::conv2d_forward<double>(g, x.data(), w.data(), e, b.data(), nullptr, 0, nullptr) == cudaSuccess);
+      same(name + " forward, act " + std::to_string(int(act)), b, a);
+      Buf da = out(ny), db = out(ny);
+      cpu::epilogue_backward<double>(e, g.N, g.O, g.Ho * g.Wo, dy.data(), a.data(), da.data());
+      REQUIRE(cuda::epilogue_backward<double>(e, g.N, g.O, g.Ho * g.Wo, dy.data(), a.data(), db.data(), nullptr) ==
+              cudaSuccess);
+      same(name + " epilogue backward", db, da);
+    }
+    Buf a = out(nx), b = out(nx);
+    cpu::conv2d_backward_data<double>(g, dy.data(), w.data(), a.data());
+    REQUIRE(cuda::conv2d_backward_data<double>(g, dy.data(), w.data(), b.data(), nullptr, 0, nullptr) == cudaSuccess);
+    same(name + " backward data", b, a);
+    if (!g.depthwise()) {  // the depthwise weight gradient is a block reduction: GPU only
+      Buf wa = out(nw), wb = out(nw);
+      cpu::conv2d_backward_weight<double>(g, x.data(), dy.data(), wa.data());
+      REQUIRE(cuda::conv2d_backward_weight<double>(g, x.data(), dy.data(), wb.data(), nullptr, 0, nullptr) ==
+              cudaSuccess);
+      same(name + " backward weight", wb, wa);
+    }
+  }
+}
+
+TEST_CASE("cuda kernels, emulated on the host: dense GEMM with every transpose, alpha and beta") {
+  Emulation on;
+  const int64_t M = 7, N = 5, K = 9;
+  const Buf A = rnd(M * K, 1), B = rnd(K * N, 2), C0 = rnd(M * N, 3);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (double beta : {0.0, 0.5}) {
+        Buf a = C0, b = C0;
+        cpu::gemm<double>(ta, tb, M, N, K, 2.0, A.data(), B.data(), beta, a.data());
+        REQUIRE(cuda::gemm<double>(ta, tb, M, N, K, 2.0, A.data(), B.data(), beta, b.data(), nullptr, 0, nullptr) ==
+                cudaSuccess);
+        same("gemm ta " + std::to_string(ta) + " tb " + std::to_string(tb) + " beta " + std::to_string(beta), b, a);
+      }
+}
+
+TEST_CASE("cuda kernels, emulated on the host: pooling forward and backward") {
+  Emulation on;
+  const auto pg = [](int64_t k, int64_t s, Pads p, bool inc) {
+    PoolGeom g;
+    g.N = 2, g.C = 3, g.H = 9, g.W = 8, g.kh = g.kw = k, g.sh = g.sw = s;
+    g.pt = p.top, g.pb = p.bottom, g.pl = p.left, g.pr = p.right, g.count_include_pad = inc;
+    g.finish();
+    return g;
+  };
+  for (const PoolGeom& g : {pg(2, 2, {}, false), pg(3, 2, {1, 1, 1, 1}, false), pg(3, 2, {1, 1, 1, 1}, true),
+                            pg(3, 1, {1, 1, 1, 1}, false), pg(3, 2, {0, 1, 0, 1}, true), pg(2, 1, {}, false)}) {
+    const std::string name = "k " + std::to_string(g.kh) + " s " + std::to_string(g.sh) + " pad " +
+                             std::to_string(g.pt) + std::to_string(g.pb) + " inc " + std::to_string(g.count_include_pad);
+    const int64_t nx = g.N * g.C * g.H * g.W, ny = g.N * g.C * g.Ho * g.Wo;
+    Buf x = rnd(nx, 1);
+    for (size_t i = 0; i < x.size(); i += 7) x[i] = x[i + 1 < x.size() ? i + 1 : i];  // ties: the first must win
+    const Buf dy = rnd(ny, 2);
+    Buf a = out(ny), b = out(ny);
+    cpu::maxpool_forward<double>(g, x.data(), a.data());
+    REQUIRE(cuda::maxpool_forward<double>(g, x.data(), b.data(), nullptr) == cudaSuccess);
+    same("maxpool forward " + name, b, a);
+    a = out(ny), b = out(ny);
+    cpu::avgpool_forward<double>(g, x.data(), a.data());
+    REQUIRE(cuda::avgpool_forward<double>(g, x.data(), b.data(), nullptr) == cudaSuccess);
+    same("avgpool forward " + name, b, a);
+    Buf da = out(nx), db = out(nx);
+    cpu::maxpool_backward<double>(g, x.data(), dy.data(), da.data());
+    REQUIRE(cuda::maxpool_backward<double>(g, x.data(), dy.data(), db.data(), nullptr) == cudaSuccess);
+    same("maxpool backward " + name, db, da);
+    da = out(nx), db = out(nx);
+    cpu::avgpool_backward<double>(g, dy.data(), da.data());
+    REQUIRE(cuda::avgpool_backward<double>(g, dy.data(), db.data(), nullptr) == cudaSuccess);
+    same("avgpool backward " + name, db, da);
+  }
+}
+
+TEST_CASE("cuda kernels, emulated on the host: padding, channels, bilinear resize") {
+  Emulation on;
+  const int64_t P = 6, H = 5, W = 4;
+  const Buf x = rnd(P * H * W, 1);
+  {
+    const int64_t n = P * (H + 3) * (W + 2);
+    Buf a = out(n), b = out(n);
+    cpu::pad<double>(P, H, W, 1, 2, 0, 2, 0.5, x.data(), a.data());
+    REQUIRE(cuda::pad<double>(P, H, W, 1, 2, 0, 2, 0.5, x.data(), b.data(), nullptr) == cudaSuccess);
+    same("pad", b, a);
+    Buf da = out(P * H * W), db = out(P * H * W);
+    cpu::pad_backward<double>(P, H, W, 1, 2, 0, 2, a.data(), da.data());
+    REQUIRE(cuda::pad_backward<double>(P, H, W, 1, 2, 0, 2, a.data(), db.data(), nullptr) == cudaSuccess);
+    same("pad backward", db, da);
+  }
+  {
+    const int64_t N = 2, Cs = 3, S = 10, Cd = 7, off = 2;
+    const Buf src = rnd(N * Cs * S, 2), dst0 = rnd(N * Cd * S, 3);
+    Buf a = dst0, b = dst0;
+    cpu::insert_channels<double>(N, Cs, S, src.data(), Cd, off, a.data());
+    REQUIRE(cuda::insert_channels<double>(N, Cs, S, src.data(), Cd, off, b.data(), nullptr) == cudaSuccess);
+    same("insert_channels", b, a);
+    Buf ga = out(N * Cs * S), gb = out(N * Cs * S);
+    cpu::extract_channels<double>(N, Cs, S, dst0.data(), Cd, off, ga.data());
+    REQUIRE(cuda::extract_channels<double>(N, Cs, S, dst0.data(), Cd, off, gb.data(), nullptr) == cudaSuccess);
+    same("extract_channels", gb, ga);
+  }
+  for (const auto& [Ho, Wo] : std::vector<std::pair<int64_t, int64_t>>{{224, 224}, {2, 3}, {5, 9}, {1, 1}, {5, 4}}) {
+    const std::string name = "resize 5x4 -> " + std::to_string(Ho) + "x" + std::to_string(Wo);
+    Buf a = out(P * Ho * Wo), b = out(P * Ho * Wo);
+    cpu::resize_bilinear<double>(P, H, W, Ho, Wo, x.data(), a.data());
+    REQUIRE(cuda::resize_bilinear<double>(P, H, W, Ho, Wo, x.data(), b.data(), nullptr) == cudaSuccess);
+    same(name, b, a);
+    const Buf dy = rnd(P * Ho * Wo, 4);
+    Buf da = out(P * H * W), db = out(P * H * W);
+    cpu::resize_bilinear_backward<double>(P, H, W, Ho, Wo, dy.data(), da.data());
+    REQUIRE(cuda::resize_bilinear_backward<double>(P, H, W, Ho, Wo, dy.data(), db.data(), nullptr) == cudaSuccess);
+    same(name + " backward", db, da);
+  }
+}
+
+TEST_CASE("cuda kernels, emulated on the host: element-wise maps, bias, axis reductions, batch norm") {
+  Emulation on;
+  const int64_t N = 2, C = 3, S = 20, n = N * C * S;
+  Buf x = rnd(n, 1), y2 = rnd(n, 2), dy = rnd(n, 3), c = rnd(C, 4), c2 = rnd(C, 5);
+  x[0] = std::nan("");  // NaN goes where std::min / std::max send it
+  const auto both = [&](const std::string& what, const std::function<void(double*)>& cpu_fn,
+                        const std::function<cudaError_t(double*)>& gpu_fn, int64_t count, const Buf& init) {
+    Buf a = init.empty() ? out(count) : init, b = a;
+    cpu_fn(a.data());
+    REQUIRE(gpu_fn(b.data()) == cudaSuccess);
+    for (size_t i = 0; i < a.size(); ++i)  // NaN in both places is a match
+      if (std::isnan(a[i]) && std::isnan(b[i])) a[i] = b[i] = 0;
+    same(what, b, a);
+  };
+  for (Unary op : {Unary::relu, Unary::relu6, Unary::sigmoid, Unary::tanh}) {
+    const std::string u = "unary " + std::to_string(int(op));
+    both(u + " forward", [&](double* o) { cpu::unary_forward<double>(op, n, x.data(), o); },
+         [&](double* o) { return cuda::unary_forward<double>(op, n, x.data(), o, nullptr); }, n, {});
+    both(u + " backward", [&](double* o) { cpu::unary_backward<double>(op, n, y2.data(), dy.data(), o); },
+         [&](double* o) { return cuda::unary_backward<double>(op, n, y2.data(), dy.data(), o, nullptr); }, n, {});
+  }
+  for (Binary op : {Binary::add, Binary::sub, Binary::mul, Binary::add_relu})
+    both("binary " + std::to_string(int(op)), [&](double* o) { cpu::binary<double>(op, n, x.data(), y2.data(), o); },
+         [&](double* o) { return cuda::binary<double>(op, n, x.data(), y2.data(), o, nullptr); }, n, {});
+  both("axpby", [&](double* o) { cpu::axpby<double>(n, 2.0, x.data(), -0.5, o); },
+       [&](double* o) { return cuda::axpby<double>(n, 2.0, x.data(), -0.5, o, nullptr); }, n, y2);
+  both("affine", [&](double* o) { cpu::affine<double>(n, x.data(), 3.0, 0.25, o); },
+       [&](double* o) { return cuda::affine<double>(n, x.data(), 3.0, 0.25, o, nullptr); }, n, {});
+  both("clamp forward", [&](double* o) { cpu::clamp_forward<double>(n, x.data(), -0.3, 0.4, o); },
+       [&](double* o) { return cuda::clamp_forward<double>(n, x.data(), -0.3, 0.4, o, nullptr); }, n, {});
+  both("clamp backward", [&](double* o) { cpu::clamp_backward<double>(n, x.data(), -0.3, 0.4, dy.data(), o); },
+       [&](double* o) { return cuda::clamp_backward<double>(n, x.data(), -0.3, 0.4, dy.data(), o, nullptr); }, n, {});
+  both("fill", [&](double* o) { cpu::fill<double>(n, 1.5, o); },
+       [&](double* o) { return cuda::fill<double>(n, 1.5, o, nullptr); }, n, {});
+  both("bias_add", [&](double* o) { cpu::bias_add<double>(N, C, S, y2.data(), c.data(), o); },
+       [&](double* o) { return cuda::bias_add<double>(N, C, S, y2.data(), c.data(), o, nullptr); }, n, {});
+  // (outer, len, inner) = (N, C, S): a channel sum with inner > 1 (inner == 1 is a warp reduction)
+  both("reduce_axis", [&](double* o) { cpu::reduce_axis<double>(N, C, S, 0.5, y2.data(), o); },
+       [&](double* o) { return cuda::reduce_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, N * S, {});
+  both("broadcast_axis", [&](double* o) { cpu::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o); },
+       [&](double* o) { return cuda::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, n, {});
+  const Buf var = [&] { Buf v = c2; for (double& e : v) e = 0.5 + std::abs(e); return v; }();
+  both("bn_forward", [&](double* o) { cpu::bn_forward<double>(N, C, S, y2.data(), c.data(), var.data(), c2.data(), c.data(), o); },
+       [&](double* o) {
+         return cuda::bn_forward<double>(N, C, S, y2.data(), c.data(), var.data(), c2.data(), c.data(), o, nullptr);
+       },
+       n, {});
+  both("bn_backward (inference, dx only)",
+       [&](double* o) {
+         cpu::bn_backward<double>(N, C, S, y2.data(), dy.data(), c.data(), var.data(), c2.data(), false, o, nullptr,
+                                  nullptr);
+       },
+       [&](double* o) {
+         return cuda::bn_backward<double>(N, C, S, y2.data(), dy.data(), c.data(), var.data(), c2.data(), false, o,
+                                          nullptr, nullptr, nullptr);
+       },
+       n, {});
+  const std::vector<int32_t> labels{2, 0, 1, 2};
+  both("nll_backward", [&](double* o) { cpu::nll_backward<double>(4, 3, labels.data(), 0.7, o); },
+       [&](double* o) { return cuda::nll_backward<double>(4, 3, labels.data(), 0.7, o, nullptr); }, 12, {});
+  std::vector<float> f(static_cast<size_t>(n));
+  Buf back = out(n);
+  REQUIRE(cuda::convert<double, float>(n, y2.data(), f.data(), nullptr) == cudaSuccess);
+  REQUIRE(cuda::convert<float, double>(n, f.data(), back.data(), nullptr) == cudaSuccess);
+  for (size_t i = 0; i < back.size(); ++i) CHECK(back[i] == double(float(y2[i])));
+}
