@@ -281,6 +281,7 @@ void compare_methods(const std::string& name, nn::Model& m, const Tensor& x, int
   cf.target = (target + 1) % m.info.classes, cf.steps = 3, cf.lr = 0.01;
   const Tensor black = Tensor::zeros_like(x);
   const auto run = [&] {
+    ig.device = sg.device = m.device();  // as the CLI does: IG's and SmoothGrad's batches on the model's device
     std::vector<std::pair<std::string, Tensor>> r;
     {
       NoGradGuard ng;

@@ -131,6 +131,7 @@ int bench_model(Args& a, const std::string& name) {
   ig.steps = 50;
   ig.method = "riemann_middle";
   ig.batch = ig_batch;
+  ig.device = dev;
   const double ms = median_ms(repeat, [&] {
     if (task == "forward") {
       NoGradGuard ng;

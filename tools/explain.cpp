@@ -104,7 +104,13 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
     const Tensor base = make_baseline(c, s);
     xai::IgOptions o = c.ig;
     if (!o.progress) o.progress = progress_printer(m, "points");
-    const xai::IgResult ig = xai::integrated_gradients(fn, x, base, t, o);
+    o.device = s.model->device();
+    xai::IgResult ig;
+    try {
+      ig = xai::integrated_gradients(fn, x, base, t, o);
+    } catch (const OutOfDeviceMemory& e) {
+      throw Error(std::string(e.what()) + "; try a smaller --batch (it is " + std::to_string(o.batch) + ")");
+    }
     r.attribution = ig.attribution;
     const double gap = ig.f_x - ig.f_baseline, rel = std::abs(ig.delta) / std::max(std::abs(gap), 1e-12);
     r.params = fmt("%.0f steps, ", c.ig.steps) + c.ig.method + ", " + c.baseline + " baseline";
@@ -122,7 +128,12 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
   } else if (m == "smoothgrad") {
     xai::SmoothGradOptions o = c.smoothgrad;
     if (!o.progress) o.progress = progress_printer(m, "samples");
-    r.attribution = xai::smoothgrad(fn, x, t, o);
+    o.device = s.model->device();
+    try {
+      r.attribution = xai::smoothgrad(fn, x, t, o);
+    } catch (const OutOfDeviceMemory& e) {
+      throw Error(std::string(e.what()) + "; try a smaller --batch (it is " + std::to_string(o.batch) + ")");
+    }
     r.params = fmt("%.0f samples, noise %.3g", c.smoothgrad.samples, c.smoothgrad.sigma) +
                (c.smoothgrad.squared ? ", squared" : "");
   } else if (m == "guided-backprop") {

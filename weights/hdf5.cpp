@@ -430,7 +430,7 @@ void File::write(const std::string& dataset, const Tensor& t) {
   H5Pset_obj_track_times(dcpl.id, 0);
   Handle d{H5Dcreate2(id_, dataset.c_str(), H5T_IEEE_F32LE, space.id, lcpl.id, dcpl.id, H5P_DEFAULT), H5Dclose};
   if (d.id < 0) fail("cannot create dataset", dataset);
-  const Tensor f = t.to(DType::f32);
+  const Tensor f = t.to(Device::cpu).to(DType::f32);
   if (H5Dwrite(d.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.raw()) < 0) fail("write failed", dataset);
 }
 

@@ -50,7 +50,7 @@ Tensor plus_plus_weights(const Tensor& A, const Tensor& G) {
     }
     w[size_t(k)] = wk;
   }
-  return Tensor::from_vector({1, K, 1, 1}, w, A.dtype());
+  return Tensor::from_vector({1, K, 1, 1}, w, A.dtype()).to(A.device());
 }
 
 }  // namespace

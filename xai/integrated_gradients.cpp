@@ -67,42 +67,42 @@ Quadrature quadrature(const std::string& method, int n) {
   return q;
 }
 
-IgResult integrated_gradients(const Model& model, const Tensor& x, const Tensor& baseline, const Target& t,
+IgResult integrated_gradients(const Model& model, const Tensor& x_in, const Tensor& baseline_in, const Target& t,
                               const IgOptions& o) {
-  if (x.ndim() != 4 || x.dim(0) != 1) throw Error("integrated gradients: expected one image (1,C,H,W), got " + x.shape().str());
-  if (baseline.shape() != x.shape())
-    throw Error("integrated gradients: the baseline has shape " + baseline.shape().str() + ", the input " + x.shape().str());
+  if (x_in.ndim() != 4 || x_in.dim(0) != 1)
+    throw Error("integrated gradients: expected one image (1,C,H,W), got " + x_in.shape().str());
+  if (baseline_in.shape() != x_in.shape())
+    throw Error("integrated gradients: the baseline has shape " + baseline_in.shape().str() + ", the input " +
+                x_in.shape().str());
   if (o.batch < 1) throw Error("integrated gradients: batch must be at least 1, got " + std::to_string(o.batch));
   const Quadrature q = quadrature(o.method, o.steps);
-  const std::vector<double> xv = x.to_vector_f64(), bv = baseline.to_vector_f64();
-  const size_t per = xv.size();
-  std::vector<double> acc(per, 0.0);  // sum_k w_k grad_k
+  // Everything below happens on o.device (the model's): the points, the gradients and their sum.
+  // Nothing here requires a gradient, so these ops record nothing; input_gradient has its own tape.
+  const Tensor x = x_in.detach().to(o.device), baseline = baseline_in.detach().to(o.device);
+  const int64_t P = x.numel();
+  const Tensor diff = ops::sub(x, baseline);  // x - x'
+  // [x - x'; x'] as (2, P), so that the points of a batch are one product:  [a_k 1] . [x - x'; x'] = x' + a_k (x - x')
+  const Tensor rows = ops::concat_channels({diff.view({1, 1, P}), baseline.view({1, 1, P})}).view({2, P});
+  Tensor acc = Tensor::zeros({1, P}, x.dtype(), x.device());  // sum_k w_k grad_k
   for (size_t k0 = 0; k0 < q.alphas.size(); k0 += size_t(o.batch)) {
-    const size_t n = std::min(size_t(o.batch), q.alphas.size() - k0);
-    std::vector<double> pts(n * per);
-    for (size_t j = 0; j < n; ++j)
-      for (size_t i = 0; i < per; ++i) pts[j * per + i] = bv[i] + q.alphas[k0 + j] * (xv[i] - bv[i]);
-    const std::vector<double> g =
-        input_gradient(model, Tensor::from_vector({int64_t(n), x.dim(1), x.dim(2), x.dim(3)}, pts, x.dtype()), t)
-            .to_vector_f64();
-    for (size_t j = 0; j < n; ++j)
-      for (size_t i = 0; i < per; ++i) acc[i] += q.weights[k0 + j] * g[j * per + i];
-    if (o.progress) o.progress(int64_t(k0 + n), int64_t(q.alphas.size()));
+    const int64_t n = int64_t(std::min(size_t(o.batch), q.alphas.size() - k0));
+    std::vector<double> coef, w;
+    for (int64_t j = 0; j < n; ++j) {
+      coef.insert(coef.end(), {q.alphas[k0 + size_t(j)], 1.0});
+      w.push_back(q.weights[k0 + size_t(j)]);
+    }
+    const Tensor points = ops::matmul(Tensor::from_vector({n, 2}, coef, x.dtype()).to(x.device()), rows);
+    const Tensor g = input_gradient(model, points.view({n, x.dim(1), x.dim(2), x.dim(3)}), t);
+    acc = ops::add(acc, ops::matmul(Tensor::from_vector({1, n}, w, x.dtype()).to(x.device()), g.view({n, P})));
+    if (o.progress) o.progress(int64_t(k0) + n, int64_t(q.alphas.size()));
   }
   IgResult r;
-  std::vector<double> attr(per);
-  double total = 0;
-  for (size_t i = 0; i < per; ++i) {
-    attr[i] = (xv[i] - bv[i]) * acc[i];
-    total += attr[i];
-  }
-  r.attribution = Tensor::from_vector(x.shape(), attr, x.dtype());
-  {
-    NoGradGuard no_grad;
-    r.f_x = target_score(model(x), t).item();
-    r.f_baseline = target_score(model(baseline), t).item();
-  }
-  r.delta = total - (r.f_x - r.f_baseline);
+  const Tensor attribution = ops::mul(diff, acc.view(x.shape()));
+  r.attribution = attribution.to(x_in.device());
+  NoGradGuard no_grad;
+  r.f_x = target_score(model(x), t).item();
+  r.f_baseline = target_score(model(baseline), t).item();
+  r.delta = ops::sum(attribution).item() - (r.f_x - r.f_baseline);
   return r;
 }
 

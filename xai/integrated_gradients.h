@@ -35,6 +35,9 @@ struct IgOptions {
   std::string method = "gausslegendre";
   int batch = 10;  // interpolation points per forward pass
   Progress progress;  // optional
+  // Where the points are made and the gradients summed: the model's device (a GPU then holds the
+  // whole computation; only the (1,C,H,W) result comes back to x's device).
+  Device device = Device::cpu;
 };
 
 struct IgResult {

@@ -18,7 +18,7 @@ Tensor target_score(const Tensor& logits, const Target& t) {
   // sum_n sum_k logits[n,k] [k == c]: a one-hot mask keeps the op differentiable.
   std::vector<float> onehot(static_cast<size_t>(N * K), 0.0f);
   for (int64_t n = 0; n < N; ++n) onehot[size_t(n * K + t.index)] = 1.0f;
-  return ops::sum(ops::mul(logits, Tensor::from_vector(logits.shape(), onehot, logits.dtype())));
+  return ops::sum(ops::mul(logits, Tensor::from_vector(logits.shape(), onehot, logits.dtype()).to(logits.device())));
 }
 
 std::vector<double> row_scores(const Tensor& logits, const Target& t) {
@@ -50,27 +50,33 @@ Tensor gradxinput(const Model& model, const Tensor& x, const Target& t) {
   return ops::mul(x, g);
 }
 
-Tensor smoothgrad(const Model& model, const Tensor& x, const Target& t, const SmoothGradOptions& o) {
-  if (x.ndim() != 4 || x.dim(0) != 1) throw Error("smoothgrad: expected one image (1,C,H,W), got " + x.shape().str());
+Tensor smoothgrad(const Model& model, const Tensor& x_in, const Target& t, const SmoothGradOptions& o) {
+  if (x_in.ndim() != 4 || x_in.dim(0) != 1)
+    throw Error("smoothgrad: expected one image (1,C,H,W), got " + x_in.shape().str());
   if (o.samples < 1) throw Error("smoothgrad: samples must be at least 1, got " + std::to_string(o.samples));
-  const std::vector<double> xv = x.to_vector_f64();
+  const std::vector<double> xv = x_in.to_vector_f64();
   const auto [lo, hi] = std::minmax_element(xv.begin(), xv.end());
   const double sigma = o.sigma * (*hi - *lo);
-  std::mt19937_64 rng(o.seed);
+  std::mt19937_64 rng(o.seed);  // the noise is drawn here, the same on every device
   std::normal_distribution<double> noise(0.0, sigma);
-  const int64_t per = int64_t(xv.size());
-  std::vector<double> acc(xv.size(), 0.0);
+  // The copies, their gradients and the sum live on o.device; nothing here records (no input
+  // requires a gradient), input_gradient has its own tape.
+  const Tensor x = x_in.detach().to(o.device);
+  const int64_t P = x.numel();
+  const auto ones = [&](const Shape& s) { return Tensor::full(s, 1.0, x.dtype(), x.device()); };
+  Tensor acc = Tensor::zeros({1, P}, x.dtype(), x.device());
   for (int s0 = 0; s0 < o.samples; s0 += o.batch) {
-    const int n = std::min(o.batch, o.samples - s0);
-    std::vector<double> batch(size_t(n * per));
-    for (size_t i = 0; i < batch.size(); ++i) batch[i] = xv[i % size_t(per)] + noise(rng);
-    const std::vector<double> g =
-        input_gradient(model, Tensor::from_vector({n, x.dim(1), x.dim(2), x.dim(3)}, batch, x.dtype()), t).to_vector_f64();
-    for (size_t i = 0; i < g.size(); ++i) acc[i % size_t(per)] += o.squared ? g[i] * g[i] : g[i];
+    const int64_t n = std::min(o.batch, o.samples - s0);
+    std::vector<double> e(size_t(n * P));
+    for (double& v : e) v = noise(rng);
+    // n noisy copies x + e_j: the rows of [1 ... 1]^T x, plus the noise
+    const Tensor copies =
+        ops::add(ops::matmul(ones({n, 1}), x.view({1, P})), Tensor::from_vector({n, P}, e, x.dtype()).to(x.device()));
+    const Tensor g = input_gradient(model, copies.view({n, x.dim(1), x.dim(2), x.dim(3)}), t).view({n, P});
+    acc = ops::add(acc, ops::matmul(ones({1, n}), o.squared ? ops::mul(g, g) : g));
     if (o.progress) o.progress(s0 + n, o.samples);
   }
-  for (double& v : acc) v /= o.samples;
-  return Tensor::from_vector(x.shape(), acc, x.dtype());
+  return ops::mul_scalar(acc, 1.0 / o.samples).view(x.shape()).to(x_in.device());
 }
 
 std::vector<float> channel_map(const Tensor& a, ChannelReduce r, bool signed_map) {

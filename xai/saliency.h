@@ -47,6 +47,7 @@ struct SmoothGradOptions {
   uint64_t seed = 0;
   int batch = 5;         // noisy copies per forward pass
   Progress progress;     // optional
+  Device device = Device::cpu;  // where the copies are made and the gradients summed: the model's
 };
 // x: one image (1,C,H,W) -> the mean of the n gradients (or of their squares), (1,C,H,W).
 Tensor smoothgrad(const Model& model, const Tensor& x, const Target& t, const SmoothGradOptions& o);
