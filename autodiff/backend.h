@@ -55,6 +55,8 @@ class Backend {
                            const Tensor& y) = 0;
   virtual void broadcast_axis(const Tensor& dy, int64_t outer, int64_t len, int64_t inner, double scale,
                               const Tensor& dx) = 0;
+  // One optimiser update of p, m (and v) from g, in place (kernels/params.h: OptimStep).
+  virtual void optim_step(const OptimStep& s, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v) = 0;
   // C (M x N) = alpha op(A) op(B) + beta C
   virtual void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A,
                     const Tensor& B, double beta, const Tensor& C) = 0;

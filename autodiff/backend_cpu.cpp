@@ -110,6 +110,12 @@ class CpuBackend final : public Backend {
       cpu::broadcast_axis<T>(outer, len, inner, T(scale), dy.data<T>(), dx.data<T>());
     });
   }
+  void optim_step(const OptimStep& s, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v) override {
+    by_dtype(p, [&](auto z) {
+      using T = decltype(z);
+      cpu::optim_step<T>(s, p.numel(), p.data<T>(), g.data<T>(), m.data<T>(), ptr<T>(v));
+    });
+  }
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A, const Tensor& B,
             double beta, const Tensor& C) override {
     by_dtype(A, [&](auto z) {

@@ -231,6 +231,12 @@ class CudaBackend final : public Backend {
       run(cuda::broadcast_axis<T>(outer, len, inner, T(scale), dy.data<T>(), dx.data<T>(), stream_), "broadcast_axis");
     });
   }
+  void optim_step(const OptimStep& o, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v) override {
+    by_dtype(p, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::optim_step<T>(o, p.numel(), p.data<T>(), g.data<T>(), m.data<T>(), ptr<T>(v), stream_), "optim_step");
+    });
+  }
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A, const Tensor& B,
             double beta, const Tensor& C) override {
     fits_int(std::max({M, N, K}), "gemm");

@@ -56,6 +56,16 @@ struct PoolGeom {
   }
 };
 
+// One optimiser update (nn/optim.h), element by element, computed in double:
+//   sgd:  d = g + wd p,  m = momentum m + d,  p -= lr m
+//   adam: d = g + wd p,  m = b1 m + (1 - b1) d,  v = b2 v + (1 - b2) d^2,  p -= lr (m / c1) / (sqrt(v / c2) + eps)
+//         with the bias corrections c1 = 1 - b1^t, c2 = 1 - b2^t at step t
+struct OptimStep {
+  bool adam = false;
+  double lr = 0.01, momentum = 0, weight_decay = 0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, c1 = 1, c2 = 1;
+};
+
 enum class Unary { relu, relu6, sigmoid, tanh };
 enum class Binary { add, sub, mul, add_relu };  // add_relu: max(a + b, 0)
 

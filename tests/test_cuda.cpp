@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 
@@ -17,6 +18,8 @@
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "nn/model.h"
+#include "nn/optim.h"
+#include "nn/train.h"
 #include "weights/preprocess.h"
 #include "weights/tflite.h"
 #include "xai/counterfactual.h"
@@ -251,6 +254,36 @@ TEST_CASE("cuda: out of GPU memory is an error naming the layer and the size, an
   CHECK(Tensor::full({4}, 1.0, DType::f32, Device::cuda).to_vector() == std::vector<float>(4, 1.0f));
 }
 
+TEST_CASE("cuda: training steps (batch norm in training mode, dropout, SGD and Adam) match the CPU's") {
+  for (const char* kind : {"sgd", "adam"}) {
+    const auto train = [&](Device d) {
+      nn::ModelOptions mo;
+      mo.alpha = 0.25;
+      auto m = nn::make_model("fashion_cnn", mo);
+      nn::init_parameters(*m, 5);
+      m->to(d);
+      m->train(true, 1);
+      const auto params = nn::trainable_parameters(*m);
+      for (auto& [name, p] : params) p->set_requires_grad(true);
+      nn::OptimizerOptions oo;
+      oo.kind = kind, oo.lr = 0.01;
+      nn::Optimizer opt(params, oo);
+      for (int step = 0; step < 3; ++step) {
+        Tape tape;
+        TapeGuard g(tape);
+        const Tensor x = rnd({8, 1, 28, 28}, 100 + uint64_t(step), DType::f32);  // on the host, as the trainer's
+        tape.backward(ops::cross_entropy((*m)(x), {0, 1, 2, 3, 4, 5, 6, 7}));
+        opt.step();
+      }
+      return m;
+    };
+    const auto cpu = train(Device::cpu), gpu = train(Device::cuda);
+    const auto a = cpu->named_parameters(), b = gpu->named_parameters();
+    for (size_t i = 0; i < a.size(); ++i)
+      expect_close(std::string(kind) + ": " + a[i].first + " after 3 steps", *b[i].second, *a[i].second, Tol{1e-4, 1e-3});
+  }
+}
+
 namespace {
 
 // Random He-uniform weights (as `gradtrace bench`), the same on both devices.
@@ -321,8 +354,11 @@ TEST_CASE("cuda: every XAI method on ResNet50 with random weights, CUDA against 
 }
 
 TEST_CASE("cuda: every XAI method on the real MobileNet, CUDA against CPU") {
-  const std::string weights = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
-  const std::string image = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
+  // GT_SHARED_DIR in the environment wins: tools/gpu_check.sh --prebuilt runs this where ../shared is not
+  const char* env = std::getenv("GT_SHARED_DIR");
+  const std::string shared = env ? env : GT_SHARED_DIR;
+  const std::string weights = shared + "/data/weights/mobilenet_v1_0.25_224.tflite";
+  const std::string image = shared + "/data/images/chelsea.png";
   if (!std::filesystem::exists(weights)) {
     WARN("skipped: ../shared/data is absent");
     return;

@@ -263,6 +263,18 @@ TEST_CASE("cuda kernels, emulated on the host: element-wise maps, bias, axis red
                                           nullptr, nullptr, nullptr);
        },
        n, {});
+  for (bool adam : {false, true}) {
+    OptimStep o;
+    o.adam = adam, o.lr = 0.1, o.momentum = 0.9, o.weight_decay = 0.01, o.c1 = 0.19, o.c2 = 0.002;
+    Buf pa = x, ma = y2, va = var, pb = x, mb = y2, vb = var;
+    pa[0] = pb[0] = 0.5;  // not the NaN
+    va.resize(size_t(n), 0.25), vb.resize(size_t(n), 0.25);
+    cpu::optim_step<double>(o, n, pa.data(), dy.data(), ma.data(), va.data());
+    REQUIRE(cuda::optim_step<double>(o, n, pb.data(), dy.data(), mb.data(), vb.data(), nullptr) == cudaSuccess);
+    same(std::string(adam ? "adam" : "sgd") + " step: parameters", pb, pa);
+    same(std::string(adam ? "adam" : "sgd") + " step: first moments", mb, ma);
+    same(std::string(adam ? "adam" : "sgd") + " step: second moments", vb, va);
+  }
   const std::vector<int32_t> labels{2, 0, 1, 2};
   both("nll_backward", [&](double* o) { cpu::nll_backward<double>(4, 3, labels.data(), 0.7, o); },
        [&](double* o) { return cuda::nll_backward<double>(4, 3, labels.data(), 0.7, o, nullptr); }, 12, {});

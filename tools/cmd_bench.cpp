@@ -17,7 +17,7 @@ namespace {
 
 const char* kHelp =
     "usage: gradtrace bench conv [options]\n"
-    "       gradtrace bench --model NAME [--task forward|saliency|gradcam|ig50] [--repeat R] [--threads N]\n"
+    "       gradtrace bench --model NAME [--task forward|saliency|gradcam|ig50|all] [--repeat R] [--device D]\n"
     "\n"
     "With --model: times a whole model with random weights at batch 1, its default input size, as\n"
     "../shared/bench/torch_xai_bench.py does: 'forward' (no gradients), 'saliency' (the gradient of\n"
@@ -114,8 +114,9 @@ int bench_model(Args& a, const std::string& name) {
   const Device dev = apply_device(a);
   const int ig_batch = int(a.get_int("--batch", dev == Device::cuda ? 50 : 10, 1, 50));
   a.finish();
-  if (task != "forward" && task != "saliency" && task != "gradcam" && task != "ig50")
-    throw UsageError("--task must be forward, saliency, gradcam or ig50");
+  const std::vector<std::string> all = {"forward", "saliency", "gradcam", "ig50"};
+  if (task != "all" && std::find(all.begin(), all.end(), task) == all.end())
+    throw UsageError("--task must be forward, saliency, gradcam, ig50 or all");
   auto m = nn::make_model(name);
   uint64_t seed = 1;
   for (auto& [pname, t] : m->named_parameters()) {
@@ -132,20 +133,23 @@ int bench_model(Args& a, const std::string& name) {
   ig.method = "riemann_middle";
   ig.batch = ig_batch;
   ig.device = dev;
-  const double ms = median_ms(repeat, [&] {
-    if (task == "forward") {
-      NoGradGuard ng;
-      (*m)(x);
-    } else if (task == "saliency") {
-      xai::saliency(fn, x, target);
-    } else if (task == "gradcam") {
-      xai::gradcam(fn, x, xai::Target{target, false}, m->info.gradcam_layer);
-    } else {
-      xai::integrated_gradients(fn, x, Tensor::zeros_like(x), xai::Target{target, false}, ig);
-    }
-  });
-  std::printf("%s %s: %.2f ms (%s, batch 1, %lldx%lld, %d threads, median of %d)\n", name.c_str(), task.c_str(), ms,
-              to_string(dev), (long long)m->info.input_h, (long long)m->info.input_w, threads, repeat);
+  for (const std::string& job : task == "all" ? all : std::vector<std::string>{task}) {
+    const double ms = median_ms(repeat, [&] {
+      if (job == "forward") {
+        NoGradGuard ng;
+        (*m)(x);
+      } else if (job == "saliency") {
+        xai::saliency(fn, x, target);
+      } else if (job == "gradcam") {
+        xai::gradcam(fn, x, xai::Target{target, false}, m->info.gradcam_layer);
+      } else {
+        xai::integrated_gradients(fn, x, Tensor::zeros_like(x), xai::Target{target, false}, ig);
+      }
+      backend(dev).synchronize();  // a GPU may still be working on results left on it (Grad-CAM's map)
+    });
+    std::printf("%s %s: %.2f ms (%s, batch 1, %lldx%lld, %d threads, median of %d)\n", name.c_str(), job.c_str(), ms,
+                to_string(dev), (long long)m->info.input_h, (long long)m->info.input_w, threads, repeat);
+  }
   return 0;
 }
 

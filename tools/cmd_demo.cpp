@@ -42,7 +42,8 @@ const char* kHelp =
     "  --photo FILE     the photo (default: $GRADTRACE_PHOTO); without one the photo part is skipped\n"
     "  --steps N        IG steps (default 50)\n"
     "  --cmap NAME      colormap (default hot)\n"
-    "  --threads N      threads (default: all cores)\n";
+    "  --threads N      threads (default: all cores)\n"
+    "  --device D       cpu or cuda (default: cpu)\n";
 
 // Where a counterfactual of each Fashion-MNIST class should go: its nearest neighbour in the course.
 const int64_t kPartner[10] = {6 /*T-shirt->Shirt*/, 3 /*Trouser->Dress*/, 4 /*Pullover->Coat*/, 1 /*Dress->Trouser*/,
@@ -163,6 +164,7 @@ int run_demo(int argc, char** argv) {
   std::string photo = a.get("--photo", "");
   const int steps = int(a.get_int("--steps", 50, 2, 100000));
   apply_threads(a);
+  apply_device(a);
   a.finish();
   check_colormap(cmap);
   if (photo.empty())

@@ -51,6 +51,7 @@ const char* kHelp =
     "  --checkpoint FILE  written after every epoch (default: OUT with .ckpt.h5)\n"
     "  --resume FILE      continue a run from its checkpoint, with the settings it was started with\n"
     "  --threads N        threads (default: all cores)\n"
+    "  --device D         cpu or cuda (default: cpu)\n"
     "\n"
     "On a terminal a progress bar shows epoch, step, loss, accuracy, samples/s and the time left;\n"
     "otherwise one line per epoch. The same seed and thread count give the same weights.\n";
@@ -111,6 +112,7 @@ int run_train(int argc, char** argv) {
   std::string out = a.get("--out", resume.empty() ? "" : resume_default_out(resume));
   std::string ckpt = a.get("--checkpoint", "");
   apply_threads(a);
+  const Device dev = apply_device(a);
   a.finish();
   if (resume.empty()) {
     if (r.dataset.empty()) throw UsageError("--dataset is required (fashion-mnist or folder:DIR)");
@@ -123,6 +125,7 @@ int run_train(int argc, char** argv) {
 
   const TrainData d = load_train_data(r);
   std::unique_ptr<nn::Model> m = resume.empty() ? make_trainable_model(r, d.train) : load_weights(resume);
+  m->to(dev);
   r.config.schedule.step_size = r.step_size_epochs * (d.train.size() / r.config.batch);
   nn::Trainer trainer(*m, d.train, r.config);
   if (!resume.empty()) read_trainer_state(resume, trainer);

@@ -123,6 +123,22 @@ void broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T*
   }
 }
 
+template <class T>
+void optim_step(const OptimStep& s, int64_t n, T* p, const T* g, T* m, T* v) {
+#pragma omp parallel for simd if (n > kParallel)
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = double(g[i]) + s.weight_decay * double(p[i]);
+    if (s.adam) {
+      m[i] = T(s.beta1 * double(m[i]) + (1 - s.beta1) * d);
+      v[i] = T(s.beta2 * double(v[i]) + (1 - s.beta2) * d * d);
+      p[i] = T(double(p[i]) - s.lr * (double(m[i]) / s.c1) / (std::sqrt(double(v[i]) / s.c2) + s.eps));
+    } else {
+      m[i] = T(s.momentum * double(m[i]) + d);
+      p[i] = T(double(p[i]) - s.lr * double(m[i]));
+    }
+  }
+}
+
 #define GT_INSTANTIATE(T)                                                                   \
   template void fill<T>(int64_t, T, T*);                                                    \
   template void unary_forward<T>(Unary, int64_t, const T*, T*);                             \
@@ -135,7 +151,8 @@ void broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T*
   template void bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);             \
   template void bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*);                      \
   template void reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);                 \
-  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);
+  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);                 \
+  template void optim_step<T>(const OptimStep&, int64_t, T*, const T*, T*, T*);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)
 

@@ -138,6 +138,21 @@ cudaError_t convert(int64_t n, const A* a, B* b, cudaStream_t s) {
   return for_each(n, s, [=] GT_HD(int64_t i) { b[i] = static_cast<B>(a[i]); });
 }
 
+template <class T>
+cudaError_t optim_step(const OptimStep& o, int64_t n, T* p, const T* g, T* m, T* v, cudaStream_t s) {
+  return for_each(n, s, [=] GT_HD(int64_t i) {
+    const double d = double(g[i]) + o.weight_decay * double(p[i]);
+    if (o.adam) {
+      m[i] = T(o.beta1 * double(m[i]) + (1 - o.beta1) * d);
+      v[i] = T(o.beta2 * double(v[i]) + (1 - o.beta2) * d * d);
+      p[i] = T(double(p[i]) - o.lr * (double(m[i]) / o.c1) / (sqrt(double(v[i]) / o.c2) + o.eps));
+    } else {
+      m[i] = T(o.momentum * double(m[i]) + d);
+      p[i] = T(double(p[i]) - o.lr * double(m[i]));
+    }
+  });
+}
+
 #define GT_INSTANTIATE(T)                                                                                   \
   template cudaError_t fill<T>(int64_t, T, T*, cudaStream_t);                                               \
   template cudaError_t unary_forward<T>(Unary, int64_t, const T*, T*, cudaStream_t);                        \
@@ -150,7 +165,8 @@ cudaError_t convert(int64_t n, const A* a, B* b, cudaStream_t s) {
   template cudaError_t bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, cudaStream_t);        \
   template cudaError_t bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*, cudaStream_t);                 \
   template cudaError_t reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);            \
-  template cudaError_t broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);
+  template cudaError_t broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);        \
+  template cudaError_t optim_step<T>(const OptimStep&, int64_t, T*, const T*, T*, T*, cudaStream_t);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)
 template cudaError_t convert<float, float>(int64_t, const float*, float*, cudaStream_t);

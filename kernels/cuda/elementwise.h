@@ -29,5 +29,7 @@ cudaError_t reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, cons
 template <class T>
 cudaError_t broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* dy, T* dx, cudaStream_t s);
 template <class A, class B> cudaError_t convert(int64_t n, const A* a, B* b, cudaStream_t s);
+template <class T>  // kernels/params.h: OptimStep
+cudaError_t optim_step(const OptimStep& o, int64_t n, T* p, const T* g, T* m, T* v, cudaStream_t s);
 
 }  // namespace gt::cuda

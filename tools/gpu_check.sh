@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The GPU check, in one go on a machine with an NVIDIA GPU (CUDA 13, sm_90: H100/H200):
+#   1. builds gradtrace with CUDA (build-gpu/), unless --prebuilt DIR says where a bundle is;
+#   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU);
+#   3. times the conv kernels at IG's batch of 50 (the fraction of the GPU's fp32 peak) and the four
+#      models' forward, saliency, Grad-CAM and IG-50 beside PyTorch + cuDNN (fp32, TF32 off) on the
+#      same GPU, and prints one table of ratios.
+# Aims to finish in under 4 minutes.
+#
+#   tools/gpu_check.sh                 build here, then check (needs the packages tools/deps.sh names)
+#   tools/gpu_check.sh --bundle DIR    build here (portable), and put the binaries, the shared libraries
+#                                      they need, and the ../shared files the check reads into DIR
+#   tools/gpu_check.sh --prebuilt DIR  check with DIR's bundle (a GPU machine that has no packages, as the
+#                                      device tool's: name DIR in its carry; DIR must stay out of git)
+# ../shared (or DIR/shared) gives the real MobileNet and photo, and bench/torch_xai_bench.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-build} dir=${2:-}
+if [ "$mode" != build ] && [ -z "$dir" ]; then echo "usage: tools/gpu_check.sh [--bundle DIR | --prebuilt DIR]" >&2; exit 2; fi
+
+build() {  # $1: build folder; portable (no -march=native): the bundle runs on another processor
+  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Release -DGRADTRACE_CUDA=ON -DGRADTRACE_PORTABLE=ON -DBUILD_TESTING=ON >/dev/null
+  cmake --build "$1" -j"$(nproc)" --target gradtrace gradtrace_cuda_tests
+}
+
+if [ "$mode" = --bundle ]; then
+  build build-gpu
+  rm -rf "$dir" && mkdir -p "$dir/lib" "$dir/shared/data/weights" "$dir/shared/data/images" "$dir/shared/bench"
+  cp build-gpu/gradtrace build-gpu/tests/gradtrace_cuda_tests "$dir/"
+  # Every library the binaries load, but the C runtime's own (the GPU machine has newer ones).
+  ldd build-gpu/gradtrace build-gpu/tests/gradtrace_cuda_tests | awk '/=> \// {print $3}' | sort -u |
+    grep -Ev '/(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s)\.so' | xargs -I{} cp -L {} "$dir/lib/"
+  if [ -d ../shared/data ]; then
+    cp ../shared/data/weights/mobilenet_v1_0.25_224.tflite "$dir/shared/data/weights/"
+    cp ../shared/data/images/chelsea.png "$dir/shared/data/images/"
+    cp ../shared/bench/torch_xai_bench.py "$dir/shared/bench/"
+  fi
+  du -sh "$dir"
+  exit 0
+fi
+
+if [ "$mode" = --prebuilt ]; then
+  bin=$dir tests=$dir/gradtrace_cuda_tests shared=$dir/shared
+  export LD_LIBRARY_PATH="$PWD/$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+else
+  build build-gpu
+  bin=build-gpu tests=build-gpu/tests/gradtrace_cuda_tests shared=../shared
+fi
+export GT_SHARED_DIR=$PWD/$shared
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
+
+echo "== CUDA against CPU"
+set +e
+"$tests" 2>&1 | tee /tmp/gt_cuda_tests.log | grep -E "max \|cuda - cpu\||FAILED|passed|failed|skipped" | tail -n 80
+rc=${PIPESTATUS[0]}
+set -e
+
+echo "== conv kernels, VGG16's 13 layers at batch 50 (IG's)"
+"$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5 --wgrad | tee /tmp/gt_conv.log
+# fp32 peak = SMs x 128 lanes x 2 (an FMA) x the SM clock
+peak=$(python3 -c "import torch, subprocess
+p = torch.cuda.get_device_properties(0)
+mhz = float(subprocess.check_output(['nvidia-smi', '--query-gpu=clocks.max.sm', '--format=csv,noheader,nounits']).split()[0])
+print('%.0f' % (p.multi_processor_count * 128 * 2 * mhz / 1e3))" 2>/dev/null || echo 0)
+awk -v peak="$peak" '$1 == "total" && peak > 0 {
+  printf "fp32 peak %.1f TFLOP/s: conv forward %.1f%%, data gradient %.1f%%, weight gradient %.1f%% of it\n",
+         peak / 1e3, 100 * $5 / peak, 100 * $8 / peak, 100 * $12 / peak }' /tmp/gt_conv.log
+
+echo "== gradtrace and PyTorch, batch 1 (IG-50: one batch of 50)"
+: >/tmp/gt_models.log
+for m in vgg16 resnet50 inception_v3 mobilenet_v2; do
+  "$bin/gradtrace" bench --model "$m" --task all --device cuda --repeat 10 | tee -a /tmp/gt_models.log
+done
+if [ -f "$shared/bench/torch_xai_bench.py" ]; then
+  python3 "$shared/bench/torch_xai_bench.py" 16 cuda | tee /tmp/gt_torch.log
+  # one row per model and task: ours, PyTorch's, the ratio, and the issue's bound for it
+  python3 - <<'PY'
+import re
+ours = {}
+for line in open('/tmp/gt_models.log'):
+    m = re.match(r'(\S+) (\S+): ([\d.]+) ms', line)
+    if m: ours[(m[1], m[2])] = float(m[3])
+torch = {}
+for line in open('/tmp/gt_torch.log'):
+    name = line.split()[0]
+    for k, v in re.findall(r'(\w+)=([\d.]+)ms', line):
+        torch[(name, {'fwd': 'forward'}.get(k, k))] = float(v)
+bound = {'ig50': 1.5, 'saliency': 2.0}
+print('%-13s %-9s %10s %10s %7s %7s' % ('model', 'task', 'ours ms', 'torch ms', 'ratio', 'bound'))
+for (name, task), t in sorted(torch.items()):
+    o = ours.get((name, task))
+    if o is None: continue
+    b = bound.get(task, 0)
+    ok = '' if not b else ('ok' if o / t <= b else 'OVER')
+    print('%-13s %-9s %10.2f %10.2f %6.2fx %7s %s' % (name, task, o, t, o / t, ('%.1fx' % b) if b else '-', ok))
+PY
+fi
+exit "$rc"
