@@ -16,6 +16,8 @@ const char* to_string(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
 const char* to_string(DType t) { return t == DType::f32 ? "float32" : "float64"; }
 size_t dtype_size(DType t) { return t == DType::f32 ? 4 : 8; }
 
+void synchronize(Device d) { backend(d).synchronize(); }
+
 Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(dims)) {}
 
 Shape::Shape(const std::vector<int64_t>& dims) {

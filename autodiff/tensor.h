@@ -19,6 +19,10 @@ const char* to_string(Device d);
 const char* to_string(DType t);
 size_t dtype_size(DType t);
 
+// Returns when the device has finished the work queued on it (a GPU runs kernels asynchronously:
+// timings wait for it). Immediate on the CPU.
+void synchronize(Device d);
+
 // Every error in gradtrace is a gt::Error with a message that carries its context
 // (op, layer, shapes, file and dataset path where relevant).
 struct Error : std::runtime_error {

@@ -39,6 +39,14 @@ expect 2 "$gt" edges --size abc
 expect 2 "$gt" edges --cmap rainbow
 expect 2 "$gt" bench
 expect 2 "$gt" bench nonsense
+# --device: a usage error for an unknown one; cuda without a GPU (or a build without CUDA) is a
+# one-line runtime error before any work, and leaves no output file
+expect_out 2 "must be cpu or cuda" "$gt" classify --device gpu --image x.png
+if ! command -v nvidia-smi >/dev/null || ! nvidia-smi >/dev/null 2>&1; then
+  expect_out 1 "no CUDA device: " "$gt" saliency --device cuda --image fashion-mnist:test:0 --out "$tmp/never_gpu.png"
+  [ -e "$tmp/never_gpu.png" ] && { echo "FAIL: a failed --device cuda run left never_gpu.png"; fail=1; }
+  [ "$(wc -l <"$tmp/out")" = 1 ] || { echo "FAIL: --device cuda without a GPU printed more than one line"; cat "$tmp/out"; fail=1; }
+fi
 expect 1 "$gt" edges --image "$tmp/missing.png" --out "$tmp/never.png"
 [ -e "$tmp/never.png" ] && { echo "FAIL: a failed run left $tmp/never.png"; fail=1; }
 printf 'not an image' > "$tmp/bad.png"

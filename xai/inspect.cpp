@@ -59,6 +59,7 @@ Inspection inspect(const Model& model, const Tensor& x, const Target& t,
     tape = &tp;
     on_each_node(tp, [&](size_t index, const std::string& layer, const Tensor& out) {
       NodeRecord n;
+      synchronize(out.device());  // a GPU's kernels run after their launch: time them to the end
       n.forward_ms = ms_since(mark);
       n.index = index;
       n.layer = layer;
@@ -69,7 +70,9 @@ Inspection inspect(const Model& model, const Tensor& x, const Target& t,
       r.nodes.push_back(std::move(n));
       mark = Clock::now();
     });
-    tp.add_backward_hook("", "", [&](const Node& node, const Tensor& dy, std::vector<Tensor>&) {
+    tp.add_backward_hook("", "", [&](const Node& node, const Tensor& dy, std::vector<Tensor>& dx) {
+      for (const Tensor& g : dx)
+        if (g.defined()) synchronize(g.device());
       const double ms = ms_since(mark);
       const size_t i = size_t(&node - &tape->node(0));
       if (i < r.nodes.size()) {
