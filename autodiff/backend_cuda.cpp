@@ -432,8 +432,9 @@ class CudaBackend final : public Backend {
   static size_t bytes(const Tensor& t) { return size_t(t.numel()) * dtype_size(t.dtype()); }
   // A kernel's launch status: a failure is reported under the op's name, with the layer.
   static void run(cudaError_t e, const char* op) { check(e, op_context(op).c_str()); }
+  // The implicit GEMMs' sizes (kernels/cuda/conv.cu): images x pixels, channels x taps.
   static void fits(const ConvGeom& g) {
-    fits_int(g.N * std::max(g.H * g.W, g.Ho * g.Wo) * std::max(int64_t(1), g.kh * g.kw), "conv2d");
+    fits_int(g.N * std::max(g.H * g.W, g.Ho * g.Wo), "conv2d");
     fits_int(std::max(g.C, g.O) * g.kh * g.kw, "conv2d");
   }
   Tensor upload_labels(const std::vector<int32_t>& labels) {

@@ -29,7 +29,7 @@ if [ "$mode" = --bundle ]; then
   cp build-gpu/gradtrace build-gpu/tests/gradtrace_cuda_tests "$dir/"
   # Every library the binaries load, but the C runtime's own (the GPU machine has newer ones).
   ldd build-gpu/gradtrace build-gpu/tests/gradtrace_cuda_tests | awk '/=> \// {print $3}' | sort -u |
-    grep -Ev '/(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s)\.so' | xargs -I{} cp -L {} "$dir/lib/"
+    grep -Ev '/(libc|libm|libdl|libpthread|librt|libresolv|libstdc\+\+|libgcc_s)\.so' | xargs -I{} cp -L {} "$dir/lib/"
   if [ -d ../shared/data ]; then
     cp ../shared/data/weights/mobilenet_v1_0.25_224.tflite "$dir/shared/data/weights/"
     cp ../shared/data/images/chelsea.png "$dir/shared/data/images/"
@@ -54,6 +54,7 @@ set +e
 "$tests" 2>&1 | tee /tmp/gt_cuda_tests.log | grep -E "max \|cuda - cpu\||FAILED|passed|failed|skipped" | tail -n 80
 rc=${PIPESTATUS[0]}
 set -e
+[ "$rc" = 77 ] && { echo "no GPU here: the CUDA tests skipped, and there is nothing to time"; exit 77; }
 
 echo "== conv kernels, VGG16's 13 layers at batch 50 (IG's)"
 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5 --wgrad | tee /tmp/gt_conv.log
