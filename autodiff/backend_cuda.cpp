@@ -55,7 +55,6 @@ class Cache {
     const auto it = free_.lower_bound(want);
     if (it != free_.end() && it->first <= want + want / 4) {
       void* p = it->second;
-      cached_ -= it->first;
       free_.erase(it);
       return p;
     }
@@ -86,7 +85,6 @@ class Cache {
     const auto it = size_.find(p);
     if (it == size_.end()) return;
     free_.emplace(it->second, p);
-    cached_ += it->second;
   }
 
  private:
@@ -103,13 +101,12 @@ class Cache {
       held_ -= bytes;
     }
     free_.clear();
-    cached_ = 0;
   }
   cudaStream_t stream_;
   std::mutex mu_;
   std::multimap<size_t, void*> free_;
   std::unordered_map<void*, size_t> size_;
-  size_t held_ = 0, cached_ = 0;
+  size_t held_ = 0;  // bytes taken from cudaMalloc and not yet freed
 };
 
 class CudaBackend final : public Backend {

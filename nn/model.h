@@ -95,7 +95,7 @@ class Model {
   // as training changes the values in place.
   struct Folded {
     std::vector<const TensorImpl*> from;
-    DType dtype;
+    DType dtype = DType::f32;
     Tensor scale, shift;
   };
   std::map<const Conv2d*, Folded> folded_;
