@@ -7,11 +7,14 @@
                                        [1000000,1000000] float32 (never written: the file is a few KB)
   input_h5/claims_1e12_floats.h5       an --image tensor file whose `input` claims [1,1,1000000,1000000]
   keras_h5/claims_huge_kernel.h5       a Keras VGG16 layout whose classifier kernel claims [4096, 10^8]
+  image/png_empty_first_idat.png       a 1x1 PNG whose first IDAT chunk is empty: stb_image 2.27 then
+                                       offsets a null pointer (UBSan), so gradtrace refuses the shape
 
     python3 tools/make_hostile_files.py        (needs h5py and numpy)
 """
 import os
 import struct
+import zlib
 
 import h5py
 import numpy as np
@@ -84,11 +87,23 @@ def keras_claims_huge_kernel():
         unwritten(f["predictions"], "predictions/kernel:0", (4096, 10**8))
 
 
+def png_empty_first_idat():
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\x80\x80\x80")       # filter byte, one gray pixel
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"") + chunk(b"IDAT", pixels) +
+           chunk(b"IEND", b""))
+    with open(os.path.join(CORPUS, "image", "png_empty_first_idat.png"), "wb") as f:
+        f.write(png)
+
+
 if __name__ == "__main__":
     tflite_claims_2e40()
     weights_claims_1e12()
     input_claims_1e12()
     keras_claims_huge_kernel()
+    png_empty_first_idat()
     for d in sorted(os.listdir(CORPUS)):
         for n in sorted(os.listdir(os.path.join(CORPUS, d))):
             print(d + "/" + n, os.path.getsize(os.path.join(CORPUS, d, n)), "bytes")

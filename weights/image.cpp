@@ -53,16 +53,33 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
   }
 }
 
+// stb_image 2.27 reads an IDAT chunk's data to its buffer plus the bytes so far; before the first
+// non-empty IDAT that buffer is a null pointer, and an empty IDAT makes that null + 0 (undefined
+// behaviour, UBSan's "applying zero offset to null pointer"). No encoder writes an empty first IDAT;
+// such a file is refused. Walks the chunks: length, type, data, CRC.
+void check_png_chunks(const std::vector<uint8_t>& b, const std::string& name) {
+  for (size_t p = 8; p + 8 <= b.size();) {
+    const size_t len = size_t(b[p]) << 24 | size_t(b[p + 1]) << 16 | size_t(b[p + 2]) << 8 | b[p + 3];
+    if (std::memcmp(&b[p + 4], "IDAT", 4) == 0) {
+      if (len == 0) unreadable(name, "corrupt PNG: an empty IDAT chunk before the image data");
+      return;
+    }
+    if (std::memcmp(&b[p + 4], "IEND", 4) == 0 || len > b.size()) return;
+    p += 12 + len;
+  }
+}
+
 }  // namespace
 
 Image decode_image_in_process(const std::vector<uint8_t>& bytes, const std::string& name) {
   // Only the formats gradtrace promises reach stb_image's decoders (its others - PSD, PIC, HDR, TGA,
   // GIF, PNM - are more attack surface for files nobody gives us).
   auto starts = [&](const char* magic, size_t n) { return bytes.size() >= n && std::memcmp(bytes.data(), magic, n) == 0; };
-  const bool jpeg = starts("\xff\xd8\xff", 3);
-  if (!starts("\x89PNG\r\n\x1a\n", 8) && !jpeg && !starts("BM", 2)) unreadable(name, "not a PNG, JPEG or BMP file");
+  const bool jpeg = starts("\xff\xd8\xff", 3), png = starts("\x89PNG\r\n\x1a\n", 8);
+  if (!png && !jpeg && !starts("BM", 2)) unreadable(name, "not a PNG, JPEG or BMP file");
   if (bytes.size() > size_t(INT32_MAX)) unreadable(name, "too large");
   if (jpeg) check_jpeg_huffman_tables(bytes, name);
+  if (png) check_png_chunks(bytes, name);
   const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &n)) unreadable(name, stbi_failure_reason());
