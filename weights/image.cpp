@@ -39,12 +39,13 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
     if (m == 0xD9) return;  // EOI
     const size_t len = size_t(b[p + 2]) << 8 | b[p + 3], end = std::min(p + 2 + len, b.size());
     if (len < 2) return;  // stb_image reports a malformed segment itself
-    // DHT: tables of (class and id, 16 counts, the symbols). A truncated one is checked as far as the
-    // file goes: stb_image builds a table from its counts before it notices that the symbols are missing.
+    // DHT: tables of (class and id, 16 counts, the symbols). stb_image reads a table's 16 counts and
+    // builds the table from them before it checks them against the segment's length, so the counts
+    // are read as it reads them: past the segment's end when it is short, as far as the file goes.
     if (m == 0xC4)
       for (size_t q = p + 4; q < end;) {
         size_t codes = 0;
-        for (size_t i = 1; i <= 16 && q + i < end; ++i) codes += b[q + i];
+        for (size_t i = 1; i <= 16 && q + i < b.size(); ++i) codes += b[q + i];
         if (codes > 256) unreadable(name, "corrupt JPEG Huffman table");
         q += 17 + codes;
       }
