@@ -68,8 +68,7 @@ class Cache {
     if (e == cudaErrorMemoryAllocation) {
       cudaGetLastError();
       size_t free = 0, total = 0;
-      cudaMemGetInfo(&free, &total);
-      cudaGetLastError();
+      if (cudaMemGetInfo(&free, &total) != cudaSuccess) cudaGetLastError();  // the message then says 0 free
       const std::string& layer = NameScope::current();
       throw OutOfDeviceMemory("out of GPU memory" + (layer.empty() ? std::string() : " in layer " + layer) + ": " +
                               mb(double(want)) + " requested, " + mb(double(held_)) + " held by gradtrace, " +
@@ -94,9 +93,10 @@ class Cache {
     return std::max<size_t>(step, (n + step - 1) / step * step);
   }
   void release_locked() {
-    cudaStreamSynchronize(stream_);  // the stream may still use a cached block: its owner died, not its kernels
+    // the stream may still use a cached block: its owner died, not its kernels
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize (before releasing cached GPU memory)");
     for (auto& [bytes, p] : free_) {
-      cudaFree(p);
+      check(cudaFree(p), "cudaFree");
       size_.erase(p);
       held_ -= bytes;
     }

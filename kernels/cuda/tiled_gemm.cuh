@@ -134,8 +134,10 @@ __global__ void sum_slices_kernel(const Op op, const T* ws, int splits, int batc
 inline int sm_count() {
   static const int n = [] {
     int dev = 0, v = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+      cudaGetLastError();  // clear it: the next launch's status must be its own
       v = 100;
+    }
     return v;
   }();
   return n;
