@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check, in one go on a machine with an NVIDIA GPU (CUDA 13, sm_90: H100/H200):
 #   1. builds gradtrace with CUDA (build-gpu/), unless --prebuilt DIR says where a bundle is;
-#   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU);
+#   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU),
+#      and the CLI's methods on the real MobileNet with --device cuda against --device cpu;
 #   3. times the conv kernels at IG's batch of 50 (the fraction of the GPU's fp32 peak) and the four
 #      models' forward, saliency, Grad-CAM and IG-50 beside PyTorch + cuDNN (fp32, TF32 off) on the
 #      same GPU, and prints one table of ratios.
@@ -55,6 +56,32 @@ set +e
 rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" = 77 ] && { echo "no GPU here: the CUDA tests skipped, and there is nothing to time"; exit 77; }
+
+echo "== the CLI on the real MobileNet: --device cuda against --device cpu (raw .h5 outputs)"
+w=$shared/data/weights/mobilenet_v1_0.25_224.tflite img=$shared/data/images/chelsea.png
+if [ -f "$w" ]; then
+  cli=$(mktemp -d)
+  for m in classify saliency smoothgrad ig gradcam occlusion; do
+    for d in cpu cuda; do
+      args=(--weights "$w" --image "$img" --raw "$cli/$m.$d.h5" --device "$d")
+      [ "$m" = classify ] || args+=(--out "$cli/$m.$d.png")
+      "$bin/gradtrace" "$m" "${args[@]}" >/dev/null 2>"$cli/$m.$d.err" || { echo "$m --device $d failed:"; cat "$cli/$m.$d.err"; rc=1; }
+    done
+  done
+  python3 - "$cli" <<'PY' || rc=1
+import sys, glob, h5py, numpy as np
+bad = 0
+for cpu in sorted(glob.glob(sys.argv[1] + '/*.cpu.h5')):
+    gpu = cpu.replace('.cpu.h5', '.cuda.h5')
+    with h5py.File(cpu) as a, h5py.File(gpu) as b:
+        for k in a:
+            x, y = np.asarray(a[k], np.float64), np.asarray(b[k], np.float64)
+            d = np.abs(x - y).max() / max(np.abs(x).max(), 1e-30)
+            bad += d > 1e-2
+            print('%-12s %-12s max |cuda - cpu| / max |cpu| = %.2e %s' % (cpu.split('/')[-1][:-7], k, d, 'TOO LARGE' if d > 1e-2 else ''))
+sys.exit(1 if bad else 0)
+PY
+fi
 
 echo "== conv kernels, VGG16's 13 layers at batch 50 (IG's)"
 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5 --wgrad | tee /tmp/gt_conv.log
