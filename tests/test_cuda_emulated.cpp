@@ -2,8 +2,9 @@
 // (kernels/cuda/emulation.h), each kernel written as element functions runs them in plain loops on
 // the host, and its results must match the CPU kernel's on the same float64 data. This covers the
 // implicit-GEMM gathers of all three conv passes, the dense GEMM's transposes, the direct depthwise
-// kernels, pooling, padding, concatenation, resizing and the element-wise maps. The tiling, shared
-// memory, split-K and block reductions run only on a GPU (tests/test_cuda.cpp).
+// kernels, pooling, padding, concatenation, resizing, the element-wise maps and the per-output sums
+// (bias gradient, row means, the depthwise weight gradient, NLL). The tiling, shared memory, split-K
+// and the block-wide combining of partial sums run only on a GPU (tests/test_cuda.cpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -104,13 +105,10 @@ TEST_CASE("cuda kernels, emulated on the host: conv2d's three passes match the C
     cpu::conv2d_backward_data<double>(g, dy.data(), w.data(), a.data());
     REQUIRE(cuda::conv2d_backward_data<double>(g, dy.data(), w.data(), b.data(), nullptr, 0, nullptr) == cudaSuccess);
     same(name + " backward data", b, a);
-    if (!g.depthwise()) {  // the depthwise weight gradient is a block reduction: GPU only
-      Buf wa = out(nw), wb = out(nw);
-      cpu::conv2d_backward_weight<double>(g, x.data(), dy.data(), wa.data());
-      REQUIRE(cuda::conv2d_backward_weight<double>(g, x.data(), dy.data(), wb.data(), nullptr, 0, nullptr) ==
-              cudaSuccess);
-      same(name + " backward weight", wb, wa);
-    }
+    Buf wa = out(nw), wb = out(nw);
+    cpu::conv2d_backward_weight<double>(g, x.data(), dy.data(), wa.data());
+    REQUIRE(cuda::conv2d_backward_weight<double>(g, x.data(), dy.data(), wb.data(), nullptr, 0, nullptr) == cudaSuccess);
+    same(name + " backward weight", wb, wa);
   }
 }
 
@@ -245,6 +243,10 @@ TEST_CASE("cuda kernels, emulated on the host: element-wise maps, bias, axis red
   // (outer, len, inner) = (N, C, S): a channel sum with inner > 1 (inner == 1 is a warp reduction)
   both("reduce_axis", [&](double* o) { cpu::reduce_axis<double>(N, C, S, 0.5, y2.data(), o); },
        [&](double* o) { return cuda::reduce_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, N * S, {});
+  both("reduce_axis, inner 1 (block per row)", [&](double* o) { cpu::reduce_axis<double>(N * C, S, 1, 0.5, y2.data(), o); },
+       [&](double* o) { return cuda::reduce_axis<double>(N * C, S, 1, 0.5, y2.data(), o, nullptr); }, N * C, {});
+  both("bias_grad", [&](double* o) { cpu::bias_grad<double>(N, C, S, y2.data(), o); },
+       [&](double* o) { return cuda::bias_grad<double>(N, C, S, y2.data(), o, nullptr); }, C, {});
   both("broadcast_axis", [&](double* o) { cpu::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o); },
        [&](double* o) { return cuda::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, n, {});
   const Buf var = [&] { Buf v = c2; for (double& e : v) e = 0.5 + std::abs(e); return v; }();
@@ -276,6 +278,8 @@ TEST_CASE("cuda kernels, emulated on the host: element-wise maps, bias, axis red
     same(std::string(adam ? "adam" : "sgd") + " step: second moments", vb, va);
   }
   const std::vector<int32_t> labels{2, 0, 1, 2};
+  both("nll_forward", [&](double* o) { o[0] = cpu::nll_forward<double>(4, 3, y2.data(), labels.data()); },
+       [&](double* o) { return cuda::nll_forward<double>(4, 3, y2.data(), labels.data(), o, nullptr); }, 1, {});
   both("nll_backward", [&](double* o) { cpu::nll_backward<double>(4, 3, labels.data(), 0.7, o); },
        [&](double* o) { return cuda::nll_backward<double>(4, 3, labels.data(), 0.7, o, nullptr); }, 12, {});
   std::vector<float> f(static_cast<size_t>(n));

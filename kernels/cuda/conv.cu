@@ -104,20 +104,6 @@ struct ConvBackwardWeight {
   GT_HD void store(int z, int m, int n, T v) const { dw[int64_t(z * g.Og + m) * N + n] = v; }
 };
 
-// One block per weight (o, i, j): the sum over images and output pixels, reduced in a fixed order.
-template <class T>
-__global__ void depthwise_backward_weight_kernel(Geom g, const T* x, const T* dy, T* dw) {
-  const int taps = g.kh * g.kw, o = blockIdx.x / taps, t = blockIdx.x % taps, P = g.Ho * g.Wo;
-  const int mult = g.O / g.C;
-  T s = 0;
-  for (int64_t k = threadIdx.x; k < int64_t(g.N) * P; k += blockDim.x) {
-    const int img = int(k / P), p = int(k % P);
-    s = fma(dy[(int64_t(img) * g.O + o) * P + p], g.input(x, img, o / mult, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw), s);
-  }
-  s = block_sum(s);
-  if (threadIdx.x == 0) dw[blockIdx.x] = s;
-}
-
 template <class T>
 Finish<T> device_epilogue(const Epilogue<T>& e) {
   return {e.bias, e.scale, e.act};
@@ -178,9 +164,20 @@ template <class T>
 cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, T* dw, void* ws, size_t ws_bytes,
                                    cudaStream_t s) {
   const Geom g(cg);
-  if (cg.depthwise()) {
-    depthwise_backward_weight_kernel<T><<<unsigned(cg.O * cg.kh * cg.kw), kThreads, 0, s>>>(g, x, dy, dw);
-    return cudaGetLastError();
+  if (cg.depthwise()) {  // one block per weight (o, i, j): the sum over images and output pixels
+    return reduce_each<T>(
+        cg.O * cg.kh * cg.kw, s,
+        [=] GT_HD(int64_t wi, int64_t from, int64_t step) {
+          const int taps = g.kh * g.kw, o = int(wi / taps), t = int(wi % taps), P = g.Ho * g.Wo, mult = g.O / g.C;
+          T acc = 0;
+          for (int64_t k = from; k < int64_t(g.N) * P; k += step) {
+            const int img = int(k / P), p = int(k % P);
+            acc = fma(dy[(int64_t(img) * g.O + o) * P + p],
+                      g.input(x, img, o / mult, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw), acc);
+          }
+          return acc;
+        },
+        [=] GT_HD(int64_t wi, T sum) { dw[wi] = sum; });
   }
   const ConvBackwardWeight<T> op{g.Og, g.Cg * g.kh * g.kw, g.N * g.Ho * g.Wo, g, x, dy, dw};
   return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);

@@ -82,43 +82,32 @@ cudaError_t bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T*
   return for_each(N * C * S, s, [=] GT_HD(int64_t i) { y[i] = x[i] + b[i / S % C]; });
 }
 
-// One block per channel: a fixed-order tree sum over the channel's N*S values.
-template <class T>
-__global__ void bias_grad_kernel(int64_t N, int64_t C, int64_t S, const T* dy, T* db) {
-  const int64_t c = blockIdx.x;
-  T s = 0;
-  for (int64_t k = threadIdx.x; k < N * S; k += blockDim.x) s += dy[(k / S * C + c) * S + k % S];
-  s = block_sum(s);
-  if (threadIdx.x == 0) db[c] = s;
-}
-
+// db[c]: one block per channel, a fixed-order tree sum over the channel's N*S values.
 template <class T>
 cudaError_t bias_grad(int64_t N, int64_t C, int64_t S, const T* dy, T* db, cudaStream_t s) {
-  if (C <= 0) return cudaSuccess;
-  bias_grad_kernel<T><<<unsigned(C), kThreads, 0, s>>>(N, C, S, dy, db);
-  return cudaGetLastError();
+  return reduce_each<T>(
+      C, s,
+      [=] GT_HD(int64_t c, int64_t from, int64_t step) {
+        T acc = 0;
+        for (int64_t k = from; k < N * S; k += step) acc += dy[(k / S * C + c) * S + k % S];
+        return acc;
+      },
+      [=] GT_HD(int64_t c, T sum) { db[c] = sum; });
 }
 
-// inner == 1 (a mean over the last axes, as global average pooling): a warp per output, its lanes
-// striding along the contiguous row. Otherwise a thread per output, neighbours reading neighbours.
-template <class T>
-__global__ void reduce_rows_kernel(int64_t rows, int64_t len, T scale, const T* x, T* y) {
-  const int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  if (warp >= rows) return;
-  T s = 0;
-  for (int64_t l = lane; l < len; l += 32) s += x[warp * len + l];
-  for (int o = 16; o > 0; o /= 2) s += __shfl_xor_sync(0xffffffffu, s, o);
-  if (lane == 0) y[warp] = scale * s;
-}
-
+// inner == 1 (a mean over the last axes, as global average pooling): a block per output, striding
+// along the contiguous row. Otherwise a thread per output, neighbours reading neighbours.
 template <class T>
 cudaError_t reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* x, T* y, cudaStream_t s) {
-  if (inner == 1) {
-    if (outer <= 0) return cudaSuccess;
-    reduce_rows_kernel<T><<<unsigned((outer * 32 + kThreads - 1) / kThreads), kThreads, 0, s>>>(outer, len, scale, x, y);
-    return cudaGetLastError();
-  }
+  if (inner == 1)
+    return reduce_each<T>(
+        outer, s,
+        [=] GT_HD(int64_t o, int64_t from, int64_t step) {
+          T acc = 0;
+          for (int64_t l = from; l < len; l += step) acc += x[o * len + l];
+          return acc;
+        },
+        [=] GT_HD(int64_t o, T sum) { y[o] = scale * sum; });
   return for_each(outer * inner, s, [=] GT_HD(int64_t oi) {
     const T* p = x + oi / inner * len * inner + oi % inner;
     T acc = 0;

@@ -74,4 +74,26 @@ __device__ T block_max(T v) {
   return s;
 }
 
+// One block per output o: out(o, sum) with the sum over the block of part(o, from, step), each
+// thread taking a strided share (from = its index, step = the block's size). Under host emulation,
+// one loop per output: part(o, 0, 1). part and out are __host__ __device__ lambdas.
+template <class T, class Part, class Out>
+__global__ void reduce_each_kernel(int64_t outputs, Part part, Out out) {
+  for (int64_t o = blockIdx.x; o < outputs; o += gridDim.x) {  // uniform across the block
+    const T sum = block_sum(part(o, int64_t(threadIdx.x), int64_t(blockDim.x)));
+    if (threadIdx.x == 0) out(o, sum);
+  }
+}
+
+template <class T, class Part, class Out>
+cudaError_t reduce_each(int64_t outputs, cudaStream_t s, Part part, Out out) {
+  if (outputs <= 0) return cudaSuccess;
+  if (host_emulation()) {
+    for (int64_t o = 0; o < outputs; ++o) out(o, part(o, int64_t(0), int64_t(1)));
+    return cudaSuccess;
+  }
+  reduce_each_kernel<T><<<unsigned(outputs < (1 << 20) ? outputs : (1 << 20)), kThreads, 0, s>>>(outputs, part, out);
+  return cudaGetLastError();
+}
+
 }  // namespace gt::cuda

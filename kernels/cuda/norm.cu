@@ -114,17 +114,15 @@ cudaError_t softmax_backward(int64_t rows, int64_t cols, bool log, const T* y, c
 }
 
 template <class T>
-__global__ void nll_forward_kernel(int64_t rows, int64_t cols, const T* logp, const int32_t* label, T* loss) {
-  T s = 0;
-  for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) s -= logp[r * cols + label[r]];
-  s = block_sum(s);
-  if (threadIdx.x == 0) loss[0] = s / T(rows);
-}
-
-template <class T>
 cudaError_t nll_forward(int64_t rows, int64_t cols, const T* logp, const int32_t* label, T* loss, cudaStream_t s) {
-  nll_forward_kernel<T><<<1, kThreads, 0, s>>>(rows, cols, logp, label, loss);
-  return cudaGetLastError();
+  return reduce_each<T>(
+      1, s,
+      [=] GT_HD(int64_t, int64_t from, int64_t step) {
+        T acc = 0;
+        for (int64_t r = from; r < rows; r += step) acc -= logp[r * cols + label[r]];
+        return acc;
+      },
+      [=] GT_HD(int64_t, T sum) { loss[0] = sum / T(rows); });
 }
 
 template <class T>
