@@ -286,15 +286,10 @@ TEST_CASE("cuda: training steps (batch norm in training mode, dropout, SGD and A
 
 namespace {
 
-// Random He-uniform weights (as `gradtrace bench`), the same on both devices.
+// Fresh weights from a seed (nn::init_parameters), the same on both devices.
 std::unique_ptr<nn::Model> random_model(const std::string& arch) {
   auto m = nn::make_model(arch);
-  uint64_t seed = 1;
-  for (auto& [name, t] : m->named_parameters()) {
-    const bool var = name.size() > 11 && name.compare(name.size() - 11, 11, "running_var") == 0;
-    if (t->ndim() > 1) nn::init_he_uniform(*t, t->numel() / t->dim(0), seed++);
-    else if (var) *t = Tensor::full(t->shape(), 1.0);
-  }
+  nn::init_parameters(*m, 1);
   return m;
 }
 
