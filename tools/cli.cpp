@@ -111,9 +111,7 @@ std::unique_ptr<nn::Model> random_model(const std::string& spec) {
   m->info.variant = "random";  // only a label from here on: the layout and preprocessing stay keras'
   return m;
 }
-}  // namespace
 
-namespace {
 Device g_device = Device::cpu;  // --device, for load_model
 }  // namespace
 

@@ -50,6 +50,16 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
   return buf;
 }
 
+// Runs f; when the GPU runs out of memory in it, the error suggests a smaller --batch.
+template <class F>
+auto with_batch_hint(int batch, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const OutOfDeviceMemory& e) {
+    throw Error(std::string(e.what()) + "; try a smaller --batch (it is " + std::to_string(batch) + ")");
+  }
+}
+
 // IG's baseline in model-input space: pixel-space constants and noise go through the preprocessing.
 Tensor make_baseline(const MethodConfig& c, const Subject& s) {
   const nn::ModelInfo& info = s.model->info;
@@ -105,12 +115,7 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
     xai::IgOptions o = c.ig;
     if (!o.progress) o.progress = progress_printer(m, "points");
     o.device = s.model->device();
-    xai::IgResult ig;
-    try {
-      ig = xai::integrated_gradients(fn, x, base, t, o);
-    } catch (const OutOfDeviceMemory& e) {
-      throw Error(std::string(e.what()) + "; try a smaller --batch (it is " + std::to_string(o.batch) + ")");
-    }
+    const xai::IgResult ig = with_batch_hint(o.batch, [&] { return xai::integrated_gradients(fn, x, base, t, o); });
     r.attribution = ig.attribution;
     const double gap = ig.f_x - ig.f_baseline, rel = std::abs(ig.delta) / std::max(std::abs(gap), 1e-12);
     r.params = fmt("%.0f steps, ", c.ig.steps) + c.ig.method + ", " + c.baseline + " baseline";
@@ -129,11 +134,7 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
     xai::SmoothGradOptions o = c.smoothgrad;
     if (!o.progress) o.progress = progress_printer(m, "samples");
     o.device = s.model->device();
-    try {
-      r.attribution = xai::smoothgrad(fn, x, t, o);
-    } catch (const OutOfDeviceMemory& e) {
-      throw Error(std::string(e.what()) + "; try a smaller --batch (it is " + std::to_string(o.batch) + ")");
-    }
+    r.attribution = with_batch_hint(o.batch, [&] { return xai::smoothgrad(fn, x, t, o); });
     r.params = fmt("%.0f samples, noise %.3g", c.smoothgrad.samples, c.smoothgrad.sigma) +
                (c.smoothgrad.squared ? ", squared" : "");
   } else if (m == "guided-backprop") {
