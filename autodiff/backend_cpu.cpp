@@ -267,12 +267,6 @@ Backend& cpu_backend() {
   return b;
 }
 
-#ifndef GRADTRACE_HAVE_CUDA
-Backend& cuda_backend() {
-  throw Error("no CUDA device: this build of gradtrace has no CUDA backend (configure with -DGRADTRACE_CUDA=ON where nvcc is installed)");
-}
-#endif
-
 Backend& backend(Device d) { return d == Device::cpu ? cpu_backend() : cuda_backend(); }
 
 }  // namespace gt

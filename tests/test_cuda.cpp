@@ -4,7 +4,8 @@
 // Each op runs twice: in float64, where the two devices differ only by summation order, so a tight
 // tolerance proves the kernels' indexing (a wrong tap or a missed tile edge is off by O(1)); and in
 // float32, the precision gradtrace runs in. Its own executable: without a usable GPU it prints one
-// line and exits 77, which ctest reports as skipped.
+// line and exits 77, which ctest reports as skipped. The same file also runs on the simulated GPU of
+// tests/cuda_sim (ctest cuda_sim, cuda_sim_skewed), on every machine.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 

@@ -13,7 +13,7 @@ struct Geom {
         Wo(int(g.Wo)), Cg(int(g.C / g.groups)), Og(int(g.O / g.groups)) {}
   // x[img, c, ih, iw] for output pixel (oh, ow) under tap (i, j), or 0 in the padding.
   template <class T>
-  GT_HD T input(const T* x, int img, int c, int oh, int ow, int i, int j) const {
+  __device__ T input(const T* x, int img, int c, int oh, int ow, int i, int j) const {
     const int ih = oh * sh - pt + i * dh, iw = ow * sw - pl + j * dw;
     if (unsigned(ih) >= unsigned(H) || unsigned(iw) >= unsigned(W)) return T(0);
     return x[((int64_t(img) * C + c) * H + ih) * W + iw];
@@ -26,7 +26,7 @@ template <class T>
 struct Finish {
   const T *bias, *scale;
   Act act;
-  GT_HD T operator()(int o, T v) const {
+  __device__ T operator()(int o, T v) const {
     v = (scale ? scale[o] : T(1)) * v + (bias ? bias[o] : T(0));
     if (act == Act::relu) return v > T(0) ? v : T(0);
     if (act == Act::relu6) {
@@ -46,12 +46,12 @@ struct ConvForward {
   const T *x, *w;
   Finish<T> finish;
   T* y;
-  GT_HD T a(int z, int m, int k) const { return w[int64_t(z * g.Og + m) * K + k]; }
-  GT_HD T b(int z, int k, int n) const {
+  __device__ T a(int z, int m, int k) const { return w[int64_t(z * g.Og + m) * K + k]; }
+  __device__ T b(int z, int k, int n) const {
     const int taps = g.kh * g.kw, c = k / taps, t = k % taps, P = g.Ho * g.Wo, p = n % P;
     return g.input(x, n / P, z * g.Cg + c, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw);
   }
-  GT_HD void store(int z, int m, int n, T v) const {
+  __device__ void store(int z, int m, int n, T v) const {
     const int o = z * g.Og + m, P = g.Ho * g.Wo;
     y[(int64_t(n / P) * g.O + o) * P + n % P] = finish(o, v);
   }
@@ -66,11 +66,11 @@ struct ConvBackwardData {
   Geom g;
   const T *dy, *w;
   T* dx;
-  GT_HD T a(int z, int m, int k) const {
+  __device__ T a(int z, int m, int k) const {
     const int taps = g.kh * g.kw;
     return w[(int64_t(z * g.Og + k / taps) * g.Cg + m) * taps + k % taps];
   }
-  GT_HD T b(int z, int k, int n) const {
+  __device__ T b(int z, int k, int n) const {
     const int taps = g.kh * g.kw, o = k / taps, t = k % taps, i = t / g.kw, j = t % g.kw;
     const int HW = g.H * g.W, img = n / HW, h = n % HW / g.W, wc = n % g.W;
     const int th = h + g.pt - i * g.dh, tw = wc + g.pl - j * g.dw;
@@ -79,7 +79,7 @@ struct ConvBackwardData {
     if (oh >= g.Ho || ow >= g.Wo) return T(0);
     return dy[((int64_t(img) * g.O + z * g.Og + o) * g.Ho + oh) * g.Wo + ow];
   }
-  GT_HD void store(int z, int m, int n, T v) const {
+  __device__ void store(int z, int m, int n, T v) const {
     const int HW = g.H * g.W;
     dx[(int64_t(n / HW) * g.C + z * g.Cg + m) * HW + n % HW] = v;
   }
@@ -93,15 +93,15 @@ struct ConvBackwardWeight {
   Geom g;
   const T *x, *dy;
   T* dw;
-  GT_HD T a(int z, int m, int k) const {
+  __device__ T a(int z, int m, int k) const {
     const int P = g.Ho * g.Wo;
     return dy[(int64_t(k / P) * g.O + z * g.Og + m) * P + k % P];
   }
-  GT_HD T b(int z, int k, int n) const {
+  __device__ T b(int z, int k, int n) const {
     const int taps = g.kh * g.kw, P = g.Ho * g.Wo, p = k % P, t = n % taps;
     return g.input(x, k / P, z * g.Cg + n / taps, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw);
   }
-  GT_HD void store(int z, int m, int n, T v) const { dw[int64_t(z * g.Og + m) * N + n] = v; }
+  __device__ void store(int z, int m, int n, T v) const { dw[int64_t(z * g.Og + m) * N + n] = v; }
 };
 
 template <class T>
@@ -117,7 +117,7 @@ cudaError_t conv2d_forward(const ConvGeom& cg, const T* x, const T* w, const Epi
   const Geom g(cg);
   if (cg.depthwise()) {  // groups == C, O = C * mult: output channel o reads input channel o / mult only
     const Finish<T> finish = device_epilogue(e);
-    return for_each(cg.N * cg.O * cg.Ho * cg.Wo, s, [=] GT_HD(int64_t idx) {
+    return for_each(cg.N * cg.O * cg.Ho * cg.Wo, s, [=] __device__(int64_t idx) {
       const int ow = int(idx % g.Wo), oh = int(idx / g.Wo % g.Ho), o = int(idx / (int64_t(g.Wo) * g.Ho) % g.O);
       const int img = int(idx / (int64_t(g.Wo) * g.Ho * g.O)), mult = g.O / g.C;
       const T* wo = w + int64_t(o) * g.kh * g.kw;
@@ -136,7 +136,7 @@ cudaError_t conv2d_backward_data(const ConvGeom& cg, const T* dy, const T* w, T*
                                  cudaStream_t s) {
   const Geom g(cg);
   if (cg.depthwise()) {  // dx[img, c, h, w] = sum_{o of c, i, j} w[o, i, j] dy[img, o, oh, ow], gathered
-    return for_each(cg.N * cg.C * cg.H * cg.W, s, [=] GT_HD(int64_t idx) {
+    return for_each(cg.N * cg.C * cg.H * cg.W, s, [=] __device__(int64_t idx) {
       const int wc = int(idx % g.W), h = int(idx / g.W % g.H), c = int(idx / (int64_t(g.W) * g.H) % g.C);
       const int img = int(idx / (int64_t(g.W) * g.H * g.C)), mult = g.O / g.C;
       T sum = 0;
@@ -167,7 +167,7 @@ cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, 
   if (cg.depthwise()) {  // one block per weight (o, i, j): the sum over images and output pixels
     return reduce_each<T>(
         cg.O * cg.kh * cg.kw, s,
-        [=] GT_HD(int64_t wi, int64_t from, int64_t step) {
+        [=] __device__(int64_t wi, int64_t from, int64_t step) {
           const int taps = g.kh * g.kw, o = int(wi / taps), t = int(wi % taps), P = g.Ho * g.Wo, mult = g.O / g.C;
           T acc = 0;
           for (int64_t k = from; k < int64_t(g.N) * P; k += step) {
@@ -177,7 +177,7 @@ cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, 
           }
           return acc;
         },
-        [=] GT_HD(int64_t wi, T sum) { dw[wi] = sum; });
+        [=] __device__(int64_t wi, T sum) { dw[wi] = sum; });
   }
   const ConvBackwardWeight<T> op{g.Og, g.Cg * g.kh * g.kw, g.N * g.Ho * g.Wo, g, x, dy, dw};
   return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
@@ -188,7 +188,7 @@ cudaError_t epilogue_backward(const Epilogue<T>& e, int64_t N, int64_t O, int64_
                               cudaStream_t s) {
   const T* scale = e.scale;
   const Act act = e.act;
-  return for_each(N * O * P, s, [=] GT_HD(int64_t i) {
+  return for_each(N * O * P, s, [=] __device__(int64_t i) {
     const T v = y[i];
     const bool pass = act == Act::none || (act == Act::relu ? v > T(0) : v > T(0) && v < T(6));
     dz[i] = pass ? dy[i] * (scale ? scale[i / P % O] : T(1)) : T(0);

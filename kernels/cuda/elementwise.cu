@@ -1,26 +1,23 @@
 #include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/emulation.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace gt::cuda {
 
-void set_host_emulation(bool on) { host_emulation() = on; }
-
 // The comparisons are written as std::min / std::max are, so that a NaN goes where it goes on the
 // CPU: relu(NaN) = 0, relu6(NaN) = NaN, clamp(NaN) = NaN.
 template <class T>
-GT_HD T min_of(T a, T b) { return b < a ? b : a; }
+__device__ T min_of(T a, T b) { return b < a ? b : a; }
 template <class T>
-GT_HD T max_of(T a, T b) { return a < b ? b : a; }
+__device__ T max_of(T a, T b) { return a < b ? b : a; }
 
 template <class T>
 cudaError_t fill(int64_t n, T v, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) { y[i] = v; });
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = v; });
 }
 
 template <class T>
 cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) {
+  return for_each(n, s, [=] __device__(int64_t i) {
     const T v = x[i];
     switch (op) {
       case Unary::relu: y[i] = v > T(0) ? v : T(0); break;
@@ -33,7 +30,7 @@ cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s)
 
 template <class T>
 cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) {
+  return for_each(n, s, [=] __device__(int64_t i) {
     const T v = y[i], d = dy[i];
     switch (op) {
       case Unary::relu: dx[i] = v > T(0) ? d : T(0); break;
@@ -46,7 +43,7 @@ cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, 
 
 template <class T>
 cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) {
+  return for_each(n, s, [=] __device__(int64_t i) {
     const T u = a[i], v = b[i];
     switch (op) {
       case Binary::add: y[i] = u + v; break;
@@ -59,27 +56,27 @@ cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStrea
 
 template <class T>
 cudaError_t axpby(int64_t n, T a, const T* x, T b, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) { y[i] = a * x[i] + b * y[i]; });
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = a * x[i] + b * y[i]; });
 }
 
 template <class T>
 cudaError_t affine(int64_t n, const T* x, T a, T b, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) { y[i] = a * x[i] + b; });
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = a * x[i] + b; });
 }
 
 template <class T>
 cudaError_t clamp_forward(int64_t n, const T* x, T lo, T hi, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) { y[i] = min_of(max_of(x[i], lo), hi); });
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = min_of(max_of(x[i], lo), hi); });
 }
 
 template <class T>
 cudaError_t clamp_backward(int64_t n, const T* x, T lo, T hi, const T* dy, T* dx, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) { dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : T(0); });
+  return for_each(n, s, [=] __device__(int64_t i) { dx[i] = x[i] >= lo && x[i] <= hi ? dy[i] : T(0); });
 }
 
 template <class T>
 cudaError_t bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T* y, cudaStream_t s) {
-  return for_each(N * C * S, s, [=] GT_HD(int64_t i) { y[i] = x[i] + b[i / S % C]; });
+  return for_each(N * C * S, s, [=] __device__(int64_t i) { y[i] = x[i] + b[i / S % C]; });
 }
 
 // db[c]: one block per channel, a fixed-order tree sum over the channel's N*S values.
@@ -87,12 +84,12 @@ template <class T>
 cudaError_t bias_grad(int64_t N, int64_t C, int64_t S, const T* dy, T* db, cudaStream_t s) {
   return reduce_each<T>(
       C, s,
-      [=] GT_HD(int64_t c, int64_t from, int64_t step) {
+      [=] __device__(int64_t c, int64_t from, int64_t step) {
         T acc = 0;
         for (int64_t k = from; k < N * S; k += step) acc += dy[(k / S * C + c) * S + k % S];
         return acc;
       },
-      [=] GT_HD(int64_t c, T sum) { db[c] = sum; });
+      [=] __device__(int64_t c, T sum) { db[c] = sum; });
 }
 
 // inner == 1 (a mean over the last axes, as global average pooling): a block per output, striding
@@ -102,13 +99,13 @@ cudaError_t reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, cons
   if (inner == 1)
     return reduce_each<T>(
         outer, s,
-        [=] GT_HD(int64_t o, int64_t from, int64_t step) {
+        [=] __device__(int64_t o, int64_t from, int64_t step) {
           T acc = 0;
           for (int64_t l = from; l < len; l += step) acc += x[o * len + l];
           return acc;
         },
-        [=] GT_HD(int64_t o, T sum) { y[o] = scale * sum; });
-  return for_each(outer * inner, s, [=] GT_HD(int64_t oi) {
+        [=] __device__(int64_t o, T sum) { y[o] = scale * sum; });
+  return for_each(outer * inner, s, [=] __device__(int64_t oi) {
     const T* p = x + oi / inner * len * inner + oi % inner;
     T acc = 0;
     for (int64_t l = 0; l < len; ++l) acc += p[l * inner];
@@ -119,17 +116,17 @@ cudaError_t reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, cons
 template <class T>
 cudaError_t broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* dy, T* dx, cudaStream_t s) {
   return for_each(outer * len * inner, s,
-                  [=] GT_HD(int64_t i) { dx[i] = scale * dy[i / (len * inner) * inner + i % inner]; });
+                  [=] __device__(int64_t i) { dx[i] = scale * dy[i / (len * inner) * inner + i % inner]; });
 }
 
 template <class A, class B>
 cudaError_t convert(int64_t n, const A* a, B* b, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) { b[i] = static_cast<B>(a[i]); });
+  return for_each(n, s, [=] __device__(int64_t i) { b[i] = static_cast<B>(a[i]); });
 }
 
 template <class T>
 cudaError_t optim_step(const OptimStep& o, int64_t n, T* p, const T* g, T* m, T* v, cudaStream_t s) {
-  return for_each(n, s, [=] GT_HD(int64_t i) {
+  return for_each(n, s, [=] __device__(int64_t i) {
     const double d = double(g[i]) + o.weight_decay * double(p[i]);
     if (o.adam) {
       m[i] = T(o.beta1 * double(m[i]) + (1 - o.beta1) * d);

@@ -12,9 +12,9 @@ struct Dense {
   T alpha, beta;
   const T *A, *B;
   T* C;
-  GT_HD T a(int, int m, int k) const { return ta ? A[int64_t(k) * M + m] : A[int64_t(m) * K + k]; }
-  GT_HD T b(int, int k, int n) const { return tb ? B[int64_t(n) * K + k] : B[int64_t(k) * N + n]; }
-  GT_HD void store(int, int m, int n, T v) const {
+  __device__ T a(int, int m, int k) const { return ta ? A[int64_t(k) * M + m] : A[int64_t(m) * K + k]; }
+  __device__ T b(int, int k, int n) const { return tb ? B[int64_t(n) * K + k] : B[int64_t(k) * N + n]; }
+  __device__ void store(int, int m, int n, T v) const {
     T& c = C[int64_t(m) * N + n];
     c = beta == T(0) ? alpha * v : alpha * v + beta * c;
   }

@@ -6,21 +6,15 @@
 
 #include <cstdint>
 
-// Element functions run on the GPU, and on the host under host emulation (below).
-#define GT_HD __host__ __device__
-
 namespace gt::cuda {
 
 constexpr int kThreads = 256;
 
-// Host emulation, for machines without a GPU (tests/test_cuda_emulated.cpp): while on, for_each and
-// tiled_gemm do not launch; they call the same element functions in plain loops on the host, over
-// host memory. That checks the index arithmetic of every kernel written as element functions (most
-// of them) anywhere; the tiling, the shared memory and the block reductions need a GPU.
-inline bool& host_emulation() {
-  static bool on = false;
-  return on;
-}
+// kernel<<<grid, block, 0, stream>>>(args...), then the launch's status. A macro because
+// tests/cuda_sim, the host simulator the tests run these kernels on, defines its own.
+#ifndef GT_CUDA_SIM
+#define GT_LAUNCH(kernel, grid, block, stream, ...) (kernel<<<grid, block, 0, stream>>>(__VA_ARGS__), cudaGetLastError())
+#endif
 
 // Enough blocks of kThreads to cover n, capped: the grid-stride loops below do the rest.
 inline unsigned blocks_for(int64_t n) {
@@ -33,16 +27,11 @@ __global__ void for_each_kernel(int64_t n, F f) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) f(i);
 }
 
-// f(i) for every i in [0, n), one thread per index. f is a __host__ __device__ lambda.
+// f(i) for every i in [0, n), one thread per index. f is a __device__ lambda.
 template <class F>
 cudaError_t for_each(int64_t n, cudaStream_t s, F f) {
   if (n <= 0) return cudaSuccess;
-  if (host_emulation()) {
-    for (int64_t i = 0; i < n; ++i) f(i);
-    return cudaSuccess;
-  }
-  for_each_kernel<<<blocks_for(n), kThreads, 0, s>>>(n, f);
-  return cudaGetLastError();
+  return GT_LAUNCH(for_each_kernel, blocks_for(n), kThreads, s, n, f);
 }
 
 // The sum of v over the block (blockDim.x a multiple of 32, at most 1024), returned to every thread.
@@ -75,8 +64,8 @@ __device__ T block_max(T v) {
 }
 
 // One block per output o: out(o, sum) with the sum over the block of part(o, from, step), each
-// thread taking a strided share (from = its index, step = the block's size). Under host emulation,
-// one loop per output: part(o, 0, 1). part and out are __host__ __device__ lambdas.
+// thread taking a strided share (from = its index, step = the block's size). part and out are
+// __device__ lambdas.
 template <class T, class Part, class Out>
 __global__ void reduce_each_kernel(int64_t outputs, Part part, Out out) {
   for (int64_t o = blockIdx.x; o < outputs; o += gridDim.x) {  // uniform across the block
@@ -88,12 +77,8 @@ __global__ void reduce_each_kernel(int64_t outputs, Part part, Out out) {
 template <class T, class Part, class Out>
 cudaError_t reduce_each(int64_t outputs, cudaStream_t s, Part part, Out out) {
   if (outputs <= 0) return cudaSuccess;
-  if (host_emulation()) {
-    for (int64_t o = 0; o < outputs; ++o) out(o, part(o, int64_t(0), int64_t(1)));
-    return cudaSuccess;
-  }
-  reduce_each_kernel<T><<<unsigned(outputs < (1 << 20) ? outputs : (1 << 20)), kThreads, 0, s>>>(outputs, part, out);
-  return cudaGetLastError();
+  return GT_LAUNCH(reduce_each_kernel<T>, unsigned(outputs < (1 << 20) ? outputs : (1 << 20)), kThreads, s, outputs,
+                   part, out);
 }
 
 }  // namespace gt::cuda

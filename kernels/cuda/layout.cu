@@ -7,7 +7,7 @@ template <class T>
 cudaError_t pad(int64_t planes, int64_t H, int64_t W, int64_t pt, int64_t pb, int64_t pl, int64_t pr, T value,
                 const T* x, T* y, cudaStream_t s) {
   const int64_t Hp = H + pt + pb, Wp = W + pl + pr;
-  return for_each(planes * Hp * Wp, s, [=] GT_HD(int64_t i) {
+  return for_each(planes * Hp * Wp, s, [=] __device__(int64_t i) {
     const int64_t c = i % Wp - pl, r = i / Wp % Hp - pt, p = i / (Wp * Hp);
     y[i] = r >= 0 && r < H && c >= 0 && c < W ? x[(p * H + r) * W + c] : value;
   });
@@ -17,7 +17,7 @@ template <class T>
 cudaError_t pad_backward(int64_t planes, int64_t H, int64_t W, int64_t pt, int64_t pb, int64_t pl, int64_t pr,
                          const T* dy, T* dx, cudaStream_t s) {
   const int64_t Hp = H + pt + pb, Wp = W + pl + pr;
-  return for_each(planes * H * W, s, [=] GT_HD(int64_t i) {
+  return for_each(planes * H * W, s, [=] __device__(int64_t i) {
     const int64_t c = i % W, r = i / W % H, p = i / (W * H);
     dx[i] = dy[(p * Hp + r + pt) * Wp + c + pl];
   });
@@ -26,14 +26,14 @@ cudaError_t pad_backward(int64_t planes, int64_t H, int64_t W, int64_t pt, int64
 template <class T>
 cudaError_t insert_channels(int64_t N, int64_t Cs, int64_t S, const T* src, int64_t Cd, int64_t off, T* dst,
                             cudaStream_t s) {
-  return for_each(N * Cs * S, s, [=] GT_HD(int64_t i) { dst[(i / (Cs * S) * Cd + off) * S + i % (Cs * S)] = src[i]; });
+  return for_each(N * Cs * S, s, [=] __device__(int64_t i) { dst[(i / (Cs * S) * Cd + off) * S + i % (Cs * S)] = src[i]; });
 }
 
 template <class T>
 cudaError_t extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off,
                              T* src_grad, cudaStream_t s) {
   return for_each(N * Cs * S, s,
-                  [=] GT_HD(int64_t i) { src_grad[i] = dst_grad[(i / (Cs * S) * Cd + off) * S + i % (Cs * S)]; });
+                  [=] __device__(int64_t i) { src_grad[i] = dst_grad[(i / (Cs * S) * Cd + off) * S + i % (Cs * S)]; });
 }
 
 namespace {
@@ -42,15 +42,15 @@ struct Lerp {
   int64_t i0, i1;
   double w1;
 };
-GT_HD Lerp lerp(int64_t o, int64_t in, int64_t out) {
+__device__ Lerp lerp(int64_t o, int64_t in, int64_t out) {
   const double src = fmax(0.0, (double(o) + 0.5) * double(in) / double(out) - 0.5);
   const int64_t i0 = min(int64_t(src), in - 1);
   return {i0, min(i0 + 1, in - 1), src - double(i0)};
 }
 // The weight with which output o reads input i (0, or the sum of both taps when they coincide).
-GT_HD double weight(const Lerp& l, int64_t i) { return (l.i0 == i ? 1 - l.w1 : 0.0) + (l.i1 == i ? l.w1 : 0.0); }
+__device__ double weight(const Lerp& l, int64_t i) { return (l.i0 == i ? 1 - l.w1 : 0.0) + (l.i1 == i ? l.w1 : 0.0); }
 // The outputs that may read input i: src(o) lies in [i - 1, i + 1), widened by one on each side.
-GT_HD void readers(int64_t i, int64_t in, int64_t out, int64_t& lo, int64_t& hi) {
+__device__ void readers(int64_t i, int64_t in, int64_t out, int64_t& lo, int64_t& hi) {
   const double scale = double(in) / double(out);
   lo = max(int64_t(0), int64_t(floor((double(i) - 0.5) / scale - 0.5)) - 1);
   hi = min(out, int64_t(ceil((double(i) + 1.5) / scale - 0.5)) + 1);
@@ -61,7 +61,7 @@ GT_HD void readers(int64_t i, int64_t in, int64_t out, int64_t& lo, int64_t& hi)
 template <class T>
 cudaError_t resize_bilinear(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* x, T* y,
                             cudaStream_t s) {
-  return for_each(planes * Ho * Wo, s, [=] GT_HD(int64_t i) {
+  return for_each(planes * Ho * Wo, s, [=] __device__(int64_t i) {
     const Lerp a = lerp(i / Wo % Ho, H, Ho), b = lerp(i % Wo, W, Wo);
     const T* xp = x + i / (Wo * Ho) * H * W;
     const double top = (1 - b.w1) * xp[a.i0 * W + b.i0] + b.w1 * xp[a.i0 * W + b.i1];
@@ -74,7 +74,7 @@ cudaError_t resize_bilinear(int64_t planes, int64_t H, int64_t W, int64_t Ho, in
 template <class T>
 cudaError_t resize_bilinear_backward(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* dy, T* dx,
                                      cudaStream_t s) {
-  return for_each(planes * H * W, s, [=] GT_HD(int64_t i) {
+  return for_each(planes * H * W, s, [=] __device__(int64_t i) {
     const int64_t h = i / W % H, w = i % W;
     const T* dyp = dy + i / (W * H) * Ho * Wo;
     int64_t y0, y1, x0, x1;

@@ -21,14 +21,13 @@ __global__ void bn_stats_kernel(int64_t N, int64_t C, int64_t S, const T* x, T* 
 template <class T>
 cudaError_t bn_stats(int64_t N, int64_t C, int64_t S, const T* x, T* mean, T* var, cudaStream_t s) {
   if (C <= 0) return cudaSuccess;
-  bn_stats_kernel<T><<<unsigned(C), kThreads, 0, s>>>(N, C, S, x, mean, var);
-  return cudaGetLastError();
+  return GT_LAUNCH(bn_stats_kernel<T>, unsigned(C), kThreads, s, N, C, S, x, mean, var);
 }
 
 template <class T>
 cudaError_t bn_forward(int64_t N, int64_t C, int64_t S, const T* x, const T* mean, const T* invstd, const T* gamma,
                        const T* beta, T* y, cudaStream_t s) {
-  return for_each(N * C * S, s, [=] GT_HD(int64_t i) {
+  return for_each(N * C * S, s, [=] __device__(int64_t i) {
     const int64_t c = i / S % C;
     const T a = invstd[c] * gamma[c], b = beta[c] - mean[c] * a;
     y[i] = a * x[i] + b;
@@ -66,12 +65,11 @@ cudaError_t bn_backward(int64_t N, int64_t C, int64_t S, const T* x, const T* dy
                         const T* gamma, bool training, T* dx, T* dgamma, T* dbeta, cudaStream_t s) {
   if (C <= 0) return cudaSuccess;
   if (!training && !dgamma && !dbeta)  // inference, only dx: a plain per-channel scale
-    return for_each(N * C * S, s, [=] GT_HD(int64_t i) {
+    return for_each(N * C * S, s, [=] __device__(int64_t i) {
       const int64_t c = i / S % C;
       dx[i] = gamma[c] * invstd[c] * dy[i];
     });
-  bn_backward_kernel<T><<<unsigned(C), kThreads, 0, s>>>(N, C, S, x, dy, mean, invstd, gamma, training, dx, dgamma, dbeta);
-  return cudaGetLastError();
+  return GT_LAUNCH(bn_backward_kernel<T>, unsigned(C), kThreads, s, N, C, S, x, dy, mean, invstd, gamma, training, dx, dgamma, dbeta);
 }
 
 // One block per row.
@@ -102,33 +100,31 @@ __global__ void softmax_backward_kernel(int64_t cols, bool log, const T* y, cons
 template <class T>
 cudaError_t softmax_forward(int64_t rows, int64_t cols, bool log, const T* x, T* y, cudaStream_t s) {
   if (rows <= 0) return cudaSuccess;
-  softmax_forward_kernel<T><<<unsigned(rows), kThreads, 0, s>>>(cols, log, x, y);
-  return cudaGetLastError();
+  return GT_LAUNCH(softmax_forward_kernel<T>, unsigned(rows), kThreads, s, cols, log, x, y);
 }
 
 template <class T>
 cudaError_t softmax_backward(int64_t rows, int64_t cols, bool log, const T* y, const T* dy, T* dx, cudaStream_t s) {
   if (rows <= 0) return cudaSuccess;
-  softmax_backward_kernel<T><<<unsigned(rows), kThreads, 0, s>>>(cols, log, y, dy, dx);
-  return cudaGetLastError();
+  return GT_LAUNCH(softmax_backward_kernel<T>, unsigned(rows), kThreads, s, cols, log, y, dy, dx);
 }
 
 template <class T>
 cudaError_t nll_forward(int64_t rows, int64_t cols, const T* logp, const int32_t* label, T* loss, cudaStream_t s) {
   return reduce_each<T>(
       1, s,
-      [=] GT_HD(int64_t, int64_t from, int64_t step) {
+      [=] __device__(int64_t, int64_t from, int64_t step) {
         T acc = 0;
         for (int64_t r = from; r < rows; r += step) acc -= logp[r * cols + label[r]];
         return acc;
       },
-      [=] GT_HD(int64_t, T sum) { loss[0] = sum / T(rows); });
+      [=] __device__(int64_t, T sum) { loss[0] = sum / T(rows); });
 }
 
 template <class T>
 cudaError_t nll_backward(int64_t rows, int64_t cols, const int32_t* label, T dloss, T* dlogp, cudaStream_t s) {
   return for_each(rows * cols, s,
-                  [=] GT_HD(int64_t i) { dlogp[i] = label[i / cols] == i % cols ? -dloss / T(rows) : T(0); });
+                  [=] __device__(int64_t i) { dlogp[i] = label[i / cols] == i % cols ? -dloss / T(rows) : T(0); });
 }
 
 #define GT_INSTANTIATE(T)                                                                                         \

@@ -9,18 +9,18 @@ namespace {
 // Keras/TF: the real pixels only).
 struct Axis {
   int in, out, k, s, pad_before, pad_after;
-  GT_HD int start(int o) const { return o * s - pad_before; }
-  GT_HD int lo(int o) const { return max(start(o), 0); }
-  GT_HD int hi(int o) const { return min(start(o) + k, in); }
-  GT_HD int count(int o, bool include_pad) const {
+  __device__ int start(int o) const { return o * s - pad_before; }
+  __device__ int lo(int o) const { return max(start(o), 0); }
+  __device__ int hi(int o) const { return min(start(o) + k, in); }
+  __device__ int count(int o, bool include_pad) const {
     return include_pad ? min(start(o) + k, in + pad_after) - start(o) : hi(o) - lo(o);
   }
   // The outputs whose windows hold input i: start(o) <= i < start(o) + k.
-  GT_HD int first(int i) const {
+  __device__ int first(int i) const {
     const int t = i + pad_before - k + 1;
     return max(0, t <= 0 ? 0 : (t + s - 1) / s);
   }
-  GT_HD int last(int i) const { return min(out - 1, (i + pad_before) / s); }
+  __device__ int last(int i) const { return min(out - 1, (i + pad_before) / s); }
 };
 
 struct Geom {
@@ -37,7 +37,7 @@ struct Geom {
 // The row-major index (within the plane) of the first maximum of window (oy, ox), or -1 when the
 // window holds no pixel. Strict > keeps the earlier of equal values, as on the CPU.
 template <class T>
-GT_HD int first_max(const Geom& g, const T* xp, int oy, int ox) {
+__device__ int first_max(const Geom& g, const T* xp, int oy, int ox) {
   int at = -1;
   T m = 0;
   for (int iy = g.y.lo(oy); iy < g.y.hi(oy); ++iy)
@@ -53,7 +53,7 @@ GT_HD int first_max(const Geom& g, const T* xp, int oy, int ox) {
 template <class T>
 cudaError_t maxpool_forward(const PoolGeom& pg, const T* x, T* y, cudaStream_t s) {
   const Geom g(pg);
-  return for_each(int64_t(g.planes) * g.y.out * g.x.out, s, [=] GT_HD(int64_t i) {
+  return for_each(int64_t(g.planes) * g.y.out * g.x.out, s, [=] __device__(int64_t i) {
     const int ox = int(i % g.x.out), oy = int(i / g.x.out % g.y.out);
     const T* xp = x + i / (int64_t(g.x.out) * g.y.out) * g.y.in * g.x.in;
     T m = -INFINITY;
@@ -69,7 +69,7 @@ cudaError_t maxpool_forward(const PoolGeom& pg, const T* x, T* y, cudaStream_t s
 template <class T>
 cudaError_t maxpool_backward(const PoolGeom& pg, const T* x, const T* dy, T* dx, cudaStream_t s) {
   const Geom g(pg);
-  return for_each(int64_t(g.planes) * g.y.in * g.x.in, s, [=] GT_HD(int64_t i) {
+  return for_each(int64_t(g.planes) * g.y.in * g.x.in, s, [=] __device__(int64_t i) {
     const int ix = int(i % g.x.in), iy = int(i / g.x.in % g.y.in);
     const int64_t plane = i / (int64_t(g.x.in) * g.y.in);
     const T* xp = x + plane * g.y.in * g.x.in;
@@ -85,7 +85,7 @@ cudaError_t maxpool_backward(const PoolGeom& pg, const T* x, const T* dy, T* dx,
 template <class T>
 cudaError_t avgpool_forward(const PoolGeom& pg, const T* x, T* y, cudaStream_t s) {
   const Geom g(pg);
-  return for_each(int64_t(g.planes) * g.y.out * g.x.out, s, [=] GT_HD(int64_t i) {
+  return for_each(int64_t(g.planes) * g.y.out * g.x.out, s, [=] __device__(int64_t i) {
     const int ox = int(i % g.x.out), oy = int(i / g.x.out % g.y.out);
     const T* xp = x + i / (int64_t(g.x.out) * g.y.out) * g.y.in * g.x.in;
     T sum = 0;
@@ -100,7 +100,7 @@ cudaError_t avgpool_forward(const PoolGeom& pg, const T* x, T* y, cudaStream_t s
 template <class T>
 cudaError_t avgpool_backward(const PoolGeom& pg, const T* dy, T* dx, cudaStream_t s) {
   const Geom g(pg);
-  return for_each(int64_t(g.planes) * g.y.in * g.x.in, s, [=] GT_HD(int64_t i) {
+  return for_each(int64_t(g.planes) * g.y.in * g.x.in, s, [=] __device__(int64_t i) {
     const int ix = int(i % g.x.in), iy = int(i / g.x.in % g.y.in);
     const T* dyp = dy + i / (int64_t(g.x.in) * g.y.in) * g.y.out * g.x.out;
     T sum = 0;

@@ -6,8 +6,8 @@
 // pixel under a kernel tap, zero in the padding), so a convolution is an "implicit GEMM" with no
 // im2col buffer. The Op says:
 //   int M, N, K;
-//   GT_HD T a(int z, int m, int k) const;  GT_HD T b(int z, int k, int n) const;
-//   GT_HD void store(int z, int m, int n, T sum) const;   (the finished C element)
+//   __device__ T a(int z, int m, int k) const;  __device__ T b(int z, int k, int n) const;
+//   __device__ void store(int z, int m, int n, T sum) const;   (the finished C element)
 //
 // Tiling: a block of 256 threads owns a 128x128 tile of C and walks K in steps of 8. Each step, the
 // block stages an 128x8 slice of A and an 8x128 slice of B in shared memory (fetched from global
@@ -148,16 +148,6 @@ inline int sm_count() {
 template <class T, class Op>
 cudaError_t tiled_gemm(const Op& op, int batches, void* workspace, size_t workspace_bytes, cudaStream_t s) {
   if (op.M <= 0 || op.N <= 0 || batches <= 0) return cudaSuccess;
-  if (host_emulation()) {  // the same product as a plain triple loop
-    for (int z = 0; z < batches; ++z)
-      for (int m = 0; m < op.M; ++m)
-        for (int n = 0; n < op.N; ++n) {
-          T sum = 0;
-          for (int k = 0; k < op.K; ++k) sum += op.a(z, m, k) * op.b(z, k, n);
-          op.store(z, m, n, sum);
-        }
-    return cudaSuccess;
-  }
   const unsigned gx = unsigned((op.N + kTileN - 1) / kTileN), gy = unsigned((op.M + kTileM - 1) / kTileM);
   const int64_t tiles = int64_t(gx) * gy * batches, want = 2 * int64_t(sm_count());
   int64_t splits = tiles >= want ? 1 : (want + tiles - 1) / tiles;
@@ -165,15 +155,15 @@ cudaError_t tiled_gemm(const Op& op, int batches, void* workspace, size_t worksp
   const int64_t slice_bytes = int64_t(op.M) * op.N * batches * int64_t(sizeof(T));
   splits = std::min<int64_t>(splits, int64_t(workspace_bytes) / std::max<int64_t>(1, slice_bytes));
   if (splits <= 1 || op.K == 0) {
-    tiled_gemm_kernel<T><<<dim3(gx, gy, unsigned(batches)), 256, 0, s>>>(op, DirectStore<T, Op>{op}, 1);
-    return cudaGetLastError();
+    return GT_LAUNCH(tiled_gemm_kernel<T>, dim3(gx, gy, unsigned(batches)), 256, s, op, DirectStore<T, Op>{op}, 1);
   }
   T* ws = static_cast<T*>(workspace);
-  tiled_gemm_kernel<T><<<dim3(gx, gy, unsigned(batches * splits)), 256, 0, s>>>(
-      op, SliceStore<T>{ws, op.M, op.N, batches}, int(splits));
-  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-  sum_slices_kernel<T><<<blocks_for(slice_bytes / int64_t(sizeof(T))), kThreads, 0, s>>>(op, ws, int(splits), batches);
-  return cudaGetLastError();
+  if (cudaError_t e = GT_LAUNCH(tiled_gemm_kernel<T>, dim3(gx, gy, unsigned(batches * splits)), 256, s, op,
+                                SliceStore<T>{ws, op.M, op.N, batches}, int(splits));
+      e != cudaSuccess)
+    return e;
+  return GT_LAUNCH(sum_slices_kernel<T>, blocks_for(slice_bytes / int64_t(sizeof(T))), kThreads, s, op, ws, int(splits),
+                   batches);
 }
 
 }  // namespace gt::cuda

@@ -1,10 +1,9 @@
-// The CUDA kernels' index arithmetic, checked on any machine: with host emulation on
-// (kernels/cuda/emulation.h), each kernel written as element functions runs them in plain loops on
-// the host, and its results must match the CPU kernel's on the same float64 data. This covers the
-// implicit-GEMM gathers of all three conv passes, the dense GEMM's transposes, the direct depthwise
-// kernels, pooling, padding, concatenation, resizing, the element-wise maps and the per-output sums
-// (bias gradient, row means, the depthwise weight gradient, NLL). The tiling, shared memory, split-K
-// and the block-wide combining of partial sums run only on a GPU (tests/test_cuda.cpp).
+// The CUDA kernels against the CPU kernels, on the same float64 data, element by element: the
+// implicit-GEMM gathers, tiling and split-K of all three conv passes on awkward geometries (unequal
+// strides and dilations, groups, depthwise with a multiplier), the dense GEMM's transposes, the
+// direct depthwise kernels, pooling, padding, concatenation, resizing, the element-wise maps and the
+// per-output sums. Built only against the simulated GPU (tests/cuda_sim), where a device pointer is
+// a host pointer; tests/test_cuda.cpp covers the same ops through the tape on a real GPU.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -22,7 +21,6 @@
 #include "kernels/cpu/pool.h"
 #include "kernels/cuda/conv.h"
 #include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/emulation.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/layout.h"
 #include "kernels/cuda/norm.h"
@@ -33,11 +31,6 @@ using Buf = std::vector<double>;
 
 namespace {
 
-struct Emulation {
-  Emulation() { cuda::set_host_emulation(true); }
-  ~Emulation() { cuda::set_host_emulation(false); }
-};
-
 Buf rnd(int64_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(-1, 1);
@@ -46,7 +39,7 @@ Buf rnd(int64_t n, uint64_t seed) {
   return v;
 }
 
-// The CPU and the emulated CUDA kernel wrote `cpu` and `gpu`: equal up to summation order.
+// The CPU and the CUDA kernel wrote `cpu` and `gpu`: equal up to summation order.
 void same(const std::string& what, const Buf& gpu, const Buf& cpu) {
   INFO(what);
   REQUIRE(gpu.size() == cpu.size());
@@ -71,8 +64,7 @@ ConvGeom geom(Shape x, Shape w, int64_t s, Pads p, int64_t groups = 1, int64_t d
 
 }  // namespace
 
-TEST_CASE("cuda kernels, emulated on the host: conv2d's three passes match the CPU's") {
-  Emulation on;
+TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's") {
   const ConvGeom cases[] = {
       geom({2, 3, 7, 6}, {4, 3, 3, 3}, 1, {1, 1, 1, 1}),        geom({1, 3, 8, 7}, {5, 3, 3, 3}, 2, {0, 1, 0, 1}),
       geom({1, 2, 9, 9}, {3, 2, 3, 3}, 1, {2, 2, 2, 2}, 1, 2),  geom({2, 4, 6, 5}, {6, 2, 3, 3}, 1, {1, 1, 1, 1}, 2),
@@ -112,8 +104,7 @@ TEST_CASE("cuda kernels, emulated on the host: conv2d's three passes match the C
   }
 }
 
-TEST_CASE("cuda kernels, emulated on the host: dense GEMM with every transpose, alpha and beta") {
-  Emulation on;
+TEST_CASE("cuda kernels (simulated GPU): dense GEMM with every transpose, alpha and beta") {
   const int64_t M = 7, N = 5, K = 9;
   const Buf A = rnd(M * K, 1), B = rnd(K * N, 2), C0 = rnd(M * N, 3);
   for (bool ta : {false, true})
@@ -127,8 +118,7 @@ TEST_CASE("cuda kernels, emulated on the host: dense GEMM with every transpose, 
       }
 }
 
-TEST_CASE("cuda kernels, emulated on the host: pooling forward and backward") {
-  Emulation on;
+TEST_CASE("cuda kernels (simulated GPU): pooling forward and backward") {
   const auto pg = [](int64_t k, int64_t s, Pads p, bool inc) {
     PoolGeom g;
     g.N = 2, g.C = 3, g.H = 9, g.W = 8, g.kh = g.kw = k, g.sh = g.sw = s;
@@ -163,8 +153,7 @@ TEST_CASE("cuda kernels, emulated on the host: pooling forward and backward") {
   }
 }
 
-TEST_CASE("cuda kernels, emulated on the host: padding, channels, bilinear resize") {
-  Emulation on;
+TEST_CASE("cuda kernels (simulated GPU): padding, channels, bilinear resize") {
   const int64_t P = 6, H = 5, W = 4;
   const Buf x = rnd(P * H * W, 1);
   {
@@ -204,8 +193,7 @@ TEST_CASE("cuda kernels, emulated on the host: padding, channels, bilinear resiz
   }
 }
 
-TEST_CASE("cuda kernels, emulated on the host: element-wise maps, bias, axis reductions, batch norm") {
-  Emulation on;
+TEST_CASE("cuda kernels (simulated GPU): element-wise maps, bias, axis reductions, batch norm") {
   const int64_t N = 2, C = 3, S = 20, n = N * C * S;
   Buf x = rnd(n, 1), y2 = rnd(n, 2), dy = rnd(n, 3), c = rnd(C, 4), c2 = rnd(C, 5);
   x[0] = std::nan("");  // NaN goes where std::min / std::max send it
