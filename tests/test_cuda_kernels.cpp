@@ -74,7 +74,11 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
       // every spatial parameter differs between the axes
       geom({1, 2, 11, 8}, {3, 2, 5, 3}, 1, {3, 1, 0, 2}, 1, 2, 2, 1), geom({2, 4, 6, 5}, {6, 2, 3, 3}, 2, {1, 1, 1, 1}, 2, 1, 1),
       geom({1, 3, 9, 10}, {6, 1, 3, 2}, 2, {1, 0, 2, 1}, 3, 1, 3, 2),
+      // 1x1 at stride 1 (its own compile-time case); a weight gradient deep enough to split K
+      geom({2, 40, 9, 9}, {7, 40, 1, 1}, 1, {}),                geom({2, 8, 20, 20}, {5, 8, 3, 3}, 1, {1, 1, 1, 1}),
   };
+  Buf ws(1 << 17);  // split-K scratch, as the backend gives (smaller: 1 MB)
+  const size_t ws_bytes = ws.size() * sizeof(double);
   for (const ConvGeom& g : cases) {
     const std::string name = "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " + Shape{g.O, g.C / g.groups, g.kh, g.kw}.str() +
                              " stride " + std::to_string(g.sh) + "," + std::to_string(g.sw) + " dilation " +
@@ -85,7 +89,7 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
       const Epilogue<double> e(bias.data(), scale.data(), act);
       Buf a = out(ny), b = out(ny);
       cpu::conv2d_forward<double>(g, x.data(), w.data(), e, a.data());
-      REQUIRE(cuda::conv2d_forward<double>(g, x.data(), w.data(), e, b.data(), nullptr, 0, nullptr) == cudaSuccess);
+      REQUIRE(cuda::conv2d_forward<double>(g, x.data(), w.data(), e, b.data(), ws.data(), ws_bytes, nullptr) == cudaSuccess);
       same(name + " forward, act " + std::to_string(int(act)), b, a);
       Buf da = out(ny), db = out(ny);
       cpu::epilogue_backward<double>(e, g.N, g.O, g.Ho * g.Wo, dy.data(), a.data(), da.data());
@@ -95,11 +99,11 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
     }
     Buf a = out(nx), b = out(nx);
     cpu::conv2d_backward_data<double>(g, dy.data(), w.data(), a.data());
-    REQUIRE(cuda::conv2d_backward_data<double>(g, dy.data(), w.data(), b.data(), nullptr, 0, nullptr) == cudaSuccess);
+    REQUIRE(cuda::conv2d_backward_data<double>(g, dy.data(), w.data(), b.data(), ws.data(), ws_bytes, nullptr) == cudaSuccess);
     same(name + " backward data", b, a);
     Buf wa = out(nw), wb = out(nw);
     cpu::conv2d_backward_weight<double>(g, x.data(), dy.data(), wa.data());
-    REQUIRE(cuda::conv2d_backward_weight<double>(g, x.data(), dy.data(), wb.data(), nullptr, 0, nullptr) == cudaSuccess);
+    REQUIRE(cuda::conv2d_backward_weight<double>(g, x.data(), dy.data(), wb.data(), ws.data(), ws_bytes, nullptr) == cudaSuccess);
     same(name + " backward weight", wb, wa);
   }
 }

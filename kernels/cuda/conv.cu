@@ -20,6 +20,27 @@ struct Geom {
   }
 };
 
+// The kernel size, and for the backward pass a unit stride, as compile-time constants where they
+// are common (KH, KW > 0; S1: stride 1 both ways): the gathers below split a GEMM index k into a
+// channel and a tap, k / (kh*kw) and k % kw, for every element they fetch, and a division by a
+// constant is a multiply and a shift where a division by a variable is a long instruction sequence.
+template <int KH, int KW, bool S1>
+struct Fixed {
+  __device__ static int kh(const Geom& g) { return KH ? KH : g.kh; }
+  __device__ static int kw(const Geom& g) { return KW ? KW : g.kw; }
+  __device__ static int sh(const Geom& g) { return S1 ? 1 : g.sh; }
+  __device__ static int sw(const Geom& g) { return S1 ? 1 : g.sw; }
+};
+
+// f(Fixed<...>{}) for g: 1x1 and 3x3 kernels fixed, and with Stride, a unit stride too.
+template <bool Stride, class F>
+cudaError_t with_fixed(const ConvGeom& g, F&& f) {
+  const bool s1 = Stride && g.sh == 1 && g.sw == 1;
+  if (g.kh == 1 && g.kw == 1) return s1 ? f(Fixed<1, 1, Stride>{}) : f(Fixed<1, 1, false>{});
+  if (g.kh == 3 && g.kw == 3) return s1 ? f(Fixed<3, 3, Stride>{}) : f(Fixed<3, 3, false>{});
+  return f(Fixed<0, 0, false>{});
+}
+
 // The epilogue on the device: act(scale[o] * v + bias[o]); ReLU and ReLU6 as ops::relu and ops::relu6
 // on the CPU (a NaN becomes 0 in ReLU and stays NaN in ReLU6).
 template <class T>
@@ -39,7 +60,7 @@ struct Finish {
 
 // Forward, per group z:  y[img, o, p] = sum_{c, i, j} w[o, c, i, j] x[img, c, p under (i, j)]
 //   M = output channels of the group, N = images x output pixels, K = group channels x taps.
-template <class T>
+template <class T, class F>
 struct ConvForward {
   int M, N, K;
   Geom g;
@@ -48,8 +69,8 @@ struct ConvForward {
   T* y;
   __device__ T a(int z, int m, int k) const { return w[int64_t(z * g.Og + m) * K + k]; }
   __device__ T b(int z, int k, int n) const {
-    const int taps = g.kh * g.kw, c = k / taps, t = k % taps, P = g.Ho * g.Wo, p = n % P;
-    return g.input(x, n / P, z * g.Cg + c, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw);
+    const int kw = F::kw(g), taps = F::kh(g) * kw, c = k / taps, t = k % taps, P = g.Ho * g.Wo, p = n % P;
+    return g.input(x, n / P, z * g.Cg + c, p / g.Wo, p % g.Wo, t / kw, t % kw);
   }
   __device__ void store(int z, int m, int n, T v) const {
     const int o = z * g.Og + m, P = g.Ho * g.Wo;
@@ -60,22 +81,22 @@ struct ConvForward {
 // Backward data, per group z:  dx[img, c, h, w] = sum_{o, i, j} w[o, c, i, j] dy[img, o, oh, ow]
 // over the outputs whose tap (i, j) lands on (h, w): oh = (h + pt - i*dh) / sh when that divides.
 //   M = group channels, N = images x input pixels, K = group outputs x taps.
-template <class T>
+template <class T, class F>
 struct ConvBackwardData {
   int M, N, K;
   Geom g;
   const T *dy, *w;
   T* dx;
   __device__ T a(int z, int m, int k) const {
-    const int taps = g.kh * g.kw;
+    const int taps = F::kh(g) * F::kw(g);
     return w[(int64_t(z * g.Og + k / taps) * g.Cg + m) * taps + k % taps];
   }
   __device__ T b(int z, int k, int n) const {
-    const int taps = g.kh * g.kw, o = k / taps, t = k % taps, i = t / g.kw, j = t % g.kw;
+    const int kw = F::kw(g), taps = F::kh(g) * kw, o = k / taps, t = k % taps, i = t / kw, j = t % kw;
     const int HW = g.H * g.W, img = n / HW, h = n % HW / g.W, wc = n % g.W;
-    const int th = h + g.pt - i * g.dh, tw = wc + g.pl - j * g.dw;
-    if (th < 0 || tw < 0 || th % g.sh || tw % g.sw) return T(0);
-    const int oh = th / g.sh, ow = tw / g.sw;
+    const int th = h + g.pt - i * g.dh, tw = wc + g.pl - j * g.dw, sh = F::sh(g), sw = F::sw(g);
+    if (th < 0 || tw < 0 || th % sh || tw % sw) return T(0);
+    const int oh = th / sh, ow = tw / sw;
     if (oh >= g.Ho || ow >= g.Wo) return T(0);
     return dy[((int64_t(img) * g.O + z * g.Og + o) * g.Ho + oh) * g.Wo + ow];
   }
@@ -127,8 +148,10 @@ cudaError_t conv2d_forward(const ConvGeom& cg, const T* x, const T* w, const Epi
       y[idx] = finish(o, sum);
     });
   }
-  const ConvForward<T> op{g.Og, g.N * g.Ho * g.Wo, g.Cg * g.kh * g.kw, g, x, w, device_epilogue(e), y};
-  return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
+  return with_fixed<false>(cg, [&](auto f) {
+    const ConvForward<T, decltype(f)> op{g.Og, g.N * g.Ho * g.Wo, g.Cg * g.kh * g.kw, g, x, w, device_epilogue(e), y};
+    return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
+  });
 }
 
 template <class T>
@@ -156,8 +179,10 @@ cudaError_t conv2d_backward_data(const ConvGeom& cg, const T* dy, const T* w, T*
       dx[idx] = sum;
     });
   }
-  const ConvBackwardData<T> op{g.Cg, g.N * g.H * g.W, g.Og * g.kh * g.kw, g, dy, w, dx};
-  return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
+  return with_fixed<true>(cg, [&](auto f) {
+    const ConvBackwardData<T, decltype(f)> op{g.Cg, g.N * g.H * g.W, g.Og * g.kh * g.kw, g, dy, w, dx};
+    return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
+  });
 }
 
 template <class T>
