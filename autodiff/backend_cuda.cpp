@@ -10,6 +10,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -23,6 +24,7 @@
 #include "kernels/cuda/layout.h"
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/winograd.h"
 
 namespace gt {
 namespace {
@@ -249,9 +251,13 @@ class CudaBackend final : public Backend {
     fits(g);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), Epilogue<T>(ptr<T>(b), ptr<T>(scale), act), y.data<T>(),
-                                  workspace(), kWorkspace, stream_),
-          "conv2d_forward");
+      const Epilogue<T> e(ptr<T>(b), ptr<T>(scale), act);
+      if (winograd(g, false, sizeof(T)))
+        run(cuda::winograd_forward<T>(g, x.data<T>(), w.data<T>(), e, y.data<T>(), workspace(), kWorkspace, stream_),
+            "conv2d_forward (Winograd)");
+      else
+        run(cuda::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), e, y.data<T>(), workspace(), kWorkspace, stream_),
+            "conv2d_forward");
     });
   }
   void conv2d_epilogue_backward(const Tensor& dy, const Tensor& y, const Tensor& scale, Act act,
@@ -268,8 +274,12 @@ class CudaBackend final : public Backend {
     fits(g);
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      run(cuda::conv2d_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream_),
-          "conv2d_backward_data");
+      if (winograd(g, true, sizeof(T)))
+        run(cuda::winograd_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream_),
+            "conv2d_backward_data (Winograd)");
+      else
+        run(cuda::conv2d_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream_),
+            "conv2d_backward_data");
     });
   }
   void conv2d_backward_weight(const ConvGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dw) override {
@@ -420,8 +430,18 @@ class CudaBackend final : public Backend {
   }
 
  private:
-  // Split-K scratch for the GEMM kernels, taken from the cache once and kept.
-  static constexpr size_t kWorkspace = size_t(64) << 20;
+  // Scratch for the GEMM kernels' split-K and the Winograd transforms (a chunk of tiles at a time),
+  // taken from the cache once and kept.
+  static constexpr size_t kWorkspace = size_t(256) << 20;
+  // Winograd for the 3x3 stride-1 convolutions it applies to, unless GRADTRACE_CUDA_WINOGRAD=0 (to
+  // time the implicit GEMM against it: tools/gpu_check.sh).
+  static bool winograd(const ConvGeom& g, bool backward, size_t elem) {
+    static const bool on = [] {
+      const char* v = std::getenv("GRADTRACE_CUDA_WINOGRAD");
+      return !v || std::string(v) != "0";
+    }();
+    return on && cuda::winograd_applicable(g, backward, kWorkspace, elem);
+  }
   void* workspace() {
     if (!workspace_) workspace_ = cache_->get(kWorkspace);
     return workspace_;

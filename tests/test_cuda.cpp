@@ -122,7 +122,10 @@ TEST_CASE("cuda: conv2d forward, backward-data, backward-weight in every configu
       // several 128x128 tiles in M and N, and K not a multiple of 8
       {"M 130 x N 289 x K 585", {1, 65, 17, 17}, {130, 65, 3, 3}, conv(1, {1, 1, 1, 1})},
       // few tiles, long K: split-K
-      {"4x4 map, K 2304 (split-K)", {1, 256, 4, 4}, {64, 256, 3, 3}, conv(1, {1, 1, 1, 1})},
+      {"4x4 map, dilation 2, K 2304 (split-K)", {1, 256, 4, 4}, {64, 256, 3, 3}, conv(1, {2, 2, 2, 2}, 1, 2)},
+      // 3x3 stride 1 with 16 channels or more: Winograd (odd sizes: partial tiles)
+      {"Winograd, pad 1", {2, 16, 9, 7}, {20, 16, 3, 3}, conv(1, {1, 1, 1, 1})},
+      {"Winograd, asymmetric padding", {1, 17, 8, 9}, {16, 17, 3, 3}, conv(1, {0, 2, 1, 0})},
       {"batch 3, 1x1, N over several tiles", {3, 40, 12, 12}, {24, 40, 1, 1}, conv(1, {})},
   };
   for (const Case& c : cases) {

@@ -1,7 +1,7 @@
 // The CUDA kernels against the CPU kernels, on the same float64 data, element by element: the
 // implicit-GEMM gathers, tiling and split-K of all three conv passes on awkward geometries (unequal
 // strides and dilations, groups, depthwise with a multiplier), the dense GEMM's transposes, the
-// direct depthwise kernels, pooling, padding, concatenation, resizing, the element-wise maps and the
+// direct depthwise kernels, Winograd, pooling, padding, concatenation, resizing, the element-wise maps and the
 // per-output sums. Built only against the simulated GPU (tests/cuda_sim), where a device pointer is
 // a host pointer; tests/test_cuda.cpp covers the same ops through the tape on a real GPU.
 #include <catch2/catch.hpp>
@@ -25,6 +25,7 @@
 #include "kernels/cuda/layout.h"
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/winograd.h"
 
 using namespace gt;
 using Buf = std::vector<double>;
@@ -106,6 +107,45 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
     REQUIRE(cuda::conv2d_backward_weight<double>(g, x.data(), dy.data(), wb.data(), ws.data(), ws_bytes, nullptr) == cudaSuccess);
     same(name + " backward weight", wb, wa);
   }
+}
+
+TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data gradient match the CPU's conv") {
+  const ConvGeom cases[] = {
+      geom({2, 16, 9, 7}, {16, 16, 3, 3}, 1, {1, 1, 1, 1}),  // partial tiles at the bottom and right
+      geom({1, 20, 8, 8}, {17, 20, 3, 3}, 1, {}),            // no padding
+      geom({2, 16, 6, 11}, {24, 16, 3, 3}, 1, {2, 1, 0, 2}),  // asymmetric, up to 2
+      geom({2, 16, 24, 22}, {16, 16, 3, 3}, 1, {1, 1, 1, 1}), // 264 tiles: three chunks (130, 130, 4)
+      geom({1, 16, 5, 5}, {16, 16, 3, 3}, 1, {3, 3, 3, 3}),  // padding 3: forward only
+  };
+  for (const ConvGeom& g : cases) {
+    const std::string name = "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " + Shape{g.O, g.C, 3, 3}.str() + " pad " +
+                             std::to_string(g.pt) + "," + std::to_string(g.pb) + "," + std::to_string(g.pl) + "," +
+                             std::to_string(g.pr);
+    // room for the filters and 130 tiles: larger maps take several chunks
+    Buf ws(size_t(16 * g.O * g.C + 130 * 16 * (g.C + g.O)));
+    const size_t bytes = ws.size() * sizeof(double);
+    REQUIRE(cuda::winograd_applicable(g, false, bytes, sizeof(double)));
+    CHECK_FALSE(cuda::winograd_applicable(g, false, bytes - 16 * 16 * (g.C + g.O) * sizeof(double), sizeof(double)));
+    const int64_t nx = g.N * g.C * g.H * g.W, nw = g.O * g.C * 9, ny = g.N * g.O * g.Ho * g.Wo;
+    const Buf x = rnd(nx, 1), w = rnd(nw, 2), dy = rnd(ny, 3), bias = rnd(g.O, 4), scale = rnd(g.O, 5);
+    for (Act act : {Act::none, Act::relu}) {
+      const Epilogue<double> e(bias.data(), scale.data(), act);
+      Buf a = out(ny), b = out(ny);
+      cpu::conv2d_forward<double>(g, x.data(), w.data(), e, a.data());
+      REQUIRE(cuda::winograd_forward<double>(g, x.data(), w.data(), e, b.data(), ws.data(), bytes, nullptr) == cudaSuccess);
+      same(name + " forward, act " + std::to_string(int(act)), b, a);
+    }
+    const bool backward = g.pt <= 2;
+    CHECK(cuda::winograd_applicable(g, true, bytes, sizeof(double)) == backward);
+    if (!backward) continue;
+    Buf a = out(nx), b = out(nx);
+    cpu::conv2d_backward_data<double>(g, dy.data(), w.data(), a.data());
+    REQUIRE(cuda::winograd_backward_data<double>(g, dy.data(), w.data(), b.data(), ws.data(), bytes, nullptr) == cudaSuccess);
+    same(name + " backward data", b, a);
+  }
+  CHECK_FALSE(cuda::winograd_applicable(geom({1, 16, 8, 8}, {16, 16, 3, 3}, 2, {1, 1, 1, 1}), false, 1 << 30, 4));
+  CHECK_FALSE(cuda::winograd_applicable(geom({1, 16, 8, 8}, {16, 16, 3, 3}, 1, {2, 2, 2, 2}, 1, 2), false, 1 << 30, 4));
+  CHECK_FALSE(cuda::winograd_applicable(geom({1, 8, 8, 8}, {16, 8, 3, 3}, 1, {1, 1, 1, 1}), false, 1 << 30, 4));
 }
 
 TEST_CASE("cuda kernels (simulated GPU): dense GEMM with every transpose, alpha and beta") {

@@ -3,7 +3,8 @@
 #   1. builds gradtrace with CUDA (build-gpu/), unless --prebuilt DIR says where a bundle is;
 #   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU),
 #      and the CLI's methods on the real MobileNet with --device cuda against --device cpu;
-#   3. times the conv kernels at IG's batch of 50 (the fraction of the GPU's fp32 peak) and the four
+#   3. times the conv kernels at IG's batch of 50 (the implicit GEMM's fraction of the GPU's fp32
+#      peak, then Winograd's time for the same layers) and the four
 #      models' forward, saliency, Grad-CAM and IG-50 beside PyTorch + cuDNN (fp32, TF32 off) on the
 #      same GPU, and prints one table of ratios.
 # Aims to finish in under 4 minutes.
@@ -83,8 +84,8 @@ sys.exit(1 if bad else 0)
 PY
 fi
 
-echo "== conv kernels, VGG16's 13 layers at batch 50 (IG's)"
-"$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5 --wgrad | tee /tmp/gt_conv.log
+echo "== conv kernels, VGG16's 13 layers at batch 50 (IG's): the implicit GEMM"
+GRADTRACE_CUDA_WINOGRAD=0 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5 --wgrad | tee /tmp/gt_conv.log
 # fp32 peak = SMs x 128 lanes x 2 (an FMA) x the SM clock
 peak=$(python3 -c "import torch, subprocess
 p = torch.cuda.get_device_properties(0)
@@ -93,6 +94,8 @@ print('%.0f' % (p.multi_processor_count * 128 * 2 * mhz / 1e3))" 2>/dev/null || 
 awk -v peak="$peak" '$1 == "total" && peak > 0 {
   printf "fp32 peak %.1f TFLOP/s: conv forward %.1f%%, data gradient %.1f%%, weight gradient %.1f%% of it\n",
          peak / 1e3, 100 * $5 / peak, 100 * $8 / peak, 100 * $12 / peak }' /tmp/gt_conv.log
+echo "== the same with Winograd F(2x2, 3x3), the default for these layers (GFLOP/s: the direct convolution's FLOPs)"
+"$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
 
 echo "== gradtrace and PyTorch, batch 1 (IG-50: one batch of 50)"
 : >/tmp/gt_models.log

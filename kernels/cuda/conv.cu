@@ -1,4 +1,5 @@
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/epilogue.cuh"
 #include "kernels/cuda/tiled_gemm.cuh"
 
 namespace gt::cuda {
@@ -40,23 +41,6 @@ cudaError_t with_fixed(const ConvGeom& g, F&& f) {
   if (g.kh == 3 && g.kw == 3) return s1 ? f(Fixed<3, 3, Stride>{}) : f(Fixed<3, 3, false>{});
   return f(Fixed<0, 0, false>{});
 }
-
-// The epilogue on the device: act(scale[o] * v + bias[o]); ReLU and ReLU6 as ops::relu and ops::relu6
-// on the CPU (a NaN becomes 0 in ReLU and stays NaN in ReLU6).
-template <class T>
-struct Finish {
-  const T *bias, *scale;
-  Act act;
-  __device__ T operator()(int o, T v) const {
-    v = (scale ? scale[o] : T(1)) * v + (bias ? bias[o] : T(0));
-    if (act == Act::relu) return v > T(0) ? v : T(0);
-    if (act == Act::relu6) {
-      v = v < T(0) ? T(0) : v;
-      return T(6) < v ? T(6) : v;
-    }
-    return v;
-  }
-};
 
 // Forward, per group z:  y[img, o, p] = sum_{c, i, j} w[o, c, i, j] x[img, c, p under (i, j)]
 //   M = output channels of the group, N = images x output pixels, K = group channels x taps.
@@ -124,11 +108,6 @@ struct ConvBackwardWeight {
   }
   __device__ void store(int z, int m, int n, T v) const { dw[int64_t(z * g.Og + m) * N + n] = v; }
 };
-
-template <class T>
-Finish<T> device_epilogue(const Epilogue<T>& e) {
-  return {e.bias, e.scale, e.act};
-}
 
 }  // namespace
 
