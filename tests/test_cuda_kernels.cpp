@@ -116,6 +116,7 @@ TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data g
       geom({2, 16, 6, 11}, {24, 16, 3, 3}, 1, {2, 1, 0, 2}),  // asymmetric, up to 2
       geom({2, 16, 24, 22}, {16, 16, 3, 3}, 1, {1, 1, 1, 1}), // 264 tiles: three chunks (130, 130, 4)
       geom({1, 16, 5, 5}, {16, 16, 3, 3}, 1, {3, 3, 3, 3}),  // padding 3: forward only
+      geom({1, 512, 4, 4}, {16, 512, 3, 3}, 1, {1, 1, 1, 1}), // 4 tiles, K 512: the GEMMs split K
   };
   for (const ConvGeom& g : cases) {
     const std::string name = "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " + Shape{g.O, g.C, 3, 3}.str() + " pad " +

@@ -4,7 +4,7 @@
 #   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU),
 #      and the CLI's methods on the real MobileNet with --device cuda against --device cpu;
 #   3. times the conv kernels at IG's batch of 50 (the implicit GEMM's fraction of the GPU's fp32
-#      peak, then Winograd's time for the same layers) and the four
+#      peak, then Winograd's time for the same layers) and at batch 1, and the four
 #      models' forward, saliency, Grad-CAM and IG-50 beside PyTorch + cuDNN (fp32, TF32 off) on the
 #      same GPU, and prints one table of ratios.
 # Aims to finish in under 4 minutes.
@@ -96,6 +96,9 @@ awk -v peak="$peak" '$1 == "total" && peak > 0 {
          peak / 1e3, 100 * $5 / peak, 100 * $8 / peak, 100 * $12 / peak }' /tmp/gt_conv.log
 echo "== the same with Winograd F(2x2, 3x3), the default for these layers (GFLOP/s: the direct convolution's FLOPs)"
 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
+echo "== batch 1 (saliency's): the implicit GEMM, then Winograd"
+GRADTRACE_CUDA_WINOGRAD=0 "$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
+"$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
 
 echo "== gradtrace and PyTorch, batch 1 (IG-50: one batch of 50)"
 : >/tmp/gt_models.log

@@ -144,6 +144,8 @@ cudaError_t convolve(const ConvGeom& g, const T* x, const T* w, bool turned, con
   T* U = static_cast<T*>(ws);
   T* V = U + Layout::filters(g);
   T* M = V + kXi * g.C * lay.tiles;
+  T* rest = M + kXi * g.O * lay.tiles;  // what is left (few tiles: a small map at batch 1) is split-K's
+  const size_t rest_bytes = ws_bytes - size_t(rest - U) * sizeof(T);
   if (cudaError_t e = transform_filters(g.O, g.C, w, turned, U, s); e != cudaSuccess) return e;
   Tiles tl{0, 0, int((g.Ho + 1) / 2), int((g.Wo + 1) / 2)};
   const int64_t total = g.N * tl.rows * tl.cols;
@@ -151,7 +153,7 @@ cudaError_t convolve(const ConvGeom& g, const T* x, const T* w, bool turned, con
     tl.count = std::min(lay.tiles, total - tl.t0);
     if (cudaError_t e = transform_input(g, tl, x, V, s); e != cudaSuccess) return e;
     const TileProduct<T> op{int(g.O), int(tl.count), int(g.C), U, V, M};
-    if (cudaError_t e = tiled_gemm<T>(op, kXi, nullptr, 0, s); e != cudaSuccess) return e;
+    if (cudaError_t e = tiled_gemm<T>(op, kXi, rest, rest_bytes, s); e != cudaSuccess) return e;
     if (cudaError_t e = transform_output(g, tl, M, finish, y, s); e != cudaSuccess) return e;
   }
   return cudaSuccess;
