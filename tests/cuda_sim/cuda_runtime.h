@@ -13,7 +13,9 @@
 //     finish while others wait, are an error, not a hang;
 //   - "device memory" is host memory (so AddressSanitizer sees a kernel's out-of-bounds access),
 //     with a capacity: a larger allocation fails as cudaMalloc does;
-//   - streams are in order, and everything completes before the call returns.
+//   - streams are in order, and everything completes before the call returns;
+//   - GT_CUDA_SIM_STATS=1 prints, at exit, the launches, synchronisations, copies and cudaMallocs:
+//     what costs host time on a real GPU, so round trips show up without one.
 // Not simulated: true parallelism, so data races between threads of the same barrier phase beyond
 // the order above, and float rounding of the GPU's own math functions.
 #pragma once

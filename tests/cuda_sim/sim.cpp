@@ -203,6 +203,24 @@ cudaError_t run_block(int n) {
   return cudaSuccess;
 }
 
+// ---- counts: GT_CUDA_SIM_STATS=1 prints them at exit ----
+// What a real GPU would pay for in host time: a launch costs microseconds, a synchronisation stalls
+// the host until the queue drains, a copy crosses PCIe. Counting them finds round trips (a download
+// in a loop, a sync per step) without a GPU.
+struct Counts {
+  long launches = 0, syncs = 0, to_device = 0, to_host = 0, mallocs = 0;
+  double bytes_to_device = 0, bytes_to_host = 0;
+  ~Counts() {
+    const char* v = std::getenv("GT_CUDA_SIM_STATS");
+    if (!v || std::string(v) != "1") return;
+    std::fprintf(stderr,
+                 "cuda_sim: %ld launches, %ld synchronisations, %ld copies to the device (%.1f MB), %ld to the host "
+                 "(%.1f MB), %ld cudaMalloc\n",
+                 launches, syncs, to_device, bytes_to_device / 1e6, to_host, bytes_to_host / 1e6, mallocs);
+  }
+};
+Counts counts;
+
 // ---- memory ----
 
 constexpr size_t kCapacity = size_t(16) << 30;  // the simulated device's memory
@@ -222,6 +240,7 @@ cudaError_t launch(dim3 grid, dim3 blk, void (*body)(void*), void* arg) {
     std::abort();
   }
   running = true;
+  ++counts.launches;
   block.body = body, block.arg = arg;
   blockDim = blk, gridDim = grid;
   for (unsigned z = 0; z < grid.z; ++z)
@@ -280,11 +299,12 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
   *s = reinterpret_cast<cudaStream_t>(&stream);
   return cudaSuccess;
 }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return ++counts.syncs, cudaSuccess; }
 
 cudaError_t cudaMalloc(void** p, size_t bytes) {
   *p = nullptr;
   if (bytes > kCapacity - held) return fail(cudaErrorMemoryAllocation);
+  ++counts.mallocs;
   void* q = std::malloc(bytes ? bytes : 1);
   if (!q) return fail(cudaErrorMemoryAllocation);
   allocations[q] = bytes;
@@ -308,7 +328,9 @@ cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+  if (kind == cudaMemcpyHostToDevice) ++counts.to_device, counts.bytes_to_device += double(bytes);
+  if (kind == cudaMemcpyDeviceToHost) ++counts.to_host, counts.bytes_to_host += double(bytes);
   if (bytes) std::memcpy(dst, src, bytes);
   return cudaSuccess;
 }
