@@ -80,9 +80,15 @@ GradcheckResult gradcheck(const OpFn& f, const std::vector<Tensor>& inputs_in, c
   return res;
 }
 
-std::vector<SampledCheck> gradcheck_sampled(const OpFn& f, const std::vector<Tensor>& inputs_in, const SampledOptions& o) {
+std::vector<SampledCheck> gradcheck_sampled(const OpFn& f_in, const std::vector<Tensor>& inputs_in,
+                                            const SampledOptions& o) {
   std::vector<Tensor> x;
-  for (const Tensor& t : inputs_in) x.push_back(t.clone());
+  for (const Tensor& t : inputs_in) x.push_back(t.to(Device::cpu).clone());
+  const OpFn f = [&](const std::vector<Tensor>& v) {  // on o.device; taped moves carry the gradient back
+    std::vector<Tensor> d;
+    for (const Tensor& t : v) d.push_back(ops::to_device(t, o.device));
+    return f_in(d);
+  };
   std::vector<Tensor> ana;
   Tensor R;
   double out_rms = 0;
@@ -92,7 +98,7 @@ std::vector<SampledCheck> gradcheck_sampled(const OpFn& f, const std::vector<Ten
     if (o.setup) o.setup(tape);
     for (Tensor& t : x) t.set_requires_grad(true);
     const Tensor y = f(x);
-    R = Tensor::uniform(y.shape(), -1.0, 1.0, o.seed, y.dtype());
+    R = Tensor::uniform(y.shape(), -1.0, 1.0, o.seed, y.dtype()).to(y.device());
     for (double v : y.to_vector_f64()) out_rms += v * v;
     out_rms = std::sqrt(out_rms / double(std::max<int64_t>(1, y.numel())));
     ana = tape.grad(ops::sum(ops::mul(y, R)), x);

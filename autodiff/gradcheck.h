@@ -62,8 +62,11 @@ struct SampledOptions {
   double eps = 0.1;
   uint64_t seed = 1234;
   std::function<void(Tape&)> setup;  // hooks for the analytic pass (a test breaks a rule with one)
+  // Where f runs: the inputs are perturbed on the host and f gets copies on this device, so the
+  // GPU's backward is checked against the GPU's own forward.
+  Device device = Device::cpu;
 };
-// One SampledCheck per input (every input is checked, on clones in its own dtype).
+// One SampledCheck per input (every input is checked, on host clones in its own dtype).
 std::vector<SampledCheck> gradcheck_sampled(const OpFn& f, const std::vector<Tensor>& inputs, const SampledOptions& o = {});
 
 }  // namespace gt

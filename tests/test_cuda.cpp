@@ -16,6 +16,7 @@
 #include <functional>
 
 #include "autodiff/backend.h"
+#include "autodiff/gradcheck.h"
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "nn/model.h"
@@ -227,6 +228,25 @@ TEST_CASE("cuda: layout ops and reductions") {
   for (int d = 0; d < 4; ++d) {
     compare_op("sum_dim " + std::to_string(d), [d](const V& v) { return ops::sum_dim(v[0], d); }, {{2, 3, 4, 5}});
     compare_op("mean_dim " + std::to_string(d), [d](const V& v) { return ops::mean_dim(v[0], d); }, {{2, 3, 4, 5}});
+  }
+}
+
+TEST_CASE("cuda: the sampled gradient check runs the layer on the GPU (here a Winograd conv) and passes") {
+  SampledOptions o;
+  o.device = Device::cuda;
+  bool on_gpu = true;
+  const auto r = gradcheck_sampled(
+      [&](const V& v) {
+        for (const Tensor& t : v) on_gpu &= t.device() == Device::cuda;
+        return ops::conv2d(v[0], v[1], conv(1, {1, 1, 1, 1}), v[2]);
+      },
+      {rnd({1, 16, 10, 9}, 1, DType::f32), rnd({16, 16, 3, 3}, 2, DType::f32), rnd({16}, 3, DType::f32)}, o);
+  CHECK(on_gpu);
+  REQUIRE(r.size() == 3);
+  for (const SampledCheck& c : r) {
+    INFO(c.shape.str() << ": " << c.checked << " checked, max relative error " << c.max_rel);
+    CHECK(c.checked > 0);
+    CHECK(c.max_rel < 1e-2);
   }
 }
 

@@ -32,6 +32,8 @@ const char* kHelp =
     "  --tolerance T    the largest relative error that passes (default 0.01)\n"
     "  --seed S         which elements and which R (default 1234)\n"
     "  --model NAME     the architecture; may be left out\n"
+    "  --device D       cpu or cuda: where the layer runs, forward, backward and every perturbed forward\n"
+    "                   (default: cpu)\n"
     "  --threads N      threads (default: all cores)\n";
 }  // namespace
 
@@ -49,6 +51,7 @@ int run_gradcheck(int argc, char** argv) {
   o.seed = uint64_t(a.get_int("--seed", 1234, 0, 1L << 62));
   const double tol = a.get_double("--tolerance", 1e-2, 0, 1e6);
   apply_threads(a);
+  o.device = apply_device(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (layer.empty()) throw UsageError("--layer is required");
@@ -80,8 +83,8 @@ int run_gradcheck(int argc, char** argv) {
   const std::vector<SampledCheck> r = gradcheck_sampled(f, inputs, o);
   for (size_t i = 0; i < params.size(); ++i) *params[i].second = originals[i];
 
-  std::printf("%s, layer %s: backward against central differences (float32, %d samples per tensor, step %g x RMS)\n\n",
-              m.info.arch.c_str(), layer.c_str(), o.samples, o.eps);
+  std::printf("%s, layer %s on %s: backward against central differences (float32, %d samples per tensor, step %g x RMS)\n\n",
+              m.info.arch.c_str(), layer.c_str(), to_string(o.device), o.samples, o.eps);
   std::printf("%-10s %-18s %8s %8s %12s %12s  %s\n", "tensor", "shape", "checked", "kinks", "max rel err", "median", "");
   bool ok = true;
   for (size_t i = 0; i < r.size(); ++i) {
