@@ -37,6 +37,7 @@ ok report "$gt" report --weights "$w" --image "$tmp/in.png" --out "$tmp/report" 
 ok inspect "$gt" inspect --weights "$w" --image "$img" --dump "$tmp/dump.h5" --layer 'block2_*' --device cuda
 ok gradcheck "$gt" gradcheck --weights "$w" --image "$img" --layer block3_conv1 --device cuda
 ok bench "$gt" bench conv --device cuda --size 32 --repeat 1
+ok bench_model "$gt" bench --model fashion_cnn --task all --device cuda --repeat 1
 if [ -d "${GRADTRACE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
   ok train "$gt" train --dataset fashion-mnist --limit 200 --epochs 1 --batch 50 --alpha 0.25 --out "$tmp/fm.h5" --device cuda
   ok eval "$gt" eval --weights "$tmp/fm.h5" --dataset fashion-mnist --device cuda

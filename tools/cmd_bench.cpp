@@ -7,6 +7,7 @@
 #include "autodiff/backend.h"
 #include "autodiff/tape.h"
 #include "nn/model.h"
+#include "nn/train.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
 #include "xai/saliency.h"
@@ -118,14 +119,9 @@ int bench_model(Args& a, const std::string& name) {
   if (task != "all" && std::find(all.begin(), all.end(), task) == all.end())
     throw UsageError("--task must be forward, saliency, gradcam, ig50 or all");
   auto m = nn::make_model(name);
-  uint64_t seed = 1;
-  for (auto& [pname, t] : m->named_parameters()) {
-    const bool bn_var = pname.size() > 11 && pname.compare(pname.size() - 11, 11, "running_var") == 0;
-    if (t->ndim() > 1) nn::init_he_uniform(*t, t->numel() / t->dim(0), seed++);
-    else if (bn_var) *t = Tensor::full(t->shape(), 1.0);
-  }
+  nn::init_parameters(*m, 1);
   m->to(dev);
-  const Tensor x = Tensor::uniform({1, 3, m->info.input_h, m->info.input_w}, -1, 1, 7);
+  const Tensor x = Tensor::uniform({1, m->info.channels, m->info.input_h, m->info.input_w}, -1, 1, 7);
   const int64_t target = std::min<int64_t>(281, m->info.classes - 1);
   const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
   xai::IgOptions ig;  // as torch_xai_bench.py: 50 midpoints from a zero baseline, batches of 10 (GPU: 50)
