@@ -67,30 +67,39 @@ ConvGeom geom(Shape x, Shape w, int64_t s, Pads p, int64_t groups = 1, int64_t d
 
 TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's") {
   const ConvGeom cases[] = {
-      geom({2, 3, 7, 6}, {4, 3, 3, 3}, 1, {1, 1, 1, 1}),        geom({1, 3, 8, 7}, {5, 3, 3, 3}, 2, {0, 1, 0, 1}),
-      geom({1, 2, 9, 9}, {3, 2, 3, 3}, 1, {2, 2, 2, 2}, 1, 2),  geom({2, 4, 6, 5}, {6, 2, 3, 3}, 1, {1, 1, 1, 1}, 2),
-      geom({2, 3, 7, 7}, {3, 1, 3, 3}, 2, {1, 1, 1, 1}, 3),     geom({1, 2, 6, 6}, {4, 1, 3, 3}, 2, {0, 1, 0, 1}, 2),
-      geom({1, 2, 7, 6}, {2, 1, 3, 3}, 1, {2, 2, 2, 2}, 2, 2),  geom({1, 4, 7, 7}, {6, 4, 1, 1}, 2, {}),
-      geom({1, 3, 16, 16}, {8, 3, 7, 7}, 2, {3, 3, 3, 3}),      geom({2, 6, 5, 5}, {6, 2, 3, 3}, 1, {0, 0, 0, 0}, 3),
+      geom({2, 3, 7, 6}, {4, 3, 3, 3}, 1, {1, 1, 1, 1}),
+      geom({1, 3, 8, 7}, {5, 3, 3, 3}, 2, {0, 1, 0, 1}),
+      geom({1, 2, 9, 9}, {3, 2, 3, 3}, 1, {2, 2, 2, 2}, 1, 2),
+      geom({2, 4, 6, 5}, {6, 2, 3, 3}, 1, {1, 1, 1, 1}, 2),
+      geom({2, 3, 7, 7}, {3, 1, 3, 3}, 2, {1, 1, 1, 1}, 3),
+      geom({1, 2, 6, 6}, {4, 1, 3, 3}, 2, {0, 1, 0, 1}, 2),
+      geom({1, 2, 7, 6}, {2, 1, 3, 3}, 1, {2, 2, 2, 2}, 2, 2),
+      geom({1, 4, 7, 7}, {6, 4, 1, 1}, 2, {}),
+      geom({1, 3, 16, 16}, {8, 3, 7, 7}, 2, {3, 3, 3, 3}),
+      geom({2, 6, 5, 5}, {6, 2, 3, 3}, 1, {0, 0, 0, 0}, 3),
       // every spatial parameter differs between the axes
-      geom({1, 2, 11, 8}, {3, 2, 5, 3}, 1, {3, 1, 0, 2}, 1, 2, 2, 1), geom({2, 4, 6, 5}, {6, 2, 3, 3}, 2, {1, 1, 1, 1}, 2, 1, 1),
+      geom({1, 2, 11, 8}, {3, 2, 5, 3}, 1, {3, 1, 0, 2}, 1, 2, 2, 1),
+      geom({2, 4, 6, 5}, {6, 2, 3, 3}, 2, {1, 1, 1, 1}, 2, 1, 1),
       geom({1, 3, 9, 10}, {6, 1, 3, 2}, 2, {1, 0, 2, 1}, 3, 1, 3, 2),
       // 1x1 at stride 1 (its own compile-time case); a weight gradient deep enough to split K
-      geom({2, 40, 9, 9}, {7, 40, 1, 1}, 1, {}),                geom({2, 8, 20, 20}, {5, 8, 3, 3}, 1, {1, 1, 1, 1}),
+      geom({2, 40, 9, 9}, {7, 40, 1, 1}, 1, {}),
+      geom({2, 8, 20, 20}, {5, 8, 3, 3}, 1, {1, 1, 1, 1}),
   };
   Buf ws(1 << 17);  // split-K scratch, as the backend gives (smaller: 1 MB)
   const size_t ws_bytes = ws.size() * sizeof(double);
   for (const ConvGeom& g : cases) {
-    const std::string name = "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " + Shape{g.O, g.C / g.groups, g.kh, g.kw}.str() +
-                             " stride " + std::to_string(g.sh) + "," + std::to_string(g.sw) + " dilation " +
-                             std::to_string(g.dh) + "," + std::to_string(g.dw) + " groups " + std::to_string(g.groups);
+    const std::string name = "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " +
+                             Shape{g.O, g.C / g.groups, g.kh, g.kw}.str() + " stride " + std::to_string(g.sh) + "," +
+                             std::to_string(g.sw) + " dilation " + std::to_string(g.dh) + "," + std::to_string(g.dw) +
+                             " groups " + std::to_string(g.groups);
     const int64_t nx = g.N * g.C * g.H * g.W, nw = g.O * (g.C / g.groups) * g.kh * g.kw, ny = g.N * g.O * g.Ho * g.Wo;
     const Buf x = rnd(nx, 1), w = rnd(nw, 2), dy = rnd(ny, 3), bias = rnd(g.O, 4), scale = rnd(g.O, 5);
     for (Act act : {Act::none, Act::relu, Act::relu6}) {
       const Epilogue<double> e(bias.data(), scale.data(), act);
       Buf a = out(ny), b = out(ny);
       cpu::conv2d_forward<double>(g, x.data(), w.data(), e, a.data());
-      REQUIRE(cuda::conv2d_forward<double>(g, x.data(), w.data(), e, b.data(), ws.data(), ws_bytes, nullptr) == cudaSuccess);
+      REQUIRE(cuda::conv2d_forward<double>(g, x.data(), w.data(), e, b.data(), ws.data(), ws_bytes, nullptr) ==
+              cudaSuccess);
       same(name + " forward, act " + std::to_string(int(act)), b, a);
       Buf da = out(ny), db = out(ny);
       cpu::epilogue_backward<double>(e, g.N, g.O, g.Ho * g.Wo, dy.data(), a.data(), da.data());
@@ -100,11 +109,13 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
     }
     Buf a = out(nx), b = out(nx);
     cpu::conv2d_backward_data<double>(g, dy.data(), w.data(), a.data());
-    REQUIRE(cuda::conv2d_backward_data<double>(g, dy.data(), w.data(), b.data(), ws.data(), ws_bytes, nullptr) == cudaSuccess);
+    REQUIRE(cuda::conv2d_backward_data<double>(g, dy.data(), w.data(), b.data(), ws.data(), ws_bytes, nullptr) ==
+            cudaSuccess);
     same(name + " backward data", b, a);
     Buf wa = out(nw), wb = out(nw);
     cpu::conv2d_backward_weight<double>(g, x.data(), dy.data(), wa.data());
-    REQUIRE(cuda::conv2d_backward_weight<double>(g, x.data(), dy.data(), wb.data(), ws.data(), ws_bytes, nullptr) == cudaSuccess);
+    REQUIRE(cuda::conv2d_backward_weight<double>(g, x.data(), dy.data(), wb.data(), ws.data(), ws_bytes, nullptr) ==
+            cudaSuccess);
     same(name + " backward weight", wb, wa);
   }
 }
@@ -133,7 +144,8 @@ TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data g
       const Epilogue<double> e(bias.data(), scale.data(), act);
       Buf a = out(ny), b = out(ny);
       cpu::conv2d_forward<double>(g, x.data(), w.data(), e, a.data());
-      REQUIRE(cuda::winograd_forward<double>(g, x.data(), w.data(), e, b.data(), ws.data(), bytes, nullptr) == cudaSuccess);
+      REQUIRE(cuda::winograd_forward<double>(g, x.data(), w.data(), e, b.data(), ws.data(), bytes, nullptr) ==
+              cudaSuccess);
       same(name + " forward, act " + std::to_string(int(act)), b, a);
     }
     const bool backward = g.pt <= 2;
@@ -141,7 +153,8 @@ TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data g
     if (!backward) continue;
     Buf a = out(nx), b = out(nx);
     cpu::conv2d_backward_data<double>(g, dy.data(), w.data(), a.data());
-    REQUIRE(cuda::winograd_backward_data<double>(g, dy.data(), w.data(), b.data(), ws.data(), bytes, nullptr) == cudaSuccess);
+    REQUIRE(cuda::winograd_backward_data<double>(g, dy.data(), w.data(), b.data(), ws.data(), bytes, nullptr) ==
+            cudaSuccess);
     same(name + " backward data", b, a);
   }
   CHECK_FALSE(cuda::winograd_applicable(geom({1, 16, 8, 8}, {16, 16, 3, 3}, 2, {1, 1, 1, 1}), false, 1 << 30, 4));
@@ -174,7 +187,8 @@ TEST_CASE("cuda kernels (simulated GPU): pooling forward and backward") {
   for (const PoolGeom& g : {pg(2, 2, {}, false), pg(3, 2, {1, 1, 1, 1}, false), pg(3, 2, {1, 1, 1, 1}, true),
                             pg(3, 1, {1, 1, 1, 1}, false), pg(3, 2, {0, 1, 0, 1}, true), pg(2, 1, {}, false)}) {
     const std::string name = "k " + std::to_string(g.kh) + " s " + std::to_string(g.sh) + " pad " +
-                             std::to_string(g.pt) + std::to_string(g.pb) + " inc " + std::to_string(g.count_include_pad);
+                             std::to_string(g.pt) + std::to_string(g.pb) + " inc " +
+                             std::to_string(g.count_include_pad);
     const int64_t nx = g.N * g.C * g.H * g.W, ny = g.N * g.C * g.Ho * g.Wo;
     Buf x = rnd(nx, 1);
     for (size_t i = 0; i < x.size(); i += 7) x[i] = x[i + 1 < x.size() ? i + 1 : i];  // ties: the first must win
@@ -276,18 +290,22 @@ TEST_CASE("cuda kernels (simulated GPU): element-wise maps, bias, axis reduction
   // (outer, len, inner) = (N, C, S): a channel sum with inner > 1 (inner == 1 is a warp reduction)
   both("reduce_axis", [&](double* o) { cpu::reduce_axis<double>(N, C, S, 0.5, y2.data(), o); },
        [&](double* o) { return cuda::reduce_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, N * S, {});
-  both("reduce_axis, inner 1 (block per row)", [&](double* o) { cpu::reduce_axis<double>(N * C, S, 1, 0.5, y2.data(), o); },
-       [&](double* o) { return cuda::reduce_axis<double>(N * C, S, 1, 0.5, y2.data(), o, nullptr); }, N * C, {});
+  both(
+      "reduce_axis, inner 1 (block per row)",
+      [&](double* o) { cpu::reduce_axis<double>(N * C, S, 1, 0.5, y2.data(), o); },
+      [&](double* o) { return cuda::reduce_axis<double>(N * C, S, 1, 0.5, y2.data(), o, nullptr); }, N * C, {});
   both("bias_grad", [&](double* o) { cpu::bias_grad<double>(N, C, S, y2.data(), o); },
        [&](double* o) { return cuda::bias_grad<double>(N, C, S, y2.data(), o, nullptr); }, C, {});
   both("broadcast_axis", [&](double* o) { cpu::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o); },
        [&](double* o) { return cuda::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, n, {});
   const Buf var = [&] { Buf v = c2; for (double& e : v) e = 0.5 + std::abs(e); return v; }();
-  both("bn_forward", [&](double* o) { cpu::bn_forward<double>(N, C, S, y2.data(), c.data(), var.data(), c2.data(), c.data(), o); },
-       [&](double* o) {
-         return cuda::bn_forward<double>(N, C, S, y2.data(), c.data(), var.data(), c2.data(), c.data(), o, nullptr);
-       },
-       n, {});
+  both(
+      "bn_forward",
+      [&](double* o) { cpu::bn_forward<double>(N, C, S, y2.data(), c.data(), var.data(), c2.data(), c.data(), o); },
+      [&](double* o) {
+        return cuda::bn_forward<double>(N, C, S, y2.data(), c.data(), var.data(), c2.data(), c.data(), o, nullptr);
+      },
+      n, {});
   both("bn_backward (inference, dx only)",
        [&](double* o) {
          cpu::bn_backward<double>(N, C, S, y2.data(), dy.data(), c.data(), var.data(), c2.data(), false, o, nullptr,

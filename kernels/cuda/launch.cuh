@@ -13,7 +13,8 @@ constexpr int kThreads = 256;
 // kernel<<<grid, block, 0, stream>>>(args...), then the launch's status. A macro because
 // tests/cuda_sim, the host simulator the tests run these kernels on, defines its own.
 #ifndef GT_CUDA_SIM
-#define GT_LAUNCH(kernel, grid, block, stream, ...) (kernel<<<grid, block, 0, stream>>>(__VA_ARGS__), cudaGetLastError())
+#define GT_LAUNCH(kernel, grid, block, stream, ...) \
+  (kernel<<<grid, block, 0, stream>>>(__VA_ARGS__), cudaGetLastError())
 #endif
 
 // Enough blocks of kThreads to cover n, capped: the grid-stride loops below do the rest.

@@ -26,7 +26,8 @@ cudaError_t pad_backward(int64_t planes, int64_t H, int64_t W, int64_t pt, int64
 template <class T>
 cudaError_t insert_channels(int64_t N, int64_t Cs, int64_t S, const T* src, int64_t Cd, int64_t off, T* dst,
                             cudaStream_t s) {
-  return for_each(N * Cs * S, s, [=] __device__(int64_t i) { dst[(i / (Cs * S) * Cd + off) * S + i % (Cs * S)] = src[i]; });
+  return for_each(N * Cs * S, s,
+                  [=] __device__(int64_t i) { dst[(i / (Cs * S) * Cd + off) * S + i % (Cs * S)] = src[i]; });
 }
 
 template <class T>

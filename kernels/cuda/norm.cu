@@ -69,7 +69,8 @@ cudaError_t bn_backward(int64_t N, int64_t C, int64_t S, const T* x, const T* dy
       const int64_t c = i / S % C;
       dx[i] = gamma[c] * invstd[c] * dy[i];
     });
-  return GT_LAUNCH(bn_backward_kernel<T>, unsigned(C), kThreads, s, N, C, S, x, dy, mean, invstd, gamma, training, dx, dgamma, dbeta);
+  return GT_LAUNCH(bn_backward_kernel<T>, unsigned(C), kThreads, s, N, C, S, x, dy, mean, invstd, gamma, training, dx,
+                   dgamma, dbeta);
 }
 
 // One block per row.

@@ -42,8 +42,12 @@ struct SliceStore {
   }
 };
 
+// In float, at most 128 registers a thread (two blocks of 256 per SM, 16 warps to hide latency):
+// an Op whose gathers need more makes ptxas spill, which the build reports (-warn-spills), rather
+// than silently halve the occupancy.
 template <class T, class Op, class Store>
-__global__ void __launch_bounds__(256) tiled_gemm_kernel(const Op op, const Store out, int splits) {
+__global__ void __launch_bounds__(256, sizeof(T) == 4 ? 2 : 1)
+    tiled_gemm_kernel(const Op op, const Store out, int splits) {
   __shared__ T As[2][kTileK][kTileM + 4];  // A transposed (k-major); +4: the staging stores hit 32 banks
   __shared__ T Bs[2][kTileK][kTileN];
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
@@ -134,7 +138,8 @@ __global__ void sum_slices_kernel(const Op op, const T* ws, int splits, int batc
 inline int sm_count() {
   static const int n = [] {
     int dev = 0, v = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
       cudaGetLastError();  // clear it: the next launch's status must be its own
       v = 100;
     }

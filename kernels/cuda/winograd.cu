@@ -31,21 +31,24 @@ struct Layout {
   int64_t tiles;  // per chunk
   static int64_t filters(const ConvGeom& g) { return kXi * g.O * g.C; }
   static int64_t per_tile(const ConvGeom& g) { return kXi * (g.C + g.O); }
+  static int64_t elements(size_t bytes, size_t elem) { return std::min<int64_t>(int64_t(bytes / elem), INT32_MAX); }
   Layout(const ConvGeom& g, size_t bytes, size_t elem) {
     const int64_t total = g.N * ((g.Ho + 1) / 2) * ((g.Wo + 1) / 2);
-    tiles = std::min(total, (int64_t(bytes / elem) - filters(g)) / per_tile(g));
+    tiles = std::min(total, (elements(bytes, elem) - filters(g)) / per_tile(g));
   }
 };
 
-// The batched GEMM: M[xi] (O x tiles) = U[xi] (O x C) V[xi] (C x tiles), batch z = xi.
+// The batched GEMM: M[xi] (O x tiles) = U[xi] (O x C) V[xi] (C x tiles), batch z = xi. The
+// indices are ints (the workspace holds under 2^31 elements: Layout): 64-bit ones cost the tile
+// kernel the registers that keep it at two blocks per SM.
 template <class T>
 struct TileProduct {
   int M, N, K;
   const T *U, *V;
   T* out;
-  __device__ T a(int z, int m, int k) const { return U[(int64_t(z) * M + m) * K + k]; }
-  __device__ T b(int z, int k, int n) const { return V[(int64_t(z) * K + k) * N + n]; }
-  __device__ void store(int z, int m, int n, T v) const { out[(int64_t(z) * M + m) * N + n] = v; }
+  __device__ T a(int z, int m, int k) const { return U[(z * M + m) * K + k]; }
+  __device__ T b(int z, int k, int n) const { return V[(z * K + k) * N + n]; }
+  __device__ void store(int z, int m, int n, T v) const { out[(z * M + m) * N + n] = v; }
 };
 
 // U[xi][o][c] = (G f G^T)[xi] for f = w[o, c], or with `turned`, f = w[c, o] turned by 180 degrees
@@ -166,7 +169,7 @@ bool winograd_applicable(const ConvGeom& g, bool backward, size_t workspace_byte
       g.O < 16)
     return false;
   if (backward && std::max({g.pt, g.pb, g.pl, g.pr}) > 2) return false;
-  return int64_t(workspace_bytes / elem_bytes) >= Layout::filters(g) + kMinTiles * Layout::per_tile(g);
+  return Layout::elements(workspace_bytes, elem_bytes) >= Layout::filters(g) + kMinTiles * Layout::per_tile(g);
 }
 
 template <class T>

@@ -99,7 +99,8 @@ T __shfl_xor_sync(unsigned, T v, int lane_mask) {
   std::memcpy(gt::cuda_sim::lane_slot(), &v, sizeof(T));
   gt::cuda_sim::sync_warp();
   T r = v;
-  if (const unsigned char* p = gt::cuda_sim::lane_slot(int(threadIdx.x % 32) ^ lane_mask)) std::memcpy(&r, p, sizeof(T));
+  if (const unsigned char* p = gt::cuda_sim::lane_slot(int(threadIdx.x % 32) ^ lane_mask))
+    std::memcpy(&r, p, sizeof(T));
   gt::cuda_sim::sync_warp();
   return r;
 }

@@ -176,7 +176,8 @@ cudaError_t run_block(int n) {
   const auto run = [&](int t) {
     block.threads[size_t(t)].waits_at = nullptr;
     block.current = t;
-    threadIdx = dim3(unsigned(t) % blockDim.x, unsigned(t) / blockDim.x % blockDim.y, unsigned(t) / (blockDim.x * blockDim.y));
+    threadIdx =
+        dim3(unsigned(t) % blockDim.x, unsigned(t) / blockDim.x % blockDim.y, unsigned(t) / (blockDim.x * blockDim.y));
     resume(t);
   };
   int lo = 0;  // every thread below lo has finished
