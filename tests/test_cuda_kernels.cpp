@@ -5,7 +5,6 @@
 // per-output sums. Built only against the simulated GPU (tests/cuda_sim), where a device pointer is
 // a host pointer; tests/test_cuda.cpp covers the same ops through the tape on a real GPU.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <functional>
 #include <random>
@@ -21,6 +20,7 @@
 #include "kernels/cpu/pool.h"
 #include "kernels/cuda/conv.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/fastdiv.cuh"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/layout.h"
 #include "kernels/cuda/norm.h"
@@ -64,6 +64,40 @@ ConvGeom geom(Shape x, Shape w, int64_t s, Pads p, int64_t groups = 1, int64_t d
 }
 
 }  // namespace
+
+TEST_CASE("cuda kernels: FastDiv divides exactly, from 0 to 2^31 - 1, by every kind of divisor") {
+  std::vector<int> divisors;
+  for (int d = 1; d <= 1000; ++d) divisors.push_back(d);
+  for (int b = 10; b <= 30; ++b) {
+    for (int e = -1; e <= 1; ++e) divisors.push_back((1 << b) + e);
+  }
+  for (int d : {3 * 3 * 512, 7 * 7, 14 * 14, 28 * 28, 56 * 56, 112 * 112, 149 * 149, 224 * 224, 299 * 299, 46341,
+                INT32_MAX - 1, INT32_MAX}) {
+    divisors.push_back(d);
+  }
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> any(0, INT32_MAX);
+  int64_t wrong = 0, checked = 0;
+  for (int d : divisors) {
+    const cuda::FastDiv f(d);
+    std::vector<int> ns = {0, 1, d - 1, d, d + 1, 2 * d - 1, INT32_MAX, INT32_MAX - 1, INT32_MAX - d};
+    for (int q : {1000, 46340, INT32_MAX / d}) {  // around multiples of d, up to the largest
+      const int64_t m = int64_t(q) * d;
+      for (int64_t n : {m - 1, m, m + 1}) {
+        if (n >= 0 && n <= INT32_MAX) ns.push_back(int(n));
+      }
+    }
+    for (int r = 0; r < 200; ++r) ns.push_back(any(rng));
+    for (int n : ns) {
+      if (n < 0) continue;
+      ++checked;
+      if (f.div(n) != n / d && ++wrong <= 5) FAIL_CHECK(n << " / " << d << ": " << f.div(n) << ", not " << n / d);
+    }
+  }
+  CHECK(wrong == 0);
+  CHECK(checked > 200000);
+  CHECK(cuda::FastDiv(0).div(12) == 12);  // an empty plane's width: taken as 1, never divided by
+}
 
 TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's") {
   const ConvGeom cases[] = {

@@ -1,17 +1,25 @@
 #include "kernels/cuda/conv.h"
 #include "kernels/cuda/epilogue.cuh"
+#include "kernels/cuda/fastdiv.cuh"
 #include "kernels/cuda/tiled_gemm.cuh"
 
 namespace gt::cuda {
 namespace {
 
-// The geometry as ints for the device (the backend checks that every size fits).
+// The geometry as ints for the device (the backend checks that every size fits), with the divisors
+// the gathers use prepared for FastDiv.
 struct Geom {
-  int N, C, H, W, O, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo, Cg, Og;
+  int N, C, H, W, O, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo, Cg, Og, taps;
+  int64_t CHW, OP;                                 // one image of x, of y
+  FastDiv fW, fHW, fWo, fP, fkw, fTaps, fsh, fsw;  // P = Ho * Wo output pixels, taps = kh * kw
   explicit Geom(const ConvGeom& g)
       : N(int(g.N)), C(int(g.C)), H(int(g.H)), W(int(g.W)), O(int(g.O)), kh(int(g.kh)), kw(int(g.kw)),
         sh(int(g.sh)), sw(int(g.sw)), dh(int(g.dh)), dw(int(g.dw)), pt(int(g.pt)), pl(int(g.pl)), Ho(int(g.Ho)),
-        Wo(int(g.Wo)), Cg(int(g.C / g.groups)), Og(int(g.O / g.groups)) {}
+        Wo(int(g.Wo)), Cg(int(g.C / g.groups)), Og(int(g.O / g.groups)), taps(kh * kw), CHW(g.C * g.H * g.W),
+        OP(g.O * g.Ho * g.Wo) {
+    fW = FastDiv(W), fHW = FastDiv(H * W), fWo = FastDiv(Wo), fP = FastDiv(Ho * Wo);
+    fkw = FastDiv(kw), fTaps = FastDiv(taps), fsh = FastDiv(sh), fsw = FastDiv(sw);
+  }
   // x[img, c, ih, iw] for output pixel (oh, ow) under tap (i, j), or 0 in the padding.
   template <class T>
   __device__ T input(const T* x, int img, int c, int oh, int ow, int i, int j) const {
@@ -22,15 +30,26 @@ struct Geom {
 };
 
 // The kernel size, and for the backward pass a unit stride, as compile-time constants where they
-// are common (KH, KW > 0; S1: stride 1 both ways): the gathers below split a GEMM index k into a
-// channel and a tap, k / (kh*kw) and k % kw, for every element they fetch, and a division by a
-// constant is a multiply and a shift where a division by a variable is a long instruction sequence.
+// are common (KH, KW > 0; S1: stride 1 both ways): the gathers split a GEMM index k into a channel
+// and a tap at every element they fetch, and a division by a constant is a multiply and a shift.
 template <int KH, int KW, bool S1>
 struct Fixed {
-  __device__ static int kh(const Geom& g) { return KH ? KH : g.kh; }
-  __device__ static int kw(const Geom& g) { return KW ? KW : g.kw; }
-  __device__ static int sh(const Geom& g) { return S1 ? 1 : g.sh; }
-  __device__ static int sw(const Geom& g) { return S1 ? 1 : g.sw; }
+  // k = (c * kh + i) * kw + j  ->  c, i, j
+  __device__ static void split(const Geom& g, int k, int& c, int& i, int& j) {
+    if constexpr (KH > 0) {
+      c = k / (KH * KW), i = (k - c * KH * KW) / KW, j = k - c * KH * KW - i * KW;
+    } else {
+      c = g.fTaps.div(k);
+      const int t = k - c * g.taps;
+      i = g.fkw.div(t), j = t - i * g.kw;
+    }
+  }
+  // t / s for a stride s >= 1 and t >= 0, or -1 where s does not divide t (no output lands there).
+  __device__ static int over(const FastDiv& s, int t) {
+    if (S1) return t;
+    const int q = s.div(t);
+    return q * s.d == t ? q : -1;
+  }
 };
 
 // f(Fixed<...>{}) for g: 1x1 and 3x3 kernels fixed, and with Stride, a unit stride too.
@@ -42,6 +61,14 @@ cudaError_t with_fixed(const ConvGeom& g, F&& f) {
   return f(Fixed<0, 0, false>{});
 }
 
+// Where a column of B lies: the start of its image's plane for the group, and the row and column
+// there that tap (0, 0) reads (or, backward, that tap (0, 0) was read from).
+template <class T>
+struct Col {
+  const T* plane;
+  int h, w;
+};
+
 // Forward, per group z:  y[img, o, p] = sum_{c, i, j} w[o, c, i, j] x[img, c, p under (i, j)]
 //   M = output channels of the group, N = images x output pixels, K = group channels x taps.
 template <class T, class F>
@@ -52,13 +79,20 @@ struct ConvForward {
   Finish<T> finish;
   T* y;
   __device__ T a(int z, int m, int k) const { return w[int64_t(z * g.Og + m) * K + k]; }
-  __device__ T b(int z, int k, int n) const {
-    const int kw = F::kw(g), taps = F::kh(g) * kw, c = k / taps, t = k % taps, P = g.Ho * g.Wo, p = n % P;
-    return g.input(x, n / P, z * g.Cg + c, p / g.Wo, p % g.Wo, t / kw, t % kw);
+  __device__ Col<T> col(int z, int n) const {
+    const int img = g.fP.div(n), p = n - img * g.Ho * g.Wo, oh = g.fWo.div(p), ow = p - oh * g.Wo;
+    return {x + img * g.CHW + int64_t(z) * g.Cg * g.H * g.W, oh * g.sh - g.pt, ow * g.sw - g.pl};
+  }
+  __device__ T b(const Col<T>& col, int k) const {
+    int c, i, j;
+    F::split(g, k, c, i, j);
+    const int ih = col.h + i * g.dh, iw = col.w + j * g.dw;
+    if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return T(0);
+    return col.plane[int64_t(c) * g.H * g.W + ih * g.W + iw];
   }
   __device__ void store(int z, int m, int n, T v) const {
-    const int o = z * g.Og + m, P = g.Ho * g.Wo;
-    y[(int64_t(n / P) * g.O + o) * P + n % P] = finish(o, v);
+    const int o = z * g.Og + m, P = g.Ho * g.Wo, img = g.fP.div(n);
+    y[img * g.OP + int64_t(o) * P + n - img * P] = finish(o, v);
   }
 };
 
@@ -72,21 +106,26 @@ struct ConvBackwardData {
   const T *dy, *w;
   T* dx;
   __device__ T a(int z, int m, int k) const {
-    const int taps = F::kh(g) * F::kw(g);
-    return w[(int64_t(z * g.Og + k / taps) * g.Cg + m) * taps + k % taps];
+    int o, i, j;
+    F::split(g, k, o, i, j);
+    return w[(int64_t(z * g.Og + o) * g.Cg + m) * g.taps + i * g.kw + j];
   }
-  __device__ T b(int z, int k, int n) const {
-    const int kw = F::kw(g), taps = F::kh(g) * kw, o = k / taps, t = k % taps, i = t / kw, j = t % kw;
-    const int HW = g.H * g.W, img = n / HW, h = n % HW / g.W, wc = n % g.W;
-    const int th = h + g.pt - i * g.dh, tw = wc + g.pl - j * g.dw, sh = F::sh(g), sw = F::sw(g);
-    if (th < 0 || tw < 0 || th % sh || tw % sw) return T(0);
-    const int oh = th / sh, ow = tw / sw;
-    if (oh >= g.Ho || ow >= g.Wo) return T(0);
-    return dy[((int64_t(img) * g.O + z * g.Og + o) * g.Ho + oh) * g.Wo + ow];
+  __device__ Col<T> col(int z, int n) const {
+    const int img = g.fHW.div(n), p = n - img * g.H * g.W, h = g.fW.div(p), wc = p - h * g.W;
+    return {dy + img * g.OP + int64_t(z) * g.Og * g.Ho * g.Wo, h + g.pt, wc + g.pl};
+  }
+  __device__ T b(const Col<T>& col, int k) const {
+    int o, i, j;
+    F::split(g, k, o, i, j);
+    const int th = col.h - i * g.dh, tw = col.w - j * g.dw;
+    if (th < 0 || tw < 0) return T(0);
+    const int oh = F::over(g.fsh, th), ow = F::over(g.fsw, tw);
+    if (oh < 0 || ow < 0 || oh >= g.Ho || ow >= g.Wo) return T(0);
+    return col.plane[int64_t(o) * g.Ho * g.Wo + oh * g.Wo + ow];
   }
   __device__ void store(int z, int m, int n, T v) const {
-    const int HW = g.H * g.W;
-    dx[(int64_t(n / HW) * g.C + z * g.Cg + m) * HW + n % HW] = v;
+    const int HW = g.H * g.W, img = g.fHW.div(n);
+    dx[img * g.CHW + int64_t(z * g.Cg + m) * HW + n - img * HW] = v;
   }
 };
 
@@ -99,12 +138,19 @@ struct ConvBackwardWeight {
   const T *x, *dy;
   T* dw;
   __device__ T a(int z, int m, int k) const {
-    const int P = g.Ho * g.Wo;
-    return dy[(int64_t(k / P) * g.O + z * g.Og + m) * P + k % P];
+    const int P = g.Ho * g.Wo, img = g.fP.div(k);
+    return dy[img * g.OP + int64_t(z * g.Og + m) * P + k - img * P];
   }
-  __device__ T b(int z, int k, int n) const {
-    const int taps = g.kh * g.kw, P = g.Ho * g.Wo, p = k % P, t = n % taps;
-    return g.input(x, k / P, z * g.Cg + n / taps, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw);
+  // column n = (c, i, j): the channel's plane in image 0, and the offset of tap (i, j)
+  __device__ Col<T> col(int z, int n) const {
+    const int c = g.fTaps.div(n), t = n - c * g.taps, i = g.fkw.div(t), j = t - i * g.kw;
+    return {x + int64_t(z * g.Cg + c) * g.H * g.W, i * g.dh - g.pt, j * g.dw - g.pl};
+  }
+  __device__ T b(const Col<T>& col, int k) const {
+    const int P = g.Ho * g.Wo, img = g.fP.div(k), p = k - img * P, oh = g.fWo.div(p), ow = p - oh * g.Wo;
+    const int ih = oh * g.sh + col.h, iw = ow * g.sw + col.w;
+    if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return T(0);
+    return col.plane[img * g.CHW + ih * g.W + iw];
   }
   __device__ void store(int z, int m, int n, T v) const { dw[int64_t(z * g.Og + m) * N + n] = v; }
 };

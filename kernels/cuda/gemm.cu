@@ -13,7 +13,8 @@ struct Dense {
   const T *A, *B;
   T* C;
   __device__ T a(int, int m, int k) const { return ta ? A[int64_t(k) * M + m] : A[int64_t(m) * K + k]; }
-  __device__ T b(int, int k, int n) const { return tb ? B[int64_t(n) * K + k] : B[int64_t(k) * N + n]; }
+  __device__ const T* col(int, int n) const { return tb ? B + int64_t(n) * K : B + n; }
+  __device__ T b(const T* col, int k) const { return tb ? col[k] : col[int64_t(k) * N]; }
   __device__ void store(int, int m, int n, T v) const {
     T& c = C[int64_t(m) * N + n];
     c = beta == T(0) ? alpha * v : alpha * v + beta * c;

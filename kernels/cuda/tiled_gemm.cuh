@@ -6,8 +6,12 @@
 // pixel under a kernel tap, zero in the padding), so a convolution is an "implicit GEMM" with no
 // im2col buffer. The Op says:
 //   int M, N, K;
-//   __device__ T a(int z, int m, int k) const;  __device__ T b(int z, int k, int n) const;
+//   __device__ T a(int z, int m, int k) const;
+//   __device__ Col col(int z, int n) const;   __device__ T b(const Col& c, int k) const;   B(k, n) = b(col(z, n), k)
 //   __device__ void store(int z, int m, int n, T sum) const;   (the finished C element)
+// col() is where B's column n lies (for a convolution: an image and an output pixel), worked out once
+// per thread: each thread stages the same column at every step, so only the k part of an address is
+// left in the loop. col() must not read memory: it is also called for columns past N, never fetched.
 //
 // Tiling: a block of 256 threads owns a 128x128 tile of C and walks K in steps of 8. Each step, the
 // block stages an 128x8 slice of A and an 8x128 slice of B in shared memory (fetched from global
@@ -59,6 +63,8 @@ __global__ void __launch_bounds__(256, sizeof(T) == 4 ? 2 : 1)
   // Staging: thread t fetches A(m0 + t/8 + 32r, k0 + t%8) and B(k0 + t/128 + 2r, n0 + t%128), r < 4:
   // neighbouring threads read neighbouring k of A (a weight row) and neighbouring n of B (pixels).
   T ra[4], rb[4];
+  const int nb = n0 + tid % 128;
+  const auto col = op.col(z, nb);
   const auto fetch = [&](int k0) {
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
@@ -67,8 +73,8 @@ __global__ void __launch_bounds__(256, sizeof(T) == 4 ? 2 : 1)
     }
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
-      const int n = n0 + tid % 128, k = k0 + tid / 128 + 2 * r;
-      rb[r] = n < op.N && k < k_end ? op.b(z, k, n) : T(0);
+      const int k = k0 + tid / 128 + 2 * r;
+      rb[r] = nb < op.N && k < k_end ? op.b(col, k) : T(0);
     }
   };
   const auto stage = [&](int buf) {

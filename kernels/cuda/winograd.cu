@@ -47,7 +47,8 @@ struct TileProduct {
   const T *U, *V;
   T* out;
   __device__ T a(int z, int m, int k) const { return U[(z * M + m) * K + k]; }
-  __device__ T b(int z, int k, int n) const { return V[(z * K + k) * N + n]; }
+  __device__ const T* col(int z, int n) const { return V + z * K * N + n; }
+  __device__ T b(const T* col, int k) const { return col[k * N]; }
   __device__ void store(int z, int m, int n, T v) const { out[(z * M + m) * N + n] = v; }
 };
 

@@ -105,6 +105,9 @@ T __shfl_xor_sync(unsigned, T v, int lane_mask) {
   return r;
 }
 
+// The high 32 bits of the 64-bit product (one instruction on the GPU).
+inline unsigned __umulhi(unsigned a, unsigned b) { return unsigned((uint64_t(a) * b) >> 32); }
+
 // CUDA's device min/max: for floating point, fmin/fmax (a NaN loses to a number).
 template <class T>
 T max(T a, T b) {
