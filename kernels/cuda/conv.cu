@@ -9,15 +9,16 @@ namespace {
 // The geometry as ints for the device (the backend checks that every size fits), with the divisors
 // the gathers use prepared for FastDiv.
 struct Geom {
-  int N, C, H, W, O, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo, Cg, Og, taps;
+  int N, C, H, W, O, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo, Cg, Og;
+  int HW, P, taps;                                 // a plane of x, of y (P output pixels); kh * kw
   int64_t CHW, OP;                                 // one image of x, of y
-  FastDiv fW, fHW, fWo, fP, fkw, fTaps, fsh, fsw;  // P = Ho * Wo output pixels, taps = kh * kw
+  FastDiv fW, fHW, fWo, fP, fkw, fTaps, fsh, fsw;
   explicit Geom(const ConvGeom& g)
       : N(int(g.N)), C(int(g.C)), H(int(g.H)), W(int(g.W)), O(int(g.O)), kh(int(g.kh)), kw(int(g.kw)),
         sh(int(g.sh)), sw(int(g.sw)), dh(int(g.dh)), dw(int(g.dw)), pt(int(g.pt)), pl(int(g.pl)), Ho(int(g.Ho)),
-        Wo(int(g.Wo)), Cg(int(g.C / g.groups)), Og(int(g.O / g.groups)), taps(kh * kw), CHW(g.C * g.H * g.W),
-        OP(g.O * g.Ho * g.Wo) {
-    fW = FastDiv(W), fHW = FastDiv(H * W), fWo = FastDiv(Wo), fP = FastDiv(Ho * Wo);
+        Wo(int(g.Wo)), Cg(int(g.C / g.groups)), Og(int(g.O / g.groups)), HW(H * W), P(Ho * Wo), taps(kh * kw),
+        CHW(g.C * g.H * g.W), OP(g.O * g.Ho * g.Wo) {
+    fW = FastDiv(W), fHW = FastDiv(HW), fWo = FastDiv(Wo), fP = FastDiv(P);
     fkw = FastDiv(kw), fTaps = FastDiv(taps), fsh = FastDiv(sh), fsw = FastDiv(sw);
   }
   // x[img, c, ih, iw] for output pixel (oh, ow) under tap (i, j), or 0 in the padding.
@@ -44,11 +45,11 @@ struct Fixed {
       i = g.fkw.div(t), j = t - i * g.kw;
     }
   }
-  // t / s for a stride s >= 1 and t >= 0, or -1 where s does not divide t (no output lands there).
+  // t / s for a stride s >= 1, or -1 where t < 0 or s does not divide t (no output lands there).
   __device__ static int over(const FastDiv& s, int t) {
     if (S1) return t;
-    const int q = s.div(t);
-    return q * s.d == t ? q : -1;
+    const int q = s.div(t);  // meaningless for t < 0, and then not used
+    return t >= 0 && q * s.d == t ? q : -1;
   }
 };
 
@@ -80,19 +81,19 @@ struct ConvForward {
   T* y;
   __device__ T a(int z, int m, int k) const { return w[int64_t(z * g.Og + m) * K + k]; }
   __device__ Col<T> col(int z, int n) const {
-    const int img = g.fP.div(n), p = n - img * g.Ho * g.Wo, oh = g.fWo.div(p), ow = p - oh * g.Wo;
-    return {x + img * g.CHW + int64_t(z) * g.Cg * g.H * g.W, oh * g.sh - g.pt, ow * g.sw - g.pl};
+    const int img = g.fP.div(n), p = n - img * g.P, oh = g.fWo.div(p), ow = p - oh * g.Wo;
+    return {x + img * g.CHW + int64_t(z) * g.Cg * g.HW, oh * g.sh - g.pt, ow * g.sw - g.pl};
   }
   __device__ T b(const Col<T>& col, int k) const {
     int c, i, j;
     F::split(g, k, c, i, j);
     const int ih = col.h + i * g.dh, iw = col.w + j * g.dw;
     if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return T(0);
-    return col.plane[int64_t(c) * g.H * g.W + ih * g.W + iw];
+    return col.plane[int64_t(c) * g.HW + ih * g.W + iw];
   }
   __device__ void store(int z, int m, int n, T v) const {
-    const int o = z * g.Og + m, P = g.Ho * g.Wo, img = g.fP.div(n);
-    y[img * g.OP + int64_t(o) * P + n - img * P] = finish(o, v);
+    const int o = z * g.Og + m, img = g.fP.div(n);
+    y[img * g.OP + int64_t(o) * g.P + n - img * g.P] = finish(o, v);
   }
 };
 
@@ -111,21 +112,19 @@ struct ConvBackwardData {
     return w[(int64_t(z * g.Og + o) * g.Cg + m) * g.taps + i * g.kw + j];
   }
   __device__ Col<T> col(int z, int n) const {
-    const int img = g.fHW.div(n), p = n - img * g.H * g.W, h = g.fW.div(p), wc = p - h * g.W;
-    return {dy + img * g.OP + int64_t(z) * g.Og * g.Ho * g.Wo, h + g.pt, wc + g.pl};
+    const int img = g.fHW.div(n), p = n - img * g.HW, h = g.fW.div(p), wc = p - h * g.W;
+    return {dy + img * g.OP + int64_t(z) * g.Og * g.P, h + g.pt, wc + g.pl};
   }
   __device__ T b(const Col<T>& col, int k) const {
     int o, i, j;
     F::split(g, k, o, i, j);
-    const int th = col.h - i * g.dh, tw = col.w - j * g.dw;
-    if (th < 0 || tw < 0) return T(0);
-    const int oh = F::over(g.fsh, th), ow = F::over(g.fsw, tw);
-    if (oh < 0 || ow < 0 || oh >= g.Ho || ow >= g.Wo) return T(0);
-    return col.plane[int64_t(o) * g.Ho * g.Wo + oh * g.Wo + ow];
+    const int oh = F::over(g.fsh, col.h - i * g.dh), ow = F::over(g.fsw, col.w - j * g.dw);
+    if (unsigned(oh) >= unsigned(g.Ho) || unsigned(ow) >= unsigned(g.Wo)) return T(0);  // also oh, ow < 0
+    return col.plane[int64_t(o) * g.P + oh * g.Wo + ow];
   }
   __device__ void store(int z, int m, int n, T v) const {
-    const int HW = g.H * g.W, img = g.fHW.div(n);
-    dx[img * g.CHW + int64_t(z * g.Cg + m) * HW + n - img * HW] = v;
+    const int img = g.fHW.div(n);
+    dx[img * g.CHW + int64_t(z * g.Cg + m) * g.HW + n - img * g.HW] = v;
   }
 };
 
@@ -138,16 +137,16 @@ struct ConvBackwardWeight {
   const T *x, *dy;
   T* dw;
   __device__ T a(int z, int m, int k) const {
-    const int P = g.Ho * g.Wo, img = g.fP.div(k);
-    return dy[img * g.OP + int64_t(z * g.Og + m) * P + k - img * P];
+    const int img = g.fP.div(k);
+    return dy[img * g.OP + int64_t(z * g.Og + m) * g.P + k - img * g.P];
   }
   // column n = (c, i, j): the channel's plane in image 0, and the offset of tap (i, j)
   __device__ Col<T> col(int z, int n) const {
     const int c = g.fTaps.div(n), t = n - c * g.taps, i = g.fkw.div(t), j = t - i * g.kw;
-    return {x + int64_t(z * g.Cg + c) * g.H * g.W, i * g.dh - g.pt, j * g.dw - g.pl};
+    return {x + int64_t(z * g.Cg + c) * g.HW, i * g.dh - g.pt, j * g.dw - g.pl};
   }
   __device__ T b(const Col<T>& col, int k) const {
-    const int P = g.Ho * g.Wo, img = g.fP.div(k), p = k - img * P, oh = g.fWo.div(p), ow = p - oh * g.Wo;
+    const int img = g.fP.div(k), p = k - img * g.P, oh = g.fWo.div(p), ow = p - oh * g.Wo;
     const int ih = oh * g.sh + col.h, iw = ow * g.sw + col.w;
     if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return T(0);
     return col.plane[img * g.CHW + ih * g.W + iw];
@@ -174,7 +173,7 @@ cudaError_t conv2d_forward(const ConvGeom& cg, const T* x, const T* w, const Epi
     });
   }
   return with_fixed<false>(cg, [&](auto f) {
-    const ConvForward<T, decltype(f)> op{g.Og, g.N * g.Ho * g.Wo, g.Cg * g.kh * g.kw, g, x, w, device_epilogue(e), y};
+    const ConvForward<T, decltype(f)> op{g.Og, g.N * g.P, g.Cg * g.kh * g.kw, g, x, w, device_epilogue(e), y};
     return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
   });
 }
@@ -205,7 +204,7 @@ cudaError_t conv2d_backward_data(const ConvGeom& cg, const T* dy, const T* w, T*
     });
   }
   return with_fixed<true>(cg, [&](auto f) {
-    const ConvBackwardData<T, decltype(f)> op{g.Cg, g.N * g.H * g.W, g.Og * g.kh * g.kw, g, dy, w, dx};
+    const ConvBackwardData<T, decltype(f)> op{g.Cg, g.N * g.HW, g.Og * g.kh * g.kw, g, dy, w, dx};
     return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
   });
 }
@@ -218,7 +217,7 @@ cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, 
     return reduce_each<T>(
         cg.O * cg.kh * cg.kw, s,
         [=] __device__(int64_t wi, int64_t from, int64_t step) {
-          const int taps = g.kh * g.kw, o = int(wi / taps), t = int(wi % taps), P = g.Ho * g.Wo, mult = g.O / g.C;
+          const int taps = g.kh * g.kw, o = int(wi / taps), t = int(wi % taps), P = g.P, mult = g.O / g.C;
           T acc = 0;
           for (int64_t k = from; k < int64_t(g.N) * P; k += step) {
             const int img = int(k / P), p = int(k % P);
@@ -229,7 +228,7 @@ cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, 
         },
         [=] __device__(int64_t wi, T sum) { dw[wi] = sum; });
   }
-  const ConvBackwardWeight<T> op{g.Og, g.Cg * g.kh * g.kw, g.N * g.Ho * g.Wo, g, x, dy, dw};
+  const ConvBackwardWeight<T> op{g.Og, g.Cg * g.kh * g.kw, g.N * g.P, g, x, dy, dw};
   return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
 }
 
