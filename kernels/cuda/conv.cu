@@ -10,8 +10,8 @@ namespace {
 // the gathers use prepared for FastDiv.
 struct Geom {
   int N, C, H, W, O, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo, Cg, Og;
-  int HW, P, taps;                                 // a plane of x, of y (P output pixels); kh * kw
-  int64_t CHW, OP;                                 // one image of x, of y
+  int HW, P, taps;  // a plane of x, of y (P output pixels); kh * kw
+  int64_t CHW, OP;  // one image of x, of y
   FastDiv fW, fHW, fWo, fP, fkw, fTaps, fsh, fsw;
   explicit Geom(const ConvGeom& g)
       : N(int(g.N)), C(int(g.C)), H(int(g.H)), W(int(g.W)), O(int(g.O)), kh(int(g.kh)), kw(int(g.kw)),
