@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -65,37 +66,53 @@ ConvGeom geom(Shape x, Shape w, int64_t s, Pads p, int64_t groups = 1, int64_t d
 
 }  // namespace
 
-TEST_CASE("cuda kernels: FastDiv divides exactly, from 0 to 2^31 - 1, by every kind of divisor") {
-  std::vector<int> divisors;
-  for (int d = 1; d <= 1000; ++d) divisors.push_back(d);
-  for (int b = 10; b <= 30; ++b) {
-    for (int e = -1; e <= 1; ++e) divisors.push_back((1 << b) + e);
-  }
-  for (int d : {3 * 3 * 512, 7 * 7, 14 * 14, 28 * 28, 56 * 56, 112 * 112, 149 * 149, 224 * 224, 299 * 299, 46341,
-                INT32_MAX - 1, INT32_MAX}) {
-    divisors.push_back(d);
-  }
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int> any(0, INT32_MAX);
-  int64_t wrong = 0, checked = 0;
-  for (int d : divisors) {
-    const cuda::FastDiv f(d);
-    std::vector<int> ns = {0, 1, d - 1, d, d + 1, 2 * d - 1, INT32_MAX, INT32_MAX - 1, INT32_MAX - d};
-    for (int q : {1000, 46340, INT32_MAX / d}) {  // around multiples of d, up to the largest
-      const int64_t m = int64_t(q) * d;
-      for (int64_t n : {m - 1, m, m + 1}) {
-        if (n >= 0 && n <= INT32_MAX) ns.push_back(int(n));
-      }
+// n / d for every divisor in ds and, for each, the edges (0, around multiples of d, the largest n)
+// and random n; returns how many were wrong (the first few reported).
+template <class I>
+int64_t fastdiv_errors(const std::vector<I>& ds, int64_t& checked) {
+  const I top = std::numeric_limits<I>::max();
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<I> any(0, top);
+  int64_t wrong = 0;
+  for (I d : ds) {
+    const cuda::FastDivBy<I> f(d);
+    std::vector<I> ns = {0, 1, I(d - 1), d, top, I(top - 1), I(top - d)};
+    if (d <= top / 2) ns.push_back(I(2 * d - 1));
+    for (I q : {I(1000), I(46340), I(top / d)}) {  // around multiples of d, up to the largest
+      if (q > top / d) continue;
+      const I m = I(q * d);
+      ns.push_back(m);
+      if (m > 0) ns.push_back(I(m - 1));
+      if (m < top) ns.push_back(I(m + 1));
     }
     for (int r = 0; r < 200; ++r) ns.push_back(any(rng));
-    for (int n : ns) {
-      if (n < 0) continue;
+    for (I n : ns) {
       ++checked;
       if (f.div(n) != n / d && ++wrong <= 5) FAIL_CHECK(n << " / " << d << ": " << f.div(n) << ", not " << n / d);
     }
   }
-  CHECK(wrong == 0);
-  CHECK(checked > 200000);
+  return wrong;
+}
+
+TEST_CASE("cuda kernels: FastDiv divides exactly, in 32 and 64 bits, by every kind of divisor") {
+  std::vector<int> d32;
+  std::vector<int64_t> d64;
+  for (int d = 1; d <= 1000; ++d) d32.push_back(d), d64.push_back(d);
+  for (int b = 10; b <= 62; ++b) {
+    for (int e = -1; e <= 1; ++e) {
+      if (b <= 30) d32.push_back((1 << b) + e);
+      d64.push_back((int64_t(1) << b) + e);
+    }
+  }
+  for (int d : {3 * 3 * 512, 7 * 7, 14 * 14, 28 * 28, 56 * 56, 112 * 112, 149 * 149, 224 * 224, 299 * 299, 46341,
+                INT32_MAX - 1, INT32_MAX}) {
+    d32.push_back(d), d64.push_back(d);
+  }
+  for (int64_t d : {int64_t(3037000499), int64_t(50) * 512 * 224 * 224, INT64_MAX - 1, INT64_MAX}) d64.push_back(d);
+  int64_t checked = 0;
+  CHECK(fastdiv_errors(d32, checked) == 0);
+  CHECK(fastdiv_errors(d64, checked) == 0);
+  CHECK(checked > 400000);
   CHECK(cuda::FastDiv(0).div(12) == 12);  // an empty plane's width: taken as 1, never divided by
 }
 

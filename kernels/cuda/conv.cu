@@ -30,6 +30,13 @@ struct Geom {
   }
 };
 
+// t / s for a stride s >= 1, or -1 where t < 0 or s does not divide t: in a data gradient, the
+// output pixel whose tap lands t rows (columns) after the padded start, if there is one.
+__device__ inline int over_stride(const FastDiv& s, int t) {
+  const int q = s.div(t);  // meaningless for t < 0, and then not used
+  return t >= 0 && q * s.d == t ? q : -1;
+}
+
 // The kernel size, and for the backward pass a unit stride, as compile-time constants where they
 // are common (KH, KW > 0; S1: stride 1 both ways): the gathers split a GEMM index k into a channel
 // and a tap at every element they fetch, and a division by a constant is a multiply and a shift.
@@ -45,12 +52,7 @@ struct Fixed {
       i = g.fkw.div(t), j = t - i * g.kw;
     }
   }
-  // t / s for a stride s >= 1, or -1 where t < 0 or s does not divide t (no output lands there).
-  __device__ static int over(const FastDiv& s, int t) {
-    if (S1) return t;
-    const int q = s.div(t);  // meaningless for t < 0, and then not used
-    return t >= 0 && q * s.d == t ? q : -1;
-  }
+  __device__ static int over(const FastDiv& s, int t) { return S1 ? t : over_stride(s, t); }
 };
 
 // f(Fixed<...>{}) for g: 1x1 and 3x3 kernels fixed, and with Stride, a unit stride too.
@@ -162,13 +164,22 @@ cudaError_t conv2d_forward(const ConvGeom& cg, const T* x, const T* w, const Epi
   const Geom g(cg);
   if (cg.depthwise()) {  // groups == C, O = C * mult: output channel o reads input channel o / mult only
     const Finish<T> finish = device_epilogue(e);
+    const FastDiv64 planes(g.P), channels(g.O);  // idx = (img * O + o) * P + p
+    const FastDiv per_input(g.O / g.C);
     return for_each(cg.N * cg.O * cg.Ho * cg.Wo, s, [=] __device__(int64_t idx) {
-      const int ow = int(idx % g.Wo), oh = int(idx / g.Wo % g.Ho), o = int(idx / (int64_t(g.Wo) * g.Ho) % g.O);
-      const int img = int(idx / (int64_t(g.Wo) * g.Ho * g.O)), mult = g.O / g.C;
-      const T* wo = w + int64_t(o) * g.kh * g.kw;
+      const int64_t plane = planes.div(idx), img = channels.div(plane);
+      const int p = int(idx - plane * g.P), oh = g.fWo.div(p), ow = p - oh * g.Wo, o = int(plane - img * g.O);
+      const T *wo = w + int64_t(o) * g.taps, *xc = x + (img * g.C + per_input.div(o)) * g.HW;
+      const int h0 = oh * g.sh - g.pt, w0 = ow * g.sw - g.pl;
       T sum = 0;
-      for (int i = 0; i < g.kh; ++i)
-        for (int j = 0; j < g.kw; ++j) sum = fma(wo[i * g.kw + j], g.input(x, img, o / mult, oh, ow, i, j), sum);
+      for (int i = 0; i < g.kh; ++i) {
+        const int ih = h0 + i * g.dh;
+        if (unsigned(ih) >= unsigned(g.H)) continue;
+        for (int j = 0; j < g.kw; ++j) {
+          const int iw = w0 + j * g.dw;
+          if (unsigned(iw) < unsigned(g.W)) sum = fma(wo[i * g.kw + j], xc[ih * g.W + iw], sum);
+        }
+      }
       y[idx] = finish(o, sum);
     });
   }
@@ -183,20 +194,21 @@ cudaError_t conv2d_backward_data(const ConvGeom& cg, const T* dy, const T* w, T*
                                  cudaStream_t s) {
   const Geom g(cg);
   if (cg.depthwise()) {  // dx[img, c, h, w] = sum_{o of c, i, j} w[o, i, j] dy[img, o, oh, ow], gathered
+    const FastDiv64 planes(g.HW), channels(g.C);  // idx = (img * C + c) * HW + h * W + w
     return for_each(cg.N * cg.C * cg.H * cg.W, s, [=] __device__(int64_t idx) {
-      const int wc = int(idx % g.W), h = int(idx / g.W % g.H), c = int(idx / (int64_t(g.W) * g.H) % g.C);
-      const int img = int(idx / (int64_t(g.W) * g.H * g.C)), mult = g.O / g.C;
+      const int64_t plane = planes.div(idx), img = channels.div(plane);
+      const int hw = int(idx - plane * g.HW), h = g.fW.div(hw), wc = hw - h * g.W, c = int(plane - img * g.C);
+      const int mult = g.O / g.C;
       T sum = 0;
       for (int i = 0; i < g.kh; ++i) {
-        const int th = h + g.pt - i * g.dh;
-        if (th < 0 || th % g.sh || th / g.sh >= g.Ho) continue;
+        const int oh = over_stride(g.fsh, h + g.pt - i * g.dh);
+        if (unsigned(oh) >= unsigned(g.Ho)) continue;
         for (int j = 0; j < g.kw; ++j) {
-          const int tw = wc + g.pl - j * g.dw;
-          if (tw < 0 || tw % g.sw || tw / g.sw >= g.Wo) continue;
+          const int ow = over_stride(g.fsw, wc + g.pl - j * g.dw);
+          if (unsigned(ow) >= unsigned(g.Wo)) continue;
           for (int m = 0; m < mult; ++m) {
             const int o = c * mult + m;
-            sum = fma(w[(int64_t(o) * g.kh + i) * g.kw + j],
-                      dy[((int64_t(img) * g.O + o) * g.Ho + th / g.sh) * g.Wo + tw / g.sw], sum);
+            sum = fma(w[int64_t(o) * g.taps + i * g.kw + j], dy[(img * g.O + o) * g.P + oh * g.Wo + ow], sum);
           }
         }
       }
@@ -217,12 +229,11 @@ cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, 
     return reduce_each<T>(
         cg.O * cg.kh * cg.kw, s,
         [=] __device__(int64_t wi, int64_t from, int64_t step) {
-          const int taps = g.kh * g.kw, o = int(wi / taps), t = int(wi % taps), P = g.P, mult = g.O / g.C;
+          const int o = int(wi / g.taps), t = int(wi % g.taps), i = t / g.kw, j = t % g.kw, mult = g.O / g.C;
           T acc = 0;
-          for (int64_t k = from; k < int64_t(g.N) * P; k += step) {
-            const int img = int(k / P), p = int(k % P);
-            acc = fma(dy[(int64_t(img) * g.O + o) * P + p],
-                      g.input(x, img, o / mult, p / g.Wo, p % g.Wo, t / g.kw, t % g.kw), acc);
+          for (int64_t k = from; k < int64_t(g.N) * g.P; k += step) {  // N * P fits an int (the backend checks)
+            const int img = g.fP.div(int(k)), p = int(k) - img * g.P, oh = g.fWo.div(p);
+            acc = fma(dy[(int64_t(img) * g.O + o) * g.P + p], g.input(x, img, o / mult, oh, p - oh * g.Wo, i, j), acc);
           }
           return acc;
         },
@@ -237,10 +248,18 @@ cudaError_t epilogue_backward(const Epilogue<T>& e, int64_t N, int64_t O, int64_
                               cudaStream_t s) {
   const T* scale = e.scale;
   const Act act = e.act;
+  const FastDiv64 planes(P), channels(O);  // i = (img * O + o) * P + p
   return for_each(N * O * P, s, [=] __device__(int64_t i) {
     const T v = y[i];
     const bool pass = act == Act::none || (act == Act::relu ? v > T(0) : v > T(0) && v < T(6));
-    dz[i] = pass ? dy[i] * (scale ? scale[i / P % O] : T(1)) : T(0);
+    if (!pass) {
+      dz[i] = T(0);
+    } else if (!scale) {
+      dz[i] = dy[i];
+    } else {
+      const int64_t plane = planes.div(i);
+      dz[i] = dy[i] * scale[plane - channels.div(plane) * O];
+    }
   });
 }
 

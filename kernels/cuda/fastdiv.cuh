@@ -1,31 +1,48 @@
 // Division by a number that is fixed for a whole launch (a plane's width, a kernel's tap count), as a
 // multiply and a shift. The GPU has no integer divide instruction: n / d by a variable compiles to
-// about twenty (a float reciprocal, then corrections), and the implicit-GEMM gathers divide every
-// index they fetch. The divisor is prepared once on the host.
+// about twenty instructions in 32 bits (a float reciprocal, then corrections) and to a subroutine
+// call in 64, and the implicit-GEMM gathers and the element-wise kernels divide every index they
+// touch. The divisor is prepared once on the host.
 //
-// Granlund & Montgomery, "Division by invariant integers using multiplication" (1994): for d >= 1 let
-// l = ceil(log2 d) and m = floor(2^32 (2^l - d) / d) + 1, which is below 2^32. Then 2^32 + m is
-// floor(2^(32+l) / d) + 1, close enough to 2^(32+l) / d that for every 0 <= n < 2^32
-//   n / d = floor((2^32 + m) n / 2^(32+l)) = (umulhi(m, n) + n) >> l,
-// and umulhi(m, n) + n < 2n does not overflow 32 bits while n < 2^31, as every index here is.
+// Granlund & Montgomery, "Division by invariant integers using multiplication" (1994), for B-bit
+// unsigned words: for d >= 1 let l = ceil(log2 d) and m = floor(2^B (2^l - d) / d) + 1, which is
+// below 2^B. Then 2^B + m is floor(2^(B+l) / d) + 1, close enough to 2^(B+l) / d that for every
+// 0 <= n < 2^B
+//   n / d = floor((2^B + m) n / 2^(B+l)) = (umulhi(m, n) + n) >> l,
+// and umulhi(m, n) + n < 2n does not overflow while n < 2^(B-1): any non-negative int or int64_t.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace gt::cuda {
 
-struct FastDiv {
-  int d = 1;
-  unsigned m = 1, l = 0;
+template <class I>  // int (B = 32) or int64_t (B = 64)
+struct FastDivBy {
+  using U = std::conditional_t<sizeof(I) == 4, uint32_t, uint64_t>;
+  using Wide = std::conditional_t<sizeof(I) == 4, uint64_t, unsigned __int128>;  // host only
+  I d = 1;
+  U m = 1;
+  unsigned l = 0;
 
-  FastDiv() = default;
+  FastDivBy() = default;
   // A divisor below 1 (the width of an empty plane, never divided by) is taken as 1.
-  explicit FastDiv(int divisor) : d(divisor < 1 ? 1 : divisor) {
-    while ((int64_t(1) << l) < d) ++l;
-    m = unsigned((uint64_t(1) << 32) * ((uint64_t(1) << l) - uint64_t(d)) / uint64_t(d) + 1);
+  explicit FastDivBy(int64_t divisor) : d(I(divisor < 1 ? 1 : divisor)) {
+    while ((Wide(1) << l) < Wide(d)) ++l;
+    m = U((Wide(1) << (8 * sizeof(U))) * ((Wide(1) << l) - Wide(d)) / Wide(d) + 1);
   }
-  __device__ int div(int n) const { return int((__umulhi(m, unsigned(n)) + unsigned(n)) >> l); }
+  __device__ I div(I n) const {  // n >= 0
+    U hi;
+    if constexpr (sizeof(I) == 4) {
+      hi = __umulhi(m, U(n));
+    } else {
+      hi = __umul64hi(m, U(n));
+    }
+    return I((hi + U(n)) >> l);
+  }
 };
+using FastDiv = FastDivBy<int>;
+using FastDiv64 = FastDivBy<int64_t>;
 
 }  // namespace gt::cuda

@@ -105,8 +105,11 @@ T __shfl_xor_sync(unsigned, T v, int lane_mask) {
   return r;
 }
 
-// The high 32 bits of the 64-bit product (one instruction on the GPU).
+// The high half of the double-width product (one instruction on the GPU in 32 bits).
 inline unsigned __umulhi(unsigned a, unsigned b) { return unsigned((uint64_t(a) * b) >> 32); }
+inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) {
+  return (unsigned long long)(((unsigned __int128)a * b) >> 64);
+}
 
 // CUDA's device min/max: for floating point, fmin/fmax (a NaN loses to a number).
 template <class T>
