@@ -135,6 +135,14 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
       // 1x1 at stride 1 (its own compile-time case); a weight gradient deep enough to split K
       geom({2, 40, 9, 9}, {7, 40, 1, 1}, 1, {}),
       geom({2, 8, 20, 20}, {5, 8, 3, 3}, 1, {1, 1, 1, 1}),
+      // Up to 4 input channels, the data gradient has its own kernel: the implicit GEMM's data gradient
+      // again with 5 and more (strided 3x3 and 1x1, the general kernel size), and the narrow kernel
+      // with 1 and 4 channels, uneven strides, dilations and padding
+      geom({1, 6, 8, 7}, {5, 6, 3, 3}, 2, {0, 1, 0, 1}),
+      geom({1, 8, 7, 7}, {6, 8, 1, 1}, 2, {}),
+      geom({1, 5, 11, 8}, {3, 5, 5, 3}, 1, {3, 1, 0, 2}, 1, 2, 2, 1),
+      geom({2, 1, 9, 8}, {5, 1, 3, 3}, 1, {1, 1, 1, 1}),
+      geom({1, 4, 12, 11}, {6, 4, 5, 3}, 2, {2, 1, 1, 2}, 1, 2, 3, 1),
   };
   Buf ws(1 << 17);  // split-K scratch, as the backend gives (smaller: 1 MB)
   const size_t ws_bytes = ws.size() * sizeof(double);
