@@ -222,17 +222,27 @@ TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data g
 }
 
 TEST_CASE("cuda kernels (simulated GPU): dense GEMM with every transpose, alpha and beta") {
-  const int64_t M = 7, N = 5, K = 9;
-  const Buf A = rnd(M * K, 1), B = rnd(K * N, 2), C0 = rnd(M * N, 3);
-  for (bool ta : {false, true})
-    for (bool tb : {false, true})
-      for (double beta : {0.0, 0.5}) {
-        Buf a = C0, b = C0;
-        cpu::gemm<double>(ta, tb, M, N, K, 2.0, A.data(), B.data(), beta, a.data());
-        REQUIRE(cuda::gemm<double>(ta, tb, M, N, K, 2.0, A.data(), B.data(), beta, b.data(), nullptr, 0, nullptr) ==
-                cudaSuccess);
-        same("gemm ta " + std::to_string(ta) + " tb " + std::to_string(tb) + " beta " + std::to_string(beta), b, a);
-      }
+  // 7 rows: the tile kernel; 1, 3 and 4 (a dense layer at batch 1 to 4): the narrow kernels, with K
+  // split into slices when there is a workspace and not when there is none
+  const int64_t sizes[][3] = {{7, 5, 9}, {1, 37, 300}, {3, 300, 130}, {4, 9, 1000}};
+  Buf ws(1 << 14);
+  for (const auto& [M, N, K] : sizes) {
+    const Buf A = rnd(M * K, 1), B = rnd(K * N, 2), C0 = rnd(M * N, 3);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (double beta : {0.0, 0.5})
+          for (bool scratch : {false, true}) {
+            Buf a = C0, b = C0;
+            cpu::gemm<double>(ta, tb, M, N, K, 2.0, A.data(), B.data(), beta, a.data());
+            REQUIRE(cuda::gemm<double>(ta, tb, M, N, K, 2.0, A.data(), B.data(), beta, b.data(),
+                                       scratch ? ws.data() : nullptr, scratch ? ws.size() * sizeof(double) : 0,
+                                       nullptr) == cudaSuccess);
+            same("gemm " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " ta " +
+                     std::to_string(ta) + " tb " + std::to_string(tb) + " beta " + std::to_string(beta) +
+                     (scratch ? " with a workspace" : ""),
+                 b, a);
+          }
+  }
 }
 
 TEST_CASE("cuda kernels (simulated GPU): pooling forward and backward") {
