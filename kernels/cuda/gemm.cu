@@ -64,8 +64,10 @@ __global__ void columns_by_threads_kernel(const Dense<T> op, T* ws) {
       if (m < op.M) sum[m] = fma(op.A[int64_t(m) * op.K + k], v, sum[m]);
   }
   for (int m = 0; m < op.M; ++m) {
-    if (slices == 1) op.store(0, m, n, sum[m]);
-    else ws[(int64_t(blockIdx.y) * op.M + m) * op.N + n] = sum[m];
+    if (slices == 1)
+      op.store(0, m, n, sum[m]);
+    else
+      ws[(int64_t(blockIdx.y) * op.M + m) * op.N + n] = sum[m];
   }
 }
 
