@@ -223,8 +223,9 @@ TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data g
 
 TEST_CASE("cuda kernels (simulated GPU): dense GEMM with every transpose, alpha and beta") {
   // 7 rows: the tile kernel; 1, 3 and 4 (a dense layer at batch 1 to 4): the narrow kernels, with K
-  // split into slices when there is a workspace and not when there is none
-  const int64_t sizes[][3] = {{7, 5, 9}, {1, 37, 300}, {3, 300, 130}, {4, 9, 1000}};
+  // split into slices when there is a workspace and not when there is none, and more outputs than
+  // the forward's warps (8 blocks of 8 on each of the simulated GPU's 132 SMs)
+  const int64_t sizes[][3] = {{7, 5, 9}, {1, 37, 300}, {3, 300, 130}, {4, 9, 1000}, {2, 8500, 7}};
   Buf ws(1 << 14);
   for (const auto& [M, N, K] : sizes) {
     const Buf A = rnd(M * K, 1), B = rnd(K * N, 2), C0 = rnd(M * N, 3);

@@ -30,21 +30,23 @@ constexpr int kRows = 4, kWarp = 32;
 // B's row n (contiguous), then a butterfly sum across the warp (a fixed order: deterministic).
 template <class T>
 __global__ void rows_by_warps_kernel(const Dense<T> op) {
-  const int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / kWarp;
+  const int64_t warps = gridDim.x * int64_t(blockDim.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
-  if (warp >= op.N) return;  // the whole warp: the sums below need all 32 lanes
-  const T* b = op.col(0, int(warp));
-  T sum[kRows] = {};
-  for (int k = lane; k < op.K; k += kWarp) {
-    const T v = b[k];
+  // n is the same for the warp's 32 lanes at every turn: the sums below need all of them
+  for (int64_t n = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / kWarp; n < op.N; n += warps) {
+    const T* b = op.col(0, int(n));
+    T sum[kRows] = {};
+    for (int k = lane; k < op.K; k += kWarp) {
+      const T v = b[k];
 #pragma unroll
-    for (int m = 0; m < kRows; ++m)
-      if (m < op.M) sum[m] = fma(op.A[int64_t(m) * op.K + k], v, sum[m]);
-  }
+      for (int m = 0; m < kRows; ++m)
+        if (m < op.M) sum[m] = fma(op.A[int64_t(m) * op.K + k], v, sum[m]);
+    }
 #pragma unroll
-  for (int m = 0; m < kRows; ++m) {
-    for (int o = kWarp / 2; o > 0; o /= 2) sum[m] += __shfl_xor_sync(0xffffffffu, sum[m], o);
-    if (lane == 0 && m < op.M) op.store(0, m, int(warp), sum[m]);
+    for (int m = 0; m < kRows; ++m) {
+      for (int o = kWarp / 2; o > 0; o /= 2) sum[m] += __shfl_xor_sync(0xffffffffu, sum[m], o);
+      if (lane == 0 && m < op.M) op.store(0, m, int(n), sum[m]);
+    }
   }
 }
 
@@ -73,7 +75,10 @@ __global__ void columns_by_threads_kernel(const Dense<T> op, T* ws) {
 
 template <class T>
 cudaError_t narrow(const Dense<T>& op, void* workspace, size_t workspace_bytes, cudaStream_t s) {
-  if (op.tb) return GT_LAUNCH(rows_by_warps_kernel<T>, blocks_for(int64_t(op.N) * kWarp), kThreads, s, op);
+  if (op.tb) {  // 8 blocks of 8 warps an SM at the most, the warps stride over the rest
+    const unsigned blocks = std::min(blocks_for(int64_t(op.N) * kWarp), unsigned(8 * sm_count()));
+    return GT_LAUNCH(rows_by_warps_kernel<T>, blocks, kThreads, s, op);
+  }
   const unsigned gx = unsigned((op.N + kThreads - 1) / kThreads);
   int64_t slices = std::min<int64_t>((2 * sm_count() + gx - 1) / gx, std::max(1, op.K / 64));
   slices = std::min<int64_t>({slices, 1024, int64_t(workspace_bytes / (sizeof(T) * op.M * op.N))});
