@@ -64,6 +64,13 @@ ConvGeom geom(Shape x, Shape w, int64_t s, Pads p, int64_t groups = 1, int64_t d
   return g;
 }
 
+std::string describe(const ConvGeom& g) {
+  const auto pair = [](int64_t a, int64_t b) { return std::to_string(a) + "," + std::to_string(b); };
+  return "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " + Shape{g.O, g.C / g.groups, g.kh, g.kw}.str() + " stride " +
+         pair(g.sh, g.sw) + " dilation " + pair(g.dh, g.dw) + " groups " + std::to_string(g.groups) + " pad " +
+         pair(g.pt, g.pb) + "," + pair(g.pl, g.pr);
+}
+
 }  // namespace
 
 // n / d for every divisor in ds and, for each, the edges (0, around multiples of d, the largest n)
@@ -147,10 +154,7 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
   Buf ws(1 << 17);  // split-K scratch, as the backend gives (smaller: 1 MB)
   const size_t ws_bytes = ws.size() * sizeof(double);
   for (const ConvGeom& g : cases) {
-    const std::string name = "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " +
-                             Shape{g.O, g.C / g.groups, g.kh, g.kw}.str() + " stride " + std::to_string(g.sh) + "," +
-                             std::to_string(g.sw) + " dilation " + std::to_string(g.dh) + "," + std::to_string(g.dw) +
-                             " groups " + std::to_string(g.groups);
+    const std::string name = describe(g);
     const int64_t nx = g.N * g.C * g.H * g.W, nw = g.O * (g.C / g.groups) * g.kh * g.kw, ny = g.N * g.O * g.Ho * g.Wo;
     const Buf x = rnd(nx, 1), w = rnd(nw, 2), dy = rnd(ny, 3), bias = rnd(g.O, 4), scale = rnd(g.O, 5);
     for (Act act : {Act::none, Act::relu, Act::relu6}) {
@@ -189,9 +193,7 @@ TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data g
       geom({1, 512, 4, 4}, {16, 512, 3, 3}, 1, {1, 1, 1, 1}), // 4 tiles, K 512: the GEMMs split K
   };
   for (const ConvGeom& g : cases) {
-    const std::string name = "x " + Shape{g.N, g.C, g.H, g.W}.str() + " w " + Shape{g.O, g.C, 3, 3}.str() + " pad " +
-                             std::to_string(g.pt) + "," + std::to_string(g.pb) + "," + std::to_string(g.pl) + "," +
-                             std::to_string(g.pr);
+    const std::string name = describe(g);
     // room for the filters and 130 tiles: larger maps take several chunks
     Buf ws(size_t(16 * g.O * g.C + 130 * 16 * (g.C + g.O)));
     const size_t bytes = ws.size() * sizeof(double);
