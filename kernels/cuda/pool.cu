@@ -1,3 +1,4 @@
+#include "kernels/cuda/fastdiv.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/pool.h"
 
@@ -9,6 +10,7 @@ namespace {
 // Keras/TF: the real pixels only).
 struct Axis {
   int in, out, k, s, pad_before, pad_after;
+  FastDiv by_s;
   __device__ int start(int o) const { return o * s - pad_before; }
   __device__ int lo(int o) const { return max(start(o), 0); }
   __device__ int hi(int o) const { return min(start(o) + k, in); }
@@ -18,20 +20,37 @@ struct Axis {
   // The outputs whose windows hold input i: start(o) <= i < start(o) + k.
   __device__ int first(int i) const {
     const int t = i + pad_before - k + 1;
-    return max(0, t <= 0 ? 0 : (t + s - 1) / s);
+    return t <= 0 ? 0 : by_s.div(t + s - 1);
   }
-  __device__ int last(int i) const { return min(out - 1, (i + pad_before) / s); }
+  __device__ int last(int i) const { return min(out - 1, by_s.div(i + pad_before)); }
+};
+
+// An index i over (plane, row, column) of a map of rows x cols: i's plane, and its row and column.
+struct PlaneIndex {
+  FastDiv64 by_plane;
+  FastDiv by_cols;
+  int rows, cols;
+  PlaneIndex(int rows, int cols) : by_plane(int64_t(rows) * cols), by_cols(cols), rows(rows), cols(cols) {}
+  __device__ int64_t split(int64_t i, int& r, int& c) const {
+    const int64_t plane = by_plane.div(i);
+    const int rc = int(i - plane * rows * cols);
+    r = by_cols.div(rc), c = rc - r * cols;
+    return plane;
+  }
 };
 
 struct Geom {
   int planes;
   Axis y, x;
   bool include_pad;
+  PlaneIndex inputs, outputs;
   explicit Geom(const PoolGeom& g)
       : planes(int(g.N * g.C)),
-        y{int(g.H), int(g.Ho), int(g.kh), int(g.sh), int(g.pt), int(g.pb)},
-        x{int(g.W), int(g.Wo), int(g.kw), int(g.sw), int(g.pl), int(g.pr)},
-        include_pad(g.count_include_pad) {}
+        y{int(g.H), int(g.Ho), int(g.kh), int(g.sh), int(g.pt), int(g.pb), FastDiv(int(g.sh))},
+        x{int(g.W), int(g.Wo), int(g.kw), int(g.sw), int(g.pl), int(g.pr), FastDiv(int(g.sw))},
+        include_pad(g.count_include_pad),
+        inputs(int(g.H), int(g.W)),
+        outputs(int(g.Ho), int(g.Wo)) {}
 };
 
 // The row-major index (within the plane) of the first maximum of window (oy, ox), or -1 when the
@@ -54,8 +73,8 @@ template <class T>
 cudaError_t maxpool_forward(const PoolGeom& pg, const T* x, T* y, cudaStream_t s) {
   const Geom g(pg);
   return for_each(int64_t(g.planes) * g.y.out * g.x.out, s, [=] __device__(int64_t i) {
-    const int ox = int(i % g.x.out), oy = int(i / g.x.out % g.y.out);
-    const T* xp = x + i / (int64_t(g.x.out) * g.y.out) * g.y.in * g.x.in;
+    int oy, ox;
+    const T* xp = x + g.outputs.split(i, oy, ox) * g.y.in * g.x.in;
     T m = -INFINITY;
     for (int iy = g.y.lo(oy); iy < g.y.hi(oy); ++iy)
       for (int ix = g.x.lo(ox); ix < g.x.hi(ox); ++ix) {
@@ -70,8 +89,8 @@ template <class T>
 cudaError_t maxpool_backward(const PoolGeom& pg, const T* x, const T* dy, T* dx, cudaStream_t s) {
   const Geom g(pg);
   return for_each(int64_t(g.planes) * g.y.in * g.x.in, s, [=] __device__(int64_t i) {
-    const int ix = int(i % g.x.in), iy = int(i / g.x.in % g.y.in);
-    const int64_t plane = i / (int64_t(g.x.in) * g.y.in);
+    int iy, ix;
+    const int64_t plane = g.inputs.split(i, iy, ix);
     const T* xp = x + plane * g.y.in * g.x.in;
     const T* dyp = dy + plane * g.y.out * g.x.out;
     T sum = 0;
@@ -86,8 +105,8 @@ template <class T>
 cudaError_t avgpool_forward(const PoolGeom& pg, const T* x, T* y, cudaStream_t s) {
   const Geom g(pg);
   return for_each(int64_t(g.planes) * g.y.out * g.x.out, s, [=] __device__(int64_t i) {
-    const int ox = int(i % g.x.out), oy = int(i / g.x.out % g.y.out);
-    const T* xp = x + i / (int64_t(g.x.out) * g.y.out) * g.y.in * g.x.in;
+    int oy, ox;
+    const T* xp = x + g.outputs.split(i, oy, ox) * g.y.in * g.x.in;
     T sum = 0;
     for (int iy = g.y.lo(oy); iy < g.y.hi(oy); ++iy)
       for (int ix = g.x.lo(ox); ix < g.x.hi(ox); ++ix) sum += xp[iy * g.x.in + ix];
@@ -101,8 +120,8 @@ template <class T>
 cudaError_t avgpool_backward(const PoolGeom& pg, const T* dy, T* dx, cudaStream_t s) {
   const Geom g(pg);
   return for_each(int64_t(g.planes) * g.y.in * g.x.in, s, [=] __device__(int64_t i) {
-    const int ix = int(i % g.x.in), iy = int(i / g.x.in % g.y.in);
-    const T* dyp = dy + i / (int64_t(g.x.in) * g.y.in) * g.y.out * g.x.out;
+    int iy, ix;
+    const T* dyp = dy + g.inputs.split(i, iy, ix) * g.y.out * g.x.out;
     T sum = 0;
     for (int oy = g.y.first(iy); oy <= g.y.last(iy); ++oy)
       for (int ox = g.x.first(ix); ox <= g.x.last(ix); ++ox) {
