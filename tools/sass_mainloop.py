@@ -43,8 +43,8 @@ def main_loop(ins):
 
 def short(demangled):
     """void tiled_gemm_kernel<float, gt::cuda::Op<...>, gt::cuda::SliceStore<float> >(...) -> Op<...> split-K"""
-    s = re.sub(r"gt::cuda::|\(anonymous namespace\)::|<float, |<float>|float, ", lambda m: "<" if m.group(0) == "<float, " else "", demangled)
-    s = s.split("(")[0].replace("void tiled_gemm_kernel<", "", 1)
+    s = re.sub(r"gt::cuda::|\(anonymous namespace\)::", "", demangled).split("(")[0]
+    s = s.replace("void tiled_gemm_kernel<float, ", "", 1).replace("<float, ", "<").replace("<float>", "")
     depth, cut = 0, len(s)
     for i, ch in enumerate(s):  # the Op: up to the first comma outside its brackets
         depth += (ch == "<") - (ch == ">")
