@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
       const std::vector<double> y = b.read(name, gt::DType::f64).to_vector_f64();
       double diff = x.size() == y.size() ? 0 : INFINITY, scale = 0;
       for (size_t i = 0; i < x.size() && i < y.size(); ++i)
-        diff = std::max(diff, std::abs(x[i] - y[i])), scale = std::max(scale, std::abs(x[i]));
+        diff = std::isnan(x[i] - y[i]) ? INFINITY : std::max(diff, std::abs(x[i] - y[i])),
+        scale = std::max(scale, std::abs(x[i]));
       const double rel = scale > 0 ? diff / scale : diff;
       std::printf("%-14s max |a - b| / max |a| = %.2e%s\n", name.c_str(), rel, rel <= tol ? "" : "  TOO LARGE");
       bad += !(rel <= tol);

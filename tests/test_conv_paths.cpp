@@ -9,6 +9,7 @@
 
 #include "autodiff/backend.h"
 #include "kernels/cpu/sgemm.h"
+#include "tests/test_util.h"
 
 using namespace gt;
 
@@ -49,7 +50,7 @@ double rel_err(const Tensor& t, const std::vector<double>& ref) {
   const std::vector<float> v = t.to_vector();
   double diff = 0, scale = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
-    diff = std::max(diff, std::abs(v[i] - ref[i]));
+    diff = test::worse(diff, std::abs(v[i] - ref[i]));
     scale = std::max(scale, std::abs(ref[i]));
   }
   return diff / scale;
@@ -177,7 +178,7 @@ TEST_CASE("gemm: few-row products split across threads match the naive product")
         for (int64_t j = 0; j < N; ++j) {
           double s = 0;
           for (int64_t k = 0; k < K; ++k) s += double(av[ta ? k * M + i : i * K + k]) * bv[tb ? j * K + k : k * N + j];
-          worst = std::max(worst, std::abs(cv[i * N + j] - (2 * s + 0.5)));
+          worst = test::worse(worst, std::abs(cv[i * N + j] - (2 * s + 0.5)));
         }
       INFO("ta " << ta << " tb " << tb);
       CHECK(worst < 1e-3);
@@ -210,9 +211,9 @@ TEST_CASE("sgemm strips: every tile remainder, K block edge and thread split mat
             for (int64_t j = 0; j < N; ++j) {
               double s = K % 2 ? bias[size_t(i)] : 0.0;
               for (int64_t k = 0; k < K; ++k) s += double(a[size_t(i * K + k)]) * b[size_t(k * N + j)];
-              worst = std::max(worst, std::abs(c[size_t(i * ldc + j)] - s));
+              worst = test::worse(worst, std::abs(c[size_t(i * ldc + j)] - s));
             }
-            for (int64_t j = N; j < ldc; ++j) worst = std::max(worst, std::abs(c[size_t(i * ldc + j)] - 7.0));
+            for (int64_t j = N; j < ldc; ++j) worst = test::worse(worst, std::abs(c[size_t(i * ldc + j)] - 7.0));
           }
           // The same product from A stored transposed (K x M) and read in place, B unpacked.
           std::vector<float> at(a.size()), c2(size_t(M * ldc), 7.0f);
@@ -220,7 +221,7 @@ TEST_CASE("sgemm strips: every tile remainder, K block edge and thread split mat
             for (int64_t k = 0; k < K; ++k) at[size_t(k * M + i)] = a[size_t(i * K + k)];
           cpu::sgemm(M, N, K, at.data(), 1, b.data(), N, K % 2 ? bias.data() : nullptr, c2.data(), ldc, M);
           double worst_t = 0;
-          for (size_t i = 0; i < c.size(); ++i) worst_t = std::max(worst_t, double(std::abs(c2[i] - c[i])));
+          for (size_t i = 0; i < c.size(); ++i) worst_t = test::worse(worst_t, double(std::abs(c2[i] - c[i])));
           INFO("threads " << threads << " M " << M << " N " << N << " K " << K);
           CHECK(worst < 1e-4 * std::max<int64_t>(K, 1));
           CHECK(worst_t < 1e-4 * std::max<int64_t>(K, 1));

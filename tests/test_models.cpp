@@ -19,6 +19,7 @@
 #include "weights/preprocess.h"
 #include "weights/flatbuffer.h"
 #include "weights/tflite.h"
+#include "tests/test_util.h"
 
 using namespace gt;
 using Catch::Matchers::Contains;
@@ -91,7 +92,7 @@ TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
   REQUIRE(got.size() == want.size());
   double diff = 0, scale = 0;
   for (size_t i = 0; i < got.size(); ++i) {
-    diff = std::max(diff, double(std::abs(got[i] - want[i])));
+    diff = test::worse(diff, double(std::abs(got[i] - want[i])));
     scale = std::max(scale, double(std::abs(want[i])));
   }
   std::printf("mobilenet_v1_0.25_224 vs TF Lite interpreter: max |logit diff| %.3g (max |logit| %.3g)\n", diff, scale);
@@ -115,7 +116,7 @@ TEST_CASE("Full-integer TF Lite model: int8 per-channel weights and int32 biases
   REQUIRE(got.size() == want.size());
   double diff = 0, scale = 0;
   for (size_t i = 0; i < got.size(); ++i) {
-    diff = std::max(diff, double(std::abs(got[i] - want[i])));
+    diff = test::worse(diff, double(std::abs(got[i] - want[i])));
     scale = std::max(scale, double(std::abs(want[i])));
   }
   INFO("max |logit diff| " << diff << ", max |logit| " << scale);
@@ -145,7 +146,7 @@ TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch 
       const std::vector<float> a = got.to_vector(), b = ref.read(name).to_vector();
       double diff = 0, scale = 0;
       for (size_t i = 0; i < a.size(); ++i) {
-        diff = std::max(diff, double(std::abs(a[i] - b[i])));
+        diff = test::worse(diff, double(std::abs(a[i] - b[i])));
         scale = std::max(scale, double(std::abs(b[i])));
       }
       std::printf("keras_%s %s: max |diff| %.3g of max %.3g\n", file, name, diff, scale);
@@ -177,7 +178,7 @@ TEST_CASE("narrow ResNet50, InceptionV3, MobileNetV2 and MobileNetV1 (TF Lite) t
       REQUIRE(a.size() == b.size());
       double diff = 0, scale = 0;
       for (size_t i = 0; i < a.size(); ++i) {
-        diff = std::max(diff, std::abs(a[i] - b[i]));
+        diff = test::worse(diff, std::abs(a[i] - b[i]));
         scale = std::max(scale, std::abs(b[i]));
       }
       std::printf("torch %s narrow %s: max |diff| %.3g of max %.3g\n", arch, name, diff, scale);
@@ -399,7 +400,7 @@ TEST_CASE("fused conv -> batch norm -> ReLU nodes give the layer-by-layer values
       const std::vector<double> u = a.to_vector_f64(), v = b.to_vector_f64();
       double diff = 0, scale = 0;
       for (size_t i = 0; i < u.size(); ++i) {
-        diff = std::max(diff, std::abs(u[i] - v[i]));
+        diff = test::worse(diff, std::abs(u[i] - v[i]));
         scale = std::max(scale, std::abs(v[i]));
       }
       CHECK(diff <= 1e-9 * scale);

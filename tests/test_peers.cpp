@@ -21,6 +21,7 @@
 #include "xai/integrated_gradients.h"
 #include "xai/occlusion.h"
 #include "xai/saliency.h"
+#include "tests/test_util.h"
 
 using namespace gt;
 
@@ -30,7 +31,7 @@ void check_close(const std::string& what, const Tensor& got, const Tensor& want,
   const std::vector<double> a = got.to_vector_f64(), b = want.to_vector_f64();
   double diff = 0, scale = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(a[i] - b[i]));
+    diff = test::worse(diff, std::abs(a[i] - b[i]));
     scale = std::max(scale, std::abs(b[i]));
   }
   std::printf("  %-40s max |diff| %.3g, max |peer| %.3g, ratio %.3g%s\n", what.c_str(), diff, scale, diff / scale,

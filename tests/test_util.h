@@ -8,12 +8,16 @@
 
 namespace gt::test {
 
-// max |a - b| over two tensors of one shape (compared in double).
+// The larger of a running worst difference and d, where a NaN d (an element never written, or
+// garbage) counts as infinitely wrong: std::max(worst, NaN) would return worst and hide it.
+inline double worse(double worst, double d) { return std::isnan(d) ? INFINITY : std::max(worst, d); }
+
+// max |a - b| over two tensors of one shape (compared in double); infinite if either holds a NaN.
 inline double max_diff(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   const auto x = a.to_vector_f64(), y = b.to_vector_f64();
   double d = 0;
-  for (size_t i = 0; i < x.size(); ++i) d = std::max(d, std::abs(x[i] - y[i]));
+  for (size_t i = 0; i < x.size(); ++i) d = worse(d, std::abs(x[i] - y[i]));
   return d;
 }
 

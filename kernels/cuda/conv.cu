@@ -55,11 +55,12 @@ struct Fixed {
   __device__ static int over(const FastDiv& s, int t) { return S1 ? t : over_stride(s, t); }
 };
 
-// f(Fixed<...>{}) for g: 1x1 and 3x3 kernels fixed, and with Stride, a unit stride too.
+// f(Fixed<...>{}) for g: 1x1 and 3x3 kernels fixed, and with Stride, a unit stride too (a 1x1 data
+// gradient always has one here: a strided one is StridedPointwiseData's).
 template <bool Stride, class F>
 cudaError_t with_fixed(const ConvGeom& g, F&& f) {
   const bool s1 = Stride && g.sh == 1 && g.sw == 1;
-  if (g.kh == 1 && g.kw == 1) return s1 ? f(Fixed<1, 1, Stride>{}) : f(Fixed<1, 1, false>{});
+  if (g.kh == 1 && g.kw == 1) return f(Fixed<1, 1, Stride>{});
   if (g.kh == 3 && g.kw == 3) return s1 ? f(Fixed<3, 3, Stride>{}) : f(Fixed<3, 3, false>{});
   return f(Fixed<0, 0, false>{});
 }
@@ -127,6 +128,31 @@ struct ConvBackwardData {
   __device__ void store(int z, int m, int n, T v) const {
     const int img = g.fHW.div(n);
     dx[img * g.CHW + int64_t(z * g.Cg + m) * g.HW + n - img * g.HW] = v;
+  }
+};
+
+// Backward data of a 1x1 convolution with a stride (ResNet's downsampling), per group z: the stride
+// samples one input pixel in sh*sw, and only those receive a gradient,
+//   dx[img, c, oh*sh - pt, ow*sw - pl] = sum_o w[o, c] dy[img, o, oh, ow],   the rest 0 (set before).
+// So the product runs over the output pixels, not over the input's.
+//   M = group channels, N = images x output pixels, K = group outputs.
+template <class T>
+struct StridedPointwiseData {
+  int M, N, K;
+  Geom g;
+  const T *dy, *w;
+  T* dx;
+  __device__ T a(int z, int m, int k) const { return w[int64_t(z * g.Og + k) * g.Cg + m]; }
+  __device__ const T* col(int z, int n) const {
+    const int img = g.fP.div(n);
+    return dy + img * g.OP + int64_t(z) * g.Og * g.P + n - img * g.P;
+  }
+  __device__ T b(const T* col, int k) const { return col[int64_t(k) * g.P]; }
+  __device__ void store(int z, int m, int n, T v) const {
+    const int img = g.fP.div(n), p = n - img * g.P, oh = g.fWo.div(p), ow = p - oh * g.Wo;
+    const int h = oh * g.sh - g.pt, wc = ow * g.sw - g.pl;
+    if (unsigned(h) < unsigned(g.H) && unsigned(wc) < unsigned(g.W))
+      dx[img * g.CHW + int64_t(z * g.Cg + m) * g.HW + h * g.W + wc] = v;
   }
 };
 
@@ -270,6 +296,12 @@ cudaError_t conv2d_backward_data(const ConvGeom& cg, const T* dy, const T* w, T*
     });
   }
   if (narrow_applicable<T>(cg, ws_bytes)) return backward_data_narrow(g, dy, w, dx, ws, s);
+  if (cg.kh == 1 && cg.kw == 1 && (cg.sh > 1 || cg.sw > 1)) {
+    if (cudaError_t e = cudaMemsetAsync(dx, 0, size_t(cg.N * cg.C * cg.H * cg.W) * sizeof(T), s); e != cudaSuccess)
+      return e;
+    const StridedPointwiseData<T> op{g.Cg, g.N * g.P, g.Og, g, dy, w, dx};
+    return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
+  }
   return with_fixed<true>(cg, [&](auto f) {
     const ConvBackwardData<T, decltype(f)> op{g.Cg, g.N * g.HW, g.Og * g.kh * g.kw, g, dy, w, dx};
     return tiled_gemm<T>(op, int(cg.groups), ws, ws_bytes, s);
