@@ -37,6 +37,20 @@ __device__ inline int over_stride(const FastDiv& s, int t) {
   return t >= 0 && q * s.d == t ? q : -1;
 }
 
+// f(i, j, oh, ow) for every tap (i, j) under which an output pixel (oh, ow) read input pixel (h, w):
+// the terms of that pixel's data gradient, for the kernels that gather it directly.
+template <class F>
+__device__ void for_each_reader(const Geom& g, int h, int w, F&& f) {
+  for (int i = 0; i < g.kh; ++i) {
+    const int oh = over_stride(g.fsh, h + g.pt - i * g.dh);
+    if (unsigned(oh) >= unsigned(g.Ho)) continue;
+    for (int j = 0; j < g.kw; ++j) {
+      const int ow = over_stride(g.fsw, w + g.pl - j * g.dw);
+      if (unsigned(ow) < unsigned(g.Wo)) f(i, j, oh, ow);
+    }
+  }
+}
+
 // The kernel size, and for the backward pass a unit stride, as compile-time constants where they
 // are common (KH, KW > 0; S1: stride 1 both ways): the gathers split a GEMM index k into a channel
 // and a tap at every element they fetch, and a division by a constant is a multiply and a shift.
@@ -216,22 +230,16 @@ cudaError_t backward_data_narrow(const Geom g, const T* dy, const T* w, T* dx, v
     const int img = g.fHW.div(int(idx)), p = int(idx) - img * g.HW, h = g.fW.div(p), wc = p - h * g.W;
     const T* dyi = dy + img * g.OP;
     T sum[kNarrow] = {};
-    for (int i = 0; i < g.kh; ++i) {
-      const int oh = over_stride(g.fsh, h + g.pt - i * g.dh);
-      if (unsigned(oh) >= unsigned(g.Ho)) continue;
-      for (int j = 0; j < g.kw; ++j) {
-        const int ow = over_stride(g.fsw, wc + g.pl - j * g.dw);
-        if (unsigned(ow) >= unsigned(g.Wo)) continue;
-        const T* d = dyi + oh * g.Wo + ow;
-        const Quad<T>* f = wq + i * g.kw + j;
-        for (int o = 0; o < g.O; ++o, d += g.P, f += g.taps) {
-          const T v = *d;
-          const Quad<T> q = *f;
+    for_each_reader(g, h, wc, [&](int i, int j, int oh, int ow) {
+      const T* d = dyi + oh * g.Wo + ow;
+      const Quad<T>* f = wq + i * g.kw + j;
+      for (int o = 0; o < g.O; ++o, d += g.P, f += g.taps) {
+        const T v = *d;
+        const Quad<T> q = *f;
 #pragma unroll
-          for (int c = 0; c < kNarrow; ++c) sum[c] = fma(q.v[c], v, sum[c]);
-        }
+        for (int c = 0; c < kNarrow; ++c) sum[c] = fma(q.v[c], v, sum[c]);
       }
-    }
+    });
     for (int c = 0; c < g.C; ++c) dx[(int64_t(img) * g.C + c) * g.HW + p] = sum[c];
   });
 }
@@ -280,18 +288,12 @@ cudaError_t conv2d_backward_data(const ConvGeom& cg, const T* dy, const T* w, T*
       const int hw = int(idx - plane * g.HW), h = g.fW.div(hw), wc = hw - h * g.W, c = int(plane - img * g.C);
       const int mult = g.O / g.C;
       T sum = 0;
-      for (int i = 0; i < g.kh; ++i) {
-        const int oh = over_stride(g.fsh, h + g.pt - i * g.dh);
-        if (unsigned(oh) >= unsigned(g.Ho)) continue;
-        for (int j = 0; j < g.kw; ++j) {
-          const int ow = over_stride(g.fsw, wc + g.pl - j * g.dw);
-          if (unsigned(ow) >= unsigned(g.Wo)) continue;
-          for (int m = 0; m < mult; ++m) {
-            const int o = c * mult + m;
-            sum = fma(w[int64_t(o) * g.taps + i * g.kw + j], dy[(img * g.O + o) * g.P + oh * g.Wo + ow], sum);
-          }
+      for_each_reader(g, h, wc, [&](int i, int j, int oh, int ow) {
+        for (int m = 0; m < mult; ++m) {
+          const int o = c * mult + m;
+          sum = fma(w[int64_t(o) * g.taps + i * g.kw + j], dy[(img * g.O + o) * g.P + oh * g.Wo + ow], sum);
         }
-      }
+      });
       dx[idx] = sum;
     });
   }
