@@ -12,15 +12,14 @@ struct Geom {
   int N, C, H, W, O, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo, Cg, Og;
   int HW, P, taps;  // a plane of x, of y (P output pixels); kh * kw
   int64_t CHW, OP;  // one image of x, of y
-  FastDiv fW, fHW, fWo, fP, fkw, fTaps, fsh, fsw;
+  PlaneSplit<int> inputs, outputs;  // n over (image, row, column) of x's pixels, of y's
+  FastDiv fkw, fTaps, fsh, fsw;
   explicit Geom(const ConvGeom& g)
       : N(int(g.N)), C(int(g.C)), H(int(g.H)), W(int(g.W)), O(int(g.O)), kh(int(g.kh)), kw(int(g.kw)),
         sh(int(g.sh)), sw(int(g.sw)), dh(int(g.dh)), dw(int(g.dw)), pt(int(g.pt)), pl(int(g.pl)), Ho(int(g.Ho)),
         Wo(int(g.Wo)), Cg(int(g.C / g.groups)), Og(int(g.O / g.groups)), HW(H * W), P(Ho * Wo), taps(kh * kw),
-        CHW(g.C * g.H * g.W), OP(g.O * g.Ho * g.Wo) {
-    fW = FastDiv(W), fHW = FastDiv(HW), fWo = FastDiv(Wo), fP = FastDiv(P);
-    fkw = FastDiv(kw), fTaps = FastDiv(taps), fsh = FastDiv(sh), fsw = FastDiv(sw);
-  }
+        CHW(g.C * g.H * g.W), OP(g.O * g.Ho * g.Wo), inputs(H, W), outputs(Ho, Wo), fkw(kw), fTaps(taps), fsh(sh),
+        fsw(sw) {}
   // x[img, c, ih, iw] for output pixel (oh, ow) under tap (i, j), or 0 in the padding.
   template <class T>
   __device__ T input(const T* x, int img, int c, int oh, int ow, int i, int j) const {
@@ -98,7 +97,8 @@ struct ConvForward {
   T* y;
   __device__ T a(int z, int m, int k) const { return w[int64_t(z * g.Og + m) * K + k]; }
   __device__ Col<T> col(int z, int n) const {
-    const int img = g.fP.div(n), p = n - img * g.P, oh = g.fWo.div(p), ow = p - oh * g.Wo;
+    int oh, ow;
+    const int img = g.outputs.split(n, oh, ow);
     return {x + img * g.CHW + int64_t(z) * g.Cg * g.HW, oh * g.sh - g.pt, ow * g.sw - g.pl};
   }
   __device__ T b(const Col<T>& col, int k) const {
@@ -109,7 +109,7 @@ struct ConvForward {
     return col.plane[int64_t(c) * g.HW + ih * g.W + iw];
   }
   __device__ void store(int z, int m, int n, T v) const {
-    const int o = z * g.Og + m, img = g.fP.div(n);
+    const int o = z * g.Og + m, img = g.outputs.plane(n);
     y[img * g.OP + int64_t(o) * g.P + n - img * g.P] = finish(o, v);
   }
 };
@@ -129,7 +129,8 @@ struct ConvBackwardData {
     return w[(int64_t(z * g.Og + o) * g.Cg + m) * g.taps + i * g.kw + j];
   }
   __device__ Col<T> col(int z, int n) const {
-    const int img = g.fHW.div(n), p = n - img * g.HW, h = g.fW.div(p), wc = p - h * g.W;
+    int h, wc;
+    const int img = g.inputs.split(n, h, wc);
     return {dy + img * g.OP + int64_t(z) * g.Og * g.P, h + g.pt, wc + g.pl};
   }
   __device__ T b(const Col<T>& col, int k) const {
@@ -140,7 +141,7 @@ struct ConvBackwardData {
     return col.plane[int64_t(o) * g.P + oh * g.Wo + ow];
   }
   __device__ void store(int z, int m, int n, T v) const {
-    const int img = g.fHW.div(n);
+    const int img = g.inputs.plane(n);
     dx[img * g.CHW + int64_t(z * g.Cg + m) * g.HW + n - img * g.HW] = v;
   }
 };
@@ -158,13 +159,13 @@ struct StridedPointwiseData {
   T* dx;
   __device__ T a(int z, int m, int k) const { return w[int64_t(z * g.Og + k) * g.Cg + m]; }
   __device__ const T* col(int z, int n) const {
-    const int img = g.fP.div(n);
+    const int img = g.outputs.plane(n);
     return dy + img * g.OP + int64_t(z) * g.Og * g.P + n - img * g.P;
   }
   __device__ T b(const T* col, int k) const { return col[int64_t(k) * g.P]; }
   __device__ void store(int z, int m, int n, T v) const {
-    const int img = g.fP.div(n), p = n - img * g.P, oh = g.fWo.div(p), ow = p - oh * g.Wo;
-    const int h = oh * g.sh - g.pt, wc = ow * g.sw - g.pl;
+    int oh, ow;
+    const int img = g.outputs.split(n, oh, ow), h = oh * g.sh - g.pt, wc = ow * g.sw - g.pl;
     if (unsigned(h) < unsigned(g.H) && unsigned(wc) < unsigned(g.W))
       dx[img * g.CHW + int64_t(z * g.Cg + m) * g.HW + h * g.W + wc] = v;
   }
@@ -179,7 +180,7 @@ struct ConvBackwardWeight {
   const T *x, *dy;
   T* dw;
   __device__ T a(int z, int m, int k) const {
-    const int img = g.fP.div(k);
+    const int img = g.outputs.plane(k);
     return dy[img * g.OP + int64_t(z * g.Og + m) * g.P + k - img * g.P];
   }
   // column n = (c, i, j): the channel's plane in image 0, and the offset of tap (i, j)
@@ -188,8 +189,8 @@ struct ConvBackwardWeight {
     return {x + int64_t(z * g.Cg + c) * g.HW, i * g.dh - g.pt, j * g.dw - g.pl};
   }
   __device__ T b(const Col<T>& col, int k) const {
-    const int img = g.fP.div(k), p = k - img * g.P, oh = g.fWo.div(p), ow = p - oh * g.Wo;
-    const int ih = oh * g.sh + col.h, iw = ow * g.sw + col.w;
+    int oh, ow;
+    const int img = g.outputs.split(k, oh, ow), ih = oh * g.sh + col.h, iw = ow * g.sw + col.w;
     if (unsigned(ih) >= unsigned(g.H) || unsigned(iw) >= unsigned(g.W)) return T(0);
     return col.plane[img * g.CHW + ih * g.W + iw];
   }
@@ -227,7 +228,8 @@ cudaError_t backward_data_narrow(const Geom g, const T* dy, const T* w, T* dx, v
       e != cudaSuccess)
     return e;
   return for_each(int64_t(g.N) * g.HW, s, [=] __device__(int64_t idx) {  // N * HW fits an int (the backend checks)
-    const int img = g.fHW.div(int(idx)), p = int(idx) - img * g.HW, h = g.fW.div(p), wc = p - h * g.W;
+    int h, wc;
+    const int img = g.inputs.split(int(idx), h, wc);
     const T* dyi = dy + img * g.OP;
     T sum[kNarrow] = {};
     for_each_reader(g, h, wc, [&](int i, int j, int oh, int ow) {
@@ -240,7 +242,7 @@ cudaError_t backward_data_narrow(const Geom g, const T* dy, const T* w, T* dx, v
         for (int c = 0; c < kNarrow; ++c) sum[c] = fma(q.v[c], v, sum[c]);
       }
     });
-    for (int c = 0; c < g.C; ++c) dx[(int64_t(img) * g.C + c) * g.HW + p] = sum[c];
+    for (int c = 0; c < g.C; ++c) dx[(int64_t(img) * g.C + c) * g.HW + h * g.W + wc] = sum[c];
   });
 }
 
@@ -252,11 +254,13 @@ cudaError_t conv2d_forward(const ConvGeom& cg, const T* x, const T* w, const Epi
   const Geom g(cg);
   if (cg.depthwise()) {  // groups == C, O = C * mult: output channel o reads input channel o / mult only
     const Finish<T> finish = device_epilogue(e);
-    const FastDiv64 planes(g.P), channels(g.O);  // idx = (img * O + o) * P + p
+    const PlaneSplit<int64_t> pixels(g.Ho, g.Wo);  // idx = ((img * O + o) * Ho + oh) * Wo + ow
+    const FastDiv64 channels(g.O);
     const FastDiv per_input(g.O / g.C);
     return for_each(cg.N * cg.O * cg.Ho * cg.Wo, s, [=] __device__(int64_t idx) {
-      const int64_t plane = planes.div(idx), img = channels.div(plane);
-      const int p = int(idx - plane * g.P), oh = g.fWo.div(p), ow = p - oh * g.Wo, o = int(plane - img * g.O);
+      int oh, ow;
+      const int64_t plane = pixels.split(idx, oh, ow), img = channels.div(plane);
+      const int o = int(plane - img * g.O);
       const T *wo = w + int64_t(o) * g.taps, *xc = x + (img * g.C + per_input.div(o)) * g.HW;
       const int h0 = oh * g.sh - g.pt, w0 = ow * g.sw - g.pl;
       T sum = 0;
@@ -282,11 +286,12 @@ cudaError_t conv2d_backward_data(const ConvGeom& cg, const T* dy, const T* w, T*
                                  cudaStream_t s) {
   const Geom g(cg);
   if (cg.depthwise()) {  // dx[img, c, h, w] = sum_{o of c, i, j} w[o, i, j] dy[img, o, oh, ow], gathered
-    const FastDiv64 planes(g.HW), channels(g.C);  // idx = (img * C + c) * HW + h * W + w
+    const PlaneSplit<int64_t> pixels(g.H, g.W);  // idx = ((img * C + c) * H + h) * W + w
+    const FastDiv64 channels(g.C);
     return for_each(cg.N * cg.C * cg.H * cg.W, s, [=] __device__(int64_t idx) {
-      const int64_t plane = planes.div(idx), img = channels.div(plane);
-      const int hw = int(idx - plane * g.HW), h = g.fW.div(hw), wc = hw - h * g.W, c = int(plane - img * g.C);
-      const int mult = g.O / g.C;
+      int h, wc;
+      const int64_t plane = pixels.split(idx, h, wc), img = channels.div(plane);
+      const int c = int(plane - img * g.C), mult = g.O / g.C;
       T sum = 0;
       for_each_reader(g, h, wc, [&](int i, int j, int oh, int ow) {
         for (int m = 0; m < mult; ++m) {
@@ -321,8 +326,9 @@ cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, 
           const int o = int(wi / g.taps), t = int(wi % g.taps), i = t / g.kw, j = t % g.kw, mult = g.O / g.C;
           T acc = 0;
           for (int64_t k = from; k < int64_t(g.N) * g.P; k += step) {  // N * P fits an int (the backend checks)
-            const int img = g.fP.div(int(k)), p = int(k) - img * g.P, oh = g.fWo.div(p);
-            acc = fma(dy[(int64_t(img) * g.O + o) * g.P + p], g.input(x, img, o / mult, oh, p - oh * g.Wo, i, j), acc);
+            int oh, ow;
+            const int img = g.outputs.split(int(k), oh, ow);
+            acc = fma(dy[(int64_t(img) * g.O + o) * g.P + oh * g.Wo + ow], g.input(x, img, o / mult, oh, ow, i, j), acc);
           }
           return acc;
         },

@@ -45,4 +45,21 @@ struct FastDivBy {
 using FastDiv = FastDivBy<int>;
 using FastDiv64 = FastDivBy<int64_t>;
 
+// A flat index i over (plane, row, column) of planes of rows x cols: plane(i), and split(i, r, c)
+// also gives the row and column. I is the index's type: int where every index fits one.
+template <class I>
+struct PlaneSplit {
+  FastDivBy<I> by_plane;
+  FastDiv by_cols;
+  int cols;
+  PlaneSplit(int rows, int cols) : by_plane(int64_t(rows) * cols), by_cols(cols), cols(cols) {}
+  __device__ I plane(I i) const { return by_plane.div(i); }
+  __device__ I split(I i, int& r, int& c) const {
+    const I p = plane(i);
+    const int rc = int(i - p * by_plane.d);
+    r = by_cols.div(rc), c = rc - r * cols;
+    return p;
+  }
+};
+
 }  // namespace gt::cuda

@@ -25,25 +25,11 @@ struct Axis {
   __device__ int last(int i) const { return min(out - 1, by_s.div(i + pad_before)); }
 };
 
-// An index i over (plane, row, column) of a map of rows x cols: i's plane, and its row and column.
-struct PlaneIndex {
-  FastDiv64 by_plane;
-  FastDiv by_cols;
-  int rows, cols;
-  PlaneIndex(int rows, int cols) : by_plane(int64_t(rows) * cols), by_cols(cols), rows(rows), cols(cols) {}
-  __device__ int64_t split(int64_t i, int& r, int& c) const {
-    const int64_t plane = by_plane.div(i);
-    const int rc = int(i - plane * rows * cols);
-    r = by_cols.div(rc), c = rc - r * cols;
-    return plane;
-  }
-};
-
 struct Geom {
   int planes;
   Axis y, x;
   bool include_pad;
-  PlaneIndex inputs, outputs;
+  PlaneSplit<int64_t> inputs, outputs;  // i over (plane, row, column) of x, of y
   explicit Geom(const PoolGeom& g)
       : planes(int(g.N * g.C)),
         y{int(g.H), int(g.Ho), int(g.kh), int(g.sh), int(g.pt), int(g.pb), FastDiv(int(g.sh))},
