@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "autodiff/stream.h"
 #include "autodiff/tensor.h"
 #include "kernels/params.h"
 
@@ -32,6 +33,8 @@ class Backend {
   virtual void write(const Tensor& dst, const void* host) = 0;
   virtual void read(const Tensor& src, void* host) = 0;  // waits for the work queued before it
   virtual void synchronize() {}  // returns when every kernel queued so far has finished (timing)
+  // A new stream for one model's work; nullptr where the device has none (the CPU).
+  virtual StreamPtr make_stream() { return nullptr; }
   virtual void fill(const Tensor& y, double v) = 0;
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same numel; converts the dtype
 

@@ -2,11 +2,14 @@
 //
 // - Every CUDA call is checked: a failure becomes a gt::Error that names the call, and the error
 //   state is cleared so the next call does not inherit it.
-// - All work is queued on one stream, in order; reads to the host wait for it.
+// - Work is queued on the calling thread's current stream (autodiff/backend.h: StreamScope): a
+//   model's own, or the default stream. Reads to the host wait for it.
 // - Memory comes from a caching allocator: a block freed by a tensor goes back to a free list by
 //   size and the next tensor of that size takes it, so a steady state (the same pass again, as IG's
-//   batches) calls cudaMalloc no more. When the device is full, the cache is released and the
-//   allocation tried once more; if it still fails, the error names the layer and the size.
+//   batches) calls cudaMalloc no more. Each stream has its own lists: a block freed on one stream
+//   may still be read by work queued there, so only that stream, which runs in order, reuses it at
+//   once. When the device is full, the cache is released and the allocation tried once more; if it
+//   still fails, the error names the layer and the size.
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
@@ -47,17 +50,25 @@ void fits_int(int64_t n, const char* what) {
   if (n > int64_t(INT32_MAX)) throw Error(std::string(what) + ": a dimension of " + std::to_string(n) + " is too large for the CUDA kernels");
 }
 
+// Reports a failed CUDA call where nothing may throw (a destructor), and clears the error.
+void warn(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return;
+  cudaGetLastError();
+  std::fprintf(stderr, "gradtrace: warning: CUDA error in %s: %s\n", what, cudaGetErrorString(e));
+}
+
 class Cache {
  public:
-  explicit Cache(cudaStream_t s) : stream_(s) {}
-  void* get(size_t bytes) {
+  // A block of at least `bytes` for work on stream s.
+  void* get(size_t bytes, cudaStream_t s) {
     const size_t want = round(bytes);
     std::lock_guard<std::mutex> lock(mu_);
     // The smallest free block that fits, if it wastes at most a quarter of itself.
-    const auto it = free_.lower_bound(want);
-    if (it != free_.end() && it->first <= want + want / 4) {
+    auto& free = free_[s];
+    const auto it = free.lower_bound(want);
+    if (it != free.end() && it->first <= want + want / 4) {
       void* p = it->second;
-      free_.erase(it);
+      free.erase(it);
       return p;
     }
     void* p = nullptr;
@@ -69,23 +80,32 @@ class Cache {
     }
     if (e == cudaErrorMemoryAllocation) {
       cudaGetLastError();
-      size_t free = 0, total = 0;
-      if (cudaMemGetInfo(&free, &total) != cudaSuccess) cudaGetLastError();  // the message then says 0 free
+      size_t free_bytes = 0, total = 0;
+      if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) cudaGetLastError();  // the message then says 0 free
       const std::string& layer = NameScope::current();
       throw OutOfDeviceMemory("out of GPU memory" + (layer.empty() ? std::string() : " in layer " + layer) + ": " +
                               mb(double(want)) + " requested, " + mb(double(held_)) + " held by gradtrace, " +
-                              mb(double(free)) + " free of " + mb(double(total)));
+                              mb(double(free_bytes)) + " free of " + mb(double(total)));
     }
     check(e, "cudaMalloc");
     size_[p] = want;
     held_ += want;
     return p;
   }
-  void put(void* p) {
+  // p is free for the work queued on s from now on.
+  void put(void* p, cudaStream_t s) {
     std::lock_guard<std::mutex> lock(mu_);
     const auto it = size_.find(p);
     if (it == size_.end()) return;
-    free_.emplace(it->second, p);
+    free_[s].emplace(it->second, p);
+  }
+  // Stream `from` has finished all its work (and will queue no more): its free blocks go to `to`.
+  void adopt(cudaStream_t from, cudaStream_t to) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = free_.find(from);
+    if (it == free_.end()) return;
+    free_[to].merge(it->second);
+    free_.erase(it);
   }
 
  private:
@@ -95,20 +115,64 @@ class Cache {
     return std::max<size_t>(step, (n + step - 1) / step * step);
   }
   void release_locked() {
-    // the stream may still use a cached block: its owner died, not its kernels
-    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize (before releasing cached GPU memory)");
-    for (auto& [bytes, p] : free_) {
-      check(cudaFree(p), "cudaFree");
-      size_.erase(p);
-      held_ -= bytes;
-    }
+    // every stream may still use a cached block: its owner died, not its kernels
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (before releasing cached GPU memory)");
+    for (auto& [stream, free] : free_)
+      for (auto& [bytes, p] : free) {
+        check(cudaFree(p), "cudaFree");
+        size_.erase(p);
+        held_ -= bytes;
+      }
     free_.clear();
   }
-  cudaStream_t stream_;
   std::mutex mu_;
-  std::multimap<size_t, void*> free_;
+  std::map<cudaStream_t, std::multimap<size_t, void*>> free_;  // per stream, by size
   std::unordered_map<void*, size_t> size_;
   size_t held_ = 0;  // bytes taken from cudaMalloc and not yet freed
+};
+
+// Scratch for the GEMM kernels' split-K and the Winograd transforms (a chunk of tiles at a time).
+constexpr size_t kWorkspace = size_t(256) << 20;
+
+// A stream, the event that marks how far its work has been queued (for StreamScope's switches),
+// and the workspace of the kernels on it: two streams running at once must not share one.
+class CudaStream final : public Stream {
+ public:
+  // default_stream: the backend's, which `nullptr` stands for in order(); none for that stream itself.
+  CudaStream(Cache& cache, const CudaStream* default_stream) : cache_(cache), default_(default_stream) {
+    check(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    check(cudaEventCreateWithFlags(&mark_, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+  }
+  ~CudaStream() override {
+    // Its queued work may still read the blocks freed on it: that work finishes first.
+    warn(cudaStreamSynchronize(s_), "cudaStreamSynchronize (a model's stream, as the model goes)");
+    if (workspace_) cache_.put(workspace_, s_);
+    if (default_) cache_.adopt(s_, default_->s_);
+    warn(cudaEventDestroy(mark_), "cudaEventDestroy");
+    warn(cudaStreamDestroy(s_), "cudaStreamDestroy");
+  }
+  void order(const Stream* from, const Stream* to) const override {
+    const CudaStream& f = of(from);
+    check(cudaEventRecord(f.mark_, f.s_), "cudaEventRecord");
+    check(cudaStreamWaitEvent(of(to).s_, f.mark_, 0), "cudaStreamWaitEvent");
+  }
+  cudaStream_t get() const { return s_; }
+  void* workspace() {  // taken from the cache once and kept (threads share the default stream)
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!workspace_) workspace_ = cache_.get(kWorkspace, s_);
+    return workspace_;
+  }
+
+ private:
+  const CudaStream& of(const Stream* s) const {
+    return s ? static_cast<const CudaStream&>(*s) : default_ ? *default_ : *this;
+  }
+  Cache& cache_;
+  const CudaStream* default_;
+  cudaStream_t s_ = nullptr;
+  cudaEvent_t mark_ = nullptr;
+  std::mutex mu_;
+  void* workspace_ = nullptr;
 };
 
 class CudaBackend final : public Backend {
@@ -127,79 +191,79 @@ class CudaBackend final : public Backend {
       throw Error(std::string("no CUDA device: ") + cudaGetErrorString(e) + hint);
     }
     if (n == 0) throw Error("no CUDA device: the driver reports none");
-    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
-    cache_ = std::make_unique<Cache>(stream_);
+    default_ = std::make_unique<CudaStream>(cache_, nullptr);
   }
 
-  void* allocate(size_t bytes) override { return cache_->get(bytes); }
+  void* allocate(size_t bytes) override { return cache_.get(bytes, stream()); }
   void* allocate_zeroed(size_t bytes) override {
-    void* p = cache_->get(bytes);
-    check(cudaMemsetAsync(p, 0, bytes, stream_), "cudaMemsetAsync");
+    void* p = cache_.get(bytes, stream());
+    check(cudaMemsetAsync(p, 0, bytes, stream()), "cudaMemsetAsync");
     return p;
   }
-  void deallocate(void* p) override { cache_->put(p); }
+  void deallocate(void* p) override { cache_.put(p, stream()); }
+  StreamPtr make_stream() override { return std::make_shared<CudaStream>(cache_, default_.get()); }
   void write(const Tensor& dst, const void* host) override {
-    check(cudaMemcpyAsync(dst.raw(), host, bytes(dst), cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync (to the GPU)");
-    check(cudaStreamSynchronize(stream_), "a copy to the GPU");  // host may be freed on return
+    check(cudaMemcpyAsync(dst.raw(), host, bytes(dst), cudaMemcpyHostToDevice, stream()), "cudaMemcpyAsync (to the GPU)");
+    check(cudaStreamSynchronize(stream()), "a copy to the GPU");  // host may be freed on return
   }
   void read(const Tensor& src, void* host) override {
-    check(cudaMemcpyAsync(host, src.raw(), bytes(src), cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync (to the host)");
-    check(cudaStreamSynchronize(stream_), "the kernels before a copy to the host");
+    check(cudaMemcpyAsync(host, src.raw(), bytes(src), cudaMemcpyDeviceToHost, stream()), "cudaMemcpyAsync (to the host)");
+    check(cudaStreamSynchronize(stream()), "the kernels before a copy to the host");
   }
-  void synchronize() override { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+  void synchronize() override { check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize"); }
 
   void fill(const Tensor& y, double v) override {
-    by_dtype(y, [&](auto z) { using T = decltype(z); run(cuda::fill<T>(y.numel(), T(v), y.data<T>(), stream_), "fill"); });
+    by_dtype(y, [&](auto z) { using T = decltype(z); run(cuda::fill<T>(y.numel(), T(v), y.data<T>(), stream()), "fill"); });
   }
   void copy(const Tensor& src, const Tensor& dst) override {
     by_dtype(src, [&](auto a) {
       using A = decltype(a);
       by_dtype(dst, [&](auto b) {
         using B = decltype(b);
-        run(cuda::convert<A, B>(src.numel(), src.data<A>(), dst.data<B>(), stream_), "copy");
+        run(cuda::convert<A, B>(src.numel(), src.data<A>(), dst.data<B>(), stream()), "copy");
       });
     });
   }
   void unary_forward(Unary op, const Tensor& x, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::unary_forward<T>(op, x.numel(), x.data<T>(), y.data<T>(), stream_), "unary_forward");
+      run(cuda::unary_forward<T>(op, x.numel(), x.data<T>(), y.data<T>(), stream()), "unary_forward");
     });
   }
   void unary_backward(Unary op, const Tensor& y, const Tensor& dy, const Tensor& dx) override {
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
-      run(cuda::unary_backward<T>(op, y.numel(), y.data<T>(), dy.data<T>(), dx.data<T>(), stream_), "unary_backward");
+      run(cuda::unary_backward<T>(op, y.numel(), y.data<T>(), dy.data<T>(), dx.data<T>(), stream()), "unary_backward");
     });
   }
   void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) override {
     by_dtype(a, [&](auto z) {
       using T = decltype(z);
-      run(cuda::binary<T>(op, a.numel(), a.data<T>(), b.data<T>(), y.data<T>(), stream_), "binary");
+      run(cuda::binary<T>(op, a.numel(), a.data<T>(), b.data<T>(), y.data<T>(), stream()), "binary");
     });
   }
   void axpby(double a, const Tensor& x, double b, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::axpby<T>(x.numel(), T(a), x.data<T>(), T(b), y.data<T>(), stream_), "axpby");
+      run(cuda::axpby<T>(x.numel(), T(a), x.data<T>(), T(b), y.data<T>(), stream()), "axpby");
     });
   }
   void affine(const Tensor& x, double a, double b, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::affine<T>(x.numel(), x.data<T>(), T(a), T(b), y.data<T>(), stream_), "affine");
+      run(cuda::affine<T>(x.numel(), x.data<T>(), T(a), T(b), y.data<T>(), stream()), "affine");
     });
   }
   void clamp_forward(const Tensor& x, double lo, double hi, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::clamp_forward<T>(x.numel(), x.data<T>(), T(lo), T(hi), y.data<T>(), stream_), "clamp_forward");
+      run(cuda::clamp_forward<T>(x.numel(), x.data<T>(), T(lo), T(hi), y.data<T>(), stream()), "clamp_forward");
     });
   }
   void clamp_backward(const Tensor& x, double lo, double hi, const Tensor& dy, const Tensor& dx) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::clamp_backward<T>(x.numel(), x.data<T>(), T(lo), T(hi), dy.data<T>(), dx.data<T>(), stream_),
+      run(cuda::clamp_backward<T>(x.numel(), x.data<T>(), T(lo), T(hi), dy.data<T>(), dx.data<T>(), stream()),
           "clamp_backward");
     });
   }
@@ -207,33 +271,33 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bias_add<T>(d.N, d.C, d.S, x.data<T>(), b.data<T>(), y.data<T>(), stream_), "bias_add");
+      run(cuda::bias_add<T>(d.N, d.C, d.S, x.data<T>(), b.data<T>(), y.data<T>(), stream()), "bias_add");
     });
   }
   void bias_grad(const Tensor& dy, const Tensor& db) override {
     const NCS d = ncs(dy);
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bias_grad<T>(d.N, d.C, d.S, dy.data<T>(), db.data<T>(), stream_), "bias_grad");
+      run(cuda::bias_grad<T>(d.N, d.C, d.S, dy.data<T>(), db.data<T>(), stream()), "bias_grad");
     });
   }
   void reduce_axis(const Tensor& x, int64_t outer, int64_t len, int64_t inner, double scale, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::reduce_axis<T>(outer, len, inner, T(scale), x.data<T>(), y.data<T>(), stream_), "reduce_axis");
+      run(cuda::reduce_axis<T>(outer, len, inner, T(scale), x.data<T>(), y.data<T>(), stream()), "reduce_axis");
     });
   }
   void broadcast_axis(const Tensor& dy, int64_t outer, int64_t len, int64_t inner, double scale,
                       const Tensor& dx) override {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      run(cuda::broadcast_axis<T>(outer, len, inner, T(scale), dy.data<T>(), dx.data<T>(), stream_), "broadcast_axis");
+      run(cuda::broadcast_axis<T>(outer, len, inner, T(scale), dy.data<T>(), dx.data<T>(), stream()), "broadcast_axis");
     });
   }
   void optim_step(const OptimStep& o, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v) override {
     by_dtype(p, [&](auto z) {
       using T = decltype(z);
-      run(cuda::optim_step<T>(o, p.numel(), p.data<T>(), g.data<T>(), m.data<T>(), ptr<T>(v), stream_), "optim_step");
+      run(cuda::optim_step<T>(o, p.numel(), p.data<T>(), g.data<T>(), m.data<T>(), ptr<T>(v), stream()), "optim_step");
     });
   }
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A, const Tensor& B,
@@ -242,7 +306,7 @@ class CudaBackend final : public Backend {
     by_dtype(A, [&](auto z) {
       using T = decltype(z);
       run(cuda::gemm<T>(ta, tb, M, N, K, T(alpha), A.data<T>(), B.data<T>(), T(beta), C.data<T>(), workspace(),
-                        kWorkspace, stream_),
+                        kWorkspace, stream()),
           "gemm");
     });
   }
@@ -253,10 +317,10 @@ class CudaBackend final : public Backend {
       using T = decltype(z);
       const Epilogue<T> e(ptr<T>(b), ptr<T>(scale), act);
       if (winograd(g, false, sizeof(T)))
-        run(cuda::winograd_forward<T>(g, x.data<T>(), w.data<T>(), e, y.data<T>(), workspace(), kWorkspace, stream_),
+        run(cuda::winograd_forward<T>(g, x.data<T>(), w.data<T>(), e, y.data<T>(), workspace(), kWorkspace, stream()),
             "conv2d_forward (Winograd)");
       else
-        run(cuda::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), e, y.data<T>(), workspace(), kWorkspace, stream_),
+        run(cuda::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), e, y.data<T>(), workspace(), kWorkspace, stream()),
             "conv2d_forward");
     });
   }
@@ -266,7 +330,7 @@ class CudaBackend final : public Backend {
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
       run(cuda::epilogue_backward<T>(Epilogue<T>(nullptr, ptr<T>(scale), act), d.N, d.C, d.S, dy.data<T>(),
-                                     y.data<T>(), dz.data<T>(), stream_),
+                                     y.data<T>(), dz.data<T>(), stream()),
           "conv2d_epilogue_backward");
     });
   }
@@ -275,10 +339,10 @@ class CudaBackend final : public Backend {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
       if (winograd(g, true, sizeof(T)))
-        run(cuda::winograd_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream_),
+        run(cuda::winograd_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream()),
             "conv2d_backward_data (Winograd)");
       else
-        run(cuda::conv2d_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream_),
+        run(cuda::conv2d_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream()),
             "conv2d_backward_data");
     });
   }
@@ -286,39 +350,39 @@ class CudaBackend final : public Backend {
     fits(g);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::conv2d_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw.data<T>(), workspace(), kWorkspace, stream_),
+      run(cuda::conv2d_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw.data<T>(), workspace(), kWorkspace, stream()),
           "conv2d_backward_weight");
     });
   }
   void maxpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::maxpool_forward<T>(g, x.data<T>(), y.data<T>(), stream_), "maxpool_forward");
+      run(cuda::maxpool_forward<T>(g, x.data<T>(), y.data<T>(), stream()), "maxpool_forward");
     });
   }
   void maxpool_backward(const PoolGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dx) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::maxpool_backward<T>(g, x.data<T>(), dy.data<T>(), dx.data<T>(), stream_), "maxpool_backward");
+      run(cuda::maxpool_backward<T>(g, x.data<T>(), dy.data<T>(), dx.data<T>(), stream()), "maxpool_backward");
     });
   }
   void avgpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::avgpool_forward<T>(g, x.data<T>(), y.data<T>(), stream_), "avgpool_forward");
+      run(cuda::avgpool_forward<T>(g, x.data<T>(), y.data<T>(), stream()), "avgpool_forward");
     });
   }
   void avgpool_backward(const PoolGeom& g, const Tensor& dy, const Tensor& dx) override {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      run(cuda::avgpool_backward<T>(g, dy.data<T>(), dx.data<T>(), stream_), "avgpool_backward");
+      run(cuda::avgpool_backward<T>(g, dy.data<T>(), dx.data<T>(), stream()), "avgpool_backward");
     });
   }
   void bn_stats(const Tensor& x, const Tensor& mean, const Tensor& var) override {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bn_stats<T>(d.N, d.C, d.S, x.data<T>(), mean.data<T>(), var.data<T>(), stream_), "bn_stats");
+      run(cuda::bn_stats<T>(d.N, d.C, d.S, x.data<T>(), mean.data<T>(), var.data<T>(), stream()), "bn_stats");
     });
   }
   void bn_forward(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma, const Tensor& beta,
@@ -327,7 +391,7 @@ class CudaBackend final : public Backend {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
       run(cuda::bn_forward<T>(d.N, d.C, d.S, x.data<T>(), mean.data<T>(), invstd.data<T>(), gamma.data<T>(),
-                              beta.data<T>(), y.data<T>(), stream_),
+                              beta.data<T>(), y.data<T>(), stream()),
           "bn_forward");
     });
   }
@@ -337,14 +401,14 @@ class CudaBackend final : public Backend {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
       run(cuda::bn_backward<T>(d.N, d.C, d.S, x.data<T>(), dy.data<T>(), mean.data<T>(), invstd.data<T>(),
-                               gamma.data<T>(), training, ptr<T>(dx), ptr<T>(dgamma), ptr<T>(dbeta), stream_),
+                               gamma.data<T>(), training, ptr<T>(dx), ptr<T>(dgamma), ptr<T>(dbeta), stream()),
           "bn_backward");
     });
   }
   void softmax_forward(const Tensor& x, bool log, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::softmax_forward<T>(x.dim(0), x.numel() / x.dim(0), log, x.data<T>(), y.data<T>(), stream_),
+      run(cuda::softmax_forward<T>(x.dim(0), x.numel() / x.dim(0), log, x.data<T>(), y.data<T>(), stream()),
           "softmax_forward");
     });
   }
@@ -352,7 +416,7 @@ class CudaBackend final : public Backend {
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
       run(cuda::softmax_backward<T>(y.dim(0), y.numel() / y.dim(0), log, y.data<T>(), dy.data<T>(), dx.data<T>(),
-                                    stream_),
+                                    stream()),
           "softmax_backward");
     });
   }
@@ -363,7 +427,7 @@ class CudaBackend final : public Backend {
       using T = decltype(z);
       const Tensor loss = Tensor::empty({1}, logp.dtype(), Device::cuda);
       run(cuda::nll_forward<T>(logp.dim(0), logp.dim(1), logp.data<T>(), static_cast<const int32_t*>(lab.raw()),
-                               loss.data<T>(), stream_),
+                               loss.data<T>(), stream()),
           "nll_forward");
       T v;
       read(loss, &v);
@@ -376,7 +440,7 @@ class CudaBackend final : public Backend {
     by_dtype(dlogp, [&](auto z) {
       using T = decltype(z);
       run(cuda::nll_backward<T>(dlogp.dim(0), dlogp.dim(1), static_cast<const int32_t*>(lab.raw()), T(dloss),
-                                dlogp.data<T>(), stream_),
+                                dlogp.data<T>(), stream()),
           "nll_backward");
     });
   }
@@ -384,7 +448,7 @@ class CudaBackend final : public Backend {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
       run(cuda::pad<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), p.top, p.bottom, p.left, p.right, T(value),
-                       x.data<T>(), y.data<T>(), stream_),
+                       x.data<T>(), y.data<T>(), stream()),
           "pad");
     });
   }
@@ -392,7 +456,7 @@ class CudaBackend final : public Backend {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
       run(cuda::pad_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), p.top, p.bottom, p.left, p.right,
-                                dy.data<T>(), dx.data<T>(), stream_),
+                                dy.data<T>(), dx.data<T>(), stream()),
           "pad_backward");
     });
   }
@@ -400,7 +464,7 @@ class CudaBackend final : public Backend {
     const NCS s = ncs(src), d = ncs(dst);
     by_dtype(src, [&](auto z) {
       using T = decltype(z);
-      run(cuda::insert_channels<T>(s.N, s.C, s.S, src.data<T>(), d.C, offset, dst.data<T>(), stream_),
+      run(cuda::insert_channels<T>(s.N, s.C, s.S, src.data<T>(), d.C, offset, dst.data<T>(), stream()),
           "insert_channels");
     });
   }
@@ -408,7 +472,7 @@ class CudaBackend final : public Backend {
     const NCS s = ncs(src_grad), d = ncs(dst_grad);
     by_dtype(src_grad, [&](auto z) {
       using T = decltype(z);
-      run(cuda::extract_channels<T>(s.N, s.C, s.S, dst_grad.data<T>(), d.C, offset, src_grad.data<T>(), stream_),
+      run(cuda::extract_channels<T>(s.N, s.C, s.S, dst_grad.data<T>(), d.C, offset, src_grad.data<T>(), stream()),
           "extract_channels");
     });
   }
@@ -416,7 +480,7 @@ class CudaBackend final : public Backend {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
       run(cuda::resize_bilinear<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), x.data<T>(),
-                                   y.data<T>(), stream_),
+                                   y.data<T>(), stream()),
           "resize_bilinear");
     });
   }
@@ -424,15 +488,12 @@ class CudaBackend final : public Backend {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
       run(cuda::resize_bilinear_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3),
-                                            dy.data<T>(), dx.data<T>(), stream_),
+                                            dy.data<T>(), dx.data<T>(), stream()),
           "resize_bilinear_backward");
     });
   }
 
  private:
-  // Scratch for the GEMM kernels' split-K and the Winograd transforms (a chunk of tiles at a time),
-  // taken from the cache once and kept.
-  static constexpr size_t kWorkspace = size_t(256) << 20;
   // Winograd for the 3x3 stride-1 convolutions it applies to, unless GRADTRACE_CUDA_WINOGRAD=0 (to
   // time the implicit GEMM against it: tools/gpu_check.sh).
   static bool winograd(const ConvGeom& g, bool backward, size_t elem) {
@@ -442,10 +503,13 @@ class CudaBackend final : public Backend {
     }();
     return on && cuda::winograd_applicable(g, backward, kWorkspace, elem);
   }
-  void* workspace() {
-    if (!workspace_) workspace_ = cache_->get(kWorkspace);
-    return workspace_;
+  // The thread's current stream (a model's, or the default) and its workspace.
+  CudaStream& current() {
+    const StreamPtr& s = current_stream();
+    return s ? static_cast<CudaStream&>(*s) : *default_;
   }
+  cudaStream_t stream() { return current().get(); }
+  void* workspace() { return current().workspace(); }
   static size_t bytes(const Tensor& t) { return size_t(t.numel()) * dtype_size(t.dtype()); }
   // A kernel's launch status: a failure is reported under the op's name, with the layer.
   static void run(cudaError_t e, const char* op) { check(e, op_context(op).c_str()); }
@@ -457,13 +521,12 @@ class CudaBackend final : public Backend {
   Tensor upload_labels(const std::vector<int32_t>& labels) {
     // int32 labels travel as float32-sized elements (the same 4 bytes; the kernels read them as int32).
     Tensor t = Tensor::empty({int64_t(labels.size())}, DType::f32, Device::cuda);
-    check(cudaMemcpyAsync(t.raw(), labels.data(), labels.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
+    check(cudaMemcpyAsync(t.raw(), labels.data(), labels.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream()),
           "cudaMemcpyAsync (labels)");
     return t;
   }
-  cudaStream_t stream_ = nullptr;
-  std::unique_ptr<Cache> cache_;
-  void* workspace_ = nullptr;
+  Cache cache_;
+  std::unique_ptr<CudaStream> default_;
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <exception>
 #include <sstream>
 
 #include "autodiff/backend.h"
@@ -13,6 +15,7 @@ thread_local Tape* t_current = nullptr;
 thread_local bool t_grad_enabled = true;
 thread_local bool t_in_forward_hook = false;
 thread_local std::string t_scope;
+thread_local StreamPtr t_stream;
 
 bool uniquely_owned(const Tensor& t) {
   return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1;
@@ -75,6 +78,7 @@ Tensor Tape::record(const char* op, const std::vector<Tensor>& inputs, Tensor y,
     }
     n.saved = std::move(saved);
     n.backward = std::move(backward);
+    n.stream = current_stream();
     for (const auto& h : backward_hooks_)
       if (h.matches(n.op, layer)) n.backward_hooks.push_back(h.fn);
     slots_.push_back(Slot{static_cast<int>(nodes_.size()), {}});
@@ -131,6 +135,7 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
   }
   std::vector<Tensor> grads(S);
   grads[ys] = seed;
+  StreamScope on(current_stream());
   for (size_t k = nodes_.size(); k-- > 0;) {
     const Node& n = nodes_[k];
     Tensor& dy = grads[n.output];
@@ -141,6 +146,7 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
     if (!any) continue;
     std::vector<Tensor> dx(n.inputs.size());
     BackwardContext ctx(n, dy, mask, dx);
+    on.use(n.stream);
     n.backward(ctx);
     for (const auto& h : n.backward_hooks) h(n, dy, dx);
     for (size_t i = 0; i < dx.size(); ++i) {
@@ -257,6 +263,25 @@ bool NoGradGuard::grad_enabled() { return t_grad_enabled; }
 NameScope::NameScope(std::string name) : previous_(std::move(t_scope)) { t_scope = std::move(name); }
 NameScope::~NameScope() { t_scope = std::move(previous_); }
 const std::string& NameScope::current() { return t_scope; }
+
+const StreamPtr& current_stream() { return t_stream; }
+
+StreamScope::StreamScope(StreamPtr s) : previous_(t_stream) { use(std::move(s)); }
+
+StreamScope::~StreamScope() {
+  try {
+    use(previous_);
+  } catch (const std::exception& e) {  // a destructor must not throw: report, and switch regardless
+    std::fprintf(stderr, "gradtrace: warning: %s\n", e.what());
+    t_stream = previous_;
+  }
+}
+
+void StreamScope::use(StreamPtr s) {
+  if (s == t_stream) return;
+  (s ? *s : *t_stream).order(t_stream.get(), s.get());
+  t_stream = std::move(s);
+}
 
 std::string op_context(const char* op) {
   return t_scope.empty() ? std::string(op) : std::string(op) + " [" + t_scope + "]";

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "autodiff/stream.h"
 #include "autodiff/tensor.h"
 
 namespace gt {
@@ -62,6 +63,7 @@ struct Node {
   Shape output_shape;
   std::vector<Tensor> saved;    // what the backward rule needs
   BackwardFn backward;
+  StreamPtr stream;             // where the forward was queued: the backward is queued there too
   // The tape's backward hooks that matched when the node was recorded.
   std::vector<BackwardHook> backward_hooks;
 };

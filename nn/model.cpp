@@ -29,6 +29,7 @@ Layer* Model::find(const std::string& name) const {
 }
 
 Tensor Model::operator()(const Tensor& x) {
+  StreamScope on(stream_);
   if (!x.defined() || x.device() == device_) return forward(x);
   return ops::to_device(forward(ops::to_device(x, device_)), x.device());
 }
@@ -41,6 +42,7 @@ void Model::to(Device d) {
     t->set_requires_grad(grad);
   }
   device_ = d;
+  stream_ = backend(d).make_stream();
   folded_.clear();
 }
 

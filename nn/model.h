@@ -46,6 +46,8 @@ class Model {
   void train(bool on, uint64_t seed = 0);
   bool training() const { return training_; }
   // Moves every parameter to device d (weights are uploaded once, here); the input must then be on d.
+  // On the GPU the model gets a stream of its own: operator() queues its forward there, and the tape
+  // its backward (autodiff/backend.h: StreamScope).
   void to(Device d);
   Device device() const { return device_; }
   // Layers with parameters, in creation (= forward) order.
@@ -89,6 +91,7 @@ class Model {
   std::map<const Conv2d*, BatchNorm*> bn_of_;
   bool training_ = false;
   Device device_ = Device::cpu;
+  StreamPtr stream_;  // nullptr on the CPU
   // conv_bn's folded scale and shift per conv, computed once (a GPU would otherwise wait for five
   // small copies per conv and pass). An entry is used while the tensors it was folded from are the
   // same tensors (a weights loader replaces them) in the same dtype; train() and to() clear them all,

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
 #include "autodiff/backend.h"
 #include "autodiff/gradcheck.h"
@@ -29,6 +30,9 @@
 #include "xai/integrated_gradients.h"
 #include "xai/occlusion.h"
 #include "xai/saliency.h"
+#ifdef GT_CUDA_SIM
+#include <cuda_runtime.h>  // the simulator's, for its launch counts
+#endif
 
 using namespace gt;
 using V = std::vector<Tensor>;
@@ -366,6 +370,87 @@ void compare_methods(const std::string& name, nn::Model& m, const Tensor& x, int
 }
 
 }  // namespace
+
+TEST_CASE("cuda: each model queues its work on its own stream; interleaved or from two threads, it matches the CPU") {
+  // Two narrow models at 64 x 64: one MobileNet, one ResNet (residual adds, batch norm in the tape).
+  nn::ModelOptions o;
+  o.alpha = 0.25, o.input_size = 64, o.classes = 10;
+  auto a = nn::make_model("mobilenet_v1", o), b = nn::make_model("resnet50", o);
+  nn::init_parameters(*a, 1), nn::init_parameters(*b, 2);
+  const Tensor xa = rnd({2, 3, 64, 64}, 3, DType::f32), xb = rnd({2, 3, 64, 64}, 4, DType::f32);
+  const auto saliency = [](nn::Model& m, const Tensor& x, int64_t target) {
+    return xai::saliency([&](const Tensor& in) { return m(in); }, x, target);
+  };
+  const Tensor ra = saliency(*a, xa, 3), rb = saliency(*b, xb, 5);
+  // The same maps from both models' forwards and backwards recorded on one tape, interleaved.
+  const auto interleaved = [&] {
+    Tape tape;
+    TapeGuard on(tape);
+    const Tensor ga = xa.to(a->device()).set_requires_grad(true), gb = xb.to(b->device()).set_requires_grad(true);
+    const Tensor ya = (*a)(ga), yb = (*b)(gb);
+    const auto one_hot = [](const Tensor& y, int64_t k) {
+      std::vector<double> v(size_t(y.numel()), 0.0);
+      for (int64_t n = 0; n < y.dim(0); ++n) v[size_t(n * y.dim(1) + k)] = 1;
+      return Tensor::from_vector(y.shape(), v, y.dtype()).to(y.device());
+    };
+    const Tensor da = tape.grad(ya, {ga}, one_hot(ya, 3), true)[0], db = tape.grad(yb, {gb}, one_hot(yb, 5))[0];
+    return std::make_pair(da.to(Device::cpu), db.to(Device::cpu));
+  };
+  const auto [ia, ib] = interleaved();
+  a->to(Device::cuda), b->to(Device::cuda);
+#ifdef GT_CUDA_SIM
+  SECTION("a model's forward and backward go to its stream, and only there") {
+    // Streams are numbered in creation order: the backend's default stream first (1; 0 is the null
+    // stream), then a's and b's, just made. The methods' own arithmetic is on the host here.
+    const size_t sb = cuda_sim::launches_by_stream().size() - 1, sa = sb - 1, sd = 1;
+    auto before = cuda_sim::launches_by_stream();
+    {
+      NoGradGuard ng;
+      (*a)(xa);
+    }
+    auto after = cuda_sim::launches_by_stream();
+    const long forward = after[sa] - before[sa];
+    before = after;
+    saliency(*a, xa, 3);
+    after = cuda_sim::launches_by_stream();
+    INFO("forward " << forward << ", saliency " << after[sa] - before[sa]);
+    CHECK(forward > 20);
+    CHECK(after[sa] - before[sa] > 2 * forward);  // the backward too
+    CHECK(after[sb] == before[sb]);
+    CHECK(after[sd] == before[sd]);
+    before = after;
+    saliency(*b, xb, 5);
+    after = cuda_sim::launches_by_stream();
+    CHECK(after[sb] - before[sb] > 100);
+    CHECK(after[sa] == before[sa]);
+    CHECK(after[sd] == before[sd]);
+  }
+#endif
+  SECTION("interleaved on one tape") {
+    const auto [ga, gb] = interleaved();
+    expect_close("mobilenet saliency, interleaved with resnet", ga.to(Device::cuda), ia, Tol{1e-4, 1e-3});
+    expect_close("resnet saliency, interleaved with mobilenet", gb.to(Device::cuda), ib, Tol{1e-4, 1e-3});
+    // the interleaved CPU maps are the plain ones
+    expect_close("mobilenet saliency, interleaved, on the CPU", ia.to(Device::cuda), ra, Tol{1e-6, 0});
+    expect_close("resnet saliency, interleaved, on the CPU", ib.to(Device::cuda), rb, Tol{1e-6, 0});
+  }
+  SECTION("from two threads at once") {
+    // Each thread has its own tape and its own current stream; the allocator's free lists are per
+    // stream, so a block one model frees while its kernels may still read it is not handed to the other.
+    Tensor got[2][6];
+    std::thread ta([&] {
+      for (auto& g : got[0]) g = saliency(*a, xa, 3);
+    });
+    std::thread tb([&] {
+      for (auto& g : got[1]) g = saliency(*b, xb, 5);
+    });
+    ta.join(), tb.join();
+    for (int k = 0; k < 6; ++k) {
+      expect_close("mobilenet saliency, thread 1, pass " + std::to_string(k), got[0][k].to(Device::cuda), ra, Tol{1e-4, 1e-3});
+      expect_close("resnet saliency, thread 2, pass " + std::to_string(k), got[1][k].to(Device::cuda), rb, Tol{1e-4, 1e-3});
+    }
+  }
+}
 
 TEST_CASE("cuda: every XAI method on ResNet50 with random weights, CUDA against CPU") {
   auto m = random_model("resnet50");

@@ -13,7 +13,10 @@
 //     finish while others wait, are an error, not a hang;
 //   - "device memory" is host memory (so AddressSanitizer sees a kernel's out-of-bounds access),
 //     with a capacity: a larger allocation fails as cudaMalloc does;
-//   - streams are in order, and everything completes before the call returns;
+//   - the null stream (the kernel tests') runs each call before it returns. A created stream is a
+//     queue that runs only when something waits for it: a synchronisation, an event waited on,
+//     cudaFree or the stream's destruction. So work that another stream reads without an event in
+//     between has not happened yet, and a missing wait shows up as a wrong result;
 //   - GT_CUDA_SIM_STATS=1 prints, at exit, the launches, synchronisations, copies and cudaMallocs:
 //     what costs host time on a real GPU, so round trips show up without one.
 // Not simulated: true parallelism, so data races between threads of the same barrier phase beyond
@@ -24,7 +27,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <type_traits>
+#include <vector>
 
 #define GT_CUDA_SIM 1
 #define __global__
@@ -50,7 +55,9 @@ enum cudaError_t {
 enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
 enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16 };
 constexpr unsigned cudaStreamNonBlocking = 1;
+constexpr unsigned cudaEventDisableTiming = 2;
 using cudaStream_t = struct SimStream*;
+using cudaEvent_t = struct SimEvent*;
 
 cudaError_t cudaGetLastError();
 const char* cudaGetErrorString(cudaError_t e);
@@ -60,6 +67,12 @@ cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int dev);
 cudaError_t cudaRuntimeGetVersion(int* v);
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags);
 cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaStreamDestroy(cudaStream_t s);
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
+cudaError_t cudaDeviceSynchronize();
 cudaError_t cudaMalloc(void** p, size_t bytes);
 cudaError_t cudaFree(void* p);
 cudaError_t cudaMemGetInfo(size_t* free, size_t* total);
@@ -71,13 +84,11 @@ extern dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace gt::cuda_sim {
 
-// Runs body(), a call of the kernel, as every thread of every block of the grid.
-cudaError_t launch(dim3 grid, dim3 block, void (*body)(void*), void* arg);
-template <class F>
-cudaError_t launch(dim3 grid, dim3 block, F&& f) {
-  using Fn = std::remove_reference_t<F>;
-  return launch(grid, block, [](void* p) { (*static_cast<Fn*>(p))(); }, &f);
-}
+// Queues kernel(), a call of the kernel with its arguments bound, to run as every thread of every
+// block of the grid (at once on the null stream).
+cudaError_t launch(dim3 grid, dim3 block, cudaStream_t s, std::function<void()> kernel);
+// Launches queued on each stream so far, in the order the streams were created (0: the null stream).
+std::vector<long> launches_by_stream();
 
 void sync_block();
 void sync_warp();
@@ -87,7 +98,7 @@ const unsigned char* lane_slot(int lane);  // another lane's of the same warp (n
 }  // namespace gt::cuda_sim
 
 #define GT_LAUNCH(kernel, grid, block, stream, ...) \
-  ::gt::cuda_sim::launch(grid, block, [&] { kernel(__VA_ARGS__); })
+  ::gt::cuda_sim::launch(grid, block, stream, [=] { kernel(__VA_ARGS__); })
 
 inline void __syncthreads() { gt::cuda_sim::sync_block(); }
 

@@ -4,11 +4,15 @@
 #include <setjmp.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cuda_runtime.h"
@@ -228,30 +232,106 @@ constexpr size_t kCapacity = size_t(16) << 30;  // the simulated device's memory
 std::map<void*, size_t> allocations;
 size_t held = 0;
 
+// ---- streams ----
+// Every entry point locks mu: the backend may be called from several threads, and the scheduler's
+// state is global. A created stream's work waits in its queue until something needs it done.
+std::recursive_mutex mu;
+std::vector<long> launches(1, 0);  // per stream id; 0 is the null stream
+
+}  // namespace
+}  // namespace gt::cuda_sim
+
+struct SimStream {
+  int id;
+  std::deque<std::function<cudaError_t()>> queue;
+  uint64_t queued = 0, done = 0;  // work items ever queued, and ever run
+};
+struct SimEvent {
+  SimStream* stream = nullptr;  // null: recorded on the null stream, which is always done
+  uint64_t at = 0;              // the stream's work before the record
+};
+
+namespace gt::cuda_sim {
+namespace {
+
+std::vector<SimStream*> streams;  // the live ones
+
+void enqueue(SimStream* s, std::function<cudaError_t()> work) {
+  s->queue.push_back(std::move(work));
+  ++s->queued;
+}
+
+// Runs s's queued work until `until` items have run; a failure is returned (and left as the
+// last error), as a real GPU reports a kernel's fault at the next synchronisation.
+cudaError_t drain(SimStream* s, uint64_t until = UINT64_MAX) {
+  cudaError_t first = cudaSuccess;
+  while (!s->queue.empty() && s->done < until) {
+    const std::function<cudaError_t()> work = std::move(s->queue.front());
+    s->queue.pop_front();
+    ++s->done;
+    if (const cudaError_t e = work(); e != cudaSuccess && first == cudaSuccess) first = e;
+  }
+  return first == cudaSuccess ? cudaSuccess : fail(first);
+}
+
+cudaError_t drain_all() {
+  cudaError_t first = cudaSuccess;
+  for (SimStream* s : streams)
+    if (const cudaError_t e = drain(s); e != cudaSuccess && first == cudaSuccess) first = e;
+  return first;
+}
+
 }  // namespace
 
-cudaError_t launch(dim3 grid, dim3 blk, void (*body)(void*), void* arg) {
-  const uint64_t threads = uint64_t(blk.x) * blk.y * blk.z;
-  if (threads == 0 || threads > 1024 || blk.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 ||
-      grid.z > 65535 || grid.x > 0x7fffffffu)
-    return fail(cudaErrorInvalidConfiguration);
+namespace {
+
+// Runs a kernel: every block in turn, each as fibers.
+cudaError_t run_grid(dim3 grid, dim3 blk, const std::function<void()>& kernel) {
   static bool running = false;
   if (running) {
     std::fprintf(stderr, "cuda_sim: a kernel launched from inside a kernel\n");
     std::abort();
   }
   running = true;
-  ++counts.launches;
-  block.body = body, block.arg = arg;
+  // A fiber waits between blocks inside the OS thread that last ran it; a kernel run from another
+  // thread (a stream drained there) starts the fibers afresh rather than mix two threads' stacks.
+  static std::thread::id owner;
+  if (owner != std::this_thread::get_id()) {
+    owner = std::this_thread::get_id();
+    for (auto& f : fibers) f->started = false;
+  }
+  block.body = [](void* k) { (*static_cast<const std::function<void()>*>(k))(); };
+  block.arg = const_cast<std::function<void()>*>(&kernel);
   blockDim = blk, gridDim = grid;
+  const int threads = int(blk.x * blk.y * blk.z);
   for (unsigned z = 0; z < grid.z; ++z)
     for (unsigned y = 0; y < grid.y; ++y)
       for (unsigned x = 0; x < grid.x; ++x) {
         blockIdx = dim3(x, y, z);
-        if (cudaError_t e = run_block(int(threads)); e != cudaSuccess) return running = false, fail(e);
+        if (cudaError_t e = run_block(threads); e != cudaSuccess) return running = false, fail(e);
       }
   running = false;
   return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t launch(dim3 grid, dim3 blk, cudaStream_t s, std::function<void()> kernel) {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  const uint64_t threads = uint64_t(blk.x) * blk.y * blk.z;
+  if (threads == 0 || threads > 1024 || blk.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 ||
+      grid.z > 65535 || grid.x > 0x7fffffffu)
+    return fail(cudaErrorInvalidConfiguration);
+  ++counts.launches;
+  ++launches[s ? size_t(s->id) : 0];
+  if (!s) return run_grid(grid, blk, kernel);
+  enqueue(s, [grid, blk, kernel = std::move(kernel)] { return run_grid(grid, blk, kernel); });
+  return cudaSuccess;
+}
+
+std::vector<long> launches_by_stream() {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  return launches;
 }
 
 void sync_block() { arrive(block.block_barrier, block.live); }
@@ -271,6 +351,7 @@ const unsigned char* lane_slot(int lane) {
 using namespace gt::cuda_sim;
 
 cudaError_t cudaGetLastError() {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
   const cudaError_t e = last_error;
   last_error = cudaSuccess;
   return e;
@@ -296,13 +377,47 @@ cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
 }
 cudaError_t cudaRuntimeGetVersion(int* v) { return *v = 13000, cudaSuccess; }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
-  static int stream;
-  *s = reinterpret_cast<cudaStream_t>(&stream);
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  *s = new SimStream{int(launches.size()), {}};
+  launches.push_back(0);
+  streams.push_back(*s);
   return cudaSuccess;
 }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return ++counts.syncs, cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  ++counts.syncs;
+  return s ? drain(s) : cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {  // its queued work still runs, as on a GPU
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  if (!s) return fail(cudaErrorInvalidValue);
+  const cudaError_t e = drain(s);
+  streams.erase(std::find(streams.begin(), streams.end(), s));
+  delete s;
+  return e;
+}
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { return *e = new SimEvent, cudaSuccess; }
+cudaError_t cudaEventDestroy(cudaEvent_t e) { return delete e, cudaSuccess; }
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  e->stream = s, e->at = s ? s->queued : 0;
+  return cudaSuccess;
+}
+// The waiting stream's later work must come after the event's: that work runs now (earlier than
+// a GPU might, which no correct program can tell apart).
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t e, unsigned) {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  const bool live = std::find(streams.begin(), streams.end(), e->stream) != streams.end();
+  return live ? drain(e->stream, e->at) : cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize() {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  ++counts.syncs;
+  return drain_all();
+}
 
 cudaError_t cudaMalloc(void** p, size_t bytes) {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
   *p = nullptr;
   if (bytes > kCapacity - held) return fail(cudaErrorMemoryAllocation);
   ++counts.mallocs;
@@ -314,7 +429,9 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
   return cudaSuccess;
 }
 
-cudaError_t cudaFree(void* p) {
+cudaError_t cudaFree(void* p) {  // waits for the whole device first, as a real cudaFree does
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  if (const cudaError_t e = drain_all(); e != cudaSuccess) return e;
   if (!p) return cudaSuccess;
   const auto it = allocations.find(p);
   if (it == allocations.end()) return fail(cudaErrorInvalidValue);
@@ -325,18 +442,33 @@ cudaError_t cudaFree(void* p) {
 }
 
 cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
   *free = kCapacity - held, *total = kCapacity;
   return cudaSuccess;
 }
 
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+// A copy from the host takes its bytes now (the caller may reuse the buffer once the call returns);
+// the rest happens in the stream's order.
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
   if (kind == cudaMemcpyHostToDevice) ++counts.to_device, counts.bytes_to_device += double(bytes);
   if (kind == cudaMemcpyDeviceToHost) ++counts.to_host, counts.bytes_to_host += double(bytes);
-  if (bytes) std::memcpy(dst, src, bytes);
+  if (!bytes) return cudaSuccess;
+  if (!s) return std::memcpy(dst, src, bytes), cudaSuccess;
+  if (kind == cudaMemcpyHostToDevice) {
+    auto from = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
+                                                             static_cast<const unsigned char*>(src) + bytes);
+    enqueue(s, [=] { return std::memcpy(dst, from->data(), bytes), cudaSuccess; });
+  } else {
+    enqueue(s, [=] { return std::memcpy(dst, src, bytes), cudaSuccess; });
+  }
   return cudaSuccess;
 }
 
-cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) {
-  if (bytes) std::memset(p, value, bytes);
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s) {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  if (!bytes) return cudaSuccess;
+  if (!s) return std::memset(p, value, bytes), cudaSuccess;
+  enqueue(s, [=] { return std::memset(p, value, bytes), cudaSuccess; });
   return cudaSuccess;
 }
