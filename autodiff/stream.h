@@ -9,7 +9,9 @@ namespace gt {
 // models driven from different threads overlap on the device. A thread still sees its own work in
 // order: a switch of stream (StreamScope) makes the new stream wait for all that the old one has
 // queued. By induction the current stream always follows everything the thread queued before, so
-// memory freed there may be reused there at once. The CPU runs each op when called: no streams.
+// memory freed there may be reused there at once. Across threads nothing is ordered: a thread that
+// hands a GPU tensor to another calls Backend::synchronize() first (a host tensor needs nothing).
+// The CPU runs each op when called: no streams.
 class Stream {
  public:
   virtual ~Stream() = default;

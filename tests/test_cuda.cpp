@@ -371,7 +371,8 @@ void compare_methods(const std::string& name, nn::Model& m, const Tensor& x, int
 
 }  // namespace
 
-TEST_CASE("cuda: each model queues its work on its own stream; interleaved or from two threads, it matches the CPU") {
+TEST_CASE("cuda: each model queues its work on its own stream; interleaved or from two threads, it matches the CPU",
+          "[streams]") {
   // Two narrow models at 64 x 64: one MobileNet, one ResNet (residual adds, batch norm in the tape).
   nn::ModelOptions o;
   o.alpha = 0.25, o.input_size = 64, o.classes = 10;
@@ -437,7 +438,12 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
   SECTION("from two threads at once") {
     // Each thread has its own tape and its own current stream; the allocator's free lists are per
     // stream, so a block one model frees while its kernels may still read it is not handed to the other.
-    Tensor got[2][6];
+#ifdef __SANITIZE_ADDRESS__
+    constexpr int kPasses = 2;  // simulated threads under the sanitizers are slow
+#else
+    constexpr int kPasses = 6;  // enough that a block reused across streams is caught every time
+#endif
+    Tensor got[2][kPasses];
     std::thread ta([&] {
       for (auto& g : got[0]) g = saliency(*a, xa, 3);
     });
@@ -445,7 +451,7 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
       for (auto& g : got[1]) g = saliency(*b, xb, 5);
     });
     ta.join(), tb.join();
-    for (int k = 0; k < 6; ++k) {
+    for (int k = 0; k < kPasses; ++k) {
       expect_close("mobilenet saliency, thread 1, pass " + std::to_string(k), got[0][k].to(Device::cuda), ra, Tol{1e-4, 1e-3});
       expect_close("resnet saliency, thread 2, pass " + std::to_string(k), got[1][k].to(Device::cuda), rb, Tol{1e-4, 1e-3});
     }

@@ -12,7 +12,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cuda_runtime.h"
@@ -80,12 +79,14 @@ struct Block {
 };
 
 Block block;
-std::vector<std::unique_ptr<Fiber>> fibers;
-jmp_buf scheduler_at;
+// Each OS thread that runs kernels (a stream is drained by whichever thread waits for it) has its own
+// fibers and scheduler: a fiber waits between blocks on the stack of the thread that ran it.
+thread_local std::vector<std::unique_ptr<Fiber>> fibers;
+thread_local jmp_buf scheduler_at;
 #ifdef GT_SIM_ASAN
-void* scheduler_fake_stack = nullptr;
-const void* scheduler_bottom = nullptr;
-size_t scheduler_size = 0;
+thread_local void* scheduler_fake_stack = nullptr;
+thread_local const void* scheduler_bottom = nullptr;
+thread_local size_t scheduler_size = 0;
 #endif
 
 Thread& self() { return block.threads[size_t(block.current)]; }
@@ -281,10 +282,6 @@ cudaError_t drain_all() {
   return first;
 }
 
-}  // namespace
-
-namespace {
-
 // Runs a kernel: every block in turn, each as fibers.
 cudaError_t run_grid(dim3 grid, dim3 blk, const std::function<void()>& kernel) {
   static bool running = false;
@@ -293,13 +290,6 @@ cudaError_t run_grid(dim3 grid, dim3 blk, const std::function<void()>& kernel) {
     std::abort();
   }
   running = true;
-  // A fiber waits between blocks inside the OS thread that last ran it; a kernel run from another
-  // thread (a stream drained there) starts the fibers afresh rather than mix two threads' stacks.
-  static std::thread::id owner;
-  if (owner != std::this_thread::get_id()) {
-    owner = std::this_thread::get_id();
-    for (auto& f : fibers) f->started = false;
-  }
   block.body = [](void* k) { (*static_cast<const std::function<void()>*>(k))(); };
   block.arg = const_cast<std::function<void()>*>(&kernel);
   blockDim = blk, gridDim = grid;
