@@ -2,7 +2,7 @@
 //
 // - Every CUDA call is checked: a failure becomes a gt::Error that names the call, and the error
 //   state is cleared so the next call does not inherit it.
-// - Work is queued on the calling thread's current stream (autodiff/backend.h: StreamScope): a
+// - Work is queued on the calling thread's current stream (autodiff/stream.h: StreamScope): a
 //   model's own, or the default stream. Reads to the host wait for it.
 // - Memory comes from a caching allocator: a block freed by a tensor goes back to a free list by
 //   size and the next tensor of that size takes it, so a steady state (the same pass again, as IG's
@@ -203,17 +203,22 @@ class CudaBackend final : public Backend {
   void deallocate(void* p) override { cache_.put(p, stream()); }
   StreamPtr make_stream() override { return std::make_shared<CudaStream>(cache_, default_.get()); }
   void write(const Tensor& dst, const void* host) override {
-    check(cudaMemcpyAsync(dst.raw(), host, bytes(dst), cudaMemcpyHostToDevice, stream()), "cudaMemcpyAsync (to the GPU)");
+    check(cudaMemcpyAsync(dst.raw(), host, bytes(dst), cudaMemcpyHostToDevice, stream()),
+          "cudaMemcpyAsync (to the GPU)");
     check(cudaStreamSynchronize(stream()), "a copy to the GPU");  // host may be freed on return
   }
   void read(const Tensor& src, void* host) override {
-    check(cudaMemcpyAsync(host, src.raw(), bytes(src), cudaMemcpyDeviceToHost, stream()), "cudaMemcpyAsync (to the host)");
+    check(cudaMemcpyAsync(host, src.raw(), bytes(src), cudaMemcpyDeviceToHost, stream()),
+          "cudaMemcpyAsync (to the host)");
     check(cudaStreamSynchronize(stream()), "the kernels before a copy to the host");
   }
   void synchronize() override { check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize"); }
 
   void fill(const Tensor& y, double v) override {
-    by_dtype(y, [&](auto z) { using T = decltype(z); run(cuda::fill<T>(y.numel(), T(v), y.data<T>(), stream()), "fill"); });
+    by_dtype(y, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::fill<T>(y.numel(), T(v), y.data<T>(), stream()), "fill");
+    });
   }
   void copy(const Tensor& src, const Tensor& dst) override {
     by_dtype(src, [&](auto a) {
@@ -329,8 +334,8 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(y);
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
-      run(cuda::epilogue_backward<T>(Epilogue<T>(nullptr, ptr<T>(scale), act), d.N, d.C, d.S, dy.data<T>(),
-                                     y.data<T>(), dz.data<T>(), stream()),
+      run(cuda::epilogue_backward<T>(Epilogue<T>(nullptr, ptr<T>(scale), act), d.N, d.C, d.S, dy.data<T>(), y.data<T>(),
+                                     dz.data<T>(), stream()),
           "conv2d_epilogue_backward");
     });
   }
@@ -339,10 +344,12 @@ class CudaBackend final : public Backend {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
       if (winograd(g, true, sizeof(T)))
-        run(cuda::winograd_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream()),
+        run(cuda::winograd_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace,
+                                            stream()),
             "conv2d_backward_data (Winograd)");
       else
-        run(cuda::conv2d_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace, stream()),
+        run(cuda::conv2d_backward_data<T>(g, dy.data<T>(), w.data<T>(), dx.data<T>(), workspace(), kWorkspace,
+                                          stream()),
             "conv2d_backward_data");
     });
   }
@@ -350,7 +357,8 @@ class CudaBackend final : public Backend {
     fits(g);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::conv2d_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw.data<T>(), workspace(), kWorkspace, stream()),
+      run(cuda::conv2d_backward_weight<T>(g, x.data<T>(), dy.data<T>(), dw.data<T>(), workspace(), kWorkspace,
+                                          stream()),
           "conv2d_backward_weight");
     });
   }
@@ -447,8 +455,8 @@ class CudaBackend final : public Backend {
   void pad(const Tensor& x, const Pads& p, double value, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::pad<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), p.top, p.bottom, p.left, p.right, T(value),
-                       x.data<T>(), y.data<T>(), stream()),
+      run(cuda::pad<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), p.top, p.bottom, p.left, p.right, T(value), x.data<T>(),
+                       y.data<T>(), stream()),
           "pad");
     });
   }

@@ -452,8 +452,10 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
     });
     ta.join(), tb.join();
     for (int k = 0; k < kPasses; ++k) {
-      expect_close("mobilenet saliency, thread 1, pass " + std::to_string(k), got[0][k].to(Device::cuda), ra, Tol{1e-4, 1e-3});
-      expect_close("resnet saliency, thread 2, pass " + std::to_string(k), got[1][k].to(Device::cuda), rb, Tol{1e-4, 1e-3});
+      expect_close("mobilenet saliency, thread 1, pass " + std::to_string(k), got[0][k].to(Device::cuda), ra,
+                   Tol{1e-4, 1e-3});
+      expect_close("resnet saliency, thread 2, pass " + std::to_string(k), got[1][k].to(Device::cuda), rb,
+                   Tol{1e-4, 1e-3});
     }
   }
 }
