@@ -1,5 +1,5 @@
 // The tensor and the tape: fan-out, requires_grad propagation, no-grad, gradients at intermediate
-// tensors, hooks, memory reuse, deep graphs.
+// tensors, hooks, memory reuse, deep graphs, and the stream each node is queued on.
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -215,4 +215,72 @@ TEST_CASE("a NaN or Inf gradient stops backward and names the node that produced
     z = ops::sum(ops::relu(y));
   }
   CHECK_THROWS_WITH(tape.grad(z, {x}), Catch::Contains("NaN or Inf") && Catch::Contains("mul [scaled]"));
+}
+
+namespace {
+
+// A stream that only writes down the switches StreamScope asks for ("-" is the default stream).
+struct LoggedStream final : Stream {
+  LoggedStream(std::string name, std::vector<std::string>& log) : name(std::move(name)), log(log) {}
+  void order(const Stream* from, const Stream* to) const override { log.push_back(label(from) + ">" + label(to)); }
+  static std::string label(const Stream* s) { return s ? static_cast<const LoggedStream*>(s)->name : "-"; }
+  std::string name;
+  std::vector<std::string>& log;
+};
+
+}  // namespace
+
+TEST_CASE("streams: a scope switches and switches back; the tape runs each node's backward on its forward's stream") {
+  std::vector<std::string> log;
+  const auto a = std::make_shared<LoggedStream>("a", log), b = std::make_shared<LoggedStream>("b", log);
+  REQUIRE(current_stream() == nullptr);
+  {
+    StreamScope on(a);
+    CHECK(current_stream() == a);
+    {
+      StreamScope same(a);  // no switch: nothing to order
+      StreamScope other(b);
+      CHECK(current_stream() == b);
+    }
+    CHECK(current_stream() == a);
+    try {
+      StreamScope thrown(b);
+      throw Error("leaves the scope");
+    } catch (const Error&) {
+    }
+    CHECK(current_stream() == a);
+  }
+  CHECK(current_stream() == nullptr);
+  CHECK(log == std::vector<std::string>{"->a", "a>b", "b>a", "a>b", "b>a", "a>-"});
+
+  // u = x * x on stream a, v = u + x on b, y = sum(v) on the default stream; dy/dx = 2x + 1.
+  Tape tape;
+  TapeGuard g(tape);
+  std::vector<const Stream*> ran_on;  // a backward hook runs right after its node's rule
+  tape.add_backward_hook(
+      "", "", [&](const Node&, const Tensor&, std::vector<Tensor>&) { ran_on.push_back(current_stream().get()); });
+  Tensor x = Tensor::from_vector({3}, std::vector<float>{1, -2, 3}).set_requires_grad(true);
+  Tensor u, v;
+  {
+    StreamScope on(a);
+    u = ops::mul(x, x);
+  }
+  {
+    StreamScope on(b);
+    v = ops::add(u, x);
+  }
+  const Tensor y = ops::sum(v);
+  REQUIRE(tape.size() == 3);
+  CHECK(tape.node(0).stream == a);
+  CHECK(tape.node(1).stream == b);
+  CHECK(tape.node(2).stream == nullptr);
+  log.clear();
+  const Tensor dx = tape.grad(y, {x})[0];
+  CHECK(dx.at(0) == Approx(3));
+  CHECK(dx.at(1) == Approx(-3));
+  CHECK(dx.at(2) == Approx(7));
+  CHECK(ran_on == std::vector<const Stream*>{nullptr, b.get(), a.get()});
+  // one switch per change of stream, and back to the caller's at the end
+  CHECK(log == std::vector<std::string>{"->b", "b>a", "a>-"});
+  CHECK(current_stream() == nullptr);
 }
