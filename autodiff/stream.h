@@ -1,4 +1,5 @@
-// Streams: the order in which device work is queued (autodiff/backend.h; kernels/cuda runs on them).
+// Streams: the order in which device work is queued. The CUDA backend (autodiff/backend_cuda.cpp)
+// makes them; the CPU has none.
 #pragma once
 #include <memory>
 

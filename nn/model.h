@@ -47,7 +47,7 @@ class Model {
   bool training() const { return training_; }
   // Moves every parameter to device d (weights are uploaded once, here); the input must then be on d.
   // On the GPU the model gets a stream of its own: operator() queues its forward there, and the tape
-  // its backward (autodiff/backend.h: StreamScope).
+  // its backward (autodiff/stream.h).
   void to(Device d);
   Device device() const { return device_; }
   // Layers with parameters, in creation (= forward) order.
