@@ -389,12 +389,8 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
     TapeGuard on(tape);
     const Tensor ga = xa.to(a->device()).set_requires_grad(true), gb = xb.to(b->device()).set_requires_grad(true);
     const Tensor ya = (*a)(ga), yb = (*b)(gb);
-    const auto one_hot = [](const Tensor& y, int64_t k) {
-      std::vector<double> v(size_t(y.numel()), 0.0);
-      for (int64_t n = 0; n < y.dim(0); ++n) v[size_t(n * y.dim(1) + k)] = 1;
-      return Tensor::from_vector(y.shape(), v, y.dtype()).to(y.device());
-    };
-    const Tensor da = tape.grad(ya, {ga}, one_hot(ya, 3), true)[0], db = tape.grad(yb, {gb}, one_hot(yb, 5))[0];
+    const Tensor da = tape.grad(xai::target_score(ya, {3, false}), {ga}, Tensor(), true)[0];
+    const Tensor db = tape.grad(xai::target_score(yb, {5, false}), {gb})[0];
     return std::make_pair(da.to(Device::cpu), db.to(Device::cpu));
   };
   const auto [ia, ib] = interleaved();

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -214,7 +215,8 @@ cudaError_t run_block(int n) {
 // the host until the queue drains, a copy crosses PCIe. Counting them finds round trips (a download
 // in a loop, a sync per step) without a GPU.
 struct Counts {
-  long launches = 0, syncs = 0, to_device = 0, to_host = 0, mallocs = 0;
+  std::vector<long> launches = std::vector<long>(1, 0);  // per stream id; 0 is the null stream
+  long syncs = 0, to_device = 0, to_host = 0, mallocs = 0;
   double bytes_to_device = 0, bytes_to_host = 0;
   ~Counts() {
     const char* v = std::getenv("GT_CUDA_SIM_STATS");
@@ -222,7 +224,8 @@ struct Counts {
     std::fprintf(stderr,
                  "cuda_sim: %ld launches, %ld synchronisations, %ld copies to the device (%.1f MB), %ld to the host "
                  "(%.1f MB), %ld cudaMalloc\n",
-                 launches, syncs, to_device, bytes_to_device / 1e6, to_host, bytes_to_host / 1e6, mallocs);
+                 std::accumulate(launches.begin(), launches.end(), 0L), syncs, to_device, bytes_to_device / 1e6,
+                 to_host, bytes_to_host / 1e6, mallocs);
   }
 };
 Counts counts;
@@ -237,7 +240,6 @@ size_t held = 0;
 // Every entry point locks mu: the backend may be called from several threads, and the scheduler's
 // state is global. A created stream's work waits in its queue until something needs it done.
 std::recursive_mutex mu;
-std::vector<long> launches(1, 0);  // per stream id; 0 is the null stream
 
 }  // namespace
 }  // namespace gt::cuda_sim
@@ -312,8 +314,7 @@ cudaError_t launch(dim3 grid, dim3 blk, cudaStream_t s, std::function<void()> ke
   if (threads == 0 || threads > 1024 || blk.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 ||
       grid.z > 65535 || grid.x > 0x7fffffffu)
     return fail(cudaErrorInvalidConfiguration);
-  ++counts.launches;
-  ++launches[s ? size_t(s->id) : 0];
+  ++counts.launches[s ? size_t(s->id) : 0];
   if (!s) return run_grid(grid, blk, kernel);
   enqueue(s, [grid, blk, kernel = std::move(kernel)] { return run_grid(grid, blk, kernel); });
   return cudaSuccess;
@@ -321,7 +322,7 @@ cudaError_t launch(dim3 grid, dim3 blk, cudaStream_t s, std::function<void()> ke
 
 std::vector<long> launches_by_stream() {
   const std::lock_guard<std::recursive_mutex> lock(mu);
-  return launches;
+  return counts.launches;
 }
 
 void sync_block() { arrive(block.block_barrier, block.live); }
@@ -368,8 +369,8 @@ cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
 cudaError_t cudaRuntimeGetVersion(int* v) { return *v = 13000, cudaSuccess; }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
   const std::lock_guard<std::recursive_mutex> lock(mu);
-  *s = new SimStream{int(launches.size()), {}};
-  launches.push_back(0);
+  *s = new SimStream{int(counts.launches.size()), {}};
+  counts.launches.push_back(0);
   streams.push_back(*s);
   return cudaSuccess;
 }
