@@ -26,9 +26,9 @@ const char* kHelp =
     "Gradients, 50 midpoints from a zero baseline in batches of 10; --batch sets it, default 50 on\n"
     "cuda as the PyTorch script does there). Prints the median in ms.\n"
     "\n"
-    "Times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and prints, per layer,\n"
-    "the median time and GFLOP/s of the forward pass and of the input gradient (backward-data), and the\n"
-    "ratio input-gradient / forward. Random data; no model weights needed.\n"
+    "'bench conv' times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and\n"
+    "prints, per layer, the median time and GFLOP/s of the forward pass and of the input gradient\n"
+    "(backward-data), and the ratio input-gradient / forward. Random data; no model weights needed.\n"
     "\n"
     "options:\n"
     "  --batch N      batch size (default 1; with --model: IG's batch)\n"
@@ -36,7 +36,7 @@ const char* kHelp =
     "  --repeat R     timed runs per layer and pass; the median is reported (default 5)\n"
     "  --wgrad        also time the weight gradient\n"
     "  --threads N    threads (default: all cores)\n"
-    "  --device D    cpu or cuda (default: cpu)\n";
+    "  --device D     cpu or cuda (default: cpu)\n";
 
 struct Layer {
   const char* name;

@@ -29,7 +29,7 @@ const char* kHelp =
     "  --json          print JSON instead of a table\n"
     "  --raw FILE.h5   write logits [1,K] and probs [1,K]\n"
     "  --threads N     threads (default: all cores)\n"
-    "  --device D     cpu or cuda (default: cpu)\n";
+    "  --device D      cpu or cuda (default: cpu)\n";
 
 std::string json_escape(const std::string& s) {
   std::string o;

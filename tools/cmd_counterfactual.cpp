@@ -43,7 +43,7 @@ const char* kHelp =
     "  --cmap NAME        colormap of the maps (default hot)\n"
     "  --resize MODE      squash or crop (default: as the weights' origin)\n"
     "  --threads N        threads (default: all cores)\n"
-    "  --device D        cpu or cuda (default: cpu)\n";
+    "  --device D         cpu or cuda (default: cpu)\n";
 
 Image saliency_panel(const xai::Model& fn, const Tensor& x, int64_t target, const std::string& cmap) {
   const std::vector<float> map = xai::channel_map(xai::input_gradient(fn, x, xai::Target{target, false}));

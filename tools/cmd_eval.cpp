@@ -23,7 +23,7 @@ const char* kHelp =
     "  --batch B       evaluation batch size (default 200)\n"
     "  --json          print JSON instead of tables\n"
     "  --threads N     threads (default: all cores)\n"
-    "  --device D     cpu or cuda (default: cpu)\n";
+    "  --device D      cpu or cuda (default: cpu)\n";
 }  // namespace
 
 int run_eval(int argc, char** argv) {

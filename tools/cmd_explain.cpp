@@ -76,7 +76,7 @@ const char* kCommon =
     "  --signed         keep the sign in the map (max: the channel of largest |a|; mean: the mean)\n"
     "  --resize MODE    squash or crop (default: as the weights' origin)\n"
     "  --threads N      threads (default: all cores)\n"
-    "  --device D      cpu or cuda (default: cpu)\n";
+    "  --device D       cpu or cuda (default: cpu)\n";
 
 const Method& find_method(const std::string& name) {
   for (const Method& m : kMethods)

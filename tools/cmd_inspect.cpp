@@ -41,7 +41,7 @@ const char* kHelp =
     "  --resize MODE    squash or crop (default: the weights' own)\n"
     "  --model NAME     the architecture; may be left out\n"
     "  --threads N      threads (default: all cores)\n"
-    "  --device D      cpu or cuda (default: cpu)\n";
+    "  --device D       cpu or cuda (default: cpu)\n";
 
 std::string fmt(const char* f, double v) {
   char b[64];

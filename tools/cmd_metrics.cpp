@@ -28,7 +28,7 @@ const char* kHelp =
     "  --model NAME     the architecture; may be left out\n"
     "  --raw FILE.h5    the curves: deletion [N+1], insertion [N+1]; attributes deletion_auc, insertion_auc\n"
     "  --threads N      threads (default: all cores)\n"
-    "  --device D      cpu or cuda (default: cpu)\n";
+    "  --device D       cpu or cuda (default: cpu)\n";
 }  // namespace
 
 int run_metrics(int argc, char** argv) {

@@ -36,7 +36,7 @@ const char* kHelp =
     "  --cmap NAME      colormap (default hot)\n"
     "  --model NAME     the architecture; may be left out\n"
     "  --threads N      threads (default: all cores)\n"
-    "  --device D      cpu or cuda (default: cpu)\n";
+    "  --device D       cpu or cuda (default: cpu)\n";
 
 const char* kStyle =
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
