@@ -192,6 +192,8 @@ class CudaBackend final : public Backend {
     }
     if (n == 0) throw Error("no CUDA device: the driver reports none");
     default_ = std::make_unique<CudaStream>(cache_, nullptr);
+    const char* tiles = std::getenv("GRADTRACE_CUDA_SHORT_TILES");  // 0: 128x128 tiles only (tools/gpu_check.sh)
+    cuda::use_short_tiles(!tiles || std::string(tiles) != "0");
   }
 
   void* allocate(size_t bytes) override { return cache_.get(bytes, stream()); }

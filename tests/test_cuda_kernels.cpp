@@ -26,6 +26,7 @@
 #include "kernels/cuda/layout.h"
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/tiled_gemm.cuh"
 #include "kernels/cuda/winograd.h"
 #include "tests/test_util.h"
 
@@ -124,6 +125,41 @@ TEST_CASE("cuda kernels: FastDiv divides exactly, in 32 and 64 bits, by every ki
   CHECK(cuda::FastDiv(0).div(12) == 12);  // an empty plane's width: taken as 1, never divided by
 }
 
+// The engine behind every GEMM-shaped pass, on each tile shape: M, N and K not multiples of the
+// tile or of its K step, several batches, K split into slices (with a workspace) or not (without),
+// and K = 0. The conv and GEMM tests below reach each shape only where the heuristic picks it.
+template <class Tile>
+void check_tiles(const char* shape) {
+  const int sizes[][4] = {{130, 260, 37, 2}, {64, 129, 9, 1}, {7, 5, 3, 3}, {200, 140, 1000, 1}, {65, 3, 0, 2}};
+  Buf ws(1 << 16);
+  for (const auto& [M, N, K, batches] : sizes) {
+    const Buf A = rnd(int64_t(batches) * M * K, 1), B = rnd(int64_t(batches) * K * N, 2);
+    Buf want(size_t(batches) * M * N, 0.0);
+    for (int z = 0; z < batches; ++z)
+      for (int m = 0; m < M; ++m)
+        for (int k = 0; k < K; ++k)
+          for (int n = 0; n < N; ++n)
+            want[(size_t(z) * M + m) * N + n] += A[(size_t(z) * M + m) * K + k] * B[(size_t(z) * K + k) * N + n];
+    for (bool scratch : {false, true}) {
+      Buf got = out(int64_t(batches) * M * N);
+      const cuda::RowMajorProduct<double> op{M, N, K, A.data(), B.data(), got.data()};
+      REQUIRE(cuda::tiled_gemm_as<double, Tile>(op, batches, scratch ? ws.data() : nullptr,
+                                                scratch ? ws.size() * sizeof(double) : 0, nullptr) == cudaSuccess);
+      same(std::string(shape) + " tiles, " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) +
+               " x" + std::to_string(batches) + (scratch ? " with a workspace" : ""),
+           got, want);
+    }
+  }
+}
+
+TEST_CASE("cuda kernels (simulated GPU): the tile engine on both tile shapes, split into K slices or not") {
+  check_tiles<cuda::SquareTile>("128x128");
+  check_tiles<cuda::ShortTile>("64x128");
+  // 64-row tiles where 128-row ones would leave over a fifth of their rows empty
+  for (int M : {1, 48, 64, 190, 192}) CHECK(cuda::short_tiles_pay(M));
+  for (int M : {65, 96, 128, 200, 256, 320, 1000}) CHECK_FALSE(cuda::short_tiles_pay(M));
+}
+
 TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's") {
   const ConvGeom cases[] = {
       geom({2, 3, 7, 6}, {4, 3, 3, 3}, 1, {1, 1, 1, 1}),
@@ -154,6 +190,8 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
       geom({1, 5, 11, 8}, {3, 5, 5, 3}, 1, {3, 1, 0, 2}, 1, 2, 2, 1),
       geom({2, 1, 9, 8}, {5, 1, 3, 3}, 1, {1, 1, 1, 1}),
       geom({1, 4, 12, 11}, {6, 4, 5, 3}, 2, {2, 1, 1, 2}, 1, 2, 3, 1),
+      // 100 output and 70 input channels: every pass on 128-row tiles (the cases above take 64-row ones)
+      geom({1, 70, 6, 5}, {100, 70, 3, 3}, 1, {1, 1, 1, 1}),
   };
   Buf ws(1 << 17);  // split-K scratch, as the backend gives (smaller: 1 MB)
   const size_t ws_bytes = ws.size() * sizeof(double);

@@ -4,9 +4,9 @@
 #   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU),
 #      and the CLI's methods on the real MobileNet with --device cuda against --device cpu;
 #   3. times the conv kernels at IG's batch of 50 (the implicit GEMM's fraction of the GPU's fp32
-#      peak, then Winograd's time for the same layers) and at batch 1, and the four
-#      models' forward, saliency, Grad-CAM and IG-50 beside PyTorch + cuDNN (fp32, TF32 off) on the
-#      same GPU, and prints one table of ratios.
+#      peak, then Winograd's time for the same layers, with and without 64-row tiles) and at batch 1,
+#      and the four models' forward, saliency, Grad-CAM and IG-50 beside PyTorch + cuDNN (fp32, TF32
+#      off) on the same GPU, and prints one table of ratios.
 # Aims to finish in under 4 minutes.
 #
 #   tools/gpu_check.sh                 build here, then check (needs the packages tools/deps.sh names)
@@ -91,6 +91,8 @@ if command -v cuobjdump >/dev/null && command -v nvdisasm >/dev/null; then
 fi
 echo "== the same with Winograd F(2x2, 3x3), the default for these layers (GFLOP/s: the direct convolution's FLOPs)"
 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
+echo "== again on 128x128 tiles only: above, the products with 64 rows (block1's, and block2_conv1's data gradient) took 64x128 ones"
+GRADTRACE_CUDA_SHORT_TILES=0 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
 echo "== batch 1 (saliency's): the implicit GEMM, then Winograd"
 GRADTRACE_CUDA_WINOGRAD=0 "$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
 "$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20

@@ -42,16 +42,21 @@ def main_loop(ins):
 
 
 def short(demangled):
-    """void tiled_gemm_kernel<float, gt::cuda::Op<...>, gt::cuda::SliceStore<float> >(...) -> Op<...> split-K"""
+    """void tiled_gemm_kernel<float, gt::cuda::TileShape<64, 128>, gt::cuda::Op<...>, gt::cuda::SliceStore<float> >(...)
+    -> Op<...> 64x128 (split-K slices)"""
     s = re.sub(r"gt::cuda::|\(anonymous namespace\)::", "", demangled).split("(")[0]
     s = s.replace("void tiled_gemm_kernel<float, ", "", 1).replace("<float, ", "<").replace("<float>", "")
+    tile = re.match(r"TileShape<(\d+), (\d+)>, ", s)
+    if tile:
+        s = s[tile.end():]
     depth, cut = 0, len(s)
     for i, ch in enumerate(s):  # the Op: up to the first comma outside its brackets
         depth += (ch == "<") - (ch == ">")
         if ch == "," and depth == 0:
             cut = i
             break
-    return s[:cut] + (" (split-K slices)" if "SliceStore" in s else "")
+    shape = f" {tile.group(1)}x{tile.group(2)}" if tile else ""
+    return s[:cut] + shape + (" (split-K slices)" if "SliceStore" in s else "")
 
 
 def main():

@@ -2,6 +2,13 @@
 #include "kernels/cuda/tiled_gemm.cuh"
 
 namespace gt::cuda {
+
+namespace {
+bool short_tiles = true;  // set once, before any product runs (the backend's constructor)
+}  // namespace
+void use_short_tiles(bool on) { short_tiles = on; }
+bool short_tiles_on() { return short_tiles; }
+
 namespace {
 
 // C = alpha op(A) op(B) + beta C, with op(A)(m, k) = ta ? A[k][m] : A[m][k], op(B)(k, n) likewise.

@@ -13,4 +13,10 @@ template <class T>
 cudaError_t gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta, T* C,
                  void* workspace, size_t workspace_bytes, cudaStream_t s);
 
+// Whether the tile engine (kernels/cuda/tiled_gemm.cuh) may run a product with few rows on 64x128
+// tiles (the default) or always takes 128x128 ones: the backend's GRADTRACE_CUDA_SHORT_TILES=0, to
+// time the one against the other (tools/gpu_check.sh).
+void use_short_tiles(bool on);
+bool short_tiles_on();
+
 }  // namespace gt::cuda

@@ -38,20 +38,6 @@ struct Layout {
   }
 };
 
-// The batched GEMM: M[xi] (O x tiles) = U[xi] (O x C) V[xi] (C x tiles), batch z = xi. The
-// indices are ints (the workspace holds under 2^31 elements: Layout): 64-bit ones cost the tile
-// kernel the registers that keep it at two blocks per SM.
-template <class T>
-struct TileProduct {
-  int M, N, K;
-  const T *U, *V;
-  T* out;
-  __device__ T a(int z, int m, int k) const { return U[(z * M + m) * K + k]; }
-  __device__ const T* col(int z, int n) const { return V + z * K * N + n; }
-  __device__ T b(const T* col, int k) const { return col[k * N]; }
-  __device__ void store(int z, int m, int n, T v) const { out[(z * M + m) * N + n] = v; }
-};
-
 // U[xi][o][c] = (G f G^T)[xi] for f = w[o, c], or with `turned`, f = w[c, o] turned by 180 degrees
 // (w then is C x O x 3 x 3: the forward filters of the convolution whose data gradient this is).
 template <class T>
@@ -156,7 +142,9 @@ cudaError_t convolve(const ConvGeom& g, const T* x, const T* w, bool turned, con
   for (tl.t0 = 0; tl.t0 < total; tl.t0 += lay.tiles) {
     tl.count = std::min(lay.tiles, total - tl.t0);
     if (cudaError_t e = transform_input(g, tl, x, V, s); e != cudaSuccess) return e;
-    const TileProduct<T> op{int(g.O), int(tl.count), int(g.C), U, V, M};
+    // M[xi] (O x tiles) = U[xi] (O x C) V[xi] (C x tiles), batch z = xi. The workspace holds under
+    // 2^31 elements (Layout), so the product's int indices do not overflow.
+    const RowMajorProduct<T> op{int(g.O), int(tl.count), int(g.C), U, V, M};
     if (cudaError_t e = tiled_gemm<T>(op, kXi, rest, rest_bytes, s); e != cudaSuccess) return e;
     if (cudaError_t e = transform_output(g, tl, M, finish, y, s); e != cudaSuccess) return e;
   }
