@@ -2,14 +2,9 @@
 #include "kernels/cuda/tiled_gemm.cuh"
 
 namespace gt::cuda {
-
 namespace {
+
 bool short_tiles = true;  // set once, before any product runs (the backend's constructor)
-}  // namespace
-void use_short_tiles(bool on) { short_tiles = on; }
-bool short_tiles_on() { return short_tiles; }
-
-namespace {
 
 // C = alpha op(A) op(B) + beta C, with op(A)(m, k) = ta ? A[k][m] : A[m][k], op(B)(k, n) likewise.
 template <class T>
@@ -106,6 +101,9 @@ cudaError_t gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, con
   if (M <= kRows && !ta && M > 0 && N > 0) return narrow(op, workspace, workspace_bytes, s);
   return tiled_gemm<T>(op, 1, workspace, workspace_bytes, s);
 }
+
+void use_short_tiles(bool on) { short_tiles = on; }
+bool short_tiles_on() { return short_tiles; }
 
 template cudaError_t gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, const float*, float,
                                  float*, void*, size_t, cudaStream_t);
