@@ -12,6 +12,7 @@
 //   still fails, the error names the layer and the size.
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -192,8 +193,12 @@ class CudaBackend final : public Backend {
     }
     if (n == 0) throw Error("no CUDA device: the driver reports none");
     default_ = std::make_unique<CudaStream>(cache_, nullptr);
-    const char* tiles = std::getenv("GRADTRACE_CUDA_SHORT_TILES");  // 0: 128x128 tiles only (tools/gpu_check.sh)
+    // Kernel variants to time against the defaults (tools/gpu_check.sh): 0, 128x128 tiles only;
+    // N, Winograd chunks of at most N MB of transforms.
+    const char* tiles = std::getenv("GRADTRACE_CUDA_SHORT_TILES");
     cuda::use_short_tiles(!tiles || std::string(tiles) != "0");
+    if (const char* mb = std::getenv("GRADTRACE_CUDA_WINOGRAD_CHUNK_MB"))
+      cuda::set_winograd_chunk_bytes(size_t(std::max(0L, std::strtol(mb, nullptr, 10))) << 20);
   }
 
   void* allocate(size_t bytes) override { return cache_.get(bytes, stream()); }

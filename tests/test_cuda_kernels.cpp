@@ -251,6 +251,26 @@ TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data g
               cudaSuccess);
       same(name + " forward, act " + std::to_string(int(act)), b, a);
     }
+    {  // room for 300 tiles, chunks capped at the floor of 128: 264 tiles take 3 chunks, not 1
+      const int64_t tiles = g.N * ((g.Ho + 1) / 2) * ((g.Wo + 1) / 2);
+      Buf big(size_t(16 * g.O * g.C + 300 * 16 * (g.C + g.O)));
+      const Epilogue<double> e(bias.data(), scale.data(), Act::relu);
+      Buf a = out(ny);
+      cpu::conv2d_forward<double>(g, x.data(), w.data(), e, a.data());
+      long launches[2];
+      for (size_t cap : {0, 1}) {
+        Buf b = out(ny);
+        cuda::set_winograd_chunk_bytes(cap);
+        const long before = cuda_sim::launches_by_stream()[0];
+        const cudaError_t status = cuda::winograd_forward<double>(g, x.data(), w.data(), e, b.data(), big.data(),
+                                                                  big.size() * sizeof(double), nullptr);
+        launches[cap] = cuda_sim::launches_by_stream()[0] - before;
+        cuda::set_winograd_chunk_bytes(0);
+        REQUIRE(status == cudaSuccess);
+        same(name + (cap ? " forward in chunks of at most 128 tiles" : " forward in one chunk"), b, a);
+      }
+      CHECK(launches[1] - launches[0] == (tiles > 128 ? 2 * 3 : 0));  // 2 more chunks of 3 launches
+    }
     const bool backward = g.pt <= 2;
     CHECK(cuda::winograd_applicable(g, true, bytes, sizeof(double)) == backward);
     if (!backward) continue;

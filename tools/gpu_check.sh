@@ -4,9 +4,9 @@
 #   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU),
 #      and the CLI's methods on the real MobileNet with --device cuda against --device cpu;
 #   3. times the conv kernels at IG's batch of 50 (the implicit GEMM's fraction of the GPU's fp32
-#      peak, then Winograd's time for the same layers, with and without 64-row tiles) and at batch 1,
-#      and the four models' forward, saliency, Grad-CAM and IG-50 beside PyTorch + cuDNN (fp32, TF32
-#      off) on the same GPU, and prints one table of ratios.
+#      peak, then Winograd's time for the same layers, with and without 64-row tiles, and in chunks
+#      small enough for L2) and at batch 1, and the four models' forward, saliency, Grad-CAM and
+#      IG-50 beside PyTorch + cuDNN (fp32, TF32 off) on the same GPU, and prints one table of ratios.
 # Aims to finish in under 4 minutes.
 #
 #   tools/gpu_check.sh                 build here, then check (needs the packages tools/deps.sh names)
@@ -95,6 +95,8 @@ echo "== the same with Winograd F(2x2, 3x3), the default for these layers (GFLOP
 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
 echo "== again on 128x128 tiles only: above, the products with 64 rows (block1's, and block2_conv1's data gradient) took 64x128 ones"
 GRADTRACE_CUDA_SHORT_TILES=0 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
+echo "== again with Winograd chunks of at most 24 MB of transforms (to stay in L2), not as many tiles as 256 MB hold"
+GRADTRACE_CUDA_WINOGRAD_CHUNK_MB=24 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
 echo "== batch 1 (saliency's): the implicit GEMM, then Winograd"
 GRADTRACE_CUDA_WINOGRAD=0 "$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
 "$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
@@ -103,6 +105,10 @@ echo "== gradtrace and PyTorch, batch 1 (IG-50: one batch of 50)"
 : >/tmp/gt_models.log
 for m in vgg16 resnet50 inception_v3 mobilenet_v2; do
   "$bin/gradtrace" bench --model "$m" --task all --device cuda --repeat 10 | tee -a /tmp/gt_models.log
+done
+echo "== IG-50 with Winograd chunks of at most 24 MB (the default above: as many tiles as 256 MB hold)"
+for m in vgg16 resnet50; do
+  GRADTRACE_CUDA_WINOGRAD_CHUNK_MB=24 "$bin/gradtrace" bench --model "$m" --task ig50 --device cuda --repeat 10
 done
 if [ -f "$shared/bench/torch_xai_bench.py" ]; then
   python3 "$shared/bench/torch_xai_bench.py" 16 cuda | tee /tmp/gt_torch.log

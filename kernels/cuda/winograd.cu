@@ -24,6 +24,7 @@ namespace {
 
 constexpr int kXi = 16;
 constexpr int64_t kMinTiles = 128;
+size_t chunk_cap = 0;  // set_winograd_chunk_bytes; set once, before any convolution runs
 
 // Where each array of a chunk lies in the workspace: U (16 x O x C), V (16 x C x tiles),
 // M (16 x O x tiles).
@@ -34,7 +35,9 @@ struct Layout {
   static int64_t elements(size_t bytes, size_t elem) { return std::min<int64_t>(int64_t(bytes / elem), INT32_MAX); }
   Layout(const ConvGeom& g, size_t bytes, size_t elem) {
     const int64_t total = g.N * ((g.Ho + 1) / 2) * ((g.Wo + 1) / 2);
-    tiles = std::min(total, (elements(bytes, elem) - filters(g)) / per_tile(g));
+    int64_t fit = (elements(bytes, elem) - filters(g)) / per_tile(g);
+    if (chunk_cap > 0) fit = std::min(fit, std::max(kMinTiles, elements(chunk_cap, elem) / per_tile(g)));
+    tiles = std::min(total, fit);
   }
 };
 
@@ -152,6 +155,8 @@ cudaError_t convolve(const ConvGeom& g, const T* x, const T* w, bool turned, con
 }
 
 }  // namespace
+
+void set_winograd_chunk_bytes(size_t bytes) { chunk_cap = bytes; }
 
 bool winograd_applicable(const ConvGeom& g, bool backward, size_t workspace_bytes, size_t elem_bytes) {
   if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.groups != 1 || g.C < 16 ||
