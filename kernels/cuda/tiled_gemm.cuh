@@ -19,7 +19,8 @@
 // sub-tile in registers: 64 FMAs for 16 shared-memory reads. Two shapes: 128 x 128 (256 threads), and
 // 64 x 128 (128 threads) for a product with at most 64 rows, or where a 128-row tile would leave over
 // a fifth of its rows empty (64 output channels: VGG16's first block, ResNet50's first stage, and
-// their data gradients), which would otherwise multiply as many zeros as numbers.
+// their data gradients; a dense layer at IG's batch of 50), which would otherwise multiply as many
+// zeros as numbers.
 //
 // Split-K: when the tiles alone cannot fill the GPU (a late layer at batch 1 has few output pixels; a
 // weight gradient has a small C and a huge K), K is cut into slices computed by separate blocks
@@ -35,7 +36,7 @@ namespace gt::cuda {
 template <int TM, int TN>
 struct TileShape {
   static constexpr int M = TM, N = TN, K = 8, threads = TM * TN / 64;  // 8x8 results per thread
-  static_assert(TM % 16 == 0 && TN % 16 == 0 && threads >= TN && threads % TN == 0, "staging covers the tile");
+  static_assert(TM % 16 == 0 && 512 % TN == 0 && threads % TN == 0, "staging covers the tile in whole rows");
 };
 using SquareTile = TileShape<128, 128>;
 using ShortTile = TileShape<64, 128>;
