@@ -193,10 +193,14 @@ class CudaBackend final : public Backend {
     }
     if (n == 0) throw Error("no CUDA device: the driver reports none");
     default_ = std::make_unique<CudaStream>(cache_, nullptr);
-    // Kernel variants to time against the defaults (tools/gpu_check.sh): 0, 128x128 tiles only;
-    // N, Winograd chunks of at most N MB of transforms.
-    const char* tiles = std::getenv("GRADTRACE_CUDA_SHORT_TILES");
-    cuda::use_short_tiles(!tiles || std::string(tiles) != "0");
+    // Kernel variants to time against the defaults (tools/gpu_check.sh): =0, the plain implicit GEMM
+    // instead of Winograd, or 128x128 tiles only; =N, Winograd chunks of at most N MB of transforms.
+    const auto off = [](const char* var) {
+      const char* v = std::getenv(var);
+      return v && std::string(v) == "0";
+    };
+    winograd_on_ = !off("GRADTRACE_CUDA_WINOGRAD");
+    cuda::use_short_tiles(!off("GRADTRACE_CUDA_SHORT_TILES"));
     if (const char* mb = std::getenv("GRADTRACE_CUDA_WINOGRAD_CHUNK_MB"))
       cuda::set_winograd_chunk_bytes(size_t(std::max(0L, std::strtol(mb, nullptr, 10))) << 20);
   }
@@ -511,13 +515,10 @@ class CudaBackend final : public Backend {
  private:
   // Winograd for the 3x3 stride-1 convolutions it applies to, unless GRADTRACE_CUDA_WINOGRAD=0 (to
   // time the implicit GEMM against it: tools/gpu_check.sh).
-  static bool winograd(const ConvGeom& g, bool backward, size_t elem) {
-    static const bool on = [] {
-      const char* v = std::getenv("GRADTRACE_CUDA_WINOGRAD");
-      return !v || std::string(v) != "0";
-    }();
-    return on && cuda::winograd_applicable(g, backward, kWorkspace, elem);
+  bool winograd(const ConvGeom& g, bool backward, size_t elem) const {
+    return winograd_on_ && cuda::winograd_applicable(g, backward, kWorkspace, elem);
   }
+
   // The thread's current stream (a model's, or the default) and its workspace.
   CudaStream& current() {
     const StreamPtr& s = current_stream();
@@ -542,6 +543,7 @@ class CudaBackend final : public Backend {
   }
   Cache cache_;
   std::unique_ptr<CudaStream> default_;
+  bool winograd_on_ = true;
 };
 
 }  // namespace

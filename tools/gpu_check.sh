@@ -32,7 +32,7 @@ if [ "$mode" = --bundle ]; then
   # tools/sass_mainloop.py gives the same table on this machine.
   cp build-gpu/gradtrace build-gpu/tests/gradtrace_cuda_tests build-gpu/tests/h5_close "$dir/"
   # Every library the binaries load, but the C runtime's own (the GPU machine has newer ones).
-  ldd build-gpu/gradtrace build-gpu/tests/gradtrace_cuda_tests | awk '/=> \// {print $3}' | sort -u |
+  ldd build-gpu/gradtrace build-gpu/tests/gradtrace_cuda_tests build-gpu/tests/h5_close | awk '/=> \// {print $3}' | sort -u |
     grep -Ev '/(libc|libm|libdl|libpthread|librt|libresolv|libstdc\+\+|libgcc_s)\.so' | xargs -I{} cp -L {} "$dir/lib/"
   if [ -d ../shared/data ]; then
     cp ../shared/data/weights/mobilenet_v1_0.25_224.tflite "$dir/shared/data/weights/"
