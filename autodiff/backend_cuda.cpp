@@ -8,8 +8,9 @@
 //   size and the next tensor of that size takes it, so a steady state (the same pass again, as IG's
 //   batches) calls cudaMalloc no more. Each stream has its own lists: a block freed on one stream
 //   may still be read by work queued there, so only that stream, which runs in order, reuses it at
-//   once. When the device is full, the cache is released and the allocation tried once more; if it
-//   still fails, the error names the layer and the size.
+//   once; another stream takes it only after an event makes it wait for that work. When the device
+//   is full, the cache is released and the allocation tried once more; if it still fails, the error
+//   names the layer and the size.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -64,14 +65,13 @@ class Cache {
   void* get(size_t bytes, cudaStream_t s) {
     const size_t want = round(bytes);
     std::lock_guard<std::mutex> lock(mu_);
-    // The smallest free block that fits, if it wastes at most a quarter of itself.
-    auto& free = free_[s];
-    const auto it = free.lower_bound(want);
-    if (it != free.end() && it->first <= want + want / 4) {
-      void* p = it->second;
-      free.erase(it);
-      return p;
-    }
+    if (void* p = take(s, want, s)) return p;
+    // One that another stream freed: the tape's saved activations, say, are allocated on a model's
+    // stream and freed on the caller's when the tape is reset. Without this, every pass would
+    // cudaMalloc them anew, and the caller's list would grow until the device is full.
+    for (auto& [from, list] : free_)
+      if (from != s)
+        if (void* p = take(from, want, s)) return p;
     void* p = nullptr;
     cudaError_t e = cudaMalloc(&p, want);
     if (e == cudaErrorMemoryAllocation) {
@@ -98,18 +98,53 @@ class Cache {
     std::lock_guard<std::mutex> lock(mu_);
     const auto it = size_.find(p);
     if (it == size_.end()) return;
-    free_[s].emplace(it->second, p);
+    Free& f = free_[s];
+    f.blocks.emplace(it->second, Block{p, ++f.frees});
   }
-  // Stream `from` has finished all its work (and will queue no more): its free blocks go to `to`.
+  // Stream `from` has finished all its work (and will queue no more): its free blocks go to `to`,
+  // free for any stream at once.
   void adopt(cudaStream_t from, cudaStream_t to) {
     std::lock_guard<std::mutex> lock(mu_);
     const auto it = free_.find(from);
-    if (it == free_.end()) return;
-    free_[to].merge(it->second);
-    free_.erase(it);
+    if (it != free_.end()) {
+      for (auto& [bytes, b] : it->second.blocks) free_[to].blocks.emplace(bytes, Block{b.p, 0});
+      if (it->second.mark) warn(cudaEventDestroy(it->second.mark), "cudaEventDestroy");
+      free_.erase(it);
+    }
+    for (auto& [s, f] : free_) f.waited.erase(from);  // a new stream may get its handle
   }
 
  private:
+  struct Block {
+    void* p;
+    uint64_t freed;  // its number among the frees on its list's stream; 0: free for any stream
+  };
+  struct Free {
+    std::multimap<size_t, Block> blocks;  // by size
+    uint64_t frees = 0;                   // blocks put on this list so far
+    // A stream that has waited for this one's queue, and the frees that wait covers.
+    std::map<cudaStream_t, uint64_t> waited;
+    cudaEvent_t mark = nullptr;  // marks this stream's queue for those waits
+  };
+
+  // The smallest block freed on stream `from` that holds `want` bytes, if it wastes at most a quarter
+  // of itself, for work on s. A block freed on another stream may still be read by the work queued
+  // there before its free, so s waits for that work first: one event for all the blocks freed there
+  // so far, and none for the next ones taken from there if they were freed before it.
+  void* take(cudaStream_t from, size_t want, cudaStream_t s) {
+    Free& f = free_[from];
+    const auto it = f.blocks.lower_bound(want);
+    if (it == f.blocks.end() || it->first > want + want / 4) return nullptr;
+    if (from != s && it->second.freed > f.waited[s]) {
+      if (!f.mark) check(cudaEventCreateWithFlags(&f.mark, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+      check(cudaEventRecord(f.mark, from), "cudaEventRecord (a cached block changes streams)");
+      check(cudaStreamWaitEvent(s, f.mark, 0), "cudaStreamWaitEvent (a cached block changes streams)");
+      f.waited[s] = f.frees;
+    }
+    void* p = it->second.p;
+    f.blocks.erase(it);
+    return p;
+  }
   // 512-byte steps below 1 MB, 1 MB steps above: the sizes of one pass repeat exactly in the next.
   static size_t round(size_t n) {
     const size_t step = n < (1u << 20) ? 512 : (1u << 20);
@@ -118,16 +153,17 @@ class Cache {
   void release_locked() {
     // every stream may still use a cached block: its owner died, not its kernels
     check(cudaDeviceSynchronize(), "cudaDeviceSynchronize (before releasing cached GPU memory)");
-    for (auto& [stream, free] : free_)
-      for (auto& [bytes, p] : free) {
-        check(cudaFree(p), "cudaFree");
-        size_.erase(p);
+    for (auto& [stream, f] : free_) {
+      for (auto& [bytes, b] : f.blocks) {
+        check(cudaFree(b.p), "cudaFree");
+        size_.erase(b.p);
         held_ -= bytes;
       }
-    free_.clear();
+      f.blocks.clear();
+    }
   }
   std::mutex mu_;
-  std::map<cudaStream_t, std::multimap<size_t, void*>> free_;  // per stream, by size
+  std::map<cudaStream_t, Free> free_;  // per stream
   std::unordered_map<void*, size_t> size_;
   size_t held_ = 0;  // bytes taken from cudaMalloc and not yet freed
 };

@@ -9,6 +9,7 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -422,6 +423,15 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
     CHECK(after[sa] == before[sa]);
     CHECK(after[sd] == before[sd]);
   }
+  SECTION("in a steady state, a pass takes all its memory from the cache") {
+    // The tape's saved activations are allocated on the model's stream and freed when the tape is
+    // reset, on the caller's; the next pass must get them back rather than call cudaMalloc again.
+    const auto pass = [&] { return saliency(*b, xb, 5), saliency(*a, xa, 3); };
+    pass();
+    const long before = cuda_sim::mallocs();
+    for (int k = 0; k < 3; ++k) pass();
+    CHECK(cuda_sim::mallocs() == before);
+  }
 #endif
   SECTION("interleaved on one tape") {
     const auto [ga, gb] = interleaved();
@@ -433,7 +443,8 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
   }
   SECTION("from two threads at once") {
     // Each thread has its own tape and its own current stream; the allocator's free lists are per
-    // stream, so a block one model frees while its kernels may still read it is not handed to the other.
+    // stream, so a block one model frees while its kernels may still read it is handed to the other
+    // only behind an event.
 #ifdef __SANITIZE_ADDRESS__
     constexpr int kPasses = 2;  // simulated threads under the sanitizers are slow
 #else
@@ -455,6 +466,40 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
     }
   }
 }
+
+#ifdef GT_CUDA_SIM
+TEST_CASE("cuda: a cached block freed on one stream and taken for another waits for the first's queued work",
+          "[streams]") {
+  // On the simulator a created stream runs only when waited for, so a block reused before the work
+  // queued on its old stream has run shows up as a wrong result. 25 M floats: no other cached block fits.
+  const Shape shape{25 << 20};
+  Backend& gpu = backend(Device::cuda);
+  const StreamPtr s1 = gpu.make_stream(), s2 = gpu.make_stream();
+  StreamScope on(s1);
+  const auto count = [](const Tensor& t, float v) {
+    const std::vector<float> h = t.to_vector();
+    return std::count(h.begin(), h.end(), v);
+  };
+  // Twice: the second block is freed after s2's first wait, which must not cover it.
+  for (int round = 0; round < 2; ++round) {
+    Tensor x = Tensor::full(shape, 1.0, DType::f32, Device::cuda);
+    gpu.synchronize();                    // x holds ones
+    Tensor y = ops::mul_scalar(x, 2), z;  // y: queued on s1, not yet run
+    const void* const block = x.raw();
+    x = Tensor();      // free for s1's work from now on
+    std::thread([&] {  // another thread, whose stream s2 is not ordered after s1
+      StreamScope on2(s2);
+      z = Tensor::full(shape, 7.0, DType::f32, Device::cuda);
+      gpu.synchronize();
+    })
+        .join();
+    INFO("round " << round);
+    REQUIRE(z.raw() == block);  // s2 took x's block from s1's list
+    CHECK(count(y, 2.0f) == shape[0]);
+    CHECK(count(z, 7.0f) == shape[0]);
+  }  // y's and z's blocks go to s1's list, for the next round's x and y
+}
+#endif
 
 TEST_CASE("cuda: every XAI method on ResNet50 with random weights, CUDA against CPU") {
   auto m = random_model("resnet50");

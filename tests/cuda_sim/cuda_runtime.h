@@ -89,6 +89,8 @@ namespace gt::cuda_sim {
 cudaError_t launch(dim3 grid, dim3 block, cudaStream_t s, std::function<void()> kernel);
 // Launches queued on each stream so far, in the order the streams were created (0: the null stream).
 std::vector<long> launches_by_stream();
+// cudaMalloc calls that succeeded so far.
+long mallocs();
 
 void sync_block();
 void sync_warp();

@@ -324,6 +324,10 @@ std::vector<long> launches_by_stream() {
   const std::lock_guard<std::recursive_mutex> lock(mu);
   return counts.launches;
 }
+long mallocs() {
+  const std::lock_guard<std::recursive_mutex> lock(mu);
+  return counts.mallocs;
+}
 
 void sync_block() { arrive(block.block_barrier, block.live); }
 void sync_warp() {
