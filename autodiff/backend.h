@@ -36,6 +36,8 @@ class Backend {
   // A new stream for one model's work; nullptr where the device has none (the CPU).
   virtual StreamPtr make_stream() { return nullptr; }
   virtual void fill(const Tensor& y, double v) = 0;
+  // No NaN and no Inf in x; waits for the work queued before it (on a GPU only the answer comes back).
+  virtual bool all_finite(const Tensor& x) = 0;
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;  // same numel; converts the dtype
 
   // y = op(x) element-wise. The backward takes the output y, as each derivative is a function of it:
@@ -118,10 +120,11 @@ Backend& cpu_backend();
 Backend& cuda_backend();  // in a build without CUDA: throws
 
 // Helpers for the backends.
-// Calls f(float{}) or f(double{}) by t's dtype.
+// Calls f(float{}) or f(double{}) by t's dtype, and returns what it returns.
 template <class F>
-void by_dtype(const Tensor& t, F&& f) {
-  if (t.dtype() == DType::f32) f(float{}); else f(double{});
+auto by_dtype(const Tensor& t, F&& f) {
+  if (t.dtype() == DType::f32) return f(float{});
+  return f(double{});
 }
 // (N, C, S) view of a tensor whose dim 1 is the channel axis; (N, C) tensors have S = 1.
 struct NCS {

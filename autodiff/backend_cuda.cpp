@@ -267,6 +267,16 @@ class CudaBackend final : public Backend {
       run(cuda::fill<T>(y.numel(), T(v), y.data<T>(), stream()), "fill");
     });
   }
+  bool all_finite(const Tensor& x) override {
+    // A flag on the device, set by any element that is not finite: one number comes back, not x
+    // (the tape checks every input gradient, 30 MB for IG's batch of 50 at 224 x 224).
+    const Tensor flag = Tensor::zeros({1}, x.dtype(), x.device());
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::flag_nonfinite<T>(x.numel(), x.data<T>(), flag.data<T>(), stream()), "all_finite");
+    });
+    return flag.item() == 0;
+  }
   void copy(const Tensor& src, const Tensor& dst) override {
     by_dtype(src, [&](auto a) {
       using A = decltype(a);

@@ -1,7 +1,5 @@
 #include "autodiff/tensor.h"
 
-#include <cmath>
-
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -186,16 +184,7 @@ std::vector<double> Tensor::to_vector_f64() const {
   return std::vector<double>(p, p + numel());
 }
 
-bool Tensor::all_finite() const {
-  if (device() != Device::cpu) return to(Device::cpu).all_finite();
-  auto scan = [n = numel()](const auto* p) {
-    bool ok = true;  // no early exit: the loop vectorises, and a NaN is the rare case
-#pragma omp parallel for simd reduction(&& : ok) if (n > (1 << 18))
-    for (int64_t i = 0; i < n; ++i) ok = ok && std::isfinite(p[i]);
-    return ok;
-  };
-  return dtype() == DType::f64 ? scan(data<double>()) : scan(data<float>());
-}
+bool Tensor::all_finite() const { return backend(device()).all_finite(*this); }
 
 std::vector<float> Tensor::to_vector() const {
   const Tensor c = to(Device::cpu).to(DType::f32);

@@ -236,6 +236,31 @@ TEST_CASE("cuda: layout ops and reductions") {
   }
 }
 
+TEST_CASE("cuda: all_finite finds a NaN or an Inf anywhere, and the tape names the node that made it") {
+  const int64_t n = 100003;  // more elements than one block of threads, not a multiple of one
+  for (const DType t : {DType::f32, DType::f64})
+    for (const int64_t at : {int64_t(0), n / 2, n - 1})
+      for (const double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+        std::vector<double> v(size_t(n), 1.5);
+        const Tensor ok = Tensor::from_vector({n}, v, t).to(Device::cuda);
+        v[size_t(at)] = bad;
+        const Tensor x = Tensor::from_vector({n}, v, t).to(Device::cuda);
+        INFO(to_string(t) << ", " << bad << " at " << at);
+        CHECK(ok.all_finite());
+        CHECK_FALSE(x.all_finite());
+      }
+  Tape tape;
+  TapeGuard g(tape);
+  const Tensor x = Tensor::full({4}, 0.5, DType::f32, Device::cuda).set_requires_grad(true);
+  const Tensor scale = Tensor::from_vector({4}, std::vector<float>{1, 2, INFINITY, 4}).to(Device::cuda);
+  Tensor y;
+  {
+    NameScope s("scaled");
+    y = ops::mul(x, scale);  // d y / d x = scale: Inf in the third element
+  }
+  CHECK_THROWS_WITH(tape.grad(ops::sum(y), {x}), Catch::Contains("NaN or Inf") && Catch::Contains("mul [scaled]"));
+}
+
 TEST_CASE("cuda: the sampled gradient check runs the layer on the GPU (here a Winograd conv) and passes") {
   SampledOptions o;
   o.device = Device::cuda;

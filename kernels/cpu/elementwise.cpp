@@ -124,6 +124,14 @@ void broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T*
 }
 
 template <class T>
+bool all_finite(int64_t n, const T* x) {
+  bool ok = true;  // no early exit: the loop vectorises, and a NaN is the rare case
+#pragma omp parallel for simd reduction(&& : ok) if (n > (1 << 18))
+  for (int64_t i = 0; i < n; ++i) ok = ok && std::isfinite(x[i]);
+  return ok;
+}
+
+template <class T>
 void optim_step(const OptimStep& s, int64_t n, T* p, const T* g, T* m, T* v) {
 #pragma omp parallel for simd if (n > kParallel)
   for (int64_t i = 0; i < n; ++i) {
@@ -151,7 +159,8 @@ void optim_step(const OptimStep& s, int64_t n, T* p, const T* g, T* m, T* v) {
   template void bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);             \
   template void bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*);                      \
   template void reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);                 \
-  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);                 \
+  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);              \
+  template bool all_finite<T>(int64_t, const T*);                                           \
   template void optim_step<T>(const OptimStep&, int64_t, T*, const T*, T*, T*);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

@@ -23,6 +23,9 @@ template <class T> void bias_grad(int64_t N, int64_t C, int64_t S, const T* dy, 
 template <class T> void reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* x, T* y);
 template <class T> void broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* dy, T* dx);
 
+// Whether every x[i] is finite (no NaN, no Inf).
+template <class T> bool all_finite(int64_t n, const T* x);
+
 // p, m (and v for Adam) updated in place from g (kernels/params.h: OptimStep).
 template <class T> void optim_step(const OptimStep& s, int64_t n, T* p, const T* g, T* m, T* v);
 

@@ -119,6 +119,14 @@ cudaError_t broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, c
                   [=] __device__(int64_t i) { dx[i] = scale * dy[i / (len * inner) * inner + i % inner]; });
 }
 
+template <class T>
+cudaError_t flag_nonfinite(int64_t n, const T* x, T* flag, cudaStream_t s) {
+  // every thread that finds one writes the same value: no atomics needed
+  return for_each(n, s, [=] __device__(int64_t i) {
+    if (!isfinite(x[i])) *flag = T(1);
+  });
+}
+
 template <class A, class B>
 cudaError_t convert(int64_t n, const A* a, B* b, cudaStream_t s) {
   return for_each(n, s, [=] __device__(int64_t i) { b[i] = static_cast<B>(a[i]); });
@@ -152,6 +160,7 @@ cudaError_t optim_step(const OptimStep& o, int64_t n, T* p, const T* g, T* m, T*
   template cudaError_t bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*, cudaStream_t);                 \
   template cudaError_t reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);            \
   template cudaError_t broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);        \
+  template cudaError_t flag_nonfinite<T>(int64_t, const T*, T*, cudaStream_t);                              \
   template cudaError_t optim_step<T>(const OptimStep&, int64_t, T*, const T*, T*, T*, cudaStream_t);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

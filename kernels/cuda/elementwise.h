@@ -28,6 +28,8 @@ template <class T>
 cudaError_t reduce_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* x, T* y, cudaStream_t s);
 template <class T>
 cudaError_t broadcast_axis(int64_t outer, int64_t len, int64_t inner, T scale, const T* dy, T* dx, cudaStream_t s);
+// *flag = 1 if some x[i] is NaN or Inf (else *flag is left as it is).
+template <class T> cudaError_t flag_nonfinite(int64_t n, const T* x, T* flag, cudaStream_t s);
 template <class A, class B> cudaError_t convert(int64_t n, const A* a, B* b, cudaStream_t s);
 template <class T>  // kernels/params.h: OptimStep
 cudaError_t optim_step(const OptimStep& o, int64_t n, T* p, const T* g, T* m, T* v, cudaStream_t s);
