@@ -39,12 +39,14 @@ Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor add_scalar(const Tensor& x, double s);
 Tensor mul_scalar(const Tensor& x, double s);
-// Element-wise: max(x, 0), min(max(x, 0), 6), 1 / (1 + e^-x), tanh x. Each saves only its output
-// y and takes the derivative from it (relu: y > 0, sigmoid: y (1 - y), tanh: 1 - y^2).
+// Element-wise: max(x, 0), min(max(x, 0), 6), 1 / (1 + e^-x), tanh x, 1 / sqrt(x). Each saves only
+// its output y and takes the derivative from it (relu: y > 0, sigmoid: y (1 - y), tanh: 1 - y^2,
+// rsqrt: -y^3 / 2).
 Tensor relu(const Tensor& x);
 Tensor relu6(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
 // min(max(x, lo), hi); the gradient passes where lo <= x <= hi (ends included). Throws if lo > hi.
 Tensor clamp(const Tensor& x, double lo, double hi);
 // Inverted dropout: y = x * mask / (1-p) with mask ~ Bernoulli(1-p) from `seed`; identity when !training.

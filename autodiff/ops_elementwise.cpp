@@ -86,6 +86,7 @@ Tensor relu(const Tensor& x) { return unary_op("relu", Unary::relu, x); }
 Tensor relu6(const Tensor& x) { return unary_op("relu6", Unary::relu6, x); }
 Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", Unary::sigmoid, x); }
 Tensor tanh(const Tensor& x) { return unary_op("tanh", Unary::tanh, x); }
+Tensor rsqrt(const Tensor& x) { return unary_op("rsqrt", Unary::rsqrt, x); }
 
 // y = min(max(x, lo), hi);  dx = dy * [lo <= x <= hi]
 Tensor clamp(const Tensor& x, double lo, double hi) {

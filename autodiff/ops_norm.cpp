@@ -1,6 +1,4 @@
 // Batch normalisation. x: (N,C,...) -> y: same; gamma, beta, running_mean, running_var: (C).
-#include <cmath>
-
 #include "autodiff/op_util.h"
 #include "autodiff/ops.h"
 
@@ -38,13 +36,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
     be(x).axpby(momentum, mean, 1.0 - momentum, running_mean);
     be(x).axpby(momentum * double(M) / double(M - 1), var, 1.0 - momentum, running_var);
   }
-  Tensor invstd = empty_as(x, cs);
-  be(x).affine(var, 1.0, eps, invstd);
-  {
-    std::vector<double> v = invstd.to_vector_f64();
-    for (double& e : v) e = 1.0 / std::sqrt(e);
-    invstd = Tensor::from_vector(cs, v, x.dtype()).to(x.device());
-  }
+  // 1 / sqrt(var + eps), where x is: on a GPU a trip to the host would wait for all queued work.
+  Tensor var_eps = empty_as(x, cs), invstd = empty_as(x, cs);
+  be(x).affine(var, 1.0, eps, var_eps);
+  be(x).unary_forward(Unary::rsqrt, var_eps, invstd);
   Tensor y = Tensor::empty_like(x);
   be(x).bn_forward(x, mean, invstd, gamma, beta, y);
   // x is kept only when the backward needs it: for the batch statistics or for dgamma. A frozen

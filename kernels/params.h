@@ -66,7 +66,7 @@ struct OptimStep {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, c1 = 1, c2 = 1;
 };
 
-enum class Unary { relu, relu6, sigmoid, tanh };
+enum class Unary { relu, relu6, sigmoid, tanh, rsqrt };  // rsqrt: 1 / sqrt(x)
 enum class Binary { add, sub, mul, add_relu };  // add_relu: max(a + b, 0)
 
 }  // namespace gt

@@ -174,6 +174,7 @@ TEST_CASE("cuda: element-wise ops") {
   compare_op("relu6", [](const V& v) { return ops::relu6(ops::mul_scalar(v[0], 8)); }, {s});
   compare_op("sigmoid", [](const V& v) { return ops::sigmoid(ops::mul_scalar(v[0], 4)); }, {s});
   compare_op("tanh", [](const V& v) { return ops::tanh(ops::mul_scalar(v[0], 2)); }, {s});
+  compare_op("rsqrt", [](const V& v) { return ops::rsqrt(ops::add_scalar(v[0], 1.5)); }, {s});
   compare_op("clamp", [](const V& v) { return ops::clamp(v[0], -0.4, 0.6); }, {s});
   compare_op("dropout", [](const V& v) { return ops::dropout(v[0], 0.3, 5, true); }, {s});
 }

@@ -399,7 +399,7 @@ TEST_CASE("cuda kernels (simulated GPU): element-wise maps, bias, axis reduction
       if (std::isnan(a[i]) && std::isnan(b[i])) a[i] = b[i] = 0;
     same(what, b, a);
   };
-  for (Unary op : {Unary::relu, Unary::relu6, Unary::sigmoid, Unary::tanh}) {
+  for (Unary op : {Unary::relu, Unary::relu6, Unary::sigmoid, Unary::tanh, Unary::rsqrt}) {
     const std::string u = "unary " + std::to_string(int(op));
     both(u + " forward", [&](double* o) { cpu::unary_forward<double>(op, n, x.data(), o); },
          [&](double* o) { return cuda::unary_forward<double>(op, n, x.data(), o, nullptr); }, n, {});

@@ -95,6 +95,7 @@ TEST_CASE("gradcheck: element-wise ops") {
   expect_ok("relu6", [](const V& v) { return ops::relu6(v[0]); }, {rnd(s, 11, -3, 9)});
   expect_ok("sigmoid", [](const V& v) { return ops::sigmoid(v[0]); }, {rnd(s, 12, -4, 4)});
   expect_ok("tanh", [](const V& v) { return ops::tanh(v[0]); }, {rnd(s, 13, -3, 3)});
+  expect_ok("rsqrt", [](const V& v) { return ops::rsqrt(v[0]); }, {rnd(s, 16, 0.2, 3)});
   expect_ok("clamp", [](const V& v) { return ops::clamp(v[0], -0.5, 0.4); }, {rnd(s, 14)});
   expect_ok("dropout (fixed seed)", [](const V& v) { return ops::dropout(v[0], 0.3, 99, true); }, {rnd(s, 15)});
 }

@@ -33,6 +33,7 @@ void unary_forward(Unary op, int64_t n, const T* x, T* y) {
     case Unary::relu6: return map1(n, x, y, [](T v) { return std::min(std::max(v, T(0)), T(6)); });
     case Unary::sigmoid: return map1(n, x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case Unary::tanh: return map1(n, x, y, [](T v) { return std::tanh(v); });
+    case Unary::rsqrt: return map1(n, x, y, [](T v) { return T(1) / std::sqrt(v); });
   }
 }
 
@@ -43,6 +44,8 @@ void unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx) {
     case Unary::relu6: return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) && v < T(6) ? d : T(0); });
     case Unary::sigmoid: return map2(n, y, dy, dx, [](T v, T d) { return d * v * (T(1) - v); });
     case Unary::tanh: return map2(n, y, dy, dx, [](T v, T d) { return d * (T(1) - v * v); });
+    // d x^(-1/2) / dx = -x^(-3/2) / 2 = -y^3 / 2
+    case Unary::rsqrt: return map2(n, y, dy, dx, [](T v, T d) { return d * T(-0.5) * v * v * v; });
   }
 }
 

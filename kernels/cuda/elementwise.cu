@@ -24,6 +24,7 @@ cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s)
       case Unary::relu6: y[i] = min_of(max_of(v, T(0)), T(6)); break;
       case Unary::sigmoid: y[i] = T(1) / (T(1) + exp(-v)); break;
       case Unary::tanh: y[i] = tanh(v); break;
+      case Unary::rsqrt: y[i] = T(1) / sqrt(v); break;
     }
   });
 }
@@ -37,6 +38,7 @@ cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, 
       case Unary::relu6: dx[i] = v > T(0) && v < T(6) ? d : T(0); break;
       case Unary::sigmoid: dx[i] = d * v * (T(1) - v); break;
       case Unary::tanh: dx[i] = d * (T(1) - v * v); break;
+      case Unary::rsqrt: dx[i] = d * T(-0.5) * v * v * v; break;
     }
   });
 }
