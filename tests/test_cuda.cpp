@@ -454,9 +454,41 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
     // reset, on the caller's; the next pass must get them back rather than call cudaMalloc again.
     const auto pass = [&] { return saliency(*b, xb, 5), saliency(*a, xa, 3); };
     pass();
-    const long before = cuda_sim::mallocs();
+    const long before = cuda_sim::stats().mallocs;
     for (int k = 0; k < 3; ++k) pass();
-    CHECK(cuda_sim::mallocs() == before);
+    CHECK(cuda_sim::stats().mallocs == before);
+  }
+  SECTION("a pass on an input on the GPU copies nothing to it and waits for it once, at the end") {
+    // A wait in the middle would leave the GPU idle while the host queues the rest of the pass (a
+    // one-hot mask uploaded between forward and backward; batch norm's 1/sqrt(var) on the host).
+    // The one wait is the tape's NaN check of the gradient, which reads back one number.
+    const Tensor x = rnd({1, 3, 64, 64}, 6, DType::f32).to(Device::cuda);
+    const auto launches = [](const std::function<void()>& pass) {
+      pass();
+      const cuda_sim::Stats before = cuda_sim::stats();
+      pass();
+      const cuda_sim::Stats after = cuda_sim::stats();
+      CHECK(after.to_device == before.to_device);
+      return std::make_pair(after.launches - before.launches, after.syncs - before.syncs);
+    };
+    const auto forward = launches([&] {
+      NoGradGuard ng;
+      (*b)(x);
+    });
+    const auto sal = launches([&] { saliency(*b, x, 5); });
+    const auto cam = launches(
+        [&] { xai::gradcam([&](const Tensor& in) { return (*b)(in); }, x, {5, false}, b->info.gradcam_layer); });
+    INFO("launches: forward " << forward.first << ", saliency " << sal.first << ", Grad-CAM " << cam.first);
+    CHECK(sal.second == 1);
+    CHECK(cam.second == 1);
+    // Grad-CAM hooks its layer alone, so the rest of the network runs fused as in the forward pass
+    // (a hook on every op would unfuse each conv, batch norm and ReLU: three launches for one).
+    CHECK(cam.first < forward.first * 3 / 2);
+    // Batch norm unfused (in training, or where a hook looks) queues its work and waits for nothing.
+    const Tensor ones = Tensor::full({3}, 1.0, DType::f32, Device::cuda), zeros = Tensor::zeros_like(ones);
+    const cuda_sim::Stats before = cuda_sim::stats();
+    ops::batch_norm(x, ones, zeros, zeros, ones, 1e-5, false, 0.1);
+    CHECK(cuda_sim::stats().syncs == before.syncs);
   }
 #endif
   SECTION("interleaved on one tape") {

@@ -121,7 +121,9 @@ int bench_model(Args& a, const std::string& name) {
   auto m = nn::make_model(name);
   nn::init_parameters(*m, 1);
   m->to(dev);
-  const Tensor x = Tensor::uniform({1, m->info.channels, m->info.input_h, m->info.input_w}, -1, 1, 7);
+  // On the device, as the PyTorch script's: a host input would send the logits back to the host, and
+  // their gradient out again, in the middle of every pass (nn::Model::operator()).
+  const Tensor x = Tensor::uniform({1, m->info.channels, m->info.input_h, m->info.input_w}, -1, 1, 7).to(dev);
   const int64_t target = std::min<int64_t>(281, m->info.classes - 1);
   const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
   xai::IgOptions ig;  // as torch_xai_bench.py: 50 midpoints from a zero baseline, batches of 10 (GPU: 50)

@@ -10,24 +10,38 @@
 namespace gt::xai {
 namespace {
 
+// The names of the layers the model's forward pass on x goes through, in order (for an error
+// message: a second pass, with a hook on every op).
+std::vector<std::string> layer_names(const Model& model, const Tensor& x) {
+  Tape tape;
+  TapeGuard guard(tape);
+  std::vector<std::string> layers;
+  tape.add_forward_hook("", "", [&](const std::string&, const std::string& l, const Tensor& out) {
+    if (layers.empty() || layers.back() != l) layers.push_back(l);
+    return out;
+  });
+  model(x.detach().set_requires_grad(true));
+  return layers;
+}
+
 // Runs the model on x, keeping layer's output A on the tape, and returns A and d score / d A.
 std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tensor& x, const Target& t,
                                                   const std::string& layer) {
   Tape tape;
   TapeGuard guard(tape);
   Tensor A;
-  std::vector<std::string> layers;  // for the error message
-  tape.add_forward_hook("", "", [&](const std::string&, const std::string& l, const Tensor& out) {
-    if (l == layer) A = out;  // the layer's last op wins: block5_conv3 is the conv's ReLU output
-    if (layers.empty() || layers.back() != l) layers.push_back(l);
-    return out;
-  });
+  // A hook on this layer's ops only: nn::Model fuses a conv with its batch norm and activation
+  // where no hook would see the parts, which it does everywhere else.
+  if (!layer.empty())
+    tape.add_forward_hook("", layer, [&](const std::string&, const std::string&, const Tensor& out) {
+      return A = out;  // the layer's last op wins: block5_conv3 is the conv's ReLU output
+    });
   // x requires a gradient only so that the forward pass is recorded; the need-mask of grad()
   // then computes nothing upstream of A.
   const Tensor score = target_score(model(x.detach().set_requires_grad(true)), t);
   if (!A.defined()) {
     std::string near;
-    for (const auto& n : nn::closest_names(layer, layers, 5)) near += (near.empty() ? "" : ", ") + n;
+    for (const auto& n : nn::closest_names(layer, layer_names(model, x), 5)) near += (near.empty() ? "" : ", ") + n;
     throw UnknownLayer("unknown layer '" + layer + "' (closest: " + near + "; `gradtrace layers` lists them all)");
   }
   if (A.ndim() != 4) throw Error("layer '" + layer + "' has output " + A.shape().str() + ", not a feature map (1,K,h,w)");

@@ -15,10 +15,12 @@ Tensor target_score(const Tensor& logits, const Target& t) {
   if (t.index < 0 || t.index >= K)
     throw Error("target class " + std::to_string(t.index) + " is out of range: the model has classes 0.." +
                 std::to_string(K - 1));
-  // sum_n sum_k logits[n,k] [k == c]: a one-hot mask keeps the op differentiable.
-  std::vector<float> onehot(static_cast<size_t>(N * K), 0.0f);
-  for (int64_t n = 0; n < N; ++n) onehot[size_t(n * K + t.index)] = 1.0f;
-  return ops::sum(ops::mul(logits, Tensor::from_vector(logits.shape(), onehot, logits.dtype()).to(logits.device())));
+  // sum_n sum_k logits[n,k] [k == c]: a one-hot mask keeps the op differentiable. Each row of the
+  // mask is a one with c zeros before it and K-1-c after, made where the logits are: on a GPU, an
+  // upload here would wait for the whole forward pass before the backward could be queued.
+  const Tensor one = Tensor::full({N, 1, 1, 1}, 1.0, logits.dtype(), logits.device());
+  const Tensor onehot = ops::pad(one, Pads{0, 0, t.index, K - 1 - t.index}).view({N, K});
+  return ops::sum(ops::mul(logits, onehot));
 }
 
 std::vector<double> row_scores(const Tensor& logits, const Target& t) {

@@ -89,8 +89,11 @@ namespace gt::cuda_sim {
 cudaError_t launch(dim3 grid, dim3 block, cudaStream_t s, std::function<void()> kernel);
 // Launches queued on each stream so far, in the order the streams were created (0: the null stream).
 std::vector<long> launches_by_stream();
-// cudaMalloc calls that succeeded so far.
-long mallocs();
+// What a real GPU would pay for in host time, counted so far (GT_CUDA_SIM_STATS=1 prints it at exit).
+struct Stats {
+  long launches, syncs, to_device, to_host, mallocs;  // syncs: of a stream or of the device
+};
+Stats stats();
 
 void sync_block();
 void sync_warp();

@@ -324,9 +324,10 @@ std::vector<long> launches_by_stream() {
   const std::lock_guard<std::recursive_mutex> lock(mu);
   return counts.launches;
 }
-long mallocs() {
+Stats stats() {
   const std::lock_guard<std::recursive_mutex> lock(mu);
-  return counts.mallocs;
+  return {std::accumulate(counts.launches.begin(), counts.launches.end(), 0L), counts.syncs, counts.to_device,
+          counts.to_host, counts.mallocs};
 }
 
 void sync_block() { arrive(block.block_barrier, block.live); }
