@@ -54,7 +54,10 @@ class CpuBackend final : public Backend {
     by_dtype(y, [&](auto z) { using T = decltype(z); cpu::fill<T>(y.numel(), T(v), y.data<T>()); });
   }
   bool all_finite(const Tensor& x) override {
-    return by_dtype(x, [&](auto z) { using T = decltype(z); return cpu::all_finite<T>(x.numel(), x.data<T>()); });
+    return by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      return cpu::all_finite<T>(x.numel(), x.data<T>());
+    });
   }
   void copy(const Tensor& src, const Tensor& dst) override {
     by_dtype(src, [&](auto a) {

@@ -30,8 +30,8 @@ std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tens
   Tape tape;
   TapeGuard guard(tape);
   Tensor A;
-  // A hook on this layer's ops only: nn::Model fuses a conv with its batch norm and activation
-  // where no hook would see the parts, which it does everywhere else.
+  // A hook on this layer's ops alone: nn::Model fuses a conv with its batch norm and activation
+  // wherever no hook looks at the parts, so the rest of the network still runs fused.
   if (!layer.empty())
     tape.add_forward_hook("", layer, [&](const std::string&, const std::string&, const Tensor& out) {
       return A = out;  // the layer's last op wins: block5_conv3 is the conv's ReLU output

@@ -101,7 +101,8 @@ IgResult integrated_gradients(const Model& model, const Tensor& x_in, const Tens
   r.attribution = attribution.to(x_in.device());
   NoGradGuard no_grad;
   // f(x) and f(x') in one batch of two, [1 1; 0 1] . [x - x'; x'] = [x; x']: one pass and one wait
-  const Tensor ends = ops::matmul(Tensor::from_vector({2, 2}, std::vector<double>{1, 1, 0, 1}, x.dtype()).to(x.device()), rows);
+  const Tensor ends =
+      ops::matmul(Tensor::from_vector({2, 2}, std::vector<double>{1, 1, 0, 1}, x.dtype()).to(x.device()), rows);
   const std::vector<double> f = row_scores(model(ends.view({2, x.dim(1), x.dim(2), x.dim(3)})), t);
   r.f_x = f[0], r.f_baseline = f[1];
   r.delta = ops::sum(attribution).item() - (r.f_x - r.f_baseline);
