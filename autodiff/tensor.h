@@ -93,10 +93,16 @@ class Tensor {
   DType dtype() const;
   Device device() const;
 
-  // Typed raw access; throws when T does not match the dtype.
+  // Typed access to the values in host memory; throws when T does not match the dtype, and when the
+  // tensor lives on a GPU, whose addresses the host cannot dereference (read it with at, to_vector or
+  // to(Device::cpu)). A simulated GPU's memory is the host's, so without this check a host read of a
+  // GPU tensor would pass every simulated test and crash on the first real GPU.
   template <class T>
   T* data() const;
-  void* raw() const;
+  // The typed address on the tensor's own device, for a backend to hand to its kernels.
+  template <class T>
+  T* device_data() const;
+  void* raw() const;  // untyped, on the tensor's own device
 
   bool requires_grad() const;
   // Marks a tensor as a leaf that wants a gradient (parameters, an input image) or, for a tensor that
@@ -145,12 +151,21 @@ struct TensorImpl {
 };
 
 template <class T>
-T* Tensor::data() const {
+T* Tensor::device_data() const {
   constexpr DType want = sizeof(T) == 4 ? DType::f32 : DType::f64;
   if (!impl_) throw Error("data(): undefined tensor");
   if (impl_->dtype != want)
     throw Error(std::string("data(): tensor is ") + to_string(impl_->dtype) + ", asked for " + to_string(want));
   return static_cast<T*>(impl_->storage->data);
+}
+
+template <class T>
+T* Tensor::data() const {
+  T* p = device_data<T>();
+  if (impl_->storage->device != Device::cpu)
+    throw Error(std::string("data(): the tensor ") + impl_->shape.str() + " is on " + to_string(impl_->storage->device) +
+                ", not in host memory: read it with at(), to_vector() or to(Device::cpu)");
+  return p;
 }
 
 }  // namespace gt

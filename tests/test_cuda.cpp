@@ -288,6 +288,10 @@ TEST_CASE("cuda: tensors move both ways, and the gradient crosses with them") {
   CHECK(Tensor::full({3}, 2.5, DType::f64, Device::cuda).to_vector_f64() == std::vector<double>(3, 2.5));
   CHECK(Tensor::zeros({5}, DType::f32, Device::cuda).to_vector() == std::vector<float>(5, 0.0f));
   CHECK(x.to(Device::cuda).to(DType::f64).to_vector_f64() == x.to_vector_f64());
+  // The host never dereferences a GPU address: data() refuses (the simulator's memory is the host's,
+  // so only this check makes a host read of a GPU tensor fail there rather than on a real GPU).
+  CHECK_THROWS_WITH(x.to(Device::cuda).data<float>(), Catch::Contains("is on cuda, not in host memory"));
+  CHECK(x.to(Device::cuda).at(7) == x.at(7));
   Tape tape;
   TapeGuard g(tape);
   Tensor leaf = x.clone().set_requires_grad(true);
