@@ -135,10 +135,4 @@ inline NCS ncs(const Tensor& x) {
   const int64_t N = s[0], C = s.ndim() > 1 ? s[1] : 1;
   return {N, C, s.numel() / std::max<int64_t>(1, N * C)};
 }
-// The typed address of t on its device, or nullptr for an undefined (optional) tensor.
-template <class T>
-T* ptr(const Tensor& t) {
-  return t.defined() ? t.device_data<T>() : nullptr;
-}
-
 }  // namespace gt

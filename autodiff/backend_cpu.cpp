@@ -20,6 +20,12 @@
 namespace gt {
 namespace {
 
+// The typed host data of t, or nullptr for an undefined (optional) tensor.
+template <class T>
+T* ptr(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend() {

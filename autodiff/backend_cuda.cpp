@@ -52,6 +52,20 @@ void fits_int(int64_t n, const char* what) {
   if (n > int64_t(INT32_MAX)) throw Error(std::string(what) + ": a dimension of " + std::to_string(n) + " is too large for the CUDA kernels");
 }
 
+// The typed GPU address of a tensor handed to a kernel. A host tensor here is a caller's bug that a
+// real GPU meets as an illegal address (or worse, silently, on the simulator, whose memory is the
+// host's): it is an error that says so instead.
+template <class T>
+T* gpu(const Tensor& t) {
+  if (t.device() != Device::cuda)
+    throw Error(std::string("CUDA backend: a tensor ") + t.shape().str() + " in host memory was passed to a GPU kernel");
+  return t.device_data<T>();
+}
+template <class T>
+T* gpu_or_null(const Tensor& t) {  // an optional tensor (bias, scale): nullptr when undefined
+  return t.defined() ? gpu<T>(t) : nullptr;
+}
+
 // Reports a failed CUDA call where nothing may throw (a destructor), and clears the error.
 void warn(cudaError_t e, const char* what) {
   if (e == cudaSuccess) return;
@@ -264,7 +278,7 @@ class CudaBackend final : public Backend {
   void fill(const Tensor& y, double v) override {
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
-      run(cuda::fill<T>(y.numel(), T(v), y.device_data<T>(), stream()), "fill");
+      run(cuda::fill<T>(y.numel(), T(v), gpu<T>(y), stream()), "fill");
     });
   }
   bool all_finite(const Tensor& x) override {
@@ -273,7 +287,7 @@ class CudaBackend final : public Backend {
     const Tensor flag = Tensor::zeros({1}, x.dtype(), x.device());
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::flag_nonfinite<T>(x.numel(), x.device_data<T>(), flag.device_data<T>(), stream()), "all_finite");
+      run(cuda::flag_nonfinite<T>(x.numel(), gpu<T>(x), gpu<T>(flag), stream()), "all_finite");
     });
     return flag.item() == 0;
   }
@@ -282,50 +296,50 @@ class CudaBackend final : public Backend {
       using A = decltype(a);
       by_dtype(dst, [&](auto b) {
         using B = decltype(b);
-        run(cuda::convert<A, B>(src.numel(), src.device_data<A>(), dst.device_data<B>(), stream()), "copy");
+        run(cuda::convert<A, B>(src.numel(), gpu<A>(src), gpu<B>(dst), stream()), "copy");
       });
     });
   }
   void unary_forward(Unary op, const Tensor& x, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::unary_forward<T>(op, x.numel(), x.device_data<T>(), y.device_data<T>(), stream()), "unary_forward");
+      run(cuda::unary_forward<T>(op, x.numel(), gpu<T>(x), gpu<T>(y), stream()), "unary_forward");
     });
   }
   void unary_backward(Unary op, const Tensor& y, const Tensor& dy, const Tensor& dx) override {
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
-      run(cuda::unary_backward<T>(op, y.numel(), y.device_data<T>(), dy.device_data<T>(), dx.device_data<T>(), stream()), "unary_backward");
+      run(cuda::unary_backward<T>(op, y.numel(), gpu<T>(y), gpu<T>(dy), gpu<T>(dx), stream()), "unary_backward");
     });
   }
   void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) override {
     by_dtype(a, [&](auto z) {
       using T = decltype(z);
-      run(cuda::binary<T>(op, a.numel(), a.device_data<T>(), b.device_data<T>(), y.device_data<T>(), stream()), "binary");
+      run(cuda::binary<T>(op, a.numel(), gpu<T>(a), gpu<T>(b), gpu<T>(y), stream()), "binary");
     });
   }
   void axpby(double a, const Tensor& x, double b, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::axpby<T>(x.numel(), T(a), x.device_data<T>(), T(b), y.device_data<T>(), stream()), "axpby");
+      run(cuda::axpby<T>(x.numel(), T(a), gpu<T>(x), T(b), gpu<T>(y), stream()), "axpby");
     });
   }
   void affine(const Tensor& x, double a, double b, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::affine<T>(x.numel(), x.device_data<T>(), T(a), T(b), y.device_data<T>(), stream()), "affine");
+      run(cuda::affine<T>(x.numel(), gpu<T>(x), T(a), T(b), gpu<T>(y), stream()), "affine");
     });
   }
   void clamp_forward(const Tensor& x, double lo, double hi, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::clamp_forward<T>(x.numel(), x.device_data<T>(), T(lo), T(hi), y.device_data<T>(), stream()), "clamp_forward");
+      run(cuda::clamp_forward<T>(x.numel(), gpu<T>(x), T(lo), T(hi), gpu<T>(y), stream()), "clamp_forward");
     });
   }
   void clamp_backward(const Tensor& x, double lo, double hi, const Tensor& dy, const Tensor& dx) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::clamp_backward<T>(x.numel(), x.device_data<T>(), T(lo), T(hi), dy.device_data<T>(), dx.device_data<T>(), stream()),
+      run(cuda::clamp_backward<T>(x.numel(), gpu<T>(x), T(lo), T(hi), gpu<T>(dy), gpu<T>(dx), stream()),
           "clamp_backward");
     });
   }
@@ -333,33 +347,33 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bias_add<T>(d.N, d.C, d.S, x.device_data<T>(), b.device_data<T>(), y.device_data<T>(), stream()), "bias_add");
+      run(cuda::bias_add<T>(d.N, d.C, d.S, gpu<T>(x), gpu<T>(b), gpu<T>(y), stream()), "bias_add");
     });
   }
   void bias_grad(const Tensor& dy, const Tensor& db) override {
     const NCS d = ncs(dy);
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bias_grad<T>(d.N, d.C, d.S, dy.device_data<T>(), db.device_data<T>(), stream()), "bias_grad");
+      run(cuda::bias_grad<T>(d.N, d.C, d.S, gpu<T>(dy), gpu<T>(db), stream()), "bias_grad");
     });
   }
   void reduce_axis(const Tensor& x, int64_t outer, int64_t len, int64_t inner, double scale, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::reduce_axis<T>(outer, len, inner, T(scale), x.device_data<T>(), y.device_data<T>(), stream()), "reduce_axis");
+      run(cuda::reduce_axis<T>(outer, len, inner, T(scale), gpu<T>(x), gpu<T>(y), stream()), "reduce_axis");
     });
   }
   void broadcast_axis(const Tensor& dy, int64_t outer, int64_t len, int64_t inner, double scale,
                       const Tensor& dx) override {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      run(cuda::broadcast_axis<T>(outer, len, inner, T(scale), dy.device_data<T>(), dx.device_data<T>(), stream()), "broadcast_axis");
+      run(cuda::broadcast_axis<T>(outer, len, inner, T(scale), gpu<T>(dy), gpu<T>(dx), stream()), "broadcast_axis");
     });
   }
   void optim_step(const OptimStep& o, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v) override {
     by_dtype(p, [&](auto z) {
       using T = decltype(z);
-      run(cuda::optim_step<T>(o, p.numel(), p.device_data<T>(), g.device_data<T>(), m.device_data<T>(), ptr<T>(v), stream()), "optim_step");
+      run(cuda::optim_step<T>(o, p.numel(), gpu<T>(p), gpu<T>(g), gpu<T>(m), gpu_or_null<T>(v), stream()), "optim_step");
     });
   }
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A, const Tensor& B,
@@ -367,7 +381,7 @@ class CudaBackend final : public Backend {
     fits_int(std::max({M, N, K}), "gemm");
     by_dtype(A, [&](auto z) {
       using T = decltype(z);
-      run(cuda::gemm<T>(ta, tb, M, N, K, T(alpha), A.device_data<T>(), B.device_data<T>(), T(beta), C.device_data<T>(), workspace(),
+      run(cuda::gemm<T>(ta, tb, M, N, K, T(alpha), gpu<T>(A), gpu<T>(B), T(beta), gpu<T>(C), workspace(),
                         kWorkspace, stream()),
           "gemm");
     });
@@ -377,12 +391,12 @@ class CudaBackend final : public Backend {
     fits(g);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      const Epilogue<T> e(ptr<T>(b), ptr<T>(scale), act);
+      const Epilogue<T> e(gpu_or_null<T>(b), gpu_or_null<T>(scale), act);
       if (winograd(g, false, sizeof(T)))
-        run(cuda::winograd_forward<T>(g, x.device_data<T>(), w.device_data<T>(), e, y.device_data<T>(), workspace(), kWorkspace, stream()),
+        run(cuda::winograd_forward<T>(g, gpu<T>(x), gpu<T>(w), e, gpu<T>(y), workspace(), kWorkspace, stream()),
             "conv2d_forward (Winograd)");
       else
-        run(cuda::conv2d_forward<T>(g, x.device_data<T>(), w.device_data<T>(), e, y.device_data<T>(), workspace(), kWorkspace, stream()),
+        run(cuda::conv2d_forward<T>(g, gpu<T>(x), gpu<T>(w), e, gpu<T>(y), workspace(), kWorkspace, stream()),
             "conv2d_forward");
     });
   }
@@ -391,8 +405,8 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(y);
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
-      run(cuda::epilogue_backward<T>(Epilogue<T>(nullptr, ptr<T>(scale), act), d.N, d.C, d.S, dy.device_data<T>(), y.device_data<T>(),
-                                     dz.device_data<T>(), stream()),
+      run(cuda::epilogue_backward<T>(Epilogue<T>(nullptr, gpu_or_null<T>(scale), act), d.N, d.C, d.S, gpu<T>(dy), gpu<T>(y),
+                                     gpu<T>(dz), stream()),
           "conv2d_epilogue_backward");
     });
   }
@@ -401,11 +415,11 @@ class CudaBackend final : public Backend {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
       if (winograd(g, true, sizeof(T)))
-        run(cuda::winograd_backward_data<T>(g, dy.device_data<T>(), w.device_data<T>(), dx.device_data<T>(), workspace(), kWorkspace,
+        run(cuda::winograd_backward_data<T>(g, gpu<T>(dy), gpu<T>(w), gpu<T>(dx), workspace(), kWorkspace,
                                             stream()),
             "conv2d_backward_data (Winograd)");
       else
-        run(cuda::conv2d_backward_data<T>(g, dy.device_data<T>(), w.device_data<T>(), dx.device_data<T>(), workspace(), kWorkspace,
+        run(cuda::conv2d_backward_data<T>(g, gpu<T>(dy), gpu<T>(w), gpu<T>(dx), workspace(), kWorkspace,
                                           stream()),
             "conv2d_backward_data");
     });
@@ -414,7 +428,7 @@ class CudaBackend final : public Backend {
     fits(g);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::conv2d_backward_weight<T>(g, x.device_data<T>(), dy.device_data<T>(), dw.device_data<T>(), workspace(), kWorkspace,
+      run(cuda::conv2d_backward_weight<T>(g, gpu<T>(x), gpu<T>(dy), gpu<T>(dw), workspace(), kWorkspace,
                                           stream()),
           "conv2d_backward_weight");
     });
@@ -422,32 +436,32 @@ class CudaBackend final : public Backend {
   void maxpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::maxpool_forward<T>(g, x.device_data<T>(), y.device_data<T>(), stream()), "maxpool_forward");
+      run(cuda::maxpool_forward<T>(g, gpu<T>(x), gpu<T>(y), stream()), "maxpool_forward");
     });
   }
   void maxpool_backward(const PoolGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dx) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::maxpool_backward<T>(g, x.device_data<T>(), dy.device_data<T>(), dx.device_data<T>(), stream()), "maxpool_backward");
+      run(cuda::maxpool_backward<T>(g, gpu<T>(x), gpu<T>(dy), gpu<T>(dx), stream()), "maxpool_backward");
     });
   }
   void avgpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::avgpool_forward<T>(g, x.device_data<T>(), y.device_data<T>(), stream()), "avgpool_forward");
+      run(cuda::avgpool_forward<T>(g, gpu<T>(x), gpu<T>(y), stream()), "avgpool_forward");
     });
   }
   void avgpool_backward(const PoolGeom& g, const Tensor& dy, const Tensor& dx) override {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      run(cuda::avgpool_backward<T>(g, dy.device_data<T>(), dx.device_data<T>(), stream()), "avgpool_backward");
+      run(cuda::avgpool_backward<T>(g, gpu<T>(dy), gpu<T>(dx), stream()), "avgpool_backward");
     });
   }
   void bn_stats(const Tensor& x, const Tensor& mean, const Tensor& var) override {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bn_stats<T>(d.N, d.C, d.S, x.device_data<T>(), mean.device_data<T>(), var.device_data<T>(), stream()), "bn_stats");
+      run(cuda::bn_stats<T>(d.N, d.C, d.S, gpu<T>(x), gpu<T>(mean), gpu<T>(var), stream()), "bn_stats");
     });
   }
   void bn_forward(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma, const Tensor& beta,
@@ -455,8 +469,8 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bn_forward<T>(d.N, d.C, d.S, x.device_data<T>(), mean.device_data<T>(), invstd.device_data<T>(), gamma.device_data<T>(),
-                              beta.device_data<T>(), y.device_data<T>(), stream()),
+      run(cuda::bn_forward<T>(d.N, d.C, d.S, gpu<T>(x), gpu<T>(mean), gpu<T>(invstd), gpu<T>(gamma),
+                              gpu<T>(beta), gpu<T>(y), stream()),
           "bn_forward");
     });
   }
@@ -465,22 +479,22 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bn_backward<T>(d.N, d.C, d.S, x.device_data<T>(), dy.device_data<T>(), mean.device_data<T>(), invstd.device_data<T>(),
-                               gamma.device_data<T>(), training, ptr<T>(dx), ptr<T>(dgamma), ptr<T>(dbeta), stream()),
+      run(cuda::bn_backward<T>(d.N, d.C, d.S, gpu<T>(x), gpu<T>(dy), gpu<T>(mean), gpu<T>(invstd),
+                               gpu<T>(gamma), training, gpu_or_null<T>(dx), gpu_or_null<T>(dgamma), gpu_or_null<T>(dbeta), stream()),
           "bn_backward");
     });
   }
   void softmax_forward(const Tensor& x, bool log, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::softmax_forward<T>(x.dim(0), x.numel() / x.dim(0), log, x.device_data<T>(), y.device_data<T>(), stream()),
+      run(cuda::softmax_forward<T>(x.dim(0), x.numel() / x.dim(0), log, gpu<T>(x), gpu<T>(y), stream()),
           "softmax_forward");
     });
   }
   void softmax_backward(const Tensor& y, const Tensor& dy, bool log, const Tensor& dx) override {
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
-      run(cuda::softmax_backward<T>(y.dim(0), y.numel() / y.dim(0), log, y.device_data<T>(), dy.device_data<T>(), dx.device_data<T>(),
+      run(cuda::softmax_backward<T>(y.dim(0), y.numel() / y.dim(0), log, gpu<T>(y), gpu<T>(dy), gpu<T>(dx),
                                     stream()),
           "softmax_backward");
     });
@@ -491,8 +505,8 @@ class CudaBackend final : public Backend {
     by_dtype(logp, [&](auto z) {
       using T = decltype(z);
       const Tensor loss = Tensor::empty({1}, logp.dtype(), Device::cuda);
-      run(cuda::nll_forward<T>(logp.dim(0), logp.dim(1), logp.device_data<T>(), static_cast<const int32_t*>(lab.raw()),
-                               loss.device_data<T>(), stream()),
+      run(cuda::nll_forward<T>(logp.dim(0), logp.dim(1), gpu<T>(logp), static_cast<const int32_t*>(lab.raw()),
+                               gpu<T>(loss), stream()),
           "nll_forward");
       T v;
       read(loss, &v);
@@ -505,15 +519,15 @@ class CudaBackend final : public Backend {
     by_dtype(dlogp, [&](auto z) {
       using T = decltype(z);
       run(cuda::nll_backward<T>(dlogp.dim(0), dlogp.dim(1), static_cast<const int32_t*>(lab.raw()), T(dloss),
-                                dlogp.device_data<T>(), stream()),
+                                gpu<T>(dlogp), stream()),
           "nll_backward");
     });
   }
   void pad(const Tensor& x, const Pads& p, double value, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::pad<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), p.top, p.bottom, p.left, p.right, T(value), x.device_data<T>(),
-                       y.device_data<T>(), stream()),
+      run(cuda::pad<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), p.top, p.bottom, p.left, p.right, T(value), gpu<T>(x),
+                       gpu<T>(y), stream()),
           "pad");
     });
   }
@@ -521,7 +535,7 @@ class CudaBackend final : public Backend {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
       run(cuda::pad_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), p.top, p.bottom, p.left, p.right,
-                                dy.device_data<T>(), dx.device_data<T>(), stream()),
+                                gpu<T>(dy), gpu<T>(dx), stream()),
           "pad_backward");
     });
   }
@@ -529,7 +543,7 @@ class CudaBackend final : public Backend {
     const NCS s = ncs(src), d = ncs(dst);
     by_dtype(src, [&](auto z) {
       using T = decltype(z);
-      run(cuda::insert_channels<T>(s.N, s.C, s.S, src.device_data<T>(), d.C, offset, dst.device_data<T>(), stream()),
+      run(cuda::insert_channels<T>(s.N, s.C, s.S, gpu<T>(src), d.C, offset, gpu<T>(dst), stream()),
           "insert_channels");
     });
   }
@@ -537,15 +551,15 @@ class CudaBackend final : public Backend {
     const NCS s = ncs(src_grad), d = ncs(dst_grad);
     by_dtype(src_grad, [&](auto z) {
       using T = decltype(z);
-      run(cuda::extract_channels<T>(s.N, s.C, s.S, dst_grad.device_data<T>(), d.C, offset, src_grad.device_data<T>(), stream()),
+      run(cuda::extract_channels<T>(s.N, s.C, s.S, gpu<T>(dst_grad), d.C, offset, gpu<T>(src_grad), stream()),
           "extract_channels");
     });
   }
   void resize_bilinear(const Tensor& x, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::resize_bilinear<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), x.device_data<T>(),
-                                   y.device_data<T>(), stream()),
+      run(cuda::resize_bilinear<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), gpu<T>(x),
+                                   gpu<T>(y), stream()),
           "resize_bilinear");
     });
   }
@@ -553,7 +567,7 @@ class CudaBackend final : public Backend {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
       run(cuda::resize_bilinear_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3),
-                                            dy.device_data<T>(), dx.device_data<T>(), stream()),
+                                            gpu<T>(dy), gpu<T>(dx), stream()),
           "resize_bilinear_backward");
     });
   }

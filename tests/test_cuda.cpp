@@ -292,6 +292,9 @@ TEST_CASE("cuda: tensors move both ways, and the gradient crosses with them") {
   // so only this check makes a host read of a GPU tensor fail there rather than on a real GPU).
   CHECK_THROWS_WITH(x.to(Device::cuda).data<float>(), Catch::Contains("is on cuda, not in host memory"));
   CHECK(x.to(Device::cuda).at(7) == x.at(7));
+  // Nor does a GPU kernel get a host address: the CUDA backend checks where each tensor lives.
+  CHECK_THROWS_WITH(backend(Device::cuda).copy(x, Tensor::empty_like(x.to(Device::cuda))),
+                    Catch::Contains("in host memory was passed to a GPU kernel"));
   Tape tape;
   TapeGuard g(tape);
   Tensor leaf = x.clone().set_requires_grad(true);
