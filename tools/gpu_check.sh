@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The GPU check, in one go on a machine with an NVIDIA GPU (CUDA 13, sm_90: H100/H200):
 #   1. builds gradtrace with CUDA (build-gpu/), unless --prebuilt DIR says where a bundle is;
-#   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU),
-#      and the CLI's methods on the real MobileNet with --device cuda against --device cpu;
-#   3. times the conv kernels at IG's batch of 50 (the implicit GEMM's fraction of the GPU's fp32
+#   2. runs the CUDA tests (every op, forward and backward, and every XAI method, against the CPU);
+#   3. times the four models' forward, saliency, Grad-CAM and IG-50 beside PyTorch + cuDNN (fp32,
+#      TF32 off) on the same GPU, and prints one table of ratios;
+#   4. times the conv kernels at IG's batch of 50 (the implicit GEMM's fraction of the GPU's fp32
 #      peak, then Winograd's time for the same layers, with and without 64-row tiles, and in chunks
-#      small enough for L2) and at batch 1, and the four models' forward, saliency, Grad-CAM and
-#      IG-50 beside PyTorch + cuDNN (fp32, TF32 off) on the same GPU, and prints one table of ratios.
+#      small enough for L2) and at batch 1;
+#   5. runs the CLI's methods on the real MobileNet with --device cuda against --device cpu.
+# Each step has a time limit; one that fails is listed at the end (exit 1), and the rest still run.
 # Aims to finish in under 4 minutes.
 #
 #   tools/gpu_check.sh                 build here, then check (needs the packages tools/deps.sh names)
@@ -44,74 +46,48 @@ if [ "$mode" = --bundle ]; then
 fi
 
 if [ "$mode" = --prebuilt ]; then
+  dir=$(cd "$dir" && pwd)
   bin=$dir tests=$dir/gradtrace_cuda_tests close=$dir/h5_close shared=$dir/shared kernels=
-  export LD_LIBRARY_PATH="$PWD/$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 else
   build build-gpu
-  bin=build-gpu tests=build-gpu/tests/gradtrace_cuda_tests close=build-gpu/tests/h5_close shared=../shared
+  bin=build-gpu tests=build-gpu/tests/gradtrace_cuda_tests close=build-gpu/tests/h5_close shared=$PWD/../shared
   kernels=build-gpu/libgradtrace_cuda_kernels.a
 fi
-export GT_SHARED_DIR=$PWD/$shared
+export GT_SHARED_DIR=$shared
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
 
-echo "== CUDA against CPU"
+# Every step has a time limit, and a failed one is reported and counted, not fatal: a GPU session is
+# short, and one crash must not cost the table. The table comes first, the kernels' A/B runs after.
 set +e
-"$tests" 2>&1 | tee /tmp/gt_cuda_tests.log | grep -E "max \|cuda - cpu\||FAILED|passed|failed|skipped" | tail -n 80
-rc=${PIPESTATUS[0]}
-set -e
-[ "$rc" = 77 ] && { echo "no GPU here: the CUDA tests skipped, and there is nothing to time"; exit 77; }
+failed=/tmp/gt_failed_steps
+: >"$failed"
+section() { echo "== $* ($SECONDS s)"; }
+step() {  # step SECONDS command...: runs it; a failure or a timeout is reported (stderr) and listed
+  timeout "$1" "${@:2}"
+  local r=$?
+  if [ "$r" != 0 ]; then
+    local why="exit $r"
+    [ "$r" = 124 ] && why="timed out after $1 s"
+    echo "FAILED ($why): ${*:2}" | tee -a "$failed" >&2
+  fi
+  return "$r"
+}
 
-echo "== the CLI on the real MobileNet: --device cuda against --device cpu (raw .h5 outputs)"
-w=$shared/data/weights/mobilenet_v1_0.25_224.tflite img=$shared/data/images/chelsea.png
-if [ -f "$w" ]; then
-  cli=$(mktemp -d)
-  for m in classify saliency smoothgrad ig gradcam occlusion; do
-    for d in cpu cuda; do
-      args=(--weights "$w" --image "$img" --raw "$cli/$m.$d.h5" --device "$d")
-      [ "$m" = classify ] || args+=(--out "$cli/$m.$d.png")
-      "$bin/gradtrace" "$m" "${args[@]}" >/dev/null 2>"$cli/$m.$d.err" || { echo "$m --device $d failed:"; cat "$cli/$m.$d.err"; rc=1; }
-    done
-    [ -f "$cli/$m.cpu.h5" ] && [ -f "$cli/$m.cuda.h5" ] || continue
-    echo "$m:"  # each dataset: max |cuda - cpu| / max |cpu| <= 1e-2
-    "$close" "$cli/$m.cpu.h5" "$cli/$m.cuda.h5" 1e-2 | sed 's/^/  /' || rc=1
-  done
-fi
+section "CUDA against CPU"
+timeout 150 "$tests" >/tmp/gt_cuda_tests.log 2>&1
+r=$?
+grep -E "max \|cuda - cpu\||FAILED|passed|failed|skipped" /tmp/gt_cuda_tests.log | tail -n 80
+[ "$r" = 77 ] && { echo "no GPU here: the CUDA tests skipped, and there is nothing to time"; exit 77; }
+[ "$r" = 0 ] || { echo "FAILED (exit $r): the CUDA tests" | tee -a "$failed"; tail -n 20 /tmp/gt_cuda_tests.log; }
 
-echo "== conv kernels, VGG16's 13 layers at batch 50 (IG's): the implicit GEMM"
-GRADTRACE_CUDA_WINOGRAD=0 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5 --wgrad | tee /tmp/gt_conv.log
-# fp32 peak = SMs x 128 lanes x 2 (an FMA) x the SM clock
-peak=$(python3 -c "import torch, subprocess
-p = torch.cuda.get_device_properties(0)
-mhz = float(subprocess.check_output(['nvidia-smi', '--query-gpu=clocks.max.sm', '--format=csv,noheader,nounits']).split()[0])
-print('%.0f' % (p.multi_processor_count * 128 * 2 * mhz / 1e3))" 2>/dev/null || echo 0)
-awk -v peak="$peak" '$1 == "total" && peak > 0 {
-  printf "fp32 peak %.1f TFLOP/s: conv forward %.1f%%, data gradient %.1f%%, weight gradient %.1f%% of it\n",
-         peak / 1e3, 100 * $5 / peak, 100 * $8 / peak, 100 * $12 / peak }' /tmp/gt_conv.log
-if [ -n "$kernels" ] && command -v cuobjdump >/dev/null && command -v nvdisasm >/dev/null; then
-  echo "== the tile kernels' main loops in SASS: FFMA / all instructions bounds the fraction of peak"
-  python3 tools/sass_mainloop.py "$kernels" | { read -r header; echo "$header"; sort -u -k4; } || true
-fi
-echo "== the same with Winograd F(2x2, 3x3), the default for these layers (GFLOP/s: the direct convolution's FLOPs)"
-"$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
-echo "== again on 128x128 tiles only: above, the products with 64 rows (block1's, and block2_conv1's data gradient) took 64x128 ones"
-GRADTRACE_CUDA_SHORT_TILES=0 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
-echo "== again with Winograd chunks of at most 24 MB of transforms (to stay in L2), not as many tiles as 256 MB hold"
-GRADTRACE_CUDA_WINOGRAD_CHUNK_MB=24 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
-echo "== batch 1 (saliency's): the implicit GEMM, then Winograd"
-GRADTRACE_CUDA_WINOGRAD=0 "$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
-"$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
-
-echo "== gradtrace and PyTorch, batch 1 (IG-50: one batch of 50)"
+section "gradtrace and PyTorch, batch 1 (IG-50: one batch of 50)"
 : >/tmp/gt_models.log
 for m in vgg16 resnet50 inception_v3 mobilenet_v2; do
-  "$bin/gradtrace" bench --model "$m" --task all --device cuda --repeat 10 | tee -a /tmp/gt_models.log
-done
-echo "== IG-50 with Winograd chunks of at most 24 MB (the default above: as many tiles as 256 MB hold)"
-for m in vgg16 resnet50; do
-  GRADTRACE_CUDA_WINOGRAD_CHUNK_MB=24 "$bin/gradtrace" bench --model "$m" --task ig50 --device cuda --repeat 10
+  step 60 "$bin/gradtrace" bench --model "$m" --task all --device cuda --repeat 10 | tee -a /tmp/gt_models.log
 done
 if [ -f "$shared/bench/torch_xai_bench.py" ]; then
-  python3 "$shared/bench/torch_xai_bench.py" 16 cuda | tee /tmp/gt_torch.log
+  step 150 python3 "$shared/bench/torch_xai_bench.py" 16 cuda | tee /tmp/gt_torch.log
   # one row per model and task: ours, PyTorch's, the ratio, and the issue's bound for it
   python3 - <<'PY'
 import re
@@ -121,7 +97,7 @@ for line in open('/tmp/gt_models.log'):
     if m: ours[(m[1], m[2])] = float(m[3])
 torch = {}
 for line in open('/tmp/gt_torch.log'):
-    name = line.split()[0]
+    name = line.split()[0] if line.split() else ''
     for k, v in re.findall(r'(\w+)=([\d.]+)ms', line):
         torch[(name, {'fwd': 'forward'}.get(k, k))] = float(v)
 bound = {'ig50': 1.5, 'saliency': 2.0}
@@ -134,4 +110,53 @@ for (name, task), t in sorted(torch.items()):
     print('%-13s %-9s %10.2f %10.2f %6.2fx %7s %s' % (name, task, o, t, o / t, ('%.1fx' % b) if b else '-', ok))
 PY
 fi
-exit "$rc"
+
+section "conv kernels, VGG16's 13 layers at batch 50 (IG's): the implicit GEMM"
+step 60 env GRADTRACE_CUDA_WINOGRAD=0 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5 --wgrad | tee /tmp/gt_conv.log
+# fp32 peak = SMs x 128 lanes x 2 (an FMA) x the SM clock
+peak=$(python3 -c "import torch, subprocess
+p = torch.cuda.get_device_properties(0)
+mhz = float(subprocess.check_output(['nvidia-smi', '--query-gpu=clocks.max.sm', '--format=csv,noheader,nounits']).split()[0])
+print('%.0f' % (p.multi_processor_count * 128 * 2 * mhz / 1e3))" 2>/dev/null || echo 0)
+awk -v peak="$peak" '$1 == "total" && peak > 0 {
+  printf "fp32 peak %.1f TFLOP/s: conv forward %.1f%%, data gradient %.1f%%, weight gradient %.1f%% of it\n",
+         peak / 1e3, 100 * $5 / peak, 100 * $8 / peak, 100 * $12 / peak }' /tmp/gt_conv.log
+if [ -n "$kernels" ] && command -v cuobjdump >/dev/null && command -v nvdisasm >/dev/null; then
+  section "the tile kernels' main loops in SASS: FFMA / all instructions bounds the fraction of peak"
+  python3 tools/sass_mainloop.py "$kernels" | { read -r header; echo "$header"; sort -u -k4; }
+fi
+section "the same with Winograd F(2x2, 3x3), the default for these layers (GFLOP/s: the direct convolution's FLOPs)"
+step 60 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
+section "again on 128x128 tiles only: above, the products with 64 rows (block1's, and block2_conv1's data gradient) took 64x128 ones"
+step 60 env GRADTRACE_CUDA_SHORT_TILES=0 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
+section "again with Winograd chunks of at most 24 MB of transforms (to stay in L2), not as many tiles as 256 MB hold"
+step 60 env GRADTRACE_CUDA_WINOGRAD_CHUNK_MB=24 "$bin/gradtrace" bench conv --device cuda --batch 50 --repeat 5
+section "batch 1 (saliency's): the implicit GEMM, then Winograd"
+step 30 env GRADTRACE_CUDA_WINOGRAD=0 "$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
+step 30 "$bin/gradtrace" bench conv --device cuda --batch 1 --repeat 20
+section "IG-50 with Winograd chunks of at most 24 MB (the default above: as many tiles as 256 MB hold)"
+for m in vgg16 resnet50; do
+  step 60 env GRADTRACE_CUDA_WINOGRAD_CHUNK_MB=24 "$bin/gradtrace" bench --model "$m" --task ig50 --device cuda --repeat 10
+done
+
+section "the CLI on the real MobileNet: --device cuda against --device cpu (raw .h5 outputs)"
+w=$shared/data/weights/mobilenet_v1_0.25_224.tflite img=$shared/data/images/chelsea.png
+if [ -f "$w" ]; then
+  cli=$(mktemp -d)
+  for m in classify saliency smoothgrad ig gradcam occlusion; do
+    for d in cpu cuda; do
+      args=(--weights "$w" --image "$img" --raw "$cli/$m.$d.h5" --device "$d")
+      [ "$m" = classify ] || args+=(--out "$cli/$m.$d.png")
+      step 60 "$bin/gradtrace" "$m" "${args[@]}" >/dev/null 2>"$cli/$m.$d.err" || cat "$cli/$m.$d.err"
+    done
+    [ -f "$cli/$m.cpu.h5" ] && [ -f "$cli/$m.cuda.h5" ] || continue
+    echo "$m:"  # each dataset: max |cuda - cpu| / max |cpu| <= 1e-2
+    step 10 "$close" "$cli/$m.cpu.h5" "$cli/$m.cuda.h5" 1e-2 | sed 's/^/  /'
+  done
+fi
+if [ -s "$failed" ]; then
+  section "done; these steps FAILED:"
+  cat "$failed"
+  exit 1
+fi
+section "done: every step passed"
