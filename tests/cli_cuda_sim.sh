@@ -28,6 +28,13 @@ for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop gui
   same "$m" "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png"
 done
 same classify "$gt" classify --weights "$w" --image "$img"
+# A method's pass waits for the GPU only at its end: the CLI puts the image where the model is, so
+# the logits do not come back to the host mid-pass. saliency = classify's run (loading, one forward)
+# + a pass that waits twice (its end, and the tape's NaN check); a host image made it 4.
+syncs() { GT_CUDA_SIM_STATS=1 "$@" --device cuda 2>&1 >/dev/null | sed -n 's/.* launches, \([0-9]*\) synchronisations.*/\1/p'; }
+base=$(syncs "$gt" classify --weights "$w" --image "$img") sal=$(syncs "$gt" saliency --weights "$w" --image "$img" --out "$tmp/s.png")
+[ -n "$base" ] && [ -n "$sal" ] && [ $((sal - base)) -le 2 ] ||
+  { echo "FAIL: saliency waits $sal times on the GPU, classify $base: more than 2 in the pass"; fail=1; }
 cmp -s "$tmp/classify.cpu.out" "$tmp/classify.cuda.out" ||
   { echo "FAIL: classify prints differently on cuda"; diff "$tmp/classify.cpu.out" "$tmp/classify.cuda.out"; fail=1; }
 ok metrics "$gt" metrics --weights "$w" --image "$img" --method saliency --steps 4 --device cuda

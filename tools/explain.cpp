@@ -34,6 +34,9 @@ Subject load_subject(const std::string& weights, const std::string& model_name, 
     s.pixels = load_pixels(image, info, resize, &s.true_label);
     s.x = preprocess(s.pixels, info.preprocessing);
   }
+  // The input lives where the model runs: a host input would send the logits back to the host and
+  // their gradient to the GPU in the middle of every pass (nn::Model::operator()), each with a wait.
+  s.x = s.x.to(s.model->device());
   nn::Model* m = s.model.get();
   s.fn = [m](const Tensor& in) { return (*m)(in); };
   NoGradGuard no_grad;

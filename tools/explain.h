@@ -20,7 +20,7 @@ struct Subject {
   std::unique_ptr<nn::Model> model;
   std::string resize;        // the --resize override ("" = the weights' default), for file baselines
   Tensor pixels;             // (1,3,H,W) in [0, 255]; undefined when the input was an .h5 tensor
-  Tensor x;                  // the model input
+  Tensor x;                  // the model input, on the model's device
   std::vector<float> probs;  // softmax of the logits
   int64_t top1 = 0;
   std::string true_label;    // the dataset's label (--image fashion-mnist:test:K), else empty

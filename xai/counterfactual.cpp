@@ -44,8 +44,10 @@ CounterfactualResult counterfactual(const Model& model, const Tensor& x0, const 
     throw Error("counterfactual: unknown proximity '" + o.proximity + "' (known: l1, l2)");
   const std::vector<double> lo = bound(o.lo, x0, -INFINITY), hi = bound(o.hi, x0, INFINITY);
   // The input itself is the parameter: Adam (Kingma & Ba 2015, PyTorch's defaults) or plain gradient
-  // descent, the same optimisers that train networks (nn/optim.h).
-  Tensor x = x0.clone();
+  // descent, the same optimisers that train networks (nn/optim.h). It stays on the host, wherever x0
+  // and the model are, for the clamp to the valid range after each step.
+  const Tensor x0h = x0.to(Device::cpu);
+  Tensor x = x0h.clone();
   x.set_requires_grad(true);
   nn::OptimizerOptions oo;
   oo.kind = o.optimizer;
@@ -72,7 +74,7 @@ CounterfactualResult counterfactual(const Model& model, const Tensor& x0, const 
     // loss = -log p_target + lambda d(x, x0)
     Tensor loss = ops::cross_entropy(logits, {int32_t(o.target)});
     if (o.lambda > 0) {
-      const Tensor diff = ops::sub(x, x0);
+      const Tensor diff = ops::sub(x, x0h);
       const Tensor d = o.proximity == "l2" ? ops::mul(diff, diff) : ops::add(ops::relu(diff), ops::relu(ops::mul_scalar(diff, -1)));
       loss = ops::add(loss, ops::mul_scalar(ops::mean(d), o.lambda));
     }

@@ -39,7 +39,8 @@ struct CounterfactualResult {
   bool reached = false;                     // p(target) >= confidence
 };
 
-// x: one model input (1,C,H,W), left unchanged; on_step sees each history entry as it is made.
+// x: one model input (1,C,H,W) on any device, left unchanged; the result's input is on the host. on_step
+// sees each history entry as it is made.
 // Throws for an unknown optimizer or proximity, or a target outside the model's classes.
 CounterfactualResult counterfactual(const Model& model, const Tensor& x, const CounterfactualOptions& o,
                                     const std::function<void(const CounterfactualStep&)>& on_step = {});
