@@ -58,7 +58,8 @@ void fits_int(int64_t n, const char* what) {
 template <class T>
 T* gpu(const Tensor& t) {
   if (t.device() != Device::cuda)
-    throw Error(std::string("CUDA backend: a tensor ") + t.shape().str() + " in host memory was passed to a GPU kernel");
+    throw Error(std::string("CUDA backend: a tensor ") + t.shape().str() +
+                " in host memory was passed to a GPU kernel");
   return t.device_data<T>();
 }
 template <class T>
@@ -373,7 +374,8 @@ class CudaBackend final : public Backend {
   void optim_step(const OptimStep& o, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v) override {
     by_dtype(p, [&](auto z) {
       using T = decltype(z);
-      run(cuda::optim_step<T>(o, p.numel(), gpu<T>(p), gpu<T>(g), gpu<T>(m), gpu_or_null<T>(v), stream()), "optim_step");
+      run(cuda::optim_step<T>(o, p.numel(), gpu<T>(p), gpu<T>(g), gpu<T>(m), gpu_or_null<T>(v), stream()),
+          "optim_step");
     });
   }
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A, const Tensor& B,
@@ -381,8 +383,8 @@ class CudaBackend final : public Backend {
     fits_int(std::max({M, N, K}), "gemm");
     by_dtype(A, [&](auto z) {
       using T = decltype(z);
-      run(cuda::gemm<T>(ta, tb, M, N, K, T(alpha), gpu<T>(A), gpu<T>(B), T(beta), gpu<T>(C), workspace(),
-                        kWorkspace, stream()),
+      run(cuda::gemm<T>(ta, tb, M, N, K, T(alpha), gpu<T>(A), gpu<T>(B), T(beta), gpu<T>(C), workspace(), kWorkspace,
+                        stream()),
           "gemm");
     });
   }
@@ -405,8 +407,8 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(y);
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
-      run(cuda::epilogue_backward<T>(Epilogue<T>(nullptr, gpu_or_null<T>(scale), act), d.N, d.C, d.S, gpu<T>(dy), gpu<T>(y),
-                                     gpu<T>(dz), stream()),
+      run(cuda::epilogue_backward<T>(Epilogue<T>(nullptr, gpu_or_null<T>(scale), act), d.N, d.C, d.S, gpu<T>(dy),
+                                     gpu<T>(y), gpu<T>(dz), stream()),
           "conv2d_epilogue_backward");
     });
   }
@@ -415,12 +417,10 @@ class CudaBackend final : public Backend {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
       if (winograd(g, true, sizeof(T)))
-        run(cuda::winograd_backward_data<T>(g, gpu<T>(dy), gpu<T>(w), gpu<T>(dx), workspace(), kWorkspace,
-                                            stream()),
+        run(cuda::winograd_backward_data<T>(g, gpu<T>(dy), gpu<T>(w), gpu<T>(dx), workspace(), kWorkspace, stream()),
             "conv2d_backward_data (Winograd)");
       else
-        run(cuda::conv2d_backward_data<T>(g, gpu<T>(dy), gpu<T>(w), gpu<T>(dx), workspace(), kWorkspace,
-                                          stream()),
+        run(cuda::conv2d_backward_data<T>(g, gpu<T>(dy), gpu<T>(w), gpu<T>(dx), workspace(), kWorkspace, stream()),
             "conv2d_backward_data");
     });
   }
@@ -428,8 +428,7 @@ class CudaBackend final : public Backend {
     fits(g);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::conv2d_backward_weight<T>(g, gpu<T>(x), gpu<T>(dy), gpu<T>(dw), workspace(), kWorkspace,
-                                          stream()),
+      run(cuda::conv2d_backward_weight<T>(g, gpu<T>(x), gpu<T>(dy), gpu<T>(dw), workspace(), kWorkspace, stream()),
           "conv2d_backward_weight");
     });
   }
@@ -469,8 +468,8 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bn_forward<T>(d.N, d.C, d.S, gpu<T>(x), gpu<T>(mean), gpu<T>(invstd), gpu<T>(gamma),
-                              gpu<T>(beta), gpu<T>(y), stream()),
+      run(cuda::bn_forward<T>(d.N, d.C, d.S, gpu<T>(x), gpu<T>(mean), gpu<T>(invstd), gpu<T>(gamma), gpu<T>(beta),
+                              gpu<T>(y), stream()),
           "bn_forward");
     });
   }
@@ -479,8 +478,8 @@ class CudaBackend final : public Backend {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::bn_backward<T>(d.N, d.C, d.S, gpu<T>(x), gpu<T>(dy), gpu<T>(mean), gpu<T>(invstd),
-                               gpu<T>(gamma), training, gpu_or_null<T>(dx), gpu_or_null<T>(dgamma), gpu_or_null<T>(dbeta), stream()),
+      run(cuda::bn_backward<T>(d.N, d.C, d.S, gpu<T>(x), gpu<T>(dy), gpu<T>(mean), gpu<T>(invstd), gpu<T>(gamma),
+                               training, gpu_or_null<T>(dx), gpu_or_null<T>(dgamma), gpu_or_null<T>(dbeta), stream()),
           "bn_backward");
     });
   }
@@ -494,8 +493,7 @@ class CudaBackend final : public Backend {
   void softmax_backward(const Tensor& y, const Tensor& dy, bool log, const Tensor& dx) override {
     by_dtype(y, [&](auto z) {
       using T = decltype(z);
-      run(cuda::softmax_backward<T>(y.dim(0), y.numel() / y.dim(0), log, gpu<T>(y), gpu<T>(dy), gpu<T>(dx),
-                                    stream()),
+      run(cuda::softmax_backward<T>(y.dim(0), y.numel() / y.dim(0), log, gpu<T>(y), gpu<T>(dy), gpu<T>(dx), stream()),
           "softmax_backward");
     });
   }
@@ -543,8 +541,7 @@ class CudaBackend final : public Backend {
     const NCS s = ncs(src), d = ncs(dst);
     by_dtype(src, [&](auto z) {
       using T = decltype(z);
-      run(cuda::insert_channels<T>(s.N, s.C, s.S, gpu<T>(src), d.C, offset, gpu<T>(dst), stream()),
-          "insert_channels");
+      run(cuda::insert_channels<T>(s.N, s.C, s.S, gpu<T>(src), d.C, offset, gpu<T>(dst), stream()), "insert_channels");
     });
   }
   void extract_channels(const Tensor& dst_grad, int64_t offset, const Tensor& src_grad) override {
@@ -558,8 +555,8 @@ class CudaBackend final : public Backend {
   void resize_bilinear(const Tensor& x, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      run(cuda::resize_bilinear<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), gpu<T>(x),
-                                   gpu<T>(y), stream()),
+      run(cuda::resize_bilinear<T>(x.dim(0) * x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), gpu<T>(x), gpu<T>(y),
+                                   stream()),
           "resize_bilinear");
     });
   }

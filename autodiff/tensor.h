@@ -163,7 +163,8 @@ template <class T>
 T* Tensor::data() const {
   T* p = device_data<T>();
   if (impl_->storage->device != Device::cpu)
-    throw Error(std::string("data(): the tensor ") + impl_->shape.str() + " is on " + to_string(impl_->storage->device) +
+    throw Error(std::string("data(): the tensor ") + impl_->shape.str() + " is on " +
+                to_string(impl_->storage->device) +
                 ", not in host memory: read it with at(), to_vector() or to(Device::cpu)");
   return p;
 }
