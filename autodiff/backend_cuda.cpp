@@ -211,7 +211,12 @@ class CudaStream final : public Stream {
   cudaStream_t get() const { return s_; }
   void* workspace() {  // taken from the cache once and kept (threads share the default stream)
     std::lock_guard<std::mutex> lock(mu_);
-    if (!workspace_) workspace_ = cache_.get(kWorkspace, s_);
+    if (!workspace_) try {
+        workspace_ = cache_.get(kWorkspace, s_);
+      } catch (const OutOfDeviceMemory& e) {  // not an OutOfDeviceMemory: a smaller batch would not help
+        throw Error(std::string(e.what()) + ", for the kernels' workspace (" + mb(double(kWorkspace)) +
+                    " per stream, whatever the batch)");
+      }
     return workspace_;
   }
 

@@ -131,7 +131,7 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
     const Tensor fill = preprocess(Tensor::full({1, 3, x.dim(2), x.dim(3)}, c.fill), s.model->info.preprocessing);
     xai::OcclusionOptions o = c.occlusion;
     if (!o.progress) o.progress = progress_printer(m, "windows");
-    r.attribution = xai::occlusion(fn, x, fill, t, o);
+    r.attribution = with_batch_hint(o.batch, [&] { return xai::occlusion(fn, x, fill, t, o); });
     r.params = fmt("window %.0f, stride %.0f, fill %.0f", c.occlusion.window, c.occlusion.stride, c.fill);
   } else if (m == "smoothgrad") {
     xai::SmoothGradOptions o = c.smoothgrad;

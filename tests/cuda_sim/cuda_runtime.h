@@ -12,7 +12,7 @@
 //     ahead of the rest: a writer overtakes a reader. Threads that wait at different barriers, or
 //     finish while others wait, are an error, not a hang;
 //   - "device memory" is host memory (so AddressSanitizer sees a kernel's out-of-bounds access),
-//     with a capacity: a larger allocation fails as cudaMalloc does;
+//     with a capacity (16 GB, or GT_CUDA_SIM_MEMORY_MB): a larger allocation fails as cudaMalloc does;
 //   - the null stream (the kernel tests') runs each call before it returns. A created stream is a
 //     queue that runs only when something waits for it: a synchronisation, an event waited on,
 //     cudaFree or the stream's destruction. So work that another stream reads without an event in

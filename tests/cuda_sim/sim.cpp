@@ -232,7 +232,15 @@ Counts counts;
 
 // ---- memory ----
 
-constexpr size_t kCapacity = size_t(16) << 30;  // the simulated device's memory
+// The simulated device's memory: 16 GB, or GT_CUDA_SIM_MEMORY_MB megabytes (a small GPU, to reach
+// the out-of-memory paths with small models).
+size_t capacity() {
+  static const size_t c = [] {
+    const char* v = std::getenv("GT_CUDA_SIM_MEMORY_MB");
+    return v && std::atoll(v) > 0 ? size_t(std::atoll(v)) << 20 : size_t(16) << 30;
+  }();
+  return c;
+}
 std::map<void*, size_t> allocations;
 size_t held = 0;
 
@@ -415,7 +423,7 @@ cudaError_t cudaDeviceSynchronize() {
 cudaError_t cudaMalloc(void** p, size_t bytes) {
   const std::lock_guard<std::recursive_mutex> lock(mu);
   *p = nullptr;
-  if (bytes > kCapacity - held) return fail(cudaErrorMemoryAllocation);
+  if (bytes > capacity() - held) return fail(cudaErrorMemoryAllocation);
   ++counts.mallocs;
   void* q = std::malloc(bytes ? bytes : 1);
   if (!q) return fail(cudaErrorMemoryAllocation);
@@ -439,7 +447,7 @@ cudaError_t cudaFree(void* p) {  // waits for the whole device first, as a real 
 
 cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
   const std::lock_guard<std::recursive_mutex> lock(mu);
-  *free = kCapacity - held, *total = kCapacity;
+  *free = capacity() - held, *total = capacity();
   return cudaSuccess;
 }
 
