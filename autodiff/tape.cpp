@@ -147,13 +147,11 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
     std::vector<Tensor> dx(n.inputs.size());
     BackwardContext ctx(n, dy, mask, dx);
     on.use(n.stream);
-    {
-      NameScope scope(n.layer);  // errors in the rule name the layer, as the forward's do
-      try {
-        n.backward(ctx);
-      } catch (const OutOfDeviceMemory& e) {
-        throw OutOfDeviceMemory(std::string(e.what()) + " (in the backward of " + n.op + ")");
-      }
+    try {
+      n.backward(ctx);
+    } catch (const OutOfDeviceMemory& e) {  // the rule runs outside every NameScope: name its node
+      throw OutOfDeviceMemory(std::string(e.what()) + " (in the backward of " + n.op +
+                              (n.layer.empty() ? "" : " [" + n.layer + "]") + ")");
     }
     for (const auto& h : n.backward_hooks) h(n, dy, dx);
     for (size_t i = 0; i < dx.size(); ++i) {
