@@ -388,8 +388,10 @@ class CudaBackend final : public Backend {
     fits_int(std::max({M, N, K}), "gemm");
     by_dtype(A, [&](auto z) {
       using T = decltype(z);
-      run(cuda::gemm<T>(ta, tb, M, N, K, T(alpha), gpu<T>(A), gpu<T>(B), T(beta), gpu<T>(C), workspace(), kWorkspace,
-                        stream()),
+      // IG's and SmoothGrad's small products on the default stream take no 256 MB workspace there
+      const bool ws = cuda::gemm_needs_workspace(K);
+      run(cuda::gemm<T>(ta, tb, M, N, K, T(alpha), gpu<T>(A), gpu<T>(B), T(beta), gpu<T>(C), ws ? workspace() : nullptr,
+                        ws ? kWorkspace : 0, stream()),
           "gemm");
     });
   }

@@ -31,7 +31,13 @@ Layer* Model::find(const std::string& name) const {
 Tensor Model::operator()(const Tensor& x) {
   StreamScope on(stream_);
   if (!x.defined() || x.device() == device_) return forward(x);
-  return ops::to_device(forward(ops::to_device(x, device_)), x.device());
+  Tensor in;
+  try {
+    in = ops::to_device(x, device_);
+  } catch (const OutOfDeviceMemory& e) {  // outside every layer: say where
+    throw OutOfDeviceMemory(std::string(e.what()) + " (copying the input " + x.shape().str() + " to the model)");
+  }
+  return ops::to_device(forward(in), x.device());
 }
 
 void Model::to(Device d) {

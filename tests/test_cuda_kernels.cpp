@@ -310,6 +310,26 @@ TEST_CASE("cuda kernels (simulated GPU): dense GEMM with every transpose, alpha 
   }
 }
 
+TEST_CASE("cuda kernels (simulated GPU): below gemm_needs_workspace()'s K, no product splits, even with a workspace") {
+  // One launch, not two (the slices, then their sum), on the narrow path (1 row) and on the tile
+  // engine (8 rows); at the threshold the narrow path splits: it is the smallest that can.
+  Buf ws(1 << 20);
+  const auto launches = [&](int64_t M, int64_t N, int64_t K) {
+    const Buf A = rnd(M * K, 1), B = rnd(K * N, 2);
+    Buf C = out(M * N);
+    const long before = cuda_sim::stats().launches;
+    REQUIRE(cuda::gemm<double>(false, false, M, N, K, 1.0, A.data(), B.data(), 0.0, C.data(), ws.data(),
+                               ws.size() * sizeof(double), nullptr) == cudaSuccess);
+    return cuda_sim::stats().launches - before;
+  };
+  const int64_t K = 128;
+  REQUIRE(cuda::gemm_needs_workspace(K));
+  REQUIRE_FALSE(cuda::gemm_needs_workspace(K - 1));
+  CHECK(launches(1, 8, K - 1) == 1);
+  CHECK(launches(8, 8, K - 1) == 1);
+  CHECK(launches(1, 8, K) == 2);
+}
+
 TEST_CASE("cuda kernels (simulated GPU): pooling forward and backward") {
   const auto pg = [](int64_t k, int64_t s, Pads p, bool inc) {
     PoolGeom g;
