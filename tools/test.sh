@@ -8,7 +8,9 @@ tools/deps.sh --test
 # BUILD_TESTING=ON explicitly: tools/demo.sh configures the same build/ with it off.
 dir=build flags=(-DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON)
 if [ "${1:-}" = "--sanitize" ]; then
-  dir=build-asan flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADTRACE_SANITIZE=ON -DBUILD_TESTING=ON)
+  # Without nvcc's backend: no GPU runs under the sanitizers, and the Release build compiles it. The
+  # CUDA code still runs here, on the simulated GPU (tests/cuda_sim), which the sanitizers watch.
+  dir=build-asan flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADTRACE_SANITIZE=ON -DGRADTRACE_CUDA=OFF -DBUILD_TESTING=ON)
   # Every test runs; the full-size peer comparisons (float64, minutes each under the sanitizers) on
   # one architecture each unless these are set: the other architectures share all their layer code.
   export GT_TORCH_ARCHS=${GT_TORCH_ARCHS:-mobilenet_v2} GT_CAPTUM_ARCHS=${GT_CAPTUM_ARCHS:-mobilenet_v2}
