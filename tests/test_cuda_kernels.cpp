@@ -6,9 +6,11 @@
 // a host pointer; tests/test_cuda.cpp covers the same ops through the tape on a real GPU.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "autodiff/backend.h"
@@ -101,6 +103,40 @@ int64_t fastdiv_errors(const std::vector<I>& ds, int64_t& checked) {
     }
   }
   return wrong;
+}
+
+// Two kernels, each missing the barrier between a shared write and the reads of other threads. The
+// simulator runs threads in order (GT_CUDA_SIM_SCHEDULE: in order by default, reversed, or skewed),
+// and each order must catch one of them: a read of a higher thread's value (in order: the reader
+// runs first), and of a lower thread's, as when thread 0 computes a value for the block (reversed).
+// Pins what each of the ctest runs cuda_sim, cuda_sim_reversed and cuda_sim_skewed can find.
+__global__ void racy_read_of_next(double* seen) {  // thread t reads what thread t + 1 wrote
+  __shared__ double v[64];
+  const int t = int(threadIdx.x);
+  v[t] = t + 1000.0;
+  seen[t] = t + 1 < 64 ? v[t + 1] : -1;  // no __syncthreads() before it
+}
+__global__ void racy_broadcast(double value, double* seen) {  // thread 0 writes, every thread reads
+  __shared__ double v;
+  if (threadIdx.x == 0) v = value;
+  seen[threadIdx.x] = v;  // no __syncthreads() before it
+}
+
+TEST_CASE("cuda kernels (simulated GPU): each thread order finds the missing barrier it is for") {
+  const char* env = std::getenv("GT_CUDA_SIM_SCHEDULE");
+  const std::string order = env ? env : "";
+  Buf next = out(64), broadcast = out(64);
+  double *const to_next = next.data(), *const to_broadcast = broadcast.data();  // GT_LAUNCH copies its arguments
+  REQUIRE(GT_LAUNCH(racy_read_of_next, 1, 64, nullptr, to_next) == cudaSuccess);
+  REQUIRE(GT_LAUNCH(racy_broadcast, 1, 64, nullptr, 4321.0, to_broadcast) == cudaSuccess);
+  bool next_ok = true, broadcast_ok = true;
+  for (int t = 0; t < 64; ++t) {
+    next_ok = next_ok && next[size_t(t)] == (t + 1 < 64 ? t + 1001.0 : -1);
+    broadcast_ok = broadcast_ok && broadcast[size_t(t)] == 4321.0;
+  }
+  INFO("GT_CUDA_SIM_SCHEDULE=" << order);
+  CHECK(next_ok == (order == "reversed"));  // caught in order and skewed (thread 0 reads first)
+  CHECK(broadcast_ok == (order != "reversed"));
 }
 
 TEST_CASE("cuda kernels: FastDiv divides exactly, in 32 and 64 bits, by every kind of divisor") {

@@ -8,7 +8,8 @@
 //   - __syncthreads() waits until every live thread of the block has arrived, and a warp shuffle
 //     until every live lane of the warp has. Threads run in order, each as far as it can go (thread 0
 //     first), so a missing barrier shows up as a wrong result: a reader overtakes a writer. With
-//     GT_CUDA_SIM_SCHEDULE=skewed, the lowest runnable thread always goes first, so warp 0 runs
+//     GT_CUDA_SIM_SCHEDULE=reversed, the last thread goes first (a reader of thread 0's value
+//     overtakes it); with skewed, the lowest runnable thread always goes first, so warp 0 runs
 //     ahead of the rest: a writer overtakes a reader. Threads that wait at different barriers, or
 //     finish while others wait, are an error, not a hang;
 //   - "device memory" is host memory (so AddressSanitizer sees a kernel's out-of-bounds access),

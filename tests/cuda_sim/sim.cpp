@@ -155,16 +155,21 @@ void arrive(Barrier& b, int expected) {
   yield();
 }
 
-// The order in which a block's runnable threads are resumed: GT_CUDA_SIM_SCHEDULE=skewed always picks
-// the lowest one, so that warp 0 races as far ahead as the barriers let it while the others have not
-// started (it finds a shared array overwritten before every warp has read it); by default, each in
-// turn, thread 0 first (it finds a read that overtakes the write before a missing barrier).
-bool skewed() {
-  static const bool on = [] {
+// The order in which a block's runnable threads are resumed (GT_CUDA_SIM_SCHEDULE):
+//   - by default each in turn, thread 0 first: it finds a read that overtakes the write of a higher
+//     thread before a missing barrier;
+//   - reversed: each in turn, the last thread first: the same for the write of a lower thread (thread
+//     0 computes a value that the block reads, say);
+//   - skewed: always the lowest one, so that warp 0 races as far ahead as the barriers let it while
+//     the others have not started: it finds a shared array overwritten before every warp has read it.
+enum class Schedule { in_order, reversed, skewed };
+Schedule schedule() {
+  static const Schedule s = [] {
     const char* v = std::getenv("GT_CUDA_SIM_SCHEDULE");
-    return v && std::string(v) == "skewed";
+    const std::string name = v ? v : "";
+    return name == "skewed" ? Schedule::skewed : name == "reversed" ? Schedule::reversed : Schedule::in_order;
   }();
-  return on;
+  return s;
 }
 
 bool runnable(const Thread& t) { return !t.done && (!t.waits_at || t.waits_at->generation != t.wait_generation); }
@@ -189,13 +194,14 @@ cudaError_t run_block(int n) {
   int lo = 0;  // every thread below lo has finished
   while (block.live > 0) {
     bool progress = false;
-    if (skewed()) {  // always the lowest runnable thread: it runs ahead through every barrier it can
+    if (schedule() == Schedule::skewed) {  // the lowest runnable thread: it runs ahead through every barrier it can
       while (lo < n && block.threads[size_t(lo)].done) ++lo;
       for (int t = lo; t < n && !progress; ++t)
         if (runnable(block.threads[size_t(t)])) run(t), progress = true;
     } else {  // each runnable thread in turn, as far as it goes
-      for (int t = lo; t < n; ++t)
-        if (runnable(block.threads[size_t(t)])) run(t), progress = true;
+      const bool down = schedule() == Schedule::reversed;
+      for (int i = 0; i < n; ++i)
+        if (const int t = down ? n - 1 - i : i; runnable(block.threads[size_t(t)])) run(t), progress = true;
     }
     const char* why = block.broken ? "a thread finished while others waited at a barrier"
                       : !progress   ? "deadlock: threads wait at different barriers"
