@@ -105,6 +105,18 @@ expect_out 0 "deletion AUC" "$gt" metrics --weights "$w" --image "$img" --map "$
 [ -s "$tmp/met.h5" ] || { echo "FAIL: metrics wrote no raw file"; fail=1; }
 expect_out 0 "insertion AUC" "$gt" metrics --weights "$w" --image "$img" --method gradcam --steps 4
 expect_out 2 "one of --map" "$gt" metrics --weights "$w" --image "$img"
+# compare: a map against itself is 1 everywhere; the methods' maps of one image pair up; maps of two
+# sizes, a file without a map and a single file are errors that write nothing.
+expect 0 "$gt" compare --help
+expect_out 0 "1 vs 2  *1.0000  *1.0000  *1.0000" "$gt" compare "$tmp/saliency.h5" "$tmp/saliency.h5"
+expect_out 0 "2 vs 3 " "$gt" compare "$tmp/saliency.h5" "$tmp/gradcam.h5" "$tmp/ig.h5" --top 0.05 --raw "$tmp/cmp.h5"
+grep -q "(ig, " "$tmp/out" || { echo "FAIL: compare did not name ig.h5's method"; cat "$tmp/out"; fail=1; }
+[ -s "$tmp/cmp.h5" ] || { echo "FAIL: compare wrote no raw file"; fail=1; }
+expect_out 1 "differ in size" "$gt" compare "$tmp/saliency.h5" "$tmp/ok.h5" --raw "$tmp/never4.h5"
+expect_out 1 "no dataset 'map'" "$gt" compare "$tmp/saliency.h5" "$tmp/met.h5" --raw "$tmp/never4.h5"
+[ -e "$tmp/never4.h5" ] && { echo "FAIL: a failed compare left never4.h5"; fail=1; }
+expect_out 2 "two or more" "$gt" compare "$tmp/saliency.h5"
+expect 2 "$gt" compare "$tmp/saliency.h5" "$tmp/gradcam.h5" --top 2
 expect_out 0 "index.html" "$gt" report --weights "$w" --image "$img" --out "$tmp/report" --steps 4 --threads 1
 for f in index.html image.png saliency_map.png ig_overlay.png occlusion_map.png; do
   [ -s "$tmp/report/$f" ] || { echo "FAIL: the report lacks $f"; fail=1; }

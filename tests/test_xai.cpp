@@ -11,10 +11,11 @@
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "weights/format.h"
-#include "weights/preprocess.h"
-#include "weights/tflite.h"
 #include "weights/hdf5.h"
 #include "weights/keras.h"
+#include "weights/preprocess.h"
+#include "weights/tflite.h"
+#include "xai/compare.h"
 #include "xai/counterfactual.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
@@ -277,4 +278,32 @@ TEST_CASE("the course's TF recipes (tf-keras): saliency = max |grad| over channe
     const xai::IgResult r = xai::integrated_gradients(fn, x, ref.read("baseline", DType::f64), t, o);
     check_close("course IG, m_steps " + std::to_string(m_steps), r.attribution, ref.read("ig_" + std::to_string(m_steps)));
   }
+}
+
+TEST_CASE("compare_maps: Spearman's rho on ranks with ties averaged, Pearson, and the top-q overlap") {
+  CHECK(xai::ranks({3, 1, 2, 2}) == std::vector<double>{4, 1, 2.5, 2.5});
+  // b's ranks are 1, 2, 3.5, 5, 3.5: rho = 8 / sqrt(10 * 9.5), by hand
+  const xai::MapAgreement r = xai::compare_maps({1, 2, 3, 4, 5}, {5, 6, 7, 8, 7});
+  CHECK(r.spearman == Approx(8 / std::sqrt(95.0)).epsilon(1e-12));
+  CHECK(r.pearson == Approx(6.0 / std::sqrt(10 * 5.2)).epsilon(1e-12));  // b - 6.6: -1.6, -0.6, 0.4, 1.4, 0.4
+  // rank correlation ignores any increasing transform; Pearson does not
+  std::vector<float> a, cube, reversed;
+  for (int i = 0; i < 50; ++i)
+    a.push_back(float(i % 7) + 0.01f * float(i)), cube.push_back(std::pow(a.back(), 3.0f) + 5);
+  for (float v : a) reversed.push_back(-v);
+  CHECK(xai::compare_maps(a, cube).spearman == Approx(1).epsilon(1e-12));
+  CHECK(xai::compare_maps(a, cube).pearson < 0.99);
+  CHECK(xai::compare_maps(a, reversed).spearman == Approx(-1).epsilon(1e-12));
+  // top 30% of 10 pixels: a's are 7, 8, 9; b's are 9, 8, 0 (the tie at 0 goes to the lowest index)
+  const std::vector<float> up{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, b{10, 0, 0, 0, 0, 0, 0, 0, 11, 12};
+  CHECK(xai::compare_maps(up, b, 0.3).top_iou == Approx(2.0 / 4));
+  CHECK(xai::compare_maps(up, b, 1.0).top_iou == 1);
+  CHECK(xai::compare_maps(up, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}, 0.2).top_iou == 0);
+  // a constant map orders nothing
+  const xai::MapAgreement flat = xai::compare_maps(up, std::vector<float>(10, 0.5f));
+  CHECK(std::isnan(flat.spearman));
+  CHECK(std::isnan(flat.pearson));
+  CHECK_THROWS_WITH(xai::compare_maps(up, {1, 2}), Catch::Contains("10 and 2 pixels"));
+  CHECK_THROWS_WITH(xai::compare_maps({1, NAN}, {1, 2}), Catch::Contains("NaN"));
+  CHECK_THROWS_WITH(xai::compare_maps(up, up, 0), Catch::Contains("top fraction"));
 }

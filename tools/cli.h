@@ -62,6 +62,7 @@ Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const st
 xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int64_t top1, bool allow_all);
 int run_counterfactual(int argc, char** argv);
 int run_metrics(int argc, char** argv);
+int run_compare(int argc, char** argv);
 int run_report(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);

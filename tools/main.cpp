@@ -31,6 +31,7 @@ const char* kUsage =
     "  occlusion        the score's drop under a sliding window\n"
     "  counterfactual   change the image until the model answers another class\n"
     "  metrics          deletion and insertion AUC of a map\n"
+    "  compare          how alike maps are: rank correlation, correlation, top-10% overlap\n"
     "  report           every method on one image, as an HTML page\n"
     "\n"
     "  train     train a classifier on Fashion-MNIST or an image folder (--dataset, --out)\n"
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     if (cmd == "convert") return gt::cli::run_convert(argc, argv);
     if (cmd == "counterfactual") return gt::cli::run_counterfactual(argc, argv);
     if (cmd == "metrics") return gt::cli::run_metrics(argc, argv);
+    if (cmd == "compare") return gt::cli::run_compare(argc, argv);
     if (cmd == "report") return gt::cli::run_report(argc, argv);
     if (cmd == "train") return gt::cli::run_train(argc, argv);
     if (cmd == "eval") return gt::cli::run_eval(argc, argv);
