@@ -118,6 +118,7 @@ expect_out 1 "no dataset 'map'" "$gt" compare "$tmp/saliency.h5" "$tmp/met.h5" -
 expect_out 2 "two or more" "$gt" compare "$tmp/saliency.h5"
 expect 2 "$gt" compare "$tmp/saliency.h5" "$tmp/gradcam.h5" --top 2
 expect_out 0 "index.html" "$gt" report --weights "$w" --image "$img" --out "$tmp/report" --steps 4 --threads 1
+grep -q "How alike are the maps" "$tmp/report/index.html" || { echo "FAIL: the report lacks the maps' rank correlations"; fail=1; }
 for f in index.html image.png saliency_map.png ig_overlay.png occlusion_map.png; do
   [ -s "$tmp/report/$f" ] || { echo "FAIL: the report lacks $f"; fail=1; }
 done

@@ -1,6 +1,8 @@
 // gradtrace report: every attribution method on one image, with its faithfulness and its time, as a
 // static HTML page (no scripts, nothing fetched from the network) next to its PNGs.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,8 +11,9 @@
 
 #include "tools/cli.h"
 #include "tools/explain.h"
-#include "weights/preprocess.h"
 #include "weights/labels.h"
+#include "weights/preprocess.h"
+#include "xai/compare.h"
 #include "xai/viz.h"
 
 namespace gt::cli {
@@ -22,7 +25,8 @@ const char* kHelp =
     "\n"
     "Runs every attribution method with its default options on one image and writes DIR/index.html: the\n"
     "image, the top-5 predictions, and for each method its map and overlay, its parameters, its deletion\n"
-    "and insertion AUC (see gradtrace metrics) and the time it took. The page works offline.\n"
+    "and insertion AUC (see gradtrace metrics) and the time it took, then how alike the maps are (their\n"
+    "rank correlations, see gradtrace compare). The page works offline.\n"
     "\n"
     "options:\n"
     "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
@@ -43,6 +47,37 @@ const char* kStyle =
     "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
     ".m{margin:2em 0;padding-top:1em;border-top:2px solid #888}.m img{margin-right:8px;image-rendering:pixelated}"
     ".k{color:#555}";
+
+// Spearman's rank correlation of every pair of maps, the cell shaded by it: which methods agree on
+// the order of the pixels.
+std::string agreement_table(const std::vector<std::string>& methods, const std::vector<std::vector<float>>& maps) {
+  std::ostringstream h;
+  h << "<h2>How alike are the maps?</h2>\n<p class=\"k\">Spearman's rank correlation of each pair: 1 when two "
+       "methods order the pixels alike, near 0 when their orders are unrelated (a dash: a constant map).</p>\n"
+       "<table><tr><th></th>";
+  for (const auto& m : methods) h << "<th>" << html_escape(m) << "</th>";
+  h << "</tr>\n";
+  const size_t n = maps.size();
+  std::vector<double> rhos(n * n);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i; j < n; ++j) rhos[i * n + j] = rhos[j * n + i] = xai::compare_maps(maps[i], maps[j]).spearman;
+  for (size_t i = 0; i < n; ++i) {
+    h << "<tr><th>" << html_escape(methods[i]) << "</th>";
+    for (size_t j = 0; j < n; ++j) {
+      const double rho = rhos[i * n + j];
+      char cell[96];
+      if (std::isnan(rho))
+        std::snprintf(cell, sizeof cell, "<td>-</td>");
+      else
+        std::snprintf(cell, sizeof cell, "<td style=\"background:rgba(200,60,30,%.2f)\">%.2f</td>",
+                      0.6 * std::max(0.0, rho), rho);
+      h << cell;
+    }
+    h << "</tr>\n";
+  }
+  h << "</table>\n";
+  return h.str();
+}
 
 }  // namespace
 
@@ -100,6 +135,7 @@ int run_report(int argc, char** argv) {
        << "</h2>\n<p class=\"k\">Deletion AUC: p(target) as the most important pixels turn black (lower is "
           "better). Insertion AUC: p(target) as they come back into a blurred image (higher is better). "
        << steps << " steps each.</p>\n";
+  std::vector<std::vector<float>> maps;
   for (const auto& m : methods) {
     std::printf("%s...\n", m.c_str());
     std::fflush(stdout);
@@ -109,6 +145,7 @@ int run_report(int argc, char** argv) {
     const MethodResult r = run_method(c, s, t);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const Faithfulness f = faithfulness(s, r.map, t.index, steps);
+    maps.push_back(r.map);
     const Image heat = viz::colorize(viz::normalize(r.map, default_norm(m, false)), W, H, cmap);
     viz::write_png(out + "/" + m + "_map.png", heat);
     viz::write_png(out + "/" + m + "_overlay.png", viz::overlay(picture, heat, 0.5));
@@ -121,6 +158,7 @@ int run_report(int argc, char** argv) {
     html << "<img src=\"" << m << "_map.png\" width=\"" << shown << "\"><img src=\"" << m << "_overlay.png\" width=\"" << shown
          << "\"></div>\n";
   }
+  if (maps.size() > 1) html << agreement_table(methods, maps);
   html << "<p class=\"k\">Made by gradtrace.</p></body></html>\n";
   const std::string index = out + "/index.html";
   write_text_file(index, html.str());
