@@ -1,6 +1,7 @@
 // gradtrace compare: how alike two or more attribution maps are (rank correlation, correlation, top-q overlap).
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "tools/cli.h"
 #include "weights/hdf5.h"
@@ -76,20 +77,20 @@ int run_compare(int argc, char** argv) {
   for (size_t i = 0; i < n; ++i)
     std::printf("%zu. %s (%s) %lldx%lld\n", i + 1, maps[i].file.c_str(), maps[i].label.c_str(),
                 (long long)maps[i].shape[0], (long long)maps[i].shape[1]);
-  std::vector<xai::MapAgreement> r(n * n);
+  std::vector<std::vector<float>> values;
+  for (auto& m : maps) values.push_back(std::move(m.values));
+  const std::vector<xai::MapAgreement> r = xai::compare_all(values, top);
   bool constant = false;
   std::printf("\n%-10s %9s %9s %9s\n", "pair", "Spearman", "Pearson", "top IoU");
   for (size_t i = 0; i < n; ++i) {
-    r[i * n + i] = xai::compare_maps(maps[i].values, maps[i].values, top);
     for (size_t j = i + 1; j < n; ++j) {
-      const xai::MapAgreement m = r[i * n + j] = r[j * n + i] = xai::compare_maps(maps[i].values, maps[j].values, top);
+      const xai::MapAgreement& m = r[i * n + j];
       constant = constant || std::isnan(m.spearman);
       std::printf("%-10s %s %s %s\n", (std::to_string(i + 1) + " vs " + std::to_string(j + 1)).c_str(),
                   cell(m.spearman).c_str(), cell(m.pearson).c_str(), cell(m.top_iou).c_str());
     }
   }
-  std::printf("(top IoU over each map's top %.4g%% of the %lld pixels)\n", 100 * top,
-              (long long)maps[0].values.size());
+  std::printf("(top IoU over each map's top %.4g%% of the %lld pixels)\n", 100 * top, (long long)values[0].size());
   if (constant) std::printf("-: a map is constant, so it orders no pixels and correlates with nothing\n");
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);

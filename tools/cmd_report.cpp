@@ -58,13 +58,11 @@ std::string agreement_table(const std::vector<std::string>& methods, const std::
   for (const auto& m : methods) h << "<th>" << html_escape(m) << "</th>";
   h << "</tr>\n";
   const size_t n = maps.size();
-  std::vector<double> rhos(n * n);
-  for (size_t i = 0; i < n; ++i)
-    for (size_t j = i; j < n; ++j) rhos[i * n + j] = rhos[j * n + i] = xai::compare_maps(maps[i], maps[j]).spearman;
+  const std::vector<xai::MapAgreement> r = xai::compare_all(maps);
   for (size_t i = 0; i < n; ++i) {
     h << "<tr><th>" << html_escape(methods[i]) << "</th>";
     for (size_t j = 0; j < n; ++j) {
-      const double rho = rhos[i * n + j];
+      const double rho = r[i * n + j].spearman;
       char cell[96];
       if (std::isnan(rho))
         std::snprintf(cell, sizeof cell, "<td>-</td>");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "autodiff/tensor.h"
+#include "xai/metrics.h"
 
 namespace gt::xai {
 namespace {
@@ -25,51 +26,64 @@ double correlation(const A& x, const B& y) {
   return sxy / std::sqrt(sxx * syy);
 }
 
-// The k highest pixels: by value, ties by index (a stable sort of the descending order).
-std::vector<char> top(const std::vector<float>& v, size_t k) {
-  std::vector<size_t> order(v.size());
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return v[i] > v[j]; });
-  std::vector<char> in(v.size(), 0);
-  for (size_t q = 0; q < k; ++q) in[order[q]] = 1;
-  return in;
+// What the pairs need of one map, from its one sort: its ranks and its top k pixels.
+struct Sorted {
+  const std::vector<float>* values;
+  std::vector<double> ranks;
+  std::vector<char> top;  // 1 for the k highest pixels
+};
+
+Sorted sort_map(const std::vector<float>& v, size_t k) {
+  for (float x : v)
+    if (!std::isfinite(x)) throw Error("compare_maps: a map holds NaN or Inf");
+  const std::vector<int64_t> order = importance_order(v);  // descending: position p has ascending rank n - p
+  Sorted s{&v, std::vector<double>(v.size()), std::vector<char>(v.size(), 0)};
+  const size_t n = v.size();
+  for (size_t lo = 0; lo < n;) {
+    size_t hi = lo + 1;  // [lo, hi): one run of equal values, ascending ranks n - hi + 1 .. n - lo: their mean
+    while (hi < n && v[size_t(order[hi])] == v[size_t(order[lo])]) ++hi;
+    for (size_t p = lo; p < hi; ++p) s.ranks[size_t(order[p])] = 0.5 * double(2 * n + 1 - lo - hi);
+    lo = hi;
+  }
+  for (size_t p = 0; p < k; ++p) s.top[size_t(order[p])] = 1;
+  return s;
+}
+
+MapAgreement agreement(const Sorted& a, const Sorted& b, size_t k) {
+  MapAgreement r;
+  r.spearman = correlation(a.ranks, b.ranks);
+  r.pearson = correlation(*a.values, *b.values);
+  size_t both = 0;
+  for (size_t i = 0; i < a.top.size(); ++i) both += size_t(a.top[i] && b.top[i]);
+  r.top_iou = double(both) / double(2 * k - both);
+  return r;
 }
 
 }  // namespace
 
-std::vector<double> ranks(const std::vector<float>& v) {
-  std::vector<size_t> order(v.size());
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return v[i] < v[j]; });
-  std::vector<double> r(v.size());
-  for (size_t lo = 0; lo < order.size();) {
-    size_t hi = lo + 1;  // [lo, hi): one run of equal values, ranks lo+1 .. hi, mean (lo + 1 + hi) / 2
-    while (hi < order.size() && v[order[hi]] == v[order[lo]]) ++hi;
-    for (size_t q = lo; q < hi; ++q) r[order[q]] = 0.5 * double(lo + 1 + hi);
-    lo = hi;
-  }
+std::vector<double> ranks(const std::vector<float>& v) { return sort_map(v, 0).ranks; }
+
+std::vector<MapAgreement> compare_all(const std::vector<std::vector<float>>& maps, double top_fraction) {
+  if (maps.empty()) return {};
+  const size_t pixels = maps[0].size(), n = maps.size();
+  for (const auto& m : maps)
+    if (m.size() != pixels)
+      throw Error("compare_maps: the maps have " + std::to_string(pixels) + " and " + std::to_string(m.size()) +
+                  " pixels");
+  if (pixels < 2) throw Error("compare_maps: a map needs at least 2 pixels");
+  if (!(top_fraction > 0 && top_fraction <= 1))
+    throw Error("compare_maps: the top fraction must be in (0, 1], got " + std::to_string(top_fraction));
+  const size_t k = std::max<size_t>(1, size_t(std::ceil(top_fraction * double(pixels) - 1e-9)));
+  std::vector<Sorted> sorted;
+  for (const auto& m : maps) sorted.push_back(sort_map(m, k));
+  std::vector<MapAgreement> r(n * n);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i; j < n; ++j) r[i * n + j] = r[j * n + i] = agreement(sorted[i], sorted[j], k);
   return r;
 }
 
 MapAgreement compare_maps(const std::vector<float>& a, const std::vector<float>& b, double top_fraction) {
-  if (a.size() != b.size())
-    throw Error("compare_maps: the maps have " + std::to_string(a.size()) + " and " + std::to_string(b.size()) +
-                " pixels");
-  if (a.size() < 2) throw Error("compare_maps: a map needs at least 2 pixels");
-  if (!(top_fraction > 0 && top_fraction <= 1))
-    throw Error("compare_maps: the top fraction must be in (0, 1], got " + std::to_string(top_fraction));
-  for (const auto* m : {&a, &b})
-    for (float x : *m)
-      if (!std::isfinite(x)) throw Error("compare_maps: a map holds NaN or Inf");
-  MapAgreement r;
-  r.spearman = correlation(ranks(a), ranks(b));
-  r.pearson = correlation(a, b);
-  const size_t k = std::max<size_t>(1, size_t(std::ceil(top_fraction * double(a.size()) - 1e-9)));
-  const std::vector<char> ta = top(a, k), tb = top(b, k);
-  size_t both = 0;
-  for (size_t i = 0; i < a.size(); ++i) both += size_t(ta[i] && tb[i]);
-  r.top_iou = double(both) / double(2 * k - both);
-  return r;
+  return compare_all({a, b}, top_fraction)[1];
 }
 
 }  // namespace gt::xai

@@ -6,7 +6,7 @@
 //             near 0 for unrelated orders; -1 for opposite ones.
 //   pearson   corr(a, b) = cov(a, b) / (sd(a) sd(b)), of the values themselves.
 //   top_iou   |A ∩ B| / |A ∪ B|, where A and B are each map's top q of the pixels (the k = ceil(q n)
-//             highest; ties go to the lower pixel index, as in deletion and insertion): do the maps
+//             highest in importance_order, the order deletion and insertion use): do the maps
 //             point at the same region?
 // A constant map has no order: its correlations are NaN.
 #pragma once
@@ -20,6 +20,10 @@ struct MapAgreement {
 
 // a and b: the same n pixels (n >= 2), in any layout both share; 0 < top_fraction <= 1.
 MapAgreement compare_maps(const std::vector<float>& a, const std::vector<float>& b, double top_fraction = 0.1);
+
+// Every pair of the maps, as an N x N matrix in row-major order (symmetric; the diagonal holds each
+// map against itself). Each map is sorted once, however many pairs it is in.
+std::vector<MapAgreement> compare_all(const std::vector<std::vector<float>>& maps, double top_fraction = 0.1);
 
 // 1-based ranks, ascending; tied values get the mean of the ranks they span.
 std::vector<double> ranks(const std::vector<float>& v);

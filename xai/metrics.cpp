@@ -19,9 +19,7 @@ Curve sweep(const Model& model, const Tensor& from, const Tensor& to, const std:
   if (int64_t(map.size()) != HW)
     throw Error("faithfulness: the map has " + std::to_string(map.size()) + " values for " + std::to_string(HW) + " pixels");
   if (o.steps < 1 || o.batch < 1) throw Error("faithfulness: steps and batch must be at least 1");
-  std::vector<int64_t> order(static_cast<size_t>(HW));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return map[size_t(a)] > map[size_t(b)]; });
+  const std::vector<int64_t> order = importance_order(map);
   const std::vector<double> a = from.to_vector_f64(), b = to.to_vector_f64();
   Curve c;
   NoGradGuard no_grad;
@@ -50,6 +48,13 @@ Curve sweep(const Model& model, const Tensor& from, const Tensor& to, const std:
 }
 
 }  // namespace
+
+std::vector<int64_t> importance_order(const std::vector<float>& map) {
+  std::vector<int64_t> order(map.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return map[size_t(a)] > map[size_t(b)]; });
+  return order;
+}
 
 Curve deletion(const Model& model, const Tensor& x, const Tensor& baseline, const std::vector<float>& map,
                int64_t target, const FaithfulnessOptions& o) {
