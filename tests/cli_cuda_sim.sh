@@ -27,6 +27,9 @@ w="$fix/torch_vgg16_narrow.h5" img="$fix/vgg16_narrow_ref.h5"
 for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam occlusion; do
   same "$m" "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png"
 done
+for m in lime kernelshap; do
+  same "$m" "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png" --segments 8 --samples 40
+done
 same classify "$gt" classify --weights "$w" --image "$img"
 # A method's pass waits for the GPU only at its end: the CLI puts the image where the model is, so
 # the logits do not come back to the host mid-pass. saliency = classify's run (loading, one forward)

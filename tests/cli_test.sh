@@ -58,7 +58,7 @@ expect 0 "$gt" edges --size 32 --out "$tmp/ok.png" --raw "$tmp/ok.h5" --threads 
 # Attribution methods on the narrow VGG16 fixture (torch layout, 64x64), with the demo's PNG as input.
 fix="$(dirname "$0")/fixtures"
 w="$fix/torch_vgg16_narrow.h5" img="$tmp/ok.png"
-for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam occlusion; do
+for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam occlusion lime kernelshap; do
   expect 0 "$gt" "$m" --help
   expect 0 "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png" --raw "$tmp/$m.h5" --threads 1
   [ -s "$tmp/$m.png" ] && [ -s "$tmp/$m.h5" ] || { echo "FAIL: $m wrote no output"; fail=1; }
@@ -77,6 +77,7 @@ for m in saliency gradxinput smoothgrad gradcam gradcam++ guided-backprop guided
   determinism "$m" "$gt" "$m" --weights "$w" --image "$img"
 done
 determinism "ig --baseline noise" "$gt" ig --weights "$w" --image "$img" --baseline noise --steps 8
+for m in lime kernelshap; do determinism "$m" "$gt" "$m" --weights "$w" --image "$img" --samples 100; done
 determinism "counterfactual" "$gt" counterfactual --weights "$w" --image "$img" --target 3 --steps 5
 for k in 1 2; do "$gt" classify --weights "$w" --image "$img" --raw "$tmp/cls$k.h5" --threads 2 >"$tmp/cls$k.txt"; done
 cmp -s "$tmp/cls1.h5" "$tmp/cls2.h5" && cmp -s "$tmp/cls1.txt" "$tmp/cls2.txt" || { echo "FAIL: two runs of classify differ"; fail=1; }
@@ -93,6 +94,13 @@ expect_out 2 "must lie in" "$gt" saliency --weights "$w" --image "$img" --alpha 
 expect_out 2 "known: hot, viridis" "$gt" saliency --weights "$w" --image "$img" --cmap rainbow --out "$tmp/never3.png"
 expect_out 2 "gausslegendre" "$gt" ig --weights "$w" --image "$img" --method simpson --out "$tmp/never3.png"
 expect_out 2 "--target all" "$gt" gradcam --weights "$w" --image "$img" --target all --out "$tmp/never3.png"
+# LIME and KernelSHAP: few superpixels give KernelSHAP every coalition; their own flags are checked.
+expect_out 0 "exact Shapley values" "$gt" kernelshap --weights "$w" --image "$img" --segments 4 --samples 100 \
+  --fill blur --out "$tmp/ks2.png"
+expect_out 0 "R^2" "$gt" lime --weights "$w" --image "$img" --fill 0 --ridge 0 --kernel-width 1 --samples 50 --out "$tmp/l2.png"
+expect_out 2 "--fill must be" "$gt" lime --weights "$w" --image "$img" --fill gray --out "$tmp/never3.png"
+expect_out 2 "unknown option --signed" "$gt" kernelshap --weights "$w" --image "$img" --signed --out "$tmp/never3.png"
+expect_out 2 "unknown option --ridge" "$gt" kernelshap --weights "$w" --image "$img" --ridge 1 --out "$tmp/never3.png"
 expect 0 "$gt" counterfactual --help
 expect_out 0 "step    1" "$gt" counterfactual --weights "$w" --image "$img" --target 2 --steps 3 --lambda 0.1 \
   --proximity l1 --out "$tmp/cf.png" --raw "$tmp/cf.h5"
@@ -123,7 +131,7 @@ for f in index.html image.png saliency_map.png ig_overlay.png occlusion_map.png;
   [ -s "$tmp/report/$f" ] || { echo "FAIL: the report lacks $f"; fail=1; }
 done
 grep -q "<script" "$tmp/report/index.html" && { echo "FAIL: the report page has a script"; fail=1; }
-expect_out 2 "unknown method" "$gt" report --weights "$w" --image "$img" --out "$tmp/report2" --methods saliency,lime
+expect_out 2 "unknown method" "$gt" report --weights "$w" --image "$img" --out "$tmp/report2" --methods saliency,shap
 expect_out 2 "unknown option --steps" "$gt" saliency --weights "$w" --image "$img" --steps 5 --out "$tmp/never3.png"
 expect_out 1 "baseline file" "$gt" ig --weights "$w" --image "$img" --baseline "$fix/torch_mobilenet_v1_narrow_ref.h5" --raw "$tmp/never3.h5" \
   --out "$tmp/never3.png"

@@ -31,6 +31,7 @@
 #include "xai/integrated_gradients.h"
 #include "xai/occlusion.h"
 #include "xai/saliency.h"
+#include "xai/surrogate.h"
 #ifdef GT_CUDA_SIM
 #include <cuda_runtime.h>  // the simulator's, for its launch counts
 #endif
@@ -384,6 +385,11 @@ void compare_methods(const std::string& name, nn::Model& m, const Tensor& x, int
   xai::CounterfactualOptions cf;
   cf.target = (target + 1) % m.info.classes, cf.steps = 3, cf.lr = 0.01;
   const Tensor black = Tensor::zeros_like(x);
+  xai::Segments quarters{x.dim(2), x.dim(3), 4, {}};  // 2 x 2: KernelSHAP takes all 14 coalitions
+  for (int64_t p = 0; p < x.dim(2) * x.dim(3); ++p)
+    quarters.label.push_back(int32_t(p / x.dim(3) * 2 / x.dim(2) * 2 + p % x.dim(3) * 2 / x.dim(3)));
+  xai::SurrogateOptions so;
+  so.samples = 8, so.batch = 4;
   const auto run = [&] {
     ig.device = sg.device = m.device();  // as the CLI does: IG's and SmoothGrad's batches on the model's device
     std::vector<std::pair<std::string, Tensor>> r;
@@ -401,6 +407,8 @@ void compare_methods(const std::string& name, nn::Model& m, const Tensor& x, int
     r.push_back({"gradcam++ cam", xai::gradcam(fn, x, t, layer, true).cam});
     r.push_back({"guided_gradcam", xai::guided_gradcam(fn, x, t, layer)});
     r.push_back({"occlusion", xai::occlusion(fn, x, black, t, oc)});
+    r.push_back({"lime", xai::lime(fn, x, black, quarters, t, so).attribution});
+    r.push_back({"kernelshap", xai::kernel_shap(fn, x, black, quarters, t, so).attribution});
     r.push_back({"counterfactual", xai::counterfactual(fn, x, cf).input});
     return r;
   };

@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include "autodiff/gradcheck.h"
 #include "autodiff/ops.h"
@@ -19,13 +18,8 @@ using namespace gt;
 namespace {
 using test::max_diff;
 
-const std::string kMobileNet = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
-const std::string kChelsea = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
-bool have_mobilenet() {
-  if (std::filesystem::exists(kMobileNet)) return true;
-  WARN("skipped: ../shared/data is absent");
-  return false;
-}
+using test::kChelsea;
+using test::kMobileNet;
 
 // Every layer of the model appears, in forward order; indices are the tape's, without gaps.
 void check_nodes(nn::Model& m, const xai::Inspection& r) {
@@ -95,7 +89,7 @@ TEST_CASE("inspect: the embedded fashion_cnn, node by node", "[inspect]") {
 }
 
 TEST_CASE("inspect on the real MobileNet: every node listed, the input gradient is saliency's exactly", "[inspect]") {
-  if (!have_mobilenet()) return;
+  if (!test::have_shared_data()) return;
   auto m = tflite::load(kMobileNet);
   const Tensor x = load_input(kChelsea, m->info);
   const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };
@@ -173,7 +167,7 @@ TEST_CASE("gradcheck of real layers: conv, dense and batch norm pass; a delibera
 }
 
 TEST_CASE("gradcheck on the real MobileNet: conv, depthwise conv and the classifier below 1e-2 in float32", "[inspect]") {
-  if (!have_mobilenet()) return;
+  if (!test::have_shared_data()) return;
   auto m = tflite::load(kMobileNet);
   const Tensor x = load_input(kChelsea, m->info);
   // conv_preds is MobileNet's dense classifier, a 1x1 conv over the pooled 1x1 features

@@ -26,15 +26,9 @@ using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kData = std::string(GT_SHARED_DIR) + "/data";
-const std::string kFloat = kData + "/weights/mobilenet_v1_0.25_224.tflite";
+const std::string& kData = test::kSharedData;
+const std::string& kFloat = test::kMobileNet;
 const std::string kQuant = kData + "/weights/mobilenet_v1_0.25_128_quant.tflite";
-
-bool have_data() {
-  if (fs::exists(kFloat)) return true;
-  WARN("skipped: ../shared/data is absent");
-  return false;
-}
 
 int64_t top1(nn::Model& m, const std::string& image) {
   NoGradGuard ng;
@@ -54,7 +48,7 @@ std::vector<char> read_bytes(const std::string& path) {
 }  // namespace
 
 TEST_CASE("real TF Lite MobileNet V1 0.25 classifies the course photos") {
-  if (!have_data()) return;
+  if (!test::have_shared_data()) return;
   auto m = tflite::load(kFloat);
   CHECK(m->info.classes == 1001);
   CHECK(m->info.alpha == 0.25);
@@ -69,7 +63,7 @@ TEST_CASE("real TF Lite MobileNet V1 0.25 classifies the course photos") {
 }
 
 TEST_CASE("the uint8-quantized MobileNet V1, dequantized, sees a cat") {
-  if (!have_data()) return;
+  if (!test::have_shared_data()) return;
   auto m = tflite::load(kQuant);
   CHECK(m->info.input_h == 128);
   const std::string top = class_name(m->info, top1(*m, kData + "/images/chelsea.png"));
@@ -77,7 +71,7 @@ TEST_CASE("the uint8-quantized MobileNet V1, dequantized, sees a cat") {
 }
 
 TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
-  if (!have_data()) return;
+  if (!test::have_shared_data()) return;
   auto m = tflite::load(kFloat);
   // tools/tflite_reference.py: x[c,h,w] = sin(0.05 h (c+1)) cos(0.03 w + c)
   std::vector<float> x(3 * 224 * 224);
@@ -296,7 +290,7 @@ TEST_CASE("VGG16 takes any input of at least 32 pixels; each pool floors as Kera
 }
 
 TEST_CASE("bad TF Lite files: truncated, not TF Lite, unsupported op") {
-  if (!have_data()) return;
+  if (!test::have_shared_data()) return;
   const std::vector<char> good = read_bytes(kFloat);
   const std::string path = tmp("bad.tflite");
   write_bytes(path, std::vector<char>(good.begin(), good.begin() + 4000));

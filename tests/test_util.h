@@ -1,8 +1,10 @@
 // Helpers shared by the Catch2 test files.
 #pragma once
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <string>
 
 #include "autodiff/tensor.h"
 
@@ -20,5 +22,18 @@ inline double max_diff(const Tensor& a, const Tensor& b) {
   for (size_t i = 0; i < x.size(); ++i) d = worse(d, std::abs(x[i] - y[i]));
   return d;
 }
+
+#ifdef GT_SHARED_DIR
+// The real weights and photos in ../shared/data (read in place, never copied into the project).
+inline const std::string kSharedData = std::string(GT_SHARED_DIR) + "/data";
+inline const std::string kMobileNet = kSharedData + "/weights/mobilenet_v1_0.25_224.tflite";
+inline const std::string kChelsea = kSharedData + "/images/chelsea.png";
+// False, with a one-line warning, when ../shared/data is absent: the test then skips.
+inline bool have_shared_data() {
+  if (std::filesystem::exists(kMobileNet)) return true;
+  WARN("skipped: ../shared/data is absent");
+  return false;
+}
+#endif
 
 }  // namespace gt::test

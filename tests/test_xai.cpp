@@ -6,10 +6,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
+#include "tests/test_util.h"
 #include "weights/format.h"
 #include "weights/hdf5.h"
 #include "weights/keras.h"
@@ -141,18 +141,11 @@ TEST_CASE("Grad-CAM: an unknown layer lists the closest names") {
   CHECK_THROWS_WITH(xai::gradcam(c.fn, c.x, xai::Target{10, false}, "block5_conv3"), Catch::Contains("out of range"));
 }
 
-namespace {
-const std::string kMobileNet = std::string(GT_SHARED_DIR) + "/data/weights/mobilenet_v1_0.25_224.tflite";
-const std::string kChelsea = std::string(GT_SHARED_DIR) + "/data/images/chelsea.png";
-bool have_data() {
-  if (std::filesystem::exists(kMobileNet)) return true;
-  WARN("skipped: ../shared/data is absent");
-  return false;
-}
-}  // namespace
+using test::kChelsea;
+using test::kMobileNet;
 
 TEST_CASE("IG completeness on the real MobileNet and chelsea.png: below 1% at 300 steps") {
-  if (!have_data()) return;
+  if (!test::have_shared_data()) return;
   auto m = tflite::load(kMobileNet);
   const Tensor x = load_input(kChelsea, m->info);
   const Tensor black = preprocess(Tensor::zeros(x.shape()), m->info.preprocessing);
@@ -171,7 +164,7 @@ TEST_CASE("IG completeness on the real MobileNet and chelsea.png: below 1% at 30
 }
 
 TEST_CASE("counterfactual: chelsea.png ('Egyptian cat') becomes a 'golden retriever' with p >= 0.9") {
-  if (!have_data()) return;
+  if (!test::have_shared_data()) return;
   auto m = tflite::load(kMobileNet);
   const Tensor x = load_input(kChelsea, m->info);
   const xai::Model fn = [&](const Tensor& in) { return (*m)(in); };

@@ -45,7 +45,7 @@ int run_classify(int argc, char** argv);
 int run_layers(int argc, char** argv);
 int run_convert(int argc, char** argv);
 // The attribution methods: saliency, gradxinput, smoothgrad, ig, gradcam, gradcam++, guided-backprop,
-// guided-gradcam, occlusion (tools/cmd_explain.cpp).
+// guided-gradcam, occlusion, lime, kernelshap (tools/cmd_explain.cpp).
 bool is_explain_command(const std::string& cmd);
 std::vector<std::string> method_names();  // the same commands, in help order
 int run_explain(int argc, char** argv);

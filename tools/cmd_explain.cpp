@@ -1,5 +1,5 @@
 // gradtrace saliency | gradxinput | smoothgrad | ig | gradcam | gradcam++ | guided-backprop |
-// guided-gradcam | occlusion: one attribution method on one image, written as a PNG (and raw HDF5).
+// guided-gradcam | occlusion | lime | kernelshap: one attribution method on one image, written as a PNG (and raw HDF5).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -45,8 +45,7 @@ const Method kMethods[] = {
      "  --layer NAME     the layer (default: the model's last conv block; see gradtrace layers)\n"},
     {"gradcam++", "Grad-CAM++ at a layer (Chattopadhay et al. 2018)",
      "  --layer NAME     the layer (default: the model's last conv block; see gradtrace layers)\n"},
-    {"guided-backprop", "the gradient with negative gradients stopped at every ReLU (Springenberg et al. 2015)",
-     ""},
+    {"guided-backprop", "the gradient with negative gradients stopped at every ReLU (Springenberg et al. 2015)", ""},
     {"guided-gradcam", "Guided Backprop times the upsampled Grad-CAM map",
      "  --layer NAME     the Grad-CAM layer (default: the model's last conv block)\n"},
     {"occlusion", "the score's drop when a sliding window covers the image (Zeiler & Fergus 2014)",
@@ -54,6 +53,32 @@ const Method kMethods[] = {
      "  --stride S       step in pixels (default 8)\n"
      "  --fill V         pixel value the window shows, before preprocessing (default 128: gray)\n"
      "  --batch B        occluded copies per forward pass (default 16)\n"},
+    {"lime", "a linear model of the score on copies of the image with superpixels hidden (Ribeiro et al. 2016)",
+     "  --segments N     superpixels wanted (SLIC; default 50)\n"
+     "  --compactness M  SLIC's weight of distance against colour: larger, squarer superpixels (default 10)\n"
+     "  --samples N      images with random superpixels hidden, the first with none (default 1000)\n"
+     "  --fill F         what a hidden superpixel shows: mean (its own mean colour, as lime_image does),\n"
+     "                   blur (the image blurred, sigma 10 px) or a pixel value 0..255 (default mean)\n"
+     "  --kernel-width W weight exp(-d^2 / 2 W^2) of a sample at cosine distance d from the image (default 0.25)\n"
+     "  --ridge L        ridge penalty on the coefficients (default 1, as lime_image)\n"
+     "  --batch B        images per forward pass (default 16)\n"
+     "  --seed S         seed of the random samples (default 0)\n"
+     "  The map is each superpixel's coefficient, signed: red for the class, blue against it (bwr;\n"
+     "  --signed and --reduce do not apply). The image panel outlines the superpixels. Prints the\n"
+     "  surrogate's R^2: how well a linear model in the superpixels fits the score.\n"},
+    {"kernelshap", "Shapley values of superpixels, by KernelSHAP's weighted regression (Lundberg & Lee 2017)",
+     "  --segments N     superpixels wanted (SLIC; default 50)\n"
+     "  --compactness M  SLIC's weight of distance against colour: larger, squarer superpixels (default 10)\n"
+     "  --samples N      coalitions (images with some superpixels hidden), besides the image and the\n"
+     "                   all-hidden one (default 1000). When 2^S - 2 <= N for S superpixels, every\n"
+     "                   coalition is taken, and the values are the exact Shapley values\n"
+     "  --fill F         what a hidden superpixel shows: mean (its own mean colour), blur (the image\n"
+     "                   blurred, sigma 10 px) or a pixel value 0..255 (default mean)\n"
+     "  --batch B        images per forward pass (default 16)\n"
+     "  --seed S         seed of the sampled coalitions (default 0)\n"
+     "  The map is each superpixel's value, signed: red for the class, blue against it (bwr; --signed\n"
+     "  and --reduce do not apply). The values add up to f(x) - f(all hidden). The image panel\n"
+     "  outlines the superpixels.\n"},
 };
 
 const char* kCommon =
@@ -114,6 +139,7 @@ int run_explain(int argc, char** argv) {
   const Method& method = find_method(argv[1]);
   const std::string name = method.name;
   Args a(argc, argv, 2, {"--help", "--signed", "--squared"});
+  const bool surrogate = is_surrogate_method(name);
   if (a.flag("--help")) {
     std::printf("usage: gradtrace %s --weights FILE --image FILE [options]\n\n%s.\n\n", method.name, method.what);
     if (*method.options) std::printf("%s options:\n%s\n", method.name, method.options);
@@ -126,7 +152,9 @@ int run_explain(int argc, char** argv) {
   const std::string resize = a.get("--resize", "");
   MethodConfig c;
   c.method = name;
-  c.signed_map = a.flag("--signed");
+  // LIME's and KernelSHAP's maps are signed, one value per superpixel: --signed and --reduce are
+  // not theirs to take.
+  c.signed_map = surrogate || a.flag("--signed");
   const std::string cmap = a.get("--cmap", c.signed_map ? "bwr" : "hot");
   const std::vector<std::pair<std::string, viz::Norm>> norms = {
       {"minmax", viz::Norm::minmax}, {"percentile", viz::Norm::percentile}, {"symmetric", viz::Norm::symmetric}};
@@ -136,9 +164,10 @@ int run_explain(int argc, char** argv) {
   const viz::Norm norm = choose<viz::Norm>("--norm", a.get("--norm", norm_default), norms);
   const double clip = a.get_double("--clip", 1.0, 0.0, 50.0);
   const double alpha = a.get_double("--alpha", 0.5, 0.0, 1.0);
-  c.reduce = choose<xai::ChannelReduce>(
-      "--reduce", a.get("--reduce", "max"),
-      {{"max", xai::ChannelReduce::max_abs}, {"mean", xai::ChannelReduce::mean_abs}, {"l2", xai::ChannelReduce::l2}});
+  if (!surrogate)
+    c.reduce = choose<xai::ChannelReduce>(
+        "--reduce", a.get("--reduce", "max"),
+        {{"max", xai::ChannelReduce::max_abs}, {"mean", xai::ChannelReduce::mean_abs}, {"l2", xai::ChannelReduce::l2}});
   // Method options: read only for the methods that take them, so that a misplaced one is an error.
   if (is_cam) c.layer = a.get("--layer", "");
   if (name == "smoothgrad") {
@@ -166,6 +195,19 @@ int run_explain(int argc, char** argv) {
     c.fill = a.get_double("--fill", 128, 0, 255);
     c.occlusion.batch = int(a.get_int("--batch", 16, 1, 1024));
   }
+  if (surrogate) {
+    c.segments = a.get_int("--segments", 50, 1, 100000);
+    c.compactness = a.get_double("--compactness", 10, 1e-3, 1e4);
+    c.surrogate.samples = int(a.get_int("--samples", 1000, name == "lime" ? 2 : 1, 10000000));
+    c.hide = a.get("--fill", "mean");
+    check_hide(c.hide);
+    c.surrogate.batch = int(a.get_int("--batch", 16, 1, 1024));
+    c.surrogate.seed = uint64_t(a.get_int("--seed", 0, 0, 1L << 62));
+    if (name == "lime") {
+      c.surrogate.kernel_width = a.get_double("--kernel-width", 0.25, 1e-6, 1e6);
+      c.surrogate.ridge = a.get_double("--ridge", 1, 0, 1e12);
+    }
+  }
   apply_threads(a);
   apply_device(a);
   a.finish();
@@ -179,7 +221,7 @@ int run_explain(int argc, char** argv) {
   Subject s = load_subject(weights, model_name, image, resize);
   const nn::ModelInfo& info = s.model->info;
   const int64_t H = s.x.dim(2), W = s.x.dim(3);
-  const xai::Target target = resolve_target(target_s, info, s.top1, !is_cam && name != "occlusion");
+  const xai::Target target = resolve_target(target_s, info, s.top1, !is_cam && name != "occlusion" && !surrogate);
   std::printf("%s (%s weights), %lldx%lld input; top-1: %s (%.4f)\n", info.arch.c_str(), info.variant.c_str(),
               (long long)H, (long long)W, class_name(info, s.top1).c_str(), s.probs[size_t(s.top1)]);
   if (target.all)
@@ -200,12 +242,15 @@ int run_explain(int argc, char** argv) {
   std::vector<Image> panels{heat};
   if (s.pixels.defined()) {
     const Image picture = tensor_to_image(s.pixels);
-    panels = {picture, heat, viz::overlay(picture, heat, alpha)};
+    Image outlined = picture;
+    if (!r.segments.empty()) viz::outline(outlined, r.segments, {255, 255, 0});
+    panels = {outlined, heat, viz::overlay(picture, heat, alpha)};
   }
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
     if (r.attribution.defined()) f.write("attribution", r.attribution);
     if (r.cam.defined()) f.write("cam", r.cam);
+    for (const auto& [k, v] : r.datasets) f.write(k, v);
     f.write("map", Tensor::from_vector({H, W}, r.map));
     for (const auto& [k, v] : r.facts) f.set_attr(k, v);
     f.set_attr("target", target.all ? -1.0 : double(target.index));

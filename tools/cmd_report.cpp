@@ -35,9 +35,10 @@ const char* kHelp =
     "  --out DIR        output folder (required; created if missing)\n"
     "  --target T       class index or name (default: the top-1 class)\n"
     "  --methods LIST   comma-separated subset (default: all: saliency, gradxinput, smoothgrad, ig,\n"
-    "                   gradcam, gradcam++, guided-backprop, guided-gradcam, occlusion)\n"
+    "                   gradcam, gradcam++, guided-backprop, guided-gradcam, occlusion, lime,\n"
+    "                   kernelshap)\n"
     "  --steps N        points of the deletion/insertion curves minus one (default 20)\n"
-    "  --cmap NAME      colormap (default hot)\n"
+    "  --cmap NAME      colormap (default hot; bwr for the signed maps of lime and kernelshap)\n"
     "  --model NAME     the architecture; may be left out\n"
     "  --threads N      threads (default: all cores)\n"
     "  --device D       cpu or cuda (default: cpu)\n";
@@ -86,6 +87,7 @@ int run_report(int argc, char** argv) {
     return 0;
   }
   const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const bool cmap_given = a.given("--cmap");
   const std::string out = a.get("--out", ""), target_s = a.get("--target", ""), cmap = a.get("--cmap", "hot");
   const std::string methods_s = a.get("--methods", "");
   const int steps = int(a.get_int("--steps", 20, 1, 10000));
@@ -144,7 +146,8 @@ int run_report(int argc, char** argv) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const Faithfulness f = faithfulness(s, r.map, t.index, steps);
     maps.push_back(r.map);
-    const Image heat = viz::colorize(viz::normalize(r.map, default_norm(m, false)), W, H, cmap);
+    const std::string mcmap = is_surrogate_method(m) && !cmap_given ? "bwr" : cmap;
+    const Image heat = viz::colorize(viz::normalize(r.map, default_norm(m, false)), W, H, mcmap);
     viz::write_png(out + "/" + m + "_map.png", heat);
     viz::write_png(out + "/" + m + "_overlay.png", viz::overlay(picture, heat, 0.5));
     char line[160];

@@ -1,9 +1,12 @@
 #include "tools/explain.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <unistd.h>
+#include <cstdlib>
+#include <numeric>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -14,9 +17,18 @@
 namespace gt::cli {
 
 bool is_cam_method(const std::string& m) { return m == "gradcam" || m == "gradcam++" || m == "guided-gradcam"; }
+bool is_surrogate_method(const std::string& m) { return m == "lime" || m == "kernelshap"; }
+
+void check_hide(const std::string& v) {
+  if (v == "mean" || v == "blur") return;
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !(d >= 0 && d <= 255))
+    throw UsageError("--fill must be mean, blur or a pixel value in [0, 255], got '" + v + "'");
+}
 
 viz::Norm default_norm(const std::string& m, bool signed_map) {
-  if (signed_map) return viz::Norm::symmetric;
+  if (signed_map || is_surrogate_method(m)) return viz::Norm::symmetric;
   return m == "gradcam" || m == "gradcam++" ? viz::Norm::minmax : viz::Norm::percentile;
 }
 
@@ -79,6 +91,35 @@ Tensor make_baseline(const MethodConfig& c, const Subject& s) {
   return base;
 }
 
+// The superpixels of the subject's picture; a tensor input (.h5) is scaled to [0, 255] first.
+xai::Segments superpixels(const MethodConfig& c, const Subject& s) {
+  const Tensor& img = s.pixels.defined() ? s.pixels : s.x;
+  int64_t C = img.dim(1);
+  const int64_t H = img.dim(2), W = img.dim(3);
+  std::vector<float> v = img.to_vector();
+  if (!s.pixels.defined()) {
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    const float a = *lo, range = std::max(*hi - *lo, 1e-12f);
+    for (float& e : v) e = 255 * (e - a) / range;
+  }
+  if (C != 1 && C != 3) {  // grey: the mean over channels
+    std::vector<float> grey(size_t(H * W), 0.0f);
+    for (int64_t k = 0; k < C; ++k)
+      for (int64_t p = 0; p < H * W; ++p) grey[size_t(p)] += v[size_t(k * H * W + p)] / float(C);
+    v = std::move(grey), C = 1;
+  }
+  return xai::slic(v, C, H, W, c.segments, c.compactness);
+}
+
+// What LIME and KernelSHAP show where a superpixel is hidden, in model-input space.
+Tensor hidden_fill(const MethodConfig& c, const Subject& s, const xai::Segments& seg) {
+  if (c.hide == "mean") return xai::segment_means(s.x, seg);
+  MethodConfig blur;
+  blur.baseline = "blur";
+  if (c.hide == "blur") return make_baseline(blur, s);
+  return preprocess(Tensor::full({1, 3, s.x.dim(2), s.x.dim(3)}, std::stod(c.hide)), s.model->info.preprocessing);
+}
+
 // "ig: 30/50 points" on stderr: rewritten in place on a terminal; else at every quarter.
 xai::Progress progress_printer(const std::string& what, const std::string& unit) {
   const bool tty = isatty(fileno(stderr));
@@ -133,6 +174,35 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
     if (!o.progress) o.progress = progress_printer(m, "windows");
     r.attribution = with_batch_hint(o.batch, [&] { return xai::occlusion(fn, x, fill, t, o); });
     r.params = fmt("window %.0f, stride %.0f, fill %.0f", c.occlusion.window, c.occlusion.stride, c.fill);
+  } else if (is_surrogate_method(m)) {
+    const xai::Segments seg = superpixels(c, s);
+    const Tensor fill = hidden_fill(c, s, seg);
+    xai::SurrogateOptions o = c.surrogate;
+    if (!o.progress) o.progress = progress_printer(m, "images");
+    const xai::SurrogateResult f = with_batch_hint(o.batch, [&] {
+      return m == "lime" ? xai::lime(fn, x, fill, seg, t, o) : xai::kernel_shap(fn, x, fill, seg, t, o);
+    });
+    r.attribution = f.attribution;
+    for (int32_t l : seg.label) r.map.push_back(float(f.phi[size_t(l)]));
+    r.segments = seg.label;
+    std::vector<double> labels(seg.label.begin(), seg.label.end());
+    r.datasets = {{"segments", Tensor::from_vector({seg.height, seg.width}, labels, DType::f32)},
+                  {"phi", Tensor::from_vector({seg.count}, f.phi)}};
+    r.params = fmt("%.0f superpixels (SLIC, compactness %g), %.0f images, fill ", double(seg.count), c.compactness,
+                   double(f.evaluations)) +
+               c.hide;
+    if (m == "lime") r.params += fmt(", kernel width %g, ridge %g", o.kernel_width, o.ridge);
+    r.notes.push_back(fmt("%.0f superpixels (%.0f asked for); %.0f images", double(seg.count), double(c.segments),
+                          double(f.evaluations)) +
+                      (f.exact ? " (every coalition: the exact Shapley values)" : ""));
+    const double sum = std::accumulate(f.phi.begin(), f.phi.end(), 0.0);
+    r.notes.push_back(fmt("f(x) = %.6g, f(all hidden) = %.6g, sum(phi) = %.6g, ", f.f_x, f.f_baseline, sum) +
+                      fmt(m == "lime" ? "intercept %.6g" : "phi_0 = f(all hidden) = %.6g", f.phi0));
+    r.notes.push_back(
+        fmt("the linear surrogate's fit: weighted R^2 = %.3f", f.r2) +
+        (f.r2 < 0.5 ? " (low: the score is far from additive in the superpixels; read the map with care)" : ""));
+    r.facts = {{"f_x", f.f_x}, {"f_baseline", f.f_baseline},    {"phi0", f.phi0},
+               {"r2", f.r2},   {"segments", double(seg.count)}, {"evaluations", double(f.evaluations)}};
   } else if (m == "smoothgrad") {
     xai::SmoothGradOptions o = c.smoothgrad;
     if (!o.progress) o.progress = progress_printer(m, "samples");

@@ -11,6 +11,7 @@
 #include "xai/metrics.h"
 #include "xai/occlusion.h"
 #include "xai/saliency.h"
+#include "xai/surrogate.h"
 #include "xai/viz.h"
 
 namespace gt::cli {
@@ -39,6 +40,10 @@ struct MethodConfig {
   xai::SmoothGradOptions smoothgrad;
   xai::IgOptions ig;
   xai::OcclusionOptions occlusion;
+  xai::SurrogateOptions surrogate;  // lime, kernelshap
+  int64_t segments = 50;            // superpixels wanted (SLIC)
+  double compactness = 10;
+  std::string hide = "mean";  // what a hidden superpixel shows: mean, blur, or a pixel value
   xai::ChannelReduce reduce = xai::ChannelReduce::max_abs;
   bool signed_map = false;
 };
@@ -50,15 +55,20 @@ struct MethodResult {
   std::vector<std::pair<std::string, double>> facts;  // scalars for the raw file (f_x, delta, ...)
   std::vector<std::string> notes;                   // lines for the user (completeness, layer)
   std::string params;                               // the parameters in one line
+  std::vector<std::pair<std::string, Tensor>> datasets;  // more for the raw file (lime: segments, phi)
+  std::vector<int32_t> segments;                         // H*W superpixel labels, outlined on the image
 };
 
 bool is_cam_method(const std::string& method);
+bool is_surrogate_method(const std::string& method);  // lime, kernelshap: signed maps of superpixels
+// A usage error unless v is a valid --fill for lime and kernelshap: mean, blur or a pixel value.
+void check_hide(const std::string& v);
 // How a method's map is best normalised for display: Grad-CAM maps are smooth and non-negative, and
 // min-max shows them as the paper does; gradient maps have a few extreme pixels, which percentile
 // clipping keeps from darkening the rest; signed maps are symmetric around 0.
 viz::Norm default_norm(const std::string& method, bool signed_map);
 // Throws UsageError for an unknown layer (with the closest names) or a bad baseline name.
-// IG, SmoothGrad and occlusion report their progress on stderr (a line that updates in place on a
+// IG, SmoothGrad, occlusion, LIME and KernelSHAP report their progress on stderr (a line that updates in place on a
 // terminal, a few lines otherwise).
 MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t);
 

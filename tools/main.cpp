@@ -29,6 +29,8 @@ const char* kUsage =
     "  guided-backprop  Guided Backpropagation\n"
     "  guided-gradcam   Guided Backprop times Grad-CAM\n"
     "  occlusion        the score's drop under a sliding window\n"
+    "  lime             LIME: a linear model of the score over superpixels hidden at random\n"
+    "  kernelshap       KernelSHAP: the Shapley values of superpixels\n"
     "  counterfactual   change the image until the model answers another class\n"
     "  metrics          deletion and insertion AUC of a map\n"
     "  compare          how alike maps are: rank correlation, correlation, top-10% overlap\n"

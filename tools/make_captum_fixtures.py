@@ -18,6 +18,12 @@ Writes tests/fixtures/captum_<arch>.h5 (float32) with the input [1,3,64,64], the
   ig_<method>_<n>     IntegratedGradients(method, n_steps=n) from `baseline`: every method with
                       n = 4 and 17 on VGG16; gausslegendre and riemann_trapezoid with n = 17 on ResNet50
 The Grad-CAM layer is VGG16's last conv ReLU (block5_conv3) and ResNet50's layer4 (conv5_block3_out).
+
+Also tests/fixtures/captum_shapley.h5: on the ResNet50 network and input above (VGG16's logits hardly
+move between its input and a zero image), Captum's ShapleyValues (exact: every ordering of the
+features) of six irregular regions (`feature_mask` [64,64]: the nearest of six seed points), baseline 0,
+the same target: `shapley` [6], one value per region. KernelSHAP with every coalition must give these.
+`--shapley-only` makes this file alone, from the committed network and input.
 """
 import os
 import sys
@@ -26,7 +32,7 @@ import h5py
 import numpy as np
 import torch
 from captum.attr import (GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients, LayerGradCam,
-                         Occlusion, Saliency)
+                         Occlusion, Saliency, ShapleyValues)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_torchvision import ARCHS, convert  # noqa: E402
@@ -73,7 +79,30 @@ def no_inplace_relu(model):
             mod.inplace = False
 
 
+def shapley_fixture():
+    """Exact Shapley values of six regions, by Captum, on the committed ResNet50 network and input."""
+    net = NarrowResNet50().double().eval()
+    load_ours(net, "resnet50", os.path.join(FIX, "torch_resnet50_narrow.h5"))
+    with h5py.File(os.path.join(FIX, "captum_resnet50.h5"), "r") as f:
+        x = torch.from_numpy(f["input"][()].astype(np.float64))
+        target = int(f.attrs["target"])
+    seeds = np.array([[5, 7], [12, 50], [30, 30], [40, 8], [55, 45], [60, 20]], dtype=np.float64)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
+    d = (yy[None] - seeds[:, 0, None, None]) ** 2 + 1.7 * (xx[None] - seeds[:, 1, None, None]) ** 2
+    mask = d.argmin(0)
+    phi = ShapleyValues(net).attribute(x, baselines=0.0, target=target,
+                                       feature_mask=torch.from_numpy(mask)[None, None].expand(1, 3, SIZE, SIZE))
+    per_region = np.array([float(phi[0, 0][torch.from_numpy(mask) == k][0]) for k in range(6)])
+    with h5py.File(os.path.join(FIX, "captum_shapley.h5"), "w") as f:
+        f["feature_mask"] = mask.astype(np.float32)
+        f["shapley"] = per_region
+        f.attrs["target"] = target
+    print("shapley: target", target, "per region", per_region)
+
+
 def main():
+    if "--shapley-only" in sys.argv:
+        return shapley_fixture()
     torch.manual_seed(0)
     vgg = narrow_vgg16().double().eval()
     with torch.no_grad():  # weights scaled so that activations stay O(1) through 13 convs
@@ -114,6 +143,7 @@ def main():
                 f[k] = v.detach().numpy().astype(np.float32)
             f.attrs["target"] = TARGET
         print(arch, "target", TARGET, "logits", out["logits"].numpy().round(3), "gradcam max", float(out["gradcam"].max()))
+    shapley_fixture()
 
 
 if __name__ == "__main__":

@@ -132,6 +132,17 @@ void fill_rect(Image& img, int x, int y, int w, int h, Rgb c) {
     }
 }
 
+void outline(Image& img, const std::vector<int32_t>& label, Rgb c) {
+  if (label.size() != size_t(img.width) * size_t(img.height)) throw Error("outline: the labels do not fit the image");
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      const size_t p = size_t(y) * size_t(img.width) + size_t(x);
+      if ((x + 1 < img.width && label[p + 1] != label[p]) ||
+          (y + 1 < img.height && label[p + size_t(img.width)] != label[p]))
+        fill_rect(img, x, y, 1, 1, c);
+    }
+}
+
 void draw_text(Image& img, int x, int y, const std::string& s, Rgb c, int scale, bool vertical) {
   static const std::map<char, std::array<uint8_t, 7>> font = {
 #include "xai/font5x7.inc"

@@ -1,5 +1,6 @@
 // Visualisation: normalise a map, colour it, blend it over the image, write a PNG.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ struct Rgb {
 Image blank(int w, int h);
 // (x, y) is the top-left corner; whatever falls outside the image is clipped.
 void fill_rect(Image& img, int x, int y, int w, int h, Rgb c);
+// Marks in c every pixel whose right or lower neighbour has another label (label: one per pixel,
+// row-major): the borders of segments, such as LIME's superpixels.
+void outline(Image& img, const std::vector<int32_t>& label, Rgb c);
 // Horizontal text has its top-left at (x, y); vertical text starts at (x, y) and runs upwards.
 void draw_text(Image& img, int x, int y, const std::string& s, Rgb c, int scale = 1, bool vertical = false);
 // Writes a PNG atomically (temporary file, then rename).

@@ -1,0 +1,241 @@
+#include "xai/surrogate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "autodiff/tape.h"
+
+namespace gt::xai {
+namespace {
+
+using Coalitions = std::vector<std::vector<uint8_t>>;  // rows z in {0,1}^S
+
+void check(const Tensor& x, const Tensor& baseline, const Segments& seg, const char* who) {
+  if (x.ndim() != 4 || x.dim(0) != 1)
+    throw Error(std::string(who) + ": expected one image (1,C,H,W), got " + x.shape().str());
+  if (baseline.shape() != x.shape())
+    throw Error(std::string(who) + ": the baseline has shape " + baseline.shape().str() + ", the input " +
+                x.shape().str());
+  if (seg.height != x.dim(2) || seg.width != x.dim(3) || seg.count < 1)
+    throw Error(std::string(who) + ": the segments are " + std::to_string(seg.height) + "x" +
+                std::to_string(seg.width) + ", the input " + x.shape().str());
+}
+
+// f(h_x(z)) for every row z, in batches of o.batch images.
+std::vector<double> scores(const Model& model, const Tensor& x, const Tensor& baseline, const Segments& seg,
+                           const Target& t, const Coalitions& zs, const SurrogateOptions& o) {
+  NoGradGuard no_grad;
+  const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3), total = int64_t(zs.size());
+  const std::vector<double> xv = x.to_vector_f64(), bv = baseline.to_vector_f64();
+  std::vector<double> out;
+  for (int64_t i0 = 0; i0 < total; i0 += o.batch) {
+    const int64_t n = std::min<int64_t>(o.batch, total - i0);
+    std::vector<double> batch(size_t(n * C * HW));
+    for (int64_t j = 0; j < n; ++j) {
+      const std::vector<uint8_t>& z = zs[size_t(i0 + j)];
+      double* img = batch.data() + j * C * HW;
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t p = 0; p < HW; ++p) {
+          const size_t k = size_t(c * HW + p);
+          img[k] = z[size_t(seg.label[size_t(p)])] ? xv[k] : bv[k];
+        }
+    }
+    const std::vector<double> s =
+        row_scores(model(Tensor::from_vector({n, C, x.dim(2), x.dim(3)}, batch, x.dtype())), t);
+    out.insert(out.end(), s.begin(), s.end());
+    if (o.progress) o.progress(i0 + n, total);
+  }
+  return out;
+}
+
+// argmin_b sum_i w_i (y_i - X_i b)^2 + sum_j penalty_j b_j^2, X n x d row-major: the normal equations
+// (X^T W X + diag(penalty)) b = X^T W y, solved by Cholesky in double.
+std::vector<double> least_squares(const std::vector<double>& X, int64_t d, const std::vector<double>& y,
+                                  const std::vector<double>& w, const std::vector<double>& penalty) {
+  const int64_t n = int64_t(y.size());
+  std::vector<double> A(size_t(d * d), 0.0), b(size_t(d), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const double* xi = X.data() + i * d;
+    for (int64_t r = 0; r < d; ++r) {
+      if (xi[r] == 0) continue;  // coalition features are mostly 0 / 1
+      const double wr = w[size_t(i)] * xi[r];
+      b[size_t(r)] += wr * y[size_t(i)];
+      for (int64_t c = 0; c <= r; ++c) A[size_t(r * d + c)] += wr * xi[c];
+    }
+  }
+  for (int64_t r = 0; r < d; ++r) A[size_t(r * d + r)] += penalty[size_t(r)];
+  // A = L L^T (lower triangle in place), then L u = b, L^T beta = u.
+  for (int64_t j = 0; j < d; ++j) {
+    double s = A[size_t(j * d + j)];
+    for (int64_t k = 0; k < j; ++k) s -= A[size_t(j * d + k)] * A[size_t(j * d + k)];
+    if (!(s > 1e-12 * std::max(1.0, A[size_t(j * d + j)])))
+      throw Error(
+          "the surrogate's least squares are singular: some segments never change across the samples; "
+          "take more samples or fewer segments");
+    A[size_t(j * d + j)] = std::sqrt(s);
+    for (int64_t i = j + 1; i < d; ++i) {
+      double v = A[size_t(i * d + j)];
+      for (int64_t k = 0; k < j; ++k) v -= A[size_t(i * d + k)] * A[size_t(j * d + k)];
+      A[size_t(i * d + j)] = v / A[size_t(j * d + j)];
+    }
+  }
+  for (int64_t i = 0; i < d; ++i) {
+    for (int64_t k = 0; k < i; ++k) b[size_t(i)] -= A[size_t(i * d + k)] * b[size_t(k)];
+    b[size_t(i)] /= A[size_t(i * d + i)];
+  }
+  for (int64_t i = d - 1; i >= 0; --i) {
+    for (int64_t k = i + 1; k < d; ++k) b[size_t(i)] -= A[size_t(k * d + i)] * b[size_t(k)];
+    b[size_t(i)] /= A[size_t(i * d + i)];
+  }
+  return b;
+}
+
+// 1 - sum w (y - g)^2 / sum w (y - mean_w y)^2, g(z) = phi0 + phi . z, over rows i >= first
+// (row i has weight w[i - first]).
+double weighted_r2(const Coalitions& zs, const std::vector<double>& y, const std::vector<double>& w, double phi0,
+                   const std::vector<double>& phi, size_t first = 0) {
+  const double wsum = std::accumulate(w.begin(), w.end(), 0.0);
+  double mean = 0;
+  for (size_t i = first; i < y.size(); ++i) mean += w[i - first] * y[i] / wsum;
+  double res = 0, tot = 0;
+  for (size_t i = first; i < y.size(); ++i) {
+    double g = phi0;
+    for (size_t s = 0; s < phi.size(); ++s) g += zs[i][s] ? phi[s] : 0.0;
+    res += w[i - first] * (y[i] - g) * (y[i] - g), tot += w[i - first] * (y[i] - mean) * (y[i] - mean);
+  }
+  return tot > 0 ? 1 - res / tot : 1.0;
+}
+
+Tensor paint(const Tensor& x, const Segments& seg, const std::vector<double>& phi) {
+  const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3);
+  std::vector<double> a(size_t(C * HW));
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t p = 0; p < HW; ++p) a[size_t(c * HW + p)] = phi[size_t(seg.label[size_t(p)])];
+  return Tensor::from_vector(x.shape(), a, x.dtype());
+}
+
+}  // namespace
+
+SurrogateResult lime(const Model& model, const Tensor& x, const Tensor& baseline, const Segments& seg, const Target& t,
+                     const SurrogateOptions& o) {
+  check(x, baseline, seg, "lime");
+  if (o.samples < 2 || o.batch < 1 || !(o.kernel_width > 0) || !(o.ridge >= 0))
+    throw Error("lime: samples must be >= 2, batch >= 1, the kernel width > 0 and the ridge >= 0");
+  const int64_t S = seg.count;
+  std::mt19937_64 rng(o.seed);
+  Coalitions zs(size_t(o.samples), std::vector<uint8_t>(size_t(S), 1));  // zs[0]: the image itself
+  for (size_t i = 1; i < zs.size(); ++i)
+    for (auto& v : zs[i]) v = uint8_t(rng() >> 63);
+  zs.emplace_back(size_t(S), 0);  // f(baseline), reported, not fit
+  std::vector<double> y = scores(model, x, baseline, seg, t, zs, o);
+  zs.pop_back();
+  SurrogateResult r;
+  r.f_baseline = y.back();
+  y.pop_back();
+  r.f_x = y[0];
+  r.evaluations = int64_t(zs.size()) + 1;
+  // Rows [1, z]; pi(z) = sqrt(exp(-d^2 / w^2)), d = 1 - cos(z, 1) = 1 - sqrt(|z| / S).
+  std::vector<double> X(zs.size() * size_t(S + 1)), w(zs.size());
+  for (size_t i = 0; i < zs.size(); ++i) {
+    X[i * size_t(S + 1)] = 1;
+    std::copy(zs[i].begin(), zs[i].end(), X.begin() + ptrdiff_t(i * size_t(S + 1) + 1));
+    const double d = 1 - std::sqrt(double(std::count(zs[i].begin(), zs[i].end(), 1)) / double(S));
+    w[i] = std::sqrt(std::exp(-d * d / (o.kernel_width * o.kernel_width)));
+  }
+  std::vector<double> penalty(size_t(S + 1), o.ridge);
+  penalty[0] = 0;
+  const std::vector<double> beta = least_squares(X, S + 1, y, w, penalty);
+  r.phi0 = beta[0];
+  r.phi.assign(beta.begin() + 1, beta.end());
+  r.r2 = weighted_r2(zs, y, w, r.phi0, r.phi);
+  r.attribution = paint(x, seg, r.phi);
+  return r;
+}
+
+SurrogateResult kernel_shap(const Model& model, const Tensor& x, const Tensor& baseline, const Segments& seg,
+                            const Target& t, const SurrogateOptions& o) {
+  check(x, baseline, seg, "kernelshap");
+  if (o.samples < 1 || o.batch < 1) throw Error("kernelshap: samples and batch must be >= 1");
+  const int64_t S = seg.count;
+  Coalitions zs{std::vector<uint8_t>(size_t(S), 1), std::vector<uint8_t>(size_t(S), 0)};
+  std::vector<double> w;  // of the rows after the two ends
+  SurrogateResult r;
+  r.exact = S < 31 && (int64_t(1) << S) - 2 <= o.samples;
+  if (r.exact) {  // every proper, non-empty coalition, with its weight pi(z)
+    for (int64_t mask = 1; mask < (int64_t(1) << S) - 1; ++mask) {
+      std::vector<uint8_t> z(static_cast<size_t>(S));
+      for (int64_t s = 0; s < S; ++s) z[size_t(s)] = uint8_t(mask >> s & 1);
+      const int64_t k = __builtin_popcountll(uint64_t(mask));
+      zs.push_back(z);
+      w.push_back(double(S - 1) / (std::exp(std::lgamma(S + 1.0) - std::lgamma(k + 1.0) - std::lgamma(S - k + 1.0)) *
+                                   double(k) * double(S - k)));
+    }
+  } else if (S > 1) {  // sizes k ~ 1 / (k (S - k)), then k segments at random; z and its complement
+    std::vector<double> size_weight;
+    for (int64_t k = 1; k < S; ++k) size_weight.push_back(1.0 / (double(k) * double(S - k)));
+    std::discrete_distribution<int64_t> size(size_weight.begin(), size_weight.end());
+    std::mt19937_64 rng(o.seed);
+    std::vector<int64_t> order(static_cast<size_t>(S));
+    while (int64_t(zs.size()) - 2 < o.samples) {
+      const int64_t k = size(rng) + 1;
+      std::iota(order.begin(), order.end(), 0);
+      std::vector<uint8_t> z(size_t(S), 0);
+      for (int64_t i = 0; i < k; ++i) {  // a partial Fisher-Yates shuffle picks k of the S
+        std::swap(order[size_t(i)], order[size_t(i + int64_t(rng() % uint64_t(S - i)))]);
+        z[size_t(order[size_t(i)])] = 1;
+      }
+      zs.push_back(z);
+      if (int64_t(zs.size()) - 2 < o.samples) {
+        for (auto& v : z) v ^= 1;
+        zs.push_back(z);
+      }
+    }
+    w.assign(zs.size() - 2, 1.0);
+  }
+  const std::vector<double> y = scores(model, x, baseline, seg, t, zs, o);
+  r.f_x = y[0], r.f_baseline = y[1], r.phi0 = y[1];
+  r.evaluations = int64_t(zs.size());
+  const double gap = r.f_x - r.f_baseline;
+  if (S == 1) {
+    r.phi = {gap};
+    r.exact = true;
+  } else {
+    // sum phi = gap: phi_last = gap - sum_{s < last} phi_s, so for s < last
+    //   y - f(baseline) - z_last gap = sum_s phi_s (z_s - z_last).
+    const int64_t d = S - 1, n = int64_t(zs.size()) - 2;
+    std::vector<double> X(static_cast<size_t>(n * d)), yy(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const std::vector<uint8_t>& z = zs[size_t(i + 2)];
+      for (int64_t s = 0; s < d; ++s) X[size_t(i * d + s)] = double(z[size_t(s)]) - double(z[size_t(d)]);
+      yy[size_t(i)] = y[size_t(i + 2)] - r.f_baseline - z[size_t(d)] * gap;
+    }
+    r.phi = least_squares(X, d, yy, w, std::vector<double>(size_t(d), 0.0));
+    r.phi.push_back(gap - std::accumulate(r.phi.begin(), r.phi.end(), 0.0));
+  }
+  // R^2 over the fitted coalitions (the two ends hold exactly, by construction).
+  r.r2 = S == 1 ? 1.0 : weighted_r2(zs, y, w, r.phi0, r.phi, 2);
+  r.attribution = paint(x, seg, r.phi);
+  return r;
+}
+
+Tensor segment_means(const Tensor& x, const Segments& seg) {
+  const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3);
+  const std::vector<double> xv = x.to_vector_f64();
+  std::vector<double> sum(size_t(C * seg.count), 0.0), count(size_t(seg.count), 0.0), out(xv.size());
+  for (int64_t p = 0; p < HW; ++p) {
+    const int32_t s = seg.label[size_t(p)];
+    count[size_t(s)] += 1;
+    for (int64_t c = 0; c < C; ++c) sum[size_t(c * seg.count + s)] += xv[size_t(c * HW + p)];
+  }
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t p = 0; p < HW; ++p) {
+      const int32_t s = seg.label[size_t(p)];
+      out[size_t(c * HW + p)] = sum[size_t(c * seg.count + s)] / count[size_t(s)];
+    }
+  return Tensor::from_vector(x.shape(), out, x.dtype());
+}
+
+}  // namespace gt::xai
