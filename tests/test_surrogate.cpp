@@ -239,3 +239,21 @@ TEST_CASE(
     CHECK(std::accumulate(a.phi.begin(), a.phi.end(), 0.0) == Approx(a.f_x - a.f_baseline).epsilon(1e-9));
   }
 }
+
+TEST_CASE("LIME's fit is the lime package's: lime_image's kernel and Ridge(alpha=1) on the same samples") {
+  h5::File ref(std::string(GT_FIXTURES_DIR) + "/lime_fit.h5", h5::File::Mode::read);  // tools/make_lime_fixture.py
+  const Tensor z = ref.read("z", DType::f64);
+  const int64_t n = z.dim(0), S = z.dim(1);
+  const std::vector<double> zv = z.to_vector_f64(), want = ref.read("phi", DType::f64).to_vector_f64();
+  std::vector<std::vector<uint8_t>> zs(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t s = 0; s < S; ++s) zs[size_t(i)].push_back(uint8_t(zv[size_t(i * S + s)]));
+  const std::vector<double> y = ref.read("y", DType::f64).to_vector_f64();
+  const xai::SurrogateResult r = xai::lime_fit(zs, y, 0.25, 1.0);
+  for (int64_t s = 0; s < S; ++s) CHECK(r.phi[size_t(s)] == Approx(want[size_t(s)]).margin(1e-9));
+  CHECK(r.phi0 == Approx(ref.attr_double("intercept")).margin(1e-9));
+  CHECK(r.r2 == Approx(ref.attr_double("r2")).margin(1e-9));
+  // Another kernel width or ridge gives another fit: the comparison above is not vacuous.
+  CHECK(std::abs(xai::lime_fit(zs, y, 0.5, 1.0).phi[0] - want[0]) > 1e-3);
+  CHECK(std::abs(xai::lime_fit(zs, y, 0.25, 0.1).phi[0] - want[0]) > 1e-3);
+}

@@ -143,7 +143,7 @@ section "the CLI on the real MobileNet: --device cuda against --device cpu (raw 
 w=$shared/data/weights/mobilenet_v1_0.25_224.tflite img=$shared/data/images/chelsea.png
 if [ -f "$w" ]; then
   cli=$(mktemp -d)
-  for m in classify saliency smoothgrad ig gradcam occlusion; do
+  for m in classify saliency smoothgrad ig gradcam occlusion kernelshap; do
     for d in cpu cuda; do
       args=(--weights "$w" --image "$img" --raw "$cli/$m.$d.h5" --device "$d")
       [ "$m" = classify ] || args+=(--out "$cli/$m.$d.png")

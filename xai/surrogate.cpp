@@ -119,38 +119,43 @@ Tensor paint(const Tensor& x, const Segments& seg, const std::vector<double>& ph
 
 }  // namespace
 
+SurrogateResult lime_fit(const Coalitions& zs, const std::vector<double>& y, double kernel_width, double ridge) {
+  const size_t S = zs.empty() ? 0 : zs[0].size();
+  // Rows [1, z]; pi(z) = sqrt(exp(-d^2 / w^2)), d = 1 - cos(z, 1) = 1 - sqrt(|z| / S).
+  std::vector<double> X(zs.size() * (S + 1)), w(zs.size());
+  for (size_t i = 0; i < zs.size(); ++i) {
+    X[i * (S + 1)] = 1;
+    std::copy(zs[i].begin(), zs[i].end(), X.begin() + ptrdiff_t(i * (S + 1) + 1));
+    const double d = 1 - std::sqrt(double(std::count(zs[i].begin(), zs[i].end(), 1)) / double(S));
+    w[i] = std::sqrt(std::exp(-d * d / (kernel_width * kernel_width)));
+  }
+  std::vector<double> penalty(S + 1, ridge);
+  penalty[0] = 0;
+  const std::vector<double> beta = least_squares(X, int64_t(S + 1), y, w, penalty);
+  SurrogateResult r;
+  r.phi0 = beta[0];
+  r.phi.assign(beta.begin() + 1, beta.end());
+  r.r2 = weighted_r2(zs, y, w, r.phi0, r.phi);
+  return r;
+}
+
 SurrogateResult lime(const Model& model, const Tensor& x, const Tensor& baseline, const Segments& seg, const Target& t,
                      const SurrogateOptions& o) {
   check(x, baseline, seg, "lime");
   if (o.samples < 2 || o.batch < 1 || !(o.kernel_width > 0) || !(o.ridge >= 0))
     throw Error("lime: samples must be >= 2, batch >= 1, the kernel width > 0 and the ridge >= 0");
-  const int64_t S = seg.count;
   std::mt19937_64 rng(o.seed);
-  Coalitions zs(size_t(o.samples), std::vector<uint8_t>(size_t(S), 1));  // zs[0]: the image itself
+  Coalitions zs(size_t(o.samples), std::vector<uint8_t>(size_t(seg.count), 1));  // zs[0]: the image itself
   for (size_t i = 1; i < zs.size(); ++i)
     for (auto& v : zs[i]) v = uint8_t(rng() >> 63);
-  zs.emplace_back(size_t(S), 0);  // f(baseline), reported, not fit
+  zs.emplace_back(size_t(seg.count), 0);  // f(baseline), reported, not fit
   std::vector<double> y = scores(model, x, baseline, seg, t, zs, o);
   zs.pop_back();
-  SurrogateResult r;
-  r.f_baseline = y.back();
+  const double f_baseline = y.back();
   y.pop_back();
-  r.f_x = y[0];
+  SurrogateResult r = lime_fit(zs, y, o.kernel_width, o.ridge);
+  r.f_x = y[0], r.f_baseline = f_baseline;
   r.evaluations = int64_t(zs.size()) + 1;
-  // Rows [1, z]; pi(z) = sqrt(exp(-d^2 / w^2)), d = 1 - cos(z, 1) = 1 - sqrt(|z| / S).
-  std::vector<double> X(zs.size() * size_t(S + 1)), w(zs.size());
-  for (size_t i = 0; i < zs.size(); ++i) {
-    X[i * size_t(S + 1)] = 1;
-    std::copy(zs[i].begin(), zs[i].end(), X.begin() + ptrdiff_t(i * size_t(S + 1) + 1));
-    const double d = 1 - std::sqrt(double(std::count(zs[i].begin(), zs[i].end(), 1)) / double(S));
-    w[i] = std::sqrt(std::exp(-d * d / (o.kernel_width * o.kernel_width)));
-  }
-  std::vector<double> penalty(size_t(S + 1), o.ridge);
-  penalty[0] = 0;
-  const std::vector<double> beta = least_squares(X, S + 1, y, w, penalty);
-  r.phi0 = beta[0];
-  r.phi.assign(beta.begin() + 1, beta.end());
-  r.r2 = weighted_r2(zs, y, w, r.phi0, r.phi);
   r.attribution = paint(x, seg, r.phi);
   return r;
 }

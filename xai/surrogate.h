@@ -50,6 +50,11 @@ SurrogateResult lime(const Model& model, const Tensor& x, const Tensor& baseline
 SurrogateResult kernel_shap(const Model& model, const Tensor& x, const Tensor& baseline, const Segments& seg,
                             const Target& t, const SurrogateOptions& o);
 
+// LIME's fit alone, from coalitions z (rows of S zeros and ones, the first the image's z = 1) and their
+// scores y: phi0, phi and r2 of the result are set.
+SurrogateResult lime_fit(const std::vector<std::vector<uint8_t>>& z, const std::vector<double>& y, double kernel_width,
+                         double ridge);
+
 // The baseline that lime_image uses by default: every segment filled with its own mean, per channel.
 Tensor segment_means(const Tensor& x, const Segments& seg);
 
