@@ -71,10 +71,9 @@ std::vector<double> least_squares(const std::vector<double>& X, int64_t d, const
   for (int64_t j = 0; j < d; ++j) {
     double s = A[size_t(j * d + j)];
     for (int64_t k = 0; k < j; ++k) s -= A[size_t(j * d + k)] * A[size_t(j * d + k)];
-    if (!(s > 1e-12 * std::max(1.0, A[size_t(j * d + j)])))
-      throw Error(
-          "the surrogate's least squares are singular: some segments never change across the samples; "
-          "take more samples or fewer segments");
+    if (!(s > 1e-10 * A[size_t(j * d + j)]))  // relative to the diagonal: no scale is assumed
+      throw Error("the surrogate's least squares are singular: " + std::to_string(n) + " samples do not tell " +
+                  std::to_string(d) + " coefficients apart; take more --samples or fewer --segments");
     A[size_t(j * d + j)] = std::sqrt(s);
     for (int64_t i = j + 1; i < d; ++i) {
       double v = A[size_t(i * d + j)];
