@@ -54,7 +54,7 @@ const Method kMethods[] = {
      "  --fill V         pixel value the window shows, before preprocessing (default 128: gray)\n"
      "  --batch B        occluded copies per forward pass (default 16)\n"},
     {"lime", "a linear model of the score on copies of the image with superpixels hidden (Ribeiro et al. 2016)",
-     "  --segments N     superpixels wanted (SLIC; default 50)\n"
+     "  --segments N     superpixels wanted (SLIC; 1 to 1000, default 50)\n"
      "  --compactness M  SLIC's weight of distance against colour: larger, squarer superpixels (default 10)\n"
      "  --samples N      images with random superpixels hidden, the first with none (default 1000)\n"
      "  --fill F         what a hidden superpixel shows: mean (its own mean colour, as lime_image does),\n"
@@ -67,7 +67,7 @@ const Method kMethods[] = {
      "  --signed and --reduce do not apply). The image panel outlines the superpixels. Prints the\n"
      "  surrogate's R^2: how well a linear model in the superpixels fits the score.\n"},
     {"kernelshap", "Shapley values of superpixels, by KernelSHAP's weighted regression (Lundberg & Lee 2017)",
-     "  --segments N     superpixels wanted (SLIC; default 50)\n"
+     "  --segments N     superpixels wanted (SLIC; 1 to 1000, default 50)\n"
      "  --compactness M  SLIC's weight of distance against colour: larger, squarer superpixels (default 10)\n"
      "  --samples N      coalitions (images with some superpixels hidden), besides the image and the\n"
      "                   all-hidden one (default 1000). When 2^S - 2 <= N for S superpixels, every\n"
@@ -196,9 +196,9 @@ int run_explain(int argc, char** argv) {
     c.occlusion.batch = int(a.get_int("--batch", 16, 1, 1024));
   }
   if (surrogate) {
-    c.segments = a.get_int("--segments", 50, 1, 100000);
+    c.segments = a.get_int("--segments", 50, 1, 1000);  // the fit solves an S x S system
     c.compactness = a.get_double("--compactness", 10, 1e-3, 1e4);
-    c.surrogate.samples = int(a.get_int("--samples", 1000, name == "lime" ? 2 : 1, 10000000));
+    c.surrogate.samples = int(a.get_int("--samples", 1000, name == "lime" ? 2 : 1, 100000));
     c.hide = a.get("--fill", "mean");
     check_hide(c.hide);
     c.surrogate.batch = int(a.get_int("--batch", 16, 1, 1024));
