@@ -129,7 +129,7 @@ TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven pa
   compare("winograd 14x14 batch", geom(6, 16, 14, 13, 16, 3, 1, {1, 1, 1, 1}));  // 7 x 7 tiles, one part-chunk
 }
 
-TEST_CASE("conv paths: strided col2im data gradient in chunks; vector stride-2 unrolling") {
+TEST_CASE("conv paths: strided col2im data gradient in chunks, vector stride-2 unrolling") {
   compare("col2im chunked", geom(1, 8, 301, 300, 6, 3, 2, {0, 1, 0, 1}));
   // ResNet's 7x7/2 stem on odd and even widths: rows of 16-lane gathers, their tails and both pads
   compare("stem 7x7/2 odd", geom(2, 3, 67, 61, 16, 7, 2, {3, 3, 3, 3}));

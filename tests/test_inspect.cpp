@@ -140,7 +140,7 @@ double worst(const std::vector<SampledCheck>& r) {
 }
 }  // namespace
 
-TEST_CASE("gradcheck of real layers: conv, dense and batch norm pass; a deliberately wrong rule fails", "[inspect]") {
+TEST_CASE("gradcheck of real layers: conv, dense and batch norm pass, a deliberately wrong rule fails", "[inspect]") {
   auto m = load_embedded_weights();
   const Tensor x = Tensor::uniform({1, 1, 28, 28}, 0, 1, 5);
   for (const char* layer : {"conv1", "conv2", "conv3_bn", "fc"}) {

@@ -216,7 +216,7 @@ TEST_CASE("bad Keras files: another architecture, a missing layer, truncated") {
   fs::remove(cut);
 }
 
-TEST_CASE("gray and RGBA images are read as RGB; squash and crop resizing") {
+TEST_CASE("gray and RGBA images are read as RGB, squash and crop resizing") {
   const std::string gray = tmp("gray.png"), rgba = tmp("rgba.png");
   std::vector<uint8_t> g(6 * 4), c(6 * 4 * 4);
   for (size_t i = 0; i < g.size(); ++i) g[i] = uint8_t(i * 10);
@@ -274,7 +274,7 @@ TEST_CASE("MobileNet V1 layers carry Keras names and TF 'SAME' shapes at any siz
   CHECK(shape_of(m->info.gradcam_layer).ndim() == 4);
 }
 
-TEST_CASE("VGG16 takes any input of at least 32 pixels; each pool floors as Keras' valid pooling does") {
+TEST_CASE("VGG16 takes any input of at least 32 pixels, each pool floors as Keras' valid pooling does") {
   nn::ModelOptions o;
   o.alpha = 1.0 / 16;
   o.input_size = 100;  // 100 -> 50 -> 25 -> 12 -> 6 -> 3

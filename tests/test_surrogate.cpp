@@ -209,7 +209,7 @@ TEST_CASE("LIME and sampled KernelSHAP recover a model that is linear in the seg
 }
 
 TEST_CASE(
-    "KernelSHAP's sampled estimate nears the exact Shapley values on the real MobileNet; draws are reproducible") {
+    "KernelSHAP's sampled estimate nears the exact Shapley values on the real MobileNet, draws are reproducible") {
   if (!test::have_shared_data()) return;
   auto m = tflite::load(test::kMobileNet);
   const Tensor x = load_input(test::kChelsea, m->info);

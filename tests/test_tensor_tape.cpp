@@ -230,7 +230,7 @@ struct LoggedStream final : Stream {
 
 }  // namespace
 
-TEST_CASE("streams: a scope switches and switches back; the tape runs each node's backward on its forward's stream") {
+TEST_CASE("streams: a scope switches and switches back, the tape runs each node's backward on its forward's stream") {
   std::vector<std::string> log;
   const auto a = std::make_shared<LoggedStream>("a", log), b = std::make_shared<LoggedStream>("b", log);
   REQUIRE(current_stream() == nullptr);

@@ -225,7 +225,7 @@ TEST_CASE("deletion and insertion: a faithful map beats its reverse, and the cur
   CHECK(ig.auc > ib.auc + 0.3);
 }
 
-TEST_CASE("colormaps are matplotlib's tables; normalisation modes") {
+TEST_CASE("colormaps are matplotlib's tables, normalisation modes") {
   auto rgb = [](const std::string& cmap, float t) {
     const Image img = viz::colorize({t}, 1, 1, cmap);
     return std::vector<int>{img.rgb[0], img.rgb[1], img.rgb[2]};
@@ -254,7 +254,7 @@ TEST_CASE("colormaps are matplotlib's tables; normalisation modes") {
   CHECK(sy == std::vector<float>{0.0f, 0.5f, 0.75f, 1.0f});
 }
 
-TEST_CASE("the course's TF recipes (tf-keras): saliency = max |grad| over channels; IG trapezoid, steps = m_steps + 1") {
+TEST_CASE("the course's TF recipes (tf-keras): saliency = max |grad| over channels, IG trapezoid, steps = m_steps + 1") {
   // tools/make_course_fixtures.py, on the Keras-layout narrow VGG16 fixture.
   const std::string dir = GT_FIXTURES_DIR;
   auto m = load_keras(dir + "/keras_vgg16_narrow_nested.h5", "", DType::f64);
