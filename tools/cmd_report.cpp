@@ -150,7 +150,9 @@ int run_report(int argc, char** argv) {
     const std::string mcmap = is_surrogate_method(m) && !cmap_given ? "bwr" : cmap;
     const Image heat = viz::colorize(viz::normalize(r.map, default_norm(m, false)), W, H, mcmap);
     viz::write_png(out + "/" + m + "_map.png", heat);
-    viz::write_png(out + "/" + m + "_overlay.png", viz::overlay(picture, heat, 0.5));
+    Image over = viz::overlay(picture, heat, 0.5);
+    if (!r.segments.empty()) viz::outline(over, r.segments, {255, 255, 0});  // lime's superpixels
+    viz::write_png(out + "/" + m + "_overlay.png", over);
     char line[160];
     std::snprintf(line, sizeof line, "%.3f s; deletion AUC %.4f, insertion AUC %.4f", secs, f.deletion.auc, f.insertion.auc);
     std::printf("  %s\n", line);
