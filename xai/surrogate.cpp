@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <string>
@@ -51,14 +52,15 @@ std::vector<double> scores(const Model& model, const Tensor& x, const Tensor& ba
   return out;
 }
 
-// argmin_b sum_i w_i (y_i - X_i b)^2 + sum_j penalty_j b_j^2, X n x d row-major: the normal equations
-// (X^T W X + diag(penalty)) b = X^T W y, solved by Cholesky in double.
-std::vector<double> least_squares(const std::vector<double>& X, int64_t d, const std::vector<double>& y,
-                                  const std::vector<double>& w, const std::vector<double>& penalty) {
+// argmin_b sum_i w_i (y_i - X_i b)^2 + sum_j penalty_j b_j^2: the normal equations
+// (X^T W X + diag(penalty)) b = X^T W y, solved by Cholesky in double. row(i, xi) writes the d values
+// of X's row i (X itself is never stored: samples x superpixels doubles could be gigabytes).
+std::vector<double> least_squares(int64_t d, const std::vector<double>& y, const std::vector<double>& w,
+                                  const std::vector<double>& penalty, const std::function<void(size_t, double*)>& row) {
   const int64_t n = int64_t(y.size());
-  std::vector<double> A(size_t(d * d), 0.0), b(size_t(d), 0.0);
+  std::vector<double> A(size_t(d * d), 0.0), b(size_t(d), 0.0), xi(static_cast<size_t>(d));
   for (int64_t i = 0; i < n; ++i) {
-    const double* xi = X.data() + i * d;
+    row(size_t(i), xi.data());
     for (int64_t r = 0; r < d; ++r) {
       if (xi[r] == 0) continue;  // coalition features are mostly 0 / 1
       const double wr = w[size_t(i)] * xi[r];
@@ -121,16 +123,17 @@ Tensor paint(const Tensor& x, const Segments& seg, const std::vector<double>& ph
 SurrogateResult lime_fit(const Coalitions& zs, const std::vector<double>& y, double kernel_width, double ridge) {
   const size_t S = zs.empty() ? 0 : zs[0].size();
   // Rows [1, z]; pi(z) = sqrt(exp(-d^2 / w^2)), d = 1 - cos(z, 1) = 1 - sqrt(|z| / S).
-  std::vector<double> X(zs.size() * (S + 1)), w(zs.size());
+  std::vector<double> w(zs.size());
   for (size_t i = 0; i < zs.size(); ++i) {
-    X[i * (S + 1)] = 1;
-    std::copy(zs[i].begin(), zs[i].end(), X.begin() + ptrdiff_t(i * (S + 1) + 1));
     const double d = 1 - std::sqrt(double(std::count(zs[i].begin(), zs[i].end(), 1)) / double(S));
     w[i] = std::sqrt(std::exp(-d * d / (kernel_width * kernel_width)));
   }
   std::vector<double> penalty(S + 1, ridge);
   penalty[0] = 0;
-  const std::vector<double> beta = least_squares(X, int64_t(S + 1), y, w, penalty);
+  const std::vector<double> beta = least_squares(int64_t(S + 1), y, w, penalty, [&](size_t i, double* xi) {
+    xi[0] = 1;
+    std::copy(zs[i].begin(), zs[i].end(), xi + 1);
+  });
   SurrogateResult r;
   r.phi0 = beta[0];
   r.phi.assign(beta.begin() + 1, beta.end());
@@ -210,13 +213,13 @@ SurrogateResult kernel_shap(const Model& model, const Tensor& x, const Tensor& b
     // sum phi = gap: phi_last = gap - sum_{s < last} phi_s, so for s < last
     //   y - f(baseline) - z_last gap = sum_s phi_s (z_s - z_last).
     const int64_t d = S - 1, n = int64_t(zs.size()) - 2;
-    std::vector<double> X(static_cast<size_t>(n * d)), yy(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      const std::vector<uint8_t>& z = zs[size_t(i + 2)];
-      for (int64_t s = 0; s < d; ++s) X[size_t(i * d + s)] = double(z[size_t(s)]) - double(z[size_t(d)]);
-      yy[size_t(i)] = y[size_t(i + 2)] - r.f_baseline - z[size_t(d)] * gap;
-    }
-    r.phi = least_squares(X, d, yy, w, std::vector<double>(size_t(d), 0.0));
+    std::vector<double> yy(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      yy[size_t(i)] = y[size_t(i + 2)] - r.f_baseline - zs[size_t(i + 2)][size_t(d)] * gap;
+    r.phi = least_squares(d, yy, w, std::vector<double>(size_t(d), 0.0), [&](size_t i, double* xi) {
+      const std::vector<uint8_t>& z = zs[i + 2];
+      for (int64_t s = 0; s < d; ++s) xi[s] = double(z[size_t(s)]) - double(z[size_t(d)]);
+    });
     r.phi.push_back(gap - std::accumulate(r.phi.begin(), r.phi.end(), 0.0));
   }
   // R^2 over the fitted coalitions (the two ends hold exactly, by construction).
