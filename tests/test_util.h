@@ -1,7 +1,7 @@
 // Helpers shared by the Catch2 test files.
 #pragma once
-#include <algorithm>
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <string>

@@ -68,8 +68,8 @@ void check_hide(const std::string& v);
 // clipping keeps from darkening the rest; signed maps are symmetric around 0.
 viz::Norm default_norm(const std::string& method, bool signed_map);
 // Throws UsageError for an unknown layer (with the closest names) or a bad baseline name.
-// IG, SmoothGrad, occlusion, LIME and KernelSHAP report their progress on stderr (a line that updates in place on a
-// terminal, a few lines otherwise).
+// IG, SmoothGrad, occlusion, LIME and KernelSHAP report their progress on stderr (a line that
+// updates in place on a terminal, a few lines otherwise).
 MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t);
 
 // Deletion (pixels go black, as RISE does) and insertion (pixels come back into the image blurred
