@@ -75,16 +75,25 @@ auto with_batch_hint(int batch, F&& f) -> decltype(f()) {
   }
 }
 
+// A picture of one pixel value v everywhere, in model-input space (a gray fill stays gray).
+Tensor pixel_fill(const Subject& s, double v) {
+  return preprocess(Tensor::full({1, 3, s.x.dim(2), s.x.dim(3)}, v), s.model->info.preprocessing);
+}
+
+// The picture blurred with sigma 10 px, in model-input space (an .h5 input is blurred as it is).
+Tensor blurred(const Subject& s) {
+  return s.pixels.defined() ? preprocess(gaussian_blur(s.pixels, 10), s.model->info.preprocessing)
+                            : gaussian_blur(s.x, 10);
+}
+
 // IG's baseline in model-input space: pixel-space constants and noise go through the preprocessing.
 Tensor make_baseline(const MethodConfig& c, const Subject& s) {
   const nn::ModelInfo& info = s.model->info;
   const int64_t H = s.x.dim(2), W = s.x.dim(3);
   const std::string& b = c.baseline;
-  if (b == "black" || b == "white" || b == "gray")
-    return preprocess(Tensor::full({1, 3, H, W}, b == "black" ? 0 : b == "white" ? 255 : 128), info.preprocessing);
+  if (b == "black" || b == "white" || b == "gray") return pixel_fill(s, b == "black" ? 0 : b == "white" ? 255 : 128);
   if (b == "noise") return preprocess(Tensor::uniform({1, 3, H, W}, 0, 255, c.seed), info.preprocessing);
-  if (b == "blur")
-    return s.pixels.defined() ? preprocess(gaussian_blur(s.pixels, 10), info.preprocessing) : gaussian_blur(s.x, 10);
+  if (b == "blur") return blurred(s);
   const Tensor base = load_input(b, info, s.resize);
   if (base.shape() != s.x.shape())
     throw Error("baseline file " + b + " gives a tensor " + base.shape().str() + ", the input is " + s.x.shape().str());
@@ -114,10 +123,8 @@ xai::Segments superpixels(const MethodConfig& c, const Subject& s) {
 // What LIME and KernelSHAP show where a superpixel is hidden, in model-input space.
 Tensor hidden_fill(const MethodConfig& c, const Subject& s, const xai::Segments& seg) {
   if (c.hide == "mean") return xai::segment_means(s.x, seg);
-  MethodConfig blur;
-  blur.baseline = "blur";
-  if (c.hide == "blur") return make_baseline(blur, s);
-  return preprocess(Tensor::full({1, 3, s.x.dim(2), s.x.dim(3)}, std::stod(c.hide)), s.model->info.preprocessing);
+  if (c.hide == "blur") return blurred(s);
+  return pixel_fill(s, std::stod(c.hide));
 }
 
 // "ig: 30/50 points" on stderr: rewritten in place on a terminal; else at every quarter.
@@ -169,7 +176,7 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
     if (rel > 0.05) r.notes.push_back("warning: the completeness error is above 5%: use more --steps or --method gausslegendre");
     r.facts = {{"f_x", ig.f_x}, {"f_baseline", ig.f_baseline}, {"delta", ig.delta}, {"steps", c.ig.steps}};
   } else if (m == "occlusion") {
-    const Tensor fill = preprocess(Tensor::full({1, 3, x.dim(2), x.dim(3)}, c.fill), s.model->info.preprocessing);
+    const Tensor fill = pixel_fill(s, c.fill);
     xai::OcclusionOptions o = c.occlusion;
     if (!o.progress) o.progress = progress_printer(m, "windows");
     r.attribution = with_batch_hint(o.batch, [&] { return xai::occlusion(fn, x, fill, t, o); });
@@ -229,12 +236,10 @@ MethodResult run_method(const MethodConfig& c, Subject& s, const xai::Target& t)
 }
 
 Faithfulness faithfulness(Subject& s, const std::vector<float>& map, int64_t target, int steps) {
-  MethodConfig black, blur;
-  blur.baseline = "blur";
   xai::FaithfulnessOptions o;
   o.steps = steps;
-  return {xai::deletion(s.fn, s.x, make_baseline(black, s), map, target, o),
-          xai::insertion(s.fn, s.x, make_baseline(blur, s), map, target, o)};
+  return {xai::deletion(s.fn, s.x, pixel_fill(s, 0), map, target, o),
+          xai::insertion(s.fn, s.x, blurred(s), map, target, o)};
 }
 
 }  // namespace gt::cli

@@ -22,27 +22,24 @@ Curve sweep(const Model& model, const Tensor& from, const Tensor& to, const std:
   const std::vector<int64_t> order = importance_order(map);
   const std::vector<double> a = from.to_vector_f64(), b = to.to_vector_f64();
   Curve c;
-  NoGradGuard no_grad;
-  for (int k0 = 0; k0 <= o.steps; k0 += o.batch) {
-    const int n = std::min(o.batch, o.steps + 1 - k0);
-    std::vector<double> imgs;
-    imgs.reserve(size_t(n * C * HW));
-    for (int j = 0; j < n; ++j) {
-      std::vector<double> img = a;
-      const int64_t count = ((k0 + j) * HW + o.steps - 1) / o.steps;
-      for (int64_t q = 0; q < count; ++q)
-        for (int64_t ch = 0; ch < C; ++ch) img[size_t(ch * HW + order[size_t(q)])] = b[size_t(ch * HW + order[size_t(q)])];
-      imgs.insert(imgs.end(), img.begin(), img.end());
-    }
-    const Tensor batch = Tensor::from_vector({n, C, from.dim(2), from.dim(3)}, imgs, from.dtype());
-    const std::vector<double> p = ops::softmax(model(batch)).to_vector_f64();
-    const int64_t K = int64_t(p.size()) / n;
-    if (target < 0 || target >= K) throw Error("faithfulness: target " + std::to_string(target) + " is out of range");
-    for (int j = 0; j < n; ++j) {
-      c.fraction.push_back(double(k0 + j) / o.steps);
-      c.prob.push_back(p[size_t(j * K + target)]);
-    }
-  }
+  score_copies(
+      model, from, o.steps + 1, o.batch,
+      [&](int64_t k, double* img) {
+        std::copy(a.begin(), a.end(), img);
+        const int64_t count = (k * HW + o.steps - 1) / o.steps;
+        for (int64_t q = 0; q < count; ++q)
+          for (int64_t ch = 0; ch < C; ++ch) img[ch * HW + order[size_t(q)]] = b[size_t(ch * HW + order[size_t(q)])];
+      },
+      [&](int64_t k0, const Tensor& logits) {
+        const std::vector<double> p = ops::softmax(logits).to_vector_f64();
+        const int64_t n = logits.dim(0), K = logits.dim(1);
+        if (target < 0 || target >= K)
+          throw Error("faithfulness: target " + std::to_string(target) + " is out of range");
+        for (int64_t j = 0; j < n; ++j) {
+          c.fraction.push_back(double(k0 + j) / o.steps);
+          c.prob.push_back(p[size_t(j * K + target)]);
+        }
+      });
   for (size_t k = 1; k < c.prob.size(); ++k) c.auc += 0.5 * (c.prob[k] + c.prob[k - 1]) * (c.fraction[k] - c.fraction[k - 1]);
   return c;
 }

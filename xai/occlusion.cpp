@@ -17,26 +17,27 @@ Tensor occlusion(const Model& model, const Tensor& x, const Tensor& baseline, co
   const double f_x = row_scores(model(x), t)[0];
   const std::vector<double> xv = x.to_vector_f64(), bv = baseline.to_vector_f64();
   std::vector<double> total(size_t(HW), 0.0), count(size_t(HW), 0.0);
-  for (int64_t w0 = 0; w0 < windows; w0 += o.batch) {
-    const int64_t n = std::min<int64_t>(o.batch, windows - w0);
-    std::vector<double> batch(size_t(n * C * HW));
-    for (int64_t j = 0; j < n; ++j) {
-      double* img = batch.data() + j * C * HW;
-      std::copy(xv.begin(), xv.end(), img);
-      const int64_t y0 = (w0 + j) / nx * o.stride, x0 = (w0 + j) % nx * o.stride;
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t yy = y0; yy < y0 + o.window; ++yy)
-          std::copy_n(bv.data() + c * HW + yy * W + x0, o.window, img + c * HW + yy * W + x0);
-    }
-    const std::vector<double> scores = row_scores(model(Tensor::from_vector({n, C, H, W}, batch, x.dtype())), t);
-    for (int64_t j = 0; j < n; ++j) {
-      const double drop = f_x - scores[size_t(j)];
-      const int64_t y0 = (w0 + j) / nx * o.stride, x0 = (w0 + j) % nx * o.stride;
-      for (int64_t yy = y0; yy < y0 + o.window; ++yy)
-        for (int64_t xx = x0; xx < x0 + o.window; ++xx) total[size_t(yy * W + xx)] += drop, count[size_t(yy * W + xx)] += 1;
-    }
-    if (o.progress) o.progress(w0 + n, windows);
-  }
+  auto corner = [&](int64_t w) { return std::pair<int64_t, int64_t>{w / nx * o.stride, w % nx * o.stride}; };
+  score_copies(
+      model, x, windows, o.batch,
+      [&](int64_t w, double* img) {  // x with window w taken from the baseline
+        std::copy(xv.begin(), xv.end(), img);
+        const auto [y0, x0] = corner(w);
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t yy = y0; yy < y0 + o.window; ++yy)
+            std::copy_n(bv.data() + c * HW + yy * W + x0, o.window, img + c * HW + yy * W + x0);
+      },
+      [&](int64_t w0, const Tensor& logits) {
+        const std::vector<double> scores = row_scores(logits, t);
+        for (size_t j = 0; j < scores.size(); ++j) {
+          const double drop = f_x - scores[j];
+          const auto [y0, x0] = corner(w0 + int64_t(j));
+          for (int64_t yy = y0; yy < y0 + o.window; ++yy)
+            for (int64_t xx = x0; xx < x0 + o.window; ++xx)
+              total[size_t(yy * W + xx)] += drop, count[size_t(yy * W + xx)] += 1;
+        }
+        if (o.progress) o.progress(w0 + int64_t(scores.size()), windows);
+      });
   std::vector<double> out(size_t(C * HW));
   for (int64_t c = 0; c < C; ++c)
     for (int64_t i = 0; i < HW; ++i) out[size_t(c * HW + i)] = count[size_t(i)] ? total[size_t(i)] / count[size_t(i)] : 0.0;

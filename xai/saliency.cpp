@@ -1,5 +1,6 @@
 #include "xai/saliency.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -32,6 +33,19 @@ std::vector<double> row_scores(const Tensor& logits, const Target& t) {
     for (int64_t k = 0; k < K; ++k)
       if (t.all || k == t.index) s[size_t(n)] += v[size_t(n * K + k)];
   return s;
+}
+
+void score_copies(const Model& model, const Tensor& x, int64_t count, int64_t batch,
+                  const std::function<void(int64_t, double*)>& make,
+                  const std::function<void(int64_t, const Tensor&)>& take) {
+  NoGradGuard no_grad;
+  const int64_t CHW = x.numel();
+  for (int64_t i0 = 0; i0 < count; i0 += batch) {
+    const int64_t n = std::min(batch, count - i0);
+    std::vector<double> imgs(size_t(n * CHW));
+    for (int64_t j = 0; j < n; ++j) make(i0 + j, imgs.data() + j * CHW);
+    take(i0, model(Tensor::from_vector({n, x.dim(1), x.dim(2), x.dim(3)}, imgs, x.dtype())));
+  }
 }
 
 Tensor input_gradient(const Model& model, const Tensor& x_in, const Target& t, const std::function<void(Tape&)>& setup) {

@@ -30,6 +30,14 @@ Tensor target_score(const Tensor& logits, const Target& t);
 // The score of each batch row separately, as numbers (no tape).
 std::vector<double> row_scores(const Tensor& logits, const Target& t);
 
+// The model's logits on `count` copies of one image x (1,C,H,W) made on the host, `batch` at a time,
+// with no tape: make(i, img) writes copy i (C*H*W values, x's layout) to img, and take(i0, logits)
+// receives the logits (n,K) of copies i0 .. i0+n-1. Occlusion, LIME, KernelSHAP and the
+// deletion/insertion curves all score perturbed copies this way.
+void score_copies(const Model& model, const Tensor& x, int64_t count, int64_t batch,
+                  const std::function<void(int64_t i, double* img)>& make,
+                  const std::function<void(int64_t i0, const Tensor& logits)>& take);
+
 // d score / d x for a batch x (N,C,H,W): row n is the gradient of row n's score. Only the input
 // gradient is computed, never a weight gradient. `setup` may add hooks to the tape first.
 Tensor input_gradient(const Model& model, const Tensor& x, const Target& t,

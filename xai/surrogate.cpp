@@ -7,8 +7,6 @@
 #include <random>
 #include <string>
 
-#include "autodiff/tape.h"
-
 namespace gt::xai {
 namespace {
 
@@ -28,27 +26,24 @@ void check(const Tensor& x, const Tensor& baseline, const Segments& seg, const c
 // f(h_x(z)) for every row z, in batches of o.batch images.
 std::vector<double> scores(const Model& model, const Tensor& x, const Tensor& baseline, const Segments& seg,
                            const Target& t, const Coalitions& zs, const SurrogateOptions& o) {
-  NoGradGuard no_grad;
   const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3), total = int64_t(zs.size());
   const std::vector<double> xv = x.to_vector_f64(), bv = baseline.to_vector_f64();
   std::vector<double> out;
-  for (int64_t i0 = 0; i0 < total; i0 += o.batch) {
-    const int64_t n = std::min<int64_t>(o.batch, total - i0);
-    std::vector<double> batch(size_t(n * C * HW));
-    for (int64_t j = 0; j < n; ++j) {
-      const std::vector<uint8_t>& z = zs[size_t(i0 + j)];
-      double* img = batch.data() + j * C * HW;
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t p = 0; p < HW; ++p) {
-          const size_t k = size_t(c * HW + p);
-          img[k] = z[size_t(seg.label[size_t(p)])] ? xv[k] : bv[k];
-        }
-    }
-    const std::vector<double> s =
-        row_scores(model(Tensor::from_vector({n, C, x.dim(2), x.dim(3)}, batch, x.dtype())), t);
-    out.insert(out.end(), s.begin(), s.end());
-    if (o.progress) o.progress(i0 + n, total);
-  }
+  score_copies(
+      model, x, total, o.batch,
+      [&](int64_t i, double* img) {
+        const std::vector<uint8_t>& z = zs[size_t(i)];
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t p = 0; p < HW; ++p) {
+            const size_t k = size_t(c * HW + p);
+            img[k] = z[size_t(seg.label[size_t(p)])] ? xv[k] : bv[k];
+          }
+      },
+      [&](int64_t, const Tensor& logits) {
+        const std::vector<double> s = row_scores(logits, t);
+        out.insert(out.end(), s.begin(), s.end());
+        if (o.progress) o.progress(int64_t(out.size()), total);
+      });
   return out;
 }
 
