@@ -28,6 +28,11 @@ void synchronize(Device d);
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// A request that cannot be met as asked: an option out of range, an unknown name (method, layer,
+// optimizer, dataset). The caller's to fix; the CLI prints it as a usage error (exit 2).
+struct InvalidArgument : Error {
+  using Error::Error;
+};
 // The GPU could not hold a tensor (the message names the layer and the size). Callers that can work
 // in smaller pieces (IG's --batch) catch it to say so.
 struct OutOfDeviceMemory : Error {

@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "data/idx.h"
-#include "weights/image.h"
-#include "weights/preprocess.h"
+#include "image/image.h"
+#include "image/preprocess.h"
 
 namespace gt::data {
 namespace fs = std::filesystem;

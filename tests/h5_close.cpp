@@ -1,4 +1,4 @@
-// h5_close A.h5 B.h5 TOL: every dataset at the root of A against B's of the same name, as
+// h5_close A.h5 B.h5 TOL: every dataset of A (groups included) against B's of the same name, as
 // max |a - b| / max |a| (0 when a is all zero and b equals it). Exit 0 when each is at most TOL.
 // For the CLI's raw outputs (tests/cli_cuda_sim.sh: --device cuda against --device cpu).
 #include <algorithm>
@@ -7,7 +7,23 @@
 #include <cstdlib>
 #include <exception>
 
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
+
+namespace {
+// Every dataset under `group`, depth first ("nodes/0003/activation").
+void datasets(const gt::h5::File& f, const std::string& group, std::vector<std::string>& out) {
+  for (const std::string& name : f.members(group)) {
+    const std::string path = group == "/" ? name : group + "/" + name;
+    std::vector<std::string> sub;
+    try {
+      datasets(f, path, sub);
+      out.insert(out.end(), sub.begin(), sub.end());
+    } catch (const gt::Error&) {  // not a group
+      out.push_back(path);
+    }
+  }
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 4) {
@@ -18,7 +34,9 @@ int main(int argc, char** argv) {
     const gt::h5::File a(argv[1], gt::h5::File::Mode::read), b(argv[2], gt::h5::File::Mode::read);
     const double tol = std::atof(argv[3]);
     int bad = 0;
-    for (const std::string& name : a.members("/")) {
+    std::vector<std::string> names;
+    datasets(a, "/", names);
+    for (const std::string& name : names) {
       const std::vector<double> x = a.read(name, gt::DType::f64).to_vector_f64();
       const std::vector<double> y = b.read(name, gt::DType::f64).to_vector_f64();
       double diff = x.size() == y.size() ? 0 : INFINITY, scale = 0;

@@ -11,6 +11,6 @@ dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 captum=()
 if /usr/bin/python3 -c "import captum.attr" 2>/dev/null; then captum=(--captum "${GT_CAPTUM_ARCHS:-resnet50}")
 else echo "note: captum is not installed; its check is skipped"; fi
-/usr/bin/python3 "$root/tools/torch_reference.py" --out "$dir" --archs "${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}" "${captum[@]}"
+/usr/bin/python3 "$root/tests/fixture_gen/torch_reference.py" --out "$dir" --archs "${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}" "${captum[@]}"
 GT_PEER_DIR="$dir" "$tests_bin" "[torch]"
 if [ ${#captum[@]} -gt 0 ]; then GT_PEER_DIR="$dir" "$tests_bin" "[captum]"; fi

@@ -1,4 +1,4 @@
-// Hostile files (tests/corpus/, made by tools/make_hostile_files.py): a tensor that claims 2^40
+// Hostile files (tests/corpus/, made by tests/fixture_gen/make_hostile_files.py): a tensor that claims 2^40
 // elements in a .tflite, 10^12 floats in an .h5. Each must be refused with a one-line error naming the
 // file and the tensor, within 100 ms, having allocated less than 100 MB. The load runs in a child
 // process so that its peak memory can be measured on its own (getrusage of the child).
@@ -14,10 +14,10 @@
 #include <functional>
 
 #include "weights/format.h"
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
 #include "weights/keras.h"
-#include "weights/limits.h"
-#include "weights/preprocess.h"
+#include "io/limits.h"
+#include "image/preprocess.h"
 #include "weights/tflite.h"
 
 using namespace gt;

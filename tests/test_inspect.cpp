@@ -6,10 +6,10 @@
 
 #include "autodiff/gradcheck.h"
 #include "autodiff/ops.h"
-#include "nn/train.h"
+#include "train/loop.h"
 #include "tests/test_util.h"
 #include "weights/format.h"
-#include "weights/preprocess.h"
+#include "image/preprocess.h"
 #include "weights/tflite.h"
 #include "xai/inspect.h"
 

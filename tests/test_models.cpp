@@ -12,11 +12,11 @@
 #include "autodiff/tape.h"
 #include "nn/model.h"
 #include "weights/format.h"
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
 #include "weights/keras.h"
 #include "xai/saliency.h"
 #include "weights/labels.h"
-#include "weights/preprocess.h"
+#include "image/preprocess.h"
 #include "weights/flatbuffer.h"
 #include "weights/tflite.h"
 #include "tests/test_util.h"
@@ -73,7 +73,7 @@ TEST_CASE("the uint8-quantized MobileNet V1, dequantized, sees a cat") {
 TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
   if (!test::have_shared_data()) return;
   auto m = tflite::load(kFloat);
-  // tools/tflite_reference.py: x[c,h,w] = sin(0.05 h (c+1)) cos(0.03 w + c)
+  // tests/fixture_gen/tflite_reference.py: x[c,h,w] = sin(0.05 h (c+1)) cos(0.03 w + c)
   std::vector<float> x(3 * 224 * 224);
   for (int c = 0; c < 3; ++c)
     for (int h = 0; h < 224; ++h)
@@ -94,7 +94,7 @@ TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
 }
 
 TEST_CASE("Full-integer TF Lite model: int8 per-channel weights and int32 biases are dequantized exactly") {
-  // tools/make_tflite_int8_fixture.py: MobileNet V1 (alpha 0.25, 64x64, 10 classes) converted with
+  // tests/fixture_gen/make_tflite_int8_fixture.py: MobileNet V1 (alpha 0.25, 64x64, 10 classes) converted with
   // full-integer quantization; the reference runs the interpreter's dequantized weights in float32.
   const std::string dir = GT_FIXTURES_DIR;
   const tflite::File f(dir + "/tflite_mobilenet_v1_int8.tflite");
@@ -118,7 +118,7 @@ TEST_CASE("Full-integer TF Lite model: int8 per-channel weights and int32 biases
 }
 
 TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch reference") {
-  // tools/make_keras_fixtures.py: VGG16/19 with widths / 32 on 64x64, weights in Keras layouts.
+  // tests/fixture_gen/make_keras_fixtures.py: VGG16/19 with widths / 32 on 64x64, weights in Keras layouts.
   const std::string dir = GT_FIXTURES_DIR;
   for (const char* file : {"vgg16_narrow_nested", "vgg16_narrow_flat", "vgg19_narrow_nested"}) {
     INFO(file);
@@ -150,7 +150,7 @@ TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch 
 }
 
 TEST_CASE("narrow ResNet50, InceptionV3, MobileNetV2 and MobileNetV1 (TF Lite) topologies against PyTorch") {
-  // tools/make_model_fixtures.py: torchvision's own blocks, widths reduced, converted weights. The
+  // tests/fixture_gen/make_model_fixtures.py: torchvision's own blocks, widths reduced, converted weights. The
   // reference is float64 with float16-rounded weights, so our float64 run must agree to rounding; in
   // float32 these high-gain random networks flip ReLU masks (see tests/test_peers.cpp).
   for (const char* arch : {"resnet50", "inception_v3", "mobilenet_v2", "mobilenet_v1"}) {

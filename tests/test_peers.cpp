@@ -15,7 +15,7 @@
 
 #include "autodiff/tape.h"
 #include "weights/format.h"
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
 #include "weights/keras.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
@@ -95,7 +95,7 @@ TEST_CASE("torchvision at full size, random weights, converted: logits and input
 }
 
 TEST_CASE("Captum on full-size torchvision models: every attribution method", "[.peer][captum]") {
-  // tools/torch_reference.py --captum; our run in float64 on the converted weights.
+  // tests/fixture_gen/torch_reference.py --captum; our run in float64 on the converted weights.
   const char* dir = std::getenv("GT_PEER_DIR");
   REQUIRE(dir);
   int n = 0;

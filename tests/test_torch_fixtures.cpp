@@ -1,5 +1,5 @@
 // Forward and backward of conv, pooling, batch norm and softmax against PyTorch reference values
-// (tests/fixtures/torch_ops.h5, written by tools/make_fixtures.py). Prints the max difference per tensor.
+// (tests/fixtures/torch_ops.h5, written by tests/fixture_gen/make_fixtures.py). Prints the max difference per tensor.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -7,7 +7,7 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
 
 using namespace gt;
 

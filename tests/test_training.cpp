@@ -1,5 +1,5 @@
 // Training: the IDX reader (with corrupt files), the optimisers and a training step of fashion_cnn
-// against PyTorch (tests/fixtures/torch_train.h5, tools/make_train_fixtures.py), a short training run
+// against PyTorch (tests/fixtures/torch_train.h5, tests/fixture_gen/make_train_fixtures.py), a short training run
 // that must learn, determinism from the seed, the NaN stop, and the image-folder loader.
 #include <zlib.h>
 
@@ -13,11 +13,11 @@
 #include "autodiff/tape.h"
 #include "data/dataset.h"
 #include "data/idx.h"
-#include "nn/train.h"
+#include "train/loop.h"
 #include "tests/test_util.h"
 #include "weights/format.h"
-#include "weights/hdf5.h"
-#include "xai/viz.h"
+#include "io/hdf5.h"
+#include "render/viz.h"
 
 using namespace gt;
 namespace fs = std::filesystem;
@@ -261,18 +261,18 @@ TEST_CASE("dropout and batch norm switch with the mode: evaluation is determinis
 TEST_CASE("training on a small dataset: the loss falls and the accuracy rises far above chance", "[training]") {
   const data::Dataset train = bars(256, 1), test = bars(200, 2);
   auto m = small_cnn(train, 7);
-  nn::TrainConfig c;
+  train::TrainConfig c;
   c.epochs = 4;
   c.batch = 32;
   c.seed = 5;
   c.optimizer.lr = 0.05;
   c.augment.flip = true;
   c.augment.pad = 1;
-  const double before = nn::evaluate(*m, test).accuracy();
-  nn::Trainer t(*m, train, c);
+  const double before = train::evaluate(*m, test).accuracy();
+  train::Trainer t(*m, train, c);
   std::vector<double> losses;
   for (int e = 0; e < c.epochs; ++e) losses.push_back(t.run_epoch().loss);
-  const nn::Evaluation after = nn::evaluate(*m, test);
+  const train::Evaluation after = train::evaluate(*m, test);
   std::printf("bars: loss per epoch %.3f %.3f %.3f %.3f; test accuracy %.1f%% -> %.1f%%\n", losses[0], losses[1], losses[2],
               losses[3], 100 * before, 100 * after.accuracy());
   CHECK(losses.back() < 0.5 * losses.front());
@@ -285,22 +285,22 @@ TEST_CASE("training on a small dataset: the loss falls and the accuracy rises fa
 
 TEST_CASE("training is deterministic from the seed, and a resumed run continues exactly", "[training]") {
   const data::Dataset train = bars(128, 1);
-  nn::TrainConfig c;
+  train::TrainConfig c;
   c.epochs = 2;
   c.batch = 32;
   c.seed = 11;
   c.augment.flip = true;
   c.augment.pad = 1;
-  auto run = [&](int epochs_now, nn::Model& m, nn::Trainer& t) {
+  auto run = [&](int epochs_now, nn::Model& m, train::Trainer& t) {
     for (int e = 0; e < epochs_now; ++e) t.run_epoch();
     return m.named_parameters();
   };
   auto a = small_cnn(train, 1), b = small_cnn(train, 1);
-  nn::Trainer ta(*a, train, c), tb(*b, train, c);
+  train::Trainer ta(*a, train, c), tb(*b, train, c);
   run(2, *a, ta);
   {
     auto a2 = small_cnn(train, 1);
-    nn::Trainer t2(*a2, train, c);
+    train::Trainer t2(*a2, train, c);
     run(2, *a2, t2);
     for (size_t i = 0; i < a->named_parameters().size(); ++i) {
       INFO("same seed: " << a->named_parameters()[i].first);
@@ -311,7 +311,7 @@ TEST_CASE("training is deterministic from the seed, and a resumed run continues 
   // "resume" b in a fresh model and trainer from its state after one epoch (what a checkpoint holds)
   auto r = small_cnn(train, 99);
   for (size_t i = 0; i < r->named_parameters().size(); ++i) *r->named_parameters()[i].second = b->named_parameters()[i].second->clone();
-  nn::Trainer tr(*r, train, c);
+  train::Trainer tr(*r, train, c);
   tr.epoch = tb.epoch;
   tr.optimizer.steps = tb.optimizer.steps;
   for (size_t i = 0; i < tr.optimizer.state().size(); ++i) *tr.optimizer.state()[i].second = tb.optimizer.state()[i].second->clone();
@@ -334,10 +334,10 @@ TEST_CASE("a loss that turns NaN stops training and names the first node that wa
   std::vector<float> w = fc->weight.to_vector();
   w[3] = NAN;
   fc->weight = Tensor::from_vector(fc->weight.shape(), w);
-  nn::TrainConfig c;
+  train::TrainConfig c;
   c.epochs = 1;
   c.batch = 16;
-  nn::Trainer t(*m, train, c);
+  train::Trainer t(*m, train, c);
   try {
     t.run_epoch();
     FAIL("no error");
@@ -352,10 +352,10 @@ TEST_CASE("a loss that turns NaN stops training and names the first node that wa
 TEST_CASE("a batch larger than the dataset is an error that names both", "[training]") {
   const data::Dataset train = bars(20, 1);
   auto m = small_cnn(train, 1);
-  nn::TrainConfig c;
+  train::TrainConfig c;
   c.batch = 64;
   try {
-    nn::Trainer t(*m, train, c);
+    train::Trainer t(*m, train, c);
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("batch size 64 is larger than the dataset bars (20 examples)") != std::string::npos);
@@ -407,12 +407,12 @@ TEST_CASE("Fashion-MNIST: a slice trains above chance in seconds", "[training]")
   o.alpha = 0.5;
   auto m = nn::make_model("fashion_cnn", o);
   nn::init_parameters(*m, 0);
-  nn::TrainConfig c;
+  train::TrainConfig c;
   c.epochs = 2;
   c.batch = 64;
-  nn::Trainer t(*m, train, c);
+  train::Trainer t(*m, train, c);
   const double l1 = t.run_epoch().loss, l2 = t.run_epoch().loss;
-  const double acc = nn::evaluate(*m, test).accuracy();
+  const double acc = train::evaluate(*m, test).accuracy();
   std::printf("fashion-mnist slice: loss %.3f -> %.3f, held-out accuracy %.1f%%\n", l1, l2, 100 * acc);
   CHECK(l2 < l1);
   CHECK(acc > 0.6);

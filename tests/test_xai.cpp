@@ -1,4 +1,4 @@
-// Attribution methods against Captum (tools/make_captum_fixtures.py) on small torchvision-layout
+// Attribution methods against Captum (tests/fixture_gen/make_captum_fixtures.py) on small torchvision-layout
 // networks: the same weights and input tensor, bound max|ours - ref| <= 1e-3 max|ref| + 1e-6.
 // Both sides run in float64, as the other narrow-network fixtures do: in float32 a ReLU whose input
 // is within rounding of 0 may switch between two runs, and one such switch on ResNet's IG path moves
@@ -11,9 +11,9 @@
 #include "autodiff/tape.h"
 #include "tests/test_util.h"
 #include "weights/format.h"
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
 #include "weights/keras.h"
-#include "weights/preprocess.h"
+#include "image/preprocess.h"
 #include "weights/tflite.h"
 #include "xai/compare.h"
 #include "xai/counterfactual.h"
@@ -21,7 +21,7 @@
 #include "xai/integrated_gradients.h"
 #include "xai/metrics.h"
 #include "xai/occlusion.h"
-#include "xai/viz.h"
+#include "render/viz.h"
 
 using namespace gt;
 
@@ -255,7 +255,7 @@ TEST_CASE("colormaps are matplotlib's tables, normalisation modes") {
 }
 
 TEST_CASE("the course's TF recipes (tf-keras): saliency = max |grad| over channels, IG trapezoid, steps = m_steps + 1") {
-  // tools/make_course_fixtures.py, on the Keras-layout narrow VGG16 fixture.
+  // tests/fixture_gen/make_course_fixtures.py, on the Keras-layout narrow VGG16 fixture.
   const std::string dir = GT_FIXTURES_DIR;
   auto m = load_keras(dir + "/keras_vgg16_narrow_nested.h5", "", DType::f64);
   h5::File ref(dir + "/course_vgg16.h5", h5::File::Mode::read);

@@ -70,7 +70,7 @@ INPUT = {"inception_v3": 299}
 
 
 def convert(arch, sd, out, alpha=1.0, input_size=None):
-    """alpha and input_size describe narrow test networks (tools/make_model_fixtures.py)."""
+    """alpha and input_size describe narrow test networks (tests/fixture_gen/make_model_fixtures.py)."""
     names = ARCHS[arch](sd)
     with h5py.File(out + ".tmp", "w", libver="latest") as f:  # compact groups: smaller files
         for key, t in sd.items():

@@ -66,7 +66,7 @@ for t in "${list[@]}"; do
   echo "== $t: $(ls "$seeds/$t" | wc -l) seeds, until 1000000 runs or ${secs} s"
   # -rss_limit_mb: an allocation over 2 GB is reported as a bug. stb_image 2.27 and libhdf5 1.10.8 have
   # memory-safety bugs that gradtrace can only contain (it runs them in a child process, see
-  # weights/sandbox.h); their targets run in fork mode, which goes on after a crash and keeps every
+  # io/sandbox.h); their targets run in fork mode, which goes on after a crash and keeps every
   # crashing input for tests/corpus/.
   extra=()
   case $t in *_h5 | image) extra=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1) ;; esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes xai/colormaps.inc: matplotlib's colormaps as 256-entry RGB tables (data, not code).
+"""Writes render/colormaps.inc: matplotlib's colormaps as 256-entry RGB tables (data, not code).
 
     pip install matplotlib && python3 tools/make_colormaps.py
 

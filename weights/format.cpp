@@ -1,5 +1,5 @@
 #include "weights/format.h"
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
 #include "weights/labels.h"
 
 #include <algorithm>

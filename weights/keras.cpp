@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
 
 namespace gt {
 namespace {

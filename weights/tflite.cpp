@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "weights/flatbuffer.h"
-#include "weights/limits.h"
+#include "io/limits.h"
 
 namespace gt::tflite {
 

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "weights/image.h"
 #include "xai/saliency.h"
 
 namespace gt::xai {
@@ -48,11 +47,6 @@ Inspection inspect(const Model& model, const Tensor& x, const Target& t,
 // under that layer name (a node's output, or x itself for the first layer). Empty when no node has
 // that layer name.
 Tensor layer_input(const Model& model, const Tensor& x, const std::string& layer);
-
-// The gradient-flow picture (inspect --plot): one bar per tape node in forward order (depth), on top
-// the L2 norm of the gradient arriving at it (log scale: vanishing or exploding gradients), below the
-// mean of its activation (ReLU gating, batch norm re-centring); bars coloured by the op's family.
-Image gradient_flow_plot(const Inspection& r, const std::string& title);
 
 // The output shapes of every op of a forward pass, in order, without a tape (for size estimates).
 std::vector<std::pair<std::string, Shape>> op_shapes(const Model& model, const Tensor& x);

@@ -11,7 +11,7 @@
 #include <iterator>
 
 #include "tests/fuzz/targets.h"
-#include "weights/hdf5.h"
+#include "io/hdf5.h"
 
 namespace fs = std::filesystem;
 

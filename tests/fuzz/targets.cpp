@@ -7,10 +7,10 @@
 #include "data/idx.h"
 #include "nn/model.h"
 #include "weights/format.h"
-#include "weights/hdf5.h"
-#include "weights/image.h"
+#include "io/hdf5.h"
+#include "image/image.h"
 #include "weights/keras.h"
-#include "weights/preprocess.h"
+#include "image/preprocess.h"
 #include "weights/tflite.h"
 
 namespace gt::fuzz {

@@ -11,7 +11,7 @@ namespace gt::fuzz {
 
 struct Target {
   const char* name;  // also the folder of its seeds and regression files (tests/corpus/<name>/)
-  // As gradtrace reads a file: from disk, third-party parsers in a child process (weights/sandbox.h).
+  // As gradtrace reads a file: from disk, third-party parsers in a child process (io/sandbox.h).
   // The corpus runs through this.
   void (*run)(const uint8_t* data, size_t size);
   // The same parse in this process, which is what libFuzzer runs: it must see the parsers' coverage

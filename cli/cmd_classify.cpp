@@ -1,0 +1,96 @@
+// gradtrace classify: the top-k classes of an image.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+#include "cli/cli.h"
+#include "io/hdf5.h"
+#include "weights/labels.h"
+#include "image/preprocess.h"
+
+namespace gt::cli {
+namespace {
+const char* kHelp =
+    "usage: gradtrace classify --weights FILE --image FILE [options]\n"
+    "\n"
+    "Prints the top-k classes of an image with their probabilities.\n"
+    "\n"
+    "options:\n"
+    "  --weights FILE  .tflite, Keras .h5 or gradtrace's .h5 (default: the embedded fashion_cnn)\n"
+    "                  or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
+    "  --image FILE    PNG/JPEG/BMP, fashion-mnist:test:K (test image K), or .h5 with dataset `input`\n"
+    "                  [1,C,H,W] (used as is, no preprocessing)\n"
+    "  --model NAME    the architecture; may be left out, the weights file identifies it\n"
+    "  --top K         how many classes to print (default 5)\n"
+    "  --resize MODE   squash (whole image, the default for Keras/TF Lite weights) or crop (torchvision)\n"
+    "  --json          print JSON instead of a table\n"
+    "  --raw FILE.h5   write logits [1,K] and probs [1,K]\n"
+    "  --threads N     threads (default: all cores)\n"
+    "  --device D      cpu or cuda (default: cpu)\n";
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) o += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  return o;
+}
+}  // namespace
+
+int run_classify(int argc, char** argv) {
+  Args a(argc, argv, 2, {"--help", "--json"});
+  if (a.flag("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string raw = a.get("--raw", ""), resize = a.get("--resize", "");
+  const long top = a.get_int("--top", 5, 1, 100000);
+  const bool json = a.flag("--json");
+  apply_threads(a);
+  apply_device(a);
+  a.finish();
+  if (image.empty()) throw UsageError("--image is required");
+  check_resize(resize);
+
+  auto model = load_model(weights, model_name);
+  if (!model->info.include_top)
+    throw Error("weights file " + weights + " has no classifier (a _notop file): it extracts features, it cannot classify");
+  std::string true_label;
+  const Tensor x = is_tensor_input(image) ? load_input(image, model->info)
+                                          : preprocess(load_pixels(image, model->info, resize, &true_label), model->info.preprocessing);
+  Tensor logits, probs;
+  {
+    NoGradGuard no_grad;
+    logits = (*model)(x);
+    probs = ops::softmax(logits);
+  }
+  const std::vector<float> p = probs.to_vector();
+  const std::vector<int64_t> order = top_classes(p, size_t(top));
+  const size_t k = order.size();
+  if (!raw.empty()) {
+    h5::File f(raw, h5::File::Mode::write);
+    f.write("logits", logits);
+    f.write("probs", probs);
+    f.set_attr("model", model->info.arch);
+    f.commit();
+  }
+  const nn::ModelInfo& labels = model->info;
+  if (json) {
+    std::printf("{\"model\": \"%s\", \"top\": [", model->info.arch.c_str());
+    for (size_t i = 0; i < k; ++i)
+      std::printf("%s{\"class\": %lld, \"label\": \"%s\", \"prob\": %.6f}", i ? ", " : "", (long long)order[i],
+                  json_escape(class_name(labels, order[i])).c_str(), p[size_t(order[i])]);
+    std::printf("]%s}\n", true_label.empty() ? "" : (", \"true_label\": \"" + json_escape(true_label) + "\"").c_str());
+  } else {
+    std::printf("%s (%s weights), %lldx%lld input%s\n", model->info.arch.c_str(), model->info.variant.c_str(),
+                (long long)x.dim(2), (long long)x.dim(3), true_label.empty() ? "" : (", true class: " + true_label).c_str());
+    for (size_t i = 0; i < k; ++i)
+      std::printf("%3zu. %-30s %8.4f   (class %lld)\n", i + 1, class_name(labels, order[i]).c_str(),
+                  p[size_t(order[i])], (long long)order[i]);
+  }
+  return 0;
+}
+
+}  // namespace gt::cli

@@ -1,0 +1,188 @@
+// gradtrace inspect: every node of the tape of a saliency map, forward and backward, as a table,
+// JSON or CSV; optionally every activation and gradient dumped to HDF5.
+#include <fnmatch.h>
+
+#include <cstdio>
+#include <map>
+
+#include "cli/cli.h"
+#include "cli/explain.h"
+#include "io/hdf5.h"
+#include "weights/labels.h"
+#include "xai/inspect.h"
+#include "render/plot.h"
+#include "render/viz.h"
+
+namespace gt::cli {
+namespace {
+const char* kHelp =
+    "usage: gradtrace inspect [--weights FILE] --image FILE [options]\n"
+    "\n"
+    "Runs the model on the image, takes the gradient of the target logit with respect to the input\n"
+    "(the saliency map) and prints one row per tape node, in forward order: the layer, the op, the\n"
+    "output shape; the activation's mean, std, min, max and fraction of zeros; the gradient that\n"
+    "arrives at the node's output (L2 norm, max |g|, fraction of zeros: dead ReLUs show up here);\n"
+    "and the node's forward and backward time. Every layer is its own node here (no fusion).\n"
+    "\n"
+    "options:\n"
+    "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
+    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
+    "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input`\n"
+    "  --target T       class index or name (default: the top-1 class)\n"
+    "  --layer PATTERN  only layers whose name matches (shell pattern: 'block4_*', 'conv_dw_1?')\n"
+    "  --json           print JSON instead of a table\n"
+    "  --csv            print CSV instead of a table\n"
+    "  --no-times       leave out the times: a table that is the same on every run (handouts, tests)\n"
+    "  --dump FILE.h5   write each (matching) node's activation and gradient as datasets\n"
+    "                   nodes/<layer>/<op>/activation|gradient, the input, its gradient, the logits,\n"
+    "                   and the tape (order, ops, shapes) as the root attribute `tape`\n"
+    "  --max-bytes N    refuse a dump larger than N bytes, before running it (default 2e9)\n"
+    "  --plot FILE.png  the gradient flow: per node, the arriving gradient's L2 norm (log scale) and the\n"
+    "                   activation mean, over the depth of the network, bars coloured by op\n"
+    "  --resize MODE    squash or crop (default: the weights' own)\n"
+    "  --model NAME     the architecture; may be left out\n"
+    "  --threads N      threads (default: all cores)\n"
+    "  --device D       cpu or cuda (default: cpu)\n";
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+std::string shown(const std::string& layer) { return layer.empty() ? "(target)" : layer; }
+}  // namespace
+
+int run_inspect(int argc, char** argv) {
+  Args a(argc, argv, 2, {"--help", "--json", "--csv", "--no-times"});
+  if (a.flag("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string target_s = a.get("--target", ""), pattern = a.get("--layer", ""), dump = a.get("--dump", "");
+  const std::string resize = a.get("--resize", ""), plot = a.get("--plot", "");
+  const double max_bytes = a.get_double("--max-bytes", 2e9, 0, 1e18);
+  const bool json = a.flag("--json"), csv = a.flag("--csv"), times = !a.flag("--no-times");
+  apply_threads(a);
+  apply_device(a);
+  a.finish();
+  if (image.empty()) throw UsageError("--image is required");
+  if (json && csv) throw UsageError("--json and --csv exclude each other");
+  check_resize(resize);
+  Subject s = load_subject(weights, model_name, image, resize);
+  const xai::Target t = resolve_target(target_s, s.model->info, s.top1, true);
+  auto matches = [&](const std::string& layer) {
+    return pattern.empty() || fnmatch(pattern.c_str(), layer.c_str(), 0) == 0;
+  };
+
+  // The layers first (a forward pass without a tape): a pattern that matches none is an error that
+  // lists them, and a dump's size is known before anything is computed.
+  const auto shapes = xai::op_shapes(s.fn, s.x);
+  double bytes = double(s.x.numel()) * 2 * 4;
+  bool any = false;
+  std::vector<std::string> layers;
+  for (const auto& [layer, shape] : shapes) {
+    if (layers.empty() || layers.back() != layer) layers.push_back(layer);
+    if (!matches(layer)) continue;
+    any = true;
+    bytes += double(shape.numel()) * 2 * 4;
+  }
+  if (!any) {
+    std::string list;
+    for (const auto& l : layers) list += (list.empty() ? "" : ", ") + l;
+    throw UsageError("--layer '" + pattern + "' matches no layer; the layers are: " + list);
+  }
+  if (!dump.empty() && bytes > max_bytes)
+    throw Error("the dump would take " + fmt("%.0f", bytes / 1e6) + " MB (activations and gradients of the matching nodes), over --max-bytes " +
+                fmt("%.0f", max_bytes / 1e6) + " MB; narrow it with --layer or raise --max-bytes");
+
+  const xai::Inspection r = xai::inspect(s.fn, s.x, t, dump.empty() ? std::function<bool(const std::string&)>() : matches);
+  const nn::ModelInfo& info = s.model->info;
+  const std::string target_name = t.all ? std::string("all classes") : class_name(info, t.index);
+
+  if (json) {
+    std::printf("{\"model\": \"%s\", \"target\": %lld, \"nodes\": [", info.arch.c_str(), t.all ? -1LL : (long long)t.index);
+    bool first = true;
+    for (const auto& n : r.nodes) {
+      if (!matches(n.layer)) continue;
+      std::printf("%s\n {\"index\": %zu, \"layer\": \"%s\", \"op\": \"%s\", \"shape\": [", first ? "" : ",", n.index,
+                  n.layer.c_str(), n.op.c_str());
+      for (int i = 0; i < n.shape.ndim(); ++i) std::printf("%s%lld", i ? ", " : "", (long long)n.shape[i]);
+      const auto& A = n.activation;
+      const auto& G = n.gradient;
+      std::printf("], \"activation\": {\"mean\": %.6g, \"std\": %.6g, \"min\": %.6g, \"max\": %.6g, \"zeros\": %.6g}, ", A.mean,
+                  A.std, A.min, A.max, A.zeros);
+      if (n.has_gradient)
+        std::printf("\"gradient\": {\"l2\": %.6g, \"max_abs\": %.6g, \"zeros\": %.6g}, ", G.l2, G.max_abs, G.zeros);
+      else
+        std::printf("\"gradient\": null, ");
+      std::printf("\"forward_ms\": %.4f, \"backward_ms\": %.4f}", n.forward_ms, n.backward_ms);
+      first = false;
+    }
+    std::printf("\n]}\n");
+  } else if (csv) {
+    std::printf("index,layer,op,shape,act_mean,act_std,act_min,act_max,act_zeros,grad_l2,grad_max_abs,grad_zeros,forward_ms,backward_ms\n");
+    for (const auto& n : r.nodes) {
+      if (!matches(n.layer)) continue;
+      const auto& A = n.activation;
+      const auto& G = n.gradient;
+      std::printf("%zu,%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,", n.index, n.layer.c_str(), n.op.c_str(), dims(n.shape).c_str(),
+                  A.mean, A.std, A.min, A.max, A.zeros);
+      if (n.has_gradient) std::printf("%.6g,%.6g,%.6g,", G.l2, G.max_abs, G.zeros);
+      else std::printf(",,,");
+      std::printf("%.4f,%.4f\n", n.forward_ms, n.backward_ms);
+    }
+  } else {
+    std::printf("%s (%s weights): d logit[%s] / d input; %zu tape nodes%s\n\n", info.arch.c_str(), info.variant.c_str(),
+                target_name.c_str(), r.nodes.size(), pattern.empty() ? "" : (", rows matching '" + pattern + "'").c_str());
+    std::printf("%4s %-24s %-16s %-16s | %10s %9s %9s %9s %6s | %9s %9s %6s", "#", "layer", "op", "output", "act mean", "std",
+                "min", "max", "zero%", "grad L2", "max|g|", "zero%");
+    std::printf(times ? " | %8s %8s\n" : "\n", "fwd ms", "bwd ms");
+    double fwd = 0, bwd = 0;
+    for (const auto& n : r.nodes) {
+      fwd += n.forward_ms;
+      bwd += n.backward_ms;
+      if (!matches(n.layer)) continue;
+      const auto& A = n.activation;
+      const auto& G = n.gradient;
+      std::printf("%4zu %-24s %-16s %-16s | %10.4g %9.4g %9.4g %9.4g %6.1f | ", n.index, shown(n.layer).c_str(), n.op.c_str(),
+                  dims(n.shape).c_str(), A.mean, A.std, A.min, A.max, 100 * A.zeros);
+      if (n.has_gradient) std::printf("%9.3g %9.3g %6.1f", G.l2, G.max_abs, 100 * G.zeros);
+      else std::printf("%9s %9s %6s", "-", "-", "-");
+      std::printf(times ? " | %8.3f %8.3f\n" : "\n", n.forward_ms, n.backward_ms);
+    }
+    const xai::Stats g = xai::tensor_stats(r.input_gradient);
+    std::printf("\ninput %s: gradient L2 %.4g, max|g| %.4g (the saliency map)", dims(s.x.shape()).c_str(), g.l2, g.max_abs);
+    std::printf(times ? "; forward %.1f ms, backward %.1f ms\n" : "\n", fwd, bwd);
+  }
+
+  if (!plot.empty()) {
+    viz::write_png(plot, viz::gradient_flow_plot(r, info.arch + ": d " + target_name + " / d input"));
+    std::fprintf(stderr, "wrote %s\n", plot.c_str());
+  }
+  if (!dump.empty()) {
+    h5::File f(dump, h5::File::Mode::write);
+    f.write("input", s.x);
+    f.write("input_gradient", r.input_gradient);
+    f.write("logits", r.logits);
+    std::map<std::string, int> seen;
+    std::string tape;
+    for (const auto& n : r.nodes) {
+      tape += std::to_string(n.index) + "\t" + shown(n.layer) + "\t" + n.op + "\t" + dims(n.shape) + "\n";
+      if (!n.activation_tensor.defined()) continue;
+      std::string name = "nodes/" + shown(n.layer) + "/" + n.op;
+      if (const int k = seen[name]++) name += "_" + std::to_string(k + 1);
+      f.write(name + "/activation", n.activation_tensor);
+      if (n.gradient_tensor.defined()) f.write(name + "/gradient", n.gradient_tensor);
+    }
+    f.set_attr("tape", tape);
+    f.set_attr("model", info.arch);
+    f.set_attr("target", t.all ? -1.0 : double(t.index));
+    f.commit();
+    std::fprintf(stderr, "wrote %s (%.1f MB)\n", dump.c_str(), bytes / 1e6);
+  }
+  return 0;
+}
+
+}  // namespace gt::cli

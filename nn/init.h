@@ -1,0 +1,23 @@
+// Parameters for training: which ones a run updates, and fresh deterministic values for them.
+#pragma once
+#include <cstdint>
+
+#include "nn/model.h"
+#include "nn/optim.h"
+
+namespace gt::nn {
+
+// The parameters a training run updates: every named parameter except batch norm's running
+// statistics; of one layer ("weight", "bias") or of a model ("conv1/weight", ...).
+ParamList trainable_parameters(Layer& l);
+ParamList trainable_parameters(Model& m);
+// Fresh weights for training, deterministic from the seed: conv kernels He-uniform
+// (bound sqrt(6 / fan_in)), dense layers U(+-1/sqrt(fan_in)) as PyTorch's default, biases 0, batch
+// norm gamma 1, beta 0, running mean 0, variance 1.
+void init_parameters(Model& m, uint64_t seed);
+
+// A generator for (seed, stream, index): streams keep initialisation, shuffling, augmentation and
+// dropout apart (splitmix64's finaliser).
+uint64_t mix(uint64_t seed, uint64_t stream, uint64_t i);
+
+}  // namespace gt::nn

@@ -1,0 +1,142 @@
+#include "train/loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace gt::train {
+using nn::mix;
+using nn::trainable_parameters;
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+
+// The predicted class of each row of logits (N,K).
+std::vector<int64_t> argmax_rows(const Tensor& logits) {
+  const std::vector<float> v = logits.to_vector();
+  const int64_t N = logits.dim(0), K = logits.dim(1);
+  std::vector<int64_t> pred(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n)
+    pred[size_t(n)] = std::max_element(v.begin() + n * K, v.begin() + (n + 1) * K) - (v.begin() + n * K);
+  return pred;
+}
+
+// Runs the batch again with a hook on every op and names the first whose output is not finite.
+std::string first_non_finite(Model& m, const Tensor& x) {
+  Tape tape;
+  TapeGuard guard(tape);
+  NoGradGuard no_grad;
+  std::string first;
+  tape.add_forward_hook("", "", [&](const std::string& op, const std::string& layer, const Tensor& out) {
+    if (first.empty() && !out.all_finite()) first = op + " [" + layer + "]";
+    return out;
+  });
+  m(x);
+  return first.empty() ? "the loss (cross_entropy)" : first;
+}
+}  // namespace
+
+double Evaluation::class_accuracy(int64_t k) const {
+  int64_t n = 0;
+  for (int64_t j = 0; j < classes; ++j) n += confusion[size_t(k * classes + j)];
+  return n ? double(confusion[size_t(k * classes + k)]) / double(n) : 0.0;
+}
+
+Trainer::Trainer(Model& m, const data::Dataset& train, const TrainConfig& c)
+    : optimizer(trainable_parameters(m), c.optimizer), m_(m), data_(train), c_(c) {
+  if (c.batch < 2) throw Error("training: the batch size must be at least 2 (batch norm needs a batch), got " + std::to_string(c.batch));
+  if (c.batch > train.size())
+    throw Error("training: batch size " + std::to_string(c.batch) + " is larger than the dataset " + train.source + " (" +
+                std::to_string(train.size()) + " examples)");
+  check_fits(m, train);
+}
+
+void check_fits(const Model& m, const data::Dataset& d) {
+  if (d.channels != m.info.channels || d.height != m.info.input_h || d.width != m.info.input_w)
+    throw Error("dataset " + d.source + " holds " + std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" +
+                std::to_string(d.width) + " images, the model " + m.info.arch + " takes " + std::to_string(m.info.channels) +
+                "x" + std::to_string(m.info.input_h) + "x" + std::to_string(m.info.input_w));
+  if (d.classes() != m.info.classes)
+    throw Error("dataset " + d.source + " has " + std::to_string(d.classes()) + " classes, the model " + m.info.arch + " " +
+                std::to_string(m.info.classes));
+}
+
+int64_t Trainer::steps_per_epoch() const { return data_.size() / c_.batch; }  // the remainder waits a turn
+
+EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_step) {
+  const int epoch = this->epoch + 1;
+  const int64_t B = c_.batch, steps = steps_per_epoch(), total = steps * c_.epochs;
+  std::vector<int64_t> order(size_t(data_.size()));
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 shuffle_rng(mix(c_.seed, 2, uint64_t(epoch))), augment_rng(mix(c_.seed, 3, uint64_t(epoch)));
+  std::shuffle(order.begin(), order.end(), shuffle_rng);
+  for (auto& [name, p] : trainable_parameters(m_)) p->set_requires_grad(true);
+  const auto t0 = Clock::now();
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    std::vector<int32_t> labels;
+    const Tensor x = data::make_batch(data_, &order[size_t(s * B)], B, c_.augment, augment_rng, labels);
+    m_.train(true, mix(c_.seed, 4, uint64_t(optimizer.steps)));
+    Tape tape;
+    TapeGuard guard(tape);
+    const Tensor logits = m_(x);
+    const Tensor loss = ops::cross_entropy(logits, labels);
+    const double l = loss.item();
+    if (!std::isfinite(l))
+      throw Error("training stopped: the loss is " + std::string(std::isnan(l) ? "NaN" : "Inf") + " at epoch " +
+                  std::to_string(epoch) + ", step " + std::to_string(s + 1) + "; the first non-finite value came from " +
+                  first_non_finite(m_, x) + " (try a smaller --lr)");
+    tape.backward(loss);
+    optimizer.lr = c_.schedule.at(c_.optimizer.lr, optimizer.steps, total);
+    optimizer.step();
+    loss_sum += l;
+    const std::vector<int64_t> pred = argmax_rows(logits);
+    for (int64_t n = 0; n < B; ++n) correct += pred[size_t(n)] == labels[size_t(n)];
+    if (on_step) {
+      const double secs = since(t0);
+      on_step({epoch, s + 1, steps, loss_sum / double(s + 1), double(correct) / double((s + 1) * B),
+               double((s + 1) * B) / secs, secs});
+    }
+  }
+  m_.train(false);
+  this->epoch = epoch;
+  const double secs = since(t0);
+  return {epoch, loss_sum / double(steps), double(correct) / double(steps * B), secs, double(steps * B) / secs, optimizer.lr};
+}
+
+Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch,
+                    const std::function<void(int64_t, int64_t)>& progress) {
+  check_fits(m, d);
+  const bool was_training = m.training();
+  m.train(false);
+  NoGradGuard no_grad;
+  Evaluation e;
+  e.classes = d.classes();
+  e.confusion.assign(size_t(e.classes * e.classes), 0);
+  std::mt19937_64 unused(0);
+  double loss_sum = 0;
+  for (int64_t start = 0; start < d.size(); start += batch) {
+    const int64_t B = std::min(batch, d.size() - start);
+    std::vector<int64_t> idx(static_cast<size_t>(B));
+    std::iota(idx.begin(), idx.end(), start);
+    std::vector<int32_t> labels;
+    const Tensor logits = m(data::make_batch(d, idx.data(), B, {}, unused, labels));
+    loss_sum += ops::cross_entropy(logits, labels).item() * double(B);
+    const std::vector<int64_t> pred = argmax_rows(logits);
+    for (int64_t n = 0; n < B; ++n) {
+      ++e.confusion[size_t(labels[size_t(n)] * e.classes + pred[size_t(n)])];
+      e.correct += pred[size_t(n)] == labels[size_t(n)];
+    }
+    e.total += B;
+    if (progress) progress(e.total, d.size());
+  }
+  e.loss = e.total ? loss_sum / double(e.total) : 0.0;
+  m.train(was_training);
+  return e;
+}
+
+}  // namespace gt::train

@@ -1,0 +1,46 @@
+// What `gradtrace train` and `gradtrace eval` share: a run's settings (saved in checkpoints), the
+// datasets they name, and the checkpoint file (our weights format plus the optimiser's state).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "data/dataset.h"
+#include "train/loop.h"
+
+namespace gt::train {
+
+struct RunSettings {
+  std::string dataset, model = "fashion_cnn", augment = "flip,crop";
+  double val = -1;  // -1: the default (fashion-mnist: its test split; folders: 0.2)
+  int64_t size = 32, channels = 3, limit = 0, pad = 2, step_size_epochs = 1;
+  double alpha = 1.0;
+  bool strict = false;
+  train::TrainConfig config;
+};
+// Usage errors for settings that cannot work (unknown optimizer, schedule, augmentation, dataset).
+void check_run_settings(const RunSettings& r);
+
+struct TrainData {
+  data::Dataset train, val;
+  std::string val_name;  // "test" or "validation"
+};
+TrainData load_train_data(const RunSettings& r);
+// --dataset for evaluation: fashion-mnist's test split, or every image of a folder.
+data::Dataset load_eval_data(const std::string& dataset, const nn::ModelInfo& info, bool strict);
+
+// A model with fresh weights for the dataset: its class names, channels and input size, pixel/255 input.
+std::unique_ptr<nn::Model> make_trainable_model(const RunSettings& r, const data::Dataset& train);
+int64_t parameter_count(nn::Model& m);
+
+std::string checkpoint_path(const std::string& out);      // model.h5 -> model.ckpt.h5
+std::string resume_default_out(const std::string& ckpt);  // model.ckpt.h5 -> model.h5
+void write_checkpoint(nn::Model& m, train::Trainer& t, const RunSettings& r, const std::string& path);
+RunSettings read_run_settings(const std::string& ckpt);
+// Puts the trainer where the checkpoint's run stood: epochs completed, steps taken, moments.
+void read_trainer_state(const std::string& ckpt, train::Trainer& t);
+
+// --image fashion-mnist:SPLIT:K: example K of a Fashion-MNIST split as (1,3,28,28) pixels in [0,255]
+// (the gray value in all three channels). Returns false when `image` is not of this form.
+bool dataset_image(const std::string& image, Tensor& pixels, std::string& label);
+
+}  // namespace gt::train
