@@ -1,12 +1,9 @@
 #include "cli/cli.h"
 #include "autodiff/backend.h"
-#include "train/training.h"
 #include "image/preprocess.h"
 
-#include "weights/format.h"
 #include "weights/labels.h"
-#include "weights/keras.h"
-#include "weights/tflite.h"
+#include "weights/load.h"
 #include "render/viz.h"
 
 #include <omp.h>
@@ -50,13 +47,20 @@ std::string Args::get(const std::string& name, const std::string& def) {
   return it->second;
 }
 
+namespace {
+// "--alpha must be a number in [0, 1], got '-1'": the same words as a method option's (xai/method.cpp).
+UsageError range_error(const std::string& name, const char* what, double lo, double hi, const std::string& got) {
+  return UsageError(name + " must be " + what + " in [" + xai::fmt("%.15g", lo) + ", " + xai::fmt("%.15g", hi) +
+                    "], got '" + got + "'");
+}
+}  // namespace
+
 long Args::get_int(const std::string& name, long def, long lo, long hi) {
   const std::string s = get(name, std::to_string(def));
   char* end = nullptr;
   const long v = std::strtol(s.c_str(), &end, 10);
   if (!end || *end || s.empty()) throw UsageError(name + " expects an integer, got '" + s + "'");
-  if (v < lo || v > hi)
-    throw UsageError(name + " must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + s);
+  if (v < lo || v > hi) throw range_error(name, "an integer", double(lo), double(hi), s);
   return v;
 }
 
@@ -65,8 +69,7 @@ double Args::get_double(const std::string& name, double def, double lo, double h
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   if (!end || *end || s.empty()) throw UsageError(name + " expects a number, got '" + s + "'");
-  if (v < lo || v > hi)
-    throw UsageError(name + " must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + s);
+  if (!(v >= lo && v <= hi)) throw range_error(name, "a number", lo, hi, s);
   return v;
 }
 
@@ -93,25 +96,6 @@ void check_model_flag(const std::string& model) {
 }
 
 namespace {
-// "ARCH[:SEED]": the architecture with fresh weights (nn::init_parameters; seed 0 by default). An
-// untrained network is the model-randomisation sanity check of Adebayo et al. (2018): a map that
-// looks the same on it as on the trained network does not explain the training.
-std::unique_ptr<nn::Model> random_model(const std::string& spec) {
-  const size_t colon = spec.find(':');
-  const std::string arch = spec.substr(0, colon), seed = colon == std::string::npos ? "0" : spec.substr(colon + 1);
-  if (seed.empty() || seed.find_first_not_of("0123456789") != std::string::npos || seed.size() > 18)
-    throw UsageError("--weights random:" + spec + ": the seed must be a non-negative integer (random:vgg16:7)");
-  try {
-    nn::check_model_name(arch);
-  } catch (const Error& e) {
-    throw UsageError("--weights random:" + spec + ": " + e.what());
-  }
-  auto m = nn::make_model(arch);
-  nn::init_parameters(*m, std::stoull(seed));
-  m->info.variant = "random";  // only a label from here on: the layout and preprocessing stay keras'
-  return m;
-}
-
 Device g_device = Device::cpu;  // --device, for load_model
 }  // namespace
 
@@ -124,32 +108,12 @@ Device apply_device(Args& a) {
 }
 
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model) {
-  auto ends = [&](const char* ext) {
-    const std::string e(ext);
-    return weights.size() >= e.size() && weights.compare(weights.size() - e.size(), e.size(), e) == 0;
-  };
-  check_model_flag(model);
-  std::unique_ptr<nn::Model> m;
-  if (weights.empty() || weights == "fashion_cnn") m = load_embedded_weights();
-  else if (weights.rfind("random:", 0) == 0) m = random_model(weights.substr(7));
-  else if (ends(".tflite")) m = tflite::load(weights);
-  else if (ends(".h5")) m = is_keras_file(weights) ? load_keras(weights, model) : load_weights(weights);
-  else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");
-  if (!model.empty() && model != m->info.arch)
-    throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + model);
-  m->to(g_device);
-  return m;
+  return gt::load_model(weights, model, g_device);
 }
 
-Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const std::string& resize, std::string* true_label) {
-  Tensor pixels;
-  std::string label;
-  if (train::dataset_image(image, pixels, label)) {
-    if (true_label) *true_label = label;
-    if (pixels.dim(2) == info.input_h && pixels.dim(3) == info.input_w) return pixels;
-    return resize_image(tensor_to_image(pixels), info.input_h, info.input_w, "squash");
-  }
-  return resize_image(load_image(image), info.input_h, info.input_w, resize.empty() ? info.resize : resize);
+xai::Subject load_subject(const std::string& weights, const std::string& model, const std::string& image,
+                          const std::string& resize) {
+  return xai::load_subject(weights, model, image, resize, g_device);
 }
 
 std::vector<int64_t> top_classes(const std::vector<float>& probs, size_t k) {

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "nn/model.h"
-#include "xai/saliency.h"
+#include "render/viz.h"
+#include "xai/method.h"
+#include "xai/subject.h"
 
 namespace gt::cli {
 
@@ -36,6 +38,8 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// The whole command line: argv[1] is the command. Returns the exit code (cli/dispatch.cpp).
+int main(int argc, char** argv);
 // Subcommands: argv[1] is the command's name.
 int run_bench(int argc, char** argv);
 int run_demo(int argc, char** argv);
@@ -43,22 +47,24 @@ int run_edges(int argc, char** argv);
 int run_classify(int argc, char** argv);
 int run_layers(int argc, char** argv);
 int run_convert(int argc, char** argv);
-// The attribution methods: saliency, gradxinput, smoothgrad, ig, gradcam, gradcam++, guided-backprop,
-// guided-gradcam, occlusion, lime, kernelshap (cli/cmd_explain.cpp).
-bool is_explain_command(const std::string& cmd);
-std::vector<std::string> method_names();  // the same commands, in help order
+// The attribution methods: every method of the registry (xai/method.h) is a command.
 int run_explain(int argc, char** argv);
 // A usage error unless `model` is empty or a model gradtrace knows.
 void check_model_flag(const std::string& model);
-// Loads a weights file (.tflite today) into its model; when `model` is not empty it must match.
+// gt::load_model (weights/load.h) onto the --device that apply_device read.
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model);
-// --image as pixels (1,3,H,W) in [0,255] at the model's input size: a picture (resized as --resize
-// says, "" = the model's default) or fashion-mnist:SPLIT:K, whose label goes to true_label.
-Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const std::string& resize,
-                   std::string* true_label = nullptr);
 // --target: "" (the top-1 class), "all" (when allow_all), a class index, or a class name (case
 // insensitive; an unknown name suggests the closest ones). Usage errors list the valid choices.
 xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int64_t top1, bool allow_all);
+// xai::load_subject on the --device that apply_device read.
+xai::Subject load_subject(const std::string& weights, const std::string& model, const std::string& image,
+                          const std::string& resize);
+// The progress line of a method on stderr ("ig: 30/50 points"), or none for a one-pass method.
+xai::Progress method_progress(const xai::Method& m);
+// How a method's map is best normalised for display: CAM maps are smooth and non-negative, and
+// min-max shows them as the paper does; gradient maps have a few extreme pixels, which percentile
+// clipping keeps from darkening the rest; signed maps are symmetric around 0.
+viz::Norm default_norm(const xai::Method& m, bool signed_map);
 int run_counterfactual(int argc, char** argv);
 int run_metrics(int argc, char** argv);
 int run_compare(int argc, char** argv);

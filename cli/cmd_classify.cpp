@@ -8,6 +8,7 @@
 #include "autodiff/tape.h"
 #include "cli/cli.h"
 #include "io/hdf5.h"
+#include "data/input.h"
 #include "weights/labels.h"
 #include "image/preprocess.h"
 
@@ -59,7 +60,7 @@ int run_classify(int argc, char** argv) {
     throw Error("weights file " + weights + " has no classifier (a _notop file): it extracts features, it cannot classify");
   std::string true_label;
   const Tensor x = is_tensor_input(image) ? load_input(image, model->info)
-                                          : preprocess(load_pixels(image, model->info, resize, &true_label), model->info.preprocessing);
+                                          : preprocess(data::load_pixels(image, model->info, resize, &true_label), model->info.preprocessing);
   Tensor logits, probs;
   {
     NoGradGuard no_grad;

@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "cli/cli.h"
-#include "cli/explain.h"
 #include "io/hdf5.h"
 #include "weights/labels.h"
 #include "image/preprocess.h"
@@ -85,7 +84,7 @@ int run_counterfactual(int argc, char** argv) {
 
   if (is_tensor_input(image))
     throw UsageError("the counterfactual is a picture: give an image file, not an .h5 tensor");
-  const Subject s = load_subject(weights, model_name, image, resize);
+  const xai::Subject s = load_subject(weights, model_name, image, resize);
   const nn::ModelInfo& info = s.model->info;
   const Tensor& pixels = s.pixels;
   const Tensor& x = s.x;

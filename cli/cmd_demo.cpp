@@ -11,7 +11,6 @@
 
 #include "data/dataset.h"
 #include "cli/cli.h"
-#include "cli/explain.h"
 #include "weights/labels.h"
 #include "image/preprocess.h"
 #include "xai/counterfactual.h"
@@ -40,6 +39,8 @@ const char* kHelp =
     "  --weights FILE   ImageNet weights for the photo part (default: $GRADTRACE_WEIGHTS, else the\n"
     "                   first Keras .h5 with a classifier in ~/.keras/models)\n"
     "  --photo FILE     the photo (default: $GRADTRACE_PHOTO); without one the photo part is skipped\n"
+    "  --methods LIST   the explain methods, comma-separated (default saliency,gradcam,ig; any of\n"
+    "                   gradtrace --help's)\n"
     "  --steps N        IG steps (default 50)\n"
     "  --cmap NAME      colormap (default hot)\n"
     "  --threads N      threads (default: all cores)\n"
@@ -87,8 +88,8 @@ struct Row {
 };
 
 // One image through the whole exercise; PNGs go to out/<stem>_*.png.
-Row explain(Subject& s, const std::string& stem, const std::string& title, int64_t cf_target, const std::string& out,
-            int steps, const std::string& cmap) {
+Row explain(xai::Subject& s, const std::string& stem, const std::string& title, int64_t cf_target, const std::string& out,
+            const std::vector<std::string>& methods, int steps, const std::string& cmap) {
   const nn::ModelInfo& info = s.model->info;
   const int W = int(s.x.dim(3)), H = int(s.x.dim(2));
   Row row;
@@ -109,16 +110,15 @@ Row explain(Subject& s, const std::string& stem, const std::string& title, int64
   };
   add("input", picture, "input");
   const xai::Target t{s.top1, false};
-  for (const char* m : {"saliency", "gradcam", "ig"}) {
-    MethodConfig c;
-    c.method = m;
-    c.ig.steps = steps;
-    c.ig.progress = [](int64_t, int64_t) {};  // fast here; the page gives the times
+  for (const std::string& m : methods) {
+    const xai::Method& method = xai::find_method(m);
+    xai::Options o = xai::default_options(method);
+    if (m == "ig") xai::set_option(method, o, "steps", std::to_string(steps));
     const auto t0 = std::chrono::steady_clock::now();
-    const MethodResult r = run_method(c, s, t);
+    const xai::MethodResult r = xai::explain(method, s, t, o);  // fast here, no progress: the page gives the times
     const double ms = 1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const Image heat = viz::colorize(viz::normalize(r.map, default_norm(m, false)), W, H, cmap);
-    std::snprintf(buf, sizeof buf, "%s of %s (%.0f ms)", m, class_name(info, s.top1).c_str(), ms);
+    const Image heat = viz::colorize(viz::normalize(r.map, default_norm(method, false)), W, H, cmap);
+    std::snprintf(buf, sizeof buf, "%s of %s (%.0f ms)", m.c_str(), class_name(info, s.top1).c_str(), ms);
     add(m, viz::overlay(picture, heat, 0.5), buf);
   }
   // Counterfactual: the smallest change (Adam on the input, kept a valid image) that makes the model say cf_target.
@@ -162,6 +162,7 @@ int run_demo(int argc, char** argv) {
   const std::string out = a.get("--out", "out"), images_s = a.get("--images", ""), cmap = a.get("--cmap", "hot");
   const std::string weights = find_imagenet_weights(a.get("--weights", ""));
   std::string photo = a.get("--photo", "");
+  const std::string methods_s = a.get("--methods", "saliency,gradcam,ig");
   const int steps = int(a.get_int("--steps", 50, 2, 100000));
   apply_threads(a);
   apply_device(a);
@@ -178,12 +179,17 @@ int run_demo(int argc, char** argv) {
       images.push_back(k);
     }
   }
+  std::vector<std::string> methods;
+  {
+    std::stringstream ss(methods_s);
+    for (std::string m; std::getline(ss, m, ',');) methods.push_back(xai::find_method(m).name);
+  }
   fs::create_directories(out);
   std::vector<Row> rows;
   for (const auto& k : images) {
-    Subject s = load_subject("", "", "fashion-mnist:test:" + k, "");
+    xai::Subject s = load_subject("", "", "fashion-mnist:test:" + k, "");
     rows.push_back(explain(s, "fm" + k, "Fashion-MNIST test image " + k + " (true class: " + s.true_label + ")",
-                           kPartner[s.top1 % 10], out, steps, cmap));
+                           kPartner[s.top1 % 10], out, methods, steps, cmap));
   }
   std::vector<Image> grid;
   for (const Row& r : rows) grid.push_back(viz::side_by_side(r.pictures, 4));
@@ -191,10 +197,10 @@ int run_demo(int argc, char** argv) {
 
   std::vector<Row> photo_rows;
   if (!weights.empty() && !photo.empty()) {
-    Subject s = load_subject(weights, "", photo, "");
+    xai::Subject s = load_subject(weights, "", photo, "");
     const std::vector<int64_t> top2 = top_classes(s.probs, 2);
     photo_rows.push_back(explain(s, "photo", fs::path(photo).filename().string() + " with " + s.model->info.arch,
-                                 top2.back(), out, steps, cmap));
+                                 top2.back(), out, methods, steps, cmap));
   } else if (!weights.empty()) {
     std::printf("ImageNet weights %s found; give --photo FILE (or GRADTRACE_PHOTO) to explain a photo too\n", weights.c_str());
   } else {

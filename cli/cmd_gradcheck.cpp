@@ -5,7 +5,6 @@
 #include "autodiff/gradcheck.h"
 #include "train/loop.h"
 #include "cli/cli.h"
-#include "cli/explain.h"
 #include "xai/inspect.h"
 
 namespace gt::cli {
@@ -55,7 +54,7 @@ int run_gradcheck(int argc, char** argv) {
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (layer.empty()) throw UsageError("--layer is required");
-  Subject s = load_subject(weights, model_name, image, "");
+  xai::Subject s = load_subject(weights, model_name, image, "");
   nn::Model& m = *s.model;
   nn::Layer* l = m.find(layer);
   if (!l || l->named_parameters().empty()) {

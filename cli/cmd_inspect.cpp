@@ -6,7 +6,6 @@
 #include <map>
 
 #include "cli/cli.h"
-#include "cli/explain.h"
 #include "io/hdf5.h"
 #include "weights/labels.h"
 #include "xai/inspect.h"
@@ -70,7 +69,7 @@ int run_inspect(int argc, char** argv) {
   if (image.empty()) throw UsageError("--image is required");
   if (json && csv) throw UsageError("--json and --csv exclude each other");
   check_resize(resize);
-  Subject s = load_subject(weights, model_name, image, resize);
+  xai::Subject s = load_subject(weights, model_name, image, resize);
   const xai::Target t = resolve_target(target_s, s.model->info, s.top1, true);
   auto matches = [&](const std::string& layer) {
     return pattern.empty() || fnmatch(pattern.c_str(), layer.c_str(), 0) == 0;

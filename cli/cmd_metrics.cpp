@@ -2,7 +2,6 @@
 #include <cstdio>
 
 #include "cli/cli.h"
-#include "cli/explain.h"
 #include "io/hdf5.h"
 #include "weights/labels.h"
 
@@ -47,13 +46,12 @@ int run_metrics(int argc, char** argv) {
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (map_file.empty() == method.empty()) throw UsageError("give one of --map FILE.h5 or --method NAME");
-  const auto methods = method_names();
-  if (!method.empty() && std::find(methods.begin(), methods.end(), method) == methods.end()) {
+  if (!method.empty() && !xai::is_method(method)) {
     std::string known;
-    for (const auto& m : methods) known += (known.empty() ? "" : ", ") + m;
+    for (const auto& m : xai::methods()) known += (known.empty() ? "" : ", ") + m.name;
     throw UsageError("unknown method '" + method + "' (known: " + known + ")");
   }
-  Subject s = load_subject(weights, model_name, image, "");
+  xai::Subject s = load_subject(weights, model_name, image, "");
   const nn::ModelInfo& info = s.model->info;
   const int64_t H = s.x.dim(2), W = s.x.dim(3);
   std::vector<float> map;
@@ -69,11 +67,10 @@ int run_metrics(int argc, char** argv) {
   }
   const xai::Target t = resolve_target(target_s, info, default_target, false);
   if (!method.empty()) {
-    MethodConfig c;
-    c.method = method;
-    map = run_method(c, s, t).map;
+    const xai::Method& m = xai::find_method(method);
+    map = xai::explain(m, s, t, xai::default_options(m), {}, method_progress(m)).map;
   }
-  const Faithfulness r = faithfulness(s, map, t.index, steps);
+  const xai::Faithfulness r = xai::faithfulness(s, map, t.index, steps);
   std::printf("%s, class %lld (%s): deletion AUC %.4f (lower is better), insertion AUC %.4f (higher is better)\n",
               map_file.empty() ? method.c_str() : map_file.c_str(), (long long)t.index,
               class_name(info, t.index).c_str(), r.deletion.auc, r.insertion.auc);

@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include "cli/cli.h"
-#include "cli/explain.h"
 #include "weights/labels.h"
 #include "image/preprocess.h"
 #include "xai/compare.h"
@@ -98,7 +97,8 @@ int run_report(int argc, char** argv) {
   if (image.empty()) throw UsageError("--image is required");
   if (out.empty()) throw UsageError("--out DIR is required");
   check_colormap(cmap);
-  const std::vector<std::string> all = method_names();
+  std::vector<std::string> all;
+  for (const xai::Method& m : xai::methods()) all.push_back(m.name);
   std::vector<std::string> methods;
   std::stringstream list(methods_s);
   for (std::string m; std::getline(list, m, ',');)
@@ -109,7 +109,7 @@ int run_report(int argc, char** argv) {
   if (is_tensor_input(image))
     throw UsageError("the report shows the picture: give an image file, not an .h5 tensor");
 
-  Subject s = load_subject(weights, model_name, image, "");
+  xai::Subject s = load_subject(weights, model_name, image, "");
   const nn::ModelInfo& info = s.model->info;
   const xai::Target t = resolve_target(target_s, info, s.top1, false);
   const int W = int(s.x.dim(3)), H = int(s.x.dim(2));
@@ -140,15 +140,14 @@ int run_report(int argc, char** argv) {
   for (const auto& m : methods) {
     std::printf("%s...\n", m.c_str());
     std::fflush(stdout);
-    MethodConfig c;
-    c.method = m;
+    const xai::Method& method = xai::find_method(m);
     const auto t0 = std::chrono::steady_clock::now();
-    const MethodResult r = run_method(c, s, t);
+    const xai::MethodResult r = xai::explain(method, s, t, xai::default_options(method), {}, method_progress(method));
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const Faithfulness f = faithfulness(s, r.map, t.index, steps);
+    const xai::Faithfulness f = xai::faithfulness(s, r.map, t.index, steps);
     maps.push_back(r.map);
-    const std::string mcmap = is_surrogate_method(m) && !cmap_given ? "bwr" : cmap;
-    const Image heat = viz::colorize(viz::normalize(r.map, default_norm(m, false)), W, H, mcmap);
+    const std::string mcmap = method.signed_map && !cmap_given ? "bwr" : cmap;
+    const Image heat = viz::colorize(viz::normalize(r.map, default_norm(method, false)), W, H, mcmap);
     viz::write_png(out + "/" + m + "_map.png", heat);
     Image over = viz::overlay(picture, heat, 0.5);
     if (!r.segments.empty()) viz::outline(over, r.segments, {255, 255, 0});  // lime's superpixels

@@ -39,8 +39,4 @@ RunSettings read_run_settings(const std::string& ckpt);
 // Puts the trainer where the checkpoint's run stood: epochs completed, steps taken, moments.
 void read_trainer_state(const std::string& ckpt, train::Trainer& t);
 
-// --image fashion-mnist:SPLIT:K: example K of a Fashion-MNIST split as (1,3,28,28) pixels in [0,255]
-// (the gray value in all three channels). Returns false when `image` is not of this form.
-bool dataset_image(const std::string& image, Tensor& pixels, std::string& label);
-
 }  // namespace gt::train

@@ -6,6 +6,7 @@
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "nn/model.h"
+#include "xai/method.h"
 
 namespace gt::xai {
 namespace {
@@ -103,6 +104,71 @@ Tensor guided_gradcam(const Tensor& gb, const Tensor& map) {
   for (int64_t c = 0; c < C; ++c)
     for (int64_t i = 0; i < HW; ++i) v[size_t(c * HW + i)] *= m[size_t(i)];
   return Tensor::from_vector(gb.shape(), v, gb.dtype());
+}
+
+// ---- registry entries ----
+namespace {
+
+OptionSpec layer_option(const std::string& what) {
+  return text_option("layer", "", "NAME", what + " (default: the model's last conv block; see gradtrace layers)");
+}
+
+// Grad-CAM's map at --layer; guided: Guided Backprop times its upsampled map.
+MethodResult run_cam(Subject& s, const Target& t, const Options& o, bool plus_plus, bool guided) {
+  const std::string layer = o.text("layer").empty() ? s.model->info.gradcam_layer : o.text("layer");
+  const Cam cam = gradcam(s.fn, s.x, t, layer, plus_plus);
+  MethodResult r;
+  r.cam = cam.cam;
+  r.notes.push_back("layer " + layer + ": " + fmt("%.0fx%.0f map", double(cam.cam.dim(0)), double(cam.cam.dim(1))));
+  r.params = "layer " + layer;
+  if (guided) r.attribution = guided_gradcam(guided_backprop(s.fn, s.x, t), cam.map);
+  else r.map = cam.map.to_vector();
+  return r;
+}
+
+Method cam_entry(const std::string& name, const std::string& summary, const std::string& paper, bool plus_plus,
+                 bool guided) {
+  Method m;
+  m.name = name;
+  m.summary = summary;
+  m.paper = paper;
+  m.options = {layer_option(guided ? "the Grad-CAM layer" : "the layer")};
+  m.takes_layer = true;
+  m.smooth_map = !guided;
+  m.run = [plus_plus, guided](Subject& s, const Target& t, const Options& o, const Progress&) {
+    return run_cam(s, t, o, plus_plus, guided);
+  };
+  return m;
+}
+
+}  // namespace
+
+Method gradcam_entry() {
+  return cam_entry("gradcam", "Grad-CAM at a layer: ReLU(sum_k mean(dy/dA_k) A_k), upsampled", "Selvaraju et al. 2017",
+                   false, false);
+}
+
+Method gradcampp_entry() {
+  return cam_entry("gradcam++", "Grad-CAM++ at a layer", "Chattopadhay et al. 2018", true, false);
+}
+
+Method guided_gradcam_entry() {
+  return cam_entry("guided-gradcam", "Guided Backprop times the upsampled Grad-CAM map", "Selvaraju et al. 2017",
+                   false, true);
+}
+
+Method guided_backprop_entry() {
+  Method m;
+  m.name = "guided-backprop";
+  m.summary = "the gradient with negative gradients stopped at every ReLU";
+  m.paper = "Springenberg et al. 2015";
+  m.target_all = true;
+  m.run = [](Subject& s, const Target& t, const Options&, const Progress&) {
+    MethodResult r;
+    r.attribution = guided_backprop(s.fn, s.x, t);
+    return r;
+  };
+  return m;
 }
 
 }  // namespace gt::xai

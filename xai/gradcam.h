@@ -19,9 +19,10 @@ struct Cam {
   Tensor map;  // (H, W): upsampled to the input
 };
 
-// A layer name the model does not have; the message lists the closest names.
-struct UnknownLayer : Error {
-  using Error::Error;
+// A layer name the model does not have; the message lists the closest names. The caller's to fix: an
+// InvalidArgument (a usage error in the CLI).
+struct UnknownLayer : InvalidArgument {
+  using InvalidArgument::InvalidArgument;
 };
 
 // layer: a layer name as `gradtrace layers` lists it; its last op's output is A.

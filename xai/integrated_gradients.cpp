@@ -1,9 +1,12 @@
 #include "xai/integrated_gradients.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
+#include "image/preprocess.h"
+#include "xai/method.h"
 
 namespace gt::xai {
 namespace {
@@ -107,6 +110,82 @@ IgResult integrated_gradients(const Model& model, const Tensor& x_in, const Tens
   r.f_x = f[0], r.f_baseline = f[1];
   r.delta = ops::sum(attribution).item() - (r.f_x - r.f_baseline);
   return r;
+}
+
+// ---- registry entry ----
+namespace {
+
+// The baseline x' in model-input space: pixel-space constants and noise go through the preprocessing.
+Tensor make_baseline(const Subject& s, const std::string& b, uint64_t seed) {
+  if (b == "black" || b == "white" || b == "gray") return s.pixel_fill(b == "black" ? 0 : b == "white" ? 255 : 128);
+  if (b == "noise")
+    return preprocess(Tensor::uniform({1, 3, s.x.dim(2), s.x.dim(3)}, 0, 255, seed), s.model->info.preprocessing);
+  if (b == "blur") return s.blurred();
+  const Tensor base = load_input(b, s.model->info, s.resize);
+  if (base.shape() != s.x.shape())
+    throw Error("baseline file " + b + " gives a tensor " + base.shape().str() + ", the input is " + s.x.shape().str());
+  return base;
+}
+
+// An unknown rule, or too few steps for it, is the caller's to fix.
+void check_quadrature(const std::string& method, int steps) {
+  try {
+    quadrature(method, steps);
+  } catch (const Error& e) {
+    throw InvalidArgument(e.what());
+  }
+}
+
+}  // namespace
+
+Method ig_entry() {
+  Method m;
+  m.name = "ig";
+  m.summary = "Integrated Gradients from a baseline to the input";
+  m.paper = "Sundararajan et al. 2017";
+  m.options = {
+      text_option("baseline", "black", "B",
+                  "black, white, gray (pixel values 0, 255, 128 before preprocessing), noise\n"
+                  "(uniform pixels), blur (the image blurred, sigma 10 px), or an image / .h5 file"),
+      int_option("steps", 50, 1, 100000, "N",
+                 "points on the path, as Captum's n_steps. The course's TF recipe\n"
+                 "with m_steps intervals is --method riemann_trapezoid --steps m_steps+1"),
+      text_option("method", "gausslegendre", "M",
+                  "riemann_left, riemann_right, riemann_middle, riemann_trapezoid or\ngausslegendre",
+                  [](const std::string& v) { check_quadrature(v, 2); }),
+      batch_option(10, "points"), seed_option("seed of the noise baseline")};
+  m.target_all = true;
+  m.cost = Cost::tens;
+  m.progress_unit = "points";
+  m.intro = [](const Options& o) {
+    return fmt("integrated gradients: %.0f points (", double(o.integer("steps"))) + o.text("method") + ") from the " +
+           o.text("baseline") + fmt(" baseline, in batches of %.0f", double(o.integer("batch")));
+  };
+  m.run = [](Subject& s, const Target& t, const Options& o, const Progress& progress) {
+    const Tensor base = make_baseline(s, o.text("baseline"), uint64_t(o.integer("seed")));
+    IgOptions io;
+    io.steps = int(o.integer("steps"));
+    io.method = o.text("method");
+    io.batch = int(o.integer("batch"));
+    io.progress = progress;
+    io.device = s.model->device();
+    check_quadrature(io.method, io.steps);
+    const IgResult ig = integrated_gradients(s.fn, s.x, base, t, io);
+    MethodResult r;
+    r.attribution = ig.attribution;
+    // Completeness: sum(attribution) = f(x) - f(x') up to the quadrature's error.
+    const double gap = ig.f_x - ig.f_baseline, rel = std::abs(ig.delta) / std::max(std::abs(gap), 1e-12);
+    r.params = fmt("%.0f steps, ", io.steps) + io.method + ", " + o.text("baseline") + " baseline";
+    r.notes.push_back(fmt("f(x) = %.6g, f(baseline) = %.6g, sum(attribution) = %.6g, completeness error %.4g", ig.f_x,
+                          ig.f_baseline, ig.delta + gap, ig.delta) +
+                      fmt(" (%.2f%% of |f(x) - f(baseline)|)", 100 * rel));
+    if (rel > 0.05)
+      r.notes.push_back("warning: the completeness error is above 5%: use more --steps or --method gausslegendre");
+    r.facts = {{"f_x", ig.f_x}, {"f_baseline", ig.f_baseline}, {"delta", ig.delta}, {"steps", io.steps}};
+    r.labels = {{"method", io.method}, {"baseline", o.text("baseline")}};
+    return r;
+  };
+  return m;
 }
 
 }  // namespace gt::xai

@@ -1,6 +1,7 @@
 #include "xai/occlusion.h"
 
 #include "autodiff/tape.h"
+#include "xai/method.h"
 
 namespace gt::xai {
 
@@ -42,6 +43,34 @@ Tensor occlusion(const Model& model, const Tensor& x, const Tensor& baseline, co
   for (int64_t c = 0; c < C; ++c)
     for (int64_t i = 0; i < HW; ++i) out[size_t(c * HW + i)] = count[size_t(i)] ? total[size_t(i)] / count[size_t(i)] : 0.0;
   return Tensor::from_vector(x.shape(), out, x.dtype());
+}
+
+// ---- registry entry ----
+Method occlusion_entry() {
+  Method m;
+  m.name = "occlusion";
+  m.summary = "the score's drop when a sliding window covers the image";
+  m.paper = "Zeiler & Fergus 2014";
+  m.options = {int_option("window", 16, 1, 1 << 16, "W", "window side in pixels"),
+               int_option("stride", 8, 1, 1 << 16, "S", "step in pixels"),
+               real_option("fill", 128, 0, 255, "V", "pixel value the window shows, before preprocessing (128: gray)"),
+               batch_option(16, "occluded copies")};
+  m.gradient_free = true;
+  m.cost = Cost::hundreds;
+  m.progress_unit = "windows";
+  m.run = [](Subject& s, const Target& t, const Options& o, const Progress& progress) {
+    OcclusionOptions oo;
+    oo.window = int(o.integer("window"));
+    oo.stride = int(o.integer("stride"));
+    oo.batch = int(o.integer("batch"));
+    oo.progress = progress;
+    const double fill = o.real("fill");
+    MethodResult r;
+    r.attribution = occlusion(s.fn, s.x, s.pixel_fill(fill), t, oo);
+    r.params = fmt("window %.0f, stride %.0f, fill %.0f", oo.window, oo.stride, fill);
+    return r;
+  };
+  return m;
 }
 
 }  // namespace gt::xai

@@ -6,6 +6,7 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
+#include "xai/method.h"
 
 namespace gt::xai {
 
@@ -117,6 +118,65 @@ std::vector<float> channel_map(const Tensor& a, ChannelReduce r, bool signed_map
                               : r == ChannelReduce::l2   ? std::sqrt(acc)
                                                          : acc);
   }
+  return m;
+}
+
+// ---- registry entries ----
+
+Method saliency_entry() {
+  Method m;
+  m.name = "saliency";
+  m.summary = "the gradient of the target logit with respect to the input";
+  m.paper = "Simonyan et al. 2014";
+  m.target_all = true;
+  m.run = [](Subject& s, const Target& t, const Options&, const Progress&) {
+    MethodResult r;
+    r.attribution = input_gradient(s.fn, s.x, t);
+    return r;
+  };
+  return m;
+}
+
+Method gradxinput_entry() {
+  Method m;
+  m.name = "gradxinput";
+  m.summary = "the input times that gradient";
+  m.paper = "Shrikumar et al. 2016";
+  m.target_all = true;
+  m.run = [](Subject& s, const Target& t, const Options&, const Progress&) {
+    MethodResult r;
+    r.attribution = gradxinput(s.fn, s.x, t);
+    return r;
+  };
+  return m;
+}
+
+Method smoothgrad_entry() {
+  Method m;
+  m.name = "smoothgrad";
+  m.summary = "the gradient averaged over noisy copies of the input";
+  m.paper = "Smilkov et al. 2017";
+  m.options = {int_option("samples", 25, 1, 100000, "N", "noisy copies"),
+               real_option("noise", 0.15, 0, 10, "SIGMA", "noise standard deviation as a fraction of the input's range"),
+               flag_option("squared", "average the squared gradients (SmoothGrad-Squared)"),
+               seed_option("noise seed"), batch_option(5, "copies")};
+  m.target_all = true;
+  m.cost = Cost::tens;
+  m.progress_unit = "samples";
+  m.run = [](Subject& s, const Target& t, const Options& o, const Progress& progress) {
+    SmoothGradOptions so;
+    so.samples = int(o.integer("samples"));
+    so.sigma = o.real("noise");
+    so.squared = o.flag("squared");
+    so.seed = uint64_t(o.integer("seed"));
+    so.batch = int(o.integer("batch"));
+    so.progress = progress;
+    so.device = s.model->device();
+    MethodResult r;
+    r.attribution = smoothgrad(s.fn, s.x, t, so);
+    r.params = fmt("%.0f samples, noise %.3g", so.samples, so.sigma) + (so.squared ? ", squared" : "");
+    return r;
+  };
   return m;
 }
 

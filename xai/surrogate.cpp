@@ -7,6 +7,8 @@
 #include <random>
 #include <string>
 
+#include "xai/method.h"
+
 namespace gt::xai {
 namespace {
 
@@ -238,6 +240,138 @@ Tensor segment_means(const Tensor& x, const Segments& seg) {
       out[size_t(c * HW + p)] = sum[size_t(c * seg.count + s)] / count[size_t(s)];
     }
   return Tensor::from_vector(x.shape(), out, x.dtype());
+}
+
+// ---- registry entries ----
+namespace {
+
+// --fill: mean, blur, or a pixel value 0..255.
+void check_hide(const std::string& v) {
+  if (v == "mean" || v == "blur") return;
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !(d >= 0 && d <= 255))
+    throw InvalidArgument("--fill must be mean, blur or a pixel value in [0, 255], got '" + v + "'");
+}
+
+// The superpixels of the subject's picture; a tensor input (.h5) is scaled to [0, 255] first.
+Segments superpixels(const Subject& s, int64_t segments, double compactness) {
+  const Tensor& img = s.pixels.defined() ? s.pixels : s.x;
+  int64_t C = img.dim(1);
+  const int64_t H = img.dim(2), W = img.dim(3);
+  std::vector<float> v = img.to_vector();
+  if (!s.pixels.defined()) {
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    const float a = *lo, range = std::max(*hi - *lo, 1e-12f);
+    for (float& e : v) e = 255 * (e - a) / range;
+  }
+  if (C != 1 && C != 3) {  // grey: the mean over channels
+    std::vector<float> grey(size_t(H * W), 0.0f);
+    for (int64_t k = 0; k < C; ++k)
+      for (int64_t p = 0; p < H * W; ++p) grey[size_t(p)] += v[size_t(k * H * W + p)] / float(C);
+    v = std::move(grey), C = 1;
+  }
+  return slic(v, C, H, W, segments, compactness);
+}
+
+// What a hidden superpixel shows, in model-input space.
+Tensor hidden_fill(const Subject& s, const std::string& hide, const Segments& seg) {
+  if (hide == "mean") return segment_means(s.x, seg);
+  if (hide == "blur") return s.blurred();
+  return s.pixel_fill(std::stod(hide));
+}
+
+MethodResult run_surrogate(Subject& s, const Target& t, const Options& o, const Progress& progress, bool is_lime) {
+  const int64_t asked = o.integer("segments");
+  const double compactness = o.real("compactness");
+  const Segments seg = superpixels(s, asked, compactness);
+  const Tensor fill = hidden_fill(s, o.text("fill"), seg);
+  SurrogateOptions so;
+  so.samples = int(o.integer("samples"));
+  so.batch = int(o.integer("batch"));
+  so.seed = uint64_t(o.integer("seed"));
+  so.progress = progress;
+  if (is_lime) so.kernel_width = o.real("kernel-width"), so.ridge = o.real("ridge");
+  const SurrogateResult f = is_lime ? lime(s.fn, s.x, fill, seg, t, so) : kernel_shap(s.fn, s.x, fill, seg, t, so);
+  MethodResult r;
+  r.attribution = f.attribution;
+  for (int32_t l : seg.label) r.map.push_back(float(f.phi[size_t(l)]));
+  r.segments = seg.label;
+  std::vector<double> labels(seg.label.begin(), seg.label.end());
+  r.datasets = {{"segments", Tensor::from_vector({seg.height, seg.width}, labels, DType::f32)},
+                {"phi", Tensor::from_vector({seg.count}, f.phi)}};
+  r.params = fmt("%.0f superpixels (SLIC, compactness %g), %.0f images, fill ", double(seg.count), compactness,
+                 double(f.evaluations)) +
+             o.text("fill");
+  if (is_lime) r.params += fmt(", kernel width %g, ridge %g", so.kernel_width, so.ridge);
+  r.notes.push_back(fmt("%.0f superpixels (%.0f asked for); %.0f images", double(seg.count), double(asked),
+                        double(f.evaluations)) +
+                    (f.exact ? " (every coalition: the exact Shapley values)" : ""));
+  const double sum = std::accumulate(f.phi.begin(), f.phi.end(), 0.0);
+  r.notes.push_back(fmt("f(x) = %.6g, f(all hidden) = %.6g, sum(phi) = %.6g, ", f.f_x, f.f_baseline, sum) +
+                    fmt(is_lime ? "intercept %.6g" : "phi_0 = f(all hidden) = %.6g", f.phi0));
+  r.notes.push_back(
+      fmt("the linear surrogate's fit: weighted R^2 = %.3f", f.r2) +
+      (f.r2 < 0.5 ? " (low: the score is far from additive in the superpixels; read the map with care)" : ""));
+  r.facts = {{"f_x", f.f_x}, {"f_baseline", f.f_baseline},    {"phi0", f.phi0},
+             {"r2", f.r2},   {"segments", double(seg.count)}, {"evaluations", double(f.evaluations)}};
+  return r;
+}
+
+// The options LIME and KernelSHAP share; `samples` differs in its help and lower bound. At most 1000
+// superpixels: the fit solves an S x S system.
+std::vector<OptionSpec> surrogate_options(OptionSpec samples, const std::string& fill_help,
+                                          const std::string& seed_help) {
+  return {int_option("segments", 50, 1, 1000, "N", "superpixels wanted (SLIC; 1 to 1000)"),
+          real_option("compactness", 10, 1e-3, 1e4, "M",
+                      "SLIC's weight of distance against colour: larger, squarer superpixels"),
+          std::move(samples), text_option("fill", "mean", "F", fill_help, check_hide), batch_option(16, "images"),
+          seed_option(seed_help)};
+}
+
+Method surrogate_entry(const std::string& name, bool is_lime) {
+  Method m;
+  m.name = name;
+  m.signed_map = true;
+  m.gradient_free = true;
+  m.cost = Cost::hundreds;
+  m.progress_unit = "images";
+  m.run = [is_lime](Subject& s, const Target& t, const Options& o, const Progress& progress) {
+    return run_surrogate(s, t, o, progress, is_lime);
+  };
+  return m;
+}
+
+}  // namespace
+
+Method lime_entry() {
+  Method m = surrogate_entry("lime", true);
+  m.summary = "a linear model of the score on copies of the image with superpixels hidden";
+  m.paper = "Ribeiro et al. 2016";
+  m.options = surrogate_options(
+      int_option("samples", 1000, 2, 100000, "N", "images with random superpixels hidden, the first with none"),
+      "what a hidden superpixel shows: mean (its own mean colour, as lime_image does),\n"
+      "blur (the image blurred, sigma 10 px) or a pixel value 0..255",
+      "seed of the random samples");
+  m.options.push_back(real_option("kernel-width", 0.25, 1e-6, 1e6, "W",
+                                  "weight exp(-d^2 / 2 W^2) of a sample at cosine distance d from the image"));
+  m.options.push_back(real_option("ridge", 1, 0, 1e12, "L", "ridge penalty on the coefficients (lime_image's)"));
+  return m;
+}
+
+Method kernelshap_entry() {
+  Method m = surrogate_entry("kernelshap", false);
+  m.summary = "Shapley values of superpixels, by KernelSHAP's weighted regression";
+  m.paper = "Lundberg & Lee 2017";
+  m.options = surrogate_options(
+      int_option("samples", 1000, 1, 100000, "N",
+                 "coalitions (images with some superpixels hidden), besides the image and the\n"
+                 "all-hidden one. When 2^S - 2 <= N for S superpixels, every coalition is taken,\n"
+                 "and the values are the exact Shapley values"),
+      "what a hidden superpixel shows: mean (its own mean colour), blur (the image\n"
+      "blurred, sigma 10 px) or a pixel value 0..255",
+      "seed of the sampled coalitions");
+  return m;
 }
 
 }  // namespace gt::xai

@@ -1,0 +1,25 @@
+// The built-in explain methods, in help order. Each entry is defined in its method's file; a new
+// method adds its declaration and one line here.
+#include "xai/method.h"
+
+namespace gt::xai {
+
+Method saliency_entry();         // xai/saliency.cpp
+Method gradxinput_entry();       // xai/saliency.cpp
+Method smoothgrad_entry();       // xai/saliency.cpp
+Method ig_entry();               // xai/integrated_gradients.cpp
+Method gradcam_entry();          // xai/gradcam.cpp
+Method gradcampp_entry();        // xai/gradcam.cpp
+Method guided_backprop_entry();  // xai/gradcam.cpp
+Method guided_gradcam_entry();   // xai/gradcam.cpp
+Method occlusion_entry();        // xai/occlusion.cpp
+Method lime_entry();             // xai/surrogate.cpp
+Method kernelshap_entry();       // xai/surrogate.cpp
+
+std::vector<Method> builtin_methods() {
+  return {saliency_entry(),        gradxinput_entry(), smoothgrad_entry(),  ig_entry(),
+          gradcam_entry(),         gradcampp_entry(),  guided_backprop_entry(), guided_gradcam_entry(),
+          occlusion_entry(),       lime_entry(),       kernelshap_entry()};
+}
+
+}  // namespace gt::xai

@@ -1,0 +1,50 @@
+#include "xai/subject.h"
+
+#include <algorithm>
+
+#include "autodiff/ops.h"
+#include "data/input.h"
+#include "image/preprocess.h"
+#include "weights/load.h"
+
+namespace gt::xai {
+
+Subject load_subject(const std::string& weights, const std::string& arch, const std::string& image,
+                     const std::string& resize, Device device) {
+  Subject s;
+  s.model = load_model(weights, arch, device);
+  s.resize = resize;
+  const nn::ModelInfo& info = s.model->info;
+  if (!info.include_top) throw Error("weights file " + weights + " has no classifier (a _notop file): nothing to explain");
+  if (is_tensor_input(image)) {
+    s.x = load_input(image, info);
+  } else {
+    s.pixels = data::load_pixels(image, info, resize, &s.true_label);
+    s.x = preprocess(s.pixels, info.preprocessing);
+  }
+  // The input lives where the model runs: a host input would send the logits back to the host and
+  // their gradient to the GPU in the middle of every pass (nn::Model::operator()), each with a wait.
+  s.x = s.x.to(s.model->device());
+  nn::Model* m = s.model.get();
+  s.fn = [m](const Tensor& in) { return (*m)(in); };
+  NoGradGuard no_grad;
+  s.probs = ops::softmax(s.fn(s.x)).to_vector();
+  s.top1 = std::max_element(s.probs.begin(), s.probs.end()) - s.probs.begin();
+  return s;
+}
+
+Tensor Subject::pixel_fill(double v) const {
+  return preprocess(Tensor::full({1, 3, x.dim(2), x.dim(3)}, v), model->info.preprocessing);
+}
+
+Tensor Subject::blurred() const {
+  return pixels.defined() ? preprocess(gaussian_blur(pixels, 10), model->info.preprocessing) : gaussian_blur(x, 10);
+}
+
+Faithfulness faithfulness(Subject& s, const std::vector<float>& map, int64_t target, int steps) {
+  FaithfulnessOptions o;
+  o.steps = steps;
+  return {deletion(s.fn, s.x, s.pixel_fill(0), map, target, o), insertion(s.fn, s.x, s.blurred(), map, target, o)};
+}
+
+}  // namespace gt::xai

@@ -1,0 +1,40 @@
+// A model and one image, loaded once; every method runs on it.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/model.h"
+#include "xai/metrics.h"
+#include "xai/saliency.h"
+
+namespace gt::xai {
+
+struct Subject {
+  std::unique_ptr<nn::Model> model;
+  std::string resize;        // the --resize override ("" = the weights' default), for file baselines
+  Tensor pixels;             // (1,3,H,W) in [0, 255]; undefined when the input was an .h5 tensor
+  Tensor x;                  // the model input, on the model's device
+  std::vector<float> probs;  // softmax of the logits
+  int64_t top1 = 0;
+  std::string true_label;    // the dataset's label (--image fashion-mnist:test:K), else empty
+  Model fn;
+
+  // A picture of one pixel value everywhere, in model-input space (a gray fill stays gray).
+  Tensor pixel_fill(double v) const;
+  // The picture blurred with sigma 10 px, in model-input space (an .h5 input is blurred as it is).
+  Tensor blurred() const;
+};
+
+// weights: as gt::load_model takes it; image: a picture, fashion-mnist:SPLIT:K or an .h5 tensor.
+Subject load_subject(const std::string& weights, const std::string& arch, const std::string& image,
+                     const std::string& resize, Device device = Device::cpu);
+
+// Deletion (pixels go black, as RISE does) and insertion (pixels come back into the image blurred
+// with sigma 10 px) curves of a map for one class.
+struct Faithfulness {
+  Curve deletion, insertion;
+};
+Faithfulness faithfulness(Subject& s, const std::vector<float>& map, int64_t target, int steps);
+
+}  // namespace gt::xai
