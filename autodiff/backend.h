@@ -20,6 +20,9 @@ struct Pads {
 
 // The kernels of one device. The caller allocates every output and the kernel overwrites it (axpby
 // and gemm with beta != 0 read it first; insert_channels writes only its slice).
+// The strides that read a (its shape broadcast to y's) for each of y's 4 axes, leading 1s added.
+Broadcast4 broadcast_geometry(const Shape& a, const Shape& b, const Shape& y);
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -46,6 +49,8 @@ class Backend {
   virtual void unary_backward(Unary op, const Tensor& y, const Tensor& dy, const Tensor& dx) = 0;
   // y = a op b element-wise over equal sizes (add_relu: max(a + b, 0)).
   virtual void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) = 0;
+  // y = a op b with NumPy broadcasting: y has the broadcast shape of a and b (kernels/params.h).
+  virtual void binary_broadcast(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) = 0;
   virtual void axpby(double a, const Tensor& x, double b, const Tensor& y) = 0;  // y = a*x + b*y
   virtual void affine(const Tensor& x, double a, double b, const Tensor& y) = 0;  // y = a*x + b
   // y = min(max(x, lo), hi); clamp_backward: dx = dy where lo <= x <= hi, else 0.

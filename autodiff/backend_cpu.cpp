@@ -83,6 +83,10 @@ class CpuBackend final : public Backend {
   void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) override {
     by_dtype(a, [&](auto z) { using T = decltype(z); cpu::binary<T>(op, a.numel(), a.data<T>(), b.data<T>(), y.data<T>()); });
   }
+  void binary_broadcast(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) override {
+    const Broadcast4 g = broadcast_geometry(a.shape(), b.shape(), y.shape());
+    by_dtype(a, [&](auto z) { using T = decltype(z); cpu::binary_broadcast<T>(op, g, a.data<T>(), b.data<T>(), y.data<T>()); });
+  }
   void axpby(double a, const Tensor& x, double b, const Tensor& y) override {
     by_dtype(x, [&](auto z) { using T = decltype(z); cpu::axpby<T>(x.numel(), T(a), x.data<T>(), T(b), y.data<T>()); });
   }

@@ -324,6 +324,13 @@ class CudaBackend final : public Backend {
       run(cuda::binary<T>(op, a.numel(), gpu<T>(a), gpu<T>(b), gpu<T>(y), stream()), "binary");
     });
   }
+  void binary_broadcast(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) override {
+    const Broadcast4 g = broadcast_geometry(a.shape(), b.shape(), y.shape());
+    by_dtype(a, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::binary_broadcast<T>(op, g, gpu<T>(a), gpu<T>(b), gpu<T>(y), stream()), "binary_broadcast");
+    });
+  }
   void axpby(double a, const Tensor& x, double b, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);

@@ -47,6 +47,10 @@ inline void rank(const char* op, const Tensor& t, int n, const char* name) {
 inline Backend& be(const Tensor& t) { return backend(t.device()); }
 inline Tensor empty_as(const Tensor& t, const Shape& s) { return Tensor::empty(s, t.dtype(), t.device()); }
 
+// x summed over the axes where s is 1 (or missing), without recording: the backward of a broadcast
+// (ops_broadcast.cpp).
+Tensor sum_to_shape(const Tensor& x, const Shape& s);
+
 // Records y = op(in) on the current tape (Tape::record) and returns y or a forward hook's replacement.
 inline Tensor record(const char* op, const std::vector<Tensor>& in, Tensor y, std::vector<Tensor> saved,
                      BackwardFn fn) {

@@ -32,11 +32,23 @@ Tensor matmul(const Tensor& a, const Tensor& b);   // (M,K) x (K,N) -> (M,N)
 Tensor bias_add(const Tensor& x, const Tensor& b); // x (N,C,...) + b (C)
 
 // ---- element-wise ----
-Tensor add(const Tensor& a, const Tensor& b);  // same shapes
-Tensor add_relu(const Tensor& a, const Tensor& b);  // relu(a + b), one node
-// a - b and a * b element-wise, same shapes; mul's gradients are dy * b and dy * a.
+// a + b, a - b, a * b, a / b with NumPy broadcasting: a: A, b: B -> broadcast_shape(A, B); each
+// input's gradient is summed over the axes along which it was repeated. mul: da = dy * b,
+// db = dy * a; div: da = dy / b, db = -dy * a / b^2.
+Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor add_relu(const Tensor& a, const Tensor& b);  // relu(a + b), one node; same shapes
+// The common shape of A and B, aligned at the last axis (each axis equal, or 1 in one of them);
+// throws naming `op` when they do not broadcast.
+Shape broadcast_shape(const Shape& a, const Shape& b, const char* op = "broadcast");
+// x repeated along its size-1 (or missing leading) axes to shape s; the gradient is sum_to(dy, x's shape).
+Tensor expand(const Tensor& x, const Shape& s);
+// x summed over the axes where s is 1 (or missing), down to shape s; the gradient is expand(dy, x's shape).
+Tensor sum_to(const Tensor& x, const Shape& s);
+// A constant (1,K) row, 1 at `index` and 0 elsewhere, made on device d: the selector [k = c].
+Tensor one_hot(int64_t index, int64_t classes, DType t = DType::f32, Device d = Device::cpu);
 Tensor add_scalar(const Tensor& x, double s);
 Tensor mul_scalar(const Tensor& x, double s);
 // Element-wise: max(x, 0), min(max(x, 0), 6), 1 / (1 + e^-x), tanh x, 1 / sqrt(x). Each saves only
@@ -47,6 +59,7 @@ Tensor relu6(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
+Tensor abs(const Tensor& x);  // |x|; dx = dy * sign(x), 0 at 0
 // min(max(x, lo), hi); the gradient passes where lo <= x <= hi (ends included). Throws if lo > hi.
 Tensor clamp(const Tensor& x, double lo, double hi);
 // Inverted dropout: y = x * mask / (1-p) with mask ~ Bernoulli(1-p) from `seed`; identity when !training.

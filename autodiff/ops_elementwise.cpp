@@ -1,4 +1,5 @@
-// Element-wise ops. All shapes are preserved: x: S -> y: S.
+// Element-wise ops. Unary ops keep the shape, x: S -> y: S; binary ops broadcast, a: A, b: B -> y:
+// broadcast_shape(A, B) (ops_broadcast.cpp), and sum each gradient back to its input's shape.
 #include <random>
 
 #include "autodiff/op_util.h"
@@ -8,25 +9,47 @@ namespace gt::ops {
 using namespace detail;
 
 namespace {
+// u op v into a new tensor of their broadcast shape: the plain kernel when the shapes agree.
+Tensor apply(Binary kind, const Tensor& u, const Tensor& v, const Shape& s) {
+  Tensor y = empty_as(u, s);
+  if (u.shape() == v.shape()) be(u).binary(kind, u, v, y);
+  else be(u).binary_broadcast(kind, u, v, y);
+  return y;
+}
+
+// a: A, b: B -> y: S = broadcast_shape(A, B). Each gradient is summed back over the axes its input
+// was repeated along (sum_to):
+//   add: da = dy, db = dy;  sub: da = dy, db = -dy;  mul: da = dy b, db = dy a;
+//   div: da = dy / b, db = -dy a / b^2 = -da y.
 Tensor binary_op(const char* op, Binary kind, const Tensor& a, const Tensor& b) {
-  same_shape(op, a, b, "a", "b");
-  Tensor y = Tensor::empty_like(a);
-  be(a).binary(kind, a, b, y);
-  // add: da = dy, db = dy;  sub: da = dy, db = -dy;  mul: da = dy*b, db = dy*a
+  same_kind(op, a, b, "a", "b");
+  const Shape S = a.shape() == b.shape() ? a.shape() : broadcast_shape(a.shape(), b.shape(), op);
+  Tensor y = apply(kind, a, b, S);
   std::vector<Tensor> saved;
   if (kind == Binary::mul) saved = {a, b};
-  return record(op, {a, b}, y, std::move(saved), [kind](BackwardContext& c) {
-    for (size_t i = 0; i < 2; ++i) {
-      if (!c.needs(i)) continue;
-      if (kind == Binary::add || (kind == Binary::sub && i == 0)) {
-        c.set(i, c.dy);
-      } else {
-        Tensor d = Tensor::empty_like(c.dy);
-        if (kind == Binary::sub) be(d).affine(c.dy, -1.0, 0.0, d);
-        else be(d).binary(Binary::mul, c.dy, c.saved(1 - i), d);
-        c.set(i, d);
+  if (kind == Binary::div) saved = {b, y.detach()};
+  const Shape A = a.shape(), B = b.shape();
+  return record(op, {a, b}, y, std::move(saved), [kind, A, B](BackwardContext& c) {
+    const Shape S = c.dy.shape();
+    Tensor da, db;
+    if (kind == Binary::add || kind == Binary::sub) {
+      da = db = c.dy;
+      if (kind == Binary::sub && c.needs(1)) {
+        db = Tensor::empty_like(c.dy);
+        be(db).affine(c.dy, -1.0, 0.0, db);
+      }
+    } else if (kind == Binary::mul) {
+      if (c.needs(0)) da = apply(Binary::mul, c.dy, c.saved(1), S);
+      if (c.needs(1)) db = apply(Binary::mul, c.dy, c.saved(0), S);
+    } else {  // div
+      da = apply(Binary::div, c.dy, c.saved(0), S);
+      if (c.needs(1)) {
+        db = apply(Binary::mul, da, c.saved(1), S);
+        be(db).affine(db, -1.0, 0.0, db);
       }
     }
+    if (c.needs(0)) c.set(0, A == S ? da : detail::sum_to_shape(da, A));
+    if (c.needs(1)) c.set(1, B == S ? db : detail::sum_to_shape(db, B));
   });
 }
 
@@ -61,6 +84,7 @@ Tensor add_relu(const Tensor& a, const Tensor& b) {
 }
 Tensor sub(const Tensor& a, const Tensor& b) { return binary_op("sub", Binary::sub, a, b); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary_op("mul", Binary::mul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary_op("div", Binary::div, a, b); }
 
 // y = x + s;  dx = dy
 Tensor add_scalar(const Tensor& x, double s) {
@@ -87,6 +111,19 @@ Tensor relu6(const Tensor& x) { return unary_op("relu6", Unary::relu6, x); }
 Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", Unary::sigmoid, x); }
 Tensor tanh(const Tensor& x) { return unary_op("tanh", Unary::tanh, x); }
 Tensor rsqrt(const Tensor& x) { return unary_op("rsqrt", Unary::rsqrt, x); }
+
+// y = |x|;  dx = dy * sign(x) (0 at x = 0, as PyTorch). The only unary whose derivative needs x,
+// not y: it saves x, and the kernel's backward reads the sign from it.
+Tensor abs(const Tensor& x) {
+  defined("abs", x, "x");
+  Tensor y = Tensor::empty_like(x);
+  be(x).unary_forward(Unary::abs, x, y);
+  return record("abs", {x}, y, {x.detach()}, [](BackwardContext& c) {
+    Tensor dx = Tensor::empty_like(c.dy);
+    be(dx).unary_backward(Unary::abs, c.saved(0), c.dy, dx);
+    c.set(0, dx);
+  });
+}
 
 // y = min(max(x, lo), hi);  dx = dy * [lo <= x <= hi]
 Tensor clamp(const Tensor& x, double lo, double hi) {

@@ -66,7 +66,15 @@ struct OptimStep {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, c1 = 1, c2 = 1;
 };
 
-enum class Unary { relu, relu6, sigmoid, tanh, rsqrt };  // rsqrt: 1 / sqrt(x)
-enum class Binary { add, sub, mul, add_relu };  // add_relu: max(a + b, 0)
+// y (4-D, dims) = a op b with NumPy broadcasting: a and b are read with their own strides, 0 along
+// the axes they are repeated on (shapes padded with leading 1s to 4 axes).
+struct Broadcast4 {
+  int64_t dims[4];
+  int64_t sa[4], sb[4];
+};
+
+// rsqrt: 1 / sqrt(x). abs's backward reads sign(x) from its first argument, which is x, not y.
+enum class Unary { relu, relu6, sigmoid, tanh, rsqrt, abs };
+enum class Binary { add, sub, mul, div, add_relu };  // add_relu: max(a + b, 0)
 
 }  // namespace gt

@@ -19,6 +19,7 @@
 
 #include "autodiff/backend.h"
 #include "autodiff/gradcheck.h"
+#include "op_cases.h"
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "nn/model.h"
@@ -77,13 +78,13 @@ Tensor rnd(const Shape& s, uint64_t seed, DType t, double lo = -1, double hi = 1
 // Runs f on the CPU and on the GPU with the same inputs and the same upstream gradient, and compares
 // the output and the gradient of every input.
 void compare_op(const std::string& name, const std::function<Tensor(const V&)>& f, const std::vector<Shape>& shapes,
-                bool sums = false) {
+                bool sums = false, double lo = -1, double hi = 1) {
   for (DType dt : {DType::f64, DType::f32}) {
     const Tol tol = dt == DType::f64 ? kF64 : sums ? kF32Sum : kF32;
     const std::string label = name + (dt == DType::f64 ? " [f64]" : " [f32]");
     V a, b;
     for (size_t i = 0; i < shapes.size(); ++i) {
-      a.push_back(rnd(shapes[i], 11 + i, dt).set_requires_grad(true));
+      a.push_back(rnd(shapes[i], 11 + i, dt, lo, hi).set_requires_grad(true));
       b.push_back(a.back().detach().to(Device::cuda).set_requires_grad(true));
     }
     Tape ta, tb;
@@ -163,21 +164,8 @@ TEST_CASE("cuda: dense, matmul, bias") {
   compare_op("bias_add 2-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {{4, 7}, {7}});
 }
 
-TEST_CASE("cuda: element-wise ops") {
-  const Shape s{2, 3, 5, 7};
-  compare_op("add", [](const V& v) { return ops::add(v[0], v[1]); }, {s, s});
-  compare_op("add_relu", [](const V& v) { return ops::add_relu(v[0], v[1]); }, {s, s});
-  compare_op("sub", [](const V& v) { return ops::sub(v[0], v[1]); }, {s, s});
-  compare_op("mul", [](const V& v) { return ops::mul(v[0], v[1]); }, {s, s});
-  compare_op("add_scalar", [](const V& v) { return ops::add_scalar(v[0], 0.3); }, {s});
-  compare_op("mul_scalar", [](const V& v) { return ops::mul_scalar(v[0], -2.5); }, {s});
-  compare_op("relu", [](const V& v) { return ops::relu(v[0]); }, {s});
-  compare_op("relu6", [](const V& v) { return ops::relu6(ops::mul_scalar(v[0], 8)); }, {s});
-  compare_op("sigmoid", [](const V& v) { return ops::sigmoid(ops::mul_scalar(v[0], 4)); }, {s});
-  compare_op("tanh", [](const V& v) { return ops::tanh(ops::mul_scalar(v[0], 2)); }, {s});
-  compare_op("rsqrt", [](const V& v) { return ops::rsqrt(ops::add_scalar(v[0], 1.5)); }, {s});
-  compare_op("clamp", [](const V& v) { return ops::clamp(v[0], -0.4, 0.6); }, {s});
-  compare_op("dropout", [](const V& v) { return ops::dropout(v[0], 0.3, 5, true); }, {s});
+TEST_CASE("cuda: element-wise ops, broadcasting included (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::elementwise_cases()) compare_op(c.name, c.f, c.shapes, false, c.lo, c.hi);
 }
 
 TEST_CASE("cuda: softmax, log-softmax, cross-entropy") {

@@ -6,6 +6,7 @@
 #include "autodiff/op_util.h"
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
+#include "op_cases.h"
 
 using namespace gt;
 using V = std::vector<Tensor>;
@@ -82,22 +83,39 @@ TEST_CASE("gradcheck: dense, matmul, bias") {
   expect_ok("bias_add 2-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {rnd({2, 3}, 7), rnd({3}, 8)});
 }
 
-TEST_CASE("gradcheck: element-wise ops") {
-  const Shape s{2, 3, 4, 3};
-  expect_ok("add", [](const V& v) { return ops::add(v[0], v[1]); }, {rnd(s, 1), rnd(s, 2)});
-  expect_ok("add_relu", [](const V& v) { return ops::add_relu(v[0], v[1]); }, {rnd(s, 1), rnd(s, 2)});
-  expect_ok("sub", [](const V& v) { return ops::sub(v[0], v[1]); }, {rnd(s, 3), rnd(s, 4)});
-  expect_ok("mul", [](const V& v) { return ops::mul(v[0], v[1]); }, {rnd(s, 5), rnd(s, 6)});
-  expect_ok("mul, same input twice", [](const V& v) { return ops::mul(v[0], v[0]); }, {rnd(s, 7)});
-  expect_ok("add_scalar", [](const V& v) { return ops::add_scalar(v[0], 0.7); }, {rnd(s, 8)});
-  expect_ok("mul_scalar", [](const V& v) { return ops::mul_scalar(v[0], -1.3); }, {rnd(s, 9)});
-  expect_ok("relu", [](const V& v) { return ops::relu(v[0]); }, {rnd(s, 10)});
-  expect_ok("relu6", [](const V& v) { return ops::relu6(v[0]); }, {rnd(s, 11, -3, 9)});
-  expect_ok("sigmoid", [](const V& v) { return ops::sigmoid(v[0]); }, {rnd(s, 12, -4, 4)});
-  expect_ok("tanh", [](const V& v) { return ops::tanh(v[0]); }, {rnd(s, 13, -3, 3)});
-  expect_ok("rsqrt", [](const V& v) { return ops::rsqrt(v[0]); }, {rnd(s, 16, 0.2, 3)});
-  expect_ok("clamp", [](const V& v) { return ops::clamp(v[0], -0.5, 0.4); }, {rnd(s, 14)});
-  expect_ok("dropout (fixed seed)", [](const V& v) { return ops::dropout(v[0], 0.3, 99, true); }, {rnd(s, 15)});
+TEST_CASE("gradcheck: element-wise ops, broadcasting included (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::elementwise_cases()) {
+    V in;
+    for (size_t i = 0; i < c.shapes.size(); ++i) in.push_back(rnd(c.shapes[i], 1 + i, c.lo, c.hi));
+    expect_ok(c.name, c.f, in);
+  }
+}
+
+TEST_CASE("broadcasting: the shapes NumPy gives, and a clear error where they do not broadcast") {
+  CHECK(ops::broadcast_shape({2, 1, 4, 1}, {3, 1, 5}) == Shape{2, 3, 4, 5});
+  CHECK(ops::broadcast_shape({4, 3}, {2, 3, 4, 3}) == Shape{2, 3, 4, 3});
+  CHECK(ops::broadcast_shape({1}, {5}) == Shape{5});
+  CHECK_THROWS_WITH(ops::add(Tensor::zeros({2, 3}), Tensor::zeros({4, 3})),
+                    Catch::Contains("add") && Catch::Contains("[2,3] and [4,3] do not broadcast"));
+  CHECK_THROWS_WITH(ops::expand(Tensor::zeros({2, 3}), {3, 3}), Catch::Contains("cannot expand [2,3] to [3,3]"));
+  CHECK_THROWS_WITH(ops::sum_to(Tensor::zeros({2, 3}), {4}), Catch::Contains("cannot sum [2,3] down to [4]"));
+  // The broadcasting kernel agrees with expanding both inputs first (another kernel, broadcast_axis).
+  const Tensor u = rnd({2, 1, 4, 1}, 1), w = rnd({3, 1, 5}, 2, 0.5, 2);
+  for (const auto& f : {ops::add, ops::sub, ops::mul, ops::div}) {
+    const Tensor direct = f(u, w), expanded = f(ops::expand(u, {2, 3, 4, 5}), ops::expand(w, {2, 3, 4, 5}));
+    CHECK(direct.shape() == Shape{2, 3, 4, 5});
+    CHECK(direct.to_vector_f64() == expanded.to_vector_f64());
+  }
+  // The gradient of a broadcast input is summed over the axes it was repeated along.
+  Tape tape;
+  TapeGuard guard(tape);
+  const Tensor a = Tensor::full({1, 3}, 2.0, DType::f64).set_requires_grad(true);
+  const Tensor b = Tensor::full({4, 1}, 5.0, DType::f64).set_requires_grad(true);
+  const V g = tape.grad(ops::sum(ops::mul(a, b)), {a, b});
+  CHECK(g[0].shape() == Shape{1, 3});
+  CHECK(g[0].to_vector_f64() == std::vector<double>{20, 20, 20});  // 4 rows of b = 5
+  CHECK(g[1].to_vector_f64() == std::vector<double>{6, 6, 6, 6});   // 3 columns of a = 2
+  CHECK(ops::one_hot(2, 4).to_vector() == std::vector<float>{0, 0, 1, 0});
 }
 
 TEST_CASE("gradcheck: softmax, log-softmax, cross-entropy") {

@@ -75,7 +75,7 @@ CounterfactualResult counterfactual(const Model& model, const Tensor& x0, const 
     Tensor loss = ops::cross_entropy(logits, {int32_t(o.target)});
     if (o.lambda > 0) {
       const Tensor diff = ops::sub(x, x0h);
-      const Tensor d = o.proximity == "l2" ? ops::mul(diff, diff) : ops::add(ops::relu(diff), ops::relu(ops::mul_scalar(diff, -1)));
+      const Tensor d = o.proximity == "l2" ? ops::mul(diff, diff) : ops::abs(diff);
       loss = ops::add(loss, ops::mul_scalar(ops::mean(d), o.lambda));
     }
     x.set_grad(tape.grad(loss, {x})[0]);

@@ -82,31 +82,28 @@ IgResult integrated_gradients(const Model& model, const Tensor& x_in, const Tens
   // Everything below happens on o.device (the model's): the points, the gradients and their sum.
   // Nothing here requires a gradient, so these ops record nothing; input_gradient has its own tape.
   const Tensor x = x_in.detach().to(o.device), baseline = baseline_in.detach().to(o.device);
-  const int64_t P = x.numel();
   const Tensor diff = ops::sub(x, baseline);  // x - x'
-  // [x - x'; x'] as (2, P), so that the points of a batch are one product:  [a_k 1] . [x - x'; x'] = x' + a_k (x - x')
-  const Tensor rows = ops::concat_channels({diff.view({1, 1, P}), baseline.view({1, 1, P})}).view({2, P});
-  Tensor acc = Tensor::zeros({1, P}, x.dtype(), x.device());  // sum_k w_k grad_k
+  // The path's points x' + a_k (x - x') for a batch of a_k: (n,1,1,1) broadcast against (1,C,H,W).
+  const auto column = [&](const std::vector<double>& v) {
+    return Tensor::from_vector({int64_t(v.size()), 1, 1, 1}, v, x.dtype()).to(x.device());
+  };
+  const auto points = [&](const std::vector<double>& alpha) { return ops::add(baseline, ops::mul(column(alpha), diff)); };
+  Tensor acc = Tensor::zeros(x.shape(), x.dtype(), x.device());  // sum_k w_k grad F(x' + a_k (x - x'))
   for (size_t k0 = 0; k0 < q.alphas.size(); k0 += size_t(o.batch)) {
-    const int64_t n = int64_t(std::min(size_t(o.batch), q.alphas.size() - k0));
-    std::vector<double> coef, w;
-    for (int64_t j = 0; j < n; ++j) {
-      coef.insert(coef.end(), {q.alphas[k0 + size_t(j)], 1.0});
-      w.push_back(q.weights[k0 + size_t(j)]);
-    }
-    const Tensor points = ops::matmul(Tensor::from_vector({n, 2}, coef, x.dtype()).to(x.device()), rows);
-    const Tensor g = input_gradient(model, points.view({n, x.dim(1), x.dim(2), x.dim(3)}), t);
-    acc = ops::add(acc, ops::matmul(Tensor::from_vector({1, n}, w, x.dtype()).to(x.device()), g.view({n, P})));
-    if (o.progress) o.progress(int64_t(k0) + n, int64_t(q.alphas.size()));
+    const size_t k1 = std::min(k0 + size_t(o.batch), q.alphas.size());
+    const std::vector<double> a(q.alphas.begin() + long(k0), q.alphas.begin() + long(k1));
+    const std::vector<double> w(q.weights.begin() + long(k0), q.weights.begin() + long(k1));
+    const Tensor g = input_gradient(model, points(a), t);
+    acc = ops::add(acc, ops::sum_to(ops::mul(column(w), g), x.shape()));
+    if (o.progress) o.progress(int64_t(k1), int64_t(q.alphas.size()));
   }
   IgResult r;
-  const Tensor attribution = ops::mul(diff, acc.view(x.shape()));
+  // IG(x) = (x - x') (.) sum_k w_k grad F(x' + a_k (x - x'))
+  const Tensor attribution = ops::mul(diff, acc);
   r.attribution = attribution.to(x_in.device());
   NoGradGuard no_grad;
-  // f(x) and f(x') in one batch of two, [1 1; 0 1] . [x - x'; x'] = [x; x']: one pass and one wait
-  const Tensor ends =
-      ops::matmul(Tensor::from_vector({2, 2}, std::vector<double>{1, 1, 0, 1}, x.dtype()).to(x.device()), rows);
-  const std::vector<double> f = row_scores(model(ends.view({2, x.dim(1), x.dim(2), x.dim(3)})), t);
+  // F(x) and F(x') in one batch of two: the path's ends, a = 1 and a = 0 (one pass and one wait)
+  const std::vector<double> f = row_scores(model(points({1.0, 0.0})), t);
   r.f_x = f[0], r.f_baseline = f[1];
   r.delta = ops::sum(attribution).item() - (r.f_x - r.f_baseline);
   return r;

@@ -12,17 +12,14 @@ namespace gt::xai {
 
 Tensor target_score(const Tensor& logits, const Target& t) {
   if (logits.ndim() != 2) throw Error("target_score: expected logits (N,K), got " + logits.shape().str());
-  const int64_t N = logits.dim(0), K = logits.dim(1);
+  const int64_t K = logits.dim(1);
   if (t.all) return ops::sum(logits);
   if (t.index < 0 || t.index >= K)
     throw Error("target class " + std::to_string(t.index) + " is out of range: the model has classes 0.." +
                 std::to_string(K - 1));
-  // sum_n sum_k logits[n,k] [k == c]: a one-hot mask keeps the op differentiable. Each row of the
-  // mask is a one with c zeros before it and K-1-c after, made where the logits are: on a GPU, an
-  // upload here would wait for the whole forward pass before the backward could be queued.
-  const Tensor one = Tensor::full({N, 1, 1, 1}, 1.0, logits.dtype(), logits.device());
-  const Tensor onehot = ops::pad(one, Pads{0, 0, t.index, K - 1 - t.index}).view({N, K});
-  return ops::sum(ops::mul(logits, onehot));
+  // S = sum_n sum_k logits[n,k] [k = c]: the selector row broadcast over the batch keeps S
+  // differentiable; one_hot makes it on the logits' device, so a GPU pass need not wait for it.
+  return ops::sum(ops::mul(logits, ops::one_hot(t.index, K, logits.dtype(), logits.device())));
 }
 
 std::vector<double> row_scores(const Tensor& logits, const Target& t) {
@@ -79,21 +76,19 @@ Tensor smoothgrad(const Model& model, const Tensor& x_in, const Target& t, const
   // The copies, their gradients and the sum live on o.device; nothing here records (no input
   // requires a gradient), input_gradient has its own tape.
   const Tensor x = x_in.detach().to(o.device);
-  const int64_t P = x.numel();
-  const auto ones = [&](const Shape& s) { return Tensor::full(s, 1.0, x.dtype(), x.device()); };
-  Tensor acc = Tensor::zeros({1, P}, x.dtype(), x.device());
+  const Shape chw{x.dim(1), x.dim(2), x.dim(3)};
+  Tensor acc = Tensor::zeros(x.shape(), x.dtype(), x.device());  // sum_j g_j (or g_j^2)
   for (int s0 = 0; s0 < o.samples; s0 += o.batch) {
     const int64_t n = std::min(o.batch, o.samples - s0);
-    std::vector<double> e(size_t(n * P));
+    std::vector<double> e(size_t(n) * size_t(x.numel()));
     for (double& v : e) v = noise(rng);
-    // n noisy copies x + e_j: the rows of [1 ... 1]^T x, plus the noise
-    const Tensor copies =
-        ops::add(ops::matmul(ones({n, 1}), x.view({1, P})), Tensor::from_vector({n, P}, e, x.dtype()).to(x.device()));
-    const Tensor g = input_gradient(model, copies.view({n, x.dim(1), x.dim(2), x.dim(3)}), t).view({n, P});
-    acc = ops::add(acc, ops::matmul(ones({1, n}), o.squared ? ops::mul(g, g) : g));
+    // the noisy copies x + e_j, e_j ~ N(0, sigma^2): x broadcast over the batch
+    const Tensor eps = Tensor::from_vector({n, chw[0], chw[1], chw[2]}, e, x.dtype()).to(x.device());
+    const Tensor g = input_gradient(model, ops::add(x, eps), t);
+    acc = ops::add(acc, ops::sum_to(o.squared ? ops::mul(g, g) : g, x.shape()));
     if (o.progress) o.progress(s0 + n, o.samples);
   }
-  return ops::mul_scalar(acc, 1.0 / o.samples).view(x.shape()).to(x_in.device());
+  return ops::mul_scalar(acc, 1.0 / o.samples).to(x_in.device());  // (1/n) sum_j g_j
 }
 
 std::vector<float> channel_map(const Tensor& a, ChannelReduce r, bool signed_map) {

@@ -34,6 +34,7 @@ void unary_forward(Unary op, int64_t n, const T* x, T* y) {
     case Unary::sigmoid: return map1(n, x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case Unary::tanh: return map1(n, x, y, [](T v) { return std::tanh(v); });
     case Unary::rsqrt: return map1(n, x, y, [](T v) { return T(1) / std::sqrt(v); });
+    case Unary::abs: return map1(n, x, y, [](T v) { return std::abs(v); });
   }
 }
 
@@ -46,18 +47,45 @@ void unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx) {
     case Unary::tanh: return map2(n, y, dy, dx, [](T v, T d) { return d * (T(1) - v * v); });
     // d x^(-1/2) / dx = -x^(-3/2) / 2 = -y^3 / 2
     case Unary::rsqrt: return map2(n, y, dy, dx, [](T v, T d) { return d * T(-0.5) * v * v * v; });
+    // abs: the first argument is x (see the header): d |x| / dx = sign(x), 0 at 0
+    case Unary::abs: return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) ? d : v < T(0) ? -d : T(0); });
+  }
+}
+
+// One formula per binary op, for both the contiguous and the broadcasting loops.
+template <class T, class G>
+inline void with_binary(Binary op, G&& go) {
+  switch (op) {
+    case Binary::add: return go([](T u, T v) { return u + v; });
+    case Binary::sub: return go([](T u, T v) { return u - v; });
+    case Binary::mul: return go([](T u, T v) { return u * v; });
+    case Binary::div: return go([](T u, T v) { return u / v; });
+    case Binary::add_relu: return go([](T u, T v) { return u + v > T(0) ? u + v : T(0); });
   }
 }
 
 template <class T>
 void binary(Binary op, int64_t n, const T* a, const T* b, T* y) {
-  switch (op) {
-    case Binary::add: return map2(n, a, b, y, [](T u, T v) { return u + v; });
-    case Binary::sub: return map2(n, a, b, y, [](T u, T v) { return u - v; });
-    case Binary::mul: return map2(n, a, b, y, [](T u, T v) { return u * v; });
-    case Binary::add_relu: return map2(n, a, b, y, [](T u, T v) { return u + v > T(0) ? u + v : T(0); });
-  }
+  with_binary<T>(op, [&](auto f) { map2(n, a, b, y, f); });
 }
+
+// The three outer axes in parallel, the last one as a strided inner loop.
+template <class T>
+void binary_broadcast(Binary op, const Broadcast4& g, const T* a, const T* b, T* y) {
+  const int64_t D0 = g.dims[0], D1 = g.dims[1], D2 = g.dims[2], D3 = g.dims[3];
+  with_binary<T>(op, [&](auto f) {
+#pragma omp parallel for collapse(3) if (D0 * D1 * D2 * D3 > kParallel)
+    for (int64_t i0 = 0; i0 < D0; ++i0)
+      for (int64_t i1 = 0; i1 < D1; ++i1)
+        for (int64_t i2 = 0; i2 < D2; ++i2) {
+          const T* ap = a + i0 * g.sa[0] + i1 * g.sa[1] + i2 * g.sa[2];
+          const T* bp = b + i0 * g.sb[0] + i1 * g.sb[1] + i2 * g.sb[2];
+          T* yp = y + ((i0 * D1 + i1) * D2 + i2) * D3;
+          for (int64_t i3 = 0; i3 < D3; ++i3) yp[i3] = f(ap[i3 * g.sa[3]], bp[i3 * g.sb[3]]);
+        }
+  });
+}
+
 
 template <class T>
 void axpby(int64_t n, T a, const T* x, T b, T* y) {
@@ -155,6 +183,7 @@ void optim_step(const OptimStep& s, int64_t n, T* p, const T* g, T* m, T* v) {
   template void unary_forward<T>(Unary, int64_t, const T*, T*);                             \
   template void unary_backward<T>(Unary, int64_t, const T*, const T*, T*);                  \
   template void binary<T>(Binary, int64_t, const T*, const T*, T*);                         \
+  template void binary_broadcast<T>(Binary, const Broadcast4&, const T*, const T*, T*);      \
   template void axpby<T>(int64_t, T, const T*, T, T*);                                      \
   template void affine<T>(int64_t, const T*, T, T, T*);                                     \
   template void clamp_forward<T>(int64_t, const T*, T, T, T*);                              \

@@ -8,10 +8,13 @@ namespace gt::cpu {
 
 template <class T> void fill(int64_t n, T v, T* y);
 template <class T> void unary_forward(Unary op, int64_t n, const T* x, T* y);
-// Every supported unary has a derivative expressible through its output y:
-// relu: [y>0], relu6: [0<y<6], sigmoid: y(1-y), tanh: 1-y^2, rsqrt: -y^3/2.
+// Every supported unary but abs has a derivative expressible through its output y:
+// relu: [y>0], relu6: [0<y<6], sigmoid: y(1-y), tanh: 1-y^2, rsqrt: -y^3/2. For abs the first
+// argument is the input x instead, and the derivative is sign(x).
 template <class T> void unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx);
 template <class T> void binary(Binary op, int64_t n, const T* a, const T* b, T* y);
+// The same with broadcasting (params.h: Broadcast4); y is contiguous over g.dims.
+template <class T> void binary_broadcast(Binary op, const Broadcast4& g, const T* a, const T* b, T* y);
 template <class T> void axpby(int64_t n, T a, const T* x, T b, T* y);     // y = a*x + b*y
 template <class T> void affine(int64_t n, const T* x, T a, T b, T* y);    // y = a*x + b
 template <class T> void clamp_forward(int64_t n, const T* x, T lo, T hi, T* y);

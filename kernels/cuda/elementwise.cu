@@ -25,6 +25,7 @@ cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s)
       case Unary::sigmoid: y[i] = T(1) / (T(1) + exp(-v)); break;
       case Unary::tanh: y[i] = tanh(v); break;
       case Unary::rsqrt: y[i] = T(1) / sqrt(v); break;
+      case Unary::abs: y[i] = v < T(0) ? -v : v; break;
     }
   });
 }
@@ -39,6 +40,7 @@ cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, 
       case Unary::sigmoid: dx[i] = d * v * (T(1) - v); break;
       case Unary::tanh: dx[i] = d * (T(1) - v * v); break;
       case Unary::rsqrt: dx[i] = d * T(-0.5) * v * v * v; break;
+      case Unary::abs: dx[i] = v > T(0) ? d : v < T(0) ? -d : T(0); break;  // v is x here: sign(x)
     }
   });
 }
@@ -51,6 +53,28 @@ cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStrea
       case Binary::add: y[i] = u + v; break;
       case Binary::sub: y[i] = u - v; break;
       case Binary::mul: y[i] = u * v; break;
+      case Binary::div: y[i] = u / v; break;
+      case Binary::add_relu: y[i] = u + v > T(0) ? u + v : T(0); break;
+    }
+  });
+}
+
+template <class T>
+cudaError_t binary_broadcast(Binary op, const Broadcast4& g, const T* a, const T* b, T* y, cudaStream_t s) {
+  const int64_t n = g.dims[0] * g.dims[1] * g.dims[2] * g.dims[3];
+  return for_each(n, s, [=] __device__(int64_t i) {
+    int64_t r = i, ia = 0, ib = 0;
+    for (int d = 3; d >= 0; --d) {  // i's coordinates, last axis first
+      const int64_t c = r % g.dims[d];
+      r /= g.dims[d];
+      ia += c * g.sa[d], ib += c * g.sb[d];
+    }
+    const T u = a[ia], v = b[ib];
+    switch (op) {
+      case Binary::add: y[i] = u + v; break;
+      case Binary::sub: y[i] = u - v; break;
+      case Binary::mul: y[i] = u * v; break;
+      case Binary::div: y[i] = u / v; break;
       case Binary::add_relu: y[i] = u + v > T(0) ? u + v : T(0); break;
     }
   });
@@ -154,6 +178,7 @@ cudaError_t optim_step(const OptimStep& o, int64_t n, T* p, const T* g, T* m, T*
   template cudaError_t unary_forward<T>(Unary, int64_t, const T*, T*, cudaStream_t);                        \
   template cudaError_t unary_backward<T>(Unary, int64_t, const T*, const T*, T*, cudaStream_t);             \
   template cudaError_t binary<T>(Binary, int64_t, const T*, const T*, T*, cudaStream_t);                    \
+  template cudaError_t binary_broadcast<T>(Binary, const Broadcast4&, const T*, const T*, T*, cudaStream_t); \
   template cudaError_t axpby<T>(int64_t, T, const T*, T, T*, cudaStream_t);                                 \
   template cudaError_t affine<T>(int64_t, const T*, T, T, T*, cudaStream_t);                                \
   template cudaError_t clamp_forward<T>(int64_t, const T*, T, T, T*, cudaStream_t);                         \

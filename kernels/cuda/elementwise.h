@@ -14,6 +14,8 @@ template <class T> cudaError_t unary_forward(Unary op, int64_t n, const T* x, T*
 // relu: [y>0], relu6: [0<y<6], sigmoid: y(1-y), tanh: 1-y^2, rsqrt: -y^3/2, all from the output y.
 template <class T> cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, cudaStream_t s);
 template <class T> cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStream_t s);
+template <class T>  // with broadcasting (params.h: Broadcast4); one thread per element of y
+cudaError_t binary_broadcast(Binary op, const Broadcast4& g, const T* a, const T* b, T* y, cudaStream_t s);
 template <class T> cudaError_t axpby(int64_t n, T a, const T* x, T b, T* y, cudaStream_t s);   // y = a*x + b*y
 template <class T> cudaError_t affine(int64_t n, const T* x, T a, T b, T* y, cudaStream_t s);  // y = a*x + b
 template <class T> cudaError_t clamp_forward(int64_t n, const T* x, T lo, T hi, T* y, cudaStream_t s);
