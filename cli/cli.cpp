@@ -97,6 +97,7 @@ void check_model_flag(const std::string& model) {
 
 namespace {
 Device g_device = Device::cpu;  // --device, for load_model
+DType g_dtype = DType::f32;     // --precision
 }  // namespace
 
 Device apply_device(Args& a) {
@@ -107,13 +108,23 @@ Device apply_device(Args& a) {
   return g_device;
 }
 
+void reset_run_settings() { g_device = Device::cpu, g_dtype = DType::f32; }
+
+DType apply_precision(Args& a) {
+  const std::string p = a.get("--precision", "float32");
+  if (p != "float32" && p != "float64") throw UsageError("--precision must be float32 or float64, not '" + p + "'");
+  return g_dtype = p == "float64" ? DType::f64 : DType::f32;
+}
+
+DType precision() { return g_dtype; }
+
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model) {
-  return gt::load_model(weights, model, g_device);
+  return gt::load_model(weights, model, g_device, g_dtype);
 }
 
 xai::Subject load_subject(const std::string& weights, const std::string& model, const std::string& image,
                           const std::string& resize) {
-  return xai::load_subject(weights, model, image, resize, g_device);
+  return xai::load_subject(weights, model, image, resize, g_device, g_dtype);
 }
 
 std::vector<int64_t> top_classes(const std::vector<float>& probs, size_t k) {

@@ -95,5 +95,25 @@ int apply_threads(Args& a);
 // Reads --device cpu|cuda: load_model puts the models it loads there. For cuda it checks at once
 // that a GPU is usable ("no CUDA device: ...", a runtime error) before any work starts.
 Device apply_device(Args& a);
+// Reads --precision float32|float64: load_model and load_subject then make the model (and the input)
+// in that dtype, so that the forward pass and the tape run in it; raw outputs are written in it.
+DType apply_precision(Args& a);
+DType precision();  // what apply_precision read (float32 before)
+// Back to cpu and float32: each run of main() starts from them (tests run several in one process).
+void reset_run_settings();
+
+// The flags that many commands share, each described once: commands put these into their help text.
+#define GT_FLAG_WEIGHTS                                                                                \
+  "  --weights FILE   the model: TF Lite .tflite, Keras .h5, or gradtrace's .h5 (default: the embedded\n" \
+  "                   fashion_cnn); random:ARCH[:SEED], the architecture with fresh weights (a sanity\n"  \
+  "                   check: a map that looks the same on it does not explain the training)\n"
+#define GT_FLAG_MODEL "  --model NAME     the architecture; may be left out, the weights file identifies it\n"
+#define GT_FLAG_RESIZE \
+  "  --resize MODE    squash (the whole image) or crop (the centre); default: as the weights' origin\n"
+#define GT_FLAG_THREADS "  --threads N      threads (default: all cores)\n"
+#define GT_FLAG_DEVICE "  --device D       cpu or cuda (default: cpu)\n"
+#define GT_FLAG_PRECISION                                                                              \
+  "  --precision P    float32 or float64: float64 runs the model and the tape in double, for exact\n"   \
+  "                   teaching numbers; raw outputs are then float64 (default float32)\n"
 
 }  // namespace gt::cli

@@ -31,12 +31,12 @@ const char* kHelp =
     "(backward-data), and the ratio input-gradient / forward. Random data; no model weights needed.\n"
     "\n"
     "options:\n"
-    "  --batch N      batch size (default 1; with --model: IG's batch)\n"
-    "  --size S       input height and width (default 224)\n"
-    "  --repeat R     timed runs per layer and pass; the median is reported (default 5)\n"
-    "  --wgrad        also time the weight gradient\n"
-    "  --threads N    threads (default: all cores)\n"
-    "  --device D     cpu or cuda (default: cpu)\n";
+    "  --batch N        batch size (default 1; with --model: IG's batch)\n"
+    "  --size S         input height and width (default 224)\n"
+    "  --repeat R       timed runs per layer and pass; the median is reported (default 5)\n"
+    "  --wgrad          also time the weight gradient\n"
+    GT_FLAG_THREADS
+    GT_FLAG_DEVICE;
 
 struct Layer {
   const char* name;

@@ -20,17 +20,17 @@ const char* kHelp =
     "Prints the top-k classes of an image with their probabilities.\n"
     "\n"
     "options:\n"
-    "  --weights FILE  .tflite, Keras .h5 or gradtrace's .h5 (default: the embedded fashion_cnn)\n"
-    "                  or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
-    "  --image FILE    PNG/JPEG/BMP, fashion-mnist:test:K (test image K), or .h5 with dataset `input`\n"
-    "                  [1,C,H,W] (used as is, no preprocessing)\n"
-    "  --model NAME    the architecture; may be left out, the weights file identifies it\n"
-    "  --top K         how many classes to print (default 5)\n"
-    "  --resize MODE   squash (whole image, the default for Keras/TF Lite weights) or crop (torchvision)\n"
-    "  --json          print JSON instead of a table\n"
-    "  --raw FILE.h5   write logits [1,K] and probs [1,K]\n"
-    "  --threads N     threads (default: all cores)\n"
-    "  --device D      cpu or cuda (default: cpu)\n";
+    GT_FLAG_WEIGHTS
+    "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K (test image K), or .h5 with dataset `input`\n"
+    "                   [1,C,H,W] (used as is, no preprocessing)\n"
+    GT_FLAG_MODEL
+    "  --top K          how many classes to print (default 5)\n"
+    GT_FLAG_RESIZE
+    "  --json           print JSON instead of a table\n"
+    "  --raw FILE.h5    write logits [1,K] and probs [1,K]\n"
+    GT_FLAG_THREADS
+    GT_FLAG_DEVICE
+    GT_FLAG_PRECISION;
 
 std::string json_escape(const std::string& s) {
   std::string o;
@@ -51,6 +51,7 @@ int run_classify(int argc, char** argv) {
   const bool json = a.flag("--json");
   apply_threads(a);
   apply_device(a);
+  apply_precision(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   check_resize(resize);
@@ -59,8 +60,10 @@ int run_classify(int argc, char** argv) {
   if (!model->info.include_top)
     throw Error("weights file " + weights + " has no classifier (a _notop file): it extracts features, it cannot classify");
   std::string true_label;
-  const Tensor x = is_tensor_input(image) ? load_input(image, model->info)
-                                          : preprocess(data::load_pixels(image, model->info, resize, &true_label), model->info.preprocessing);
+  const Tensor x = is_tensor_input(image)
+                       ? load_input(image, model->info, "", precision())
+                       : preprocess(data::load_pixels(image, model->info, resize, &true_label), model->info.preprocessing)
+                             .to(precision());
   Tensor logits, probs;
   {
     NoGradGuard no_grad;
@@ -72,6 +75,7 @@ int run_classify(int argc, char** argv) {
   const size_t k = order.size();
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
+    f.store_as(precision());
     f.write("logits", logits);
     f.write("probs", probs);
     f.set_attr("model", model->info.arch);

@@ -23,26 +23,25 @@ const char* kHelp =
     "maps of the target class on the original and on the counterfactual side by side (--saliency).\n"
     "\n"
     "options:\n"
-    "  --weights FILE     the model: .tflite, Keras .h5, or gradtrace's .h5\n"
-    "                     (default: the embedded fashion_cnn)\n"
-    "                     or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
-    "  --image FILE       PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
-    "  --target T         class index or name, e.g. \"golden retriever\" (required)\n"
-    "  --model NAME       the architecture; may be left out, the weights file identifies it\n"
-    "  --optimizer O      adam (default) or sgd\n"
-    "  --lr LR            learning rate, in model-input units (default 0.01)\n"
-    "  --steps N          at most this many steps (default 200)\n"
-    "  --proximity P      l2 (mean squared difference, default) or l1 (mean absolute difference)\n"
-    "  --lambda L         weight of the proximity term (default 0)\n"
-    "  --confidence C     stop once p(target) >= C (default 0.9)\n"
-    "  --out FILE.png     default counterfactual.png\n"
-    "  --saliency FILE    the saliency comparison (default: --out with _saliency before .png)\n"
-    "  --raw FILE.h5      input [1,C,H,W] (the counterfactual in model-input space) and history\n"
-    "                     [steps+1, 3]: p(target), p(original class), top-1 index at each step\n"
-    "  --cmap NAME        colormap of the maps (default hot)\n"
-    "  --resize MODE      squash or crop (default: as the weights' origin)\n"
-    "  --threads N        threads (default: all cores)\n"
-    "  --device D         cpu or cuda (default: cpu)\n";
+    GT_FLAG_WEIGHTS
+    "  --image FILE     PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
+    "  --target T       class index or name, e.g. \"golden retriever\" (required)\n"
+    GT_FLAG_MODEL
+    "  --optimizer O    adam (default) or sgd\n"
+    "  --lr LR          learning rate, in model-input units (default 0.01)\n"
+    "  --steps N        at most this many steps (default 200)\n"
+    "  --proximity P    l2 (mean squared difference, default) or l1 (mean absolute difference)\n"
+    "  --lambda L       weight of the proximity term (default 0)\n"
+    "  --confidence C   stop once p(target) >= C (default 0.9)\n"
+    "  --out FILE.png   default counterfactual.png\n"
+    "  --saliency FILE  the saliency comparison (default: --out with _saliency before .png)\n"
+    "  --raw FILE.h5    input [1,C,H,W] (the counterfactual in model-input space) and history\n"
+    "                   [steps+1, 3]: p(target), p(original class), top-1 index at each step\n"
+    "  --cmap NAME      colormap of the maps (default hot)\n"
+    GT_FLAG_RESIZE
+    GT_FLAG_THREADS
+    GT_FLAG_DEVICE
+    GT_FLAG_PRECISION;
 
 Image saliency_panel(const xai::Model& fn, const Tensor& x, int64_t target, const std::string& cmap) {
   const std::vector<float> map = xai::channel_map(xai::input_gradient(fn, x, xai::Target{target, false}));
@@ -70,6 +69,7 @@ int run_counterfactual(int argc, char** argv) {
   o.confidence = a.get_double("--confidence", 0.9, 0.0, 1.0);
   apply_threads(a);
   apply_device(a);
+  apply_precision(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (target_s.empty()) throw UsageError("--target is required (a class index or name)");
@@ -91,6 +91,7 @@ int run_counterfactual(int argc, char** argv) {
   const xai::Model& fn = s.fn;
   o.target = resolve_target(target_s, info, 0, false).index;
   input_bounds(info, o.lo, o.hi);
+  o.lo = o.lo.to(x.dtype()), o.hi = o.hi.to(x.dtype());
   const std::string target_name = class_name(info, o.target);
   std::printf("%s (%s weights): turning %s into '%s' (class %lld) with %s, lr %g, at most %d steps\n",
               info.arch.c_str(), info.variant.c_str(), image.c_str(), target_name.c_str(), (long long)o.target,
@@ -119,6 +120,7 @@ int run_counterfactual(int argc, char** argv) {
   const Image sal = viz::panels({saliency_panel(fn, x, o.target, cmap), saliency_panel(fn, r.input, o.target, cmap)});
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
+    f.store_as(precision());
     f.write("input", r.input);
     std::vector<float> hist;
     for (const auto& s : r.history) hist.insert(hist.end(), {float(s.p_target), float(s.p_original), float(s.top1)});

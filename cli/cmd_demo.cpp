@@ -43,8 +43,8 @@ const char* kHelp =
     "                   gradtrace --help's)\n"
     "  --steps N        IG steps (default 50)\n"
     "  --cmap NAME      colormap (default hot)\n"
-    "  --threads N      threads (default: all cores)\n"
-    "  --device D       cpu or cuda (default: cpu)\n";
+    GT_FLAG_THREADS
+    GT_FLAG_DEVICE;
 
 // Where a counterfactual of each Fashion-MNIST class should go: its nearest neighbour in the course.
 const int64_t kPartner[10] = {6 /*T-shirt->Shirt*/, 3 /*Trouser->Dress*/, 4 /*Pullover->Coat*/, 1 /*Dress->Trouser*/,

@@ -24,13 +24,13 @@ const char* kHelp =
     "panels: the input, the saliency map, and the map blended over the input.\n"
     "\n"
     "options:\n"
-    "  --image FILE   PNG/JPEG/BMP input (default: a generated picture of a disc and a square)\n"
-    "  --out FILE     output PNG (default: saliency.png)\n"
-    "  --size S       the image is resized to SxS before the net (default 128)\n"
-    "  --cmap NAME    colormap: hot, viridis, plasma, inferno, magma, gray, jet, turbo, bwr (default hot)\n"
-    "  --alpha A      weight of the map in the overlay panel (default 0.5)\n"
-    "  --raw FILE     also write the raw result as HDF5: attribution [1,3,S,S], map [S,S]\n"
-    "  --threads N    threads (default: all cores)\n";
+    "  --image FILE     PNG/JPEG/BMP input (default: a generated picture of a disc and a square)\n"
+    "  --out FILE       output PNG (default: saliency.png)\n"
+    "  --size S         the image is resized to SxS before the net (default 128)\n"
+    "  --cmap NAME      colormap: hot, viridis, plasma, inferno, magma, gray, jet, turbo, bwr (default hot)\n"
+    "  --alpha A        weight of the map in the overlay panel (default 0.5)\n"
+    "  --raw FILE       also write the raw result as HDF5: attribution [1,3,S,S], map [S,S]\n"
+    GT_FLAG_THREADS;
 
 // A 128x128 picture: a bright disc and a dark square on a flat background.
 Image synthetic_image() {

@@ -15,15 +15,15 @@ const char* kHelp =
     "class and the confusion matrix (rows: true class, columns: predicted class).\n"
     "\n"
     "options:\n"
-    "  --weights FILE  a model that `gradtrace train` wrote (or a checkpoint); default: the embedded\n"
-    "                  fashion_cnn\n"
-    "  --dataset D     fashion-mnist (its 10,000 test images; fashion-mnist:DIR elsewhere) or folder:DIR\n"
-    "                  (every image in DIR/<class name>/, resized to the model's input)\n"
-    "  --strict        an unreadable image in a folder is an error (default: skipped, counted)\n"
-    "  --batch B       evaluation batch size (default 200)\n"
-    "  --json          print JSON instead of tables\n"
-    "  --threads N     threads (default: all cores)\n"
-    "  --device D      cpu or cuda (default: cpu)\n";
+    "  --weights FILE   a model that `gradtrace train` wrote (or a checkpoint); default: the embedded\n"
+    "                   fashion_cnn\n"
+    "  --dataset D      fashion-mnist (its 10,000 test images; fashion-mnist:DIR elsewhere) or folder:DIR\n"
+    "                   (every image in DIR/<class name>/, resized to the model's input)\n"
+    "  --strict         an unreadable image in a folder is an error (default: skipped, counted)\n"
+    "  --batch B        evaluation batch size (default 200)\n"
+    "  --json           print JSON instead of tables\n"
+    GT_FLAG_THREADS
+    GT_FLAG_DEVICE;
 }  // namespace
 
 int run_eval(int argc, char** argv) {

@@ -18,12 +18,9 @@ namespace {
 // The options every method takes; --reduce and --signed only where the map is reduced from a
 // gradient's channels.
 std::string common_help(const xai::Method& m) {
-  std::string h =
-      "  --weights FILE   the model: .tflite, Keras .h5, or gradtrace's .h5\n"
-      "                   (default: the embedded fashion_cnn)\n"
-      "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
+  std::string h = GT_FLAG_WEIGHTS
       "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input` [1,C,H,W] (as is)\n"
-      "  --model NAME     the architecture; may be left out, the weights file identifies it\n"
+      GT_FLAG_MODEL
       "  --target T       class index or name (\"golden retriever\"); default: the top-1 class";
   h += m.target_all ? "; all: the sum of all\n                   class logits\n" : "\n";
   h += "  --out FILE.png   output picture: image | map | overlay (default " + m.name + ".png)\n";
@@ -40,9 +37,7 @@ std::string common_help(const xai::Method& m) {
   if (!m.signed_map)
     h += "  --reduce R       channel reduction of the map: max (of |a|, the default), mean or l2\n"
          "  --signed         keep the sign in the map (max: the channel of largest |a|; mean: the mean)\n";
-  h += "  --resize MODE    squash or crop (default: as the weights' origin)\n"
-       "  --threads N      threads (default: all cores)\n"
-       "  --device D       cpu or cuda (default: cpu)\n";
+  h += GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
   return h;
 }
 
@@ -96,6 +91,7 @@ void print_help(const xai::Method& m) {
 void write_raw(const std::string& raw, const std::string& out, const xai::MethodResult& r, const xai::Target& target,
                const std::string& name, int64_t H, int64_t W, const Image& picture) {
   h5::File f(raw, h5::File::Mode::write);
+  f.store_as(precision());
   if (r.attribution.defined()) f.write("attribution", r.attribution);
   if (r.cam.defined()) f.write("cam", r.cam);
   for (const auto& [k, v] : r.datasets) f.write(k, v);
@@ -165,6 +161,7 @@ int run_explain(int argc, char** argv) {
   const xai::Options options = read_method_options(method, a);
   apply_threads(a);
   apply_device(a);
+  apply_precision(a);
   a.finish();
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
   if (image.empty()) throw UsageError("--image is required");

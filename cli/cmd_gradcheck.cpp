@@ -19,8 +19,7 @@ const char* kHelp =
     "the relative errors; exit code 1 when one exceeds the tolerance.\n"
     "\n"
     "options:\n"
-    "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
-    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
+    GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input`\n"
     "  --layer NAME     a layer with parameters: conv, depthwise conv, dense, batch norm\n"
     "                   (gradtrace layers --weights FILE lists them)\n"
@@ -30,10 +29,11 @@ const char* kHelp =
     "                   inside the layer switches within the step, the element is skipped as a kink)\n"
     "  --tolerance T    the largest relative error that passes (default 0.01)\n"
     "  --seed S         which elements and which R (default 1234)\n"
-    "  --model NAME     the architecture; may be left out\n"
+    GT_FLAG_MODEL
     "  --device D       cpu or cuda: where the layer runs, forward, backward and every perturbed forward\n"
     "                   (default: cpu)\n"
-    "  --threads N      threads (default: all cores)\n";
+    GT_FLAG_THREADS
+    GT_FLAG_PRECISION;
 }  // namespace
 
 int run_gradcheck(int argc, char** argv) {
@@ -51,6 +51,7 @@ int run_gradcheck(int argc, char** argv) {
   const double tol = a.get_double("--tolerance", 1e-2, 0, 1e6);
   apply_threads(a);
   o.device = apply_device(a);
+  apply_precision(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (layer.empty()) throw UsageError("--layer is required");

@@ -24,8 +24,7 @@ const char* kHelp =
     "and the node's forward and backward time. Every layer is its own node here (no fusion).\n"
     "\n"
     "options:\n"
-    "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
-    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
+    GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input`\n"
     "  --target T       class index or name (default: the top-1 class)\n"
     "  --layer PATTERN  only layers whose name matches (shell pattern: 'block4_*', 'conv_dw_1?')\n"
@@ -38,10 +37,11 @@ const char* kHelp =
     "  --max-bytes N    refuse a dump larger than N bytes, before running it (default 2e9)\n"
     "  --plot FILE.png  the gradient flow: per node, the arriving gradient's L2 norm (log scale) and the\n"
     "                   activation mean, over the depth of the network, bars coloured by op\n"
-    "  --resize MODE    squash or crop (default: the weights' own)\n"
-    "  --model NAME     the architecture; may be left out\n"
-    "  --threads N      threads (default: all cores)\n"
-    "  --device D       cpu or cuda (default: cpu)\n";
+    GT_FLAG_RESIZE
+    GT_FLAG_MODEL
+    GT_FLAG_THREADS
+    GT_FLAG_DEVICE
+    GT_FLAG_PRECISION;
 
 std::string fmt(const char* f, double v) {
   char b[64];
@@ -65,6 +65,7 @@ int run_inspect(int argc, char** argv) {
   const bool json = a.flag("--json"), csv = a.flag("--csv"), times = !a.flag("--no-times");
   apply_threads(a);
   apply_device(a);
+  apply_precision(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (json && csv) throw UsageError("--json and --csv exclude each other");
@@ -162,6 +163,7 @@ int run_inspect(int argc, char** argv) {
   }
   if (!dump.empty()) {
     h5::File f(dump, h5::File::Mode::write);
+    f.store_as(precision());
     f.write("input", s.x);
     f.write("input_gradient", r.input_gradient);
     f.write("logits", r.logits);

@@ -16,8 +16,7 @@ const char* kHelp =
     "--steps + 1 points; the AUC is its area over the fraction of pixels changed (Petsiuk et al. 2018).\n"
     "\n"
     "options:\n"
-    "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
-    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
+    GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K or .h5 input (required)\n"
     "  --map FILE.h5    a map written by any method's --raw (dataset `map` [H,W]; its target is used)\n"
     "  --method NAME    or compute the map here with the method's defaults: saliency, gradxinput,\n"
@@ -25,10 +24,11 @@ const char* kHelp =
     "                   lime, kernelshap\n"
     "  --target T       class index or name (default: the map file's target, else the top-1 class)\n"
     "  --steps N        points per curve minus one (default 50)\n"
-    "  --model NAME     the architecture; may be left out\n"
+    GT_FLAG_MODEL
     "  --raw FILE.h5    the curves: deletion [N+1], insertion [N+1]; attributes deletion_auc, insertion_auc\n"
-    "  --threads N      threads (default: all cores)\n"
-    "  --device D       cpu or cuda (default: cpu)\n";
+    GT_FLAG_THREADS
+    GT_FLAG_DEVICE
+    GT_FLAG_PRECISION;
 }  // namespace
 
 int run_metrics(int argc, char** argv) {
@@ -43,6 +43,7 @@ int run_metrics(int argc, char** argv) {
   const int steps = int(a.get_int("--steps", 50, 1, 100000));
   apply_threads(a);
   apply_device(a);
+  apply_precision(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (map_file.empty() == method.empty()) throw UsageError("give one of --map FILE.h5 or --method NAME");
@@ -76,6 +77,7 @@ int run_metrics(int argc, char** argv) {
               class_name(info, t.index).c_str(), r.deletion.auc, r.insertion.auc);
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
+    f.store_as(precision());
     const int64_t n = int64_t(r.deletion.prob.size());
     f.write("deletion", Tensor::from_vector({n}, r.deletion.prob, DType::f32));
     f.write("insertion", Tensor::from_vector({n}, r.insertion.prob, DType::f32));

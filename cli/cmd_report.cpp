@@ -28,8 +28,7 @@ const char* kHelp =
     "rank correlations, see gradtrace compare). The page works offline.\n"
     "\n"
     "options:\n"
-    "  --weights FILE   the model (default: the embedded fashion_cnn)\n"
-    "                   or random:ARCH[:SEED], the architecture with fresh weights (a sanity check)\n"
+    GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
     "  --out DIR        output folder (required; created if missing)\n"
     "  --target T       class index or name (default: the top-1 class)\n"
@@ -39,9 +38,10 @@ const char* kHelp =
     "                   each (VGG16 on 2 cores: minutes); leave them out for a quick page\n"
     "  --steps N        points of the deletion/insertion curves minus one (default 20)\n"
     "  --cmap NAME      colormap (default hot; bwr for the signed maps of lime and kernelshap)\n"
-    "  --model NAME     the architecture; may be left out\n"
-    "  --threads N      threads (default: all cores)\n"
-    "  --device D       cpu or cuda (default: cpu)\n";
+    GT_FLAG_MODEL
+    GT_FLAG_THREADS
+    GT_FLAG_DEVICE
+    GT_FLAG_PRECISION;
 
 const char* kStyle =
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -93,6 +93,7 @@ int run_report(int argc, char** argv) {
   const int steps = int(a.get_int("--steps", 20, 1, 10000));
   apply_threads(a);
   apply_device(a);
+  apply_precision(a);
   a.finish();
   if (image.empty()) throw UsageError("--image is required");
   if (out.empty()) throw UsageError("--out DIR is required");

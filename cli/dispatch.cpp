@@ -51,6 +51,7 @@ std::string usage() {
 }  // namespace
 
 int gt::cli::main(int argc, char** argv) {
+  reset_run_settings();
   if (argc < 2) {
     std::fputs(usage().c_str(), stderr);
     return 2;

@@ -187,19 +187,19 @@ bool is_tensor_input(const std::string& path) {
   return path.size() > 3 && path.compare(path.size() - 3, 3, ".h5") == 0;
 }
 
-Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize) {
+Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize, DType dtype) {
   const bool h5 = is_tensor_input(path);
-  if (!h5) return model_input(load_image(path), info, resize);
-  return tensor_input(h5::File(path, h5::File::Mode::read), info);
+  if (!h5) return model_input(load_image(path), info, resize).to(dtype);
+  return tensor_input(h5::File(path, h5::File::Mode::read), info, dtype);
 }
 
-Tensor tensor_input(const h5::File& f, const nn::ModelInfo& info) {
+Tensor tensor_input(const h5::File& f, const nn::ModelInfo& info, DType dtype) {
   // The shape from the metadata first: a file that claims a huge input is refused before it is read.
   const Shape s = f.shape("input");
   if (s.ndim() != 4 || s[0] != 1 || s[1] != info.channels || s[2] > 4096 || s[3] > 4096)
     throw Error("input file " + f.path() + ", dataset input: expected [1," + std::to_string(info.channels) +
                 ",H,W] with H, W at most 4096, found " + s.str());
-  return f.read("input");
+  return f.read("input", dtype);
 }
 
 }  // namespace gt

@@ -30,12 +30,14 @@ Tensor gaussian_blur(const Tensor& x, double sigma);
 Tensor model_input(const Image& img, const nn::ModelInfo& info, const std::string& resize = "");
 // True for an --image that names an .h5 tensor file rather than a picture.
 bool is_tensor_input(const std::string& path);
-// --image: an image file, or an .h5 file whose dataset `input` [1,C,H,W] is used as it is.
-Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize = "");
+// --image: an image file, or an .h5 file whose dataset `input` [1,C,H,W] is used as it is; as dtype
+// (an .h5 input is read in it, not rounded through float32).
+Tensor load_input(const std::string& path, const nn::ModelInfo& info, const std::string& resize = "",
+                  DType dtype = DType::f32);
 // The dataset `input` of an open .h5 file, checked to be [1,C,H,W] with the model's C.
 namespace h5 {
 class File;
 }
-Tensor tensor_input(const h5::File& f, const nn::ModelInfo& info);
+Tensor tensor_input(const h5::File& f, const nn::ModelInfo& info, DType dtype = DType::f32);
 
 }  // namespace gt

@@ -428,10 +428,14 @@ void File::write(const std::string& dataset, const Tensor& t) {
   // No modification times in the object headers: the same tensors give a byte-identical file.
   Handle dcpl{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
   H5Pset_obj_track_times(dcpl.id, 0);
-  Handle d{H5Dcreate2(id_, dataset.c_str(), H5T_IEEE_F32LE, space.id, lcpl.id, dcpl.id, H5P_DEFAULT), H5Dclose};
+  const bool f64 = store_ == DType::f64;
+  Handle d{H5Dcreate2(id_, dataset.c_str(), f64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, space.id, lcpl.id, dcpl.id,
+                      H5P_DEFAULT),
+           H5Dclose};
   if (d.id < 0) fail("cannot create dataset", dataset);
-  const Tensor f = t.to(Device::cpu).to(DType::f32);
-  if (H5Dwrite(d.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.raw()) < 0) fail("write failed", dataset);
+  const Tensor f = t.to(Device::cpu).to(store_);
+  if (H5Dwrite(d.id, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.raw()) < 0)
+    fail("write failed", dataset);
 }
 
 void File::set_attr(const std::string& name, double v) {

@@ -46,7 +46,9 @@ class File {
   // A string-array attribute of any object ("/" = root): fixed-length or variable-length strings.
   std::vector<std::string> attr_strings(const std::string& object, const std::string& name) const;
 
-  void write(const std::string& dataset, const Tensor& t);  // float32; intermediate groups are created
+  // Stored as float32 unless store_as(f64) said otherwise; intermediate groups are created.
+  void write(const std::string& dataset, const Tensor& t);
+  void store_as(DType t) { store_ = t; }  // the element type of the datasets written from here on
   void set_attr(const std::string& name, double v);
   void set_attr(const std::string& name, const std::string& v);
   void commit();  // finishes a written file: closes it and moves it into place
@@ -64,6 +66,7 @@ class File {
   long long id_ = -1;  // hid_t, when writing
   std::unique_ptr<Snapshot> snap_;  // when reading
   Mode mode_;
+  DType store_ = DType::f32;
 };
 
 }  // namespace gt::h5

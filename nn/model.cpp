@@ -52,6 +52,16 @@ void Model::to(Device d) {
   folded_.clear();
 }
 
+void Model::to(DType dt) {
+  for (auto& [name, t] : named_parameters()) {
+    if (!t->defined() || t->dtype() == dt) continue;
+    const bool grad = t->requires_grad();
+    *t = t->to(dt);
+    t->set_requires_grad(grad);
+  }
+  folded_.clear();
+}
+
 std::vector<std::pair<std::string, Tensor*>> Model::named_parameters() {
   std::vector<std::pair<std::string, Tensor*>> p;
   for (auto& l : layers_)

@@ -49,6 +49,8 @@ class Model {
   // On the GPU the model gets a stream of its own: operator() queues its forward there, and the tape
   // its backward (autodiff/stream.h).
   void to(Device d);
+  // Converts every parameter to dtype t (float64: the model runs, and its tape records, in double).
+  void to(DType t);
   Device device() const { return device_; }
   // Layers with parameters, in creation (= forward) order.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }

@@ -13,4 +13,13 @@ if /usr/bin/python3 -c "import captum.attr" 2>/dev/null; then captum=(--captum "
 else echo "note: captum is not installed; its check is skipped"; fi
 /usr/bin/python3 "$root/tests/fixture_gen/torch_reference.py" --out "$dir" --archs "${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}" "${captum[@]}"
 GT_PEER_DIR="$dir" "$tests_bin" "[torch]"
+# The CLI in float64 (--precision float64): saliency of the reference's target on its input, against
+# PyTorch's float64 gradient, to 1e-10 of its largest value.
+bin="$(dirname "$tests_bin")"
+for arch in $(echo "${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}" | tr , ' '); do
+  "$bin/../gradtrace" saliency --precision float64 --weights "$dir/${arch}_weights.h5" --image "$dir/${arch}_ref.h5" \
+    --target 281 --raw "$dir/${arch}_cli.h5" --out "$dir/${arch}_cli.png" >/dev/null
+  echo "$arch: gradtrace saliency --precision float64 against PyTorch float64"
+  "$bin/h5_close" "$dir/${arch}_ref.h5" "$dir/${arch}_cli.h5" 1e-10 grad:attribution
+done
 if [ ${#captum[@]} -gt 0 ]; then GT_PEER_DIR="$dir" "$tests_bin" "[captum]"; fi

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "autodiff/ops.h"
-#include "cli/cli.h"
+#include "cli_util.h"
 #include "io/hdf5.h"
 #include "xai/method.h"
 
@@ -19,29 +19,6 @@ using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Runs the CLI with these arguments; returns its exit code, and what it printed (stdout and stderr)
-// in `printed`.
-int run_cli(std::vector<std::string> args, std::string& printed) {
-  args.insert(args.begin(), "gradtrace");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  const std::string log = fs::temp_directory_path() / ("gt_registry_" + std::to_string(getpid()) + ".log");
-  std::fflush(stdout), std::fflush(stderr);
-  const int out = dup(1), err = dup(2);
-  FILE* f = std::fopen(log.c_str(), "w");
-  dup2(fileno(f), 1), dup2(fileno(f), 2);
-  const int rc = cli::main(int(argv.size()), argv.data());
-  std::fflush(stdout), std::fflush(stderr);
-  dup2(out, 1), dup2(err, 2), close(out), close(err);
-  std::fclose(f);
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  printed = ss.str();
-  fs::remove(log);
-  return rc;
-}
 
 // The test's own method: the input itself, times --scale, as the attribution (gradient-free).
 xai::Method dummy_method() {
@@ -105,14 +82,14 @@ TEST_CASE("registry: options are checked against their specs, with messages that
 TEST_CASE("registry: a method added through the registry alone appears in help, its command, metrics, report, compare and demo") {
   if (!xai::is_method("dummy-input")) xai::add_method(dummy_method());
   std::string out;
-  REQUIRE(run_cli({"--help"}, out) == 0);
+  REQUIRE(test::run_cli({"--help"}, out) == 0);
   CHECK_THAT(out, Contains("dummy-input") && Contains("the input itself, scaled"));
-  REQUIRE(run_cli({"dummy-input", "--help"}, out) == 0);
+  REQUIRE(test::run_cli({"dummy-input", "--help"}, out) == 0);
   CHECK_THAT(out, Contains("--scale K") && Contains("factor (default 2)") &&
                       Contains("nobody 2026") && Contains("no gradient"));
-  CHECK(run_cli({"dummy-input", "--image", "x.png", "--scale", "11"}, out) == 2);
+  CHECK(test::run_cli({"dummy-input", "--image", "x.png", "--scale", "11"}, out) == 2);
   CHECK_THAT(out, Contains("--scale must be an integer in [1, 10], got '11'"));
-  CHECK(run_cli({"report", "--methods", "dummy-inpt", "--image", "x.png", "--out", "x"}, out) == 2);
+  CHECK(test::run_cli({"report", "--methods", "dummy-inpt", "--image", "x.png", "--out", "x"}, out) == 2);
 
   const char* fm = std::getenv("GRADTRACE_FASHION_MNIST");
   if (!fs::exists(fm && *fm ? fm : "/usr/share/datasets/fashion-mnist")) {
@@ -122,19 +99,19 @@ TEST_CASE("registry: a method added through the registry alone appears in help, 
   const fs::path dir = fs::temp_directory_path() / ("gt_registry_" + std::to_string(getpid()));
   fs::create_directories(dir);
   const std::string img = "fashion-mnist:test:0", d = (dir / "d.h5").string(), s = (dir / "s.h5").string();
-  REQUIRE(run_cli({"dummy-input", "--image", img, "--scale", "3", "--raw", d, "--out", (dir / "d.png").string()}, out) == 0);
+  REQUIRE(test::run_cli({"dummy-input", "--image", img, "--scale", "3", "--raw", d, "--out", (dir / "d.png").string()}, out) == 0);
   {
     h5::File f(d, h5::File::Mode::read);
     CHECK(f.attr_string("method") == "dummy-input");
     CHECK(f.attr_string("params") == "scale 3; map: max |a| over channels");
     CHECK(f.shape("attribution") == Shape{1, 1, 28, 28});
   }
-  REQUIRE(run_cli({"saliency", "--image", img, "--raw", s, "--out", (dir / "s.png").string()}, out) == 0);
-  REQUIRE(run_cli({"compare", d, s}, out) == 0);
+  REQUIRE(test::run_cli({"saliency", "--image", img, "--raw", s, "--out", (dir / "s.png").string()}, out) == 0);
+  REQUIRE(test::run_cli({"compare", d, s}, out) == 0);
   CHECK_THAT(out, Contains("(dummy-input, class 9)"));
-  REQUIRE(run_cli({"metrics", "--image", img, "--method", "dummy-input", "--steps", "4"}, out) == 0);
+  REQUIRE(test::run_cli({"metrics", "--image", img, "--method", "dummy-input", "--steps", "4"}, out) == 0);
   CHECK_THAT(out, Contains("dummy-input, class 9"));
-  REQUIRE(run_cli({"report", "--image", img, "--methods", "dummy-input,saliency", "--steps", "4", "--out",
+  REQUIRE(test::run_cli({"report", "--image", img, "--methods", "dummy-input,saliency", "--steps", "4", "--out",
                    (dir / "report").string()},
                   out) == 0);
   std::ifstream html(dir / "report" / "index.html");
@@ -142,7 +119,7 @@ TEST_CASE("registry: a method added through the registry alone appears in help, 
   page << html.rdbuf();
   CHECK_THAT(page.str(), Contains("<h3>dummy-input</h3>") && Contains("scale 2"));
   CHECK(fs::exists(dir / "report" / "dummy-input_overlay.png"));
-  REQUIRE(run_cli({"demo", "--images", "0", "--methods", "dummy-input", "--out", (dir / "demo").string()}, out) == 0);
+  REQUIRE(test::run_cli({"demo", "--images", "0", "--methods", "dummy-input", "--out", (dir / "demo").string()}, out) == 0);
   CHECK(fs::exists(dir / "demo" / "fm0_dummy-input.png"));
   fs::remove_all(dir);
 }

@@ -32,7 +32,8 @@ bool ends_with(const std::string& s, const std::string& e) {
 
 }  // namespace
 
-std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& arch, Device device) {
+std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& arch, Device device,
+                                      DType dtype) {
   if (!arch.empty()) {
     try {
       nn::check_model_name(arch);
@@ -44,10 +45,12 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
   if (weights.empty() || weights == "fashion_cnn") m = load_embedded_weights();
   else if (weights.rfind("random:", 0) == 0) m = random_model(weights.substr(7));
   else if (ends_with(weights, ".tflite")) m = tflite::load(weights);
-  else if (ends_with(weights, ".h5")) m = is_keras_file(weights) ? load_keras(weights, arch) : load_weights(weights);
+  else if (ends_with(weights, ".h5"))
+    m = is_keras_file(weights) ? load_keras(weights, arch, dtype) : load_weights(weights, dtype);
   else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");
   if (!arch.empty() && arch != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + arch);
+  m->to(dtype);
   m->to(device);
   return m;
 }

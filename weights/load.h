@@ -14,9 +14,10 @@ namespace gt {
 //                          default): the model-randomisation sanity check of Adebayo et al. (2018);
 //   FILE.tflite            a TF Lite MobileNet V1;
 //   FILE.h5                a Keras applications file or gradtrace's own format.
-// When `arch` is not empty the file must hold that architecture. The model is moved to `device`.
+// When `arch` is not empty the file must hold that architecture. The model is moved to `device`, its
+// parameters in `dtype` (float64: read as such where the file holds more, else converted exactly).
 // A bad name or seed is an InvalidArgument; an unreadable file an Error naming it.
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& arch = "",
-                                      Device device = Device::cpu);
+                                      Device device = Device::cpu, DType dtype = DType::f32);
 
 }  // namespace gt

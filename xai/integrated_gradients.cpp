@@ -116,9 +116,10 @@ namespace {
 Tensor make_baseline(const Subject& s, const std::string& b, uint64_t seed) {
   if (b == "black" || b == "white" || b == "gray") return s.pixel_fill(b == "black" ? 0 : b == "white" ? 255 : 128);
   if (b == "noise")
-    return preprocess(Tensor::uniform({1, 3, s.x.dim(2), s.x.dim(3)}, 0, 255, seed), s.model->info.preprocessing);
+    return preprocess(Tensor::uniform({1, 3, s.x.dim(2), s.x.dim(3)}, 0, 255, seed), s.model->info.preprocessing)
+        .to(s.x.dtype());
   if (b == "blur") return s.blurred();
-  const Tensor base = load_input(b, s.model->info, s.resize);
+  const Tensor base = load_input(b, s.model->info, s.resize, s.x.dtype());
   if (base.shape() != s.x.shape())
     throw Error("baseline file " + b + " gives a tensor " + base.shape().str() + ", the input is " + s.x.shape().str());
   return base;

@@ -10,17 +10,17 @@
 namespace gt::xai {
 
 Subject load_subject(const std::string& weights, const std::string& arch, const std::string& image,
-                     const std::string& resize, Device device) {
+                     const std::string& resize, Device device, DType dtype) {
   Subject s;
-  s.model = load_model(weights, arch, device);
+  s.model = load_model(weights, arch, device, dtype);
   s.resize = resize;
   const nn::ModelInfo& info = s.model->info;
   if (!info.include_top) throw Error("weights file " + weights + " has no classifier (a _notop file): nothing to explain");
   if (is_tensor_input(image)) {
-    s.x = load_input(image, info);
+    s.x = load_input(image, info, "", dtype);
   } else {
     s.pixels = data::load_pixels(image, info, resize, &s.true_label);
-    s.x = preprocess(s.pixels, info.preprocessing);
+    s.x = preprocess(s.pixels, info.preprocessing).to(dtype);
   }
   // The input lives where the model runs: a host input would send the logits back to the host and
   // their gradient to the GPU in the middle of every pass (nn::Model::operator()), each with a wait.
@@ -34,11 +34,12 @@ Subject load_subject(const std::string& weights, const std::string& arch, const 
 }
 
 Tensor Subject::pixel_fill(double v) const {
-  return preprocess(Tensor::full({1, 3, x.dim(2), x.dim(3)}, v), model->info.preprocessing);
+  return preprocess(Tensor::full({1, 3, x.dim(2), x.dim(3)}, v), model->info.preprocessing).to(x.dtype());
 }
 
 Tensor Subject::blurred() const {
-  return pixels.defined() ? preprocess(gaussian_blur(pixels, 10), model->info.preprocessing) : gaussian_blur(x, 10);
+  return pixels.defined() ? preprocess(gaussian_blur(pixels, 10), model->info.preprocessing).to(x.dtype())
+                          : gaussian_blur(x, 10);
 }
 
 Faithfulness faithfulness(Subject& s, const std::vector<float>& map, int64_t target, int steps) {

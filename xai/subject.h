@@ -20,15 +20,17 @@ struct Subject {
   std::string true_label;    // the dataset's label (--image fashion-mnist:test:K), else empty
   Model fn;
 
-  // A picture of one pixel value everywhere, in model-input space (a gray fill stays gray).
+  // A picture of one pixel value everywhere, in model-input space (a gray fill stays gray), as x's
+  // dtype and device.
   Tensor pixel_fill(double v) const;
   // The picture blurred with sigma 10 px, in model-input space (an .h5 input is blurred as it is).
   Tensor blurred() const;
 };
 
 // weights: as gt::load_model takes it; image: a picture, fashion-mnist:SPLIT:K or an .h5 tensor.
+// The model runs in dtype (float64: the model and the tape in double), and x is made in it.
 Subject load_subject(const std::string& weights, const std::string& arch, const std::string& image,
-                     const std::string& resize, Device device = Device::cpu);
+                     const std::string& resize, Device device = Device::cpu, DType dtype = DType::f32);
 
 // Deletion (pixels go black, as RISE does) and insertion (pixels come back into the image blurred
 // with sigma 10 px) curves of a map for one class.
