@@ -15,6 +15,7 @@
 #include <numeric>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 namespace gt::cli {
@@ -154,6 +155,12 @@ std::string html_escape(const std::string& s) {
   std::string o;
   for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
   return o;
+}
+
+void check_out_folder(const std::string& flag, const std::string& path) {
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (!path.empty() && !folder.empty() && !std::filesystem::is_directory(folder))
+    throw UsageError(flag + " " + path + ": the folder " + folder.string() + " does not exist");
 }
 
 void write_text_file(const std::string& path, const std::string& text) {

@@ -7,6 +7,7 @@
 
 #include "nn/model.h"
 #include "render/viz.h"
+#include "xai/inspect.h"
 #include "xai/method.h"
 #include "xai/subject.h"
 
@@ -72,6 +73,10 @@ int run_report(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_inspect(int argc, char** argv);
+// inspect --json: the model, the target and every node `keep` accepts (all when keep is empty), with
+// its activation and gradient statistics. NaN and Inf become null (JSON has no such numbers).
+std::string inspect_json(const xai::Inspection& r, const std::string& arch, int64_t target,
+                         const std::function<bool(const std::string&)>& keep);
 int run_gradcheck(int argc, char** argv);
 int run_graph(int argc, char** argv);
 // Usage errors for a colormap gradtrace does not have (listing those it has) and a --resize mode
@@ -85,6 +90,8 @@ std::vector<int64_t> top_classes(const std::vector<float>& probs, size_t k);
 std::vector<float> pixel_change(const Tensor& before, const Tensor& after);
 // "1x32x28x28": a shape as the tables and graphs print it.
 std::string dims(const Shape& s);
+// A usage error, before any work, when the folder an output file goes into does not exist.
+void check_out_folder(const std::string& flag, const std::string& path);
 // Writes a text file atomically (a temporary file in the same folder, then a rename).
 void write_text_file(const std::string& path, const std::string& text);
 // The valid model-input range of each channel: pixel values 0 and 255 through the preprocessing,

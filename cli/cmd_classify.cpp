@@ -6,6 +6,8 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
+#include <nlohmann/json.hpp>
+
 #include "cli/cli.h"
 #include "io/hdf5.h"
 #include "data/input.h"
@@ -32,11 +34,6 @@ const char* kHelp =
     GT_FLAG_DEVICE
     GT_FLAG_PRECISION;
 
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) o += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-  return o;
-}
 }  // namespace
 
 int run_classify(int argc, char** argv) {
@@ -83,11 +80,11 @@ int run_classify(int argc, char** argv) {
   }
   const nn::ModelInfo& labels = model->info;
   if (json) {
-    std::printf("{\"model\": \"%s\", \"top\": [", model->info.arch.c_str());
+    nlohmann::ordered_json j = {{"model", model->info.arch}, {"image", image}, {"top", nlohmann::json::array()}};
     for (size_t i = 0; i < k; ++i)
-      std::printf("%s{\"class\": %lld, \"label\": \"%s\", \"prob\": %.6f}", i ? ", " : "", (long long)order[i],
-                  json_escape(class_name(labels, order[i])).c_str(), p[size_t(order[i])]);
-    std::printf("]%s}\n", true_label.empty() ? "" : (", \"true_label\": \"" + json_escape(true_label) + "\"").c_str());
+      j["top"].push_back({{"class", order[i]}, {"label", class_name(labels, order[i])}, {"prob", p[size_t(order[i])]}});
+    if (!true_label.empty()) j["true_label"] = true_label;
+    std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s (%s weights), %lldx%lld input%s\n", model->info.arch.c_str(), model->info.variant.c_str(),
                 (long long)x.dim(2), (long long)x.dim(3), true_label.empty() ? "" : (", true class: " + true_label).c_str());

@@ -2,6 +2,8 @@
 #include <cstdio>
 
 #include "train/loop.h"
+#include <nlohmann/json.hpp>
+
 #include "cli/cli.h"
 #include "train/training.h"
 #include "weights/labels.h"
@@ -44,16 +46,17 @@ int run_eval(int argc, char** argv) {
   const train::Evaluation e = train::evaluate(*m, d, batch);
   const int64_t K = e.classes;
   if (json) {
-    std::printf("{\"dataset\": \"%s\", \"examples\": %lld, \"accuracy\": %.6f, \"loss\": %.6f, \"per_class\": [",
-                d.source.c_str(), (long long)e.total, e.accuracy(), e.loss);
-    for (int64_t k = 0; k < K; ++k) std::printf("%s%.6f", k ? ", " : "", e.class_accuracy(k));
-    std::printf("], \"confusion\": [");
+    nlohmann::ordered_json j = {{"model", m->info.arch}, {"dataset", d.source}, {"examples", e.total},
+                                {"accuracy", e.accuracy()}, {"loss", e.loss}};
+    std::vector<double> per_class;
+    std::vector<std::vector<int64_t>> confusion(static_cast<size_t>(K));
     for (int64_t k = 0; k < K; ++k) {
-      std::printf("%s[", k ? ", " : "");
-      for (int64_t j = 0; j < K; ++j) std::printf("%s%lld", j ? ", " : "", (long long)e.confusion[size_t(k * K + j)]);
-      std::printf("]");
+      per_class.push_back(e.class_accuracy(k));
+      confusion[size_t(k)].assign(e.confusion.begin() + k * K, e.confusion.begin() + (k + 1) * K);
     }
-    std::printf("]}\n");
+    j["per_class"] = per_class;
+    j["confusion"] = confusion;
+    std::printf("%s\n", j.dump().c_str());
     return 0;
   }
   std::printf("%s on %s: accuracy %.2f%% (%lld of %lld), mean loss %.4f\n\n", m->info.arch.c_str(), d.source.c_str(),

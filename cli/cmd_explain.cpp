@@ -167,6 +167,8 @@ int run_explain(int argc, char** argv) {
   if (image.empty()) throw UsageError("--image is required");
   check_resize(resize);
   check_colormap(cmap);
+  check_out_folder("--out", out);
+  check_out_folder("--raw", raw);
   if (map.signed_map && map.reduce == xai::ChannelReduce::l2)
     throw UsageError("--signed does not go with --reduce l2 (it has no sign)");
 

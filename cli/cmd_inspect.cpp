@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/cli.h"
 #include "io/hdf5.h"
 #include "weights/labels.h"
@@ -51,6 +53,28 @@ std::string fmt(const char* f, double v) {
 
 std::string shown(const std::string& layer) { return layer.empty() ? "(target)" : layer; }
 }  // namespace
+
+std::string inspect_json(const xai::Inspection& r, const std::string& arch, int64_t target,
+                         const std::function<bool(const std::string&)>& keep) {
+  using nlohmann::ordered_json;
+  std::string nodes;
+  for (const auto& n : r.nodes) {
+    if (keep && !keep(n.layer)) continue;
+    std::vector<int64_t> shape;
+    for (int i = 0; i < n.shape.ndim(); ++i) shape.push_back(n.shape[i]);
+    const auto& A = n.activation;
+    const auto& G = n.gradient;
+    ordered_json node = {{"index", n.index}, {"layer", n.layer}, {"op", n.op}, {"shape", shape},
+                         {"activation", {{"mean", A.mean}, {"std", A.std}, {"min", A.min}, {"max", A.max}, {"zeros", A.zeros}}}};
+    node["gradient"] = n.has_gradient ? ordered_json{{"l2", G.l2}, {"max_abs", G.max_abs}, {"zeros", G.zeros}} : ordered_json();
+    node["forward_ms"] = n.forward_ms;
+    node["backward_ms"] = n.backward_ms;
+    nodes += (nodes.empty() ? "\n " : ",\n ") + node.dump();
+  }
+  // One node per line, as the table prints them: greppable, and each line valid JSON.
+  const std::string head = ordered_json{{"model", arch}, {"target", target}}.dump();
+  return head.substr(0, head.size() - 1) + ",\"nodes\":[" + nodes + "\n]}";
+}
 
 int run_inspect(int argc, char** argv) {
   Args a(argc, argv, 2, {"--help", "--json", "--csv", "--no-times"});
@@ -102,25 +126,7 @@ int run_inspect(int argc, char** argv) {
   const std::string target_name = t.all ? std::string("all classes") : class_name(info, t.index);
 
   if (json) {
-    std::printf("{\"model\": \"%s\", \"target\": %lld, \"nodes\": [", info.arch.c_str(), t.all ? -1LL : (long long)t.index);
-    bool first = true;
-    for (const auto& n : r.nodes) {
-      if (!matches(n.layer)) continue;
-      std::printf("%s\n {\"index\": %zu, \"layer\": \"%s\", \"op\": \"%s\", \"shape\": [", first ? "" : ",", n.index,
-                  n.layer.c_str(), n.op.c_str());
-      for (int i = 0; i < n.shape.ndim(); ++i) std::printf("%s%lld", i ? ", " : "", (long long)n.shape[i]);
-      const auto& A = n.activation;
-      const auto& G = n.gradient;
-      std::printf("], \"activation\": {\"mean\": %.6g, \"std\": %.6g, \"min\": %.6g, \"max\": %.6g, \"zeros\": %.6g}, ", A.mean,
-                  A.std, A.min, A.max, A.zeros);
-      if (n.has_gradient)
-        std::printf("\"gradient\": {\"l2\": %.6g, \"max_abs\": %.6g, \"zeros\": %.6g}, ", G.l2, G.max_abs, G.zeros);
-      else
-        std::printf("\"gradient\": null, ");
-      std::printf("\"forward_ms\": %.4f, \"backward_ms\": %.4f}", n.forward_ms, n.backward_ms);
-      first = false;
-    }
-    std::printf("\n]}\n");
+    std::printf("%s\n", inspect_json(r, info.arch, t.all ? -1 : t.index, matches).c_str());
   } else if (csv) {
     std::printf("index,layer,op,shape,act_mean,act_std,act_min,act_max,act_zeros,grad_l2,grad_max_abs,grad_zeros,forward_ms,backward_ms\n");
     for (const auto& n : r.nodes) {

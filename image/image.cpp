@@ -70,6 +70,26 @@ void check_png_chunks(const std::vector<uint8_t>& b, const std::string& name) {
   }
 }
 
+// Why stb_image gave up, in words: its own reason when it has one (Debian's build often has none),
+// and for a PNG whose chunks run past the end of the file, that it is truncated and where.
+std::string decoder_failure(const std::vector<uint8_t>& b, bool png) {
+  if (png) {
+    size_t p = 8;
+    while (p + 8 <= b.size()) {
+      const size_t len = size_t(b[p]) << 24 | size_t(b[p + 1]) << 16 | size_t(b[p + 2]) << 8 | b[p + 3];
+      if (std::memcmp(&b[p + 4], "IEND", 4) == 0) break;
+      if (p + 12 + len > b.size())
+        return "truncated PNG: the file ends inside its " + std::string(reinterpret_cast<const char*>(&b[p + 4]), 4) +
+               " chunk, " + std::to_string(b.size()) + " bytes in all, where the chunk needs " +
+               std::to_string(p + 12 + len);
+      p += 12 + len;
+    }
+    if (p + 8 > b.size()) return "truncated PNG: the file ends before its IEND chunk";
+  }
+  const char* why = stbi_failure_reason();
+  return why && *why ? std::string(why) : std::string("corrupt image data");
+}
+
 }  // namespace
 
 Image decode_image_in_process(const std::vector<uint8_t>& bytes, const std::string& name) {
@@ -83,12 +103,12 @@ Image decode_image_in_process(const std::vector<uint8_t>& bytes, const std::stri
   if (png) check_png_chunks(bytes, name);
   const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, n = 0;
-  if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &n)) unreadable(name, stbi_failure_reason());
+  if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &n)) unreadable(name, decoder_failure(bytes, png));
   if (double(w) * double(h) > 100e6)
     throw Error("image " + name + ": " + std::to_string(w) + "x" + std::to_string(h) +
                 " is over 100 megapixels, refusing to load it");
   std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load_from_memory(bytes.data(), len, &w, &h, &n, 3), stbi_image_free);
-  if (!data) unreadable(name, stbi_failure_reason());
+  if (!data) unreadable(name, decoder_failure(bytes, png));
   // The header that stbi_info read and the image that stbi_load decoded must agree.
   if (double(w) * double(h) > 100e6) unreadable(name, "inconsistent size");
   Image img;

@@ -199,7 +199,17 @@ Tensor tensor_input(const h5::File& f, const nn::ModelInfo& info, DType dtype) {
   if (s.ndim() != 4 || s[0] != 1 || s[1] != info.channels || s[2] > 4096 || s[3] > 4096)
     throw Error("input file " + f.path() + ", dataset input: expected [1," + std::to_string(info.channels) +
                 ",H,W] with H, W at most 4096, found " + s.str());
-  return f.read("input", dtype);
+  const Tensor x = f.read("input", dtype);
+  if (!x.all_finite()) {  // every map of it would be NaN: say where the bad value is instead
+    const std::vector<double> v = x.to_vector_f64();
+    size_t i = 0;
+    while (i < v.size() && std::isfinite(v[i])) ++i;
+    const int64_t HW = s[2] * s[3], k = int64_t(i);
+    throw Error("input file " + f.path() + ", dataset input: element [0," + std::to_string(k / HW) + "," +
+                std::to_string(k % HW / s[3]) + "," + std::to_string(k % s[3]) + "] is " + std::to_string(v[i]) +
+                "; gradtrace explains finite inputs only");
+  }
+  return x;
 }
 
 }  // namespace gt

@@ -1,5 +1,9 @@
 #include "io/limits.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -45,8 +49,12 @@ uint64_t claimed_bytes(const std::string& file, const std::string& tensor, const
 }
 
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(st)) throw Error(what + ": cannot read (it is a folder, not a file)");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw Error(what + ": cannot read (cannot open the file)");
+  if (!in) throw Error(what + ": cannot read (" + (ec ? ec.message() : std::string(std::strerror(errno))) + ")");
+  if (!std::filesystem::is_regular_file(st)) throw Error(what + ": cannot read (not a regular file)");
   const std::streamoff size = in.tellg();
   if (size < 0 || uint64_t(size) > max_bytes)
     throw Error(what + ": cannot read (larger than " + human_bytes(double(max_bytes)) + ")");

@@ -1,4 +1,7 @@
 #include "render/viz.h"
+#include <filesystem>
+#include <cstring>
+#include <cerrno>
 
 #include <array>
 #include <cctype>
@@ -204,8 +207,13 @@ Image stack(const std::vector<Image>& rows, int gap) {
 void write_png(const std::string& path, const Image& img) {
   const std::string tmp = path + ".tmp.png";
   if (!stbi_write_png(tmp.c_str(), img.width, img.height, 3, img.rgb.data(), img.width * 3)) {
+    const int err = errno;
     std::remove(tmp.c_str());
-    throw Error("cannot write PNG " + path);
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    const std::string why = !folder.empty() && !std::filesystem::is_directory(folder)
+                                ? "the folder " + folder.string() + " does not exist"
+                                : std::string(std::strerror(err ? err : EIO));
+    throw Error("cannot write PNG " + path + " (" + why + ")");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());

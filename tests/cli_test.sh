@@ -52,6 +52,12 @@ expect 1 "$gt" edges --image "$tmp/missing.png" --out "$tmp/never.png"
 printf 'not an image' > "$tmp/bad.png"
 expect 1 "$gt" edges --image "$tmp/bad.png" --out "$tmp/never2.png"
 [ -e "$tmp/never2.png" ] && { echo "FAIL: a failed run left never2.png"; fail=1; }
+# Bad inputs as a new user gives them: one line that names the real cause.
+head -c 200 "$(dirname "$0")/../docs/demo.png" >"$tmp/trunc.png"
+expect_out 1 "truncated PNG: the file ends inside its" "$gt" classify --image "$tmp/trunc.png"
+expect_out 1 "cannot read (it is a folder, not a file)" "$gt" classify --image "$tmp"
+expect_out 1 "cannot read (No such file or directory)" "$gt" classify --image "$tmp/none.png"
+expect_out 2 "the folder $tmp/nodir does not exist" "$gt" saliency --image "$tmp/trunc.png" --out "$tmp/nodir/x.png"
 expect 0 "$gt" edges --size 32 --out "$tmp/ok.png" --raw "$tmp/ok.h5" --threads 1
 [ -s "$tmp/ok.png" ] && [ -s "$tmp/ok.h5" ] || { echo "FAIL: demo wrote no output"; fail=1; }
 
@@ -91,6 +97,8 @@ expect_out 2 "classes 0..9" "$gt" saliency --weights "$w" --image "$img" --targe
 expect_out 2 "unknown class name" "$gt" saliency --weights "$w" --image "$img" --target "golden retriever" --out "$tmp/never3.png"
 expect_out 2 "steps must be an integer in \[1, 100000\], got '0'" "$gt" ig --weights "$w" --image "$img" --steps 0 --out "$tmp/never3.png"
 expect_out 2 "alpha must be a number in \[0, 1\], got '-1'" "$gt" saliency --weights "$w" --image "$img" --alpha -1 --out "$tmp/never3.png"
+expect_out 0 "the last layer with a spatial map is conv_pw_13_relu" "$gt" gradcam --weights "$fix/torch_mobilenet_v1_narrow.h5" \
+  --image "$fix/torch_mobilenet_v1_narrow_ref.h5" --layer global_average_pooling2d --out "$tmp/cam1.png"
 expect_out 2 "noise must be a number in \[0, 10\], got 'nan'" "$gt" smoothgrad --weights "$w" --image "$img" --noise nan --out "$tmp/never3.png"
 expect_out 2 "known: hot, viridis" "$gt" saliency --weights "$w" --image "$img" --cmap rainbow --out "$tmp/never3.png"
 expect_out 2 "gausslegendre" "$gt" ig --weights "$w" --image "$img" --method simpson --out "$tmp/never3.png"

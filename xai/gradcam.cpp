@@ -120,6 +120,13 @@ MethodResult run_cam(Subject& s, const Target& t, const Options& o, bool plus_pl
   MethodResult r;
   r.cam = cam.cam;
   r.notes.push_back("layer " + layer + ": " + fmt("%.0fx%.0f map", double(cam.cam.dim(0)), double(cam.cam.dim(1))));
+  if (cam.cam.numel() == 1) {  // one value, upsampled: a constant map that says nothing about where
+    std::string last;
+    for (const nn::LayerShape& l : nn::layer_shapes(*s.model))
+      if (l.shape.ndim() == 4 && l.shape[2] * l.shape[3] > 1) last = l.layer;
+    r.notes.push_back("warning: layer " + layer + " is 1x1, so Grad-CAM's map is constant" +
+                      (last.empty() ? std::string() : "; the last layer with a spatial map is " + last));
+  }
   r.params = "layer " + layer;
   if (guided) r.attribution = guided_gradcam(guided_backprop(s.fn, s.x, t), cam.map);
   else r.map = cam.map.to_vector();
