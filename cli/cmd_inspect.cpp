@@ -54,6 +54,43 @@ std::string fmt(const char* f, double v) {
 std::string shown(const std::string& layer) { return layer.empty() ? "(target)" : layer; }
 }  // namespace
 
+namespace {
+// The bytes a dump of the matching nodes takes (activation and gradient of each, and the input's),
+// from a forward pass without a tape. A pattern that matches no layer is an error listing them all.
+double dump_bytes(xai::Subject& s, const std::string& pattern, const std::function<bool(const std::string&)>& matches) {
+  const double elem = double(dtype_size(s.x.dtype()));
+  double bytes = double(s.x.numel()) * 2 * elem;
+  bool any = false;
+  std::vector<std::string> layers;
+  for (const auto& [layer, shape] : xai::op_shapes(s.fn, s.x)) {
+    if (layers.empty() || layers.back() != layer) layers.push_back(layer);
+    if (!matches(layer)) continue;
+    any = true;
+    bytes += double(shape.numel()) * 2 * elem;
+  }
+  if (!any) {
+    std::string list;
+    for (const auto& l : layers) list += (list.empty() ? "" : ", ") + l;
+    throw UsageError("--layer '" + pattern + "' matches no layer; the layers are: " + list);
+  }
+  return bytes;
+}
+
+void print_csv(const xai::Inspection& r, const std::function<bool(const std::string&)>& matches) {
+    std::printf("index,layer,op,shape,act_mean,act_std,act_min,act_max,act_zeros,grad_l2,grad_max_abs,grad_zeros,forward_ms,backward_ms\n");
+  for (const auto& n : r.nodes) {
+    if (!matches(n.layer)) continue;
+    const auto& A = n.activation;
+    const auto& G = n.gradient;
+    std::printf("%zu,%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,", n.index, n.layer.c_str(), n.op.c_str(), dims(n.shape).c_str(),
+                A.mean, A.std, A.min, A.max, A.zeros);
+    if (n.has_gradient) std::printf("%.6g,%.6g,%.6g,", G.l2, G.max_abs, G.zeros);
+    else std::printf(",,,");
+    std::printf("%.4f,%.4f\n", n.forward_ms, n.backward_ms);
+  }
+}
+}  // namespace
+
 std::string inspect_json(const xai::Inspection& r, const std::string& arch, int64_t target,
                          const std::function<bool(const std::string&)>& keep) {
   using nlohmann::ordered_json;
@@ -100,23 +137,7 @@ int run_inspect(int argc, char** argv) {
     return pattern.empty() || fnmatch(pattern.c_str(), layer.c_str(), 0) == 0;
   };
 
-  // The layers first (a forward pass without a tape): a pattern that matches none is an error that
-  // lists them, and a dump's size is known before anything is computed.
-  const auto shapes = xai::op_shapes(s.fn, s.x);
-  double bytes = double(s.x.numel()) * 2 * 4;
-  bool any = false;
-  std::vector<std::string> layers;
-  for (const auto& [layer, shape] : shapes) {
-    if (layers.empty() || layers.back() != layer) layers.push_back(layer);
-    if (!matches(layer)) continue;
-    any = true;
-    bytes += double(shape.numel()) * 2 * 4;
-  }
-  if (!any) {
-    std::string list;
-    for (const auto& l : layers) list += (list.empty() ? "" : ", ") + l;
-    throw UsageError("--layer '" + pattern + "' matches no layer; the layers are: " + list);
-  }
+  const double bytes = dump_bytes(s, pattern, matches);
   if (!dump.empty() && bytes > max_bytes)
     throw Error("the dump would take " + fmt("%.0f", bytes / 1e6) + " MB (activations and gradients of the matching nodes), over --max-bytes " +
                 fmt("%.0f", max_bytes / 1e6) + " MB; narrow it with --layer or raise --max-bytes");
@@ -128,17 +149,7 @@ int run_inspect(int argc, char** argv) {
   if (json) {
     std::printf("%s\n", inspect_json(r, info.arch, t.all ? -1 : t.index, matches).c_str());
   } else if (csv) {
-    std::printf("index,layer,op,shape,act_mean,act_std,act_min,act_max,act_zeros,grad_l2,grad_max_abs,grad_zeros,forward_ms,backward_ms\n");
-    for (const auto& n : r.nodes) {
-      if (!matches(n.layer)) continue;
-      const auto& A = n.activation;
-      const auto& G = n.gradient;
-      std::printf("%zu,%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,", n.index, n.layer.c_str(), n.op.c_str(), dims(n.shape).c_str(),
-                  A.mean, A.std, A.min, A.max, A.zeros);
-      if (n.has_gradient) std::printf("%.6g,%.6g,%.6g,", G.l2, G.max_abs, G.zeros);
-      else std::printf(",,,");
-      std::printf("%.4f,%.4f\n", n.forward_ms, n.backward_ms);
-    }
+    print_csv(r, matches);
   } else {
     std::printf("%s (%s weights): d logit[%s] / d input; %zu tape nodes%s\n\n", info.arch.c_str(), info.variant.c_str(),
                 target_name.c_str(), r.nodes.size(), pattern.empty() ? "" : (", rows matching '" + pattern + "'").c_str());

@@ -75,6 +75,34 @@ std::string fmt_time(double s) {
 }
 }  // namespace
 
+namespace {
+// A new run's settings from its flags (kRunFlags).
+train::RunSettings read_run_flags(Args& a) {
+  train::RunSettings r;
+  r.dataset = a.get("--dataset", "");
+  r.strict = a.flag("--strict");
+  r.size = a.get_int("--size", 32, 8, 1024);
+  r.channels = a.get_int("--channels", 3, 1, 3);
+  r.limit = a.get_int("--limit", 0, 0, 1L << 40);
+  r.augment = a.get("--augment", "flip,crop");
+  r.pad = a.get_int("--pad", 2, 0, 64);
+  r.model = a.get("--model", "fashion_cnn");
+  r.alpha = a.get_double("--alpha", 1.0, 1e-3, 16);
+  r.config.epochs = int(a.get_int("--epochs", 10, 1, 100000));
+  r.config.batch = a.get_int("--batch", 128, 1, 1L << 30);
+  r.config.optimizer.kind = a.get("--optimizer", "sgd");
+  r.config.optimizer.lr = a.get_double("--lr", r.config.optimizer.kind == "adam" ? 0.001 : 0.05, 1e-12, 1e3);
+  r.config.optimizer.momentum = a.get_double("--momentum", 0.9, 0, 0.9999);
+  r.config.optimizer.weight_decay = a.get_double("--weight-decay", 5e-4, 0, 1);
+  r.config.schedule.kind = a.get("--schedule", "cosine");
+  r.step_size_epochs = a.get_int("--step-size", std::max(1, r.config.epochs / 3), 1, 100000);
+  r.config.schedule.gamma = a.get_double("--gamma", 0.1, 0, 1);
+  r.config.seed = uint64_t(a.get_int("--seed", 0, 0, 1L << 62));
+  r.val = a.given("--val") ? a.get_double("--val", 0, 0, 0.9) : -1;
+  return r;
+}
+}  // namespace
+
 int run_train(int argc, char** argv) {
   Args a(argc, argv, 2, {"--help", "--strict"});
   if (a.flag("--help")) {
@@ -88,26 +116,7 @@ int run_train(int argc, char** argv) {
       if (a.given(f)) throw UsageError(std::string(f) + " cannot be changed on --resume: the run continues with the settings saved in " + resume);
     r = train::read_run_settings(resume);
   } else {
-    r.dataset = a.get("--dataset", "");
-    r.strict = a.flag("--strict");
-    r.size = a.get_int("--size", 32, 8, 1024);
-    r.channels = a.get_int("--channels", 3, 1, 3);
-    r.limit = a.get_int("--limit", 0, 0, 1L << 40);
-    r.augment = a.get("--augment", "flip,crop");
-    r.pad = a.get_int("--pad", 2, 0, 64);
-    r.model = a.get("--model", "fashion_cnn");
-    r.alpha = a.get_double("--alpha", 1.0, 1e-3, 16);
-    r.config.epochs = int(a.get_int("--epochs", 10, 1, 100000));
-    r.config.batch = a.get_int("--batch", 128, 1, 1L << 30);
-    r.config.optimizer.kind = a.get("--optimizer", "sgd");
-    r.config.optimizer.lr = a.get_double("--lr", r.config.optimizer.kind == "adam" ? 0.001 : 0.05, 1e-12, 1e3);
-    r.config.optimizer.momentum = a.get_double("--momentum", 0.9, 0, 0.9999);
-    r.config.optimizer.weight_decay = a.get_double("--weight-decay", 5e-4, 0, 1);
-    r.config.schedule.kind = a.get("--schedule", "cosine");
-    r.step_size_epochs = a.get_int("--step-size", std::max(1, r.config.epochs / 3), 1, 100000);
-    r.config.schedule.gamma = a.get_double("--gamma", 0.1, 0, 1);
-    r.config.seed = uint64_t(a.get_int("--seed", 0, 0, 1L << 62));
-    r.val = a.given("--val") ? a.get_double("--val", 0, 0, 0.9) : -1;
+    r = read_run_flags(a);
   }
   std::string out = a.get("--out", resume.empty() ? "" : train::resume_default_out(resume));
   std::string ckpt = a.get("--checkpoint", "");

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "cli_util.h"
+#include "tests/cli_util.h"
 #include "io/hdf5.h"
 
 using namespace gt;

@@ -6,7 +6,7 @@
 #include "autodiff/op_util.h"
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
-#include "op_cases.h"
+#include "tests/op_cases.h"
 
 using namespace gt;
 using V = std::vector<Tensor>;

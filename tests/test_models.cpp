@@ -80,17 +80,11 @@ TEST_CASE("MobileNet V1 logits match the TF Lite interpreter (1e-4 relative)") {
       for (int w = 0; w < 224; ++w)
         x[size_t((c * 224 + h) * 224 + w)] = float(std::sin(0.05 * h * (c + 1)) * std::cos(0.03 * w + c));
   NoGradGuard ng;
-  const std::vector<float> got = (*m)(Tensor::from_vector({1, 3, 224, 224}, x)).to_vector();
+  const Tensor got = (*m)(Tensor::from_vector({1, 3, 224, 224}, x));
   h5::File ref(std::string(GT_FIXTURES_DIR) + "/tflite_mobilenet_v1_025_224.h5", h5::File::Mode::read);
-  const std::vector<float> want = ref.read("logits").to_vector();
-  REQUIRE(got.size() == want.size());
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    diff = test::worse(diff, double(std::abs(got[i] - want[i])));
-    scale = std::max(scale, double(std::abs(want[i])));
-  }
-  std::printf("mobilenet_v1_0.25_224 vs TF Lite interpreter: max |logit diff| %.3g (max |logit| %.3g)\n", diff, scale);
-  CHECK(diff <= 1e-4 * scale);
+  const Tensor want = ref.read("logits");
+  test::expect_close("mobilenet_v1_0.25_224 logits vs the TF Lite interpreter", got, want, 0,
+                     1e-4 * test::max_abs(want));
 }
 
 TEST_CASE("Full-integer TF Lite model: int8 per-channel weights and int32 biases are dequantized exactly") {
@@ -106,15 +100,8 @@ TEST_CASE("Full-integer TF Lite model: int8 per-channel weights and int32 biases
   CHECK(m->info.labels == "none");
   h5::File ref(dir + "/tflite_mobilenet_v1_int8_ref.h5", h5::File::Mode::read);
   NoGradGuard ng;
-  const std::vector<float> got = (*m)(ref.read("input")).to_vector(), want = ref.read("logits").to_vector();
-  REQUIRE(got.size() == want.size());
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    diff = test::worse(diff, double(std::abs(got[i] - want[i])));
-    scale = std::max(scale, double(std::abs(want[i])));
-  }
-  INFO("max |logit diff| " << diff << ", max |logit| " << scale);
-  CHECK(diff <= 1e-4 * scale);
+  const Tensor got = (*m)(ref.read("input")), want = ref.read("logits");
+  test::expect_close("int8 MobileNet logits vs the TF Lite interpreter", got, want, 0, 1e-4 * test::max_abs(want));
 }
 
 TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch reference") {
@@ -137,14 +124,8 @@ TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch 
     }
     const Tensor g = xai::saliency([&](const Tensor& in) { return (*m)(in); }, x, 3);
     for (auto [got, name] : {std::pair{logits, "logits"}, {g, "grad"}}) {
-      const std::vector<float> a = got.to_vector(), b = ref.read(name).to_vector();
-      double diff = 0, scale = 0;
-      for (size_t i = 0; i < a.size(); ++i) {
-        diff = test::worse(diff, double(std::abs(a[i] - b[i])));
-        scale = std::max(scale, double(std::abs(b[i])));
-      }
-      std::printf("keras_%s %s: max |diff| %.3g of max %.3g\n", file, name, diff, scale);
-      CHECK(diff <= 1e-4 * scale);
+      const Tensor want = ref.read(name);
+      test::expect_close(std::string("keras_") + file + " " + name, got, want, 0, 1e-4 * test::max_abs(want));
     }
   }
 }
@@ -168,15 +149,8 @@ TEST_CASE("narrow ResNet50, InceptionV3, MobileNetV2 and MobileNetV1 (TF Lite) t
     }
     const Tensor g = xai::saliency([&](const Tensor& in) { return (*m)(in); }, x, 3);
     for (auto [got, name] : {std::pair{logits, "logits"}, {g, "grad"}}) {
-      const std::vector<double> a = got.to_vector_f64(), b = ref.read(name, DType::f64).to_vector_f64();
-      REQUIRE(a.size() == b.size());
-      double diff = 0, scale = 0;
-      for (size_t i = 0; i < a.size(); ++i) {
-        diff = test::worse(diff, std::abs(a[i] - b[i]));
-        scale = std::max(scale, std::abs(b[i]));
-      }
-      std::printf("torch %s narrow %s: max |diff| %.3g of max %.3g\n", arch, name, diff, scale);
-      CHECK(diff <= 1e-6 * scale);
+      const Tensor want = ref.read(name, DType::f64);
+      test::expect_close(std::string("torch ") + arch + " narrow " + name, got, want, 0, 1e-6 * test::max_abs(want));
     }
   }
 }
@@ -391,13 +365,7 @@ TEST_CASE("fused conv -> batch norm -> ReLU nodes give the layer-by-layer values
     CHECK(plain_ops.find("conv2d_affine") == std::string::npos);
     CHECK(std::count(fused_ops.begin(), fused_ops.end(), ' ') < std::count(plain_ops.begin(), plain_ops.end(), ' '));
     for (auto [a, b] : {std::pair{yf, yp}, {gf, gp}}) {
-      const std::vector<double> u = a.to_vector_f64(), v = b.to_vector_f64();
-      double diff = 0, scale = 0;
-      for (size_t i = 0; i < u.size(); ++i) {
-        diff = test::worse(diff, std::abs(u[i] - v[i]));
-        scale = std::max(scale, std::abs(v[i]));
-      }
-      CHECK(diff <= 1e-9 * scale);
+      test::expect_close("fused against unfused", a, b, 0, 1e-9 * test::max_abs(b));
     }
   }
 }

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "autodiff/ops.h"
-#include "cli_util.h"
+#include "tests/cli_util.h"
 #include "io/hdf5.h"
 #include "xai/method.h"
 

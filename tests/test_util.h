@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "autodiff/tensor.h"
 
@@ -21,6 +23,37 @@ inline double max_diff(const Tensor& a, const Tensor& b) {
   double d = 0;
   for (size_t i = 0; i < x.size(); ++i) d = worse(d, std::abs(x[i] - y[i]));
   return d;
+}
+
+// max |t|, NaN if t holds one.
+inline double max_abs(const Tensor& t) {
+  double m = 0;
+  for (double v : t.to_vector_f64()) m = std::isnan(v) ? NAN : std::isnan(m) ? m : std::max(m, std::abs(v));
+  return m;
+}
+
+// Element by element |ours - ref| <= atol + rtol |ref|; a NaN or Inf in either fails (two NaNs are not
+// "equal"). At most `outliers` (a fraction) of the elements may lie outside: whole networks in float32
+// flip a ReLU mask here and there. Prints the worst difference and max |ref|, so that a passing test
+// shows its margin too.
+inline void expect_close(const std::string& what, const Tensor& ours, const Tensor& ref, double rtol, double atol,
+                         double outliers = 0) {
+  INFO(what);
+  REQUIRE(ours.defined());
+  REQUIRE(ref.defined());
+  REQUIRE(ours.shape() == ref.shape());
+  const std::vector<double> a = ours.to_vector_f64(), b = ref.to_vector_f64();
+  size_t bad = 0, at = 0;
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::abs(a[i] - b[i]);
+    if (!(d <= atol + rtol * std::abs(b[i]))) ++bad;  // false for NaN: counted
+    if (!std::isnan(worst) && !(d <= worst)) worst = d, at = i;  // a NaN becomes the worst and stays
+  }
+  std::printf("%-60s max |diff| %.3g (max |ref| %.3g), %zu of %zu outside\n", what.c_str(), worst, max_abs(ref), bad,
+              a.size());
+  INFO("worst at " << at << ": " << (a.empty() ? 0.0 : a[at]) << " against " << (b.empty() ? 0.0 : b[at]));
+  CHECK(double(bad) <= outliers * double(a.size()));
 }
 
 #ifdef GT_SHARED_DIR
