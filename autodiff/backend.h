@@ -51,7 +51,7 @@ class Backend {
   virtual void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) = 0;
   // y = a op b with NumPy broadcasting: y has the broadcast shape of a and b (kernels/params.h).
   virtual void binary_broadcast(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) = 0;
-  virtual void axpby(double a, const Tensor& x, double b, const Tensor& y) = 0;  // y = a*x + b*y
+  virtual void axpby(double a, const Tensor& x, double b, const Tensor& y) = 0;   // y = a*x + b*y
   virtual void affine(const Tensor& x, double a, double b, const Tensor& y) = 0;  // y = a*x + b
   // y = min(max(x, lo), hi); clamp_backward: dx = dy where lo <= x <= hi, else 0.
   virtual void clamp_forward(const Tensor& x, double lo, double hi, const Tensor& y) = 0;
@@ -68,8 +68,8 @@ class Backend {
   // One optimiser update of p, m (and v) from g, in place (kernels/params.h: OptimStep).
   virtual void optim_step(const OptimStep& s, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v) = 0;
   // C (M x N) = alpha op(A) op(B) + beta C
-  virtual void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A,
-                    const Tensor& B, double beta, const Tensor& C) = 0;
+  virtual void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A, const Tensor& B,
+                    double beta, const Tensor& C) = 0;
 
   // y = act(scale * conv(x, w) + b) per output channel (kernels/params.h: Epilogue); b and scale
   // may be undefined (0 and 1).
@@ -96,7 +96,7 @@ class Backend {
                           const Tensor& beta, const Tensor& y) = 0;
   virtual void bn_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd,
                            const Tensor& gamma, bool training, const Tensor& dx, const Tensor& dgamma,
-                           const Tensor& dbeta) = 0;  // undefined outputs are skipped
+                           const Tensor& dbeta) = 0;                             // undefined outputs are skipped
   virtual void softmax_forward(const Tensor& x, bool log, const Tensor& y) = 0;  // rows = dim 0
   // From the output y, per row: softmax dx = y (dy - sum_k dy y); log-softmax dx = dy - exp(y) sum_k dy.
   virtual void softmax_backward(const Tensor& y, const Tensor& dy, bool log, const Tensor& dx) = 0;

@@ -10,8 +10,8 @@
 
 #include "autodiff/backend.h"
 #include "kernels/cpu/conv.h"
-#include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/layout.h"
 #include "kernels/cpu/norm.h"
@@ -57,7 +57,10 @@ class CpuBackend final : public Backend {
     std::memcpy(host, src.raw(), static_cast<size_t>(src.numel()) * dtype_size(src.dtype()));
   }
   void fill(const Tensor& y, double v) override {
-    by_dtype(y, [&](auto z) { using T = decltype(z); cpu::fill<T>(y.numel(), T(v), y.data<T>()); });
+    by_dtype(y, [&](auto z) {
+      using T = decltype(z);
+      cpu::fill<T>(y.numel(), T(v), y.data<T>());
+    });
   }
   bool all_finite(const Tensor& x) override {
     return by_dtype(x, [&](auto z) {
@@ -68,11 +71,17 @@ class CpuBackend final : public Backend {
   void copy(const Tensor& src, const Tensor& dst) override {
     by_dtype(src, [&](auto a) {
       using A = decltype(a);
-      by_dtype(dst, [&](auto b) { using B = decltype(b); cpu::convert<A, B>(src.numel(), src.data<A>(), dst.data<B>()); });
+      by_dtype(dst, [&](auto b) {
+        using B = decltype(b);
+        cpu::convert<A, B>(src.numel(), src.data<A>(), dst.data<B>());
+      });
     });
   }
   void unary_forward(Unary op, const Tensor& x, const Tensor& y) override {
-    by_dtype(x, [&](auto z) { using T = decltype(z); cpu::unary_forward<T>(op, x.numel(), x.data<T>(), y.data<T>()); });
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      cpu::unary_forward<T>(op, x.numel(), x.data<T>(), y.data<T>());
+    });
   }
   void unary_backward(Unary op, const Tensor& y, const Tensor& dy, const Tensor& dx) override {
     by_dtype(y, [&](auto z) {
@@ -81,17 +90,29 @@ class CpuBackend final : public Backend {
     });
   }
   void binary(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) override {
-    by_dtype(a, [&](auto z) { using T = decltype(z); cpu::binary<T>(op, a.numel(), a.data<T>(), b.data<T>(), y.data<T>()); });
+    by_dtype(a, [&](auto z) {
+      using T = decltype(z);
+      cpu::binary<T>(op, a.numel(), a.data<T>(), b.data<T>(), y.data<T>());
+    });
   }
   void binary_broadcast(Binary op, const Tensor& a, const Tensor& b, const Tensor& y) override {
     const Broadcast4 g = broadcast_geometry(a.shape(), b.shape(), y.shape());
-    by_dtype(a, [&](auto z) { using T = decltype(z); cpu::binary_broadcast<T>(op, g, a.data<T>(), b.data<T>(), y.data<T>()); });
+    by_dtype(a, [&](auto z) {
+      using T = decltype(z);
+      cpu::binary_broadcast<T>(op, g, a.data<T>(), b.data<T>(), y.data<T>());
+    });
   }
   void axpby(double a, const Tensor& x, double b, const Tensor& y) override {
-    by_dtype(x, [&](auto z) { using T = decltype(z); cpu::axpby<T>(x.numel(), T(a), x.data<T>(), T(b), y.data<T>()); });
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      cpu::axpby<T>(x.numel(), T(a), x.data<T>(), T(b), y.data<T>());
+    });
   }
   void affine(const Tensor& x, double a, double b, const Tensor& y) override {
-    by_dtype(x, [&](auto z) { using T = decltype(z); cpu::affine<T>(x.numel(), x.data<T>(), T(a), T(b), y.data<T>()); });
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      cpu::affine<T>(x.numel(), x.data<T>(), T(a), T(b), y.data<T>());
+    });
   }
   void clamp_forward(const Tensor& x, double lo, double hi, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
@@ -107,11 +128,17 @@ class CpuBackend final : public Backend {
   }
   void bias_add(const Tensor& x, const Tensor& b, const Tensor& y) override {
     const NCS d = ncs(x);
-    by_dtype(x, [&](auto z) { using T = decltype(z); cpu::bias_add<T>(d.N, d.C, d.S, x.data<T>(), b.data<T>(), y.data<T>()); });
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      cpu::bias_add<T>(d.N, d.C, d.S, x.data<T>(), b.data<T>(), y.data<T>());
+    });
   }
   void bias_grad(const Tensor& dy, const Tensor& db) override {
     const NCS d = ncs(dy);
-    by_dtype(dy, [&](auto z) { using T = decltype(z); cpu::bias_grad<T>(d.N, d.C, d.S, dy.data<T>(), db.data<T>()); });
+    by_dtype(dy, [&](auto z) {
+      using T = decltype(z);
+      cpu::bias_grad<T>(d.N, d.C, d.S, dy.data<T>(), db.data<T>());
+    });
   }
   void reduce_axis(const Tensor& x, int64_t outer, int64_t len, int64_t inner, double scale, const Tensor& y) override {
     by_dtype(x, [&](auto z) {
@@ -168,7 +195,10 @@ class CpuBackend final : public Backend {
     });
   }
   void maxpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) override {
-    by_dtype(x, [&](auto z) { using T = decltype(z); cpu::maxpool_forward<T>(g, x.data<T>(), y.data<T>()); });
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      cpu::maxpool_forward<T>(g, x.data<T>(), y.data<T>());
+    });
   }
   void maxpool_backward(const PoolGeom& g, const Tensor& x, const Tensor& dy, const Tensor& dx) override {
     by_dtype(x, [&](auto z) {
@@ -177,10 +207,16 @@ class CpuBackend final : public Backend {
     });
   }
   void avgpool_forward(const PoolGeom& g, const Tensor& x, const Tensor& y) override {
-    by_dtype(x, [&](auto z) { using T = decltype(z); cpu::avgpool_forward<T>(g, x.data<T>(), y.data<T>()); });
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      cpu::avgpool_forward<T>(g, x.data<T>(), y.data<T>());
+    });
   }
   void avgpool_backward(const PoolGeom& g, const Tensor& dy, const Tensor& dx) override {
-    by_dtype(dy, [&](auto z) { using T = decltype(z); cpu::avgpool_backward<T>(g, dy.data<T>(), dx.data<T>()); });
+    by_dtype(dy, [&](auto z) {
+      using T = decltype(z);
+      cpu::avgpool_backward<T>(g, dy.data<T>(), dx.data<T>());
+    });
   }
   void bn_stats(const Tensor& x, const Tensor& mean, const Tensor& var) override {
     const NCS d = ncs(x);
@@ -194,8 +230,8 @@ class CpuBackend final : public Backend {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      cpu::bn_forward<T>(d.N, d.C, d.S, x.data<T>(), mean.data<T>(), invstd.data<T>(), gamma.data<T>(),
-                         beta.data<T>(), y.data<T>());
+      cpu::bn_forward<T>(d.N, d.C, d.S, x.data<T>(), mean.data<T>(), invstd.data<T>(), gamma.data<T>(), beta.data<T>(),
+                         y.data<T>());
     });
   }
   void bn_backward(const Tensor& x, const Tensor& dy, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
@@ -203,8 +239,8 @@ class CpuBackend final : public Backend {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      cpu::bn_backward<T>(d.N, d.C, d.S, x.data<T>(), dy.data<T>(), mean.data<T>(), invstd.data<T>(),
-                          gamma.data<T>(), training, ptr<T>(dx), ptr<T>(dgamma), ptr<T>(dbeta));
+      cpu::bn_backward<T>(d.N, d.C, d.S, x.data<T>(), dy.data<T>(), mean.data<T>(), invstd.data<T>(), gamma.data<T>(),
+                          training, ptr<T>(dx), ptr<T>(dgamma), ptr<T>(dbeta));
     });
   }
   void softmax_forward(const Tensor& x, bool log, const Tensor& y) override {
@@ -243,8 +279,8 @@ class CpuBackend final : public Backend {
   void pad_backward(const Tensor& dy, const Pads& p, const Tensor& dx) override {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      cpu::pad_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), p.top, p.bottom, p.left, p.right,
-                           dy.data<T>(), dx.data<T>());
+      cpu::pad_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), p.top, p.bottom, p.left, p.right, dy.data<T>(),
+                           dx.data<T>());
     });
   }
   void insert_channels(const Tensor& src, int64_t offset, const Tensor& dst) override {
@@ -270,8 +306,8 @@ class CpuBackend final : public Backend {
   void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) override {
     by_dtype(dy, [&](auto z) {
       using T = decltype(z);
-      cpu::resize_bilinear_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3),
-                                       dy.data<T>(), dx.data<T>());
+      cpu::resize_bilinear_backward<T>(dx.dim(0) * dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3), dy.data<T>(),
+                                       dx.data<T>());
     });
   }
 };

@@ -36,10 +36,10 @@ namespace gt {
 namespace {
 using namespace cuda_backend_detail;
 
-
 // The kernels take int sizes inside a tile; the products below must fit.
 void fits_int(int64_t n, const char* what) {
-  if (n > int64_t(INT32_MAX)) throw Error(std::string(what) + ": a dimension of " + std::to_string(n) + " is too large for the CUDA kernels");
+  if (n > int64_t(INT32_MAX))
+    throw Error(std::string(what) + ": a dimension of " + std::to_string(n) + " is too large for the CUDA kernels");
 }
 
 // The typed GPU address of a tensor handed to a kernel. A host tensor here is a caller's bug that a
@@ -67,8 +67,9 @@ class CudaBackend final : public Backend {
       int runtime = 0;
       cudaRuntimeGetVersion(&runtime);
       const std::string hint = e == cudaErrorInsufficientDriver
-                                   ? " (no NVIDIA driver here, or one older than CUDA " + std::to_string(runtime / 1000) +
-                                         "." + std::to_string(runtime % 1000 / 10) + ", which this build needs)"
+                                   ? " (no NVIDIA driver here, or one older than CUDA " +
+                                         std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) +
+                                         ", which this build needs)"
                                    : "";
       throw Error(std::string("no CUDA device: ") + cudaGetErrorString(e) + hint);
     }

@@ -4,7 +4,9 @@
 namespace gt {
 
 Backend& cuda_backend() {
-  throw Error("no CUDA device: this build of gradtrace has no CUDA backend (configure with -DGRADTRACE_CUDA=ON where nvcc is installed)");
+  throw Error(
+      "no CUDA device: this build of gradtrace has no CUDA backend (configure with -DGRADTRACE_CUDA=ON where nvcc is "
+      "installed)");
 }
 
 }  // namespace gt

@@ -67,7 +67,8 @@ GradcheckResult gradcheck(const OpFn& f, const std::vector<Tensor>& inputs_in, c
       const double err = std::abs(num - a[k]);
       worst = std::max(worst, err);
       if (err > o.atol + o.rtol * std::abs(num)) {
-        if (fails++ < 3) rep << "  input " << i << " element " << k << ": numerical " << num << " analytic " << a[k] << "\n";
+        if (fails++ < 3)
+          rep << "  input " << i << " element " << k << ": numerical " << num << " analytic " << a[k] << "\n";
         res.ok = false;
       }
     }
@@ -127,8 +128,10 @@ std::vector<SampledCheck> gradcheck_sampled(const OpFn& f_in, const std::vector<
       const int64_t k = int64_t(rng() % uint64_t(x[i].numel()));
       const double orig = x[i].at(k);
       auto set = [&](double v) {
-        if (x[i].dtype() == DType::f64) x[i].data<double>()[k] = v;
-        else x[i].data<float>()[k] = float(v);
+        if (x[i].dtype() == DType::f64)
+          x[i].data<double>()[k] = v;
+        else
+          x[i].data<float>()[k] = float(v);
       };
       set(orig + h);
       const double Lp = loss();
@@ -142,7 +145,8 @@ std::vector<SampledCheck> gradcheck_sampled(const OpFn& f_in, const std::vector<
         ++c.skipped;
         continue;
       }
-      const double rel = std::abs(num - a[size_t(k)]) / std::max({std::abs(num), std::abs(a[size_t(k)]), 1e-3 * amax, 1e-30});
+      const double rel =
+          std::abs(num - a[size_t(k)]) / std::max({std::abs(num), std::abs(a[size_t(k)]), 1e-3 * amax, 1e-30});
       c.points.push_back({k, num, a[size_t(k)], rel});
       rels.push_back(rel);
       ++c.checked;

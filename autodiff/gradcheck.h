@@ -27,9 +27,9 @@ struct GradcheckOptions {
 // The outcome over every checked input; ok is false when any element fails.
 struct GradcheckResult {
   bool ok = true;
-  double max_abs_err = 0;   // over all checked elements
+  double max_abs_err = 0;  // over all checked elements
   int64_t checked = 0, skipped = 0;
-  std::string report;       // one line per input, and the first failures
+  std::string report;  // one line per input, and the first failures
 };
 
 // The op under test: the inputs -> one output tensor of any shape.
@@ -67,6 +67,7 @@ struct SampledOptions {
   Device device = Device::cpu;
 };
 // One SampledCheck per input (every input is checked, on host clones in its own dtype).
-std::vector<SampledCheck> gradcheck_sampled(const OpFn& f, const std::vector<Tensor>& inputs, const SampledOptions& o = {});
+std::vector<SampledCheck> gradcheck_sampled(const OpFn& f, const std::vector<Tensor>& inputs,
+                                            const SampledOptions& o = {});
 
 }  // namespace gt

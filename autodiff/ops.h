@@ -27,9 +27,9 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o = {}, con
 // fuses conv -> batch norm -> ReLU into it when nothing needs the intermediate outputs).
 Tensor conv2d_affine(const Tensor& x, const Tensor& w, const Tensor& scale, const Tensor& shift, Act act,
                      const Conv2dOptions& o = {});
-Tensor linear(const Tensor& x, const Tensor& w);   // x (N,I), w (O,I) -> (N,O)   (PyTorch layout)
-Tensor matmul(const Tensor& a, const Tensor& b);   // (M,K) x (K,N) -> (M,N)
-Tensor bias_add(const Tensor& x, const Tensor& b); // x (N,C,...) + b (C)
+Tensor linear(const Tensor& x, const Tensor& w);    // x (N,I), w (O,I) -> (N,O)   (PyTorch layout)
+Tensor matmul(const Tensor& a, const Tensor& b);    // (M,K) x (K,N) -> (M,N)
+Tensor bias_add(const Tensor& x, const Tensor& b);  // x (N,C,...) + b (C)
 
 // ---- element-wise ----
 // a + b, a - b, a * b, a / b with NumPy broadcasting: a: A, b: B -> broadcast_shape(A, B); each
@@ -94,19 +94,19 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
                   const Tensor& running_var, double eps, bool training, double momentum = 0.1);
 
 // ---- layout ----
-Tensor concat_channels(const std::vector<Tensor>& xs);  // along dim 1
+Tensor concat_channels(const std::vector<Tensor>& xs);           // along dim 1
 Tensor pad(const Tensor& x, const Pads& p, double value = 0.0);  // spatial padding of (N,C,H,W)
 // A view of the same storage with a new shape of the same numel; the gradient is reshaped back.
 Tensor reshape(const Tensor& x, const Shape& s);
-Tensor flatten(const Tensor& x);  // (N, ...) -> (N, rest)
+Tensor flatten(const Tensor& x);                                        // (N, ...) -> (N, rest)
 Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w);  // half-pixel centres
 // The same values on device d (x itself when it is there); the gradient travels back to x's device.
 Tensor to_device(const Tensor& x, Device d);
 
 // ---- reductions ----
-Tensor sum(const Tensor& x);   // -> [1]
-Tensor mean(const Tensor& x);  // -> [1]
-Tensor sum_dim(const Tensor& x, int dim);   // removes dim
+Tensor sum(const Tensor& x);               // -> [1]
+Tensor mean(const Tensor& x);              // -> [1]
+Tensor sum_dim(const Tensor& x, int dim);  // removes dim
 // sum_dim divided by the length of dim.
 Tensor mean_dim(const Tensor& x, int dim);
 

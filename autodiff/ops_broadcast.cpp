@@ -94,8 +94,8 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
   for (int i = 1; i <= n; ++i) {
     const int64_t x = i <= a.ndim() ? a[a.ndim() - i] : 1, y = i <= b.ndim() ? b[b.ndim() - i] : 1;
     if (x != y && x != 1 && y != 1)
-      fail(op, "shapes " + a.str() + " and " + b.str() + " do not broadcast (axis " + std::to_string(n - i) +
-                   ": " + std::to_string(x) + " vs " + std::to_string(y) + ")");
+      fail(op, "shapes " + a.str() + " and " + b.str() + " do not broadcast (axis " + std::to_string(n - i) + ": " +
+                   std::to_string(x) + " vs " + std::to_string(y) + ")");
     d[size_t(n - i)] = x == 1 ? y : x;
   }
   return Shape(d);

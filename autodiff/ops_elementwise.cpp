@@ -12,8 +12,10 @@ namespace {
 // u op v into a new tensor of their broadcast shape: the plain kernel when the shapes agree.
 Tensor apply(Binary kind, const Tensor& u, const Tensor& v, const Shape& s) {
   Tensor y = empty_as(u, s);
-  if (u.shape() == v.shape()) be(u).binary(kind, u, v, y);
-  else be(u).binary_broadcast(kind, u, v, y);
+  if (u.shape() == v.shape())
+    be(u).binary(kind, u, v, y);
+  else
+    be(u).binary_broadcast(kind, u, v, y);
   return y;
 }
 

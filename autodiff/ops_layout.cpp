@@ -21,8 +21,9 @@ Tensor concat_channels(const std::vector<Tensor>& xs) {
     same_kind(op, x0, xs[i], "input 0", ("input " + std::to_string(i)).c_str());
     bool ok = xs[i].ndim() == x0.ndim();
     for (int d = 0; ok && d < x0.ndim(); ++d) ok = d == 1 || xs[i].dim(d) == x0.dim(d);
-    check(ok, op, "input " + std::to_string(i) + " " + xs[i].shape().str() + " does not match input 0 " +
-                      x0.shape().str() + " outside the channel axis");
+    check(ok, op,
+          "input " + std::to_string(i) + " " + xs[i].shape().str() + " does not match input 0 " + x0.shape().str() +
+              " outside the channel axis");
     offsets.push_back(dims[1]);
     dims[1] += xs[i].dim(1);
   }

@@ -13,8 +13,9 @@ namespace {
 const Tensor& saved_input_for_weight_grad(BackwardContext& c, size_t i) {
   const Tensor& t = c.saved(i);
   if (!t.defined())
-    throw Error("backward of " + c.node.op + " [" + c.node.layer +
-                "]: a weight gradient was requested, but the weight did not require a gradient during the forward pass");
+    throw Error(
+        "backward of " + c.node.op + " [" + c.node.layer +
+        "]: a weight gradient was requested, but the weight did not require a gradient during the forward pass");
   return t;
 }
 }  // namespace
@@ -152,8 +153,10 @@ Tensor product(const char* op, const Tensor& a, const Tensor& b, bool tb) {
     if (c.needs(1)) {
       const Tensor& a = saved_input_for_weight_grad(c, 0);
       Tensor db = empty_as(b, b.shape());
-      if (tb) be(b).gemm(true, false, N, K, M, 1.0, c.dy, a, 0.0, db);
-      else be(b).gemm(true, false, K, N, M, 1.0, a, c.dy, 0.0, db);
+      if (tb)
+        be(b).gemm(true, false, N, K, M, 1.0, c.dy, a, 0.0, db);
+      else
+        be(b).gemm(true, false, K, N, M, 1.0, a, c.dy, 0.0, db);
       c.set(1, db);
     }
   });

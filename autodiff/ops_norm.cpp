@@ -17,8 +17,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   check(x.ndim() >= 2, op, "x must be (N,C,...), got " + x.shape().str());
   const int64_t C = x.dim(1);
   const Shape cs{C};
-  for (auto [t, name] : {std::pair{&gamma, "gamma"}, {&beta, "beta"}, {&running_mean, "running_mean"},
-                         {&running_var, "running_var"}}) {
+  for (auto [t, name] :
+       {std::pair{&gamma, "gamma"}, {&beta, "beta"}, {&running_mean, "running_mean"}, {&running_var, "running_var"}}) {
     same_kind(op, x, *t, "x", name);
     check(t->shape() == cs, op,
           std::string(name) + " " + t->shape().str() + " does not match the " + std::to_string(C) + " channels of x " +

@@ -15,8 +15,7 @@ PoolGeom pool_geom(const char* op, const Tensor& x, const PoolOptions& o) {
   g.count_include_pad = o.count_include_pad;
   check(g.kh >= 1 && g.kw >= 1 && g.sh >= 1 && g.sw >= 1, op, "kernel and stride must be >= 1");
   // A window made only of padding would have no value; PyTorch and TF forbid it the same way.
-  check(g.pt >= 0 && g.pb >= 0 && g.pl >= 0 && g.pr >= 0 && g.pt < g.kh && g.pb < g.kh && g.pl < g.kw &&
-            g.pr < g.kw,
+  check(g.pt >= 0 && g.pb >= 0 && g.pl >= 0 && g.pr >= 0 && g.pt < g.kh && g.pb < g.kh && g.pl < g.kw && g.pr < g.kw,
         op, "padding must be >= 0 and smaller than the window");
   check(g.H + g.pt + g.pb >= g.kh && g.W + g.pl + g.pr >= g.kw, op,
         "window " + std::to_string(g.kh) + "x" + std::to_string(g.kw) + " larger than the padded input " +

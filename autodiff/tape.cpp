@@ -17,9 +17,7 @@ thread_local bool t_in_forward_hook = false;
 thread_local std::string t_scope;
 thread_local StreamPtr t_stream;
 
-bool uniquely_owned(const Tensor& t) {
-  return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1;
-}
+bool uniquely_owned(const Tensor& t) { return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1; }
 
 // acc += g, without writing into storage that someone else can see.
 void accumulate(Tensor& acc, const Tensor& g) {
@@ -157,8 +155,8 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
     for (size_t i = 0; i < dx.size(); ++i) {
       if (!mask[i] || !dx[i].defined()) continue;
       if (dx[i].shape() != n.input_shapes[i])
-        throw Error("backward of " + n.op + " [" + n.layer + "]: gradient " + dx[i].shape().str() +
-                    " for input " + std::to_string(i) + " of shape " + n.input_shapes[i].str());
+        throw Error("backward of " + n.op + " [" + n.layer + "]: gradient " + dx[i].shape().str() + " for input " +
+                    std::to_string(i) + " of shape " + n.input_shapes[i].str());
       // Nodes run from the output back, so the first non-finite gradient names the node that made it.
       if (check_nodes && !dx[i].all_finite())
         throw Error("NaN or Inf in the gradient: first produced by the backward of " + n.op + " [" +
@@ -214,8 +212,10 @@ void Tape::backward(const Tensor& y, const Tensor& seed, bool retain) {
     Tensor& g = grads[targets[i]];
     if (!g.defined()) continue;
     Tensor& acc = leaves[i]->grad;
-    if (!acc.defined()) acc = uniquely_owned(g) ? g : g.clone();
-    else backend(acc.device()).axpby(1.0, g, 1.0, acc);
+    if (!acc.defined())
+      acc = uniquely_owned(g) ? g : g.clone();
+    else
+      backend(acc.device()).axpby(1.0, g, 1.0, acc);
   }
   if (!retain) reset();
 }

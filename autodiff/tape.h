@@ -55,15 +55,15 @@ using BackwardHook = std::function<void(const Node& node, const Tensor& dy, std:
 
 // One recorded op: the slots it read and wrote, their shapes, and how to run its backward.
 struct Node {
-  std::string op;               // "conv2d"
-  std::string layer;            // name scope at record time: "block3_conv2"
-  std::vector<int> inputs;      // slots
+  std::string op;           // "conv2d"
+  std::string layer;        // name scope at record time: "block3_conv2"
+  std::vector<int> inputs;  // slots
   std::vector<Shape> input_shapes;
-  int output = -1;              // slot
+  int output = -1;  // slot
   Shape output_shape;
-  std::vector<Tensor> saved;    // what the backward rule needs
+  std::vector<Tensor> saved;  // what the backward rule needs
   BackwardFn backward;
-  StreamPtr stream;             // where the forward was queued: the backward is queued there too
+  StreamPtr stream;  // where the forward was queued: the backward is queued there too
   // The tape's backward hooks that matched when the node was recorded.
   std::vector<BackwardHook> backward_hooks;
 };
@@ -112,7 +112,7 @@ class Tape {
 
  private:
   struct Slot {
-    int producer = -1;                  // node index, or -1 for a leaf
+    int producer = -1;                 // node index, or -1 for a leaf
     std::weak_ptr<TensorImpl> tensor;  // leaves only: where backward() accumulates
   };
   template <class Fn>

@@ -173,8 +173,10 @@ double Tensor::at(int64_t i) const {
 Tensor Tensor::to(Device d) const {
   if (device() == d) return *this;
   Tensor y = empty(shape(), dtype(), d);
-  if (d == Device::cpu) backend(device()).read(*this, y.raw());
-  else backend(d).write(y, raw());
+  if (d == Device::cpu)
+    backend(device()).read(*this, y.raw());
+  else
+    backend(d).write(y, raw());
   return y;
 }
 

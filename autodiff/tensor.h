@@ -118,13 +118,13 @@ class Tensor {
   // Replaces the accumulated gradient (an undefined g clears it, as the optimisers do after a step).
   void set_grad(const Tensor& g) const;
 
-  Tensor clone() const;                       // deep copy, no history
-  Tensor detach() const;                      // shares storage, no history
-  Tensor to(DType t) const;                   // converting copy (or *this when t matches)
-  Tensor to(Device d) const;                  // copy to another device (or *this when d matches), no history
-  Tensor view(const Shape& s) const;          // same storage, new shape (no history; see ops::reshape)
-  double item() const;                        // value of a one-element tensor
-  double at(int64_t flat_index) const;        // one element, as double
+  Tensor clone() const;                 // deep copy, no history
+  Tensor detach() const;                // shares storage, no history
+  Tensor to(DType t) const;             // converting copy (or *this when t matches)
+  Tensor to(Device d) const;            // copy to another device (or *this when d matches), no history
+  Tensor view(const Shape& s) const;    // same storage, new shape (no history; see ops::reshape)
+  double item() const;                  // value of a one-element tensor
+  double at(int64_t flat_index) const;  // one element, as double
   // The values as a new vector (converted to float or double), copied from the device if need be.
   std::vector<float> to_vector() const;
   std::vector<double> to_vector_f64() const;

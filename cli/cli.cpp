@@ -1,10 +1,4 @@
 #include "cli/cli.h"
-#include "autodiff/backend.h"
-#include "image/preprocess.h"
-
-#include "weights/labels.h"
-#include "weights/load.h"
-#include "render/viz.h"
 
 #include <omp.h>
 
@@ -12,11 +6,17 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <numeric>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+
+#include "autodiff/backend.h"
+#include "image/preprocess.h"
+#include "render/viz.h"
+#include "weights/labels.h"
+#include "weights/load.h"
 
 namespace gt::cli {
 
@@ -153,7 +153,8 @@ std::string dims(const Shape& s) {
 
 std::string html_escape(const std::string& s) {
   std::string o;
-  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
+  for (char c : s)
+    o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
   return o;
 }
 
@@ -212,8 +213,9 @@ xai::Target resolve_target(const std::string& s, const nn::ModelInfo& info, int6
     if (lower(names[k]) == lower(s)) return {int64_t(k), false};
   std::string near;
   for (const auto& n : nn::closest_names(s, names, 5)) near += (near.empty() ? "" : "\", \"") + n;
-  throw UsageError("unknown class name '" + s + "'" + (near.empty() ? " (this model's classes have no names; use an index)"
-                                                                   : " (closest: \"" + near + "\")"));
+  throw UsageError(
+      "unknown class name '" + s + "'" +
+      (near.empty() ? " (this model's classes have no names; use an index)" : " (closest: \"" + near + "\")"));
 }
 
 void check_colormap(const std::string& cmap) {

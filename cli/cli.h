@@ -110,7 +110,7 @@ DType precision();  // what apply_precision read (float32 before)
 void reset_run_settings();
 
 // The flags that many commands share, each described once: commands put these into their help text.
-#define GT_FLAG_WEIGHTS                                                                                \
+#define GT_FLAG_WEIGHTS                                                                                   \
   "  --weights FILE   the model: TF Lite .tflite, Keras .h5, or gradtrace's .h5 (default: the embedded\n" \
   "                   fashion_cnn); random:ARCH[:SEED], the architecture with fresh weights (a sanity\n"  \
   "                   check: a map that looks the same on it does not explain the training)\n"
@@ -119,8 +119,8 @@ void reset_run_settings();
   "  --resize MODE    squash (the whole image) or crop (the centre); default: as the weights' origin\n"
 #define GT_FLAG_THREADS "  --threads N      threads (default: all cores)\n"
 #define GT_FLAG_DEVICE "  --device D       cpu or cuda (default: cpu)\n"
-#define GT_FLAG_PRECISION                                                                              \
-  "  --precision P    float32 or float64: float64 runs the model and the tape in double, for exact\n"   \
+#define GT_FLAG_PRECISION                                                                             \
+  "  --precision P    float32 or float64: float64 runs the model and the tape in double, for exact\n" \
   "                   teaching numbers; raw outputs are then float64 (default float32)\n"
 
 }  // namespace gt::cli

@@ -6,12 +6,12 @@
 
 #include "autodiff/backend.h"
 #include "autodiff/tape.h"
+#include "cli/cli.h"
 #include "nn/model.h"
 #include "train/loop.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
 #include "xai/saliency.h"
-#include "cli/cli.h"
 
 namespace gt::cli {
 namespace {
@@ -35,17 +35,15 @@ const char* kHelp =
     "  --batch N        batch size (default 1; with --model: IG's batch)\n"
     "  --size S         input height and width (default 224)\n"
     "  --repeat R       timed runs per layer and pass; the median is reported (default 5)\n"
-    "  --wgrad          also time the weight gradient\n"
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE;
+    "  --wgrad          also time the weight gradient\n" GT_FLAG_THREADS GT_FLAG_DEVICE;
 
 struct Layer {
   const char* name;
   int64_t C, O, div;  // input channels, output channels, spatial size = size / div
 };
-const Layer kVgg16[] = {{"block1_conv1", 3, 64, 1},    {"block1_conv2", 64, 64, 1},   {"block2_conv1", 64, 128, 2},
-                        {"block2_conv2", 128, 128, 2}, {"block3_conv1", 128, 256, 4}, {"block3_conv2", 256, 256, 4},
-                        {"block3_conv3", 256, 256, 4}, {"block4_conv1", 256, 512, 8}, {"block4_conv2", 512, 512, 8},
+const Layer kVgg16[] = {{"block1_conv1", 3, 64, 1},    {"block1_conv2", 64, 64, 1},    {"block2_conv1", 64, 128, 2},
+                        {"block2_conv2", 128, 128, 2}, {"block3_conv1", 128, 256, 4},  {"block3_conv2", 256, 256, 4},
+                        {"block3_conv3", 256, 256, 4}, {"block4_conv1", 256, 512, 8},  {"block4_conv2", 512, 512, 8},
                         {"block4_conv3", 512, 512, 8}, {"block5_conv1", 512, 512, 16}, {"block5_conv2", 512, 512, 16},
                         {"block5_conv3", 512, 512, 16}};
 
@@ -73,8 +71,8 @@ int bench_conv(Args& a) {
   Backend& be = backend(dev);
   std::printf("VGG16 conv layers on %s, batch %lld, %lldx%lld, %d threads, median of %d runs\n", to_string(dev),
               (long long)batch, (long long)size, (long long)size, threads, repeat);
-  std::printf("%-13s %-16s %7s | %9s %8s | %9s %8s %6s", "layer", "x", "GFLOP", "fwd ms", "GFLOP/s", "dx ms",
-              "GFLOP/s", "dx/fwd");
+  std::printf("%-13s %-16s %7s | %9s %8s | %9s %8s %6s", "layer", "x", "GFLOP", "fwd ms", "GFLOP/s", "dx ms", "GFLOP/s",
+              "dx/fwd");
   if (wgrad) std::printf(" | %9s %8s", "dw ms", "GFLOP/s");
   std::printf("\n");
   double tf = 0, tb = 0, tw = 0, flops = 0;

@@ -2,17 +2,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
-#include <nlohmann/json.hpp>
-
 #include "cli/cli.h"
-#include "io/hdf5.h"
 #include "data/input.h"
-#include "weights/labels.h"
 #include "image/preprocess.h"
+#include "io/hdf5.h"
+#include "weights/labels.h"
 
 namespace gt::cli {
 namespace {
@@ -21,18 +20,12 @@ const char* kHelp =
     "\n"
     "Prints the top-k classes of an image with their probabilities.\n"
     "\n"
-    "options:\n"
-    GT_FLAG_WEIGHTS
+    "options:\n" GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K (test image K), or .h5 with dataset `input`\n"
-    "                   [1,C,H,W] (used as is, no preprocessing)\n"
-    GT_FLAG_MODEL
-    "  --top K          how many classes to print (default 5)\n"
-    GT_FLAG_RESIZE
+    "                   [1,C,H,W] (used as is, no preprocessing)\n" GT_FLAG_MODEL
+    "  --top K          how many classes to print (default 5)\n" GT_FLAG_RESIZE
     "  --json           print JSON instead of a table\n"
-    "  --raw FILE.h5    write logits [1,K] and probs [1,K]\n"
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE
-    GT_FLAG_PRECISION;
+    "  --raw FILE.h5    write logits [1,K] and probs [1,K]\n" GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
 
 }  // namespace
 
@@ -55,12 +48,13 @@ int run_classify(int argc, char** argv) {
 
   auto model = load_model(weights, model_name);
   if (!model->info.include_top)
-    throw Error("weights file " + weights + " has no classifier (a _notop file): it extracts features, it cannot classify");
+    throw Error("weights file " + weights +
+                " has no classifier (a _notop file): it extracts features, it cannot classify");
   std::string true_label;
-  const Tensor x = is_tensor_input(image)
-                       ? load_input(image, model->info, "", precision())
-                       : preprocess(data::load_pixels(image, model->info, resize, &true_label), model->info.preprocessing)
-                             .to(precision());
+  const Tensor x = is_tensor_input(image) ? load_input(image, model->info, "", precision())
+                                          : preprocess(data::load_pixels(image, model->info, resize, &true_label),
+                                                       model->info.preprocessing)
+                                                .to(precision());
   Tensor logits, probs;
   {
     NoGradGuard no_grad;
@@ -87,7 +81,8 @@ int run_classify(int argc, char** argv) {
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s (%s weights), %lldx%lld input%s\n", model->info.arch.c_str(), model->info.variant.c_str(),
-                (long long)x.dim(2), (long long)x.dim(3), true_label.empty() ? "" : (", true class: " + true_label).c_str());
+                (long long)x.dim(2), (long long)x.dim(3),
+                true_label.empty() ? "" : (", true class: " + true_label).c_str());
     for (size_t i = 0; i < k; ++i)
       std::printf("%3zu. %-30s %8.4f   (class %lld)\n", i + 1, class_name(labels, order[i]).c_str(),
                   p[size_t(order[i])], (long long)order[i]);

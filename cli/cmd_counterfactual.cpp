@@ -3,11 +3,11 @@
 #include <cstdio>
 
 #include "cli/cli.h"
-#include "io/hdf5.h"
-#include "weights/labels.h"
 #include "image/preprocess.h"
-#include "xai/counterfactual.h"
+#include "io/hdf5.h"
 #include "render/viz.h"
+#include "weights/labels.h"
+#include "xai/counterfactual.h"
 
 namespace gt::cli {
 namespace {
@@ -22,11 +22,9 @@ const char* kHelp =
     "Writes --out: original | counterfactual | |difference| (summed over channels), and the saliency\n"
     "maps of the target class on the original and on the counterfactual side by side (--saliency).\n"
     "\n"
-    "options:\n"
-    GT_FLAG_WEIGHTS
+    "options:\n" GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
-    "  --target T       class index or name, e.g. \"golden retriever\" (required)\n"
-    GT_FLAG_MODEL
+    "  --target T       class index or name, e.g. \"golden retriever\" (required)\n" GT_FLAG_MODEL
     "  --optimizer O    adam (default) or sgd\n"
     "  --lr LR          learning rate, in model-input units (default 0.01)\n"
     "  --steps N        at most this many steps (default 200)\n"
@@ -37,11 +35,8 @@ const char* kHelp =
     "  --saliency FILE  the saliency comparison (default: --out with _saliency before .png)\n"
     "  --raw FILE.h5    input [1,C,H,W] (the counterfactual in model-input space) and history\n"
     "                   [steps+1, 3]: p(target), p(original class), top-1 index at each step\n"
-    "  --cmap NAME      colormap of the maps (default hot)\n"
-    GT_FLAG_RESIZE
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE
-    GT_FLAG_PRECISION;
+    "  --cmap NAME      colormap of the maps (default hot)\n" GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE
+        GT_FLAG_PRECISION;
 
 Image saliency_panel(const xai::Model& fn, const Tensor& x, int64_t target, const std::string& cmap) {
   const std::vector<float> map = xai::channel_map(xai::input_gradient(fn, x, xai::Target{target, false}));
@@ -99,9 +94,8 @@ int run_counterfactual(int argc, char** argv) {
   std::string original_name;
   const xai::CounterfactualResult r = xai::counterfactual(fn, x, o, [&](const xai::CounterfactualStep& s) {
     if (s.step == 0) original_name = class_name(info, s.top1);
-    std::printf("step %4d: top-1 %-24s %.4f   p(%s) %.4f   p(%s) %.4f\n", s.step,
-                class_name(info, s.top1).c_str(), s.p_top1, target_name.c_str(), s.p_target,
-                original_name.c_str(), s.p_original);
+    std::printf("step %4d: top-1 %-24s %.4f   p(%s) %.4f   p(%s) %.4f\n", s.step, class_name(info, s.top1).c_str(),
+                s.p_top1, target_name.c_str(), s.p_target, original_name.c_str(), s.p_original);
     std::fflush(stdout);
   });
   const xai::CounterfactualStep& last = r.history.back();
@@ -132,8 +126,9 @@ int run_counterfactual(int argc, char** argv) {
   }
   viz::write_png(out, viz::panels({picture, cf_picture, diff_img}));
   viz::write_png(saliency_out, sal);
-  std::printf("wrote %s (original | counterfactual | difference)\nwrote %s (saliency of '%s': original | counterfactual)\n",
-              out.c_str(), saliency_out.c_str(), target_name.c_str());
+  std::printf(
+      "wrote %s (original | counterfactual | difference)\nwrote %s (saliency of '%s': original | counterfactual)\n",
+      out.c_str(), saliency_out.c_str(), target_name.c_str());
   return 0;
 }
 

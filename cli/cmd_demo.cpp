@@ -9,12 +9,12 @@
 #include <numeric>
 #include <sstream>
 
-#include "data/dataset.h"
 #include "cli/cli.h"
-#include "weights/labels.h"
+#include "data/dataset.h"
 #include "image/preprocess.h"
-#include "xai/counterfactual.h"
 #include "render/viz.h"
+#include "weights/labels.h"
+#include "xai/counterfactual.h"
 
 namespace gt::cli {
 namespace {
@@ -42,14 +42,14 @@ const char* kHelp =
     "  --methods LIST   the explain methods, comma-separated (default saliency,gradcam,ig; any of\n"
     "                   gradtrace --help's)\n"
     "  --steps N        IG steps (default 50)\n"
-    "  --cmap NAME      colormap (default hot)\n"
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE;
+    "  --cmap NAME      colormap (default hot)\n" GT_FLAG_THREADS GT_FLAG_DEVICE;
 
 // Where a counterfactual of each Fashion-MNIST class should go: its nearest neighbour in the course.
-const int64_t kPartner[10] = {6 /*T-shirt->Shirt*/, 3 /*Trouser->Dress*/, 4 /*Pullover->Coat*/, 1 /*Dress->Trouser*/,
-                              2 /*Coat->Pullover*/, 7 /*Sandal->Sneaker*/, 0 /*Shirt->T-shirt*/, 9 /*Sneaker->Ankle boot*/,
-                              2 /*Bag->Pullover*/, 7 /*Ankle boot->Sneaker*/};
+const int64_t kPartner[10] = {6 /*T-shirt->Shirt*/, 3 /*Trouser->Dress*/,
+                              4 /*Pullover->Coat*/, 1 /*Dress->Trouser*/,
+                              2 /*Coat->Pullover*/, 7 /*Sandal->Sneaker*/,
+                              0 /*Shirt->T-shirt*/, 9 /*Sneaker->Ankle boot*/,
+                              2 /*Bag->Pullover*/,  7 /*Ankle boot->Sneaker*/};
 
 // The first test image of each listed class (Sneaker, Shirt, Ankle boot, Pullover, Trouser).
 std::string default_images() {
@@ -84,12 +84,12 @@ std::string find_imagenet_weights(const std::string& flag) {
 struct Row {
   std::string title, caption;
   std::vector<std::pair<std::string, std::string>> panels;  // file, caption
-  std::vector<Image> pictures;                               // for summary.png
+  std::vector<Image> pictures;                              // for summary.png
 };
 
 // One image through the whole exercise; PNGs go to out/<stem>_*.png.
-Row explain(xai::Subject& s, const std::string& stem, const std::string& title, int64_t cf_target, const std::string& out,
-            const std::vector<std::string>& methods, int steps, const std::string& cmap) {
+Row explain(xai::Subject& s, const std::string& stem, const std::string& title, int64_t cf_target,
+            const std::string& out, const std::vector<std::string>& methods, int steps, const std::string& cmap) {
   const nn::ModelInfo& info = s.model->info;
   const int W = int(s.x.dim(3)), H = int(s.x.dim(2));
   Row row;
@@ -134,8 +134,8 @@ Row explain(xai::Subject& s, const std::string& stem, const std::string& title, 
   const Tensor cf_pixels = deprocess(r.input, info.preprocessing);
   const std::vector<float> change = pixel_change(s.pixels, cf_pixels);
   const auto& last = r.history.back();
-  std::snprintf(buf, sizeof buf, "counterfactual: p(%s) %.2f after %d steps (%.0f ms)%s", class_name(info, cf_target).c_str(),
-                last.p_target, last.step, ms, r.reached ? "" : ", not reached");
+  std::snprintf(buf, sizeof buf, "counterfactual: p(%s) %.2f after %d steps (%.0f ms)%s",
+                class_name(info, cf_target).c_str(), last.p_target, last.step, ms, r.reached ? "" : ", not reached");
   add("counterfactual", tensor_to_image(cf_pixels), buf);
   add("change", viz::colorize(viz::normalize(change, viz::Norm::minmax), W, H, cmap), "what changed (|difference|)");
   std::printf("  %s\n", buf);
@@ -147,7 +147,8 @@ void html_rows(std::ostringstream& html, const std::vector<Row>& rows) {
     html << "<div class=\"r\"><h3>" << html_escape(r.title) << "</h3><p class=\"k\">" << html_escape(r.caption)
          << "</p><table><tr>";
     for (const auto& [file, caption] : r.panels)
-      html << "<td><img src=\"" << file << "\" width=\"160\"><br><span class=\"k\">" << html_escape(caption) << "</span></td>";
+      html << "<td><img src=\"" << file << "\" width=\"160\"><br><span class=\"k\">" << html_escape(caption)
+           << "</span></td>";
     html << "</tr></table></div>\n";
   }
 }
@@ -202,26 +203,29 @@ int run_demo(int argc, char** argv) {
     photo_rows.push_back(explain(s, "photo", fs::path(photo).filename().string() + " with " + s.model->info.arch,
                                  top2.back(), out, methods, steps, cmap));
   } else if (!weights.empty()) {
-    std::printf("ImageNet weights %s found; give --photo FILE (or GRADTRACE_PHOTO) to explain a photo too\n", weights.c_str());
+    std::printf("ImageNet weights %s found; give --photo FILE (or GRADTRACE_PHOTO) to explain a photo too\n",
+                weights.c_str());
   } else {
     std::printf("no ImageNet weights (--weights, GRADTRACE_WEIGHTS or ~/.keras/models): the photo part is skipped\n");
   }
 
   std::ostringstream html;
-  html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>gradtrace demo</title><style>"
-       << "body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}td{vertical-align:top;padding:4px;"
-          "max-width:170px}img{image-rendering:pixelated}.k{color:#555;font-size:90%}.r{margin:1.5em 0;border-top:1px "
-          "solid #ccc}</style></head><body>\n<h1>gradtrace demo</h1>\n<p>The embedded <b>fashion_cnn</b> (trained by "
-          "gradtrace on Fashion-MNIST) explained on its test images: where the gradient of the predicted class is "
-          "large (saliency), which regions of the last conv block drive it (Grad-CAM at conv3_relu), how much each "
-          "pixel contributes along a path from a black image (Integrated Gradients), and the smallest change that "
-          "makes the model answer a neighbouring class (counterfactual).</p>\n<img src=\"summary.png\" width=\"720\">\n";
+  html
+      << "<!doctype html><html><head><meta charset=\"utf-8\"><title>gradtrace demo</title><style>"
+      << "body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}td{vertical-align:top;padding:4px;"
+         "max-width:170px}img{image-rendering:pixelated}.k{color:#555;font-size:90%}.r{margin:1.5em 0;border-top:1px "
+         "solid #ccc}</style></head><body>\n<h1>gradtrace demo</h1>\n<p>The embedded <b>fashion_cnn</b> (trained by "
+         "gradtrace on Fashion-MNIST) explained on its test images: where the gradient of the predicted class is "
+         "large (saliency), which regions of the last conv block drive it (Grad-CAM at conv3_relu), how much each "
+         "pixel contributes along a path from a black image (Integrated Gradients), and the smallest change that "
+         "makes the model answer a neighbouring class (counterfactual).</p>\n<img src=\"summary.png\" width=\"720\">\n";
   html_rows(html, rows);
   if (!photo_rows.empty()) {
     html << "<h2>A photo, with ImageNet weights</h2>\n";
     html_rows(html, photo_rows);
   }
-  html << "<p class=\"k\">Made by gradtrace. Each method has its own command with more options: gradtrace --help.</p></body></html>\n";
+  html << "<p class=\"k\">Made by gradtrace. Each method has its own command with more options: gradtrace "
+          "--help.</p></body></html>\n";
   write_text_file(out + "/index.html", html.str());
   std::printf("wrote %s/index.html and %s/summary.png\n", out.c_str(), out.c_str());
   return 0;

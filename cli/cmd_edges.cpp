@@ -6,12 +6,12 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
-#include "nn/tiny_cnn.h"
 #include "cli/cli.h"
-#include "io/hdf5.h"
 #include "image/image.h"
-#include "xai/saliency.h"
+#include "io/hdf5.h"
+#include "nn/tiny_cnn.h"
 #include "render/viz.h"
+#include "xai/saliency.h"
 
 namespace gt::cli {
 namespace {
@@ -29,8 +29,7 @@ const char* kHelp =
     "  --size S         the image is resized to SxS before the net (default 128)\n"
     "  --cmap NAME      colormap: hot, viridis, plasma, inferno, magma, gray, jet, turbo, bwr (default hot)\n"
     "  --alpha A        weight of the map in the overlay panel (default 0.5)\n"
-    "  --raw FILE       also write the raw result as HDF5: attribution [1,3,S,S], map [S,S]\n"
-    GT_FLAG_THREADS;
+    "  --raw FILE       also write the raw result as HDF5: attribution [1,3,S,S], map [S,S]\n" GT_FLAG_THREADS;
 
 // A 128x128 picture: a bright disc and a dark square on a flat background.
 Image synthetic_image() {

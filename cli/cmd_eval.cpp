@@ -1,10 +1,9 @@
 // gradtrace eval: a model's accuracy, per-class accuracy and confusion matrix on a dataset.
 #include <cstdio>
-
-#include "train/loop.h"
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "train/loop.h"
 #include "train/training.h"
 #include "weights/labels.h"
 
@@ -23,9 +22,7 @@ const char* kHelp =
     "                   (every image in DIR/<class name>/, resized to the model's input)\n"
     "  --strict         an unreadable image in a folder is an error (default: skipped, counted)\n"
     "  --batch B        evaluation batch size (default 200)\n"
-    "  --json           print JSON instead of tables\n"
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE;
+    "  --json           print JSON instead of tables\n" GT_FLAG_THREADS GT_FLAG_DEVICE;
 }  // namespace
 
 int run_eval(int argc, char** argv) {
@@ -46,8 +43,11 @@ int run_eval(int argc, char** argv) {
   const train::Evaluation e = train::evaluate(*m, d, batch);
   const int64_t K = e.classes;
   if (json) {
-    nlohmann::ordered_json j = {{"model", m->info.arch}, {"dataset", d.source}, {"examples", e.total},
-                                {"accuracy", e.accuracy()}, {"loss", e.loss}};
+    nlohmann::ordered_json j = {{"model", m->info.arch},
+                                {"dataset", d.source},
+                                {"examples", e.total},
+                                {"accuracy", e.accuracy()},
+                                {"loss", e.loss}};
     std::vector<double> per_class;
     std::vector<std::vector<int64_t>> confusion(static_cast<size_t>(K));
     for (int64_t k = 0; k < K; ++k) {

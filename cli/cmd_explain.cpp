@@ -1,9 +1,10 @@
 // gradtrace <method>: one attribution method of the registry (xai/method.h) on one image, written as
 // a PNG (and raw HDF5). Every method's flags, help and defaults come from its registry entry.
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "image/image.h"
@@ -19,19 +20,20 @@ namespace {
 // gradient's channels.
 std::string common_help(const xai::Method& m) {
   std::string h = GT_FLAG_WEIGHTS
-      "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input` [1,C,H,W] (as is)\n"
-      GT_FLAG_MODEL
-      "  --target T       class index or name (\"golden retriever\"); default: the top-1 class";
+      "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input` [1,C,H,W] (as "
+      "is)\n" GT_FLAG_MODEL "  --target T       class index or name (\"golden retriever\"); default: the top-1 class";
   h += m.target_all ? "; all: the sum of all\n                   class logits\n" : "\n";
   h += "  --out FILE.png   output picture: image | map | overlay (default " + m.name + ".png)\n";
   h += "  --raw FILE.h5    the raw result: map [H,W]";
   h += m.smooth_map ? " and cam [h,w] at the layer's resolution" : " and attribution [1,C,H,W] in model-input space";
   h += "\n                   (README, \"Raw outputs\")\n";
-  h += m.signed_map ? "  --cmap NAME      " + viz::colormap_list() + " (default bwr)\n"
-                    : "  --cmap NAME      " + viz::colormap_list() + " (default hot; bwr\n                   with --signed)\n";
+  h += m.signed_map
+           ? "  --cmap NAME      " + viz::colormap_list() + " (default bwr)\n"
+           : "  --cmap NAME      " + viz::colormap_list() + " (default hot; bwr\n                   with --signed)\n";
   h += "  --norm N         minmax, percentile (the top --clip percent clipped) or symmetric (default ";
-  h += m.signed_map ? "symmetric)\n" : m.smooth_map ? "minmax;\n                   symmetric with --signed)\n"
-                                                    : "percentile;\n                   symmetric with --signed)\n";
+  h += m.signed_map   ? "symmetric)\n"
+       : m.smooth_map ? "minmax;\n                   symmetric with --signed)\n"
+                      : "percentile;\n                   symmetric with --signed)\n";
   h += "  --clip P         percent clipped by percentile/symmetric normalisation (default 1)\n"
        "  --alpha A        weight of the map in the overlay (default 0.5)\n";
   if (!m.signed_map)
@@ -198,8 +200,10 @@ int run_explain(int argc, char** argv) {
     if (!r.segments.empty()) viz::outline(outlined, r.segments, {255, 255, 0});
     panels = {outlined, heat, viz::overlay(picture, heat, alpha)};
   }
-  if (!raw.empty()) write_raw(raw, out, r, target, name, H, W, viz::panels(panels));
-  else viz::write_png(out, viz::panels(panels));
+  if (!raw.empty())
+    write_raw(raw, out, r, target, name, H, W, viz::panels(panels));
+  else
+    viz::write_png(out, viz::panels(panels));
   std::printf("wrote %s (%s)\n", out.c_str(), s.pixels.defined() ? "image | map | overlay" : "map");
   return 0;
 }

@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "autodiff/gradcheck.h"
-#include "train/loop.h"
 #include "cli/cli.h"
+#include "train/loop.h"
 #include "xai/inspect.h"
 
 namespace gt::cli {
@@ -18,8 +18,7 @@ const char* kHelp =
     "(L(x + h e_k) - L(x - h e_k)) / 2h at sampled elements k, in float32 as the network runs. Prints\n"
     "the relative errors; exit code 1 when one exceeds the tolerance.\n"
     "\n"
-    "options:\n"
-    GT_FLAG_WEIGHTS
+    "options:\n" GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input`\n"
     "  --layer NAME     a layer with parameters: conv, depthwise conv, dense, batch norm\n"
     "                   (gradtrace layers --weights FILE lists them)\n"
@@ -28,12 +27,9 @@ const char* kHelp =
     "                   each element, so a large step only shrinks the float32 rounding; where a ReLU\n"
     "                   inside the layer switches within the step, the element is skipped as a kink)\n"
     "  --tolerance T    the largest relative error that passes (default 0.01)\n"
-    "  --seed S         which elements and which R (default 1234)\n"
-    GT_FLAG_MODEL
+    "  --seed S         which elements and which R (default 1234)\n" GT_FLAG_MODEL
     "  --device D       cpu or cuda: where the layer runs, forward, backward and every perturbed forward\n"
-    "                   (default: cpu)\n"
-    GT_FLAG_THREADS
-    GT_FLAG_PRECISION;
+    "                   (default: cpu)\n" GT_FLAG_THREADS GT_FLAG_PRECISION;
 }  // namespace
 
 int run_gradcheck(int argc, char** argv) {
@@ -83,9 +79,11 @@ int run_gradcheck(int argc, char** argv) {
   const std::vector<SampledCheck> r = gradcheck_sampled(f, inputs, o);
   for (size_t i = 0; i < params.size(); ++i) *params[i].second = originals[i];
 
-  std::printf("%s, layer %s on %s: backward against central differences (float32, %d samples per tensor, step %g x RMS)\n\n",
-              m.info.arch.c_str(), layer.c_str(), to_string(o.device), o.samples, o.eps);
-  std::printf("%-10s %-18s %8s %8s %12s %12s  %s\n", "tensor", "shape", "checked", "kinks", "max rel err", "median", "");
+  std::printf(
+      "%s, layer %s on %s: backward against central differences (float32, %d samples per tensor, step %g x RMS)\n\n",
+      m.info.arch.c_str(), layer.c_str(), to_string(o.device), o.samples, o.eps);
+  std::printf("%-10s %-18s %8s %8s %12s %12s  %s\n", "tensor", "shape", "checked", "kinks", "max rel err", "median",
+              "");
   bool ok = true;
   for (size_t i = 0; i < r.size(); ++i) {
     const std::string name = i == 0 ? "input" : params[i - 1].first;
@@ -93,7 +91,9 @@ int run_gradcheck(int argc, char** argv) {
     ok &= pass;
     std::printf("%-10s %-18s %8lld %8lld %12.3g %12.3g  %s\n", name.c_str(), r[i].shape.str().c_str(),
                 (long long)r[i].checked, (long long)r[i].skipped, r[i].max_rel, r[i].median_rel,
-                pass ? "ok" : r[i].checked ? "FAIL" : "FAIL (every sample on a kink)");
+                pass           ? "ok"
+                : r[i].checked ? "FAIL"
+                               : "FAIL (every sample on a kink)");
     if (!pass)
       for (size_t k = 0; k < r[i].points.size() && k < 3; ++k) {
         const auto& p = r[i].points[k];

@@ -31,7 +31,7 @@ struct Graph {
   struct Box {
     std::string layer, op, shape, saved;
   };
-  std::vector<Box> boxes;                            // 0 = the input, then the tape's nodes
+  std::vector<Box> boxes;                                // 0 = the input, then the tape's nodes
   std::vector<std::tuple<int, int, std::string>> edges;  // from box, to box, shape
 };
 
@@ -56,8 +56,10 @@ Graph record_graph(nn::Model& m, bool with_saved) {
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       // Other leaves than the image are parameters (weights, statistics): not drawn.
       const auto it = box_of_slot.find(n.inputs[k]);
-      if (it != box_of_slot.end()) g.edges.emplace_back(it->second, me, dims(n.input_shapes[k]));
-      else if (n.inputs[k] == x.impl()->slot) g.edges.emplace_back(0, me, dims(n.input_shapes[k]));
+      if (it != box_of_slot.end())
+        g.edges.emplace_back(it->second, me, dims(n.input_shapes[k]));
+      else if (n.inputs[k] == x.impl()->slot)
+        g.edges.emplace_back(0, me, dims(n.input_shapes[k]));
     }
   }
   return g;
@@ -65,12 +67,13 @@ Graph record_graph(nn::Model& m, bool with_saved) {
 
 std::string to_dot(const Graph& g, const std::string& title) {
   std::ostringstream o;
-  o << "digraph tape {\n  label=\"" << title << "\";\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n"
+  o << "digraph tape {\n  label=\"" << title
+    << "\";\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n"
     << "  edge [fontname=\"Helvetica\", fontsize=8];\n";
   for (size_t i = 0; i < g.boxes.size(); ++i) {
     const auto& b = g.boxes[i];
-    o << "  n" << i << " [label=\"" << b.layer << (b.op.empty() ? "" : "\\n" + b.op) << "\\n" << b.shape
-      << (b.saved.empty() ? "" : "\\n" + b.saved) << "\"];\n";
+    o << "  n" << i << " [label=\"" << b.layer << (b.op.empty() ? "" : "\\n" + b.op) << "\\n"
+      << b.shape << (b.saved.empty() ? "" : "\\n" + b.saved) << "\"];\n";
   }
   for (const auto& [a, b, s] : g.edges) o << "  n" << a << " -> n" << b << " [label=\"" << s << "\"];\n";
   o << "}\n";
@@ -84,7 +87,8 @@ std::string to_svg(const Graph& g, const std::string& title) {
   const int width = x0 + box_w + 40 + 6 * std::min(max_span, 60), height = top + row * int(g.boxes.size()) + 20;
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-    << "\" font-family=\"Helvetica,Arial,sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    << "\" font-family=\"Helvetica,Arial,sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" "
+       "fill=\"white\"/>\n"
     << "<text x=\"" << x0 << "\" y=\"22\" font-size=\"14\">" << xml_escape(title) << "</text>\n";
   auto y_of = [&](int i) { return top + row * i; };
   for (const auto& [a, b, s] : g.edges) {
@@ -93,8 +97,8 @@ std::string to_svg(const Graph& g, const std::string& title) {
         << "\" stroke=\"#555\"/>\n";
     } else {  // a skip connection: an arc on the right, wider for longer jumps
       const int bulge = x0 + box_w + 10 + 6 * std::min(b - a, 60);
-      o << "<path d=\"M " << x0 + box_w << " " << y_of(a) + 12 << " C " << bulge << " " << y_of(a) + 12 << ", " << bulge << " "
-        << y_of(b) + 12 << ", " << x0 + box_w << " " << y_of(b) + 12 << "\" fill=\"none\" stroke=\"#c44\"/>\n";
+      o << "<path d=\"M " << x0 + box_w << " " << y_of(a) + 12 << " C " << bulge << " " << y_of(a) + 12 << ", " << bulge
+        << " " << y_of(b) + 12 << ", " << x0 + box_w << " " << y_of(b) + 12 << "\" fill=\"none\" stroke=\"#c44\"/>\n";
     }
   }
   for (size_t i = 0; i < g.boxes.size(); ++i) {
@@ -103,7 +107,8 @@ std::string to_svg(const Graph& g, const std::string& title) {
     o << "<rect x=\"" << x0 << "\" y=\"" << y << "\" width=\"" << box_w << "\" height=\"24\" rx=\"3\" fill=\""
       << (b.op == "conv2d" || b.op == "linear" ? "#eef3fb" : "#f6f6f6") << "\" stroke=\"#888\"/>\n"
       << "<text x=\"" << x0 + 6 << "\" y=\"" << y + 16 << "\"><tspan font-weight=\"bold\">" << xml_escape(b.layer)
-      << "</tspan> " << xml_escape(b.op) << "  " << b.shape << (b.saved.empty() ? "" : "  [" + b.saved + "]") << "</text>\n";
+      << "</tspan> " << xml_escape(b.op) << "  " << b.shape << (b.saved.empty() ? "" : "  [" + b.saved + "]")
+      << "</text>\n";
   }
   o << "</svg>\n";
   return o.str();

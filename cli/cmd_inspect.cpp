@@ -4,15 +4,14 @@
 
 #include <cstdio>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "io/hdf5.h"
-#include "weights/labels.h"
-#include "xai/inspect.h"
 #include "render/plot.h"
 #include "render/viz.h"
+#include "weights/labels.h"
+#include "xai/inspect.h"
 
 namespace gt::cli {
 namespace {
@@ -25,8 +24,7 @@ const char* kHelp =
     "arrives at the node's output (L2 norm, max |g|, fraction of zeros: dead ReLUs show up here);\n"
     "and the node's forward and backward time. Every layer is its own node here (no fusion).\n"
     "\n"
-    "options:\n"
-    GT_FLAG_WEIGHTS
+    "options:\n" GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input`\n"
     "  --target T       class index or name (default: the top-1 class)\n"
     "  --layer PATTERN  only layers whose name matches (shell pattern: 'block4_*', 'conv_dw_1?')\n"
@@ -38,12 +36,8 @@ const char* kHelp =
     "                   and the tape (order, ops, shapes) as the root attribute `tape`\n"
     "  --max-bytes N    refuse a dump larger than N bytes, before running it (default 2e9)\n"
     "  --plot FILE.png  the gradient flow: per node, the arriving gradient's L2 norm (log scale) and the\n"
-    "                   activation mean, over the depth of the network, bars coloured by op\n"
-    GT_FLAG_RESIZE
-    GT_FLAG_MODEL
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE
-    GT_FLAG_PRECISION;
+    "                   activation mean, over the depth of the network, bars coloured by op\n" GT_FLAG_RESIZE
+        GT_FLAG_MODEL GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
 
 std::string fmt(const char* f, double v) {
   char b[64];
@@ -77,15 +71,19 @@ double dump_bytes(xai::Subject& s, const std::string& pattern, const std::functi
 }
 
 void print_csv(const xai::Inspection& r, const std::function<bool(const std::string&)>& matches) {
-    std::printf("index,layer,op,shape,act_mean,act_std,act_min,act_max,act_zeros,grad_l2,grad_max_abs,grad_zeros,forward_ms,backward_ms\n");
+  std::printf(
+      "index,layer,op,shape,act_mean,act_std,act_min,act_max,act_zeros,grad_l2,grad_max_abs,grad_zeros,forward_ms,"
+      "backward_ms\n");
   for (const auto& n : r.nodes) {
     if (!matches(n.layer)) continue;
     const auto& A = n.activation;
     const auto& G = n.gradient;
     std::printf("%zu,%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,", n.index, n.layer.c_str(), n.op.c_str(), dims(n.shape).c_str(),
                 A.mean, A.std, A.min, A.max, A.zeros);
-    if (n.has_gradient) std::printf("%.6g,%.6g,%.6g,", G.l2, G.max_abs, G.zeros);
-    else std::printf(",,,");
+    if (n.has_gradient)
+      std::printf("%.6g,%.6g,%.6g,", G.l2, G.max_abs, G.zeros);
+    else
+      std::printf(",,,");
     std::printf("%.4f,%.4f\n", n.forward_ms, n.backward_ms);
   }
 }
@@ -101,9 +99,14 @@ std::string inspect_json(const xai::Inspection& r, const std::string& arch, int6
     for (int i = 0; i < n.shape.ndim(); ++i) shape.push_back(n.shape[i]);
     const auto& A = n.activation;
     const auto& G = n.gradient;
-    ordered_json node = {{"index", n.index}, {"layer", n.layer}, {"op", n.op}, {"shape", shape},
-                         {"activation", {{"mean", A.mean}, {"std", A.std}, {"min", A.min}, {"max", A.max}, {"zeros", A.zeros}}}};
-    node["gradient"] = n.has_gradient ? ordered_json{{"l2", G.l2}, {"max_abs", G.max_abs}, {"zeros", G.zeros}} : ordered_json();
+    ordered_json node = {
+        {"index", n.index},
+        {"layer", n.layer},
+        {"op", n.op},
+        {"shape", shape},
+        {"activation", {{"mean", A.mean}, {"std", A.std}, {"min", A.min}, {"max", A.max}, {"zeros", A.zeros}}}};
+    node["gradient"] =
+        n.has_gradient ? ordered_json{{"l2", G.l2}, {"max_abs", G.max_abs}, {"zeros", G.zeros}} : ordered_json();
     node["forward_ms"] = n.forward_ms;
     node["backward_ms"] = n.backward_ms;
     nodes += (nodes.empty() ? "\n " : ",\n ") + node.dump();
@@ -139,10 +142,12 @@ int run_inspect(int argc, char** argv) {
 
   const double bytes = dump_bytes(s, pattern, matches);
   if (!dump.empty() && bytes > max_bytes)
-    throw Error("the dump would take " + fmt("%.0f", bytes / 1e6) + " MB (activations and gradients of the matching nodes), over --max-bytes " +
+    throw Error("the dump would take " + fmt("%.0f", bytes / 1e6) +
+                " MB (activations and gradients of the matching nodes), over --max-bytes " +
                 fmt("%.0f", max_bytes / 1e6) + " MB; narrow it with --layer or raise --max-bytes");
 
-  const xai::Inspection r = xai::inspect(s.fn, s.x, t, dump.empty() ? std::function<bool(const std::string&)>() : matches);
+  const xai::Inspection r =
+      xai::inspect(s.fn, s.x, t, dump.empty() ? std::function<bool(const std::string&)>() : matches);
   const nn::ModelInfo& info = s.model->info;
   const std::string target_name = t.all ? std::string("all classes") : class_name(info, t.index);
 
@@ -152,9 +157,10 @@ int run_inspect(int argc, char** argv) {
     print_csv(r, matches);
   } else {
     std::printf("%s (%s weights): d logit[%s] / d input; %zu tape nodes%s\n\n", info.arch.c_str(), info.variant.c_str(),
-                target_name.c_str(), r.nodes.size(), pattern.empty() ? "" : (", rows matching '" + pattern + "'").c_str());
-    std::printf("%4s %-24s %-16s %-16s | %10s %9s %9s %9s %6s | %9s %9s %6s", "#", "layer", "op", "output", "act mean", "std",
-                "min", "max", "zero%", "grad L2", "max|g|", "zero%");
+                target_name.c_str(), r.nodes.size(),
+                pattern.empty() ? "" : (", rows matching '" + pattern + "'").c_str());
+    std::printf("%4s %-24s %-16s %-16s | %10s %9s %9s %9s %6s | %9s %9s %6s", "#", "layer", "op", "output", "act mean",
+                "std", "min", "max", "zero%", "grad L2", "max|g|", "zero%");
     std::printf(times ? " | %8s %8s\n" : "\n", "fwd ms", "bwd ms");
     double fwd = 0, bwd = 0;
     for (const auto& n : r.nodes) {
@@ -163,14 +169,17 @@ int run_inspect(int argc, char** argv) {
       if (!matches(n.layer)) continue;
       const auto& A = n.activation;
       const auto& G = n.gradient;
-      std::printf("%4zu %-24s %-16s %-16s | %10.4g %9.4g %9.4g %9.4g %6.1f | ", n.index, shown(n.layer).c_str(), n.op.c_str(),
-                  dims(n.shape).c_str(), A.mean, A.std, A.min, A.max, 100 * A.zeros);
-      if (n.has_gradient) std::printf("%9.3g %9.3g %6.1f", G.l2, G.max_abs, 100 * G.zeros);
-      else std::printf("%9s %9s %6s", "-", "-", "-");
+      std::printf("%4zu %-24s %-16s %-16s | %10.4g %9.4g %9.4g %9.4g %6.1f | ", n.index, shown(n.layer).c_str(),
+                  n.op.c_str(), dims(n.shape).c_str(), A.mean, A.std, A.min, A.max, 100 * A.zeros);
+      if (n.has_gradient)
+        std::printf("%9.3g %9.3g %6.1f", G.l2, G.max_abs, 100 * G.zeros);
+      else
+        std::printf("%9s %9s %6s", "-", "-", "-");
       std::printf(times ? " | %8.3f %8.3f\n" : "\n", n.forward_ms, n.backward_ms);
     }
     const xai::Stats g = xai::tensor_stats(r.input_gradient);
-    std::printf("\ninput %s: gradient L2 %.4g, max|g| %.4g (the saliency map)", dims(s.x.shape()).c_str(), g.l2, g.max_abs);
+    std::printf("\ninput %s: gradient L2 %.4g, max|g| %.4g (the saliency map)", dims(s.x.shape()).c_str(), g.l2,
+                g.max_abs);
     std::printf(times ? "; forward %.1f ms, backward %.1f ms\n" : "\n", fwd, bwd);
   }
 

@@ -15,20 +15,16 @@ const char* kHelp =
     "important pixels come back first, and p(target) should rise fast (high AUC is good). Each curve has\n"
     "--steps + 1 points; the AUC is its area over the fraction of pixels changed (Petsiuk et al. 2018).\n"
     "\n"
-    "options:\n"
-    GT_FLAG_WEIGHTS
+    "options:\n" GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K or .h5 input (required)\n"
     "  --map FILE.h5    a map written by any method's --raw (dataset `map` [H,W]; its target is used)\n"
     "  --method NAME    or compute the map here with the method's defaults: saliency, gradxinput,\n"
     "                   smoothgrad, ig, gradcam, gradcam++, guided-backprop, guided-gradcam, occlusion,\n"
     "                   lime, kernelshap\n"
     "  --target T       class index or name (default: the map file's target, else the top-1 class)\n"
-    "  --steps N        points per curve minus one (default 50)\n"
-    GT_FLAG_MODEL
-    "  --raw FILE.h5    the curves: deletion [N+1], insertion [N+1]; attributes deletion_auc, insertion_auc\n"
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE
-    GT_FLAG_PRECISION;
+    "  --steps N        points per curve minus one (default 50)\n" GT_FLAG_MODEL
+    "  --raw FILE.h5    the curves: deletion [N+1], insertion [N+1]; attributes deletion_auc, "
+    "insertion_auc\n" GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
 }  // namespace
 
 int run_metrics(int argc, char** argv) {

@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "cli/cli.h"
-#include "weights/labels.h"
 #include "image/preprocess.h"
-#include "xai/compare.h"
 #include "render/viz.h"
+#include "weights/labels.h"
+#include "xai/compare.h"
 
 namespace gt::cli {
 namespace {
@@ -27,8 +27,7 @@ const char* kHelp =
     "and insertion AUC (see gradtrace metrics) and the time it took, then how alike the maps are (their\n"
     "rank correlations, see gradtrace compare). The page works offline.\n"
     "\n"
-    "options:\n"
-    GT_FLAG_WEIGHTS
+    "options:\n" GT_FLAG_WEIGHTS
     "  --image FILE     PNG/JPEG/BMP or fashion-mnist:test:K (required)\n"
     "  --out DIR        output folder (required; created if missing)\n"
     "  --target T       class index or name (default: the top-1 class)\n"
@@ -37,11 +36,8 @@ const char* kHelp =
     "                   kernelshap). occlusion, lime and kernelshap take hundreds of forward passes\n"
     "                   each (VGG16 on 2 cores: minutes); leave them out for a quick page\n"
     "  --steps N        points of the deletion/insertion curves minus one (default 20)\n"
-    "  --cmap NAME      colormap (default hot; bwr for the signed maps of lime and kernelshap)\n"
-    GT_FLAG_MODEL
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE
-    GT_FLAG_PRECISION;
+    "  --cmap NAME      colormap (default hot; bwr for the signed maps of lime and kernelshap)\n" GT_FLAG_MODEL
+        GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
 
 const char* kStyle =
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -107,8 +103,7 @@ int run_report(int argc, char** argv) {
   if (methods.empty()) methods = all;
   for (const auto& m : methods)
     if (std::find(all.begin(), all.end(), m) == all.end()) throw UsageError("--methods: unknown method '" + m + "'");
-  if (is_tensor_input(image))
-    throw UsageError("the report shows the picture: give an image file, not an .h5 tensor");
+  if (is_tensor_input(image)) throw UsageError("the report shows the picture: give an image file, not an .h5 tensor");
 
   xai::Subject s = load_subject(weights, model_name, image, "");
   const nn::ModelInfo& info = s.model->info;
@@ -125,7 +120,8 @@ int run_report(int argc, char** argv) {
        << html_escape(class_name(info, t.index)) << "&rdquo;</h1>\n"
        << "<p class=\"k\">weights " << html_escape(weights) << " (" << html_escape(info.variant) << "), image "
        << html_escape(image) << ", " << W << "x" << H << " input, " << html_escape(info.preprocessing)
-       << " preprocessing</p>\n<img src=\"image.png\" width=\"" << shown << "\">\n<h2>Top-5</h2>\n<table><tr><th>#</th><th>class</th><th>p</th></tr>\n";
+       << " preprocessing</p>\n<img src=\"image.png\" width=\"" << shown
+       << "\">\n<h2>Top-5</h2>\n<table><tr><th>#</th><th>class</th><th>p</th></tr>\n";
   const std::vector<int64_t> order = top_classes(s.probs, 5);
   for (size_t i = 0; i < order.size(); ++i) {
     char p[32];
@@ -154,13 +150,14 @@ int run_report(int argc, char** argv) {
     if (!r.segments.empty()) viz::outline(over, r.segments, {255, 255, 0});  // lime's superpixels
     viz::write_png(out + "/" + m + "_overlay.png", over);
     char line[160];
-    std::snprintf(line, sizeof line, "%.3f s; deletion AUC %.4f, insertion AUC %.4f", secs, f.deletion.auc, f.insertion.auc);
+    std::snprintf(line, sizeof line, "%.3f s; deletion AUC %.4f, insertion AUC %.4f", secs, f.deletion.auc,
+                  f.insertion.auc);
     std::printf("  %s\n", line);
-    html << "<div class=\"m\"><h3>" << html_escape(m) << "</h3><p>" << html_escape(r.params.empty() ? "defaults" : r.params)
-         << "<br>" << line << "</p>";
+    html << "<div class=\"m\"><h3>" << html_escape(m) << "</h3><p>"
+         << html_escape(r.params.empty() ? "defaults" : r.params) << "<br>" << line << "</p>";
     for (const auto& note : r.notes) html << "<p class=\"k\">" << html_escape(note) << "</p>";
-    html << "<img src=\"" << m << "_map.png\" width=\"" << shown << "\"><img src=\"" << m << "_overlay.png\" width=\"" << shown
-         << "\"></div>\n";
+    html << "<img src=\"" << m << "_map.png\" width=\"" << shown << "\"><img src=\"" << m << "_overlay.png\" width=\""
+         << shown << "\"></div>\n";
   }
   if (maps.size() > 1) html << agreement_table(methods, maps);
   html << "<p class=\"k\">Made by gradtrace.</p></body></html>\n";

@@ -4,11 +4,11 @@
 #include <csignal>
 #include <cstdio>
 
-#include "train/loop.h"
 #include "cli/cli.h"
+#include "io/hdf5.h"
+#include "train/loop.h"
 #include "train/training.h"
 #include "weights/format.h"
-#include "io/hdf5.h"
 
 namespace gt::cli {
 namespace {
@@ -49,9 +49,8 @@ const char* kHelp =
     "output:\n"
     "  --out FILE.h5    the trained weights\n"
     "  --checkpoint FILE written after every epoch (default: OUT with .ckpt.h5)\n"
-    "  --resume FILE    continue a run from its checkpoint, with the settings it was started with\n"
-    GT_FLAG_THREADS
-    GT_FLAG_DEVICE
+    "  --resume FILE    continue a run from its checkpoint, with the settings it was started with\n" GT_FLAG_THREADS
+        GT_FLAG_DEVICE
     "\n"
     "On a terminal a progress bar shows epoch, step, loss, accuracy, samples/s and the time left;\n"
     "otherwise one line per epoch. The same seed and thread count give the same weights.\n";
@@ -62,10 +61,10 @@ void on_sigint(int) { g_interrupted = 1; }
 struct Interrupted {};
 
 // The training flags (saved in a checkpoint; a resumed run takes them from there).
-const char* kRunFlags[] = {"--dataset", "--val",   "--size",     "--channels", "--limit",        "--augment",
-                           "--pad",     "--model", "--alpha",    "--epochs",   "--batch",        "--optimizer",
-                           "--lr",      "--momentum", "--schedule", "--step-size", "--weight-decay", "--gamma",
-                           "--seed",    "--strict"};
+const char* kRunFlags[] = {"--dataset",   "--val",          "--size",  "--channels", "--limit",
+                           "--augment",   "--pad",          "--model", "--alpha",    "--epochs",
+                           "--batch",     "--optimizer",    "--lr",    "--momentum", "--schedule",
+                           "--step-size", "--weight-decay", "--gamma", "--seed",     "--strict"};
 
 std::string fmt_time(double s) {
   const long t = std::lround(std::max(0.0, s));
@@ -113,7 +112,9 @@ int run_train(int argc, char** argv) {
   train::RunSettings r;
   if (!resume.empty()) {
     for (const char* f : kRunFlags)
-      if (a.given(f)) throw UsageError(std::string(f) + " cannot be changed on --resume: the run continues with the settings saved in " + resume);
+      if (a.given(f))
+        throw UsageError(std::string(f) +
+                         " cannot be changed on --resume: the run continues with the settings saved in " + resume);
     r = train::read_run_settings(resume);
   } else {
     r = read_run_flags(a);
@@ -141,12 +142,14 @@ int run_train(int argc, char** argv) {
   if (trainer.epoch >= r.config.epochs)
     throw Error("checkpoint " + resume + " has finished all " + std::to_string(r.config.epochs) + " epochs already");
 
-  std::printf("training %s (%lld parameters) on %s: %lld examples, %lld classes; %s %s; %d epochs of %lld steps (batch %lld)\n",
-              m->info.arch.c_str(), (long long)train::parameter_count(*m), d.train.source.c_str(), (long long)d.train.size(),
-              (long long)d.train.classes(), r.config.optimizer.kind.c_str(), r.config.schedule.kind.c_str(),
-              r.config.epochs, (long long)trainer.steps_per_epoch(), (long long)r.config.batch);
+  std::printf(
+      "training %s (%lld parameters) on %s: %lld examples, %lld classes; %s %s; %d epochs of %lld steps (batch %lld)\n",
+      m->info.arch.c_str(), (long long)train::parameter_count(*m), d.train.source.c_str(), (long long)d.train.size(),
+      (long long)d.train.classes(), r.config.optimizer.kind.c_str(), r.config.schedule.kind.c_str(), r.config.epochs,
+      (long long)trainer.steps_per_epoch(), (long long)r.config.batch);
   if (trainer.epoch > 0)
-    std::printf("resuming after epoch %d (step %lld) from %s\n", trainer.epoch, (long long)trainer.optimizer.steps, resume.c_str());
+    std::printf("resuming after epoch %d (step %lld) from %s\n", trainer.epoch, (long long)trainer.optimizer.steps,
+                resume.c_str());
   std::fflush(stdout);
 
   const bool tty = isatty(fileno(stderr));
@@ -162,11 +165,12 @@ int run_train(int argc, char** argv) {
         const int width = 24;
         const int fill = int(width * s.step / s.steps_per_epoch);
         const double per_step = s.seconds / double(s.step);
-        const double eta = per_step * double(s.steps_per_epoch - s.step) + per_step * double(s.steps_per_epoch) * (epochs_left - 1);
+        const double eta =
+            per_step * double(s.steps_per_epoch - s.step) + per_step * double(s.steps_per_epoch) * (epochs_left - 1);
         std::fprintf(stderr, "\repoch %d/%d [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f samples/s ETA %s ", s.epoch,
-                     r.config.epochs, std::string(size_t(fill), '=').c_str(), std::string(size_t(width - fill), ' ').c_str(),
-                     (long long)s.step, (long long)s.steps_per_epoch, s.loss, 100 * s.accuracy, s.samples_per_s,
-                     fmt_time(eta).c_str());
+                     r.config.epochs, std::string(size_t(fill), '=').c_str(),
+                     std::string(size_t(width - fill), ' ').c_str(), (long long)s.step, (long long)s.steps_per_epoch,
+                     s.loss, 100 * s.accuracy, s.samples_per_s, fmt_time(eta).c_str());
         std::fflush(stderr);
       });
       if (tty) std::fputs("\r\033[K", stderr);

@@ -53,8 +53,8 @@ Dataset load_fashion_mnist(const std::string& dir, const std::string& split) {
   if (img.dims.size() != 3 || img.dims[1] != 28 || img.dims[2] != 28)
     throw Error("dataset file " + img_path + ": expected images of shape (N,28,28)");
   if (lab.dims.size() != 1 || lab.dims[0] != img.dims[0])
-    throw Error("dataset file " + lab_path + ": expected " + std::to_string(img.dims[0]) + " labels, one per image in " +
-                img_path);
+    throw Error("dataset file " + lab_path + ": expected " + std::to_string(img.dims[0]) +
+                " labels, one per image in " + img_path);
   Dataset d;
   d.source = "fashion-mnist:" + split;
   d.channels = 1;
@@ -100,7 +100,8 @@ Dataset load_image_folder(const std::string& dir, const FolderOptions& o,
     for (const auto& e : fs::directory_iterator(classes[k]))
       if (e.is_regular_file() && is_image_name(e.path())) files.push_back(e.path());
     std::sort(files.begin(), files.end());
-    if (files.empty()) throw Error("image folder " + classes[k].string() + ": no images (.png, .jpg, .jpeg, .bmp) in this class folder");
+    if (files.empty())
+      throw Error("image folder " + classes[k].string() + ": no images (.png, .jpg, .jpeg, .bmp) in this class folder");
     size_t loaded = 0;
     for (const auto& f : files) {
       Tensor rgb;
@@ -121,7 +122,9 @@ Dataset load_image_folder(const std::string& dir, const FolderOptions& o,
       d.labels.push_back(int32_t(k));
       ++loaded;
     }
-    if (loaded == 0) throw Error("image folder " + classes[k].string() + ": none of its " + std::to_string(files.size()) + " images could be read");
+    if (loaded == 0)
+      throw Error("image folder " + classes[k].string() + ": none of its " + std::to_string(files.size()) +
+                  " images could be read");
     d.class_names.push_back(classes[k].filename().string());
   }
   if (skipped > 0 && warn)

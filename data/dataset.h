@@ -33,9 +33,9 @@ std::string fashion_mnist_dir(const std::string& dir = "");
 Dataset load_fashion_mnist(const std::string& dir, const std::string& split);
 
 struct FolderOptions {
-  int64_t size = 32;      // images are resized (squashed) to size x size
-  int64_t channels = 3;   // 3 = RGB, 1 = luminance
-  bool strict = false;    // an unreadable image is an error instead of a skipped file
+  int64_t size = 32;     // images are resized (squashed) to size x size
+  int64_t channels = 3;  // 3 = RGB, 1 = luminance
+  bool strict = false;   // an unreadable image is an error instead of a skipped file
 };
 // DIR/<class>/<image>: classes are the subdirectories in sorted order. Unreadable images are skipped
 // and counted in one call of `warn` (or, with strict, the first is an error); an empty class folder
@@ -54,8 +54,8 @@ struct DatasetSpec {
 DatasetSpec parse_dataset(const std::string& s);
 
 struct Augment {
-  bool flip = false;     // mirror left-right with probability 1/2
-  int64_t pad = 0;       // random crop of the original size from the image padded with pad zeros
+  bool flip = false;  // mirror left-right with probability 1/2
+  int64_t pad = 0;    // random crop of the original size from the image padded with pad zeros
 };
 // Examples idx[0..B) as a batch x (B,C,H,W) = pixels / 255 (the "gray"/"unit" preprocessing), their
 // labels appended to `labels`. The augmentation draws from rng, so a seed fixes every batch.

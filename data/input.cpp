@@ -18,8 +18,8 @@ bool dataset_image(const std::string& image, Tensor& pixels, std::string& label)
   const data::Dataset d = data::load_fashion_mnist(data::fashion_mnist_dir(), split);
   const long long i = std::stoll(k);
   if (i >= d.size())
-    throw InvalidArgument("--image " + image + ": index " + k + " is out of range (the " + split + " split has examples 0.." +
-                     std::to_string(d.size() - 1) + ")");
+    throw InvalidArgument("--image " + image + ": index " + k + " is out of range (the " + split +
+                          " split has examples 0.." + std::to_string(d.size() - 1) + ")");
   const int64_t S = d.height * d.width;
   pixels = Tensor::empty({1, 3, d.height, d.width});
   float* p = pixels.data<float>();
@@ -29,7 +29,8 @@ bool dataset_image(const std::string& image, Tensor& pixels, std::string& label)
   return true;
 }
 
-Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const std::string& resize, std::string* true_label) {
+Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const std::string& resize,
+                   std::string* true_label) {
   Tensor pixels;
   std::string label;
   if (dataset_image(image, pixels, label)) {

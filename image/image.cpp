@@ -1,6 +1,4 @@
 #include "image/image.h"
-#include "io/limits.h"
-#include "io/sandbox.h"
 
 #include <stb_image.h>
 
@@ -8,6 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+
+#include "io/limits.h"
+#include "io/sandbox.h"
 
 namespace gt {
 
@@ -95,7 +96,9 @@ std::string decoder_failure(const std::vector<uint8_t>& b, bool png) {
 Image decode_image_in_process(const std::vector<uint8_t>& bytes, const std::string& name) {
   // Only the formats gradtrace promises reach stb_image's decoders (its others - PSD, PIC, HDR, TGA,
   // GIF, PNM - are more attack surface for files nobody gives us).
-  auto starts = [&](const char* magic, size_t n) { return bytes.size() >= n && std::memcmp(bytes.data(), magic, n) == 0; };
+  auto starts = [&](const char* magic, size_t n) {
+    return bytes.size() >= n && std::memcmp(bytes.data(), magic, n) == 0;
+  };
   const bool jpeg = starts("\xff\xd8\xff", 3), png = starts("\x89PNG\r\n\x1a\n", 8);
   if (!png && !jpeg && !starts("BM", 2)) unreadable(name, "not a PNG, JPEG or BMP file");
   if (bytes.size() > size_t(INT32_MAX)) unreadable(name, "too large");
@@ -107,7 +110,8 @@ Image decode_image_in_process(const std::vector<uint8_t>& bytes, const std::stri
   if (double(w) * double(h) > 100e6)
     throw Error("image " + name + ": " + std::to_string(w) + "x" + std::to_string(h) +
                 " is over 100 megapixels, refusing to load it");
-  std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load_from_memory(bytes.data(), len, &w, &h, &n, 3), stbi_image_free);
+  std::unique_ptr<uint8_t, void (*)(void*)> data(stbi_load_from_memory(bytes.data(), len, &w, &h, &n, 3),
+                                                 stbi_image_free);
   if (!data) unreadable(name, decoder_failure(bytes, png));
   // The header that stbi_info read and the image that stbi_load decoded must agree.
   if (double(w) * double(h) > 100e6) unreadable(name, "inconsistent size");
@@ -120,11 +124,15 @@ Image decode_image_in_process(const std::vector<uint8_t>& bytes, const std::stri
 
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   // stb_image's decoders run in a child process (io/sandbox.h); it sends back the size and pixels.
-  const std::string out = in_child("image " + name, "cannot read (the decoder crashed on it: a corrupt or hostile file)", [&] {
-    const Image img = decode_image_in_process(bytes, name);
-    const int32_t size[2] = {img.width, img.height};
-    return std::string(reinterpret_cast<const char*>(size), sizeof size) + std::string(img.rgb.begin(), img.rgb.end());
-  }, ChildLimits{2.0 * (1 << 30), 60});  // 100 megapixels at most: 400 MB as RGBA, a few seconds
+  const std::string out = in_child(
+      "image " + name, "cannot read (the decoder crashed on it: a corrupt or hostile file)",
+      [&] {
+        const Image img = decode_image_in_process(bytes, name);
+        const int32_t size[2] = {img.width, img.height};
+        return std::string(reinterpret_cast<const char*>(size), sizeof size) +
+               std::string(img.rgb.begin(), img.rgb.end());
+      },
+      ChildLimits{2.0 * (1 << 30), 60});  // 100 megapixels at most: 400 MB as RGBA, a few seconds
   Image img;
   int32_t size[2] = {0, 0};
   if (out.size() >= sizeof size) std::memcpy(size, out.data(), sizeof size);

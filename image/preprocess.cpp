@@ -55,7 +55,8 @@ Tensor resample(const Tensor& x, int64_t H, int64_t W) {
     for (int64_t i = 0; i < H; ++i)
       for (int64_t j = 0; j < W; ++j) {
         double s = 0;
-        for (size_t k = 0; k < ty.w[i].size(); ++k) s += ty.w[i][k] * mid[size_t((c * h + ty.first[i] + int64_t(k)) * W + j)];
+        for (size_t k = 0; k < ty.w[i].size(); ++k)
+          s += ty.w[i][k] * mid[size_t((c * h + ty.first[i] + int64_t(k)) * W + j)];
         dst[(c * H + i) * W + j] = float(s);
       }
   return y;

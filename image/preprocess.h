@@ -3,8 +3,8 @@
 #include <string>
 
 #include "autodiff/tensor.h"
-#include "nn/model.h"
 #include "image/image.h"
+#include "nn/model.h"
 
 namespace gt {
 

@@ -1,6 +1,4 @@
 #include "io/hdf5.h"
-#include "io/limits.h"
-#include "io/sandbox.h"
 
 #include <hdf5.h>
 
@@ -11,6 +9,9 @@
 #include <map>
 #include <type_traits>
 #include <vector>
+
+#include "io/limits.h"
+#include "io/sandbox.h"
 
 namespace gt::h5 {
 namespace {
@@ -122,7 +123,8 @@ struct Walk {
     H5Sget_simple_extent_dims(space.id, dims, nullptr);
     std::vector<int64_t> shape;
     for (int i = 0; i < rank; ++i) {
-      if (dims[i] > hsize_t(INT64_MAX)) return w.str(where + "a dimension of " + std::to_string(dims[i]) + " is not supported");
+      if (dims[i] > hsize_t(INT64_MAX))
+        return w.str(where + "a dimension of " + std::to_string(dims[i]) + " is not supported");
       shape.push_back(int64_t(dims[i]));
     }
     if (shape.empty()) shape.push_back(1);
@@ -218,8 +220,8 @@ struct File::Object {
   std::vector<std::string> members;
   std::string error;  // a dataset that cannot be read: why
   std::vector<int64_t> dims;
-  size_t elem = 0;              // 4 or 8
-  const char* data = nullptr;   // the values, inside Snapshot::bytes
+  size_t elem = 0;             // 4 or 8
+  const char* data = nullptr;  // the values, inside Snapshot::bytes
 };
 
 struct File::Snapshot {
@@ -296,15 +298,16 @@ File::SnapshotBytes File::snapshot(const std::string& path) {
   const double values = std::min(double(max_tensor_bytes()), 1032 * size);
   const ChildLimits limits{2 * values + double(1 << 30), 10 + int(size / 10e6)};
   const std::string file = "HDF5 file " + path;
-  return {in_child(file, "cannot read (the HDF5 library crashed on it: a corrupt or hostile file)",
-                   [&] {
-                     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-                     if (f < 0) throw Error(file + ": cannot open for reading (missing, or not an HDF5 file)");
-                     std::string s = walk_file(f, path, size);
-                     H5Fclose(f);
-                     return s;
-                   },
-                   limits)};
+  return {in_child(
+      file, "cannot read (the HDF5 library crashed on it: a corrupt or hostile file)",
+      [&] {
+        const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f < 0) throw Error(file + ": cannot open for reading (missing, or not an HDF5 file)");
+        std::string s = walk_file(f, path, size);
+        H5Fclose(f);
+        return s;
+      },
+      limits)};
 }
 
 File::File(const std::string& name, SnapshotBytes s)
@@ -322,7 +325,8 @@ File::File(const std::string& path, Mode mode) : path_(path), mode_(mode) {
 
 File::File(const std::string& name, const void* image, size_t size) : path_(name), mode_(Mode::read) {
   Handle fapl{H5Pcreate(H5P_FILE_ACCESS), H5Pclose};
-  if (fapl.id < 0 || H5Pset_fapl_core(fapl.id, 1 << 16, 0) < 0 || H5Pset_file_image(fapl.id, const_cast<void*>(image), size) < 0)
+  if (fapl.id < 0 || H5Pset_fapl_core(fapl.id, 1 << 16, 0) < 0 ||
+      H5Pset_file_image(fapl.id, const_cast<void*>(image), size) < 0)
     fail("cannot set up an in-memory file");
   Handle f{H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.id), H5Fclose};
   if (f.id < 0) fail("cannot open the in-memory image (" + std::to_string(size) + " bytes)");
@@ -429,9 +433,9 @@ void File::write(const std::string& dataset, const Tensor& t) {
   Handle dcpl{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
   H5Pset_obj_track_times(dcpl.id, 0);
   const bool f64 = store_ == DType::f64;
-  Handle d{H5Dcreate2(id_, dataset.c_str(), f64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, space.id, lcpl.id, dcpl.id,
-                      H5P_DEFAULT),
-           H5Dclose};
+  Handle d{
+      H5Dcreate2(id_, dataset.c_str(), f64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, space.id, lcpl.id, dcpl.id, H5P_DEFAULT),
+      H5Dclose};
   if (d.id < 0) fail("cannot create dataset", dataset);
   const Tensor f = t.to(Device::cpu).to(store_);
   if (H5Dwrite(d.id, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.raw()) < 0)

@@ -60,10 +60,10 @@ class File {
   struct Object;
   struct Snapshot;
   [[noreturn]] void fail(const std::string& what, const std::string& dataset = "") const;
-  const Object* find(const std::string& path) const;  // null when absent
+  const Object* find(const std::string& path) const;                                // null when absent
   const Attr* attribute(const std::string& object, const std::string& name) const;  // null when absent
   std::string path_, tmp_;
-  long long id_ = -1;  // hid_t, when writing
+  long long id_ = -1;               // hid_t, when writing
   std::unique_ptr<Snapshot> snap_;  // when reading
   Mode mode_;
   DType store_ = DType::f32;

@@ -1,11 +1,10 @@
 #include "io/limits.h"
 
 #include <cerrno>
-#include <cstring>
-#include <filesystem>
-
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "autodiff/tensor.h"
@@ -43,8 +42,8 @@ uint64_t claimed_bytes(const std::string& file, const std::string& tensor, const
     bytes *= double(d);
   }
   if (bytes > double(max_tensor_bytes()))
-    throw Error(what + " claims " + human_bytes(bytes) + ", over the limit of " + human_bytes(double(max_tensor_bytes())) +
-                " per tensor (GRADTRACE_MAX_TENSOR_BYTES raises it)");
+    throw Error(what + " claims " + human_bytes(bytes) + ", over the limit of " +
+                human_bytes(double(max_tensor_bytes())) + " per tensor (GRADTRACE_MAX_TENSOR_BYTES raises it)");
   return uint64_t(bytes);
 }
 

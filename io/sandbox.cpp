@@ -31,7 +31,8 @@ bool write_all(int fd, const void* src, size_t n) {
 // Reads n bytes before the deadline; false on end of file, error or timeout.
 bool read_all(int fd, void* dst, size_t n, std::chrono::steady_clock::time_point deadline) {
   for (auto* p = static_cast<char*>(dst); n > 0;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     pollfd pfd{fd, POLLIN, 0};
     const int r = left > 0 ? poll(&pfd, 1, int(std::min<int64_t>(left, INT32_MAX))) : 0;
     if (r < 0 && errno == EINTR) continue;
@@ -89,7 +90,8 @@ std::string in_child(const std::string& what, const std::string& why_crash, cons
       status = 'e', out = what + ": " + e.what();
     }
     const uint64_t n = out.size();
-    const bool ok = write_all(fds[1], &status, 1) && write_all(fds[1], &n, sizeof n) && write_all(fds[1], out.data(), out.size());
+    const bool ok =
+        write_all(fds[1], &status, 1) && write_all(fds[1], &n, sizeof n) && write_all(fds[1], out.data(), out.size());
     _exit(ok ? 0 : 1);
   }
   close(fds[1]);
@@ -97,7 +99,8 @@ std::string in_child(const std::string& what, const std::string& why_crash, cons
   char status = 0;
   uint64_t n = 0;
   std::string out;
-  bool got = read_all(fds[0], &status, 1, deadline) && read_all(fds[0], &n, sizeof n, deadline) && n < (uint64_t(1) << 34);
+  bool got =
+      read_all(fds[0], &status, 1, deadline) && read_all(fds[0], &n, sizeof n, deadline) && n < (uint64_t(1) << 34);
   if (got) {
     out.resize(size_t(n));
     got = read_all(fds[0], out.data(), out.size(), deadline);

@@ -15,10 +15,12 @@ class FashionCnn : public Model {
  public:
   explicit FashionCnn(const ModelOptions& o) {
     const int64_t channels = o.channels ? o.channels : 1;
-    if (channels != 1 && channels != 3) throw Error("fashion_cnn: channels must be 1 or 3, got " + std::to_string(channels));
+    if (channels != 1 && channels != 3)
+      throw Error("fashion_cnn: channels must be 1 or 3, got " + std::to_string(channels));
     describe("fashion_cnn", o, channels == 1 ? "gray" : "unit", 28, 10, "conv3_relu");
     info.channels = channels;
-    if (info.input_h < 8) throw Error("fashion_cnn: the input size must be at least 8, got " + std::to_string(info.input_h));
+    if (info.input_h < 8)
+      throw Error("fashion_cnn: the input size must be at least 8, got " + std::to_string(info.input_h));
     int64_t c = channels;
     ops::Conv2dOptions same;
     same.pad = {1, 1, 1, 1};

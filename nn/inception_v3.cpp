@@ -44,8 +44,8 @@ class InceptionV3 : public Model {
     std::string act;
   };
   struct Branch {
-    std::vector<size_t> units;  // applied in sequence
-    char pool = 0;              // 'a' average 3x3/1 same, 'm' max 3x3/2 valid, applied first
+    std::vector<size_t> units;               // applied in sequence
+    char pool = 0;                           // 'a' average 3x3/1 same, 'm' max 3x3/2 valid, applied first
     std::vector<std::vector<size_t>> split;  // mixed9/10: two convs applied to the branch output, concatenated
     std::string split_name;
   };
@@ -111,16 +111,18 @@ class InceptionV3 : public Model {
       finish("mixed" + std::to_string(i),
              {branch({{{64, 1, 1}}}), branch({{{48, 1, 1}}, {{64, 5, 5}}}),
               branch({{{64, 1, 1}}, {{96, 3, 3}}, {{96, 3, 3}}}), branch({{{i == 0 ? 32 : 64, 1, 1}}}, 'a')});
-    finish("mixed3", {branch({{{384, 3, 3}}}, 0, true, 2), branch({{{64, 1, 1}}, {{96, 3, 3}}, {{96, 3, 3}}}, 0, true, 2),
-                      branch({}, 'm')});
+    finish("mixed3", {branch({{{384, 3, 3}}}, 0, true, 2),
+                      branch({{{64, 1, 1}}, {{96, 3, 3}}, {{96, 3, 3}}}, 0, true, 2), branch({}, 'm')});
     for (int i = 0; i < 4; ++i) {  // mixed4-7
       const int64_t c7 = i == 0 ? 128 : i == 3 ? 192 : 160;
       finish("mixed" + std::to_string(4 + i),
              {branch({{{192, 1, 1}}}), branch({{{c7, 1, 1}}, {{c7, 1, 7}}, {{192, 7, 1}}}),
-              branch({{{c7, 1, 1}}, {{c7, 7, 1}}, {{c7, 1, 7}}, {{c7, 7, 1}}, {{192, 1, 7}}}), branch({{{192, 1, 1}}}, 'a')});
+              branch({{{c7, 1, 1}}, {{c7, 7, 1}}, {{c7, 1, 7}}, {{c7, 7, 1}}, {{192, 1, 7}}}),
+              branch({{{192, 1, 1}}}, 'a')});
     }
-    finish("mixed8", {branch({{{192, 1, 1}}, {{320, 3, 3}}}, 0, true, 2),
-                      branch({{{192, 1, 1}}, {{192, 1, 7}}, {{192, 7, 1}}, {{192, 3, 3}}}, 0, true, 2), branch({}, 'm')});
+    finish("mixed8",
+           {branch({{{192, 1, 1}}, {{320, 3, 3}}}, 0, true, 2),
+            branch({{{192, 1, 1}}, {{192, 1, 7}}, {{192, 7, 1}}, {{192, 3, 3}}}, 0, true, 2), branch({}, 'm')});
     for (int i = 0; i < 2; ++i) {  // mixed9-10: the 3x3 branches end in a 1x3 / 3x1 pair, concatenated
       const std::string name = "mixed" + std::to_string(9 + i);
       std::vector<std::pair<Branch, int64_t>> bs;

@@ -47,7 +47,7 @@ class MobileNetV1 : public Model {
   struct Block {
     int64_t out, stride;
   };
-  static constexpr Block kBlocks[13] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512, 2},  {512, 1},
+  static constexpr Block kBlocks[13] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512, 2}, {512, 1},
                                         {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
 
   void conv(const std::string& name, int64_t in, int64_t out, int64_t k, int64_t stride, int64_t groups) {
@@ -67,7 +67,8 @@ class MobileNetV1 : public Model {
 }  // namespace
 
 std::unique_ptr<Model> make_mobilenet_v1(const ModelOptions& o) {
-  if (!(o.alpha > 0 && o.alpha <= 4)) throw Error("mobilenet_v1: alpha must lie in (0, 4], got " + std::to_string(o.alpha));
+  if (!(o.alpha > 0 && o.alpha <= 4))
+    throw Error("mobilenet_v1: alpha must lie in (0, 4], got " + std::to_string(o.alpha));
   return std::make_unique<MobileNetV1>(o);
 }
 

@@ -28,7 +28,7 @@ class MobileNetV2 : public Model {
     struct Cfg {
       int64_t t, filters, n, stride;
     };
-    const Cfg cfg[] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+    const Cfg cfg[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                        {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     int id = 0;
     for (const Cfg& k : cfg)
@@ -72,8 +72,8 @@ class MobileNetV2 : public Model {
     Conv2d *expand = nullptr, *depthwise = nullptr, *project = nullptr;
     bool residual = false;
   };
-  Conv2d& conv(const std::string& name, const std::string& bn_name, int64_t in, int64_t out, int64_t k,
-               int64_t stride, int64_t groups) {
+  Conv2d& conv(const std::string& name, const std::string& bn_name, int64_t in, int64_t out, int64_t k, int64_t stride,
+               int64_t groups) {
     ops::Conv2dOptions o;
     o.stride_h = o.stride_w = stride;
     o.groups = groups;

@@ -101,7 +101,8 @@ Tensor Model::conv_bn(Conv2d& c, const Tensor& x, Act act, const std::string& ac
   BatchNorm* bn = found == bn_of_.end() ? nullptr : found->second;
   const char* act_op = act == Act::relu6 ? "relu6" : "relu";
   const Tape& tape = Tape::current();
-  bool fuse_conv = fuse && !training_ && !tape.hooked("conv2d", c.name()) && !(bn && tape.hooked("batch_norm", bn->name()));
+  bool fuse_conv =
+      fuse && !training_ && !tape.hooked("conv2d", c.name()) && !(bn && tape.hooked("batch_norm", bn->name()));
   for (const Tensor* p : {&c.weight, &c.bias}) fuse_conv &= !p->requires_grad();
   if (bn) fuse_conv &= !bn->weight.requires_grad() && !bn->bias.requires_grad();
   const bool fuse_act = fuse_conv && act != Act::none && !tape.hooked(act_op, act_layer);
@@ -120,7 +121,8 @@ Tensor Model::conv_bn(Conv2d& c, const Tensor& x, Act act, const std::string& ac
 
 const Model::Folded& Model::folded(Conv2d& c, BatchNorm* bn, DType dtype) {
   std::vector<const TensorImpl*> from{c.bias.impl()};
-  if (bn) from.insert(from.end(), {bn->weight.impl(), bn->bias.impl(), bn->running_mean.impl(), bn->running_var.impl()});
+  if (bn)
+    from.insert(from.end(), {bn->weight.impl(), bn->bias.impl(), bn->running_mean.impl(), bn->running_var.impl()});
   Folded& f = folded_[&c];
   if (f.from == from && f.dtype == dtype) return f;
   // bn(conv + b) = gamma (conv + b - mean) / sqrt(var + eps) + beta = scale conv + shift
@@ -157,8 +159,10 @@ std::vector<LayerShape> layer_shapes(Model& m) {
   NoGradGuard no_grad;
   std::vector<LayerShape> rows;
   tape.add_forward_hook("", "", [&](const std::string& op, const std::string& layer, const Tensor& out) {
-    if (!rows.empty() && rows.back().layer == layer) rows.back() = {layer, op, out.shape()};
-    else rows.push_back({layer, op, out.shape()});
+    if (!rows.empty() && rows.back().layer == layer)
+      rows.back() = {layer, op, out.shape()};
+    else
+      rows.push_back({layer, op, out.shape()});
     return out;
   });
   m(Tensor::zeros({1, m.info.channels, m.info.input_h, m.info.input_w}));
@@ -197,7 +201,9 @@ std::vector<std::string> closest_names(const std::string& query, const std::vect
   return out;
 }
 
-std::vector<std::string> model_names() { return {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v1", "mobilenet_v2", "fashion_cnn"}; }
+std::vector<std::string> model_names() {
+  return {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v1", "mobilenet_v2", "fashion_cnn"};
+}
 
 void check_model_name(const std::string& arch) {
   const auto names = model_names();

@@ -18,11 +18,11 @@ struct ModelInfo {
   std::string labels;         // imagenet1000 | imagenet1001 | custom (class_names) | none
   std::string resize;         // squash | crop (how an image is brought to the input size)
   int64_t input_h = 224, input_w = 224, classes = 1000;
-  int64_t channels = 3;       // input channels (1 for a gray-scale model such as fashion_cnn)
+  int64_t channels = 3;                  // input channels (1 for a gray-scale model such as fashion_cnn)
   std::vector<std::string> class_names;  // the names of a custom label set (labels == "custom")
-  double alpha = 1.0;         // MobileNet width multiplier
-  std::string gradcam_layer;  // the default layer for Grad-CAM (the last conv block)
-  bool include_top = true;    // false: no classifier; forward returns the last feature map (Keras _notop)
+  double alpha = 1.0;                    // MobileNet width multiplier
+  std::string gradcam_layer;             // the default layer for Grad-CAM (the last conv block)
+  bool include_top = true;               // false: no classifier; forward returns the last feature map (Keras _notop)
 };
 
 struct ModelOptions;
@@ -69,8 +69,8 @@ class Model {
   }
   // Fills `info` from the options: the torch variant gets torch preprocessing and crop resizing, the
   // others (keras, tflite) the given preprocessing and squash; 1001 classes mean the TF Lite label set.
-  void describe(const std::string& arch, const ModelOptions& o, const std::string& preprocessing,
-                int64_t default_size, int64_t default_classes, const std::string& gradcam_layer);
+  void describe(const std::string& arch, const ModelOptions& o, const std::string& preprocessing, int64_t default_size,
+                int64_t default_classes, const std::string& gradcam_layer);
   // The classifier head shared by ResNet, Inception and MobileNetV2: global average pooling (in the
   // layer scope `pool`) and the dense layer `fc`; without a top (fc null) the features pass unchanged.
   static Tensor pool_and_classify(const Tensor& h, const char* pool, Dense* fc);
@@ -117,13 +117,13 @@ std::vector<LayerShape> layer_shapes(Model& m);
 
 // The zoo. Options a caller may set before building.
 struct ModelOptions {
-  double alpha = 1.0;          // width multiplier (MobileNet's alpha; narrow test models for the others)
-  int64_t classes = 0;         // 0 = the architecture's default
-  int64_t input_size = 0;      // 0 = the architecture's default
-  int64_t channels = 0;        // input channels; 0 = the architecture's default (3; fashion_cnn: 1)
+  double alpha = 1.0;      // width multiplier (MobileNet's alpha; narrow test models for the others)
+  int64_t classes = 0;     // 0 = the architecture's default
+  int64_t input_size = 0;  // 0 = the architecture's default
+  int64_t channels = 0;    // input channels; 0 = the architecture's default (3; fashion_cnn: 1)
   // where the weights come from: keras | tflite | torch (torch: torch preprocessing, crop resizing)
   std::string variant = "keras";
-  bool include_top = true;     // false: stop at the last feature map, as Keras' _notop files
+  bool include_top = true;  // false: stop at the last feature map, as Keras' _notop files
 };
 // The architectures make_model builds.
 std::vector<std::string> model_names();

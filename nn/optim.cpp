@@ -1,8 +1,8 @@
 #include "nn/optim.h"
 
-#include "autodiff/backend.h"
-
 #include <cmath>
+
+#include "autodiff/backend.h"
 
 namespace gt::nn {
 
@@ -36,8 +36,8 @@ void Optimizer::step() {
     const Tensor g = p.grad();
     if (!g.defined()) continue;
     if (g.shape() != p.shape())
-      throw Error("optimizer: the gradient of " + params_[i].first + " has shape " + g.shape().str() + ", the parameter " +
-                  p.shape().str());
+      throw Error("optimizer: the gradient of " + params_[i].first + " has shape " + g.shape().str() +
+                  ", the parameter " + p.shape().str());
     OptimStep s;
     s.adam = o_.kind == "adam";
     s.lr = lr, s.momentum = o_.momentum, s.weight_decay = o_.weight_decay;

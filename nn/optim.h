@@ -22,7 +22,7 @@ using ParamList = std::vector<std::pair<std::string, Tensor*>>;
 struct OptimizerOptions {
   std::string kind = "sgd";  // sgd | adam
   double lr = 0.01;
-  double momentum = 0.9;     // sgd
+  double momentum = 0.9;  // sgd
   double weight_decay = 0.0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam (PyTorch's defaults)
 };
@@ -33,8 +33,8 @@ class Optimizer {
   Optimizer(ParamList params, const OptimizerOptions& o);
   // One update of every parameter that has a gradient; then the gradients are cleared.
   void step();
-  double lr;            // the learning rate of the next step (a schedule sets it)
-  int64_t steps = 0;    // updates taken (Adam's t)
+  double lr;          // the learning rate of the next step (a schedule sets it)
+  int64_t steps = 0;  // updates taken (Adam's t)
   const OptimizerOptions& options() const { return o_; }
   // The moments, named "<param>/momentum" (sgd) or "<param>/m", "<param>/v" (adam), for checkpoints.
   ParamList state();

@@ -17,7 +17,8 @@ class Vgg : public Model {
     const int64_t widths[5] = {64, 128, 256, 512, 512};
     auto width = [&](int64_t c) { return std::max<int64_t>(1, static_cast<int64_t>(c * o.alpha)); };
     describe(depth == 19 ? "vgg19" : "vgg16", o, "caffe", 224, 1000, "block5_conv3");
-    if (info.input_h < 32) throw Error(info.arch + ": the input size must be at least 32, got " + std::to_string(info.input_h));
+    if (info.input_h < 32)
+      throw Error(info.arch + ": the input size must be at least 32, got " + std::to_string(info.input_h));
     int64_t c = 3;
     ops::Conv2dOptions same;
     same.pad = {1, 1, 1, 1};

@@ -1,9 +1,10 @@
 // inspect --plot: the gradient flow over a network's depth, drawn with viz's rectangles and 5x7 font.
+#include "render/plot.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#include "render/plot.h"
 #include "render/viz.h"
 
 namespace gt::viz {

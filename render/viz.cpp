@@ -1,17 +1,16 @@
 #include "render/viz.h"
-#include <filesystem>
-#include <cstring>
-#include <cerrno>
-
-#include <array>
-#include <cctype>
-#include <map>
 
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -21,7 +20,8 @@ namespace gt::viz {
 namespace {
 // The value below which (100 - clip)% of xs lie (nearest rank); xs is taken by value and reordered.
 float upper_percentile(std::vector<float> xs, double clip) {
-  const size_t k = std::min(xs.size() - 1, static_cast<size_t>(std::floor((1.0 - clip / 100.0) * double(xs.size() - 1) + 0.5)));
+  const size_t k =
+      std::min(xs.size() - 1, static_cast<size_t>(std::floor((1.0 - clip / 100.0) * double(xs.size() - 1) + 0.5)));
   std::nth_element(xs.begin(), xs.begin() + long(k), xs.end());
   return xs[k];
 }
@@ -173,7 +173,8 @@ Image upscale(const Image& img, int factor) {
   out.rgb.resize(size_t(out.width) * out.height * 3);
   for (int y = 0; y < out.height; ++y)
     for (int x = 0; x < out.width; ++x)
-      std::copy_n(&img.rgb[(size_t(y / factor) * img.width + x / factor) * 3], 3, &out.rgb[(size_t(y) * out.width + x) * 3]);
+      std::copy_n(&img.rgb[(size_t(y / factor) * img.width + x / factor) * 3], 3,
+                  &out.rgb[(size_t(y) * out.width + x) * 3]);
   return out;
 }
 

@@ -1,9 +1,8 @@
 // What the CUDA-against-CPU tests share (test_cuda.cpp: op by op; test_cuda_models.cpp: models,
 // streams and the XAI methods): tolerances, random inputs, and compare_op.
 #pragma once
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,14 +12,14 @@
 
 #include "autodiff/backend.h"
 #include "autodiff/gradcheck.h"
-#include "tests/op_cases.h"
-#include "tests/test_util.h"
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
+#include "image/preprocess.h"
 #include "nn/model.h"
 #include "nn/optim.h"
+#include "tests/op_cases.h"
+#include "tests/test_util.h"
 #include "train/loop.h"
-#include "image/preprocess.h"
 #include "weights/tflite.h"
 #include "xai/counterfactual.h"
 #include "xai/gradcam.h"
@@ -34,7 +33,6 @@
 
 namespace gt::test_cuda {
 using V = std::vector<Tensor>;
-
 
 struct Tol {
   double atol, rtol;
@@ -55,8 +53,8 @@ inline Tensor rnd(const Shape& s, uint64_t seed, DType t, double lo = -1, double
 
 // Runs f on the CPU and on the GPU with the same inputs and the same upstream gradient, and compares
 // the output and the gradient of every input.
-inline void compare_op(const std::string& name, const std::function<Tensor(const V&)>& f, const std::vector<Shape>& shapes,
-                bool sums = false, double lo = -1, double hi = 1) {
+inline void compare_op(const std::string& name, const std::function<Tensor(const V&)>& f,
+                       const std::vector<Shape>& shapes, bool sums = false, double lo = -1, double hi = 1) {
   for (DType dt : {DType::f64, DType::f32}) {
     const Tol tol = dt == DType::f64 ? kF64 : sums ? kF32Sum : kF32;
     const std::string label = name + (dt == DType::f64 ? " [f64]" : " [f32]");

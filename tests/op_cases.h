@@ -42,13 +42,22 @@ inline std::vector<OpCase> elementwise_cases() {
       {"dropout (fixed seed)", [](const V& v) { return ops::dropout(v[0], 0.3, 99, true); }, {s}},
       {"add, b a trailing sub-shape", [](const V& v) { return ops::add(v[0], v[1]); }, {s, {4, 3}}},
       {"sub, both repeated", [](const V& v) { return ops::sub(v[0], v[1]); }, {{2, 1, 4, 1}, {3, 1, 5}}},
-      {"mul, (n,1,1,1) by (1,C,H,W): IG's points", [](const V& v) { return ops::mul(v[0], v[1]); },
+      {"mul, (n,1,1,1) by (1,C,H,W): IG's points",
+       [](const V& v) { return ops::mul(v[0], v[1]); },
        {{3, 1, 1, 1}, {1, 2, 4, 3}}},
       {"mul, a row by a column", [](const V& v) { return ops::mul(v[0], v[1]); }, {{1, 5}, {4, 1}}},
       {"div, by a per-channel (C,1,1)", [](const V& v) { return ops::div(v[0], v[1]); }, {s, {3, 1, 1}}, 0.5, 2},
       {"div, a scalar-shaped numerator", [](const V& v) { return ops::div(v[0], v[1]); }, {{1}, s}, 0.5, 2},
-      {"expand", [](const V& v) { return ops::expand(v[0], {2, 3, 4, 2}); }, {{3, 1, 2}}},
-      {"sum_to", [](const V& v) { return ops::sum_to(v[0], {3, 1, 2}); }, {{2, 3, 4, 2}}},
+      {"expand",
+       [](const V& v) {
+         return ops::expand(v[0], {2, 3, 4, 2});
+       },
+       {{3, 1, 2}}},
+      {"sum_to",
+       [](const V& v) {
+         return ops::sum_to(v[0], {3, 1, 2});
+       },
+       {{2, 3, 4, 2}}},
       {"sum_to a single element", [](const V& v) { return ops::sum_to(v[0], {1}); }, {{2, 3}}},
   };
 }

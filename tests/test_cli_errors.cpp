@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "tests/cli_util.h"
 #include "io/hdf5.h"
+#include "tests/cli_util.h"
 
 using namespace gt;
 namespace fs = std::filesystem;

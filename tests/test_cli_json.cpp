@@ -36,8 +36,8 @@ TEST_CASE("json: inspect --json escapes layer names and writes non-finite statis
   n.gradient.l2 = 2.5;
   r.nodes = {n, n};
   r.nodes[1].layer = "skipped";
-  const nlohmann::json j = nlohmann::json::parse(
-      cli::inspect_json(r, "my \"net\"", 7, [](const std::string& l) { return l != "skipped"; }));
+  const nlohmann::json j =
+      nlohmann::json::parse(cli::inspect_json(r, "my \"net\"", 7, [](const std::string& l) { return l != "skipped"; }));
   CHECK(j["model"] == "my \"net\"");
   CHECK(j["target"] == 7);
   REQUIRE(j["nodes"].size() == 1);

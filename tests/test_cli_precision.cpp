@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "tests/cli_util.h"
 #include "io/hdf5.h"
+#include "tests/cli_util.h"
 #include "tests/test_util.h"
 
 using namespace gt;
@@ -39,14 +39,16 @@ TEST_CASE("precision: float64 runs in double, writes float64 raw outputs, and ag
                           out) == 0);
     a[k] = h5::File(raw, h5::File::Mode::read).read("attribution", DType::f64).to_vector_f64();
     const std::string craw = (dir / (std::string("c") + names[k] + ".h5")).string();
-    REQUIRE(test::run_cli({"classify", "--image", "fashion-mnist:test:0", "--precision", names[k], "--raw", craw}, out) == 0);
+    REQUIRE(test::run_cli({"classify", "--image", "fashion-mnist:test:0", "--precision", names[k], "--raw", craw},
+                          out) == 0);
     logits[k] = h5::File(craw, h5::File::Mode::read).read("logits", DType::f64).to_vector_f64();
   }
   CHECK(all_float32(a[0]));
   CHECK_FALSE(all_float32(a[1]));  // stored as float64, computed in double
   CHECK(all_float32(logits[0]));
   CHECK_FALSE(all_float32(logits[1]));
-  const Tensor a32 = Tensor::from_vector({int64_t(a[0].size())}, a[0]), a64 = Tensor::from_vector({int64_t(a[1].size())}, a[1]);
+  const Tensor a32 = Tensor::from_vector({int64_t(a[0].size())}, a[0]),
+               a64 = Tensor::from_vector({int64_t(a[1].size())}, a[1]);
   test::expect_close("float32 against float64 IG", a32, a64, 0, 1e-3 * test::max_abs(a64));
   CHECK(a[0] != a[1]);
   fs::remove_all(dir);

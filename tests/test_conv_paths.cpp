@@ -2,10 +2,10 @@
 // column chunks, transposed-conv or col2im data gradient, direct depthwise). The small gradient
 // checks reach only some of them, so here each path is compared, in float32, with a naive
 // double-precision convolution on shapes large enough to select it.
+#include <omp.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
-
-#include <omp.h>
 
 #include "autodiff/backend.h"
 #include "kernels/cpu/sgemm.h"
@@ -204,7 +204,8 @@ TEST_CASE("sgemm strips: every tile remainder, K block edge and thread split mat
           cpu::sgemm_strips(M, N, K, a.data(), K, K % 2 ? bias.data() : nullptr, c.data(), ldc,
                             [&](int64_t, int64_t k0, int64_t k1, int64_t n0, int64_t nn, float* buf) {
                               for (int64_t k = k0; k < k1; ++k)
-                                std::copy(&b[size_t(k * N + n0)], &b[size_t(k * N + n0 + nn)], buf + (k - k0) * cpu::kStrip);
+                                std::copy(&b[size_t(k * N + n0)], &b[size_t(k * N + n0 + nn)],
+                                          buf + (k - k0) * cpu::kStrip);
                             });
           double worst = 0;
           for (int64_t i = 0; i < M; ++i) {

@@ -38,28 +38,32 @@ TEST_CASE("cuda: conv2d forward, backward-data, backward-weight in every configu
   };
   for (const Case& c : cases) {
     const auto o = c.o;
-    compare_op(std::string("conv2d ") + c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o); }, {c.x, c.w},
-               true);
-    compare_op(std::string("conv2d+bias ") + c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o, v[2]); },
-               {c.x, c.w, {c.w[0]}}, true);
+    compare_op(
+        std::string("conv2d ") + c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o); }, {c.x, c.w}, true);
+    compare_op(
+        std::string("conv2d+bias ") + c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o, v[2]); },
+        {c.x, c.w, {c.w[0]}}, true);
   }
 }
 
 TEST_CASE("cuda: conv2d_affine (folded batch norm, ReLU and ReLU6 epilogues)") {
   for (Act act : {Act::none, Act::relu, Act::relu6}) {
     const auto o = conv(1, {1, 1, 1, 1});
-    compare_op(std::string("conv2d_affine act ") + std::to_string(int(act)),
-               [o, act](const V& v) {
-                 // frozen parameters: only x gets a gradient through the fused node
-                 return ops::conv2d_affine(v[0], v[1].detach(), v[2].detach(), ops::mul_scalar(v[3].detach(), 3), act, o);
-               },
-               {{2, 5, 9, 8}, {7, 5, 3, 3}, {7}, {7}}, true);
+    compare_op(
+        std::string("conv2d_affine act ") + std::to_string(int(act)),
+        [o, act](const V& v) {
+          // frozen parameters: only x gets a gradient through the fused node
+          return ops::conv2d_affine(v[0], v[1].detach(), v[2].detach(), ops::mul_scalar(v[3].detach(), 3), act, o);
+        },
+        {{2, 5, 9, 8}, {7, 5, 3, 3}, {7}, {7}}, true);
   }
 }
 
 TEST_CASE("cuda: dense, matmul, bias") {
-  compare_op("linear", [](const V& v) { return ops::linear(v[0], v[1]); }, {{3, 300}, {150, 300}}, true);
-  compare_op("matmul", [](const V& v) { return ops::matmul(v[0], v[1]); }, {{37, 140}, {140, 29}}, true);
+  compare_op(
+      "linear", [](const V& v) { return ops::linear(v[0], v[1]); }, {{3, 300}, {150, 300}}, true);
+  compare_op(
+      "matmul", [](const V& v) { return ops::matmul(v[0], v[1]); }, {{37, 140}, {140, 29}}, true);
   compare_op("bias_add 4-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {{2, 3, 4, 5}, {3}});
   compare_op("bias_add 2-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {{4, 7}, {7}});
 }
@@ -81,9 +85,11 @@ TEST_CASE("cuda: pooling") {
     return o;
   };
   const Shape s{2, 3, 9, 8};
-  for (const auto& [name, o] : std::vector<std::pair<std::string, ops::PoolOptions>>{
-           {"2x2/2", pool(2, 2, {})}, {"3x3/2 pad 1", pool(3, 2, {1, 1, 1, 1})}, {"3x3/1 SAME", pool(3, 1, {1, 1, 1, 1})},
-           {"3x3/2 asymmetric", pool(3, 2, {0, 1, 0, 1})}}) {
+  for (const auto& [name, o] :
+       std::vector<std::pair<std::string, ops::PoolOptions>>{{"2x2/2", pool(2, 2, {})},
+                                                             {"3x3/2 pad 1", pool(3, 2, {1, 1, 1, 1})},
+                                                             {"3x3/1 SAME", pool(3, 1, {1, 1, 1, 1})},
+                                                             {"3x3/2 asymmetric", pool(3, 2, {0, 1, 0, 1})}}) {
     const auto opt = o;
     compare_op("max_pool2d " + name, [opt](const V& v) { return ops::max_pool2d(v[0], opt); }, {s});
     compare_op("avg_pool2d " + name, [opt](const V& v) { return ops::avg_pool2d(v[0], opt); }, {s});
@@ -108,7 +114,10 @@ TEST_CASE("cuda: batch norm, inference and training") {
 }
 
 TEST_CASE("cuda: layout ops and reductions") {
-  compare_op("concat_channels", [](const V& v) { return ops::concat_channels({v[0], v[1], v[2]}); },
+  compare_op("concat_channels",
+             [](const V& v) {
+               return ops::concat_channels({v[0], v[1], v[2]});
+             },
              {{2, 3, 4, 5}, {2, 1, 4, 5}, {2, 4, 4, 5}});
   compare_op("pad", [](const V& v) { return ops::pad(v[0], {1, 2, 0, 3}, 0.5); }, {{2, 3, 4, 5}});
   compare_op("reshape", [](const V& v) { return ops::reshape(v[0], {6, 20}); }, {{2, 3, 4, 5}});
@@ -118,7 +127,8 @@ TEST_CASE("cuda: layout ops and reductions") {
              {{2, 2, 13, 11}});
   compare_op("resize_bilinear mixed 6x9 -> 10x4", [](const V& v) { return ops::resize_bilinear(v[0], 10, 4); },
              {{1, 3, 6, 9}});
-  compare_op("sum", [](const V& v) { return ops::sum(v[0]); }, {{2, 3, 4, 5}}, true);
+  compare_op(
+      "sum", [](const V& v) { return ops::sum(v[0]); }, {{2, 3, 4, 5}}, true);
   compare_op("mean", [](const V& v) { return ops::mean(v[0]); }, {{2, 3, 4, 5}});
   for (int d = 0; d < 4; ++d) {
     compare_op("sum_dim " + std::to_string(d), [d](const V& v) { return ops::sum_dim(v[0], d); }, {{2, 3, 4, 5}});
@@ -228,4 +238,3 @@ int main(int argc, char** argv) {
   }
   return Catch::Session().run(argc, argv);
 }
-

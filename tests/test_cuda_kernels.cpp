@@ -50,7 +50,8 @@ void same(const std::string& what, const Buf& gpu, const Buf& cpu) {
   INFO(what);
   REQUIRE(gpu.size() == cpu.size());
   double worst = 0;  // infinite where an element is NaN: one the kernel never wrote (out())
-  for (size_t i = 0; i < gpu.size(); ++i) worst = test::worse(worst, std::abs(gpu[i] - cpu[i]) / (1 + std::abs(cpu[i])));
+  for (size_t i = 0; i < gpu.size(); ++i)
+    worst = test::worse(worst, std::abs(gpu[i] - cpu[i]) / (1 + std::abs(cpu[i])));
   INFO("largest difference " << worst);
   CHECK(worst < 1e-12);
 }
@@ -263,12 +264,12 @@ TEST_CASE("cuda kernels (simulated GPU): conv2d's three passes match the CPU's")
 
 TEST_CASE("cuda kernels (simulated GPU): Winograd F(2x2, 3x3) forward and data gradient match the CPU's conv") {
   const ConvGeom cases[] = {
-      geom({2, 16, 9, 7}, {16, 16, 3, 3}, 1, {1, 1, 1, 1}),  // partial tiles at the bottom and right
-      geom({1, 20, 8, 8}, {17, 20, 3, 3}, 1, {}),            // no padding
-      geom({2, 16, 6, 11}, {24, 16, 3, 3}, 1, {2, 1, 0, 2}),  // asymmetric, up to 2
-      geom({2, 16, 24, 22}, {16, 16, 3, 3}, 1, {1, 1, 1, 1}), // 264 tiles: three chunks (130, 130, 4)
-      geom({1, 16, 5, 5}, {16, 16, 3, 3}, 1, {3, 3, 3, 3}),  // padding 3: forward only
-      geom({1, 512, 4, 4}, {16, 512, 3, 3}, 1, {1, 1, 1, 1}), // 4 tiles, K 512: the GEMMs split K
+      geom({2, 16, 9, 7}, {16, 16, 3, 3}, 1, {1, 1, 1, 1}),    // partial tiles at the bottom and right
+      geom({1, 20, 8, 8}, {17, 20, 3, 3}, 1, {}),              // no padding
+      geom({2, 16, 6, 11}, {24, 16, 3, 3}, 1, {2, 1, 0, 2}),   // asymmetric, up to 2
+      geom({2, 16, 24, 22}, {16, 16, 3, 3}, 1, {1, 1, 1, 1}),  // 264 tiles: three chunks (130, 130, 4)
+      geom({1, 16, 5, 5}, {16, 16, 3, 3}, 1, {3, 3, 3, 3}),    // padding 3: forward only
+      geom({1, 512, 4, 4}, {16, 512, 3, 3}, 1, {1, 1, 1, 1}),  // 4 tiles, K 512: the GEMMs split K
   };
   for (const ConvGeom& g : cases) {
     const std::string name = describe(g);
@@ -442,53 +443,94 @@ TEST_CASE("cuda kernels (simulated GPU): padding, channels, bilinear resize") {
   }
 }
 
-TEST_CASE("cuda kernels (simulated GPU): element-wise maps, bias, axis reductions, batch norm") {
-  const int64_t N = 2, C = 3, S = 20, n = N * C * S;
+namespace {
+// The inputs the element-wise kernel tests share: (N, C, S) = (2, 3, 20), a NaN in x[0].
+struct ElementwiseData {
+  static constexpr int64_t N = 2, C = 3, S = 20, n = N * C * S;
   Buf x = rnd(n, 1), y2 = rnd(n, 2), dy = rnd(n, 3), c = rnd(C, 4), c2 = rnd(C, 5);
-  x[0] = std::nan("");  // NaN goes where std::min / std::max send it
-  const auto both = [&](const std::string& what, const std::function<void(double*)>& cpu_fn,
-                        const std::function<cudaError_t(double*)>& gpu_fn, int64_t count, const Buf& init) {
-    Buf a = init.empty() ? out(count) : init, b = a;
-    cpu_fn(a.data());
-    REQUIRE(gpu_fn(b.data()) == cudaSuccess);
-    for (size_t i = 0; i < a.size(); ++i)  // NaN in both places is a match
-      if (std::isnan(a[i]) && std::isnan(b[i])) a[i] = b[i] = 0;
-    same(what, b, a);
-  };
-  for (Unary op : {Unary::relu, Unary::relu6, Unary::sigmoid, Unary::tanh, Unary::rsqrt}) {
+  ElementwiseData() { x[0] = std::nan(""); }  // NaN goes where std::min / std::max send it
+};
+
+// One kernel on the CPU and on the simulated GPU, from the same initial output (init, or zeros of
+// `count`); NaN in both places is a match.
+void both(const std::string& what, const std::function<void(double*)>& cpu_fn,
+          const std::function<cudaError_t(double*)>& gpu_fn, int64_t count, const Buf& init) {
+  Buf a = init.empty() ? out(count) : init, b = a;
+  cpu_fn(a.data());
+  REQUIRE(gpu_fn(b.data()) == cudaSuccess);
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::isnan(a[i]) && std::isnan(b[i])) a[i] = b[i] = 0;
+  same(what, b, a);
+}
+}  // namespace
+
+TEST_CASE("cuda kernels (simulated GPU): element-wise maps, broadcasting, bias, axis reductions") {
+  const ElementwiseData d;
+  const auto& [x, y2, dy, c, c2] = d;
+  constexpr int64_t N = ElementwiseData::N, C = ElementwiseData::C, S = ElementwiseData::S, n = ElementwiseData::n;
+  for (Unary op : {Unary::relu, Unary::relu6, Unary::sigmoid, Unary::tanh, Unary::rsqrt, Unary::abs}) {
     const std::string u = "unary " + std::to_string(int(op));
-    both(u + " forward", [&](double* o) { cpu::unary_forward<double>(op, n, x.data(), o); },
-         [&](double* o) { return cuda::unary_forward<double>(op, n, x.data(), o, nullptr); }, n, {});
-    both(u + " backward", [&](double* o) { cpu::unary_backward<double>(op, n, y2.data(), dy.data(), o); },
-         [&](double* o) { return cuda::unary_backward<double>(op, n, y2.data(), dy.data(), o, nullptr); }, n, {});
+    both(
+        u + " forward", [&](double* o) { cpu::unary_forward<double>(op, n, x.data(), o); },
+        [&](double* o) { return cuda::unary_forward<double>(op, n, x.data(), o, nullptr); }, n, {});
+    both(
+        u + " backward", [&](double* o) { cpu::unary_backward<double>(op, n, y2.data(), dy.data(), o); },
+        [&](double* o) { return cuda::unary_backward<double>(op, n, y2.data(), dy.data(), o, nullptr); }, n, {});
   }
-  for (Binary op : {Binary::add, Binary::sub, Binary::mul, Binary::add_relu})
-    both("binary " + std::to_string(int(op)), [&](double* o) { cpu::binary<double>(op, n, x.data(), y2.data(), o); },
-         [&](double* o) { return cuda::binary<double>(op, n, x.data(), y2.data(), o, nullptr); }, n, {});
-  both("axpby", [&](double* o) { cpu::axpby<double>(n, 2.0, x.data(), -0.5, o); },
-       [&](double* o) { return cuda::axpby<double>(n, 2.0, x.data(), -0.5, o, nullptr); }, n, y2);
-  both("affine", [&](double* o) { cpu::affine<double>(n, x.data(), 3.0, 0.25, o); },
-       [&](double* o) { return cuda::affine<double>(n, x.data(), 3.0, 0.25, o, nullptr); }, n, {});
-  both("clamp forward", [&](double* o) { cpu::clamp_forward<double>(n, x.data(), -0.3, 0.4, o); },
-       [&](double* o) { return cuda::clamp_forward<double>(n, x.data(), -0.3, 0.4, o, nullptr); }, n, {});
-  both("clamp backward", [&](double* o) { cpu::clamp_backward<double>(n, x.data(), -0.3, 0.4, dy.data(), o); },
-       [&](double* o) { return cuda::clamp_backward<double>(n, x.data(), -0.3, 0.4, dy.data(), o, nullptr); }, n, {});
-  both("fill", [&](double* o) { cpu::fill<double>(n, 1.5, o); },
-       [&](double* o) { return cuda::fill<double>(n, 1.5, o, nullptr); }, n, {});
-  both("bias_add", [&](double* o) { cpu::bias_add<double>(N, C, S, y2.data(), c.data(), o); },
-       [&](double* o) { return cuda::bias_add<double>(N, C, S, y2.data(), c.data(), o, nullptr); }, n, {});
+  for (Binary op : {Binary::add, Binary::sub, Binary::mul, Binary::div, Binary::add_relu})
+    both(
+        "binary " + std::to_string(int(op)), [&](double* o) { cpu::binary<double>(op, n, x.data(), y2.data(), o); },
+        [&](double* o) { return cuda::binary<double>(op, n, x.data(), y2.data(), o, nullptr); }, n, {});
+  both(
+      "axpby", [&](double* o) { cpu::axpby<double>(n, 2.0, x.data(), -0.5, o); },
+      [&](double* o) { return cuda::axpby<double>(n, 2.0, x.data(), -0.5, o, nullptr); }, n, y2);
+  both(
+      "affine", [&](double* o) { cpu::affine<double>(n, x.data(), 3.0, 0.25, o); },
+      [&](double* o) { return cuda::affine<double>(n, x.data(), 3.0, 0.25, o, nullptr); }, n, {});
+  both(
+      "clamp forward", [&](double* o) { cpu::clamp_forward<double>(n, x.data(), -0.3, 0.4, o); },
+      [&](double* o) { return cuda::clamp_forward<double>(n, x.data(), -0.3, 0.4, o, nullptr); }, n, {});
+  both(
+      "clamp backward", [&](double* o) { cpu::clamp_backward<double>(n, x.data(), -0.3, 0.4, dy.data(), o); },
+      [&](double* o) { return cuda::clamp_backward<double>(n, x.data(), -0.3, 0.4, dy.data(), o, nullptr); }, n, {});
+  both(
+      "fill", [&](double* o) { cpu::fill<double>(n, 1.5, o); },
+      [&](double* o) { return cuda::fill<double>(n, 1.5, o, nullptr); }, n, {});
+  both(
+      "bias_add", [&](double* o) { cpu::bias_add<double>(N, C, S, y2.data(), c.data(), o); },
+      [&](double* o) { return cuda::bias_add<double>(N, C, S, y2.data(), c.data(), o, nullptr); }, n, {});
   // (outer, len, inner) = (N, C, S): a channel sum with inner > 1 (inner == 1 is a warp reduction)
-  both("reduce_axis", [&](double* o) { cpu::reduce_axis<double>(N, C, S, 0.5, y2.data(), o); },
-       [&](double* o) { return cuda::reduce_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, N * S, {});
+  both(
+      "reduce_axis", [&](double* o) { cpu::reduce_axis<double>(N, C, S, 0.5, y2.data(), o); },
+      [&](double* o) { return cuda::reduce_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, N * S, {});
   both(
       "reduce_axis, inner 1 (block per row)",
       [&](double* o) { cpu::reduce_axis<double>(N * C, S, 1, 0.5, y2.data(), o); },
       [&](double* o) { return cuda::reduce_axis<double>(N * C, S, 1, 0.5, y2.data(), o, nullptr); }, N * C, {});
-  both("bias_grad", [&](double* o) { cpu::bias_grad<double>(N, C, S, y2.data(), o); },
-       [&](double* o) { return cuda::bias_grad<double>(N, C, S, y2.data(), o, nullptr); }, C, {});
-  both("broadcast_axis", [&](double* o) { cpu::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o); },
-       [&](double* o) { return cuda::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, n, {});
-  const Buf var = [&] { Buf v = c2; for (double& e : v) e = 0.5 + std::abs(e); return v; }();
+  both(
+      "bias_grad", [&](double* o) { cpu::bias_grad<double>(N, C, S, y2.data(), o); },
+      [&](double* o) { return cuda::bias_grad<double>(N, C, S, y2.data(), o, nullptr); }, C, {});
+  both(
+      "broadcast_axis", [&](double* o) { cpu::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o); },
+      [&](double* o) { return cuda::broadcast_axis<double>(N, C, S, 0.5, y2.data(), o, nullptr); }, n, {});
+  // y (2,3,4,5) from a (2,1,4,1) and b (3,1,5): both repeated, along different axes
+  const Broadcast4 g{{2, 3, 4, 5}, {4, 0, 1, 0}, {0, 5, 0, 1}};
+  for (Binary op : {Binary::add, Binary::sub, Binary::mul, Binary::div, Binary::add_relu})
+    both(
+        "binary_broadcast " + std::to_string(int(op)),
+        [&](double* o) { cpu::binary_broadcast<double>(op, g, x.data() + 1, y2.data(), o); },
+        [&](double* o) { return cuda::binary_broadcast<double>(op, g, x.data() + 1, y2.data(), o, nullptr); }, 120, {});
+}
+
+TEST_CASE("cuda kernels (simulated GPU): batch norm, optimiser steps, NLL and dtype conversion") {
+  const ElementwiseData d;
+  const auto& [x, y2, dy, c, c2] = d;
+  constexpr int64_t N = ElementwiseData::N, C = ElementwiseData::C, S = ElementwiseData::S, n = ElementwiseData::n;
+  const Buf var = [&] {
+    Buf v = c2;
+    for (double& e : v) e = 0.5 + std::abs(e);
+    return v;
+  }();
   both(
       "bn_forward",
       [&](double* o) { cpu::bn_forward<double>(N, C, S, y2.data(), c.data(), var.data(), c2.data(), c.data(), o); },
@@ -496,16 +538,17 @@ TEST_CASE("cuda kernels (simulated GPU): element-wise maps, bias, axis reduction
         return cuda::bn_forward<double>(N, C, S, y2.data(), c.data(), var.data(), c2.data(), c.data(), o, nullptr);
       },
       n, {});
-  both("bn_backward (inference, dx only)",
-       [&](double* o) {
-         cpu::bn_backward<double>(N, C, S, y2.data(), dy.data(), c.data(), var.data(), c2.data(), false, o, nullptr,
-                                  nullptr);
-       },
-       [&](double* o) {
-         return cuda::bn_backward<double>(N, C, S, y2.data(), dy.data(), c.data(), var.data(), c2.data(), false, o,
-                                          nullptr, nullptr, nullptr);
-       },
-       n, {});
+  both(
+      "bn_backward (inference, dx only)",
+      [&](double* o) {
+        cpu::bn_backward<double>(N, C, S, y2.data(), dy.data(), c.data(), var.data(), c2.data(), false, o, nullptr,
+                                 nullptr);
+      },
+      [&](double* o) {
+        return cuda::bn_backward<double>(N, C, S, y2.data(), dy.data(), c.data(), var.data(), c2.data(), false, o,
+                                         nullptr, nullptr, nullptr);
+      },
+      n, {});
   for (bool adam : {false, true}) {
     OptimStep o;
     o.adam = adam, o.lr = 0.1, o.momentum = 0.9, o.weight_decay = 0.01, o.c1 = 0.19, o.c2 = 0.002;
@@ -519,10 +562,12 @@ TEST_CASE("cuda kernels (simulated GPU): element-wise maps, bias, axis reduction
     same(std::string(adam ? "adam" : "sgd") + " step: second moments", vb, va);
   }
   const std::vector<int32_t> labels{2, 0, 1, 2};
-  both("nll_forward", [&](double* o) { o[0] = cpu::nll_forward<double>(4, 3, y2.data(), labels.data()); },
-       [&](double* o) { return cuda::nll_forward<double>(4, 3, y2.data(), labels.data(), o, nullptr); }, 1, {});
-  both("nll_backward", [&](double* o) { cpu::nll_backward<double>(4, 3, labels.data(), 0.7, o); },
-       [&](double* o) { return cuda::nll_backward<double>(4, 3, labels.data(), 0.7, o, nullptr); }, 12, {});
+  both(
+      "nll_forward", [&](double* o) { o[0] = cpu::nll_forward<double>(4, 3, y2.data(), labels.data()); },
+      [&](double* o) { return cuda::nll_forward<double>(4, 3, y2.data(), labels.data(), o, nullptr); }, 1, {});
+  both(
+      "nll_backward", [&](double* o) { cpu::nll_backward<double>(4, 3, labels.data(), 0.7, o); },
+      [&](double* o) { return cuda::nll_backward<double>(4, 3, labels.data(), 0.7, o, nullptr); }, 12, {});
   std::vector<float> f(static_cast<size_t>(n));
   Buf back = out(n);
   REQUIRE(cuda::convert<double, float>(n, y2.data(), f.data(), nullptr) == cudaSuccess);

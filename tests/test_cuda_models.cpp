@@ -32,7 +32,8 @@ TEST_CASE("cuda: training steps (batch norm in training mode, dropout, SGD and A
     const auto cpu = train(Device::cpu), gpu = train(Device::cuda);
     const auto a = cpu->named_parameters(), b = gpu->named_parameters();
     for (size_t i = 0; i < a.size(); ++i)
-      expect_close(std::string(kind) + ": " + a[i].first + " after 3 steps", *b[i].second, *a[i].second, Tol{1e-4, 1e-3});
+      expect_close(std::string(kind) + ": " + a[i].first + " after 3 steps", *b[i].second, *a[i].second,
+                   Tol{1e-4, 1e-3});
   }
 }
 
@@ -175,12 +176,10 @@ TEST_CASE("cuda: each model queues its work on its own stream; interleaved or fr
   }
 }
 
-
 // The counts below are the same in every build: not under the sanitizers, where these three sections
 // alone took 2.5 minutes of simulated threads and checked no memory access the rest don't.
 #if defined(GT_CUDA_SIM) && !defined(__SANITIZE_ADDRESS__)
-TEST_CASE("cuda: a model's pass goes to its own stream, takes its memory from the cache and waits once",
-          "[streams]") {
+TEST_CASE("cuda: a model's pass goes to its own stream, takes its memory from the cache and waits once", "[streams]") {
   TwoModels t;
   auto& [a, b, xa, xb, ra, rb, ia, ib] = t;
   const auto saliency = TwoModels::saliency;
@@ -237,8 +236,9 @@ TEST_CASE("cuda: a model's pass goes to its own stream, takes its memory from th
       (*b)(x);
     });
     const auto sal = launches([&] { saliency(*b, x, 5); });
-    const auto cam = launches(
-        [&] { xai::gradcam([&](const Tensor& in) { return (*b)(in); }, x, {5, false}, b->info.gradcam_layer); });
+    const auto cam = launches([&] {
+      xai::gradcam([&](const Tensor& in) { return (*b)(in); }, x, {5, false}, b->info.gradcam_layer);
+    });
     INFO("launches: forward " << forward.first << ", saliency " << sal.first << ", Grad-CAM " << cam.first);
     CHECK(sal.second == 1);
     CHECK(cam.second == 1);

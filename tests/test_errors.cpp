@@ -10,8 +10,8 @@ using Catch::Matchers::Contains;
 TEST_CASE("shape mismatches name the op, the layer and both shapes") {
   NameScope scope("block1_conv1");
   const Tensor x = Tensor::zeros({1, 3, 8, 8}), w = Tensor::zeros({4, 4, 3, 3});
-  CHECK_THROWS_WITH(ops::conv2d(x, w), Contains("conv2d [block1_conv1]") && Contains("[1,3,8,8]") &&
-                                           Contains("[4,4,3,3]"));
+  CHECK_THROWS_WITH(ops::conv2d(x, w),
+                    Contains("conv2d [block1_conv1]") && Contains("[1,3,8,8]") && Contains("[4,4,3,3]"));
   CHECK_THROWS_WITH(ops::add(Tensor::zeros({2, 3}), Tensor::zeros({3, 2})),
                     Contains("add [block1_conv1]") && Contains("[2,3]") && Contains("[3,2]"));
   CHECK_THROWS_WITH(ops::linear(Tensor::zeros({2, 5}), Tensor::zeros({3, 4})),
@@ -40,8 +40,7 @@ TEST_CASE("wrong ranks, counts, kinds and parameters are errors") {
   CHECK_THROWS_WITH(ops::max_pool2d(Tensor::zeros({1, 1, 3, 3}), big), Contains("larger than the padded input"));
   ops::Conv2dOptions g3;
   g3.groups = 3;
-  CHECK_THROWS_WITH(ops::conv2d(Tensor::zeros({1, 4, 5, 5}), Tensor::zeros({3, 1, 3, 3}), g3),
-                    Contains("groups=3"));
+  CHECK_THROWS_WITH(ops::conv2d(Tensor::zeros({1, 4, 5, 5}), Tensor::zeros({3, 1, 3, 3}), g3), Contains("groups=3"));
   CHECK_THROWS_WITH(ops::conv2d(Tensor::zeros({1, 1, 2, 2}), Tensor::zeros({1, 1, 3, 3})),
                     Contains("larger than the padded input"));
   CHECK_THROWS_WITH(ops::reshape(Tensor::zeros({2, 3}), {4}), Contains("cannot reshape [2,3] to [4]"));

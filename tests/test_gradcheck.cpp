@@ -48,7 +48,9 @@ TEST_CASE("gradcheck: conv2d in every configuration") {
       {"depthwise dilation 2", {1, 2, 7, 6}, {2, 1, 3, 3}, conv(1, 1, {2, 2, 2, 2}, 2, 2, 2)},
       {"1x1 pointwise", {1, 4, 5, 5}, {3, 4, 1, 1}, conv(1, 1, {})},
       {"1x1 stride 2 (shortcut)", {1, 4, 7, 7}, {6, 4, 1, 1}, conv(2, 2, {})},
-      {"5x3 kernel, stride (1,2), dilation (2,1), uneven pad", {1, 2, 11, 8}, {3, 2, 5, 3},
+      {"5x3 kernel, stride (1,2), dilation (2,1), uneven pad",
+       {1, 2, 11, 8},
+       {3, 2, 5, 3},
        conv(1, 2, {3, 1, 0, 2}, 1, 2, 1)},
   };
   for (const Case& c : cases) {
@@ -66,13 +68,19 @@ TEST_CASE("gradcheck: conv2d_affine (conv -> batch norm -> activation, frozen pa
   const Tensor wd = rnd({3, 1, 3, 3}, 5), sd = rnd({3}, 6, -3, 3);
   for (Act act : {Act::none, Act::relu, Act::relu6}) {
     const std::string name = act == Act::none ? "none" : act == Act::relu ? "relu" : "relu6";
-    expect_ok("3x3 pad 1, " + name, [&](const V& v) { return ops::conv2d_affine(v[0], w, scale, shift, act, conv(1, 1, {1, 1, 1, 1})); },
+    expect_ok("3x3 pad 1, " + name,
+              [&](const V& v) {
+                return ops::conv2d_affine(v[0], w, scale, shift, act, conv(1, 1, {1, 1, 1, 1}));
+              },
               {rnd({2, 3, 6, 5}, 1)});
     expect_ok("depthwise stride 2, no shift, " + name,
-              [&](const V& v) { return ops::conv2d_affine(v[0], wd, sd, Tensor(), act, conv(2, 2, {1, 1, 1, 1}, 3)); },
+              [&](const V& v) {
+                return ops::conv2d_affine(v[0], wd, sd, Tensor(), act, conv(2, 2, {1, 1, 1, 1}, 3));
+              },
               {rnd({1, 3, 7, 7}, 7)});
   }
-  expect_ok("bias only (no scale), relu", [&](const V& v) { return ops::conv2d_affine(v[0], w, Tensor(), shift, Act::relu, conv(1, 1, {})); },
+  expect_ok("bias only (no scale), relu",
+            [&](const V& v) { return ops::conv2d_affine(v[0], w, Tensor(), shift, Act::relu, conv(1, 1, {})); },
             {rnd({1, 3, 5, 5}, 8)});
 }
 
@@ -114,7 +122,7 @@ TEST_CASE("broadcasting: the shapes NumPy gives, and a clear error where they do
   const V g = tape.grad(ops::sum(ops::mul(a, b)), {a, b});
   CHECK(g[0].shape() == Shape{1, 3});
   CHECK(g[0].to_vector_f64() == std::vector<double>{20, 20, 20});  // 4 rows of b = 5
-  CHECK(g[1].to_vector_f64() == std::vector<double>{6, 6, 6, 6});   // 3 columns of a = 2
+  CHECK(g[1].to_vector_f64() == std::vector<double>{6, 6, 6, 6});  // 3 columns of a = 2
   CHECK(ops::one_hot(2, 4).to_vector() == std::vector<float>{0, 0, 1, 0});
 }
 
@@ -181,7 +189,9 @@ TEST_CASE("gradcheck: batch norm, inference and training") {
 
 TEST_CASE("gradcheck: layout ops and reductions") {
   expect_ok("concat_channels",
-            [](const V& v) { return ops::concat_channels({v[0], v[1], v[2]}); },
+            [](const V& v) {
+              return ops::concat_channels({v[0], v[1], v[2]});
+            },
             {rnd({2, 1, 3, 4}, 1), rnd({2, 3, 3, 4}, 2), rnd({2, 2, 3, 4}, 3)});
   expect_ok("pad", [](const V& v) { return ops::pad(v[0], {1, 0, 2, 1}); }, {rnd({1, 2, 3, 4}, 4)});
   expect_ok("reshape", [](const V& v) { return ops::reshape(v[0], {4, 6}); }, {rnd({2, 3, 4}, 5)});

@@ -2,22 +2,21 @@
 // elements in a .tflite, 10^12 floats in an .h5. Each must be refused with a one-line error naming the
 // file and the tensor, within 100 ms, having allocated less than 100 MB. The load runs in a child
 // process so that its peak memory can be measured on its own (getrusage of the child).
+#include <hdf5.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <hdf5.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
 #include <functional>
 
-#include "weights/format.h"
-#include "io/hdf5.h"
-#include "weights/keras.h"
-#include "io/limits.h"
 #include "image/preprocess.h"
+#include "io/hdf5.h"
+#include "io/limits.h"
+#include "weights/format.h"
+#include "weights/keras.h"
 #include "weights/tflite.h"
 
 using namespace gt;
@@ -27,9 +26,9 @@ namespace {
 const std::string kCorpus = std::string(GT_FIXTURES_DIR) + "/../corpus/";
 
 struct Outcome {
-  std::string error;   // the gt::Error's message ("" when the file loaded)
-  double ms = 0;       // the load's wall time
-  double grown_mb = 0; // the child's peak resident memory over what it had before the load
+  std::string error;    // the gt::Error's message ("" when the file loaded)
+  double ms = 0;        // the load's wall time
+  double grown_mb = 0;  // the child's peak resident memory over what it had before the load
 };
 
 long resident_kb() {

@@ -6,10 +6,10 @@
 
 #include "autodiff/gradcheck.h"
 #include "autodiff/ops.h"
-#include "train/loop.h"
-#include "tests/test_util.h"
-#include "weights/format.h"
 #include "image/preprocess.h"
+#include "tests/test_util.h"
+#include "train/loop.h"
+#include "weights/format.h"
 #include "weights/tflite.h"
 #include "xai/inspect.h"
 
@@ -166,7 +166,8 @@ TEST_CASE("gradcheck of real layers: conv, dense and batch norm pass, a delibera
   CHECK(broken_w[1].max_rel > 1.0);
 }
 
-TEST_CASE("gradcheck on the real MobileNet: conv, depthwise conv and the classifier below 1e-2 in float32", "[inspect]") {
+TEST_CASE("gradcheck on the real MobileNet: conv, depthwise conv and the classifier below 1e-2 in float32",
+          "[inspect]") {
   if (!test::have_shared_data()) return;
   auto m = tflite::load(kMobileNet);
   const Tensor x = load_input(kChelsea, m->info);

@@ -1,25 +1,26 @@
 // The model zoo and its weights: MobileNet V1 from real TF Lite files, our HDF5 format, layer names
 // and shapes, and the errors for bad files and images.
+#include <stb_image_write.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <stb_image_write.h>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
-#include "nn/model.h"
-#include "weights/format.h"
-#include "io/hdf5.h"
-#include "weights/keras.h"
-#include "xai/saliency.h"
-#include "weights/labels.h"
 #include "image/preprocess.h"
-#include "weights/flatbuffer.h"
-#include "weights/tflite.h"
+#include "io/hdf5.h"
+#include "nn/model.h"
 #include "tests/test_util.h"
+#include "weights/flatbuffer.h"
+#include "weights/format.h"
+#include "weights/keras.h"
+#include "weights/labels.h"
+#include "weights/tflite.h"
+#include "xai/saliency.h"
 
 using namespace gt;
 using Catch::Matchers::Contains;
@@ -280,7 +281,12 @@ TEST_CASE("bad TF Lite files: truncated, not TF Lite, unsupported op") {
     const fb::Table code = model.vector(1).table(0);
     const size_t pos = code.field_position(code.has(3) ? 3 : 0);
     REQUIRE(pos > 0);
-    if (code.has(3)) { b[pos] = 9; b[pos + 1] = b[pos + 2] = b[pos + 3] = 0; } else { b[pos] = 9; }
+    if (code.has(3)) {
+      b[pos] = 9;
+      b[pos + 1] = b[pos + 2] = b[pos + 3] = 0;
+    } else {
+      b[pos] = 9;
+    }
     write_bytes(path, b);
   }
   CHECK_THROWS_WITH(tflite::load(path), Contains(path) && Contains("unsupported TF Lite op FULLY_CONNECTED"));
@@ -302,8 +308,8 @@ TEST_CASE("bad weights and inputs: missing layer, wrong shape, not an image, too
     f.write("conv_dw_1/weight", Tensor::zeros({8, 1, 5, 5}));
     f.commit();
   }
-  CHECK_THROWS_WITH(load_parameters(*m, w), Contains(w) && Contains("conv_dw_1/weight") &&
-                                                Contains("[8,1,3,3]") && Contains("[8,1,5,5]"));
+  CHECK_THROWS_WITH(load_parameters(*m, w),
+                    Contains(w) && Contains("conv_dw_1/weight") && Contains("[8,1,3,3]") && Contains("[8,1,5,5]"));
   {
     h5::File f(w, h5::File::Mode::write);
     f.write("conv1/weight", Tensor::zeros({8, 3, 3, 3}));
@@ -326,7 +332,9 @@ TEST_CASE("bad weights and inputs: missing layer, wrong shape, not an image, too
   CHECK_THROWS_WITH(load_image(png), Contains(png) && Contains("cannot read"));
   // A BMP header announcing 20000 x 20000 pixels: refused before any pixel is allocated.
   std::vector<char> bmp(54, 0);
-  auto put32 = [&](size_t at, uint32_t v) { for (int k = 0; k < 4; ++k) bmp[at + k] = char((v >> (8 * k)) & 255); };
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int k = 0; k < 4; ++k) bmp[at + k] = char((v >> (8 * k)) & 255);
+  };
   bmp[0] = 'B', bmp[1] = 'M';
   put32(2, 54), put32(10, 54), put32(14, 40), put32(18, 20000), put32(22, 20000);
   bmp[26] = 1, bmp[28] = 24;

@@ -1,7 +1,8 @@
 // Full-size comparisons with the peers themselves (Keras via tf-keras, torchvision via Debian's
-// python3-torch, and Captum's attributions on those torchvision models). Hidden tests ([.peer]): tests/peer_keras.sh and tests/peer_torch.sh make the reference files with the peer and runs them with
-// GT_PEER_DIR pointing at them. Bound: max |ours - peer| <= 1e-3 max |peer| + 1e-5, for the logits and
-// for the gradient of one logit with respect to the input.
+// python3-torch, and Captum's attributions on those torchvision models). Hidden tests ([.peer]): tests/peer_keras.sh
+// and tests/peer_torch.sh make the reference files with the peer and runs them with GT_PEER_DIR pointing at them.
+// Bound: max |ours - peer| <= 1e-3 max |peer| + 1e-5, for the logits and for the gradient of one logit with respect to
+// the input.
 //
 // The references are computed in float64 and so is the checked run: in float32, last-bit differences
 // flip a few of the millions of ReLU masks of a deep network, each flip moves the input gradient over
@@ -14,14 +15,14 @@
 #include <filesystem>
 
 #include "autodiff/tape.h"
-#include "weights/format.h"
 #include "io/hdf5.h"
+#include "tests/test_util.h"
+#include "weights/format.h"
 #include "weights/keras.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
 #include "xai/occlusion.h"
 #include "xai/saliency.h"
-#include "tests/test_util.h"
 
 using namespace gt;
 
@@ -115,7 +116,8 @@ TEST_CASE("Captum on full-size torchvision models: every attribution method", "[
     if (std::string(arch) == "mobilenet_v2") {
       // Captum's GuidedBackprop overrides the backward of nn.ReLU only: MobileNetV2's ReLU6 keeps its
       // plain gradient there, while ours applies the guided rule to every ReLU-family activation.
-      std::printf("  %-40s not compared (Captum leaves ReLU6 unguided)\n", (a + "guided backprop, guided gradcam").c_str());
+      std::printf("  %-40s not compared (Captum leaves ReLU6 unguided)\n",
+                  (a + "guided backprop, guided gradcam").c_str());
     } else {
       check_close(a + "guided backprop", xai::guided_backprop(fn, x, t), ref.read("guided_backprop", DType::f64));
       check_close(a + "guided gradcam", xai::guided_gradcam(fn, x, t, layer), ref.read("guided_gradcam", DType::f64));
@@ -129,7 +131,8 @@ TEST_CASE("Captum on full-size torchvision models: every attribution method", "[
     ig.steps = 4;
     ig.method = "gausslegendre";
     ig.batch = 4;
-    check_close(a + "integrated gradients", xai::integrated_gradients(fn, x, ref.read("baseline", DType::f64), t, ig).attribution,
+    check_close(a + "integrated gradients",
+                xai::integrated_gradients(fn, x, ref.read("baseline", DType::f64), t, ig).attribution,
                 ref.read("ig", DType::f64));
     ++n;
   }

@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "autodiff/ops.h"
-#include "tests/cli_util.h"
 #include "io/hdf5.h"
+#include "tests/cli_util.h"
 #include "xai/method.h"
 
 using namespace gt;
@@ -79,14 +79,16 @@ TEST_CASE("registry: options are checked against their specs, with messages that
   CHECK_THAT(xai::option_help(ig), Contains("--steps N") && Contains("(default 50)"));
 }
 
-TEST_CASE("registry: a method added through the registry alone appears in help, its command, metrics, report, compare and demo") {
+TEST_CASE(
+    "registry: a method added through the registry alone appears in help, its command, metrics, report, compare and "
+    "demo") {
   if (!xai::is_method("dummy-input")) xai::add_method(dummy_method());
   std::string out;
   REQUIRE(test::run_cli({"--help"}, out) == 0);
   CHECK_THAT(out, Contains("dummy-input") && Contains("the input itself, scaled"));
   REQUIRE(test::run_cli({"dummy-input", "--help"}, out) == 0);
-  CHECK_THAT(out, Contains("--scale K") && Contains("factor (default 2)") &&
-                      Contains("nobody 2026") && Contains("no gradient"));
+  CHECK_THAT(out, Contains("--scale K") && Contains("factor (default 2)") && Contains("nobody 2026") &&
+                      Contains("no gradient"));
   CHECK(test::run_cli({"dummy-input", "--image", "x.png", "--scale", "11"}, out) == 2);
   CHECK_THAT(out, Contains("--scale must be an integer in [1, 10], got '11'"));
   CHECK(test::run_cli({"report", "--methods", "dummy-inpt", "--image", "x.png", "--out", "x"}, out) == 2);
@@ -99,7 +101,8 @@ TEST_CASE("registry: a method added through the registry alone appears in help, 
   const fs::path dir = fs::temp_directory_path() / ("gt_registry_" + std::to_string(getpid()));
   fs::create_directories(dir);
   const std::string img = "fashion-mnist:test:0", d = (dir / "d.h5").string(), s = (dir / "s.h5").string();
-  REQUIRE(test::run_cli({"dummy-input", "--image", img, "--scale", "3", "--raw", d, "--out", (dir / "d.png").string()}, out) == 0);
+  REQUIRE(test::run_cli({"dummy-input", "--image", img, "--scale", "3", "--raw", d, "--out", (dir / "d.png").string()},
+                        out) == 0);
   {
     h5::File f(d, h5::File::Mode::read);
     CHECK(f.attr_string("method") == "dummy-input");
@@ -112,14 +115,15 @@ TEST_CASE("registry: a method added through the registry alone appears in help, 
   REQUIRE(test::run_cli({"metrics", "--image", img, "--method", "dummy-input", "--steps", "4"}, out) == 0);
   CHECK_THAT(out, Contains("dummy-input, class 9"));
   REQUIRE(test::run_cli({"report", "--image", img, "--methods", "dummy-input,saliency", "--steps", "4", "--out",
-                   (dir / "report").string()},
-                  out) == 0);
+                         (dir / "report").string()},
+                        out) == 0);
   std::ifstream html(dir / "report" / "index.html");
   std::stringstream page;
   page << html.rdbuf();
   CHECK_THAT(page.str(), Contains("<h3>dummy-input</h3>") && Contains("scale 2"));
   CHECK(fs::exists(dir / "report" / "dummy-input_overlay.png"));
-  REQUIRE(test::run_cli({"demo", "--images", "0", "--methods", "dummy-input", "--out", (dir / "demo").string()}, out) == 0);
+  REQUIRE(test::run_cli({"demo", "--images", "0", "--methods", "dummy-input", "--out", (dir / "demo").string()}, out) ==
+          0);
   CHECK(fs::exists(dir / "demo" / "fm0_dummy-input.png"));
   fs::remove_all(dir);
 }

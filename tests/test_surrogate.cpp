@@ -5,10 +5,10 @@
 #include <numeric>
 
 #include "autodiff/ops.h"
+#include "image/preprocess.h"
+#include "io/hdf5.h"
 #include "tests/test_util.h"
 #include "weights/format.h"
-#include "io/hdf5.h"
-#include "image/preprocess.h"
 #include "weights/tflite.h"
 #include "xai/surrogate.h"
 
@@ -246,7 +246,8 @@ TEST_CASE(
 }
 
 TEST_CASE("LIME's fit is the lime package's: lime_image's kernel and Ridge(alpha=1) on the same samples") {
-  h5::File ref(std::string(GT_FIXTURES_DIR) + "/lime_fit.h5", h5::File::Mode::read);  // tests/fixture_gen/make_lime_fixture.py
+  h5::File ref(std::string(GT_FIXTURES_DIR) + "/lime_fit.h5",
+               h5::File::Mode::read);  // tests/fixture_gen/make_lime_fixture.py
   const Tensor z = ref.read("z", DType::f64);
   const int64_t n = z.dim(0), S = z.dim(1);
   const std::vector<double> zv = z.to_vector_f64(), want = ref.read("phi", DType::f64).to_vector_f64();

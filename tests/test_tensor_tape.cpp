@@ -115,9 +115,8 @@ TEST_CASE("forward hook makes a frozen activation a leaf (the Grad-CAM pattern)"
 TEST_CASE("forward hook replacing a value changes the output and the gradient") {
   Tape tape;
   TapeGuard g(tape);
-  tape.add_forward_hook("relu", "", [](const std::string&, const std::string&, const Tensor& out) {
-    return ops::mul_scalar(out, 3.0);
-  });
+  tape.add_forward_hook(
+      "relu", "", [](const std::string&, const std::string&, const Tensor& out) { return ops::mul_scalar(out, 3.0); });
   Tensor x = Tensor::from_vector({2}, std::vector<float>{2, -1}).set_requires_grad(true);
   Tensor y = ops::relu(x);
   CHECK(y.at(0) == Approx(6));

@@ -63,7 +63,8 @@ TEST_CASE("PyTorch fixtures: conv2d, pooling, batch norm, softmax (forward and b
     ++seen;
     if (name.rfind("conv2d", 0) == 0) {
       ops::Conv2dOptions o;
-      o.stride_h = int64_t(p[0]), o.stride_w = int64_t(p[1]), o.dilation_h = int64_t(p[2]), o.dilation_w = int64_t(p[3]);
+      o.stride_h = int64_t(p[0]), o.stride_w = int64_t(p[1]), o.dilation_h = int64_t(p[2]),
+      o.dilation_w = int64_t(p[3]);
       o.pad = {int64_t(p[4]), int64_t(p[5]), int64_t(p[6]), int64_t(p[7])};
       o.groups = int64_t(p[8]);
       compare(c, run(c, {"x", "w", "b"}, [o](const auto& v) { return ops::conv2d(v[0], v[1], o, v[2]); }));
@@ -73,7 +74,8 @@ TEST_CASE("PyTorch fixtures: conv2d, pooling, batch norm, softmax (forward and b
       o.pad = {int64_t(p[4]), int64_t(p[5]), int64_t(p[6]), int64_t(p[7])};
       o.count_include_pad = p[8] != 0;
       const bool max = name[0] == 'm';
-      compare(c, run(c, {"x"}, [o, max](const auto& v) { return max ? ops::max_pool2d(v[0], o) : ops::avg_pool2d(v[0], o); }));
+      compare(c, run(c, {"x"},
+                     [o, max](const auto& v) { return max ? ops::max_pool2d(v[0], o) : ops::avg_pool2d(v[0], o); }));
     } else if (name.rfind("batchnorm", 0) == 0) {
       const Tensor rm = c.in("running_mean"), rv = c.in("running_var");
       const double eps = p[0];

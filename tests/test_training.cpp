@@ -13,11 +13,11 @@
 #include "autodiff/tape.h"
 #include "data/dataset.h"
 #include "data/idx.h"
-#include "train/loop.h"
-#include "tests/test_util.h"
-#include "weights/format.h"
 #include "io/hdf5.h"
 #include "render/viz.h"
+#include "tests/test_util.h"
+#include "train/loop.h"
+#include "weights/format.h"
 
 using namespace gt;
 namespace fs = std::filesystem;
@@ -175,7 +175,8 @@ TEST_CASE("optimisers: SGD (momentum, weight decay), plain SGD and Adam match Py
       p.set_grad(Tensor::from_vector(p.shape(), std::vector<double>(gv.begin() + t * n, gv.begin() + (t + 1) * n)));
       opt.step();
       CHECK_FALSE(p.grad().defined());  // cleared for the next step
-      const Tensor want = Tensor::from_vector(p.shape(), std::vector<double>(av.begin() + t * n, av.begin() + (t + 1) * n));
+      const Tensor want =
+          Tensor::from_vector(p.shape(), std::vector<double>(av.begin() + t * n, av.begin() + (t + 1) * n));
       INFO(name << " step " << t + 1);
       CHECK(max_diff(p, want) < 1e-12);
     }
@@ -193,7 +194,8 @@ TEST_CASE("learning-rate schedules", "[training]") {
   CHECK(s.at(0.1, 25, 100) == Approx(0.001));
 }
 
-TEST_CASE("a fashion_cnn training step matches PyTorch: logits, loss, every gradient, running statistics", "[training]") {
+TEST_CASE("a fashion_cnn training step matches PyTorch: logits, loss, every gradient, running statistics",
+          "[training]") {
   nn::ModelOptions o;
   o.alpha = 0.25;
   auto m = nn::make_model("fashion_cnn", o);
@@ -250,8 +252,8 @@ TEST_CASE("dropout and batch norm switch with the mode: evaluation is determinis
   const Tensor t1 = (*m)(x);
   m->train(true, 2);
   const Tensor t2 = (*m)(x);
-  CHECK(max_diff(t1, t2) > 0);   // other dropout masks
-  CHECK(max_diff(t1, e1) > 0);   // batch statistics and dropout
+  CHECK(max_diff(t1, t2) > 0);  // other dropout masks
+  CHECK(max_diff(t1, e1) > 0);  // batch statistics and dropout
   m->train(false);
   const Tensor e3 = (*m)(x);
   CHECK(max_diff(e3, e1) > 0);  // training updated the running statistics
@@ -273,8 +275,8 @@ TEST_CASE("training on a small dataset: the loss falls and the accuracy rises fa
   std::vector<double> losses;
   for (int e = 0; e < c.epochs; ++e) losses.push_back(t.run_epoch().loss);
   const train::Evaluation after = train::evaluate(*m, test);
-  std::printf("bars: loss per epoch %.3f %.3f %.3f %.3f; test accuracy %.1f%% -> %.1f%%\n", losses[0], losses[1], losses[2],
-              losses[3], 100 * before, 100 * after.accuracy());
+  std::printf("bars: loss per epoch %.3f %.3f %.3f %.3f; test accuracy %.1f%% -> %.1f%%\n", losses[0], losses[1],
+              losses[2], losses[3], 100 * before, 100 * after.accuracy());
   CHECK(losses.back() < 0.5 * losses.front());
   CHECK(after.accuracy() > 0.9);
   CHECK(after.total == 200);
@@ -310,11 +312,13 @@ TEST_CASE("training is deterministic from the seed, and a resumed run continues 
   run(1, *b, tb);
   // "resume" b in a fresh model and trainer from its state after one epoch (what a checkpoint holds)
   auto r = small_cnn(train, 99);
-  for (size_t i = 0; i < r->named_parameters().size(); ++i) *r->named_parameters()[i].second = b->named_parameters()[i].second->clone();
+  for (size_t i = 0; i < r->named_parameters().size(); ++i)
+    *r->named_parameters()[i].second = b->named_parameters()[i].second->clone();
   train::Trainer tr(*r, train, c);
   tr.epoch = tb.epoch;
   tr.optimizer.steps = tb.optimizer.steps;
-  for (size_t i = 0; i < tr.optimizer.state().size(); ++i) *tr.optimizer.state()[i].second = tb.optimizer.state()[i].second->clone();
+  for (size_t i = 0; i < tr.optimizer.state().size(); ++i)
+    *tr.optimizer.state()[i].second = tb.optimizer.state()[i].second->clone();
   tr.run_epoch();
   const auto pa = a->named_parameters(), pr = r->named_parameters();
   for (size_t i = 0; i < pa.size(); ++i) {
@@ -358,7 +362,8 @@ TEST_CASE("a batch larger than the dataset is an error that names both", "[train
     train::Trainer t(*m, train, c);
     FAIL("no error");
   } catch (const Error& e) {
-    CHECK(std::string(e.what()).find("batch size 64 is larger than the dataset bars (20 examples)") != std::string::npos);
+    CHECK(std::string(e.what()).find("batch size 64 is larger than the dataset bars (20 examples)") !=
+          std::string::npos);
   }
 }
 

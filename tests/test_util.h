@@ -1,7 +1,7 @@
 // Helpers shared by the Catch2 test files.
 #pragma once
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -47,7 +47,7 @@ inline void expect_close(const std::string& what, const Tensor& ours, const Tens
   double worst = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     const double d = std::abs(a[i] - b[i]);
-    if (!(d <= atol + rtol * std::abs(b[i]))) ++bad;  // false for NaN: counted
+    if (!(d <= atol + rtol * std::abs(b[i]))) ++bad;             // false for NaN: counted
     if (!std::isnan(worst) && !(d <= worst)) worst = d, at = i;  // a NaN becomes the worst and stays
   }
   std::printf("%-60s max |diff| %.3g (max |ref| %.3g), %zu of %zu outside\n", what.c_str(), worst, max_abs(ref), bad,

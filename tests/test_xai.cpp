@@ -9,11 +9,12 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
+#include "image/preprocess.h"
+#include "io/hdf5.h"
+#include "render/viz.h"
 #include "tests/test_util.h"
 #include "weights/format.h"
-#include "io/hdf5.h"
 #include "weights/keras.h"
-#include "image/preprocess.h"
 #include "weights/tflite.h"
 #include "xai/compare.h"
 #include "xai/counterfactual.h"
@@ -21,7 +22,6 @@
 #include "xai/integrated_gradients.h"
 #include "xai/metrics.h"
 #include "xai/occlusion.h"
-#include "render/viz.h"
 
 using namespace gt;
 
@@ -75,7 +75,8 @@ TEST_CASE("xai vs Captum: LayerGradCam (cam at the layer) and GuidedGradCam") {
     Case c(a);
     const xai::Cam cam = xai::gradcam(c.fn, c.x, c.target, kLayer[i]);
     check_close(a + " gradcam at " + kLayer[i], cam.cam, c.ref.read("gradcam"));
-    check_close(a + " guided gradcam", xai::guided_gradcam(c.fn, c.x, c.target, kLayer[i]), c.ref.read("guided_gradcam"));
+    check_close(a + " guided gradcam", xai::guided_gradcam(c.fn, c.x, c.target, kLayer[i]),
+                c.ref.read("guided_gradcam"));
     CHECK(cam.map.shape() == Shape{64, 64});
   }
 }
@@ -171,15 +172,16 @@ TEST_CASE("counterfactual: chelsea.png ('Egyptian cat') becomes a 'golden retrie
   xai::CounterfactualOptions o;
   o.target = 208;  // golden retriever in TF Lite's 1001 classes
   o.optimizer = "adam";
-  o.lr = 0.01;     // the course's learning rate, in model-input units ([-1, 1] for this model)
+  o.lr = 0.01;  // the course's learning rate, in model-input units ([-1, 1] for this model)
   o.steps = 100;
   o.confidence = 0.9;
   o.lo = Tensor::full({1, 3, 1, 1}, -1.0);
   o.hi = Tensor::full({1, 3, 1, 1}, 1.0);
   const xai::CounterfactualResult r = xai::counterfactual(fn, x, o);
   const auto& h = r.history;
-  std::printf("counterfactual (Adam, lr 0.01): p(golden retriever) %.4f -> %.4f in %zu steps; p(Egyptian cat) %.4f -> %.4f\n",
-              h.front().p_target, h.back().p_target, h.size() - 1, h.front().p_original, h.back().p_original);
+  std::printf(
+      "counterfactual (Adam, lr 0.01): p(golden retriever) %.4f -> %.4f in %zu steps; p(Egyptian cat) %.4f -> %.4f\n",
+      h.front().p_target, h.back().p_target, h.size() - 1, h.front().p_original, h.back().p_original);
   CHECK(h.front().top1 == 286);
   CHECK(r.reached);
   CHECK(h.back().top1 == 208);
@@ -248,13 +250,14 @@ TEST_CASE("colormaps are matplotlib's tables, normalisation modes") {
   v[99] = 1e6f;  // one hot pixel
   const auto mm = viz::normalize(v, viz::Norm::minmax), pc = viz::normalize(v, viz::Norm::percentile, 2.0);
   CHECK(mm[98] < 1e-3f);          // min-max: the outlier darkens everything else
-  CHECK(pc[97] == Approx(1.0f));   // percentile: the top 2% clip to 1 and the rest spreads over [0, 1]
+  CHECK(pc[97] == Approx(1.0f));  // percentile: the top 2% clip to 1 and the rest spreads over [0, 1]
   CHECK(pc[48] == Approx(48.0 / 97.0).epsilon(1e-5));
   const auto sy = viz::normalize({-2.0f, 0.0f, 1.0f, 2.0f}, viz::Norm::symmetric, 0.0);
   CHECK(sy == std::vector<float>{0.0f, 0.5f, 0.75f, 1.0f});
 }
 
-TEST_CASE("the course's TF recipes (tf-keras): saliency = max |grad| over channels, IG trapezoid, steps = m_steps + 1") {
+TEST_CASE(
+    "the course's TF recipes (tf-keras): saliency = max |grad| over channels, IG trapezoid, steps = m_steps + 1") {
   // tests/fixture_gen/make_course_fixtures.py, on the Keras-layout narrow VGG16 fixture.
   const std::string dir = GT_FIXTURES_DIR;
   auto m = load_keras(dir + "/keras_vgg16_narrow_nested.h5", "", DType::f64);
@@ -269,7 +272,8 @@ TEST_CASE("the course's TF recipes (tf-keras): saliency = max |grad| over channe
     o.method = "riemann_trapezoid";
     o.steps = m_steps + 1;
     const xai::IgResult r = xai::integrated_gradients(fn, x, ref.read("baseline", DType::f64), t, o);
-    check_close("course IG, m_steps " + std::to_string(m_steps), r.attribution, ref.read("ig_" + std::to_string(m_steps)));
+    check_close("course IG, m_steps " + std::to_string(m_steps), r.attribution,
+                ref.read("ig_" + std::to_string(m_steps)));
   }
 }
 

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 tools/deps.sh --test
 tools/check_layers.sh  # no include from a lower layer into a higher one
 tools/check_sizes.sh   # files at most 600 lines, functions at most 100
+tools/check_format.sh  # clang-format --dry-run --Werror
 # BUILD_TESTING=ON explicitly: tools/demo.sh configures the same build/ with it off.
 dir=build flags=(-DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON)
 if [ "${1:-}" = "--sanitize" ]; then

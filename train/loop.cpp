@@ -13,7 +13,6 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-
 // The predicted class of each row of logits (N,K).
 std::vector<int64_t> argmax_rows(const Tensor& logits) {
   const std::vector<float> v = logits.to_vector();
@@ -47,21 +46,24 @@ double Evaluation::class_accuracy(int64_t k) const {
 
 Trainer::Trainer(Model& m, const data::Dataset& train, const TrainConfig& c)
     : optimizer(trainable_parameters(m), c.optimizer), m_(m), data_(train), c_(c) {
-  if (c.batch < 2) throw Error("training: the batch size must be at least 2 (batch norm needs a batch), got " + std::to_string(c.batch));
+  if (c.batch < 2)
+    throw Error("training: the batch size must be at least 2 (batch norm needs a batch), got " +
+                std::to_string(c.batch));
   if (c.batch > train.size())
-    throw Error("training: batch size " + std::to_string(c.batch) + " is larger than the dataset " + train.source + " (" +
-                std::to_string(train.size()) + " examples)");
+    throw Error("training: batch size " + std::to_string(c.batch) + " is larger than the dataset " + train.source +
+                " (" + std::to_string(train.size()) + " examples)");
   check_fits(m, train);
 }
 
 void check_fits(const Model& m, const data::Dataset& d) {
   if (d.channels != m.info.channels || d.height != m.info.input_h || d.width != m.info.input_w)
     throw Error("dataset " + d.source + " holds " + std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" +
-                std::to_string(d.width) + " images, the model " + m.info.arch + " takes " + std::to_string(m.info.channels) +
-                "x" + std::to_string(m.info.input_h) + "x" + std::to_string(m.info.input_w));
+                std::to_string(d.width) + " images, the model " + m.info.arch + " takes " +
+                std::to_string(m.info.channels) + "x" + std::to_string(m.info.input_h) + "x" +
+                std::to_string(m.info.input_w));
   if (d.classes() != m.info.classes)
-    throw Error("dataset " + d.source + " has " + std::to_string(d.classes()) + " classes, the model " + m.info.arch + " " +
-                std::to_string(m.info.classes));
+    throw Error("dataset " + d.source + " has " + std::to_string(d.classes()) + " classes, the model " + m.info.arch +
+                " " + std::to_string(m.info.classes));
 }
 
 int64_t Trainer::steps_per_epoch() const { return data_.size() / c_.batch; }  // the remainder waits a turn
@@ -88,8 +90,8 @@ EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_
     const double l = loss.item();
     if (!std::isfinite(l))
       throw Error("training stopped: the loss is " + std::string(std::isnan(l) ? "NaN" : "Inf") + " at epoch " +
-                  std::to_string(epoch) + ", step " + std::to_string(s + 1) + "; the first non-finite value came from " +
-                  first_non_finite(m_, x) + " (try a smaller --lr)");
+                  std::to_string(epoch) + ", step " + std::to_string(s + 1) +
+                  "; the first non-finite value came from " + first_non_finite(m_, x) + " (try a smaller --lr)");
     tape.backward(loss);
     optimizer.lr = c_.schedule.at(c_.optimizer.lr, optimizer.steps, total);
     optimizer.step();
@@ -105,7 +107,8 @@ EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_
   m_.train(false);
   this->epoch = epoch;
   const double secs = since(t0);
-  return {epoch, loss_sum / double(steps), double(correct) / double(steps * B), secs, double(steps * B) / secs, optimizer.lr};
+  return {epoch, loss_sum / double(steps), double(correct) / double(steps * B),
+          secs,  double(steps * B) / secs, optimizer.lr};
 }
 
 Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch,

@@ -34,10 +34,10 @@ struct TrainConfig {
 
 // Progress after each step: the running means of the epoch so far.
 struct StepReport {
-  int epoch;                        // 1-based
-  int64_t step, steps_per_epoch;    // 1-based within the epoch
-  double loss, accuracy;            // running means over this epoch's batches so far
-  double samples_per_s, seconds;    // this epoch so far
+  int epoch;                      // 1-based
+  int64_t step, steps_per_epoch;  // 1-based within the epoch
+  double loss, accuracy;          // running means over this epoch's batches so far
+  double samples_per_s, seconds;  // this epoch so far
 };
 
 // One finished epoch: mean loss and accuracy over its batches, time, throughput, and the lr of its last step.

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "weights/format.h"
 #include "io/hdf5.h"
+#include "weights/format.h"
 
 namespace gt::train {
 
@@ -21,7 +21,8 @@ void check_run_settings(const RunSettings& r) {
   const auto& s = r.config.schedule.kind;
   if (s != "cosine" && s != "step" && s != "constant")
     throw InvalidArgument("--schedule must be cosine, step or constant, got '" + s + "'");
-  if (r.augment != "flip,crop" && r.augment != "crop,flip" && r.augment != "flip" && r.augment != "crop" && r.augment != "none")
+  if (r.augment != "flip,crop" && r.augment != "crop,flip" && r.augment != "flip" && r.augment != "crop" &&
+      r.augment != "none")
     throw InvalidArgument("--augment must be flip,crop, flip, crop or none, got '" + r.augment + "'");
   if (r.channels != 1 && r.channels != 3) throw InvalidArgument("--channels must be 1 or 3");
 }
@@ -124,16 +125,23 @@ void write_checkpoint(nn::Model& m, train::Trainer& t, const RunSettings& r, con
     f.set_attr("train_augment", r.augment);
     f.set_attr("train_optimizer", c.optimizer.kind);
     f.set_attr("train_schedule", c.schedule.kind);
-    const std::pair<const char*, double> nums[] = {
-        {"train_val", r.val},          {"train_size", double(r.size)},
-        {"train_channels", double(r.channels)}, {"train_limit", double(r.limit)},
-        {"train_pad", double(r.pad)},  {"train_step_size", double(r.step_size_epochs)},
-        {"train_alpha", r.alpha},      {"train_strict", r.strict ? 1.0 : 0.0},
-        {"train_epochs", double(c.epochs)}, {"train_batch", double(c.batch)},
-        {"train_seed", double(c.seed)}, {"train_lr", c.optimizer.lr},
-        {"train_momentum", c.optimizer.momentum}, {"train_weight_decay", c.optimizer.weight_decay},
-        {"train_gamma", c.schedule.gamma}, {"train_epoch", double(t.epoch)},
-        {"train_step", double(t.optimizer.steps)}};
+    const std::pair<const char*, double> nums[] = {{"train_val", r.val},
+                                                   {"train_size", double(r.size)},
+                                                   {"train_channels", double(r.channels)},
+                                                   {"train_limit", double(r.limit)},
+                                                   {"train_pad", double(r.pad)},
+                                                   {"train_step_size", double(r.step_size_epochs)},
+                                                   {"train_alpha", r.alpha},
+                                                   {"train_strict", r.strict ? 1.0 : 0.0},
+                                                   {"train_epochs", double(c.epochs)},
+                                                   {"train_batch", double(c.batch)},
+                                                   {"train_seed", double(c.seed)},
+                                                   {"train_lr", c.optimizer.lr},
+                                                   {"train_momentum", c.optimizer.momentum},
+                                                   {"train_weight_decay", c.optimizer.weight_decay},
+                                                   {"train_gamma", c.schedule.gamma},
+                                                   {"train_epoch", double(t.epoch)},
+                                                   {"train_step", double(t.optimizer.steps)}};
     for (const auto& [name, v] : nums) f.set_attr(name, v);
     for (auto& [name, s] : t.optimizer.state()) f.write("optimizer/" + name, *s);
   });
@@ -142,7 +150,9 @@ void write_checkpoint(nn::Model& m, train::Trainer& t, const RunSettings& r, con
 RunSettings read_run_settings(const std::string& ckpt) {
   const h5::File f(ckpt, h5::File::Mode::read);
   if (!f.has_attr("train_epoch"))
-    throw Error("checkpoint " + ckpt + ": not a training checkpoint (no train_* attributes); --resume takes the .ckpt.h5 file that train writes");
+    throw Error(
+        "checkpoint " + ckpt +
+        ": not a training checkpoint (no train_* attributes); --resume takes the .ckpt.h5 file that train writes");
   RunSettings r;
   r.dataset = f.attr_string("train_dataset");
   r.model = f.attr_string("train_model");
@@ -176,7 +186,8 @@ void read_trainer_state(const std::string& ckpt, train::Trainer& t) {
     if (!f.has(path)) throw Error("checkpoint " + ckpt + ": missing dataset " + path);
     Tensor v = f.read(path, s->dtype());
     if (v.shape() != s->shape())
-      throw Error("checkpoint " + ckpt + ", dataset " + path + ": expected shape " + s->shape().str() + ", found " + v.shape().str());
+      throw Error("checkpoint " + ckpt + ", dataset " + path + ": expected shape " + s->shape().str() + ", found " +
+                  v.shape().str());
     *s = v;
   }
 }

@@ -1,10 +1,10 @@
 #include "weights/format.h"
-#include "io/hdf5.h"
-#include "weights/labels.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "io/hdf5.h"
+#include "weights/labels.h"
 
 namespace gt {
 
@@ -36,12 +36,12 @@ void fill(nn::Model& m, const h5::File& f, DType dtype) {
   const std::string& path = f.path();
   for (auto& [name, t] : m.named_parameters()) {
     if (!f.has(name))
-      throw Error("weights file " + path + ": missing dataset " + name + " (layer " +
-                  name.substr(0, name.rfind('/')) + " of " + m.info.arch + ")");
+      throw Error("weights file " + path + ": missing dataset " + name + " (layer " + name.substr(0, name.rfind('/')) +
+                  " of " + m.info.arch + ")");
     Tensor v = f.read(name, dtype);
     if (v.shape() != t->shape())
-      throw Error("weights file " + path + ", dataset " + name + ": expected shape " + t->shape().str() +
-                  ", found " + v.shape().str());
+      throw Error("weights file " + path + ", dataset " + name + ": expected shape " + t->shape().str() + ", found " +
+                  v.shape().str());
     *t = v;
   }
 }
@@ -90,8 +90,9 @@ std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype) {
       a = b + 1;
     }
     if (m->info.class_names.size() != size_t(m->info.classes))
-      throw Error("weights file " + path + ": attribute class_names holds " + std::to_string(m->info.class_names.size()) +
-                  " names for " + std::to_string(m->info.classes) + " classes");
+      throw Error("weights file " + path + ": attribute class_names holds " +
+                  std::to_string(m->info.class_names.size()) + " names for " + std::to_string(m->info.classes) +
+                  " classes");
   }
   // A label set that does not fit the classifier (a 10-class test network marked imagenet1000)
   // would print ImageNet names for unrelated classes.
@@ -108,8 +109,9 @@ bool has_embedded_weights() { return embedded_fashion_cnn_size > 0; }
 
 std::unique_ptr<nn::Model> load_embedded_weights() {
   if (!has_embedded_weights())
-    throw Error("this gradtrace was built without the embedded fashion_cnn (weights/fashion_cnn.h5 was missing at "
-                "build time); give --weights FILE");
+    throw Error(
+        "this gradtrace was built without the embedded fashion_cnn (weights/fashion_cnn.h5 was missing at "
+        "build time); give --weights FILE");
   return load_weights(h5::File("<embedded fashion_cnn>", embedded_fashion_cnn, embedded_fashion_cnn_size), DType::f32);
 }
 

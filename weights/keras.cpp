@@ -91,8 +91,7 @@ std::unique_ptr<nn::Model> load_keras(const h5::File& f, const std::string& arch
   const std::string found = identify(layers);
   const std::string arch = arch_in.empty() ? found : arch_in;
   if (arch.empty()) throw Error("Keras file " + path + ": the layer names match no architecture gradtrace knows");
-  if (!found.empty() && found != arch)
-    throw Error("Keras file " + path + " holds a " + found + ", not a " + arch);
+  if (!found.empty() && found != arch) throw Error("Keras file " + path + " holds a " + found + ", not a " + arch);
   // Keras names Inception V3's convs and batch norms by a creation counter that does not always start
   // at 1 (conv2d, conv2d_1, ... or conv2d_95, ...), and layer_names lists them by graph depth, not
   // creation. Ours are conv2d_1 ... in creation order: match by the file's counter, sorted.
@@ -101,12 +100,15 @@ std::unique_ptr<nn::Model> load_keras(const h5::File& f, const std::string& arch
     for (const std::string prefix : {"conv2d", "batch_normalization"}) {
       std::vector<std::pair<long, std::string>> found_layers;
       for (const std::string& l : names) {
-        if (l == prefix) found_layers.push_back({0, l});
-        else if (l.rfind(prefix + "_", 0) == 0 && l.find_first_not_of("0123456789", prefix.size() + 1) == std::string::npos)
+        if (l == prefix)
+          found_layers.push_back({0, l});
+        else if (l.rfind(prefix + "_", 0) == 0 &&
+                 l.find_first_not_of("0123456789", prefix.size() + 1) == std::string::npos)
           found_layers.push_back({std::stol(l.substr(prefix.size() + 1)), l});
       }
       std::sort(found_layers.begin(), found_layers.end());
-      for (size_t i = 0; i < found_layers.size(); ++i) in_file[prefix + "_" + std::to_string(i + 1)] = found_layers[i].second;
+      for (size_t i = 0; i < found_layers.size(); ++i)
+        in_file[prefix + "_" + std::to_string(i + 1)] = found_layers[i].second;
     }
   auto file_name = [&](const std::string& ours) {
     auto it = in_file.find(ours);

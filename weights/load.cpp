@@ -32,8 +32,7 @@ bool ends_with(const std::string& s, const std::string& e) {
 
 }  // namespace
 
-std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& arch, Device device,
-                                      DType dtype) {
+std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& arch, Device device, DType dtype) {
   if (!arch.empty()) {
     try {
       nn::check_model_name(arch);
@@ -42,12 +41,17 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
     }
   }
   std::unique_ptr<nn::Model> m;
-  if (weights.empty() || weights == "fashion_cnn") m = load_embedded_weights();
-  else if (weights.rfind("random:", 0) == 0) m = random_model(weights.substr(7));
-  else if (ends_with(weights, ".tflite")) m = tflite::load(weights);
+  if (weights.empty() || weights == "fashion_cnn")
+    m = load_embedded_weights();
+  else if (weights.rfind("random:", 0) == 0)
+    m = random_model(weights.substr(7));
+  else if (ends_with(weights, ".tflite"))
+    m = tflite::load(weights);
   else if (ends_with(weights, ".h5"))
     m = is_keras_file(weights) ? load_keras(weights, arch, dtype) : load_weights(weights, dtype);
-  else throw Error("weights file " + weights + ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");
+  else
+    throw Error("weights file " + weights +
+                ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");
   if (!arch.empty() && arch != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + arch);
   m->to(dtype);

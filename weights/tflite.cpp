@@ -2,18 +2,32 @@
 
 #include <cmath>
 
-#include "weights/flatbuffer.h"
 #include "io/limits.h"
+#include "weights/flatbuffer.h"
 
 namespace gt::tflite {
 
 std::string builtin_name(int code) {
-  static const std::pair<int, const char*> names[] = {
-      {0, "ADD"},         {1, "AVERAGE_POOL_2D"}, {2, "CONCATENATION"}, {3, "CONV_2D"},
-      {4, "DEPTHWISE_CONV_2D"}, {6, "DEQUANTIZE"}, {9, "FULLY_CONNECTED"}, {14, "LOGISTIC"},
-      {17, "MAX_POOL_2D"}, {18, "MUL"},           {19, "RELU"},          {21, "RELU6"},
-      {22, "RESHAPE"},    {23, "RESIZE_BILINEAR"}, {25, "SOFTMAX"},      {34, "PAD"},
-      {40, "MEAN"},       {43, "SQUEEZE"},        {114, "QUANTIZE"},     {117, "HARD_SWISH"}};
+  static const std::pair<int, const char*> names[] = {{0, "ADD"},
+                                                      {1, "AVERAGE_POOL_2D"},
+                                                      {2, "CONCATENATION"},
+                                                      {3, "CONV_2D"},
+                                                      {4, "DEPTHWISE_CONV_2D"},
+                                                      {6, "DEQUANTIZE"},
+                                                      {9, "FULLY_CONNECTED"},
+                                                      {14, "LOGISTIC"},
+                                                      {17, "MAX_POOL_2D"},
+                                                      {18, "MUL"},
+                                                      {19, "RELU"},
+                                                      {21, "RELU6"},
+                                                      {22, "RESHAPE"},
+                                                      {23, "RESIZE_BILINEAR"},
+                                                      {25, "SOFTMAX"},
+                                                      {34, "PAD"},
+                                                      {40, "MEAN"},
+                                                      {43, "SQUEEZE"},
+                                                      {114, "QUANTIZE"},
+                                                      {117, "HARD_SWISH"}};
   for (auto& [c, n] : names)
     if (c == code) return n;
   return "builtin op " + std::to_string(code);
@@ -121,7 +135,8 @@ float half_to_float(uint16_t h) {
 
 Tensor File::constant(int index) const {
   if (index < 0 || size_t(index) >= tensors.size())
-    throw Error("TF Lite file " + path_ + ": an operator lacks a constant input (tensor index " + std::to_string(index) + ")");
+    throw Error("TF Lite file " + path_ + ": an operator lacks a constant input (tensor index " +
+                std::to_string(index) + ")");
   const TensorInfo& t = tensors[size_t(index)];
   const std::vector<uint8_t>& data = buffers_.at(size_t(t.buffer));
   // TensorType: 0 float32, 1 float16, 2 int32, 3 uint8, 9 int8 are read; anything else is refused.
@@ -148,11 +163,30 @@ Tensor File::constant(int index) const {
     const uint8_t* p = data.data() + i * elem;
     double q = 0;
     switch (t.type) {
-      case 0: { float f; std::memcpy(&f, p, 4); v[i] = f; continue; }
-      case 1: { uint16_t h; std::memcpy(&h, p, 2); v[i] = half_to_float(h); continue; }
-      case 2: { int32_t k; std::memcpy(&k, p, 4); q = k; break; }
-      case 3: q = *p; break;
-      case 9: q = int8_t(*p); break;
+      case 0: {
+        float f;
+        std::memcpy(&f, p, 4);
+        v[i] = f;
+        continue;
+      }
+      case 1: {
+        uint16_t h;
+        std::memcpy(&h, p, 2);
+        v[i] = half_to_float(h);
+        continue;
+      }
+      case 2: {
+        int32_t k;
+        std::memcpy(&k, p, 4);
+        q = k;
+        break;
+      }
+      case 3:
+        q = *p;
+        break;
+      case 9:
+        q = int8_t(*p);
+        break;
     }
     const size_t c = channels > 1 ? size_t((i / inner) % channels) : 0;
     const double zp = t.zero_point.empty() ? 0.0 : double(t.zero_point[std::min(c, t.zero_point.size() - 1)]);
@@ -197,8 +231,17 @@ std::unique_ptr<nn::Model> load(const File& f) {
   for (size_t i = 0; i < f.ops.size(); ++i) {
     const Operator& op = f.ops[i];
     switch (op.code) {
-      case CONV_2D: case DEPTHWISE_CONV_2D: convs.push_back(&op); break;
-      case AVERAGE_POOL_2D: case RESHAPE: case SOFTMAX: case SQUEEZE: case QUANTIZE: case DEQUANTIZE: break;
+      case CONV_2D:
+      case DEPTHWISE_CONV_2D:
+        convs.push_back(&op);
+        break;
+      case AVERAGE_POOL_2D:
+      case RESHAPE:
+      case SOFTMAX:
+      case SQUEEZE:
+      case QUANTIZE:
+      case DEQUANTIZE:
+        break;
       default:
         throw Error("TF Lite file " + path + ": unsupported TF Lite op " + builtin_name(op.code) + " (operator " +
                     std::to_string(i) + ")");
@@ -208,8 +251,10 @@ std::unique_ptr<nn::Model> load(const File& f) {
   bool v1 = convs.size() == 28 && convs[0]->code == CONV_2D && convs[27]->code == CONV_2D;
   for (size_t i = 1; v1 && i < 27; ++i) v1 = convs[i]->code == (i % 2 ? DEPTHWISE_CONV_2D : CONV_2D);
   if (!v1)
-    throw Error("TF Lite file " + path + ": the graph is not one gradtrace knows (MobileNet V1: 28 convolutions "
-                "alternating depthwise/pointwise; found " + std::to_string(convs.size()) + " convolutions)");
+    throw Error("TF Lite file " + path +
+                ": the graph is not one gradtrace knows (MobileNet V1: 28 convolutions "
+                "alternating depthwise/pointwise; found " +
+                std::to_string(convs.size()) + " convolutions)");
   if (f.inputs.size() != 1 || f.inputs[0] < 0 || f.tensors[size_t(f.inputs[0])].shape.size() != 4)
     throw Error("TF Lite file " + path + ": expected one NHWC image input");
   const TensorInfo& in = f.tensors[size_t(f.inputs[0])];
@@ -217,10 +262,12 @@ std::unique_ptr<nn::Model> load(const File& f) {
   // sizes are then taken from what the file really holds.
   std::vector<std::pair<Tensor, Tensor>> kernels;
   for (size_t i = 0; i < convs.size(); ++i) {
-    if (convs[i]->inputs.size() < 3) throw Error("TF Lite file " + path + ": convolution " + std::to_string(i) + " has no bias");
+    if (convs[i]->inputs.size() < 3)
+      throw Error("TF Lite file " + path + ": convolution " + std::to_string(i) + " has no bias");
     kernels.emplace_back(f.constant(convs[i]->inputs[1]), f.constant(convs[i]->inputs[2]));
     if (kernels.back().first.ndim() != 4)
-      throw Error("TF Lite file " + path + ": the kernel of convolution " + std::to_string(i) + " is not 4-dimensional");
+      throw Error("TF Lite file " + path + ": the kernel of convolution " + std::to_string(i) +
+                  " is not 4-dimensional");
   }
   nn::ModelOptions o;
   o.variant = "tflite";
@@ -244,7 +291,8 @@ std::unique_ptr<nn::Model> load(const File& f) {
     const bool pointwise = c.weight.dim(2) == 1 && c.weight.dim(3) == 1;
     if ((op.padding != 0 && !pointwise) || op.activation != want_act || op.stride_h != c.options.stride_h ||
         op.stride_w != c.options.stride_w || op.dilation_h != 1 || op.dilation_w != 1 || op.depth_multiplier != 1)
-      throw Error("TF Lite file " + path + ", layer " + c.name() + ": padding/stride/activation differ from MobileNet V1");
+      throw Error("TF Lite file " + path + ", layer " + c.name() +
+                  ": padding/stride/activation differ from MobileNet V1");
     assign(path, c, "weight", &c.weight, to_oihw(kernels[i].first, op.code == DEPTHWISE_CONV_2D));
     assign(path, c, "bias", &c.bias, kernels[i].second);
   }

@@ -15,8 +15,14 @@ class Buffer;
 namespace gt::tflite {
 
 enum Builtin : int {
-  AVERAGE_POOL_2D = 1, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, DEQUANTIZE = 6, RESHAPE = 22, SOFTMAX = 25,
-  SQUEEZE = 43, QUANTIZE = 114
+  AVERAGE_POOL_2D = 1,
+  CONV_2D = 3,
+  DEPTHWISE_CONV_2D = 4,
+  DEQUANTIZE = 6,
+  RESHAPE = 22,
+  SOFTMAX = 25,
+  SQUEEZE = 43,
+  QUANTIZE = 114
 };
 enum Activation : int { NONE = 0, RELU = 1, RELU_N1_TO_1 = 2, RELU6 = 3 };
 std::string builtin_name(int code);
@@ -24,7 +30,7 @@ std::string builtin_name(int code);
 struct TensorInfo {
   std::string name;
   std::vector<int64_t> shape;
-  int type = 0;    // TensorType: 0 float32, 1 float16, 2 int32, 3 uint8, 9 int8
+  int type = 0;  // TensorType: 0 float32, 1 float16, 2 int32, 3 uint8, 9 int8
   int buffer = 0;
   std::vector<float> scale;
   std::vector<int64_t> zero_point;

@@ -23,7 +23,8 @@ std::vector<double> bound(const Tensor& b, const Tensor& x, double none) {
   if (!b.defined()) return out;
   const std::vector<double> v = b.to_vector_f64();
   if (int64_t(v.size()) != C && int64_t(v.size()) != C * HW)
-    throw Error("counterfactual: the input range " + b.shape().str() + " fits neither (1,C,1,1) nor " + x.shape().str());
+    throw Error("counterfactual: the input range " + b.shape().str() + " fits neither (1,C,1,1) nor " +
+                x.shape().str());
   for (int64_t i = 0; i < C * HW; ++i) out[size_t(i)] = int64_t(v.size()) == C ? v[size_t(i / HW)] : v[size_t(i)];
   return out;
 }
@@ -37,7 +38,8 @@ void clamp_to(T* x, const std::vector<double>& lo, const std::vector<double>& hi
 
 CounterfactualResult counterfactual(const Model& model, const Tensor& x0, const CounterfactualOptions& o,
                                     const std::function<void(const CounterfactualStep&)>& on_step) {
-  if (x0.ndim() != 4 || x0.dim(0) != 1) throw Error("counterfactual: expected one image (1,C,H,W), got " + x0.shape().str());
+  if (x0.ndim() != 4 || x0.dim(0) != 1)
+    throw Error("counterfactual: expected one image (1,C,H,W), got " + x0.shape().str());
   if (o.optimizer != "adam" && o.optimizer != "sgd")
     throw Error("counterfactual: unknown optimizer '" + o.optimizer + "' (known: adam, sgd)");
   if (o.proximity != "l2" && o.proximity != "l1")
@@ -80,8 +82,10 @@ CounterfactualResult counterfactual(const Model& model, const Tensor& x0, const 
     }
     x.set_grad(tape.grad(loss, {x})[0]);
     opt.step();
-    if (x.dtype() == DType::f64) clamp_to(x.data<double>(), lo, hi);  // stay a valid image
-    else clamp_to(x.data<float>(), lo, hi);
+    if (x.dtype() == DType::f64)
+      clamp_to(x.data<double>(), lo, hi);  // stay a valid image
+    else
+      clamp_to(x.data<float>(), lo, hi);
   }
   r.input = x.detach();
   return r;

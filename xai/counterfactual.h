@@ -19,15 +19,15 @@ struct CounterfactualOptions {
   std::string optimizer = "adam";  // adam or sgd
   double lr = 0.01;
   int steps = 200;
-  std::string proximity = "l2";    // l2, l1
+  std::string proximity = "l2";  // l2, l1
   double lambda = 0.0;
   double confidence = 0.9;
-  Tensor lo, hi;                   // (1,C,1,1) or (1,C,H,W): the valid model-input range (optional)
+  Tensor lo, hi;  // (1,C,1,1) or (1,C,H,W): the valid model-input range (optional)
 };
 
 // The model's answer at one step; p_original: of the class the original image was given (its top-1).
 struct CounterfactualStep {
-  int step;          // 1-based; 0 is the original image
+  int step;  // 1-based; 0 is the original image
   double p_target, p_original;
   int64_t top1;
   double p_top1;

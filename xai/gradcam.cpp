@@ -45,7 +45,8 @@ std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tens
     for (const auto& n : nn::closest_names(layer, layer_names(model, x), 5)) near += (near.empty() ? "" : ", ") + n;
     throw UnknownLayer("unknown layer '" + layer + "' (closest: " + near + "; `gradtrace layers` lists them all)");
   }
-  if (A.ndim() != 4) throw Error("layer '" + layer + "' has output " + A.shape().str() + ", not a feature map (1,K,h,w)");
+  if (A.ndim() != 4)
+    throw Error("layer '" + layer + "' has output " + A.shape().str() + ", not a feature map (1,K,h,w)");
   Tensor G = tape.grad(score, {A})[0];
   return {A.detach(), G};
 }
@@ -98,7 +99,8 @@ Tensor guided_gradcam(const Model& model, const Tensor& x, const Target& t, cons
 
 Tensor guided_gradcam(const Tensor& gb, const Tensor& map) {
   const int64_t C = gb.dim(1), HW = gb.dim(2) * gb.dim(3);
-  if (map.numel() != HW) throw Error("guided_gradcam: a map " + map.shape().str() + " for an input " + gb.shape().str());
+  if (map.numel() != HW)
+    throw Error("guided_gradcam: a map " + map.shape().str() + " for an input " + gb.shape().str());
   std::vector<double> v = gb.to_vector_f64();
   const std::vector<double> m = map.to_vector_f64();
   for (int64_t c = 0; c < C; ++c)
@@ -128,8 +130,10 @@ MethodResult run_cam(Subject& s, const Target& t, const Options& o, bool plus_pl
                       (last.empty() ? std::string() : "; the last layer with a spatial map is " + last));
   }
   r.params = "layer " + layer;
-  if (guided) r.attribution = guided_gradcam(guided_backprop(s.fn, s.x, t), cam.map);
-  else r.map = cam.map.to_vector();
+  if (guided)
+    r.attribution = guided_gradcam(guided_backprop(s.fn, s.x, t), cam.map);
+  else
+    r.map = cam.map.to_vector();
   return r;
 }
 
@@ -160,8 +164,8 @@ Method gradcampp_entry() {
 }
 
 Method guided_gradcam_entry() {
-  return cam_entry("guided-gradcam", "Guided Backprop times the upsampled Grad-CAM map", "Selvaraju et al. 2017",
-                   false, true);
+  return cam_entry("guided-gradcam", "Guided Backprop times the upsampled Grad-CAM map", "Selvaraju et al. 2017", false,
+                   true);
 }
 
 Method guided_backprop_entry() {

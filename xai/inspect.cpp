@@ -13,14 +13,14 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 // (an op none of whose inputs needs a gradient records none, and has no backward to look at). Being
 // a hook on every layer, it also keeps each layer its own node (no fusion).
 void on_each_node(Tape& tape, const std::function<void(size_t, const std::string&, const Tensor&)>& fn) {
-  tape.add_forward_hook("", "", [&tape, fn, seen = size_t(0)](const std::string&, const std::string& layer,
-                                                               const Tensor& out) mutable {
-    if (tape.size() > seen) {
-      seen = tape.size();
-      fn(seen - 1, layer, out);
-    }
-    return out;
-  });
+  tape.add_forward_hook(
+      "", "", [&tape, fn, seen = size_t(0)](const std::string&, const std::string& layer, const Tensor& out) mutable {
+        if (tape.size() > seen) {
+          seen = tape.size();
+          fn(seen - 1, layer, out);
+        }
+        return out;
+      });
 }
 }  // namespace
 

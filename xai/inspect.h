@@ -22,12 +22,12 @@ Stats tensor_stats(const Tensor& t);
 
 // One tape node of the saliency computation.
 struct NodeRecord {
-  size_t index = 0;             // position on the tape (forward order)
+  size_t index = 0;  // position on the tape (forward order)
   std::string layer, op;
-  Shape shape;                  // output shape
-  Stats activation;             // of the node's output
-  bool has_gradient = false;    // false where no gradient flowed back (a branch the target ignores)
-  Stats gradient;               // of d score / d output
+  Shape shape;                // output shape
+  Stats activation;           // of the node's output
+  bool has_gradient = false;  // false where no gradient flowed back (a branch the target ignores)
+  Stats gradient;             // of d score / d output
   // each measured from the end of the previous node's hook, so the statistics are not counted
   double forward_ms = 0, backward_ms = 0;
   Tensor activation_tensor, gradient_tensor;  // kept only when asked (dumps)

@@ -57,7 +57,10 @@ Quadrature quadrature(const std::string& method, int n) {
     }
     return q;
   }
-  const double shift = method == "riemann_left" ? 0.0 : method == "riemann_right" ? 1.0 : method == "riemann_middle" ? 0.5 : -1;
+  const double shift = method == "riemann_left"     ? 0.0
+                       : method == "riemann_right"  ? 1.0
+                       : method == "riemann_middle" ? 0.5
+                                                    : -1;
   if (shift < 0) {
     std::string known;
     for (const auto& m : ig_methods()) known += (known.empty() ? "" : ", ") + m;
@@ -87,7 +90,9 @@ IgResult integrated_gradients(const Model& model, const Tensor& x_in, const Tens
   const auto column = [&](const std::vector<double>& v) {
     return Tensor::from_vector({int64_t(v.size()), 1, 1, 1}, v, x.dtype()).to(x.device());
   };
-  const auto points = [&](const std::vector<double>& alpha) { return ops::add(baseline, ops::mul(column(alpha), diff)); };
+  const auto points = [&](const std::vector<double>& alpha) {
+    return ops::add(baseline, ops::mul(column(alpha), diff));
+  };
   Tensor acc = Tensor::zeros(x.shape(), x.dtype(), x.device());  // sum_k w_k grad F(x' + a_k (x - x'))
   for (size_t k0 = 0; k0 < q.alphas.size(); k0 += size_t(o.batch)) {
     const size_t k1 = std::min(k0 + size_t(o.batch), q.alphas.size());
@@ -141,17 +146,16 @@ Method ig_entry() {
   m.name = "ig";
   m.summary = "Integrated Gradients from a baseline to the input";
   m.paper = "Sundararajan et al. 2017";
-  m.options = {
-      text_option("baseline", "black", "B",
-                  "black, white, gray (pixel values 0, 255, 128 before preprocessing), noise\n"
-                  "(uniform pixels), blur (the image blurred, sigma 10 px), or an image / .h5 file"),
-      int_option("steps", 50, 1, 100000, "N",
-                 "points on the path, as Captum's n_steps. The course's TF recipe\n"
-                 "with m_steps intervals is --method riemann_trapezoid --steps m_steps+1"),
-      text_option("method", "gausslegendre", "M",
-                  "riemann_left, riemann_right, riemann_middle, riemann_trapezoid or\ngausslegendre",
-                  [](const std::string& v) { check_quadrature(v, 2); }),
-      batch_option(10, "points"), seed_option("seed of the noise baseline")};
+  m.options = {text_option("baseline", "black", "B",
+                           "black, white, gray (pixel values 0, 255, 128 before preprocessing), noise\n"
+                           "(uniform pixels), blur (the image blurred, sigma 10 px), or an image / .h5 file"),
+               int_option("steps", 50, 1, 100000, "N",
+                          "points on the path, as Captum's n_steps. The course's TF recipe\n"
+                          "with m_steps intervals is --method riemann_trapezoid --steps m_steps+1"),
+               text_option("method", "gausslegendre", "M",
+                           "riemann_left, riemann_right, riemann_middle, riemann_trapezoid or\ngausslegendre",
+                           [](const std::string& v) { check_quadrature(v, 2); }),
+               batch_option(10, "points"), seed_option("seed of the noise baseline")};
   m.target_all = true;
   m.cost = Cost::tens;
   m.progress_unit = "points";

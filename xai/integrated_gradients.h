@@ -33,7 +33,7 @@ std::vector<std::string> ig_methods();
 struct IgOptions {
   int steps = 50;
   std::string method = "gausslegendre";
-  int batch = 10;  // interpolation points per forward pass
+  int batch = 10;     // interpolation points per forward pass
   Progress progress;  // optional
   // Where the points are made and the gradients summed: the model's device (a GPU then holds the
   // whole computation; only the (1,C,H,W) result comes back to x's device).
@@ -44,7 +44,7 @@ struct IgResult {
   Tensor attribution;  // (1,C,H,W)
   // F(x) and F(x'): the target's score at the input and at the baseline
   double f_x = 0, f_baseline = 0;
-  double delta = 0;    // sum(attribution) - (f_x - f_baseline)
+  double delta = 0;  // sum(attribution) - (f_x - f_baseline)
 };
 
 // x and baseline: (1,C,H,W) model inputs (the baseline is already preprocessed).

@@ -81,9 +81,11 @@ void set_option(const Method& m, Options& o, const std::string& name, const std:
     const char* what = s->type == T::integer ? "an integer" : "a number";
     char* end = nullptr;
     errno = 0;
-    const double v = s->type == T::integer ? double(std::strtoll(value.c_str(), &end, 10)) : std::strtod(value.c_str(), &end);
+    const double v =
+        s->type == T::integer ? double(std::strtoll(value.c_str(), &end, 10)) : std::strtod(value.c_str(), &end);
     if (value.empty() || *end != '\0' || errno == ERANGE || !(v >= s->lo && v <= s->hi))
-      throw InvalidArgument(flag + " must be " + what + " in [" + g(s->lo) + ", " + g(s->hi) + "], got '" + value + "'");
+      throw InvalidArgument(flag + " must be " + what + " in [" + g(s->lo) + ", " + g(s->hi) + "], got '" + value +
+                            "'");
   } else if (s->type == T::flag) {
     if (value != "" && value != "1") throw InvalidArgument(flag + " takes no value");
   } else if (s->check) {

@@ -18,12 +18,12 @@ namespace gt::xai {
 // One option of a method, as --NAME VALUE (or --NAME alone for a switch).
 struct OptionSpec {
   enum class Type { integer, real, text, flag };
-  std::string name;          // without the dashes: "samples"
+  std::string name;  // without the dashes: "samples"
   Type type = Type::text;
-  std::string def;           // the default as the user would type it ("25"); "" = none (a flag: off)
-  double lo = 0, hi = 0;     // the inclusive range of an integer or a real
-  std::string metavar;       // "N" in "--samples N"
-  std::string help;          // what it does; "(default ...)" is added from def
+  std::string def;        // the default as the user would type it ("25"); "" = none (a flag: off)
+  double lo = 0, hi = 0;  // the inclusive range of an integer or a real
+  std::string metavar;    // "N" in "--samples N"
+  std::string help;       // what it does; "(default ...)" is added from def
   // A text option's own check (throws InvalidArgument): "mean, blur or a pixel value".
   std::function<void(const std::string&)> check;
 };
@@ -46,15 +46,15 @@ class Options {
 // What one run gives: the attribution in model-input space (or a CAM), the map to show, and what the
 // raw file and the user get.
 struct MethodResult {
-  Tensor attribution;                                    // (1,C,H,W); undefined for gradcam / gradcam++
-  Tensor cam;                                            // (h,w) for the CAM methods
-  std::vector<float> map;                                // H*W, the picture's values
-  std::vector<std::pair<std::string, double>> facts;     // scalars for the raw file (f_x, delta, ...)
+  Tensor attribution;                                       // (1,C,H,W); undefined for gradcam / gradcam++
+  Tensor cam;                                               // (h,w) for the CAM methods
+  std::vector<float> map;                                   // H*W, the picture's values
+  std::vector<std::pair<std::string, double>> facts;        // scalars for the raw file (f_x, delta, ...)
   std::vector<std::pair<std::string, std::string>> labels;  // text attributes for the raw file
-  std::vector<std::string> notes;                        // lines for the user (completeness, layer)
-  std::string params;                                    // the parameters in one line
-  std::vector<std::pair<std::string, Tensor>> datasets;  // more for the raw file (lime: segments, phi)
-  std::vector<int32_t> segments;                         // H*W superpixel labels, outlined on the image
+  std::vector<std::string> notes;                           // lines for the user (completeness, layer)
+  std::string params;                                       // the parameters in one line
+  std::vector<std::pair<std::string, Tensor>> datasets;     // more for the raw file (lime: segments, phi)
+  std::vector<int32_t> segments;                            // H*W superpixel labels, outlined on the image
 };
 
 // How many forward/backward passes a method takes at its defaults: what `report` and the help say
@@ -74,7 +74,7 @@ struct Method {
   bool gradient_free = false;  // asks the network for scores only
   bool target_all = false;     // --target all (the sum of all logits) is meaningful
   Cost cost = Cost::one_pass;
-  std::string progress_unit;   // what the progress line counts ("points"); "" = no progress
+  std::string progress_unit;  // what the progress line counts ("points"); "" = no progress
   // Optional: a line to print before the run ("integrated gradients: 50 points ...").
   std::function<std::string(const Options&)> intro;
   RunFn run;

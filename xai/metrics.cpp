@@ -17,7 +17,8 @@ Curve sweep(const Model& model, const Tensor& from, const Tensor& to, const std:
                 " and " + to.shape().str());
   const int64_t C = from.dim(1), HW = from.dim(2) * from.dim(3);
   if (int64_t(map.size()) != HW)
-    throw Error("faithfulness: the map has " + std::to_string(map.size()) + " values for " + std::to_string(HW) + " pixels");
+    throw Error("faithfulness: the map has " + std::to_string(map.size()) + " values for " + std::to_string(HW) +
+                " pixels");
   if (o.steps < 1 || o.batch < 1) throw Error("faithfulness: steps and batch must be at least 1");
   const std::vector<int64_t> order = importance_order(map);
   const std::vector<double> a = from.to_vector_f64(), b = to.to_vector_f64();
@@ -40,7 +41,8 @@ Curve sweep(const Model& model, const Tensor& from, const Tensor& to, const std:
           c.prob.push_back(p[size_t(j * K + target)]);
         }
       });
-  for (size_t k = 1; k < c.prob.size(); ++k) c.auc += 0.5 * (c.prob[k] + c.prob[k - 1]) * (c.fraction[k] - c.fraction[k - 1]);
+  for (size_t k = 1; k < c.prob.size(); ++k)
+    c.auc += 0.5 * (c.prob[k] + c.prob[k - 1]) * (c.fraction[k] - c.fraction[k - 1]);
   return c;
 }
 

@@ -41,7 +41,8 @@ Tensor occlusion(const Model& model, const Tensor& x, const Tensor& baseline, co
       });
   std::vector<double> out(size_t(C * HW));
   for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = 0; i < HW; ++i) out[size_t(c * HW + i)] = count[size_t(i)] ? total[size_t(i)] / count[size_t(i)] : 0.0;
+    for (int64_t i = 0; i < HW; ++i)
+      out[size_t(c * HW + i)] = count[size_t(i)] ? total[size_t(i)] / count[size_t(i)] : 0.0;
   return Tensor::from_vector(x.shape(), out, x.dtype());
 }
 

@@ -17,9 +17,9 @@ Method lime_entry();             // xai/surrogate.cpp
 Method kernelshap_entry();       // xai/surrogate.cpp
 
 std::vector<Method> builtin_methods() {
-  return {saliency_entry(),        gradxinput_entry(), smoothgrad_entry(),  ig_entry(),
-          gradcam_entry(),         gradcampp_entry(),  guided_backprop_entry(), guided_gradcam_entry(),
-          occlusion_entry(),       lime_entry(),       kernelshap_entry()};
+  return {saliency_entry(),  gradxinput_entry(), smoothgrad_entry(),      ig_entry(),
+          gradcam_entry(),   gradcampp_entry(),  guided_backprop_entry(), guided_gradcam_entry(),
+          occlusion_entry(), lime_entry(),       kernelshap_entry()};
 }
 
 }  // namespace gt::xai

@@ -46,7 +46,8 @@ void score_copies(const Model& model, const Tensor& x, int64_t count, int64_t ba
   }
 }
 
-Tensor input_gradient(const Model& model, const Tensor& x_in, const Target& t, const std::function<void(Tape&)>& setup) {
+Tensor input_gradient(const Model& model, const Tensor& x_in, const Target& t,
+                      const std::function<void(Tape&)>& setup) {
   Tape tape;
   TapeGuard guard(tape);
   if (setup) setup(tape);
@@ -110,8 +111,8 @@ std::vector<float> channel_map(const Tensor& a, ChannelReduce r, bool signed_map
       }
     }
     m[i] = static_cast<float>(r == ChannelReduce::max_abs ? (signed_map ? best : std::abs(best))
-                              : r == ChannelReduce::l2   ? std::sqrt(acc)
-                                                         : acc);
+                              : r == ChannelReduce::l2    ? std::sqrt(acc)
+                                                          : acc);
   }
   return m;
 }
@@ -151,10 +152,11 @@ Method smoothgrad_entry() {
   m.name = "smoothgrad";
   m.summary = "the gradient averaged over noisy copies of the input";
   m.paper = "Smilkov et al. 2017";
-  m.options = {int_option("samples", 25, 1, 100000, "N", "noisy copies"),
-               real_option("noise", 0.15, 0, 10, "SIGMA", "noise standard deviation as a fraction of the input's range"),
-               flag_option("squared", "average the squared gradients (SmoothGrad-Squared)"),
-               seed_option("noise seed"), batch_option(5, "copies")};
+  m.options = {
+      int_option("samples", 25, 1, 100000, "N", "noisy copies"),
+      real_option("noise", 0.15, 0, 10, "SIGMA", "noise standard deviation as a fraction of the input's range"),
+      flag_option("squared", "average the squared gradients (SmoothGrad-Squared)"), seed_option("noise seed"),
+      batch_option(5, "copies")};
   m.target_all = true;
   m.cost = Cost::tens;
   m.progress_unit = "samples";

@@ -53,8 +53,8 @@ struct SmoothGradOptions {
   double sigma = 0.15;   // noise standard deviation as a fraction of (max(x) - min(x))
   bool squared = false;  // average the squared gradients (SmoothGrad-Squared)
   uint64_t seed = 0;
-  int batch = 5;         // noisy copies per forward pass
-  Progress progress;     // optional
+  int batch = 5;                // noisy copies per forward pass
+  Progress progress;            // optional
   Device device = Device::cpu;  // where the copies are made and the gradients summed: the model's
 };
 // x: one image (1,C,H,W) -> the mean of the n gradients (or of their squares), (1,C,H,W).

@@ -15,7 +15,8 @@ Subject load_subject(const std::string& weights, const std::string& arch, const 
   s.model = load_model(weights, arch, device, dtype);
   s.resize = resize;
   const nn::ModelInfo& info = s.model->info;
-  if (!info.include_top) throw Error("weights file " + weights + " has no classifier (a _notop file): nothing to explain");
+  if (!info.include_top)
+    throw Error("weights file " + weights + " has no classifier (a _notop file): nothing to explain");
   if (is_tensor_input(image)) {
     s.x = load_input(image, info, "", dtype);
   } else {

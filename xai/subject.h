@@ -17,7 +17,7 @@ struct Subject {
   Tensor x;                  // the model input, on the model's device
   std::vector<float> probs;  // softmax of the logits
   int64_t top1 = 0;
-  std::string true_label;    // the dataset's label (--image fashion-mnist:test:K), else empty
+  std::string true_label;  // the dataset's label (--image fashion-mnist:test:K), else empty
   Model fn;
 
   // A picture of one pixel value everywhere, in model-input space (a gray fill stays gray), as x's

@@ -304,9 +304,9 @@ MethodResult run_surrogate(Subject& s, const Target& t, const Options& o, const 
                  double(f.evaluations)) +
              o.text("fill");
   if (is_lime) r.params += fmt(", kernel width %g, ridge %g", so.kernel_width, so.ridge);
-  r.notes.push_back(fmt("%.0f superpixels (%.0f asked for); %.0f images", double(seg.count), double(asked),
-                        double(f.evaluations)) +
-                    (f.exact ? " (every coalition: the exact Shapley values)" : ""));
+  r.notes.push_back(
+      fmt("%.0f superpixels (%.0f asked for); %.0f images", double(seg.count), double(asked), double(f.evaluations)) +
+      (f.exact ? " (every coalition: the exact Shapley values)" : ""));
   const double sum = std::accumulate(f.phi.begin(), f.phi.end(), 0.0);
   r.notes.push_back(fmt("f(x) = %.6g, f(all hidden) = %.6g, sum(phi) = %.6g, ", f.f_x, f.f_baseline, sum) +
                     fmt(is_lime ? "intercept %.6g" : "phi_0 = f(all hidden) = %.6g", f.phi0));
@@ -325,7 +325,9 @@ std::vector<OptionSpec> surrogate_options(OptionSpec samples, const std::string&
   return {int_option("segments", 50, 1, 1000, "N", "superpixels wanted (SLIC; 1 to 1000)"),
           real_option("compactness", 10, 1e-3, 1e4, "M",
                       "SLIC's weight of distance against colour: larger, squarer superpixels"),
-          std::move(samples), text_option("fill", "mean", "F", fill_help, check_hide), batch_option(16, "images"),
+          std::move(samples),
+          text_option("fill", "mean", "F", fill_help, check_hide),
+          batch_option(16, "images"),
           seed_option(seed_help)};
 }
 
@@ -363,14 +365,14 @@ Method kernelshap_entry() {
   Method m = surrogate_entry("kernelshap", false);
   m.summary = "Shapley values of superpixels, by KernelSHAP's weighted regression";
   m.paper = "Lundberg & Lee 2017";
-  m.options = surrogate_options(
-      int_option("samples", 1000, 1, 100000, "N",
-                 "coalitions (images with some superpixels hidden), besides the image and the\n"
-                 "all-hidden one. When 2^S - 2 <= N for S superpixels, every coalition is taken,\n"
-                 "and the values are the exact Shapley values"),
-      "what a hidden superpixel shows: mean (its own mean colour), blur (the image\n"
-      "blurred, sigma 10 px) or a pixel value 0..255",
-      "seed of the sampled coalitions");
+  m.options =
+      surrogate_options(int_option("samples", 1000, 1, 100000, "N",
+                                   "coalitions (images with some superpixels hidden), besides the image and the\n"
+                                   "all-hidden one. When 2^S - 2 <= N for S superpixels, every coalition is taken,\n"
+                                   "and the values are the exact Shapley values"),
+                        "what a hidden superpixel shows: mean (its own mean colour), blur (the image\n"
+                        "blurred, sigma 10 px) or a pixel value 0..255",
+                        "seed of the sampled coalitions");
   return m;
 }
 

@@ -11,11 +11,12 @@
 // private buffer and a single-threaded Eigen GEMM (Eigen runs serially inside an OpenMP region).
 // A small one is unrolled whole and multiplied by Eigen's own parallel GEMM.
 #include "kernels/cpu/conv.h"
+
+#include <omp.h>
+
 #include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/sgemm.h"
 #include "kernels/cpu/winograd.h"
-
-#include <omp.h>
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -117,13 +118,19 @@ void unroll(X* x, const ConvGeom& g, int64_t r0, int64_t r1, int64_t p0, int64_t
       }
       if (g.sw == 1) {
         for (int64_t t = lo; t < hi; ++t) {
-          if constexpr (Accumulate) xr[ix0 + t] += out[t]; else out[t] = xr[ix0 + t];
+          if constexpr (Accumulate)
+            xr[ix0 + t] += out[t];
+          else
+            out[t] = xr[ix0 + t];
         }
       } else if (!Accumulate && g.sw == 2) {
         if (hi > lo) gather_stride2(xr + ix0 + 2 * lo, hi - lo, out + lo);
       } else {
         for (int64_t t = lo; t < hi; ++t) {
-          if constexpr (Accumulate) xr[ix0 + t * g.sw] += out[t]; else out[t] = xr[ix0 + t * g.sw];
+          if constexpr (Accumulate)
+            xr[ix0 + t * g.sw] += out[t];
+          else
+            out[t] = xr[ix0 + t * g.sw];
         }
       }
     }
@@ -151,7 +158,10 @@ void strided_copy(const ConvGeom& g, int64_t C, const float* src, float* dst) {
     for (int64_t oy = 0; oy < g.Ho; ++oy)
       for (int64_t ox = 0; ox < g.Wo; ++ox) {
         const int64_t image = (c * g.H + oy * g.sh) * g.W + ox * g.sw, packed = (c * g.Ho + oy) * g.Wo + ox;
-        if constexpr (Gather) dst[packed] = src[image]; else dst[image] = src[packed];
+        if constexpr (Gather)
+          dst[packed] = src[image];
+        else
+          dst[image] = src[packed];
       }
 }
 
@@ -446,8 +456,7 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
         transposed_product(Og, K, np, w + gr * Og * K, dyg + p0, P, col.data());
         // Rows of one channel only touch that channel of dx, so channels scatter in parallel.
 #pragma omp parallel for schedule(static)
-        for (int64_t c = 0; c < Cg; ++c)
-          unroll<true>(dxg + c * HW, g, 0, khw, p0, np, col.data() + c * khw * np, np);
+        for (int64_t c = 0; c < Cg; ++c) unroll<true>(dxg + c * HW, g, 0, khw, p0, np, col.data() + c * khw * np, np);
       }
     }
 }
@@ -499,10 +508,10 @@ void epilogue_backward(const Epilogue<T>& e, int64_t N, int64_t O, int64_t P, co
   }
 }
 
-#define GT_INSTANTIATE(T)                                                     \
-  template void conv2d_forward<T>(const ConvGeom&, const T*, const T*, const Epilogue<T>&, T*); \
+#define GT_INSTANTIATE(T)                                                                                    \
+  template void conv2d_forward<T>(const ConvGeom&, const T*, const T*, const Epilogue<T>&, T*);              \
   template void epilogue_backward<T>(const Epilogue<T>&, int64_t, int64_t, int64_t, const T*, const T*, T*); \
-  template void conv2d_backward_data<T>(const ConvGeom&, const T*, const T*, T*); \
+  template void conv2d_backward_data<T>(const ConvGeom&, const T*, const T*, T*);                            \
   template void conv2d_backward_weight<T>(const ConvGeom&, const T*, const T*, T*);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

@@ -29,26 +29,38 @@ inline void map2(int64_t n, const T* a, const T* b, T* y, F f) {
 template <class T>
 void unary_forward(Unary op, int64_t n, const T* x, T* y) {
   switch (op) {
-    case Unary::relu: return map1(n, x, y, [](T v) { return v > T(0) ? v : T(0); });
-    case Unary::relu6: return map1(n, x, y, [](T v) { return std::min(std::max(v, T(0)), T(6)); });
-    case Unary::sigmoid: return map1(n, x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
-    case Unary::tanh: return map1(n, x, y, [](T v) { return std::tanh(v); });
-    case Unary::rsqrt: return map1(n, x, y, [](T v) { return T(1) / std::sqrt(v); });
-    case Unary::abs: return map1(n, x, y, [](T v) { return std::abs(v); });
+    case Unary::relu:
+      return map1(n, x, y, [](T v) { return v > T(0) ? v : T(0); });
+    case Unary::relu6:
+      return map1(n, x, y, [](T v) { return std::min(std::max(v, T(0)), T(6)); });
+    case Unary::sigmoid:
+      return map1(n, x, y, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+    case Unary::tanh:
+      return map1(n, x, y, [](T v) { return std::tanh(v); });
+    case Unary::rsqrt:
+      return map1(n, x, y, [](T v) { return T(1) / std::sqrt(v); });
+    case Unary::abs:
+      return map1(n, x, y, [](T v) { return std::abs(v); });
   }
 }
 
 template <class T>
 void unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx) {
   switch (op) {
-    case Unary::relu: return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) ? d : T(0); });
-    case Unary::relu6: return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) && v < T(6) ? d : T(0); });
-    case Unary::sigmoid: return map2(n, y, dy, dx, [](T v, T d) { return d * v * (T(1) - v); });
-    case Unary::tanh: return map2(n, y, dy, dx, [](T v, T d) { return d * (T(1) - v * v); });
+    case Unary::relu:
+      return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) ? d : T(0); });
+    case Unary::relu6:
+      return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) && v < T(6) ? d : T(0); });
+    case Unary::sigmoid:
+      return map2(n, y, dy, dx, [](T v, T d) { return d * v * (T(1) - v); });
+    case Unary::tanh:
+      return map2(n, y, dy, dx, [](T v, T d) { return d * (T(1) - v * v); });
     // d x^(-1/2) / dx = -x^(-3/2) / 2 = -y^3 / 2
-    case Unary::rsqrt: return map2(n, y, dy, dx, [](T v, T d) { return d * T(-0.5) * v * v * v; });
+    case Unary::rsqrt:
+      return map2(n, y, dy, dx, [](T v, T d) { return d * T(-0.5) * v * v * v; });
     // abs: the first argument is x (see the header): d |x| / dx = sign(x), 0 at 0
-    case Unary::abs: return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) ? d : v < T(0) ? -d : T(0); });
+    case Unary::abs:
+      return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) ? d : v < T(0) ? -d : T(0); });
   }
 }
 
@@ -56,11 +68,16 @@ void unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx) {
 template <class T, class G>
 inline void with_binary(Binary op, G&& go) {
   switch (op) {
-    case Binary::add: return go([](T u, T v) { return u + v; });
-    case Binary::sub: return go([](T u, T v) { return u - v; });
-    case Binary::mul: return go([](T u, T v) { return u * v; });
-    case Binary::div: return go([](T u, T v) { return u / v; });
-    case Binary::add_relu: return go([](T u, T v) { return u + v > T(0) ? u + v : T(0); });
+    case Binary::add:
+      return go([](T u, T v) { return u + v; });
+    case Binary::sub:
+      return go([](T u, T v) { return u - v; });
+    case Binary::mul:
+      return go([](T u, T v) { return u * v; });
+    case Binary::div:
+      return go([](T u, T v) { return u / v; });
+    case Binary::add_relu:
+      return go([](T u, T v) { return u + v > T(0) ? u + v : T(0); });
   }
 }
 
@@ -85,7 +102,6 @@ void binary_broadcast(Binary op, const Broadcast4& g, const T* a, const T* b, T*
         }
   });
 }
-
 
 template <class T>
 void axpby(int64_t n, T a, const T* x, T b, T* y) {
@@ -178,21 +194,21 @@ void optim_step(const OptimStep& s, int64_t n, T* p, const T* g, T* m, T* v) {
   }
 }
 
-#define GT_INSTANTIATE(T)                                                                   \
-  template void fill<T>(int64_t, T, T*);                                                    \
-  template void unary_forward<T>(Unary, int64_t, const T*, T*);                             \
-  template void unary_backward<T>(Unary, int64_t, const T*, const T*, T*);                  \
-  template void binary<T>(Binary, int64_t, const T*, const T*, T*);                         \
-  template void binary_broadcast<T>(Binary, const Broadcast4&, const T*, const T*, T*);      \
-  template void axpby<T>(int64_t, T, const T*, T, T*);                                      \
-  template void affine<T>(int64_t, const T*, T, T, T*);                                     \
-  template void clamp_forward<T>(int64_t, const T*, T, T, T*);                              \
-  template void clamp_backward<T>(int64_t, const T*, T, T, const T*, T*);                   \
-  template void bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);             \
-  template void bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*);                      \
-  template void reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);                 \
-  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);              \
-  template bool all_finite<T>(int64_t, const T*);                                           \
+#define GT_INSTANTIATE(T)                                                               \
+  template void fill<T>(int64_t, T, T*);                                                \
+  template void unary_forward<T>(Unary, int64_t, const T*, T*);                         \
+  template void unary_backward<T>(Unary, int64_t, const T*, const T*, T*);              \
+  template void binary<T>(Binary, int64_t, const T*, const T*, T*);                     \
+  template void binary_broadcast<T>(Binary, const Broadcast4&, const T*, const T*, T*); \
+  template void axpby<T>(int64_t, T, const T*, T, T*);                                  \
+  template void affine<T>(int64_t, const T*, T, T, T*);                                 \
+  template void clamp_forward<T>(int64_t, const T*, T, T, T*);                          \
+  template void clamp_backward<T>(int64_t, const T*, T, T, const T*, T*);               \
+  template void bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);         \
+  template void bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*);                  \
+  template void reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);             \
+  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);          \
+  template bool all_finite<T>(int64_t, const T*);                                       \
   template void optim_step<T>(const OptimStep&, int64_t, T*, const T*, T*, T*);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

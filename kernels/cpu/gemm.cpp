@@ -15,13 +15,20 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   Eigen::Map<Mat> c(C, M, N);
   Eigen::Map<const Mat> a(A, ta ? K : M, ta ? M : K), b(B, tb ? N : K, tb ? K : N);
-  if (beta == T(0)) c.setZero(); else if (beta != T(1)) c *= beta;
+  if (beta == T(0))
+    c.setZero();
+  else if (beta != T(1))
+    c *= beta;
   auto product = [&](int64_t j0, int64_t n) {  // C[:, j0:j0+n] += alpha op(A) op(B)[:, j0:j0+n]
     auto cb = c.middleCols(j0, n);
-    if (ta && tb) cb.noalias() += alpha * a.transpose() * b.middleRows(j0, n).transpose();
-    else if (ta) cb.noalias() += alpha * a.transpose() * b.middleCols(j0, n);
-    else if (tb) cb.noalias() += alpha * a * b.middleRows(j0, n).transpose();
-    else cb.noalias() += alpha * a * b.middleCols(j0, n);
+    if (ta && tb)
+      cb.noalias() += alpha * a.transpose() * b.middleRows(j0, n).transpose();
+    else if (ta)
+      cb.noalias() += alpha * a.transpose() * b.middleCols(j0, n);
+    else if (tb)
+      cb.noalias() += alpha * a * b.middleRows(j0, n).transpose();
+    else
+      cb.noalias() += alpha * a * b.middleCols(j0, n);
   };
   const int threads = omp_get_max_threads();
   if (M > 4 || threads == 1 || N * K < (1 << 20)) return product(0, N);

@@ -36,8 +36,7 @@ void insert_channels(int64_t N, int64_t Cs, int64_t S, const T* src, int64_t Cd,
 
 template <class T>
 void extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off, T* src_grad) {
-  for (int64_t n = 0; n < N; ++n)
-    std::memcpy(src_grad + n * Cs * S, dst_grad + (n * Cd + off) * S, sizeof(T) * Cs * S);
+  for (int64_t n = 0; n < N; ++n) std::memcpy(src_grad + n * Cs * S, dst_grad + (n * Cd + off) * S, sizeof(T) * Cs * S);
 }
 
 namespace {
@@ -102,12 +101,12 @@ void convert(int64_t n, const A* a, B* b) {
   for (int64_t i = 0; i < n; ++i) b[i] = static_cast<B>(a[i]);
 }
 
-#define GT_INSTANTIATE(T)                                                                                          \
-  template void pad<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T, const T*, T*);           \
-  template void pad_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);     \
-  template void insert_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*);                    \
-  template void extract_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*);                   \
-  template void resize_bilinear<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);                    \
+#define GT_INSTANTIATE(T)                                                                                     \
+  template void pad<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T, const T*, T*);       \
+  template void pad_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
+  template void insert_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*);                \
+  template void extract_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*);               \
+  template void resize_bilinear<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);                \
   template void resize_bilinear_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

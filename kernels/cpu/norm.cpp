@@ -124,15 +124,14 @@ void nll_backward(int64_t rows, int64_t cols, const int32_t* label, T dloss, T* 
   for (int64_t r = 0; r < rows; ++r) dlogp[r * cols + label[r]] = -dloss / T(rows);
 }
 
-#define GT_INSTANTIATE(T)                                                                                  \
-  template void bn_stats<T>(int64_t, int64_t, int64_t, const T*, T*, T*);                                  \
-  template void bn_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, \
-                              T*);                                                                         \
-  template void bn_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, \
-                               bool, T*, T*, T*);                                                          \
-  template void softmax_forward<T>(int64_t, int64_t, bool, const T*, T*);                                  \
-  template void softmax_backward<T>(int64_t, int64_t, bool, const T*, const T*, T*);                       \
-  template T nll_forward<T>(int64_t, int64_t, const T*, const int32_t*);                                   \
+#define GT_INSTANTIATE(T)                                                                                             \
+  template void bn_stats<T>(int64_t, int64_t, int64_t, const T*, T*, T*);                                             \
+  template void bn_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*);       \
+  template void bn_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, bool, T*, \
+                               T*, T*);                                                                               \
+  template void softmax_forward<T>(int64_t, int64_t, bool, const T*, T*);                                             \
+  template void softmax_backward<T>(int64_t, int64_t, bool, const T*, const T*, T*);                                  \
+  template T nll_forward<T>(int64_t, int64_t, const T*, const int32_t*);                                              \
   template void nll_backward<T>(int64_t, int64_t, const int32_t*, T, T*);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

@@ -107,7 +107,8 @@ void maxpool2x2_forward(const PoolGeom& g, const T* x, T* y) {
 template <class T>
 void maxpool_forward(const PoolGeom& g, const T* x, T* y) {
   if (is_2x2_tiling(g)) return maxpool2x2_forward(g, x, y);
-  separable_pool(g, x, y, -std::numeric_limits<T>::infinity(), [](T a, T b) { return std::max(a, b); }, false);
+  separable_pool(
+      g, x, y, -std::numeric_limits<T>::infinity(), [](T a, T b) { return std::max(a, b); }, false);
 }
 
 // VGG's 2x2/2 pools: the windows tile the image, so every input is written once, with dy where it is
@@ -184,7 +185,8 @@ void maxpool_backward(const PoolGeom& g, const T* x, const T* dy, T* dx) {
 
 template <class T>
 void avgpool_forward(const PoolGeom& g, const T* x, T* y) {
-  separable_pool(g, x, y, T(0), [](T a, T b) { return a + b; }, true);
+  separable_pool(
+      g, x, y, T(0), [](T a, T b) { return a + b; }, true);
 }
 
 template <class T>
@@ -229,10 +231,10 @@ void avgpool_backward(const PoolGeom& g, const T* dy, T* dx) {
   }
 }
 
-#define GT_INSTANTIATE(T)                                                      \
-  template void maxpool_forward<T>(const PoolGeom&, const T*, T*);             \
-  template void maxpool_backward<T>(const PoolGeom&, const T*, const T*, T*);  \
-  template void avgpool_forward<T>(const PoolGeom&, const T*, T*);             \
+#define GT_INSTANTIATE(T)                                                     \
+  template void maxpool_forward<T>(const PoolGeom&, const T*, T*);            \
+  template void maxpool_backward<T>(const PoolGeom&, const T*, const T*, T*); \
+  template void avgpool_forward<T>(const PoolGeom&, const T*, T*);            \
   template void avgpool_backward<T>(const PoolGeom&, const T*, T*);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

@@ -7,13 +7,14 @@
 // stays in L1 while every row block of A streams past it from L2; C is read and written once per
 // K block. A is read in place (no packing), so weights need no per-call re-arrangement.
 #include "kernels/cpu/sgemm.h"
-#include "kernels/cpu/epilogue.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <array>
 #include <vector>
+
+#include "kernels/cpu/epilogue.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -33,11 +34,11 @@ struct Tile {
   int64_t lda, csa;  // A[i][k] = a[i * lda + k * csa]
   const float* b;    // block of B, kc x (16 NV), row stride ldb
   int64_t ldb;
-  float* c;          // C[row0, col0], row stride ldc
+  float* c;  // C[row0, col0], row stride ldc
   int64_t ldc;
-  __mmask16 tail;    // lanes of the last vector that exist in C
-  bool first;        // first K block: start from the bias (or 0) instead of C
-  const float* bias; // bias[row0] or null
+  __mmask16 tail;     // lanes of the last vector that exist in C
+  bool first;         // first K block: start from the bias (or 0) instead of C
+  const float* bias;  // bias[row0] or null
 };
 
 template <int MR, int NV>
@@ -69,9 +70,12 @@ void micro_kernel(const Tile& t) {
   const int64_t masked = gap == 0 ? 0 : std::min(t.kc, (gap + t.ldb - 1) / std::max<int64_t>(1, t.ldb));
   const float* b = t.b;
   int64_t k = 0, ka = 0;
-  for (; k < t.kc - masked; ++k, ka += t.csa, b += t.ldb) fma_row(ka, [&](int v) { return _mm512_loadu_ps(b + 16 * v); });
+  for (; k < t.kc - masked; ++k, ka += t.csa, b += t.ldb)
+    fma_row(ka, [&](int v) { return _mm512_loadu_ps(b + 16 * v); });
   for (; k < t.kc; ++k, ka += t.csa, b += t.ldb)
-    fma_row(ka, [&](int v) { return v == NV - 1 ? _mm512_maskz_loadu_ps(t.tail, b + 16 * v) : _mm512_loadu_ps(b + 16 * v); });
+    fma_row(ka, [&](int v) {
+      return v == NV - 1 ? _mm512_maskz_loadu_ps(t.tail, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+    });
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v)
       _mm512_mask_storeu_ps(t.c + i * t.ldc + 16 * v, v == NV - 1 ? t.tail : __mmask16(0xFFFF), acc[i][v]);
@@ -85,20 +89,30 @@ constexpr std::array<Kernel, kRows> kernels_nv() {
   return {micro_kernel<1, NV>, micro_kernel<2, NV>, micro_kernel<3, NV>,
           micro_kernel<4, NV>, micro_kernel<5, NV>, micro_kernel<6, NV>};
 }
-constexpr std::array<Kernel, kRows> kernel_table[4] = {kernels_nv<1>(), kernels_nv<2>(), kernels_nv<3>(), kernels_nv<4>()};
+constexpr std::array<Kernel, kRows> kernel_table[4] = {kernels_nv<1>(), kernels_nv<2>(), kernels_nv<3>(),
+                                                       kernels_nv<4>()};
 
 }  // namespace
 
 bool sgemm_strips_available() { return true; }
 
-void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* Bp, int64_t ldb, float* C,
-                 int64_t ldc, int64_t nn, const float* bias, bool accumulate, int64_t csa) {
+void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* Bp, int64_t ldb, float* C, int64_t ldc,
+                 int64_t nn, const float* bias, bool accumulate, int64_t csa) {
   const auto& kernels = kernel_table[(nn + 15) / 16 - 1];
   const __mmask16 tail = nn % 16 ? __mmask16((1u << (nn % 16)) - 1) : __mmask16(0xFFFF);
   for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
     const int64_t kc = std::min(kDepth, K - k0);
     for (int64_t r = 0; r < M; r += kRows) {
-      const Tile t{kc, A + r * lda + k0 * csa, lda, csa, Bp + k0 * ldb, ldb, C + r * ldc, ldc, tail, k0 == 0 && !accumulate,
+      const Tile t{kc,
+                   A + r * lda + k0 * csa,
+                   lda,
+                   csa,
+                   Bp + k0 * ldb,
+                   ldb,
+                   C + r * ldc,
+                   ldc,
+                   tail,
+                   k0 == 0 && !accumulate,
                    bias ? bias + r : nullptr};
       kernels[std::min<int64_t>(kRows, M - r) - 1](t);
     }
@@ -150,25 +164,25 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
     for (int64_t bi = 0; bi < batch.count; ++bi)
       for (int64_t ri = 0; ri < w.runs; ++ri)
         for (int64_t gi = 0; gi < w.groups; ++gi) {
-        const int64_t s0 = ri * w.strips / w.runs, s1 = (ri + 1) * w.strips / w.runs;
-        float* Cb = C + bi * batch.stride_c;
-        const int64_t r0 = gi * w.rows_per_group, rows = std::min(M - r0, w.rows_per_group);
-        for (int64_t k0 = 0; k0 < K; k0 += kPackDepth) {
-          const int64_t kc = std::min(kPackDepth, K - k0);
-          if (pack)
-            for (int64_t s = s0; s < s1; ++s)
-              (*pack)(bi, k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * block);
-          for (int64_t s = s0; s < s1; ++s) {
-            const float* b = pack ? buf.data() + (s - s0) * block : B + bi * batch.stride_b + k0 * ldb + s * kStrip;
-            sgemm_strip(rows, kc, A + r0 * lda + k0 * csa, lda, b, pack ? kStrip : ldb, Cb + r0 * ldc + s * kStrip, ldc,
-                        std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0, csa);
+          const int64_t s0 = ri * w.strips / w.runs, s1 = (ri + 1) * w.strips / w.runs;
+          float* Cb = C + bi * batch.stride_c;
+          const int64_t r0 = gi * w.rows_per_group, rows = std::min(M - r0, w.rows_per_group);
+          for (int64_t k0 = 0; k0 < K; k0 += kPackDepth) {
+            const int64_t kc = std::min(kPackDepth, K - k0);
+            if (pack)
+              for (int64_t s = s0; s < s1; ++s)
+                (*pack)(bi, k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * block);
+            for (int64_t s = s0; s < s1; ++s) {
+              const float* b = pack ? buf.data() + (s - s0) * block : B + bi * batch.stride_b + k0 * ldb + s * kStrip;
+              sgemm_strip(rows, kc, A + r0 * lda + k0 * csa, lda, b, pack ? kStrip : ldb, Cb + r0 * ldc + s * kStrip,
+                          ldc, std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0, csa);
+            }
+          }
+          if (!e.only_bias()) {  // the run's columns of these rows are still in L2
+            const int64_t c0 = s0 * kStrip, nc = std::min(s1 * kStrip, N) - c0;
+            for (int64_t r = r0; r < r0 + rows; ++r) apply_epilogue(rest, r, Cb + r * ldc + c0, nc);
           }
         }
-        if (!e.only_bias()) {  // the run's columns of these rows are still in L2
-          const int64_t c0 = s0 * kStrip, nc = std::min(s1 * kStrip, N) - c0;
-          for (int64_t r = r0; r < r0 + rows; ++r) apply_epilogue(rest, r, Cb + r * ldc + c0, nc);
-        }
-      }
   }
 }
 }  // namespace

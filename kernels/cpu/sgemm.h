@@ -12,7 +12,7 @@
 
 namespace gt::cpu {
 
-constexpr int64_t kStrip = 64;      // columns of B (and C) per packed strip: four 16-float vectors
+constexpr int64_t kStrip = 64;       // columns of B (and C) per packed strip: four 16-float vectors
 constexpr int64_t kPackDepth = 128;  // rows of B per packed block: 128 x 64 floats = 32 KB, in L1
 constexpr int64_t kRowTile = 6;      // rows of C per register tile
 
@@ -44,8 +44,8 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const f
 
 // One strip, single-threaded: C[M, nn] = (accumulate ? C : bias or 0) + A[M, K] * B[K, nn], B
 // row-major with row stride ldb (kStrip when packed; nn <= kStrip). Only nn columns of C are written.
-void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                 int64_t ldc, int64_t nn, const float* bias, bool accumulate, int64_t csa = 1);
+void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                 int64_t nn, const float* bias, bool accumulate, int64_t csa = 1);
 
 // How sgemm_strips and the Winograd convolution cut an M x N product into tasks: the `strips` strips
 // of N in `runs` runs (run i = strips [i*strips/runs, (i+1)*strips/runs), at most max_run long),

@@ -163,9 +163,8 @@ bool winograd_applicable(const ConvGeom& g) {
   // gains. A 14x14 plane is one chunk of 49 tiles: that gains only across a batch (ResNet's 3x3 convs
   // at 14x14 in batches of 10: 13 -> 9 ms), not for one image (1.7 -> 2.3 ms for the data gradient).
   const int64_t tiles = (g.Ho + 1) / 2 * ((g.Wo + 1) / 2);
-  return sgemm_strips_available() && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 &&
-         g.dw == 1 && g.groups == 1 && g.C >= 16 && g.O >= 16 &&
-         (tiles >= kStrip || (tiles >= 40 && g.N * tiles >= 4 * kStrip));
+  return sgemm_strips_available() && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
+         g.groups == 1 && g.C >= 16 && g.O >= 16 && (tiles >= kStrip || (tiles >= 40 && g.N * tiles >= 4 * kStrip));
 }
 
 void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y) {

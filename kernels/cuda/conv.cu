@@ -10,15 +10,38 @@ namespace {
 // the gathers use prepared for FastDiv.
 struct Geom {
   int N, C, H, W, O, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo, Cg, Og;
-  int HW, P, taps;  // a plane of x, of y (P output pixels); kh * kw
-  int64_t CHW, OP;  // one image of x, of y
+  int HW, P, taps;                  // a plane of x, of y (P output pixels); kh * kw
+  int64_t CHW, OP;                  // one image of x, of y
   PlaneSplit<int> inputs, outputs;  // n over (image, row, column) of x's pixels, of y's
   FastDiv fkw, fTaps, fsh, fsw;
   explicit Geom(const ConvGeom& g)
-      : N(int(g.N)), C(int(g.C)), H(int(g.H)), W(int(g.W)), O(int(g.O)), kh(int(g.kh)), kw(int(g.kw)),
-        sh(int(g.sh)), sw(int(g.sw)), dh(int(g.dh)), dw(int(g.dw)), pt(int(g.pt)), pl(int(g.pl)), Ho(int(g.Ho)),
-        Wo(int(g.Wo)), Cg(int(g.C / g.groups)), Og(int(g.O / g.groups)), HW(H * W), P(Ho * Wo), taps(kh * kw),
-        CHW(g.C * g.H * g.W), OP(g.O * g.Ho * g.Wo), inputs(H, W), outputs(Ho, Wo), fkw(kw), fTaps(taps), fsh(sh),
+      : N(int(g.N)),
+        C(int(g.C)),
+        H(int(g.H)),
+        W(int(g.W)),
+        O(int(g.O)),
+        kh(int(g.kh)),
+        kw(int(g.kw)),
+        sh(int(g.sh)),
+        sw(int(g.sw)),
+        dh(int(g.dh)),
+        dw(int(g.dw)),
+        pt(int(g.pt)),
+        pl(int(g.pl)),
+        Ho(int(g.Ho)),
+        Wo(int(g.Wo)),
+        Cg(int(g.C / g.groups)),
+        Og(int(g.O / g.groups)),
+        HW(H * W),
+        P(Ho * Wo),
+        taps(kh * kw),
+        CHW(g.C * g.H * g.W),
+        OP(g.O * g.Ho * g.Wo),
+        inputs(H, W),
+        outputs(Ho, Wo),
+        fkw(kw),
+        fTaps(taps),
+        fsh(sh),
         fsw(sw) {}
   // x[img, c, ih, iw] for output pixel (oh, ow) under tap (i, j), or 0 in the padding.
   template <class T>
@@ -219,12 +242,14 @@ cudaError_t backward_data_narrow(const Geom g, const T* dy, const T* w, T* dx, v
   // wq[o * taps + t] = (w[o, 0, t], ..., w[o, C - 1, t], 0, ...), at the workspace's first aligned Quad
   const uintptr_t at = (reinterpret_cast<uintptr_t>(ws) + alignof(Quad<T>) - 1) / alignof(Quad<T>) * alignof(Quad<T>);
   Quad<T>* wq = reinterpret_cast<Quad<T>*>(at);
-  if (cudaError_t e = for_each(int64_t(g.O) * g.taps, s, [=] __device__(int64_t idx) {
-        const int o = int(idx / g.taps), t = int(idx % g.taps);
-        Quad<T> q;
-        for (int c = 0; c < kNarrow; ++c) q.v[c] = c < g.C ? w[(int64_t(o) * g.C + c) * g.taps + t] : T(0);
-        wq[idx] = q;
-      });
+  if (cudaError_t e = for_each(int64_t(g.O) * g.taps, s,
+                               [=] __device__(int64_t idx) {
+                                 const int o = int(idx / g.taps), t = int(idx % g.taps);
+                                 Quad<T> q;
+                                 for (int c = 0; c < kNarrow; ++c)
+                                   q.v[c] = c < g.C ? w[(int64_t(o) * g.C + c) * g.taps + t] : T(0);
+                                 wq[idx] = q;
+                               });
       e != cudaSuccess)
     return e;
   return for_each(int64_t(g.N) * g.HW, s, [=] __device__(int64_t idx) {  // N * HW fits an int (the backend checks)
@@ -328,7 +353,8 @@ cudaError_t conv2d_backward_weight(const ConvGeom& cg, const T* x, const T* dy, 
           for (int64_t k = from; k < int64_t(g.N) * g.P; k += step) {  // N * P fits an int (the backend checks)
             int oh, ow;
             const int img = g.outputs.split(int(k), oh, ow);
-            acc = fma(dy[(int64_t(img) * g.O + o) * g.P + oh * g.Wo + ow], g.input(x, img, o / mult, oh, ow, i, j), acc);
+            acc =
+                fma(dy[(int64_t(img) * g.O + o) * g.P + oh * g.Wo + ow], g.input(x, img, o / mult, oh, ow, i, j), acc);
           }
           return acc;
         },
@@ -358,15 +384,14 @@ cudaError_t epilogue_backward(const Epilogue<T>& e, int64_t N, int64_t O, int64_
   });
 }
 
-#define GT_INSTANTIATE(T)                                                                                       \
-  template cudaError_t conv2d_forward<T>(const ConvGeom&, const T*, const T*, const Epilogue<T>&, T*, void*,    \
-                                         size_t, cudaStream_t);                                                 \
-  template cudaError_t conv2d_backward_data<T>(const ConvGeom&, const T*, const T*, T*, void*, size_t,         \
-                                               cudaStream_t);                                                   \
-  template cudaError_t conv2d_backward_weight<T>(const ConvGeom&, const T*, const T*, T*, void*, size_t,       \
-                                                 cudaStream_t);                                                 \
-  template cudaError_t epilogue_backward<T>(const Epilogue<T>&, int64_t, int64_t, int64_t, const T*, const T*, \
-                                            T*, cudaStream_t);
+#define GT_INSTANTIATE(T)                                                                                             \
+  template cudaError_t conv2d_forward<T>(const ConvGeom&, const T*, const T*, const Epilogue<T>&, T*, void*, size_t,  \
+                                         cudaStream_t);                                                               \
+  template cudaError_t conv2d_backward_data<T>(const ConvGeom&, const T*, const T*, T*, void*, size_t, cudaStream_t); \
+  template cudaError_t conv2d_backward_weight<T>(const ConvGeom&, const T*, const T*, T*, void*, size_t,              \
+                                                 cudaStream_t);                                                       \
+  template cudaError_t epilogue_backward<T>(const Epilogue<T>&, int64_t, int64_t, int64_t, const T*, const T*, T*,    \
+                                            cudaStream_t);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)
 

@@ -6,9 +6,13 @@ namespace gt::cuda {
 // The comparisons are written as std::min / std::max are, so that a NaN goes where it goes on the
 // CPU: relu(NaN) = 0, relu6(NaN) = NaN, clamp(NaN) = NaN.
 template <class T>
-__device__ T min_of(T a, T b) { return b < a ? b : a; }
+__device__ T min_of(T a, T b) {
+  return b < a ? b : a;
+}
 template <class T>
-__device__ T max_of(T a, T b) { return a < b ? b : a; }
+__device__ T max_of(T a, T b) {
+  return a < b ? b : a;
+}
 
 template <class T>
 cudaError_t fill(int64_t n, T v, T* y, cudaStream_t s) {
@@ -20,12 +24,24 @@ cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s)
   return for_each(n, s, [=] __device__(int64_t i) {
     const T v = x[i];
     switch (op) {
-      case Unary::relu: y[i] = v > T(0) ? v : T(0); break;
-      case Unary::relu6: y[i] = min_of(max_of(v, T(0)), T(6)); break;
-      case Unary::sigmoid: y[i] = T(1) / (T(1) + exp(-v)); break;
-      case Unary::tanh: y[i] = tanh(v); break;
-      case Unary::rsqrt: y[i] = T(1) / sqrt(v); break;
-      case Unary::abs: y[i] = v < T(0) ? -v : v; break;
+      case Unary::relu:
+        y[i] = v > T(0) ? v : T(0);
+        break;
+      case Unary::relu6:
+        y[i] = min_of(max_of(v, T(0)), T(6));
+        break;
+      case Unary::sigmoid:
+        y[i] = T(1) / (T(1) + exp(-v));
+        break;
+      case Unary::tanh:
+        y[i] = tanh(v);
+        break;
+      case Unary::rsqrt:
+        y[i] = T(1) / sqrt(v);
+        break;
+      case Unary::abs:
+        y[i] = v < T(0) ? -v : v;
+        break;
     }
   });
 }
@@ -35,12 +51,24 @@ cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, 
   return for_each(n, s, [=] __device__(int64_t i) {
     const T v = y[i], d = dy[i];
     switch (op) {
-      case Unary::relu: dx[i] = v > T(0) ? d : T(0); break;
-      case Unary::relu6: dx[i] = v > T(0) && v < T(6) ? d : T(0); break;
-      case Unary::sigmoid: dx[i] = d * v * (T(1) - v); break;
-      case Unary::tanh: dx[i] = d * (T(1) - v * v); break;
-      case Unary::rsqrt: dx[i] = d * T(-0.5) * v * v * v; break;
-      case Unary::abs: dx[i] = v > T(0) ? d : v < T(0) ? -d : T(0); break;  // v is x here: sign(x)
+      case Unary::relu:
+        dx[i] = v > T(0) ? d : T(0);
+        break;
+      case Unary::relu6:
+        dx[i] = v > T(0) && v < T(6) ? d : T(0);
+        break;
+      case Unary::sigmoid:
+        dx[i] = d * v * (T(1) - v);
+        break;
+      case Unary::tanh:
+        dx[i] = d * (T(1) - v * v);
+        break;
+      case Unary::rsqrt:
+        dx[i] = d * T(-0.5) * v * v * v;
+        break;
+      case Unary::abs:
+        dx[i] = v > T(0) ? d : v < T(0) ? -d : T(0);
+        break;  // v is x here: sign(x)
     }
   });
 }
@@ -50,11 +78,21 @@ cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStrea
   return for_each(n, s, [=] __device__(int64_t i) {
     const T u = a[i], v = b[i];
     switch (op) {
-      case Binary::add: y[i] = u + v; break;
-      case Binary::sub: y[i] = u - v; break;
-      case Binary::mul: y[i] = u * v; break;
-      case Binary::div: y[i] = u / v; break;
-      case Binary::add_relu: y[i] = u + v > T(0) ? u + v : T(0); break;
+      case Binary::add:
+        y[i] = u + v;
+        break;
+      case Binary::sub:
+        y[i] = u - v;
+        break;
+      case Binary::mul:
+        y[i] = u * v;
+        break;
+      case Binary::div:
+        y[i] = u / v;
+        break;
+      case Binary::add_relu:
+        y[i] = u + v > T(0) ? u + v : T(0);
+        break;
     }
   });
 }
@@ -71,11 +109,21 @@ cudaError_t binary_broadcast(Binary op, const Broadcast4& g, const T* a, const T
     }
     const T u = a[ia], v = b[ib];
     switch (op) {
-      case Binary::add: y[i] = u + v; break;
-      case Binary::sub: y[i] = u - v; break;
-      case Binary::mul: y[i] = u * v; break;
-      case Binary::div: y[i] = u / v; break;
-      case Binary::add_relu: y[i] = u + v > T(0) ? u + v : T(0); break;
+      case Binary::add:
+        y[i] = u + v;
+        break;
+      case Binary::sub:
+        y[i] = u - v;
+        break;
+      case Binary::mul:
+        y[i] = u * v;
+        break;
+      case Binary::div:
+        y[i] = u / v;
+        break;
+      case Binary::add_relu:
+        y[i] = u + v > T(0) ? u + v : T(0);
+        break;
     }
   });
 }
@@ -173,21 +221,21 @@ cudaError_t optim_step(const OptimStep& o, int64_t n, T* p, const T* g, T* m, T*
   });
 }
 
-#define GT_INSTANTIATE(T)                                                                                   \
-  template cudaError_t fill<T>(int64_t, T, T*, cudaStream_t);                                               \
-  template cudaError_t unary_forward<T>(Unary, int64_t, const T*, T*, cudaStream_t);                        \
-  template cudaError_t unary_backward<T>(Unary, int64_t, const T*, const T*, T*, cudaStream_t);             \
-  template cudaError_t binary<T>(Binary, int64_t, const T*, const T*, T*, cudaStream_t);                    \
+#define GT_INSTANTIATE(T)                                                                                    \
+  template cudaError_t fill<T>(int64_t, T, T*, cudaStream_t);                                                \
+  template cudaError_t unary_forward<T>(Unary, int64_t, const T*, T*, cudaStream_t);                         \
+  template cudaError_t unary_backward<T>(Unary, int64_t, const T*, const T*, T*, cudaStream_t);              \
+  template cudaError_t binary<T>(Binary, int64_t, const T*, const T*, T*, cudaStream_t);                     \
   template cudaError_t binary_broadcast<T>(Binary, const Broadcast4&, const T*, const T*, T*, cudaStream_t); \
-  template cudaError_t axpby<T>(int64_t, T, const T*, T, T*, cudaStream_t);                                 \
-  template cudaError_t affine<T>(int64_t, const T*, T, T, T*, cudaStream_t);                                \
-  template cudaError_t clamp_forward<T>(int64_t, const T*, T, T, T*, cudaStream_t);                         \
-  template cudaError_t clamp_backward<T>(int64_t, const T*, T, T, const T*, T*, cudaStream_t);              \
-  template cudaError_t bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, cudaStream_t);        \
-  template cudaError_t bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*, cudaStream_t);                 \
-  template cudaError_t reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);            \
-  template cudaError_t broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);        \
-  template cudaError_t flag_nonfinite<T>(int64_t, const T*, T*, cudaStream_t);                              \
+  template cudaError_t axpby<T>(int64_t, T, const T*, T, T*, cudaStream_t);                                  \
+  template cudaError_t affine<T>(int64_t, const T*, T, T, T*, cudaStream_t);                                 \
+  template cudaError_t clamp_forward<T>(int64_t, const T*, T, T, T*, cudaStream_t);                          \
+  template cudaError_t clamp_backward<T>(int64_t, const T*, T, T, const T*, T*, cudaStream_t);               \
+  template cudaError_t bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, cudaStream_t);         \
+  template cudaError_t bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*, cudaStream_t);                  \
+  template cudaError_t reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);             \
+  template cudaError_t broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);          \
+  template cudaError_t flag_nonfinite<T>(int64_t, const T*, T*, cudaStream_t);                               \
   template cudaError_t optim_step<T>(const OptimStep&, int64_t, T*, const T*, T*, T*, cudaStream_t);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

@@ -31,8 +31,8 @@ cudaError_t insert_channels(int64_t N, int64_t Cs, int64_t S, const T* src, int6
 }
 
 template <class T>
-cudaError_t extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off,
-                             T* src_grad, cudaStream_t s) {
+cudaError_t extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off, T* src_grad,
+                             cudaStream_t s) {
   return for_each(N * Cs * S, s,
                   [=] __device__(int64_t i) { src_grad[i] = dst_grad[(i / (Cs * S) * Cd + off) * S + i % (Cs * S)]; });
 }
@@ -94,16 +94,15 @@ cudaError_t resize_bilinear_backward(int64_t planes, int64_t H, int64_t W, int64
   });
 }
 
-#define GT_INSTANTIATE(T)                                                                                           \
+#define GT_INSTANTIATE(T)                                                                                            \
   template cudaError_t pad<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T, const T*, T*,        \
                               cudaStream_t);                                                                         \
-  template cudaError_t pad_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, \
+  template cudaError_t pad_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*,  \
                                        cudaStream_t);                                                                \
-  template cudaError_t insert_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*, cudaStream_t); \
-  template cudaError_t extract_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*,               \
-                                           cudaStream_t);                                                            \
-  template cudaError_t resize_bilinear<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, cudaStream_t); \
-  template cudaError_t resize_bilinear_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*,       \
+  template cudaError_t insert_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*, cudaStream_t);  \
+  template cudaError_t extract_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*, cudaStream_t); \
+  template cudaError_t resize_bilinear<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, cudaStream_t);  \
+  template cudaError_t resize_bilinear_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*,        \
                                                    cudaStream_t);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

@@ -17,8 +17,8 @@ template <class T>
 cudaError_t insert_channels(int64_t N, int64_t Cs, int64_t S, const T* src, int64_t Cd, int64_t off, T* dst,
                             cudaStream_t s);
 template <class T>
-cudaError_t extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off,
-                             T* src_grad, cudaStream_t s);
+cudaError_t extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off, T* src_grad,
+                             cudaStream_t s);
 // Half-pixel centres: src = max(0, (dst + 0.5) * in/out - 0.5), neighbours floor(src) and the next.
 template <class T>
 cudaError_t resize_bilinear(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* x, T* y,

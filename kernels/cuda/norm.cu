@@ -128,15 +128,15 @@ cudaError_t nll_backward(int64_t rows, int64_t cols, const int32_t* label, T dlo
                   [=] __device__(int64_t i) { dlogp[i] = label[i / cols] == i % cols ? -dloss / T(rows) : T(0); });
 }
 
-#define GT_INSTANTIATE(T)                                                                                         \
-  template cudaError_t bn_stats<T>(int64_t, int64_t, int64_t, const T*, T*, T*, cudaStream_t);                    \
-  template cudaError_t bn_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, \
-                                     T*, cudaStream_t);                                                           \
-  template cudaError_t bn_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*,          \
-                                      const T*, bool, T*, T*, T*, cudaStream_t);                                  \
-  template cudaError_t softmax_forward<T>(int64_t, int64_t, bool, const T*, T*, cudaStream_t);                    \
-  template cudaError_t softmax_backward<T>(int64_t, int64_t, bool, const T*, const T*, T*, cudaStream_t);         \
-  template cudaError_t nll_forward<T>(int64_t, int64_t, const T*, const int32_t*, T*, cudaStream_t);              \
+#define GT_INSTANTIATE(T)                                                                                             \
+  template cudaError_t bn_stats<T>(int64_t, int64_t, int64_t, const T*, T*, T*, cudaStream_t);                        \
+  template cudaError_t bn_forward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*, \
+                                     cudaStream_t);                                                                   \
+  template cudaError_t bn_backward<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*,    \
+                                      bool, T*, T*, T*, cudaStream_t);                                                \
+  template cudaError_t softmax_forward<T>(int64_t, int64_t, bool, const T*, T*, cudaStream_t);                        \
+  template cudaError_t softmax_backward<T>(int64_t, int64_t, bool, const T*, const T*, T*, cudaStream_t);             \
+  template cudaError_t nll_forward<T>(int64_t, int64_t, const T*, const int32_t*, T*, cudaStream_t);                  \
   template cudaError_t nll_backward<T>(int64_t, int64_t, const int32_t*, T, T*, cudaStream_t);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

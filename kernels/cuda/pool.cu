@@ -118,10 +118,10 @@ cudaError_t avgpool_backward(const PoolGeom& pg, const T* dy, T* dx, cudaStream_
   });
 }
 
-#define GT_INSTANTIATE(T)                                                                      \
-  template cudaError_t maxpool_forward<T>(const PoolGeom&, const T*, T*, cudaStream_t);             \
-  template cudaError_t maxpool_backward<T>(const PoolGeom&, const T*, const T*, T*, cudaStream_t);  \
-  template cudaError_t avgpool_forward<T>(const PoolGeom&, const T*, T*, cudaStream_t);             \
+#define GT_INSTANTIATE(T)                                                                          \
+  template cudaError_t maxpool_forward<T>(const PoolGeom&, const T*, T*, cudaStream_t);            \
+  template cudaError_t maxpool_backward<T>(const PoolGeom&, const T*, const T*, T*, cudaStream_t); \
+  template cudaError_t avgpool_forward<T>(const PoolGeom&, const T*, T*, cudaStream_t);            \
   template cudaError_t avgpool_backward<T>(const PoolGeom&, const T*, T*, cudaStream_t);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

@@ -182,11 +182,10 @@ cudaError_t winograd_backward_data(const ConvGeom& g, const T* dy, const T* w, T
   return convolve(t, dy, w, true, Finish<T>{nullptr, nullptr, Act::none}, dx, ws, ws_bytes, s);
 }
 
-#define GT_INSTANTIATE(T)                                                                                          \
-  template cudaError_t winograd_forward<T>(const ConvGeom&, const T*, const T*, const Epilogue<T>&, T*, void*,    \
-                                           size_t, cudaStream_t);                                                  \
-  template cudaError_t winograd_backward_data<T>(const ConvGeom&, const T*, const T*, T*, void*, size_t,          \
-                                                 cudaStream_t);
+#define GT_INSTANTIATE(T)                                                                                              \
+  template cudaError_t winograd_forward<T>(const ConvGeom&, const T*, const T*, const Epilogue<T>&, T*, void*, size_t, \
+                                           cudaStream_t);                                                              \
+  template cudaError_t winograd_backward_data<T>(const ConvGeom&, const T*, const T*, T*, void*, size_t, cudaStream_t);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)
 

@@ -98,7 +98,7 @@ Stats stats();
 
 void sync_block();
 void sync_warp();
-unsigned char* lane_slot();               // this thread's 8-byte exchange slot
+unsigned char* lane_slot();                // this thread's 8-byte exchange slot
 const unsigned char* lane_slot(int lane);  // another lane's of the same warp (nullptr: none)
 
 }  // namespace gt::cuda_sim

@@ -204,8 +204,8 @@ cudaError_t run_block(int n) {
         if (const int t = down ? n - 1 - i : i; runnable(block.threads[size_t(t)])) run(t), progress = true;
     }
     const char* why = block.broken ? "a thread finished while others waited at a barrier"
-                      : !progress   ? "deadlock: threads wait at different barriers"
-                                    : nullptr;
+                      : !progress  ? "deadlock: threads wait at different barriers"
+                                   : nullptr;
     if (why) {
       std::fprintf(stderr, "cuda_sim: block (%u, %u, %u): %s\n", blockIdx.x, blockIdx.y, blockIdx.z, why);
       for (int t = 0; t < n; ++t)  // the threads stopped halfway are abandoned: their fibers start afresh
@@ -369,12 +369,18 @@ cudaError_t cudaGetLastError() {
 
 const char* cudaGetErrorString(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
-    case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaSuccess:
+      return "no error";
+    case cudaErrorInvalidValue:
+      return "invalid argument";
+    case cudaErrorMemoryAllocation:
+      return "out of memory";
+    case cudaErrorInvalidConfiguration:
+      return "invalid configuration argument";
+    case cudaErrorInsufficientDriver:
+      return "CUDA driver version is insufficient for CUDA runtime version";
+    case cudaErrorLaunchFailure:
+      return "unspecified launch failure";
   }
   return "unknown error";
 }

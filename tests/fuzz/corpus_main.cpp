@@ -10,8 +10,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "tests/fuzz/targets.h"
 #include "io/hdf5.h"
+#include "tests/fuzz/targets.h"
 
 namespace fs = std::filesystem;
 

@@ -5,12 +5,12 @@
 #include <cstdio>
 
 #include "data/idx.h"
+#include "image/image.h"
+#include "image/preprocess.h"
+#include "io/hdf5.h"
 #include "nn/model.h"
 #include "weights/format.h"
-#include "io/hdf5.h"
-#include "image/image.h"
 #include "weights/keras.h"
-#include "image/preprocess.h"
 #include "weights/tflite.h"
 
 namespace gt::fuzz {
@@ -36,7 +36,9 @@ nn::ModelInfo three_channels() {
   return info;
 }
 
-void tflite_model(const uint8_t* d, size_t n) { tflite::load(tflite::File(std::vector<uint8_t>(d, d + n), "fuzz.tflite")); }
+void tflite_model(const uint8_t* d, size_t n) {
+  tflite::load(tflite::File(std::vector<uint8_t>(d, d + n), "fuzz.tflite"));
+}
 
 // HDF5: from disk (libhdf5 in a child, which sends back a snapshot), or opened in memory in this process.
 void weights_h5(const uint8_t* d, size_t n) { load_weights(TempFile(d, n, ".h5").path); }
@@ -48,7 +50,9 @@ void input_h5_here(const uint8_t* d, size_t n) { tensor_input(h5::File("fuzz.h5"
 
 // A snapshot (h5::File::SnapshotBytes) is what a file, however hostile, becomes before gradtrace's own
 // process parses anything of it: these fuzz our snapshot parser and the readers, without libhdf5.
-h5::File snapshot(const uint8_t* d, size_t n) { return h5::File("fuzz.h5", h5::File::SnapshotBytes{std::string(d, d + n)}); }
+h5::File snapshot(const uint8_t* d, size_t n) {
+  return h5::File("fuzz.h5", h5::File::SnapshotBytes{std::string(d, d + n)});
+}
 void weights_snap(const uint8_t* d, size_t n) { load_weights(snapshot(d, n)); }
 void keras_snap(const uint8_t* d, size_t n) { load_keras(snapshot(d, n)); }
 void input_snap(const uint8_t* d, size_t n) { tensor_input(snapshot(d, n), three_channels()); }
@@ -63,12 +67,15 @@ void idx(const uint8_t* d, size_t n) { data::read_idx(TempFile(d, n, ".idx.gz").
 }  // namespace
 
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {{"tflite", tflite_model, tflite_model}, {"weights_h5", weights_h5, weights_h5_here},
-                                          {"keras_h5", keras_h5, keras_h5_here},  {"input_h5", input_h5, input_h5_here},
+  static const std::vector<Target> all = {{"tflite", tflite_model, tflite_model},
+                                          {"weights_h5", weights_h5, weights_h5_here},
+                                          {"keras_h5", keras_h5, keras_h5_here},
+                                          {"input_h5", input_h5, input_h5_here},
                                           {"weights_snap", weights_snap, weights_snap},
                                           {"keras_snap", keras_snap, keras_snap},
                                           {"input_snap", input_snap, input_snap},
-                                          {"image", image, image_here},           {"idx", idx, idx}};
+                                          {"image", image, image_here},
+                                          {"idx", idx, idx}};
   return all;
 }
 
