@@ -231,31 +231,18 @@ std::string Tape::dump() const {
   return s.str();
 }
 
-int Tape::add_forward_hook(const std::string& op, const std::string& layer, ForwardHook fn) {
-  forward_hooks_.push_back({next_hook_id_, op, layer, std::move(fn)});
-  return next_hook_id_++;
+void Tape::add_forward_hook(const std::string& op, const std::string& layer, ForwardHook fn) {
+  forward_hooks_.push_back({op, layer, std::move(fn)});
 }
 
-int Tape::add_backward_hook(const std::string& op, const std::string& layer, BackwardHook fn) {
-  backward_hooks_.push_back({next_hook_id_, op, layer, std::move(fn)});
-  return next_hook_id_++;
+void Tape::add_backward_hook(const std::string& op, const std::string& layer, BackwardHook fn) {
+  backward_hooks_.push_back({op, layer, std::move(fn)});
 }
 
 bool Tape::hooked(const std::string& op, const std::string& layer) const {
   auto sees = [&](const auto& h) { return h.matches(op, layer); };
   return std::any_of(forward_hooks_.begin(), forward_hooks_.end(), sees) ||
          std::any_of(backward_hooks_.begin(), backward_hooks_.end(), sees);
-}
-
-void Tape::remove_hook(int id) {
-  auto gone = [id](const auto& h) { return h.id == id; };
-  forward_hooks_.erase(std::remove_if(forward_hooks_.begin(), forward_hooks_.end(), gone), forward_hooks_.end());
-  backward_hooks_.erase(std::remove_if(backward_hooks_.begin(), backward_hooks_.end(), gone), backward_hooks_.end());
-}
-
-void Tape::clear_hooks() {
-  forward_hooks_.clear();
-  backward_hooks_.clear();
 }
 
 TapeGuard::TapeGuard(Tape& t) : previous_(t_current) { t_current = &t; }

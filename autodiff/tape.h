@@ -95,16 +95,15 @@ class Tape {
   // Dumps one line per node: index, layer, op, input shapes -> output shape.
   std::string dump() const;
 
-  // Hooks match nodes by op and by layer; an empty string matches anything. Returns an id.
-  int add_forward_hook(const std::string& op, const std::string& layer, ForwardHook fn);
+  // Hooks match nodes by op and by layer; an empty string matches anything. They live as long as the
+  // tape (a method makes a tape of its own for the hooks it needs).
+  void add_forward_hook(const std::string& op, const std::string& layer, ForwardHook fn);
   // A backward hook attaches to matching nodes as they are recorded, so it runs only for nodes
-  // recorded while it was registered; remove_hook and clear_hooks do not detach it from those.
-  int add_backward_hook(const std::string& op, const std::string& layer, BackwardHook fn);
-  void remove_hook(int id);
+  // recorded after it was added.
+  void add_backward_hook(const std::string& op, const std::string& layer, BackwardHook fn);
   // Whether a hook would see a node with this op and layer: layers that fuse ops (nn::Model's
   // conv -> batch norm -> ReLU) stay unfused where a hook looks.
   bool hooked(const std::string& op, const std::string& layer) const;
-  void clear_hooks();
 
   // Used by ops: records y = op(inputs) and returns y, or the tensor a forward hook replaced it with.
   Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor y, std::vector<Tensor> saved,
@@ -117,7 +116,6 @@ class Tape {
   };
   template <class Fn>
   struct Hook {
-    int id;
     std::string op, layer;
     Fn fn;
     bool matches(const std::string& o, const std::string& l) const {
@@ -135,7 +133,6 @@ class Tape {
   std::vector<Slot> slots_;
   std::vector<Hook<ForwardHook>> forward_hooks_;
   std::vector<Hook<BackwardHook>> backward_hooks_;
-  int next_hook_id_ = 1;
 };
 
 // Makes a tape the current one for this thread while alive.

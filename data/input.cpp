@@ -6,6 +6,10 @@
 
 namespace gt::data {
 
+namespace {
+// fashion-mnist:SPLIT:K: example K of a Fashion-MNIST split as (1,3,28,28) pixels in [0,255] (the
+// gray value in all three channels), and its class name. Returns false when `image` is not of this
+// form; a malformed or out-of-range one is an InvalidArgument.
 bool dataset_image(const std::string& image, Tensor& pixels, std::string& label) {
   const std::string prefix = "fashion-mnist:";
   if (image.rfind(prefix, 0) != 0) return false;
@@ -28,6 +32,7 @@ bool dataset_image(const std::string& image, Tensor& pixels, std::string& label)
   label = d.class_names[size_t(d.labels[size_t(i)])];
   return true;
 }
+}  // namespace
 
 Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const std::string& resize,
                    std::string* true_label) {

@@ -7,11 +7,6 @@
 
 namespace gt::data {
 
-// fashion-mnist:SPLIT:K: example K of a Fashion-MNIST split as (1,3,28,28) pixels in [0,255] (the
-// gray value in all three channels), and its class name. Returns false when `image` is not of this
-// form; a malformed or out-of-range one is an InvalidArgument.
-bool dataset_image(const std::string& image, Tensor& pixels, std::string& label);
-
 // --image as pixels (1,3,H,W) in [0,255] at the model's input size: a picture (resized as `resize`
 // says, "" = the model's default) or fashion-mnist:SPLIT:K, whose label goes to true_label.
 Tensor load_pixels(const std::string& image, const nn::ModelInfo& info, const std::string& resize,

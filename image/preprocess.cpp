@@ -179,10 +179,13 @@ Tensor deprocess(const Tensor& x, const std::string& mode) {
   return y;
 }
 
+namespace {
+// Both, as the model's info says (resize may override the model's default when not empty).
 Tensor model_input(const Image& img, const nn::ModelInfo& info, const std::string& resize) {
   return preprocess(resize_image(img, info.input_h, info.input_w, resize.empty() ? info.resize : resize),
                     info.preprocessing);
 }
+}  // namespace
 
 bool is_tensor_input(const std::string& path) {
   return path.size() > 3 && path.compare(path.size() - 3, 3, ".h5") == 0;

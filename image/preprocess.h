@@ -26,8 +26,6 @@ Tensor preprocess(const Tensor& rgb255, const std::string& mode);
 Tensor deprocess(const Tensor& x, const std::string& mode);
 // Gaussian blur of (N,C,H,W), per channel, separable, edges repeated: the 'blur' IG baseline.
 Tensor gaussian_blur(const Tensor& x, double sigma);
-// Both, as the model's info says (resize may override the model's default when not empty).
-Tensor model_input(const Image& img, const nn::ModelInfo& info, const std::string& resize = "");
 // True for an --image that names an .h5 tensor file rather than a picture.
 bool is_tensor_input(const std::string& path);
 // --image: an image file, or an .h5 file whose dataset `input` [1,C,H,W] is used as it is; as dtype

@@ -166,6 +166,9 @@ void draw_text(Image& img, int x, int y, const std::string& s, Rgb c, int scale,
   }
 }
 
+namespace {
+// Each pixel repeated factor x factor times (nearest neighbour): small inputs such as 28x28
+// Fashion-MNIST stay crisp when shown large.
 Image upscale(const Image& img, int factor) {
   Image out;
   out.width = img.width * factor;
@@ -177,6 +180,7 @@ Image upscale(const Image& img, int factor) {
                   &out.rgb[(size_t(y) * out.width + x) * 3]);
   return out;
 }
+}  // namespace
 
 Image enlarge(const Image& img, int min_side) {
   const int side = std::max(1, std::min(img.width, img.height));

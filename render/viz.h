@@ -28,9 +28,6 @@ Image colorize(const std::vector<float>& map01, int w, int h, const std::string&
 Image overlay(const Image& base, const Image& heat, double alpha);
 // Panels left to right with `gap` white pixels between them (top-aligned).
 Image side_by_side(const std::vector<Image>& panels, int gap = 0);
-// Each pixel repeated factor x factor times (nearest neighbour): small inputs such as 28x28
-// Fashion-MNIST stay crisp when shown large.
-Image upscale(const Image& img, int factor);
 // A small image (shorter side under min_side pixels) enlarged by the integer factor that brings it
 // closest to min_side; others unchanged.
 Image enlarge(const Image& img, int min_side = 112);

@@ -36,6 +36,18 @@ std::string first_non_finite(Model& m, const Tensor& x) {
   m(x);
   return first.empty() ? "the loss (cross_entropy)" : first;
 }
+
+// Throws gt::Error unless the dataset's images and classes are what the model takes.
+void check_fits(const Model& m, const data::Dataset& d) {
+  if (d.channels != m.info.channels || d.height != m.info.input_h || d.width != m.info.input_w)
+    throw Error("dataset " + d.source + " holds " + std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" +
+                std::to_string(d.width) + " images, the model " + m.info.arch + " takes " +
+                std::to_string(m.info.channels) + "x" + std::to_string(m.info.input_h) + "x" +
+                std::to_string(m.info.input_w));
+  if (d.classes() != m.info.classes)
+    throw Error("dataset " + d.source + " has " + std::to_string(d.classes()) + " classes, the model " + m.info.arch +
+                " " + std::to_string(m.info.classes));
+}
 }  // namespace
 
 double Evaluation::class_accuracy(int64_t k) const {
@@ -53,17 +65,6 @@ Trainer::Trainer(Model& m, const data::Dataset& train, const TrainConfig& c)
     throw Error("training: batch size " + std::to_string(c.batch) + " is larger than the dataset " + train.source +
                 " (" + std::to_string(train.size()) + " examples)");
   check_fits(m, train);
-}
-
-void check_fits(const Model& m, const data::Dataset& d) {
-  if (d.channels != m.info.channels || d.height != m.info.input_h || d.width != m.info.input_w)
-    throw Error("dataset " + d.source + " holds " + std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" +
-                std::to_string(d.width) + " images, the model " + m.info.arch + " takes " +
-                std::to_string(m.info.channels) + "x" + std::to_string(m.info.input_h) + "x" +
-                std::to_string(m.info.input_w));
-  if (d.classes() != m.info.classes)
-    throw Error("dataset " + d.source + " has " + std::to_string(d.classes()) + " classes, the model " + m.info.arch +
-                " " + std::to_string(m.info.classes));
 }
 
 int64_t Trainer::steps_per_epoch() const { return data_.size() / c_.batch; }  // the remainder waits a turn

@@ -76,8 +76,6 @@ class Trainer {
   TrainConfig c_;
 };
 
-// Throws gt::Error unless the dataset's images and classes are what the model takes.
-void check_fits(const Model& m, const data::Dataset& d);
 // Accuracy, loss and confusion matrix of the model (in evaluation mode) on a dataset.
 Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch = 200,
                     const std::function<void(int64_t done, int64_t total)>& progress = {});

@@ -105,7 +105,11 @@ std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype) {
   return load_weights(h5::File(path, h5::File::Mode::read), dtype);
 }
 
+namespace {
+// The fashion_cnn trained by gradtrace itself (weights/fashion_cnn.h5), compiled into the binary: the
+// model that commands use when no --weights is given.
 bool has_embedded_weights() { return embedded_fashion_cnn_size > 0; }
+}  // namespace
 
 std::unique_ptr<nn::Model> load_embedded_weights() {
   if (!has_embedded_weights())

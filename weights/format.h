@@ -17,9 +17,6 @@ void save_weights(nn::Model& m, const std::string& path, const std::function<voi
 // dtype float64 keeps double-precision files exact (the peer tests compare in double).
 std::unique_ptr<nn::Model> load_weights(const std::string& path, DType dtype = DType::f32);
 std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype = DType::f32);  // an open file (or image)
-// The fashion_cnn trained by gradtrace itself (weights/fashion_cnn.h5), compiled into the binary: the
-// model that commands use when no --weights is given.
-bool has_embedded_weights();
 std::unique_ptr<nn::Model> load_embedded_weights();
 // Its bytes (a file that CMake generates from weights/fashion_cnn.h5; empty when that was missing).
 extern const unsigned char embedded_fashion_cnn[];

@@ -7,6 +7,10 @@
 
 namespace gt::tflite {
 
+namespace {
+// Bytes per element of a TensorType we read (0 for the others).
+int element_size(int type) { return type == 0 || type == 2 ? 4 : type == 1 ? 2 : type == 3 || type == 9 ? 1 : 0; }
+
 std::string builtin_name(int code) {
   static const std::pair<int, const char*> names[] = {{0, "ADD"},
                                                       {1, "AVERAGE_POOL_2D"},
@@ -32,6 +36,7 @@ std::string builtin_name(int code) {
     if (c == code) return n;
   return "builtin op " + std::to_string(code);
 }
+}  // namespace
 
 File::File(const std::string& path) : path_(path) {
   // A flatbuffer addresses its contents with 32-bit offsets: it cannot be larger than 2 GiB.
@@ -122,8 +127,6 @@ void File::parse(const fb::Buffer& buf) {
     ops.push_back(std::move(op));
   }
 }
-
-int element_size(int type) { return type == 0 || type == 2 ? 4 : type == 1 ? 2 : type == 3 || type == 9 ? 1 : 0; }
 
 namespace {
 float half_to_float(uint16_t h) {

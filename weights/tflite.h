@@ -25,7 +25,6 @@ enum Builtin : int {
   QUANTIZE = 114
 };
 enum Activation : int { NONE = 0, RELU = 1, RELU_N1_TO_1 = 2, RELU6 = 3 };
-std::string builtin_name(int code);
 
 struct TensorInfo {
   std::string name;
@@ -46,9 +45,6 @@ struct Operator {
   int filter_w = 1, filter_h = 1;
   int activation = NONE;
 };
-
-// Bytes per element of a TensorType we read (0 for the others).
-int element_size(int type);
 
 class File {
  public:
