@@ -158,6 +158,17 @@ std::string html_escape(const std::string& s) {
   return o;
 }
 
+Image figure(const std::vector<Image>& panels, const std::string& title, const std::vector<std::string>& names,
+             bool caption) {
+  return caption ? viz::captioned(panels, title, names) : viz::panels(panels);
+}
+
+std::string class_caption(const nn::ModelInfo& info, int64_t k, double p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " (p = %.3f)", p);
+  return class_name(info, k) + buf;
+}
+
 void check_out_folder(const std::string& flag, const std::string& path) {
   const std::filesystem::path folder = std::filesystem::path(path).parent_path();
   if (!path.empty() && !folder.empty() && !std::filesystem::is_directory(folder))

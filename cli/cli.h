@@ -92,6 +92,12 @@ std::vector<float> pixel_change(const Tensor& before, const Tensor& after);
 std::string dims(const Shape& s);
 // A usage error, before any work, when the folder an output file goes into does not exist.
 void check_out_folder(const std::string& flag, const std::string& path);
+// A command's picture: the panels side by side, under a title and over their names (viz::captioned),
+// or bare when `caption` is false (--no-caption).
+Image figure(const std::vector<Image>& panels, const std::string& title, const std::vector<std::string>& names,
+             bool caption);
+// "Egyptian cat (p = 0.677)": a class as a caption names it.
+std::string class_caption(const nn::ModelInfo& info, int64_t k, double p);
 // Writes a text file atomically (a temporary file in the same folder, then a rename).
 void write_text_file(const std::string& path, const std::string& text);
 // The valid model-input range of each channel: pixel values 0 and 255 through the preprocessing,
@@ -117,6 +123,7 @@ void reset_run_settings();
 #define GT_FLAG_MODEL "  --model NAME     the architecture; may be left out, the weights file identifies it\n"
 #define GT_FLAG_RESIZE \
   "  --resize MODE    squash (the whole image) or crop (the centre); default: as the weights' origin\n"
+#define GT_FLAG_CAPTION "  --no-caption     the PNG without its title and panel names\n"
 #define GT_FLAG_THREADS "  --threads N      threads (default: all cores)\n"
 #define GT_FLAG_DEVICE "  --device D       cpu or cuda (default: cpu)\n"
 #define GT_FLAG_PRECISION                                                                             \

@@ -35,8 +35,8 @@ const char* kHelp =
     "  --saliency FILE  the saliency comparison (default: --out with _saliency before .png)\n"
     "  --raw FILE.h5    input [1,C,H,W] (the counterfactual in model-input space) and history\n"
     "                   [steps+1, 3]: p(target), p(original class), top-1 index at each step\n"
-    "  --cmap NAME      colormap of the maps (default hot)\n" GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE
-        GT_FLAG_PRECISION;
+    "  --cmap NAME      colormap of the maps (default hot)\n" GT_FLAG_RESIZE GT_FLAG_CAPTION GT_FLAG_THREADS
+        GT_FLAG_DEVICE GT_FLAG_PRECISION;
 
 Image saliency_panel(const xai::Model& fn, const Tensor& x, int64_t target, const std::string& cmap) {
   const std::vector<float> map = xai::channel_map(xai::input_gradient(fn, x, xai::Target{target, false}));
@@ -46,7 +46,7 @@ Image saliency_panel(const xai::Model& fn, const Tensor& x, int64_t target, cons
 }  // namespace
 
 int run_counterfactual(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--help"});
+  Args a(argc, argv, 2, {"--help", "--no-caption"});
   if (a.flag("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -62,6 +62,7 @@ int run_counterfactual(int argc, char** argv) {
   o.proximity = a.get("--proximity", "l2");
   o.lambda = a.get_double("--lambda", 0.0, 0.0, 1e9);
   o.confidence = a.get_double("--confidence", 0.9, 0.0, 1.0);
+  const bool caption = !a.flag("--no-caption");
   apply_threads(a);
   apply_device(a);
   apply_precision(a);
@@ -111,7 +112,9 @@ int run_counterfactual(int argc, char** argv) {
   const std::vector<float> diff = pixel_change(pixels, cf_pixels);
   const Image picture = tensor_to_image(pixels), cf_picture = tensor_to_image(cf_pixels);
   const Image diff_img = viz::colorize(viz::normalize(diff, viz::Norm::minmax), picture.width, picture.height, cmap);
-  const Image sal = viz::panels({saliency_panel(fn, x, o.target, cmap), saliency_panel(fn, r.input, o.target, cmap)});
+  const Image sal =
+      figure({saliency_panel(fn, x, o.target, cmap), saliency_panel(fn, r.input, o.target, cmap)},
+             "saliency of " + target_name + ", " + info.arch, {"on the original", "on the counterfactual"}, caption);
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
     f.store_as(precision());
@@ -124,7 +127,10 @@ int run_counterfactual(int argc, char** argv) {
     f.commit();
     std::printf("wrote %s\n", raw.c_str());
   }
-  viz::write_png(out, viz::panels({picture, cf_picture, diff_img}));
+  const std::string title =
+      "counterfactual: " + original_name + " to " + class_caption(info, o.target, last.p_target) + ", " + info.arch;
+  viz::write_png(out,
+                 figure({picture, cf_picture, diff_img}, title, {"original", "counterfactual", "difference"}, caption));
   viz::write_png(saliency_out, sal);
   std::printf(
       "wrote %s (original | counterfactual | difference)\nwrote %s (saliency of '%s': original | counterfactual)\n",

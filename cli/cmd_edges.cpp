@@ -29,7 +29,8 @@ const char* kHelp =
     "  --size S         the image is resized to SxS before the net (default 128)\n"
     "  --cmap NAME      colormap: hot, viridis, plasma, inferno, magma, gray, jet, turbo, bwr (default hot)\n"
     "  --alpha A        weight of the map in the overlay panel (default 0.5)\n"
-    "  --raw FILE       also write the raw result as HDF5: attribution [1,3,S,S], map [S,S]\n" GT_FLAG_THREADS;
+    "  --raw FILE       also write the raw result as HDF5: attribution [1,3,S,S], map [S,S]\n" GT_FLAG_CAPTION
+        GT_FLAG_THREADS;
 
 // A 128x128 picture: a bright disc and a dark square on a flat background.
 Image synthetic_image() {
@@ -52,7 +53,7 @@ Image synthetic_image() {
 }  // namespace
 
 int run_edges(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--help"});
+  Args a(argc, argv, 2, {"--help", "--no-caption"});
   if (a.flag("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -63,6 +64,7 @@ int run_edges(int argc, char** argv) {
   const int64_t size = a.get_int("--size", 128, 8, 4096);
   const std::string cmap = a.get("--cmap", "hot");
   const double alpha = a.get_double("--alpha", 0.5, 0.0, 1.0);
+  const bool caption = !a.flag("--no-caption");
   apply_threads(a);
   a.finish();
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
@@ -86,7 +88,9 @@ int run_edges(int argc, char** argv) {
   const std::vector<float> map = xai::channel_map(grad);
   const Image input = tensor_to_image(x);
   const Image heat = viz::colorize(viz::normalize(map, viz::Norm::minmax), int(size), int(size), cmap);
-  const Image panel = viz::side_by_side({input, heat, viz::overlay(input, heat, alpha)});
+  const Image panel =
+      figure({input, heat, viz::overlay(input, heat, alpha)}, "saliency of class 'edges', a hand-set Sobel net",
+             {"input", "saliency", "overlay"}, caption);
   if (!raw.empty()) {
     h5::File f(raw, h5::File::Mode::write);
     f.write("attribution", grad);

@@ -39,7 +39,7 @@ std::string common_help(const xai::Method& m) {
   if (!m.signed_map)
     h += "  --reduce R       channel reduction of the map: max (of |a|, the default), mean or l2\n"
          "  --signed         keep the sign in the map (max: the channel of largest |a|; mean: the mean)\n";
-  h += GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
+  h += GT_FLAG_CAPTION GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
   return h;
 }
 
@@ -73,7 +73,7 @@ xai::Options read_method_options(const xai::Method& m, Args& a) {
 
 // The switches a method's command takes: the common ones and the method's flag options.
 std::vector<std::string> switches(const xai::Method& m) {
-  std::vector<std::string> v{"--help"};
+  std::vector<std::string> v{"--help", "--no-caption"};
   if (!m.signed_map) v.push_back("--signed");
   for (const xai::OptionSpec& spec : m.options)
     if (spec.type == xai::OptionSpec::Type::flag) v.push_back("--" + spec.name);
@@ -156,6 +156,7 @@ int run_explain(int argc, char** argv) {
   const viz::Norm norm = choose<viz::Norm>("--norm", a.get("--norm", norm_default), norms);
   const double clip = a.get_double("--clip", 1.0, 0.0, 50.0);
   const double alpha = a.get_double("--alpha", 0.5, 0.0, 1.0);
+  const bool caption = !a.flag("--no-caption");
   if (!method.signed_map)
     map.reduce = choose<xai::ChannelReduce>(
         "--reduce", a.get("--reduce", "max"),
@@ -194,16 +195,23 @@ int run_explain(int argc, char** argv) {
 
   const Image heat = viz::colorize(viz::normalize(r.map, norm, clip), int(W), int(H), cmap);
   std::vector<Image> panels{heat};
+  std::vector<std::string> names{"map"};
   if (s.pixels.defined()) {
     const Image picture = tensor_to_image(s.pixels);
     Image outlined = picture;
     if (!r.segments.empty()) viz::outline(outlined, r.segments, {255, 255, 0});
     panels = {outlined, heat, viz::overlay(picture, heat, alpha)};
+    names = {r.segments.empty() ? "image" : "image, superpixels", "map", "overlay"};
   }
+  const std::string title = name + " of " +
+                            (target.all ? std::string("the sum of all classes")
+                                        : class_caption(info, target.index, s.probs[size_t(target.index)])) +
+                            ", " + info.arch;
+  const Image picture = figure(panels, title, names, caption);
   if (!raw.empty())
-    write_raw(raw, out, r, target, name, H, W, viz::panels(panels));
+    write_raw(raw, out, r, target, name, H, W, picture);
   else
-    viz::write_png(out, viz::panels(panels));
+    viz::write_png(out, picture);
   std::printf("wrote %s (%s)\n", out.c_str(), s.pixels.defined() ? "image | map | overlay" : "map");
   return 0;
 }

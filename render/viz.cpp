@@ -193,6 +193,34 @@ Image panels(const std::vector<Image>& images, int gap, int min_side) {
   return side_by_side(big, gap);
 }
 
+namespace {
+// s, cut to at most `chars` characters ("..": it went on).
+std::string fit(const std::string& s, int chars) {
+  if (int(s.size()) <= chars) return s;
+  return chars <= 2 ? s.substr(0, size_t(std::max(chars, 0))) : s.substr(0, size_t(chars - 2)) + "..";
+}
+
+// A white strip of width w holding `text` left-aligned, in glyphs `scale` pixels per font pixel.
+Image text_strip(const std::string& text, int w, int scale) {
+  const int pad = 2 * scale;
+  Image strip = blank(w, 7 * scale + 2 * pad);
+  draw_text(strip, pad, pad, fit(text, (w - 2 * pad) / (6 * scale)), {30, 30, 30}, scale);
+  return strip;
+}
+}  // namespace
+
+Image captioned(const std::vector<Image>& images, const std::string& title, const std::vector<std::string>& names,
+                int gap, int min_side) {
+  std::vector<Image> labelled;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const Image big = enlarge(images[i], min_side);
+    const int scale = std::max(1, big.width / 112);  // 224 px panels: 14 px letters
+    labelled.push_back(i < names.size() ? stack({big, text_strip(names[i], big.width, scale)}) : big);
+  }
+  const Image row = side_by_side(labelled, gap);
+  return stack({text_strip(title, row.width, std::max(1, row.width / 340)), row});
+}
+
 Image stack(const std::vector<Image>& rows, int gap) {
   Image out;
   for (const Image& r : rows) {

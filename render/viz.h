@@ -35,6 +35,12 @@ Image enlarge(const Image& img, int min_side = 112);
 Image panels(const std::vector<Image>& images, int gap = 4, int min_side = 112);
 // Panels top to bottom with `gap` white pixels between them (left-aligned).
 Image stack(const std::vector<Image>& rows, int gap = 0);
+// panels() with words, so that a figure pasted into a presentation explains itself: `title` in a
+// strip above (the method, the class and its probability) and each panel's name under it
+// ("original", "counterfactual", "difference"), in the built-in 5x7 font (ASCII letters, digits and
+// a few signs; others are left blank). Text that does not fit is cut with "..".
+Image captioned(const std::vector<Image>& images, const std::string& title, const std::vector<std::string>& names,
+                int gap = 4, int min_side = 112);
 // Drawing for plots: a white canvas, filled rectangles, and text in a 5x7 bitmap font (upper case;
 // lower case is drawn as upper case), scaled by an integer; vertical text runs bottom to top.
 struct Rgb {

@@ -4,7 +4,7 @@
 # apt-get line to run and fails.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libeigen3-dev libhdf5-dev libstb-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist)
-[ "${1:-}" = "--test" ] && pkgs+=(catch2 clang-format git)
+[ "${1:-}" = "--test" ] && pkgs+=(catch2 clang-format git chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,7 +6,7 @@ softmax, forward and backward. Uses Debian's python3-torch and python3-h5py:
 
 Each case is a group holding its inputs, the upstream gradient `dy`, the output `y`, the gradient
 of every differentiable input (`d<name>`), and `params`, a float vector with the op's settings in
-the order the C++ test reads them (see tests/test_torch_fixtures.cpp).
+the order the C++ test reads them (see tests/autodiff/test_torch_fixtures.cpp).
 """
 import os
 import sys

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference logits from the TF Lite interpreter itself (PyPI ai-edge-litert) for the float MobileNet V1
-in ../shared/data, on a deterministic input that tests/test_models.cpp regenerates:
+in ../shared/data, on a deterministic input that tests/nn/test_models.cpp regenerates:
 
     x[c, h, w] = sin(0.05 * h * (c + 1)) * cos(0.03 * w + c)      (NCHW, values in [-1, 1])
 

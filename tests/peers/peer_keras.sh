@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Full-size check against Keras itself. Skips (exit 77) when tensorflow + tf-keras are not installed.
 set -euo pipefail
-tests_bin="$1"; root="$(cd "$(dirname "$0")/.." && pwd)"
+tests_bin="$1"; root="$(cd "$(dirname "$0")/../.." && pwd)"
 python3 -c "import tf_keras, h5py" 2>/dev/null || { echo "skipped: tf-keras is not installed"; exit 77; }
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 python3 "$root/tests/fixture_gen/keras_reference.py" --out "$dir" --archs "${GT_KERAS_ARCHS:-vgg16,vgg19,resnet50,inception_v3,mobilenet_v1,mobilenet_v2}"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "tests/cli_util.h"
+#include "tests/cli/cli_util.h"
 
 using namespace gt;
 namespace fs = std::filesystem;

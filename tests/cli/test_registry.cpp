@@ -11,7 +11,7 @@
 
 #include "autodiff/ops.h"
 #include "io/hdf5.h"
-#include "tests/cli_util.h"
+#include "tests/cli/cli_util.h"
 #include "xai/method.h"
 
 using namespace gt;

@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "io/hdf5.h"
-#include "tests/cli_util.h"
+#include "tests/cli/cli_util.h"
 #include "tests/test_util.h"
 
 using namespace gt;

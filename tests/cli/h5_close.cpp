@@ -1,7 +1,7 @@
 // h5_close A.h5 B.h5 TOL [NAME_A:NAME_B ...]: every dataset of A (groups included) against B's of the
 // same name, or only the pairs named, as max |a - b| / max |a| (0 when a is all zero and b equals
-// it). Exit 0 when each is at most TOL. For the CLI's raw outputs (tests/cli_cuda_sim.sh: --device
-// cuda against --device cpu; tests/peer_torch.sh: --precision float64 against PyTorch's float64).
+// it). Exit 0 when each is at most TOL. For the CLI's raw outputs (tests/cuda/cli_cuda_sim.sh: --device
+// cuda against --device cpu; tests/peers/peer_torch.sh: --precision float64 against PyTorch's float64).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,7 +1,7 @@
 // CUDA against CPU for whole models: training steps, each model on its own stream (interleaved, from
 // two threads, and what it launches, allocates and waits for), the caching allocator across streams,
 // and every XAI method on ResNet50 and the real MobileNet (test_cuda.cpp has the op-level tests).
-#include "tests/cuda_test_util.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace gt;
 using namespace gt::test_cuda;

@@ -53,7 +53,7 @@ printf 'not an image' > "$tmp/bad.png"
 expect 1 "$gt" edges --image "$tmp/bad.png" --out "$tmp/never2.png"
 [ -e "$tmp/never2.png" ] && { echo "FAIL: a failed run left never2.png"; fail=1; }
 # Bad inputs as a new user gives them: one line that names the real cause.
-head -c 200 "$(dirname "$0")/../docs/demo.png" >"$tmp/trunc.png"
+head -c 200 "$(dirname "$0")/../../docs/demo.png" >"$tmp/trunc.png"
 expect_out 1 "truncated PNG: the file ends inside its" "$gt" classify --image "$tmp/trunc.png"
 expect_out 1 "cannot read (it is a folder, not a file)" "$gt" classify --image "$tmp"
 expect_out 1 "cannot read (No such file or directory)" "$gt" classify --image "$tmp/none.png"
@@ -62,7 +62,7 @@ expect 0 "$gt" edges --size 32 --out "$tmp/ok.png" --raw "$tmp/ok.h5" --threads 
 [ -s "$tmp/ok.png" ] && [ -s "$tmp/ok.h5" ] || { echo "FAIL: demo wrote no output"; fail=1; }
 
 # Attribution methods on the narrow VGG16 fixture (torch layout, 64x64), with the demo's PNG as input.
-fix="$(dirname "$0")/fixtures"
+fix="$(dirname "$0")/../fixtures"
 w="$fix/torch_vgg16_narrow.h5" img="$tmp/ok.png"
 for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam occlusion lime kernelshap; do
   expect 0 "$gt" "$m" --help
@@ -204,7 +204,7 @@ if [ -d "${GRADTRACE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" ]; then
   for f in index.html summary.png fm9_counterfactual.png fm4_gradcam.png; do
     [ -s "$tmp/demo/$f" ] || { echo "FAIL: the demo lacks $f"; fail=1; }
   done
-  shared="$(dirname "$0")/../../shared/data"
+  shared="$(dirname "$0")/../../../shared/data"
   if [ -d "$shared" ]; then  # with ImageNet weights and a photo the demo explains the photo too
     expect_out 0 "chelsea.png with mobilenet_v1" env GRADTRACE_WEIGHTS="$shared/weights/mobilenet_v1_0.25_224.tflite" \
       "$gt" demo --out "$tmp/demo2" --images 9 --steps 8 --photo "$shared/images/chelsea.png"

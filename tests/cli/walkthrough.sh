@@ -3,10 +3,10 @@
 # scratch folder holding the course photo and the MobileNet file) and checks that the output shown
 # under each command appears in what the command printed, in order, numbers within 1% (lines shown
 # as "..." stand for lines left out). Skips (77) without ../shared/data.
-#   tests/walkthrough.sh BIN_DIR [DOC]             BIN_DIR holds the gradtrace binary
-#   tests/walkthrough.sh BIN_DIR DOC --images DIR  also copy the PNGs the page shows into DIR
+#   tests/cli/walkthrough.sh BIN_DIR [DOC]             BIN_DIR holds the gradtrace binary
+#   tests/cli/walkthrough.sh BIN_DIR DOC --images DIR  also copy the PNGs the page shows into DIR
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="$(cd "$1" && pwd)" doc="${2:-$root/docs/walkthrough.md}" images=""
 [ "${3:-}" = "--images" ] && images="$(cd "$4" && pwd)"
 data="$root/../shared/data"

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "io/hdf5.h"
-#include "tests/cli_util.h"
+#include "tests/cli/cli_util.h"
 
 using namespace gt;
 namespace fs = std::filesystem;

@@ -3,7 +3,7 @@
 // strides and dilations, groups, depthwise with a multiplier), the dense GEMM's transposes, the
 // direct depthwise kernels, Winograd, pooling, padding, concatenation, resizing, the element-wise maps and the
 // per-output sums. Built only against the simulated GPU (tests/cuda_sim), where a device pointer is
-// a host pointer; tests/test_cuda.cpp covers the same ops through the tape on a real GPU.
+// a host pointer; tests/cuda/test_cuda.cpp covers the same ops through the tape on a real GPU.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>

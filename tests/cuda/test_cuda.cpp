@@ -7,7 +7,7 @@
 // line and exits 77, which ctest reports as skipped. The same file also runs on the simulated GPU of
 // tests/cuda_sim (ctest cuda_sim, cuda_sim_skewed), on every machine.
 #define CATCH_CONFIG_RUNNER
-#include "tests/cuda_test_util.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace gt;
 using namespace gt::test_cuda;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Full-size check against PyTorch/torchvision (and Captum's attributions on those models). Skips (exit 77) when Debian's python3-torch is missing.
 set -euo pipefail
-tests_bin="$1"; root="$(cd "$(dirname "$0")/.." && pwd)"
+tests_bin="$1"; root="$(cd "$(dirname "$0")/../.." && pwd)"
 /usr/bin/python3 -c "import torch, torchvision, h5py" 2>/dev/null || { echo "skipped: python3-torch is not installed"; exit 77; }
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 # Captum's attributions too when it is installed (.ci/run installs it; the torch check runs without),

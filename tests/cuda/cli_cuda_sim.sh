@@ -22,7 +22,7 @@ same() {  # same NAME command...: with --device cpu and --device cuda, raw outpu
 # input of its PyTorch fixture. Not a synthetic picture: in its flat regions a third of block1's 2x2
 # pooling windows hold near-ties, which rounding (1e-7) breaks differently on each device, sending
 # the gradient to another pixel. That is max pooling, not a fault (tools/gpu_check.sh uses a photo).
-fix="$(dirname "$0")/fixtures"
+fix="$(dirname "$0")/../fixtures"
 w="$fix/torch_vgg16_narrow.h5" img="$fix/vgg16_narrow_ref.h5"
 for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam occlusion; do
   same "$m" "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png"

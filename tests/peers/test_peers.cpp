@@ -1,8 +1,8 @@
 // Full-size comparisons with the peers themselves (Keras via tf-keras, torchvision via Debian's
-// python3-torch, and Captum's attributions on those torchvision models). Hidden tests ([.peer]): tests/peer_keras.sh
-// and tests/peer_torch.sh make the reference files with the peer and runs them with GT_PEER_DIR pointing at them.
-// Bound: max |ours - peer| <= 1e-3 max |peer| + 1e-5, for the logits and for the gradient of one logit with respect to
-// the input.
+// python3-torch, and Captum's attributions on those torchvision models). Hidden tests ([.peer]):
+// tests/peers/peer_keras.sh and tests/peers/peer_torch.sh make the reference files with the peer and runs them with
+// GT_PEER_DIR pointing at them. Bound: max |ours - peer| <= 1e-3 max |peer| + 1e-5, for the logits and for the gradient
+// of one logit with respect to the input.
 //
 // The references are computed in float64 and so is the checked run: in float32, last-bit differences
 // flip a few of the millions of ReLU masks of a deep network, each flip moves the input gradient over

@@ -134,7 +134,7 @@ TEST_CASE("Keras .h5 layout fixtures, nested and flat naming, against a PyTorch 
 TEST_CASE("narrow ResNet50, InceptionV3, MobileNetV2 and MobileNetV1 (TF Lite) topologies against PyTorch") {
   // tests/fixture_gen/make_model_fixtures.py: torchvision's own blocks, widths reduced, converted weights. The
   // reference is float64 with float16-rounded weights, so our float64 run must agree to rounding; in
-  // float32 these high-gain random networks flip ReLU masks (see tests/test_peers.cpp).
+  // float32 these high-gain random networks flip ReLU masks (see tests/peers/test_peers.cpp).
   for (const char* arch : {"resnet50", "inception_v3", "mobilenet_v2", "mobilenet_v1"}) {
     INFO(arch);
     const std::string dir = GT_FIXTURES_DIR, base = dir + "/torch_" + std::string(arch) + "_narrow";
