@@ -16,6 +16,13 @@ Tensor rnd(const Shape& s, uint64_t seed, double lo = -1, double hi = 1) {
   return Tensor::uniform(s, lo, hi, seed, DType::f64);
 }
 
+// A case's inputs in double, each from its own seed, in the case's range.
+V inputs(const test::OpCase& c) {
+  V in;
+  for (size_t i = 0; i < c.shapes.size(); ++i) in.push_back(rnd(c.shapes[i], 1 + i, c.lo, c.hi));
+  return in;
+}
+
 void expect_ok(const std::string& what, const OpFn& f, const V& in, GradcheckOptions o = {}) {
   const GradcheckResult r = gradcheck(f, in, o);
   INFO(what << "\n" << r.report);
@@ -24,41 +31,11 @@ void expect_ok(const std::string& what, const OpFn& f, const V& in, GradcheckOpt
   CHECK(r.skipped * 20 <= r.checked);  // kinks are rare with random inputs
 }
 
-ops::Conv2dOptions conv(int64_t sh, int64_t sw, Pads p, int64_t groups = 1, int64_t dh = 1, int64_t dw = 1) {
-  ops::Conv2dOptions o;
-  o.stride_h = sh, o.stride_w = sw, o.pad = p, o.groups = groups, o.dilation_h = dh, o.dilation_w = dw;
-  return o;
-}
 }  // namespace
 
-TEST_CASE("gradcheck: conv2d in every configuration") {
-  struct Case {
-    const char* name;
-    Shape x, w;
-    ops::Conv2dOptions o;
-  };
-  const Case cases[] = {
-      {"3x3 stride 1 pad 1 (transposed-conv data gradient)", {2, 3, 7, 6}, {4, 3, 3, 3}, conv(1, 1, {1, 1, 1, 1})},
-      {"3x3 stride 1 valid", {1, 2, 6, 6}, {2, 2, 3, 3}, conv(1, 1, {})},
-      {"3x3 stride 2, TF SAME asymmetric pad (col2im path)", {1, 3, 8, 7}, {5, 3, 3, 3}, conv(2, 2, {0, 1, 0, 1})},
-      {"3x3 dilation 2 pad 2", {1, 2, 9, 9}, {3, 2, 3, 3}, conv(1, 1, {2, 2, 2, 2}, 1, 2, 2)},
-      {"groups 2, stride (2,1)", {2, 4, 6, 5}, {6, 2, 3, 3}, conv(2, 1, {1, 1, 1, 1}, 2)},
-      {"depthwise stride 2", {2, 3, 7, 7}, {3, 1, 3, 3}, conv(2, 2, {1, 1, 1, 1}, 3)},
-      {"depthwise multiplier 2, SAME at stride 2", {1, 2, 6, 6}, {4, 1, 3, 3}, conv(2, 2, {0, 1, 0, 1}, 2)},
-      {"depthwise dilation 2", {1, 2, 7, 6}, {2, 1, 3, 3}, conv(1, 1, {2, 2, 2, 2}, 2, 2, 2)},
-      {"1x1 pointwise", {1, 4, 5, 5}, {3, 4, 1, 1}, conv(1, 1, {})},
-      {"1x1 stride 2 (shortcut)", {1, 4, 7, 7}, {6, 4, 1, 1}, conv(2, 2, {})},
-      {"5x3 kernel, stride (1,2), dilation (2,1), uneven pad",
-       {1, 2, 11, 8},
-       {3, 2, 5, 3},
-       conv(1, 2, {3, 1, 0, 2}, 1, 2, 1)},
-  };
-  for (const Case& c : cases) {
-    const auto o = c.o;
-    expect_ok(c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o); }, {rnd(c.x, 1), rnd(c.w, 2)});
-    expect_ok(std::string(c.name) + ", with bias", [o](const V& v) { return ops::conv2d(v[0], v[1], o, v[2]); },
-              {rnd(c.x, 1), rnd(c.w, 2), rnd({c.w[0]}, 3)});
-  }
+TEST_CASE("gradcheck: conv2d in every configuration (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::conv_cases())
+    if (!c.device_only) expect_ok(c.name, c.f, inputs(c));
 }
 
 TEST_CASE("gradcheck: conv2d_affine (conv -> batch norm -> activation, frozen parameters)") {
@@ -70,18 +47,19 @@ TEST_CASE("gradcheck: conv2d_affine (conv -> batch norm -> activation, frozen pa
     const std::string name = act == Act::none ? "none" : act == Act::relu ? "relu" : "relu6";
     expect_ok("3x3 pad 1, " + name,
               [&](const V& v) {
-                return ops::conv2d_affine(v[0], w, scale, shift, act, conv(1, 1, {1, 1, 1, 1}));
+                return ops::conv2d_affine(v[0], w, scale, shift, act, test::conv_options(1, 1, {1, 1, 1, 1}));
               },
               {rnd({2, 3, 6, 5}, 1)});
     expect_ok("depthwise stride 2, no shift, " + name,
               [&](const V& v) {
-                return ops::conv2d_affine(v[0], wd, sd, Tensor(), act, conv(2, 2, {1, 1, 1, 1}, 3));
+                return ops::conv2d_affine(v[0], wd, sd, Tensor(), act, test::conv_options(2, 2, {1, 1, 1, 1}, 3));
               },
               {rnd({1, 3, 7, 7}, 7)});
   }
-  expect_ok("bias only (no scale), relu",
-            [&](const V& v) { return ops::conv2d_affine(v[0], w, Tensor(), shift, Act::relu, conv(1, 1, {})); },
-            {rnd({1, 3, 5, 5}, 8)});
+  expect_ok(
+      "bias only (no scale), relu",
+      [&](const V& v) { return ops::conv2d_affine(v[0], w, Tensor(), shift, Act::relu, test::conv_options(1, 1, {})); },
+      {rnd({1, 3, 5, 5}, 8)});
 }
 
 TEST_CASE("gradcheck: dense, matmul, bias") {
@@ -92,11 +70,7 @@ TEST_CASE("gradcheck: dense, matmul, bias") {
 }
 
 TEST_CASE("gradcheck: element-wise ops, broadcasting included (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::elementwise_cases()) {
-    V in;
-    for (size_t i = 0; i < c.shapes.size(); ++i) in.push_back(rnd(c.shapes[i], 1 + i, c.lo, c.hi));
-    expect_ok(c.name, c.f, in);
-  }
+  for (const test::OpCase& c : test::elementwise_cases()) expect_ok(c.name, c.f, inputs(c));
 }
 
 TEST_CASE("broadcasting: the shapes NumPy gives, and a clear error where they do not broadcast") {
@@ -132,25 +106,8 @@ TEST_CASE("gradcheck: softmax, log-softmax, cross-entropy") {
   expect_ok("cross_entropy", [](const V& v) { return ops::cross_entropy(v[0], {0, 4, 2}); }, {rnd({3, 5}, 3, -3, 3)});
 }
 
-TEST_CASE("gradcheck: pooling") {
-  auto pool = [](int64_t k, int64_t s, Pads p, bool inc = false) {
-    ops::PoolOptions o;
-    o.kernel_h = o.kernel_w = k, o.stride_h = o.stride_w = s, o.pad = p, o.count_include_pad = inc;
-    return o;
-  };
-  const auto m1 = pool(3, 2, {1, 1, 1, 1}), m2 = pool(2, 2, {}), m3 = pool(3, 2, {0, 1, 0, 1});
-  expect_ok("max 3x3/2 pad 1", [m1](const V& v) { return ops::max_pool2d(v[0], m1); }, {rnd({2, 3, 7, 7}, 1)});
-  expect_ok("max 2x2/2 odd size", [m2](const V& v) { return ops::max_pool2d(v[0], m2); }, {rnd({1, 2, 7, 5}, 2)});
-  expect_ok("max 3x3/2 SAME", [m3](const V& v) { return ops::max_pool2d(v[0], m3); }, {rnd({1, 2, 8, 8}, 3)});
-  const auto a1 = pool(3, 1, {1, 1, 1, 1}, true), a2 = pool(3, 1, {1, 1, 1, 1}, false);
-  const auto a3 = pool(3, 2, {0, 1, 0, 1}, false);
-  expect_ok("avg 3x3/1 pad 1, count_include_pad", [a1](const V& v) { return ops::avg_pool2d(v[0], a1); },
-            {rnd({2, 2, 5, 6}, 4)});
-  expect_ok("avg 3x3/1 pad 1, exclude pad", [a2](const V& v) { return ops::avg_pool2d(v[0], a2); },
-            {rnd({2, 2, 5, 6}, 5)});
-  expect_ok("avg 3x3/2 SAME exclude pad", [a3](const V& v) { return ops::avg_pool2d(v[0], a3); },
-            {rnd({1, 2, 8, 7}, 6)});
-  expect_ok("global_avg_pool", [](const V& v) { return ops::global_avg_pool(v[0]); }, {rnd({2, 3, 4, 5}, 7)});
+TEST_CASE("gradcheck: pooling (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::pool_cases()) expect_ok(c.name, c.f, inputs(c));
 }
 
 TEST_CASE("max pool ties: the gradient goes to each window's first maximum") {

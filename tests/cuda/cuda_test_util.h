@@ -80,10 +80,4 @@ inline void compare_op(const std::string& name, const std::function<Tensor(const
   }
 }
 
-inline ops::Conv2dOptions conv(int64_t s, Pads p, int64_t groups = 1, int64_t d = 1) {
-  ops::Conv2dOptions o;
-  o.stride_h = o.stride_w = s, o.pad = p, o.groups = groups, o.dilation_h = o.dilation_w = d;
-  return o;
-}
-
 }  // namespace gt::test_cuda

@@ -12,43 +12,13 @@
 using namespace gt;
 using namespace gt::test_cuda;
 
-TEST_CASE("cuda: conv2d forward, backward-data, backward-weight in every configuration") {
-  struct Case {
-    const char* name;
-    Shape x, w;
-    ops::Conv2dOptions o;
-  };
-  const Case cases[] = {
-      {"3x3 stride 1 pad 1", {2, 3, 7, 6}, {4, 3, 3, 3}, conv(1, {1, 1, 1, 1})},
-      {"3x3 stride 2, TF SAME asymmetric", {1, 3, 8, 7}, {5, 3, 3, 3}, conv(2, {0, 1, 0, 1})},
-      {"3x3 dilation 2", {1, 2, 9, 9}, {3, 2, 3, 3}, conv(1, {2, 2, 2, 2}, 1, 2)},
-      {"groups 2", {2, 4, 6, 5}, {6, 2, 3, 3}, conv(1, {1, 1, 1, 1}, 2)},
-      {"depthwise stride 2", {2, 3, 7, 7}, {3, 1, 3, 3}, conv(2, {1, 1, 1, 1}, 3)},
-      {"depthwise multiplier 2", {1, 2, 6, 6}, {4, 1, 3, 3}, conv(2, {0, 1, 0, 1}, 2)},
-      {"1x1 stride 2", {1, 4, 7, 7}, {6, 4, 1, 1}, conv(2, {})},
-      {"7x7 stride 2 pad 3 (ResNet stem)", {1, 3, 32, 32}, {8, 3, 7, 7}, conv(2, {3, 3, 3, 3})},
-      // several 128x128 tiles in M and N, and K not a multiple of 8
-      {"M 130 x N 289 x K 585", {1, 65, 17, 17}, {130, 65, 3, 3}, conv(1, {1, 1, 1, 1})},
-      // few tiles, long K: split-K
-      {"4x4 map, dilation 2, K 2304 (split-K)", {1, 256, 4, 4}, {64, 256, 3, 3}, conv(1, {2, 2, 2, 2}, 1, 2)},
-      // 3x3 stride 1 with 16 channels or more: Winograd (odd sizes: partial tiles)
-      {"Winograd, pad 1", {2, 16, 9, 7}, {20, 16, 3, 3}, conv(1, {1, 1, 1, 1})},
-      {"Winograd, asymmetric padding", {1, 17, 8, 9}, {16, 17, 3, 3}, conv(1, {0, 2, 1, 0})},
-      {"batch 3, 1x1, N over several tiles", {3, 40, 12, 12}, {24, 40, 1, 1}, conv(1, {})},
-  };
-  for (const Case& c : cases) {
-    const auto o = c.o;
-    compare_op(
-        std::string("conv2d ") + c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o); }, {c.x, c.w}, true);
-    compare_op(
-        std::string("conv2d+bias ") + c.name, [o](const V& v) { return ops::conv2d(v[0], v[1], o, v[2]); },
-        {c.x, c.w, {c.w[0]}}, true);
-  }
+TEST_CASE("cuda: conv2d forward, backward-data, backward-weight in every configuration (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::conv_cases()) compare_op(c.name, c.f, c.shapes, true, c.lo, c.hi);
 }
 
 TEST_CASE("cuda: conv2d_affine (folded batch norm, ReLU and ReLU6 epilogues)") {
   for (Act act : {Act::none, Act::relu, Act::relu6}) {
-    const auto o = conv(1, {1, 1, 1, 1});
+    const auto o = test::conv_options(1, 1, {1, 1, 1, 1});
     compare_op(
         std::string("conv2d_affine act ") + std::to_string(int(act)),
         [o, act](const V& v) {
@@ -78,26 +48,8 @@ TEST_CASE("cuda: softmax, log-softmax, cross-entropy") {
   compare_op("cross_entropy", [](const V& v) { return ops::cross_entropy(v[0], {3, 0, 9, 9}); }, {{4, 10}});
 }
 
-TEST_CASE("cuda: pooling") {
-  const auto pool = [](int64_t k, int64_t s, Pads p, bool include_pad = false) {
-    ops::PoolOptions o;
-    o.kernel_h = o.kernel_w = k, o.stride_h = o.stride_w = s, o.pad = p, o.count_include_pad = include_pad;
-    return o;
-  };
-  const Shape s{2, 3, 9, 8};
-  for (const auto& [name, o] :
-       std::vector<std::pair<std::string, ops::PoolOptions>>{{"2x2/2", pool(2, 2, {})},
-                                                             {"3x3/2 pad 1", pool(3, 2, {1, 1, 1, 1})},
-                                                             {"3x3/1 SAME", pool(3, 1, {1, 1, 1, 1})},
-                                                             {"3x3/2 asymmetric", pool(3, 2, {0, 1, 0, 1})}}) {
-    const auto opt = o;
-    compare_op("max_pool2d " + name, [opt](const V& v) { return ops::max_pool2d(v[0], opt); }, {s});
-    compare_op("avg_pool2d " + name, [opt](const V& v) { return ops::avg_pool2d(v[0], opt); }, {s});
-    auto inc = opt;
-    inc.count_include_pad = true;
-    compare_op("avg_pool2d count_include_pad " + name, [inc](const V& v) { return ops::avg_pool2d(v[0], inc); }, {s});
-  }
-  compare_op("global_avg_pool", [](const V& v) { return ops::global_avg_pool(v[0]); }, {{2, 5, 7, 7}});
+TEST_CASE("cuda: pooling (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::pool_cases()) compare_op(c.name, c.f, c.shapes, false, c.lo, c.hi);
 }
 
 TEST_CASE("cuda: batch norm, inference and training") {
@@ -168,7 +120,7 @@ TEST_CASE("cuda: the sampled gradient check runs the layer on the GPU (here a Wi
   const auto r = gradcheck_sampled(
       [&](const V& v) {
         for (const Tensor& t : v) on_gpu &= t.device() == Device::cuda;
-        return ops::conv2d(v[0], v[1], conv(1, {1, 1, 1, 1}), v[2]);
+        return ops::conv2d(v[0], v[1], test::conv_options(1, 1, {1, 1, 1, 1}), v[2]);
       },
       {rnd({1, 16, 10, 9}, 1, DType::f32), rnd({16, 16, 3, 3}, 2, DType::f32), rnd({16}, 3, DType::f32)}, o);
   CHECK(on_gpu);
