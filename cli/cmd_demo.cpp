@@ -42,7 +42,7 @@ const char* kHelp =
     "  --methods LIST   the explain methods, comma-separated (default saliency,gradcam,ig; any of\n"
     "                   gradtrace --help's)\n"
     "  --steps N        IG steps (default 50)\n"
-    "  --cmap NAME      colormap (default hot)\n" GT_FLAG_THREADS GT_FLAG_DEVICE;
+    "  --cmap NAME      colormap (default hot)\n" GT_FLAG_CAPTION GT_FLAG_THREADS GT_FLAG_DEVICE;
 
 // Where a counterfactual of each Fashion-MNIST class should go: its nearest neighbour in the course.
 const int64_t kPartner[10] = {6 /*T-shirt->Shirt*/, 3 /*Trouser->Dress*/,
@@ -85,6 +85,7 @@ struct Row {
   std::string title, caption;
   std::vector<std::pair<std::string, std::string>> panels;  // file, caption
   std::vector<Image> pictures;                              // for summary.png
+  std::vector<std::string> names;                           // their captions there
 };
 
 // One image through the whole exercise; PNGs go to out/<stem>_*.png.
@@ -107,6 +108,7 @@ Row explain(xai::Subject& s, const std::string& stem, const std::string& title, 
     viz::write_png(out + "/" + stem + "_" + name + ".png", big);
     row.panels.push_back({stem + "_" + name + ".png", caption});
     row.pictures.push_back(big);
+    row.names.push_back(name);
   };
   add("input", picture, "input");
   const xai::Target t{s.top1, false};
@@ -155,7 +157,7 @@ void html_rows(std::ostringstream& html, const std::vector<Row>& rows) {
 }  // namespace
 
 int run_demo(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--help"});
+  Args a(argc, argv, 2, {"--help", "--no-caption"});
   if (a.flag("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -165,6 +167,7 @@ int run_demo(int argc, char** argv) {
   std::string photo = a.get("--photo", "");
   const std::string methods_s = a.get("--methods", "saliency,gradcam,ig");
   const int steps = int(a.get_int("--steps", 50, 2, 100000));
+  const bool caption = !a.flag("--no-caption");
   apply_threads(a);
   apply_device(a);
   a.finish();
@@ -193,7 +196,7 @@ int run_demo(int argc, char** argv) {
                            kPartner[s.top1 % 10], out, methods, steps, cmap));
   }
   std::vector<Image> grid;
-  for (const Row& r : rows) grid.push_back(viz::side_by_side(r.pictures, 4));
+  for (const Row& r : rows) grid.push_back(figure(r.pictures, r.title, r.names, caption));
   viz::write_png(out + "/summary.png", viz::stack(grid, 4));
 
   std::vector<Row> photo_rows;
