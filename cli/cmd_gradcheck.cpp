@@ -15,7 +15,7 @@ const char* kHelp =
     "Runs the image through the model, takes the input that layer NAME receives, and checks the\n"
     "layer's backward pass: for L = sum(layer(x) * R) with a fixed random R, the gradient the tape\n"
     "computes for the layer's input and for each of its parameters against central differences\n"
-    "(L(x + h e_k) - L(x - h e_k)) / 2h at sampled elements k, in float32 as the network runs. Prints\n"
+    "(L(x + h e_k) - L(x - h e_k)) / 2h at sampled elements k, in the network's precision. Prints\n"
     "the relative errors; exit code 1 when one exceeds the tolerance.\n"
     "\n"
     "options:\n" GT_FLAG_WEIGHTS
