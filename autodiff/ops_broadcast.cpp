@@ -32,51 +32,38 @@ std::array<int64_t, 4> as4(const Shape& s) {
   return d;
 }
 
-}  // namespace
-
-namespace detail {
-Tensor sum_to_shape(const Tensor& x, const Shape& to) {
+// x reshaped towards `to` one axis at a time (both as 4 axes): where the sizes differ, one is 1 and
+// the backend's (outer, len, inner) kernel broadcasts that axis (1 -> len, expand) or sums it
+// (len -> 1, the backward of a broadcast).
+Tensor along_axes(const Tensor& x, const Shape& to) {
   auto cur = as4(x.shape());
   const auto want = as4(to);
   Tensor t = x;
-  for (int a = 0; a < 4; ++a) {
-    if (cur[size_t(a)] == want[size_t(a)]) continue;
+  for (size_t a = 0; a < 4; ++a) {
+    if (cur[a] == want[a]) continue;
     int64_t outer = 1, inner = 1;
-    for (int i = 0; i < a; ++i) outer *= cur[size_t(i)];
-    for (int i = a + 1; i < 4; ++i) inner *= cur[size_t(i)];
-    const int64_t len = cur[size_t(a)];
-    cur[size_t(a)] = 1;
+    for (size_t i = 0; i < a; ++i) outer *= cur[i];
+    for (size_t i = a + 1; i < 4; ++i) inner *= cur[i];
+    const int64_t len = std::max(cur[a], want[a]);
+    const bool sum = cur[a] > want[a];
+    cur[a] = want[a];
     Tensor y = Tensor::empty({cur[0], cur[1], cur[2], cur[3]}, t.dtype(), t.device());
-    be(t).reduce_axis(t, outer, len, inner, 1.0, y);
+    if (sum)
+      detail::be(t).reduce_axis(t, outer, len, inner, 1.0, y);
+    else
+      detail::be(t).broadcast_axis(t, outer, len, inner, 1.0, y);
     t = y;
   }
   return t.view(to);
 }
-}  // namespace detail
+}  // namespace
+
+Tensor detail::sum_to_shape(const Tensor& x, const Shape& to) { return along_axes(x, to); }
 
 namespace ops {
 using namespace detail;
 
 namespace {
-
-// One axis at a time, from `from` (4 axes) towards `to`: each axis where from is 1 and to is not is
-// broadcast (expand) or summed (reduce) with the (outer, len, inner) kernels of the backend.
-Tensor expand_raw(const Tensor& x, const Shape& to) {
-  auto cur = as4(x.shape());
-  const auto want = as4(to);
-  Tensor t = x;
-  for (int a = 0; a < 4; ++a) {
-    if (cur[size_t(a)] == want[size_t(a)]) continue;
-    int64_t outer = 1, inner = 1;
-    for (int i = 0; i < a; ++i) outer *= cur[size_t(i)];
-    for (int i = a + 1; i < 4; ++i) inner *= cur[size_t(i)];
-    cur[size_t(a)] = want[size_t(a)];
-    Tensor y = Tensor::empty({cur[0], cur[1], cur[2], cur[3]}, t.dtype(), t.device());
-    be(t).broadcast_axis(t, outer, want[size_t(a)], inner, 1.0, y);
-    t = y;
-  }
-  return t.view(to);
-}
 
 // Whether x's shape broadcasts to s: x has at most s's axes, each equal or 1.
 bool broadcasts_to(const Shape& x, const Shape& s) {
@@ -108,7 +95,7 @@ Tensor expand(const Tensor& x, const Shape& s) {
   check(broadcasts_to(x.shape(), s), op, "cannot expand " + x.shape().str() + " to " + s.str());
   if (x.shape() == s) return x;
   const Shape xs = x.shape();
-  return record(op, {x}, expand_raw(x, s), {}, [xs](BackwardContext& c) { c.set(0, detail::sum_to_shape(c.dy, xs)); });
+  return record(op, {x}, along_axes(x, s), {}, [xs](BackwardContext& c) { c.set(0, detail::sum_to_shape(c.dy, xs)); });
 }
 
 // x: S -> y: s, summed over the axes where s is 1 (or missing);  dx = expand(dy, S)
@@ -118,7 +105,7 @@ Tensor sum_to(const Tensor& x, const Shape& s) {
   check(broadcasts_to(s, x.shape()), op, "cannot sum " + x.shape().str() + " down to " + s.str());
   if (x.shape() == s) return x;
   const Shape xs = x.shape();
-  return record(op, {x}, detail::sum_to_shape(x, s), {}, [xs](BackwardContext& c) { c.set(0, expand_raw(c.dy, xs)); });
+  return record(op, {x}, detail::sum_to_shape(x, s), {}, [xs](BackwardContext& c) { c.set(0, along_axes(c.dy, xs)); });
 }
 
 // A constant (1,K) row: 1 at k = index, 0 elsewhere. Made where it is used (a full tensor padded on

@@ -169,17 +169,8 @@ Method guided_gradcam_entry() {
 }
 
 Method guided_backprop_entry() {
-  Method m;
-  m.name = "guided-backprop";
-  m.summary = "the gradient with negative gradients stopped at every ReLU";
-  m.paper = "Springenberg et al. 2015";
-  m.target_all = true;
-  m.run = [](Subject& s, const Target& t, const Options&, const Progress&) {
-    MethodResult r;
-    r.attribution = guided_backprop(s.fn, s.x, t);
-    return r;
-  };
-  return m;
+  return attribution_entry("guided-backprop", "the gradient with negative gradients stopped at every ReLU",
+                           "Springenberg et al. 2015", guided_backprop);
 }
 
 }  // namespace gt::xai

@@ -154,6 +154,19 @@ OptionSpec flag_option(const std::string& name, const std::string& help) {
   return {name, OptionSpec::Type::flag, "", 0, 0, "", help, {}};
 }
 
+Method attribution_entry(const std::string& name, const std::string& summary, const std::string& paper,
+                         std::function<Tensor(const Model&, const Tensor&, const Target&)> f) {
+  Method m;
+  m.name = name, m.summary = summary, m.paper = paper;
+  m.target_all = true;
+  m.run = [f = std::move(f)](Subject& s, const Target& t, const Options&, const Progress&) {
+    MethodResult r;
+    r.attribution = f(s.fn, s.x, t);
+    return r;
+  };
+  return m;
+}
+
 OptionSpec batch_option(long def, const std::string& what) {
   return int_option("batch", def, 1, 1024, "B", what + " per forward pass");
 }

@@ -116,6 +116,10 @@ OptionSpec real_option(const std::string& name, double def, double lo, double hi
 OptionSpec text_option(const std::string& name, const std::string& def, const std::string& metavar,
                        const std::string& help, std::function<void(const std::string&)> check = {});
 OptionSpec flag_option(const std::string& name, const std::string& help);
+// A one-pass method without options whose attribution is f(model, x, target), --target all included
+// (saliency, gradient times input, Guided Backprop).
+Method attribution_entry(const std::string& name, const std::string& summary, const std::string& paper,
+                         std::function<Tensor(const Model&, const Tensor&, const Target&)> f);
 // --batch B (1 to 1024) and --seed S (0 to 2^62), which many methods share.
 OptionSpec batch_option(long def, const std::string& what);
 OptionSpec seed_option(const std::string& what);

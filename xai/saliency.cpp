@@ -120,31 +120,13 @@ std::vector<float> channel_map(const Tensor& a, ChannelReduce r, bool signed_map
 // ---- registry entries ----
 
 Method saliency_entry() {
-  Method m;
-  m.name = "saliency";
-  m.summary = "the gradient of the target logit with respect to the input";
-  m.paper = "Simonyan et al. 2014";
-  m.target_all = true;
-  m.run = [](Subject& s, const Target& t, const Options&, const Progress&) {
-    MethodResult r;
-    r.attribution = input_gradient(s.fn, s.x, t);
-    return r;
-  };
-  return m;
+  return attribution_entry("saliency", "the gradient of the target logit with respect to the input",
+                           "Simonyan et al. 2014",
+                           [](const Model& f, const Tensor& x, const Target& t) { return input_gradient(f, x, t); });
 }
 
 Method gradxinput_entry() {
-  Method m;
-  m.name = "gradxinput";
-  m.summary = "the input times that gradient";
-  m.paper = "Shrikumar et al. 2016";
-  m.target_all = true;
-  m.run = [](Subject& s, const Target& t, const Options&, const Progress&) {
-    MethodResult r;
-    r.attribution = gradxinput(s.fn, s.x, t);
-    return r;
-  };
-  return m;
+  return attribution_entry("gradxinput", "the input times that gradient", "Shrikumar et al. 2016", gradxinput);
 }
 
 Method smoothgrad_entry() {

@@ -73,28 +73,27 @@ cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, 
   });
 }
 
+// One binary op on two values: the formulas of both the contiguous and the broadcasting kernel.
+template <class T>
+__device__ inline T binary_value(Binary op, T u, T v) {
+  switch (op) {
+    case Binary::add:
+      return u + v;
+    case Binary::sub:
+      return u - v;
+    case Binary::mul:
+      return u * v;
+    case Binary::div:
+      return u / v;
+    case Binary::add_relu:
+      return u + v > T(0) ? u + v : T(0);
+  }
+  return T(0);
+}
+
 template <class T>
 cudaError_t binary(Binary op, int64_t n, const T* a, const T* b, T* y, cudaStream_t s) {
-  return for_each(n, s, [=] __device__(int64_t i) {
-    const T u = a[i], v = b[i];
-    switch (op) {
-      case Binary::add:
-        y[i] = u + v;
-        break;
-      case Binary::sub:
-        y[i] = u - v;
-        break;
-      case Binary::mul:
-        y[i] = u * v;
-        break;
-      case Binary::div:
-        y[i] = u / v;
-        break;
-      case Binary::add_relu:
-        y[i] = u + v > T(0) ? u + v : T(0);
-        break;
-    }
-  });
+  return for_each(n, s, [=] __device__(int64_t i) { y[i] = binary_value(op, a[i], b[i]); });
 }
 
 template <class T>
@@ -107,24 +106,7 @@ cudaError_t binary_broadcast(Binary op, const Broadcast4& g, const T* a, const T
       r /= g.dims[d];
       ia += c * g.sa[d], ib += c * g.sb[d];
     }
-    const T u = a[ia], v = b[ib];
-    switch (op) {
-      case Binary::add:
-        y[i] = u + v;
-        break;
-      case Binary::sub:
-        y[i] = u - v;
-        break;
-      case Binary::mul:
-        y[i] = u * v;
-        break;
-      case Binary::div:
-        y[i] = u / v;
-        break;
-      case Binary::add_relu:
-        y[i] = u + v > T(0) ? u + v : T(0);
-        break;
-    }
+    y[i] = binary_value(op, a[ia], b[ib]);
   });
 }
 
