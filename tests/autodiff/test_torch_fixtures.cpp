@@ -1,5 +1,7 @@
 // Forward and backward of conv, pooling, batch norm and softmax against PyTorch reference values
-// (tests/fixtures/torch_ops.h5, written by tests/fixture_gen/make_fixtures.py). Prints the max difference per tensor.
+// (tests/fixtures/torch_ops.h5, written by tests/fixture_gen/make_fixtures.py): the conv and pooling
+// cases are those of tests/op_cases.json, the table the gradchecks and the CUDA tests run. Prints the
+// max difference per tensor.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -8,6 +10,8 @@
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "io/hdf5.h"
+#include "tests/op_cases.h"
+#include "tests/test_util.h"
 
 using namespace gt;
 
@@ -21,22 +25,13 @@ struct Case {
   std::vector<float> params() const { return in("params").to_vector(); }
 };
 
-// Compares each produced tensor with the stored one of the same name and prints the max |difference|.
+// Compares each produced tensor with the stored one of the same name, to 2e-5 of its largest value
+// (float32 on both sides).
 void compare(const Case& c, const std::map<std::string, Tensor>& got) {
-  std::printf("%-28s", c.name.c_str());
   for (const auto& [name, t] : got) {
-    const std::vector<float> a = t.to_vector(), b = c.in(name).to_vector();
-    REQUIRE(a.size() == b.size());
-    double diff = 0, scale = 1;
-    for (size_t i = 0; i < a.size(); ++i) {
-      diff = std::max(diff, double(std::abs(a[i] - b[i])));
-      scale = std::max(scale, double(std::abs(b[i])));
-    }
-    std::printf("  %s %.2e", name.c_str(), diff);
-    INFO(c.name << " " << name << ": max |gradtrace - torch| = " << diff);
-    CHECK(diff <= 2e-5 * scale);
+    const Tensor want = c.in(name);
+    test::expect_close(c.name + " " + name, t, want, 0, 2e-5 * std::max(1.0, test::max_abs(want)));
   }
-  std::printf("\n");
 }
 
 // Runs y = f(inputs) on the tape and returns y with the gradients for the seed dy, keyed "y", "d<name>".
@@ -54,42 +49,55 @@ std::map<std::string, Tensor> run(const Case& c, const std::vector<std::string>&
 }
 }  // namespace
 
-TEST_CASE("PyTorch fixtures: conv2d, pooling, batch norm, softmax (forward and backward)") {
+TEST_CASE("PyTorch fixtures: conv2d and pooling, every case of tests/op_cases.json (forward and backward)") {
   h5::File f(kFile, h5::File::Mode::read);
-  int seen = 0;
-  for (const std::string& name : f.members("/")) {
+  const auto group = [](const char* kind, size_t i) {
+    char b[48];
+    std::snprintf(b, sizeof b, "%s_%02zu", kind, i);
+    return std::string(b);
+  };
+  const std::vector<test::ConvSpec> convs = test::conv_specs();
+  int conv_checked = 0;
+  for (size_t i = 0; i < convs.size(); ++i) {
+    if (convs[i].device_only) continue;  // too large for a committed fixture
+    const Case c{f, group("conv2d", i)};
+    REQUIRE(f.shape(c.name + "/x") == convs[i].x);  // the fixture was made from this table
+    const auto o = convs[i].o;
+    compare(c, run(c, {"x", "w", "b"}, [o](const auto& v) { return ops::conv2d(v[0], v[1], o, v[2]); }));
+    ++conv_checked;
+  }
+  const std::vector<test::PoolSpec> pools = test::pool_specs();
+  for (size_t i = 0; i < pools.size(); ++i) {
+    auto inc = pools[i].o;
+    inc.count_include_pad = true;
+    const auto o = pools[i].o;
+    compare(Case{f, group("max_pool2d", i)},
+            run(Case{f, group("max_pool2d", i)}, {"x"}, [o](const auto& v) { return ops::max_pool2d(v[0], o); }));
+    compare(Case{f, group("avg_pool2d", i)},
+            run(Case{f, group("avg_pool2d", i)}, {"x"}, [o](const auto& v) { return ops::avg_pool2d(v[0], o); }));
+    const Case ci{f, group("avg_pool2d_include", i)};
+    compare(ci, run(ci, {"x"}, [inc](const auto& v) { return ops::avg_pool2d(v[0], inc); }));
+  }
+  const Case g{f, "global_avg_pool_00"};
+  compare(g, run(g, {"x"}, [](const auto& v) { return ops::global_avg_pool(v[0]); }));
+  CHECK(conv_checked == 11);
+  CHECK(pools.size() == 4);
+}
+
+TEST_CASE("PyTorch fixtures: batch norm and softmax (forward and backward)") {
+  h5::File f(kFile, h5::File::Mode::read);
+  for (const std::string name : {"batchnorm_eval", "batchnorm_train"}) {
     const Case c{f, name};
     const std::vector<float> p = c.params();
-    ++seen;
-    if (name.rfind("conv2d", 0) == 0) {
-      ops::Conv2dOptions o;
-      o.stride_h = int64_t(p[0]), o.stride_w = int64_t(p[1]), o.dilation_h = int64_t(p[2]),
-      o.dilation_w = int64_t(p[3]);
-      o.pad = {int64_t(p[4]), int64_t(p[5]), int64_t(p[6]), int64_t(p[7])};
-      o.groups = int64_t(p[8]);
-      compare(c, run(c, {"x", "w", "b"}, [o](const auto& v) { return ops::conv2d(v[0], v[1], o, v[2]); }));
-    } else if (name.rfind("maxpool", 0) == 0 || name.rfind("avgpool", 0) == 0) {
-      ops::PoolOptions o;
-      o.kernel_h = int64_t(p[0]), o.kernel_w = int64_t(p[1]), o.stride_h = int64_t(p[2]), o.stride_w = int64_t(p[3]);
-      o.pad = {int64_t(p[4]), int64_t(p[5]), int64_t(p[6]), int64_t(p[7])};
-      o.count_include_pad = p[8] != 0;
-      const bool max = name[0] == 'm';
-      compare(c, run(c, {"x"},
-                     [o, max](const auto& v) { return max ? ops::max_pool2d(v[0], o) : ops::avg_pool2d(v[0], o); }));
-    } else if (name.rfind("batchnorm", 0) == 0) {
-      const Tensor rm = c.in("running_mean"), rv = c.in("running_var");
-      const double eps = p[0];
-      const bool training = p[1] != 0;
-      compare(c, run(c, {"x", "gamma", "beta"}, [&](const auto& v) {
-                return ops::batch_norm(v[0], v[1], v[2], rm.clone(), rv.clone(), eps, training);
-              }));
-    } else if (name == "softmax") {
-      compare(c, run(c, {"x"}, [](const auto& v) { return ops::softmax(v[0]); }));
-    } else if (name == "log_softmax") {
-      compare(c, run(c, {"x"}, [](const auto& v) { return ops::log_softmax(v[0]); }));
-    } else {
-      FAIL("fixture case without a test: " << name);
-    }
+    const Tensor rm = c.in("running_mean"), rv = c.in("running_var");
+    const double eps = p[0];
+    const bool training = p[1] != 0;
+    compare(c, run(c, {"x", "gamma", "beta"}, [&](const auto& v) {
+              return ops::batch_norm(v[0], v[1], v[2], rm.clone(), rv.clone(), eps, training);
+            }));
   }
-  CHECK(seen == 17);
+  compare(Case{f, "softmax"}, run(Case{f, "softmax"}, {"x"}, [](const auto& v) { return ops::softmax(v[0]); }));
+  compare(Case{f, "log_softmax"},
+          run(Case{f, "log_softmax"}, {"x"}, [](const auto& v) { return ops::log_softmax(v[0]); }));
+  CHECK(f.members("/").size() == 11 + 4 * 3 + 1 + 4);  // nothing in the file goes unchecked
 }

@@ -4,10 +4,14 @@ softmax, forward and backward. Uses Debian's python3-torch and python3-h5py:
 
     apt-get install python3-torch python3-h5py && /usr/bin/python3 tests/fixture_gen/make_fixtures.py
 
-Each case is a group holding its inputs, the upstream gradient `dy`, the output `y`, the gradient
-of every differentiable input (`d<name>`), and `params`, a float vector with the op's settings in
-the order the C++ test reads them (see tests/autodiff/test_torch_fixtures.cpp).
+The conv and pooling cases are those of tests/op_cases.json (the table the gradchecks and the CUDA
+tests run too), but its device_only ones: group conv2d_NN for conv case NN; max_pool2d_NN,
+avg_pool2d_NN and avg_pool2d_include_NN for pool case NN; global_avg_pool_00. Each group holds its
+inputs, the upstream gradient `dy`, the output `y`, the gradient of every differentiable input
+(`d<name>`), and the attribute `name`. Batch norm and softmax groups hold `params` too, a float
+vector with the op's settings in the order tests/autodiff/test_torch_fixtures.cpp reads them.
 """
+import json
 import os
 import sys
 
@@ -18,13 +22,14 @@ import torch.nn.functional as F
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float32)
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "torch_ops.h5")
+CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "op_cases.json")
 
 
 def rand(*shape, lo=-1.0, hi=1.0):
     return (torch.rand(*shape) * (hi - lo) + lo).requires_grad_(True)
 
 
-def save(f, name, inputs, y, params):
+def save(f, name, inputs, y, params=None, label=None):
     dy = torch.rand_like(y) * 2 - 1
     names = list(inputs)
     grads = torch.autograd.grad(y, [inputs[n] for n in names if inputs[n].requires_grad], dy)
@@ -34,49 +39,50 @@ def save(f, name, inputs, y, params):
     g["y"], g["dy"] = y.detach().numpy(), dy.numpy()
     for n, d in zip([n for n in names if inputs[n].requires_grad], grads):
         g["d" + n] = d.numpy()
-    g["params"] = torch.tensor(params, dtype=torch.float32).numpy()
+    if params is not None:
+        g["params"] = torch.tensor(params, dtype=torch.float32).numpy()
+    if label is not None:
+        g.attrs["name"] = label.encode()
 
 
-def conv(f, name, x, w, b, stride, dilation, pads, groups):
+def conv(f, name, c):
     """pads = (top, bottom, left, right); asymmetric padding is applied with F.pad (TF 'SAME')."""
-    xp = F.pad(x, (pads[2], pads[3], pads[0], pads[1]))
-    y = F.conv2d(xp, w, b, stride=stride, dilation=dilation, groups=groups)
-    save(f, name, {"x": x, "w": w, "b": b}, y, [*stride, *dilation, *pads, groups])
+    x, w, b = rand(*c["x"]), rand(*c["w"]), rand(c["w"][0])
+    p = c["pad"]
+    y = F.conv2d(F.pad(x, (p[2], p[3], p[0], p[1])), w, b, stride=tuple(c["stride"]),
+                 dilation=tuple(c.get("dilation", [1, 1])), groups=c.get("groups", 1))
+    save(f, name, {"x": x, "w": w, "b": b}, y, label=c["name"])
 
 
-def pool(f, name, kind, x, k, s, pads, include_pad):
-    """Max: padding never wins (pad with -inf). Average over the real pixels only (Keras/TF) is
-    sum / count, both from average pools over padded tensors; PyTorch's own rule is count_include_pad."""
-    pp = (pads[2], pads[3], pads[0], pads[1])
+def pool(f, name, kind, c, include_pad):
+    """Max: padding never wins (pad with -inf). Average: over a zero-padded tensor, divided by the
+    window's size (count_include_pad, PyTorch's rule) or by the count of real pixels in it (Keras/TF)."""
+    x, k, s, p = rand(*c["x"]), tuple(c["kernel"]), tuple(c["stride"]), c["pad"]
+    pp = (p[2], p[3], p[0], p[1])
     if kind == "max":
         y = F.max_pool2d(F.pad(x, pp, value=-float("inf")), k, s)
-    elif include_pad:
-        assert pads[0] == pads[1] and pads[2] == pads[3]
-        y = F.avg_pool2d(x, k, s, padding=(pads[0], pads[2]), count_include_pad=True)
     else:
-        total = F.avg_pool2d(F.pad(x, pp), k, s) * (k[0] * k[1])
-        count = F.avg_pool2d(F.pad(torch.ones_like(x), pp), k, s) * (k[0] * k[1])
-        y = total / count
-    save(f, name, {"x": x}, y, [*k, *s, *pads, float(include_pad)])
+        total = F.avg_pool2d(F.pad(x, pp), k, s)
+        count = F.avg_pool2d(F.pad(torch.ones_like(x), pp), k, s)
+        y = total if include_pad else total / count
+    save(f, name, {"x": x}, y, label=c["name"])
 
 
 def main():
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with h5py.File(OUT, "w") as f:
         f.attrs["torch_version"] = str(torch.__version__).encode()
-        conv(f, "conv2d_3x3_s1_p1", rand(2, 3, 9, 8), rand(4, 3, 3, 3), rand(4), (1, 1), (1, 1), (1, 1, 1, 1), 1)
-        conv(f, "conv2d_3x3_s2_same", rand(1, 4, 10, 9), rand(6, 4, 3, 3), rand(6), (2, 2), (1, 1), (0, 1, 1, 1), 1)
-        conv(f, "conv2d_dilated", rand(1, 3, 11, 11), rand(5, 3, 3, 3), rand(5), (1, 1), (2, 2), (2, 2, 2, 2), 1)
-        conv(f, "conv2d_groups", rand(2, 6, 7, 7), rand(9, 2, 3, 3), rand(9), (2, 1), (1, 1), (1, 1, 1, 1), 3)
-        conv(f, "conv2d_depthwise_s2", rand(1, 8, 12, 12), rand(8, 1, 3, 3), rand(8), (2, 2), (1, 1), (0, 1, 0, 1), 8)
-        conv(f, "conv2d_7x7_s2_p3", rand(1, 3, 20, 20), rand(8, 3, 7, 7), rand(8), (2, 2), (1, 1), (3, 3, 3, 3), 1)
-        conv(f, "conv2d_1x1_s2", rand(2, 8, 9, 9), rand(4, 8, 1, 1), rand(4), (2, 2), (1, 1), (0, 0, 0, 0), 1)
-        pool(f, "maxpool_3x3_s2_p1", "max", rand(2, 3, 9, 9), (3, 3), (2, 2), (1, 1, 1, 1), False)
-        pool(f, "maxpool_2x2_s2", "max", rand(1, 4, 8, 7), (2, 2), (2, 2), (0, 0, 0, 0), False)
-        pool(f, "maxpool_3x3_s2_same", "max", rand(1, 2, 10, 10), (3, 3), (2, 2), (0, 1, 0, 1), False)
-        pool(f, "avgpool_3x3_s1_p1_torch", "avg", rand(2, 3, 7, 6), (3, 3), (1, 1), (1, 1, 1, 1), True)
-        pool(f, "avgpool_3x3_s1_same_keras", "avg", rand(2, 3, 7, 6), (3, 3), (1, 1), (1, 1, 1, 1), False)
-        pool(f, "avgpool_3x3_s2_same_keras", "avg", rand(1, 2, 9, 8), (3, 3), (2, 2), (1, 1, 0, 1), False)
+        cases = json.load(open(CASES))
+        for i, c in enumerate(cases["conv2d"]):
+            if not c.get("device_only"):
+                conv(f, f"conv2d_{i:02d}", c)
+        for i, c in enumerate(cases["pool"]):
+            pool(f, f"max_pool2d_{i:02d}", "max", c, False)
+            pool(f, f"avg_pool2d_{i:02d}", "avg", c, False)
+            pool(f, f"avg_pool2d_include_{i:02d}", "avg", c, True)
+        for i, c in enumerate(cases["global_avg_pool"]):
+            x = rand(*c["x"])
+            save(f, f"global_avg_pool_{i:02d}", {"x": x}, F.adaptive_avg_pool2d(x, 1).flatten(1), label=c["name"])
         x = rand(4, 5, 3, 3)
         gamma, beta = rand(5), rand(5)
         rm, rv = torch.rand(5) - 0.5, torch.rand(5) + 0.5
