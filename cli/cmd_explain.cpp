@@ -20,8 +20,8 @@ namespace {
 // gradient's channels.
 std::string common_help(const xai::Method& m) {
   std::string h = GT_FLAG_WEIGHTS
-      "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input` [1,C,H,W] (as "
-      "is)\n" GT_FLAG_MODEL "  --target T       class index or name (\"golden retriever\"); default: the top-1 class";
+      "  --image FILE     PNG/JPEG/BMP, fashion-mnist:test:K, or .h5 with dataset `input` [1,C,H,W]\n" GT_FLAG_MODEL
+      "  --target T       class index or name (\"golden retriever\"); default: the top-1 class";
   h += m.target_all ? "; all: the sum of all\n                   class logits\n" : "\n";
   h += "  --out FILE.png   output picture: image | map | overlay (default " + m.name + ".png)\n";
   h += "  --raw FILE.h5    the raw result: map [H,W]";

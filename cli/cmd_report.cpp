@@ -144,9 +144,10 @@ MethodRun run_one(const std::string& name, xai::Subject& s, const xai::Target& t
   const xai::Method& method = xai::find_method(name);
   const auto t0 = std::chrono::steady_clock::now();
   const xai::MethodResult r = xai::explain(method, s, t, xai::default_options(method), {}, method_progress(method));
-  MethodRun run{name, r.params, r.notes, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+  MethodRun run;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.name = name, run.params = r.params, run.notes = r.notes, run.map = r.map;
   run.f = xai::faithfulness(s, r.map, t.index, steps);
-  run.map = r.map;
   const int W = int(s.x.dim(3)), H = int(s.x.dim(2));
   const Image heat = viz::colorize(viz::normalize(r.map, default_norm(method, false)), W, H,
                                    method.signed_map && !cmap_given ? "bwr" : cmap);
