@@ -23,6 +23,7 @@ struct OpCase {
   // Shapes chosen for the GPU's tiling (several tiles, split-K, Winograd's partial tiles): too many
   // elements for finite differences, so only the device comparison runs them.
   bool device_only = false;
+  bool sums = false;  // long float32 sums: the device comparison allows their rounding
 };
 
 // Element-wise ops at one shape, and the broadcasting binary ops with every kind of broadcast:
@@ -67,6 +68,104 @@ inline std::vector<OpCase> elementwise_cases() {
        {{2, 3, 4, 2}}},
       {"sum_to a single element", [](const V& v) { return ops::sum_to(v[0], {1}); }, {{2, 3}}},
   };
+}
+
+// Dense layers, matrix products and biases; the long ones for the GPU's GEMM tiles.
+inline std::vector<OpCase> dense_cases() {
+  using V = std::vector<Tensor>;
+  const auto linear = [](const V& v) { return ops::linear(v[0], v[1]); };
+  const auto matmul = [](const V& v) { return ops::matmul(v[0], v[1]); };
+  const auto bias = [](const V& v) { return ops::bias_add(v[0], v[1]); };
+  return {{"linear", linear, {{3, 5}, {4, 5}}},
+          {"linear, K 300", linear, {{3, 300}, {150, 300}}, -1, 1, true, true},
+          {"matmul", matmul, {{3, 5}, {5, 2}}},
+          {"matmul, 37 x 140 x 29", matmul, {{37, 140}, {140, 29}}, -1, 1, true, true},
+          {"bias_add 4-D", bias, {{2, 3, 4, 5}, {3}}},
+          {"bias_add 2-D", bias, {{4, 7}, {7}}}};
+}
+
+// Softmax over rows, its log, and the cross-entropy loss.
+inline std::vector<OpCase> softmax_cases() {
+  using V = std::vector<Tensor>;
+  return {{"softmax", [](const V& v) { return ops::softmax(v[0]); }, {{3, 5}}, -3, 3},
+          {"log_softmax", [](const V& v) { return ops::log_softmax(v[0]); }, {{3, 5}}, -3, 3},
+          {"softmax, 1000 classes", [](const V& v) { return ops::softmax(v[0]); }, {{3, 1000}}, -5, 5, true},
+          {"log_softmax, 1000 classes", [](const V& v) { return ops::log_softmax(v[0]); }, {{3, 1000}}, -5, 5, true},
+          {"cross_entropy",
+           [](const V& v) {
+             return ops::cross_entropy(v[0], {3, 0, 9, 9});
+           },
+           {{4, 10}},
+           -3,
+           3}};
+}
+
+// Batch norm with x, gamma and beta as inputs (or gamma frozen), in inference and in training; the
+// running statistics are made fresh on the input's device in each call (training updates them).
+inline std::vector<OpCase> batch_norm_cases() {
+  using V = std::vector<Tensor>;
+  const auto stats = [](const Tensor& x, double v) { return Tensor::full({x.dim(1)}, v, x.dtype(), x.device()); };
+  const Shape x{3, 4, 3, 2};
+  return {
+      {"batch_norm inference",
+       [stats](const V& v) {
+         return ops::batch_norm(v[0], v[1], v[2], stats(v[0], 0.1), stats(v[0], 1.5), 1e-3, false);
+       },
+       {x, {4}, {4}}},
+      {"batch_norm inference, frozen gamma",
+       [stats](const V& v) {
+         return ops::batch_norm(v[0], stats(v[0], 0.7), v[1], stats(v[0], 0.1), stats(v[0], 1.5), 1e-3, false);
+       },
+       {x, {4}}},
+      {"batch_norm training",
+       [stats](const V& v) { return ops::batch_norm(v[0], v[1], v[2], stats(v[0], 0), stats(v[0], 1), 1e-5, true); },
+       {x, {4}, {4}}},
+      {"batch_norm training, 3x4x5x6",
+       [stats](const V& v) { return ops::batch_norm(v[0], v[1], v[2], stats(v[0], 0), stats(v[0], 1), 1e-3, true); },
+       {{3, 4, 5, 6}, {4}, {4}}}};
+}
+
+// Concatenation, padding, reshapes, bilinear resizing and the reductions.
+inline std::vector<OpCase> layout_cases() {
+  using V = std::vector<Tensor>;
+  std::vector<OpCase> v = {
+      {"concat_channels",
+       [](const V& x) {
+         return ops::concat_channels({x[0], x[1], x[2]});
+       },
+       {{2, 1, 3, 4}, {2, 3, 3, 4}, {2, 2, 3, 4}}},
+      {"pad",
+       [](const V& x) {
+         return ops::pad(x[0], {1, 2, 0, 3}, 0.5);
+       },
+       {{1, 2, 3, 4}}},
+      {"reshape",
+       [](const V& x) {
+         return ops::reshape(x[0], {6, 20});
+       },
+       {{2, 3, 4, 5}}},
+      {"flatten", [](const V& x) { return ops::flatten(x[0]); }, {{2, 3, 2, 2}}},
+      {"resize_bilinear up 7 -> 224",
+       [](const V& x) { return ops::resize_bilinear(x[0], 224, 224); },
+       {{1, 2, 7, 7}},
+       -1,
+       1,
+       true},
+      {"resize_bilinear up 4x5 -> 7x9", [](const V& x) { return ops::resize_bilinear(x[0], 7, 9); }, {{1, 2, 4, 5}}},
+      {"resize_bilinear down 13x11 -> 5x4",
+       [](const V& x) { return ops::resize_bilinear(x[0], 5, 4); },
+       {{2, 2, 13, 11}}},
+      {"resize_bilinear mixed 6x9 -> 10x4",
+       [](const V& x) { return ops::resize_bilinear(x[0], 10, 4); },
+       {{1, 3, 6, 9}}},
+      {"sum", [](const V& x) { return ops::sum(x[0]); }, {{2, 3, 4, 5}}, -1, 1, false, true},
+      {"mean", [](const V& x) { return ops::mean(x[0]); }, {{2, 3, 4, 5}}},
+  };
+  for (int d = 0; d < 4; ++d) {
+    v.push_back({"sum_dim " + std::to_string(d), [d](const V& x) { return ops::sum_dim(x[0], d); }, {{2, 3, 4, 5}}});
+    v.push_back({"mean_dim " + std::to_string(d), [d](const V& x) { return ops::mean_dim(x[0], d); }, {{2, 3, 4, 5}}});
+  }
+  return v;
 }
 
 // The conv2d and pooling cases of tests/op_cases.json, which the PyTorch fixtures are made from too.

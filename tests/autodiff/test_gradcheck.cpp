@@ -62,11 +62,9 @@ TEST_CASE("gradcheck: conv2d_affine (conv -> batch norm -> activation, frozen pa
       {rnd({1, 3, 5, 5}, 8)});
 }
 
-TEST_CASE("gradcheck: dense, matmul, bias") {
-  expect_ok("linear", [](const V& v) { return ops::linear(v[0], v[1]); }, {rnd({3, 5}, 1), rnd({4, 5}, 2)});
-  expect_ok("matmul", [](const V& v) { return ops::matmul(v[0], v[1]); }, {rnd({3, 5}, 3), rnd({5, 2}, 4)});
-  expect_ok("bias_add 4-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {rnd({2, 3, 4, 5}, 5), rnd({3}, 6)});
-  expect_ok("bias_add 2-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {rnd({2, 3}, 7), rnd({3}, 8)});
+TEST_CASE("gradcheck: dense, matmul, bias (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::dense_cases())
+    if (!c.device_only) expect_ok(c.name, c.f, inputs(c));
 }
 
 TEST_CASE("gradcheck: element-wise ops, broadcasting included (tests/op_cases.h)") {
@@ -100,10 +98,9 @@ TEST_CASE("broadcasting: the shapes NumPy gives, and a clear error where they do
   CHECK(ops::one_hot(2, 4).to_vector() == std::vector<float>{0, 0, 1, 0});
 }
 
-TEST_CASE("gradcheck: softmax, log-softmax, cross-entropy") {
-  expect_ok("softmax", [](const V& v) { return ops::softmax(v[0]); }, {rnd({3, 5}, 1, -3, 3)});
-  expect_ok("log_softmax", [](const V& v) { return ops::log_softmax(v[0]); }, {rnd({3, 5}, 2, -3, 3)});
-  expect_ok("cross_entropy", [](const V& v) { return ops::cross_entropy(v[0], {0, 4, 2}); }, {rnd({3, 5}, 3, -3, 3)});
+TEST_CASE("gradcheck: softmax, log-softmax, cross-entropy (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::softmax_cases())
+    if (!c.device_only) expect_ok(c.name, c.f, inputs(c));
 }
 
 TEST_CASE("gradcheck: pooling (tests/op_cases.h)") {
@@ -129,38 +126,13 @@ TEST_CASE("max pool ties: the gradient goes to each window's first maximum") {
   }
 }
 
-TEST_CASE("gradcheck: batch norm, inference and training") {
-  const Tensor rm = rnd({4}, 10), rv = rnd({4}, 11, 0.5, 2.0);
-  expect_ok("batch_norm inference",
-            [rm, rv](const V& v) { return ops::batch_norm(v[0], v[1], v[2], rm, rv, 1e-3, false); },
-            {rnd({3, 4, 3, 2}, 1), rnd({4}, 2), rnd({4}, 3)});
-  const Tensor g = rnd({4}, 7);  // a frozen gamma: the op keeps no copy of x
-  expect_ok("batch_norm inference, frozen gamma",
-            [rm, rv, g](const V& v) { return ops::batch_norm(v[0], g, v[1], rm, rv, 1e-3, false); },
-            {rnd({3, 4, 3, 2}, 8), rnd({4}, 9)});
-  const Tensor tm = Tensor::zeros({4}, DType::f64), tv = Tensor::full({4}, 1.0, DType::f64);
-  expect_ok("batch_norm training",
-            [tm, tv](const V& v) { return ops::batch_norm(v[0], v[1], v[2], tm, tv, 1e-5, true); },
-            {rnd({3, 4, 3, 2}, 4), rnd({4}, 5), rnd({4}, 6)});
+TEST_CASE("gradcheck: batch norm, inference and training (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::batch_norm_cases()) expect_ok(c.name, c.f, inputs(c));
 }
 
-TEST_CASE("gradcheck: layout ops and reductions") {
-  expect_ok("concat_channels",
-            [](const V& v) {
-              return ops::concat_channels({v[0], v[1], v[2]});
-            },
-            {rnd({2, 1, 3, 4}, 1), rnd({2, 3, 3, 4}, 2), rnd({2, 2, 3, 4}, 3)});
-  expect_ok("pad", [](const V& v) { return ops::pad(v[0], {1, 0, 2, 1}); }, {rnd({1, 2, 3, 4}, 4)});
-  expect_ok("reshape", [](const V& v) { return ops::reshape(v[0], {4, 6}); }, {rnd({2, 3, 4}, 5)});
-  expect_ok("flatten", [](const V& v) { return ops::flatten(v[0]); }, {rnd({2, 3, 2, 2}, 6)});
-  expect_ok("resize_bilinear up", [](const V& v) { return ops::resize_bilinear(v[0], 7, 9); }, {rnd({1, 2, 4, 5}, 7)});
-  expect_ok("resize_bilinear down", [](const V& v) { return ops::resize_bilinear(v[0], 2, 3); },
-            {rnd({1, 2, 5, 7}, 8)});
-  expect_ok("sum", [](const V& v) { return ops::sum(v[0]); }, {rnd({2, 3, 4}, 9)});
-  expect_ok("mean", [](const V& v) { return ops::mean(v[0]); }, {rnd({2, 3, 4}, 10)});
-  expect_ok("sum_dim 1", [](const V& v) { return ops::sum_dim(v[0], 1); }, {rnd({2, 3, 4}, 11)});
-  expect_ok("mean_dim 0", [](const V& v) { return ops::mean_dim(v[0], 0); }, {rnd({2, 3, 4}, 12)});
-  expect_ok("mean_dim last", [](const V& v) { return ops::mean_dim(v[0], 3); }, {rnd({2, 3, 4, 2}, 13)});
+TEST_CASE("gradcheck: layout ops and reductions (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::layout_cases())
+    if (!c.device_only) expect_ok(c.name, c.f, inputs(c));
 }
 
 TEST_CASE("gradcheck catches a wrong backward rule") {

@@ -29,63 +29,28 @@ TEST_CASE("cuda: conv2d_affine (folded batch norm, ReLU and ReLU6 epilogues)") {
   }
 }
 
-TEST_CASE("cuda: dense, matmul, bias") {
-  compare_op(
-      "linear", [](const V& v) { return ops::linear(v[0], v[1]); }, {{3, 300}, {150, 300}}, true);
-  compare_op(
-      "matmul", [](const V& v) { return ops::matmul(v[0], v[1]); }, {{37, 140}, {140, 29}}, true);
-  compare_op("bias_add 4-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {{2, 3, 4, 5}, {3}});
-  compare_op("bias_add 2-D", [](const V& v) { return ops::bias_add(v[0], v[1]); }, {{4, 7}, {7}});
+TEST_CASE("cuda: dense, matmul, bias (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::dense_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
 }
 
 TEST_CASE("cuda: element-wise ops, broadcasting included (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::elementwise_cases()) compare_op(c.name, c.f, c.shapes, false, c.lo, c.hi);
+  for (const test::OpCase& c : test::elementwise_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
 }
 
-TEST_CASE("cuda: softmax, log-softmax, cross-entropy") {
-  compare_op("softmax", [](const V& v) { return ops::softmax(ops::mul_scalar(v[0], 5)); }, {{3, 1000}});
-  compare_op("log_softmax", [](const V& v) { return ops::log_softmax(ops::mul_scalar(v[0], 5)); }, {{3, 1000}});
-  compare_op("cross_entropy", [](const V& v) { return ops::cross_entropy(v[0], {3, 0, 9, 9}); }, {{4, 10}});
+TEST_CASE("cuda: softmax, log-softmax, cross-entropy (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::softmax_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
 }
 
 TEST_CASE("cuda: pooling (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::pool_cases()) compare_op(c.name, c.f, c.shapes, false, c.lo, c.hi);
+  for (const test::OpCase& c : test::pool_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
 }
 
-TEST_CASE("cuda: batch norm, inference and training") {
-  for (bool training : {false, true}) {
-    compare_op(std::string("batch_norm ") + (training ? "training" : "inference"),
-               [training](const V& v) {
-                 // running statistics: the same fresh values on each device, updated in training
-                 const Tensor mean = Tensor::full({4}, 0.1, v[0].dtype(), v[0].device());
-                 const Tensor var = Tensor::full({4}, 1.5, v[0].dtype(), v[0].device());
-                 return ops::batch_norm(v[0], v[1], v[2], mean, var, 1e-3, training);
-               },
-               {{3, 4, 5, 6}, {4}, {4}});
-  }
+TEST_CASE("cuda: batch norm, inference and training (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::batch_norm_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
 }
 
-TEST_CASE("cuda: layout ops and reductions") {
-  compare_op("concat_channels",
-             [](const V& v) {
-               return ops::concat_channels({v[0], v[1], v[2]});
-             },
-             {{2, 3, 4, 5}, {2, 1, 4, 5}, {2, 4, 4, 5}});
-  compare_op("pad", [](const V& v) { return ops::pad(v[0], {1, 2, 0, 3}, 0.5); }, {{2, 3, 4, 5}});
-  compare_op("reshape", [](const V& v) { return ops::reshape(v[0], {6, 20}); }, {{2, 3, 4, 5}});
-  compare_op("resize_bilinear up 7 -> 224", [](const V& v) { return ops::resize_bilinear(v[0], 224, 224); },
-             {{1, 2, 7, 7}});
-  compare_op("resize_bilinear down 13x11 -> 5x4", [](const V& v) { return ops::resize_bilinear(v[0], 5, 4); },
-             {{2, 2, 13, 11}});
-  compare_op("resize_bilinear mixed 6x9 -> 10x4", [](const V& v) { return ops::resize_bilinear(v[0], 10, 4); },
-             {{1, 3, 6, 9}});
-  compare_op(
-      "sum", [](const V& v) { return ops::sum(v[0]); }, {{2, 3, 4, 5}}, true);
-  compare_op("mean", [](const V& v) { return ops::mean(v[0]); }, {{2, 3, 4, 5}});
-  for (int d = 0; d < 4; ++d) {
-    compare_op("sum_dim " + std::to_string(d), [d](const V& v) { return ops::sum_dim(v[0], d); }, {{2, 3, 4, 5}});
-    compare_op("mean_dim " + std::to_string(d), [d](const V& v) { return ops::mean_dim(v[0], d); }, {{2, 3, 4, 5}});
-  }
+TEST_CASE("cuda: layout ops and reductions (tests/op_cases.h)") {
+  for (const test::OpCase& c : test::layout_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
 }
 
 TEST_CASE("cuda: all_finite finds a NaN or an Inf anywhere, and the tape names the node that made it") {
