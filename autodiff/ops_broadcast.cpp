@@ -1,7 +1,8 @@
 // Broadcasting, as NumPy does it: shapes are aligned at their last axis; along each axis the sizes
 // are equal, or one of them is 1 (or missing) and that tensor repeats. expand and sum_to are each
-// other's backward; the element-wise binary ops (ops_elementwise.cpp) expand their inputs to the
-// common shape and so get, through expand, the backward "sum dy over the broadcast axes".
+// other's backward; the element-wise binary ops (ops_elementwise.cpp) read their inputs through the
+// backend's broadcasting kernel (the strides of broadcast_geometry) and sum each gradient back over
+// the repeated axes with sum_to_shape.
 #include "autodiff/op_util.h"
 #include "autodiff/ops.h"
 
@@ -95,7 +96,7 @@ Tensor expand(const Tensor& x, const Shape& s) {
   check(broadcasts_to(x.shape(), s), op, "cannot expand " + x.shape().str() + " to " + s.str());
   if (x.shape() == s) return x;
   const Shape xs = x.shape();
-  return record(op, {x}, along_axes(x, s), {}, [xs](BackwardContext& c) { c.set(0, detail::sum_to_shape(c.dy, xs)); });
+  return record(op, {x}, along_axes(x, s), {}, [xs](BackwardContext& c) { c.set(0, along_axes(c.dy, xs)); });
 }
 
 // x: S -> y: s, summed over the axes where s is 1 (or missing);  dx = expand(dy, S)
@@ -105,7 +106,7 @@ Tensor sum_to(const Tensor& x, const Shape& s) {
   check(broadcasts_to(s, x.shape()), op, "cannot sum " + x.shape().str() + " down to " + s.str());
   if (x.shape() == s) return x;
   const Shape xs = x.shape();
-  return record(op, {x}, detail::sum_to_shape(x, s), {}, [xs](BackwardContext& c) { c.set(0, along_axes(c.dy, xs)); });
+  return record(op, {x}, along_axes(x, s), {}, [xs](BackwardContext& c) { c.set(0, along_axes(c.dy, xs)); });
 }
 
 // A constant (1,K) row: 1 at k = index, 0 elsewhere. Made where it is used (a full tensor padded on

@@ -50,18 +50,19 @@ Tensor binary_op(const char* op, Binary kind, const Tensor& a, const Tensor& b) 
         be(db).affine(db, -1.0, 0.0, db);
       }
     }
-    if (c.needs(0)) c.set(0, A == S ? da : detail::sum_to_shape(da, A));
-    if (c.needs(1)) c.set(1, B == S ? db : detail::sum_to_shape(db, B));
+    if (c.needs(0)) c.set(0, sum_to_shape(da, A));  // a view of da itself where nothing was repeated
+    if (c.needs(1)) c.set(1, sum_to_shape(db, B));
   });
 }
 
-// y = f(x) for a unary whose derivative is a function of y (see kernels/cpu/elementwise.h).
+// y = f(x) for a unary whose derivative is a function of y, or for abs of x (see
+// kernels/cpu/elementwise.h).
 Tensor unary_op(const char* op, Unary kind, const Tensor& x) {
   defined(op, x, "x");
   Tensor y = Tensor::empty_like(x);
   be(x).unary_forward(kind, x, y);
-  // Only y's values are saved (a detached handle), not its autograd state.
-  return record(op, {x}, y, {y.detach()}, [kind](BackwardContext& c) {
+  // Only the values are saved (a detached handle), not their autograd state.
+  return record(op, {x}, y, {kind == Unary::abs ? x.detach() : y.detach()}, [kind](BackwardContext& c) {
     Tensor dx = Tensor::empty_like(c.dy);
     be(dx).unary_backward(kind, c.saved(0), c.dy, dx);
     c.set(0, dx);
@@ -115,17 +116,8 @@ Tensor tanh(const Tensor& x) { return unary_op("tanh", Unary::tanh, x); }
 Tensor rsqrt(const Tensor& x) { return unary_op("rsqrt", Unary::rsqrt, x); }
 
 // y = |x|;  dx = dy * sign(x) (0 at x = 0, as PyTorch). The only unary whose derivative needs x,
-// not y: it saves x, and the kernel's backward reads the sign from it.
-Tensor abs(const Tensor& x) {
-  defined("abs", x, "x");
-  Tensor y = Tensor::empty_like(x);
-  be(x).unary_forward(Unary::abs, x, y);
-  return record("abs", {x}, y, {x.detach()}, [](BackwardContext& c) {
-    Tensor dx = Tensor::empty_like(c.dy);
-    be(dx).unary_backward(Unary::abs, c.saved(0), c.dy, dx);
-    c.set(0, dx);
-  });
-}
+// not y: unary_op saves x for it, and the kernel's backward reads the sign from it.
+Tensor abs(const Tensor& x) { return unary_op("abs", Unary::abs, x); }
 
 // y = min(max(x, lo), hi);  dx = dy * [lo <= x <= hi]
 Tensor clamp(const Tensor& x, double lo, double hi) {

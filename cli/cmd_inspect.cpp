@@ -39,12 +39,6 @@ const char* kHelp =
     "                   activation mean, over the depth of the network, bars coloured by op\n" GT_FLAG_RESIZE
         GT_FLAG_MODEL GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 std::string shown(const std::string& layer) { return layer.empty() ? "(target)" : layer; }
 }  // namespace
 
@@ -142,9 +136,9 @@ int run_inspect(int argc, char** argv) {
 
   const double bytes = dump_bytes(s, pattern, matches);
   if (!dump.empty() && bytes > max_bytes)
-    throw Error("the dump would take " + fmt("%.0f", bytes / 1e6) +
+    throw Error("the dump would take " + xai::fmt("%.0f", bytes / 1e6) +
                 " MB (activations and gradients of the matching nodes), over --max-bytes " +
-                fmt("%.0f", max_bytes / 1e6) + " MB; narrow it with --layer or raise --max-bytes");
+                xai::fmt("%.0f", max_bytes / 1e6) + " MB; narrow it with --layer or raise --max-bytes");
 
   const xai::Inspection r =
       xai::inspect(s.fn, s.x, t, dump.empty() ? std::function<bool(const std::string&)>() : matches);

@@ -31,12 +31,14 @@ void expect_ok(const std::string& what, const OpFn& f, const V& in, GradcheckOpt
   CHECK(r.skipped * 20 <= r.checked);  // kinks are rare with random inputs
 }
 
-}  // namespace
-
-TEST_CASE("gradcheck: conv2d in every configuration (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::conv_cases())
+// Every case of a table (tests/op_cases.h) but those too large for finite differences.
+void check_cases(const std::vector<test::OpCase>& cases) {
+  for (const test::OpCase& c : cases)
     if (!c.device_only) expect_ok(c.name, c.f, inputs(c));
 }
+}  // namespace
+
+TEST_CASE("gradcheck: conv2d in every configuration (tests/op_cases.h)") { check_cases(test::conv_cases()); }
 
 TEST_CASE("gradcheck: conv2d_affine (conv -> batch norm -> activation, frozen parameters)") {
   // Only x gets a gradient; the weight, scale and shift are constants captured by the function.
@@ -62,13 +64,10 @@ TEST_CASE("gradcheck: conv2d_affine (conv -> batch norm -> activation, frozen pa
       {rnd({1, 3, 5, 5}, 8)});
 }
 
-TEST_CASE("gradcheck: dense, matmul, bias (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::dense_cases())
-    if (!c.device_only) expect_ok(c.name, c.f, inputs(c));
-}
+TEST_CASE("gradcheck: dense, matmul, bias (tests/op_cases.h)") { check_cases(test::dense_cases()); }
 
 TEST_CASE("gradcheck: element-wise ops, broadcasting included (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::elementwise_cases()) expect_ok(c.name, c.f, inputs(c));
+  check_cases(test::elementwise_cases());
 }
 
 TEST_CASE("broadcasting: the shapes NumPy gives, and a clear error where they do not broadcast") {
@@ -98,14 +97,9 @@ TEST_CASE("broadcasting: the shapes NumPy gives, and a clear error where they do
   CHECK(ops::one_hot(2, 4).to_vector() == std::vector<float>{0, 0, 1, 0});
 }
 
-TEST_CASE("gradcheck: softmax, log-softmax, cross-entropy (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::softmax_cases())
-    if (!c.device_only) expect_ok(c.name, c.f, inputs(c));
-}
+TEST_CASE("gradcheck: softmax, log-softmax, cross-entropy (tests/op_cases.h)") { check_cases(test::softmax_cases()); }
 
-TEST_CASE("gradcheck: pooling (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::pool_cases()) expect_ok(c.name, c.f, inputs(c));
-}
+TEST_CASE("gradcheck: pooling (tests/op_cases.h)") { check_cases(test::pool_cases()); }
 
 TEST_CASE("max pool ties: the gradient goes to each window's first maximum") {
   // All inputs equal: every window's first element (row-major) wins, in the 2x2/2 path and the
@@ -126,14 +120,9 @@ TEST_CASE("max pool ties: the gradient goes to each window's first maximum") {
   }
 }
 
-TEST_CASE("gradcheck: batch norm, inference and training (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::batch_norm_cases()) expect_ok(c.name, c.f, inputs(c));
-}
+TEST_CASE("gradcheck: batch norm, inference and training (tests/op_cases.h)") { check_cases(test::batch_norm_cases()); }
 
-TEST_CASE("gradcheck: layout ops and reductions (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::layout_cases())
-    if (!c.device_only) expect_ok(c.name, c.f, inputs(c));
-}
+TEST_CASE("gradcheck: layout ops and reductions (tests/op_cases.h)") { check_cases(test::layout_cases()); }
 
 TEST_CASE("gradcheck catches a wrong backward rule") {
   // y = 2x with a backward rule that says dx = 3 dy: the check must fail.

@@ -80,4 +80,9 @@ inline void compare_op(const std::string& name, const std::function<Tensor(const
   }
 }
 
+// Every case of a table (tests/op_cases.h) through compare_op; sums: every case sums long (conv).
+inline void compare_cases(const std::vector<test::OpCase>& cases, bool sums = false) {
+  for (const test::OpCase& c : cases) compare_op(c.name, c.f, c.shapes, sums || c.sums, c.lo, c.hi);
+}
+
 }  // namespace gt::test_cuda

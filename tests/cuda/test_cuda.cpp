@@ -13,7 +13,7 @@ using namespace gt;
 using namespace gt::test_cuda;
 
 TEST_CASE("cuda: conv2d forward, backward-data, backward-weight in every configuration (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::conv_cases()) compare_op(c.name, c.f, c.shapes, true, c.lo, c.hi);
+  compare_cases(test::conv_cases(), true);
 }
 
 TEST_CASE("cuda: conv2d_affine (folded batch norm, ReLU and ReLU6 epilogues)") {
@@ -29,29 +29,19 @@ TEST_CASE("cuda: conv2d_affine (folded batch norm, ReLU and ReLU6 epilogues)") {
   }
 }
 
-TEST_CASE("cuda: dense, matmul, bias (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::dense_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
-}
+TEST_CASE("cuda: dense, matmul, bias (tests/op_cases.h)") { compare_cases(test::dense_cases()); }
 
 TEST_CASE("cuda: element-wise ops, broadcasting included (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::elementwise_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
+  compare_cases(test::elementwise_cases());
 }
 
-TEST_CASE("cuda: softmax, log-softmax, cross-entropy (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::softmax_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
-}
+TEST_CASE("cuda: softmax, log-softmax, cross-entropy (tests/op_cases.h)") { compare_cases(test::softmax_cases()); }
 
-TEST_CASE("cuda: pooling (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::pool_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
-}
+TEST_CASE("cuda: pooling (tests/op_cases.h)") { compare_cases(test::pool_cases()); }
 
-TEST_CASE("cuda: batch norm, inference and training (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::batch_norm_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
-}
+TEST_CASE("cuda: batch norm, inference and training (tests/op_cases.h)") { compare_cases(test::batch_norm_cases()); }
 
-TEST_CASE("cuda: layout ops and reductions (tests/op_cases.h)") {
-  for (const test::OpCase& c : test::layout_cases()) compare_op(c.name, c.f, c.shapes, c.sums, c.lo, c.hi);
-}
+TEST_CASE("cuda: layout ops and reductions (tests/op_cases.h)") { compare_cases(test::layout_cases()); }
 
 TEST_CASE("cuda: all_finite finds a NaN or an Inf anywhere, and the tape names the node that made it") {
   const int64_t n = 100003;  // more elements than one block of threads, not a multiple of one

@@ -136,7 +136,7 @@ struct TwoModels {
 };
 }  // namespace
 
-TEST_CASE("cuda: each model queues its work on its own stream; interleaved or from two threads, it matches the CPU",
+TEST_CASE("cuda: each model queues its work on its own stream, interleaved or from two threads, it matches the CPU",
           "[streams]") {
   TwoModels t;
   auto& [a, b, xa, xb, ra, rb, ia, ib] = t;
