@@ -113,6 +113,8 @@ class Backend {
   // that slice of dst_grad back out into src_grad.
   virtual void insert_channels(const Tensor& src, int64_t offset, const Tensor& dst) = 0;
   virtual void extract_channels(const Tensor& dst_grad, int64_t offset, const Tensor& src_grad) = 0;
+  // y (contiguous, g.dims) = x read with the strides g.sa: a permutation of x's axes (ops::transpose).
+  virtual void gather_strided(const Tensor& x, const Broadcast4& g, const Tensor& y) = 0;
   // Bilinear with half-pixel centres from x's (H, W) to y's; the backward applies the transposed map.
   virtual void resize_bilinear(const Tensor& x, const Tensor& y) = 0;
   virtual void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) = 0;

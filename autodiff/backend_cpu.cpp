@@ -290,6 +290,12 @@ class CpuBackend final : public Backend {
       cpu::insert_channels<T>(s.N, s.C, s.S, src.data<T>(), d.C, offset, dst.data<T>());
     });
   }
+  void gather_strided(const Tensor& x, const Broadcast4& g, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      cpu::gather_strided<T>(g, x.data<T>(), y.data<T>());
+    });
+  }
   void extract_channels(const Tensor& dst_grad, int64_t offset, const Tensor& src_grad) override {
     const NCS s = ncs(src_grad), d = ncs(dst_grad);
     by_dtype(src_grad, [&](auto z) {

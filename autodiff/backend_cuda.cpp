@@ -384,6 +384,12 @@ class CudaBackend final : public Backend {
       run(cuda::insert_channels<T>(s.N, s.C, s.S, gpu<T>(src), d.C, offset, gpu<T>(dst), stream()), "insert_channels");
     });
   }
+  void gather_strided(const Tensor& x, const Broadcast4& g, const Tensor& y) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      run(cuda::gather_strided<T>(g, gpu<T>(x), gpu<T>(y), stream()), "gather_strided");
+    });
+  }
   void extract_channels(const Tensor& dst_grad, int64_t offset, const Tensor& src_grad) override {
     const NCS s = ncs(src_grad), d = ncs(dst_grad);
     by_dtype(src_grad, [&](auto z) {

@@ -60,6 +60,7 @@ Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
 Tensor abs(const Tensor& x);  // |x|; dx = dy * sign(x), 0 at 0
+Tensor exp(const Tensor& x);  // e^x; dx = dy * y
 // min(max(x, lo), hi); the gradient passes where lo <= x <= hi (ends included). Throws if lo > hi.
 Tensor clamp(const Tensor& x, double lo, double hi);
 // Inverted dropout: y = x * mask / (1-p) with mask ~ Bernoulli(1-p) from `seed`; identity when !training.
@@ -94,7 +95,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
                   const Tensor& running_var, double eps, bool training, double momentum = 0.1);
 
 // ---- layout ----
-Tensor concat_channels(const std::vector<Tensor>& xs);           // along dim 1
+Tensor concat_channels(const std::vector<Tensor>& xs);  // along dim 1
+// Along any axis: each x viewed as (outer, len_i * inner) is a row block of y (outer, sum len_i * inner),
+// so the channel concatenation does it. Shapes must agree off the axis.
+Tensor concat(const std::vector<Tensor>& xs, int axis);
+// y's axis k is x's axis perm[k] (NumPy's transpose); dx = transpose(dy, perm^-1).
+Tensor transpose(const Tensor& x, const std::vector<int>& perm);
 Tensor pad(const Tensor& x, const Pads& p, double value = 0.0);  // spatial padding of (N,C,H,W)
 // A view of the same storage with a new shape of the same numel; the gradient is reshaped back.
 Tensor reshape(const Tensor& x, const Shape& s);

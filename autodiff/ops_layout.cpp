@@ -1,4 +1,5 @@
 // Layout ops (concat, pad, reshape, resize) and reductions.
+#include <algorithm>
 #include <numeric>
 
 #include "autodiff/op_util.h"
@@ -39,6 +40,56 @@ Tensor concat_channels(const std::vector<Tensor>& xs) {
       c.set(i, dx);
     }
   });
+}
+
+// xs[i]: (..., L_i, ...) -> y: (..., sum L_i, ...) along `axis`; each viewed as (outer, L_i * inner)
+// is concat_channels' (N, C_i) case, whose backward slices dy back.
+Tensor concat(const std::vector<Tensor>& xs, int axis) {
+  const char* op = "concat";
+  check(!xs.empty(), op, "no inputs");
+  defined(op, xs[0], "input 0");
+  const int n = xs[0].ndim();
+  check(axis >= 0 && axis < n, op, "axis " + std::to_string(axis) + " is outside " + xs[0].shape().str());
+  std::vector<int64_t> dims(static_cast<size_t>(n));
+  for (int d = 0; d < n; ++d) dims[size_t(d)] = xs[0].dim(d);
+  dims[size_t(axis)] = 0;
+  int64_t outer = 1;
+  for (int d = 0; d < axis; ++d) outer *= dims[size_t(d)];
+  std::vector<Tensor> rows;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    defined(op, xs[i], "input");
+    bool ok = xs[i].ndim() == n;
+    for (int d = 0; ok && d < n; ++d) ok = d == axis || xs[i].dim(d) == xs[0].dim(d);
+    check(ok, op,
+          "input " + std::to_string(i) + " " + xs[i].shape().str() + " does not match input 0 " + xs[0].shape().str() +
+              " outside axis " + std::to_string(axis));
+    dims[size_t(axis)] += xs[i].dim(axis);
+    rows.push_back(reshape(xs[i], {outer, xs[i].numel() / std::max<int64_t>(1, outer)}));
+  }
+  return reshape(concat_channels(rows), Shape(dims));
+}
+
+// x: (d_0, ..., d_n-1) -> y: (d_perm[0], ..., d_perm[n-1]), read with x's strides permuted
+Tensor transpose(const Tensor& x, const std::vector<int>& perm) {
+  const char* op = "transpose";
+  defined(op, x, "x");
+  const int n = x.ndim();
+  std::vector<int> inverse(size_t(n), -1);
+  for (size_t k = 0; k < perm.size() && perm.size() == size_t(n); ++k)
+    if (perm[k] >= 0 && perm[k] < n && inverse[size_t(perm[k])] < 0) inverse[size_t(perm[k])] = int(k);
+  check(perm.size() == size_t(n) && std::find(inverse.begin(), inverse.end(), -1) == inverse.end(), op,
+        "the permutation is not one of the " + std::to_string(n) + " axes of " + x.shape().str());
+  std::vector<int64_t> stride(static_cast<size_t>(n), 1), dims(static_cast<size_t>(n));
+  for (int d = n - 2; d >= 0; --d) stride[size_t(d)] = stride[size_t(d + 1)] * x.dim(d + 1);
+  Broadcast4 g{{1, 1, 1, 1}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+  for (int k = 0; k < n; ++k) {
+    dims[size_t(k)] = x.dim(perm[size_t(k)]);
+    g.dims[4 - n + k] = dims[size_t(k)];
+    g.sa[4 - n + k] = stride[size_t(perm[size_t(k)])];
+  }
+  Tensor y = empty_as(x, Shape(dims));
+  be(x).gather_strided(x, g, y);
+  return record(op, {x}, y, {}, [inverse](BackwardContext& c) { c.set(0, transpose(c.dy, inverse)); });
 }
 
 // x: (N,C,H,W) -> y: (N,C,H+pt+pb,W+pl+pr);  dx = dy cropped

@@ -73,8 +73,9 @@ struct Broadcast4 {
   int64_t sa[4], sb[4];
 };
 
-// rsqrt: 1 / sqrt(x). abs's backward reads sign(x) from its first argument, which is x, not y.
-enum class Unary { relu, relu6, sigmoid, tanh, rsqrt, abs };
+// rsqrt: 1 / sqrt(x); exp: e^x (its derivative is its output). abs's backward reads sign(x) from its first argument,
+// which is x, not y.
+enum class Unary { relu, relu6, sigmoid, tanh, rsqrt, abs, exp };
 enum class Binary { add, sub, mul, div, add_relu };  // add_relu: max(a + b, 0)
 
 }  // namespace gt

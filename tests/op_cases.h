@@ -46,6 +46,7 @@ inline std::vector<OpCase> elementwise_cases() {
       {"tanh", [](const V& v) { return ops::tanh(v[0]); }, {s}, -3, 3},
       {"rsqrt", [](const V& v) { return ops::rsqrt(v[0]); }, {s}, 0.2, 3},
       {"abs", [](const V& v) { return ops::abs(v[0]); }, {s}},
+      {"exp", [](const V& v) { return ops::exp(v[0]); }, {s}, -2, 2},
       {"clamp", [](const V& v) { return ops::clamp(v[0], -0.5, 0.4); }, {s}},
       {"dropout (fixed seed)", [](const V& v) { return ops::dropout(v[0], 0.3, 99, true); }, {s}},
       {"add, b a trailing sub-shape", [](const V& v) { return ops::add(v[0], v[1]); }, {s, {4, 3}}},
@@ -134,6 +135,31 @@ inline std::vector<OpCase> layout_cases() {
          return ops::concat_channels({x[0], x[1], x[2]});
        },
        {{2, 1, 3, 4}, {2, 3, 3, 4}, {2, 2, 3, 4}}},
+      {"concat along axis 0",
+       [](const V& x) {
+         return ops::concat({x[0], x[1]}, 0);
+       },
+       {{1, 3, 2}, {2, 3, 2}}},
+      {"concat along the last axis",
+       [](const V& x) {
+         return ops::concat({x[0], x[1], x[2]}, 3);
+       },
+       {{2, 2, 3, 1}, {2, 2, 3, 4}, {2, 2, 3, 2}}},
+      {"transpose NCHW -> NHWC",
+       [](const V& x) {
+         return ops::transpose(x[0], {0, 2, 3, 1});
+       },
+       {{2, 3, 4, 5}}},
+      {"transpose 3-D (2,0,1)",
+       [](const V& x) {
+         return ops::transpose(x[0], {2, 0, 1});
+       },
+       {{3, 4, 5}}},
+      {"transpose 2-D",
+       [](const V& x) {
+         return ops::transpose(x[0], {1, 0});
+       },
+       {{7, 3}}},
       {"pad",
        [](const V& x) {
          return ops::pad(x[0], {1, 2, 0, 3}, 0.5);

@@ -41,6 +41,8 @@ void unary_forward(Unary op, int64_t n, const T* x, T* y) {
       return map1(n, x, y, [](T v) { return T(1) / std::sqrt(v); });
     case Unary::abs:
       return map1(n, x, y, [](T v) { return std::abs(v); });
+    case Unary::exp:
+      return map1(n, x, y, [](T v) { return std::exp(v); });
   }
 }
 
@@ -61,6 +63,8 @@ void unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx) {
     // abs: the first argument is x (see the header): d |x| / dx = sign(x), 0 at 0
     case Unary::abs:
       return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) ? d : v < T(0) ? -d : T(0); });
+    case Unary::exp:  // d e^x / dx = e^x = y
+      return map2(n, y, dy, dx, [](T v, T d) { return d * v; });
   }
 }
 

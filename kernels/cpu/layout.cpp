@@ -95,6 +95,19 @@ void resize_bilinear_backward(int64_t planes, int64_t H, int64_t W, int64_t Ho, 
   }
 }
 
+template <class T>
+void gather_strided(const Broadcast4& g, const T* x, T* y) {
+  const int64_t D0 = g.dims[0], D1 = g.dims[1], D2 = g.dims[2], D3 = g.dims[3];
+#pragma omp parallel for collapse(3) if (D0 * D1 * D2 * D3 > (1 << 16))
+  for (int64_t i0 = 0; i0 < D0; ++i0)
+    for (int64_t i1 = 0; i1 < D1; ++i1)
+      for (int64_t i2 = 0; i2 < D2; ++i2) {
+        const T* xp = x + i0 * g.sa[0] + i1 * g.sa[1] + i2 * g.sa[2];
+        T* yp = y + ((i0 * D1 + i1) * D2 + i2) * D3;
+        for (int64_t i3 = 0; i3 < D3; ++i3) yp[i3] = xp[i3 * g.sa[3]];
+      }
+}
+
 template <class A, class B>
 void convert(int64_t n, const A* a, B* b) {
 #pragma omp parallel for simd if (n > (1 << 16))
@@ -105,6 +118,7 @@ void convert(int64_t n, const A* a, B* b) {
   template void pad<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T, const T*, T*);       \
   template void pad_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
   template void insert_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*);                \
+  template void gather_strided<T>(const Broadcast4&, const T*, T*);                                           \
   template void extract_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*);               \
   template void resize_bilinear<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);                \
   template void resize_bilinear_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);

@@ -1,6 +1,8 @@
-// Data movement: padding, channel concatenation, bilinear resize, dtype conversion.
+// Data movement: padding, channel concatenation, strided gathers, bilinear resize, dtype conversion.
 #pragma once
 #include <cstdint>
+
+#include "kernels/params.h"
 
 namespace gt::cpu {
 
@@ -22,6 +24,10 @@ template <class T>
 void resize_bilinear(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* x, T* y);
 template <class T>
 void resize_bilinear_backward(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* dy, T* dx);
+// y (g.dims, contiguous) [i0,i1,i2,i3] = x[i0 g.sa[0] + i1 g.sa[1] + i2 g.sa[2] + i3 g.sa[3]]: any
+// permutation of x's axes (transpose) is a choice of strides.
+template <class T>
+void gather_strided(const Broadcast4& g, const T* x, T* y);
 template <class A, class B>
 void convert(int64_t n, const A* a, B* b);
 

@@ -42,6 +42,9 @@ cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s)
       case Unary::abs:
         y[i] = v < T(0) ? -v : v;
         break;
+      case Unary::exp:
+        y[i] = exp(v);
+        break;
     }
   });
 }
@@ -69,6 +72,9 @@ cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, 
       case Unary::abs:
         dx[i] = v > T(0) ? d : v < T(0) ? -d : T(0);
         break;  // v is x here: sign(x)
+      case Unary::exp:
+        dx[i] = d * v;
+        break;
     }
   });
 }

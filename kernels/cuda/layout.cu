@@ -37,6 +37,18 @@ cudaError_t extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad
                   [=] __device__(int64_t i) { src_grad[i] = dst_grad[(i / (Cs * S) * Cd + off) * S + i % (Cs * S)]; });
 }
 
+template <class T>
+cudaError_t gather_strided(const Broadcast4& g, const T* x, T* y, cudaStream_t s) {
+  return for_each(g.dims[0] * g.dims[1] * g.dims[2] * g.dims[3], s, [=] __device__(int64_t i) {
+    int64_t r = i, ix = 0;
+    for (int d = 3; d >= 0; --d) {  // i's coordinates, last axis first
+      ix += r % g.dims[d] * g.sa[d];
+      r /= g.dims[d];
+    }
+    y[i] = x[ix];
+  });
+}
+
 namespace {
 // Output o of an axis of `out` reads inputs i0 and i1 with weights 1 - w1 and w1 (in double, as on the CPU).
 struct Lerp {
@@ -100,6 +112,7 @@ cudaError_t resize_bilinear_backward(int64_t planes, int64_t H, int64_t W, int64
   template cudaError_t pad_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*,  \
                                        cudaStream_t);                                                                \
   template cudaError_t insert_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*, cudaStream_t);  \
+  template cudaError_t gather_strided<T>(const Broadcast4&, const T*, T*, cudaStream_t);                             \
   template cudaError_t extract_channels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, T*, cudaStream_t); \
   template cudaError_t resize_bilinear<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*, cudaStream_t);  \
   template cudaError_t resize_bilinear_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*,        \

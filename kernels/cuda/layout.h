@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/params.h"
+
 namespace gt::cuda {
 
 template <class T>
@@ -19,6 +21,9 @@ cudaError_t insert_channels(int64_t N, int64_t Cs, int64_t S, const T* src, int6
 template <class T>
 cudaError_t extract_channels(int64_t N, int64_t Cs, int64_t S, const T* dst_grad, int64_t Cd, int64_t off, T* src_grad,
                              cudaStream_t s);
+// y (g.dims, contiguous) = x read with the strides g.sa (kernels/cpu/layout.h).
+template <class T>
+cudaError_t gather_strided(const Broadcast4& g, const T* x, T* y, cudaStream_t s);
 // Half-pixel centres: src = max(0, (dst + 0.5) * in/out - 0.5), neighbours floor(src) and the next.
 template <class T>
 cudaError_t resize_bilinear(int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo, const T* x, T* y,
