@@ -4,6 +4,7 @@
 
 #include "io/limits.h"
 #include "weights/flatbuffer.h"
+#include "weights/half.h"
 
 namespace gt::tflite {
 
@@ -127,14 +128,6 @@ void File::parse(const fb::Buffer& buf) {
     ops.push_back(std::move(op));
   }
 }
-
-namespace {
-float half_to_float(uint16_t h) {
-  const int e = (h >> 10) & 31, m = h & 1023;
-  const float v = e == 0 ? std::ldexp(float(m), -24) : e == 31 ? INFINITY : std::ldexp(float(m | 1024), e - 25);
-  return (h & 0x8000) ? -v : v;
-}
-}  // namespace
 
 Tensor File::constant(int index) const {
   if (index < 0 || size_t(index) >= tensors.size())
