@@ -99,6 +99,7 @@ void check_model_flag(const std::string& model) {
 namespace {
 Device g_device = Device::cpu;  // --device, for load_model
 DType g_dtype = DType::f32;     // --precision
+ImportOptions g_import;         // --preprocess, --size, --labels
 }  // namespace
 
 Device apply_device(Args& a) {
@@ -109,7 +110,18 @@ Device apply_device(Args& a) {
   return g_device;
 }
 
-void reset_run_settings() { g_device = Device::cpu, g_dtype = DType::f32; }
+void reset_run_settings() { g_device = Device::cpu, g_dtype = DType::f32, g_import = {}; }
+
+std::string weights_flag(Args& a) {
+  const std::string w = a.get("--weights", "");
+  g_import.preprocess = a.get("--preprocess", "");
+  const std::vector<std::string> modes = {"torch", "tf", "caffe", "unit", "gray", "none"};
+  if (!g_import.preprocess.empty() && std::find(modes.begin(), modes.end(), g_import.preprocess) == modes.end())
+    throw UsageError("--preprocess must be torch, tf, caffe, unit, gray or none, not '" + g_import.preprocess + "'");
+  g_import.size = a.get_int("--size", 0, 0, 4096);  // 0: as the file says
+  g_import.labels = a.get("--labels", "");
+  return w;
+}
 
 DType apply_precision(Args& a) {
   const std::string p = a.get("--precision", "float32");
@@ -120,12 +132,12 @@ DType apply_precision(Args& a) {
 DType precision() { return g_dtype; }
 
 std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& model) {
-  return gt::load_model(weights, model, g_device, g_dtype);
+  return gt::load_model(weights, model, g_device, g_dtype, g_import);
 }
 
 xai::Subject load_subject(const std::string& weights, const std::string& model, const std::string& image,
                           const std::string& resize) {
-  return xai::load_subject(weights, model, image, resize, g_device, g_dtype);
+  return xai::load_subject(weights, model, image, resize, g_device, g_dtype, g_import);
 }
 
 std::vector<int64_t> top_classes(const std::vector<float>& probs, size_t k) {

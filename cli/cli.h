@@ -112,14 +112,22 @@ Device apply_device(Args& a);
 // in that dtype, so that the forward pass and the tape run in it; raw outputs are written in it.
 DType apply_precision(Args& a);
 DType precision();  // what apply_precision read (float32 before)
-// Back to cpu and float32: each run of main() starts from them (tests run several in one process).
+// Reads --weights and what an imported model's file does not say (--preprocess, --size, --labels:
+// GT_FLAG_WEIGHTS), for load_model and load_subject. Returns the --weights value.
+std::string weights_flag(Args& a);
+// Back to cpu, float32 and no import options: each run of main() starts from them (tests run several
+// in one process).
 void reset_run_settings();
 
 // The flags that many commands share, each described once: commands put these into their help text.
-#define GT_FLAG_WEIGHTS                                                                                   \
-  "  --weights FILE   the model: TF Lite .tflite, Keras .h5, or gradtrace's .h5 (default: the embedded\n" \
-  "                   fashion_cnn); random:ARCH[:SEED], the architecture with fresh weights (a sanity\n"  \
-  "                   check: a map that looks the same on it does not explain the training)\n"
+#define GT_FLAG_WEIGHTS                                                                                      \
+  "  --weights FILE   the model: ONNX .onnx, TF Lite .tflite, Keras .h5, or gradtrace's .h5 (default: the\n" \
+  "                   embedded fashion_cnn); random:ARCH[:SEED], the architecture with fresh weights (a\n"   \
+  "                   sanity check: a map that looks the same on it does not explain the training)\n"        \
+  "  --preprocess P   for an .onnx: how its input is scaled: torch, tf (-1..1), caffe, unit (0..1),\n"       \
+  "                   gray or none (default for a 1000-class ImageNet model: torch)\n"                       \
+  "  --size N         for an .onnx with a dynamic height and width: the input size\n"                        \
+  "  --labels FILE    for an .onnx: the class names, one per line\n"
 #define GT_FLAG_MODEL "  --model NAME     the architecture; may be left out, the weights file identifies it\n"
 #define GT_FLAG_RESIZE \
   "  --resize MODE    squash (the whole image) or crop (the centre); default: as the weights' origin\n"

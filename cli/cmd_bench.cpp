@@ -19,11 +19,13 @@ namespace {
 const char* kHelp =
     "usage: gradtrace bench conv [options]\n"
     "       gradtrace bench --model NAME [--task forward|saliency|gradcam|ig50|all] [--repeat R] [--device D]\n"
+    "       gradtrace bench --weights FILE [--task ...]\n"
     "\n"
     "With --model: times a whole model with random weights at batch 1, its default input size, as the\n"
-    "PyTorch reference benchmark does (tools/bench_vs_torch.sh runs both): 'forward' (no gradients),\n"
-    "'saliency' (the gradient of\n"
-    "logit 281 w.r.t. the input), 'gradcam' (at the model's default layer) or 'ig50' (Integrated\n"
+    "PyTorch reference benchmark does (tools/bench_vs_torch.sh runs both); with --weights, the model of\n"
+    "that file (an imported .onnx against the zoo model with the same weights, say): 'forward' (no\n"
+    "gradients), 'saliency' (the gradient of logit 281 w.r.t. the input), 'gradcam' (at the model's\n"
+    "default layer) or 'ig50' (Integrated\n"
     "Gradients, 50 midpoints from a zero baseline in batches of 10; --batch sets it, default 50 on\n"
     "cuda as the PyTorch script does there). Prints the median in ms.\n"
     "\n"
@@ -32,6 +34,7 @@ const char* kHelp =
     "(backward-data), and the ratio input-gradient / forward. Random data; no model weights needed.\n"
     "\n"
     "options:\n"
+    "  --weights FILE   a model file, as every command takes it (--preprocess, --size, --labels too)\n"
     "  --batch N        batch size (default 1; with --model: IG's batch)\n"
     "  --size S         input height and width (default 224)\n"
     "  --repeat R       timed runs per layer and pass; the median is reported (default 5)\n"
@@ -113,13 +116,20 @@ int bench_model(Args& a, const std::string& name) {
   const int threads = apply_threads(a);
   const Device dev = apply_device(a);
   const int ig_batch = int(a.get_int("--batch", dev == Device::cuda ? 50 : 10, 1, 50));
+  const std::string weights = weights_flag(a);
   a.finish();
   const std::vector<std::string> all = {"forward", "saliency", "gradcam", "ig50"};
   if (task != "all" && std::find(all.begin(), all.end(), task) == all.end())
     throw UsageError("--task must be forward, saliency, gradcam, ig50 or all");
-  auto m = nn::make_model(name);
-  nn::init_parameters(*m, 1);
-  m->to(dev);
+  std::unique_ptr<nn::Model> m;
+  if (weights.empty()) {
+    m = nn::make_model(name);
+    nn::init_parameters(*m, 1);
+    m->to(dev);
+  } else {
+    m = load_model(weights, name);
+  }
+  const std::string label = weights.empty() ? name : weights;
   // On the device, as the PyTorch script's: a host input would send the logits back to the host, and
   // their gradient out again, in the middle of every pass (nn::Model::operator()).
   const Tensor x = Tensor::uniform({1, m->info.channels, m->info.input_h, m->info.input_w}, -1, 1, 7).to(dev);
@@ -144,7 +154,7 @@ int bench_model(Args& a, const std::string& name) {
       }
       backend(dev).synchronize();  // a GPU may still be working on results left on it (Grad-CAM's map)
     });
-    std::printf("%s %s: %.2f ms (%s, batch 1, %lldx%lld, %d threads, median of %d)\n", name.c_str(), job.c_str(), ms,
+    std::printf("%s %s: %.2f ms (%s, batch 1, %lldx%lld, %d threads, median of %d)\n", label.c_str(), job.c_str(), ms,
                 to_string(dev), (long long)m->info.input_h, (long long)m->info.input_w, threads, repeat);
   }
   return 0;
@@ -159,7 +169,7 @@ int run_bench(int argc, char** argv) {
     return 0;
   }
   const std::string model = a.get("--model", "");
-  if (!model.empty()) return bench_model(a, model);
+  if (!model.empty() || a.given("--weights")) return bench_model(a, model);
   const std::vector<std::string>& pos = a.positional();
   if (pos.size() != 1) throw UsageError("name one benchmark (known: conv, or --model NAME)");
   if (pos[0] == "conv") return bench_conv(a);

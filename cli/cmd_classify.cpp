@@ -35,7 +35,7 @@ int run_classify(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string weights = weights_flag(a), image = a.get("--image", ""), model_name = a.get("--model", "");
   const std::string raw = a.get("--raw", ""), resize = a.get("--resize", "");
   const long top = a.get_int("--top", 5, 1, 100000);
   const bool json = a.flag("--json");

@@ -51,7 +51,7 @@ int run_counterfactual(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string weights = weights_flag(a), image = a.get("--image", ""), model_name = a.get("--model", "");
   const std::string target_s = a.get("--target", ""), out = a.get("--out", "counterfactual.png");
   const std::string raw = a.get("--raw", ""), resize = a.get("--resize", ""), cmap = a.get("--cmap", "hot");
   std::string saliency_out = a.get("--saliency", "");

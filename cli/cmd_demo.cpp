@@ -163,7 +163,7 @@ int run_demo(int argc, char** argv) {
     return 0;
   }
   const std::string out = a.get("--out", "out"), images_s = a.get("--images", ""), cmap = a.get("--cmap", "hot");
-  const std::string weights = find_imagenet_weights(a.get("--weights", ""));
+  const std::string weights = find_imagenet_weights(weights_flag(a));
   std::string photo = a.get("--photo", "");
   const std::string methods_s = a.get("--methods", "saliency,gradcam,ig");
   const int steps = int(a.get_int("--steps", 50, 2, 100000));

@@ -31,7 +31,7 @@ int run_eval(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string weights = a.get("--weights", ""), dataset = a.get("--dataset", "");
+  const std::string weights = weights_flag(a), dataset = a.get("--dataset", "");
   const bool json = a.flag("--json"), strict = a.flag("--strict");
   const long batch = a.get_int("--batch", 200, 1, 1L << 20);
   apply_threads(a);

@@ -141,7 +141,7 @@ int run_explain(int argc, char** argv) {
     print_help(method);
     return 0;
   }
-  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string weights = weights_flag(a), image = a.get("--image", ""), model_name = a.get("--model", "");
   const std::string target_s = a.get("--target", ""), out = a.get("--out", name + ".png"), raw = a.get("--raw", "");
   const std::string resize = a.get("--resize", "");
   xai::MapOptions map;

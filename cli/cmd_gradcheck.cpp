@@ -38,7 +38,7 @@ int run_gradcheck(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), layer = a.get("--layer", "");
+  const std::string weights = weights_flag(a), image = a.get("--image", ""), layer = a.get("--layer", "");
   const std::string model_name = a.get("--model", "");
   SampledOptions o;
   o.samples = int(a.get_int("--samples", 20, 1, 100000));

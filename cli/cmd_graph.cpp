@@ -121,7 +121,7 @@ int run_graph(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string model = a.get("--model", ""), weights = a.get("--weights", ""), out = a.get("--out", "");
+  const std::string model = a.get("--model", ""), weights = weights_flag(a), out = a.get("--out", "");
   nn::ModelOptions o;
   o.alpha = a.get_double("--alpha", 1.0, 0.01, 4.0);
   o.input_size = a.get_int("--size", 0, 0, 4096);

@@ -116,7 +116,7 @@ int run_inspect(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string weights = weights_flag(a), image = a.get("--image", ""), model_name = a.get("--model", "");
   const std::string target_s = a.get("--target", ""), pattern = a.get("--layer", ""), dump = a.get("--dump", "");
   const std::string resize = a.get("--resize", ""), plot = a.get("--plot", "");
   const double max_bytes = a.get_double("--max-bytes", 2e9, 0, 1e18);

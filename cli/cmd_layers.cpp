@@ -28,7 +28,7 @@ int run_layers(int argc, char** argv) {
     std::printf("\nmodels:%s\n", names.c_str());
     return 0;
   }
-  const std::string model = a.get("--model", ""), weights = a.get("--weights", "");
+  const std::string model = a.get("--model", ""), weights = weights_flag(a);
   nn::ModelOptions o;
   o.alpha = a.get_double("--alpha", 1.0, 0.01, 4.0);
   o.input_size = a.get_int("--size", 0, 0, 4096);

@@ -33,7 +33,7 @@ int run_metrics(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string weights = weights_flag(a), image = a.get("--image", ""), model_name = a.get("--model", "");
   const std::string map_file = a.get("--map", ""), method = a.get("--method", ""), target_s = a.get("--target", "");
   const std::string raw = a.get("--raw", "");
   const int steps = int(a.get_int("--steps", 50, 1, 100000));

@@ -167,7 +167,7 @@ int run_report(int argc, char** argv) {
     std::fputs(help().c_str(), stdout);
     return 0;
   }
-  const std::string weights = a.get("--weights", ""), image = a.get("--image", ""), model_name = a.get("--model", "");
+  const std::string weights = weights_flag(a), image = a.get("--image", ""), model_name = a.get("--model", "");
   const bool cmap_given = a.given("--cmap"), caption = !a.flag("--no-caption");
   const std::string out = a.get("--out", ""), target_s = a.get("--target", ""), cmap = a.get("--cmap", "hot");
   const std::vector<std::string> methods = chosen_methods(a.get("--methods", ""));

@@ -126,7 +126,8 @@ GraphModel::~GraphModel() = default;
 
 Tensor GraphModel::forward(const Tensor& x) {
   const auto out = run({tensor_value(x)});
-  if (!out[0].t.defined()) throw Error(spec_.source + ": the graph's output is a constant, not a function of its input");
+  if (!out[0].t.defined())
+    throw Error(spec_.source + ": the graph's output is a constant, not a function of its input");
   return out[0].t;
 }
 

@@ -41,9 +41,9 @@ struct GraphNode {
 };
 
 struct GraphSpec {
-  std::vector<std::string> values;     // every value's name, by id
-  std::map<int, HostValue> constants;  // initializers
-  std::vector<int> inputs, outputs;    // the graph's runtime inputs and its outputs
+  std::vector<std::string> values;               // every value's name, by id
+  std::map<int, HostValue> constants;            // initializers
+  std::vector<int> inputs, outputs;              // the graph's runtime inputs and its outputs
   std::vector<std::vector<int64_t>> input_dims;  // per input; -1 for a dynamic size
   std::vector<GraphNode> nodes;                  // in any order: the build sorts them
   int64_t opset = 13;
@@ -60,8 +60,8 @@ class GraphModel : public Model {
  public:
   // Sorts the nodes, folds the constant parts, turns constant weights into layers (Conv2d, BatchNorm,
   // parameters) and plans the fusions. Throws gt::Error naming the node of an unsupported op, and the
-  // supported ops.
-  explicit GraphModel(GraphSpec spec);
+  // supported ops. The parameters are made in `dtype` from the file's values (float64: exactly).
+  explicit GraphModel(GraphSpec spec, DType dtype = DType::f32);
   ~GraphModel() override;
   // The first graph input is x; the first output is returned.
   Tensor forward(const Tensor& x) override;

@@ -14,6 +14,7 @@ namespace gt::nn {
 struct GraphBuilder {
   GraphModel& m;
   GraphSpec& s;
+  DType dtype;                 // of the parameters
   std::vector<int> producer;   // value id -> node index, -1 for inputs and constants
   std::vector<int> consumers;  // value id -> uses (a graph output counts as one)
   std::vector<int> consumer;   // value id -> the last node that reads it
@@ -130,7 +131,7 @@ struct GraphBuilder {
     return k < n.inputs.size() && n.inputs[k] >= 0 && s.constants.count(n.inputs[k]);
   }
   const HostValue& value(const GraphNode& n, size_t k) const { return s.constants.at(n.inputs[k]); }
-  static Tensor tensor(const HostValue& h, const Shape& shape) { return Tensor::from_vector(shape, h.data, DType::f32); }
+  Tensor tensor(const HostValue& h, const Shape& shape) const { return Tensor::from_vector(shape, h.data, dtype); }
 
   // Conv with constant weights (and bias): a Conv2d layer; 1-D kernels become 1 x k.
   void plan_conv(size_t i) {
@@ -172,7 +173,8 @@ struct GraphBuilder {
     const double eps = n.attrs.count("epsilon") ? n.attrs.at("epsilon").f : 1e-5;
     const bool training = n.attrs.count("training_mode") && n.attrs.at("training_mode").i;
     const int conv = training ? -1 : fusable_conv(n.inputs[0]);
-    BatchNorm& bn = conv >= 0 ? m.add_bn(*m.plans_[size_t(conv)].conv, n.name, C, eps) : m.add<BatchNorm>(n.name, C, eps);
+    BatchNorm& bn =
+        conv >= 0 ? m.add_bn(*m.plans_[size_t(conv)].conv, n.name, C, eps) : m.add<BatchNorm>(n.name, C, eps);
     bn.weight = tensor(gamma, {C});
     bn.bias = tensor(value(n, 2), {C});
     bn.running_mean = tensor(value(n, 3), {C});
@@ -227,8 +229,8 @@ struct GraphBuilder {
     if (has_c)
       for (int64_t o = 0; o < N; ++o) bias[size_t(o)] = beta * value(n, 2).data[size_t(o)];
     Dense& d = m.add<Dense>(n.name, K, N);
-    d.weight = Tensor::from_vector({N, K}, w, DType::f32);
-    d.bias = Tensor::from_vector({N}, bias, DType::f32);
+    d.weight = Tensor::from_vector({N, K}, w, dtype);
+    d.bias = Tensor::from_vector({N}, bias, dtype);
     m.plans_[i].dense = &d;
   }
 
@@ -280,11 +282,11 @@ struct GraphBuilder {
   }
 };
 
-GraphModel::GraphModel(GraphSpec spec) : spec_(std::move(spec)) {
+GraphModel::GraphModel(GraphSpec spec, DType dtype) : spec_(std::move(spec)) {
   for (const GraphNode& n : spec_.nodes)
     for (int id : n.inputs)
       if (id >= int(spec_.values.size())) throw Error(spec_.source + ": node '" + n.name + "' reads an unknown value");
-  GraphBuilder{*this, spec_, {}, {}, {}}.build();
+  GraphBuilder{*this, spec_, dtype, {}, {}, {}}.build();
   info.arch = "graph";
   info.variant = "graph";
   info.preprocessing = "none";

@@ -225,7 +225,8 @@ std::vector<Value> pad(OpContext& ctx) {
   double value = ctx.attr("value", 0.0);
   if (ctx.opset() >= 11 && ctx.has(2)) value = ctx.scalar(2);
   const int r = x.ndim();
-  if (p.size() != size_t(2 * r)) ctx.fail("pads has " + std::to_string(p.size()) + " values for a rank-" + std::to_string(r) + " input");
+  if (p.size() != size_t(2 * r))
+    ctx.fail("pads has " + std::to_string(p.size()) + " values for a rank-" + std::to_string(r) + " input");
   for (int i = 0; i < 2 * r; ++i)
     if (p[size_t(i)] < 0 || ((i % r) < r - 2 && p[size_t(i)] != 0))
       ctx.fail("only non-negative padding of the last two axes is supported");
@@ -276,9 +277,9 @@ void add_layout_ops(std::map<std::string, OpFn>& t) {
 }
 
 bool host_capable(const std::string& op) {
-  static const std::set<std::string> ops = {"Identity", "Dropout", "Constant", "Shape",   "Gather", "Cast", "Unsqueeze",
-                                            "Squeeze",  "Reshape", "Flatten",  "Concat",  "Add",    "Sub",  "Mul",
-                                            "Div"};
+  static const std::set<std::string> ops = {"Identity", "Dropout",   "Constant", "Shape",   "Gather",
+                                            "Cast",     "Unsqueeze", "Squeeze",  "Reshape", "Flatten",
+                                            "Concat",   "Add",       "Sub",      "Mul",     "Div"};
   return ops.count(op) > 0;
 }
 

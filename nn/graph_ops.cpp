@@ -2,11 +2,11 @@
 // tape's ops: Conv, Gemm, MatMul, the element-wise arithmetic and activations, Softmax and
 // LogSoftmax, the poolings and BatchNormalization. 1-D convolutions and poolings (N, C, L) run as
 // 2-D ones on (N, C, 1, L).
+#include "nn/graph_ops.h"
+
 #include <array>
 #include <cmath>
 #include <limits>
-
-#include "nn/graph_ops.h"
 
 namespace gt::nn {
 namespace {
@@ -193,9 +193,15 @@ std::vector<Value> activation(OpContext& ctx) {
   if (op == "PRelu") y = ops::sub(ops::relu(x), ops::mul(prelu_slope(ctx, x), neg_part(x)));
   // elu: max(x, 0) + alpha (e^min(x, 0) - 1)
   if (op == "Elu")
-    y = ops::add(ops::relu(x),
-                 ops::mul_scalar(ops::add_scalar(ops::exp(ops::mul_scalar(neg_part(x), -1)), -1), ctx.attr("alpha", 1.0)));
-  if (op == "HardSigmoid") y = hard_sigmoid(x, ctx.attr("alpha", 0.2), ctx.attr("beta", 0.5));
+    y = ops::add(ops::relu(x), ops::mul_scalar(ops::add_scalar(ops::exp(ops::mul_scalar(neg_part(x), -1)), -1),
+                                               ctx.attr("alpha", 1.0)));
+  if (op == "HardSigmoid") {
+    // ONNX attributes are float32: PyTorch's hardsigmoid, x / 6 + 1/2, arrives as float(1/6), which
+    // would cost float64 runs 1e-6 of relative accuracy. Taken as the 1/6 it stands for.
+    double alpha = ctx.attr("alpha", 0.2);
+    if (float(alpha) == float(1.0 / 6)) alpha = 1.0 / 6;
+    y = hard_sigmoid(x, alpha, ctx.attr("beta", 0.5));
+  }
   if (op == "HardSwish") y = ops::mul(x, hard_sigmoid(x, 1.0 / 6, 0.5));
   return {tensor_value(y)};
 }
@@ -218,10 +224,10 @@ std::vector<Value> softmax(OpContext& ctx) {
   const int r = x.ndim();
   auto rows = [&](const Tensor& t, int ax) {
     const int64_t inner = t.numel() / std::max<int64_t>(1, [&] {
-      int64_t o = 1;
-      for (int i = 0; i < ax; ++i) o *= t.dim(i);
-      return o;
-    }());
+                            int64_t o = 1;
+                            for (int i = 0; i < ax; ++i) o *= t.dim(i);
+                            return o;
+                          }());
     const Tensor m = ops::reshape(t, {t.numel() / std::max<int64_t>(1, inner), inner});
     return ops::reshape(log ? ops::log_softmax(m) : ops::softmax(m), t.shape());
   };
@@ -285,8 +291,8 @@ void add_network_ops(std::map<std::string, OpFn>& t) {
   t["Gemm"] = gemm;
   t["MatMul"] = matmul;
   for (const char* op : {"Add", "Sub", "Mul", "Div"}) t[op] = arithmetic;
-  for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Abs", "Neg", "LeakyRelu", "PRelu", "Elu", "HardSigmoid",
-                         "HardSwish"})
+  for (const char* op :
+       {"Relu", "Sigmoid", "Tanh", "Exp", "Abs", "Neg", "LeakyRelu", "PRelu", "Elu", "HardSigmoid", "HardSwish"})
     t[op] = activation;
   t["Clip"] = clip;
   t["Softmax"] = softmax;

@@ -22,16 +22,16 @@ class ParamLayer : public Layer {
 };
 
 struct GraphModel::Plan {
-  Conv2d* conv = nullptr;           // Conv with constant weights (fusable with what follows)
-  BatchNorm* bn = nullptr;          // BatchNormalization with constant parameters
-  Dense* dense = nullptr;           // Gemm with a constant weight and bias
-  ParamLayer* params = nullptr;     // the other constant inputs used as tensors
-  std::map<size_t, size_t> param;   // input slot -> index in params->tensors
-  Act act = Act::none;              // Conv: the activation fused after it (conv_bn)
-  std::string act_layer;            // ... and its node's name
-  int result = -1;                  // Conv: the value id the fused call yields (BN's or the activation's)
-  int fused_relu = -1;              // Add: the Relu node that add_relu may absorb
-  bool absorbed = false;            // runs inside another node's call
+  Conv2d* conv = nullptr;          // Conv with constant weights (fusable with what follows)
+  BatchNorm* bn = nullptr;         // BatchNormalization with constant parameters
+  Dense* dense = nullptr;          // Gemm with a constant weight and bias
+  ParamLayer* params = nullptr;    // the other constant inputs used as tensors
+  std::map<size_t, size_t> param;  // input slot -> index in params->tensors
+  Act act = Act::none;             // Conv: the activation fused after it (conv_bn)
+  std::string act_layer;           // ... and its node's name
+  int result = -1;                 // Conv: the value id the fused call yields (BN's or the activation's)
+  int fused_relu = -1;             // Add: the Relu node that add_relu may absorb
+  bool absorbed = false;           // runs inside another node's call
 };
 
 // An op function's view of its node while the graph runs (or while the builder folds constants).

@@ -165,7 +165,13 @@ std::vector<LayerShape> layer_shapes(Model& m) {
       rows.push_back({layer, op, out.shape()});
     return out;
   });
-  m(Tensor::zeros({1, m.info.channels, m.info.input_h, m.info.input_w}));
+  DType dtype = DType::f32;  // the parameters'
+  for (auto& [name, t] : m.named_parameters())
+    if (t->defined()) {
+      dtype = t->dtype();
+      break;
+    }
+  m(Tensor::zeros({1, m.info.channels, m.info.input_h, m.info.input_w}, dtype));
   return rows;
 }
 

@@ -3,6 +3,7 @@
 #include "nn/init.h"
 #include "weights/format.h"
 #include "weights/keras.h"
+#include "weights/onnx.h"
 #include "weights/tflite.h"
 
 namespace gt {
@@ -32,7 +33,8 @@ bool ends_with(const std::string& s, const std::string& e) {
 
 }  // namespace
 
-std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& arch, Device device, DType dtype) {
+std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::string& arch, Device device, DType dtype,
+                                      const ImportOptions& import) {
   if (!arch.empty()) {
     try {
       nn::check_model_name(arch);
@@ -45,13 +47,15 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
     m = load_embedded_weights();
   else if (weights.rfind("random:", 0) == 0)
     m = random_model(weights.substr(7));
+  else if (ends_with(weights, ".onnx"))
+    m = onnx_import::load(weights, import, dtype);
   else if (ends_with(weights, ".tflite"))
     m = tflite::load(weights);
   else if (ends_with(weights, ".h5"))
     m = is_keras_file(weights) ? load_keras(weights, arch, dtype) : load_weights(weights, dtype);
   else
     throw Error("weights file " + weights +
-                ": unsupported format (gradtrace reads .tflite, Keras .h5 and its own .h5)");
+                ": unsupported format (gradtrace reads .onnx, .tflite, Keras .h5 and its own .h5)");
   if (!arch.empty() && arch != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + arch);
   m->to(dtype);

@@ -23,11 +23,25 @@ using nn::HostValue;
 // Bytes per element of the TensorProto data types we read; 0 for the others.
 size_t elem_bytes(int type) {
   switch (type) {
-    case 1: case 6: return 4;                 // FLOAT, INT32
-    case 2: case 3: case 9: return 1;         // UINT8, INT8, BOOL
-    case 4: case 5: case 10: case 16: return 2;  // UINT16, INT16, FLOAT16, BFLOAT16
-    case 7: case 11: case 12: case 13: return 8;  // INT64, DOUBLE, UINT32 (as 8 in uint64_data), UINT64
-    default: return 0;
+    case 1:
+    case 6:
+      return 4;  // FLOAT, INT32
+    case 2:
+    case 3:
+    case 9:
+      return 1;  // UINT8, INT8, BOOL
+    case 4:
+    case 5:
+    case 10:
+    case 16:
+      return 2;  // UINT16, INT16, FLOAT16, BFLOAT16
+    case 7:
+    case 11:
+    case 12:
+    case 13:
+      return 8;  // INT64, DOUBLE, UINT32 (as 8 in uint64_data), UINT64
+    default:
+      return 0;
   }
 }
 
@@ -38,19 +52,32 @@ double raw_value(int type, const uint8_t* p) {
     return v;
   };
   switch (type) {
-    case 1: return get(float{});
-    case 2: return get(uint8_t{});
-    case 3: return get(int8_t{});
-    case 4: return get(uint16_t{});
-    case 5: return get(int16_t{});
-    case 6: return get(int32_t{});
-    case 7: return double(get(int64_t{}));
-    case 9: return get(uint8_t{}) != 0;
-    case 10: return half_to_float(get(uint16_t{}));
-    case 11: return get(double{});
-    case 12: return get(uint32_t{});
-    case 13: return double(get(uint64_t{}));
-    default: return bfloat16_to_float(get(uint16_t{}));  // 16
+    case 1:
+      return get(float{});
+    case 2:
+      return get(uint8_t{});
+    case 3:
+      return get(int8_t{});
+    case 4:
+      return get(uint16_t{});
+    case 5:
+      return get(int16_t{});
+    case 6:
+      return get(int32_t{});
+    case 7:
+      return double(get(int64_t{}));
+    case 9:
+      return get(uint8_t{}) != 0;
+    case 10:
+      return half_to_float(get(uint16_t{}));
+    case 11:
+      return get(double{});
+    case 12:
+      return get(uint32_t{});
+    case 13:
+      return double(get(uint64_t{}));
+    default:
+      return bfloat16_to_float(get(uint16_t{}));  // 16
   }
 }
 
@@ -67,7 +94,8 @@ std::string external_bytes(const ::onnx::TensorProto& t, const std::string& wher
   if (dir.empty()) throw Error(where + ": external data cannot be read from here");
   if (location.empty() || location.find("..") != std::string::npos || location[0] == '/')
     throw Error(where + ": external data location '" + location + "' must be a file beside the model");
-  if (length != want) throw Error(where + ": external data of " + std::to_string(length) + " bytes, not " + std::to_string(want));
+  if (length != want)
+    throw Error(where + ": external data of " + std::to_string(length) + " bytes, not " + std::to_string(want));
   std::ifstream f(dir + "/" + location, std::ios::binary);
   if (!f) throw Error(where + ": cannot open its external data file " + dir + "/" + location);
   f.seekg(0, std::ios::end);
@@ -109,28 +137,47 @@ HostValue tensor_of(const ::onnx::TensorProto& t, const std::string& file, const
     for (const auto& v : field) h.data.push_back(convert(v));
   };
   auto same = [](auto v) { return double(v); };
-  if (type == 1) take(t.float_data(), same);
-  else if (type == 11) take(t.double_data(), same);
-  else if (type == 7) take(t.int64_data(), same);
-  else if (type == 12 || type == 13) take(t.uint64_data(), same);
-  else if (type == 10) take(t.int32_data(), [](int32_t v) { return double(half_to_float(uint16_t(v))); });
-  else if (type == 16) take(t.int32_data(), [](int32_t v) { return double(bfloat16_to_float(uint16_t(v))); });
-  else take(t.int32_data(), same);
+  if (type == 1)
+    take(t.float_data(), same);
+  else if (type == 11)
+    take(t.double_data(), same);
+  else if (type == 7)
+    take(t.int64_data(), same);
+  else if (type == 12 || type == 13)
+    take(t.uint64_data(), same);
+  else if (type == 10)
+    take(t.int32_data(), [](int32_t v) { return double(half_to_float(uint16_t(v))); });
+  else if (type == 16)
+    take(t.int32_data(), [](int32_t v) { return double(bfloat16_to_float(uint16_t(v))); });
+  else
+    take(t.int32_data(), same);
   return h;
 }
 
 Attr attr_of(const ::onnx::AttributeProto& a, const std::string& file, const std::string& dir) {
   Attr r;
   switch (a.type()) {
-    case ::onnx::AttributeProto::FLOAT: r.kind = Attr::real, r.f = a.f(); break;
-    case ::onnx::AttributeProto::INT: r.kind = Attr::integer, r.i = a.i(); break;
-    case ::onnx::AttributeProto::STRING: r.kind = Attr::text, r.s = a.s(); break;
-    case ::onnx::AttributeProto::TENSOR: r.kind = Attr::tensor, r.t = tensor_of(a.t(), file, dir); break;
+    case ::onnx::AttributeProto::FLOAT:
+      r.kind = Attr::real, r.f = a.f();
+      break;
+    case ::onnx::AttributeProto::INT:
+      r.kind = Attr::integer, r.i = a.i();
+      break;
+    case ::onnx::AttributeProto::STRING:
+      r.kind = Attr::text, r.s = a.s();
+      break;
+    case ::onnx::AttributeProto::TENSOR:
+      r.kind = Attr::tensor, r.t = tensor_of(a.t(), file, dir);
+      break;
     case ::onnx::AttributeProto::FLOATS:
       r.kind = Attr::reals, r.floats.assign(a.floats().begin(), a.floats().end());
       break;
-    case ::onnx::AttributeProto::INTS: r.kind = Attr::integers, r.ints.assign(a.ints().begin(), a.ints().end()); break;
-    default: r.kind = Attr::text; break;  // graphs, strings lists: no op we run reads them
+    case ::onnx::AttributeProto::INTS:
+      r.kind = Attr::integers, r.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    default:
+      r.kind = Attr::text;
+      break;  // graphs, strings lists: no op we run reads them
   }
   return r;
 }
@@ -163,12 +210,14 @@ struct Reader {
     for (const auto& in : g.input()) {
       if (initialized.count(in.name())) continue;  // older exporters list the weights as inputs too
       if (!in.type().has_tensor_type())
-        throw Error(s.source + ": input '" + in.name() + "' is not a tensor (sequences and optionals are not supported)");
+        throw Error(s.source + ": input '" + in.name() +
+                    "' is not a tensor (sequences and optionals are not supported)");
       if (in.type().tensor_type().elem_type() == 16)
         throw Error(s.source + ": input '" + in.name() + "' is bfloat16 (not supported)");
       s.inputs.push_back(id(in.name()));
       std::vector<int64_t> d;
-      for (const auto& dim : in.type().tensor_type().shape().dim()) d.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+      for (const auto& dim : in.type().tensor_type().shape().dim())
+        d.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
       s.input_dims.push_back(d);
     }
     std::set<std::string> names;
@@ -216,6 +265,83 @@ HostValue read_tensor(const std::vector<uint8_t>& bytes, const std::string& name
   ::onnx::TensorProto t;
   if (!t.ParseFromArray(bytes.data(), int(bytes.size()))) throw Error(name + ": not an ONNX TensorProto");
   return tensor_of(t, name, "");
+}
+
+}  // namespace gt::onnx_import
+
+namespace gt::onnx_import {
+namespace {
+
+// One class name per line; blank lines end nothing (a name may be empty only at the end).
+std::vector<std::string> read_labels(const std::string& path) {
+  const std::vector<uint8_t> bytes = read_file(path, uint64_t(64) << 20, "labels file " + path);
+  std::vector<std::string> names;
+  std::string line;
+  for (uint8_t c : bytes) {
+    if (c == '\n') {
+      names.push_back(line);
+      line.clear();
+    } else if (c != '\r') {
+      line += char(c);
+    }
+  }
+  if (!line.empty()) names.push_back(line);
+  while (!names.empty() && names.back().empty()) names.pop_back();
+  if (names.empty()) throw Error("labels file " + path + " names no classes");
+  return names;
+}
+
+// The input's (C, H, W), with o.size for a dynamic or any given height and width.
+void describe_input(nn::GraphModel& g, const std::string& path, const ImportOptions& o) {
+  const nn::GraphSpec& s = g.spec();
+  if (s.inputs.size() != 1)
+    throw Error(path + ": the model has " + std::to_string(s.inputs.size()) +
+                " inputs; gradtrace explains models with one image input");
+  const std::vector<int64_t>& d = s.input_dims[0];
+  if (d.size() != 4)
+    throw Error(path + ": the input '" + s.values[size_t(s.inputs[0])] + "' has " + std::to_string(d.size()) +
+                " dimensions; an image model takes (N, C, H, W)");
+  if (d[1] <= 0 || d[1] > 64)
+    throw Error(path + ": the input's channel count is " + (d[1] < 0 ? "dynamic" : std::to_string(d[1])));
+  if ((d[2] <= 0 || d[3] <= 0) && o.size <= 0)
+    throw Error(path + ": the input's height and width are dynamic; give them with --size N");
+  g.info.channels = d[1];
+  g.info.input_h = o.size > 0 ? o.size : d[2];
+  g.info.input_w = o.size > 0 ? o.size : d[3];
+  if (g.info.input_h > 4096 || g.info.input_w > 4096) throw Error(path + ": an input over 4096 pixels a side");
+}
+
+}  // namespace
+
+std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o, DType dtype) {
+  auto g = std::make_unique<nn::GraphModel>(read_graph(path), dtype);
+  describe_input(*g, path, o);
+  // A dry run names the output size and the last spatial layer (Grad-CAM's default).
+  for (const nn::LayerShape& row : nn::layer_shapes(*g)) {
+    if (row.shape.ndim() == 4 && row.shape[2] * row.shape[3] > 1) g->info.gradcam_layer = row.layer;
+    g->info.classes = row.shape.ndim() == 2 ? row.shape[1] : 0;
+  }
+  nn::ModelInfo& info = g->info;
+  info.arch = "onnx";
+  info.variant = "onnx";
+  if (info.classes <= 0) throw Error(path + ": the model's output is not (N, classes) logits");
+  // torchvision's ImageNet classifiers: the one case where the conventions can be assumed.
+  const bool imagenet = info.channels == 3 && info.classes == 1000 && info.input_h >= 160 && info.input_h <= 600;
+  if (o.preprocess.empty() && !imagenet)
+    throw Error(path +
+                ": ONNX stores no preprocessing; say how the input is scaled with --preprocess torch|tf|caffe|"
+                "unit|none");
+  info.preprocessing = o.preprocess.empty() ? "torch" : o.preprocess;
+  info.resize = info.preprocessing == "torch" ? "crop" : "squash";
+  info.labels = imagenet ? "imagenet1000" : "none";
+  if (!o.labels.empty()) {
+    info.class_names = read_labels(o.labels);
+    if (int64_t(info.class_names.size()) != info.classes)
+      throw Error("labels file " + o.labels + " names " + std::to_string(info.class_names.size()) +
+                  " classes; the model has " + std::to_string(info.classes));
+    info.labels = "custom";
+  }
+  return g;
 }
 
 }  // namespace gt::onnx_import

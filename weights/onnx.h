@@ -32,7 +32,7 @@ nn::HostValue read_tensor(const std::vector<uint8_t>& bytes, const std::string& 
 // and width need o.size. Preprocessing and labels default to the torchvision convention (torch
 // normalisation, crop resizing, the ImageNet names) for a 3 x 224 x 224-ish input with 1000 outputs;
 // any other model must state its preprocessing.
-std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o = {});
+std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o = {}, DType dtype = DType::f32);
 
 }  // namespace onnx_import
 }  // namespace gt

@@ -10,9 +10,9 @@
 namespace gt::xai {
 
 Subject load_subject(const std::string& weights, const std::string& arch, const std::string& image,
-                     const std::string& resize, Device device, DType dtype) {
+                     const std::string& resize, Device device, DType dtype, const ImportOptions& import) {
   Subject s;
-  s.model = load_model(weights, arch, device, dtype);
+  s.model = load_model(weights, arch, device, dtype, import);
   s.resize = resize;
   const nn::ModelInfo& info = s.model->info;
   if (!info.include_top)

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "nn/model.h"
+#include "weights/load.h"
 #include "xai/metrics.h"
 #include "xai/saliency.h"
 
@@ -30,7 +31,8 @@ struct Subject {
 // weights: as gt::load_model takes it; image: a picture, fashion-mnist:SPLIT:K or an .h5 tensor.
 // The model runs in dtype (float64: the model and the tape in double), and x is made in it.
 Subject load_subject(const std::string& weights, const std::string& arch, const std::string& image,
-                     const std::string& resize, Device device = Device::cpu, DType dtype = DType::f32);
+                     const std::string& resize, Device device = Device::cpu, DType dtype = DType::f32,
+                     const ImportOptions& import = {});
 
 // Deletion (pixels go black, as RISE does) and insertion (pixels come back into the image blurred
 // with sigma 10 px) curves of a map for one class.

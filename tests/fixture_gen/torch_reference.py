@@ -11,7 +11,11 @@ input, for the target class: gradcam (LayerGradCam at the last conv block, relu_
 guided_backprop, guided_gradcam (bilinear), inputxgradient, occlusion (windows 3x112x112, stride 56,
 baseline 0) and ig (IntegratedGradients, gausslegendre, 4 steps, from `baseline`), attr `layer`.
 
-    /usr/bin/python3 tests/fixture_gen/torch_reference.py --out DIR [--archs vgg16,resnet50] [--captum vgg16,resnet50]
+With --onnx, the same float64 model also goes through torch.onnx.export (opset 13, constant folding
+on, as users export) to OUT/<arch>.onnx; architectures outside gradtrace's zoo (mobilenet_v3_large,
+efficientnet_b0, densenet121) are then written as ONNX and references only.
+
+    /usr/bin/python3 tests/fixture_gen/torch_reference.py --out DIR [--archs vgg16,resnet50] [--captum vgg16,resnet50] [--onnx]
 """
 import argparse
 import os
@@ -23,7 +27,7 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))  # convert_torchvision
-from convert_torchvision import INPUT, convert  # noqa: E402
+from convert_torchvision import ARCHS, INPUT, convert  # noqa: E402
 
 TARGET = 281
 # The Grad-CAM layer in torchvision's modules and its gradtrace name (the model's default layer).
@@ -90,11 +94,28 @@ def calibrate(m, x):
         h.remove()
 
 
+class ExactHardsigmoid(torch.nn.Module):
+    """PyTorch's hardsigmoid backward multiplies by float(1/6) even in float64 (3e-8 relative); the same
+    function, (x + 3).clamp(0, 6) / 6, as its forward computes it, with autograd's exact derivative."""
+
+    def forward(self, x):
+        return torch.clamp(x + 3, 0, 6) / 6
+
+
+def exact_hardsigmoid(m):
+    for name, child in m.named_children():
+        if isinstance(child, torch.nn.Hardsigmoid):
+            setattr(m, name, ExactHardsigmoid())
+        else:
+            exact_hardsigmoid(child)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--archs", default="vgg16,resnet50,inception_v3,mobilenet_v2")
     ap.add_argument("--captum", default="", help="comma-separated archs to also write Captum's attributions for")
+    ap.add_argument("--onnx", action="store_true", help="also export each model to OUT/<arch>.onnx")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
@@ -104,7 +125,12 @@ def main():
         size = INPUT.get(arch, 224)
         x = torch.rand(1, 3, size, size, dtype=torch.float64) * 2 - 1
         calibrate(m, x)
-        convert(arch, m.state_dict(), os.path.join(a.out, f"{arch}_weights.h5"))
+        if arch in ARCHS:  # the zoo's architectures
+            convert(arch, m.state_dict(), os.path.join(a.out, f"{arch}_weights.h5"))
+        if a.onnx:
+            torch.onnx.export(m, x, os.path.join(a.out, f"{arch}.onnx"), opset_version=13, input_names=["input"],
+                              output_names=["logits"])
+        exact_hardsigmoid(m)  # (MobileNetV3's squeeze-excitation) after the export, which keeps HardSigmoid
         xi = x.clone().requires_grad_(True)
         y = m(xi)
         y[0, TARGET].backward()

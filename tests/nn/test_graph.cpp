@@ -40,7 +40,8 @@ bool unsupported(const std::string& why) {
 // "" when every output matches; else what differs.
 std::string run_case(nn::GraphModel& g, const fs::path& set) {
   std::vector<nn::Value> in;
-  for (size_t k = 0; k < g.spec().inputs.size(); ++k) in.push_back(input_value(read_pb(set / ("input_" + std::to_string(k) + ".pb"))));
+  for (size_t k = 0; k < g.spec().inputs.size(); ++k)
+    in.push_back(input_value(read_pb(set / ("input_" + std::to_string(k) + ".pb"))));
   NoGradGuard no_grad;
   const std::vector<nn::Value> out = g.run(in);
   for (size_t k = 0; k < out.size(); ++k) {

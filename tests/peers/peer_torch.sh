@@ -11,12 +11,18 @@ dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 captum=()
 if /usr/bin/python3 -c "import captum.attr" 2>/dev/null; then captum=(--captum "${GT_CAPTUM_ARCHS:-resnet50}")
 else echo "note: captum is not installed; its check is skipped"; fi
-/usr/bin/python3 "$root/tests/fixture_gen/torch_reference.py" --out "$dir" --archs "${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}" "${captum[@]}"
+# The same models through torch.onnx.export too ([onnx]), and architectures outside the zoo as ONNX
+# only: GT_ONNX_ARCHS (default mobilenet_v3_large; efficientnet_b0,densenet121 by hand).
+archs="${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}"
+onnx_only="${GT_ONNX_ARCHS-mobilenet_v3_large}"
+/usr/bin/python3 "$root/tests/fixture_gen/torch_reference.py" --out "$dir" --archs "$archs${onnx_only:+,$onnx_only}" \
+  "${captum[@]}" --onnx
 GT_PEER_DIR="$dir" "$tests_bin" "[torch]"
+GT_PEER_DIR="$dir" "$tests_bin" "[onnx]"
 # The CLI in float64 (--precision float64): saliency of the reference's target on its input, against
 # PyTorch's float64 gradient, to 1e-10 of its largest value.
 bin="$(dirname "$tests_bin")"
-for arch in $(echo "${GT_TORCH_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}" | tr , ' '); do
+for arch in $(echo "$archs" | tr , ' '); do
   "$bin/../gradtrace" saliency --precision float64 --weights "$dir/${arch}_weights.h5" --image "$dir/${arch}_ref.h5" \
     --target 281 --raw "$dir/${arch}_cli.h5" --out "$dir/${arch}_cli.png" >/dev/null
   echo "$arch: gradtrace saliency --precision float64 against PyTorch float64"
