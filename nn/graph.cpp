@@ -124,6 +124,11 @@ std::vector<std::string> GraphModel::supported_ops() {
 
 GraphModel::~GraphModel() = default;
 
+int64_t GraphModel::batch_exported() const {
+  if (spec_.input_dims.empty() || spec_.input_dims[0].empty()) return 0;
+  return std::max<int64_t>(0, spec_.input_dims[0][0]);
+}
+
 Tensor GraphModel::forward(const Tensor& x) {
   const auto out = run({tensor_value(x)});
   if (!out[0].t.defined())
@@ -135,6 +140,7 @@ std::vector<Value> GraphModel::run(const std::vector<Value>& inputs) {
   if (inputs.size() != spec_.inputs.size())
     throw Error(spec_.source + ": the graph takes " + std::to_string(spec_.inputs.size()) + " inputs, not " +
                 std::to_string(inputs.size()));
+  batch_ = !inputs.empty() && inputs[0].t.defined() && inputs[0].t.ndim() > 0 ? inputs[0].t.dim(0) : 1;
   std::vector<Value> env(spec_.values.size());
   for (const auto& [id, c] : constants_) env[size_t(id)].host = c;
   for (size_t i = 0; i < inputs.size(); ++i) env[size_t(spec_.inputs[i])] = inputs[i];

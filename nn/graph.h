@@ -68,6 +68,9 @@ class GraphModel : public Model {
   // Runs the graph on any inputs (a tensor or, for shape inputs, a host value each); every output.
   std::vector<Value> run(const std::vector<Value>& inputs);
   const GraphSpec& spec() const { return spec_; }
+  // The batch size that the file fixes for input 0 (0: dynamic), and the one of the current run.
+  int64_t batch_exported() const;
+  int64_t batch() const { return batch_; }
   // The ONNX op types that the graph runs.
   static std::vector<std::string> supported_ops();
 
@@ -78,6 +81,7 @@ class GraphModel : public Model {
   std::vector<Plan> plans_;
   std::map<int, std::shared_ptr<const HostValue>> constants_;
   std::vector<std::vector<int>> release_after_;  // per node: the values no later node reads
+  int64_t batch_ = 1;
   friend struct GraphBuilder;
   friend class OpContext;
 };

@@ -169,6 +169,13 @@ std::vector<Value> reshape(OpContext& ctx) {
       known *= want[i];
     }
   }
+  // A model exported at batch 1 has the 1 baked into its flatten's target shape; gradtrace runs it on
+  // batches (IG's points, occlusion's windows): the leading axis keeps the batch it carries.
+  if (ctx.model.batch_exported() == 1 && !want.empty() && want[0] == 1 && d.size() > 1 && d[0] == ctx.model.batch() &&
+      d[0] > 1 && infer > 0) {
+    known *= d[0];
+    want[0] = d[0];
+  }
   const int64_t n = product(d, 0, d.size());
   if (infer >= 0) want[size_t(infer)] = known ? n / known : 0;
   if (product(want, 0, want.size()) != n) ctx.fail("cannot reshape " + std::to_string(n) + " elements to that shape");
@@ -227,9 +234,11 @@ std::vector<Value> pad(OpContext& ctx) {
   const int r = x.ndim();
   if (p.size() != size_t(2 * r))
     ctx.fail("pads has " + std::to_string(p.size()) + " values for a rank-" + std::to_string(r) + " input");
-  for (int i = 0; i < 2 * r; ++i)
+  for (int i = 0; i < 2 * r; ++i) {
     if (p[size_t(i)] < 0 || ((i % r) < r - 2 && p[size_t(i)] != 0))
       ctx.fail("only non-negative padding of the last two axes is supported");
+    if (p[size_t(i)] > 4096) ctx.fail("padding of " + std::to_string(p[size_t(i)]) + " pixels (at most 4096)");
+  }
   if (r < 3 || r > 4) ctx.fail("padding needs a 3-D or 4-D input");
   const Tensor x4 = r == 4 ? x : ops::reshape(x, {x.dim(0), 1, x.dim(1), x.dim(2)});
   Tensor y = ops::pad(x4, {p[size_t(r - 2)], p[size_t(2 * r - 2)], p[size_t(r - 1)], p[size_t(2 * r - 1)]}, value);

@@ -8,7 +8,7 @@
 # Needs clang and libclang-rt-14-dev (Debian); python3 with PIL and numpy for the seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx}
+secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx}
 if ! command -v clang++ >/dev/null; then
   [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev libomp-dev >/dev/null ||
     { echo "fuzz.sh needs clang: apt-get install clang libclang-rt-14-dev libomp-dev"; exit 1; }
@@ -19,9 +19,14 @@ IFS=, read -ra list <<<"$targets"
 cmake --build build-fuzz -j"$(nproc)" --target "${list[@]/#/fuzz_}"
 
 seeds=build-fuzz/seeds shared=../shared/data
-mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx}
+mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx}
 for t in "${list[@]}"; do rm -rf "${seeds:?}/$t"/*; done  # only these: another fuzz.sh may be running the others
 cp tests/fixtures/*.tflite "$seeds/tflite/"
+cp tests/fixtures/*.onnx tests/corpus/onnx/* "$seeds/onnx/"
+# the conformance suite's small graphs: every op gradtrace runs, in many configurations
+for d in /usr/include/onnx/backend/test/data/node/test_{conv,maxpool,averagepool,gemm,reshape,concat,softmax,pad,batchnorm}*; do
+  [ -f "$d/model.onnx" ] && cp "$d/model.onnx" "$seeds/onnx/$(basename "$d").onnx"
+done
 cp tests/corpus/*/*.tflite "$seeds/tflite/" 2>/dev/null || true
 cp weights/fashion_cnn.h5 tests/fixtures/torch_*_narrow.h5 "$seeds/weights_h5/"
 cp tests/fixtures/keras_*.h5 "$seeds/keras_h5/"

@@ -5,6 +5,9 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -154,11 +157,22 @@ HostValue tensor_of(const ::onnx::TensorProto& t, const std::string& file, const
   return h;
 }
 
+// ONNX attributes are float32. Each is read as the shortest decimal that rounds to it (0.1f -> 0.1,
+// 1e-5f -> 1e-5): the number the model's author wrote, which a float64 run then uses exactly.
+double decimal(float f) {
+  char buf[32];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, double(f));
+    if (std::strtof(buf, nullptr) == f) break;
+  }
+  return std::strtod(buf, nullptr);
+}
+
 Attr attr_of(const ::onnx::AttributeProto& a, const std::string& file, const std::string& dir) {
   Attr r;
   switch (a.type()) {
     case ::onnx::AttributeProto::FLOAT:
-      r.kind = Attr::real, r.f = a.f();
+      r.kind = Attr::real, r.f = decimal(a.f());
       break;
     case ::onnx::AttributeProto::INT:
       r.kind = Attr::integer, r.i = a.i();
@@ -170,7 +184,8 @@ Attr attr_of(const ::onnx::AttributeProto& a, const std::string& file, const std
       r.kind = Attr::tensor, r.t = tensor_of(a.t(), file, dir);
       break;
     case ::onnx::AttributeProto::FLOATS:
-      r.kind = Attr::reals, r.floats.assign(a.floats().begin(), a.floats().end());
+      r.kind = Attr::reals;
+      for (float f : a.floats()) r.floats.push_back(decimal(f));
       break;
     case ::onnx::AttributeProto::INTS:
       r.kind = Attr::integers, r.ints.assign(a.ints().begin(), a.ints().end());

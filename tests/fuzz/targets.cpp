@@ -11,6 +11,7 @@
 #include "nn/model.h"
 #include "weights/format.h"
 #include "weights/keras.h"
+#include "weights/onnx.h"
 #include "weights/tflite.h"
 
 namespace gt::fuzz {
@@ -61,6 +62,13 @@ void input_snap(const uint8_t* d, size_t n) { tensor_input(snapshot(d, n), three
 void image(const uint8_t* d, size_t n) { decode_image(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
 void image_here(const uint8_t* d, size_t n) { decode_image_in_process(std::vector<uint8_t>(d, d + n), "fuzz.png"); }
 
+// An ONNX model: parsed, built and run once (the dry run that sizes its output), as --weights reads it.
+void onnx_model(const uint8_t* d, size_t n) {
+  ImportOptions o;
+  o.preprocess = "none";
+  onnx_import::load(TempFile(d, n, ".onnx").path, o);
+}
+
 // The IDX reader (zlib's gzread) opens a path.
 void idx(const uint8_t* d, size_t n) { data::read_idx(TempFile(d, n, ".idx.gz").path); }
 
@@ -75,7 +83,8 @@ const std::vector<Target>& targets() {
                                           {"keras_snap", keras_snap, keras_snap},
                                           {"input_snap", input_snap, input_snap},
                                           {"image", image, image_here},
-                                          {"idx", idx, idx}};
+                                          {"idx", idx, idx},
+                                          {"onnx", onnx_model, onnx_model}};
   return all;
 }
 

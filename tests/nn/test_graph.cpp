@@ -6,10 +6,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
+#include "autodiff/tape.h"
+#include "io/hdf5.h"
 #include "io/limits.h"
 #include "nn/graph.h"
+#include "tests/test_util.h"
 #include "weights/onnx.h"
+#include "xai/saliency.h"
 
 using namespace gt;
 namespace fs = std::filesystem;
@@ -122,4 +127,78 @@ TEST_CASE("ONNX conformance: the backend test data's models that use supported o
   for (const auto& f : failures) std::cout << "  FAILED " << f << "\n";
   CHECK(failures.empty());
   CHECK(passed >= 150);
+}
+
+namespace {
+const std::string kSmallCnn = std::string(GT_FIXTURES_DIR) + "/onnx_small_cnn.onnx";
+
+// How many nodes of each op a forward pass with gradients records.
+std::map<std::string, int> recorded_ops(nn::Model& m, const Tensor& x) {
+  Tape tape;
+  TapeGuard guard(tape);
+  m(x);
+  std::map<std::string, int> n;
+  for (size_t i = 0; i < tape.size(); ++i) ++n[tape.node(i).op];
+  return n;
+}
+}  // namespace
+
+TEST_CASE("ONNX small CNN from torch.onnx.export: logits and saliency match PyTorch in float64") {
+  // tests/fixture_gen/make_onnx_fixtures.py: conv -> BN -> ReLU, a residual add -> ReLU, a depthwise
+  // conv -> BN -> ReLU6 (Clip), LeakyReLU, and a view() flatten exported as an Unsqueeze/Concat chain.
+  ImportOptions o;
+  o.preprocess = "none";
+  h5::File ref(std::string(GT_FIXTURES_DIR) + "/onnx_small_cnn_ref.h5", h5::File::Mode::read);
+  for (DType t : {DType::f64, DType::f32}) {
+    auto m = onnx_import::load(kSmallCnn, o, t);
+    CHECK(m->info.classes == 10);
+    CHECK(m->info.input_h == 32);
+    CHECK(m->info.gradcam_layer == "/head/head.1/LeakyRelu");  // the last 4-D output wider than 1x1
+    const Tensor x = ref.read("input", t);
+    const double tol = t == DType::f64 ? 1e-12 : 1e-5;
+    Tensor logits;
+    {
+      NoGradGuard ng;
+      logits = (*m)(x);
+    }
+    const Tensor want = ref.read("logits", DType::f64);
+    test::expect_close("logits", logits, want, 0, tol * test::max_abs(want));
+    const Tensor grad = xai::saliency([&](const Tensor& in) { return (*m)(in); }, x, 3);
+    const Tensor want_grad = ref.read("grad", DType::f64);
+    test::expect_close("d logit 3 / d input", grad, want_grad, 0, tol * 10 * test::max_abs(want_grad));
+  }
+}
+
+TEST_CASE("ONNX graphs fuse conv -> BN -> activation and add -> ReLU, and not where a hook looks") {
+  ImportOptions o;
+  o.preprocess = "none";
+  auto m = onnx_import::load(kSmallCnn, o);
+  Tensor x = Tensor::uniform({1, 3, 32, 32}, 0, 1, 5);
+  x.set_requires_grad(true);  // the tape records
+  // stem conv+BN+ReLU, block conv+BN, depthwise conv+BN+ReLU6, head conv (bias only): four fused
+  // convolutions; the residual's add and ReLU: one add_relu node.
+  auto ops = recorded_ops(*m, x);
+  CHECK(ops["conv2d_affine"] == 4);
+  CHECK(ops["batch_norm"] == 0);
+  CHECK(ops["add_relu"] == 1);
+  CHECK(ops["add"] == 0);
+  const Tensor fused = (*m)(x);
+  // A hook on the block's batch norm and on the residual add: those run op by op, with the same result.
+  Tape tape;
+  TapeGuard guard(tape);
+  int seen = 0;
+  auto count = [&](const std::string&, const std::string&, const Tensor& y) {
+    ++seen;
+    return y;
+  };
+  tape.add_forward_hook("", "/block/block.1/BatchNormalization", count);
+  tape.add_forward_hook("", "/Add", count);
+  const Tensor unfused = (*m)(x);
+  CHECK(seen == 2);
+  std::map<std::string, int> n;
+  for (size_t i = 0; i < tape.size(); ++i) ++n[tape.node(i).op];
+  CHECK(n["batch_norm"] == 1);
+  CHECK(n["add"] == 1);
+  CHECK(n["conv2d_affine"] == 3);
+  test::expect_close("fused against unfused", unfused, fused, 0, 1e-5);
 }
