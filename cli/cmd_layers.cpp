@@ -1,4 +1,5 @@
 // gradtrace layers: a model's layers, in forward order, with their output shapes.
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/cli.h"
@@ -41,12 +42,15 @@ int run_layers(int argc, char** argv) {
   if (o.input_size) m->info.input_h = m->info.input_w = o.input_size;
   int64_t params = 0;
   for (auto& [name, t] : m->named_parameters()) params += t->numel();
-  std::printf("%s (%s), input [1,3,%lld,%lld], %lld classes, %lld parameters\n", m->info.arch.c_str(),
-              m->info.variant.c_str(), (long long)m->info.input_h, (long long)m->info.input_w,
-              (long long)m->info.classes, (long long)params);
+  std::printf("%s (%s), input [1,%lld,%lld,%lld], %lld classes, %lld parameters\n", m->info.arch.c_str(),
+              m->info.variant.c_str(), (long long)m->info.channels, (long long)m->info.input_h,
+              (long long)m->info.input_w, (long long)m->info.classes, (long long)params);
+  const std::vector<nn::LayerShape> rows = nn::layer_shapes(*m);
+  int width = 28;  // imported graphs have long node names ("/layer4/layer4.2/relu_2/Relu")
+  for (const auto& r : rows) width = std::max(width, int(r.layer.size()));
   int i = 0;
-  for (const auto& r : nn::layer_shapes(*m))
-    std::printf("%4d %c %-28s %-18s %s\n", i++, r.layer == m->info.gradcam_layer ? '*' : ' ',
+  for (const auto& r : rows)
+    std::printf("%4d %c %-*s %-18s %s\n", i++, r.layer == m->info.gradcam_layer ? '*' : ' ', width,
                 r.layer.empty() ? "(unnamed)" : r.layer.c_str(), r.op.c_str(), r.shape.str().c_str());
   return 0;
 }

@@ -110,7 +110,8 @@ Tensor gaussian_blur(const Tensor& x, double sigma) {
 }
 
 Tensor preprocess(const Tensor& x, const std::string& mode) {
-  if (mode == "gray") {  // ITU-R BT.601 luminance, / 255: (N,3,H,W) -> (N,1,H,W)
+  if (mode == "gray" || mode == "gray255") {  // ITU-R BT.601 luminance (/ 255 for gray): (N,3,H,W) -> (N,1,H,W)
+    const float scale = mode == "gray" ? 1 / 255.0f : 1.0f;
     const int64_t N = x.dim(0), S = x.dim(2) * x.dim(3);
     Tensor y = Tensor::empty({N, 1, x.dim(2), x.dim(3)});
     const std::vector<float> v = x.to_vector();
@@ -118,7 +119,7 @@ Tensor preprocess(const Tensor& x, const std::string& mode) {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < S; ++i) {
         const float* q = &v[size_t(n * 3 * S + i)];
-        p[n * S + i] = luminance(q[0], q[S], q[2 * S]) / 255.0f;
+        p[n * S + i] = luminance(q[0], q[S], q[2 * S]) * scale;
       }
     return y;
   }
@@ -140,20 +141,21 @@ Tensor preprocess(const Tensor& x, const std::string& mode) {
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t i = 0; i < S; ++i) p[c * S + i] = (p[c * S + i] / 255.0f - mean[c]) / stdv[c];
   } else {
-    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, unit, gray, none)");
+    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, unit, gray, gray255, none)");
   }
   return y;
 }
 
 Tensor deprocess(const Tensor& x, const std::string& mode) {
-  if (mode == "gray") {  // (N,1,H,W) -> (N,3,H,W): the gray value in every channel
+  if (mode == "gray" || mode == "gray255") {  // (N,1,H,W) -> (N,3,H,W): the gray value in every channel
+    const float scale = mode == "gray" ? 255.0f : 1.0f;
     const int64_t N = x.dim(0), S = x.dim(2) * x.dim(3);
     Tensor y = Tensor::empty({N, 3, x.dim(2), x.dim(3)});
     const std::vector<float> v = x.to_vector();
     float* p = y.data<float>();
     for (int64_t n = 0; n < N; ++n)
       for (int64_t c = 0; c < 3; ++c)
-        for (int64_t i = 0; i < S; ++i) p[(n * 3 + c) * S + i] = v[size_t(n * S + i)] * 255.0f;
+        for (int64_t i = 0; i < S; ++i) p[(n * 3 + c) * S + i] = v[size_t(n * S + i)] * scale;
     return y;
   }
   Tensor y = x.to(DType::f32).clone();
@@ -174,7 +176,7 @@ Tensor deprocess(const Tensor& x, const std::string& mode) {
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t i = 0; i < S; ++i) p[c * S + i] = (p[c * S + i] * stdv[c] + mean[c]) * 255.0f;
   } else {
-    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, unit, gray, none)");
+    throw Error("unknown preprocessing '" + mode + "' (known: caffe, tf, torch, unit, gray, gray255, none)");
   }
   return y;
 }

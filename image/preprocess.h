@@ -19,7 +19,8 @@ T luminance(T r, T g, T b) {
   return T(0.299) * r + T(0.587) * g + T(0.114) * b;
 }
 // mode: "tf" x/127.5 - 1;  "caffe" RGB->BGR minus the ImageNet BGR means;
-//       "torch" (x/255 - mean) / std;  "none" unchanged.
+//       "torch" (x/255 - mean) / std;  "none" unchanged; "gray" the luminance / 255 (one channel),
+//       "gray255" the luminance in 0..255.
 Tensor preprocess(const Tensor& rgb255, const std::string& mode);
 // The inverse of preprocess: model-input values back to RGB pixel values (not clamped); gray gives
 // the gray value in all three channels.

@@ -283,9 +283,21 @@ struct GraphBuilder {
 };
 
 GraphModel::GraphModel(GraphSpec spec, DType dtype) : spec_(std::move(spec)) {
-  for (const GraphNode& n : spec_.nodes)
-    for (int id : n.inputs)
-      if (id >= int(spec_.values.size())) throw Error(spec_.source + ": node '" + n.name + "' reads an unknown value");
+  // Every value id names a value; only a node's optional inputs and outputs may be left out (-1).
+  const int V = int(spec_.values.size());
+  auto check = [&](int id, bool optional, const std::string& what) {
+    if (id >= V || id < (optional ? -1 : 0))
+      throw Error(spec_.source + ": " + what + " has no name or an unknown value");
+  };
+  for (int id : spec_.inputs) check(id, false, "a graph input");
+  for (int id : spec_.outputs) check(id, false, "a graph output");
+  for (const auto& [id, c] : spec_.constants) check(id, false, "a constant");
+  for (const GraphNode& n : spec_.nodes) {
+    for (int id : n.inputs) check(id, true, "an input of node '" + n.name + "'");
+    for (int id : n.outputs) check(id, true, "an output of node '" + n.name + "'");
+  }
+  if (spec_.input_dims.size() != spec_.inputs.size())
+    throw Error(spec_.source + ": input shapes do not match the inputs");
   GraphBuilder{*this, spec_, dtype, {}, {}, {}}.build();
   info.arch = "graph";
   info.variant = "graph";

@@ -1,8 +1,10 @@
 #include "weights/load.h"
 
+#include "io/hdf5.h"
 #include "nn/init.h"
 #include "weights/format.h"
 #include "weights/keras.h"
+#include "weights/keras_model.h"
 #include "weights/onnx.h"
 #include "weights/tflite.h"
 
@@ -25,6 +27,10 @@ std::unique_ptr<nn::Model> random_model(const std::string& spec) {
   nn::init_parameters(*m, std::stoull(seed));
   m->info.variant = "random";  // only a label from here on: the layout and preprocessing stay keras'
   return m;
+}
+
+bool is_keras_model_file(const std::string& path) {
+  return keras_import::is_model_file(h5::File(path, h5::File::Mode::read));
 }
 
 bool ends_with(const std::string& s, const std::string& e) {
@@ -51,11 +57,13 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
     m = onnx_import::load(weights, import, dtype);
   else if (ends_with(weights, ".tflite"))
     m = tflite::load(weights);
+  else if (ends_with(weights, ".keras") || (ends_with(weights, ".h5") && is_keras_model_file(weights)))
+    m = keras_import::load(weights, import, dtype);
   else if (ends_with(weights, ".h5"))
     m = is_keras_file(weights) ? load_keras(weights, arch, dtype) : load_weights(weights, dtype);
   else
     throw Error("weights file " + weights +
-                ": unsupported format (gradtrace reads .onnx, .tflite, Keras .h5 and its own .h5)");
+                ": unsupported format (gradtrace reads .onnx, .keras, .tflite, Keras .h5 and its own .h5)");
   if (!arch.empty() && arch != m->info.arch)
     throw Error("weights file " + weights + " holds a " + m->info.arch + ", not a " + arch);
   m->to(dtype);

@@ -285,78 +285,11 @@ HostValue read_tensor(const std::vector<uint8_t>& bytes, const std::string& name
 }  // namespace gt::onnx_import
 
 namespace gt::onnx_import {
-namespace {
-
-// One class name per line; blank lines end nothing (a name may be empty only at the end).
-std::vector<std::string> read_labels(const std::string& path) {
-  const std::vector<uint8_t> bytes = read_file(path, uint64_t(64) << 20, "labels file " + path);
-  std::vector<std::string> names;
-  std::string line;
-  for (uint8_t c : bytes) {
-    if (c == '\n') {
-      names.push_back(line);
-      line.clear();
-    } else if (c != '\r') {
-      line += char(c);
-    }
-  }
-  if (!line.empty()) names.push_back(line);
-  while (!names.empty() && names.back().empty()) names.pop_back();
-  if (names.empty()) throw Error("labels file " + path + " names no classes");
-  return names;
-}
-
-// The input's (C, H, W), with o.size for a dynamic or any given height and width.
-void describe_input(nn::GraphModel& g, const std::string& path, const ImportOptions& o) {
-  const nn::GraphSpec& s = g.spec();
-  if (s.inputs.size() != 1)
-    throw Error(path + ": the model has " + std::to_string(s.inputs.size()) +
-                " inputs; gradtrace explains models with one image input");
-  const std::vector<int64_t>& d = s.input_dims[0];
-  if (d.size() != 4)
-    throw Error(path + ": the input '" + s.values[size_t(s.inputs[0])] + "' has " + std::to_string(d.size()) +
-                " dimensions; an image model takes (N, C, H, W)");
-  if (d[1] <= 0 || d[1] > 64)
-    throw Error(path + ": the input's channel count is " + (d[1] < 0 ? "dynamic" : std::to_string(d[1])));
-  if ((d[2] <= 0 || d[3] <= 0) && o.size <= 0)
-    throw Error(path + ": the input's height and width are dynamic; give them with --size N");
-  g.info.channels = d[1];
-  g.info.input_h = o.size > 0 ? o.size : d[2];
-  g.info.input_w = o.size > 0 ? o.size : d[3];
-  if (g.info.input_h > 4096 || g.info.input_w > 4096) throw Error(path + ": an input over 4096 pixels a side");
-}
-
-}  // namespace
 
 std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o, DType dtype) {
-  auto g = std::make_unique<nn::GraphModel>(read_graph(path), dtype);
-  describe_input(*g, path, o);
-  // A dry run names the output size and the last spatial layer (Grad-CAM's default).
-  for (const nn::LayerShape& row : nn::layer_shapes(*g)) {
-    if (row.shape.ndim() == 4 && row.shape[2] * row.shape[3] > 1) g->info.gradcam_layer = row.layer;
-    g->info.classes = row.shape.ndim() == 2 ? row.shape[1] : 0;
-  }
-  nn::ModelInfo& info = g->info;
-  info.arch = "onnx";
-  info.variant = "onnx";
-  if (info.classes <= 0) throw Error(path + ": the model's output is not (N, classes) logits");
-  // torchvision's ImageNet classifiers: the one case where the conventions can be assumed.
-  const bool imagenet = info.channels == 3 && info.classes == 1000 && info.input_h >= 160 && info.input_h <= 600;
-  if (o.preprocess.empty() && !imagenet)
-    throw Error(path +
-                ": ONNX stores no preprocessing; say how the input is scaled with --preprocess torch|tf|caffe|"
-                "unit|none");
-  info.preprocessing = o.preprocess.empty() ? "torch" : o.preprocess;
-  info.resize = info.preprocessing == "torch" ? "crop" : "squash";
-  info.labels = imagenet ? "imagenet1000" : "none";
-  if (!o.labels.empty()) {
-    info.class_names = read_labels(o.labels);
-    if (int64_t(info.class_names.size()) != info.classes)
-      throw Error("labels file " + o.labels + " names " + std::to_string(info.class_names.size()) +
-                  " classes; the model has " + std::to_string(info.classes));
-    info.labels = "custom";
-  }
-  return g;
+  nn::GraphSpec spec = read_graph(path);
+  strip_final_softmax(spec);
+  return finish_import(std::make_unique<nn::GraphModel>(std::move(spec), dtype), path, "onnx", o, false);
 }
 
 }  // namespace gt::onnx_import

@@ -8,16 +8,9 @@
 #include <vector>
 
 #include "nn/graph.h"
+#include "weights/import.h"
 
 namespace gt {
-
-// What a model file does not say about its input, from the command line (--preprocess, --size,
-// --labels). Empty or 0: the defaults (see onnx::load).
-struct ImportOptions {
-  std::string preprocess;  // torch | tf | caffe | unit | none
-  int64_t size = 0;        // the input's height and width where the file leaves them open
-  std::string labels;      // a file with one class name per line
-};
 
 namespace onnx_import {
 
@@ -28,10 +21,7 @@ nn::GraphSpec read_graph(const std::string& path);
 // A TensorProto's values (the conformance test's input_k.pb / output_k.pb files).
 nn::HostValue read_tensor(const std::vector<uint8_t>& bytes, const std::string& name);
 
-// An image classifier from an ONNX file: one 4-D input (N, C, H, W) and logits out. Dynamic height
-// and width need o.size. Preprocessing and labels default to the torchvision convention (torch
-// normalisation, crop resizing, the ImageNet names) for a 3 x 224 x 224-ish input with 1000 outputs;
-// any other model must state its preprocessing.
+// An image classifier from an ONNX file: one 4-D input (N, C, H, W) and logits out (weights/import.h).
 std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o = {}, DType dtype = DType::f32);
 
 }  // namespace onnx_import
