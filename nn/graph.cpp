@@ -78,7 +78,9 @@ const HostValue& OpContext::host(size_t k) const {
   if (!on_host(k))
     fail("input " + std::to_string(k) + (has(k) ? " ('" + model.spec_.values[size_t(node.inputs[k])] + "')" : "") +
          " must be a constant (a shape, axes or bounds computed from tensors is not supported)");
-  return *env_[size_t(node.inputs[k])].host;
+  const HostValue& h = *env_[size_t(node.inputs[k])].host;
+  if (int64_t(h.data.size()) != h.numel()) fail("input " + std::to_string(k) + " holds fewer values than its shape");
+  return h;
 }
 
 double OpContext::scalar(size_t k) const {

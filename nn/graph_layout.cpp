@@ -88,6 +88,7 @@ std::vector<Value> gather(OpContext& ctx) {
   if (!ctx.on_host(0)) ctx.fail("Gather reads a tensor: only shapes and constants can be gathered");
   const HostValue& data = ctx.host(0);
   const HostValue& idx = ctx.host(1);
+  if (data.dims.empty()) ctx.fail("Gather from a scalar");
   const int ax = axis_of(ctx, ctx.attr("axis", int64_t(0)), int(data.dims.size()));
   const int64_t outer = product(data.dims, 0, size_t(ax)), len = data.dims[size_t(ax)];
   const int64_t inner = product(data.dims, size_t(ax) + 1, data.dims.size());
@@ -195,6 +196,12 @@ std::vector<Value> concat(OpContext& ctx) {
   const int rank = int(dims_of(ctx, 0).size());
   const int ax = axis_of(ctx, ctx.attr("axis", int64_t(0)), rank);
   if (ctx.all_on_host()) {  // shape vectors: one block of each input per outer index
+    for (size_t k = 0; k < n; ++k) {
+      const std::vector<int64_t>& d = ctx.host(k).dims;
+      bool ok = int(d.size()) == rank;
+      for (int i = 0; ok && i < rank; ++i) ok = i == ax || d[size_t(i)] == ctx.host(0).dims[size_t(i)];
+      if (!ok) ctx.fail("input " + std::to_string(k) + " does not match input 0 outside axis " + std::to_string(ax));
+    }
     HostValue h = ctx.host(0);
     const int64_t outer = product(h.dims, 0, size_t(ax));
     std::vector<double> out;

@@ -8,7 +8,7 @@
 # Needs clang and libclang-rt-14-dev (Debian); python3 with PIL and numpy for the seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx}
+secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx,keras_config,keras_zip}
 if ! command -v clang++ >/dev/null; then
   [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev libomp-dev >/dev/null ||
     { echo "fuzz.sh needs clang: apt-get install clang libclang-rt-14-dev libomp-dev"; exit 1; }
@@ -19,10 +19,19 @@ IFS=, read -ra list <<<"$targets"
 cmake --build build-fuzz -j"$(nproc)" --target "${list[@]/#/fuzz_}"
 
 seeds=build-fuzz/seeds shared=../shared/data
-mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx}
+mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx,keras_config,keras_zip}
 for t in "${list[@]}"; do rm -rf "${seeds:?}/$t"/*; done  # only these: another fuzz.sh may be running the others
 cp tests/fixtures/*.tflite "$seeds/tflite/"
 cp tests/fixtures/*.onnx tests/corpus/onnx/* "$seeds/onnx/"
+cp tests/fixtures/*.keras tests/corpus/keras_zip/* "$seeds/keras_zip/"
+cp tests/corpus/keras_config/* "$seeds/keras_config/"
+/usr/bin/python3 - "$seeds/keras_config" tests/fixtures/*.keras tests/fixtures/keras_student_cnn.h5 <<'PY'
+import os, sys, zipfile
+import h5py
+for i, f in enumerate(sys.argv[2:]):
+    text = zipfile.ZipFile(f).read("config.json") if f.endswith(".keras") else h5py.File(f).attrs["model_config"]
+    open(os.path.join(sys.argv[1], "config_%d.json" % i), "wb").write(text if isinstance(text, bytes) else text.encode())
+PY
 # the conformance suite's small graphs: every op gradtrace runs, in many configurations
 for d in /usr/include/onnx/backend/test/data/node/test_{conv,maxpool,averagepool,gemm,reshape,concat,softmax,pad,batchnorm}*; do
   [ -f "$d/model.onnx" ] && cp "$d/model.onnx" "$seeds/onnx/$(basename "$d").onnx"

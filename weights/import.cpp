@@ -87,8 +87,9 @@ std::unique_ptr<nn::Model> finish_import(std::unique_ptr<nn::GraphModel> g, cons
   // torchvision's ImageNet classifiers: the one case where the conventions can be assumed.
   const bool imagenet = info.channels == 3 && info.classes == 1000 && info.input_h >= 160 && info.input_h <= 600;
   if (o.preprocess.empty() && !inside && !imagenet)
-    throw Error(path + ": the file does not say how the input is scaled; give it with --preprocess torch|tf|caffe|"
-                       "unit|gray|none");
+    throw Error(path +
+                ": the file does not say how the input is scaled; give it with --preprocess torch|tf|caffe|"
+                "unit|gray|none");
   info.preprocessing = !o.preprocess.empty() ? o.preprocess : inside ? "none" : "torch";
   if (info.channels == 1) {  // the picture's luminance, as it is (none) or in 0..1 (unit)
     if (info.preprocessing != "none" && info.preprocessing != "unit" && info.preprocessing != "gray")

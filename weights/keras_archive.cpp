@@ -87,8 +87,8 @@ std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o,
   if (ends_with(path, ".keras")) {
     const Archive a = read_archive(read_file(path, uint64_t(1) << 32, "Keras file " + path), path);
     // The weights are HDF5: read like any .h5, by libhdf5 in the sandbox, from a private temporary file.
-    const std::filesystem::path tmp = std::filesystem::temp_directory_path() /
-                                      ("gradtrace_keras_" + std::to_string(::getpid()) + "_weights.h5");
+    const std::filesystem::path tmp =
+        std::filesystem::temp_directory_path() / ("gradtrace_keras_" + std::to_string(::getpid()) + "_weights.h5");
     std::ofstream(tmp, std::ios::binary).write(a.weights_h5.data(), std::streamsize(a.weights_h5.size()));
     try {
       file = std::make_unique<h5::File>(tmp.string(), h5::File::Mode::read);
@@ -109,7 +109,8 @@ std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o,
   w.file = file.get();
   nn::GraphSpec spec = read_graph(config, w, path);
   strip_final_softmax(spec);
-  return finish_import(std::make_unique<nn::GraphModel>(std::move(spec), dtype), path, "keras", o, preprocesses(config));
+  return finish_import(std::make_unique<nn::GraphModel>(std::move(spec), dtype), path, "keras", o,
+                       preprocesses(config));
 }
 
 }  // namespace gt::keras_import

@@ -25,7 +25,9 @@ std::vector<std::string> supported_layers();
 class LayerEmitter {
  public:
   // keras3: the file is Keras 3's (whose hard_sigmoid is relu6(x + 3) / 6, tf-keras' 0.2 x + 0.5).
-  LayerEmitter(std::string source, bool keras3) : source_(std::move(source)), keras3_(keras3) { spec_.source = source_; }
+  LayerEmitter(std::string source, bool keras3) : source_(std::move(source)), keras3_(keras3) {
+    spec_.source = source_;
+  }
   const std::string& source() const { return source_; }
   // A graph input from an InputLayer's (or a first layer's) batch shape; returns its value.
   int input(const nlohmann::json& cfg);
@@ -41,7 +43,7 @@ class LayerEmitter {
     const nlohmann::json& cfg;
     const Vars& vars;
     const std::vector<int>& in;
-    int x, rank;  // the first input and its Keras rank
+    int x, rank;                                                                  // the first input and its Keras rank
     const nn::HostValue& var(const LayerEmitter& e, const std::string& n) const;  // or fail naming it
   };
   int value(const std::string& name, int rank);

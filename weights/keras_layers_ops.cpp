@@ -52,7 +52,8 @@ std::string activation_of(const json& cfg) {
 }
 // (kh, kw, I, O) -> (O, I, kh, kw); a depthwise (kh, kw, C, m) is (O = C m, I = 1) after a reshape.
 HostValue hwio_to_oihw(const HostValue& k, bool depthwise) {
-  const int64_t kh = k.dims[0], kw = k.dims[1], I = depthwise ? 1 : k.dims[2], O = depthwise ? k.dims[2] * k.dims[3] : k.dims[3];
+  const int64_t kh = k.dims[0], kw = k.dims[1], I = depthwise ? 1 : k.dims[2],
+                O = depthwise ? k.dims[2] * k.dims[3] : k.dims[3];
   std::vector<double> out(k.data.size());
   for (int64_t i = 0; i < kh; ++i)
     for (int64_t j = 0; j < kw; ++j)
@@ -117,7 +118,8 @@ int LayerEmitter::activation(const std::string& fn, const std::string& name, int
   if (fn == "elu") return node("Elu", name, {x}, {{"alpha", real(1.0)}}, r);
   if (fn == "exponential") return node("Exp", name, {x}, {}, r);
   if (fn == "softmax") return node("Softmax", name, {x}, {{"axis", integer(r == 4 ? 1 : -1)}}, r);
-  if (fn == "swish" || fn == "silu") return node("Mul", name, {x, node("Sigmoid", name + "/sigmoid", {x}, {}, r)}, {}, r);
+  if (fn == "swish" || fn == "silu")
+    return node("Mul", name, {x, node("Sigmoid", name + "/sigmoid", {x}, {}, r)}, {}, r);
   if (fn == "hard_swish" || fn == "hard_silu") return node("HardSwish", name, {x}, {}, r);
   if (fn == "leaky_relu") return node("LeakyRelu", name, {x}, {{"alpha", real(0.2)}}, r);
   if (fn == "hard_sigmoid")  // Keras 3: relu6(x + 3) / 6; tf-keras: clip(0.2 x + 0.5, 0, 1)
@@ -153,7 +155,8 @@ int LayerEmitter::separable(Ctx& c) {
                                    {"dilations", ints(pair(c.cfg.value("dilation_rate", json()), 1))},
                                    {"auto_pad", text(pad == "same" ? "SAME_UPPER" : "VALID")},
                                    {"group", integer(dk.dims[2])}};
-  const int d = node("Conv", c.name + "/depthwise", {c.x, constant(c.name + "/depthwise_kernel", hwio_to_oihw(dk, true))}, a, 4);
+  const int d =
+      node("Conv", c.name + "/depthwise", {c.x, constant(c.name + "/depthwise_kernel", hwio_to_oihw(dk, true))}, a, 4);
   std::vector<int> in = {d, constant(c.name + "/pointwise_kernel", hwio_to_oihw(pk, false))};
   if (c.vars.count("bias")) in.push_back(constant(c.name + "/bias", c.vars.at("bias")));
   const int y = node("Conv", act == "linear" ? c.name : c.name + "/preact", in, {}, 4);
@@ -171,7 +174,8 @@ int LayerEmitter::dense(Ctx& c) {
     if (c.vars.count("bias")) in.push_back(constant(c.name + "/bias", c.vars.at("bias")));
     y = node("Gemm", pre, in, {}, 2);
   } else if (c.rank == 4) {
-    std::vector<int> in = {c.x, constant(c.name + "/kernel", hwio_to_oihw(host({1, 1, k.dims[0], k.dims[1]}, k.data), false))};
+    std::vector<int> in = {
+        c.x, constant(c.name + "/kernel", hwio_to_oihw(host({1, 1, k.dims[0], k.dims[1]}, k.data), false))};
     if (c.vars.count("bias")) in.push_back(constant(c.name + "/bias", c.vars.at("bias")));
     y = node("Conv", pre, in, {}, 4);
   } else {
@@ -189,9 +193,9 @@ int LayerEmitter::batch_norm(Ctx& c) {
   auto or_const = [&](const char* n, double v) {
     return c.vars.count(n) ? c.vars.at(n) : host({C}, std::vector<double>(size_t(C), v));
   };
-  const std::vector<int> in = {c.x, constant(c.name + "/gamma", or_const("gamma", 1.0)),
-                               constant(c.name + "/beta", or_const("beta", 0.0)), constant(c.name + "/moving_mean", mean),
-                               constant(c.name + "/moving_variance", c.var(*this, "moving_variance"))};
+  const std::vector<int> in = {
+      c.x, constant(c.name + "/gamma", or_const("gamma", 1.0)), constant(c.name + "/beta", or_const("beta", 0.0)),
+      constant(c.name + "/moving_mean", mean), constant(c.name + "/moving_variance", c.var(*this, "moving_variance"))};
   return node("BatchNormalization", c.name, in, {{"epsilon", real(c.cfg.value("epsilon", 1e-3))}}, c.rank);
 }
 
@@ -249,9 +253,9 @@ int LayerEmitter::normalization(Ctx& c, const std::string& cls) {
   if (cls == "Rescaling") {
     const std::vector<double> off = numbers(c.cfg.value("offset", json(0.0)));
     const bool offset = std::any_of(off.begin(), off.end(), [](double v) { return v != 0; });
-    const int y = node("Mul", offset ? c.name + "/scale" : c.name,
-                       {c.x, constant(c.name + "/scale", per_channel(numbers(c.cfg.value("scale", json(1.0))), c.rank))},
-                       {}, c.rank);
+    const int y = node(
+        "Mul", offset ? c.name + "/scale" : c.name,
+        {c.x, constant(c.name + "/scale", per_channel(numbers(c.cfg.value("scale", json(1.0))), c.rank))}, {}, c.rank);
     return offset ? node("Add", c.name, {y, constant(c.name + "/offset", per_channel(off, c.rank))}, {}, c.rank) : y;
   }
   if (c.cfg.value("invert", false)) fail(c, "invert=True");
@@ -264,12 +268,14 @@ int LayerEmitter::normalization(Ctx& c, const std::string& cls) {
     fail(c, "neither the weights nor the config hold its mean and variance");
   }
   for (double& v : var) v = std::max(std::sqrt(v), 1e-7);
-  const int y = node("Sub", c.name + "/center", {c.x, constant(c.name + "/mean", per_channel(mean, c.rank))}, {}, c.rank);
+  const int y =
+      node("Sub", c.name + "/center", {c.x, constant(c.name + "/mean", per_channel(mean, c.rank))}, {}, c.rank);
   return node("Div", c.name, {y, constant(c.name + "/std", per_channel(var, c.rank))}, {}, c.rank);
 }
 
 int LayerEmitter::relu(Ctx& c, const std::string& cls) {
-  if (cls == "Softmax") return node("Softmax", c.name, {c.x}, {{"axis", integer(axis(c, c.cfg.value("axis", -1), c.rank))}}, c.rank);
+  if (cls == "Softmax")
+    return node("Softmax", c.name, {c.x}, {{"axis", integer(axis(c, c.cfg.value("axis", -1), c.rank))}}, c.rank);
   if (cls == "ELU") return node("Elu", c.name, {c.x}, {{"alpha", real(c.cfg.value("alpha", 1.0))}}, c.rank);
   if (cls == "LeakyReLU")
     return node("LeakyRelu", c.name, {c.x}, {{"alpha", real(c.cfg.value("negative_slope", c.cfg.value("alpha", 0.3)))}},
@@ -280,9 +286,10 @@ int LayerEmitter::relu(Ctx& c, const std::string& cls) {
   if (slope != 0 && !max.is_null()) fail(c, "a negative slope together with a max_value");
   if (slope != 0) return node("LeakyRelu", c.name, {c.x}, {{"alpha", real(slope)}}, c.rank);
   if (max.is_null()) return node("Relu", c.name, {c.x}, {}, c.rank);
-  return node("Clip", c.name,
-              {c.x, constant(c.name + "/min", host({}, {0.0})), constant(c.name + "/max", host({}, {max.get<double>()}))},
-              {}, c.rank);
+  return node(
+      "Clip", c.name,
+      {c.x, constant(c.name + "/min", host({}, {0.0})), constant(c.name + "/max", host({}, {max.get<double>()}))}, {},
+      c.rank);
 }
 
 int LayerEmitter::zero_padding(Ctx& c) {
@@ -297,7 +304,8 @@ int LayerEmitter::zero_padding(Ctx& c) {
     t = p.at(0).at(0).get<int64_t>(), b = p.at(0).at(1).get<int64_t>();
     l = p.at(1).at(0).get<int64_t>(), r = p.at(1).at(1).get<int64_t>();
   }
-  const int pads = constant(c.name + "/pads", host({8}, {0, 0, double(t), double(l), 0, 0, double(b), double(r)}, true));
+  const int pads =
+      constant(c.name + "/pads", host({8}, {0, 0, double(t), double(l), 0, 0, double(b), double(r)}, true));
   return node("Pad", c.name, {c.x, pads}, {{"mode", text("constant")}}, 4);
 }
 

@@ -57,7 +57,8 @@ void tensor_refs(const json& j, std::vector<std::pair<std::string, int>>& out) {
 // input_layers / output_layers: [["name", 0, 0], ...] or, for one, ["name", 0, 0].
 std::vector<std::pair<std::string, int>> endpoints(const json& j) {
   std::vector<std::pair<std::string, int>> out;
-  if (j.is_array() && !j.empty() && j[0].is_string()) return {{j[0].get<std::string>(), j.size() > 1 ? j[1].get<int>() : 0}};
+  if (j.is_array() && !j.empty() && j[0].is_string())
+    return {{j[0].get<std::string>(), j.size() > 1 ? j[1].get<int>() : 0}};
   for (const json& e : j) out.push_back({e.at(0).get<std::string>(), e.size() > 1 ? e[1].get<int>() : 0});
   return out;
 }
@@ -68,8 +69,8 @@ struct Walker {
 
   // Where a layer's variables live: legacy model_weights/<top>/<layer>, Keras 3 <path>/vars.
   struct Scope {
-    std::string legacy_top;  // the outermost nested model's name; "" at the top level
-    std::string k3_path;     // "layers/functional" inside a nested model; "" at the top level
+    std::string legacy_top;           // the outermost nested model's name; "" at the top level
+    std::string k3_path;              // "layers/functional" inside a nested model; "" at the top level
     std::map<std::string, int> used;  // Keras 3's per-container name counters
   };
 
@@ -84,8 +85,10 @@ struct Walker {
   }
 
   // The layer's variables by their Keras names, in creation order for Keras 3's numbered vars.
-  Vars variables(const Scope& sc, const std::string& layer, const std::string& k3, const std::vector<std::string>& order) {
+  Vars variables(const Scope& sc, const std::string& layer, const std::string& k3,
+                 const std::vector<std::string>& order) {
     Vars v;
+    if (!w.file) return v;  // a config read alone (the fuzz target)
     if (w.numbered) {
       const std::string base = (sc.k3_path.empty() ? "" : sc.k3_path + "/") + "layers/" + k3 + "/vars";
       for (size_t k = 0; k < order.size(); ++k) {
@@ -169,7 +172,8 @@ struct Walker {
             throw Error(em.source() + ": layer '" + name + "' reads '" + r.first + "' before it is computed");
           in.push_back(it->second);
         }
-        if (k > 0) throw Error(em.source() + ": layer '" + name + "' is called twice (shared layers are not supported)");
+        if (k > 0)
+          throw Error(em.source() + ": layer '" + name + "' is called twice (shared layers are not supported)");
         const std::vector<int> y = layer(sc, l, in);
         if (y.size() != 1) throw Error(em.source() + ": layer '" + name + "' has several outputs");
         out[{name, int(k)}] = y[0];

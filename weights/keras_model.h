@@ -22,9 +22,9 @@ namespace keras_import {
 // Where a layer's variables are: the legacy .h5 layout (model_weights/<top>/<layer>/<name>) or
 // Keras 3's (layers/<object path>/vars/<k>).
 struct WeightFile {
-  const h5::File* file = nullptr;
-  bool numbered = false;  // a .keras archive's layers/<object path>/vars/<k>
-  bool keras3 = false;    // written by Keras 3 (its hard_sigmoid differs from tf-keras')
+  const h5::File* file = nullptr;  // none: every layer's variables are missing
+  bool numbered = false;           // a .keras archive's layers/<object path>/vars/<k>
+  bool keras3 = false;             // written by Keras 3 (its hard_sigmoid differs from tf-keras')
 };
 
 // A model_config / config.json text and its weights as a graph. `name` is for messages.

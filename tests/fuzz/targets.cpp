@@ -11,6 +11,7 @@
 #include "nn/model.h"
 #include "weights/format.h"
 #include "weights/keras.h"
+#include "weights/keras_model.h"
 #include "weights/onnx.h"
 #include "weights/tflite.h"
 
@@ -69,6 +70,16 @@ void onnx_model(const uint8_t* d, size_t n) {
   onnx_import::load(TempFile(d, n, ".onnx").path, o);
 }
 
+// A Keras model config (model_config / config.json) without weights, built into a graph; and a .keras
+// zip's members (its weights HDF5 goes through the HDF5 targets).
+void keras_config(const uint8_t* d, size_t n) {
+  nn::GraphModel g(keras_import::read_graph(std::string(d, d + n), {}, "fuzz.json"));
+}
+void keras_zip(const uint8_t* d, size_t n) {
+  const keras_import::Archive a = keras_import::read_archive(std::vector<uint8_t>(d, d + n), "fuzz.keras");
+  nn::GraphModel g(keras_import::read_graph(a.config, {}, "fuzz.keras"));
+}
+
 // The IDX reader (zlib's gzread) opens a path.
 void idx(const uint8_t* d, size_t n) { data::read_idx(TempFile(d, n, ".idx.gz").path); }
 
@@ -84,7 +95,9 @@ const std::vector<Target>& targets() {
                                           {"input_snap", input_snap, input_snap},
                                           {"image", image, image_here},
                                           {"idx", idx, idx},
-                                          {"onnx", onnx_model, onnx_model}};
+                                          {"onnx", onnx_model, onnx_model},
+                                          {"keras_config", keras_config, keras_config},
+                                          {"keras_zip", keras_zip, keras_zip}};
   return all;
 }
 

@@ -46,7 +46,8 @@ TEST_CASE("Keras model files: a trained student CNN (.h5 and .keras) matches Ten
       const Tensor xi = example(x, i, {1, 1, 28, 28});
       const int64_t t = std::lround(top[size_t(i)]);
       const Tensor want = example(saliency_ref, i, {1, 1, 28, 28});
-      test::expect_close("saliency " + std::to_string(i), xai::saliency(fn, xi, t), want, 0, 1e-10 * test::max_abs(want));
+      test::expect_close("saliency " + std::to_string(i), xai::saliency(fn, xi, t), want, 0,
+                         1e-10 * test::max_abs(want));
       // Grad-CAM at the last conv block, divided by its maximum as the tutorial's heatmap is
       const Tensor cam = xai::gradcam(fn, xi, xai::Target{t, false}, layer).cam;
       const double peak = test::max_abs(cam);

@@ -1,5 +1,6 @@
-// The CLI on an imported ONNX model (tests/fixtures/onnx_small_cnn.onnx): every command runs on it,
-// and each bad ONNX file (tests/corpus/onnx) ends in one line that names the cause, writing nothing.
+// The CLI on imported models (an ONNX export, tests/fixtures/onnx_small_cnn.onnx, and a Keras model
+// file, tests/fixtures/keras_student_cnn.keras): every command runs on them, and each bad file
+// (tests/corpus/onnx, tests/corpus/keras_zip) ends in one line that names the cause, writing nothing.
 #include <catch2/catch.hpp>
 
 #include "io/hdf5.h"
@@ -13,7 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 const std::string kModel = std::string(GT_FIXTURES_DIR) + "/onnx_small_cnn.onnx";
-const std::string kCorpus = std::string(GT_CORPUS_DIR) + "/onnx/";
+const std::string kKeras = std::string(GT_FIXTURES_DIR) + "/keras_student_cnn.keras";
+const std::string kCorpus = std::string(GT_CORPUS_DIR) + "/";
 
 struct TempDir {
   fs::path path = fs::temp_directory_path() / ("gt_onnx_" + std::to_string(getpid()));
@@ -50,11 +52,15 @@ TEST_CASE("onnx: bad ONNX files end in one line naming the cause, and nothing is
   TempDir dir;
   const std::string img = input_file(dir), png = dir / "never.png";
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
-      {"truncated.onnx", {"not an ONNX model"}},
-      {"garbage.onnx", {"not an ONNX model"}},
-      {"unsupported_op.onnx", {"unsupported op type 'Erf' (node '/Erf')", "gradtrace runs:", "Conv"}},
-      {"two_inputs.onnx", {"the model has 2 inputs"}},
-      {"dynamic_hw.onnx", {"dynamic", "--size"}}};
+      {"onnx/truncated.onnx", {"not an ONNX model"}},
+      {"onnx/garbage.onnx", {"not an ONNX model"}},
+      {"onnx/unsupported_op.onnx", {"unsupported op type 'Erf' (node '/Erf')", "gradtrace runs:", "Conv"}},
+      {"onnx/two_inputs.onnx", {"the model has 2 inputs"}},
+      {"onnx/dynamic_hw.onnx", {"dynamic", "--size"}},
+      {"keras_zip/config_zip_bomb.keras", {"config.json inflates to 200.0 MiB, over the limit of 64.0 MiB"}},
+      {"keras_zip/not_a_zip.keras", {"not a .keras file"}},
+      {"keras_zip/malformed_json.keras", {"the model config is not valid JSON"}},
+      {"keras_zip/unknown_layer.keras", {"layer 'conv2d' (Frobnicate): unknown layer class", "Conv2D"}}};
   for (const auto& [file, says] : cases) {
     std::string out;
     CHECK(test::run_cli({"saliency", "--weights", kCorpus + file, "--image", img, "--out", png}, out) == 1);
@@ -66,14 +72,15 @@ TEST_CASE("onnx: bad ONNX files end in one line naming the cause, and nothing is
   CHECK(test::run_cli({"classify", "--weights", kModel, "--image", img}, out) == 1);
   CHECK_THAT(out, Contains("--preprocess"));
   // --size makes the dynamic model runnable
-  CHECK(test::run_cli({"classify", "--weights", kCorpus + "dynamic_hw.onnx", "--preprocess", "none", "--size", "32",
-                       "--image", img},
+  CHECK(test::run_cli({"classify", "--weights", kCorpus + "onnx/dynamic_hw.onnx", "--preprocess", "none", "--size",
+                       "32", "--image", img},
                       out) == 0);
 }
 
-TEST_CASE("onnx: every command runs on an imported ONNX model") {
-  TempDir dir;
-  const std::vector<std::string> model = {"--weights", kModel, "--preprocess", "unit", "--image", picture(dir)};
+namespace {
+// Every command on one imported model; `model` holds its --weights, --preprocess and --image.
+void every_command(const TempDir& dir, const std::vector<std::string>& model, const std::string& conv,
+                   const std::string& dense, const std::string& cam_layer) {
   auto run = [&](std::vector<std::string> args) {
     args.insert(args.end(), model.begin(), model.end());
     std::string out;
@@ -85,18 +92,31 @@ TEST_CASE("onnx: every command runs on an imported ONNX model") {
   };
   for (const xai::Method& m : xai::methods()) run({m.name, "--out", dir / (m.name + ".png")});
   CHECK_THAT(run({"classify", "--top", "3"}), Contains("class"));
-  CHECK_THAT(run({"gradcam", "--out", dir / "gc.png"}), Contains("/head/head.1/LeakyRelu"));
-  run({"gradcam", "--layer", "/stem/stem.2/Relu", "--out", dir / "gc2.png"});
+  CHECK_THAT(run({"gradcam", "--out", dir / "gc.png"}), Contains(cam_layer));
   run({"inspect"});
-  CHECK_THAT(run({"gradcheck", "--layer", "/stem/stem.0/Conv"}), Contains("weight"));
-  run({"gradcheck", "--layer", "/fc/Gemm"});
+  CHECK_THAT(run({"gradcheck", "--layer", conv}), Contains("weight"));
+  run({"gradcheck", "--layer", dense});
   run({"counterfactual", "--target", "2", "--out", dir / "cf.png"});
   run({"metrics", "--method", "saliency"});
   run({"report", "--methods", "saliency,gradcam", "--out", dir / "report"});
   CHECK(fs::exists(dir / "report/index.html"));
   std::string out;
-  REQUIRE(test::run_cli({"layers", "--weights", kModel, "--preprocess", "none"}, out) == 0);
-  CHECK_THAT(out, Contains("/block/block.1/BatchNormalization") && Contains("/Add"));
-  REQUIRE(test::run_cli({"graph", "--weights", kModel, "--preprocess", "none", "--out", dir / "graph.svg"}, out) == 0);
+  REQUIRE(test::run_cli({"layers", model[0], model[1], model[2], model[3]}, out) == 0);
+  CHECK_THAT(out, Contains(conv) && Contains(cam_layer));
+  REQUIRE(test::run_cli({"graph", model[0], model[1], model[2], model[3], "--out", dir / "graph.svg"}, out) == 0);
   CHECK(fs::exists(dir / "graph.svg"));
+}
+}  // namespace
+
+TEST_CASE("onnx: every command runs on an imported ONNX model") {
+  TempDir dir;
+  every_command(dir, {"--weights", kModel, "--preprocess", "unit", "--image", picture(dir)}, "/stem/stem.0/Conv",
+                "/fc/Gemm", "/head/head.1/LeakyRelu");
+}
+
+TEST_CASE("keras: every command runs on a Keras model file") {
+  TempDir dir;
+  // one channel, pixels 0..255 into the model's own Rescaling; a Fashion-MNIST test image
+  every_command(dir, {"--weights", kKeras, "--preprocess", "none", "--image", "fashion-mnist:test:0"}, "conv2d_1",
+                "predictions", "max_pooling2d_1");
 }
