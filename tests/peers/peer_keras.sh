@@ -6,3 +6,6 @@ python3 -c "import tf_keras, h5py" 2>/dev/null || { echo "skipped: tf-keras is n
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 python3 "$root/tests/fixture_gen/keras_reference.py" --out "$dir" --archs "${GT_KERAS_ARCHS:-vgg16,vgg19,resnet50,inception_v3,mobilenet_v1,mobilenet_v2}"
 GT_PEER_DIR="$dir" "$tests_bin" "[keras]"
+# Keras model files (model.save): a MobileNetV2 base nested in a Sequential, tf-keras .h5 and Keras 3 .keras
+python3 "$root/tests/fixture_gen/keras_model_reference.py" --out "$dir"
+GT_PEER_DIR="$dir" "$tests_bin" "[keras_model]"

@@ -19,6 +19,7 @@
 #include "tests/test_util.h"
 #include "weights/format.h"
 #include "weights/keras.h"
+#include "weights/keras_model.h"
 #include "weights/onnx.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
@@ -39,6 +40,19 @@ void check_close(const std::string& what, const Tensor& got, const Tensor& want,
   const std::vector<double> a = got.to_vector_f64(), b = want.to_vector_f64();
   for (size_t i = 0; i < a.size(); ++i) diff = test::worse(diff, std::abs(a[i] - b[i]));
   std::printf("  %-40s max |diff| %.3g of max |peer| %.3g (reported)\n", what.c_str(), diff, test::max_abs(want));
+}
+
+// A float64 run's logits and d logit[target] / d input against float64 references, to 1e-10.
+void compare_logits_and_gradient(nn::Model& m, const Tensor& x, const Tensor& logits_ref, const Tensor& grad_ref,
+                                 int64_t target, const std::string& tag) {
+  Tensor logits;
+  {
+    NoGradGuard ng;
+    logits = m(x);
+  }
+  check_close(tag + " logits", logits, logits_ref, true, 1e-10);
+  check_close(tag + " d logit / d input", xai::saliency([&](const Tensor& in) { return m(in); }, x, target), grad_ref,
+              true, 1e-10);
 }
 
 // dtype: the precision of our run (the reference is float64). f64_rel: the bound in a float64 run.
@@ -118,6 +132,29 @@ TEST_CASE("torchvision through torch.onnx.export at full size: logits and input 
     ++n;
   }
   CHECK(n > 0);
+}
+
+TEST_CASE("a MobileNetV2 base nested in a Sequential, saved by tf-keras (.h5) and Keras 3 (.keras)",
+          "[.peer][keras_model]") {
+  // tests/fixture_gen/keras_model_reference.py: logits, tf.GradientTape saliency and the course's
+  // Grad-CAM recipe at the nested base's last activation, all in float64.
+  const char* dir = std::getenv("GT_PEER_DIR");
+  REQUIRE(dir);
+  h5::File ref(std::string(dir) + "/nested_ref.h5", h5::File::Mode::read);
+  const Tensor x = ref.read("input", DType::f64), cam_ref = ref.read("gradcam", DType::f64);
+  const int64_t target = std::lround(ref.attr_double("target"));
+  const std::string layer = ref.attr_string("layer");
+  for (const char* file : {"nested_tf.h5", "nested_k3.keras"}) {
+    std::printf("%s\n", file);
+    ImportOptions o;
+    o.preprocess = "none";  // the input is already scaled
+    auto m = keras_import::load(std::string(dir) + "/" + file, o, DType::f64);
+    compare_logits_and_gradient(*m, x, ref.read("logits", DType::f64), ref.read("saliency", DType::f64), target,
+                                std::string(file));
+    const Tensor cam = xai::gradcam([&](const Tensor& in) { return (*m)(in); }, x, {target, false}, layer).cam;
+    check_close(std::string(file) + " gradcam at " + layer, ops::mul_scalar(cam, 1 / test::max_abs(cam)), cam_ref, true,
+                1e-9);
+  }
 }
 
 TEST_CASE("Captum on full-size torchvision models: every attribution method", "[.peer][captum]") {
