@@ -50,8 +50,9 @@ int run_layers(int argc, char** argv) {
   for (const auto& r : rows) width = std::max(width, int(r.layer.size()));
   int i = 0;
   for (const auto& r : rows)
-    std::printf("%4d %c %-*s %-18s %s\n", i++, r.layer == m->info.gradcam_layer ? '*' : ' ', width,
-                r.layer.empty() ? "(unnamed)" : r.layer.c_str(), r.op.c_str(), r.shape.str().c_str());
+    std::printf("%4d %c %-*s %-18s %-18s %s\n", i++, r.layer == m->info.gradcam_layer ? '*' : ' ', width,
+                r.layer.empty() ? "(unnamed)" : r.layer.c_str(), r.op.c_str(), r.shape.str().c_str(),
+                m->info.notes.count(r.layer) ? m->info.notes.at(r.layer).c_str() : "");
   return 0;
 }
 

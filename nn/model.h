@@ -23,6 +23,7 @@ struct ModelInfo {
   double alpha = 1.0;                    // MobileNet width multiplier
   std::string gradcam_layer;             // the default layer for Grad-CAM (the last conv block)
   bool include_top = true;               // false: no classifier; forward returns the last feature map (Keras _notop)
+  std::map<std::string, std::string> notes;  // per layer, a remark `gradtrace layers` prints (quantization)
 };
 
 struct ModelOptions;

@@ -51,6 +51,15 @@ void describe_input(nn::GraphModel& g, const std::string& path, const ImportOpti
 
 bool strip_final_softmax(nn::GraphSpec& s) {
   if (s.outputs.size() != 1) return false;
+  // (through the identities after it: a quantized graph's final QUANTIZE)
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (const nn::GraphNode& n : s.nodes)
+      if (n.op == "Identity" && n.outputs.size() == 1 && n.outputs[0] == s.outputs[0] && !n.inputs.empty()) {
+        s.outputs[0] = n.inputs[0];
+        moved = true;
+      }
+  }
   for (size_t i = 0; i < s.nodes.size(); ++i) {
     const nn::GraphNode& n = s.nodes[i];
     if (n.op != "Softmax" || n.outputs.size() != 1 || n.outputs[0] != s.outputs[0] || n.inputs.empty()) continue;
@@ -71,7 +80,8 @@ bool strip_final_softmax(nn::GraphSpec& s) {
 }
 
 std::unique_ptr<nn::Model> finish_import(std::unique_ptr<nn::GraphModel> g, const std::string& path,
-                                         const std::string& arch, const ImportOptions& o, bool inside) {
+                                         const std::string& arch, const ImportOptions& o, const std::string& preset,
+                                         const std::string& imagenet_convention) {
   describe_input(*g, path, o);
   // A dry run names the output size and the last spatial layer (Grad-CAM's default).
   for (const nn::LayerShape& row : nn::layer_shapes(*g)) {
@@ -84,13 +94,14 @@ std::unique_ptr<nn::Model> finish_import(std::unique_ptr<nn::GraphModel> g, cons
   info.arch = arch;
   info.variant = path.substr(path.find_last_of('/') + 1);  // the file: "cnn.keras"
   if (info.classes <= 0) throw Error(path + ": the model's output is not (N, classes) logits");
-  // torchvision's ImageNet classifiers: the one case where the conventions can be assumed.
-  const bool imagenet = info.channels == 3 && info.classes == 1000 && info.input_h >= 160 && info.input_h <= 600;
-  if (o.preprocess.empty() && !inside && !imagenet)
+  // ImageNet classifiers: the one case where the framework's convention can be assumed.
+  const bool imagenet = info.channels == 3 && (info.classes == 1000 || info.classes == 1001) && info.input_h >= 160 &&
+                        info.input_h <= 600 && !imagenet_convention.empty();
+  if (o.preprocess.empty() && preset.empty() && !imagenet)
     throw Error(path +
                 ": the file does not say how the input is scaled; give it with --preprocess torch|tf|caffe|"
                 "unit|gray|none");
-  info.preprocessing = !o.preprocess.empty() ? o.preprocess : inside ? "none" : "torch";
+  info.preprocessing = !o.preprocess.empty() ? o.preprocess : !preset.empty() ? preset : imagenet_convention;
   if (info.channels == 1) {  // the picture's luminance, as it is (none) or in 0..1 (unit)
     if (info.preprocessing != "none" && info.preprocessing != "unit" && info.preprocessing != "gray")
       throw Error(path + ": a one-channel model takes --preprocess none (0..255) or unit (0..1), not " +
@@ -102,7 +113,10 @@ std::unique_ptr<nn::Model> finish_import(std::unique_ptr<nn::GraphModel> g, cons
     throw Error(path + ": --preprocess gray is for one-channel models");
   }
   info.resize = info.preprocessing == "torch" ? "crop" : "squash";
-  info.labels = imagenet ? "imagenet1000" : "none";
+  info.labels = info.channels != 3     ? "none"
+                : info.classes == 1000 ? "imagenet1000"
+                : info.classes == 1001 ? "imagenet1001"
+                                       : "none";
   if (!o.labels.empty()) {
     info.class_names = read_labels(o.labels);
     if (int64_t(info.class_names.size()) != info.classes)

@@ -23,10 +23,12 @@ bool strip_final_softmax(nn::GraphSpec& s);
 
 // Fills g's ModelInfo: the input's (C, H, W) from the file or o.size (one 4-D input required), a dry
 // run for the class count and Grad-CAM's default layer (the last node with a 4-D output wider than
-// 1x1), and the preprocessing: o.preprocess; else `inside` when the model preprocesses its input
-// itself (Keras Rescaling/Normalization: the pixels go in as they are); else the torchvision
-// convention for a 3-channel, 1000-class model; else an error asking for --preprocess.
+// 1x1), and the preprocessing: o.preprocess; else `preset`, what the file itself implies ("none" for
+// a model that scales its pixels itself: Keras Rescaling, a quantized TF Lite input); else
+// `imagenet` (the framework's convention: torch for ONNX, tf for TF Lite) for a 3-channel model with
+// 1000 or 1001 classes; else an error asking for --preprocess.
 std::unique_ptr<nn::Model> finish_import(std::unique_ptr<nn::GraphModel> g, const std::string& path,
-                                         const std::string& arch, const ImportOptions& o, bool inside);
+                                         const std::string& arch, const ImportOptions& o, const std::string& preset,
+                                         const std::string& imagenet);
 
 }  // namespace gt

@@ -110,7 +110,7 @@ std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o,
   nn::GraphSpec spec = read_graph(config, w, path);
   strip_final_softmax(spec);
   return finish_import(std::make_unique<nn::GraphModel>(std::move(spec), dtype), path, "keras", o,
-                       preprocesses(config));
+                       preprocesses(config) ? "none" : "", "");
 }
 
 }  // namespace gt::keras_import

@@ -56,7 +56,7 @@ std::unique_ptr<nn::Model> load_model(const std::string& weights, const std::str
   else if (ends_with(weights, ".onnx"))
     m = onnx_import::load(weights, import, dtype);
   else if (ends_with(weights, ".tflite"))
-    m = tflite::load(weights);
+    m = tflite::load(weights, import, dtype);
   else if (ends_with(weights, ".keras") || (ends_with(weights, ".h5") && is_keras_model_file(weights)))
     m = keras_import::load(weights, import, dtype);
   else if (ends_with(weights, ".h5"))

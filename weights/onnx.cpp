@@ -289,7 +289,7 @@ namespace gt::onnx_import {
 std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o, DType dtype) {
   nn::GraphSpec spec = read_graph(path);
   strip_final_softmax(spec);
-  return finish_import(std::make_unique<nn::GraphModel>(std::move(spec), dtype), path, "onnx", o, false);
+  return finish_import(std::make_unique<nn::GraphModel>(std::move(spec), dtype), path, "onnx", o, "", "torch");
 }
 
 }  // namespace gt::onnx_import

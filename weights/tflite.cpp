@@ -11,6 +11,7 @@ namespace gt::tflite {
 namespace {
 // Bytes per element of a TensorType we read (0 for the others).
 int element_size(int type) { return type == 0 || type == 2 ? 4 : type == 1 ? 2 : type == 3 || type == 9 ? 1 : 0; }
+}  // namespace
 
 std::string builtin_name(int code) {
   static const std::pair<int, const char*> names[] = {{0, "ADD"},
@@ -30,6 +31,7 @@ std::string builtin_name(int code) {
                                                       {25, "SOFTMAX"},
                                                       {34, "PAD"},
                                                       {40, "MEAN"},
+                                                      {41, "SUB"},
                                                       {43, "SQUEEZE"},
                                                       {114, "QUANTIZE"},
                                                       {117, "HARD_SWISH"}};
@@ -37,7 +39,6 @@ std::string builtin_name(int code) {
     if (c == code) return n;
   return "builtin op " + std::to_string(code);
 }
-}  // namespace
 
 File::File(const std::string& path) : path_(path) {
   // A flatbuffer addresses its contents with 32-bit offsets: it cannot be larger than 2 GiB.
@@ -120,10 +121,21 @@ void File::parse(const fb::Buffer& buf) {
       op.stride_h = opt.scalar<int32_t>(2, 1), op.depth_multiplier = opt.scalar<int32_t>(3, 1);
       op.activation = opt.scalar<int8_t>(4, 0);
       op.dilation_w = opt.scalar<int32_t>(5, 1), op.dilation_h = opt.scalar<int32_t>(6, 1);
-    } else if (op.code == AVERAGE_POOL_2D) {  // Pool2DOptions: padding, stride_w, stride_h, filter_w, filter_h, act
-      op.padding = opt.scalar<int8_t>(0, 0), op.stride_w = opt.scalar<int32_t>(1, 1);
-      op.stride_h = opt.scalar<int32_t>(2, 1), op.filter_w = opt.scalar<int32_t>(3, 1);
+    } else if (op.code == AVERAGE_POOL_2D || op.code == MAX_POOL_2D) {  // Pool2DOptions: padding, stride_w,
+      op.padding = opt.scalar<int8_t>(0, 0), op.stride_w = opt.scalar<int32_t>(1, 1);    // stride_h, filter_w,
+      op.stride_h = opt.scalar<int32_t>(2, 1), op.filter_w = opt.scalar<int32_t>(3, 1);  // filter_h, activation
       op.filter_h = opt.scalar<int32_t>(4, 1), op.activation = opt.scalar<int8_t>(5, 0);
+    } else if (op.code == ADD || op.code == MUL || op.code == SUB) {  // 0 fused_activation_function
+      op.activation = opt.scalar<int8_t>(0, 0);
+    } else if (op.code == CONCATENATION) {  // 0 axis, 1 fused_activation_function
+      op.axis = opt.scalar<int32_t>(0, 0), op.activation = opt.scalar<int8_t>(1, 0);
+    } else if (op.code == FULLY_CONNECTED) {  // 0 fused_activation_function, 1 weights_format, 2 keep_num_dims
+      op.activation = opt.scalar<int8_t>(0, 0), op.keep_dims = opt.scalar<uint8_t>(2, 0) != 0;
+    } else if (op.code == MEAN) {  // ReducerOptions: 0 keep_dims
+      op.keep_dims = opt.scalar<uint8_t>(0, 0) != 0;
+    } else if (op.code == RESHAPE || op.code == SQUEEZE) {  // 0 new_shape / squeeze_dims
+      const fb::Vector d = opt.valid() ? opt.vector(0) : fb::Vector();
+      for (size_t k = 0; k < d.size() && k < 8; ++k) op.dims.push_back(d.at<int32_t>(k));
     }
     ops.push_back(std::move(op));
   }
@@ -145,9 +157,8 @@ Tensor File::constant(int index) const {
     throw Error("TF Lite file " + path_ + ": tensor " + t.name + " holds " + std::to_string(data.size()) +
                 " bytes, its shape needs " + std::to_string(n * elem));
   std::vector<float> v(static_cast<size_t>(n));
-  const bool quantized = t.type == 2 || t.type == 3 || t.type == 9;
-  if (quantized && t.scale.empty())
-    throw Error("TF Lite file " + path_ + ": quantized tensor " + t.name + " has no scale");
+  // Integer tensors with a scale are quantized; without one they are plain integers (axes, shapes).
+  const bool quantized = (t.type == 2 || t.type == 3 || t.type == 9) && !t.scale.empty();
   // Per-channel parameters vary along quantized_dimension; the stride of that axis in the flat data:
   int64_t inner = 1;
   const int qd = t.quantized_dimension;
@@ -184,6 +195,10 @@ Tensor File::constant(int index) const {
         q = int8_t(*p);
         break;
     }
+    if (!quantized) {
+      v[i] = float(q);
+      continue;
+    }
     const size_t c = channels > 1 ? size_t((i / inner) % channels) : 0;
     const double zp = t.zero_point.empty() ? 0.0 : double(t.zero_point[std::min(c, t.zero_point.size() - 1)]);
     v[i] = static_cast<float>((q - zp) * t.scale[c]);
@@ -219,10 +234,13 @@ void assign(const std::string& file, nn::Layer& layer, const std::string& what, 
 
 }  // namespace
 
-std::unique_ptr<nn::Model> load(const std::string& path) { return load(File(path)); }
+std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o, DType dtype) {
+  return load(File(path), o, dtype);
+}
 
-std::unique_ptr<nn::Model> load(const File& f) {
+std::unique_ptr<nn::Model> load(const File& f, const ImportOptions& import, DType dtype) {
   const std::string& path = f.path();
+  bool v1_ops = true;
   std::vector<const Operator*> convs;
   for (size_t i = 0; i < f.ops.size(); ++i) {
     const Operator& op = f.ops[i];
@@ -239,18 +257,13 @@ std::unique_ptr<nn::Model> load(const File& f) {
       case DEQUANTIZE:
         break;
       default:
-        throw Error("TF Lite file " + path + ": unsupported TF Lite op " + builtin_name(op.code) + " (operator " +
-                    std::to_string(i) + ")");
+        v1_ops = false;
     }
   }
   // MobileNet V1: conv, 13 x (depthwise, pointwise), and the 1x1 classifier conv.
   bool v1 = convs.size() == 28 && convs[0]->code == CONV_2D && convs[27]->code == CONV_2D;
   for (size_t i = 1; v1 && i < 27; ++i) v1 = convs[i]->code == (i % 2 ? DEPTHWISE_CONV_2D : CONV_2D);
-  if (!v1)
-    throw Error("TF Lite file " + path +
-                ": the graph is not one gradtrace knows (MobileNet V1: 28 convolutions "
-                "alternating depthwise/pointwise; found " +
-                std::to_string(convs.size()) + " convolutions)");
+  if (!v1 || !v1_ops) return load_graph(f, import, dtype);  // any other graph (weights/tflite_graph.cpp)
   if (f.inputs.size() != 1 || f.inputs[0] < 0 || f.tensors[size_t(f.inputs[0])].shape.size() != 4)
     throw Error("TF Lite file " + path + ": expected one NHWC image input");
   const TensorInfo& in = f.tensors[size_t(f.inputs[0])];

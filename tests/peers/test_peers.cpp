@@ -21,6 +21,7 @@
 #include "weights/keras.h"
 #include "weights/keras_model.h"
 #include "weights/onnx.h"
+#include "weights/tflite.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
 #include "xai/occlusion.h"
@@ -155,6 +156,35 @@ TEST_CASE("a MobileNetV2 base nested in a Sequential, saved by tf-keras (.h5) an
     check_close(std::string(file) + " gradcam at " + layer, ops::mul_scalar(cam, 1 / test::max_abs(cam)), cam_ref, true,
                 1e-9);
   }
+}
+
+TEST_CASE("TF Lite graphs from the TF Lite converter: float against the interpreter, uint8 dequantized",
+          "[.peer][tflite_model]") {
+  // tests/fixture_gen/tflite_model_reference.py. Float graphs: the interpreter's logits (float32);
+  // the uint8 graph: a float64 run of the same graph on its dequantized constants. Logits to 1e-4 of
+  // the largest.
+  const char* dir = std::getenv("GT_PEER_DIR");
+  REQUIRE(dir);
+  int n = 0;
+  for (const char* name : {"mobilenet_v2", "mobilenet_v3", "inception_v3", "mobilenet_v2_uint8"}) {
+    const std::string base = std::string(dir) + "/" + name;
+    if (!std::filesystem::exists(base + ".tflite")) continue;
+    h5::File ref(base + "_ref.h5", h5::File::Mode::read);
+    const bool quantized = std::string(name).find("uint8") != std::string::npos;
+    ImportOptions o;
+    o.preprocess = "none";  // the reference's input is already what the graph takes
+    auto m = tflite::load(base + ".tflite", o);
+    Tensor logits;
+    {
+      NoGradGuard ng;
+      logits = (*m)(ref.read(quantized ? "pixels" : "input"));  // a quantized graph dequantizes its pixels itself
+    }
+    std::printf("%s (%zu layers)\n", name, m->layers().size());
+    if (quantized) CHECK_THAT(m->info.notes.begin()->second, Catch::Contains("scale") && Catch::Contains("zero point"));
+    check_close(std::string(name) + " logits", logits, ref.read("logits", DType::f64), true, 1e-4);
+    ++n;
+  }
+  CHECK(n > 0);
 }
 
 TEST_CASE("Captum on full-size torchvision models: every attribution method", "[.peer][captum]") {
