@@ -112,14 +112,20 @@ Device apply_device(Args& a) {
 
 void reset_run_settings() { g_device = Device::cpu, g_dtype = DType::f32, g_import = {}; }
 
+ImportOptions import_flags(Args& a) {
+  ImportOptions o;
+  o.preprocess = a.get("--preprocess", "");
+  const std::vector<std::string> modes = {"torch", "tf", "caffe", "unit", "gray", "none"};
+  if (!o.preprocess.empty() && std::find(modes.begin(), modes.end(), o.preprocess) == modes.end())
+    throw UsageError("--preprocess must be torch, tf, caffe, unit, gray or none, not '" + o.preprocess + "'");
+  o.size = a.get_int("--size", 0, 0, 4096);  // 0: as the file says
+  o.labels = a.get("--labels", "");
+  return o;
+}
+
 std::string weights_flag(Args& a) {
   const std::string w = a.get("--weights", "");
-  g_import.preprocess = a.get("--preprocess", "");
-  const std::vector<std::string> modes = {"torch", "tf", "caffe", "unit", "gray", "none"};
-  if (!g_import.preprocess.empty() && std::find(modes.begin(), modes.end(), g_import.preprocess) == modes.end())
-    throw UsageError("--preprocess must be torch, tf, caffe, unit, gray or none, not '" + g_import.preprocess + "'");
-  g_import.size = a.get_int("--size", 0, 0, 4096);  // 0: as the file says
-  g_import.labels = a.get("--labels", "");
+  g_import = import_flags(a);
   return w;
 }
 

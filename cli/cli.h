@@ -115,6 +115,8 @@ DType precision();  // what apply_precision read (float32 before)
 // Reads --weights and what an imported model's file does not say (--preprocess, --size, --labels:
 // GT_FLAG_WEIGHTS), for load_model and load_subject. Returns the --weights value.
 std::string weights_flag(Args& a);
+// --preprocess, --size, --labels alone (train --from reads them for its model).
+ImportOptions import_flags(Args& a);
 // Back to cpu, float32 and no import options: each run of main() starts from them (tests run several
 // in one process).
 void reset_run_settings();

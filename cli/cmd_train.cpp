@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "io/hdf5.h"
+#include "nn/init.h"
 #include "train/loop.h"
 #include "train/training.h"
 #include "weights/format.h"
@@ -35,6 +36,12 @@ const char* kHelp =
     "\n"
     "model and optimisation:\n"
     "  --model NAME     fashion_cnn (default) or a zoo model (trained from scratch)\n"
+    "  --from FILE      transfer learning: fine-tune this model (any --weights file: .keras, .h5, .onnx,\n"
+    "                   .tflite, gradtrace's .h5, random:ARCH) with a fresh classifier for the dataset's\n"
+    "                   classes; the data is resized to its input (--preprocess, --size as for --weights)\n"
+    "  --freeze-until L with --from: keep the layers up to and including L fixed (no gradient is computed\n"
+    "                   for their weights; their batch norms keep their statistics); see gradtrace layers\n"
+    "  --new-head N     with --from: the new classifier's class count, which must be the dataset's\n"
     "  --alpha A        width multiplier (default 1)\n"
     "  --epochs N       default 10\n"
     "  --batch B        mini-batch size (default 128)\n"
@@ -61,10 +68,10 @@ void on_sigint(int) { g_interrupted = 1; }
 struct Interrupted {};
 
 // The training flags (saved in a checkpoint; a resumed run takes them from there).
-const char* kRunFlags[] = {"--dataset",   "--val",          "--size",  "--channels", "--limit",
-                           "--augment",   "--pad",          "--model", "--alpha",    "--epochs",
-                           "--batch",     "--optimizer",    "--lr",    "--momentum", "--schedule",
-                           "--step-size", "--weight-decay", "--gamma", "--seed",     "--strict"};
+const char* kRunFlags[] = {"--dataset", "--val",      "--size",     "--channels",     "--limit",        "--augment",
+                           "--pad",     "--model",    "--alpha",    "--epochs",       "--batch",        "--optimizer",
+                           "--lr",      "--momentum", "--schedule", "--step-size",    "--weight-decay", "--gamma",
+                           "--seed",    "--strict",   "--from",     "--freeze-until", "--new-head"};
 
 std::string fmt_time(double s) {
   const long t = std::lround(std::max(0.0, s));
@@ -98,6 +105,12 @@ train::RunSettings read_run_flags(Args& a) {
   r.config.schedule.gamma = a.get_double("--gamma", 0.1, 0, 1);
   r.config.seed = uint64_t(a.get_int("--seed", 0, 0, 1L << 62));
   r.val = a.given("--val") ? a.get_double("--val", 0, 0, 0.9) : -1;
+  r.from = a.get("--from", "");
+  r.freeze_until = a.get("--freeze-until", "");
+  if (r.from.empty() && (a.given("--freeze-until") || a.given("--new-head")))
+    throw UsageError("--freeze-until and --new-head go with --from MODEL");
+  if (!r.from.empty() && a.given("--model"))
+    throw UsageError("give --from (fine-tune) or --model (from scratch), not both");
   return r;
 }
 }  // namespace
@@ -123,6 +136,8 @@ int run_train(int argc, char** argv) {
   std::string ckpt = a.get("--checkpoint", "");
   apply_threads(a);
   const Device dev = apply_device(a);
+  const ImportOptions io = import_flags(a);
+  const long new_head = a.get_int("--new-head", 0, 0, 100000);
   a.finish();
   if (resume.empty()) {
     if (r.dataset.empty()) throw UsageError("--dataset is required (fashion-mnist or folder:DIR)");
@@ -133,8 +148,20 @@ int run_train(int argc, char** argv) {
   r.config.augment.flip = r.augment.find("flip") != std::string::npos;
   r.config.augment.pad = r.augment.find("crop") != std::string::npos ? r.pad : 0;
 
+  std::unique_ptr<nn::Model> m;
+  if (resume.empty() && !r.from.empty()) m = train::load_base_model(r, io);  // it sets the data's size
   const train::TrainData d = train::load_train_data(r);
-  std::unique_ptr<nn::Model> m = resume.empty() ? train::make_trainable_model(r, d.train) : load_weights(resume);
+  if (new_head && new_head != d.train.classes())
+    throw UsageError("--new-head " + std::to_string(new_head) + ": the dataset has " +
+                     std::to_string(d.train.classes()) + " classes");
+  if (!resume.empty()) {
+    m = load_weights(resume);
+    if (!r.freeze_until.empty()) nn::freeze_until(*m, r.freeze_until);
+  } else if (m) {
+    train::prepare_transfer(*m, r, d.train);
+  } else {
+    m = train::make_trainable_model(r, d.train);
+  }
   m->to(dev);
   r.config.schedule.step_size = r.step_size_epochs * (d.train.size() / r.config.batch);
   train::Trainer trainer(*m, d.train, r.config);

@@ -23,7 +23,8 @@ ParamList trainable_parameters(Layer& l) {
 ParamList trainable_parameters(Model& m) {
   ParamList p;
   for (auto& l : m.layers())
-    for (auto& [name, t] : trainable_parameters(*l)) p.push_back({l->name() + "/" + name, t});
+    if (!l->frozen)
+      for (auto& [name, t] : trainable_parameters(*l)) p.push_back({l->name() + "/" + name, t});
   return p;
 }
 
@@ -45,6 +46,48 @@ void init_parameters(Model& m, uint64_t seed) {
       b->running_var = Tensor::full(b->running_var.shape(), 1.0, b->running_var.dtype());
     }
   }
+}
+
+void replace_classifier(Model& m, int64_t classes, uint64_t seed) {
+  if (classes < 1 || classes > 100000) throw InvalidArgument("a new head needs 1 to 100000 classes");
+  Layer* last = nullptr;
+  for (auto& l : m.layers())
+    if (!l->named_parameters().empty()) last = l.get();
+  const uint64_t s = mix(seed, 5, uint64_t(classes));
+  if (auto* d = dynamic_cast<Dense*>(last)) {
+    const int64_t in = d->weight.dim(1);
+    const double a = 1.0 / std::sqrt(double(in));
+    d->weight = Tensor::uniform({classes, in}, -a, a, s, d->weight.dtype()).to(d->weight.device());
+    d->bias = Tensor::zeros({classes}, d->weight.dtype(), d->weight.device());
+  } else if (auto* c = dynamic_cast<Conv2d*>(last); c && c->options.groups == 1) {
+    const Shape w = c->weight.shape();
+    Tensor k = Tensor::zeros({classes, w[1], w[2], w[3]}, c->weight.dtype());
+    init_he_uniform(k, w[1] * w[2] * w[3], s);
+    c->weight = k.to(c->weight.device());
+    if (c->bias.defined()) c->bias = Tensor::zeros({classes}, c->weight.dtype(), c->weight.device());
+  } else {
+    throw Error(m.info.arch + ": no classifier to replace (its last layer with parameters, " +
+                (last ? last->name() : std::string("none")) + ", is not a dense layer or a convolution)");
+  }
+  m.info.classes = classes;
+  m.to(m.device());  // drops what was folded from the old parameters
+}
+
+int freeze_until(Model& m, const std::string& layer) {
+  if (!m.find(layer)) {
+    std::vector<std::string> names;
+    for (auto& l : m.layers()) names.push_back(l->name());
+    std::string near;
+    for (const auto& n : closest_names(layer, names, 5)) near += (near.empty() ? "" : ", ") + n;
+    throw InvalidArgument("--freeze-until: no layer with parameters named '" + layer + "'; closest: " + near);
+  }
+  int n = 0;
+  for (auto& l : m.layers()) {
+    l->frozen = true;
+    ++n;
+    if (l->name() == layer) break;
+  }
+  return n;
 }
 
 }  // namespace gt::nn

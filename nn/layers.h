@@ -33,6 +33,9 @@ class Layer {
   // dropout drops with a mask drawn from `seed`. Off (evaluation): both are deterministic maps.
   bool training = false;
   uint64_t seed = 0;
+  // Transfer learning (nn::freeze_until): a frozen layer is not trained (its parameters get no
+  // gradient) and stays in evaluation mode (batch norm keeps its running statistics).
+  bool frozen = false;
 
  protected:
   virtual Tensor forward(const Tensor& x) = 0;

@@ -18,7 +18,7 @@ void Model::train(bool on, uint64_t seed) {
   folded_.clear();
   uint64_t k = 0;
   for (auto& l : layers_) {
-    l->training = on;
+    l->training = on && !l->frozen;
     l->seed = seed * 0x9E3779B97F4A7C15ull + ++k;  // a different mask stream per layer
   }
 }

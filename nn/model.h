@@ -24,6 +24,7 @@ struct ModelInfo {
   std::string gradcam_layer;             // the default layer for Grad-CAM (the last conv block)
   bool include_top = true;               // false: no classifier; forward returns the last feature map (Keras _notop)
   std::map<std::string, std::string> notes;  // per layer, a remark `gradtrace layers` prints (quantization)
+  std::string source;  // an imported graph: the file it came from (gradtrace's format re-imports it)
 };
 
 struct ModelOptions;

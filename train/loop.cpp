@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "image/preprocess.h"
+
 namespace gt::train {
 using nn::mix;
 using nn::trainable_parameters;
@@ -48,6 +50,15 @@ void check_fits(const Model& m, const data::Dataset& d) {
     throw Error("dataset " + d.source + " has " + std::to_string(d.classes()) + " classes, the model " + m.info.arch +
                 " " + std::to_string(m.info.classes));
 }
+// A batch from make_batch (the pixels / 255) as the model takes its input: a model trained here
+// takes exactly that (unit, gray); a pretrained one being fine-tuned its own preprocessing.
+Tensor model_input(const Tensor& unit, const std::string& mode) {
+  if (mode == "unit" || mode == "gray") return unit;
+  Tensor pixels = unit.clone();
+  float* p = pixels.data<float>();
+  for (int64_t i = 0; i < pixels.numel(); ++i) p[i] *= 255.0f;
+  return mode == "none" || mode == "gray255" ? pixels : preprocess(pixels, mode);
+}
 }  // namespace
 
 double Evaluation::class_accuracy(int64_t k) const {
@@ -82,7 +93,8 @@ EpochReport Trainer::run_epoch(const std::function<void(const StepReport&)>& on_
   int64_t correct = 0;
   for (int64_t s = 0; s < steps; ++s) {
     std::vector<int32_t> labels;
-    const Tensor x = data::make_batch(data_, &order[size_t(s * B)], B, c_.augment, augment_rng, labels);
+    const Tensor x = model_input(data::make_batch(data_, &order[size_t(s * B)], B, c_.augment, augment_rng, labels),
+                                 m_.info.preprocessing);
     m_.train(true, mix(c_.seed, 4, uint64_t(optimizer.steps)));
     Tape tape;
     TapeGuard guard(tape);
@@ -128,7 +140,7 @@ Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch,
     std::vector<int64_t> idx(static_cast<size_t>(B));
     std::iota(idx.begin(), idx.end(), start);
     std::vector<int32_t> labels;
-    const Tensor logits = m(data::make_batch(d, idx.data(), B, {}, unused, labels));
+    const Tensor logits = m(model_input(data::make_batch(d, idx.data(), B, {}, unused, labels), m.info.preprocessing));
     loss_sum += ops::cross_entropy(logits, labels).item() * double(B);
     const std::vector<int64_t> pred = argmax_rows(logits);
     for (int64_t n = 0; n < B; ++n) {

@@ -5,7 +5,9 @@
 #include <cstdio>
 
 #include "io/hdf5.h"
+#include "nn/init.h"
 #include "weights/format.h"
+#include "weights/load.h"
 
 namespace gt::train {
 
@@ -97,6 +99,22 @@ std::unique_ptr<nn::Model> make_trainable_model(const RunSettings& r, const data
   return m;
 }
 
+std::unique_ptr<nn::Model> load_base_model(RunSettings& r, const ImportOptions& io) {
+  auto m = load_model(r.from, "", Device::cpu, DType::f32, io);
+  if (m->info.input_h != m->info.input_w || !m->info.include_top)
+    throw InvalidArgument("--from " + r.from + ": a classifier with a square input is needed");
+  r.size = m->info.input_h;
+  r.channels = m->info.channels;
+  return m;
+}
+
+void prepare_transfer(nn::Model& m, const RunSettings& r, const data::Dataset& train) {
+  nn::replace_classifier(m, train.classes(), r.config.seed);
+  m.info.labels = "custom";
+  m.info.class_names = train.class_names;
+  if (!r.freeze_until.empty()) nn::freeze_until(m, r.freeze_until);
+}
+
 int64_t parameter_count(nn::Model& m) {
   int64_t n = 0;
   for (auto& [name, t] : nn::trainable_parameters(m)) n += t->numel();
@@ -123,6 +141,8 @@ void write_checkpoint(nn::Model& m, train::Trainer& t, const RunSettings& r, con
     f.set_attr("train_dataset", r.dataset);
     f.set_attr("train_model", r.model);
     f.set_attr("train_augment", r.augment);
+    f.set_attr("train_from", r.from);
+    f.set_attr("train_freeze_until", r.freeze_until);
     f.set_attr("train_optimizer", c.optimizer.kind);
     f.set_attr("train_schedule", c.schedule.kind);
     const std::pair<const char*, double> nums[] = {{"train_val", r.val},
@@ -157,6 +177,8 @@ RunSettings read_run_settings(const std::string& ckpt) {
   r.dataset = f.attr_string("train_dataset");
   r.model = f.attr_string("train_model");
   r.augment = f.attr_string("train_augment");
+  if (f.has_attr("train_from"))
+    r.from = f.attr_string("train_from"), r.freeze_until = f.attr_string("train_freeze_until");
   r.config.optimizer.kind = f.attr_string("train_optimizer");
   r.config.schedule.kind = f.attr_string("train_schedule");
   r.val = f.attr_double("train_val");

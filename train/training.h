@@ -6,12 +6,14 @@
 
 #include "data/dataset.h"
 #include "train/loop.h"
+#include "weights/import.h"
 
 namespace gt::train {
 
 struct RunSettings {
   std::string dataset, model = "fashion_cnn", augment = "flip,crop";
-  double val = -1;  // -1: the default (fashion-mnist: its test split; folders: 0.2)
+  std::string from, freeze_until;  // transfer learning: the pretrained model, the last layer kept fixed
+  double val = -1;                 // -1: the default (fashion-mnist: its test split; folders: 0.2)
   int64_t size = 32, channels = 3, limit = 0, pad = 2, step_size_epochs = 1;
   double alpha = 1.0;
   bool strict = false;
@@ -30,6 +32,12 @@ data::Dataset load_eval_data(const std::string& dataset, const nn::ModelInfo& in
 
 // A model with fresh weights for the dataset: its class names, channels and input size, pixel/255 input.
 std::unique_ptr<nn::Model> make_trainable_model(const RunSettings& r, const data::Dataset& train);
+// Transfer learning: the pretrained model of r.from (a weights file of any kind gradtrace reads; `io`
+// for what an imported file does not say), which fixes the data's size and channels (r.size,
+// r.channels); then, once the data is loaded, a fresh classifier for its classes and the layers up
+// to r.freeze_until frozen.
+std::unique_ptr<nn::Model> load_base_model(RunSettings& r, const ImportOptions& io);
+void prepare_transfer(nn::Model& m, const RunSettings& r, const data::Dataset& train);
 int64_t parameter_count(nn::Model& m);
 
 std::string checkpoint_path(const std::string& out);      // model.h5 -> model.ckpt.h5

@@ -4,7 +4,9 @@
 #include <cmath>
 
 #include "io/hdf5.h"
+#include "nn/init.h"
 #include "weights/labels.h"
+#include "weights/load.h"
 
 namespace gt {
 
@@ -21,6 +23,7 @@ void save_weights(nn::Model& m, const std::string& path, const std::function<voi
   f.set_attr("alpha", m.info.alpha);
   f.set_attr("include_top", m.info.include_top ? 1.0 : 0.0);
   f.set_attr("channels", double(m.info.channels));
+  if (!m.info.source.empty()) f.set_attr("source", m.info.source);  // an imported graph: where its layers are
   if (m.info.labels == "custom") {
     std::string names;
     for (const auto& n : m.info.class_names) names += (names.empty() ? "" : "\n") + n;
@@ -74,10 +77,24 @@ std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype) {
   o.include_top = !f.has_attr("include_top") || f.attr_double("include_top") != 0;
   if (f.has_attr("channels")) o.channels = attr_count(f, "channels");
   std::unique_ptr<nn::Model> m;
-  try {
-    m = nn::make_model(f.attr_string("arch"), o);
-  } catch (const Error& e) {
-    throw Error("weights file " + path + ": " + e.what());
+  if (f.has_attr("source")) {  // an imported graph, fine-tuned: its file gives the layers, this one the values
+    const std::string source = f.attr_string("source");
+    ImportOptions io;
+    io.preprocess = "none";  // (the file's own settings follow)
+    io.size = o.input_size;
+    try {
+      m = load_model(source, "", Device::cpu, dtype, io);
+      if (m->info.classes != o.classes) nn::replace_classifier(*m, o.classes, 0);
+    } catch (const Error& e) {
+      throw Error("weights file " + path + " holds the values of a model imported from " + source +
+                  ", which is needed to rebuild it: " + e.what());
+    }
+  } else {
+    try {
+      m = nn::make_model(f.attr_string("arch"), o);
+    } catch (const Error& e) {
+      throw Error("weights file " + path + ": " + e.what());
+    }
   }
   m->info.preprocessing = f.attr_string("preprocessing");
   m->info.resize = f.attr_string("resize");

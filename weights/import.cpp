@@ -2,6 +2,7 @@
 #include "weights/import.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "io/limits.h"
 
@@ -92,6 +93,8 @@ std::unique_ptr<nn::Model> finish_import(std::unique_ptr<nn::GraphModel> g, cons
   }
   nn::ModelInfo& info = g->info;
   info.arch = arch;
+  std::error_code ec;
+  info.source = std::filesystem::absolute(path, ec).string();
   info.variant = path.substr(path.find_last_of('/') + 1);  // the file: "cnn.keras"
   if (info.classes <= 0) throw Error(path + ": the model's output is not (N, classes) logits");
   // ImageNet classifiers: the one case where the framework's convention can be assumed.

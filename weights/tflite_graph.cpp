@@ -67,7 +67,8 @@ struct Converter {
       for (int64_t n = 0; n < N; ++n)
         for (int64_t y = 0; y < H; ++y)
           for (int64_t x = 0; x < W; ++x)
-            for (int64_t k = 0; k < C; ++k) h.data[size_t(((n * C + k) * H + y) * W + x)] = v[size_t(((n * H + y) * W + x) * C + k)];
+            for (int64_t k = 0; k < C; ++k)
+              h.data[size_t(((n * C + k) * H + y) * W + x)] = v[size_t(((n * H + y) * W + x) * C + k)];
       return h;
     }
     h.dims = d.empty() ? std::vector<int64_t>{} : d;
@@ -78,7 +79,9 @@ struct Converter {
   // combined with a 4-D activation aligns with NHWC's last axis: padded to 4-D and permuted.
   int in(int t, size_t with_rank = 0) {
     if (value_of[size_t(t)] >= 0 && !(with_rank == 4 && rank(t) < 4 && is_constant(t))) return value_of[size_t(t)];
-    if (!is_constant(t)) throw Error("TF Lite file " + f.path() + ": tensor " + f.tensors[size_t(t)].name + " is used before it is computed");
+    if (!is_constant(t))
+      throw Error("TF Lite file " + f.path() + ": tensor " + f.tensors[size_t(t)].name +
+                  " is used before it is computed");
     HostValue h = host(t, true);
     if (with_rank == 4 && h.dims.size() < 4) {
       std::vector<int64_t> d(4 - h.dims.size(), 1);
@@ -94,7 +97,8 @@ struct Converter {
     s.constants[id] = std::move(h);
     return id;
   }
-  int node(const std::string& op, const std::string& name, std::vector<int> inputs, std::map<std::string, Attr> a = {}) {
+  int node(const std::string& op, const std::string& name, std::vector<int> inputs,
+           std::map<std::string, Attr> a = {}) {
     nn::GraphNode n;
     n.op = op, n.name = name, n.inputs = std::move(inputs), n.attrs = std::move(a);
     n.outputs = {fresh(name)};
@@ -159,14 +163,16 @@ int Converter::emit(size_t i, const Operator& op, const std::string& name) {
     case MUL:
     case SUB: {
       const size_t r_out = std::max(r, rank(op.inputs.at(1)));
-      const int y = node(op.code == ADD ? "Add" : op.code == MUL ? "Mul" : "Sub", op.activation == NONE ? name : name + "/op",
-                         {in(t0, r_out), in(op.inputs[1], r_out)});
+      const int y = node(op.code == ADD   ? "Add"
+                         : op.code == MUL ? "Mul"
+                                          : "Sub",
+                         op.activation == NONE ? name : name + "/op", {in(t0, r_out), in(op.inputs[1], r_out)});
       return activate(y, op.activation, name, i);
     }
     case AVERAGE_POOL_2D:
     case MAX_POOL_2D: {
-      const int y = node(op.code == MAX_POOL_2D ? "MaxPool" : "AveragePool", op.activation == NONE ? name : name + "/pool",
-                         {in(t0)},
+      const int y = node(op.code == MAX_POOL_2D ? "MaxPool" : "AveragePool",
+                         op.activation == NONE ? name : name + "/pool", {in(t0)},
                          {{"kernel_shape", ints({op.filter_h, op.filter_w})},
                           {"strides", ints({op.stride_h, op.stride_w})},
                           {"auto_pad", text(op.padding == 0 ? "SAME_UPPER" : "VALID")}});
@@ -183,7 +189,8 @@ int Converter::emit(size_t i, const Operator& op, const std::string& name) {
         x = node("Reshape", name + "/flat", {x, constant(name + "/shape", shape)});
       }
       std::vector<int> args = {x, constant(name + "/weights", host(op.inputs[1], false))};
-      if (op.inputs.size() > 2 && op.inputs[2] >= 0) args.push_back(constant(name + "/bias", host(op.inputs[2], false)));
+      if (op.inputs.size() > 2 && op.inputs[2] >= 0)
+        args.push_back(constant(name + "/bias", host(op.inputs[2], false)));
       const int y = node("Gemm", op.activation == NONE ? name : name + "/fc", args, {{"transB", integer(1)}});
       return activate(y, op.activation, name, i);
     }
@@ -234,7 +241,8 @@ int Converter::emit(size_t i, const Operator& op, const std::string& name) {
     case DEQUANTIZE:
       return node("Identity", name, {in(t0)});
     default:
-      throw Error(where(i) + ": unsupported TF Lite op (gradtrace runs ADD, SUB, MUL, CONV_2D, DEPTHWISE_CONV_2D, "
+      throw Error(where(i) +
+                  ": unsupported TF Lite op (gradtrace runs ADD, SUB, MUL, CONV_2D, DEPTHWISE_CONV_2D, "
                   "FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, SQUEEZE, SOFTMAX, CONCATENATION, PAD, "
                   "HARD_SWISH, LOGISTIC, RELU, RELU6, QUANTIZE, DEQUANTIZE)");
   }

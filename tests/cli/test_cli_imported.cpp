@@ -6,6 +6,8 @@
 #include "io/hdf5.h"
 #include "render/viz.h"
 #include "tests/cli/cli_util.h"
+#include "weights/format.h"
+#include "weights/load.h"
 #include "xai/method.h"
 
 using namespace gt;
@@ -119,4 +121,72 @@ TEST_CASE("keras: every command runs on a Keras model file") {
   // one channel, pixels 0..255 into the model's own Rescaling; a Fashion-MNIST test image
   every_command(dir, {"--weights", kKeras, "--preprocess", "none", "--image", "fashion-mnist:test:0"}, "conv2d_1",
                 "predictions", "max_pooling2d_1");
+}
+
+namespace {
+// A folder dataset of 32x32 pictures, two classes told apart by colour, `n` each.
+std::string colour_folder(const TempDir& dir, int n) {
+  for (int k = 0; k < 2; ++k) {
+    fs::create_directories(dir.path / "set" / (k ? "blue" : "red"));
+    for (int i = 0; i < n; ++i) {
+      Image img;
+      img.width = img.height = 32;
+      for (int p = 0; p < 32 * 32; ++p)
+        img.rgb.insert(img.rgb.end(),
+                       {uint8_t(k ? 20 + i : 220 - i), uint8_t(60 + (p % 32)), uint8_t(k ? 220 - i : 20 + i)});
+      viz::write_png(dir / ("set/" + std::string(k ? "blue" : "red") + "/" + std::to_string(i) + ".png"), img);
+    }
+  }
+  return "folder:" + (dir / "set");
+}
+
+// Every parameter of the file's layers whose names start with one of `prefixes`, as numbers.
+std::vector<double> parameters(nn::Model& m, const std::vector<std::string>& layers) {
+  std::vector<double> v;
+  for (auto& [name, t] : m.named_parameters())
+    for (const std::string& l : layers)
+      if (name.rfind(l + "/", 0) == 0) {
+        const std::vector<double> x = t->to_vector_f64();
+        v.insert(v.end(), x.begin(), x.end());
+      }
+  return v;
+}
+}  // namespace
+
+TEST_CASE("train --from: fine-tuning an imported ONNX or Keras model keeps the frozen layers and trains a new head") {
+  TempDir dir;
+  struct Case {
+    std::string from, preprocess, dataset, freeze, frozen_layer, head;
+  };
+  const std::vector<Case> cases = {
+      {kModel, "unit", colour_folder(dir, 6), "/block/block.0/Conv", "/stem/stem.0/Conv", "/fc/Gemm"},
+      {kKeras, "none", "fashion-mnist", "conv2d_1", "conv2d", "predictions"}};
+  for (const Case& c : cases) {
+    INFO(c.from);
+    const std::string out = dir / "tuned.h5";
+    std::string printed;
+    const int rc =
+        test::run_cli({"train", "--from", c.from, "--preprocess", c.preprocess, "--dataset", c.dataset,
+                       "--freeze-until", c.freeze, "--limit", "256", "--epochs", "1", "--batch", "4", "--out", out},
+                      printed);
+    INFO(printed);
+    REQUIRE(rc == 0);
+    ImportOptions io;
+    io.preprocess = c.preprocess;
+    auto before = load_model(c.from, "", Device::cpu, DType::f32, io);
+    auto after = load_weights(out);  // re-imported from c.from, with the tuned values
+    CHECK(after->info.classes == (c.dataset == "fashion-mnist" ? 10 : 2));
+    CHECK(after->info.class_names.size() == size_t(after->info.classes));
+    CHECK(parameters(*after, {c.frozen_layer}) == parameters(*before, {c.frozen_layer}));  // frozen: bit for bit
+    CHECK(parameters(*after, {c.head}) != parameters(*before, {c.head}));
+    CHECK(test::run_cli(
+              {"saliency", "--weights", out, "--image",
+               c.dataset == "fashion-mnist" ? "fashion-mnist:test:1" : picture(dir), "--out", dir / "tuned.png"},
+              printed) == 0);
+  }
+  std::string printed;  // a layer that is not there names the closest ones
+  CHECK(test::run_cli(
+            {"train", "--from", kKeras, "--dataset", "fashion-mnist", "--freeze-until", "conv2", "--out", dir / "x.h5"},
+            printed) == 2);
+  CHECK_THAT(printed, Contains("no layer with parameters named 'conv2'") && Contains("conv2d"));
 }
