@@ -82,6 +82,27 @@ std::string fmt_time(double s) {
 }  // namespace
 
 namespace {
+// The model (a fresh one, a pretrained one to fine-tune, or a checkpoint's) and the data, which a
+// pretrained model sizes (d is loaded here).
+std::unique_ptr<nn::Model> model_and_data(train::RunSettings& r, const std::string& resume, const ImportOptions& io,
+                                          long new_head, train::TrainData& d) {
+  std::unique_ptr<nn::Model> m;
+  if (resume.empty() && !r.from.empty()) m = train::load_base_model(r, io);  // it sets the data's size
+  d = train::load_train_data(r);
+  if (new_head && new_head != d.train.classes())
+    throw UsageError("--new-head " + std::to_string(new_head) + ": the dataset has " +
+                     std::to_string(d.train.classes()) + " classes");
+  if (!resume.empty()) {
+    m = load_weights(resume);
+    if (!r.freeze_until.empty()) nn::freeze_until(*m, r.freeze_until);
+  } else if (m) {
+    train::prepare_transfer(*m, r, d.train);
+  } else {
+    m = train::make_trainable_model(r, d.train);
+  }
+  return m;
+}
+
 // A new run's settings from its flags (kRunFlags).
 train::RunSettings read_run_flags(Args& a) {
   train::RunSettings r;
@@ -148,20 +169,8 @@ int run_train(int argc, char** argv) {
   r.config.augment.flip = r.augment.find("flip") != std::string::npos;
   r.config.augment.pad = r.augment.find("crop") != std::string::npos ? r.pad : 0;
 
-  std::unique_ptr<nn::Model> m;
-  if (resume.empty() && !r.from.empty()) m = train::load_base_model(r, io);  // it sets the data's size
-  const train::TrainData d = train::load_train_data(r);
-  if (new_head && new_head != d.train.classes())
-    throw UsageError("--new-head " + std::to_string(new_head) + ": the dataset has " +
-                     std::to_string(d.train.classes()) + " classes");
-  if (!resume.empty()) {
-    m = load_weights(resume);
-    if (!r.freeze_until.empty()) nn::freeze_until(*m, r.freeze_until);
-  } else if (m) {
-    train::prepare_transfer(*m, r, d.train);
-  } else {
-    m = train::make_trainable_model(r, d.train);
-  }
+  train::TrainData d;
+  std::unique_ptr<nn::Model> m = model_and_data(r, resume, io, new_head, d);
   m->to(dev);
   r.config.schedule.step_size = r.step_size_epochs * (d.train.size() / r.config.batch);
   train::Trainer trainer(*m, d.train, r.config);
