@@ -159,6 +159,7 @@ std::vector<Value> reshape(OpContext& ctx) {
   const bool allowzero = ctx.attr("allowzero", int64_t(0)) != 0;
   int64_t known = 1, infer = -1;
   for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i] < -1 || want[i] > (int64_t(1) << 31)) ctx.fail("a target size of " + std::to_string(want[i]));
     if (want[i] == 0 && !allowzero) {
       if (i >= d.size()) ctx.fail("a 0 in the shape has no input axis to copy");
       want[i] = d[i];
@@ -168,6 +169,7 @@ std::vector<Value> reshape(OpContext& ctx) {
       infer = int64_t(i);
     } else {
       known *= want[i];
+      if (known > (int64_t(1) << 40)) ctx.fail("a target shape of over 2^40 elements");
     }
   }
   // A model exported at batch 1 has the 1 baked into its flatten's target shape; gradtrace runs it on
