@@ -4,6 +4,7 @@
 #include "weights/keras_layers.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "io/hdf5.h"
 
@@ -19,6 +20,22 @@ HostValue read_var(const h5::File& f, const std::string& dataset) {
   for (int i = 0; i < t.ndim(); ++i) h.dims.push_back(t.dim(i));
   h.data = t.to_vector_f64();
   return h;
+}
+
+int64_t int_of(const json& j) {
+  const double lim = double(int64_t(1) << 40);
+  if (j.is_number_integer() && !j.is_number_unsigned()) {
+    const int64_t v = j.get<int64_t>();
+    if (v >= -(int64_t(1) << 40) && v <= (int64_t(1) << 40)) return v;
+  } else if (j.is_number()) {
+    const double d = j.get<double>();
+    if (d >= -lim && d <= lim && d == std::floor(d)) return int64_t(d);
+  }
+  throw Error("the model config holds " + j.dump().substr(0, 40) + " where an integer is needed");
+}
+
+int64_t int_at(const json& cfg, const char* key, int64_t def) {
+  return cfg.contains(key) && !cfg.at(key).is_null() ? int_of(cfg.at(key)) : def;
 }
 
 std::vector<std::string> var_order(const std::string& cls, const json& cfg) {
@@ -106,7 +123,7 @@ int LayerEmitter::node(const std::string& op, const std::string& name, const std
 int LayerEmitter::input(const json& cfg) {
   const json& shape = cfg.contains("batch_shape") ? cfg.at("batch_shape") : cfg.at("batch_input_shape");
   std::vector<int64_t> d;
-  for (const json& v : shape) d.push_back(v.is_null() ? -1 : v.get<int64_t>());
+  for (const json& v : shape) d.push_back(v.is_null() ? -1 : int_of(v));
   if (d.size() == 4) d = {d[0], d[3], d[1], d[2]};  // NHWC -> NCHW
   const int id = value(cfg.value("name", "input"), int(d.size()));
   spec_.inputs.push_back(id);

@@ -19,6 +19,11 @@ using Vars = std::map<std::string, nn::HostValue>;
 nn::HostValue read_var(const h5::File& f, const std::string& dataset);
 // The variables a layer of class `cls` creates, in creation order (Keras 3 numbers them so).
 std::vector<std::string> var_order(const std::string& cls, const nlohmann::json& cfg);
+// A config number that must be an integer in [-2^40, 2^40] (a size, an axis, a node index); a float
+// there, or one out of range, is a gt::Error (a cast would be undefined for a hostile 1e300).
+int64_t int_of(const nlohmann::json& j);
+// cfg[key] as int_of, or `def` where absent or null.
+int64_t int_at(const nlohmann::json& cfg, const char* key, int64_t def);
 // The layer classes layer() knows.
 std::vector<std::string> supported_layers();
 

@@ -39,9 +39,9 @@ HostValue host(std::vector<int64_t> dims, std::vector<double> data, bool is_int 
 }
 std::vector<int64_t> pair(const json& j, int64_t def) {
   if (j.is_null()) return {def, def};
-  if (j.is_number()) return {j.get<int64_t>(), j.get<int64_t>()};
-  if (j.size() == 1) return {j[0].get<int64_t>(), j[0].get<int64_t>()};
-  return {j.at(0).get<int64_t>(), j.at(1).get<int64_t>()};
+  if (j.is_number()) return {int_of(j), int_of(j)};
+  if (j.size() == 1) return {int_of(j[0]), int_of(j[0])};
+  return {int_of(j.at(0)), int_of(j.at(1))};
 }
 std::string activation_of(const json& cfg) {
   if (!cfg.contains("activation") || cfg.at("activation").is_null()) return "linear";
@@ -140,7 +140,7 @@ int LayerEmitter::conv(Ctx& c, bool depthwise) {
   std::map<std::string, Attr> a = {{"strides", ints(pair(c.cfg.value("strides", json()), 1))},
                                    {"dilations", ints(pair(c.cfg.value("dilation_rate", json()), 1))},
                                    {"auto_pad", text(pad == "same" ? "SAME_UPPER" : "VALID")},
-                                   {"group", integer(depthwise ? k.dims[2] : c.cfg.value("groups", int64_t(1)))}};
+                                   {"group", integer(depthwise ? k.dims[2] : int_at(c.cfg, "groups", 1))}};
   const int y = node("Conv", act == "linear" ? c.name : c.name + "/preact", in, a, 4);
   return act == "linear" ? y : activation(act, c.name, y, c.cfg);
 }
@@ -186,7 +186,7 @@ int LayerEmitter::dense(Ctx& c) {
 
 int LayerEmitter::batch_norm(Ctx& c) {
   const json& ax = c.cfg.value("axis", json(-1));
-  const int a = ax.is_array() ? (ax.size() == 1 ? ax[0].get<int>() : 0) : ax.get<int>();
+  const int64_t a = ax.is_array() ? (ax.size() == 1 ? int_of(ax[0]) : 0) : int_of(ax);
   if (a != -1 && a != c.rank - 1) fail(c, "normalisation over an axis other than the channels");
   const HostValue& mean = c.var(*this, "moving_mean");
   const int64_t C = mean.numel();
@@ -221,7 +221,7 @@ int LayerEmitter::pool(Ctx& c, const std::string& cls) {
 int LayerEmitter::merge(Ctx& c, const std::string& cls) {
   if (c.in.size() < 2) fail(c, "needs two inputs or more");
   if (cls == "Concatenate")
-    return node("Concat", c.name, c.in, {{"axis", integer(axis(c, c.cfg.value("axis", -1), c.rank))}}, c.rank);
+    return node("Concat", c.name, c.in, {{"axis", integer(axis(c, int(int_at(c.cfg, "axis", -1)), c.rank))}}, c.rank);
   if (cls == "Subtract") return node("Sub", c.name, {c.in[0], c.in[1]}, {}, c.rank);
   const std::string op = cls == "Multiply" ? "Mul" : "Add";
   int y = c.in[0];
@@ -239,7 +239,7 @@ int LayerEmitter::reshape(Ctx& c, const std::string& cls) {
   if (c.rank == 4) x = node("Transpose", c.name + "/nhwc", {x}, {{"perm", ints({0, 2, 3, 1})}}, 4);
   if (cls == "Flatten") return node("Flatten", c.name, {x}, {}, 2);
   std::vector<double> shape = {0};
-  for (const json& d : c.cfg.at("target_shape")) shape.push_back(d.get<double>());
+  for (const json& d : c.cfg.at("target_shape")) shape.push_back(double(int_of(d)));
   const int out = int(shape.size());
   if (out > 4) fail(c, "a target of rank " + std::to_string(out));
   const int shape_id = constant(c.name + "/shape", host({int64_t(out)}, shape, true));
@@ -275,7 +275,7 @@ int LayerEmitter::normalization(Ctx& c, const std::string& cls) {
 
 int LayerEmitter::relu(Ctx& c, const std::string& cls) {
   if (cls == "Softmax")
-    return node("Softmax", c.name, {c.x}, {{"axis", integer(axis(c, c.cfg.value("axis", -1), c.rank))}}, c.rank);
+    return node("Softmax", c.name, {c.x}, {{"axis", integer(axis(c, int(int_at(c.cfg, "axis", -1)), c.rank))}}, c.rank);
   if (cls == "ELU") return node("Elu", c.name, {c.x}, {{"alpha", real(c.cfg.value("alpha", 1.0))}}, c.rank);
   if (cls == "LeakyReLU")
     return node("LeakyRelu", c.name, {c.x}, {{"alpha", real(c.cfg.value("negative_slope", c.cfg.value("alpha", 0.3)))}},
@@ -297,12 +297,12 @@ int LayerEmitter::zero_padding(Ctx& c) {
   const json& p = c.cfg.value("padding", json(1));
   int64_t t, b, l, r;
   if (p.is_number()) {
-    t = b = l = r = p.get<int64_t>();
+    t = b = l = r = int_of(p);
   } else if (p.at(0).is_number()) {
-    t = b = p.at(0).get<int64_t>(), l = r = p.at(1).get<int64_t>();
+    t = b = int_of(p.at(0)), l = r = int_of(p.at(1));
   } else {
-    t = p.at(0).at(0).get<int64_t>(), b = p.at(0).at(1).get<int64_t>();
-    l = p.at(1).at(0).get<int64_t>(), r = p.at(1).at(1).get<int64_t>();
+    t = int_of(p.at(0).at(0)), b = int_of(p.at(0).at(1));
+    l = int_of(p.at(1).at(0)), r = int_of(p.at(1).at(1));
   }
   const int pads =
       constant(c.name + "/pads", host({8}, {0, 0, double(t), double(l), 0, 0, double(b), double(r)}, true));

@@ -38,7 +38,7 @@ void tensor_refs(const json& j, std::vector<std::pair<std::string, int>>& out) {
   if (j.is_object()) {
     if (j.value("class_name", "") == "__keras_tensor__") {
       const json& h = j.at("config").at("keras_history");
-      out.push_back({h.at(0).get<std::string>(), h.at(1).get<int>()});
+      out.push_back({h.at(0).get<std::string>(), int(int_of(h.at(1)))});
       return;
     }
     for (const auto& [k, v] : j.items())
@@ -47,7 +47,7 @@ void tensor_refs(const json& j, std::vector<std::pair<std::string, int>>& out) {
   }
   if (j.is_array()) {
     if (j.size() >= 3 && j[0].is_string() && j[1].is_number_integer()) {  // tf-keras ["name", node, tensor, {}]
-      out.push_back({j[0].get<std::string>(), j[1].get<int>()});
+      out.push_back({j[0].get<std::string>(), int(int_of(j[1]))});
       return;
     }
     for (const json& e : j) tensor_refs(e, out);
@@ -58,8 +58,8 @@ void tensor_refs(const json& j, std::vector<std::pair<std::string, int>>& out) {
 std::vector<std::pair<std::string, int>> endpoints(const json& j) {
   std::vector<std::pair<std::string, int>> out;
   if (j.is_array() && !j.empty() && j[0].is_string())
-    return {{j[0].get<std::string>(), j.size() > 1 ? j[1].get<int>() : 0}};
-  for (const json& e : j) out.push_back({e.at(0).get<std::string>(), e.size() > 1 ? e[1].get<int>() : 0});
+    return {{j[0].get<std::string>(), j.size() > 1 ? int(int_of(j[1])) : 0}};
+  for (const json& e : j) out.push_back({e.at(0).get<std::string>(), e.size() > 1 ? int(int_of(e[1])) : 0});
   return out;
 }
 

@@ -11,11 +11,12 @@ input, for the target class: gradcam (LayerGradCam at the last conv block, relu_
 guided_backprop, guided_gradcam (bilinear), inputxgradient, occlusion (windows 3x112x112, stride 56,
 baseline 0) and ig (IntegratedGradients, gausslegendre, 4 steps, from `baseline`), attr `layer`.
 
-With --onnx, the same float64 model also goes through torch.onnx.export (opset 13, constant folding
+With --onnx ARCHS, those of the models also go through torch.onnx.export (opset 13, constant folding
 on, as users export) to OUT/<arch>.onnx; architectures outside gradtrace's zoo (mobilenet_v3_large,
-efficientnet_b0, densenet121) are then written as ONNX and references only.
+efficientnet_b0, densenet121) are written as ONNX and references only.
 
-    /usr/bin/python3 tests/fixture_gen/torch_reference.py --out DIR [--archs vgg16,resnet50] [--captum vgg16,resnet50] [--onnx]
+    /usr/bin/python3 tests/fixture_gen/torch_reference.py --out DIR [--archs vgg16,resnet50] [--captum vgg16,resnet50]
+                     [--onnx resnet50,densenet121]
 """
 import argparse
 import os
@@ -115,7 +116,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--archs", default="vgg16,resnet50,inception_v3,mobilenet_v2")
     ap.add_argument("--captum", default="", help="comma-separated archs to also write Captum's attributions for")
-    ap.add_argument("--onnx", action="store_true", help="also export each model to OUT/<arch>.onnx")
+    ap.add_argument("--onnx", default="", help="comma-separated archs to also export to OUT/<arch>.onnx")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
@@ -127,7 +128,7 @@ def main():
         calibrate(m, x)
         if arch in ARCHS:  # the zoo's architectures
             convert(arch, m.state_dict(), os.path.join(a.out, f"{arch}_weights.h5"))
-        if a.onnx:
+        if arch in a.onnx.split(","):
             torch.onnx.export(m, x, os.path.join(a.out, f"{arch}.onnx"), opset_version=13, input_names=["input"],
                               output_names=["logits"])
         exact_hardsigmoid(m)  # (MobileNetV3's squeeze-excitation) after the export, which keeps HardSigmoid

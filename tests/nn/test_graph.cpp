@@ -1,10 +1,14 @@
 // The graph model against ONNX's own conformance data (Debian's libonnx-testdata): every model of
 // node/, pytorch-converted/ and pytorch-operator/ whose ops gradtrace runs must reproduce the stored
 // outputs to the suite's tolerances (rtol 1e-3, atol 1e-7).
+#include <onnx/onnx_pb.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -201,4 +205,46 @@ TEST_CASE("ONNX graphs fuse conv -> BN -> activation and add -> ReLU, and not wh
   CHECK(n["add"] == 1);
   CHECK(n["conv2d_affine"] == 3);
   test::expect_close("fused against unfused", unfused, fused, 0, 1e-5);
+}
+
+TEST_CASE("ONNX weights in an external data file load as the same model") {
+  // The small CNN with every initializer's bytes moved to a file beside the model, as exporters write
+  // models over protobuf's 2 GB.
+  const fs::path dir = fs::temp_directory_path() / ("gt_onnx_external_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  ::onnx::ModelProto m;
+  const std::vector<uint8_t> bytes = read_file(kSmallCnn, uint64_t(1) << 30, kSmallCnn);
+  REQUIRE(m.ParseFromArray(bytes.data(), int(bytes.size())));
+  std::ofstream data(dir / "weights.bin", std::ios::binary);
+  uint64_t offset = 0;
+  int moved = 0;
+  for (auto& t : *m.mutable_graph()->mutable_initializer()) {
+    if (!t.has_raw_data()) continue;
+    const std::string raw = t.raw_data();
+    data.write(raw.data(), std::streamsize(raw.size()));
+    t.clear_raw_data();
+    t.set_data_location(::onnx::TensorProto::EXTERNAL);
+    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+             {"location", "weights.bin"}, {"offset", std::to_string(offset)}, {"length", std::to_string(raw.size())}}) {
+      auto* e = t.add_external_data();
+      e->set_key(k);
+      e->set_value(v);
+    }
+    offset += raw.size(), ++moved;
+  }
+  data.close();
+  CHECK(moved >= 10);
+  std::ofstream(dir / "model.onnx", std::ios::binary) << m.SerializeAsString();
+  ImportOptions o;
+  o.preprocess = "none";
+  auto inside = onnx_import::load(kSmallCnn, o), outside = onnx_import::load((dir / "model.onnx").string(), o);
+  const Tensor x = Tensor::uniform({2, 3, 32, 32}, 0, 1, 9);
+  NoGradGuard ng;
+  CHECK((*outside)(x).to_vector() == (*inside)(x).to_vector());
+  // a location outside the model's folder is refused
+  m.mutable_graph()->mutable_initializer(0)->mutable_external_data(0)->set_value("../weights.bin");
+  std::ofstream(dir / "escape.onnx", std::ios::binary) << m.SerializeAsString();
+  CHECK_THROWS_WITH(onnx_import::load((dir / "escape.onnx").string(), o),
+                    Catch::Contains("must be a file beside the model"));
+  fs::remove_all(dir);
 }
