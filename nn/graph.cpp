@@ -22,6 +22,27 @@ std::vector<int64_t> HostValue::ints() const {
   return v;
 }
 
+Attr attr_int(int64_t i) {
+  Attr a;
+  a.kind = Attr::integer, a.i = i;
+  return a;
+}
+Attr attr_ints(std::vector<int64_t> v) {
+  Attr a;
+  a.kind = Attr::integers, a.ints = std::move(v);
+  return a;
+}
+Attr attr_real(double f) {
+  Attr a;
+  a.kind = Attr::real, a.f = f;
+  return a;
+}
+Attr attr_text(std::string s) {
+  Attr a;
+  a.kind = Attr::text, a.s = std::move(s);
+  return a;
+}
+
 std::vector<NamedTensor> ParamLayer::named_parameters() {
   std::vector<NamedTensor> p;
   for (auto& [name, t] : tensors) p.push_back({name, &t});

@@ -34,6 +34,12 @@ struct Attr {
   HostValue t;
 };
 
+// Attributes as the importers write them.
+Attr attr_int(int64_t i);
+Attr attr_ints(std::vector<int64_t> v);
+Attr attr_real(double f);
+Attr attr_text(std::string s);
+
 struct GraphNode {
   std::string name, op;              // a unique name ("/layer1/layer1.0/conv1/Conv"), an ONNX op type
   std::vector<int> inputs, outputs;  // value ids; -1 for an optional input left out

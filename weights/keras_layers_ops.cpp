@@ -12,26 +12,6 @@ using nn::HostValue;
 
 namespace {
 
-Attr ints(std::vector<int64_t> v) {
-  Attr a;
-  a.kind = Attr::integers, a.ints = std::move(v);
-  return a;
-}
-Attr integer(int64_t i) {
-  Attr a;
-  a.kind = Attr::integer, a.i = i;
-  return a;
-}
-Attr real(double f) {
-  Attr a;
-  a.kind = Attr::real, a.f = f;
-  return a;
-}
-Attr text(std::string s) {
-  Attr a;
-  a.kind = Attr::text, a.s = std::move(s);
-  return a;
-}
 HostValue host(std::vector<int64_t> dims, std::vector<double> data, bool is_int = false) {
   HostValue h;
   h.dims = std::move(dims), h.data = std::move(data), h.integer = is_int;
@@ -115,15 +95,16 @@ int LayerEmitter::activation(const std::string& fn, const std::string& name, int
   if (fn == "relu6") return node("Clip", name, {x, scalar("min", 0), scalar("max", 6)}, {}, r);
   if (fn == "sigmoid") return node("Sigmoid", name, {x}, {}, r);
   if (fn == "tanh") return node("Tanh", name, {x}, {}, r);
-  if (fn == "elu") return node("Elu", name, {x}, {{"alpha", real(1.0)}}, r);
+  if (fn == "elu") return node("Elu", name, {x}, {{"alpha", nn::attr_real(1.0)}}, r);
   if (fn == "exponential") return node("Exp", name, {x}, {}, r);
-  if (fn == "softmax") return node("Softmax", name, {x}, {{"axis", integer(r == 4 ? 1 : -1)}}, r);
+  if (fn == "softmax") return node("Softmax", name, {x}, {{"axis", nn::attr_int(r == 4 ? 1 : -1)}}, r);
   if (fn == "swish" || fn == "silu")
     return node("Mul", name, {x, node("Sigmoid", name + "/sigmoid", {x}, {}, r)}, {}, r);
   if (fn == "hard_swish" || fn == "hard_silu") return node("HardSwish", name, {x}, {}, r);
-  if (fn == "leaky_relu") return node("LeakyRelu", name, {x}, {{"alpha", real(0.2)}}, r);
+  if (fn == "leaky_relu") return node("LeakyRelu", name, {x}, {{"alpha", nn::attr_real(0.2)}}, r);
   if (fn == "hard_sigmoid")  // Keras 3: relu6(x + 3) / 6; tf-keras: clip(0.2 x + 0.5, 0, 1)
-    return node("HardSigmoid", name, {x}, {{"alpha", real(keras3_ ? 1.0 / 6 : 0.2)}, {"beta", real(0.5)}}, r);
+    return node("HardSigmoid", name, {x},
+                {{"alpha", nn::attr_real(keras3_ ? 1.0 / 6 : 0.2)}, {"beta", nn::attr_real(0.5)}}, r);
   (void)cfg;
   throw Error(source_ + ": layer '" + name + "': activation '" + fn +
               "' is not supported (relu, relu6, sigmoid, tanh, softmax, swish, elu, hard_sigmoid, hard_swish, "
@@ -137,10 +118,10 @@ int LayerEmitter::conv(Ctx& c, bool depthwise) {
   if (pad != "valid" && pad != "same") fail(c, "padding '" + pad + "'");
   std::vector<int> in = {c.x, constant(c.name + "/kernel", hwio_to_oihw(k, depthwise))};
   if (c.vars.count("bias")) in.push_back(constant(c.name + "/bias", c.vars.at("bias")));
-  std::map<std::string, Attr> a = {{"strides", ints(pair(c.cfg.value("strides", json()), 1))},
-                                   {"dilations", ints(pair(c.cfg.value("dilation_rate", json()), 1))},
-                                   {"auto_pad", text(pad == "same" ? "SAME_UPPER" : "VALID")},
-                                   {"group", integer(depthwise ? k.dims[2] : int_at(c.cfg, "groups", 1))}};
+  std::map<std::string, Attr> a = {{"strides", nn::attr_ints(pair(c.cfg.value("strides", json()), 1))},
+                                   {"dilations", nn::attr_ints(pair(c.cfg.value("dilation_rate", json()), 1))},
+                                   {"auto_pad", nn::attr_text(pad == "same" ? "SAME_UPPER" : "VALID")},
+                                   {"group", nn::attr_int(depthwise ? k.dims[2] : int_at(c.cfg, "groups", 1))}};
   const int y = node("Conv", act == "linear" ? c.name : c.name + "/preact", in, a, 4);
   return act == "linear" ? y : activation(act, c.name, y, c.cfg);
 }
@@ -151,10 +132,10 @@ int LayerEmitter::separable(Ctx& c) {
   const HostValue& pk = c.var(*this, "pointwise_kernel");
   if (dk.dims.size() != 4 || pk.dims.size() != 4) fail(c, "kernels of rank 4 expected");
   const std::string pad = c.cfg.value("padding", "valid"), act = activation_of(c.cfg);
-  std::map<std::string, Attr> a = {{"strides", ints(pair(c.cfg.value("strides", json()), 1))},
-                                   {"dilations", ints(pair(c.cfg.value("dilation_rate", json()), 1))},
-                                   {"auto_pad", text(pad == "same" ? "SAME_UPPER" : "VALID")},
-                                   {"group", integer(dk.dims[2])}};
+  std::map<std::string, Attr> a = {{"strides", nn::attr_ints(pair(c.cfg.value("strides", json()), 1))},
+                                   {"dilations", nn::attr_ints(pair(c.cfg.value("dilation_rate", json()), 1))},
+                                   {"auto_pad", nn::attr_text(pad == "same" ? "SAME_UPPER" : "VALID")},
+                                   {"group", nn::attr_int(dk.dims[2])}};
   const int d =
       node("Conv", c.name + "/depthwise", {c.x, constant(c.name + "/depthwise_kernel", hwio_to_oihw(dk, true))}, a, 4);
   std::vector<int> in = {d, constant(c.name + "/pointwise_kernel", hwio_to_oihw(pk, false))};
@@ -196,7 +177,7 @@ int LayerEmitter::batch_norm(Ctx& c) {
   const std::vector<int> in = {
       c.x, constant(c.name + "/gamma", or_const("gamma", 1.0)), constant(c.name + "/beta", or_const("beta", 0.0)),
       constant(c.name + "/moving_mean", mean), constant(c.name + "/moving_variance", c.var(*this, "moving_variance"))};
-  return node("BatchNormalization", c.name, in, {{"epsilon", real(c.cfg.value("epsilon", 1e-3))}}, c.rank);
+  return node("BatchNormalization", c.name, in, {{"epsilon", nn::attr_real(c.cfg.value("epsilon", 1e-3))}}, c.rank);
 }
 
 int LayerEmitter::pool(Ctx& c, const std::string& cls) {
@@ -212,16 +193,17 @@ int LayerEmitter::pool(Ctx& c, const std::string& cls) {
   const std::vector<int64_t> k = pair(c.cfg.value("pool_size", json()), 2);
   const json& s = c.cfg.value("strides", json());
   return node(cls == "MaxPooling2D" ? "MaxPool" : "AveragePool", c.name, {c.x},
-              {{"kernel_shape", ints(k)},
-               {"strides", ints(s.is_null() ? k : pair(s, 1))},
-               {"auto_pad", text(pad == "same" ? "SAME_UPPER" : "VALID")}},
+              {{"kernel_shape", nn::attr_ints(k)},
+               {"strides", nn::attr_ints(s.is_null() ? k : pair(s, 1))},
+               {"auto_pad", nn::attr_text(pad == "same" ? "SAME_UPPER" : "VALID")}},
               4);
 }
 
 int LayerEmitter::merge(Ctx& c, const std::string& cls) {
   if (c.in.size() < 2) fail(c, "needs two inputs or more");
   if (cls == "Concatenate")
-    return node("Concat", c.name, c.in, {{"axis", integer(axis(c, int(int_at(c.cfg, "axis", -1)), c.rank))}}, c.rank);
+    return node("Concat", c.name, c.in, {{"axis", nn::attr_int(axis(c, int(int_at(c.cfg, "axis", -1)), c.rank))}},
+                c.rank);
   if (cls == "Subtract") return node("Sub", c.name, {c.in[0], c.in[1]}, {}, c.rank);
   const std::string op = cls == "Multiply" ? "Mul" : "Add";
   int y = c.in[0];
@@ -236,7 +218,7 @@ int LayerEmitter::merge(Ctx& c, const std::string& cls) {
 // Flatten and Reshape see Keras' NHWC order: a 4-D value is transposed to it first (and back after).
 int LayerEmitter::reshape(Ctx& c, const std::string& cls) {
   int x = c.x;
-  if (c.rank == 4) x = node("Transpose", c.name + "/nhwc", {x}, {{"perm", ints({0, 2, 3, 1})}}, 4);
+  if (c.rank == 4) x = node("Transpose", c.name + "/nhwc", {x}, {{"perm", nn::attr_ints({0, 2, 3, 1})}}, 4);
   if (cls == "Flatten") return node("Flatten", c.name, {x}, {}, 2);
   std::vector<double> shape = {0};
   for (const json& d : c.cfg.at("target_shape")) shape.push_back(double(int_of(d)));
@@ -245,7 +227,7 @@ int LayerEmitter::reshape(Ctx& c, const std::string& cls) {
   const int shape_id = constant(c.name + "/shape", host({int64_t(out)}, shape, true));
   if (out != 4) return node("Reshape", c.name, {x, shape_id}, {}, out);
   const int y = node("Reshape", c.name + "/nhwc", {x, shape_id}, {}, 4);
-  return node("Transpose", c.name, {y}, {{"perm", ints({0, 3, 1, 2})}}, 4);
+  return node("Transpose", c.name, {y}, {{"perm", nn::attr_ints({0, 3, 1, 2})}}, 4);
 }
 
 // Rescaling: x scale + offset. Normalization: (x - mean) / max(sqrt(variance), 1e-7), per channel.
@@ -275,16 +257,17 @@ int LayerEmitter::normalization(Ctx& c, const std::string& cls) {
 
 int LayerEmitter::relu(Ctx& c, const std::string& cls) {
   if (cls == "Softmax")
-    return node("Softmax", c.name, {c.x}, {{"axis", integer(axis(c, int(int_at(c.cfg, "axis", -1)), c.rank))}}, c.rank);
-  if (cls == "ELU") return node("Elu", c.name, {c.x}, {{"alpha", real(c.cfg.value("alpha", 1.0))}}, c.rank);
-  if (cls == "LeakyReLU")
-    return node("LeakyRelu", c.name, {c.x}, {{"alpha", real(c.cfg.value("negative_slope", c.cfg.value("alpha", 0.3)))}},
+    return node("Softmax", c.name, {c.x}, {{"axis", nn::attr_int(axis(c, int(int_at(c.cfg, "axis", -1)), c.rank))}},
                 c.rank);
+  if (cls == "ELU") return node("Elu", c.name, {c.x}, {{"alpha", nn::attr_real(c.cfg.value("alpha", 1.0))}}, c.rank);
+  if (cls == "LeakyReLU")
+    return node("LeakyRelu", c.name, {c.x},
+                {{"alpha", nn::attr_real(c.cfg.value("negative_slope", c.cfg.value("alpha", 0.3)))}}, c.rank);
   const double slope = c.cfg.value("negative_slope", 0.0), threshold = c.cfg.value("threshold", 0.0);
   const json& max = c.cfg.value("max_value", json());
   if (threshold != 0) fail(c, "a threshold other than 0");
   if (slope != 0 && !max.is_null()) fail(c, "a negative slope together with a max_value");
-  if (slope != 0) return node("LeakyRelu", c.name, {c.x}, {{"alpha", real(slope)}}, c.rank);
+  if (slope != 0) return node("LeakyRelu", c.name, {c.x}, {{"alpha", nn::attr_real(slope)}}, c.rank);
   if (max.is_null()) return node("Relu", c.name, {c.x}, {}, c.rank);
   return node(
       "Clip", c.name,
@@ -306,7 +289,7 @@ int LayerEmitter::zero_padding(Ctx& c) {
   }
   const int pads =
       constant(c.name + "/pads", host({8}, {0, 0, double(t), double(l), 0, 0, double(b), double(r)}, true));
-  return node("Pad", c.name, {c.x, pads}, {{"mode", text("constant")}}, 4);
+  return node("Pad", c.name, {c.x, pads}, {{"mode", nn::attr_text("constant")}}, 4);
 }
 
 }  // namespace gt::keras_import

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "nn/graph.h"
-#include "weights/onnx.h"
+#include "weights/import.h"
 
 namespace gt {
 namespace h5 {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "nn/model.h"
-#include "weights/onnx.h"
+#include "weights/import.h"
 
 namespace gt {
 

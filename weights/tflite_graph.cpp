@@ -15,22 +15,6 @@ namespace {
 using nn::Attr;
 using nn::HostValue;
 
-Attr ints(std::vector<int64_t> v) {
-  Attr a;
-  a.kind = Attr::integers, a.ints = std::move(v);
-  return a;
-}
-Attr integer(int64_t i) {
-  Attr a;
-  a.kind = Attr::integer, a.i = i;
-  return a;
-}
-Attr text(std::string s) {
-  Attr a;
-  a.kind = Attr::text, a.s = std::move(s);
-  return a;
-}
-
 // An NHWC axis of a rank-r tensor as an NCHW one.
 int64_t nchw_axis(int64_t a, size_t rank) {
   if (a < 0) a += int64_t(rank);
@@ -145,10 +129,10 @@ int Converter::conv(size_t i, const Operator& op, const std::string& name, int x
   if (op.inputs.size() > 2 && op.inputs[2] >= 0) in.push_back(constant(name + "/bias", host(op.inputs[2], false)));
   const int64_t groups = dw ? xd[3] : std::max<int64_t>(1, xd[3] / std::max<int64_t>(1, I));
   const int y = node("Conv", op.activation == NONE ? name : name + "/conv", in,
-                     {{"strides", ints({op.stride_h, op.stride_w})},
-                      {"dilations", ints({op.dilation_h, op.dilation_w})},
-                      {"auto_pad", text(op.padding == 0 ? "SAME_UPPER" : "VALID")},
-                      {"group", integer(groups)}});
+                     {{"strides", nn::attr_ints({op.stride_h, op.stride_w})},
+                      {"dilations", nn::attr_ints({op.dilation_h, op.dilation_w})},
+                      {"auto_pad", nn::attr_text(op.padding == 0 ? "SAME_UPPER" : "VALID")},
+                      {"group", nn::attr_int(groups)}});
   return activate(y, op.activation, name, i);
 }
 
@@ -173,14 +157,14 @@ int Converter::emit(size_t i, const Operator& op, const std::string& name) {
     case MAX_POOL_2D: {
       const int y = node(op.code == MAX_POOL_2D ? "MaxPool" : "AveragePool",
                          op.activation == NONE ? name : name + "/pool", {in(t0)},
-                         {{"kernel_shape", ints({op.filter_h, op.filter_w})},
-                          {"strides", ints({op.stride_h, op.stride_w})},
-                          {"auto_pad", text(op.padding == 0 ? "SAME_UPPER" : "VALID")}});
+                         {{"kernel_shape", nn::attr_ints({op.filter_h, op.filter_w})},
+                          {"strides", nn::attr_ints({op.stride_h, op.stride_w})},
+                          {"auto_pad", nn::attr_text(op.padding == 0 ? "SAME_UPPER" : "VALID")}});
       return activate(y, op.activation, name, i);
     }
     case FULLY_CONNECTED: {  // y = x W^T + b on x flattened in NHWC order
       int x = in(t0);
-      if (r == 4) x = node("Transpose", name + "/nhwc", {x}, {{"perm", ints({0, 2, 3, 1})}});
+      if (r == 4) x = node("Transpose", name + "/nhwc", {x}, {{"perm", nn::attr_ints({0, 2, 3, 1})}});
       const std::vector<int64_t>& wd = f.tensors[size_t(op.inputs.at(1))].shape;
       if (wd.size() != 2) throw Error(where(i) + ": weights of rank " + std::to_string(wd.size()));
       if (r != 2) {
@@ -191,25 +175,26 @@ int Converter::emit(size_t i, const Operator& op, const std::string& name) {
       std::vector<int> args = {x, constant(name + "/weights", host(op.inputs[1], false))};
       if (op.inputs.size() > 2 && op.inputs[2] >= 0)
         args.push_back(constant(name + "/bias", host(op.inputs[2], false)));
-      const int y = node("Gemm", op.activation == NONE ? name : name + "/fc", args, {{"transB", integer(1)}});
+      const int y = node("Gemm", op.activation == NONE ? name : name + "/fc", args, {{"transB", nn::attr_int(1)}});
       return activate(y, op.activation, name, i);
     }
     case CONCATENATION: {
       std::vector<int> args;
       for (int t : op.inputs) args.push_back(in(t, r));
       const int y = node("Concat", op.activation == NONE ? name : name + "/concat", args,
-                         {{"axis", integer(nchw_axis(op.axis, r))}});
+                         {{"axis", nn::attr_int(nchw_axis(op.axis, r))}});
       return activate(y, op.activation, name, i);
     }
     case MEAN: {
       std::vector<int64_t> axes;
       for (double a : host(op.inputs.at(1), false).data) axes.push_back(nchw_axis(int64_t(a), r));
-      return node("ReduceMean", name, {in(t0)}, {{"axes", ints(axes)}, {"keepdims", integer(op.keep_dims)}});
+      return node("ReduceMean", name, {in(t0)},
+                  {{"axes", nn::attr_ints(axes)}, {"keepdims", nn::attr_int(op.keep_dims)}});
     }
     case RESHAPE:
     case SQUEEZE: {
       int x = in(t0);
-      if (r == 4) x = node("Transpose", name + "/nhwc", {x}, {{"perm", ints({0, 2, 3, 1})}});
+      if (r == 4) x = node("Transpose", name + "/nhwc", {x}, {{"perm", nn::attr_ints({0, 2, 3, 1})}});
       std::vector<int64_t> out = f.tensors[size_t(op.outputs.at(0))].shape;
       HostValue shape;
       shape.integer = true;
@@ -217,7 +202,7 @@ int Converter::emit(size_t i, const Operator& op, const std::string& name) {
       shape.dims = {int64_t(out.size())};
       if (out.size() != 4) return node("Reshape", name, {x, constant(name + "/shape", shape)});
       const int y = node("Reshape", name + "/nhwc", {x, constant(name + "/shape", shape)});
-      return node("Transpose", name, {y}, {{"perm", ints({0, 3, 1, 2})}});
+      return node("Transpose", name, {y}, {{"perm", nn::attr_ints({0, 3, 1, 2})}});
     }
     case PAD: {  // paddings (rank, 2) in NHWC: [[0,0],[t,b],[l,r],[0,0]]
       const HostValue p = host(op.inputs.at(1), false);
@@ -228,7 +213,7 @@ int Converter::emit(size_t i, const Operator& op, const std::string& name) {
       return node("Pad", name, {in(t0), constant(name + "/pads", pads)});
     }
     case SOFTMAX:
-      return node("Softmax", name, {in(t0)}, {{"axis", integer(r == 4 ? 1 : -1)}});
+      return node("Softmax", name, {in(t0)}, {{"axis", nn::attr_int(r == 4 ? 1 : -1)}});
     case LOGISTIC:
       return node("Sigmoid", name, {in(t0)});
     case HARD_SWISH:
