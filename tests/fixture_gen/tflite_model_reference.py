@@ -28,6 +28,15 @@ import tf_keras as keras  # noqa: E402
 from keras_reference import calibrate  # noqa: E402
 from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 
+try:  # the interpreter's new home (PyPI: ai-edge-litert); TensorFlow's own is deprecated
+    from ai_edge_litert.interpreter import Interpreter
+except ImportError:
+    try:
+        Interpreter = tf.lite.Interpreter
+    except AttributeError:
+        print("skipped: no TF Lite interpreter (pip install ai-edge-litert)")
+        raise SystemExit(77)
+
 OPS = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
 
@@ -60,7 +69,7 @@ def activation(y, a):
 
 def float_reference(buf, x):
     """The graph in float64 on dequantized constants, up to the input of its final softmax."""
-    interp = tf.lite.Interpreter(model_content=buf)
+    interp = Interpreter(model_content=buf)
     details = {d["index"]: d for d in interp.get_tensor_details()}
     g = schema.Model.GetRootAsModel(buf, 0).Subgraphs(0)
     model = schema.Model.GetRootAsModel(buf, 0)
@@ -114,7 +123,7 @@ def float_reference(buf, x):
 
 def interpreter_logits(buf, x):
     """The float interpreter's tensor that enters the final softmax."""
-    interp = tf.lite.Interpreter(model_content=buf, experimental_preserve_all_tensors=True)
+    interp = Interpreter(model_content=buf, experimental_preserve_all_tensors=True)
     interp.allocate_tensors()
     interp.set_tensor(interp.get_input_details()[0]["index"], x.astype(np.float32))
     interp.invoke()
@@ -145,7 +154,7 @@ def main():
         size = m.input_shape[1]
         pixels = rng.integers(0, 256, (1, size, size, 3)).astype(np.float64)
         if quant:  # the uint8 input dequantized: (q - zero point) scale
-            scale, zp = tf.lite.Interpreter(model_content=buf).get_input_details()[0]["quantization"]
+            scale, zp = Interpreter(model_content=buf).get_input_details()[0]["quantization"]
             x = (pixels - zp) * scale
             logits = float_reference(buf, x)
         else:
