@@ -26,6 +26,8 @@ Pair pair_attr(const OpContext& ctx, const char* name, int64_t def, bool one_d) 
   const std::vector<int64_t> v = ctx.attr(name, std::vector<int64_t>{});
   if (v.empty()) return {def, def};
   if (v.size() != (one_d ? 1u : 2u)) ctx.fail(std::string(name) + " has " + std::to_string(v.size()) + " values");
+  for (int64_t x : v)
+    if (x < 1 || x > 65536) ctx.fail(std::string(name) + " holds " + std::to_string(x) + " (1 to 65536)");
   return one_d ? Pair{def, v[0]} : Pair{v[0], v[1]};
 }
 
@@ -46,6 +48,8 @@ Pads onnx_pads(const OpContext& ctx, Pair in, Pair k, Pair s, Pair d, bool one_d
   const std::vector<int64_t> p = ctx.attr("pads", std::vector<int64_t>{});
   if (p.empty()) return {};
   if (p.size() != (one_d ? 2u : 4u)) ctx.fail("pads has " + std::to_string(p.size()) + " values");
+  for (int64_t x : p)
+    if (x < 0 || x > 65536) ctx.fail("pads holds " + std::to_string(x) + " (0 to 65536)");
   return one_d ? Pads{0, 0, p[0], p[1]} : Pads{p[0], p[2], p[1], p[3]};
 }
 
