@@ -83,7 +83,7 @@ Tensor Tensor::from_vector(const Shape& s, const std::vector<float>& v, DType t)
   if (static_cast<int64_t>(v.size()) != s.numel())
     throw Error("from_vector: " + std::to_string(v.size()) + " values for shape " + s.str());
   Tensor x = empty(s, DType::f32);
-  std::memcpy(x.raw(), v.data(), v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(x.raw(), v.data(), v.size() * sizeof(float));  // (an empty vector's data may be null)
   return x.to(t);
 }
 
@@ -91,7 +91,7 @@ Tensor Tensor::from_vector(const Shape& s, const std::vector<double>& v, DType t
   if (static_cast<int64_t>(v.size()) != s.numel())
     throw Error("from_vector: " + std::to_string(v.size()) + " values for shape " + s.str());
   Tensor x = empty(s, DType::f64);
-  std::memcpy(x.raw(), v.data(), v.size() * sizeof(double));
+  if (!v.empty()) std::memcpy(x.raw(), v.data(), v.size() * sizeof(double));
   return x.to(t);
 }
 
