@@ -94,6 +94,8 @@ struct GraphBuilder {
       const std::vector<Value> out = op_table().at(n.op)(ctx);
       for (size_t k = 0; k < out.size() && k < n.outputs.size(); ++k)
         if (n.outputs[k] >= 0 && out[k].host) {
+          if (int64_t(out[k].host->data.size()) != out[k].host->numel())
+            fail(n, "a constant whose values do not fill its shape");
           env[size_t(n.outputs[k])] = out[k];
           s.constants[n.outputs[k]] = *out[k].host;
         }

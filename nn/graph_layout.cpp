@@ -53,6 +53,7 @@ std::vector<Value> constant(OpContext& ctx) {
   const auto& a = ctx.node.attrs;
   HostValue h;
   if (a.count("value")) {
+    if (a.at("value").kind != Attr::tensor) ctx.fail("its value attribute is not a tensor");
     h = a.at("value").t;
   } else if (a.count("value_float") || a.count("value_int")) {
     h.data = {a.count("value_float") ? a.at("value_float").f : double(a.at("value_int").i)};

@@ -114,7 +114,7 @@ HostValue host_arith(const OpContext& ctx, const HostValue& a, const HostValue& 
   std::copy(b.dims.begin(), b.dims.end(), db.begin() + long(r - b.dims.size()));
   for (size_t i = 0; i < r; ++i) {
     if (da[i] != db[i] && da[i] != 1 && db[i] != 1) ctx.fail("host values do not broadcast");
-    dy[i] = std::max(da[i], db[i]);
+    dy[i] = da[i] == 1 ? db[i] : da[i];  // (a 1 broadcasts to 0 too)
   }
   HostValue y;
   y.dims = dy;
