@@ -197,6 +197,7 @@ std::vector<Value> flatten(OpContext& ctx) {
 std::vector<Value> concat(OpContext& ctx) {
   const size_t n = ctx.node.inputs.size();
   const int rank = int(dims_of(ctx, 0).size());
+  if (rank == 0) ctx.fail("Concat of scalars");
   const int ax = axis_of(ctx, ctx.attr("axis", int64_t(0)), rank);
   if (ctx.all_on_host()) {  // shape vectors: one block of each input per outer index
     for (size_t k = 0; k < n; ++k) {
