@@ -129,8 +129,12 @@ struct GraphBuilder {
     for (int o : s.outputs) ++consumers[size_t(o)];
   }
 
+  // Input k is a constant whose values fill its shape (an inconsistent one is left to the op, which
+  // refuses it through OpContext::host).
   bool constant(const GraphNode& n, size_t k) const {
-    return k < n.inputs.size() && n.inputs[k] >= 0 && s.constants.count(n.inputs[k]);
+    if (k >= n.inputs.size() || n.inputs[k] < 0 || !s.constants.count(n.inputs[k])) return false;
+    const HostValue& h = s.constants.at(n.inputs[k]);
+    return int64_t(h.data.size()) == h.numel();
   }
   const HostValue& value(const GraphNode& n, size_t k) const { return s.constants.at(n.inputs[k]); }
   Tensor tensor(const HostValue& h, const Shape& shape) const { return Tensor::from_vector(shape, h.data, dtype); }
@@ -192,6 +196,7 @@ struct GraphBuilder {
   // Relu, or Clip to [0, 6], right after a conv (and its batch norm): the conv's epilogue.
   void plan_activation(size_t i) {
     const GraphNode& n = s.nodes[i];
+    if (n.inputs.empty() || n.outputs.empty()) return;  // (the op refuses it when it runs)
     Act act = Act::relu;
     if (n.op == "Clip") {
       double lo = n.attrs.count("min") ? n.attrs.at("min").f : -1, hi = n.attrs.count("max") ? n.attrs.at("max").f : -1;
