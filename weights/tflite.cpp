@@ -208,9 +208,6 @@ Tensor File::constant(int index) const {
   return Tensor::from_vector(Shape(shape), v);
 }
 
-namespace {
-
-// OHWI (TF Lite conv) -> OIHW;  [1, kh, kw, C*m] (depthwise) -> (C*m, 1, kh, kw)
 Tensor to_oihw(const Tensor& w, bool depthwise) {
   const int64_t O = depthwise ? w.dim(3) : w.dim(0), kh = w.dim(1), kw = w.dim(2), I = depthwise ? 1 : w.dim(3);
   const std::vector<float> v = w.to_vector();
@@ -224,6 +221,8 @@ Tensor to_oihw(const Tensor& w, bool depthwise) {
         }
   return Tensor::from_vector({O, I, kh, kw}, out);
 }
+
+namespace {
 
 void assign(const std::string& file, nn::Layer& layer, const std::string& what, Tensor* dst, const Tensor& src) {
   if (dst->shape() != src.shape())

@@ -92,6 +92,8 @@ class File {
 // dequantized to float.
 std::unique_ptr<nn::Model> load(const std::string& path, const ImportOptions& o = {}, DType dtype = DType::f32);
 std::unique_ptr<nn::Model> load(const File& f, const ImportOptions& o = {}, DType dtype = DType::f32);
+// OHWI (a TF Lite conv filter) -> OIHW;  [1, kh, kw, C*m] (depthwise) -> (C*m, 1, kh, kw).
+Tensor to_oihw(const Tensor& w, bool depthwise);
 // The graph path of load() for any graph.
 std::unique_ptr<nn::Model> load_graph(const File& f, const ImportOptions& o, DType dtype);
 // The graph of f, and per layer the quantization of its output ("uint8 scale 0.0235 zero point 0").

@@ -114,17 +114,11 @@ int Converter::conv(size_t i, const Operator& op, const std::string& name, int x
   const std::vector<int64_t>& wd = f.tensors[size_t(op.inputs.at(1))].shape;  // OHWI or 1HW(C*m)
   const std::vector<int64_t>& xd = f.tensors[size_t(op.inputs[0])].shape;
   if (wd.size() != 4 || xd.size() != 4) throw Error(where(i) + ": 2-D convolutions of 4-D tensors only");
-  HostValue w = host(op.inputs[1], false);
-  HostValue k;  // (O, I, kh, kw)
-  const int64_t O = dw ? wd[3] : wd[0], kh = wd[1], kw = wd[2], I = dw ? 1 : wd[3];
-  k.dims = {O, I, kh, kw};
-  k.data.resize(w.data.size());
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t a = 0; a < kh; ++a)
-      for (int64_t b = 0; b < kw; ++b)
-        for (int64_t c = 0; c < I; ++c)
-          k.data[size_t(((o * I + c) * kh + a) * kw + b)] =
-              w.data[size_t(dw ? (a * kw + b) * O + o : ((o * kh + a) * kw + b) * I + c)];
+  const Tensor filter = to_oihw(f.constant(op.inputs[1]), dw);  // (O, I, kh, kw)
+  const int64_t I = filter.dim(1);
+  HostValue k;
+  for (int d = 0; d < 4; ++d) k.dims.push_back(filter.dim(d));
+  k.data = filter.to_vector_f64();
   std::vector<int> in = {x, constant(name + "/filter", std::move(k))};
   if (op.inputs.size() > 2 && op.inputs[2] >= 0) in.push_back(constant(name + "/bias", host(op.inputs[2], false)));
   const int64_t groups = dw ? xd[3] : std::max<int64_t>(1, xd[3] / std::max<int64_t>(1, I));
