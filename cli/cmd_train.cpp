@@ -15,6 +15,7 @@ namespace gt::cli {
 namespace {
 const char* kHelp =
     "usage: gradtrace train --dataset fashion-mnist|folder:DIR --out FILE.h5 [options]\n"
+    "       gradtrace train --dataset csv:FILE --target COLUMN --out FILE.h5 [options]\n"
     "       gradtrace train --resume CHECKPOINT.h5 [--out FILE.h5]\n"
     "\n"
     "Trains a classifier with mini-batch SGD or Adam on softmax cross-entropy, and writes it in\n"
@@ -33,6 +34,19 @@ const char* kHelp =
     "  --limit N        train on the first N examples only (quick experiments)\n"
     "  --augment LIST   flip,crop (default), flip, crop or none: random left-right flips and random\n"
     "                   crops from the image padded by --pad pixels (default 2)\n"
+    "\n"
+    "tables (--dataset csv:FILE: a header row; ',' ';' or tab; quotes; missing values as empty, NA or ?):\n"
+    "  --target COLUMN  the column to predict\n"
+    "  --task T         classify or regress (default: classify for text or a few integer values)\n"
+    "  --categorical L, --numeric L   columns (comma list) read as categories or numbers, overriding the\n"
+    "                   inferred types; --drop L leaves columns out\n"
+    "  --val F, --test F  the validation and test fractions of the rows (default 0.1 and 0.2; stratified\n"
+    "                   by class, from --seed); numbers are standardised and categories one-hot encoded\n"
+    "                   on the training rows, missing values filled with the median or most frequent\n"
+    "  --model M        mlp (default: dense layers with ReLU and dropout) or linear (logistic\n"
+    "                   regression; for --task regress least squares, fitted exactly)\n"
+    "  --hidden L       the mlp's hidden widths (default 64,32); --dropout P (default 0.1)\n"
+    "  --loss L         regression: mse (default) or huber\n"
     "\n"
     "model and optimisation:\n"
     "  --model NAME     fashion_cnn (default) or a zoo model (trained from scratch)\n"
@@ -68,10 +82,12 @@ void on_sigint(int) { g_interrupted = 1; }
 struct Interrupted {};
 
 // The training flags (saved in a checkpoint; a resumed run takes them from there).
-const char* kRunFlags[] = {"--dataset", "--val",      "--size",     "--channels",     "--limit",        "--augment",
-                           "--pad",     "--model",    "--alpha",    "--epochs",       "--batch",        "--optimizer",
-                           "--lr",      "--momentum", "--schedule", "--step-size",    "--weight-decay", "--gamma",
-                           "--seed",    "--strict",   "--from",     "--freeze-until", "--new-head"};
+const char* kRunFlags[] = {
+    "--dataset",      "--val",       "--size",         "--channels", "--limit",       "--augment", "--pad",
+    "--model",        "--alpha",     "--epochs",       "--batch",    "--optimizer",   "--lr",      "--momentum",
+    "--schedule",     "--step-size", "--weight-decay", "--gamma",    "--seed",        "--strict",  "--from",
+    "--freeze-until", "--new-head",  "--target",       "--task",     "--categorical", "--numeric", "--drop",
+    "--test",         "--hidden",    "--dropout",      "--loss"};
 
 std::string fmt_time(double s) {
   const long t = std::lround(std::max(0.0, s));
@@ -98,9 +114,51 @@ std::unique_ptr<nn::Model> model_and_data(train::RunSettings& r, const std::stri
   } else if (m) {
     train::prepare_transfer(*m, r, d.train);
   } else {
-    m = train::make_trainable_model(r, d.train);
+    m = train::make_trainable_model(r, d);
   }
   return m;
+}
+
+// evaluate() with a regression table's scale, so that RMSE and MAE are in the target's units.
+train::Evaluation evaluate_data(nn::Model& m, const train::TrainData& d, const data::Dataset& on) {
+  const double mean = d.table ? d.table->schema.target_mean : 0, scale = d.table ? d.table->schema.target_scale : 1;
+  return train::evaluate(m, on, 200, {}, mean, scale);
+}
+
+// A table's held-out test rows, once training is done: accuracy (or R^2 and RMSE).
+void print_table_test(nn::Model& m, const train::TrainData& d) {
+  if (d.table->test.empty()) return;
+  const train::Evaluation e = evaluate_data(m, d, data::table_dataset(*d.table, d.table->test, "test"));
+  if (e.regression)
+    std::printf("test: R2 %.4f  RMSE %.4g  MAE %.4g  (%lld rows)\n", e.r2, e.rmse, e.mae, (long long)e.total);
+  else
+    std::printf("test: accuracy %.2f%%  balanced accuracy %.2f%%  (%lld rows)\n", 100 * e.accuracy(),
+                100 * e.balanced_accuracy(), (long long)e.total);
+}
+
+// The progress bar on a terminal, redrawn after every step.
+void show_progress(const train::StepReport& s, int epochs, int epochs_left) {
+  const int width = 24;
+  const int fill = int(width * s.step / s.steps_per_epoch);
+  const double per_step = s.seconds / double(s.step);
+  const double eta =
+      per_step * double(s.steps_per_epoch - s.step) + per_step * double(s.steps_per_epoch) * (epochs_left - 1);
+  std::fprintf(stderr, "\repoch %d/%d [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f samples/s ETA %s ", s.epoch, epochs,
+               std::string(size_t(fill), '=').c_str(), std::string(size_t(width - fill), ' ').c_str(),
+               (long long)s.step, (long long)s.steps_per_epoch, s.loss, 100 * s.accuracy, s.samples_per_s,
+               fmt_time(eta).c_str());
+  std::fflush(stderr);
+}
+
+// One line per finished epoch, with the validation accuracy (a regression table: RMSE and R^2).
+void print_epoch(const train::EpochReport& e, const train::Evaluation& v, int epochs, const std::string& val_name) {
+  if (v.regression)
+    std::printf("epoch %d/%d  loss %.4f  %s RMSE %.4g  R2 %.4f  lr %.3g  %.1f s  %.0f samples/s\n", e.epoch, epochs,
+                e.loss, val_name.c_str(), v.rmse, v.r2, e.lr, e.seconds, e.samples_per_s);
+  else
+    std::printf("epoch %d/%d  loss %.4f  train acc %.2f%%  %s acc %.2f%%  lr %.3g  %.1f s  %.0f samples/s\n", e.epoch,
+                epochs, e.loss, 100 * e.accuracy, val_name.c_str(), 100 * v.accuracy(), e.lr, e.seconds,
+                e.samples_per_s);
 }
 
 // A new run's settings from its flags (kRunFlags).
@@ -113,7 +171,22 @@ train::RunSettings read_run_flags(Args& a) {
   r.limit = a.get_int("--limit", 0, 0, 1L << 40);
   r.augment = a.get("--augment", "flip,crop");
   r.pad = a.get_int("--pad", 2, 0, 64);
-  r.model = a.get("--model", "fashion_cnn");
+  const bool table = r.dataset.rfind("csv:", 0) == 0;
+  r.model = a.get("--model", table ? "mlp" : "fashion_cnn");
+  r.target = a.get("--target", "");
+  r.task = a.get("--task", "");
+  r.categorical = a.get("--categorical", "");
+  r.numeric = a.get("--numeric", "");
+  r.drop = a.get("--drop", "");
+  r.test = a.get_double("--test", 0.2, 0, 0.9);
+  r.hidden = a.get("--hidden", "64,32");
+  r.dropout = a.get_double("--dropout", 0.1, 0, 0.95);
+  r.config.loss = a.get("--loss", table ? "mse" : "cross_entropy");
+  if (!table && (a.given("--target") || a.given("--hidden") || a.given("--loss")))
+    throw UsageError("--target, --hidden and --loss go with a table: --dataset csv:FILE");
+  if (table && r.target.empty()) throw UsageError("--target COLUMN is required with --dataset csv:FILE");
+  if (r.config.loss != "mse" && r.config.loss != "huber" && r.config.loss != "cross_entropy")
+    throw UsageError("--loss must be mse or huber, got '" + r.config.loss + "'");
   r.alpha = a.get_double("--alpha", 1.0, 1e-3, 16);
   r.config.epochs = int(a.get_int("--epochs", 10, 1, 100000));
   r.config.batch = a.get_int("--batch", 128, 1, 1L << 30);
@@ -171,6 +244,15 @@ int run_train(int argc, char** argv) {
 
   train::TrainData d;
   std::unique_ptr<nn::Model> m = model_and_data(r, resume, io, new_head, d);
+  if (d.table && r.model == "linear" && d.table->schema.task == "regress") {
+    train::fit_least_squares(*m, *d.table);  // the exact minimum: no epochs to run
+    std::printf("fitted linear regression by least squares on %lld rows of %s\n", (long long)d.train.size(),
+                d.train.source.c_str());
+    print_table_test(*m, d);
+    save_weights(*m, out);
+    std::printf("wrote %s\n", out.c_str());
+    return 0;
+  }
   m->to(dev);
   r.config.schedule.step_size = r.step_size_epochs * (d.train.size() / r.config.batch);
   train::Trainer trainer(*m, d.train, r.config);
@@ -178,11 +260,12 @@ int run_train(int argc, char** argv) {
   if (trainer.epoch >= r.config.epochs)
     throw Error("checkpoint " + resume + " has finished all " + std::to_string(r.config.epochs) + " epochs already");
 
-  std::printf(
-      "training %s (%lld parameters) on %s: %lld examples, %lld classes; %s %s; %d epochs of %lld steps (batch %lld)\n",
-      m->info.arch.c_str(), (long long)train::parameter_count(*m), d.train.source.c_str(), (long long)d.train.size(),
-      (long long)d.train.classes(), r.config.optimizer.kind.c_str(), r.config.schedule.kind.c_str(), r.config.epochs,
-      (long long)trainer.steps_per_epoch(), (long long)r.config.batch);
+  std::printf("training %s (%lld parameters) on %s: %lld examples, %s; %s %s; %d epochs of %lld steps (batch %lld)\n",
+              m->info.arch.c_str(), (long long)train::parameter_count(*m), d.train.source.c_str(),
+              (long long)d.train.size(),
+              d.train.targets.empty() ? (std::to_string(d.train.classes()) + " classes").c_str() : "a numeric target",
+              r.config.optimizer.kind.c_str(), r.config.schedule.kind.c_str(), r.config.epochs,
+              (long long)trainer.steps_per_epoch(), (long long)r.config.batch);
   if (trainer.epoch > 0)
     std::printf("resuming after epoch %d (step %lld) from %s\n", trainer.epoch, (long long)trainer.optimizer.steps,
                 resume.c_str());
@@ -197,24 +280,11 @@ int run_train(int argc, char** argv) {
       const int epochs_left = r.config.epochs - trainer.epoch;
       const train::EpochReport e = trainer.run_epoch([&](const train::StepReport& s) {
         if (g_interrupted) throw Interrupted{};
-        if (!tty) return;
-        const int width = 24;
-        const int fill = int(width * s.step / s.steps_per_epoch);
-        const double per_step = s.seconds / double(s.step);
-        const double eta =
-            per_step * double(s.steps_per_epoch - s.step) + per_step * double(s.steps_per_epoch) * (epochs_left - 1);
-        std::fprintf(stderr, "\repoch %d/%d [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f samples/s ETA %s ", s.epoch,
-                     r.config.epochs, std::string(size_t(fill), '=').c_str(),
-                     std::string(size_t(width - fill), ' ').c_str(), (long long)s.step, (long long)s.steps_per_epoch,
-                     s.loss, 100 * s.accuracy, s.samples_per_s, fmt_time(eta).c_str());
-        std::fflush(stderr);
+        if (tty) show_progress(s, r.config.epochs, epochs_left);
       });
       if (tty) std::fputs("\r\033[K", stderr);
-      const train::Evaluation v = train::evaluate(*m, d.val);
       done_secs += e.seconds;
-      std::printf("epoch %d/%d  loss %.4f  train acc %.2f%%  %s acc %.2f%%  lr %.3g  %.1f s  %.0f samples/s\n", e.epoch,
-                  r.config.epochs, e.loss, 100 * e.accuracy, d.val_name.c_str(), 100 * v.accuracy(), e.lr, e.seconds,
-                  e.samples_per_s);
+      print_epoch(e, evaluate_data(*m, d, d.val), r.config.epochs, d.val_name);
       std::fflush(stdout);
       train::write_checkpoint(*m, trainer, r, ckpt);
     }
@@ -230,6 +300,7 @@ int run_train(int argc, char** argv) {
     return 130;
   }
   std::signal(SIGINT, previous);
+  if (d.table) print_table_test(*m, d);
   save_weights(*m, out);
   std::printf("wrote %s (%.1f s of training); checkpoint %s\n", out.c_str(), done_secs, ckpt.c_str());
   return 0;

@@ -19,6 +19,15 @@ Dataset Dataset::subset(const std::vector<int64_t>& idx, const std::string& src)
   s.height = height;
   s.width = width;
   s.class_names = class_names;
+  if (features) {
+    s.features = features;
+    for (int64_t i : idx) {
+      s.values.insert(s.values.end(), values.begin() + i * features, values.begin() + (i + 1) * features);
+      if (!labels.empty()) s.labels.push_back(labels[size_t(i)]);
+      if (!targets.empty()) s.targets.push_back(targets[size_t(i)]);
+    }
+    return s;
+  }
   const size_t plane = size_t(channels * height * width);
   s.pixels.resize(idx.size() * plane);
   for (size_t i = 0; i < idx.size(); ++i) {
@@ -154,11 +163,20 @@ DatasetSpec parse_dataset(const std::string& s) {
   if (s == "fashion-mnist") return {"fashion-mnist", ""};
   if (s.rfind("fashion-mnist:", 0) == 0) return {"fashion-mnist", s.substr(14)};
   if (s.rfind("folder:", 0) == 0 && s.size() > 7) return {"folder", s.substr(7)};
-  throw Error("unknown dataset '" + s + "' (known: fashion-mnist, fashion-mnist:DIR, folder:DIR)");
+  if (s.rfind("csv:", 0) == 0 && s.size() > 4) return {"csv", s.substr(4)};
+  throw Error("unknown dataset '" + s + "' (known: fashion-mnist, fashion-mnist:DIR, folder:DIR, csv:FILE)");
 }
 
 Tensor make_batch(const Dataset& d, const int64_t* idx, int64_t B, const Augment& a, std::mt19937_64& rng,
                   std::vector<int32_t>& labels) {
+  if (d.features) {
+    Tensor x = Tensor::empty({B, d.features});
+    for (int64_t b = 0; b < B; ++b) {
+      std::copy_n(d.values.begin() + idx[b] * d.features, d.features, x.data<float>() + b * d.features);
+      if (!d.labels.empty()) labels.push_back(d.labels[size_t(idx[b])]);
+    }
+    return x;
+  }
   const int64_t C = d.channels, H = d.height, W = d.width, plane = C * H * W;
   Tensor x = Tensor::empty({B, C, H, W});
   float* out = x.data<float>();

@@ -16,9 +16,14 @@ struct Dataset {
   std::string source;  // "fashion-mnist:test", "folder:photos (train)": for messages and reports
   int64_t channels = 1, height = 0, width = 0;
   std::vector<uint8_t> pixels;  // (N, C, H, W), 0..255
-  std::vector<int32_t> labels;  // N, 0..classes-1
+  std::vector<int32_t> labels;  // N, 0..classes-1 (empty for a regression table)
   std::vector<std::string> class_names;
-  int64_t size() const { return int64_t(labels.size()); }
+  // A table (data/table.h) instead of images: rows of `features` encoded values, and for regression
+  // the standardised target of each row (the model's output).
+  int64_t features = 0;
+  std::vector<float> values;   // (N, features)
+  std::vector<float> targets;  // N (regression only)
+  int64_t size() const { return features ? int64_t(values.size()) / features : int64_t(labels.size()); }
   int64_t classes() const { return int64_t(class_names.size()); }
   // The examples at idx, in that order.
   Dataset subset(const std::vector<int64_t>& idx, const std::string& source) const;
@@ -46,10 +51,10 @@ Dataset load_image_folder(const std::string& dir, const FolderOptions& o,
 // (at least one when it has two or more) to the validation part.
 std::pair<Dataset, Dataset> split_validation(const Dataset& d, double fraction, uint64_t seed);
 
-// --dataset fashion-mnist[:DIR] | folder:DIR  ->  (train, validation or test)
+// --dataset fashion-mnist[:DIR] | folder:DIR | csv:FILE (a table, data/table.h)
 struct DatasetSpec {
-  std::string kind;  // fashion-mnist | folder
-  std::string dir;
+  std::string kind;  // fashion-mnist | folder | csv
+  std::string dir;   // the folder, or the CSV file
 };
 DatasetSpec parse_dataset(const std::string& s);
 
@@ -58,7 +63,8 @@ struct Augment {
   int64_t pad = 0;    // random crop of the original size from the image padded with pad zeros
 };
 // Examples idx[0..B) as a batch x (B,C,H,W) = pixels / 255 (the "gray"/"unit" preprocessing), their
-// labels appended to `labels`. The augmentation draws from rng, so a seed fixes every batch.
+// labels appended to `labels`. The augmentation draws from rng, so a seed fixes every batch. A table's
+// rows give x (B, features) as encoded, without augmentation.
 Tensor make_batch(const Dataset& d, const int64_t* idx, int64_t B, const Augment& a, std::mt19937_64& rng,
                   std::vector<int32_t>& labels);
 

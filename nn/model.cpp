@@ -12,6 +12,7 @@ std::unique_ptr<Model> make_resnet50(const ModelOptions& o);
 std::unique_ptr<Model> make_mobilenet_v2(const ModelOptions& o);
 std::unique_ptr<Model> make_inception_v3(const ModelOptions& o);
 std::unique_ptr<Model> make_fashion_cnn(const ModelOptions& o);
+std::unique_ptr<Model> make_mlp(const std::string& arch, const ModelOptions& o);
 
 void Model::train(bool on, uint64_t seed) {
   training_ = on;
@@ -171,7 +172,8 @@ std::vector<LayerShape> layer_shapes(Model& m) {
       dtype = t->dtype();
       break;
     }
-  m(Tensor::zeros({1, m.info.channels, m.info.input_h, m.info.input_w}, dtype));
+  m(m.info.features ? Tensor::zeros({1, m.info.features}, dtype)
+                    : Tensor::zeros({1, m.info.channels, m.info.input_h, m.info.input_w}, dtype));
   return rows;
 }
 
@@ -211,8 +213,11 @@ std::vector<std::string> model_names() {
   return {"vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v1", "mobilenet_v2", "fashion_cnn"};
 }
 
+std::vector<std::string> table_model_names() { return {"mlp", "linear"}; }
+
 void check_model_name(const std::string& arch) {
-  const auto names = model_names();
+  auto names = model_names();
+  for (const auto& t : table_model_names()) names.push_back(t);
   if (std::find(names.begin(), names.end(), arch) != names.end()) return;
   std::string known;
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
@@ -237,6 +242,7 @@ std::unique_ptr<Model> make_model(const std::string& arch, const ModelOptions& o
   if (arch == "resnet50") return make_resnet50(o);
   if (arch == "mobilenet_v2") return make_mobilenet_v2(o);
   if (arch == "fashion_cnn") return make_fashion_cnn(o);
+  if (arch == "mlp" || arch == "linear") return make_mlp(arch, o);
   return make_inception_v3(o);
 }
 

@@ -25,6 +25,12 @@ struct ModelInfo {
   bool include_top = true;               // false: no classifier; forward returns the last feature map (Keras _notop)
   std::map<std::string, std::string> notes;  // per layer, a remark `gradtrace layers` prints (quantization)
   std::string source;  // an imported graph: the file it came from (gradtrace's format re-imports it)
+  // A table model (mlp, linear): its input is (N, features) encoded rows, not an image; `table` is the
+  // schema that encodes a CSV row (data/table.h, as JSON), `hidden` and `dropout` its architecture.
+  int64_t features = 0;
+  std::string table;
+  std::vector<int64_t> hidden;
+  double dropout = 0;
 };
 
 struct ModelOptions;
@@ -126,9 +132,15 @@ struct ModelOptions {
   // where the weights come from: keras | tflite | torch (torch: torch preprocessing, crop resizing)
   std::string variant = "keras";
   bool include_top = true;  // false: stop at the last feature map, as Keras' _notop files
+  // Table models (mlp, linear): the encoded row width, the hidden layers' widths, dropout.
+  int64_t features = 0;
+  std::vector<int64_t> hidden;
+  double dropout = 0;
 };
-// The architectures make_model builds.
+// The image architectures make_model builds (the zoo and fashion_cnn).
 std::vector<std::string> model_names();
+// The table models make_model builds: mlp, linear (they need ModelOptions::features).
+std::vector<std::string> table_model_names();
 // Up to k of the candidates closest to query, for "did you mean" messages: those that contain it
 // first, then by edit distance, case-insensitive.
 std::vector<std::string> closest_names(const std::string& query, const std::vector<std::string>& candidates, size_t k);

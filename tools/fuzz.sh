@@ -8,7 +8,7 @@
 # Needs clang and libclang-rt-14-dev (Debian); python3 with PIL and numpy for the seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx,keras_config,keras_zip}
+secs=${1:-1800} targets=${2:-tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx,keras_config,keras_zip,csv}
 if ! command -v clang++ >/dev/null; then
   [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev libomp-dev >/dev/null ||
     { echo "fuzz.sh needs clang: apt-get install clang libclang-rt-14-dev libomp-dev"; exit 1; }
@@ -19,12 +19,15 @@ IFS=, read -ra list <<<"$targets"
 cmake --build build-fuzz -j"$(nproc)" --target "${list[@]/#/fuzz_}"
 
 seeds=build-fuzz/seeds shared=../shared/data
-mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx,keras_config,keras_zip}
+mkdir -p "$seeds"/{tflite,weights_h5,keras_h5,input_h5,weights_snap,keras_snap,input_snap,image,idx,onnx,keras_config,keras_zip,csv}
 for t in "${list[@]}"; do rm -rf "${seeds:?}/$t"/*; done  # only these: another fuzz.sh may be running the others
 cp tests/fixtures/*.tflite "$seeds/tflite/"
 cp tests/fixtures/*.onnx tests/corpus/onnx/* "$seeds/onnx/"
 cp tests/fixtures/*.keras tests/corpus/keras_zip/* "$seeds/keras_zip/"
 cp tests/corpus/keras_config/* "$seeds/keras_config/"
+cp tests/corpus/csv/* "$seeds/csv/"
+printf '\xef\xbb\xbfname;"note, quoted";x\r\n"a ""b""";"line\nbreak"; 1.5\r\n;NA;?\r\n' >"$seeds/csv/quoted_bom.csv"
+printf 'a\tb\tc\n1\t\t3\n' >"$seeds/csv/tabs.csv"
 /usr/bin/python3 - "$seeds/keras_config" tests/fixtures/*.keras tests/fixtures/keras_student_cnn.h5 <<'PY'
 import os, sys, zipfile
 import h5py
@@ -50,6 +53,8 @@ for d in weights_h5 keras_h5 input_h5; do
 done
 if [ -d "$shared" ]; then
   cp "$shared"/weights/*.tflite "$seeds/tflite/"
+  cp "$shared"/tables/penguins.csv "$seeds/csv/"
+  head -200 "$shared"/tables/adult.csv >"$seeds/csv/adult_200.csv"
   /usr/bin/python3 - "$shared/images" "$seeds/image" <<'PY'
 import os, sys
 from PIL import Image

@@ -30,6 +30,7 @@ struct TrainConfig {
   OptimizerOptions optimizer;
   LrSchedule schedule;
   data::Augment augment;
+  std::string loss = "cross_entropy";  // cross_entropy (classes) | mse | huber (a regression table)
 };
 
 // Progress after each step: the running means of the epoch so far.
@@ -50,9 +51,15 @@ struct EpochReport {
 struct Evaluation {
   int64_t classes = 0, total = 0, correct = 0;
   std::vector<int64_t> confusion;  // classes x classes, row = true class, column = predicted
-  double loss = 0;                 // mean cross-entropy
+  double loss = 0;                 // mean cross-entropy (regression: mean squared error, standardised)
   double accuracy() const { return total ? double(correct) / double(total) : 0.0; }
   double class_accuracy(int64_t k) const;
+  double balanced_accuracy() const;  // the mean of class_accuracy over the classes that occur
+  double f1(int64_t k) const;        // 2 precision recall / (precision + recall) of class k (0 if undefined)
+  double auc = -1;                   // two classes: ROC AUC of p(class 1) (ties count 1/2); -1 otherwise
+  // A regression table, in the target's units (the model's output times scale plus mean).
+  bool regression = false;
+  double r2 = 0, mae = 0, rmse = 0;
 };
 
 // Trains trainable_parameters(m) on softmax cross-entropy, one run_epoch call per epoch.
@@ -76,8 +83,10 @@ class Trainer {
   TrainConfig c_;
 };
 
-// Accuracy, loss and confusion matrix of the model (in evaluation mode) on a dataset.
+// Accuracy, loss and confusion matrix of the model (in evaluation mode) on a dataset; for a
+// regression table R^2, MAE and RMSE in the target's units (y = output * scale + mean).
 Evaluation evaluate(Model& m, const data::Dataset& d, int64_t batch = 200,
-                    const std::function<void(int64_t done, int64_t total)>& progress = {});
+                    const std::function<void(int64_t done, int64_t total)>& progress = {}, double target_mean = 0,
+                    double target_scale = 1);
 
 }  // namespace gt::train

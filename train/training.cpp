@@ -38,12 +38,14 @@ data::Dataset limited(data::Dataset d, int64_t limit) {
 }
 
 void warn(const std::string& s) { std::fprintf(stderr, "warning: %s\n", s.c_str()); }
+void note(const std::string& s) { std::fprintf(stderr, "note: %s\n", s.c_str()); }
 }  // namespace
 
 TrainData load_train_data(const RunSettings& r) {
   const data::DatasetSpec spec = data::parse_dataset(r.dataset);
   TrainData t;
   const uint64_t split_seed = r.config.seed + 1;
+  if (spec.kind == "csv") return load_table_data(r, note);
   if (spec.kind == "fashion-mnist") {
     const std::string dir = data::fashion_mnist_dir(spec.dir);
     data::Dataset train = limited(data::load_fashion_mnist(dir, "train"), r.limit);
@@ -81,7 +83,9 @@ data::Dataset load_eval_data(const std::string& dataset, const nn::ModelInfo& in
   return data::load_image_folder(spec.dir, fo, warn);
 }
 
-std::unique_ptr<nn::Model> make_trainable_model(const RunSettings& r, const data::Dataset& train) {
+std::unique_ptr<nn::Model> make_trainable_model(const RunSettings& r, const TrainData& d) {
+  if (d.table) return make_table_model(r, d);
+  const data::Dataset& train = d.train;
   nn::ModelOptions o;
   o.classes = train.classes();
   o.input_size = train.height;
@@ -145,6 +149,11 @@ void write_checkpoint(nn::Model& m, train::Trainer& t, const RunSettings& r, con
     f.set_attr("train_freeze_until", r.freeze_until);
     f.set_attr("train_optimizer", c.optimizer.kind);
     f.set_attr("train_schedule", c.schedule.kind);
+    f.set_attr("train_loss", c.loss);
+    const std::pair<const char*, const std::string*> table[] = {
+        {"train_target", &r.target},   {"train_task", &r.task}, {"train_categorical", &r.categorical},
+        {"train_numeric", &r.numeric}, {"train_drop", &r.drop}, {"train_hidden", &r.hidden}};
+    for (const auto& [name, v] : table) f.set_attr(name, *v);
     const std::pair<const char*, double> nums[] = {{"train_val", r.val},
                                                    {"train_size", double(r.size)},
                                                    {"train_channels", double(r.channels)},
@@ -152,6 +161,8 @@ void write_checkpoint(nn::Model& m, train::Trainer& t, const RunSettings& r, con
                                                    {"train_pad", double(r.pad)},
                                                    {"train_step_size", double(r.step_size_epochs)},
                                                    {"train_alpha", r.alpha},
+                                                   {"train_test", r.test},
+                                                   {"train_dropout", r.dropout},
                                                    {"train_strict", r.strict ? 1.0 : 0.0},
                                                    {"train_epochs", double(c.epochs)},
                                                    {"train_batch", double(c.batch)},
@@ -181,6 +192,13 @@ RunSettings read_run_settings(const std::string& ckpt) {
     r.from = f.attr_string("train_from"), r.freeze_until = f.attr_string("train_freeze_until");
   r.config.optimizer.kind = f.attr_string("train_optimizer");
   r.config.schedule.kind = f.attr_string("train_schedule");
+  if (f.has_attr("train_target")) {  // a table's run
+    r.config.loss = f.attr_string("train_loss");
+    r.target = f.attr_string("train_target"), r.task = f.attr_string("train_task");
+    r.categorical = f.attr_string("train_categorical"), r.numeric = f.attr_string("train_numeric");
+    r.drop = f.attr_string("train_drop"), r.hidden = f.attr_string("train_hidden");
+    r.test = f.attr_double("train_test"), r.dropout = f.attr_double("train_dropout");
+  }
   r.val = f.attr_double("train_val");
   r.size = std::lround(f.attr_double("train_size"));
   r.channels = std::lround(f.attr_double("train_channels"));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "data/table.h"
 #include "io/hdf5.h"
 #include "nn/init.h"
 #include "weights/labels.h"
@@ -24,6 +25,14 @@ void save_weights(nn::Model& m, const std::string& path, const std::function<voi
   f.set_attr("include_top", m.info.include_top ? 1.0 : 0.0);
   f.set_attr("channels", double(m.info.channels));
   if (!m.info.source.empty()) f.set_attr("source", m.info.source);  // an imported graph: where its layers are
+  if (m.info.features) {  // a table model: its architecture and the schema that encodes a row
+    f.set_attr("features", double(m.info.features));
+    std::string hidden;
+    for (int64_t h : m.info.hidden) hidden += (hidden.empty() ? "" : ",") + std::to_string(h);
+    f.set_attr("hidden", hidden);
+    f.set_attr("dropout", m.info.dropout);
+    f.set_attr("table", m.info.table);
+  }
   if (m.info.labels == "custom") {
     std::string names;
     for (const auto& n : m.info.class_names) names += (names.empty() ? "" : "\n") + n;
@@ -63,6 +72,33 @@ int64_t attr_count(const h5::File& f, const std::string& name) {
   return int64_t(v);
 }
 
+// A table model's architecture: features, hidden ("64,32"), dropout.
+void read_table_options(const h5::File& f, nn::ModelOptions& o) {
+  o.features = attr_count(f, "features");
+  const std::string hidden = f.attr_string("hidden");
+  for (size_t a = 0; a < hidden.size();) {
+    const size_t b = std::min(hidden.find(',', a), hidden.size());
+    const std::string w = hidden.substr(a, b - a);
+    if (w.empty() || w.size() > 6 || w.find_first_not_of("0123456789") != std::string::npos || o.hidden.size() >= 64)
+      throw Error("weights file " + f.path() + ": attribute hidden = '" + hidden + "' is not a list of layer widths");
+    o.hidden.push_back(std::stoll(w));
+    a = b + 1;
+  }
+  o.dropout = f.attr_double("dropout");
+}
+
+// The schema that encodes a row, checked against the model it feeds.
+std::string read_table_schema(const h5::File& f, const nn::ModelInfo& info) {
+  const std::string text = f.attr_string("table");
+  const data::TableSchema s = data::TableSchema::from_json(text, "weights file " + f.path());
+  const int64_t outputs = s.task == "classify" ? int64_t(s.classes.size()) : 1;
+  if (s.width() != info.features || outputs != info.classes)
+    throw Error("weights file " + f.path() + ": its table schema encodes " + std::to_string(s.width()) +
+                " columns into " + std::to_string(outputs) + " outputs, the model takes " +
+                std::to_string(info.features) + " into " + std::to_string(info.classes));
+  return text;
+}
+
 }  // namespace
 
 std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype) {
@@ -76,6 +112,7 @@ std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype) {
   o.classes = attr_count(f, "classes");
   o.include_top = !f.has_attr("include_top") || f.attr_double("include_top") != 0;
   if (f.has_attr("channels")) o.channels = attr_count(f, "channels");
+  if (f.has_attr("features")) read_table_options(f, o);
   std::unique_ptr<nn::Model> m;
   if (f.has_attr("source")) {  // an imported graph, fine-tuned: its file gives the layers, this one the values
     const std::string source = f.attr_string("source");
@@ -114,6 +151,7 @@ std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype) {
   // A label set that does not fit the classifier (a 10-class test network marked imagenet1000)
   // would print ImageNet names for unrelated classes.
   if (class_names(m->info).size() != size_t(m->info.classes)) m->info.labels = "none";
+  if (m->info.features) m->info.table = read_table_schema(f, m->info);
   fill(*m, f, dtype);
   return m;
 }

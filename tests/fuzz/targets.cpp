@@ -4,7 +4,9 @@
 
 #include <cstdio>
 
+#include "data/csv.h"
 #include "data/idx.h"
+#include "data/table.h"
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "io/hdf5.h"
@@ -80,6 +82,21 @@ void keras_zip(const uint8_t* d, size_t n) {
   nn::GraphModel g(keras_import::read_graph(a.config, {}, "fuzz.keras"));
 }
 
+// A CSV table as `--dataset csv:FILE --target LAST_COLUMN` reads it: parsed, typed, split and encoded;
+// then its schema through JSON (as a weights file stores it) encodes the first row again.
+void csv(const uint8_t* d, size_t n) {
+  const data::Csv c = data::parse_csv(std::string(d, d + n), "fuzz.csv");
+  data::TableOptions o;
+  o.target = c.header.back();
+  const data::Table t = data::build_table(c, o, [](const std::string&) {});
+  const data::TableSchema s = data::TableSchema::from_json(t.schema.to_json(), "fuzz.h5");
+  std::vector<std::string> row;
+  for (const auto& column : c.columns) row.push_back(column[0]);
+  std::vector<double> x(size_t(s.width()));
+  data::encode_row(
+      s, row, x.data(), [](const std::string&) {}, "row 1");
+}
+
 // The IDX reader (zlib's gzread) opens a path.
 void idx(const uint8_t* d, size_t n) { data::read_idx(TempFile(d, n, ".idx.gz").path); }
 
@@ -97,7 +114,8 @@ const std::vector<Target>& targets() {
                                           {"idx", idx, idx},
                                           {"onnx", onnx_model, onnx_model},
                                           {"keras_config", keras_config, keras_config},
-                                          {"keras_zip", keras_zip, keras_zip}};
+                                          {"keras_zip", keras_zip, keras_zip},
+                                          {"csv", csv, csv}};
   return all;
 }
 

@@ -1,0 +1,84 @@
+// Tables through the CLI (gradtrace train --dataset csv:FILE): the course's accuracy on the shared
+// tables, linear regression against numpy's least squares, and the schema stored in the weights.
+#include <catch2/catch.hpp>
+#include <regex>
+
+#include "data/table.h"
+#include "io/hdf5.h"
+#include "tests/cli/cli_util.h"
+#include "weights/format.h"
+
+using namespace gt;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kTables = std::string(GT_SHARED_DIR) + "/data/tables/";
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("gt_table_" + std::to_string(getpid()));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+// The percentage after `label` in the printed text ("test: accuracy 85.73%").
+double percent_after(const std::string& printed, const std::string& label) {
+  std::smatch m;
+  REQUIRE(std::regex_search(printed, m, std::regex(label + " ([0-9.]+)%")));
+  return std::stod(m[1]);
+}
+
+bool have_tables() {
+  if (fs::exists(kTables + "adult.csv")) return true;
+  WARN("skipped: ../shared/data/tables is absent");
+  return false;
+}
+}  // namespace
+
+TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI Adult") {
+  if (!have_tables()) return;
+  TempDir dir;
+  std::string printed;
+  REQUIRE(test::run_cli({"train", "--dataset", "csv:" + kTables + "penguins.csv", "--target", "species", "--epochs",
+                         "30", "--batch", "32", "--out", dir / "p.h5"},
+                        printed) == 0);
+  CHECK(percent_after(printed, "test: accuracy") >= 97.0);
+  CHECK_THAT(printed, Contains("missing values filled with 'MALE' (the most frequent)"));
+  REQUIRE(test::run_cli({"train", "--dataset", "csv:" + kTables + "adult.csv", "--target", "income", "--out",
+                         dir / "a.h5", "--threads", "2"},
+                        printed) == 0);
+  INFO(printed);
+  CHECK(percent_after(printed, "test: accuracy") >= 84.5);  // sklearn's MLP and boosting: 85-87%
+  // the weights carry the schema: a row of the file encodes as in training
+  const auto m = load_weights(dir / "a.h5");
+  CHECK(m->info.arch == "mlp");
+  CHECK(m->info.features == 105);
+  const data::TableSchema s = data::TableSchema::from_json(m->info.table, "a.h5");
+  CHECK(s.target == "income");
+  CHECK(s.classes == m->info.class_names);
+}
+
+TEST_CASE("table: linear regression is numpy's least squares (tests/fixtures/penguins_lstsq.h5)") {
+  if (!have_tables()) return;
+  TempDir dir;
+  std::string printed;
+  REQUIRE(test::run_cli({"train", "--dataset", "csv:" + kTables + "penguins.csv", "--target", "body_mass_g", "--model",
+                         "linear", "--val", "0", "--test", "0", "--out", dir / "l.h5"},
+                        printed) == 0);
+  CHECK_THAT(printed, Contains("fitted linear regression by least squares on 342 rows"));
+  const auto m = load_weights(dir / "l.h5", DType::f64);
+  const data::TableSchema s = data::TableSchema::from_json(m->info.table, "l.h5");
+  const data::Table t = data::apply_schema(data::read_csv(kTables + "penguins.csv"), s, {});
+  const Tensor x = Tensor::from_vector({t.rows(), s.width()}, t.x);
+  const std::vector<double> out = (*m)(x).to_vector_f64();
+  const std::vector<double> ref = h5::File(std::string(GT_FIXTURES_DIR) + "/penguins_lstsq.h5", h5::File::Mode::read)
+                                      .read("pred", DType::f64)
+                                      .to_vector_f64();
+  REQUIRE(out.size() == ref.size());
+  double worst = 0;
+  for (size_t i = 0; i < out.size(); ++i)
+    worst = std::max(worst, std::abs(out[i] * s.target_scale + s.target_mean - ref[i]));
+  INFO("max |ours - numpy| " << worst << " g");
+  CHECK(worst < 1e-6 * s.target_scale);  // the weights file stores float32: its rounding, not the fit
+}
