@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "data/table.h"
 #include "nn/model.h"
 #include "render/viz.h"
 #include "xai/inspect.h"
@@ -117,6 +118,20 @@ DType precision();  // what apply_precision read (float32 before)
 std::string weights_flag(Args& a);
 // --preprocess, --size, --labels alone (train --from reads them for its model).
 ImportOptions import_flags(Args& a);
+// A table model's input row (cli/table_input.cpp): --dataset csv:FILE --row K, or --csv-row "v1,...".
+struct RowFlags {
+  std::string dataset, csv_row;
+  long row = -1;
+  bool given() const { return row >= 0 || !csv_row.empty(); }
+};
+RowFlags row_flags(Args& a);
+// Usage errors for an image flag given to a table model, or a row flag to an image model.
+void check_input_kind(const nn::ModelInfo& info, const std::string& image, const RowFlags& rf);
+// The row the flags name, encoded by the model's schema; a category unseen in training is a warning.
+data::TableRow load_row(const nn::ModelInfo& info, const RowFlags& rf);
+// The schema a table model carries (data/table.h).
+data::TableSchema table_schema(const nn::ModelInfo& info);
+
 // Back to cpu, float32 and no import options: each run of main() starts from them (tests run several
 // in one process).
 void reset_run_settings();
@@ -133,6 +148,9 @@ void reset_run_settings();
 #define GT_FLAG_MODEL "  --model NAME     the architecture; may be left out, the weights file identifies it\n"
 #define GT_FLAG_RESIZE \
   "  --resize MODE    squash (the whole image) or crop (the centre); default: as the weights' origin\n"
+#define GT_FLAG_ROW                                                                                       \
+  "  --dataset csv:FILE --row K   a table model's input: row K of the file (0-based, as pandas counts)\n" \
+  "  --csv-row \"v1,v2,...\"       or a row pasted: the file's columns, or the model's features, in order\n"
 #define GT_FLAG_CAPTION "  --no-caption     the PNG without its title and panel names\n"
 #define GT_FLAG_THREADS "  --threads N      threads (default: all cores)\n"
 #define GT_FLAG_DEVICE "  --device D       cpu or cuda (default: cpu)\n"

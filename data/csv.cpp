@@ -177,6 +177,15 @@ Csv parse_csv(const std::string& raw, const std::string& name) {
   return c;
 }
 
+std::vector<std::string> split_csv_line(const std::string& line, char sep, const std::string& name) {
+  Reader r{line, name, sep, 0};
+  std::vector<std::string> f;
+  int64_t start = 0;
+  if (!r.record(f, start)) return {};
+  if (r.i < line.size()) r.fail(r.line, f.size(), "one row was expected, and a second line follows");
+  return f;
+}
+
 Csv read_csv(const std::string& path) {
   std::error_code ec;
   const uintmax_t size = std::filesystem::file_size(path, ec);

@@ -29,6 +29,9 @@ uint64_t max_csv_bytes();
 // what" for a row with more or fewer fields than the header, an unterminated quote, text after a
 // closing quote, a repeated column name, or no data rows.
 Csv parse_csv(const std::string& text, const std::string& name);
+// One line of fields (a row pasted on the command line), separated by sep, trimmed and unquoted.
+std::vector<std::string> split_csv_line(const std::string& line, char sep, const std::string& name);
+
 // read_file (refused above max_csv_bytes) + parse_csv.
 Csv read_csv(const std::string& path);
 

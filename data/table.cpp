@@ -364,6 +364,60 @@ Table apply_schema(const Csv& c, const TableSchema& s, const std::function<void(
   return t;
 }
 
+namespace {
+// The label or target value of a row's target field, when it has a known one.
+void read_row_target(const TableSchema& s, TableRow& r) {
+  const size_t tc = size_t(std::find(s.header.begin(), s.header.end(), s.target) - s.header.begin());
+  if (tc >= r.fields.size() || is_missing(r.fields[tc])) return;
+  if (s.task == "classify") {
+    const auto k = std::find(s.classes.begin(), s.classes.end(), r.fields[tc]) - s.classes.begin();
+    if (size_t(k) < s.classes.size()) r.label = int32_t(k);
+  } else {
+    r.has_y = parse_number(r.fields[tc], r.y);
+  }
+}
+}  // namespace
+
+TableRow file_row(const TableSchema& s, const std::string& path, int64_t row,
+                  const std::function<void(const std::string&)>& warn) {
+  const Csv c = read_csv(path);
+  if (row < 0 || row >= c.rows())
+    throw InvalidArgument("--row " + std::to_string(row) + ": " + path + " has " + std::to_string(c.rows()) +
+                          " rows (0 to " + std::to_string(c.rows() - 1) + ")");
+  TableRow r;
+  r.name = path + " row " + std::to_string(row) + " (line " + std::to_string(c.lines[size_t(row)]) + ")";
+  for (const std::string& name : s.header) {
+    const auto it = std::find(c.header.begin(), c.header.end(), name);
+    if (it == c.header.end() && name != s.target &&
+        std::any_of(s.features.begin(), s.features.end(), [&](const TableColumn& f) { return f.name == name; }))
+      throw Error(path + " has no column '" + name + "', which the model takes");
+    r.fields.push_back(it == c.header.end() ? "" : c.columns[size_t(it - c.header.begin())][size_t(row)]);
+  }
+  r.x.resize(size_t(s.width()));
+  encode_row(s, r.fields, r.x.data(), warn, r.name);
+  read_row_target(s, r);
+  return r;
+}
+
+TableRow pasted_row(const TableSchema& s, const std::string& text,
+                    const std::function<void(const std::string&)>& warn) {
+  const char sep = text.find(',') == std::string::npos && text.find(';') != std::string::npos ? ';' : ',';
+  const std::vector<std::string> given = split_csv_line(text, sep, "--csv-row");
+  TableRow r;
+  r.name = "the --csv-row";
+  if (given.size() == s.features.size() && given.size() != s.header.size()) {  // the features alone
+    r.fields.assign(s.header.size(), "");
+    for (size_t k = 0; k < given.size(); ++k)
+      r.fields[size_t(std::find(s.header.begin(), s.header.end(), s.features[k].name) - s.header.begin())] = given[k];
+  } else {
+    r.fields = given;
+  }
+  r.x.resize(size_t(s.width()));
+  encode_row(s, r.fields, r.x.data(), warn, "--csv-row");
+  read_row_target(s, r);
+  return r;
+}
+
 Dataset table_dataset(const Table& t, const std::vector<int64_t>& rows, const std::string& source) {
   Dataset d;
   d.source = source;

@@ -85,6 +85,20 @@ Dataset table_dataset(const Table& t, const std::vector<int64_t>& rows, const st
 // is in `test`. `warn` hears of categories unseen in training (once per column).
 Table apply_schema(const Csv& c, const TableSchema& s, const std::function<void(const std::string&)>& warn);
 
+// One row to explain or classify, encoded: from a CSV file (`row`, 0-based as pandas counts) or
+// pasted (--csv-row: the values of the file's columns or of the model's features, comma-separated).
+struct TableRow {
+  std::vector<double> x;            // the encoded row (schema.width())
+  std::vector<std::string> fields;  // header order ("" for the columns a pasted row leaves out)
+  std::string name;                 // "adult.csv row 12 (line 14)", "the --csv-row"
+  int32_t label = -1;               // classify: the row's class in the file (-1: none or unknown)
+  double y = 0;                     // regress: the row's target in the file
+  bool has_y = false;
+};
+TableRow file_row(const TableSchema& s, const std::string& path, int64_t row,
+                  const std::function<void(const std::string&)>& warn);
+TableRow pasted_row(const TableSchema& s, const std::string& text, const std::function<void(const std::string&)>& warn);
+
 // One row of fields (header order) as the schema encodes it into out[0..width). `warn` hears of a
 // category unseen in training. Throws for text in a numeric column.
 void encode_row(const TableSchema& s, const std::vector<std::string>& fields, double* out,

@@ -45,6 +45,23 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
                         printed) == 0);
   CHECK(percent_after(printed, "test: accuracy") >= 97.0);
   CHECK_THAT(printed, Contains("missing values filled with 'MALE' (the most frequent)"));
+  const std::string penguins = "csv:" + kTables + "penguins.csv";
+  REQUIRE(test::run_cli({"eval", "--weights", dir / "p.h5", "--dataset", penguins}, printed) == 0);
+  CHECK_THAT(printed, Contains("(test): accuracy 100.00% (69 of 69)"));
+  CHECK_THAT(printed, Contains("F1 per class:  Adelie 1.0000  Chinstrap 1.0000  Gentoo 1.0000"));
+  REQUIRE(test::run_cli({"classify", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0"}, printed) == 0);
+  CHECK_THAT(printed, Contains("row 0 (line 2), true class: Adelie\n  1. Adelie"));
+  // a pasted row of the features alone; an unseen island is 'other', with a warning
+  REQUIRE(test::run_cli({"classify", "--weights", dir / "p.h5", "--csv-row", "Atlantis,50.0,15.0,220,5500,MALE"},
+                        printed) == 0);
+  CHECK_THAT(printed, Contains("island = 'Atlantis' was not seen in training"));
+  CHECK_THAT(printed, Contains("1. Gentoo"));
+  CHECK(test::run_cli({"classify", "--weights", dir / "p.h5", "--csv-row", "Biscoe,big,15,220,5500,MALE"}, printed) ==
+        2);
+  CHECK_THAT(printed, Contains("column 3 (bill_length_mm): 'big' is not a number"));
+  CHECK(test::run_cli({"classify", "--weights", dir / "p.h5", "--image", "x.png"}, printed) == 2);
+  CHECK(test::run_cli({"eval", "--weights", dir / "p.h5", "--dataset", "csv:" + kTables + "adult.csv"}, printed) == 1);
+  CHECK_THAT(printed, Contains("adult.csv has no column 'island', which the model was trained with"));
   REQUIRE(test::run_cli({"train", "--dataset", "csv:" + kTables + "adult.csv", "--target", "income", "--out",
                          dir / "a.h5", "--threads", "2"},
                         printed) == 0);
