@@ -73,6 +73,7 @@ int run_compare(int argc, char** argv);
 int run_report(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
+int run_permutation_importance(int argc, char** argv);
 int run_inspect(int argc, char** argv);
 // inspect --json: the model, the target and every node `keep` accepts (all when keep is empty), with
 // its activation and gradient statistics. NaN and Inf become null (JSON has no such numbers).
@@ -131,6 +132,12 @@ void check_input_kind(const nn::ModelInfo& info, const std::string& image, const
 data::TableRow load_row(const nn::ModelInfo& info, const RowFlags& rf);
 // The schema a table model carries (data/table.h).
 data::TableSchema table_schema(const nn::ModelInfo& info);
+// --split test|val|train|all (default test), and the table --dataset csv:FILE names read with the
+// model's schema; its rows of that split (on a file other than the training run's: all of them).
+std::string split_flag(Args& a);
+data::Table load_table(const nn::ModelInfo& info, const std::string& dataset);
+std::vector<int64_t> split_rows(const data::Table& t, const std::string& split);
+data::Dataset table_split(const data::Table& t, const std::string& split);
 
 // Back to cpu, float32 and no import options: each run of main() starts from them (tests run several
 // in one process).

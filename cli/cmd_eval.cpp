@@ -27,27 +27,6 @@ const char* kHelp =
     "  --batch B        evaluation batch size (default 200)\n"
     "  --split S        a table: test (default), val, train or all rows of the file\n"
     "  --json           print JSON instead of tables\n" GT_FLAG_THREADS GT_FLAG_DEVICE;
-// A table's rows as the model was trained to read them, and those of the split asked for.
-data::Dataset table_rows(const nn::ModelInfo& info, const std::string& dataset, const std::string& split) {
-  if (dataset.rfind("csv:", 0) != 0)
-    throw UsageError("the model " + info.arch + " takes table rows: --dataset csv:FILE");
-  const data::Table t =
-      data::apply_schema(data::read_csv(dataset.substr(4)), table_schema(info),
-                         [](const std::string& w) { std::fprintf(stderr, "warning: %s\n", w.c_str()); });
-  std::vector<int64_t> rows;
-  if (split == "all" || t.test.size() == size_t(t.rows())) {
-    if (split != "all" && split != "test")
-      throw Error(t.source + " is not the file the model was trained on (" + std::to_string(t.rows()) +
-                  " rows with a target, not " + std::to_string(t.schema.split_rows) + "): it has no " + split +
-                  " split");
-    for (int64_t i = 0; i < t.rows(); ++i) rows.push_back(i);
-  } else {
-    rows = split == "test" ? t.test : split == "val" ? t.val : t.train;
-  }
-  if (rows.empty()) throw Error(t.source + ": the " + split + " split has no rows");
-  return data::table_dataset(t, rows, t.source + " (" + (rows.size() == size_t(t.rows()) ? "all" : split) + ")");
-}
-
 // Balanced accuracy, F1 per class and ROC AUC (two classes); R2, MAE, RMSE for regression.
 void print_table_metrics(const nn::ModelInfo& info, const data::Dataset& d, const train::Evaluation& e) {
   if (e.regression) {
@@ -72,16 +51,14 @@ int run_eval(int argc, char** argv) {
   const std::string weights = weights_flag(a), dataset = a.get("--dataset", "");
   const bool json = a.flag("--json"), strict = a.flag("--strict");
   const long batch = a.get_int("--batch", 200, 1, 1L << 20);
-  const std::string split = a.get("--split", "test");
-  if (split != "test" && split != "val" && split != "train" && split != "all")
-    throw UsageError("--split must be test, val, train or all, got '" + split + "'");
+  const std::string split = split_flag(a);
   apply_threads(a);
   apply_device(a);
   a.finish();
   if (dataset.empty()) throw UsageError("--dataset is required (fashion-mnist, folder:DIR or csv:FILE)");
   auto m = load_model(weights, "");
-  const data::Dataset d =
-      m->info.features ? table_rows(m->info, dataset, split) : train::load_eval_data(dataset, m->info, strict);
+  const data::Dataset d = m->info.features ? table_split(load_table(m->info, dataset), split)
+                                           : train::load_eval_data(dataset, m->info, strict);
   const data::TableSchema s = m->info.features ? table_schema(m->info) : data::TableSchema();
   const train::Evaluation e = train::evaluate(*m, d, batch, {}, s.target_mean, s.target_scale);
   const int64_t K = e.classes;

@@ -29,8 +29,11 @@ const char* kUsageTail =
     "  compare          how alike maps are: rank correlation, correlation, top-10% overlap\n"
     "  report           every method on one image, as an HTML page\n"
     "\n"
-    "  train     train a classifier on Fashion-MNIST or an image folder (--dataset, --out)\n"
+    "  train     train a classifier on Fashion-MNIST, an image folder or a CSV table (--dataset, --out)\n"
     "  eval      accuracy, per-class accuracy and confusion matrix of a model on a dataset\n"
+    "\n"
+    "  tables (a model trained with --dataset csv:FILE):\n"
+    "  permutation-importance  the drop of the model's score when each feature is shuffled\n"
     "\n"
     "  convert   a weights file (.tflite or Keras .h5) to gradtrace's HDF5 format\n"
     "  demo      the course's first exercise: Fashion-MNIST images explained by the embedded model (out/)\n"
@@ -74,6 +77,7 @@ int gt::cli::main(int argc, char** argv) {
     if (cmd == "report") return gt::cli::run_report(argc, argv);
     if (cmd == "train") return gt::cli::run_train(argc, argv);
     if (cmd == "eval") return gt::cli::run_eval(argc, argv);
+    if (cmd == "permutation-importance") return gt::cli::run_permutation_importance(argc, argv);
     if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
     if (cmd == "gradcheck") return gt::cli::run_gradcheck(argc, argv);
     if (cmd == "graph") return gt::cli::run_graph(argc, argv);

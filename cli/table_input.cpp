@@ -1,5 +1,6 @@
 // A table model's input row on the command line (cli.h: RowFlags).
 #include <cstdio>
+#include <numeric>
 
 #include "cli/cli.h"
 
@@ -32,6 +33,41 @@ data::TableRow load_row(const nn::ModelInfo& info, const RowFlags& rf) {
   const data::TableSchema s = table_schema(info);
   const auto warn = [](const std::string& w) { std::fprintf(stderr, "warning: %s\n", w.c_str()); };
   return rf.row >= 0 ? data::file_row(s, rf.dataset.substr(4), rf.row, warn) : data::pasted_row(s, rf.csv_row, warn);
+}
+
+std::string split_flag(Args& a) {
+  const std::string split = a.get("--split", "test");
+  if (split != "test" && split != "val" && split != "train" && split != "all")
+    throw UsageError("--split must be test, val, train or all, got '" + split + "'");
+  return split;
+}
+
+data::Table load_table(const nn::ModelInfo& info, const std::string& dataset) {
+  if (dataset.rfind("csv:", 0) != 0)
+    throw UsageError("the model " + info.arch + " takes table rows: --dataset csv:FILE");
+  return data::apply_schema(data::read_csv(dataset.substr(4)), table_schema(info),
+                            [](const std::string& w) { std::fprintf(stderr, "warning: %s\n", w.c_str()); });
+}
+
+std::vector<int64_t> split_rows(const data::Table& t, const std::string& split) {
+  std::vector<int64_t> rows;
+  if (split == "all" || t.test.size() == size_t(t.rows())) {
+    if (split != "all" && split != "test")
+      throw Error(t.source + " is not the file the model was trained on (" + std::to_string(t.rows()) +
+                  " rows with a target, not " + std::to_string(t.schema.split_rows) + "): it has no " + split +
+                  " split");
+    rows.resize(size_t(t.rows()));
+    std::iota(rows.begin(), rows.end(), 0);
+  } else {
+    rows = split == "test" ? t.test : split == "val" ? t.val : t.train;
+  }
+  if (rows.empty()) throw Error(t.source + ": the " + split + " split has no rows");
+  return rows;
+}
+
+data::Dataset table_split(const data::Table& t, const std::string& split) {
+  const std::vector<int64_t> rows = split_rows(t, split);
+  return data::table_dataset(t, rows, t.source + " (" + (rows.size() == size_t(t.rows()) ? "all" : split) + ")");
 }
 
 }  // namespace gt::cli

@@ -1,0 +1,125 @@
+"""scikit-learn's answers on gradtrace's table models (tests/fixtures/table_mlp_{class,reg}.h5 on
+table_mixed.csv, from make_table_fixtures.py), for tests/xai/test_table_methods.cpp:
+
+    python3 tests/fixture_gen/table_sklearn_reference.py
+
+The models run here in numpy float64 from their weights files, behind an estimator that encodes a
+row as the file's schema says (data/table.h), so sklearn permutes raw columns, as gradtrace permutes
+features. Writes tests/fixtures/table_sklearn_ref.h5, a group per model (class, reg):
+  permutation importance (n_repeats 3, random_state 0, every row): perms [F,R,N] (the row order of
+  each feature's column in each repeat, read off a probe run with the same random_state),
+  importances [F,R]; root attribute NAME_baseline.
+"""
+import csv
+import json
+import os
+
+import h5py
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.inspection import permutation_importance
+
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+HERE = os.path.join(os.path.dirname(__file__), "..", "fixtures")
+
+
+class TableModel:
+    """A gradtrace table model in float64: schema encoding, then dense/ReLU layers."""
+
+    def __init__(self, path):
+        f = h5py.File(path, "r")
+        self.schema = json.loads(f.attrs["table"])
+        names = sorted(k for k in f.keys() if k.startswith("dense_"))
+        self.layers = [(f[k]["weight"][()].astype(np.float64), f[k]["bias"][()].astype(np.float64))
+                       for k in names + ["output"]]
+        self.features = [c["name"] for c in self.schema["features"]]
+
+    def encode(self, frame):
+        cols = []
+        for c in self.schema["features"]:
+            v = frame[c["name"]].astype(str).str.strip()
+            miss = v.str.lower().isin(MISSING)
+            if c["type"] == "numeric":
+                x = np.where(miss, c["fill"], pd.to_numeric(v.where(~miss, "0")))
+                cols.append(((x.astype(np.float64) - c["mean"]) / c["scale"])[:, None])
+            else:
+                v = v.where(~miss, c["categories"][c["fill"]])
+                cols.append(np.stack([(v == k).to_numpy(np.float64) for k in c["categories"]], axis=1))
+        return np.hstack(cols)
+
+    def forward(self, frame):
+        h = self.encode(frame)
+        for i, (w, b) in enumerate(self.layers):
+            h = h @ w.T + b
+            if i < len(self.layers) - 1:
+                h = np.maximum(h, 0)
+        return h
+
+
+class Classifier(ClassifierMixin, BaseEstimator):
+    def __init__(self, model=None):
+        self.model = model
+
+    def fit(self, X, y):
+        self.classes_ = np.arange(len(self.model.schema["classes"]))
+        return self
+
+    def predict(self, X):
+        return self.model.forward(X).argmax(axis=1)
+
+
+class Regressor(RegressorMixin, BaseEstimator):
+    def __init__(self, model=None):
+        self.model = model
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        s = self.model.schema
+        return self.model.forward(X)[:, 0] * s["target_scale"] + s["target_mean"]
+
+
+class Probe(RegressorMixin, BaseEstimator):
+    """Records every X it is asked to predict: its columns hold row indices."""
+
+    def __init__(self, seen=None):
+        self.seen = seen
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        self.seen.append(X.to_numpy().copy())
+        return np.zeros(len(X))
+
+
+def main():
+    rows = list(csv.DictReader(open(os.path.join(HERE, "table_mixed.csv"), newline="")))
+    out = h5py.File(os.path.join(HERE, "table_sklearn_ref.h5"), "w")
+    repeats = 3
+    for name, est in (("class", Classifier), ("reg", Regressor)):
+        model = TableModel(os.path.join(HERE, "table_mlp_%s.h5" % name))
+        s = model.schema
+        frame = pd.DataFrame({f: [r[f] for r in rows] for f in model.features})
+        target = [r[s["target"]].strip() for r in rows]
+        y = (np.array([s["classes"].index(t) for t in target]) if s["task"] == "classify"
+             else np.array([float(t) for t in target]))
+        e = est(model).fit(frame, y)
+        res = permutation_importance(e, frame, y, n_repeats=repeats, random_state=0)
+        seen = []
+        probe = pd.DataFrame({f: np.arange(len(rows)) for f in model.features})
+        permutation_importance(Probe(seen).fit(probe, y), probe, y, n_repeats=repeats, random_state=0)
+        F, N = len(model.features), len(rows)
+        perms = np.array(seen[1:]).reshape(F, repeats, N, F)  # after the baseline, feature by feature
+        perms = np.stack([perms[j, :, :, j] for j in range(F)])
+        g = out.create_group(name)
+        g["perms"] = perms.astype(np.int64)
+        g["importances"] = res.importances
+        out.attrs[name + "_baseline"] = e.score(frame, y)
+        print(name, "baseline", out.attrs[name + "_baseline"], "mean importances", res.importances_mean)
+
+
+if __name__ == "__main__":
+    main()
