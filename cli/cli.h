@@ -74,6 +74,7 @@ int run_report(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_permutation_importance(int argc, char** argv);
+int run_pdp(int argc, char** argv);
 int run_inspect(int argc, char** argv);
 // inspect --json: the model, the target and every node `keep` accepts (all when keep is empty), with
 // its activation and gradient statistics. NaN and Inf become null (JSON has no such numbers).

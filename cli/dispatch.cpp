@@ -34,6 +34,7 @@ const char* kUsageTail =
     "\n"
     "  tables (a model trained with --dataset csv:FILE):\n"
     "  permutation-importance  the drop of the model's score when each feature is shuffled\n"
+    "  pdp       partial dependence and ICE curves of one feature or a pair\n"
     "\n"
     "  convert   a weights file (.tflite or Keras .h5) to gradtrace's HDF5 format\n"
     "  demo      the course's first exercise: Fashion-MNIST images explained by the embedded model (out/)\n"
@@ -78,6 +79,7 @@ int gt::cli::main(int argc, char** argv) {
     if (cmd == "train") return gt::cli::run_train(argc, argv);
     if (cmd == "eval") return gt::cli::run_eval(argc, argv);
     if (cmd == "permutation-importance") return gt::cli::run_permutation_importance(argc, argv);
+    if (cmd == "pdp") return gt::cli::run_pdp(argc, argv);
     if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
     if (cmd == "gradcheck") return gt::cli::run_gradcheck(argc, argv);
     if (cmd == "graph") return gt::cli::run_graph(argc, argv);

@@ -6,6 +6,7 @@
 #include "data/table.h"
 #include "io/hdf5.h"
 #include "weights/format.h"
+#include "xai/partial_dependence.h"
 #include "xai/permutation_importance.h"
 
 using namespace gt;
@@ -71,4 +72,41 @@ TEST_CASE("permutation importance: a feature the model ignores scores 0, and the
   for (size_t j = 1; j < a.mean.size(); ++j) CHECK(a.mean[j] == 0);
   CHECK(a.mean[0] > 0);
   CHECK(a.importances == b.importances);
+}
+
+TEST_CASE("partial dependence and ICE are sklearn.inspection.partial_dependence (kind both, method brute)") {
+  const h5::File ref(kFixtures + "table_sklearn_ref.h5", h5::File::Mode::read);
+  for (const std::string name : {"class", "reg"}) {
+    Fixture f = load(name);
+    const xai::TableRows rows = xai::table_rows(f.table, {});
+    const std::vector<std::vector<int64_t>> sets = {{0}, {2}, {0, 2}};  // age, color, the pair
+    for (const auto& fs : sets) {
+      std::string key = name + "/pdp";
+      for (int64_t j : fs) key += "_" + f.table.schema.features[size_t(j)].name;
+      INFO(key);
+      xai::PdpOptions o;
+      o.grid = 20;
+      const xai::PdpResult r = xai::partial_dependence(*f.model, rows, fs, o);
+      const auto close = [&](const std::vector<double>& ours, const std::string& dataset) {
+        const std::vector<double> want = ref.read(key + "/" + dataset, DType::f64).to_vector_f64();
+        REQUIRE(ours.size() == want.size());
+        double worst = 0;
+        for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(ours[i] - want[i]));
+        INFO(dataset << ": max |ours - sklearn| " << worst);
+        CHECK(worst < 1e-6);
+      };
+      if (!r.axes[0].categorical) close(r.axes[0].values, "grid_0");
+      close(r.average, "average");
+      if (fs.size() == 1) close(r.individual, "individual");
+    }
+  }
+}
+
+TEST_CASE("mquantile is scipy's mquantiles (alphap = betap = 0.4)") {
+  // scipy.stats.mstats.mquantiles(np.arange(1, 41) ** 1.5, [0.05, 0.5, 0.95])
+  std::vector<double> x;
+  for (int i = 1; i <= 40; ++i) x.push_back(std::pow(double(i), 1.5));
+  CHECK(xai::mquantile(x, 0.05) == Approx(3.7991945).epsilon(1e-8));
+  CHECK(xai::mquantile(x, 0.5) == Approx(92.83840435).epsilon(1e-8));
+  CHECK(xai::mquantile(x, 0.95) == Approx(239.73897411).epsilon(1e-8));
 }

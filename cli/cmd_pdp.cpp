@@ -1,0 +1,100 @@
+// gradtrace pdp: partial dependence and ICE curves of a table model on one feature or a pair.
+#include <cstdio>
+
+#include "cli/cli.h"
+#include "io/hdf5.h"
+#include "xai/partial_dependence.h"
+
+namespace gt::cli {
+namespace {
+const char* kHelp =
+    "usage: gradtrace pdp --weights TABLE_MODEL.h5 --dataset csv:FILE --feature NAME [--feature2 NAME]\n"
+    "\n"
+    "Partial dependence (Friedman 2001) and ICE curves (Goldstein et al. 2015), as scikit-learn's\n"
+    "partial_dependence(kind='both', method='brute'): every row is given each grid value of the\n"
+    "feature, and the model's answer is read: one curve per row (ICE) and their mean (PD). The answer\n"
+    "is the probability of each class (of the second alone for two classes) or the predicted value.\n"
+    "A numeric grid is the feature's values when it has fewer than --grid, else --grid points between\n"
+    "its 5th and 95th percentiles; a categorical grid is its categories. Two features: 2-D PD.\n"
+    "\n"
+    "options:\n"
+    "  --weights FILE   a table model (gradtrace train --dataset csv:...)\n"
+    "  --dataset csv:FILE  the rows (the training file: its test rows, see --split)\n"
+    "  --feature NAME   the feature; --feature2 NAME a second one (2-D partial dependence)\n"
+    "  --grid N         grid points of a numeric feature (default 100)\n"
+    "  --split S        test (default), val, train or all\n"
+    "  --rows N         at most N rows, the first of the split (default: all)\n"
+    "  --raw FILE.h5    write average [outputs, grid] and individual [outputs, rows, grid] (ICE), and\n"
+    "                   grid_0 (grid_1) for a numeric axis; attributes features, outputs\n" GT_FLAG_THREADS
+        GT_FLAG_PRECISION;
+
+int64_t feature_index(const data::TableSchema& s, const std::string& name) {
+  std::vector<std::string> names;
+  for (size_t k = 0; k < s.features.size(); ++k) {
+    if (s.features[k].name == name) return int64_t(k);
+    names.push_back(s.features[k].name);
+  }
+  std::string known;
+  for (const auto& n : nn::closest_names(name, names, 4)) known += (known.empty() ? "" : ", ") + n;
+  throw UsageError("--feature: the model has no feature '" + name + "' (closest: " + known + ")");
+}
+}  // namespace
+
+int run_pdp(int argc, char** argv) {
+  Args a(argc, argv, 2, {"--help"});
+  if (a.flag("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const std::string weights = weights_flag(a), dataset = a.get("--dataset", ""), raw = a.get("--raw", "");
+  const std::string f1 = a.get("--feature", ""), f2 = a.get("--feature2", ""), split = split_flag(a);
+  const long max_rows = a.get_int("--rows", 0, 0, 1L << 40);
+  xai::PdpOptions o;
+  o.grid = int(a.get_int("--grid", 100, 2, 100000));
+  apply_threads(a);
+  apply_precision(a);
+  a.finish();
+  if (dataset.empty() || f1.empty()) throw UsageError("--dataset csv:FILE and --feature NAME are required");
+  if (!raw.empty()) check_out_folder("--raw", raw);
+  auto m = load_model(weights, "");
+  if (!m->info.features) throw UsageError("the model " + m->info.arch + " takes images; pdp is for table models");
+  const data::Table t = load_table(m->info, dataset);
+  std::vector<int64_t> features = {feature_index(t.schema, f1)};
+  if (!f2.empty()) features.push_back(feature_index(t.schema, f2));
+  std::vector<int64_t> rows = split_rows(t, split);
+  if (max_rows && size_t(max_rows) < rows.size()) rows.resize(size_t(max_rows));
+  o.ice = features.size() == 1;
+  const xai::PdpResult r = xai::partial_dependence(*m, xai::table_rows(t, rows), features, o);
+
+  const size_t G = r.average.size() / r.outputs.size();
+  std::printf("partial dependence of %s on %s over %zu rows of %s (%s)\n", m->info.arch.c_str(),
+              (f1 + (f2.empty() ? "" : " x " + f2)).c_str(), rows.size(), t.source.c_str(), split.c_str());
+  std::printf("  %-24s", f2.empty() ? f1.c_str() : (f1 + ", " + f2).c_str());
+  for (const auto& out : r.outputs) std::printf(" %12s", out.c_str());
+  std::printf("\n");
+  for (size_t g = 0; g < G; ++g) {
+    const std::string at = r.axes.size() == 1
+                               ? r.axes[0].labels[g]
+                               : r.axes[0].labels[g / r.axes[1].size()] + ", " + r.axes[1].labels[g % r.axes[1].size()];
+    std::printf("  %-24s", at.c_str());
+    for (size_t k = 0; k < r.outputs.size(); ++k) std::printf(" %12.6g", r.average[k * G + g]);
+    std::printf("\n");
+  }
+  if (!raw.empty()) {
+    h5::File h(raw, h5::File::Mode::write);
+    const auto K = int64_t(r.outputs.size()), N = int64_t(rows.size());
+    h.write("average", Tensor::from_vector({K, int64_t(G)}, r.average));
+    if (o.ice) h.write("individual", Tensor::from_vector({K, N, int64_t(G)}, r.individual));
+    std::string outs;
+    for (size_t k = 0; k < r.outputs.size(); ++k) outs += (k ? "\n" : "") + r.outputs[k];
+    for (size_t i = 0; i < r.axes.size(); ++i)
+      if (!r.axes[i].categorical)
+        h.write("grid_" + std::to_string(i), Tensor::from_vector({int64_t(r.axes[i].size())}, r.axes[i].values));
+    h.set_attr("features", f2.empty() ? f1 : f1 + "\n" + f2);
+    h.set_attr("outputs", outs);
+    h.commit();
+  }
+  return 0;
+}
+
+}  // namespace gt::cli
