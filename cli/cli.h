@@ -75,6 +75,9 @@ int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_permutation_importance(int argc, char** argv);
 int run_pdp(int argc, char** argv);
+// saliency, gradxinput and ig given --row or --csv-row: a table model's row (cli/cmd_table_explain.cpp).
+bool is_table_explain(int argc, char** argv);
+int run_table_explain(int argc, char** argv);
 int run_inspect(int argc, char** argv);
 // inspect --json: the model, the target and every node `keep` accepts (all when keep is empty), with
 // its activation and gradient statistics. NaN and Inf become null (JSON has no such numbers).

@@ -167,7 +167,7 @@ int run_explain(int argc, char** argv) {
   apply_precision(a);
   a.finish();
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  if (image.empty()) throw UsageError("--image is required");
+  if (image.empty()) throw UsageError("--image is required (a table model: --dataset csv:FILE --row K or --csv-row)");
   check_resize(resize);
   check_colormap(cmap);
   check_out_folder("--out", out);

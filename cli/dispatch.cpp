@@ -83,6 +83,7 @@ int gt::cli::main(int argc, char** argv) {
     if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
     if (cmd == "gradcheck") return gt::cli::run_gradcheck(argc, argv);
     if (cmd == "graph") return gt::cli::run_graph(argc, argv);
+    if (gt::cli::is_table_explain(argc, argv)) return gt::cli::run_table_explain(argc, argv);
     if (gt::xai::is_method(cmd)) return gt::cli::run_explain(argc, argv);
     std::fprintf(stderr, "gradtrace: unknown command '%s' (see 'gradtrace --help')\n", cmd.c_str());
     return 2;

@@ -184,6 +184,9 @@ bool fit_column(const Csv& c, size_t j, const std::vector<int64_t>& rows, const 
     int64_t best = -1;
     for (size_t k = 0; k < col.categories.size(); ++k)
       if (freq[col.categories[k]] > best) best = freq[col.categories[k]], col.fill_category = int64_t(k);
+    for (size_t k = 0; k < col.categories.size(); ++k)  // (a missing value counts as the fill)
+      col.frequencies.push_back(double(freq[col.categories[k]] + (int64_t(k) == col.fill_category ? missing : 0)) /
+                                double(std::max<size_t>(train.size(), 1)));
     if (missing)
       note(col.name + ": " + count_text(missing, "missing value") + " filled with " +
            quote(col.categories[size_t(col.fill_category)]) + " (the most frequent)");

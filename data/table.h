@@ -22,6 +22,7 @@ struct TableColumn {
   double mean = 0, scale = 1, fill = 0;  // numeric: standardisation (population std) and the median
   std::vector<std::string> categories;   // categorical: sorted (numerically when all are numbers)
   int64_t fill_category = 0;             // categorical: the most frequent category
+  std::vector<double> frequencies;       // categorical: each category's share of the training rows
   int64_t offset = 0;                    // its first column in the encoded row
   int64_t width() const { return categorical ? int64_t(categories.size()) : 1; }
 };

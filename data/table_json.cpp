@@ -24,6 +24,7 @@ std::string TableSchema::to_json() const {
     if (f.categorical) {
       c["categories"] = f.categories;
       c["fill"] = f.fill_category;
+      c["frequencies"] = f.frequencies;
     } else {
       c["mean"] = f.mean;
       c["scale"] = f.scale;
@@ -61,6 +62,9 @@ TableSchema TableSchema::from_json(const std::string& text, const std::string& w
       if (f.categorical) {
         f.categories = c.at("categories").get<std::vector<std::string>>();
         f.fill_category = c.at("fill").get<int64_t>();
+        f.frequencies = c.at("frequencies").get<std::vector<double>>();
+        if (f.frequencies.size() != f.categories.size())
+          throw bad("gives " + f.name + " frequencies that do not fit its categories");
         if (f.categories.empty() || f.categories.size() > 100000 || f.fill_category < 0 ||
             f.fill_category >= int64_t(f.categories.size()))
           throw bad("gives " + f.name + " no categories or a fill outside them");

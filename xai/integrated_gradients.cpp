@@ -75,8 +75,8 @@ Quadrature quadrature(const std::string& method, int n) {
 
 IgResult integrated_gradients(const Model& model, const Tensor& x_in, const Tensor& baseline_in, const Target& t,
                               const IgOptions& o) {
-  if (x_in.ndim() != 4 || x_in.dim(0) != 1)
-    throw Error("integrated gradients: expected one image (1,C,H,W), got " + x_in.shape().str());
+  if ((x_in.ndim() != 4 && x_in.ndim() != 2) || x_in.dim(0) != 1)
+    throw Error("integrated gradients: expected one image (1,C,H,W) or table row (1,F), got " + x_in.shape().str());
   if (baseline_in.shape() != x_in.shape())
     throw Error("integrated gradients: the baseline has shape " + baseline_in.shape().str() + ", the input " +
                 x_in.shape().str());
@@ -86,9 +86,12 @@ IgResult integrated_gradients(const Model& model, const Tensor& x_in, const Tens
   // Nothing here requires a gradient, so these ops record nothing; input_gradient has its own tape.
   const Tensor x = x_in.detach().to(o.device), baseline = baseline_in.detach().to(o.device);
   const Tensor diff = ops::sub(x, baseline);  // x - x'
-  // The path's points x' + a_k (x - x') for a batch of a_k: (n,1,1,1) broadcast against (1,C,H,W).
+  // The path's points x' + a_k (x - x') for a batch of a_k: (n,1,1,1) broadcast against (1,C,H,W)
+  // (a table row: (n,1) against (1,F)).
   const auto column = [&](const std::vector<double>& v) {
-    return Tensor::from_vector({int64_t(v.size()), 1, 1, 1}, v, x.dtype()).to(x.device());
+    std::vector<int64_t> dims(size_t(x.ndim()), 1);
+    dims[0] = int64_t(v.size());
+    return Tensor::from_vector(Shape(dims), v, x.dtype()).to(x.device());
   };
   const auto points = [&](const std::vector<double>& alpha) {
     return ops::add(baseline, ops::mul(column(alpha), diff));

@@ -47,7 +47,7 @@ struct IgResult {
   double delta = 0;  // sum(attribution) - (f_x - f_baseline)
 };
 
-// x and baseline: (1,C,H,W) model inputs (the baseline is already preprocessed).
+// x and baseline: (1,C,H,W) model inputs (the baseline is already preprocessed), or (1,F) table rows.
 IgResult integrated_gradients(const Model& model, const Tensor& x, const Tensor& baseline, const Target& t,
                               const IgOptions& o);
 

@@ -60,6 +60,18 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
         2);
   CHECK_THAT(printed, Contains("column 3 (bill_length_mm): 'big' is not a number"));
   CHECK(test::run_cli({"classify", "--weights", dir / "p.h5", "--image", "x.png"}, printed) == 2);
+  // the gradient methods on a row: per feature, and IG's completeness line
+  REQUIRE(test::run_cli({"ig", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0", "--precision", "float64",
+                         "--raw", dir / "ig.h5"},
+                        printed) == 0);
+  CHECK_THAT(printed, Contains("ig of class Adelie"));
+  CHECK_THAT(printed, Contains("F(baseline)"));
+  CHECK(h5::File(dir / "ig.h5", h5::File::Mode::read).read("features", DType::f64).numel() == 6);
+  REQUIRE(test::run_cli({"saliency", "--weights", dir / "p.h5", "--csv-row", "Biscoe,50.0,15.0,220,5500,MALE"},
+                        printed) == 0);
+  CHECK_THAT(printed, Contains("saliency of class Gentoo"));
+  CHECK(test::run_cli({"saliency", "--weights", dir / "p.h5"}, printed) == 2);
+  CHECK_THAT(printed, Contains("a table model: --dataset csv:FILE --row K or --csv-row"));
   CHECK(test::run_cli({"eval", "--weights", dir / "p.h5", "--dataset", "csv:" + kTables + "adult.csv"}, printed) == 1);
   CHECK_THAT(printed, Contains("adult.csv has no column 'island', which the model was trained with"));
   REQUIRE(test::run_cli({"train", "--dataset", "csv:" + kTables + "adult.csv", "--target", "income", "--out",
