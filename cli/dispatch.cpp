@@ -35,6 +35,8 @@ const char* kUsageTail =
     "  tables (a model trained with --dataset csv:FILE):\n"
     "  permutation-importance  the drop of the model's score when each feature is shuffled\n"
     "  pdp       partial dependence and ICE curves of one feature or a pair\n"
+    "  ale       accumulated local effects of a numeric feature\n"
+    "  saliency, gradxinput, ig with --row K or --csv-row: a row's attribution per feature\n"
     "\n"
     "  convert   a weights file (.tflite or Keras .h5) to gradtrace's HDF5 format\n"
     "  demo      the course's first exercise: Fashion-MNIST images explained by the embedded model (out/)\n"
@@ -80,6 +82,7 @@ int gt::cli::main(int argc, char** argv) {
     if (cmd == "eval") return gt::cli::run_eval(argc, argv);
     if (cmd == "permutation-importance") return gt::cli::run_permutation_importance(argc, argv);
     if (cmd == "pdp") return gt::cli::run_pdp(argc, argv);
+    if (cmd == "ale") return gt::cli::run_ale(argc, argv);
     if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
     if (cmd == "gradcheck") return gt::cli::run_gradcheck(argc, argv);
     if (cmd == "graph") return gt::cli::run_graph(argc, argv);

@@ -236,7 +236,7 @@ int64_t TableSchema::feature_of(int64_t j) const {
 }
 
 void encode_row(const TableSchema& s, const std::vector<std::string>& fields, double* out,
-                const std::function<void(const std::string&)>& warn, const std::string& where) {
+                const std::function<void(const std::string&)>& warn, const std::string& where, double* values) {
   const bool full = fields.size() == s.header.size();
   if (!full && fields.size() != s.features.size())
     throw InvalidArgument(where + ": " + std::to_string(fields.size()) + " values; the model takes a row of its " +
@@ -253,14 +253,13 @@ void encode_row(const TableSchema& s, const std::vector<std::string>& fields, do
         throw InvalidArgument(where + ": column " + std::to_string(pos + 1) + " (" + f.name + "): " + quote(v) +
                               " is not a number, and the model reads " + f.name + " as one");
       o[0] = (x - f.mean) / f.scale;
+      if (values) values[k] = x;
       continue;
     }
     std::fill(o, o + f.width(), 0.0);
-    if (is_missing(v)) {
-      o[f.fill_category] = 1;
-      continue;
-    }
-    const auto it = std::find(f.categories.begin(), f.categories.end(), v);
+    const auto it =
+        is_missing(v) ? f.categories.begin() + f.fill_category : std::find(f.categories.begin(), f.categories.end(), v);
+    if (values) values[k] = it != f.categories.end() ? double(it - f.categories.begin()) : -1.0;
     if (it != f.categories.end())
       o[it - f.categories.begin()] = 1;
     else if (warn)
@@ -311,10 +310,12 @@ Table build_table(const Csv& c, const TableOptions& o, const std::function<void(
   }
   const auto W = size_t(t.schema.width());
   t.x.resize(size_t(t.rows()) * W);
+  t.values.resize(size_t(t.rows()) * t.schema.features.size());
   std::vector<std::string> fields(c.header.size());
   for (int64_t i = 0; i < t.rows(); ++i) {
     for (size_t j = 0; j < fields.size(); ++j) fields[j] = c.columns[j][size_t(rows[size_t(i)])];
-    encode_row(t.schema, fields, &t.x[size_t(i) * W], {}, c.name + ":" + std::to_string(t.lines[size_t(i)]));
+    encode_row(t.schema, fields, &t.x[size_t(i) * W], {}, c.name + ":" + std::to_string(t.lines[size_t(i)]),
+               &t.values[size_t(i) * t.schema.features.size()]);
   }
   return t;
 }
@@ -354,7 +355,9 @@ Table apply_schema(const Csv& c, const TableSchema& s, const std::function<void(
     }
     for (size_t j = 0; j < fields.size(); ++j) fields[j] = pos[j] < c.header.size() ? c.columns[pos[j]][size_t(i)] : "";
     t.x.resize(t.x.size() + W);
-    encode_row(s, fields, &t.x[t.x.size() - W], warn_once, c.name + ":" + std::to_string(c.lines[size_t(i)]));
+    t.values.resize(t.values.size() + s.features.size());
+    encode_row(s, fields, &t.x[t.x.size() - W], warn_once, c.name + ":" + std::to_string(c.lines[size_t(i)]),
+               &t.values[t.values.size() - s.features.size()]);
     t.lines.push_back(c.lines[size_t(i)]);
   }
   if (t.rows() == 0) throw Error(c.name + ": no row has a value in the target column " + s.target);

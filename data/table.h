@@ -63,6 +63,8 @@ struct Table {
   std::string source;  // "adult.csv"
   TableSchema schema;
   std::vector<double> x;                  // rows x schema.width()
+  std::vector<double> values;             // rows x features: each numeric feature's number (a missing
+                                          // one: its fill), each categorical's category index (-1: other)
   std::vector<int32_t> labels;            // classify: per row
   std::vector<double> y;                  // regress: per row, in the target's own units
   std::vector<int64_t> lines;             // per row, its line in the file
@@ -101,8 +103,10 @@ TableRow file_row(const TableSchema& s, const std::string& path, int64_t row,
 TableRow pasted_row(const TableSchema& s, const std::string& text, const std::function<void(const std::string&)>& warn);
 
 // One row of fields (header order) as the schema encodes it into out[0..width). `warn` hears of a
-// category unseen in training. Throws for text in a numeric column.
+// category unseen in training. Throws for text in a numeric column. With `values`, also each
+// feature's value there (Table::values).
 void encode_row(const TableSchema& s, const std::vector<std::string>& fields, double* out,
-                const std::function<void(const std::string&)>& warn, const std::string& where);
+                const std::function<void(const std::string&)>& warn, const std::string& where,
+                double* values = nullptr);
 
 }  // namespace gt::data

@@ -16,7 +16,7 @@ std::string number_text(double v) {
   return b;
 }
 
-// Feature j's grid: its categories, or from its values in the rows (decoded from the encoding).
+// Feature j's grid: its categories, or from its values in the rows.
 PdpAxis make_axis(const TableRows& r, int64_t j, const PdpOptions& o) {
   const data::TableSchema& s = *r.schema;
   const data::TableColumn& f = s.features.at(size_t(j));
@@ -28,7 +28,7 @@ PdpAxis make_axis(const TableRows& r, int64_t j, const PdpOptions& o) {
     return a;
   }
   std::vector<double> v;
-  for (int64_t n = 0; n < r.rows(); ++n) v.push_back(r.x[size_t(n * s.width() + f.offset)] * f.scale + f.mean);
+  for (int64_t n = 0; n < r.rows(); ++n) v.push_back(r.values[size_t(n * int64_t(s.features.size()) + j)]);
   std::sort(v.begin(), v.end());
   std::vector<double> uniques = v;
   uniques.erase(std::unique(uniques.begin(), uniques.end()), uniques.end());

@@ -19,6 +19,8 @@ TableRows table_rows(const data::Table& t, const std::vector<int64_t>& idx) {
   std::iota(all.begin(), all.end(), 0);
   for (int64_t i : idx.empty() ? all : idx) {
     r.x.insert(r.x.end(), t.x.begin() + long(size_t(i) * W), t.x.begin() + long(size_t(i + 1) * W));
+    const size_t F = t.schema.features.size();
+    r.values.insert(r.values.end(), t.values.begin() + long(size_t(i) * F), t.values.begin() + long(size_t(i + 1) * F));
     if (!t.labels.empty()) r.labels.push_back(t.labels[size_t(i)]);
     if (!t.y.empty()) r.y.push_back(t.y[size_t(i)]);
   }

@@ -21,6 +21,7 @@ namespace gt::xai {
 struct TableRows {
   const data::TableSchema* schema = nullptr;
   std::vector<double> x;
+  std::vector<double> values;   // N x features: the rows' values (data::Table::values)
   std::vector<int32_t> labels;  // classify
   std::vector<double> y;        // regress
   int64_t rows() const { return schema && schema->width() ? int64_t(x.size()) / schema->width() : 0; }

@@ -1,4 +1,4 @@
-"""scikit-learn's answers on gradtrace's table models (tests/fixtures/table_mlp_{class,reg}.h5 on
+"""scikit-learn's and alibi's answers on gradtrace's table models (tests/fixtures/table_mlp_{class,reg}.h5 on
 table_mixed.csv, from make_table_fixtures.py), for tests/xai/test_table_methods.cpp:
 
     python3 tests/fixture_gen/table_sklearn_reference.py
@@ -10,7 +10,8 @@ features. Writes tests/fixtures/table_sklearn_ref.h5, a group per model (class, 
   each feature's column in each repeat, read off a probe run with the same random_state),
   importances [F,R]; root attribute NAME_baseline. Partial dependence (kind 'both', method 'brute',
   grid_resolution 20) of age, color and the pair: pdp_<features>/average [K,G], individual [K,N,G] (not the pair's),
-  grid_<axis> for a numeric axis.
+  grid_<axis> for a numeric axis. alibi's ALE (ale_num, its defaults) of age and hours:
+  ale_<feature>/grid [G], ale [G,K], ale0 [K] (K: every class's probability, or the value).
 """
 import csv
 import json
@@ -57,6 +58,66 @@ class TableModel:
             if i < len(self.layers) - 1:
                 h = np.maximum(h, 0)
         return h
+
+
+def load_alibi_ale():
+    """alibi's ale module alone (alibi's package imports spaCy and more, which its ALE does not use)."""
+    import importlib.util
+    import site
+    import sys
+    import types
+    root = os.path.join(site.getsitepackages()[0], "alibi")
+    for name, path in (("alibi", root), ("alibi.api", root + "/api"), ("alibi.explainers", root + "/explainers"),
+                       ("alibi.utils", root + "/utils")):
+        m = types.ModuleType(name)
+        m.__path__ = [path]
+        sys.modules.setdefault(name, m)
+    spec = importlib.util.spec_from_file_location("alibi.explainers.ale", root + "/explainers/ale.py")
+    ale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ale)
+
+    def get_quantiles(values, num_quantiles=11, interpolation="linear"):
+        # alibi 0.9.6's own, with numpy 2's name for the argument (it passes interpolation=, removed)
+        return np.percentile(values, np.linspace(0, 100, num=num_quantiles), axis=0, method=interpolation)
+
+    ale.get_quantiles = get_quantiles
+    return ale
+
+
+def numeric_matrix(model, frame):
+    """The rows as alibi takes them: numbers (a missing one as the schema's fill), categories as codes."""
+    cols = []
+    for c in model.schema["features"]:
+        v = frame[c["name"]].astype(str).str.strip()
+        miss = v.str.lower().isin(MISSING)
+        if c["type"] == "numeric":
+            cols.append(np.where(miss, c["fill"], pd.to_numeric(v.where(~miss, "0"))).astype(np.float64))
+        else:
+            cols.append(np.array([c["categories"].index(x) if not m else c["fill"] for x, m in zip(v, miss)], np.float64))
+    return np.stack(cols, axis=1)
+
+
+def numeric_predictor(model, classify):
+    """f(X) for alibi: X as numeric_matrix writes it, encoded as the schema says; probabilities or values."""
+    s = model.schema
+
+    def predict(X):
+        cols = []
+        for j, c in enumerate(s["features"]):
+            if c["type"] == "numeric":
+                cols.append(((X[:, j] - c["mean"]) / c["scale"])[:, None])
+            else:
+                cols.append(np.stack([(X[:, j] == k).astype(np.float64) for k in range(len(c["categories"]))], 1))
+        h = np.hstack(cols)
+        for i, (w, b) in enumerate(model.layers):
+            h = h @ w.T + b
+            if i < len(model.layers) - 1:
+                h = np.maximum(h, 0)
+        if not classify:
+            return h * s["target_scale"] + s["target_mean"]
+        e = np.exp(h - h.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    return predict
 
 
 class Classifier(ClassifierMixin, BaseEstimator):
@@ -144,6 +205,15 @@ def main():
             for a, values in enumerate(pd_res["grid_values"]):
                 if values.dtype.kind == "f":
                     g[key + "/grid_%d" % a] = values
+        # alibi's ALE of the numeric features (age, hours), defaults (min_bin_points 4)
+        ale = load_alibi_ale()
+        X = numeric_matrix(model, frame)
+        for j in (0, 1):
+            fvals, values, ale0 = ale.ale_num(numeric_predictor(model, s["task"] == "classify"), X, j)
+            key = "ale_" + model.features[j]
+            g[key + "/grid"] = fvals
+            g[key + "/ale"] = values
+            g[key + "/ale0"] = ale0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #include "data/table.h"
 #include "io/hdf5.h"
 #include "weights/format.h"
+#include "xai/ale.h"
 #include "xai/partial_dependence.h"
 #include "xai/permutation_importance.h"
 #include "xai/table_attribution.h"
@@ -170,4 +171,27 @@ TEST_CASE("table baselines: mean is the training rows' means and category shares
   CHECK(median[0] == Approx((s.features[0].fill - s.features[0].mean) / s.features[0].scale));
   CHECK(median[size_t(color.offset + color.fill_category)] == 1);
   CHECK_THROWS_WITH(xai::baseline_row(s, "blur"), Catch::Contains("--baseline must be mean, median or zero"));
+}
+
+TEST_CASE("ALE is alibi's ale_num: its adaptive quantile grid, the accumulated effects and their centring") {
+  const h5::File ref(kFixtures + "table_sklearn_ref.h5", h5::File::Mode::read);
+  for (const std::string name : {"class", "reg"}) {
+    Fixture f = load(name);
+    const xai::TableRows rows = xai::table_rows(f.table, {});
+    for (int64_t j : {0, 1}) {  // age; hours (missing values read as the median, as the model does)
+      const std::string key = name + "/ale_" + f.table.schema.features[size_t(j)].name;
+      INFO(key);
+      const xai::AleResult r = xai::ale(*f.model, rows, j);
+      for (const auto& [ours, dataset] : {std::pair{&r.grid, "grid"}, {&r.ale, "ale"}, {&r.ale0, "ale0"}}) {
+        const std::vector<double> want = ref.read(key + "/" + dataset, DType::f64).to_vector_f64();
+        REQUIRE(ours->size() == want.size());
+        double worst = 0;
+        for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs((*ours)[i] - want[i]));
+        INFO(dataset << ": max |ours - alibi| " << worst);
+        CHECK(worst < 1e-6);
+      }
+    }
+  }
+  Fixture f = load("class");
+  CHECK_THROWS_WITH(xai::ale(*f.model, xai::table_rows(f.table, {}), 2), Catch::Contains("color is categorical"));
 }
