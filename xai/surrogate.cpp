@@ -12,8 +12,6 @@
 namespace gt::xai {
 namespace {
 
-using Coalitions = std::vector<std::vector<uint8_t>>;  // rows z in {0,1}^S
-
 void check(const Tensor& x, const Tensor& baseline, const Segments& seg, const char* who) {
   if (x.ndim() != 4 || x.dim(0) != 1)
     throw Error(std::string(who) + ": expected one image (1,C,H,W), got " + x.shape().str());
@@ -162,8 +160,16 @@ SurrogateResult lime(const Model& model, const Tensor& x, const Tensor& baseline
 SurrogateResult kernel_shap(const Model& model, const Tensor& x, const Tensor& baseline, const Segments& seg,
                             const Target& t, const SurrogateOptions& o) {
   check(x, baseline, seg, "kernelshap");
-  if (o.samples < 1 || o.batch < 1) throw Error("kernelshap: samples and batch must be >= 1");
-  const int64_t S = seg.count;
+  if (o.batch < 1) throw Error("kernelshap: batch must be >= 1");
+  SurrogateResult r = kernel_shap_game(
+      seg.count, [&](const Coalitions& zs) { return scores(model, x, baseline, seg, t, zs, o); }, o);
+  r.attribution = paint(x, seg, r.phi);
+  return r;
+}
+
+SurrogateResult kernel_shap_game(int64_t S, const std::function<std::vector<double>(const Coalitions&)>& value,
+                                 const SurrogateOptions& o) {
+  if (o.samples < 1) throw Error("kernelshap: samples must be >= 1");
   Coalitions zs{std::vector<uint8_t>(size_t(S), 1), std::vector<uint8_t>(size_t(S), 0)};
   std::vector<double> w;  // of the rows after the two ends
   SurrogateResult r;
@@ -199,7 +205,7 @@ SurrogateResult kernel_shap(const Model& model, const Tensor& x, const Tensor& b
     }
     w.assign(zs.size() - 2, 1.0);
   }
-  const std::vector<double> y = scores(model, x, baseline, seg, t, zs, o);
+  const std::vector<double> y = value(zs);
   r.f_x = y[0], r.f_baseline = y[1], r.phi0 = y[1];
   r.evaluations = int64_t(zs.size());
   const double gap = r.f_x - r.f_baseline;
@@ -221,7 +227,6 @@ SurrogateResult kernel_shap(const Model& model, const Tensor& x, const Tensor& b
   }
   // R^2 over the fitted coalitions (the two ends hold exactly, by construction).
   r.r2 = S == 1 ? 1.0 : weighted_r2(zs, y, w, r.phi0, r.phi, 2);
-  r.attribution = paint(x, seg, r.phi);
   return r;
 }
 

@@ -18,6 +18,7 @@
 // The score is the target's logit, as for the gradient methods (lime_image fits probabilities).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "xai/saliency.h"
@@ -49,6 +50,13 @@ SurrogateResult lime(const Model& model, const Tensor& x, const Tensor& baseline
                      const SurrogateOptions& o);
 SurrogateResult kernel_shap(const Model& model, const Tensor& x, const Tensor& baseline, const Segments& seg,
                             const Target& t, const SurrogateOptions& o);
+
+// KernelSHAP of any game of S players (image segments, table features): value(zs) returns v(z) for
+// each coalition row z, of which zs[0] is all ones (the input) and zs[1] all zeros (the baseline);
+// the coalitions, weights and constrained fit are as above. attribution is left undefined.
+using Coalitions = std::vector<std::vector<uint8_t>>;  // rows z in {0,1}^S
+SurrogateResult kernel_shap_game(int64_t S, const std::function<std::vector<double>(const Coalitions&)>& value,
+                                 const SurrogateOptions& o);
 
 // LIME's fit alone, from coalitions z (rows of S zeros and ones, the first the image's z = 1) and their
 // scores y: phi0, phi and r2 of the result are set.

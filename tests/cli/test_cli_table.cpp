@@ -70,6 +70,11 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
   REQUIRE(test::run_cli({"saliency", "--weights", dir / "p.h5", "--csv-row", "Biscoe,50.0,15.0,220,5500,MALE"},
                         printed) == 0);
   CHECK_THAT(printed, Contains("saliency of class Gentoo"));
+  REQUIRE(test::run_cli({"kernelshap", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0"}, printed) == 0);
+  CHECK_THAT(printed, Contains("(100 background rows, every coalition: exact Shapley values)"));
+  CHECK(test::run_cli({"kernelshap", "--weights", dir / "p.h5", "--csv-row", "Biscoe,50.0,15.0,220,5500,MALE"},
+                      printed) == 2);
+  CHECK_THAT(printed, Contains("needs --dataset csv:FILE"));
   CHECK(test::run_cli({"saliency", "--weights", dir / "p.h5"}, printed) == 2);
   CHECK_THAT(printed, Contains("a table model: --dataset csv:FILE --row K or --csv-row"));
   CHECK(test::run_cli({"eval", "--weights", dir / "p.h5", "--dataset", "csv:" + kTables + "adult.csv"}, printed) == 1);

@@ -1,4 +1,4 @@
-"""scikit-learn's and alibi's answers on gradtrace's table models (tests/fixtures/table_mlp_{class,reg}.h5 on
+"""scikit-learn's, alibi's and shap's answers on gradtrace's table models (tests/fixtures/table_mlp_{class,reg}.h5 on
 table_mixed.csv, from make_table_fixtures.py), for tests/xai/test_table_methods.cpp:
 
     python3 tests/fixture_gen/table_sklearn_reference.py
@@ -11,7 +11,8 @@ features. Writes tests/fixtures/table_sklearn_ref.h5, a group per model (class, 
   importances [F,R]; root attribute NAME_baseline. Partial dependence (kind 'both', method 'brute',
   grid_resolution 20) of age, color and the pair: pdp_<features>/average [K,G], individual [K,N,G] (not the pair's),
   grid_<axis> for a numeric axis. alibi's ALE (ale_num, its defaults) of age and hours:
-  ale_<feature>/grid [G], ale [G,K], ale0 [K] (K: every class's probability, or the value).
+  ale_<feature>/grid [G], ale [G,K], ale0 [K] (K: every class's probability, or the value). shap's
+  KernelExplainer of row 7 against rows 0..19: kernelshap/phi [M], phi0 (of p(class 1), or the value).
 """
 import csv
 import json
@@ -214,6 +215,14 @@ def main():
             g[key + "/grid"] = fvals
             g[key + "/ale"] = values
             g[key + "/ale0"] = ale0
+        # shap's KernelExplainer of row 7 against rows 0..19 as background (every coalition: exact),
+        # f = p(class 1) or the value
+        import shap
+        explainer = shap.KernelExplainer(numeric_predictor(model, s["task"] == "classify"), X[:20])
+        phi = np.asarray(explainer.shap_values(X[7:8], nsamples=1000, silent=True))
+        k = 1 if s["task"] == "classify" else 0
+        g["kernelshap/phi"] = phi.reshape(len(model.features), -1)[:, k]
+        g["kernelshap/phi0"] = np.atleast_1d(explainer.expected_value)[k]
 
 
 if __name__ == "__main__":

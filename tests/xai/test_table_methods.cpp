@@ -2,6 +2,7 @@
 // (tests/fixture_gen/make_table_fixtures.py) run in float64, with scikit-learn's answers computed by
 // tests/fixture_gen/table_sklearn_reference.py from the same weights files.
 #include <catch2/catch.hpp>
+#include <numeric>
 
 #include "data/table.h"
 #include "io/hdf5.h"
@@ -10,6 +11,7 @@
 #include "xai/partial_dependence.h"
 #include "xai/permutation_importance.h"
 #include "xai/table_attribution.h"
+#include "xai/table_shap.h"
 
 using namespace gt;
 
@@ -194,4 +196,35 @@ TEST_CASE("ALE is alibi's ale_num: its adaptive quantile grid, the accumulated e
   }
   Fixture f = load("class");
   CHECK_THROWS_WITH(xai::ale(*f.model, xai::table_rows(f.table, {}), 2), Catch::Contains("color is categorical"));
+}
+
+TEST_CASE("table KernelSHAP with every coalition is the Shapley sum and shap's KernelExplainer") {
+  const h5::File ref(kFixtures + "table_sklearn_ref.h5", h5::File::Mode::read);
+  for (const std::string name : {"class", "reg"}) {
+    INFO(name);
+    Fixture f = load(name);
+    const data::TableSchema& s = f.table.schema;
+    std::vector<int64_t> first20(20);
+    std::iota(first20.begin(), first20.end(), 0);
+    const xai::TableRows background = xai::table_rows(f.table, first20), all = xai::table_rows(f.table, {});
+    const auto W = size_t(s.width());
+    const std::vector<double> x(all.x.begin() + long(7 * W), all.x.begin() + long(8 * W));
+    xai::SurrogateOptions o;  // 1000 samples: all 14 coalitions of the 4 features
+    const xai::SurrogateResult r = xai::table_kernel_shap(*f.model, s, x, background, 1, o);
+    CHECK(r.exact);
+    const std::vector<double> brute = xai::table_shapley_exact(*f.model, s, x, background, 1);
+    const std::vector<double> shap = ref.read(name + "/kernelshap/phi", DType::f64).to_vector_f64();
+    REQUIRE(r.phi.size() == brute.size());
+    REQUIRE(r.phi.size() == shap.size());
+    for (size_t j = 0; j < r.phi.size(); ++j) {
+      CHECK(r.phi[j] == Approx(brute[j]).margin(1e-9));
+      CHECK(r.phi[j] == Approx(shap[j]).margin(1e-6));
+    }
+    CHECK(r.phi0 == Approx(ref.read(name + "/kernelshap/phi0", DType::f64).to_vector_f64()[0]).margin(1e-9));
+    // sampled (fewer coalitions than exist): still efficient, near the exact values
+    o.samples = 8;
+    const xai::SurrogateResult sampled = xai::table_kernel_shap(*f.model, s, x, background, 1, o);
+    CHECK_FALSE(sampled.exact);
+    CHECK(std::accumulate(sampled.phi.begin(), sampled.phi.end(), 0.0) == Approx(r.f_x - r.phi0).margin(1e-9));
+  }
 }
