@@ -2,6 +2,8 @@
 // file, tests/fixtures/keras_student_cnn.keras): every command runs on them, and each bad file
 // (tests/corpus/onnx, tests/corpus/keras_zip) ends in one line that names the cause, writing nothing.
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <map>
 
 #include "io/hdf5.h"
 #include "render/viz.h"
@@ -80,10 +82,18 @@ TEST_CASE("onnx: bad ONNX files end in one line naming the cause, and nothing is
 }
 
 namespace {
-// Every command on one imported model; `model` holds its --weights, --preprocess and --image.
+// Every command on one imported model; `model` holds its --weights, --preprocess and --image. With
+// `fast`, the sampling methods take few samples (a full-size model: seconds, not minutes, each).
 void every_command(const TempDir& dir, const std::vector<std::string>& model, const std::string& conv,
-                   const std::string& dense, const std::string& cam_layer) {
+                   const std::string& dense, const std::string& cam_layer, bool fast = false) {
+  const std::map<std::string, std::vector<std::string>> few = {{"smoothgrad", {"--samples", "2"}},
+                                                               {"ig", {"--steps", "4"}},
+                                                               {"occlusion", {"--window", "112", "--stride", "112"}},
+                                                               {"lime", {"--samples", "16", "--segments", "6"}},
+                                                               {"kernelshap", {"--samples", "16", "--segments", "6"}},
+                                                               {"counterfactual", {"--steps", "3"}}};
   auto run = [&](std::vector<std::string> args) {
+    if (fast && few.count(args[0])) args.insert(args.end(), few.at(args[0]).begin(), few.at(args[0]).end());
     args.insert(args.end(), model.begin(), model.end());
     std::string out;
     INFO(args[0] << ": " << out);
@@ -189,4 +199,24 @@ TEST_CASE("train --from: fine-tuning an imported ONNX or Keras model keeps the f
             {"train", "--from", kKeras, "--dataset", "fashion-mnist", "--freeze-until", "conv2", "--out", dir / "x.h5"},
             printed) == 2);
   CHECK_THAT(printed, Contains("no layer with parameters named 'conv2'") && Contains("conv2d"));
+}
+
+// The same on a full-size export, torchvision's ResNet50 through torch.onnx.export, when
+// GT_ONNX_RESNET50 names it (tests/peers/peer_torch.sh exports it and runs this).
+TEST_CASE("onnx: every command runs on an imported ONNX ResNet50 (GT_ONNX_RESNET50)") {
+  const char* file = std::getenv("GT_ONNX_RESNET50");
+  if (!file || !*file) {
+    WARN("skipped: GT_ONNX_RESNET50 is not set (tests/peers/peer_torch.sh sets it)");
+    return;
+  }
+  TempDir dir;
+  every_command(dir, {"--weights", file, "--preprocess", "torch", "--image", picture(dir)}, "/conv1/Conv", "/fc/Gemm",
+                "/layer4/layer4.2/relu_2/Relu", true);
+  std::string out;  // fine-tuning: a new head for two classes, everything up to layer4 frozen
+  CHECK(test::run_cli({"train", "--from", file, "--preprocess", "torch", "--dataset", colour_folder(dir, 4), "--val",
+                       "0.25", "--epochs", "1", "--batch", "4", "--freeze-until", "/layer4/layer4.2/conv3/Conv",
+                       "--out", dir / "tuned.h5"},
+                      out) == 0);
+  INFO(out);
+  CHECK(fs::exists(dir / "tuned.h5"));
 }

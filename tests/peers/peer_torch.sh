@@ -22,6 +22,11 @@ for a in $(echo "$onnx" | tr , ' '); do [[ ",$archs," == *",$a,"* ]] || onnx_onl
   "${captum[@]}" --onnx "$onnx"
 GT_PEER_DIR="$dir" "$tests_bin" "[torch]"
 if [ -n "$onnx" ]; then GT_PEER_DIR="$dir" "$tests_bin" "[onnx]"; fi
+# Every command (the sampling methods with few samples), and train --from, on the exported ResNet50.
+if [[ ",$onnx," == *",resnet50,"* ]]; then
+  GT_ONNX_RESNET50="$dir/resnet50.onnx" "$(dirname "$tests_bin")/gradtrace_cli_tests" \
+    "onnx: every command runs on an imported ONNX ResNet50 (GT_ONNX_RESNET50)"
+fi
 # The CLI in float64 (--precision float64): saliency of the reference's target on its input, against
 # PyTorch's float64 gradient, to 1e-10 of its largest value.
 bin="$(dirname "$tests_bin")"
