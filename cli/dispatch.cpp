@@ -36,7 +36,7 @@ const char* kUsageTail =
     "  permutation-importance  the drop of the model's score when each feature is shuffled\n"
     "  pdp       partial dependence and ICE curves of one feature or a pair\n"
     "  ale       accumulated local effects of a numeric feature\n"
-    "  saliency, gradxinput, ig with --row K or --csv-row: a row's attribution per feature\n"
+    "  saliency, gradxinput, ig, kernelshap with --row K or --csv-row: a row's attribution per feature\n"
     "\n"
     "  convert   a weights file (.tflite or Keras .h5) to gradtrace's HDF5 format\n"
     "  demo      the course's first exercise: Fashion-MNIST images explained by the embedded model (out/)\n"
