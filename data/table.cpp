@@ -400,7 +400,8 @@ TableRow file_row(const TableSchema& s, const std::string& path, int64_t row,
     r.fields.push_back(it == c.header.end() ? "" : c.columns[size_t(it - c.header.begin())][size_t(row)]);
   }
   r.x.resize(size_t(s.width()));
-  encode_row(s, r.fields, r.x.data(), warn, r.name);
+  r.values.resize(s.features.size());
+  encode_row(s, r.fields, r.x.data(), warn, r.name, r.values.data());
   read_row_target(s, r);
   return r;
 }
@@ -419,7 +420,8 @@ TableRow pasted_row(const TableSchema& s, const std::string& text,
     r.fields = given;
   }
   r.x.resize(size_t(s.width()));
-  encode_row(s, r.fields, r.x.data(), warn, "--csv-row");
+  r.values.resize(s.features.size());
+  encode_row(s, r.fields, r.x.data(), warn, "--csv-row", r.values.data());
   read_row_target(s, r);
   return r;
 }

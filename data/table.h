@@ -92,6 +92,7 @@ Table apply_schema(const Csv& c, const TableSchema& s, const std::function<void(
 // pasted (--csv-row: the values of the file's columns or of the model's features, comma-separated).
 struct TableRow {
   std::vector<double> x;            // the encoded row (schema.width())
+  std::vector<double> values;       // per feature: its number or category index (Table::values)
   std::vector<std::string> fields;  // header order ("" for the columns a pasted row leaves out)
   std::string name;                 // "adult.csv row 12 (line 14)", "the --csv-row"
   int32_t label = -1;               // classify: the row's class in the file (-1: none or unknown)

@@ -7,10 +7,8 @@
 #include "autodiff/tape.h"
 
 namespace gt::xai {
-namespace {
+namespace {}  // namespace
 
-// numpy's percentile (linear interpolation) of sorted values, p in [0, 100], with numpy's rounding:
-// index (n - 1) * (p / 100), the last value from index n - 1 on.
 double percentile(const std::vector<double>& s, double p) {
   const double pos = double(s.size() - 1) * (p / 100);
   if (pos >= double(s.size() - 1)) return s.back();
@@ -19,6 +17,8 @@ double percentile(const std::vector<double>& s, double p) {
   const double t = pos - double(lo);
   return t >= 0.5 ? s[hi] - (s[hi] - s[lo]) * (1 - t) : s[lo] + (s[hi] - s[lo]) * t;  // numpy's _lerp
 }
+
+namespace {
 
 // The distinct values of num evenly spaced percentiles (alibi's get_quantiles + np.unique).
 std::vector<double> quantile_grid(const std::vector<double>& sorted, int64_t num) {

@@ -27,4 +27,8 @@ struct AleResult {
 
 AleResult ale(nn::Model& m, const TableRows& r, int64_t feature, const AleOptions& o = {});
 
+// numpy's percentile (linear interpolation) of sorted values, p in [0, 100], with numpy's rounding:
+// index (n - 1) * (p / 100), the last value from index n - 1 on.
+double percentile(const std::vector<double>& sorted, double p);
+
 }  // namespace gt::xai

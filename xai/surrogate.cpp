@@ -115,12 +115,15 @@ Tensor paint(const Tensor& x, const Segments& seg, const std::vector<double>& ph
 
 }  // namespace
 
-SurrogateResult lime_fit(const Coalitions& zs, const std::vector<double>& y, double kernel_width, double ridge) {
+SurrogateResult lime_fit(const Coalitions& zs, const std::vector<double>& y, double kernel_width, double ridge,
+                         LimeDistance distance) {
   const size_t S = zs.empty() ? 0 : zs[0].size();
-  // Rows [1, z]; pi(z) = sqrt(exp(-d^2 / w^2)), d = 1 - cos(z, 1) = 1 - sqrt(|z| / S).
+  // Rows [1, z]; pi(z) = sqrt(exp(-d^2 / w^2)), d = 1 - cos(z, 1) = 1 - sqrt(|z| / S) (lime_image), or
+  // the Euclidean |z - 1| = sqrt(S - |z|) (lime_tabular, whose discretised rows are these z).
   std::vector<double> w(zs.size());
   for (size_t i = 0; i < zs.size(); ++i) {
-    const double d = 1 - std::sqrt(double(std::count(zs[i].begin(), zs[i].end(), 1)) / double(S));
+    const auto ones = double(std::count(zs[i].begin(), zs[i].end(), 1));
+    const double d = distance == LimeDistance::cosine ? 1 - std::sqrt(ones / double(S)) : std::sqrt(double(S) - ones);
     w[i] = std::sqrt(std::exp(-d * d / (kernel_width * kernel_width)));
   }
   std::vector<double> penalty(S + 1, ridge);

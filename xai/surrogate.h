@@ -60,8 +60,9 @@ SurrogateResult kernel_shap_game(int64_t S, const std::function<std::vector<doub
 
 // LIME's fit alone, from coalitions z (rows of S zeros and ones, the first the image's z = 1) and their
 // scores y: phi0, phi and r2 of the result are set.
+enum class LimeDistance { cosine, euclidean };  // lime_image's, lime_tabular's
 SurrogateResult lime_fit(const std::vector<std::vector<uint8_t>>& z, const std::vector<double>& y, double kernel_width,
-                         double ridge);
+                         double ridge, LimeDistance distance = LimeDistance::cosine);
 
 // The baseline that lime_image uses by default: every segment filled with its own mean, per channel.
 Tensor segment_means(const Tensor& x, const Segments& seg);

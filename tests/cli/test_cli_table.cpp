@@ -75,6 +75,10 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
   CHECK(test::run_cli({"kernelshap", "--weights", dir / "p.h5", "--csv-row", "Biscoe,50.0,15.0,220,5500,MALE"},
                       printed) == 2);
   CHECK_THAT(printed, Contains("needs --dataset csv:FILE"));
+  REQUIRE(test::run_cli({"lime", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0", "--samples", "500"},
+                        printed) == 0);
+  CHECK_THAT(printed, Contains("island = Torgersen"));
+  CHECK_THAT(printed, Contains("weighted R2"));
   CHECK(test::run_cli({"saliency", "--weights", dir / "p.h5"}, printed) == 2);
   CHECK_THAT(printed, Contains("a table model: --dataset csv:FILE --row K or --csv-row"));
   CHECK(test::run_cli({"eval", "--weights", dir / "p.h5", "--dataset", "csv:" + kTables + "adult.csv"}, printed) == 1);

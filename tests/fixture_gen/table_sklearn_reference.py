@@ -1,4 +1,4 @@
-"""scikit-learn's, alibi's and shap's answers on gradtrace's table models (tests/fixtures/table_mlp_{class,reg}.h5 on
+"""scikit-learn's, alibi's, shap's and lime's answers on gradtrace's table models (tests/fixtures/table_mlp_{class,reg}.h5 on
 table_mixed.csv, from make_table_fixtures.py), for tests/xai/test_table_methods.cpp:
 
     python3 tests/fixture_gen/table_sklearn_reference.py
@@ -13,6 +13,8 @@ features. Writes tests/fixtures/table_sklearn_ref.h5, a group per model (class, 
   grid_<axis> for a numeric axis. alibi's ALE (ale_num, its defaults) of age and hours:
   ale_<feature>/grid [G], ale [G,K], ale0 [K] (K: every class's probability, or the value). shap's
   KernelExplainer of row 7 against rows 0..19: kernelshap/phi [M], phi0 (of p(class 1), or the value).
+  lime_tabular's explanation of row 7 (every row as training data, 300 samples): lime/samples [300,M]
+  (the rows it drew, numbers and category codes), phi [M], intercept, score, local_pred.
 """
 import csv
 import json
@@ -223,6 +225,28 @@ def main():
         k = 1 if s["task"] == "classify" else 0
         g["kernelshap/phi"] = phi.reshape(len(model.features), -1)[:, k]
         g["kernelshap/phi0"] = np.atleast_1d(explainer.expected_value)[k]
+        # lime_tabular (quartile discretizer, its defaults) of row 7 with every row as training data,
+        # 300 samples: the samples it drew (values: numbers and category codes) and its fit
+        from lime.lime_tabular import LimeTabularExplainer
+        cats_idx = [j for j, c in enumerate(s["features"]) if c["type"] == "categorical"]
+        lime_x = LimeTabularExplainer(X, mode="classification" if s["task"] == "classify" else "regression",
+                                      categorical_features=cats_idx, random_state=0)
+        drawn = []
+        predict = numeric_predictor(model, s["task"] == "classify")
+
+        def recorded(a):
+            drawn.append(a.copy())
+            return predict(a)
+        exp = lime_x.explain_instance(X[7], recorded, labels=(k,), num_features=len(model.features), num_samples=300)
+        label = k if s["task"] == "classify" else 1  # (lime keeps a regression's weights under 1, negated under 0)
+        phi = np.zeros(len(model.features))
+        for j, wgt in exp.local_exp[label]:
+            phi[j] = wgt
+        g["lime/samples"] = drawn[0]
+        g["lime/phi"] = phi
+        g["lime/intercept"] = np.atleast_1d(exp.intercept[label])[0]
+        g["lime/score"] = exp.score if np.isscalar(exp.score) else exp.score[label]
+        g["lime/local_pred"] = np.atleast_1d(exp.local_pred)[0]
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 #include "xai/partial_dependence.h"
 #include "xai/permutation_importance.h"
 #include "xai/table_attribution.h"
+#include "xai/table_lime.h"
 #include "xai/table_shap.h"
 
 using namespace gt;
@@ -226,5 +227,36 @@ TEST_CASE("table KernelSHAP with every coalition is the Shapley sum and shap's K
     const xai::SurrogateResult sampled = xai::table_kernel_shap(*f.model, s, x, background, 1, o);
     CHECK_FALSE(sampled.exact);
     CHECK(std::accumulate(sampled.phi.begin(), sampled.phi.end(), 0.0) == Approx(r.f_x - r.phi0).margin(1e-9));
+  }
+}
+
+TEST_CASE("table LIME is lime.lime_tabular given its samples: quartile bins, Euclidean kernel, ridge fit") {
+  const h5::File ref(kFixtures + "table_sklearn_ref.h5", h5::File::Mode::read);
+  for (const std::string name : {"class", "reg"}) {
+    INFO(name);
+    Fixture f = load(name);
+    const data::TableSchema& s = f.table.schema;
+    const xai::TableRows all = xai::table_rows(f.table, {});
+    const xai::LimeSampler sampler = xai::lime_sampler(all);
+    const size_t F = s.features.size();
+    const std::vector<double> x(all.values.begin() + long(7 * F), all.values.begin() + long(8 * F));
+    const Tensor drawn = ref.read(name + "/lime/samples", DType::f64);
+    const std::vector<double> flat = drawn.to_vector_f64();
+    std::vector<std::vector<double>> samples;
+    for (int64_t i = 0; i < drawn.dim(0); ++i)
+      samples.emplace_back(flat.begin() + long(size_t(i) * F), flat.begin() + long(size_t(i + 1) * F));
+    const xai::TableLimeResult r = xai::table_lime(*f.model, s, sampler, x, 1, 0, 0, samples);
+    const std::vector<double> phi = ref.read(name + "/lime/phi", DType::f64).to_vector_f64();
+    for (size_t j = 0; j < F; ++j) CHECK(r.phi[j] == Approx(phi[j]).margin(1e-6));
+    const auto scalar = [&](const std::string& d) {
+      return ref.read(name + "/lime/" + d, DType::f64).to_vector_f64()[0];
+    };
+    CHECK(r.intercept == Approx(scalar("intercept")).margin(1e-6));
+    CHECK(r.score == Approx(scalar("score")).margin(1e-6));
+    CHECK(r.local_pred == Approx(scalar("local_pred")).margin(1e-6));
+    // drawn here: the same law, so a close fit for the row's own bins; seeded
+    const xai::TableLimeResult own = xai::table_lime(*f.model, s, sampler, x, 1, 2000, 5);
+    CHECK(own.phi == xai::table_lime(*f.model, s, sampler, x, 1, 2000, 5).phi);
+    CHECK(own.conditions[2].rfind("color = ", 0) == 0);
   }
 }
