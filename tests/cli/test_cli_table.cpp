@@ -1,7 +1,9 @@
 // Tables through the CLI (gradtrace train --dataset csv:FILE): the course's accuracy on the shared
 // tables, linear regression against numpy's least squares, and the schema stored in the weights.
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <regex>
+#include <tuple>
 
 #include "data/table.h"
 #include "io/hdf5.h"
@@ -119,4 +121,45 @@ TEST_CASE("table: linear regression is numpy's least squares (tests/fixtures/pen
     worst = std::max(worst, std::abs(out[i] * s.target_scale + s.target_mean - ref[i]));
   INFO("max |ours - numpy| " << worst << " g");
   CHECK(worst < 1e-6 * s.target_scale);  // the weights file stores float32: its rounding, not the fit
+}
+
+TEST_CASE("table: bad CSV input is one line naming the file, line and column, and nothing is written") {
+  TempDir dir;
+  const auto file = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return "csv:" + (dir / name);
+  };
+  std::string rows = "n,color,y\n";
+  for (int i = 0; i < 30; ++i)
+    rows += std::to_string(i) + "," + (i % 3 ? "red" : "blue") + "," + (i % 2 ? "a" : "b") + "\n";
+  const std::vector<std::tuple<std::string, std::vector<std::string>, std::string>> cases = {
+      {file("ragged.csv", rows + "1,red\n"),
+       {"--target", "y"},
+       "ragged.csv:32: column 3: 2 fields where the header has 3"},
+      {file("text.csv", rows + "seven,red,a\n"),
+       {"--target", "y"},
+       "text.csv:32: column 1 (n): 'seven' is text in a numeric column"},
+      {file("ok.csv", rows), {"--target", "z"}, "--target: "},
+      {file("one.csv", "n,y\n1,a\n2,a\n"), {"--target", "y"}, "has one class ('a')"},
+      {file("quote.csv", rows + "1,\"red,a\n"),
+       {"--target", "y"},
+       "quote.csv:32: column 2: a quote opened on this line is never closed"}};
+  for (const auto& [dataset, flags, says] : cases) {
+    std::vector<std::string> args = {"train", "--dataset", dataset, "--out", dir / "never.h5"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    std::string out;
+    CHECK(test::run_cli(args, out) != 0);
+    CHECK_THAT(out, Contains(says));
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(dir / "never.h5"));
+  }
+  // a constant and an all-missing column are dropped, each with a note; the rest trains
+  std::string notes = "n,same,gone,y\n";
+  for (int i = 0; i < 30; ++i) notes += std::to_string(i) + ",5,?," + (i % 2 ? "a" : "b") + "\n";
+  std::string out;
+  REQUIRE(test::run_cli({"train", "--dataset", file("notes.csv", notes), "--target", "y", "--epochs", "1", "--batch",
+                         "8", "--out", dir / "m.h5"},
+                        out) == 0);
+  CHECK_THAT(out, Contains("note: same: dropped, every value is '5'"));
+  CHECK_THAT(out, Contains("note: gone: dropped, every value is missing"));
 }
