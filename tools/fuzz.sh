@@ -40,7 +40,7 @@ for d in /usr/include/onnx/backend/test/data/node/test_{conv,maxpool,averagepool
   [ -f "$d/model.onnx" ] && cp "$d/model.onnx" "$seeds/onnx/$(basename "$d").onnx"
 done
 cp tests/corpus/*/*.tflite "$seeds/tflite/" 2>/dev/null || true
-cp weights/fashion_cnn.h5 tests/fixtures/torch_*_narrow.h5 "$seeds/weights_h5/"
+cp weights/fashion_cnn.h5 tests/fixtures/torch_*_narrow.h5 tests/fixtures/table_mlp_*.h5 "$seeds/weights_h5/"
 cp tests/fixtures/keras_*.h5 "$seeds/keras_h5/"
 cp tests/fixtures/course_vgg16.h5 "$seeds/input_h5/"
 for d in weights_h5 keras_h5 input_h5; do
