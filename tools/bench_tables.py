@@ -48,6 +48,8 @@ df = pd.read_csv(csv, skipinitialspace=True, na_values="?")
 X, y = df.drop(columns="income"), df["income"]
 num = [c for c in X.columns if X[c].dtype.kind in "if"]
 cat = [c for c in X.columns if c not in num]
+X[num] = X[num].astype(float)  # (sklearn's partial_dependence refuses integer columns,
+X[cat] = X[cat].fillna("?")  # and NaN among strings: '?' stays a category of its own here)
 pipe = make_pipeline(
     ColumnTransformer([("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), num),
                        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
