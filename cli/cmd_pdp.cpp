@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "io/hdf5.h"
+#include "render/chart.h"
 #include "xai/ale.h"
 #include "xai/partial_dependence.h"
 
@@ -26,6 +27,8 @@ const char* kHelp =
     "  --grid N         grid points of a numeric feature (default 100)\n"
     "  --split S        test (default), val, train or all\n"
     "  --rows N         at most N rows, the first of the split (default: all)\n"
+    "  --out FILE.png   the PD curve over 50 rows' ICE curves and a rug of the values (default pdp.png;\n"
+    "                   a pair: the table only)\n"
     "  --raw FILE.h5    write average [outputs, grid] and individual [outputs, rows, grid] (ICE), and\n"
     "                   grid_0 (grid_1) for a numeric axis; attributes features, outputs\n" GT_FLAG_THREADS
         GT_FLAG_PRECISION;
@@ -44,6 +47,7 @@ const char* kAleHelp =
     "  --weights FILE   a table model; --dataset csv:FILE, --split S, --rows N as for pdp\n"
     "  --feature NAME   a numeric feature\n"
     "  --min-bin-points N  rows an interval must exceed (default 4)\n"
+    "  --out FILE.png   the curve (two classes: the second's; default ale.png)\n"
     "  --raw FILE.h5    write grid [G], ale [G, outputs], ale0 [outputs]; attributes feature, outputs\n" GT_FLAG_THREADS
         GT_FLAG_PRECISION;
 
@@ -67,6 +71,7 @@ int run_pdp(int argc, char** argv) {
   }
   const std::string weights = weights_flag(a), dataset = a.get("--dataset", ""), raw = a.get("--raw", "");
   const std::string f1 = a.get("--feature", ""), f2 = a.get("--feature2", ""), split = split_flag(a);
+  const std::string out = a.get("--out", "pdp.png");
   const long max_rows = a.get_int("--rows", 0, 0, 1L << 40);
   xai::PdpOptions o;
   o.grid = int(a.get_int("--grid", 100, 2, 100000));
@@ -75,6 +80,7 @@ int run_pdp(int argc, char** argv) {
   a.finish();
   if (dataset.empty() || f1.empty()) throw UsageError("--dataset csv:FILE and --feature NAME are required");
   if (!raw.empty()) check_out_folder("--raw", raw);
+  check_out_folder("--out", out);
   auto m = load_model(weights, "");
   if (!m->info.features) throw UsageError("the model " + m->info.arch + " takes images; pdp is for table models");
   const data::Table t = load_table(m->info, dataset);
@@ -83,7 +89,8 @@ int run_pdp(int argc, char** argv) {
   std::vector<int64_t> rows = split_rows(t, split);
   if (max_rows && size_t(max_rows) < rows.size()) rows.resize(size_t(max_rows));
   o.ice = features.size() == 1;
-  const xai::PdpResult r = xai::partial_dependence(*m, xai::table_rows(t, rows), features, o);
+  const xai::TableRows tr = xai::table_rows(t, rows);
+  const xai::PdpResult r = xai::partial_dependence(*m, tr, features, o);
 
   const size_t G = r.average.size() / r.outputs.size();
   std::printf("partial dependence of %s on %s over %zu rows of %s (%s)\n", m->info.arch.c_str(),
@@ -98,6 +105,24 @@ int run_pdp(int argc, char** argv) {
     std::printf("  %-24s", at.c_str());
     for (size_t k = 0; k < r.outputs.size(); ++k) std::printf(" %12.6g", r.average[k * G + g]);
     std::printf("\n");
+  }
+  if (r.axes.size() == 1) {  // the first output's PD over up to 50 rows' ICE curves; the rows' values as a rug
+    std::vector<viz::Curve> curves;
+    for (size_t n = 0; n < std::min<size_t>(rows.size(), 50); ++n)
+      curves.push_back(
+          {std::vector<double>(r.individual.begin() + long(n * G), r.individual.begin() + long((n + 1) * G)),
+           {200, 200, 200},
+           1});
+    curves.push_back({std::vector<double>(r.average.begin(), r.average.begin() + long(G)), {200, 40, 30}, 3});
+    std::vector<double> rug;
+    const size_t F = t.schema.features.size();
+    if (!r.axes[0].categorical)
+      for (size_t n = 0; n < std::min<size_t>(rows.size(), 1000); ++n)
+        rug.push_back(tr.values[n * F + size_t(features[0])]);
+    viz::write_png(
+        out, viz::line_chart(r.axes[0].values, r.axes[0].labels, curves, rug,
+                             "partial dependence and ICE, " + m->info.arch + " on " + t.source, f1, r.outputs[0]));
+    std::printf("wrote %s\n", out.c_str());
   }
   if (!raw.empty()) {
     h5::File h(raw, h5::File::Mode::write);
@@ -123,7 +148,7 @@ int run_ale(int argc, char** argv) {
     return 0;
   }
   const std::string weights = weights_flag(a), dataset = a.get("--dataset", ""), raw = a.get("--raw", "");
-  const std::string feature = a.get("--feature", ""), split = split_flag(a);
+  const std::string feature = a.get("--feature", ""), split = split_flag(a), out = a.get("--out", "ale.png");
   const long max_rows = a.get_int("--rows", 0, 0, 1L << 40);
   xai::AleOptions o;
   o.min_bin_points = int(a.get_int("--min-bin-points", 4, 0, 1000000));
@@ -132,6 +157,7 @@ int run_ale(int argc, char** argv) {
   a.finish();
   if (dataset.empty() || feature.empty()) throw UsageError("--dataset csv:FILE and --feature NAME are required");
   if (!raw.empty()) check_out_folder("--raw", raw);
+  check_out_folder("--out", out);
   auto m = load_model(weights, "");
   if (!m->info.features) throw UsageError("the model " + m->info.arch + " takes images; ale is for table models");
   const data::Table t = load_table(m->info, dataset);
@@ -152,6 +178,13 @@ int run_ale(int argc, char** argv) {
     for (size_t k = 0; k < K; ++k) std::printf(" %+12.6g", r.ale[g * K + k]);
     std::printf("\n");
   }
+  const size_t shown = K == 2 ? 1 : 0;  // two classes: the second's curve (the first's is its mirror)
+  std::vector<double> y;
+  for (size_t g = 0; g < r.grid.size(); ++g) y.push_back(r.ale[g * K + shown]);
+  viz::write_png(out, viz::line_chart(r.grid, {}, {{y, {200, 40, 30}, 3}}, {},
+                                      "accumulated local effects, " + m->info.arch + " on " + t.source, feature,
+                                      "ALE of " + r.outputs[shown]));
+  std::printf("wrote %s\n", out.c_str());
   if (!raw.empty()) {
     h5::File h(raw, h5::File::Mode::write);
     h.write("grid", Tensor::from_vector({int64_t(r.grid.size())}, r.grid));

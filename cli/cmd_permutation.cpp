@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "io/hdf5.h"
+#include "render/chart.h"
 #include "xai/permutation_importance.h"
 
 namespace gt::cli {
@@ -27,6 +28,7 @@ const char* kHelp =
     "  --rows N         at most N rows, the first of the split (default: all)\n"
     "  --repeats R      shuffles per feature (default 5)\n"
     "  --seed S         the shuffles' seed (default 0)\n"
+    "  --out FILE.png   the bar chart, with +- one std (default permutation-importance.png)\n"
     "  --raw FILE.h5    write importances [features, repeats], mean and std [features]; attributes\n"
     "                   baseline, metric, features (names, one per line)\n" GT_FLAG_THREADS GT_FLAG_PRECISION;
 }  // namespace
@@ -38,7 +40,7 @@ int run_permutation_importance(int argc, char** argv) {
     return 0;
   }
   const std::string weights = weights_flag(a), dataset = a.get("--dataset", ""), raw = a.get("--raw", "");
-  const std::string split = split_flag(a);
+  const std::string split = split_flag(a), out = a.get("--out", "permutation-importance.png");
   const long max_rows = a.get_int("--rows", 0, 0, 1L << 40);
   xai::PermutationOptions o;
   o.repeats = int(a.get_int("--repeats", 5, 1, 10000));
@@ -70,6 +72,11 @@ int run_permutation_importance(int argc, char** argv) {
               t.source.c_str(), split.c_str(), (long long)r.rows(), res.metric.c_str(), res.baseline, o.repeats);
   std::printf("  %-24s drop of %s (mean +- std)\n", "feature", res.metric.c_str());
   for (size_t i : order) std::printf("  %-24s %8.4f +- %.4f\n", f[i].name.c_str(), res.mean[i], res.std[i]);
+  std::vector<viz::Bar> bars;
+  for (size_t i = 0; i < f.size(); ++i) bars.push_back({f[i].name, res.mean[i], res.std[i], ""});
+  viz::write_png(out, viz::bar_chart(bars, "permutation importance, " + m->info.arch + " on " + t.source,
+                                     "drop of " + res.metric + " when the feature is shuffled"));
+  std::printf("wrote %s\n", out.c_str());
   if (!raw.empty()) {
     h5::File h(raw, h5::File::Mode::write);
     std::vector<double> all;

@@ -11,6 +11,7 @@
 #include "autodiff/tape.h"
 #include "cli/cli.h"
 #include "io/hdf5.h"
+#include "render/chart.h"
 #include "xai/table_attribution.h"
 #include "xai/table_lime.h"
 #include "xai/table_shap.h"
@@ -40,6 +41,7 @@ const char* kHelp =
     "  --background N   kernelshap: training rows of --dataset drawn as the background (default 100)\n"
     "  --samples N      kernelshap: coalitions (default 2048); lime: rows drawn (default 5000); --seed S\n"
     "                   for the draws\n"
+    "  --out FILE.png   the bar chart (default METHOD.png)\n"
     "  --raw FILE.h5    write attribution [columns], features [features]; attributes f_x, f_baseline,\n"
     "                   delta (ig), target, method, features (names, one per line)\n" GT_FLAG_THREADS GT_FLAG_PRECISION;
 }  // namespace
@@ -152,6 +154,7 @@ int run_table_explain(int argc, char** argv) {
     return 0;
   }
   const std::string weights = weights_flag(a), target_s = a.get("--target", ""), raw = a.get("--raw", "");
+  const std::string out = a.get("--out", st.method + ".png");
   const RowFlags rf = row_flags(a);
   const bool sampled = st.method == "kernelshap" || st.method == "lime";
   if (sampled) {
@@ -167,6 +170,7 @@ int run_table_explain(int argc, char** argv) {
   apply_precision(a);
   a.finish();
   if (!raw.empty()) check_out_folder("--raw", raw);
+  check_out_folder("--out", out);
   auto m = load_model(weights, "");
   check_input_kind(m->info, "", rf);
   const data::TableSchema s = table_schema(m->info);
@@ -199,6 +203,17 @@ int run_table_explain(int argc, char** argv) {
     std::printf("  %-24s %-36s %+.6g\n", s.features[i].name.c_str(), v.substr(0, 36).c_str(), r.features[i]);
   }
   if (!r.note.empty()) std::printf("%s\n", r.note.c_str());
+  std::vector<viz::Bar> bars;
+  for (size_t i = 0; i < s.features.size(); ++i) {
+    const size_t col = size_t(std::find(s.header.begin(), s.header.end(), s.features[i].name) - s.header.begin());
+    bars.push_back({s.features[i].name, r.features[i], 0,
+                    !r.shown.empty()          ? r.shown[i]
+                    : col < row.fields.size() ? "= " + row.fields[col]
+                                              : ""});
+  }
+  const std::string of = s.task == "classify" ? s.classes[size_t(target)] : s.target;
+  viz::write_png(out, viz::bar_chart(bars, st.method + " of " + of + ", " + row.name, "attribution per feature"));
+  std::printf("wrote %s\n", out.c_str());
   if (!raw.empty()) write_raw(raw, s, r, st.method, target);
   return 0;
 }

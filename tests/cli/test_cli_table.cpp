@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "data/table.h"
+#include "image/image.h"
 #include "io/hdf5.h"
 #include "tests/cli/cli_util.h"
 #include "weights/format.h"
@@ -77,10 +78,23 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
   CHECK(test::run_cli({"kernelshap", "--weights", dir / "p.h5", "--csv-row", "Biscoe,50.0,15.0,220,5500,MALE"},
                       printed) == 2);
   CHECK_THAT(printed, Contains("needs --dataset csv:FILE"));
-  REQUIRE(test::run_cli({"lime", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0", "--samples", "500"},
+  REQUIRE(test::run_cli({"lime", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0", "--samples", "500",
+                         "--out", dir / "lime.png"},
                         printed) == 0);
   CHECK_THAT(printed, Contains("island = Torgersen"));
   CHECK_THAT(printed, Contains("weighted R2"));
+  CHECK(load_image(dir / "lime.png").height > 100);  // the bar chart
+  for (const auto& [cmd, out] :
+       {std::pair{"permutation-importance", "pi.png"}, {"pdp", "pdp.png"}, {"ale", "ale.png"}}) {
+    INFO(cmd);
+    REQUIRE(test::run_cli({cmd, "--weights", dir / "p.h5", "--dataset", penguins, "--feature", "bill_length_mm",
+                           "--out", dir / out},
+                          printed) == (std::string(cmd) == "permutation-importance" ? 2 : 0));
+  }
+  REQUIRE(test::run_cli(
+              {"permutation-importance", "--weights", dir / "p.h5", "--dataset", penguins, "--out", dir / "pi.png"},
+              printed) == 0);
+  for (const char* png : {"pi.png", "pdp.png", "ale.png"}) CHECK(load_image(dir / png).width >= 640);
   CHECK(test::run_cli({"saliency", "--weights", dir / "p.h5"}, printed) == 2);
   CHECK_THAT(printed, Contains("a table model: --dataset csv:FILE --row K or --csv-row"));
   CHECK(test::run_cli({"eval", "--weights", dir / "p.h5", "--dataset", "csv:" + kTables + "adult.csv"}, printed) == 1);
