@@ -76,6 +76,7 @@ int run_eval(int argc, char** argv);
 int run_permutation_importance(int argc, char** argv);
 int run_pdp(int argc, char** argv);
 int run_ale(int argc, char** argv);
+int run_anchors(int argc, char** argv);
 // saliency, gradxinput and ig given --row or --csv-row: a table model's row (cli/cmd_table_explain.cpp).
 bool is_table_explain(int argc, char** argv);
 int run_table_explain(int argc, char** argv);

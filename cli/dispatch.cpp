@@ -36,6 +36,7 @@ const char* kUsageTail =
     "  permutation-importance  the drop of the model's score when each feature is shuffled\n"
     "  pdp       partial dependence and ICE curves of one feature or a pair\n"
     "  ale       accumulated local effects of a numeric feature\n"
+    "  anchors   the rule on a row's own values that keeps the model's answer (precision, coverage)\n"
     "  saliency, gradxinput, ig, kernelshap with --row K or --csv-row: a row's attribution per feature\n"
     "\n"
     "  convert   a weights file (.tflite or Keras .h5) to gradtrace's HDF5 format\n"
@@ -83,6 +84,7 @@ int gt::cli::main(int argc, char** argv) {
     if (cmd == "permutation-importance") return gt::cli::run_permutation_importance(argc, argv);
     if (cmd == "pdp") return gt::cli::run_pdp(argc, argv);
     if (cmd == "ale") return gt::cli::run_ale(argc, argv);
+    if (cmd == "anchors") return gt::cli::run_anchors(argc, argv);
     if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
     if (cmd == "gradcheck") return gt::cli::run_gradcheck(argc, argv);
     if (cmd == "graph") return gt::cli::run_graph(argc, argv);

@@ -17,9 +17,20 @@ std::string number_text(double v) {
   return b;
 }
 
-// The model's answer for rows in values form (encoded here), in batches.
-std::vector<double> answers(nn::Model& m, const data::TableSchema& s, const std::vector<std::vector<double>>& rows,
-                            int64_t target) {
+// A value of bin b of numeric feature f: normal(mean, std) truncated to [lo, hi], by rejection.
+double draw_in_bin(const LimeSampler::Feature& f, int b, std::mt19937_64& rng) {
+  const double lo = f.lo[size_t(b)], hi = f.hi[size_t(b)], mean = f.mean[size_t(b)], sd = f.stdev[size_t(b)];
+  if (!(hi > lo) || !(sd > 1e-9)) return std::clamp(mean, lo, hi);
+  std::normal_distribution<double> normal(mean, sd);
+  for (int tries = 0; tries < 1000; ++tries)
+    if (const double v = normal(rng); v >= lo && v <= hi) return v;
+  return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
+
+}  // namespace
+
+std::vector<double> values_outputs(nn::Model& m, const data::TableSchema& s,
+                                   const std::vector<std::vector<double>>& rows, int64_t& K) {
   const int64_t W = s.width();
   DType dtype = DType::f32;
   for (auto& [name, p] : m.named_parameters()) dtype = p->dtype();
@@ -39,26 +50,24 @@ std::vector<double> answers(nn::Model& m, const data::TableSchema& s, const std:
           o[int64_t(v)] = 1;  // (-1: other, all 0)
       }
     Tensor out = m(Tensor::from_vector({int64_t(r1 - r0), W}, x, dtype));
-    if (s.task == "classify") out = ops::softmax(out);
+    out =
+        s.task == "classify" ? ops::softmax(out) : ops::add_scalar(ops::mul_scalar(out, s.target_scale), s.target_mean);
     const std::vector<double> v = out.to_vector_f64();
-    const int64_t K = out.dim(1);
-    for (size_t i = 0; i < r1 - r0; ++i)
-      f.push_back(s.task == "classify" ? v[i * size_t(K) + size_t(target)] : v[i] * s.target_scale + s.target_mean);
+    K = out.dim(1);
+    f.insert(f.end(), v.begin(), v.end());
   }
   return f;
 }
 
-// A value of bin b of numeric feature f: normal(mean, std) truncated to [lo, hi], by rejection.
-double draw_in_bin(const LimeSampler::Feature& f, int b, std::mt19937_64& rng) {
-  const double lo = f.lo[size_t(b)], hi = f.hi[size_t(b)], mean = f.mean[size_t(b)], sd = f.stdev[size_t(b)];
-  if (!(hi > lo) || !(sd > 1e-9)) return std::clamp(mean, lo, hi);
-  std::normal_distribution<double> normal(mean, sd);
-  for (int tries = 0; tries < 1000; ++tries)
-    if (const double v = normal(rng); v >= lo && v <= hi) return v;
-  return std::uniform_real_distribution<double>(lo, hi)(rng);
+std::string feature_condition(const data::TableSchema& s, const LimeSampler& bins, size_t j, double v) {
+  const data::TableColumn& c = s.features[j];
+  if (c.categorical) return c.name + " = " + (v >= 0 ? c.categories[size_t(v)] : std::string("other"));
+  const auto& q = bins.features[j].cuts;
+  const int b = bins.bin(j, v);
+  return b == 0   ? c.name + " <= " + number_text(q[0])
+         : b == 3 ? c.name + " > " + number_text(q[2])
+                  : number_text(q[size_t(b - 1)]) + " < " + c.name + " <= " + number_text(q[size_t(b)]);
 }
-
-}  // namespace
 
 int LimeSampler::bin(size_t j, double v) const {
   const auto& c = features[j].cuts;
@@ -121,7 +130,10 @@ TableLimeResult table_lime(nn::Model& m, const data::TableSchema& s, const LimeS
   for (size_t i = 1; i < rows.size(); ++i)
     for (size_t j = 0; j < F; ++j)
       zs[i][j] = s.features[j].categorical ? rows[i][j] == x[j] : sampler.bin(j, rows[i][j]) == sampler.bin(j, x[j]);
-  const std::vector<double> y = answers(m, s, rows, target);
+  int64_t K = 1;
+  const std::vector<double> out = values_outputs(m, s, rows, K);
+  std::vector<double> y;
+  for (size_t i = 0; i < rows.size(); ++i) y.push_back(out[i * size_t(K) + size_t(s.task == "classify" ? target : 0)]);
   const SurrogateResult fit = lime_fit(zs, y, 0.75 * std::sqrt(double(F)), 1.0, LimeDistance::euclidean);
   TableLimeResult r;
   r.phi = fit.phi;
@@ -130,19 +142,7 @@ TableLimeResult table_lime(nn::Model& m, const data::TableSchema& s, const LimeS
   r.f_x = y[0];
   r.local_pred = fit.phi0;
   for (double p : fit.phi) r.local_pred += p;  // g(z = 1)
-  for (size_t j = 0; j < F; ++j) {
-    const data::TableColumn& c = s.features[j];
-    if (c.categorical) {
-      r.conditions.push_back(c.name + " = " + (x[j] >= 0 ? c.categories[size_t(x[j])] : std::string("other")));
-      continue;
-    }
-    const auto& q = sampler.features[j].cuts;
-    const int b = sampler.bin(j, x[j]);
-    r.conditions.push_back(b == 0 ? c.name + " <= " + number_text(q[0])
-                           : b == 3
-                               ? c.name + " > " + number_text(q[2])
-                               : number_text(q[size_t(b - 1)]) + " < " + c.name + " <= " + number_text(q[size_t(b)]));
-  }
+  for (size_t j = 0; j < F; ++j) r.conditions.push_back(feature_condition(s, sampler, j, x[j]));
   return r;
 }
 

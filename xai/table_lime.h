@@ -30,6 +30,12 @@ struct LimeSampler {
   int bin(size_t j, double v) const;
 };
 LimeSampler lime_sampler(const TableRows& training);
+// Feature j's predicate for value v: its quartile bin ("28 < age <= 37") or category ("sex = Male").
+std::string feature_condition(const data::TableSchema& s, const LimeSampler& bins, size_t j, double v);
+// The model's outputs for rows in values form, encoded here: [rows][K], probabilities (classify) or
+// the value in the target's units (K = 1).
+std::vector<double> values_outputs(nn::Model& m, const data::TableSchema& s,
+                                   const std::vector<std::vector<double>>& rows, int64_t& K);
 
 struct TableLimeResult {
   std::vector<double> phi;  // per feature

@@ -1,0 +1,49 @@
+// Anchors (Ribeiro, Singh & Guestrin 2018), as alibi's AnchorTabular searches for them: an anchor is
+// a conjunction of predicates on the row's own values, "age <= 28 AND relationship = Own-child", that
+// keeps the model's answer: among rows that satisfy it, the model predicts the row's class with
+// precision >= threshold. Each feature gives one predicate: a numeric one the row's quartile bin
+// (the training quartiles, as LIME's), a categorical one its category.
+//   D(z | A)   a training row drawn at random, with each anchored feature's value replaced by that of
+//              a random training row that satisfies the feature's predicate
+//   prec(A) = P(f(z) = f(x) | z ~ D(. | A)),   cov(A) = share of training rows satisfying A
+// Beam search over anchors of growing size: each round extends the beam's anchors by one predicate
+// and keeps the `beam` most precise, found by KL-LUCB (Kaufmann & Kalyanakrishnan 2013) to
+// tolerance epsilon with confidence 1 - delta; an anchor whose precision's lower bound clears the
+// threshold ends the search (the one with the largest coverage of its size), once the lower
+// confidence bound of its precision on `verify` fresh samples clears the threshold too.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "xai/table_lime.h"
+
+namespace gt::xai {
+
+struct AnchorOptions {
+  double threshold = 0.95, delta = 0.1, epsilon = 0.15;
+  int beam = 2;
+  int batch = 100;    // samples per arm pull
+  int verify = 5000;  // fresh samples an anchor's precision is checked on (and then reported from)
+  int max_size = 0;   // 0: up to every feature
+  uint64_t seed = 0;
+};
+
+struct Anchor {
+  std::vector<size_t> features;         // the anchored features, in the order they were added
+  std::vector<std::string> predicates;  // "age <= 28", "relationship = Own-child"
+  double precision = 0, coverage = 1;   // precision on `verify` fresh samples; coverage on the training rows
+  int64_t samples = 0;                  // model evaluations in the search
+  bool reached = false;                 // its precision's lower bound (1 - delta) on fresh samples >= threshold
+};
+
+// x: the row in values form (numbers, category indices), `cls` the class it is explained for (the
+// model's answer for it); training: the rows the sampler draws from.
+Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& training, const std::vector<double>& x,
+              int64_t cls, const AnchorOptions& o);
+
+// The precision of an anchor over n fresh samples of D(z | A) (the acceptance check).
+double anchor_precision(nn::Model& m, const data::TableSchema& s, const TableRows& training,
+                        const std::vector<double>& x, int64_t cls, const std::vector<size_t>& features, int n,
+                        uint64_t seed);
+
+}  // namespace gt::xai
