@@ -144,6 +144,15 @@ std::string split_flag(Args& a);
 data::Table load_table(const nn::ModelInfo& info, const std::string& dataset);
 std::vector<int64_t> split_rows(const data::Table& t, const std::string& split);
 data::Dataset table_split(const data::Table& t, const std::string& split);
+// A global table method's input: the model (which must be a table model: else a usage error naming
+// `command`), --dataset read with its schema, and the rows of --split, at most max_rows (0: all).
+struct TableInput {
+  std::unique_ptr<nn::Model> model;
+  data::Table table;
+  std::vector<int64_t> rows;
+};
+TableInput load_table_input(const std::string& weights, const std::string& dataset, const std::string& split,
+                            long max_rows, const std::string& command);
 
 // Back to cpu, float32 and no import options: each run of main() starts from them (tests run several
 // in one process).

@@ -78,16 +78,15 @@ int run_pdp(int argc, char** argv) {
   apply_threads(a);
   apply_precision(a);
   a.finish();
-  if (dataset.empty() || f1.empty()) throw UsageError("--dataset csv:FILE and --feature NAME are required");
+  if (f1.empty()) throw UsageError("--feature NAME is required");
   if (!raw.empty()) check_out_folder("--raw", raw);
   check_out_folder("--out", out);
-  auto m = load_model(weights, "");
-  if (!m->info.features) throw UsageError("the model " + m->info.arch + " takes images; pdp is for table models");
-  const data::Table t = load_table(m->info, dataset);
+  const TableInput in = load_table_input(weights, dataset, split, max_rows, "pdp");
+  nn::Model* m = in.model.get();
+  const data::Table& t = in.table;
+  const std::vector<int64_t>& rows = in.rows;
   std::vector<int64_t> features = {feature_index(t.schema, f1)};
   if (!f2.empty()) features.push_back(feature_index(t.schema, f2));
-  std::vector<int64_t> rows = split_rows(t, split);
-  if (max_rows && size_t(max_rows) < rows.size()) rows.resize(size_t(max_rows));
   o.ice = features.size() == 1;
   const xai::TableRows tr = xai::table_rows(t, rows);
   const xai::PdpResult r = xai::partial_dependence(*m, tr, features, o);
@@ -155,17 +154,16 @@ int run_ale(int argc, char** argv) {
   apply_threads(a);
   apply_precision(a);
   a.finish();
-  if (dataset.empty() || feature.empty()) throw UsageError("--dataset csv:FILE and --feature NAME are required");
+  if (feature.empty()) throw UsageError("--feature NAME is required");
   if (!raw.empty()) check_out_folder("--raw", raw);
   check_out_folder("--out", out);
-  auto m = load_model(weights, "");
-  if (!m->info.features) throw UsageError("the model " + m->info.arch + " takes images; ale is for table models");
-  const data::Table t = load_table(m->info, dataset);
+  const TableInput in = load_table_input(weights, dataset, split, max_rows, "ale");
+  nn::Model* m = in.model.get();
+  const data::Table& t = in.table;
+  const std::vector<int64_t>& rows = in.rows;
   const int64_t j = feature_index(t.schema, feature);
   if (t.schema.features[size_t(j)].categorical)
     throw UsageError("--feature " + feature + " is categorical; ALE is defined for numeric features (see pdp)");
-  std::vector<int64_t> rows = split_rows(t, split);
-  if (max_rows && size_t(max_rows) < rows.size()) rows.resize(size_t(max_rows));
   const xai::AleResult r = xai::ale(*m, xai::table_rows(t, rows), j, o);
   const size_t K = r.outputs.size();
   std::printf("accumulated local effects of %s on %s over %zu rows of %s (%s)\n", feature.c_str(), m->info.arch.c_str(),

@@ -48,14 +48,12 @@ int run_permutation_importance(int argc, char** argv) {
   apply_threads(a);
   apply_precision(a);
   a.finish();
-  if (dataset.empty()) throw UsageError("--dataset csv:FILE is required");
   if (!raw.empty()) check_out_folder("--raw", raw);
-  auto m = load_model(weights, "");
-  if (!m->info.features)
-    throw UsageError("the model " + m->info.arch + " takes images; permutation importance is for table models");
-  const data::Table t = load_table(m->info, dataset);
-  std::vector<int64_t> rows = split_rows(t, split);
-  if (max_rows && size_t(max_rows) < rows.size()) rows.resize(size_t(max_rows));
+  check_out_folder("--out", out);
+  const TableInput in = load_table_input(weights, dataset, split, max_rows, "permutation importance");
+  nn::Model* m = in.model.get();
+  const data::Table& t = in.table;
+  const std::vector<int64_t>& rows = in.rows;
   const xai::TableRows r = xai::table_rows(t, rows);
   if (isatty(fileno(stderr)))
     o.progress = [](int64_t done, int64_t total) {

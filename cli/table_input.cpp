@@ -70,4 +70,17 @@ data::Dataset table_split(const data::Table& t, const std::string& split) {
   return data::table_dataset(t, rows, t.source + " (" + (rows.size() == size_t(t.rows()) ? "all" : split) + ")");
 }
 
+TableInput load_table_input(const std::string& weights, const std::string& dataset, const std::string& split,
+                            long max_rows, const std::string& command) {
+  if (dataset.empty()) throw UsageError("--dataset csv:FILE is required");
+  TableInput in;
+  in.model = load_model(weights, "");
+  if (!in.model->info.features)
+    throw UsageError("the model " + in.model->info.arch + " takes images; " + command + " is for table models");
+  in.table = load_table(in.model->info, dataset);
+  in.rows = split_rows(in.table, split);
+  if (max_rows && size_t(max_rows) < in.rows.size()) in.rows.resize(size_t(max_rows));
+  return in;
+}
+
 }  // namespace gt::cli

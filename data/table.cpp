@@ -27,12 +27,6 @@ bool parse_number(const std::string& s, double& v) {
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
-std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 std::string count_text(int64_t n, const std::string& what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
 }
@@ -440,6 +434,12 @@ Dataset table_dataset(const Table& t, const std::vector<int64_t>& rows, const st
       d.targets.push_back(float((t.y[size_t(i)] - t.schema.target_mean) / t.schema.target_scale));
   }
   return d;
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
 }  // namespace gt::data

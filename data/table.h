@@ -47,6 +47,9 @@ struct TableSchema {
   static TableSchema from_json(const std::string& text, const std::string& where);
 };
 
+// "%.6g": a number as messages, conditions and tables print it.
+std::string number_text(double v);
+
 // True for the spellings of a missing value: "", NA, N/A, NaN, null, None, ? (any case).
 bool is_missing(const std::string& field);
 

@@ -91,8 +91,7 @@ AleResult ale(nn::Model& m, const TableRows& r, int64_t feature, const AleOption
       std::copy_n(r.x.begin() + n * W, W, z.begin() + (2 * n + e) * W);
       z[size_t((2 * n + e) * W + f.offset)] = (res.grid[idx[size_t(n)] - 1 + size_t(e)] - f.mean) / f.scale;
     }
-  DType dtype = DType::f32;
-  for (auto& [name, p] : m.named_parameters()) dtype = p->dtype();
+  const DType dtype = model_dtype(m);
   std::vector<double> p;
   {
     NoGradGuard no_grad;

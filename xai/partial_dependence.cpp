@@ -2,19 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 
 namespace gt::xai {
 namespace {
-
-std::string number_text(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.6g", v);
-  return b;
-}
 
 // Feature j's grid: its categories, or from its values in the rows.
 PdpAxis make_axis(const TableRows& r, int64_t j, const PdpOptions& o) {
@@ -40,7 +33,7 @@ PdpAxis make_axis(const TableRows& r, int64_t j, const PdpOptions& o) {
     for (int g = 0; g < o.grid; ++g)  // numpy's linspace: lo + g * step, the last point exactly hi
       a.values.push_back(g == o.grid - 1 ? hi : lo + double(g) * ((hi - lo) / double(o.grid - 1)));
   }
-  for (double x : a.values) a.labels.push_back(number_text(x));
+  for (double x : a.values) a.labels.push_back(data::number_text(x));
   return a;
 }
 
@@ -81,8 +74,7 @@ PdpResult partial_dependence(nn::Model& m, const TableRows& r, const std::vector
   else
     for (size_t k = binary ? 1 : 0; k < s.classes.size(); ++k) res.outputs.push_back("p(" + s.classes[k] + ")");
   const int64_t N = r.rows(), W = s.width(), K = int64_t(res.outputs.size());
-  DType dtype = DType::f32;
-  for (auto& [name, p] : m.named_parameters()) dtype = p->dtype();
+  const DType dtype = model_dtype(m);
   res.average.assign(size_t(K) * G, 0.0);
   if (o.ice) res.individual.assign(size_t(K * N) * G, 0.0);
   std::vector<double> x = r.x;

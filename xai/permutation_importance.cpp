@@ -11,6 +11,12 @@
 
 namespace gt::xai {
 
+DType model_dtype(nn::Model& m) {
+  DType dtype = DType::f32;
+  for (auto& [name, p] : m.named_parameters()) dtype = p->dtype();
+  return dtype;
+}
+
 TableRows table_rows(const data::Table& t, const std::vector<int64_t>& idx) {
   TableRows r;
   r.schema = &t.schema;
@@ -30,8 +36,7 @@ TableRows table_rows(const data::Table& t, const std::vector<int64_t>& idx) {
 double table_score(nn::Model& m, const TableRows& r, const std::vector<double>& x, int64_t batch) {
   const data::TableSchema& s = *r.schema;
   const int64_t N = r.rows(), W = s.width();
-  DType dtype = DType::f32;
-  for (auto& [name, p] : m.named_parameters()) dtype = p->dtype();
+  const DType dtype = model_dtype(m);
   NoGradGuard no_grad;
   double hits = 0, ss_res = 0;
   for (int64_t start = 0; start < N; start += batch) {

@@ -26,6 +26,9 @@ struct TableRows {
   std::vector<double> y;        // regress
   int64_t rows() const { return schema && schema->width() ? int64_t(x.size()) / schema->width() : 0; }
 };
+// The dtype of the model's parameters: table rows are made in it (float64 models give exact numbers).
+DType model_dtype(nn::Model& m);
+
 // The rows `idx` of a table (all of them when idx is empty).
 TableRows table_rows(const data::Table& t, const std::vector<int64_t>& idx);
 

@@ -25,8 +25,7 @@ TableAttribution table_attribution(nn::Model& m, const data::TableSchema& s, con
                                    const IgOptions& ig) {
   const int64_t W = s.width();
   if (int64_t(x.size()) != W) throw InvalidArgument("table attribution: the row has the wrong width");
-  DType dtype = DType::f32;
-  for (auto& [name, p] : m.named_parameters()) dtype = p->dtype();
+  const DType dtype = model_dtype(m);
   // F: the logits, or a regression's output in the target's units (y = out * scale + mean)
   const bool regress = s.task == "regress";
   const Model f = [&](const Tensor& in) {

@@ -12,6 +12,7 @@
 #include "data/table.h"
 #include "nn/model.h"
 #include "xai/integrated_gradients.h"
+#include "xai/permutation_importance.h"
 
 namespace gt::xai {
 

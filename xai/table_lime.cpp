@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -10,12 +9,6 @@
 
 namespace gt::xai {
 namespace {
-
-std::string number_text(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.6g", v);
-  return b;
-}
 
 // A value of bin b of numeric feature f: normal(mean, std) truncated to [lo, hi], by rejection.
 double draw_in_bin(const LimeSampler::Feature& f, int b, std::mt19937_64& rng) {
@@ -32,8 +25,7 @@ double draw_in_bin(const LimeSampler::Feature& f, int b, std::mt19937_64& rng) {
 std::vector<double> values_outputs(nn::Model& m, const data::TableSchema& s,
                                    const std::vector<std::vector<double>>& rows, int64_t& K) {
   const int64_t W = s.width();
-  DType dtype = DType::f32;
-  for (auto& [name, p] : m.named_parameters()) dtype = p->dtype();
+  const DType dtype = model_dtype(m);
   std::vector<double> f;
   NoGradGuard no_grad;
   for (size_t r0 = 0; r0 < rows.size(); r0 += 4096) {
@@ -64,9 +56,9 @@ std::string feature_condition(const data::TableSchema& s, const LimeSampler& bin
   if (c.categorical) return c.name + " = " + (v >= 0 ? c.categories[size_t(v)] : std::string("other"));
   const auto& q = bins.features[j].cuts;
   const int b = bins.bin(j, v);
-  return b == 0   ? c.name + " <= " + number_text(q[0])
-         : b == 3 ? c.name + " > " + number_text(q[2])
-                  : number_text(q[size_t(b - 1)]) + " < " + c.name + " <= " + number_text(q[size_t(b)]);
+  return b == 0   ? c.name + " <= " + data::number_text(q[0])
+         : b == 3 ? c.name + " > " + data::number_text(q[2])
+                  : data::number_text(q[size_t(b - 1)]) + " < " + c.name + " <= " + data::number_text(q[size_t(b)]);
 }
 
 int LimeSampler::bin(size_t j, double v) const {

@@ -11,8 +11,7 @@ std::vector<double> table_coalition_values(nn::Model& m, const data::TableSchema
                                            const TableRows& background, int64_t target, const Coalitions& zs) {
   const int64_t W = s.width(), B = background.rows();
   if (B < 1) throw InvalidArgument("kernelshap: the background has no rows");
-  DType dtype = DType::f32;
-  for (auto& [name, p] : m.named_parameters()) dtype = p->dtype();
+  const DType dtype = model_dtype(m);
   const int64_t per_pass = std::max<int64_t>(1, 65536 / B);  // coalitions per forward pass
   std::vector<double> v;
   NoGradGuard no_grad;
