@@ -96,6 +96,9 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
               {"permutation-importance", "--weights", dir / "p.h5", "--dataset", penguins, "--out", dir / "pi.png"},
               printed) == 0);
   for (const char* png : {"pi.png", "pdp.png", "ale.png"}) CHECK(load_image(dir / png).width >= 640);
+  REQUIRE(test::run_cli({"anchors", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0"}, printed) == 0);
+  CHECK_THAT(printed, Contains("THEN Adelie"));
+  CHECK_THAT(printed, Contains("coverage"));
   CHECK(test::run_cli({"saliency", "--weights", dir / "p.h5"}, printed) == 2);
   CHECK_THAT(printed, Contains("a table model: --dataset csv:FILE --row K or --csv-row"));
   CHECK(test::run_cli({"eval", "--weights", dir / "p.h5", "--dataset", "csv:" + kTables + "adult.csv"}, printed) == 1);
