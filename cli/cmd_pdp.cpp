@@ -27,8 +27,8 @@ const char* kHelp =
     "  --grid N         grid points of a numeric feature (default 100)\n"
     "  --split S        test (default), val, train or all\n"
     "  --rows N         at most N rows, the first of the split (default: all)\n"
-    "  --out FILE.png   the PD curve over 50 rows' ICE curves and a rug of the values (default pdp.png;\n"
-    "                   a pair: the table only)\n"
+    "  --out FILE.png   the PD curve over 50 rows' ICE curves and a rug of the values, or for a pair a\n"
+    "                   heat map (default pdp.png)\n"
     "  --raw FILE.h5    write average [outputs, grid] and individual [outputs, rows, grid] (ICE), and\n"
     "                   grid_0 (grid_1) for a numeric axis; attributes features, outputs\n" GT_FLAG_THREADS
         GT_FLAG_PRECISION;
@@ -105,7 +105,13 @@ int run_pdp(int argc, char** argv) {
     for (size_t k = 0; k < r.outputs.size(); ++k) std::printf(" %12.6g", r.average[k * G + g]);
     std::printf("\n");
   }
-  if (r.axes.size() == 1) {  // the first output's PD over up to 50 rows' ICE curves; the rows' values as a rug
+  if (r.axes.size() == 2) {  // the first output's PD over the product grid
+    viz::write_png(
+        out, viz::heat_chart(std::vector<double>(r.average.begin(), r.average.begin() + long(G)), r.axes[0].labels,
+                             r.axes[1].labels, "partial dependence, " + m->info.arch + " on " + t.source, f1, f2,
+                             r.outputs[0]));
+    std::printf("wrote %s\n", out.c_str());
+  } else {  // the first output's PD over up to 50 rows' ICE curves; the rows' values as a rug
     std::vector<viz::Curve> curves;
     for (size_t n = 0; n < std::min<size_t>(rows.size(), 50); ++n)
       curves.push_back(

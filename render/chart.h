@@ -29,4 +29,10 @@ Image line_chart(const std::vector<double>& x, const std::vector<std::string>& l
                  const std::vector<double>& rug, const std::string& title, const std::string& x_name,
                  const std::string& y_name);
 
+// A grid of values (rows: the first axis, columns: the second) as coloured cells, with the two axes'
+// first and last labels and the colour scale's ends: a 2-D partial dependence.
+Image heat_chart(const std::vector<double>& values, const std::vector<std::string>& rows,
+                 const std::vector<std::string>& columns, const std::string& title, const std::string& row_name,
+                 const std::string& column_name, const std::string& value_name);
+
 }  // namespace gt::viz

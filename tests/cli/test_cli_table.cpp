@@ -127,7 +127,10 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
   REQUIRE(test::run_cli(
               {"permutation-importance", "--weights", dir / "p.h5", "--dataset", penguins, "--out", dir / "pi.png"},
               printed) == 0);
-  for (const char* png : {"pi.png", "pdp.png", "ale.png"}) CHECK(load_image(dir / png).width >= 640);
+  REQUIRE(test::run_cli({"pdp", "--weights", dir / "p.h5", "--dataset", penguins, "--feature", "bill_length_mm",
+                         "--feature2", "island", "--out", dir / "pdp2.png"},
+                        printed) == 0);  // a pair: the heat map
+  for (const char* png : {"pi.png", "pdp.png", "ale.png", "pdp2.png"}) CHECK(load_image(dir / png).width >= 400);
   REQUIRE(test::run_cli({"anchors", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0"}, printed) == 0);
   CHECK_THAT(printed, Contains("THEN Adelie"));
   CHECK_THAT(printed, Contains("coverage"));
