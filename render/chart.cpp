@@ -109,8 +109,8 @@ Image heat_chart(const std::vector<double>& values, const std::vector<std::strin
                  const std::vector<std::string>& columns, const std::string& title, const std::string& row_name,
                  const std::string& column_name, const std::string& value_name) {
   const int R = int(rows.size()), C = int(columns.size());
-  const int cell = std::max(6, 360 / std::max(R, C)), left = 140, top = 44;
-  Image img = blank(left + cell * C + 40, top + cell * R + 80);
+  const int cw = std::max(4, 360 / C), ch = std::max(4, 360 / R), left = 140, top = 44;  // cells
+  Image img = blank(std::max(480, left + cw * C + 40), top + ch * R + 80);
   draw_text(img, 10, 10, cut(title, size_t(img.width - 20) / (2 * kChar)), kBlack, 2);
   const auto [lo_it, hi_it] = std::minmax_element(values.begin(), values.end());
   const double lo = *lo_it, hi = *hi_it > *lo_it ? *hi_it : *lo_it + 1;
@@ -120,15 +120,15 @@ Image heat_chart(const std::vector<double>& values, const std::vector<std::strin
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) {
       const uint8_t* p = &colours.rgb[size_t(r * C + c) * 3];
-      fill_rect(img, left + c * cell, top + r * cell, cell, cell, {p[0], p[1], p[2]});
+      fill_rect(img, left + c * cw, top + r * ch, cw, ch, {p[0], p[1], p[2]});
     }
   for (int r = 0; r < R; r += std::max(1, R / 8))
-    draw_text(img, 10, top + r * cell + cell / 2 - 3, cut(rows[size_t(r)], 20), kGrey);
-  draw_text(img, left, top + R * cell + 6, cut(columns.front(), 16), kGrey);
-  draw_text(img, left + C * cell - kChar * int(cut(columns.back(), 16).size()), top + R * cell + 6,
-            cut(columns.back(), 16), kGrey);
-  draw_text(img, left, top + R * cell + 22, column_name + " (across), " + row_name + " (down)", kBlack);
-  draw_text(img, left, top + R * cell + 38, value_name + ": " + number(lo) + " (dark) to " + number(hi) + " (bright)",
+    draw_text(img, 10, top + r * ch + ch / 2 - 3, cut(rows[size_t(r)], 20), kGrey);
+  for (int c = 0; c < C; c += std::max(1, C / 4))
+    draw_text(img, left + c * cw, top + R * ch + 6,
+              cut(columns[size_t(c)], size_t(std::max(3, cw * std::max(1, C / 4) / kChar - 1))), kGrey);
+  draw_text(img, left, top + R * ch + 22, column_name + " (across), " + row_name + " (down)", kBlack);
+  draw_text(img, left, top + R * ch + 38, value_name + ": " + number(lo) + " (dark) to " + number(hi) + " (bright)",
             kBlack);
   return img;
 }
