@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Keeps docs/walkthrough.md honest: runs every command of its ```console blocks ("$ " lines, in a
-# scratch folder holding the course photo and the MobileNet file) and checks that the output shown
-# under each command appears in what the command printed, in order, numbers within 1% (lines shown
-# as "..." stand for lines left out). Skips (77) without ../shared/data.
+# Keeps docs/walkthrough.md (and docs/walkthrough_tables.md) honest: runs every command of its
+# ```console blocks ("$ " lines, in a scratch folder holding the course photo, the MobileNet file and
+# UCI Adult) and checks that the output shown under each command appears in what the command
+# printed, in order, numbers within 1% (lines shown as "..." stand for lines left out). Skips (77)
+# without ../shared/data.
 #   tests/cli/walkthrough.sh BIN_DIR [DOC]             BIN_DIR holds the gradtrace binary
 #   tests/cli/walkthrough.sh BIN_DIR DOC --images DIR  also copy the PNGs the page shows into DIR
 set -euo pipefail
@@ -15,6 +16,7 @@ data="$root/../shared/data"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 ln -s "$data/images/chelsea.png" "$work/chelsea.png"
 ln -s "$data/weights/mobilenet_v1_0.25_224.tflite" "$work/mobilenet_v1_0.25_224.tflite"
+ln -s "$data/tables/adult.csv" "$work/adult.csv"  # docs/walkthrough_tables.md
 
 # The page as numbered command and expectation files: cmd.N and want.N.
 awk -v dir="$work" '
