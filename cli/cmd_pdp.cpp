@@ -25,6 +25,7 @@ const char* kHelp =
     "  --dataset csv:FILE  the rows (the training file: its test rows, see --split)\n"
     "  --feature NAME   the feature; --feature2 NAME a second one (2-D partial dependence)\n"
     "  --grid N         grid points of a numeric feature (default 100)\n"
+    "  --centered       centred ICE: every curve (and the PD) minus its value at the first grid point\n"
     "  --split S        test (default), val, train or all\n"
     "  --rows N         at most N rows, the first of the split (default: all)\n"
     "  --out FILE.png   the PD curve over 50 rows' ICE curves and a rug of the values, or for a pair a\n"
@@ -64,7 +65,7 @@ int64_t feature_index(const data::TableSchema& s, const std::string& name) {
 }  // namespace
 
 int run_pdp(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--help"});
+  Args a(argc, argv, 2, {"--help", "--centered"});
   if (a.flag("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -75,6 +76,7 @@ int run_pdp(int argc, char** argv) {
   const long max_rows = a.get_int("--rows", 0, 0, 1L << 40);
   xai::PdpOptions o;
   o.grid = int(a.get_int("--grid", 100, 2, 100000));
+  o.centered = a.flag("--centered");
   apply_threads(a);
   apply_precision(a);
   a.finish();

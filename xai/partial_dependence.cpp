@@ -98,6 +98,12 @@ PdpResult partial_dependence(nn::Model& m, const TableRows& r, const std::vector
         if (o.ice) res.individual[(size_t(k * N + n)) * G + g] = f;
       }
   }
+  if (o.centered && res.axes.size() == 1) {  // PD(v) - PD(v_0) is the mean of the centred ICE curves
+    for (size_t c = 0; c < res.individual.size() / G; ++c)
+      for (size_t g = G; g-- > 0;) res.individual[c * G + g] -= res.individual[c * G];
+    for (size_t k = 0; k < res.outputs.size(); ++k)
+      for (size_t g = G; g-- > 0;) res.average[k * G + g] -= res.average[k * G];
+  }
   return res;
 }
 

@@ -19,6 +19,7 @@ struct PdpOptions {
   int grid = 100;               // sklearn's grid_resolution
   double lo = 0.05, hi = 0.95;  // the percentiles that bound a numeric grid
   bool ice = true;              // keep each row's curve
+  bool centered = false;        // c-ICE (Goldstein et al.): each curve minus its value at the first grid point
 };
 
 struct PdpAxis {

@@ -260,3 +260,17 @@ TEST_CASE("table LIME is lime.lime_tabular given its samples: quartile bins, Euc
     CHECK(own.conditions[2].rfind("color = ", 0) == 0);
   }
 }
+
+TEST_CASE("centred ICE: each curve and the PD minus their value at the first grid point") {
+  Fixture f = load("class");
+  const xai::TableRows rows = xai::table_rows(f.table, {});
+  xai::PdpOptions o;
+  o.grid = 10;
+  const xai::PdpResult plain = xai::partial_dependence(*f.model, rows, {0}, o);
+  o.centered = true;
+  const xai::PdpResult c = xai::partial_dependence(*f.model, rows, {0}, o);
+  const size_t G = plain.axes[0].size();
+  for (size_t i = 0; i < c.individual.size(); ++i)
+    CHECK(c.individual[i] == Approx(plain.individual[i] - plain.individual[i / G * G]).margin(1e-15));
+  for (size_t g = 0; g < G; ++g) CHECK(c.average[g] == Approx(plain.average[g] - plain.average[0]).margin(1e-15));
+}
