@@ -175,6 +175,10 @@ bool fit_column(const Csv& c, size_t j, const std::vector<int64_t>& rows, const 
     for (const auto& [k, n] : freq) seen.insert(k);
     if (seen.empty()) seen = present;  // no training row has a value: the categories of the others
     col.categories = sorted_values(seen);
+    if (col.categories.size() > 100 && 2 * col.categories.size() > train.size())  // one-hot of an identifier
+      note(col.name + ": " + std::to_string(col.categories.size()) + " distinct values in " +
+           count_text(int64_t(train.size()), "training row") + " (an identifier? --drop " + col.name +
+           " leaves it out)");
     int64_t best = -1;
     for (size_t k = 0; k < col.categories.size(); ++k)
       if (freq[col.categories[k]] > best) best = freq[col.categories[k]], col.fill_category = int64_t(k);

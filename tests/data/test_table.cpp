@@ -174,6 +174,18 @@ TEST_CASE("table: bad columns and targets are one error that names the file, lin
   CHECK(table_of(csv + "seven,a\n", c).schema.features[0].categorical);
 }
 
+TEST_CASE("table: a column of mostly distinct text (an identifier) is noted with a hint to drop it", "[csv]") {
+  std::string csv = "id,x,y\n";
+  for (int i = 0; i < 400; ++i)
+    csv += "p" + std::to_string(i) + "," + std::to_string(i % 7) + "," + (i % 2 ? "a" : "b") + "\n";
+  data::TableOptions o;
+  o.target = "y";
+  std::vector<std::string> notes;
+  table_of(csv, o, &notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] == "id: 280 distinct values in 280 training rows (an identifier? --drop id leaves it out)");
+}
+
 TEST_CASE("table: the split is stratified and fixed by the seed", "[csv]") {
   std::string csv = "x,y\n";
   for (int i = 0; i < 100; ++i) csv += std::to_string(i * 0.5) + "," + (i < 80 ? "a" : "b") + "\n";
