@@ -42,7 +42,7 @@ struct Space {
   size_t F = 0;
   std::vector<std::vector<int64_t>> holds;  // per feature: training rows satisfying its predicate
   std::vector<std::vector<uint8_t>> sat;    // per training row, per feature
-  int64_t evaluations = 0;
+  int64_t evaluations = 0;                  // samples the search has asked the model about
 
   Space(nn::Model& m, const data::TableSchema& s, const TableRows& train, const std::vector<double>& x, int64_t cls)
       : m(m), s(s), train(train), x(x), cls(cls) {
@@ -61,7 +61,7 @@ struct Space {
     for (const auto& row : sat) c += std::all_of(a.begin(), a.end(), [&](size_t j) { return row[j] != 0; });
     return double(c) / double(sat.size());
   }
-  // How many of n samples of D(z | A) the model gives class cls.
+  // How many of n samples of D(z | A) the model gives class cls (not counted in evaluations).
   int64_t hits(const std::vector<size_t>& a, int n, std::mt19937_64& rng) {
     std::vector<std::vector<double>> rows(static_cast<size_t>(n));
     std::uniform_int_distribution<int64_t> any(0, train.rows() - 1);
@@ -80,46 +80,53 @@ struct Space {
       const auto row = p.begin() + long(size_t(i) * size_t(K));
       c += std::max_element(row, row + K) - row == cls;
     }
-    evaluations += n;
     return c;
+  }
+  // The precision of A on n fresh samples drawn from their own seed.
+  double precision(const std::vector<size_t>& a, int n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    return double(hits(a, n, rng)) / double(n);
   }
 };
 
 struct Arm {
   std::vector<size_t> a;
+  double coverage = 0;  // of the training rows, computed once
   int64_t n = 0, pos = 0;
   double mean() const { return n ? double(pos) / double(n) : 0.0; }
+  // `batch` more samples of the search.
+  void pull(Space& sp, int batch, std::mt19937_64& rng) {
+    pos += sp.hits(a, batch, rng);
+    n += batch;
+    sp.evaluations += batch;
+  }
 };
 
 // KL-LUCB: the indices of the `top` arms of highest precision, to tolerance epsilon.
 std::vector<size_t> kl_lucb(Space& sp, std::vector<Arm>& arms, size_t top, const AnchorOptions& o,
                             std::mt19937_64& rng) {
-  const auto pull = [&](Arm& arm) {
-    arm.pos += sp.hits(arm.a, o.batch, rng);
-    arm.n += o.batch;
-  };
   for (Arm& arm : arms)
-    if (arm.n == 0) pull(arm);
+    if (arm.n == 0) arm.pull(sp, o.batch, rng);
   std::vector<size_t> order(arms.size());
+  std::vector<double> ub(arms.size()), lb(arms.size());
   for (int64_t t = 1;; ++t) {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](size_t i, size_t j) { return arms[i].mean() > arms[j].mean(); });
     if (arms.size() <= top || t > 1000) break;
     const double beta = lucb_beta(arms.size(), t, o.delta);
+    for (size_t i = 0; i < arms.size(); ++i) {
+      ub[i] = kl_upper(arms[i].mean(), beta / double(arms[i].n));
+      lb[i] = kl_lower(arms[i].mean(), beta / double(arms[i].n));
+    }
+    // the least certain of the top arms and the most promising of the rest
     size_t ut = order[top], lt = order[0];
     for (size_t i = top; i < order.size(); ++i)
-      if (kl_upper(arms[order[i]].mean(), beta / double(arms[order[i]].n)) >
-          kl_upper(arms[ut].mean(), beta / double(arms[ut].n)))
-        ut = order[i];
+      if (ub[order[i]] > ub[ut]) ut = order[i];
     for (size_t i = 0; i < top; ++i)
-      if (kl_lower(arms[order[i]].mean(), beta / double(arms[order[i]].n)) <
-          kl_lower(arms[lt].mean(), beta / double(arms[lt].n)))
-        lt = order[i];
-    if (kl_upper(arms[ut].mean(), beta / double(arms[ut].n)) - kl_lower(arms[lt].mean(), beta / double(arms[lt].n)) <=
-        o.epsilon)
-      break;
-    pull(arms[ut]);
-    pull(arms[lt]);
+      if (lb[order[i]] < lb[lt]) lt = order[i];
+    if (ub[ut] - lb[lt] <= o.epsilon) break;
+    arms[ut].pull(sp, o.batch, rng);
+    arms[lt].pull(sp, o.batch, rng);
   }
   order.resize(std::min(top, order.size()));
   return order;
@@ -134,8 +141,7 @@ bool confirm(Space& sp, Arm& arm, const AnchorOptions& o, std::mt19937_64& rng) 
     const bool above_unsure = mean >= o.threshold && kl_lower(mean, level) < o.threshold - o.epsilon;
     const bool below_unsure = mean < o.threshold && kl_upper(mean, level) >= o.threshold + o.epsilon;
     if (!above_unsure && !below_unsure) break;
-    arm.pos += sp.hits(arm.a, o.batch, rng);
-    arm.n += o.batch;
+    arm.pull(sp, o.batch, rng);
   }
   return arm.mean() >= o.threshold && kl_lower(arm.mean(), beta / double(arm.n)) > o.threshold - o.epsilon;
 }
@@ -145,9 +151,7 @@ bool confirm(Space& sp, Arm& arm, const AnchorOptions& o, std::mt19937_64& rng) 
 double anchor_precision(nn::Model& m, const data::TableSchema& s, const TableRows& training,
                         const std::vector<double>& x, int64_t cls, const std::vector<size_t>& features, int n,
                         uint64_t seed) {
-  Space sp(m, s, training, x, cls);
-  std::mt19937_64 rng(seed);
-  return double(sp.hits(features, n, rng)) / double(n);
+  return Space(m, s, training, x, cls).precision(features, n, seed);
 }
 
 Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& training, const std::vector<double>& x,
@@ -169,18 +173,20 @@ Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& trainin
         c.push_back(j);
         std::vector<size_t> sorted = c;
         std::sort(sorted.begin(), sorted.end());
-        if (seen.insert(sorted).second && sp.coverage(c) > 0) arms.push_back({c});
+        if (!seen.insert(sorted).second) continue;
+        const double coverage = sp.coverage(c);
+        if (coverage > 0) arms.push_back({c, coverage});
       }
     if (arms.empty()) break;
     const std::vector<size_t> top = kl_lucb(sp, arms, size_t(o.beam), o, rng);
     const Arm* found = nullptr;
     for (size_t i : top) {
       if (arms[i].mean() > best.mean() || best.a.empty()) best = arms[i];
-      if (confirm(sp, arms[i], o, rng) && (!found || sp.coverage(arms[i].a) > sp.coverage(found->a))) found = &arms[i];
+      if (confirm(sp, arms[i], o, rng) && (!found || arms[i].coverage > found->coverage)) found = &arms[i];
     }
     // the candidate's precision on fresh samples, held to its lower confidence bound
-    if (found && kl_lower(anchor_precision(m, s, training, x, cls, found->a, o.verify, o.seed + size),
-                          std::log(1 / o.delta) / double(o.verify)) >= o.threshold) {
+    if (found && kl_lower(sp.precision(found->a, o.verify, o.seed + size), std::log(1 / o.delta) / double(o.verify)) >=
+                     o.threshold) {
       best = *found;
       r.reached = true;
       break;
@@ -190,8 +196,8 @@ Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& trainin
   }
   r.features = best.a;
   for (size_t j : best.a) r.predicates.push_back(feature_condition(s, sp.bins, j, x[j]));
-  r.precision = anchor_precision(m, s, training, x, cls, best.a, o.verify, o.seed + 1000);
-  r.coverage = sp.coverage(best.a);
+  r.precision = sp.precision(best.a, o.verify, o.seed + 1000);
+  r.coverage = sp.coverage(best.a);  // (best may be the empty anchor: coverage 1)
   r.samples = sp.evaluations;
   return r;
 }
