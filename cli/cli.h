@@ -136,6 +136,8 @@ RowFlags row_flags(Args& a);
 void check_input_kind(const nn::ModelInfo& info, const std::string& image, const RowFlags& rf);
 // The row the flags name, encoded by the model's schema; a category unseen in training is a warning.
 data::TableRow load_row(const nn::ModelInfo& info, const RowFlags& rf);
+// A table classifier's class probabilities for the row (no tape).
+std::vector<double> row_probabilities(nn::Model& m, const data::TableRow& row);
 // The schema a table model carries (data/table.h).
 data::TableSchema table_schema(const nn::ModelInfo& info);
 // --split test|val|train|all (default test), and the table --dataset csv:FILE names read with the

@@ -2,8 +2,6 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "autodiff/ops.h"
-#include "autodiff/tape.h"
 #include "cli/cli.h"
 #include "xai/anchors.h"
 
@@ -50,11 +48,7 @@ int run_anchors(int argc, char** argv) {
   const data::TableRow row = load_row(m->info, rf);
   const data::Table t = load_table(m->info, rf.dataset);
   const xai::TableRows train = xai::table_rows(t, split_rows(t, t.train.empty() ? "all" : "train"));
-  std::vector<double> p;
-  {
-    NoGradGuard no_grad;
-    p = ops::softmax((*m)(Tensor::from_vector({1, s.width()}, row.x, precision()))).to_vector_f64();
-  }
+  const std::vector<double> p = row_probabilities(*m, row);
   const int64_t cls = std::max_element(p.begin(), p.end()) - p.begin();
   const xai::Anchor r = xai::anchor(*m, s, train, row.values, cls, o);
   std::string rule;

@@ -7,8 +7,6 @@
 #include <numeric>
 #include <random>
 
-#include "autodiff/ops.h"
-#include "autodiff/tape.h"
 #include "cli/cli.h"
 #include "io/hdf5.h"
 #include "render/chart.h"
@@ -178,9 +176,7 @@ int run_table_explain(int argc, char** argv) {
   int64_t target = 0;
   double p = 0;
   if (s.task == "classify") {
-    NoGradGuard no_grad;
-    const std::vector<double> probs =
-        ops::softmax((*m)(Tensor::from_vector({1, s.width()}, row.x, precision()))).to_vector_f64();
+    const std::vector<double> probs = row_probabilities(*m, row);
     const int64_t top1 = std::max_element(probs.begin(), probs.end()) - probs.begin();
     target = resolve_target(target_s, m->info, top1, false).index;
     p = probs[size_t(target)];

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <numeric>
 
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
 #include "cli/cli.h"
 
 namespace gt::cli {
@@ -23,6 +25,11 @@ void check_input_kind(const nn::ModelInfo& info, const std::string& image, const
   if (info.features && !rf.given()) throw UsageError("the model " + info.arch + " takes a row: --row K or --csv-row");
   if (!info.features && rf.given())
     throw UsageError("--row and --csv-row go with a table model; " + info.arch + " takes --image");
+}
+
+std::vector<double> row_probabilities(nn::Model& m, const data::TableRow& row) {
+  NoGradGuard no_grad;
+  return ops::softmax(m(Tensor::from_vector({1, int64_t(row.x.size())}, row.x, precision()))).to_vector_f64();
 }
 
 data::TableSchema table_schema(const nn::ModelInfo& info) {
