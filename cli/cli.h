@@ -10,6 +10,7 @@
 #include "render/viz.h"
 #include "xai/inspect.h"
 #include "xai/method.h"
+#include "xai/rule_list.h"
 #include "xai/subject.h"
 
 namespace gt::cli {
@@ -77,6 +78,11 @@ int run_permutation_importance(int argc, char** argv);
 int run_pdp(int argc, char** argv);
 int run_ale(int argc, char** argv);
 int run_anchors(int argc, char** argv);
+int run_rules(int argc, char** argv);
+// A rule list (cli/cmd_rules.cpp) as printed, one rule a line ("  IF ... THEN p(>50K) = 0.45 (support
+// 8,110)"), and drawn.
+std::string rule_list_text(const xai::RuleList& l, const std::vector<std::string>& classes);
+Image rule_list_chart(const xai::RuleList& l, const std::vector<std::string>& classes, const std::string& title);
 // saliency, gradxinput and ig given --row or --csv-row: a table model's row (cli/cmd_table_explain.cpp).
 bool is_table_explain(int argc, char** argv);
 int run_table_explain(int argc, char** argv);

@@ -37,6 +37,7 @@ const char* kUsageTail =
     "  pdp       partial dependence and ICE curves of one feature or a pair\n"
     "  ale       accumulated local effects of a numeric feature\n"
     "  anchors   the rule on a row's own values that keeps the model's answer (precision, coverage)\n"
+    "  rules     a Bayesian rule list (SBRL) of a table, or of a table model as its global surrogate\n"
     "  saliency, gradxinput, ig, kernelshap with --row K or --csv-row: a row's attribution per feature\n"
     "\n"
     "  convert   a weights file (.tflite or Keras .h5) to gradtrace's HDF5 format\n"
@@ -85,6 +86,7 @@ int gt::cli::main(int argc, char** argv) {
     if (cmd == "pdp") return gt::cli::run_pdp(argc, argv);
     if (cmd == "ale") return gt::cli::run_ale(argc, argv);
     if (cmd == "anchors") return gt::cli::run_anchors(argc, argv);
+    if (cmd == "rules") return gt::cli::run_rules(argc, argv);
     if (cmd == "inspect") return gt::cli::run_inspect(argc, argv);
     if (cmd == "gradcheck") return gt::cli::run_gradcheck(argc, argv);
     if (cmd == "graph") return gt::cli::run_graph(argc, argv);

@@ -67,6 +67,32 @@ Image bar_chart(const std::vector<Bar>& bars, const std::string& title, const st
   return img;
 }
 
+Image rule_chart(const std::vector<RuleRow>& rules, const std::string& title, const std::string& axis) {
+  size_t longest = 20;
+  for (const RuleRow& r : rules) longest = std::max(longest, std::min<size_t>(r.text.size(), 90));
+  const int row = 20, text_w = int(longest) * kChar + 20, plot_w = 240, note_w = 34 * kChar, top = 44;
+  Image img = blank(std::max(480, text_w + plot_w + note_w + 30), top + row * int(rules.size()) + 40);
+  draw_text(img, 10, 10, cut(title, size_t(img.width - 20) / (2 * kChar)), kBlack, 2);
+  const int x0 = text_w + 10;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const int y = top + row * int(i);
+    if (i % 2 == 0) fill_rect(img, 4, y, img.width - 8, row, Rgb{242, 242, 242});  // banded rows
+    draw_text(img, 10, y + 7, cut(rules[i].text, 90), kBlack);
+    const double p = std::clamp(rules[i].p, 0.0, 1.0);
+    fill_rect(img, x0, y + 3, std::max(1, int(std::lround(p * plot_w))), row - 6, kPositive);
+    char p2[16];
+    std::snprintf(p2, sizeof p2, "%.2f", rules[i].p);
+    draw_text(img, x0 + plot_w + 8, y + 7, p2 + ("  " + cut(rules[i].note, 30)), kGrey);
+  }
+  const int bottom = top + row * int(rules.size());
+  line(img, x0, top - 4, x0, bottom, kBlack, 1);
+  line(img, x0 + plot_w, top - 4, x0 + plot_w, bottom, kGrey, 1);
+  draw_text(img, x0, bottom + 8, "0", kGrey);
+  draw_text(img, x0 + plot_w - kChar, bottom + 8, "1", kGrey);
+  draw_text(img, x0 + plot_w / 2 - kChar * int(axis.size()) / 2, bottom + 22, axis, kBlack);
+  return img;
+}
+
 Image line_chart(const std::vector<double>& xs, const std::vector<std::string>& labels,
                  const std::vector<Curve>& curves, const std::vector<double>& rug, const std::string& title,
                  const std::string& x_name, const std::string& y_name) {

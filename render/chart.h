@@ -1,6 +1,7 @@
 // Charts of the table methods, drawn with render/viz's canvas, rectangles and 5x7 font:
 //   bar_chart   one horizontal bar per name (largest |value| first), signed values around a zero
 //               line, optional error bars (permutation importance's std); a row's attributions
+//   rule_chart  a rule list, rule by rule, each with a bar of its class probability
 //   line_chart  curves over a numeric or categorical axis: PD with its ICE curves in light grey and
 //               a rug of the rows' values along the axis, or ALE
 #pragma once
@@ -17,6 +18,14 @@ struct Bar {
   std::string note;             // shown after the value ("age <= 28")
 };
 Image bar_chart(const std::vector<Bar>& bars, const std::string& title, const std::string& axis);
+
+// A rule list in its order: each rule's text, then a bar of its probability on a 0..1 axis and a note.
+struct RuleRow {
+  std::string text;  // "IF sex = Male AND age > 37"
+  double p = 0;
+  std::string note;  // ">50K, 8,110 rows"
+};
+Image rule_chart(const std::vector<RuleRow>& rules, const std::string& title, const std::string& axis);
 
 struct Curve {
   std::vector<double> y;

@@ -51,14 +51,17 @@ std::vector<double> values_outputs(nn::Model& m, const data::TableSchema& s,
   return f;
 }
 
+std::string bin_condition(const std::string& name, const std::vector<double>& cuts, int b) {
+  return b == 0 ? name + " <= " + data::number_text(cuts[0])
+         : size_t(b) == cuts.size()
+             ? name + " > " + data::number_text(cuts.back())
+             : data::number_text(cuts[size_t(b - 1)]) + " < " + name + " <= " + data::number_text(cuts[size_t(b)]);
+}
+
 std::string feature_condition(const data::TableSchema& s, const LimeSampler& bins, size_t j, double v) {
   const data::TableColumn& c = s.features[j];
   if (c.categorical) return c.name + " = " + (v >= 0 ? c.categories[size_t(v)] : std::string("other"));
-  const auto& q = bins.features[j].cuts;
-  const int b = bins.bin(j, v);
-  return b == 0   ? c.name + " <= " + data::number_text(q[0])
-         : b == 3 ? c.name + " > " + data::number_text(q[2])
-                  : data::number_text(q[size_t(b - 1)]) + " < " + c.name + " <= " + data::number_text(q[size_t(b)]);
+  return bin_condition(c.name, bins.features[j].cuts, bins.bin(j, v));
 }
 
 int LimeSampler::bin(size_t j, double v) const {

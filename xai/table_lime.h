@@ -30,6 +30,9 @@ struct LimeSampler {
   int bin(size_t j, double v) const;
 };
 LimeSampler lime_sampler(const TableRows& training);
+// Bin b (searchsorted(cuts, v)) of a numeric feature cut at `cuts`: "age <= 28", "28 < age <= 37",
+// "age > 47".
+std::string bin_condition(const std::string& name, const std::vector<double>& cuts, int b);
 // Feature j's predicate for value v: its quartile bin ("28 < age <= 37") or category ("sex = Male").
 std::string feature_condition(const data::TableSchema& s, const LimeSampler& bins, size_t j, double v);
 // The model's outputs for rows in values form, encoded here: [rows][K], probabilities (classify) or

@@ -69,6 +69,40 @@ static void check_anchors(nn::Model& model, const data::TableSchema& s) {
   WARN("anchors: " << reached << " of " << n << " held-out rows reached 0.95; mean coverage "
                    << (reached ? coverage / reached : 0.0));
 }
+// The number after `label` in the printed text ("accuracy 0.8229").
+static double number_after(const std::string& printed, const std::string& label) {
+  std::smatch m;
+  REQUIRE(std::regex_search(printed, m, std::regex(label + " ([0-9.]+)")));
+  return std::stod(m[1]);
+}
+
+// SBRL on Adult: a classifier of the data at >= 80% test accuracy with <= 12 rules, the same list
+// from the same seed; and a surrogate of the MLP `model` with fidelity >= 85%.
+static void check_rules(const std::string& model, const std::string& dir) {
+  const std::string adult = "csv:" + kTables + "adult.csv";
+  std::string printed, again;
+  REQUIRE(
+      test::run_cli({"rules", "--dataset", adult, "--target", "income", "--raw", dir + "r.h5", "--out", dir + "r.png"},
+                    printed) == 0);
+  INFO(printed);
+  CHECK(number_after(printed, "accuracy") >= 0.80);
+  const h5::File raw(dir + "r.h5", h5::File::Mode::read);
+  const int64_t rules = raw.read("p", DType::f64).dim(0) - 1;  // less the default rule
+  CHECK(rules >= 2);
+  CHECK(rules <= 12);
+  CHECK(load_image(dir + "r.png").height > 40 + 20 * rules);
+  REQUIRE(test::run_cli({"rules", "--dataset", adult, "--target", "income", "--out", dir + "r.png"}, again) == 0);
+  const auto list = [](const std::string& s) {
+    return s.substr(s.find("  IF "), s.find("accuracy") - s.find("  IF "));
+  };
+  CHECK(list(again) == list(printed));
+  REQUIRE(test::run_cli({"rules", "--weights", model, "--dataset", adult, "--out", dir + "r.png"}, printed) == 0);
+  CHECK(number_after(printed, "fidelity to mlp:") >= 0.85);
+  CHECK(test::run_cli({"rules", "--weights", model, "--dataset", adult, "--target", "income"}, printed) == 2);
+  CHECK(test::run_cli({"rules", "--weights", model, "--dataset", adult, "--test", "0.3"}, printed) == 2);
+  CHECK_THAT(printed, Contains("--test goes with --target"));
+}
+
 TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI Adult") {
   if (!have_tables()) return;
   TempDir dir;
@@ -151,6 +185,7 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
   CHECK(s.target == "income");
   CHECK(s.classes == m->info.class_names);
   check_anchors(*m, s);
+  check_rules(dir / "a.h5", dir / "");
 }
 
 TEST_CASE("table: linear regression is numpy's least squares (tests/fixtures/penguins_lstsq.h5)") {
