@@ -10,6 +10,7 @@
 #include "render/viz.h"
 #include "xai/inspect.h"
 #include "xai/method.h"
+#include "xai/partial_dependence.h"
 #include "xai/rule_list.h"
 #include "xai/subject.h"
 
@@ -79,6 +80,11 @@ int run_pdp(int argc, char** argv);
 int run_ale(int argc, char** argv);
 int run_anchors(int argc, char** argv);
 int run_rules(int argc, char** argv);
+// report --dataset csv:FILE: the table report (cli/cmd_table_report.cpp).
+int run_table_report(int argc, char** argv);
+// A 1-D partial dependence (cli/cmd_pdp.cpp): its first output over up to 50 rows' ICE curves, with
+// the rows' values as a rug.
+Image pdp_ice_chart(const xai::PdpResult& r, const xai::TableRows& tr, int64_t feature, const std::string& title);
 // A rule list (cli/cmd_rules.cpp) as printed, one rule a line ("  IF ... THEN p(>50K) = 0.45 (support
 // 8,110)"), and drawn.
 std::string rule_list_text(const xai::RuleList& l, const std::vector<std::string>& classes);

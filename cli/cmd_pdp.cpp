@@ -64,6 +64,22 @@ int64_t feature_index(const data::TableSchema& s, const std::string& name) {
 }
 }  // namespace
 
+Image pdp_ice_chart(const xai::PdpResult& r, const xai::TableRows& tr, int64_t feature, const std::string& title) {
+  // The first output's PD over up to 50 rows' ICE curves; the rows' values as a rug.
+  const size_t G = r.average.size() / r.outputs.size(), N = size_t(tr.rows());
+  std::vector<viz::Curve> curves;
+  for (size_t n = 0; n < std::min<size_t>(N, 50) && !r.individual.empty(); ++n)
+    curves.push_back({std::vector<double>(r.individual.begin() + long(n * G), r.individual.begin() + long((n + 1) * G)),
+                      {200, 200, 200},
+                      1});
+  curves.push_back({std::vector<double>(r.average.begin(), r.average.begin() + long(G)), {200, 40, 30}, 3});
+  std::vector<double> rug;
+  const size_t F = tr.schema->features.size();
+  if (!r.axes[0].categorical)
+    for (size_t n = 0; n < std::min<size_t>(N, 1000); ++n) rug.push_back(tr.values[n * F + size_t(feature)]);
+  return viz::line_chart(r.axes[0].values, r.axes[0].labels, curves, rug, title, r.axes[0].feature, r.outputs[0]);
+}
+
 int run_pdp(int argc, char** argv) {
   Args a(argc, argv, 2, {"--help", "--centered"});
   if (a.flag("--help")) {
@@ -113,22 +129,9 @@ int run_pdp(int argc, char** argv) {
                              r.axes[1].labels, "partial dependence, " + m->info.arch + " on " + t.source, f1, f2,
                              r.outputs[0]));
     std::printf("wrote %s\n", out.c_str());
-  } else {  // the first output's PD over up to 50 rows' ICE curves; the rows' values as a rug
-    std::vector<viz::Curve> curves;
-    for (size_t n = 0; n < std::min<size_t>(rows.size(), 50); ++n)
-      curves.push_back(
-          {std::vector<double>(r.individual.begin() + long(n * G), r.individual.begin() + long((n + 1) * G)),
-           {200, 200, 200},
-           1});
-    curves.push_back({std::vector<double>(r.average.begin(), r.average.begin() + long(G)), {200, 40, 30}, 3});
-    std::vector<double> rug;
-    const size_t F = t.schema.features.size();
-    if (!r.axes[0].categorical)
-      for (size_t n = 0; n < std::min<size_t>(rows.size(), 1000); ++n)
-        rug.push_back(tr.values[n * F + size_t(features[0])]);
+  } else {
     viz::write_png(
-        out, viz::line_chart(r.axes[0].values, r.axes[0].labels, curves, rug,
-                             "partial dependence and ICE, " + m->info.arch + " on " + t.source, f1, r.outputs[0]));
+        out, pdp_ice_chart(r, tr, features[0], "partial dependence and ICE, " + m->info.arch + " on " + t.source));
     std::printf("wrote %s\n", out.c_str());
   }
   if (!raw.empty()) {

@@ -27,6 +27,8 @@ std::string help() {
     if (m.cost == xai::Cost::hundreds) slow += (slow.empty() ? "" : ", ") + m.name;
   }
   return "usage: gradtrace report --weights FILE --image FILE --out DIR [options]\n"
+         "       gradtrace report --weights TABLE_MODEL.h5 --dataset csv:FILE --out DIR   (a table model:\n"
+         "                   see gradtrace report --dataset csv: --help)\n"
          "\n"
          "Runs every attribution method with its default options on one image and writes DIR/index.html: an\n"
          "overview with every method's map side by side, its deletion and insertion AUC (see gradtrace\n"
@@ -162,6 +164,10 @@ MethodRun run_one(const std::string& name, xai::Subject& s, const xai::Target& t
 }  // namespace
 
 int run_report(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)  // a table: its own report
+    if ((std::string(argv[i]) == "--dataset" && i + 1 < argc && std::string(argv[i + 1]).rfind("csv:", 0) == 0) ||
+        std::string(argv[i]).rfind("--dataset=csv:", 0) == 0)
+      return run_table_report(argc, argv);
   Args a(argc, argv, 2, {"--help", "--no-caption"});
   if (a.flag("--help")) {
     std::fputs(help().c_str(), stdout);

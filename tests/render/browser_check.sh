@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The HTML pages in a real browser: the demo's out/index.html and a report page, rendered by Debian's
+# The HTML pages in a real browser: the demo's out/index.html, a report page and a table report, rendered by Debian's
 # headless Chromium. A checker page in the same folder loads each into an iframe (file access between
 # local files allowed for it alone) and writes what it finds into its own DOM, which --dump-dom
 # prints: every <img> must have loaded (naturalWidth > 0), no element may point outside the folder
@@ -53,6 +53,16 @@ EOF
 }
 check "$tmp/demo"
 check "$tmp/report"
+# A table model's report (report --dataset csv:), on a quick penguins model, where the shared tables are.
+tables="$(cd "$(dirname "$0")/../../.." && pwd)/shared/data/tables"
+if [ -f "$tables/penguins.csv" ]; then
+  "$gt" train --dataset "csv:$tables/penguins.csv" --target species --epochs 5 --out "$tmp/p.h5" >/dev/null 2>&1 &&
+    "$gt" report --weights "$tmp/p.h5" --dataset "csv:$tables/penguins.csv" --out "$tmp/table_report" >/dev/null 2>&1 ||
+    { echo "FAIL: report --dataset csv:"; exit 1; }
+  check "$tmp/table_report"
+else
+  echo "note: ../shared/data/tables is absent: the table report is not checked"
+fi
 # The check itself must fail on a broken page: a missing image, a link to the network, a console error.
 mkdir -p "$tmp/broken"
 printf '<html><body><img src="missing.png"><img src="http://example.com/x.png"><script>console.error("boom")</script></body></html>' \
@@ -64,5 +74,5 @@ if [ "$fail" = "$good" ] || ! grep -q 'broken=\["missing.png","http://example.co
   echo "FAIL: the check passed a broken page:"; cat "$tmp/broken.out"; exit 1
 fi
 fail=$good
-[ "$fail" = 0 ] && echo "both pages render in $("$browser" --version 2>/dev/null | head -1): every image loaded, nothing outside the folder, no console error"
+[ "$fail" = 0 ] && echo "the pages render in $("$browser" --version 2>/dev/null | head -1): every image loaded, nothing outside the folder, no console error"
 exit "$fail"
