@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
+#include <tuple>
 
 namespace gt::xai {
 namespace {
@@ -31,6 +33,31 @@ double lucb_beta(size_t n, int64_t t, double delta) {
   return temp + std::log(temp);
 }
 
+}  // namespace
+
+std::vector<AnchorPredicate> anchor_predicates(const data::TableSchema& s, const LimeSampler& bins,
+                                               const std::vector<double>& x) {
+  std::vector<AnchorPredicate> out;
+  for (size_t j = 0; j < s.features.size(); ++j) {
+    const data::TableColumn& c = s.features[j];
+    if (c.categorical) {
+      const int v = int(x[j]);
+      out.push_back({j, v, v, c.name + " = " + (v >= 0 ? c.categories[size_t(v)] : std::string("other"))});
+      continue;
+    }
+    const auto& q = bins.features[j].cuts;
+    const int b = bins.bin(j, x[j]), last = int(q.size());
+    for (int k = 0; k < last; ++k) {
+      if (k > 0 && q[size_t(k)] == q[size_t(k - 1)]) continue;  // equal quartiles: the same half-line
+      out.push_back(b <= k ? AnchorPredicate{j, 0, k, c.name + " <= " + data::number_text(q[size_t(k)])}
+                           : AnchorPredicate{j, k + 1, last, c.name + " > " + data::number_text(q[size_t(k)])});
+    }
+  }
+  return out;
+}
+
+namespace {
+
 // The sampling space of one row's anchors.
 struct Space {
   nn::Model& m;
@@ -40,38 +67,52 @@ struct Space {
   int64_t cls;
   LimeSampler bins;
   size_t F = 0;
-  std::vector<std::vector<int64_t>> holds;  // per feature: training rows satisfying its predicate
-  std::vector<std::vector<uint8_t>> sat;    // per training row, per feature
-  int64_t evaluations = 0;                  // samples the search has asked the model about
+  std::vector<AnchorPredicate> preds;
+  std::vector<std::vector<uint8_t>> sat;                      // per training row, per predicate
+  std::map<std::vector<size_t>, std::vector<int64_t>> holds;  // an anchor's training rows (its ids, sorted)
+  int64_t evaluations = 0;                                    // samples the search has asked the model about
 
   Space(nn::Model& m, const data::TableSchema& s, const TableRows& train, const std::vector<double>& x, int64_t cls)
       : m(m), s(s), train(train), x(x), cls(cls) {
     bins = lime_sampler(train);
     F = s.features.size();
-    holds.resize(F);
+    preds = anchor_predicates(s, bins, x);
     for (int64_t n = 0; n < train.rows(); ++n) {
-      sat.emplace_back(F, 0);
-      for (size_t j = 0; j < F; ++j)
-        if (key(j, train.values[size_t(n) * F + j]) == key(j, x[j])) sat.back()[j] = 1, holds[j].push_back(n);
+      sat.emplace_back(preds.size(), 0);
+      for (size_t i = 0; i < preds.size(); ++i) sat.back()[i] = in(preds[i].feature, preds[i].lo, preds[i].hi, n);
     }
   }
-  int key(size_t j, double v) const { return s.features[j].categorical ? int(v) : bins.bin(j, v); }
+  // Is training row n's value of feature j in bins (or category) lo..hi?
+  bool in(size_t j, int lo, int hi, int64_t n) const {
+    const double v = train.values[size_t(n) * F + j];
+    const int k = s.features[j].categorical ? int(v) : bins.bin(j, v);
+    return k >= lo && k <= hi;
+  }
   double coverage(const std::vector<size_t>& a) const {
     int64_t c = 0;
-    for (const auto& row : sat) c += std::all_of(a.begin(), a.end(), [&](size_t j) { return row[j] != 0; });
+    for (const auto& row : sat) c += std::all_of(a.begin(), a.end(), [&](size_t i) { return row[i] != 0; });
     return double(c) / double(sat.size());
   }
   // How many of n samples of D(z | A) the model gives class cls (not counted in evaluations).
   int64_t hits(const std::vector<size_t>& a, int n, std::mt19937_64& rng) {
+    std::vector<size_t> key = a, feats;
+    std::sort(key.begin(), key.end());
+    for (size_t i : a) feats.push_back(preds[i].feature);
+    std::sort(feats.begin(), feats.end());
+    feats.erase(std::unique(feats.begin(), feats.end()), feats.end());
+    auto [it, fresh] = holds.try_emplace(key);
+    if (fresh)
+      for (int64_t k = 0; k < train.rows(); ++k)
+        if (std::all_of(a.begin(), a.end(), [&](size_t i) { return sat[size_t(k)][i] != 0; })) it->second.push_back(k);
+    const std::vector<int64_t>& h = it->second;
     std::vector<std::vector<double>> rows(static_cast<size_t>(n));
     std::uniform_int_distribution<int64_t> any(0, train.rows() - 1);
     for (auto& r : rows) {
       const int64_t base = any(rng);
       r.assign(train.values.begin() + long(size_t(base) * F), train.values.begin() + long(size_t(base + 1) * F));
-      for (size_t j : a) {
-        const auto& h = holds[j];
-        r[j] = train.values[size_t(h[size_t(rng() % h.size())]) * F + j];
-      }
+      if (h.empty()) continue;
+      const int64_t from = h[size_t(rng() % h.size())];
+      for (size_t j : feats) r[j] = train.values[size_t(from) * F + j];
     }
     int64_t K = 1;
     const std::vector<double> p = values_outputs(m, s, rows, K);
@@ -135,7 +176,7 @@ std::vector<size_t> kl_lucb(Space& sp, std::vector<Arm>& arms, size_t top, const
 // Samples until the arm's precision is known to be above or below the threshold (to epsilon);
 // true when it clears it.
 bool confirm(Space& sp, Arm& arm, const AnchorOptions& o, std::mt19937_64& rng) {
-  const double beta = std::log(1.0 / (o.delta / (1 + double(o.beam - 1) * double(sp.F))));
+  const double beta = std::log(1.0 / (o.delta / (1 + double(o.beam - 1) * double(sp.preds.size()))));
   for (int i = 0; i < 200; ++i) {
     const double mean = arm.mean(), level = beta / double(arm.n);
     const bool above_unsure = mean >= o.threshold && kl_lower(mean, level) < o.threshold - o.epsilon;
@@ -149,9 +190,9 @@ bool confirm(Space& sp, Arm& arm, const AnchorOptions& o, std::mt19937_64& rng) 
 }  // namespace
 
 double anchor_precision(nn::Model& m, const data::TableSchema& s, const TableRows& training,
-                        const std::vector<double>& x, int64_t cls, const std::vector<size_t>& features, int n,
+                        const std::vector<double>& x, int64_t cls, const std::vector<size_t>& ids, int n,
                         uint64_t seed) {
-  return Space(m, s, training, x, cls).precision(features, n, seed);
+  return Space(m, s, training, x, cls).precision(ids, n, seed);
 }
 
 Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& training, const std::vector<double>& x,
@@ -159,7 +200,7 @@ Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& trainin
   if (s.task != "classify") throw InvalidArgument("anchors explain a classifier's answer; the model is a regression");
   Space sp(m, s, training, x, cls);
   std::mt19937_64 rng(o.seed);
-  const size_t max_size = o.max_size > 0 ? std::min(size_t(o.max_size), sp.F) : sp.F;
+  const size_t P = sp.preds.size(), max_size = o.max_size > 0 ? std::min(size_t(o.max_size), P) : P;
   std::vector<std::vector<size_t>> beam = {{}};
   Arm best;  // the most precise anchor seen, should none clear the threshold
   Anchor r;
@@ -167,7 +208,7 @@ Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& trainin
     std::set<std::vector<size_t>> seen;
     std::vector<Arm> arms;
     for (const auto& a : beam)
-      for (size_t j = 0; j < sp.F; ++j) {
+      for (size_t j = 0; j < P; ++j) {
         if (std::find(a.begin(), a.end(), j) != a.end()) continue;
         std::vector<size_t> c = a;
         c.push_back(j);
@@ -194,8 +235,8 @@ Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& trainin
     beam.clear();
     for (size_t i : top) beam.push_back(arms[i].a);
   }
-  r.features = best.a;
-  for (size_t j : best.a) r.predicates.push_back(feature_condition(s, sp.bins, j, x[j]));
+  r.ids = best.a;
+  for (size_t i : best.a) r.predicates.push_back(sp.preds[i].text);
   r.precision = sp.precision(best.a, o.verify, o.seed + 1000);
   r.coverage = sp.coverage(best.a);  // (best may be the empty anchor: coverage 1)
   r.samples = sp.evaluations;

@@ -1,10 +1,11 @@
 // Anchors (Ribeiro, Singh & Guestrin 2018), as alibi's AnchorTabular searches for them: an anchor is
 // a conjunction of predicates on the row's own values, "age <= 28 AND relationship = Own-child", that
 // keeps the model's answer: among rows that satisfy it, the model predicts the row's class with
-// precision >= threshold. Each feature gives one predicate: a numeric one the row's quartile bin
-// (the training quartiles, as LIME's), a categorical one its category.
+// precision >= threshold. The predicates are alibi's: a categorical feature gives its category; a
+// numeric feature one half-line per training quartile q, on the row's side of it ("age <= q" or
+// "age > q"), so that an anchor may say "age <= 37" where the row's own bin is 28 < age <= 37.
 //   D(z | A)   a training row drawn at random, with each anchored feature's value replaced by that of
-//              a random training row that satisfies the feature's predicate
+//              a random training row that satisfies the anchor's predicates on that feature
 //   prec(A) = P(f(z) = f(x) | z ~ D(. | A)),   cov(A) = share of training rows satisfying A
 // Beam search over anchors of growing size: each round extends the beam's anchors by one predicate
 // and keeps the `beam` most precise, found by KL-LUCB (Kaufmann & Kalyanakrishnan 2013) to
@@ -28,9 +29,19 @@ struct AnchorOptions {
   uint64_t seed = 0;
 };
 
+// A candidate predicate of row x: feature `feature`'s value in bins lo..hi (numeric: LimeSampler::bin)
+// or its category lo (categorical).
+struct AnchorPredicate {
+  size_t feature = 0;
+  int lo = 0, hi = 0;
+  std::string text;  // "age <= 37", "relationship = Own-child"
+};
+std::vector<AnchorPredicate> anchor_predicates(const data::TableSchema& s, const LimeSampler& bins,
+                                               const std::vector<double>& x);
+
 struct Anchor {
-  std::vector<size_t> features;         // the anchored features, in the order they were added
-  std::vector<std::string> predicates;  // "age <= 28", "relationship = Own-child"
+  std::vector<size_t> ids;              // its predicates (indices into anchor_predicates), in the order added
+  std::vector<std::string> predicates;  // their texts
   double precision = 0, coverage = 1;   // precision on `verify` fresh samples; coverage on the training rows
   int64_t samples = 0;                  // model evaluations in the search
   bool reached = false;                 // its precision's lower bound (1 - delta) on fresh samples >= threshold
@@ -41,9 +52,9 @@ struct Anchor {
 Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& training, const std::vector<double>& x,
               int64_t cls, const AnchorOptions& o);
 
-// The precision of an anchor over n fresh samples of D(z | A) (the acceptance check).
+// The precision of an anchor (Anchor::ids) over n fresh samples of D(z | A) (the acceptance check).
 double anchor_precision(nn::Model& m, const data::TableSchema& s, const TableRows& training,
-                        const std::vector<double>& x, int64_t cls, const std::vector<size_t>& features, int n,
+                        const std::vector<double>& x, int64_t cls, const std::vector<size_t>& ids, int n,
                         uint64_t seed);
 
 }  // namespace gt::xai

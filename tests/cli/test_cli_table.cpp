@@ -62,7 +62,7 @@ static void check_anchors(nn::Model& model, const data::TableSchema& s) {
     if (!a.reached) continue;
     ++reached;
     coverage += a.coverage;
-    const double fresh = xai::anchor_precision(*m, s, train, x, cls, a.features, 10000, 99 + uint64_t(i));
+    const double fresh = xai::anchor_precision(*m, s, train, x, cls, a.ids, 10000, 99 + uint64_t(i));
     INFO("test row " << row << ": " << a.predicates.size() << " predicates, precision " << fresh);
     CHECK(fresh >= 0.95);
   }

@@ -8,6 +8,7 @@
 #include "io/hdf5.h"
 #include "weights/format.h"
 #include "xai/ale.h"
+#include "xai/anchors.h"
 #include "xai/partial_dependence.h"
 #include "xai/permutation_importance.h"
 #include "xai/table_attribution.h"
@@ -273,4 +274,39 @@ TEST_CASE("centred ICE: each curve and the PD minus their value at the first gri
   for (size_t i = 0; i < c.individual.size(); ++i)
     CHECK(c.individual[i] == Approx(plain.individual[i] - plain.individual[i / G * G]).margin(1e-15));
   for (size_t g = 0; g < G; ++g) CHECK(c.average[g] == Approx(plain.average[g] - plain.average[0]).margin(1e-15));
+}
+
+TEST_CASE("anchors' predicates are alibi's: a category, or half-lines at the quartiles on the row's side") {
+  Fixture f = load("class");
+  const xai::TableRows rows = xai::table_rows(f.table, {});
+  const xai::LimeSampler bins = xai::lime_sampler(rows);
+  const auto& s = f.table.schema;
+  const size_t F = s.features.size();
+  for (int64_t n = 0; n < rows.rows(); n += 7) {
+    const std::vector<double> x(rows.values.begin() + long(size_t(n) * F),
+                                rows.values.begin() + long(size_t(n + 1) * F));
+    const std::vector<xai::AnchorPredicate> preds = xai::anchor_predicates(s, bins, x);
+    for (size_t j = 0; j < F; ++j) {
+      std::vector<xai::AnchorPredicate> mine;
+      for (const auto& p : preds)
+        if (p.feature == j) mine.push_back(p);
+      if (s.features[j].categorical) {
+        REQUIRE(mine.size() == 1);
+        CHECK(mine[0].lo == int(x[j]));
+        CHECK(mine[0].text == s.features[j].name + " = " + s.features[j].categories[size_t(x[j])]);
+        continue;
+      }
+      const auto& q = bins.features[j].cuts;
+      std::vector<double> distinct = q;
+      distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+      REQUIRE(mine.size() == distinct.size());  // one per distinct quartile
+      for (const auto& p : mine) {
+        const int b = bins.bin(j, x[j]);
+        CHECK((b >= p.lo && b <= p.hi));  // the row satisfies each of its predicates
+        const bool below = p.text.find(" <= ") != std::string::npos;
+        CHECK((below ? p.lo == 0 : p.hi == int(q.size())));  // a half-line
+        CHECK((below ? x[j] <= q[size_t(p.hi)] : x[j] > q[size_t(p.lo - 1)]));
+      }
+    }
+  }
 }
