@@ -217,19 +217,18 @@ int run_rules(int argc, char** argv) {
       m ? (m->info.arch + "'s answers").c_str() : s.target.c_str(), t.source.c_str(), l.rules.size() - 1,
       (long long)l.antecedents, o.min_support, o.max_card, l.log_posterior, secs);
   std::fputs(rule_list_text(l, s.classes).c_str(), stdout);
-  const std::string held_name = own_test ? "test" : "training";
-  const double fit_acc = agreement(l, t, fit_rows, fit_y);
-  double score = 0;
-  if (m) {
-    score = agreement(l, t, held, model_classes(*m, t, held));
-    std::printf("fidelity to %s: %.4f on the %s rows (%s), %.4f on the training rows; the list's accuracy %.4f\n",
-                m->info.arch.c_str(), score, held_name.c_str(), grouped(int64_t(held.size())).c_str(), fit_acc,
-                agreement(l, t, held, labels_of(t, held)));
-  } else {
-    score = agreement(l, t, held, labels_of(t, held));
-    std::printf("accuracy %.4f on the %s rows (%s), %.4f on the training rows (%s)\n", score, held_name.c_str(),
-                grouped(int64_t(held.size())).c_str(), fit_acc, grouped(int64_t(fit_rows.size())).c_str());
-  }
+  // The list against what it learnt (the model's answers, or the classes), and the list's accuracy.
+  const std::vector<int32_t> held_y = m ? model_classes(*m, t, held) : labels_of(t, held);
+  const double score = agreement(l, t, held, held_y), fit_score = agreement(l, t, fit_rows, fit_y);
+  const std::string what = m ? "fidelity to " + m->info.arch + ":" : "accuracy";
+  if (own_test)
+    std::printf("%s %.4f on the test rows (%s), %.4f on the training rows (%s)", what.c_str(), score,
+                grouped(int64_t(held.size())).c_str(), fit_score, grouped(int64_t(fit_rows.size())).c_str());
+  else
+    std::printf("%s %.4f on the training rows (%s; no test rows)", what.c_str(), fit_score,
+                grouped(int64_t(fit_rows.size())).c_str());
+  if (m) std::printf("; the list's accuracy %.4f", agreement(l, t, held, labels_of(t, held)));
+  std::printf("\n");
 
   viz::write_png(
       out, rule_list_chart(l, s.classes, "rule list (SBRL) of " + (m ? m->info.arch : s.target) + " on " + t.source));
