@@ -173,18 +173,18 @@ std::vector<size_t> kl_lucb(Space& sp, std::vector<Arm>& arms, size_t top, const
   return order;
 }
 
-// Samples until the arm's precision is known to be above or below the threshold (to epsilon);
+// Samples until the arm's precision is known to be above or below the threshold (to epsilon_stop);
 // true when it clears it.
 bool confirm(Space& sp, Arm& arm, const AnchorOptions& o, std::mt19937_64& rng) {
   const double beta = std::log(1.0 / (o.delta / (1 + double(o.beam - 1) * double(sp.preds.size()))));
   for (int i = 0; i < 200; ++i) {
     const double mean = arm.mean(), level = beta / double(arm.n);
-    const bool above_unsure = mean >= o.threshold && kl_lower(mean, level) < o.threshold - o.epsilon;
-    const bool below_unsure = mean < o.threshold && kl_upper(mean, level) >= o.threshold + o.epsilon;
+    const bool above_unsure = mean >= o.threshold && kl_lower(mean, level) < o.threshold - o.epsilon_stop;
+    const bool below_unsure = mean < o.threshold && kl_upper(mean, level) >= o.threshold + o.epsilon_stop;
     if (!above_unsure && !below_unsure) break;
     arm.pull(sp, o.batch, rng);
   }
-  return arm.mean() >= o.threshold && kl_lower(arm.mean(), beta / double(arm.n)) > o.threshold - o.epsilon;
+  return arm.mean() >= o.threshold && kl_lower(arm.mean(), beta / double(arm.n)) > o.threshold - o.epsilon_stop;
 }
 
 }  // namespace
@@ -202,9 +202,11 @@ Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& trainin
   std::mt19937_64 rng(o.seed);
   const size_t P = sp.preds.size(), max_size = o.max_size > 0 ? std::min(size_t(o.max_size), P) : P;
   std::vector<std::vector<size_t>> beam = {{}};
-  Arm best;  // the most precise anchor seen, should none clear the threshold
+  Arm best;  // the anchor found (the most precise one seen, should none clear the threshold)
   Anchor r;
-  for (size_t size = 1; size <= max_size; ++size) {
+  // As alibi: after an anchor is found the search goes on, among the candidates that would cover more.
+  double best_coverage = -1;
+  for (size_t size = 1; size <= max_size && best_coverage < 1; ++size) {
     std::set<std::vector<size_t>> seen;
     std::vector<Arm> arms;
     for (const auto& a : beam)
@@ -216,21 +218,19 @@ Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& trainin
         std::sort(sorted.begin(), sorted.end());
         if (!seen.insert(sorted).second) continue;
         const double coverage = sp.coverage(c);
-        if (coverage > 0) arms.push_back({c, coverage});
+        if (coverage > 0 && coverage > best_coverage) arms.push_back({c, coverage});
       }
     if (arms.empty()) break;
-    const std::vector<size_t> top = kl_lucb(sp, arms, size_t(o.beam), o, rng);
-    const Arm* found = nullptr;
+    std::vector<size_t> top = kl_lucb(sp, arms, size_t(o.beam), o, rng);
+    std::stable_sort(top.begin(), top.end(), [&](size_t i, size_t j) { return arms[i].coverage > arms[j].coverage; });
     for (size_t i : top) {
-      if (arms[i].mean() > best.mean() || best.a.empty()) best = arms[i];
-      if (confirm(sp, arms[i], o, rng) && (!found || arms[i].coverage > found->coverage)) found = &arms[i];
-    }
-    // the candidate's precision on fresh samples, held to its lower confidence bound
-    if (found && kl_lower(sp.precision(found->a, o.verify, o.seed + size), std::log(1 / o.delta) / double(o.verify)) >=
-                     o.threshold) {
-      best = *found;
-      r.reached = true;
-      break;
+      if (!r.reached && (arms[i].mean() > best.mean() || best.a.empty())) best = arms[i];
+      // A confirmed candidate that covers more must also hold on fresh samples, to its lower bound.
+      if (arms[i].coverage > best_coverage && confirm(sp, arms[i], o, rng) &&
+          kl_lower(sp.precision(arms[i].a, o.verify, o.seed + size), std::log(1 / o.delta) / double(o.verify)) >=
+              o.threshold) {
+        best = arms[i], best_coverage = arms[i].coverage, r.reached = true;
+      }
     }
     beam.clear();
     for (size_t i : top) beam.push_back(arms[i].a);

@@ -9,9 +9,10 @@
 //   prec(A) = P(f(z) = f(x) | z ~ D(. | A)),   cov(A) = share of training rows satisfying A
 // Beam search over anchors of growing size: each round extends the beam's anchors by one predicate
 // and keeps the `beam` most precise, found by KL-LUCB (Kaufmann & Kalyanakrishnan 2013) to
-// tolerance epsilon with confidence 1 - delta; an anchor whose precision's lower bound clears the
-// threshold ends the search (the one with the largest coverage of its size), once the lower
-// confidence bound of its precision on `verify` fresh samples clears the threshold too.
+// tolerance epsilon with confidence 1 - delta. A kept anchor whose precision clears the threshold
+// (sampled to epsilon_stop, as alibi) and whose lower confidence bound on `verify` fresh samples
+// clears it too becomes the answer if it covers more than the answer so far; the search goes on
+// among candidates that would cover more still (alibi's anchor_beam), until none is left.
 #pragma once
 #include <string>
 #include <vector>
@@ -21,7 +22,8 @@
 namespace gt::xai {
 
 struct AnchorOptions {
-  double threshold = 0.95, delta = 0.1, epsilon = 0.15;
+  double threshold = 0.95, delta = 0.1, epsilon = 0.15;  // epsilon: KL-LUCB's tolerance (alibi's tau)
+  double epsilon_stop = 0.05;  // a candidate is sampled until its precision is this close to the threshold
   int beam = 2;
   int batch = 100;    // samples per arm pull
   int verify = 5000;  // fresh samples an anchor's precision is checked on (and then reported from)
