@@ -193,6 +193,9 @@ int run_rules(int argc, char** argv) {
   }
   const data::TableSchema& s = t.schema;
   if (s.task != "classify") throw UsageError("rules explain a classifier; " + weights + " is a regression");
+  if (s.classes.size() > 30)
+    throw UsageError("rules: " + s.target + " has " + std::to_string(s.classes.size()) +
+                     " values; a rule list predicts one of a few classes (bin a numeric target first)");
   // Fit on the training rows and score on the test rows; a file that is not the model's own (no
   // split) or a split without test rows: fit and score on every row.
   const std::vector<int64_t> fit_rows = split_rows(t, t.train.empty() ? "all" : "train");

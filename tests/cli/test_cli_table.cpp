@@ -101,6 +101,11 @@ static void check_rules(const std::string& model, const std::string& dir) {
   CHECK(test::run_cli({"rules", "--weights", model, "--dataset", adult, "--target", "income"}, printed) == 2);
   CHECK(test::run_cli({"rules", "--weights", model, "--dataset", adult, "--test", "0.3"}, printed) == 2);
   CHECK_THAT(printed, Contains("--test goes with --target"));
+  const std::string penguins = "csv:" + kTables + "penguins.csv";
+  CHECK(test::run_cli({"rules", "--dataset", penguins, "--target", "body_mass_g"}, printed) == 2);
+  CHECK_THAT(printed, Contains("body_mass_g has 94 values"));
+  REQUIRE(test::run_cli({"rules", "--dataset", penguins, "--target", "species", "--out", dir + "r.png"}, printed) == 0);
+  CHECK(number_after(printed, "accuracy") >= 0.95);  // three species
 }
 
 TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI Adult") {
