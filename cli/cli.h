@@ -88,6 +88,11 @@ Image pdp_ice_chart(const xai::PdpResult& r, const xai::TableRows& tr, int64_t f
 // A rule list (cli/cmd_rules.cpp) as printed, one rule a line ("  IF ... THEN p(>50K) = 0.45 (support
 // 8,110)"), and drawn.
 std::string rule_list_text(const xai::RuleList& l, const std::vector<std::string>& classes);
+// A table model's classes (its argmax) for rows of t, and the share of those rows on which a rule
+// list predicts `want`.
+std::vector<int32_t> model_classes(nn::Model& m, const data::Table& t, const std::vector<int64_t>& rows);
+double rule_agreement(const xai::RuleList& l, const data::Table& t, const std::vector<int64_t>& rows,
+                      const std::vector<int32_t>& want);
 Image rule_list_chart(const xai::RuleList& l, const std::vector<std::string>& classes, const std::string& title);
 // saliency, gradxinput and ig given --row or --csv-row: a table model's row (cli/cmd_table_explain.cpp).
 bool is_table_explain(int argc, char** argv);

@@ -67,28 +67,6 @@ std::string outcome(const xai::Rule& r, const std::vector<std::string>& classes)
   return classes[k] + b;
 }
 
-// The share of rows whose list prediction equals `want`.
-double agreement(const xai::RuleList& l, const data::Table& t, const std::vector<int64_t>& rows,
-                 const std::vector<int32_t>& want) {
-  const size_t F = t.schema.features.size();
-  int64_t same = 0;
-  for (size_t i = 0; i < rows.size(); ++i) same += l.predict(&t.values[size_t(rows[i]) * F]) == want[i];
-  return rows.empty() ? 0 : double(same) / double(rows.size());
-}
-
-// The model's classes for rows of t.
-std::vector<int32_t> model_classes(nn::Model& m, const data::Table& t, const std::vector<int64_t>& rows) {
-  std::vector<std::vector<double>> v;
-  const size_t F = t.schema.features.size();
-  for (int64_t n : rows) v.emplace_back(&t.values[size_t(n) * F], &t.values[size_t(n + 1) * F]);
-  int64_t K = 0;
-  const std::vector<double> p = xai::values_outputs(m, t.schema, v, K);
-  std::vector<int32_t> out;
-  for (size_t i = 0; i < rows.size(); ++i)
-    out.push_back(int32_t(std::max_element(&p[i * size_t(K)], &p[(i + 1) * size_t(K)]) - &p[i * size_t(K)]));
-  return out;
-}
-
 std::vector<int32_t> labels_of(const data::Table& t, const std::vector<int64_t>& rows) {
   std::vector<int32_t> out;
   for (int64_t n : rows) out.push_back(t.labels[size_t(n)]);
@@ -119,6 +97,28 @@ void write_raw(const std::string& raw, const xai::RuleList& l, const std::vector
 }
 
 }  // namespace
+
+// The share of rows whose list prediction equals `want`.
+double rule_agreement(const xai::RuleList& l, const data::Table& t, const std::vector<int64_t>& rows,
+                      const std::vector<int32_t>& want) {
+  const size_t F = t.schema.features.size();
+  int64_t same = 0;
+  for (size_t i = 0; i < rows.size(); ++i) same += l.predict(&t.values[size_t(rows[i]) * F]) == want[i];
+  return rows.empty() ? 0 : double(same) / double(rows.size());
+}
+
+// The model's classes for rows of t.
+std::vector<int32_t> model_classes(nn::Model& m, const data::Table& t, const std::vector<int64_t>& rows) {
+  std::vector<std::vector<double>> v;
+  const size_t F = t.schema.features.size();
+  for (int64_t n : rows) v.emplace_back(&t.values[size_t(n) * F], &t.values[size_t(n + 1) * F]);
+  int64_t K = 0;
+  const std::vector<double> p = xai::values_outputs(m, t.schema, v, K);
+  std::vector<int32_t> out;
+  for (size_t i = 0; i < rows.size(); ++i)
+    out.push_back(int32_t(std::max_element(&p[i * size_t(K)], &p[(i + 1) * size_t(K)]) - &p[i * size_t(K)]));
+  return out;
+}
 
 std::string rule_list_text(const xai::RuleList& l, const std::vector<std::string>& classes) {
   std::string text;
@@ -222,7 +222,7 @@ int run_rules(int argc, char** argv) {
   std::fputs(rule_list_text(l, s.classes).c_str(), stdout);
   // The list against what it learnt (the model's answers, or the classes), and the list's accuracy.
   const std::vector<int32_t> held_y = m ? model_classes(*m, t, held) : labels_of(t, held);
-  const double score = agreement(l, t, held, held_y), fit_score = agreement(l, t, fit_rows, fit_y);
+  const double score = rule_agreement(l, t, held, held_y), fit_score = rule_agreement(l, t, fit_rows, fit_y);
   const std::string what = m ? "fidelity to " + m->info.arch + ":" : "accuracy";
   if (own_test)
     std::printf("%s %.4f on the test rows (%s), %.4f on the training rows (%s)", what.c_str(), score,
@@ -230,7 +230,7 @@ int run_rules(int argc, char** argv) {
   else
     std::printf("%s %.4f on the training rows (%s; no test rows)", what.c_str(), fit_score,
                 grouped(int64_t(fit_rows.size())).c_str());
-  if (m) std::printf("; the list's accuracy %.4f", agreement(l, t, held, labels_of(t, held)));
+  if (m) std::printf("; the list's accuracy %.4f", rule_agreement(l, t, held, labels_of(t, held)));
   std::printf("\n");
 
   viz::write_png(

@@ -95,29 +95,17 @@ void global_dependence(Report& r, const xai::TableRows& test, const std::vector<
 void global_rules(Report& r, const std::vector<int64_t>& fit, const std::vector<int64_t>& test) {
   const data::Table& t = *r.t;
   const size_t F = t.schema.features.size();
-  const auto answers = [&](const std::vector<int64_t>& rows) {
-    std::vector<std::vector<double>> v;
-    for (int64_t n : rows) v.emplace_back(&t.values[size_t(n) * F], &t.values[size_t(n + 1) * F]);
-    int64_t K = 0;
-    const std::vector<double> p = xai::values_outputs(*r.m, t.schema, v, K);
-    std::vector<int32_t> y;
-    for (size_t i = 0; i < rows.size(); ++i)
-      y.push_back(int32_t(std::max_element(&p[i * size_t(K)], &p[(i + 1) * size_t(K)]) - &p[i * size_t(K)]));
-    return y;
-  };
   std::vector<double> values;
   for (int64_t n : fit) values.insert(values.end(), &t.values[size_t(n) * F], &t.values[size_t(n + 1) * F]);
   xai::RuleListOptions o;
   o.seed = r.seed;
-  const xai::RuleList l = xai::fit_rule_list(t.schema, values, answers(fit), int64_t(t.schema.classes.size()), o);
-  const std::vector<int32_t> want = answers(test);
-  int64_t same = 0;
-  for (size_t i = 0; i < test.size(); ++i) same += l.predict(&t.values[size_t(test[i]) * F]) == want[i];
+  const xai::RuleList l =
+      xai::fit_rule_list(t.schema, values, model_classes(*r.m, t, fit), int64_t(t.schema.classes.size()), o);
+  const double fidelity = rule_agreement(l, t, test, model_classes(*r.m, t, test));
   r.html << "<h2>The model as rules: a Bayesian rule list (SBRL) of its answers</h2>\n<p class=\"k\">Fit on the "
             "model's answers for the training rows; it agrees with the model on "
-         << xai::fmt("%.1f%%", 100.0 * double(same) / double(std::max<size_t>(test.size(), 1)))
-         << " of the test rows (its fidelity).</p>\n<pre>" << html_escape(rule_list_text(l, t.schema.classes))
-         << "</pre>\n";
+         << xai::fmt("%.1f%%", 100.0 * fidelity) << " of the test rows (its fidelity).</p>\n<pre>"
+         << html_escape(rule_list_text(l, t.schema.classes)) << "</pre>\n";
   r.figure(rule_list_chart(l, t.schema.classes, "rule list of the model's answers"), "rules.png", "the rule list");
 }
 
