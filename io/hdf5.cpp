@@ -1,12 +1,16 @@
 #include "io/hdf5.h"
 
+#include <fcntl.h>
 #include <hdf5.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -39,7 +43,9 @@ struct Handle {  // closes an HDF5 id with the right function
 // Records, in order: per object (the root is ""), 'G' or 'D', its path, its attributes, then
 //   group:   its members' names (its hard links, in name order);
 //   dataset: an error message, or "" followed by the rank, the dims, the element size (4: float32,
-//            8: float64; integers and other floats are sent as float64) and the raw values.
+//            8: float64; integers and other floats are sent as float64), then 0 and the raw values,
+//            or 1 and the file offset of the values (a contiguous, unfiltered dataset stored as
+//            this machine's float32 or float64, read by the parent itself).
 // An attribute is its name, a kind ('n' numbers, 's' strings, 'x' anything else), its element count
 // and, for 'n' and 's', the values.
 
@@ -101,11 +107,24 @@ void put_attributes(Writer& w, hid_t obj) {
   for (const std::string& n : names) put_attribute(w, obj, n);
 }
 
+// The file offset of a dataset's values when the parent can read them itself: stored whole in one
+// place (contiguous, no filters, not in an external file) as the native type they are read as.
+// -1 otherwise.
+int64_t offset_in_file(hid_t d, hid_t dcpl, hid_t type, size_t elem, size_t numel) {
+  if (dcpl < 0 || H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0 ||
+      H5Pget_external_count(dcpl) != 0 || H5Tequal(type, elem == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE) <= 0 ||
+      H5Dget_storage_size(d) != hsize_t(numel * elem))
+    return -1;
+  const haddr_t at = H5Dget_offset(d);
+  return at == HADDR_UNDEF || at > haddr_t(INT64_MAX) ? -1 : int64_t(at);
+}
+
 struct Walk {
   std::string file;  // "HDF5 file <path>", for messages
   Writer w;
   size_t objects = 0;
   double data_bytes = 0;
+  bool by_offset = false;  // datasets stored whole are sent as their offset in the file (a file on disk)
 
   // A numeric dataset of rank <= 4, checked before it is read: the size its shape claims is under
   // the per-tensor limit and held by the file. Without filters the data must be stored in full (a
@@ -151,6 +170,9 @@ struct Walk {
     w.str(""), w.u64(shape.size());
     for (int64_t n : shape) w.u64(uint64_t(n));
     w.u64(elem);
+    if (const int64_t offset = by_offset ? offset_in_file(d, dcpl.id, type.id, elem, numel) : -1; offset >= 0)
+      return w.u64(1), w.u64(uint64_t(offset));
+    w.u64(0);
     const size_t at = w.out.size();
     w.out.resize(at + numel * elem);
     if (H5Dread(d, elem == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &w.out[at]) < 0) {
@@ -191,10 +213,9 @@ struct Walk {
   }
 };
 
-// size_hint: the file's size, reserved up front (the values of an uncompressed file take about that).
-std::string walk_file(hid_t f, const std::string& name, double size_hint) {
-  Walk walk{"HDF5 file " + name, {}, 0, 0};
-  walk.w.out.reserve(size_t(std::min(size_hint, double(max_tensor_bytes()))));
+// by_offset: the file is on disk, and the parent reads the datasets stored whole from it.
+std::string walk_file(hid_t f, const std::string& name, bool by_offset) {
+  Walk walk{"HDF5 file " + name, {}, 0, 0, by_offset};
   walk.object(f, ".", "", 0);
   return std::move(walk.w.out);
 }
@@ -221,15 +242,27 @@ struct File::Object {
   std::string error;  // a dataset that cannot be read: why
   std::vector<int64_t> dims;
   size_t elem = 0;             // 4 or 8
-  const char* data = nullptr;  // the values, inside Snapshot::bytes
+  const char* data = nullptr;  // the values, inside Snapshot::bytes; or
+  int64_t offset = -1;         // where they lie in the file (Snapshot::file_fd)
 };
 
 struct File::Snapshot {
+  struct Fd {  // closed however the Snapshot ends, a throw from its constructor included
+    int fd;
+    ~Fd() {
+      if (fd >= 0) close(fd);
+    }
+  };
+  Fd file_fd;  // the file the data ranges point into
   std::string bytes;
   std::map<std::string, Object> objects;
+  uint64_t file_size = 0;
 
-  // Parses bytes; every length is checked against what is left.
-  explicit Snapshot(std::string b, const std::string& file) : bytes(std::move(b)) {
+  // Parses bytes; every length is checked against what is left, and every data range against the
+  // file (fd, owned from here on): inside it, and not overlapping another.
+  Snapshot(std::string b, int fd, const std::string& file) : file_fd{fd}, bytes(std::move(b)) {
+    struct stat st {};
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) file_size = uint64_t(st.st_size);
     size_t at = 0;
     const auto bad = [&] { return Error("HDF5 file " + file + ": cannot read (its snapshot is malformed)"); };
     const auto take = [&](size_t n) {
@@ -282,11 +315,49 @@ struct File::Snapshot {
           numel *= double(o.dims.back());
         }
         o.elem = size_t(u64());
-        if ((o.elem != 4 && o.elem != 8) || numel * double(o.elem) > double(bytes.size())) throw bad();
-        o.data = take(size_t(numel) * o.elem);
+        if (o.elem != 4 && o.elem != 8) throw bad();
+        const uint64_t where = u64();
+        if (where == 0) {
+          if (numel * double(o.elem) > double(bytes.size())) throw bad();
+          o.data = take(size_t(numel) * o.elem);
+        } else if (where == 1 && fd >= 0) {
+          const uint64_t off = u64();
+          const double len = numel * double(o.elem);  // (exact once it is at most the file's size)
+          if (len > double(file_size) || off > file_size - uint64_t(len))
+            throw Error("HDF5 file " + file + ", dataset " + path + ": its data (" + human_bytes(len) + " at offset " +
+                        std::to_string(off) + ") lies outside the file (" + std::to_string(file_size) + " bytes)");
+          o.offset = int64_t(off);
+        } else {
+          throw bad();
+        }
       }
       objects.emplace(path, std::move(o));
     }
+    check_overlaps(file);
+  }
+
+  // No two datasets' data ranges share a byte: a crafted file could otherwise alias one tensor's
+  // values as another's.
+  void check_overlaps(const std::string& file) const {
+    std::vector<std::tuple<uint64_t, uint64_t, const std::string*>> ranges;
+    for (const auto& [path, o] : objects)
+      if (o.offset >= 0 && Shape(o.dims).numel() > 0)
+        ranges.emplace_back(uint64_t(o.offset), uint64_t(Shape(o.dims).numel()) * o.elem, &path);
+    std::sort(ranges.begin(), ranges.end());
+    for (size_t i = 1; i < ranges.size(); ++i)
+      if (std::get<0>(ranges[i]) < std::get<0>(ranges[i - 1]) + std::get<1>(ranges[i - 1]))
+        throw Error("HDF5 file " + file + ": the data of datasets " + *std::get<2>(ranges[i - 1]) + " and " +
+                    *std::get<2>(ranges[i]) + " overlap (at offset " + std::to_string(std::get<0>(ranges[i])) + ")");
+  }
+
+  // n bytes of the file at offset into dst; false when the file holds fewer (it changed since).
+  bool pread_all(char* dst, size_t n, uint64_t offset) const {
+    while (n > 0) {
+      const ssize_t r = ::pread(file_fd.fd, dst, n, off_t(offset));
+      if (r <= 0) return false;
+      dst += r, n -= size_t(r), offset += uint64_t(r);
+    }
+    return true;
   }
 };
 
@@ -298,24 +369,36 @@ File::SnapshotBytes File::snapshot(const std::string& path) {
   const double values = std::min(double(max_tensor_bytes()), 1032 * size);
   const ChildLimits limits{2 * values + double(1 << 30), 10 + int(size / 10e6)};
   const std::string file = "HDF5 file " + path;
-  return {in_child(
+  // The parent's own descriptor of the file, which the data ranges are read from.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(file + ": cannot open for reading (missing, or not an HDF5 file)");
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) close(fd);
+    }
+  } closer{fd};
+  SnapshotBytes sb{in_child(
       file, "cannot read (the HDF5 library crashed on it: a corrupt or hostile file)",
       [&] {
         const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
         if (f < 0) throw Error(file + ": cannot open for reading (missing, or not an HDF5 file)");
-        std::string s = walk_file(f, path, size);
+        std::string s = walk_file(f, path, true);
         H5Fclose(f);
         return s;
       },
       limits)};
+  sb.fd = fd, closer.fd = -1;
+  return sb;
 }
 
 File::File(const std::string& name, SnapshotBytes s)
-    : path_(name), snap_(std::make_unique<Snapshot>(std::move(s.bytes), name)), mode_(Mode::read) {}
+    : path_(name), snap_(std::make_unique<Snapshot>(std::move(s.bytes), s.fd, name)), mode_(Mode::read) {}
 
 File::File(const std::string& path, Mode mode) : path_(path), mode_(mode) {
   if (mode == Mode::read) {
-    snap_ = std::make_unique<Snapshot>(snapshot(path).bytes, path);
+    SnapshotBytes sb = snapshot(path);
+    snap_ = std::make_unique<Snapshot>(std::move(sb.bytes), sb.fd, path);
   } else {
     tmp_ = path + ".tmp";
     id_ = H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -330,7 +413,7 @@ File::File(const std::string& name, const void* image, size_t size) : path_(name
     fail("cannot set up an in-memory file");
   Handle f{H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.id), H5Fclose};
   if (f.id < 0) fail("cannot open the in-memory image (" + std::to_string(size) + " bytes)");
-  snap_ = std::make_unique<Snapshot>(walk_file(f.id, name, double(size)), name);
+  snap_ = std::make_unique<Snapshot>(walk_file(f.id, name, false), -1, name);
 }
 
 File::~File() {
@@ -357,22 +440,40 @@ Shape File::shape(const std::string& dataset) const {
   return Shape(o->dims);
 }
 
-Tensor File::read(const std::string& dataset, DType t) const {
-  const Shape s = shape(dataset);
+Tensor File::read(const std::string& dataset, DType t) const { return read_rows(dataset, 0, shape(dataset)[0], t); }
+
+Tensor File::read_rows(const std::string& dataset, int64_t r0, int64_t r1, DType t) const {
+  Shape s = shape(dataset);
   const Object& o = *find(dataset);
   claimed_bytes("HDF5 file " + path_, dataset, o.dims, t == DType::f32 ? 4 : 8);  // as read: float or double
-  Tensor out = Tensor::empty(s, t);
-  const size_t n = size_t(s.numel());
+  if (r0 < 0 || r1 < r0 || r1 > s[0])
+    fail("rows " + std::to_string(r0) + " to " + std::to_string(r1) + " are not in " + s.str(), dataset);
+  const size_t row = size_t(s.numel() / std::max<int64_t>(s[0], 1)), n = size_t(r1 - r0) * row;
+  std::vector<int64_t> dims = o.dims;
+  dims[0] = r1 - r0;
+  Tensor out = Tensor::empty(Shape(dims), t);
+  const char* data = o.data ? o.data + size_t(r0) * row * o.elem : nullptr;
+  std::vector<char> staged;  // the file's bytes, when they must be converted
+  if (o.offset >= 0) {
+    char* dst = o.elem == 4 && t == DType::f32   ? reinterpret_cast<char*>(out.data<float>())
+                : o.elem == 8 && t == DType::f64 ? reinterpret_cast<char*>(out.data<double>())
+                                                 : nullptr;
+    if (!dst) staged.resize(n * o.elem), dst = staged.data();
+    if (!snap_->pread_all(dst, n * o.elem, uint64_t(o.offset) + uint64_t(r0) * row * o.elem))
+      fail("cannot read its data (the file changed?)", dataset);
+    if (staged.empty()) return out;
+    data = staged.data();
+  }
   const auto convert = [&](auto* dst) {
-    if (o.elem == sizeof(*dst)) return void(std::memcpy(dst, o.data, n * o.elem));
+    if (o.elem == sizeof(*dst)) return void(std::memcpy(dst, data, n * o.elem));
     for (size_t i = 0; i < n; ++i) {  // float32 <-> float64, as HDF5 converts (rounding to nearest)
       if (o.elem == 4) {
         float v;
-        std::memcpy(&v, o.data + 4 * i, 4);
+        std::memcpy(&v, data + 4 * i, 4);
         dst[i] = static_cast<std::remove_pointer_t<decltype(dst)>>(v);
       } else {
         double v;
-        std::memcpy(&v, o.data + 8 * i, 8);
+        std::memcpy(&v, data + 8 * i, 8);
         dst[i] = static_cast<std::remove_pointer_t<decltype(dst)>>(v);
       }
     }

@@ -4,7 +4,11 @@
 // A file opened for reading is read whole by libhdf5 in a child process (io/sandbox.h) and
 // sent back as a snapshot, which the readers below answer from: libhdf5 has memory-safety bugs on
 // hostile files, and never parses a file from disk in gradtrace's own process. The snapshot holds
-// every dataset's values (all together at most max_tensor_bytes(), io/limits.h).
+// every dataset's metadata and either its values or, for a dataset stored whole and as this machine's
+// float32 or float64 (contiguous, unfiltered: a weights file's), where its bytes lie in the file:
+// read() then reads them straight into the tensor (pread), after the snapshot's parser has checked
+// that every such range lies inside the file and that no two overlap. Bulk data never crosses the
+// pipe, and is held once. All datasets together stay under max_tensor_bytes() (io/limits.h).
 #pragma once
 #include <memory>
 #include <string>
@@ -26,6 +30,7 @@ class File {
   // fuzz targets feed them to the readers directly (tests/fuzz/README.md).
   struct SnapshotBytes {
     std::string bytes;
+    int fd = -1;  // the file that the snapshot's data ranges point into (-1: none); the File closes it
   };
   static SnapshotBytes snapshot(const std::string& path);
   File(const std::string& name, SnapshotBytes snapshot);
@@ -36,6 +41,8 @@ class File {
   bool has(const std::string& path) const;  // a group or a dataset
   // Reads a numeric dataset of rank <= 4 (any stored numeric type) as a tensor of dtype t.
   Tensor read(const std::string& dataset, DType t = DType::f32) const;
+  // Rows r0 .. r1 - 1 of it (along its first dimension): a large dataset converted piece by piece.
+  Tensor read_rows(const std::string& dataset, int64_t r0, int64_t r1, DType t = DType::f32) const;
   // The shape of a numeric dataset of rank <= 4, from its metadata only (no data is read).
   Shape shape(const std::string& dataset) const;
   // Names of the members of a group ("/" for the root), in HDF5's order.

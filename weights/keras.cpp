@@ -38,39 +38,66 @@ std::string identify(const std::set<std::string>& layers) {
   return "";
 }
 
-// Keras layout -> ours (PyTorch): see the header comment for the source layouts.
-Tensor convert(const Tensor& k, Role r, const nn::Layer& layer, const std::vector<int64_t>& flatten_chw) {
-  const DType t = k.dtype();
-  const std::vector<double> v = k.to_vector_f64();
-  std::vector<double> out(v.size());
+// Keras layout -> ours (PyTorch): see the header comment for the source layouts. In the tensor's own
+// type, into the output's memory: a VGG16 fc1 kernel is 411 MB, and is held twice at most.
+template <typename T>
+Tensor convert_as(const Tensor& k, Role r, const nn::Layer& layer) {
+  const T* v = k.data<T>();
   if (r == Role::kernel && k.ndim() == 4) {  // (kh, kw, I, O) -> (O, I, kh, kw)
     const int64_t kh = k.dim(0), kw = k.dim(1), I = k.dim(2), O = k.dim(3);
+    Tensor out = Tensor::empty({O, I, kh, kw}, k.dtype());
+    T* o_ = out.data<T>();
     for (int64_t i = 0; i < kh; ++i)
       for (int64_t j = 0; j < kw; ++j)
         for (int64_t c = 0; c < I; ++c)
-          for (int64_t o = 0; o < O; ++o) out[((o * I + c) * kh + i) * kw + j] = v[((i * kw + j) * I + c) * O + o];
-    return Tensor::from_vector({O, I, kh, kw}, out, t);
+          for (int64_t o = 0; o < O; ++o) o_[((o * I + c) * kh + i) * kw + j] = v[((i * kw + j) * I + c) * O + o];
+    return out;
   }
   if (r == Role::depthwise && k.ndim() == 4) {  // (kh, kw, C, m) -> (C*m, 1, kh, kw), output channel c*m + j
     const int64_t kh = k.dim(0), kw = k.dim(1), C = k.dim(2), m = k.dim(3);
+    Tensor out = Tensor::empty({C * m, 1, kh, kw}, k.dtype());
+    T* o_ = out.data<T>();
     for (int64_t i = 0; i < kh; ++i)
       for (int64_t j = 0; j < kw; ++j)
         for (int64_t c = 0; c < C; ++c)
-          for (int64_t q = 0; q < m; ++q) out[((c * m + q) * kh + i) * kw + j] = v[((i * kw + j) * C + c) * m + q];
-    return Tensor::from_vector({C * m, 1, kh, kw}, out, t);
-  }
-  if (r == Role::kernel && k.ndim() == 2) {  // (I, O) -> (O, I); a flattened (H,W,C) input goes to (C,H,W)
-    const int64_t I = k.dim(0), O = k.dim(1);
-    const bool perm = flatten_chw.size() == 3 && flatten_chw[0] * flatten_chw[1] * flatten_chw[2] == I;
-    const int64_t C = perm ? flatten_chw[0] : 1, HW = perm ? flatten_chw[1] * flatten_chw[2] : I;
-    for (int64_t in = 0; in < I; ++in) {
-      const int64_t ours = perm ? (in % C) * HW + in / C : in;  // keras index (hw*C + c) -> c*HW + hw
-      for (int64_t o = 0; o < O; ++o) out[o * I + ours] = v[in * O + o];
-    }
-    return Tensor::from_vector({O, I}, out, t);
+          for (int64_t q = 0; q < m; ++q) o_[((c * m + q) * kh + i) * kw + j] = v[((i * kw + j) * C + c) * m + q];
+    return out;
   }
   if (k.ndim() == 1) return k;
   throw Error("layer " + layer.name() + ": unexpected Keras weight of shape " + k.shape().str());
+}
+
+// A dense kernel (I, O) -> (O, I), read 64 rows at a time from the file straight into place: VGG16's
+// fc1 (411 MB) is never held twice. A flattened (H, W, C) input goes to (C, H, W).
+template <typename T>
+Tensor dense_kernel(const h5::File& f, const std::string& name, const Shape& k, DType dtype,
+                    const std::vector<int64_t>& flatten_chw) {
+  const int64_t I = k[0], O = k[1];
+  const bool perm = flatten_chw.size() == 3 && flatten_chw[0] * flatten_chw[1] * flatten_chw[2] == I;
+  const int64_t C = perm ? flatten_chw[0] : 1, HW = perm ? flatten_chw[1] * flatten_chw[2] : I;
+  Tensor out = Tensor::empty({O, I}, dtype);
+  T* o_ = out.data<T>();
+  constexpr int64_t B = 64;
+  for (int64_t i0 = 0; i0 < I; i0 += B) {
+    const Tensor rows = f.read_rows(name, i0, std::min(I, i0 + B), dtype);
+    const T* v = rows.data<T>();
+    for (int64_t in = i0; in < std::min(I, i0 + B); ++in) {
+      const int64_t ours = perm ? (in % C) * HW + in / C : in;  // keras index (hw*C + c) -> c*HW + hw
+      for (int64_t o = 0; o < O; ++o) o_[o * I + ours] = v[(in - i0) * O + o];
+    }
+  }
+  return out;
+}
+
+// The weight `name` of a layer in our layout.
+Tensor convert(const h5::File& f, const std::string& name, Role r, DType dtype, const nn::Layer& layer,
+               const std::vector<int64_t>& flatten_chw) {
+  const Shape k = f.shape(name);
+  if (r == Role::kernel && k.ndim() == 2)
+    return dtype == DType::f64 ? dense_kernel<double>(f, name, k, dtype, flatten_chw)
+                               : dense_kernel<float>(f, name, k, dtype, flatten_chw);
+  const Tensor t = f.read(name, dtype);
+  return dtype == DType::f64 ? convert_as<double>(t, r, layer) : convert_as<float>(t, r, layer);
 }
 
 }  // namespace
@@ -114,12 +141,11 @@ std::unique_ptr<nn::Model> load_keras(const h5::File& f, const std::string& arch
     auto it = in_file.find(ours);
     return it == in_file.end() ? ours : it->second;
   };
-  auto weights_of = [&](const std::string& ours) {
-    std::vector<std::pair<Role, Tensor>> w;
+  auto weights_of = [&](const std::string& ours) {  // (role, dataset name)
+    std::vector<std::pair<Role, std::string>> w;
     const std::string layer = file_name(ours);
     if (!layers.count(layer)) return w;
-    for (const std::string& n : f.attr_strings(layer, "weight_names"))
-      w.push_back({role_of(n), f.read(layer + "/" + n, dtype)});
+    for (const std::string& n : f.attr_strings(layer, "weight_names")) w.push_back({role_of(n), layer + "/" + n});
     return w;
   };
   // Sizes the file fixes: the classifier's outputs; the width (conv1 has 32 alpha filters in MobileNet,
@@ -156,7 +182,8 @@ std::unique_ptr<nn::Model> load_keras(const h5::File& f, const std::string& arch
     std::vector<int64_t> flatten_chw;
     if (auto* d = dynamic_cast<nn::Dense*>(layer.get())) flatten_chw = d->flatten_chw;
     std::set<std::string> assigned;
-    for (auto& [r, t] : weights_of(layer->name())) {
+    for (auto& [r, name] : weights_of(layer->name())) {
+      const Shape ks = f.shape(name);
       const char* ours = r == Role::kernel || r == Role::depthwise || r == Role::gamma ? "weight"
                          : r == Role::bias || r == Role::beta                          ? "bias"
                          : r == Role::mean                                             ? "running_mean"
@@ -164,12 +191,12 @@ std::unique_ptr<nn::Model> load_keras(const h5::File& f, const std::string& arch
                                                                                        : nullptr;
       auto it = std::find_if(params.begin(), params.end(), [&](const auto& p) { return ours && p.first == ours; });
       if (it == params.end())
-        throw Error("Keras file " + path + ", layer " + layer->name() + ": a weight of shape " + t.shape().str() +
+        throw Error("Keras file " + path + ", layer " + layer->name() + ": a weight of shape " + ks.str() +
                     " has no place in " + arch);
-      const Tensor v = convert(t, r, *layer, flatten_chw);
+      const Tensor v = convert(f, name, r, dtype, *layer, flatten_chw);
       if (v.shape() != it->second->shape())
         throw Error("Keras file " + path + ", layer " + layer->name() + ": " + it->first + " expected " +
-                    it->second->shape().str() + ", found " + v.shape().str() + " (Keras " + t.shape().str() + ")");
+                    it->second->shape().str() + ", found " + v.shape().str() + " (Keras " + ks.str() + ")");
       *it->second = v;
       assigned.insert(it->first);
     }

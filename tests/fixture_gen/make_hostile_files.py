@@ -9,6 +9,9 @@
   keras_h5/claims_huge_kernel.h5       a Keras VGG16 layout whose classifier kernel claims [4096, 10^8]
   image/png_empty_first_idat.png       a 1x1 PNG whose first IDAT chunk is empty: stb_image 2.27 then
                                        offsets a null pointer (UBSan), so gradtrace refuses the shape
+  weights_h5/data_outside_file.h5      tests/fixtures/table_mlp_class.h5 with output/weight's data address
+                                       moved past the end of the file (the reader reads it itself: pread)
+  weights_h5/data_overlaps.h5          the same with output/weight's address moved onto output/bias's
 
     python3 tests/fixture_gen/make_hostile_files.py        (needs h5py and numpy)
 """
@@ -98,12 +101,36 @@ def png_empty_first_idat():
         f.write(png)
 
 
+def patched_address(name, dataset, to):
+    """tests/fixtures/table_mlp_class.h5 with `dataset`'s contiguous data address (its layout message)
+    replaced by to(file size, the other datasets' offsets)."""
+    src = os.path.join(ROOT, "tests", "fixtures", "table_mlp_class.h5")
+    with h5py.File(src, "r") as f:
+        offsets = {k: f[k].id.get_offset() for k in ("output/weight", "output/bias")}
+    buf = bytearray(open(src, "rb").read())
+    old = struct.pack("<Q", offsets[dataset])
+    assert buf.count(old) == 1, "the address must appear once"
+    at = buf.index(old)
+    buf[at:at + 8] = struct.pack("<Q", to(len(buf), offsets))
+    open(os.path.join(CORPUS, "weights_h5", name), "wb").write(bytes(buf))
+
+
+def weights_data_outside():
+    patched_address("data_outside_file.h5", "output/weight", lambda size, off: size + 4096)
+
+
+def weights_data_overlaps():
+    patched_address("data_overlaps.h5", "output/weight", lambda size, off: off["output/bias"])
+
+
 if __name__ == "__main__":
     tflite_claims_2e40()
     weights_claims_1e12()
     input_claims_1e12()
     keras_claims_huge_kernel()
     png_empty_first_idat()
+    weights_data_outside()
+    weights_data_overlaps()
     for d in sorted(os.listdir(CORPUS)):
         for n in sorted(os.listdir(os.path.join(CORPUS, d))):
             print(d + "/" + n, os.path.getsize(os.path.join(CORPUS, d, n)), "bytes")

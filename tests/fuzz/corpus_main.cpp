@@ -3,7 +3,10 @@
 //   gradtrace_corpus DIR        DIR/<target>/* are hostile files (found by fuzzing, or made by hand):
 //                               each must end in a clean error (a gt::Error)
 //   gradtrace_corpus --seeds DIR  DIR/<target>/* may parse or be refused; none may crash
-//   gradtrace_corpus --snapshot IN.h5 OUT   writes IN.h5's snapshot (a seed for the *_snap targets)
+//   gradtrace_corpus --snapshot IN.h5 OUT   writes IN.h5's snapshot and IN.h5 (a seed for the *_snap
+//                                           targets: the snapshot's data ranges point into IN.h5)
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -18,8 +21,14 @@ namespace fs = std::filesystem;
 int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--snapshot") {
     try {
-      const std::string bytes = gt::h5::File::snapshot(argv[2]).bytes;
-      std::ofstream(argv[3], std::ios::binary) << bytes;
+      // The snapshot's length, the snapshot, then the file its data ranges point into (targets.cpp).
+      const gt::h5::File::SnapshotBytes sb = gt::h5::File::snapshot(argv[2]);
+      if (sb.fd >= 0) close(sb.fd);
+      const uint64_t len = sb.bytes.size();
+      std::ifstream in(argv[2], std::ios::binary);
+      std::ofstream out(argv[3], std::ios::binary);
+      out.write(reinterpret_cast<const char*>(&len), sizeof len);
+      out << sb.bytes << in.rdbuf();
     } catch (const gt::Error& e) {
       std::fprintf(stderr, "%s\n", e.what());
       return 1;

@@ -1,8 +1,11 @@
 #include "tests/fuzz/targets.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "data/csv.h"
 #include "data/idx.h"
@@ -54,8 +57,20 @@ void input_h5_here(const uint8_t* d, size_t n) { tensor_input(h5::File("fuzz.h5"
 
 // A snapshot (h5::File::SnapshotBytes) is what a file, however hostile, becomes before gradtrace's own
 // process parses anything of it: these fuzz our snapshot parser and the readers, without libhdf5.
+// The input is a snapshot and the file its data ranges point into: the snapshot's length (8 bytes,
+// little-endian), the snapshot, then the file's bytes, held in memory (memfd) for the reader's pread.
 h5::File snapshot(const uint8_t* d, size_t n) {
-  return h5::File("fuzz.h5", h5::File::SnapshotBytes{std::string(d, d + n)});
+  uint64_t len = 0;
+  const size_t head = std::min<size_t>(n, 8);
+  std::memcpy(&len, d, head);
+  len = std::min<uint64_t>(len, n - head);
+  const int fd = memfd_create("fuzz.h5", MFD_CLOEXEC);
+  for (size_t at = head + size_t(len); fd >= 0 && at < n;) {
+    const ssize_t w = write(fd, d + at, n - at);
+    if (w <= 0) break;
+    at += size_t(w);
+  }
+  return h5::File("fuzz.h5", h5::File::SnapshotBytes{std::string(d + head, d + head + len), fd});
 }
 void weights_snap(const uint8_t* d, size_t n) { load_weights(snapshot(d, n)); }
 void keras_snap(const uint8_t* d, size_t n) { load_keras(snapshot(d, n)); }
