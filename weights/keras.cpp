@@ -42,6 +42,11 @@ std::string identify(const std::set<std::string>& layers) {
 // type, into the output's memory: a VGG16 fc1 kernel is 411 MB, and is held twice at most.
 template <typename T>
 Tensor convert_as(const Tensor& k, Role r, const nn::Layer& layer) {
+  // An empty kernel stays empty (its loops would run its other dimensions, perhaps 2^40, for nothing).
+  if (k.numel() == 0 && k.ndim() == 4)
+    return Tensor::empty(r == Role::depthwise ? Shape({k.dim(2) * k.dim(3), 1, k.dim(0), k.dim(1)})
+                                              : Shape({k.dim(3), k.dim(2), k.dim(0), k.dim(1)}),
+                         k.dtype());
   const T* v = k.data<T>();
   if (r == Role::kernel && k.ndim() == 4) {  // (kh, kw, I, O) -> (O, I, kh, kw)
     const int64_t kh = k.dim(0), kw = k.dim(1), I = k.dim(2), O = k.dim(3);
@@ -76,6 +81,7 @@ Tensor dense_kernel(const h5::File& f, const std::string& name, const Shape& k, 
   const bool perm = flatten_chw.size() == 3 && flatten_chw[0] * flatten_chw[1] * flatten_chw[2] == I;
   const int64_t C = perm ? flatten_chw[0] : 1, HW = perm ? flatten_chw[1] * flatten_chw[2] : I;
   Tensor out = Tensor::empty({O, I}, dtype);
+  if (out.numel() == 0) return out;
   T* o_ = out.data<T>();
   constexpr int64_t B = 64;
   for (int64_t i0 = 0; i0 < I; i0 += B) {

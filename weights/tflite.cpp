@@ -156,7 +156,10 @@ Tensor File::constant(int index) const {
   if (int64_t(data.size()) != n * elem)
     throw Error("TF Lite file " + path_ + ": tensor " + t.name + " holds " + std::to_string(data.size()) +
                 " bytes, its shape needs " + std::to_string(n * elem));
-  std::vector<float> v(static_cast<size_t>(n));
+  std::vector<int64_t> shape = t.shape;
+  if (shape.empty()) shape.push_back(1);
+  Tensor out = Tensor::empty(Shape(shape), DType::f32);  // filled in place
+  float* v = out.data<float>();
   // Integer tensors with a scale are quantized; without one they are plain integers (axes, shapes).
   const bool quantized = (t.type == 2 || t.type == 3 || t.type == 9) && !t.scale.empty();
   // Per-channel parameters vary along quantized_dimension; the stride of that axis in the flat data:
@@ -203,15 +206,15 @@ Tensor File::constant(int index) const {
     const double zp = t.zero_point.empty() ? 0.0 : double(t.zero_point[std::min(c, t.zero_point.size() - 1)]);
     v[i] = static_cast<float>((q - zp) * t.scale[c]);
   }
-  std::vector<int64_t> shape = t.shape;
-  if (shape.empty()) shape.push_back(1);
-  return Tensor::from_vector(Shape(shape), v);
+  return out;
 }
 
 Tensor to_oihw(const Tensor& w, bool depthwise) {
   const int64_t O = depthwise ? w.dim(3) : w.dim(0), kh = w.dim(1), kw = w.dim(2), I = depthwise ? 1 : w.dim(3);
-  const std::vector<float> v = w.to_vector();
-  std::vector<float> out(v.size());
+  Tensor result = Tensor::empty({O, I, kh, kw}, DType::f32);
+  if (result.numel() == 0) return result;  // (its loops would run O, perhaps 2^31, for nothing)
+  const float* v = w.data<float>();
+  float* out = result.data<float>();
   for (int64_t o = 0; o < O; ++o)
     for (int64_t i = 0; i < kh; ++i)
       for (int64_t j = 0; j < kw; ++j)
@@ -219,7 +222,7 @@ Tensor to_oihw(const Tensor& w, bool depthwise) {
           const int64_t src = depthwise ? (i * kw + j) * O + o : ((o * kh + i) * kw + j) * I + c;
           out[((o * I + c) * kh + i) * kw + j] = v[src];
         }
-  return Tensor::from_vector({O, I, kh, kw}, out);
+  return result;
 }
 
 namespace {
