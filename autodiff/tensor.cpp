@@ -28,6 +28,9 @@ Shape::Shape(const std::vector<int64_t>& dims) {
 }
 
 int64_t Shape::numel() const {
+  // A zero anywhere first: [6e18, 3, 0] is empty, and its other dimensions' product would overflow.
+  for (int i = 0; i < n_; ++i)
+    if (d_[i] == 0) return 0;
   int64_t n = 1;
   for (int i = 0; i < n_; ++i) n *= d_[i];
   return n;
