@@ -72,8 +72,8 @@ Tensor convert_as(const Tensor& k, Role r, const nn::Layer& layer) {
   throw Error("layer " + layer.name() + ": unexpected Keras weight of shape " + k.shape().str());
 }
 
-// A dense kernel (I, O) -> (O, I), read 64 rows at a time from the file straight into place: VGG16's
-// fc1 (411 MB) is never held twice. A flattened (H, W, C) input goes to (C, H, W).
+// A dense kernel (I, O) -> (O, I), read 64 rows at a time from the file straight into place (VGG16's
+// fc1, 411 MB, is never held twice), then a flattened (H, W, C) input's columns put in (C, H, W) order.
 template <typename T>
 Tensor dense_kernel(const h5::File& f, const std::string& name, const Shape& k, DType dtype,
                     const std::vector<int64_t>& flatten_chw) {
@@ -83,13 +83,24 @@ Tensor dense_kernel(const h5::File& f, const std::string& name, const Shape& k, 
   Tensor out = Tensor::empty({O, I}, dtype);
   if (out.numel() == 0) return out;
   T* o_ = out.data<T>();
-  constexpr int64_t B = 64;
+  constexpr int64_t B = 64;  // rows a block: 1 MB of fc1, cache-sized; each output row gets 64 in a run
   for (int64_t i0 = 0; i0 < I; i0 += B) {
-    const Tensor rows = f.read_rows(name, i0, std::min(I, i0 + B), dtype);
+    const int64_t i1 = std::min(I, i0 + B);
+    const Tensor rows = f.read_rows(name, i0, i1, dtype);
     const T* v = rows.data<T>();
-    for (int64_t in = i0; in < std::min(I, i0 + B); ++in) {
-      const int64_t ours = perm ? (in % C) * HW + in / C : in;  // keras index (hw*C + c) -> c*HW + hw
-      for (int64_t o = 0; o < O; ++o) o_[o * I + ours] = v[(in - i0) * O + o];
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t in = i0; in < i1; ++in) o_[o * I + in] = v[(in - i0) * O + o];
+  }
+  if (perm)  // then each output row from Keras' input order (hw*C + c) to ours (c*HW + hw)
+#pragma omp parallel
+  {
+    std::vector<T> row(static_cast<size_t>(I));
+#pragma omp for schedule(static)
+    for (int64_t o = 0; o < O; ++o) {
+      T* r = o_ + o * I;
+      for (int64_t in = 0; in < I; ++in) row[size_t((in % C) * HW + in / C)] = r[in];
+      std::copy(row.begin(), row.end(), r);
     }
   }
   return out;
