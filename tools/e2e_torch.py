@@ -34,7 +34,12 @@ if method == "saliency":
 elif method == "gradcam":
     layer = m.features[29] if arch.startswith("vgg") else m.layer4
     kept = {}
-    layer.register_forward_hook(lambda mod, i, o: kept.update(a=o) or o.register_hook(lambda g: kept.update(g=g)))
+
+    def keep(mod, inputs, output):  # the activation, and its gradient once backward reaches it
+        kept["a"] = output
+        output.register_hook(lambda g: kept.update(g=g))
+
+    layer.register_forward_hook(keep)
     x.requires_grad_(True)
     m(x)[0, target].backward()
     a, g = kept["a"][0], kept["g"][0]
