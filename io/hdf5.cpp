@@ -220,19 +220,6 @@ std::string walk_file(hid_t f, const std::string& name, bool by_offset) {
   return std::move(walk.w.out);
 }
 
-// Asks for 2 MB pages for a large buffer about to be written whole (where the kernel gives them on
-// request, as Debian's default does): VGG16's 553 MB then take 280 page faults instead of 135,000.
-void huge_pages(void* p, size_t n) {
-#ifdef MADV_HUGEPAGE
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHuge - 1);
-  if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_HUGEPAGE);
-#else
-  (void)p, (void)n;
-#endif
-}
-
 // "/a/b/" -> "a/b": the snapshot's keys have no leading or trailing slash; the root is "".
 std::string key(const std::string& path) {
   const size_t b = path.find_first_not_of('/');
@@ -472,7 +459,6 @@ Tensor File::read_rows(const std::string& dataset, int64_t r0, int64_t r1, DType
                 : o.elem == 8 && t == DType::f64 ? reinterpret_cast<char*>(out.data<double>())
                                                  : nullptr;
     if (!dst) staged.resize(n * o.elem), dst = staged.data();
-    huge_pages(dst, n * o.elem);
     if (!snap_->pread_all(dst, n * o.elem, uint64_t(o.offset) + uint64_t(r0) * row * o.elem))
       fail("cannot read its data (the file changed?)", dataset);
     if (staged.empty()) return out;
