@@ -92,14 +92,17 @@ Tensor dense_kernel(const h5::File& f, const std::string& name, const Shape& k, 
     for (int64_t o = 0; o < O; ++o)
       for (int64_t in = i0; in < i1; ++in) o_[o * I + in] = v[(in - i0) * O + o];
   }
-  if (perm)  // then each output row from Keras' input order (hw*C + c) to ours (c*HW + hw)
+  if (!perm) return out;
+  // Then each output row from Keras' input order (hw*C + c) to ours (c*HW + hw).
+  std::vector<int64_t> to(static_cast<size_t>(I));
+  for (int64_t in = 0; in < I; ++in) to[size_t(in)] = (in % C) * HW + in / C;
 #pragma omp parallel
   {
     std::vector<T> row(static_cast<size_t>(I));
 #pragma omp for schedule(static)
     for (int64_t o = 0; o < O; ++o) {
       T* r = o_ + o * I;
-      for (int64_t in = 0; in < I; ++in) row[size_t((in % C) * HW + in / C)] = r[in];
+      for (int64_t in = 0; in < I; ++in) row[size_t(to[size_t(in)])] = r[in];
       std::copy(row.begin(), row.end(), r);
     }
   }
