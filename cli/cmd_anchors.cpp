@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/cli.h"
+#include "io/hdf5.h"
 #include "xai/anchors.h"
 
 namespace gt::cli {
@@ -20,7 +21,10 @@ const char* kHelp =
     "  --threshold P    the precision an anchor must reach (default 0.95)\n"
     "  --delta D        KL-LUCB's confidence 1 - D (default 0.1); --epsilon E its tolerance (default 0.15)\n"
     "  --beam B         anchors kept per size (default 2)\n"
-    "  --seed S         the samples' seed (default 0)\n" GT_FLAG_THREADS GT_FLAG_PRECISION;
+    "  --seed S         the samples' seed (default 0)\n"
+    "  --raw FILE.h5    write features [predicates] (each predicate's feature index); attributes rule\n"
+    "                   (the predicates, one per line), class, precision, coverage, reached (1 or 0),\n"
+    "                   samples\n" GT_FLAG_THREADS GT_FLAG_PRECISION;
 }  // namespace
 
 int run_anchors(int argc, char** argv) {
@@ -29,7 +33,7 @@ int run_anchors(int argc, char** argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const std::string weights = weights_flag(a);
+  const std::string weights = weights_flag(a), raw = a.get("--raw", "");
   const RowFlags rf = row_flags(a);
   xai::AnchorOptions o;
   o.threshold = a.get_double("--threshold", 0.95, 0.5, 1.0);
@@ -41,6 +45,7 @@ int run_anchors(int argc, char** argv) {
   apply_precision(a);
   a.finish();
   if (rf.dataset.empty()) throw UsageError("anchors needs --dataset csv:FILE: its training rows are what it samples");
+  if (!raw.empty()) check_out_folder("--raw", raw);
   auto m = load_model(weights, "");
   check_input_kind(m->info, "", rf);
   const data::TableSchema s = table_schema(m->info);
@@ -61,6 +66,25 @@ int run_anchors(int argc, char** argv) {
     std::printf("  no anchor reached %.2f; the most precise found: IF %s\n", o.threshold, rule.c_str());
   std::printf("  precision %.4f (%d fresh samples), coverage %.4f of %lld training rows, %lld model evaluations\n",
               r.precision, o.verify, r.coverage, (long long)train.rows(), (long long)r.samples);
+  if (!raw.empty()) {
+    h5::File h(raw, h5::File::Mode::write);
+    const std::vector<xai::AnchorPredicate> preds = xai::anchor_predicates(s, xai::lime_sampler(train), row.values);
+    std::vector<double> features;
+    std::string lines;
+    for (size_t i = 0; i < r.ids.size(); ++i) {
+      features.push_back(double(preds[r.ids[i]].feature));
+      lines += (i ? "\n" : "") + r.predicates[i];
+    }
+    if (!features.empty()) h.write("features", Tensor::from_vector({int64_t(features.size())}, features));
+    h.set_attr("rule", lines);
+    h.set_attr("class", s.classes[size_t(cls)]);
+    h.set_attr("precision", r.precision);
+    h.set_attr("coverage", r.coverage);
+    h.set_attr("reached", r.reached ? 1.0 : 0.0);
+    h.set_attr("samples", double(r.samples));
+    h.commit();
+    std::printf("wrote %s\n", raw.c_str());
+  }
   return 0;
 }
 

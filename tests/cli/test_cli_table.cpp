@@ -170,9 +170,19 @@ TEST_CASE("table: an MLP reaches the course's test accuracy on penguins and UCI 
                          "--feature2", "island", "--out", dir / "pdp2.png"},
                         printed) == 0);  // a pair: the heat map
   for (const char* png : {"pi.png", "pdp.png", "ale.png", "pdp2.png"}) CHECK(load_image(dir / png).width >= 400);
-  REQUIRE(test::run_cli({"anchors", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0"}, printed) == 0);
+  REQUIRE(test::run_cli(
+              {"anchors", "--weights", dir / "p.h5", "--dataset", penguins, "--row", "0", "--raw", dir / "anc.h5"},
+              printed) == 0);
   CHECK_THAT(printed, Contains("THEN Adelie"));
   CHECK_THAT(printed, Contains("coverage"));
+  {
+    const h5::File anc(dir / "anc.h5", h5::File::Mode::read);
+    CHECK(anc.attr_string("class") == "Adelie");
+    CHECK(anc.attr_double("reached") == 1.0);
+    CHECK(anc.attr_double("precision") >= 0.95);
+    const std::string rule = anc.attr_string("rule");  // one predicate a line, each with its feature
+    CHECK(anc.read("features", DType::f64).numel() == 1 + int64_t(std::count(rule.begin(), rule.end(), '\n')));
+  }
   CHECK(test::run_cli({"saliency", "--weights", dir / "p.h5"}, printed) == 2);
   CHECK_THAT(printed, Contains("a table model: --dataset csv:FILE --row K or --csv-row"));
   CHECK(test::run_cli({"eval", "--weights", dir / "p.h5", "--dataset", "csv:" + kTables + "adult.csv"}, printed) == 1);
