@@ -68,13 +68,9 @@ int run_anchors(int argc, char** argv) {
               r.precision, o.verify, r.coverage, (long long)train.rows(), (long long)r.samples);
   if (!raw.empty()) {
     h5::File h(raw, h5::File::Mode::write);
-    const std::vector<xai::AnchorPredicate> preds = xai::anchor_predicates(s, xai::lime_sampler(train), row.values);
-    std::vector<double> features;
+    std::vector<double> features(r.features.begin(), r.features.end());
     std::string lines;
-    for (size_t i = 0; i < r.ids.size(); ++i) {
-      features.push_back(double(preds[r.ids[i]].feature));
-      lines += (i ? "\n" : "") + r.predicates[i];
-    }
+    for (size_t i = 0; i < r.predicates.size(); ++i) lines += (i ? "\n" : "") + r.predicates[i];
     if (!features.empty()) h.write("features", Tensor::from_vector({int64_t(features.size())}, features));
     h.set_attr("rule", lines);
     h.set_attr("class", s.classes[size_t(cls)]);

@@ -202,16 +202,14 @@ int run_rules(int argc, char** argv) {
   const bool own_test = !t.train.empty() && !t.test.empty();
   const std::vector<int64_t>& held = own_test ? t.test : fit_rows;
   const std::vector<int32_t> fit_y = m ? model_classes(*m, t, fit_rows) : labels_of(t, fit_rows);
-  std::vector<double> values;
-  const size_t F = s.features.size();
-  for (int64_t n : fit_rows) values.insert(values.end(), &t.values[size_t(n) * F], &t.values[size_t(n + 1) * F]);
   if (isatty(fileno(stderr)))
     o.progress = [](int64_t done, int64_t total) {
       std::fprintf(stderr, "\rrules: %lld/%lld chains", (long long)done, (long long)total);
       if (done == total) std::fputc('\n', stderr);
     };
   const auto t0 = std::chrono::steady_clock::now();
-  const xai::RuleList l = xai::fit_rule_list(s, values, fit_y, int64_t(s.classes.size()), o);
+  const xai::RuleList l =
+      xai::fit_rule_list(s, xai::table_rows(t, fit_rows).values, fit_y, int64_t(s.classes.size()), o);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::printf(

@@ -92,15 +92,13 @@ void global_dependence(Report& r, const xai::TableRows& test, const std::vector<
 }
 
 // A rule list fit on the model's answers for the training rows, with its fidelity on the test rows.
-void global_rules(Report& r, const std::vector<int64_t>& fit, const std::vector<int64_t>& test) {
+void global_rules(Report& r, const std::vector<int64_t>& fit, const xai::TableRows& train,
+                  const std::vector<int64_t>& test) {
   const data::Table& t = *r.t;
-  const size_t F = t.schema.features.size();
-  std::vector<double> values;
-  for (int64_t n : fit) values.insert(values.end(), &t.values[size_t(n) * F], &t.values[size_t(n + 1) * F]);
   xai::RuleListOptions o;
   o.seed = r.seed;
   const xai::RuleList l =
-      xai::fit_rule_list(t.schema, values, model_classes(*r.m, t, fit), int64_t(t.schema.classes.size()), o);
+      xai::fit_rule_list(t.schema, train.values, model_classes(*r.m, t, fit), int64_t(t.schema.classes.size()), o);
   const double fidelity = rule_agreement(l, t, test, model_classes(*r.m, t, test));
   r.html << "<h2>The model as rules: a Bayesian rule list (SBRL) of its answers</h2>\n<p class=\"k\">Fit on the "
             "model's answers for the training rows; it agrees with the model on "
@@ -216,7 +214,7 @@ int run_table_report(int argc, char** argv) {
   std::printf("partial dependence...\n");
   global_dependence(r, test, order, top);
   std::printf("rule list...\n");
-  global_rules(r, fit, in.rows);
+  global_rules(r, fit, train, in.rows);
   r.html << "<h2>Rows explained</h2>\n<p class=\"k\">KernelSHAP: each feature's Shapley value for the predicted "
             "class's probability, against 100 training rows. Integrated gradients: each feature's share of the "
             "logit's change from the mean row. Anchor: a rule on the row's own values under which the model "

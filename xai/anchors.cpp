@@ -236,7 +236,7 @@ Anchor anchor(nn::Model& m, const data::TableSchema& s, const TableRows& trainin
     for (size_t i : top) beam.push_back(arms[i].a);
   }
   r.ids = best.a;
-  for (size_t i : best.a) r.predicates.push_back(sp.preds[i].text);
+  for (size_t i : best.a) r.predicates.push_back(sp.preds[i].text), r.features.push_back(sp.preds[i].feature);
   r.precision = sp.precision(best.a, o.verify, o.seed + 1000);
   r.coverage = sp.coverage(best.a);  // (best may be the empty anchor: coverage 1)
   r.samples = sp.evaluations;

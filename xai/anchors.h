@@ -44,6 +44,7 @@ std::vector<AnchorPredicate> anchor_predicates(const data::TableSchema& s, const
 struct Anchor {
   std::vector<size_t> ids;              // its predicates (indices into anchor_predicates), in the order added
   std::vector<std::string> predicates;  // their texts
+  std::vector<size_t> features;         // their features
   double precision = 0, coverage = 1;   // precision on `verify` fresh samples; coverage on the training rows
   int64_t samples = 0;                  // model evaluations in the search
   bool reached = false;                 // its precision's lower bound (1 - delta) on fresh samples >= threshold
