@@ -14,6 +14,7 @@
 
 #include <omp.h>
 
+#include "kernels/cpu/depthwise.h"
 #include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/sgemm.h"
 #include "kernels/cpu/winograd.h"
@@ -280,85 +281,6 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
     }
   }
   for (int64_t n = 0; n < g.N; ++n) gemm_unrolled_eigen(g, Cg, Og, x + n * xs_n, w, e, y + n * ys_n);
-}
-
-// ---- depthwise (groups == C, O = m*C): direct loops, one (image, output channel) plane per task ----
-
-// Visits every (output pixel, tap) pair of one plane: f(out_index, in_index, tap_index).
-template <class F>
-inline void depthwise_taps(const ConvGeom& g, F&& f) {
-  for (int64_t oy = 0; oy < g.Ho; ++oy)
-    for (int64_t i = 0; i < g.kh; ++i) {
-      const int64_t iy = oy * g.sh - g.pt + i * g.dh;
-      if (iy < 0 || iy >= g.H) continue;
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const int64_t ix0 = -g.pl + j * g.dw;
-        int64_t lo, hi;
-        valid_range(ix0, g.sw, g.W, g.Wo, lo, hi);
-        f(oy * g.Wo, iy * g.W + ix0, i * g.kw + j, lo, hi);
-      }
-    }
-}
-
-template <class T>
-void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const Epilogue<T>& e, T* y) {
-  const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
-#pragma omp parallel for schedule(static)
-  for (int64_t no = 0; no < g.N * g.O; ++no) {
-    const int64_t n = no / g.O, o = no % g.O;
-    const T* xp = x + (n * g.C + o / m) * HW;
-    const T* wp = w + o * khw;
-    T* yp = y + no * P;
-    std::fill(yp, yp + P, e.initial_bias() ? e.initial_bias()[o] : T(0));
-    depthwise_taps(g, [&](int64_t yo, int64_t xi, int64_t tap, int64_t lo, int64_t hi) {
-      const T wv = wp[tap];
-      T* yr = yp + yo;
-      if (g.sw == 1)
-        for (int64_t t = lo; t < hi; ++t) yr[t] += wv * xp[xi + t];
-      else
-        for (int64_t t = lo; t < hi; ++t) yr[t] += wv * xp[xi + t * g.sw];
-    });
-    if (!e.only_bias()) apply_epilogue(e.after_initial_bias(), o, yp, P);
-  }
-}
-
-template <class T>
-void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
-  const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
-#pragma omp parallel for schedule(static)
-  for (int64_t nc = 0; nc < g.N * g.C; ++nc) {
-    const int64_t n = nc / g.C, c = nc % g.C;
-    T* dxp = dx + nc * HW;
-    std::fill(dxp, dxp + HW, T(0));
-    for (int64_t o = c * m; o < (c + 1) * m; ++o) {
-      const T* dyp = dy + (n * g.O + o) * P;
-      const T* wp = w + o * khw;
-      depthwise_taps(g, [&](int64_t yo, int64_t xi, int64_t tap, int64_t lo, int64_t hi) {
-        const T wv = wp[tap];
-        const T* dyr = dyp + yo;
-        for (int64_t t = lo; t < hi; ++t) dxp[xi + t * g.sw] += wv * dyr[t];
-      });
-    }
-  }
-}
-
-template <class T>
-void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
-  const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
-#pragma omp parallel for schedule(static)
-  for (int64_t o = 0; o < g.O; ++o) {
-    T* dwp = dw + o * khw;
-    std::fill(dwp, dwp + khw, T(0));
-    for (int64_t n = 0; n < g.N; ++n) {
-      const T* xp = x + (n * g.C + o / m) * HW;
-      const T* dyp = dy + (n * g.O + o) * P;
-      depthwise_taps(g, [&](int64_t yo, int64_t xi, int64_t tap, int64_t lo, int64_t hi) {
-        T s = 0;
-        for (int64_t t = lo; t < hi; ++t) s += dyp[yo + t] * xp[xi + t * g.sw];
-        dwp[tap] += s;
-      });
-    }
-  }
 }
 
 }  // namespace

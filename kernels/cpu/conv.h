@@ -1,5 +1,5 @@
 // conv2d kernels: forward, backward-data, backward-weights. Raw pointers, NCHW, row-major.
-// General convolutions use im2col + Eigen GEMM; depthwise convolutions use a direct kernel.
+// General convolutions use im2col + GEMM; depthwise convolutions have their own (kernels/cpu/depthwise.h).
 #pragma once
 #include "kernels/params.h"
 

@@ -13,7 +13,7 @@
 namespace gt::cpu {
 
 constexpr int64_t kStrip = 64;       // columns of B (and C) per packed strip: four 16-float vectors
-constexpr int64_t kPackDepth = 128;  // rows of B per packed block: 128 x 64 floats = 32 KB, in L1
+constexpr int64_t kPackDepth = 512;  // rows of B per packed block: 512 x 64 floats = 128 KB, in L2
 constexpr int64_t kRowTile = 6;      // rows of C per register tile
 
 // b: which product of a batch (0 for a single one).

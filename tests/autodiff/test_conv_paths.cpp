@@ -155,6 +155,24 @@ TEST_CASE("conv paths: grouped and depthwise on larger planes") {
   compare("depthwise 5x5", geom(1, 8, 40, 33, 8, 5, 1, {2, 2, 2, 2}, 8));
 }
 
+// The depthwise kernel reads polyphase planes (one per stride parity): every geometry that changes
+// their layout or the taps' parities.
+TEST_CASE("conv paths: depthwise with multipliers, dilation, unequal and odd strides, uneven padding") {
+  compare("depthwise multiplier 2, stride 2", geom(2, 6, 15, 16, 12, 3, 2, {1, 1, 1, 1}, 6));
+  compare("depthwise SAME on an even size", geom(1, 5, 14, 14, 5, 3, 2, {0, 1, 0, 1}, 5));
+  compare("depthwise 7x7 planes", geom(3, 16, 7, 7, 16, 3, 1, {1, 1, 1, 1}, 16));
+  compare("depthwise stride 3, 4x4, no padding", geom(1, 4, 17, 19, 4, 4, 3, {}, 4));
+  ConvGeom dil = geom(2, 4, 13, 11, 8, 3, 1, {2, 1, 2, 3}, 4);
+  dil.dh = 2, dil.dw = 3;
+  compare("depthwise dilation 2x3, multiplier 2", dil);
+  ConvGeom uneven = geom(1, 3, 12, 13, 3, 3, 1, {1, 1, 1, 1}, 3);
+  uneven.sw = 2, uneven.kw = 5, uneven.dh = 2;
+  compare("depthwise strides 1x2, 3x5 kernel, dilation 2x1", uneven);
+  ConvGeom wide = geom(1, 2, 9, 8, 2, 3, 2, {4, 3, 2, 5}, 2);  // padding larger than the kernel
+  compare("depthwise padding wider than the kernel", wide);
+  compare_epilogue("depthwise multiplier 2", geom(1, 4, 9, 9, 8, 3, 1, {1, 1, 1, 1}, 4));
+}
+
 TEST_CASE("conv paths: the fused scale, bias and activation epilogue on every forward path") {
   compare_epilogue("winograd", geom(2, 16, 21, 19, 20, 3, 1, {1, 1, 1, 1}));
   compare_epilogue("strips (stride 2)", geom(2, 3, 37, 35, 16, 7, 2, {3, 3, 3, 3}));
