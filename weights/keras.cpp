@@ -7,6 +7,7 @@
 #include <set>
 
 #include "io/hdf5.h"
+#include "kernels/cpu/layout.h"
 
 namespace gt {
 namespace {
@@ -52,6 +53,7 @@ Tensor convert_as(const Tensor& k, Role r, const nn::Layer& layer) {
     const int64_t kh = k.dim(0), kw = k.dim(1), I = k.dim(2), O = k.dim(3);
     Tensor out = Tensor::empty({O, I, kh, kw}, k.dtype());
     T* o_ = out.data<T>();
+#pragma omp parallel for collapse(3) schedule(static)
     for (int64_t i = 0; i < kh; ++i)
       for (int64_t j = 0; j < kw; ++j)
         for (int64_t c = 0; c < I; ++c)
@@ -72,38 +74,39 @@ Tensor convert_as(const Tensor& k, Role r, const nn::Layer& layer) {
   throw Error("layer " + layer.name() + ": unexpected Keras weight of shape " + k.shape().str());
 }
 
-// A dense kernel (I, O) -> (O, I), read 64 rows at a time from the file straight into place (VGG16's
-// fc1, 411 MB, is never held twice), then a flattened (H, W, C) input's columns put in (C, H, W) order.
+// A dense kernel (I, O) -> (O, I), in one pass straight into place (VGG16's fc1, 411 MB, is never
+// held twice). After a Flatten the input index is Keras' (H, W, C) order, in = hw*C + c, and ours is
+// (C, H, W), col = c*HW + hw; without one, C = I and HW = 1. A block of g channels is our columns
+// [c0*HW, (c0+g)*HW): HW runs of g rows in the file, read as they lie, then transposed into the
+// output's contiguous columns. Blocks of about 1024 rows: 16 MB of fc1 at a time.
 template <typename T>
 Tensor dense_kernel(const h5::File& f, const std::string& name, const Shape& k, DType dtype,
                     const std::vector<int64_t>& flatten_chw) {
   const int64_t I = k[0], O = k[1];
-  const bool perm = flatten_chw.size() == 3 && flatten_chw[0] * flatten_chw[1] * flatten_chw[2] == I;
-  const int64_t C = perm ? flatten_chw[0] : 1, HW = perm ? flatten_chw[1] * flatten_chw[2] : I;
+  const bool flat = flatten_chw.size() == 3 && flatten_chw[0] * flatten_chw[1] * flatten_chw[2] == I;
+  const int64_t C = flat ? flatten_chw[0] : I, HW = flat ? flatten_chw[1] * flatten_chw[2] : 1;
   Tensor out = Tensor::empty({O, I}, dtype);
   if (out.numel() == 0) return out;
   T* o_ = out.data<T>();
-  constexpr int64_t B = 64;  // rows a block: 1 MB of fc1, cache-sized; each output row gets 64 in a run
-  for (int64_t i0 = 0; i0 < I; i0 += B) {
-    const int64_t i1 = std::min(I, i0 + B);
-    const Tensor rows = f.read_rows(name, i0, i1, dtype);
-    const T* v = rows.data<T>();
-#pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < O; ++o)
-      for (int64_t in = i0; in < i1; ++in) o_[o * I + in] = v[(in - i0) * O + o];
-  }
-  if (!perm) return out;
-  // Then each output row from Keras' input order (hw*C + c) to ours (c*HW + hw).
-  std::vector<int64_t> to(static_cast<size_t>(I));
-  for (int64_t in = 0; in < I; ++in) to[size_t(in)] = (in % C) * HW + in / C;
+  const int64_t g = std::max<int64_t>(1, 1024 / HW);
+  std::vector<Tensor> runs(static_cast<size_t>(HW));
+  for (int64_t c0 = 0; c0 < C; c0 += g) {
+    const int64_t gc = std::min(g, C - c0), col0 = c0 * HW;
+    for (int64_t hw = 0; hw < HW; ++hw) runs[size_t(hw)] = f.read_rows(name, hw * C + c0, hw * C + c0 + gc, dtype);
+    // Our columns of channel c0 + c: the HW rows runs[hw] + c*O (without a Flatten, one item: the
+    // block's gc rows). Transposed in pieces of 256 outputs, in parallel.
+    const int64_t items = flat ? gc : 1, m = flat ? HW : gc, pieces = (O + 255) / 256;
 #pragma omp parallel
-  {
-    std::vector<T> row(static_cast<size_t>(I));
-#pragma omp for schedule(static)
-    for (int64_t o = 0; o < O; ++o) {
-      T* r = o_ + o * I;
-      for (int64_t in = 0; in < I; ++in) row[size_t(to[size_t(in)])] = r[in];
-      std::copy(row.begin(), row.end(), r);
+    {
+      std::vector<const T*> rows(static_cast<size_t>(m));
+#pragma omp for collapse(2) schedule(static)
+      for (int64_t c = 0; c < items; ++c)
+        for (int64_t p = 0; p < pieces; ++p) {
+          const int64_t o0 = p * 256, n = std::min<int64_t>(256, O - o0);
+          for (int64_t r = 0; r < m; ++r)
+            rows[size_t(r)] = flat ? runs[size_t(r)].data<T>() + c * O + o0 : runs[0].data<T>() + r * O + o0;
+          cpu::transpose_rows(m, n, rows.data(), o_ + o0 * I + col0 + c * HW, I);
+        }
     }
   }
   return out;

@@ -30,5 +30,9 @@ template <class T>
 void gather_strided(const Broadcast4& g, const T* x, T* y);
 template <class A, class B>
 void convert(int64_t n, const A* a, B* b);
+// dst[j * ldd + i] = rows[i][j] for i < m, j < n: the m rows (each n long, anywhere in memory) become
+// the columns of dst. Single-threaded; 16x16 tiles in registers where AVX-512 is there (float).
+template <class T>
+void transpose_rows(int64_t m, int64_t n, const T* const* rows, T* dst, int64_t ldd);
 
 }  // namespace gt::cpu

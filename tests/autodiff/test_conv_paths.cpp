@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "autodiff/backend.h"
+#include "kernels/cpu/layout.h"
 #include "kernels/cpu/sgemm.h"
 #include "tests/test_util.h"
 
@@ -246,4 +247,21 @@ TEST_CASE("sgemm strips: every tile remainder, K block edge and thread split mat
           CHECK(worst_t < 1e-4 * std::max<int64_t>(K, 1));
         }
   omp_set_num_threads(saved);
+}
+
+TEST_CASE("transpose_rows: rows anywhere become columns, for every tile edge") {
+  for (const auto& [m, n] : std::vector<std::pair<int64_t, int64_t>>{{49, 256}, {16, 16}, {33, 47}, {1, 5}, {20, 3}}) {
+    const Tensor src = Tensor::uniform({m * (n + 3)}, -1, 1, 7);  // row i at i*(n+3): not contiguous
+    const std::vector<float> v = src.to_vector();
+    std::vector<const float*> rows;
+    for (int64_t i = 0; i < m; ++i) rows.push_back(v.data() + i * (n + 3));
+    const int64_t ldd = m + 5;
+    std::vector<float> dst(size_t(n * ldd), -9.0f);
+    cpu::transpose_rows(m, n, rows.data(), dst.data(), ldd);
+    int64_t wrong = 0;
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < ldd; ++i)
+        wrong += dst[size_t(j * ldd + i)] != (i < m ? rows[size_t(i)][j] : -9.0f);  // and nothing past m
+    CHECK(wrong == 0);
+  }
 }
