@@ -3,7 +3,7 @@
 #   tools/bench_vs_torch.sh [ROUNDS] [TASK] [MODELS]
 #     defaults: 3 all vgg16,resnet50,inception_v3,mobilenet_v2; TASK: forward, saliency, gradcam, ig50
 #     or all (the four; IG-50 then runs in the first 2 rounds only, it takes minutes a round)
-# Each round times one model in gradtrace (`gradtrace bench`, median of 5 runs) and then in PyTorch
+# Each round times one model in gradtrace (`gradtrace bench`, median of 5 runs, IG-50 of 3) and then in PyTorch
 # (../shared/bench/torch_xai_bench.py, median of 3): Debian's torch 1.13 (/usr/bin/python3) and, with
 # GT_TORCH_VENV=DIR, the torch in that virtual environment as well. A DIR that does not exist yet is
 # created with the newest torch and torchvision from PyPI (about 5 GB). Every tool sees the same load.
@@ -36,7 +36,8 @@ for m in ${models//,/ }; do
   for ((r = 1; r <= rounds; r++)); do
     for t in $tasks; do  # gradtrace: "MODEL TASK: 12.70 ms (...)"
       [ "$t" = ig50 ] && ((r > ig_rounds)) && continue
-      ms=$(build/gradtrace bench --model "$m" --task "$t" --threads 2 --repeat 5 | sed -E 's/.*: ([0-9.]+) ms.*/\1/')
+      repeat=$([ "$t" = ig50 ] && echo 3 || echo 5)
+      ms=$(build/gradtrace bench --model "$m" --task "$t" --threads 2 --repeat "$repeat" | sed -E 's/.*: ([0-9.]+) ms.*/\1/')
       echo "$m $t $r gradtrace $ms" >>"$log"
     done
     for i in "${!pythons[@]}"; do  # torch: "MODEL cpu threads=2 fp32 fwd=22.35ms saliency=..."
