@@ -1,5 +1,6 @@
 // Depthwise convolution: y[n, o, oy, ox] = sum_{i,j} w[o, i, j] xp[n, o/m, s*oy + i*dh, s*ox + j*dw],
-// xp the input zero-padded by (pt, pl), s the stride (the same both ways in the fast path).
+// xp the input zero-padded by (pt, pl), m the channel multiplier. Written here for one stride s; the
+// code has one per axis (sr, sc), which may differ.
 //
 // Polyphase planes. The padded plane is split into s*s planes by row and column parity mod s:
 //   Q[(a, b)][r][c] = xp[s*r + a][s*c + b],   each He x We,  He = ceil(Hp / s), We = ceil(Wp / s),
