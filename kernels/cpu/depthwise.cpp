@@ -59,11 +59,19 @@ struct Phases {
   explicit Phases(const ConvGeom& g)
       : sr(g.sh), sc(g.sw), He((g.H + g.pt + g.pb + sr - 1) / sr), We((g.W + g.pl + g.pr + sc - 1) / sc) {}
   int64_t size() const { return sr * sc * He * We; }
-  // Offset of tap (i, j) in the buffer, relative to the output's flat index oy*We + ox.
-  int64_t offset(const ConvGeom& g, int64_t i, int64_t j) const {
-    const int64_t ri = i * g.dh, cj = j * g.dw;
-    return (((ri % sr) * sc + cj % sc) * He + ri / sr) * We + cj / sc;
+  // The offset of each tap (i, j), row-major, in the buffer, relative to the output's flat index
+  // oy*We + ox.
+  std::vector<int64_t> offsets(const ConvGeom& g) const {
+    std::vector<int64_t> off;
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t ri = i * g.dh, cj = j * g.dw;
+        off.push_back((((ri % sr) * sc + cj % sc) * He + ri / sr) * We + cj / sc);
+      }
+    return off;
   }
+  // The flat output grid's length: Ho rows of We, the last one cut at Wo.
+  int64_t grid(const ConvGeom& g) const { return (g.Ho - 1) * We + g.Wo; }
   // Writes the plane x (H x W) into buf at offset (pt, pl). Only those positions: the padding is
   // never written, so a buffer zeroed once serves every plane of a call.
   template <class T>
@@ -108,10 +116,8 @@ template <class T>
 void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const Epilogue<T>& e, T* y) {
   const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
   const Phases ph(g);
-  std::vector<int64_t> off(static_cast<size_t>(khw));
-  for (int64_t i = 0; i < g.kh; ++i)
-    for (int64_t j = 0; j < g.kw; ++j) off[size_t(i * g.kw + j)] = ph.offset(g, i, j);
-  const int64_t nf = (g.Ho - 1) * ph.We + g.Wo;
+  const std::vector<int64_t> off = ph.offsets(g);
+  const int64_t nf = ph.grid(g);
 #pragma omp parallel
   {
     std::vector<T> buf(static_cast<size_t>(ph.size()), T(0)), acc(static_cast<size_t>(nf)),
@@ -181,10 +187,8 @@ template <class T>
 void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const int64_t m = g.O / g.C, HW = g.H * g.W, P = g.Ho * g.Wo, khw = g.kh * g.kw;
   const Phases ph(g);
-  std::vector<int64_t> off(static_cast<size_t>(khw));
-  for (int64_t i = 0; i < g.kh; ++i)
-    for (int64_t j = 0; j < g.kw; ++j) off[size_t(i * g.kw + j)] = ph.offset(g, i, j);
-  const int64_t nf = (g.Ho - 1) * ph.We + g.Wo;
+  const std::vector<int64_t> off = ph.offsets(g);
+  const int64_t nf = ph.grid(g);
 #pragma omp parallel
   {
     std::vector<T> buf(static_cast<size_t>(ph.size()), T(0)), dyg(static_cast<size_t>(nf), T(0));
