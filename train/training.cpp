@@ -51,9 +51,9 @@ TrainData load_train_data(const RunSettings& r) {
     data::Dataset train = limited(data::load_fashion_mnist(dir, "train"), r.limit);
     if (r.val > 0) {
       auto [tr, va] = data::split_validation(train, r.val, split_seed);
-      t = {std::move(tr), std::move(va), "validation"};
+      t = {std::move(tr), std::move(va), "validation", nullptr};
     } else {
-      t = {std::move(train), data::load_fashion_mnist(dir, "test"), "test"};
+      t = {std::move(train), data::load_fashion_mnist(dir, "test"), "test", nullptr};
     }
   } else {
     data::FolderOptions fo;
@@ -63,7 +63,7 @@ TrainData load_train_data(const RunSettings& r) {
     data::Dataset all = limited(data::load_image_folder(spec.dir, fo, warn), r.limit);
     auto [tr, va] = data::split_validation(all, r.val < 0 ? 0.2 : r.val, split_seed);
     if (va.size() == 0) throw Error("image folder " + spec.dir + ": too few images for a validation split (--val)");
-    t = {std::move(tr), std::move(va), "validation"};
+    t = {std::move(tr), std::move(va), "validation", nullptr};
   }
   return t;
 }
