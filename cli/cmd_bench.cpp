@@ -1,7 +1,13 @@
-// gradtrace bench conv: times the conv kernels on VGG16's 13 conv layer shapes.
+// gradtrace bench conv: times the conv kernels on VGG16's 13 conv layer shapes, or on the shapes of a
+// file (tools/conv_shapes.py lists any torchvision model's).
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "autodiff/backend.h"
@@ -32,12 +38,16 @@ const char* kHelp =
     "'bench conv' times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and\n"
     "prints, per layer, the median time and GFLOP/s of the forward pass and of the input gradient\n"
     "(backward-data), and the ratio input-gradient / forward. Random data; no model weights needed.\n"
+    "With --layers FILE, the layers of FILE instead, one a line: C H W O KH KW STRIDE PADH PADW COUNT\n"
+    "(input channels, height, width, output channels, kernel, stride, padding, how often the model has\n"
+    "it; tools/conv_shapes.py writes a torchvision model's), and totals per kernel shape, COUNT-weighted.\n"
     "\n"
     "options:\n"
     "  --weights FILE   a model file, as every command takes it (--preprocess, --size, --labels too)\n"
     "  --batch N        batch size (default 1; with --model: IG's batch)\n"
     "  --size S         input height and width (default 224)\n"
     "  --repeat R       timed runs per layer and pass; the median is reported (default 5)\n"
+    "  --layers FILE    bench conv: the conv shapes of FILE (see above) instead of VGG16's\n"
     "  --wgrad          also time the weight gradient\n" GT_FLAG_THREADS GT_FLAG_DEVICE;
 
 struct Layer {
@@ -63,29 +73,91 @@ double median_ms(int repeat, F&& f) {
   return t[t.size() / 2];
 }
 
-int bench_conv(Args& a) {
-  const int64_t batch = a.get_int("--batch", 1, 1, 256);
-  const int64_t size = a.get_int("--size", 224, 16, 1024);
-  const int repeat = static_cast<int>(a.get_int("--repeat", 5, 1, 1000));
-  const bool wgrad = a.flag("--wgrad");
-  const int threads = apply_threads(a);
-  const Device dev = apply_device(a);
-  a.finish();
-  Backend& be = backend(dev);
-  std::printf("VGG16 conv layers on %s, batch %lld, %lldx%lld, %d threads, median of %d runs\n", to_string(dev),
-              (long long)batch, (long long)size, (long long)size, threads, repeat);
-  std::printf("%-13s %-16s %7s | %9s %8s | %9s %8s %6s", "layer", "x", "GFLOP", "fwd ms", "GFLOP/s", "dx ms", "GFLOP/s",
-              "dx/fwd");
-  if (wgrad) std::printf(" | %9s %8s", "dw ms", "GFLOP/s");
-  std::printf("\n");
-  double tf = 0, tb = 0, tw = 0, flops = 0;
+// One conv layer to time: its name (VGG16's, or the kernel shape, "3x3/2"), geometry and how often
+// the model has it.
+struct ConvCase {
+  std::string name;
+  ConvGeom g;
+  int64_t count = 1;
+};
+
+std::vector<ConvCase> vgg16_cases(int64_t batch, int64_t size) {
+  std::vector<ConvCase> cases;
   for (const Layer& l : kVgg16) {
     ConvGeom g;
     g.N = batch, g.C = l.C, g.H = g.W = size / l.div, g.O = l.O, g.kh = g.kw = 3;
     g.pt = g.pb = g.pl = g.pr = 1;
     g.finish();
+    cases.push_back({l.name, g, 1});
+  }
+  return cases;
+}
+
+// Lines "C H W O KH KW STRIDE PADH PADW COUNT" (tools/conv_shapes.py); '#' starts a comment.
+std::vector<ConvCase> file_cases(const std::string& path, int64_t batch) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read " + path);
+  std::vector<ConvCase> cases;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    line = line.substr(0, line.find('#'));
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::istringstream ls(line);
+    ConvGeom g;
+    int64_t count = 0;
+    ls >> g.C >> g.H >> g.W >> g.O >> g.kh >> g.kw >> g.sh >> g.pt >> g.pl >> count;
+    std::string rest;
+    const bool sane = g.C >= 1 && g.C <= 65536 && g.H >= 1 && g.H <= 4096 && g.W >= 1 && g.W <= 4096 && g.O >= 1 &&
+                      g.O <= 65536 && g.kh >= 1 && g.kw >= 1 && g.sh >= 1 && g.pt >= 0 && g.pl >= 0 && count >= 1 &&
+                      g.H + 2 * g.pt >= g.kh && g.W + 2 * g.pl >= g.kw && g.kh <= 64 && g.kw <= 64 && g.sh <= 64 &&
+                      g.pt <= 64 && g.pl <= 64 && count <= 1000;
+    if (!ls || (ls >> rest) || !sane)
+      throw Error(path + ":" + std::to_string(n) + ": expected C H W O KH KW STRIDE PADH PADW COUNT, got '" + line +
+                  "'");
+    g.N = batch, g.sw = g.sh, g.pb = g.pt, g.pr = g.pl;
+    g.finish();
+    cases.push_back({std::to_string(g.kh) + "x" + std::to_string(g.kw) + "/" + std::to_string(g.sh), g, count});
+  }
+  if (cases.empty()) throw Error(path + ": no conv layers in it");
+  return cases;
+}
+
+// One row of the table: ms and GFLOP/s of the forward pass, the input gradient and (wgrad) the weight
+// gradient; t = {forward ms, dx ms, dw ms, GFLOP}.
+void print_conv_row(const std::string& name, const std::string& x, const std::array<double, 4>& t, bool wgrad,
+                    int64_t count) {
+  std::printf("%-13s %-18s %7.2f | %9.2f %8.1f | %9.2f %8.1f %6.2f", name.c_str(), x.c_str(), t[3], t[0],
+              t[3] / t[0] * 1e3, t[1], t[3] / t[1] * 1e3, t[1] / t[0]);
+  if (wgrad) std::printf(" | %9.2f %8.1f", t[2], t[3] / t[2] * 1e3);
+  std::printf(count > 1 ? " x%lld\n" : "\n", (long long)count);
+}
+
+int bench_conv(Args& a) {
+  const int64_t batch = a.get_int("--batch", 1, 1, 256);
+  const int64_t size = a.get_int("--size", 224, 16, 1024);
+  const int repeat = static_cast<int>(a.get_int("--repeat", 5, 1, 1000));
+  const bool wgrad = a.flag("--wgrad");
+  const std::string layers = a.get("--layers", "");
+  const int threads = apply_threads(a);
+  const Device dev = apply_device(a);
+  a.finish();
+  const std::vector<ConvCase> cases = layers.empty() ? vgg16_cases(batch, size) : file_cases(layers, batch);
+  Backend& be = backend(dev);
+  const std::string what =
+      layers.empty() ? "VGG16 (" + std::to_string(size) + "x" + std::to_string(size) + ")" : layers;
+  std::printf("%s conv layers on %s, batch %lld, %d threads, median of %d runs\n", what.c_str(), to_string(dev),
+              (long long)batch, threads, repeat);
+  std::printf("%-13s %-18s %7s | %9s %8s | %9s %8s %6s", "layer", "x", "GFLOP", "fwd ms", "GFLOP/s", "dx ms", "GFLOP/s",
+              "dx/fwd");
+  if (wgrad) std::printf(" | %9s %8s", "dw ms", "GFLOP/s");
+  std::printf("\n");
+  // Count-weighted sums per kernel shape (with --layers) and over all: forward, dx, dw ms and GFLOP.
+  std::map<std::string, std::array<double, 4>> kinds;
+  std::array<double, 4> total{};
+  for (const ConvCase& c : cases) {
+    const ConvGeom& g = c.g;
     Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1).to(dev);
-    Tensor w = Tensor::uniform({g.O, g.C, 3, 3}, -0.1, 0.1, 2).to(dev);
+    Tensor w = Tensor::uniform({g.O, g.C, g.kh, g.kw}, -0.1, 0.1, 2).to(dev);
     Tensor y = Tensor::empty({g.N, g.O, g.Ho, g.Wo}, DType::f32, dev);
     Tensor dy = Tensor::uniform(y.shape(), -1, 1, 3).to(dev);
     Tensor dx = Tensor::empty_like(x), dw = Tensor::empty_like(w);
@@ -93,20 +165,16 @@ int bench_conv(Args& a) {
     // synchronize: a GPU queues the work and returns at once; the time is until it has finished
     const double f = median_ms(repeat, [&] { be.conv2d_forward(g, x, w, Tensor(), y), be.synchronize(); });
     const double b = median_ms(repeat, [&] { be.conv2d_backward_data(g, dy, w, dx), be.synchronize(); });
-    std::printf("%-13s %-16s %7.2f | %9.2f %8.1f | %9.2f %8.1f %6.2f", l.name, x.shape().str().c_str(), fl, f,
-                fl / f * 1e3, b, fl / b * 1e3, b / f);
-    if (wgrad) {
-      const double d = median_ms(repeat, [&] { be.conv2d_backward_weight(g, x, dy, dw), be.synchronize(); });
-      std::printf(" | %9.2f %8.1f", d, fl / d * 1e3);
-      tw += d;
+    const double d = wgrad ? median_ms(repeat, [&] { be.conv2d_backward_weight(g, x, dy, dw), be.synchronize(); }) : 0;
+    const std::array<double, 4> row{f, b, d, fl};
+    print_conv_row(c.name, x.shape().str(), row, wgrad, c.count);
+    for (int i = 0; i < 4; ++i) {
+      total[i] += c.count * row[i];
+      if (!layers.empty()) kinds[c.name][i] += c.count * row[i];
     }
-    std::printf("\n");
-    tf += f, tb += b, flops += fl;
   }
-  std::printf("%-13s %-16s %7.2f | %9.2f %8.1f | %9.2f %8.1f %6.2f", "total", "", flops, tf, flops / tf * 1e3, tb,
-              flops / tb * 1e3, tb / tf);
-  if (wgrad) std::printf(" | %9.2f %8.1f", tw, flops / tw * 1e3);
-  std::printf("\n");
+  for (const auto& [k, t] : kinds) print_conv_row("all " + k, "", t, wgrad, 1);
+  print_conv_row("total", "", total, wgrad, 1);
   return 0;
 }
 

@@ -38,6 +38,13 @@ expect 2 "$gt" edges --size
 expect 2 "$gt" edges --size abc
 expect 2 "$gt" edges --cmap rainbow
 expect 2 "$gt" bench
+# bench conv --layers: shapes from a file (tools/conv_shapes.py writes them), totals per kernel shape
+printf '# C H W O KH KW STRIDE PADH PADW COUNT\n16 12 12 16 3 3 1 1 1 2\n8 9 9 4 1 7 1 0 3 1\n' >"$tmp/shapes.txt"
+expect_out 0 "all 1x7/1" "$gt" bench conv --layers "$tmp/shapes.txt" --repeat 1 --threads 1
+expect_out 0 "all 3x3/1 " "$gt" bench conv --layers "$tmp/shapes.txt" --repeat 1 --threads 1
+printf '16 12 12 16 3 3 0 1 1 2\n' >"$tmp/bad_shapes.txt"  # stride 0
+expect_out 1 "bad_shapes.txt:1: expected C H W O KH KW STRIDE PADH PADW COUNT" "$gt" bench conv --layers "$tmp/bad_shapes.txt"
+expect_out 1 "cannot read" "$gt" bench conv --layers "$tmp/missing.txt"
 expect 2 "$gt" bench nonsense
 # --device: a usage error for an unknown one; cuda without a GPU (or a build without CUDA) is a
 # one-line runtime error before any work, and leaves no output file
