@@ -28,18 +28,19 @@
 #include <vector>
 
 #include "kernels/cpu/epilogue.h"
+#include "kernels/cpu/gather.h"
 
 namespace gt::cpu {
 namespace {
 
-// dst[k * ds] = src[k * ss] for k < n, one of the strides 1. Stride 2 (the common one) gets its own
-// loop with a constant stride, which the compiler turns into vector shuffles.
+// dst[k * ds] = src[k * ss] for k < n, one of the strides 1. Stride 2 (the common one) reads with
+// gather_stride2's vector permutes and writes with a constant-stride loop.
 template <class T>
 void strided_copy(const T* src, int64_t ss, T* dst, int64_t ds, int64_t n) {
   if (ss == 1 && ds == 1)
     std::memcpy(dst, src, sizeof(T) * size_t(n));
   else if (ss == 2)
-    for (int64_t k = 0; k < n; ++k) dst[k] = src[2 * k];
+    gather_stride2(src, n, dst);
   else if (ds == 2)
     for (int64_t k = 0; k < n; ++k) dst[2 * k] = src[k];
   else
