@@ -57,15 +57,6 @@ int64_t per_thread_chunk(int64_t P) {
   return chunk >= kMinChunkCols ? chunk : 0;
 }
 
-// For output columns t in [0, n) of one output row, starting at output column ox0, the input column
-// is ix0 + t*s. Returns the range [lo, hi) of t with 0 <= ix < W.
-inline void valid_range(int64_t ix0, int64_t s, int64_t W, int64_t n, int64_t& lo, int64_t& hi) {
-  lo = ix0 >= 0 ? 0 : (-ix0 + s - 1) / s;
-  hi = ix0 >= W ? 0 : (W - ix0 + s - 1) / s;
-  lo = std::min(lo, n);
-  hi = std::clamp(hi, lo, n);
-}
-
 // Unrolls (Accumulate=false) or scatters back (Accumulate=true) the patches of Cg channels for
 // output pixels [p0, p0+np). col holds rows [r0, r1) of the (Cg*kh*kw) x np patch matrix, row-major
 // with row stride ld >= np.

@@ -24,7 +24,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <utility>
 #include <vector>
 
 #include "kernels/cpu/epilogue.h"
@@ -45,12 +44,6 @@ void strided_copy(const T* src, int64_t ss, T* dst, int64_t ds, int64_t n) {
     for (int64_t k = 0; k < n; ++k) dst[2 * k] = src[k];
   else
     for (int64_t k = 0; k < n; ++k) dst[k * ds] = src[k * ss];
-}
-
-// The k in [0, n) with 0 <= first + s*k < lim, as [lo, hi).
-std::pair<int64_t, int64_t> inside(int64_t first, int64_t s, int64_t lim, int64_t n) {
-  const int64_t lo = first >= 0 ? 0 : (-first + s - 1) / s, hi = first >= lim ? 0 : (lim - first + s - 1) / s;
-  return {std::min(lo, n), std::clamp(hi, std::min(lo, n), n)};
 }
 
 // The polyphase layout of one padded input plane (see the top of the file), for strides sr x sc:
@@ -175,8 +168,9 @@ void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) 
           if (!wt.empty()) correlate(D.data() + q * Dh * Dw, off[size_t(par)], wt, nf, acc.data(), q > 0);
         }
         // padded position (sr*r + a, sc*cc + b) is dx's (sr*r + a - pt, sc*cc + b - pl)
-        const auto [r0, r1] = inside(a - g.pt, sr, g.H, ph.He);
-        const auto [c0, c1] = inside(b - g.pl, sc, g.W, ph.We);
+        int64_t r0, r1, c0, c1;
+        valid_range(a - g.pt, sr, g.H, ph.He, r0, r1);
+        valid_range(b - g.pl, sc, g.W, ph.We, c0, c1);
         for (int64_t r = r0; r < r1; ++r)
           strided_copy(acc.data() + r * Dw + c0, 1, dxp + (sr * r + a - g.pt) * g.W + sc * c0 + b - g.pl, sc, c1 - c0);
       }

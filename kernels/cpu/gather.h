@@ -1,5 +1,6 @@
-// Strided gathers shared by the convolution kernels (conv.cpp, depthwise.cpp).
+// Strided index ranges and gathers shared by the convolution and pooling kernels.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -8,6 +9,15 @@
 #endif
 
 namespace gt::cpu {
+
+// The t in [0, n) with 0 <= ix0 + t*s < W, as [lo, hi): the outputs of a row (or column) whose input
+// index ix0 + t*s, at stride s, lies inside the image.
+inline void valid_range(int64_t ix0, int64_t s, int64_t W, int64_t n, int64_t& lo, int64_t& hi) {
+  lo = ix0 >= 0 ? 0 : (-ix0 + s - 1) / s;
+  hi = ix0 >= W ? 0 : (W - ix0 + s - 1) / s;
+  lo = std::min(lo, n);
+  hi = std::clamp(hi, lo, n);
+}
 
 // out[t] = x[2t] for t in [0, n), with x[0 .. 2n-1) readable. Stride-2 convolutions (the 7x7/2 stem
 // of ResNet, Inception's 3x3/2 reductions) unroll their patches through this; a scalar strided copy

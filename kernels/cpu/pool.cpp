@@ -4,6 +4,8 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/gather.h"
+
 namespace gt::cpu {
 namespace {
 
@@ -34,11 +36,7 @@ struct Span {
 };
 std::vector<Span> tap_spans(int64_t out, int64_t k, int64_t s, int64_t pad_before, int64_t in) {
   std::vector<Span> t(static_cast<size_t>(k));
-  for (int64_t j = 0; j < k; ++j) {
-    const int64_t i0 = j - pad_before;  // input column of output 0
-    const int64_t lo = i0 >= 0 ? 0 : (-i0 + s - 1) / s, hi = i0 >= in ? 0 : (in - i0 + s - 1) / s;
-    t[j] = {std::min(lo, out), std::clamp(hi, std::min(lo, out), out)};
-  }
+  for (int64_t j = 0; j < k; ++j) valid_range(j - pad_before, s, in, out, t[j].lo, t[j].hi);
   return t;
 }
 
