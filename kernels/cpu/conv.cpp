@@ -312,24 +312,8 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
       return;
     }
   }
-  // Below kMinTransposedColumns output columns (a batch's 7x7, 8x8 and 14x14 planes) the col2im path
-  // below is faster: its GEMM has K = C*kh*kw rows to share out, where the transposed convolution has
-  // one strip of columns and re-arranges w on every call. InceptionV3's input gradients at batch 1:
-  // 84 -> 76 ms (its 1x3/3x1 layers on 8x8: 3.5 -> 1.3 ms); ResNet50's: 62-65 -> 55-56 ms.
-  if (g.sh == 1 && g.sw == 1 && g.pt <= fh && g.pb <= fh && g.pl <= fw && g.pr <= fw && Cg >= 16 &&
-      g.N * P >= kMinTransposedColumns && (fast_forward || per_thread_chunk(HW) > 0)) {
-    // dx = conv(dy, w'),  w'[c, o, i, j] = w[o, c, kh-1-i, kw-1-j]  (per group), full padding.
-    // Written in wt's order (one contiguous filter at a time), in parallel: 2.4M values for a
-    // 512x512 3x3 layer, which a scattered single-threaded copy would take milliseconds over.
-    std::vector<T> wt(static_cast<size_t>(g.O * K));
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t gr = 0; gr < g.groups; ++gr)
-      for (int64_t c = 0; c < Cg; ++c)
-        for (int64_t o = 0; o < Og; ++o) {
-          const T* src = w + ((gr * Og + o) * Cg + c) * khw;
-          T* dst = wt.data() + ((gr * Cg + c) * Og + o) * khw;
-          for (int64_t t = 0; t < khw; ++t) dst[khw - 1 - t] = src[t];
-        }
+  // dx = conv(dy, w'),  w'[c, o, i, j] = w[o, c, kh-1-i, kw-1-j]  (per group), full padding.
+  if (g.sh == 1 && g.sw == 1 && g.pt <= fh && g.pb <= fh && g.pl <= fw && g.pr <= fw && Cg >= 16) {
     ConvGeom t = g;
     t.C = g.O;
     t.H = g.Ho;
@@ -340,7 +324,27 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
     t.pl = fw - g.pl;
     t.pr = fw - g.pr;
     t.finish();
-    return conv2d_forward(t, dy, wt.data(), Epilogue<T>(), dx);
+    if constexpr (std::is_same_v<T, float>) {  // Winograd reads w in place, turned and transposed
+      if (winograd_applicable(t)) return winograd_forward(t, dy, w, {}, dx, true);
+    }
+    // Below kMinTransposedColumns output columns (a batch's 7x7, 8x8 and 14x14 planes) the col2im
+    // path below is faster: its GEMM has K = C*kh*kw rows to share out, where the transposed
+    // convolution has one strip of columns and re-arranges w on every call. InceptionV3's input
+    // gradients at batch 1: 84 -> 76 ms (its 1x3/3x1 layers on 8x8: 3.5 -> 1.3 ms).
+    if (g.N * P >= kMinTransposedColumns && (fast_forward || per_thread_chunk(HW) > 0)) {
+      // w' written in its order (one contiguous filter at a time), in parallel: 2.4M values for a
+      // 512x512 3x3 layer, which a scattered single-threaded copy would take milliseconds over.
+      std::vector<T> wt(static_cast<size_t>(g.O * K));
+#pragma omp parallel for collapse(2) schedule(static)
+      for (int64_t gr = 0; gr < g.groups; ++gr)
+        for (int64_t c = 0; c < Cg; ++c)
+          for (int64_t o = 0; o < Og; ++o) {
+            const T* src = w + ((gr * Og + o) * Cg + c) * khw;
+            T* dst = wt.data() + ((gr * Cg + c) * Og + o) * khw;
+            for (int64_t i = 0; i < khw; ++i) dst[khw - 1 - i] = src[i];
+          }
+      return conv2d_forward(t, dy, wt.data(), Epilogue<T>(), dx);
+    }
   }
   // General (strided) case: dcol = w^T dy, then scatter-add the patches back (col2im).
   std::fill(dx, dx + g.N * g.C * HW, T(0));

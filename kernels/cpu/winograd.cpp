@@ -26,35 +26,55 @@ namespace gt::cpu {
 namespace {
 
 constexpr int64_t kXi = 16;
+constexpr int64_t kLanes = 16;              // one vector of floats: the transforms work on whole vectors of tiles
+constexpr int64_t kRowV = kStrip + kLanes;  // row stride of V (320 bytes: rows stay 64-byte aligned)
 
-// U[xi][o][c] = (G g G^T)[xi] for the 3x3 filter g = w[o, c]. Blocks of kStrip filters are
-// transformed into a local buffer and copied out as 16 contiguous rows: writing the 16 planes of U
-// one value at a time would hit 16 addresses a power of two apart, all in the same cache set.
-void transform_weights(const ConvGeom& g, const float* w, float* U) {
-  const int64_t OC = g.O * g.C;
+// U[xi][r][k] = (G f G^T)[xi], f the 3x3 filter of row r and column k of the GEMM's A (rows x cols):
+//   forward:     r = o, k = c, f = w[r, k]                (w: rows x cols x 3 x 3)
+//   transposed:  f = w[k, r] turned by 180 degrees        (w: cols x rows x 3 x 3), the weights of a
+//                conv whose data gradient this is: dx = conv(dy, w'), w'[c, o] = rot180 w[o, c]
+// Blocks of kStrip filters are gathered tap by tap, transformed a vector at a time, and copied out as
+// 16 contiguous rows: writing the 16 planes of U value by value would hit 16 addresses a power of
+// two apart, all in the same cache set.
+void transform_weights(int64_t rows, int64_t cols, const float* w, bool transposed, float* U) {
+  const int64_t RC = rows * cols;
 #pragma omp parallel for schedule(static)
-  for (int64_t b0 = 0; b0 < OC; b0 += kStrip) {
-    const int64_t nb = std::min(kStrip, OC - b0);
-    float u[kXi][kStrip];
-    for (int64_t k = 0; k < nb; ++k) {
-      const float* f = w + (b0 + k) * 9;
-      float t[4][3];  // G g: the rows of G applied to the columns of g
-      for (int j = 0; j < 3; ++j) {
-        const float a = f[j], b = f[3 + j], c = f[6 + j];
-        t[0][j] = a;
-        t[1][j] = 0.5f * (a + b + c);
-        t[2][j] = 0.5f * (a - b + c);
-        t[3][j] = c;
-      }
-      for (int i = 0; i < 4; ++i) {  // (G g) G^T
-        const float a = t[i][0], b = t[i][1], c = t[i][2];
-        u[i * 4 + 0][k] = a;
-        u[i * 4 + 1][k] = 0.5f * (a + b + c);
-        u[i * 4 + 2][k] = 0.5f * (a - b + c);
-        u[i * 4 + 3][k] = c;
-      }
+  for (int64_t b0 = 0; b0 < RC; b0 += kStrip) {
+    const int64_t nb = std::min(kStrip, RC - b0);
+    float f[9][kStrip];
+    if (nb < kStrip)
+      for (auto& tap : f) std::fill(tap + nb, tap + kStrip, 0.0f);
+    for (int64_t l = 0; l < nb; ++l) {
+      const int64_t r = (b0 + l) / cols, k = (b0 + l) % cols;
+      const float* src = w + (transposed ? k * rows + r : r * cols + k) * 9;
+      for (int t = 0; t < 9; ++t) f[transposed ? 8 - t : t][l] = src[t];
     }
-    for (int64_t xi = 0; xi < kXi; ++xi) std::copy(u[xi], u[xi] + nb, U + xi * OC + b0);
+    float t[4][3][kStrip], u[kXi][kStrip];
+    for (int j = 0; j < 3; ++j)  // G f: the rows of G applied to the columns of f
+#pragma omp simd
+      for (int64_t l = 0; l < kStrip; ++l) {
+        const float a = f[j][l], b = f[3 + j][l], c = f[6 + j][l];
+        t[0][j][l] = a;
+        t[1][j][l] = 0.5f * (a + b + c);
+        t[2][j][l] = 0.5f * (a - b + c);
+        t[3][j][l] = c;
+      }
+    for (int i = 0; i < 4; ++i)  // (G f) G^T
+#pragma omp simd
+      for (int64_t l = 0; l < kStrip; ++l) {
+        const float a = t[i][0][l], b = t[i][1][l], c = t[i][2][l];
+        u[i * 4 + 0][l] = a;
+        u[i * 4 + 1][l] = 0.5f * (a + b + c);
+        u[i * 4 + 2][l] = 0.5f * (a - b + c);
+        u[i * 4 + 3][l] = c;
+      }
+    for (int64_t xi = 0; xi < kXi; ++xi) {
+      float* dst = U + xi * RC + b0;
+      if (nb == kStrip)  // a fixed length: vector moves, not a call to memmove
+        std::copy(u[xi], u[xi] + kStrip, dst);
+      else
+        std::copy(u[xi], u[xi] + nb, dst);
+    }
   }
 }
 
@@ -72,112 +92,127 @@ void for_segments(int64_t t0, int64_t nt, int64_t tw, F&& f) {
   }
 }
 
-// V[xi][c][lane] = (B^T d B)[xi] for channel c of every tile of the chunk; V has row stride kStrip.
-void transform_input(const ConvGeom& g, const float* x, int64_t c, const Segment& s, float* V) {
-  // rows[r] holds input row 2 ty - pt + r from column 2 tx - pl on, zero outside the image, so that
-  // tile u reads rows[r][2u .. 2u+3] without bounds checks.
-  float rows[4][2 * kStrip + 2];
-  const int64_t width = 2 * s.n + 2, ix0 = 2 * s.tx - g.pl;
+// The even and odd columns of an input row from column ix0 on: ev[j] = x[ix0 + 2j], od[j] = x[ix0 + 2j + 1]
+// for j < len, 0 outside the image (src null: a padding row). Tile u then reads ev[u], od[u], ev[u+1],
+// od[u+1]: whole vectors of tiles, no strided loads or bounds checks.
+void split_row(const float* src, int64_t W, int64_t ix0, int64_t len, float* ev, float* od) {
+  if (!src) {
+    std::fill(ev, ev + len, 0.0f);
+    std::fill(od, od + len, 0.0f);
+    return;
+  }
+  // Interior: j in [lo, hi) has both columns inside [0, W).
+  const int64_t lo = std::clamp<int64_t>((1 - ix0) / 2, 0, len), hi = std::clamp<int64_t>((W - ix0) / 2, lo, len);
+  auto edge = [&](int64_t j) {
+    const int64_t ix = ix0 + 2 * j;
+    ev[j] = ix >= 0 && ix < W ? src[ix] : 0.0f;
+    od[j] = ix + 1 >= 0 && ix + 1 < W ? src[ix + 1] : 0.0f;
+  };
+  for (int64_t j = 0; j < lo; ++j) edge(j);
+  const float* s = src + ix0;
+#pragma omp simd
+  for (int64_t j = lo; j < hi; ++j) {
+    ev[j] = s[2 * j];
+    od[j] = s[2 * j + 1];
+  }
+  for (int64_t j = hi; j < len; ++j) edge(j);
+}
+
+// v[xi * plane + q + u] = (B^T d B)[xi] for the tiles u < n of one segment of channel x (one
+// input plane). Whole vectors are written: up to kLanes - 1 lanes past q + n, into V's spare lanes.
+void transform_input(const ConvGeom& g, const float* x, const Segment& s, float* v, int64_t plane) {
+  constexpr int64_t kMax = kStrip + 1;
+  const int64_t len = (s.n + kLanes - 1) / kLanes * kLanes + 1;
+  float ev[4][kMax], od[4][kMax];
   for (int r = 0; r < 4; ++r) {
     const int64_t iy = 2 * s.ty - g.pt + r;
-    float* row = rows[r];
-    if (iy < 0 || iy >= g.H) {
-      std::fill(row, row + width, 0.0f);
-      continue;
-    }
-    const float* src = x + (c * g.H + iy) * g.W;
-    const int64_t lo = std::clamp<int64_t>(-ix0, 0, width), hi = std::clamp<int64_t>(g.W - ix0, lo, width);
-    std::fill(row, row + lo, 0.0f);
-    std::copy(src + ix0 + lo, src + ix0 + hi, row + lo);
-    std::fill(row + hi, row + width, 0.0f);
+    split_row(iy >= 0 && iy < g.H ? x + iy * g.W : nullptr, g.W, 2 * s.tx - g.pl, len, ev[r], od[r]);
   }
-  // d B along each row (columns k = 0..3 of the tile), then B^T across the four rows.
-  float e[4][4][kStrip];
-  for (int r = 0; r < 4; ++r)
-    for (int64_t u = 0; u < s.n; ++u) {
-      const float* d = rows[r] + 2 * u;
-      e[r][0][u] = d[0] - d[2];
-      e[r][1][u] = d[1] + d[2];
-      e[r][2][u] = d[2] - d[1];
-      e[r][3][u] = d[1] - d[3];
-    }
-  const int64_t plane = g.C * kStrip;  // distance between positions xi in V
-  for (int j = 0; j < 4; ++j) {
-    float* v0 = V + (0 * 4 + j) * plane + c * kStrip + s.q;
-    float* v1 = V + (1 * 4 + j) * plane + c * kStrip + s.q;
-    float* v2 = V + (2 * 4 + j) * plane + c * kStrip + s.q;
-    float* v3 = V + (3 * 4 + j) * plane + c * kStrip + s.q;
+  for (int64_t u0 = 0; u0 < s.n; u0 += kLanes) {
+    float e[4][4][kLanes];  // d B along each of the four rows
+    for (int r = 0; r < 4; ++r)
 #pragma omp simd
-    for (int64_t u = 0; u < s.n; ++u) {
-      v0[u] = e[0][j][u] - e[2][j][u];
-      v1[u] = e[1][j][u] + e[2][j][u];
-      v2[u] = e[2][j][u] - e[1][j][u];
-      v3[u] = e[1][j][u] - e[3][j][u];
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const float d0 = ev[r][u0 + l], d1 = od[r][u0 + l], d2 = ev[r][u0 + l + 1], d3 = od[r][u0 + l + 1];
+        e[r][0][l] = d0 - d2;
+        e[r][1][l] = d1 + d2;
+        e[r][2][l] = d2 - d1;
+        e[r][3][l] = d1 - d3;
+      }
+    for (int j = 0; j < 4; ++j) {  // then B^T across the rows
+      float* vj = v + j * plane + s.q + u0;
+#pragma omp simd
+      for (int64_t l = 0; l < kLanes; ++l) {
+        vj[0 * 4 * plane + l] = e[0][j][l] - e[2][j][l];
+        vj[1 * 4 * plane + l] = e[1][j][l] + e[2][j][l];
+        vj[2 * 4 * plane + l] = e[2][j][l] - e[1][j][l];
+        vj[3 * 4 * plane + l] = e[1][j][l] - e[3][j][l];
+      }
     }
   }
 }
 
-// y[o] for the tiles of one segment from M[xi][o - o0][lane] (row stride kStrip): Y = e(A^T M A).
-void transform_output(const ConvGeom& g, const float* M, int64_t rows, int64_t o, int64_t o0, const Epilogue<float>& e,
+// y[o] for the tiles of one segment from m[xi * plane + q + u] (channel o's row of M): Y = e(A^T M A).
+// m has at least kLanes - 1 readable lanes after q + n.
+void transform_output(const ConvGeom& g, const float* m, int64_t plane, int64_t o, const Epilogue<float>& e,
                       const Segment& s, float* y) {
-  const int64_t plane = rows * kStrip;
-  const float* m = M + (o - o0) * kStrip + s.q;
-  float out[2][2][kStrip];
-  for (int a = 0; a < 2; ++a)
-    for (int c = 0; c < 2; ++c) std::fill(out[a][c], out[a][c] + s.n, 0.0f);
-  for (int i = 0; i < 4; ++i) {
-    const float* m0 = m + (i * 4 + 0) * plane;
-    const float* m1 = m + (i * 4 + 1) * plane;
-    const float* m2 = m + (i * 4 + 2) * plane;
-    const float* m3 = m + (i * 4 + 3) * plane;
-    // Row i of M A contributes to output row 0 when i <= 2 (+) and to row 1 when i >= 1 (+, -, -).
-    const float w0 = i <= 2 ? 1.0f : 0.0f, w1 = i == 0 ? 0.0f : i == 1 ? 1.0f : -1.0f;
+  for (int64_t u0 = 0; u0 < s.n; u0 += kLanes) {
+    float out[2][2][kLanes];
+    const float* mu = m + s.q + u0;
 #pragma omp simd
-    for (int64_t u = 0; u < s.n; ++u) {
-      const float c0 = m0[u] + m1[u] + m2[u], c1 = m1[u] - m2[u] - m3[u];
-      out[0][0][u] += w0 * c0;
-      out[0][1][u] += w0 * c1;
-      out[1][0][u] += w1 * c0;
-      out[1][1][u] += w1 * c1;
+    for (int64_t l = 0; l < kLanes; ++l) {
+      float c0[4], c1[4];  // M A: row i of the 4x4 tile times A's two columns
+      for (int i = 0; i < 4; ++i) {
+        const float m0 = mu[(i * 4) * plane + l], m1 = mu[(i * 4 + 1) * plane + l];
+        const float m2 = mu[(i * 4 + 2) * plane + l], m3 = mu[(i * 4 + 3) * plane + l];
+        c0[i] = m0 + m1 + m2;
+        c1[i] = m1 - m2 - m3;
+      }
+      out[0][0][l] = c0[0] + c0[1] + c0[2];  // A^T (M A)
+      out[0][1][l] = c1[0] + c1[1] + c1[2];
+      out[1][0][l] = c0[1] - c0[2] - c0[3];
+      out[1][1][l] = c1[1] - c1[2] - c1[3];
     }
-  }
-  for (int a = 0; a < 2; ++a)
-    for (int c = 0; c < 2; ++c) apply_epilogue(e, o, out[a][c], s.n);
-  for (int a = 0; a < 2; ++a) {
-    const int64_t oy = 2 * s.ty + a;
-    if (oy >= g.Ho) break;
-    float* dst = y + (o * g.Ho + oy) * g.Wo + 2 * s.tx;
-    const int64_t n_full = std::min(s.n, (g.Wo - 2 * s.tx) / 2);  // tiles with both columns inside
-    for (int64_t u = 0; u < n_full; ++u) {
-      dst[2 * u] = out[a][0][u];
-      dst[2 * u + 1] = out[a][1][u];
+    const int64_t n = std::min(kLanes, s.n - u0), tx = s.tx + u0;
+    const int64_t full = std::min(n, (g.Wo - 2 * tx) / 2);  // tiles with both columns inside
+    for (int a = 0; a < 2; ++a) {
+      const int64_t oy = 2 * s.ty + a;
+      if (oy >= g.Ho) break;
+      apply_epilogue(e, o, out[a][0], n);
+      apply_epilogue(e, o, out[a][1], n);
+      float* dst = y + (o * g.Ho + oy) * g.Wo + 2 * tx;
+      for (int64_t u = 0; u < full; ++u) {
+        dst[2 * u] = out[a][0][u];
+        dst[2 * u + 1] = out[a][1][u];
+      }
+      if (full < n) dst[2 * full] = out[a][0][full];  // odd width: the last tile's left column
     }
-    if (n_full < s.n) dst[2 * n_full] = out[a][0][n_full];  // odd width: the last tile's left column
   }
 }
 
 }  // namespace
 
 bool winograd_applicable(const ConvGeom& g) {
-  // Chunks of tiles do not span images. A plane of at least one full chunk (16x16 outputs) always
-  // gains. A 14x14 plane is one chunk of 49 tiles: that gains only across a batch (ResNet's 3x3 convs
-  // at 14x14 in batches of 10: 13 -> 9 ms), not for one image (1.7 -> 2.3 ms for the data gradient).
+  // Chunks of tiles do not span images. A plane of at least 40 tiles (14x14 outputs: 7x7 tiles, one
+  // chunk) gains even for one image; smaller ones only in a batch of at least 4 chunks' worth.
   const int64_t tiles = (g.Ho + 1) / 2 * ((g.Wo + 1) / 2);
   return sgemm_strips_available() && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
-         g.groups == 1 && g.C >= 16 && g.O >= 16 && (tiles >= kStrip || (tiles >= 40 && g.N * tiles >= 4 * kStrip));
+         g.groups == 1 && g.C >= 16 && g.O >= 16 && (tiles >= 40 || g.N * tiles >= 4 * kStrip);
 }
 
-void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y) {
+void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y,
+                      bool transposed_weights) {
   // Scratch is left uninitialised: every value read is written first (lanes past a chunk's end are
-  // read but masked out of the results).
+  // read but masked out of the results, or computed and not stored).
   const std::unique_ptr<float[]> U(new float[size_t(kXi * g.O * g.C)]);
-  transform_weights(g, w, U.get());
+  transform_weights(g.O, g.C, w, transposed_weights, U.get());
   const int64_t th = (g.Ho + 1) / 2, tw = (g.Wo + 1) / 2, T = th * tw;
   const WorkSplit split = split_work(T, g.O, 1, g.N);
 #pragma omp parallel
   {
-    const std::unique_ptr<float[]> V(new float[size_t(kXi * g.C * kStrip)]);
-    const std::unique_ptr<float[]> M(new float[size_t(kXi * split.rows_per_group * kStrip)]);
+    // V's rows have kLanes spare lanes, which the input transform's last vector may spill into.
+    const std::unique_ptr<float[]> V(new float[size_t(kXi * g.C * kRowV)]);
+    const std::unique_ptr<float[]> M(new float[size_t(kXi * split.rows_per_group * kStrip + kLanes)]);
     // Tasks over (image, chunk of tiles, group of output channels); max_run 1: a run is one strip.
 #pragma omp for schedule(dynamic, 1) collapse(3)
     for (int64_t n = 0; n < g.N; ++n)
@@ -188,12 +223,16 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const E
           const int64_t t0 = ci * kStrip, nt = std::min(kStrip, T - t0);
           const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
           for (int64_t c = 0; c < g.C; ++c)
-            for_segments(t0, nt, tw, [&](const Segment& s) { transform_input(g, xn, c, s, V.get()); });
+            for_segments(t0, nt, tw, [&](const Segment& s) {
+              transform_input(g, xn + c * g.H * g.W, s, V.get() + c * kRowV, g.C * kRowV);
+            });
           for (int64_t xi = 0; xi < kXi; ++xi)
-            sgemm_strip(rows, g.C, U.get() + (xi * g.O + o0) * g.C, g.C, V.get() + xi * g.C * kStrip, kStrip,
+            sgemm_strip(rows, g.C, U.get() + (xi * g.O + o0) * g.C, g.C, V.get() + xi * g.C * kRowV, kRowV,
                         M.get() + xi * rows * kStrip, kStrip, nt, nullptr, false);
           for (int64_t o = o0; o < o0 + rows; ++o)
-            for_segments(t0, nt, tw, [&](const Segment& s) { transform_output(g, M.get(), rows, o, o0, e, s, yn); });
+            for_segments(t0, nt, tw, [&](const Segment& s) {
+              transform_output(g, M.get() + (o - o0) * kStrip, rows * kStrip, o, e, s, yn);
+            });
         }
   }
 }
