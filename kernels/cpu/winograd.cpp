@@ -26,8 +26,11 @@ namespace gt::cpu {
 namespace {
 
 constexpr int64_t kXi = 16;
-constexpr int64_t kLanes = 16;              // one vector of floats: the transforms work on whole vectors of tiles
-constexpr int64_t kRowV = kStrip + kLanes;  // row stride of V (320 bytes: rows stay 64-byte aligned)
+constexpr int64_t kLanes = 16;  // one vector of floats: the transforms work on whole vectors of tiles
+// The 16 planes of U, V and M lie padded(size) floats apart, not a power of two: 16 write streams
+// whose addresses differ by a multiple of 4 KB share a few cache sets and evict one another.
+int64_t padded(int64_t size) { return (size + kStrip - 1) / kStrip * kStrip + kLanes; }
+constexpr int64_t kRowV = kStrip + kLanes;  // lanes of a gathered-tile row: kLanes to spill into
 
 // U[xi][r][k] = (G f G^T)[xi], f the 3x3 filter of row r and column k of the GEMM's A (rows x cols):
 //   forward:     r = o, k = c, f = w[r, k]                (w: rows x cols x 3 x 3)
@@ -37,7 +40,7 @@ constexpr int64_t kRowV = kStrip + kLanes;  // row stride of V (320 bytes: rows 
 // 16 contiguous rows: writing the 16 planes of U value by value would hit 16 addresses a power of
 // two apart, all in the same cache set.
 void transform_weights(int64_t rows, int64_t cols, const float* w, bool transposed, float* U) {
-  const int64_t RC = rows * cols;
+  const int64_t RC = rows * cols, plane = padded(RC);
 #pragma omp parallel for schedule(static)
   for (int64_t b0 = 0; b0 < RC; b0 += kStrip) {
     const int64_t nb = std::min(kStrip, RC - b0);
@@ -69,9 +72,10 @@ void transform_weights(int64_t rows, int64_t cols, const float* w, bool transpos
         u[i * 4 + 3][l] = c;
       }
     for (int64_t xi = 0; xi < kXi; ++xi) {
-      float* dst = U + xi * RC + b0;
+      float* dst = U + xi * plane + b0;
       if (nb == kStrip)  // a fixed length: vector moves, not a call to memmove
-        std::copy(u[xi], u[xi] + kStrip, dst);
+#pragma omp simd
+        for (int64_t l = 0; l < kStrip; ++l) dst[l] = u[xi][l];
       else
         std::copy(u[xi], u[xi] + nb, dst);
     }
@@ -118,76 +122,86 @@ void split_row(const float* src, int64_t W, int64_t ix0, int64_t len, float* ev,
   for (int64_t j = hi; j < len; ++j) edge(j);
 }
 
-// v[xi * plane + q + u] = (B^T d B)[xi] for the tiles u < n of one segment of channel x (one
-// input plane). Whole vectors are written: up to kLanes - 1 lanes past q + n, into V's spare lanes.
-void transform_input(const ConvGeom& g, const float* x, const Segment& s, float* v, int64_t plane) {
-  constexpr int64_t kMax = kStrip + 1;
-  const int64_t len = (s.n + kLanes - 1) / kLanes * kLanes + 1;
-  float ev[4][kMax], od[4][kMax];
-  for (int r = 0; r < 4; ++r) {
-    const int64_t iy = 2 * s.ty - g.pt + r;
-    split_row(iy >= 0 && iy < g.H ? x + iy * g.W : nullptr, g.W, 2 * s.tx - g.pl, len, ev[r], od[r]);
-  }
-  for (int64_t u0 = 0; u0 < s.n; u0 += kLanes) {
-    float e[4][4][kLanes];  // d B along each of the four rows
-    for (int r = 0; r < 4; ++r)
+int64_t whole_vectors(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// The 4x4 input tiles of a chunk, lane by lane: d[r * 4 + k][q] = x(2 ty - pt + r, 2 tx - pl + k) for
+// its tile q at (ty, tx), from one input plane x. Each segment is copied in whole vectors, spilling
+// up to kLanes - 1 lanes into the next segment (written after it) or into d's spare lanes.
+void gather_tiles(const ConvGeom& g, const float* x, int64_t t0, int64_t nt, int64_t tw, float (*d)[kRowV]) {
+  for_segments(t0, nt, tw, [&](const Segment& s) {
+    const int64_t len = whole_vectors(s.n);
+    float ev[kStrip + 1], od[kStrip + 1];
+    for (int r = 0; r < 4; ++r) {
+      const int64_t iy = 2 * s.ty - g.pt + r;
+      split_row(iy >= 0 && iy < g.H ? x + iy * g.W : nullptr, g.W, 2 * s.tx - g.pl, len + 1, ev, od);
+      float *d0 = d[r * 4] + s.q, *d1 = d[r * 4 + 1] + s.q, *d2 = d[r * 4 + 2] + s.q, *d3 = d[r * 4 + 3] + s.q;
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) {
-        const float d0 = ev[r][u0 + l], d1 = od[r][u0 + l], d2 = ev[r][u0 + l + 1], d3 = od[r][u0 + l + 1];
-        e[r][0][l] = d0 - d2;
-        e[r][1][l] = d1 + d2;
-        e[r][2][l] = d2 - d1;
-        e[r][3][l] = d1 - d3;
+      for (int64_t u = 0; u < len; ++u) {
+        d0[u] = ev[u];
+        d1[u] = od[u];
+        d2[u] = ev[u + 1];
+        d3[u] = od[u + 1];
       }
+    }
+  });
+}
+
+// v[xi * plane + q] = (B^T d B)[xi] for the lanes q < n (whole vectors) of the gathered tiles d.
+void transform_input(const float (*d)[kRowV], int64_t n, float* v, int64_t plane) {
+#pragma omp simd
+  for (int64_t q = 0; q < n; ++q) {
+    float e[4][4];  // d B along each of the four rows
+    for (int r = 0; r < 4; ++r) {
+      const float d0 = d[r * 4][q], d1 = d[r * 4 + 1][q], d2 = d[r * 4 + 2][q], d3 = d[r * 4 + 3][q];
+      e[r][0] = d0 - d2;
+      e[r][1] = d1 + d2;
+      e[r][2] = d2 - d1;
+      e[r][3] = d1 - d3;
+    }
     for (int j = 0; j < 4; ++j) {  // then B^T across the rows
-      float* vj = v + j * plane + s.q + u0;
-#pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) {
-        vj[0 * 4 * plane + l] = e[0][j][l] - e[2][j][l];
-        vj[1 * 4 * plane + l] = e[1][j][l] + e[2][j][l];
-        vj[2 * 4 * plane + l] = e[2][j][l] - e[1][j][l];
-        vj[3 * 4 * plane + l] = e[1][j][l] - e[3][j][l];
-      }
+      v[(0 * 4 + j) * plane + q] = e[0][j] - e[2][j];
+      v[(1 * 4 + j) * plane + q] = e[1][j] + e[2][j];
+      v[(2 * 4 + j) * plane + q] = e[2][j] - e[1][j];
+      v[(3 * 4 + j) * plane + q] = e[1][j] - e[3][j];
     }
   }
 }
 
-// y[o] for the tiles of one segment from m[xi * plane + q + u] (channel o's row of M): Y = e(A^T M A).
-// m has at least kLanes - 1 readable lanes after q + n.
-void transform_output(const ConvGeom& g, const float* m, int64_t plane, int64_t o, const Epilogue<float>& e,
-                      const Segment& s, float* y) {
-  for (int64_t u0 = 0; u0 < s.n; u0 += kLanes) {
-    float out[2][2][kLanes];
-    const float* mu = m + s.q + u0;
+// y[o] for the chunk's tiles from m[xi * plane + q] (channel o's row of M): Y = e(A^T M A).
+void transform_output(const ConvGeom& g, const float* m, int64_t plane, int64_t o, const Epilogue<float>& e, int64_t t0,
+                      int64_t nt, int64_t tw, float* y) {
+  float out[2][2][kStrip];
+  const int64_t n = whole_vectors(nt);
 #pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      float c0[4], c1[4];  // M A: row i of the 4x4 tile times A's two columns
-      for (int i = 0; i < 4; ++i) {
-        const float m0 = mu[(i * 4) * plane + l], m1 = mu[(i * 4 + 1) * plane + l];
-        const float m2 = mu[(i * 4 + 2) * plane + l], m3 = mu[(i * 4 + 3) * plane + l];
-        c0[i] = m0 + m1 + m2;
-        c1[i] = m1 - m2 - m3;
-      }
-      out[0][0][l] = c0[0] + c0[1] + c0[2];  // A^T (M A)
-      out[0][1][l] = c1[0] + c1[1] + c1[2];
-      out[1][0][l] = c0[1] - c0[2] - c0[3];
-      out[1][1][l] = c1[1] - c1[2] - c1[3];
+  for (int64_t q = 0; q < n; ++q) {
+    float c0[4], c1[4];  // M A: row i of the 4x4 tile times A's two columns
+    for (int i = 0; i < 4; ++i) {
+      const float m0 = m[(i * 4) * plane + q], m1 = m[(i * 4 + 1) * plane + q];
+      const float m2 = m[(i * 4 + 2) * plane + q], m3 = m[(i * 4 + 3) * plane + q];
+      c0[i] = m0 + m1 + m2;
+      c1[i] = m1 - m2 - m3;
     }
-    const int64_t n = std::min(kLanes, s.n - u0), tx = s.tx + u0;
-    const int64_t full = std::min(n, (g.Wo - 2 * tx) / 2);  // tiles with both columns inside
+    out[0][0][q] = c0[0] + c0[1] + c0[2];  // A^T (M A)
+    out[0][1][q] = c1[0] + c1[1] + c1[2];
+    out[1][0][q] = c0[1] - c0[2] - c0[3];
+    out[1][1][q] = c1[1] - c1[2] - c1[3];
+  }
+  for (auto& row : out)
+    for (float* col : row) apply_epilogue(e, o, col, nt);
+  for_segments(t0, nt, tw, [&](const Segment& s) {
+    const int64_t full = std::min(s.n, (g.Wo - 2 * s.tx) / 2);  // tiles with both columns inside
     for (int a = 0; a < 2; ++a) {
       const int64_t oy = 2 * s.ty + a;
       if (oy >= g.Ho) break;
-      apply_epilogue(e, o, out[a][0], n);
-      apply_epilogue(e, o, out[a][1], n);
-      float* dst = y + (o * g.Ho + oy) * g.Wo + 2 * tx;
+      const float *left = out[a][0] + s.q, *right = out[a][1] + s.q;
+      float* dst = y + (o * g.Ho + oy) * g.Wo + 2 * s.tx;
       for (int64_t u = 0; u < full; ++u) {
-        dst[2 * u] = out[a][0][u];
-        dst[2 * u + 1] = out[a][1][u];
+        dst[2 * u] = left[u];
+        dst[2 * u + 1] = right[u];
       }
-      if (full < n) dst[2 * full] = out[a][0][full];  // odd width: the last tile's left column
+      if (full < s.n) dst[2 * full] = left[full];  // odd width: the last tile's left column
     }
-  }
+  });
 }
 
 }  // namespace
@@ -204,15 +218,17 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const E
                       bool transposed_weights) {
   // Scratch is left uninitialised: every value read is written first (lanes past a chunk's end are
   // read but masked out of the results, or computed and not stored).
-  const std::unique_ptr<float[]> U(new float[size_t(kXi * g.O * g.C)]);
+  const int64_t plane_u = padded(g.O * g.C), plane_v = padded(g.C * kStrip);
+  const std::unique_ptr<float[]> U(new float[size_t(kXi * plane_u)]);
   transform_weights(g.O, g.C, w, transposed_weights, U.get());
   const int64_t th = (g.Ho + 1) / 2, tw = (g.Wo + 1) / 2, T = th * tw;
   const WorkSplit split = split_work(T, g.O, 1, g.N);
 #pragma omp parallel
   {
-    // V's rows have kLanes spare lanes, which the input transform's last vector may spill into.
-    const std::unique_ptr<float[]> V(new float[size_t(kXi * g.C * kRowV)]);
-    const std::unique_ptr<float[]> M(new float[size_t(kXi * split.rows_per_group * kStrip + kLanes)]);
+    const int64_t plane_m = padded(split.rows_per_group * kStrip);
+    const std::unique_ptr<float[]> V(new float[size_t(kXi * plane_v)]);
+    const std::unique_ptr<float[]> M(new float[size_t(kXi * plane_m)]);
+    float d[kXi][kRowV] = {};  // one channel's gathered tiles; lanes never written stay 0
     // Tasks over (image, chunk of tiles, group of output channels); max_run 1: a run is one strip.
 #pragma omp for schedule(dynamic, 1) collapse(3)
     for (int64_t n = 0; n < g.N; ++n)
@@ -222,17 +238,15 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const E
           float* yn = y + n * g.O * g.Ho * g.Wo;
           const int64_t t0 = ci * kStrip, nt = std::min(kStrip, T - t0);
           const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
-          for (int64_t c = 0; c < g.C; ++c)
-            for_segments(t0, nt, tw, [&](const Segment& s) {
-              transform_input(g, xn + c * g.H * g.W, s, V.get() + c * kRowV, g.C * kRowV);
-            });
+          for (int64_t c = 0; c < g.C; ++c) {
+            gather_tiles(g, xn + c * g.H * g.W, t0, nt, tw, d);
+            transform_input(d, whole_vectors(nt), V.get() + c * kStrip, plane_v);
+          }
           for (int64_t xi = 0; xi < kXi; ++xi)
-            sgemm_strip(rows, g.C, U.get() + (xi * g.O + o0) * g.C, g.C, V.get() + xi * g.C * kRowV, kRowV,
-                        M.get() + xi * rows * kStrip, kStrip, nt, nullptr, false);
+            sgemm_strip(rows, g.C, U.get() + xi * plane_u + o0 * g.C, g.C, V.get() + xi * plane_v, kStrip,
+                        M.get() + xi * plane_m, kStrip, nt, nullptr, false);
           for (int64_t o = o0; o < o0 + rows; ++o)
-            for_segments(t0, nt, tw, [&](const Segment& s) {
-              transform_output(g, M.get() + (o - o0) * kStrip, rows * kStrip, o, e, s, yn);
-            });
+            transform_output(g, M.get() + (o - o0) * kStrip, plane_m, o, e, t0, nt, tw, yn);
         }
   }
 }
