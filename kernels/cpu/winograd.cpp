@@ -33,52 +33,58 @@ int64_t padded(int64_t size) { return (size + kStrip - 1) / kStrip * kStrip + kL
 constexpr int64_t kRowV = kStrip + kLanes;  // lanes of a gathered-tile row: kLanes to spill into
 
 // U[xi][r][k] = (G f G^T)[xi], f the 3x3 filter of row r and column k of the GEMM's A (rows x cols):
-//   forward:     r = o, k = c, f = w[r, k]                (w: rows x cols x 3 x 3)
-//   transposed:  f = w[k, r] turned by 180 degrees        (w: cols x rows x 3 x 3), the weights of a
-//                conv whose data gradient this is: dx = conv(dy, w'), w'[c, o] = rot180 w[o, c]
-// Blocks of kStrip filters are gathered tap by tap, transformed a vector at a time, and copied out as
-// 16 contiguous rows: writing the 16 planes of U value by value would hit 16 addresses a power of
-// two apart, all in the same cache set.
-void transform_weights(int64_t rows, int64_t cols, const float* w, bool transposed, float* U) {
-  const int64_t RC = rows * cols, plane = padded(RC);
+//   forward:  f = w[r, k]                           (w: rows x cols x 3 x 3, a conv's O x C)
+//   turned:   f = w[k, r] turned by 180 degrees     (w: cols x rows x 3 x 3), the weights of a conv
+//             whose data gradient this is: dx = conv(dy, w'), w'[c, o] = rot180 w[o, c]
+// A block of kB x kB filters is gathered tap by tap (kB contiguous filters from each of kB rows of
+// w, either way round), transformed a vector at a time, and written as kB runs of kB floats into
+// each of the 16 planes of U.
+void transform_weights(int64_t rows, int64_t cols, const float* w, bool turned, float* U) {
+  constexpr int64_t kB = 16, kN = kB * kB;
+  const int64_t plane = padded(rows * cols), br = (rows + kB - 1) / kB, bk = (cols + kB - 1) / kB;
 #pragma omp parallel for schedule(static)
-  for (int64_t b0 = 0; b0 < RC; b0 += kStrip) {
-    const int64_t nb = std::min(kStrip, RC - b0);
-    float f[9][kStrip];
-    if (nb < kStrip)
-      for (auto& tap : f) std::fill(tap + nb, tap + kStrip, 0.0f);
-    for (int64_t l = 0; l < nb; ++l) {
-      const int64_t r = (b0 + l) / cols, k = (b0 + l) % cols;
-      const float* src = w + (transposed ? k * rows + r : r * cols + k) * 9;
-      for (int t = 0; t < 9; ++t) f[transposed ? 8 - t : t][l] = src[t];
-    }
-    float t[4][3][kStrip], u[kXi][kStrip];
-    for (int j = 0; j < 3; ++j)  // G f: the rows of G applied to the columns of f
-#pragma omp simd
-      for (int64_t l = 0; l < kStrip; ++l) {
-        const float a = f[j][l], b = f[3 + j][l], c = f[6 + j][l];
-        t[0][j][l] = a;
-        t[1][j][l] = 0.5f * (a + b + c);
-        t[2][j][l] = 0.5f * (a - b + c);
-        t[3][j][l] = c;
+  for (int64_t b = 0; b < br * bk; ++b) {
+    // Consecutive blocks step along the rows of the stored w: along k forward, along r turned.
+    const int64_t r0 = (turned ? b % br : b / bk) * kB, k0 = (turned ? b / br : b % bk) * kB;
+    const int64_t nr = std::min(kB, rows - r0), nk = std::min(kB, cols - k0);
+    float f[9][kN];  // f[tap][rr * kB + kk]
+    if (nr < kB || nk < kB)
+      for (auto& tap : f) std::fill(tap, tap + kN, 0.0f);
+    for (int64_t rr = 0; rr < nr; ++rr)
+      for (int64_t kk = 0; kk < nk; ++kk) {
+        const int64_t r = r0 + rr, k = k0 + kk;
+        const float* src = w + (turned ? k * rows + r : r * cols + k) * 9;
+        for (int t = 0; t < 9; ++t) f[turned ? 8 - t : t][rr * kB + kk] = src[t];
       }
-    for (int i = 0; i < 4; ++i)  // (G f) G^T
+    float u[kXi][kN];
 #pragma omp simd
-      for (int64_t l = 0; l < kStrip; ++l) {
-        const float a = t[i][0][l], b = t[i][1][l], c = t[i][2][l];
+    for (int64_t l = 0; l < kN; ++l) {
+      float t[4][3];
+      for (int j = 0; j < 3; ++j) {  // G f: the rows of G applied to the columns of f
+        const float a = f[j][l], b = f[3 + j][l], c = f[6 + j][l];
+        t[0][j] = a;
+        t[1][j] = 0.5f * (a + b + c);
+        t[2][j] = 0.5f * (a - b + c);
+        t[3][j] = c;
+      }
+      for (int i = 0; i < 4; ++i) {  // (G f) G^T
+        const float a = t[i][0], b = t[i][1], c = t[i][2];
         u[i * 4 + 0][l] = a;
         u[i * 4 + 1][l] = 0.5f * (a + b + c);
         u[i * 4 + 2][l] = 0.5f * (a - b + c);
         u[i * 4 + 3][l] = c;
       }
-    for (int64_t xi = 0; xi < kXi; ++xi) {
-      float* dst = U + xi * plane + b0;
-      if (nb == kStrip)  // a fixed length: vector moves, not a call to memmove
-#pragma omp simd
-        for (int64_t l = 0; l < kStrip; ++l) dst[l] = u[xi][l];
-      else
-        std::copy(u[xi], u[xi] + nb, dst);
     }
+    for (int64_t xi = 0; xi < kXi; ++xi)
+      for (int64_t rr = 0; rr < nr; ++rr) {
+        const float* src = u[xi] + rr * kB;
+        float* dst = U + xi * plane + (r0 + rr) * cols + k0;
+        if (nk == kB)  // a fixed length: vector moves, not a call to memmove
+#pragma omp simd
+          for (int64_t kk = 0; kk < kB; ++kk) dst[kk] = src[kk];
+        else
+          std::copy(src, src + nk, dst);
+      }
   }
 }
 
@@ -96,30 +102,15 @@ void for_segments(int64_t t0, int64_t nt, int64_t tw, F&& f) {
   }
 }
 
-// The even and odd columns of an input row from column ix0 on: ev[j] = x[ix0 + 2j], od[j] = x[ix0 + 2j + 1]
-// for j < len, 0 outside the image (src null: a padding row). Tile u then reads ev[u], od[u], ev[u+1],
-// od[u+1]: whole vectors of tiles, no strided loads or bounds checks.
-void split_row(const float* src, int64_t W, int64_t ix0, int64_t len, float* ev, float* od) {
-  if (!src) {
-    std::fill(ev, ev + len, 0.0f);
-    std::fill(od, od + len, 0.0f);
-    return;
-  }
-  // Interior: j in [lo, hi) has both columns inside [0, W).
-  const int64_t lo = std::clamp<int64_t>((1 - ix0) / 2, 0, len), hi = std::clamp<int64_t>((W - ix0) / 2, lo, len);
-  auto edge = [&](int64_t j) {
-    const int64_t ix = ix0 + 2 * j;
-    ev[j] = ix >= 0 && ix < W ? src[ix] : 0.0f;
-    od[j] = ix + 1 >= 0 && ix + 1 < W ? src[ix + 1] : 0.0f;
-  };
-  for (int64_t j = 0; j < lo; ++j) edge(j);
-  const float* s = src + ix0;
+// dst[j] = x[i0 + 2j] for j < len, 0 outside the row [0, W) (x null: a padding row).
+void stride2_row(const float* x, int64_t W, int64_t i0, int64_t len, float* dst) {
+  // j in [lo, hi) reads inside the row: lo = ceil(-i0 / 2), hi = floor((W + 1 - i0) / 2).
+  const int64_t lo = x ? std::clamp<int64_t>((1 - i0) / 2, 0, len) : len;
+  const int64_t hi = x ? std::clamp<int64_t>((W + 1 - i0) / 2, lo, len) : len;
+  for (int64_t j = 0; j < lo; ++j) dst[j] = 0.0f;
 #pragma omp simd
-  for (int64_t j = lo; j < hi; ++j) {
-    ev[j] = s[2 * j];
-    od[j] = s[2 * j + 1];
-  }
-  for (int64_t j = hi; j < len; ++j) edge(j);
+  for (int64_t j = lo; j < hi; ++j) dst[j] = x[i0 + 2 * j];
+  for (int64_t j = hi; j < len; ++j) dst[j] = 0.0f;
 }
 
 int64_t whole_vectors(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
@@ -129,19 +120,10 @@ int64_t whole_vectors(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 // up to kLanes - 1 lanes into the next segment (written after it) or into d's spare lanes.
 void gather_tiles(const ConvGeom& g, const float* x, int64_t t0, int64_t nt, int64_t tw, float (*d)[kRowV]) {
   for_segments(t0, nt, tw, [&](const Segment& s) {
-    const int64_t len = whole_vectors(s.n);
-    float ev[kStrip + 1], od[kStrip + 1];
     for (int r = 0; r < 4; ++r) {
       const int64_t iy = 2 * s.ty - g.pt + r;
-      split_row(iy >= 0 && iy < g.H ? x + iy * g.W : nullptr, g.W, 2 * s.tx - g.pl, len + 1, ev, od);
-      float *d0 = d[r * 4] + s.q, *d1 = d[r * 4 + 1] + s.q, *d2 = d[r * 4 + 2] + s.q, *d3 = d[r * 4 + 3] + s.q;
-#pragma omp simd
-      for (int64_t u = 0; u < len; ++u) {
-        d0[u] = ev[u];
-        d1[u] = od[u];
-        d2[u] = ev[u + 1];
-        d3[u] = od[u + 1];
-      }
+      const float* row = iy >= 0 && iy < g.H ? x + iy * g.W : nullptr;
+      for (int k = 0; k < 4; ++k) stride2_row(row, g.W, 2 * s.tx - g.pl + k, whole_vectors(s.n), d[r * 4 + k] + s.q);
     }
   });
 }
