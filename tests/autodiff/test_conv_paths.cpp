@@ -10,6 +10,7 @@
 #include "autodiff/backend.h"
 #include "kernels/cpu/layout.h"
 #include "kernels/cpu/sgemm.h"
+#include "kernels/cpu/winograd.h"
 #include "tests/test_util.h"
 
 using namespace gt;
@@ -47,14 +48,15 @@ Ref naive(const ConvGeom& g, const std::vector<float>& x, const std::vector<floa
   return r;
 }
 
-double rel_err(const Tensor& t, const std::vector<double>& ref) {
+// max |t - ref| / scale, by default scale = max |ref|
+double rel_err(const Tensor& t, const std::vector<double>& ref, double scale = 0) {
   const std::vector<float> v = t.to_vector();
-  double diff = 0, scale = 0;
+  double diff = 0, largest = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
     diff = test::worse(diff, std::abs(v[i] - ref[i]));
-    scale = std::max(scale, std::abs(ref[i]));
+    largest = std::max(largest, std::abs(ref[i]));
   }
-  return diff / scale;
+  return diff / (scale > 0 ? scale : largest);
 }
 
 void compare(const char* name, ConvGeom g) {
@@ -90,13 +92,15 @@ void compare_epilogue(const char* name, ConvGeom g) {
     Tensor y = Tensor::empty({g.N, g.O, g.Ho, g.Wo});
     be.conv2d_forward(g, x, w, b, y, s, act);
     std::vector<double> want(r.y.size());
+    double scale = 0;  // of the values before the activation: ReLU6 clamps them to 6 at most
     for (size_t i = 0; i < want.size(); ++i) {
       const size_t o = (i / size_t(g.Ho * g.Wo)) % size_t(g.O);
       const double v = sv[o] * r.y[i] + bv[o];
       want[i] = act == Act::none ? v : std::min(std::max(v, 0.0), act == Act::relu6 ? 6.0 : 1e300);
+      scale = std::max(scale, std::abs(v));
     }
-    const double e = rel_err(y, want);
-    INFO(name << " act " << int(act) << ": max error / max |ref| " << e);
+    const double e = rel_err(y, want, scale);
+    INFO(name << " act " << int(act) << ": max error / max |pre-activation| " << e);
     CHECK(e < 1e-5);
   }
 }
@@ -130,6 +134,15 @@ TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven pa
   compare("winograd 14x14 batch", geom(6, 16, 14, 13, 16, 3, 1, {1, 1, 1, 1}));  // 7 x 7 tiles, one part-chunk
   // One image of 7 x 7 tiles, C != O: the data gradient's Winograd reads w transposed and turned.
   compare("winograd 14x14, C != O", geom(1, 24, 14, 14, 40, 3, 1, {0, 2, 1, 0}));
+}
+
+TEST_CASE("conv paths: Winograd F(4x4,3x3) on planes of 28x28 and up, edges of 1 to 3 columns") {
+  ConvGeom g = geom(1, 16, 30, 30, 16, 3, 1, {1, 1, 1, 1});
+  g.finish();
+  if (cpu::sgemm_strips_available()) REQUIRE(cpu::winograd_tile(g) == 4);   // else Winograd is not built
+  compare("F4 30x30", geom(1, 16, 30, 30, 16, 3, 1, {1, 1, 1, 1}));         // 8 x 8 tiles, the last 2 columns
+  compare("F4 pads, C != O", geom(2, 24, 29, 31, 40, 3, 1, {0, 2, 1, 0}));  // 29 x 30 outputs
+  compare("F4 no padding", geom(1, 32, 33, 35, 16, 3, 1, {0, 0, 0, 0}));    // 31 x 33 outputs
 }
 
 TEST_CASE("conv paths: strided col2im data gradient in chunks, vector stride-2 unrolling") {
@@ -178,6 +191,7 @@ TEST_CASE("conv paths: depthwise with multipliers, dilation, unequal and odd str
 
 TEST_CASE("conv paths: the fused scale, bias and activation epilogue on every forward path") {
   compare_epilogue("winograd", geom(2, 16, 21, 19, 20, 3, 1, {1, 1, 1, 1}));
+  compare_epilogue("winograd F4", geom(1, 16, 30, 29, 20, 3, 1, {1, 1, 1, 1}));
   compare_epilogue("strips (stride 2)", geom(2, 3, 37, 35, 16, 7, 2, {3, 3, 3, 3}));
   compare_epilogue("pointwise", geom(2, 24, 20, 20, 12, 1, 1, {}));
   compare_epilogue("1x1 stride 2", geom(1, 24, 21, 21, 12, 1, 2, {}));
