@@ -1,23 +1,26 @@
-// Winograd convolution F(m x m, 3x3) for m = 2 and 4 (Lavin & Gray, "Fast Algorithms for
-// Convolutional Neural Networks").
+// Winograd convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks"):
+// F(2x2, 3x3) and F(4x4, 3x3), and F(2, 7) along one axis for 1x7 and 7x1 kernels.
 //
-// Each m x m output tile Y comes from an a x a input tile d (a = m + 2) and the 3x3 filter g of every
-// (o, c) pair:
-//   Y = A^T [ sum_c (G g G^T) . (B^T d B) ] A          (. = element-wise over the a x a positions)
-// With U = G g G^T (per o, c) and V = B^T d B (per c, tile), position xi of the a^2 is a plain GEMM
+// Each my x mx output tile Y comes from an ay x ax input tile d (a = m + r - 1 along an axis whose
+// kernel has r taps) and the filter g of every (o, c) pair:
+//   Y = A_y^T [ sum_c (G_y g G_x^T) . (B_y^T d B_x) ] A_x      (. = element-wise over the ay x ax)
+// With U = G_y g G_x^T (per o, c) and V = B_y^T d B_x (per c, tile), each position xi is a GEMM
 //   M[xi][o, t] = sum_c U[xi][o, c] V[xi][c, t],
-// so an output tile costs a^2 C multiply-adds per output channel instead of 9 m^2 C: 2.25x fewer for
-// F(2x2), 4x fewer for F(4x4). The matrices are in the tile structs F2 and F4 below.
+// so an output tile costs ay ax C multiply-adds per output channel instead of r_y r_x my mx C:
+// 2.25x fewer for F(2x2, 3x3), 4x for F(4x4, 3x3), 1.75x for F(2, 7). The 1D transforms are the
+// structs F2, F4 and F27 below (Id along an axis of one tap); a 2D one applies them along the rows
+// of the tile and then down its columns.
 //
 // Work unit: a chunk of up to kStrip tiles (in row-major tile order) and a group of output channels.
-// The chunk's V (a^2 x C x 64 floats) is built in a per-thread buffer already in the strip layout the
-// GEMM micro-kernel reads, the a^2 GEMMs write M (a^2 x O x 64), and the output transform writes y.
+// The chunk's V (ay ax x C x 64 floats) is built in a per-thread buffer already in the strip layout
+// the GEMM micro-kernel reads, the GEMMs write M (ay ax x O x 64), and the output transform writes y.
 #include "kernels/cpu/winograd.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <memory>
+#include <string>
 
 #include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/sgemm.h"
@@ -35,7 +38,7 @@ constexpr int64_t kLanes = 16;  // one vector of floats: the transforms work on 
 // F(2, 3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
 // A^T = [1 1 1 0; 0 1 -1 -1]. Coefficients 0, +-1 and +-1/2: no rounding beyond a few additions.
 struct F2 {
-  static constexpr int m = 2, a = 4;
+  static constexpr int m = 2, a = 4, r = 3;
   static void input(const float* in, int64_t si, float* out, int64_t so) {
 #pragma omp simd
     for (int64_t l = 0; l < kLanes; ++l) {
@@ -73,7 +76,7 @@ struct F2 {
 // Coefficients up to 8 and 1/24: the rounding error is about ten times F(2x2)'s (3e-6 of the
 // output's scale against 2e-7 in tests/autodiff/test_conv_paths.cpp).
 struct F4 {
-  static constexpr int m = 4, a = 6;
+  static constexpr int m = 4, a = 6, r = 3;
   static void input(const float* in, int64_t si, float* out, int64_t so) {
 #pragma omp simd
     for (int64_t l = 0; l < kLanes; ++l) {
@@ -112,6 +115,78 @@ struct F4 {
   }
 };
 
+// F(2, 7), points 0, +-1, +-2, +-1/2 and infinity (InceptionV3's 1x7 and 7x1 convolutions, along
+// one axis: 8 multiplications for 2 outputs instead of 14):
+//   B^T = [1 0 -21/4 0 21/4 0 -1 0; 0 -2/9 -2/9 17/18 17/18 -2/9 -2/9 0;
+//          0 2/9 -2/9 -17/18 17/18 2/9 -2/9 0; 0 1/180 1/360 -1/36 -1/72 1/45 1/90 0;
+//          0 -1/180 1/360 1/36 -1/72 -1/45 1/90 0; 0 64/45 128/45 -16/9 -32/9 16/45 32/45 0;
+//          0 -64/45 128/45 16/9 -32/9 -16/45 32/45 0; 0 -1 0 21/4 0 -21/4 0 1]
+//   G: row k evaluates the filter polynomial at point k, (g0, g1, ..., g6) . (1, x, ..., x^6), the
+//      last row is g6;   A^T = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 1]
+// The rows for +x and -x share the filter's (input's) even and odd parts. Float32 error: 7e-7 of
+// the output's scale typically, 1e-5 at worst over 128-channel sums (numpy, Toom-Cook matrices).
+struct F27 {
+  static constexpr int m = 2, a = 8, r = 7;
+  static void input(const float* in, int64_t si, float* out, int64_t so) {
+#pragma omp simd
+    for (int64_t l = 0; l < kLanes; ++l) {
+      float d[8];
+      for (int k = 0; k < 8; ++k) d[k] = in[k * si + l];
+      out[l] = d[0] - d[6] + 5.25f * (d[4] - d[2]);
+      out[7 * so + l] = d[7] - d[1] + 5.25f * (d[3] - d[5]);
+      const float e1 = (17.0f / 18) * d[4] - (2.0f / 9) * (d[2] + d[6]);
+      const float o1 = (17.0f / 18) * d[3] - (2.0f / 9) * (d[1] + d[5]);
+      out[so + l] = e1 + o1;
+      out[2 * so + l] = e1 - o1;
+      const float e3 = (1.0f / 360) * d[2] - (1.0f / 72) * d[4] + (1.0f / 90) * d[6];
+      const float o3 = (1.0f / 180) * d[1] - (1.0f / 36) * d[3] + (1.0f / 45) * d[5];
+      out[3 * so + l] = e3 + o3;
+      out[4 * so + l] = e3 - o3;
+      const float e5 = (128.0f / 45) * d[2] - (32.0f / 9) * d[4] + (32.0f / 45) * d[6];
+      const float o5 = (64.0f / 45) * d[1] - (16.0f / 9) * d[3] + (16.0f / 45) * d[5];
+      out[5 * so + l] = e5 + o5;
+      out[6 * so + l] = e5 - o5;
+    }
+  }
+  static void filter(const float* in, int64_t si, float* out, int64_t so) {
+#pragma omp simd
+    for (int64_t l = 0; l < kLanes; ++l) {
+      float g[7];
+      for (int k = 0; k < 7; ++k) g[k] = in[k * si + l];
+      out[l] = g[0];
+      out[7 * so + l] = g[6];
+      const float points[3] = {1.0f, 2.0f, 0.5f};
+      for (int p = 0; p < 3; ++p) {  // rows 1 + 2p and 2 + 2p: the points +x and -x
+        const float x = points[p], x2 = x * x;
+        const float even = g[0] + x2 * (g[2] + x2 * (g[4] + x2 * g[6]));
+        const float odd = x * (g[1] + x2 * (g[3] + x2 * g[5]));
+        out[(1 + 2 * p) * so + l] = even + odd;
+        out[(2 + 2 * p) * so + l] = even - odd;
+      }
+    }
+  }
+  static void output(const float* in, int64_t si, float* out, int64_t so) {
+#pragma omp simd
+    for (int64_t l = 0; l < kLanes; ++l) {
+      float p[8];
+      for (int k = 0; k < 8; ++k) p[k] = in[k * si + l];
+      out[l] = p[0] + p[1] + p[2] + p[3] + p[4] + p[5] + p[6];
+      out[so + l] = p[1] - p[2] + 2.0f * (p[3] - p[4]) + 0.5f * (p[5] - p[6]) + p[7];
+    }
+  }
+};
+
+// The identity along an axis the kernel does not extend (1 tap): F(1, 1).
+struct Id {
+  static constexpr int m = 1, a = 1, r = 1;
+  static void input(const float* in, int64_t, float* out, int64_t) {
+#pragma omp simd
+    for (int64_t l = 0; l < kLanes; ++l) out[l] = in[l];
+  }
+  static void filter(const float* in, int64_t si, float* out, int64_t so) { input(in, si, out, so); }
+  static void output(const float* in, int64_t si, float* out, int64_t so) { input(in, si, out, so); }
+};
+
 constexpr int64_t kRowD = kStrip + kLanes;  // lanes of a gathered-tile row: kLanes to spill into
 
 // The planes of U, V and M lie padded(size) floats apart, not a power of two: write streams whose
@@ -126,29 +201,29 @@ int64_t whole_vectors(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 // A block of kB x kB filters is gathered tap by tap (kB contiguous filters from each of kB rows of
 // w, either way round), transformed a vector at a time, and written as kB runs of kB floats into
 // each plane of U.
-template <class F>
+template <class Fy, class Fx>
 void transform_weights(int64_t rows, int64_t cols, const float* w, bool turned, float* U) {
-  constexpr int64_t kB = 16, kN = kB * kB, kXi = F::a * F::a;
+  constexpr int64_t kB = 16, kN = kB * kB, kTaps = Fy::r * Fx::r, kXi = Fy::a * Fx::a;
   const int64_t plane = padded(rows * cols), br = (rows + kB - 1) / kB, bk = (cols + kB - 1) / kB;
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < br * bk; ++b) {
     // Consecutive blocks step along the rows of the stored w: along k forward, along r turned.
     const int64_t r0 = (turned ? b % br : b / bk) * kB, k0 = (turned ? b / br : b % bk) * kB;
     const int64_t nr = std::min(kB, rows - r0), nk = std::min(kB, cols - k0);
-    float f[9][kN];  // f[tap][rr * kB + kk]
+    float f[kTaps][kN];  // f[tap][rr * kB + kk]
     if (nr < kB || nk < kB)
       for (auto& tap : f) std::fill(tap, tap + kN, 0.0f);
     for (int64_t rr = 0; rr < nr; ++rr)
       for (int64_t kk = 0; kk < nk; ++kk) {
         const int64_t r = r0 + rr, k = k0 + kk;
-        const float* src = w + (turned ? k * rows + r : r * cols + k) * 9;
-        for (int t = 0; t < 9; ++t) f[turned ? 8 - t : t][rr * kB + kk] = src[t];
+        const float* src = w + (turned ? k * rows + r : r * cols + k) * kTaps;
+        for (int t = 0; t < kTaps; ++t) f[turned ? kTaps - 1 - t : t][rr * kB + kk] = src[t];
       }
     float u[kXi][kN];
     for (int64_t l0 = 0; l0 < kN; l0 += kLanes) {
-      float gc[F::a * 3][kLanes];  // G f: G down each column j of the filter, gc[i * 3 + j]
-      for (int j = 0; j < 3; ++j) F::filter(f[j] + l0, 3 * kN, gc[j], 3 * kLanes);
-      for (int i = 0; i < F::a; ++i) F::filter(gc[i * 3], kLanes, u[i * F::a] + l0, kN);  // then (G f) G^T
+      float gc[Fy::a * Fx::r][kLanes];  // G f: G down each column j of the filter, gc[i * rx + j]
+      for (int j = 0; j < Fx::r; ++j) Fy::filter(f[j] + l0, Fx::r * kN, gc[j], Fx::r * kLanes);
+      for (int i = 0; i < Fy::a; ++i) Fx::filter(gc[i * Fx::r], kLanes, u[i * Fx::a] + l0, kN);  // then (G f) G^T
     }
     for (int64_t xi = 0; xi < kXi; ++xi)
       for (int64_t rr = 0; rr < nr; ++rr) {
@@ -191,66 +266,66 @@ void strided_row(const float* x, int64_t W, int64_t i0, int64_t step, int64_t le
 // The a x a input tiles of a chunk, lane by lane: d[r * a + k][q] = x(m ty - pt + r, m tx - pl + k)
 // for its tile q at (ty, tx), from one input plane x. Each segment is copied in whole vectors,
 // spilling up to kLanes - 1 lanes into the next segment (written after it) or into d's spare lanes.
-template <class F>
+template <class Fy, class Fx>
 void gather_tiles(const ConvGeom& g, const float* x, int64_t t0, int64_t nt, int64_t tw, float (*d)[kRowD]) {
   for_segments(t0, nt, tw, [&](const Segment& s) {
-    for (int r = 0; r < F::a; ++r) {
-      const int64_t iy = F::m * s.ty - g.pt + r;
+    for (int r = 0; r < Fy::a; ++r) {
+      const int64_t iy = Fy::m * s.ty - g.pt + r;
       const float* row = iy >= 0 && iy < g.H ? x + iy * g.W : nullptr;
-      for (int k = 0; k < F::a; ++k)
-        strided_row(row, g.W, F::m * s.tx - g.pl + k, F::m, whole_vectors(s.n), d[r * F::a + k] + s.q);
+      for (int k = 0; k < Fx::a; ++k)
+        strided_row(row, g.W, Fx::m * s.tx - g.pl + k, Fx::m, whole_vectors(s.n), d[r * Fx::a + k] + s.q);
     }
   });
 }
 
 // v[xi * plane + q] = (B^T d B)[xi] for the lanes q < n (whole vectors) of the gathered tiles d.
-template <class F>
+template <class Fy, class Fx>
 void transform_input(const float (*d)[kRowD], int64_t n, float* v, int64_t plane) {
-  constexpr int a = F::a;
+  constexpr int ay = Fy::a, ax = Fx::a;
   for (int64_t q0 = 0; q0 < n; q0 += kLanes) {
-    float t[a * a][kLanes];  // d B: along each row r of the tile, t[r * a + j]
-    for (int r = 0; r < a; ++r) F::input(d[r * a] + q0, kRowD, t[r * a], kLanes);
-    for (int j = 0; j < a; ++j) F::input(t[j], a * kLanes, v + j * plane + q0, a * plane);  // then B^T (d B)
+    float t[ay * ax][kLanes];  // d B: along each row r of the tile, t[r * ax + j]
+    for (int r = 0; r < ay; ++r) Fx::input(d[r * ax] + q0, kRowD, t[r * ax], kLanes);
+    for (int j = 0; j < ax; ++j) Fy::input(t[j], ax * kLanes, v + j * plane + q0, ax * plane);  // then B^T (d B)
   }
 }
 
 // y[o] for the chunk's tiles from p[xi * plane + q] (channel o's row of M): Y = e(A^T M A).
-template <class F>
+template <class Fy, class Fx>
 void transform_output(const ConvGeom& g, const float* p, int64_t plane, int64_t o, const Epilogue<float>& e, int64_t t0,
                       int64_t nt, int64_t tw, float* y) {
-  constexpr int m = F::m;
-  float out[m][m][kStrip];
+  constexpr int my = Fy::m, mx = Fx::m, ax = Fx::a;
+  float out[my][mx][kStrip];
   for (int64_t q0 = 0; q0 < nt; q0 += kLanes) {
-    float t[F::a * m][kLanes];  // M A: along each row i of the tile, t[i * m + j]
-    for (int i = 0; i < F::a; ++i) F::output(p + i * F::a * plane + q0, plane, t[i * m], kLanes);
-    for (int j = 0; j < m; ++j) F::output(t[j], m * kLanes, out[0][j] + q0, m * kStrip);  // then A^T (M A)
+    float t[Fy::a * mx][kLanes];  // M A: along each row i of the tile, t[i * mx + j]
+    for (int i = 0; i < Fy::a; ++i) Fx::output(p + i * ax * plane + q0, plane, t[i * mx], kLanes);
+    for (int j = 0; j < mx; ++j) Fy::output(t[j], mx * kLanes, out[0][j] + q0, mx * kStrip);  // then A^T (M A)
   }
   for (auto& row : out)
     for (float* col : row) apply_epilogue(e, o, col, nt);
   for_segments(t0, nt, tw, [&](const Segment& s) {
-    const int64_t full = std::min(s.n, (g.Wo - m * s.tx) / m);  // tiles with all m columns inside
-    const int64_t rest = std::min<int64_t>(m, g.Wo - m * (s.tx + full));
-    for (int i = 0; i < m; ++i) {
-      const int64_t oy = m * s.ty + i;
+    const int64_t full = std::min(s.n, (g.Wo - mx * s.tx) / mx);  // tiles with all mx columns inside
+    const int64_t rest = std::min<int64_t>(mx, g.Wo - mx * (s.tx + full));
+    for (int i = 0; i < my; ++i) {
+      const int64_t oy = my * s.ty + i;
       if (oy >= g.Ho) break;
-      float* dst = y + (o * g.Ho + oy) * g.Wo + m * s.tx;
+      float* dst = y + (o * g.Ho + oy) * g.Wo + mx * s.tx;
       for (int64_t u = 0; u < full; ++u)
-        for (int j = 0; j < m; ++j) dst[m * u + j] = out[i][j][s.q + u];
+        for (int j = 0; j < mx; ++j) dst[mx * u + j] = out[i][j][s.q + u];
       if (full < s.n)  // the last tile sticks out of the plane: its first columns only
-        for (int j = 0; j < rest; ++j) dst[m * full + j] = out[i][j][s.q + full];
+        for (int j = 0; j < rest; ++j) dst[mx * full + j] = out[i][j][s.q + full];
     }
   });
 }
 
-template <class F>
+template <class Fy, class Fx>
 void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y, bool turned) {
-  constexpr int64_t kXi = F::a * F::a;
+  constexpr int64_t kXi = Fy::a * Fx::a;
   // Scratch is left uninitialised: every value read is written first (lanes past a chunk's end are
   // read but masked out of the results, or computed and not stored).
   const int64_t plane_u = padded(g.O * g.C), plane_v = padded(g.C * kStrip);
   const std::unique_ptr<float[]> U(new float[size_t(kXi * plane_u)]);
-  transform_weights<F>(g.O, g.C, w, turned, U.get());
-  const int64_t th = (g.Ho + F::m - 1) / F::m, tw = (g.Wo + F::m - 1) / F::m, T = th * tw;
+  transform_weights<Fy, Fx>(g.O, g.C, w, turned, U.get());
+  const int64_t th = (g.Ho + Fy::m - 1) / Fy::m, tw = (g.Wo + Fx::m - 1) / Fx::m, T = th * tw;
   const WorkSplit split = split_work(T, g.O, 1, g.N);
 #pragma omp parallel
   {
@@ -268,40 +343,47 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
           const int64_t t0 = ci * kStrip, nt = std::min(kStrip, T - t0);
           const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
           for (int64_t c = 0; c < g.C; ++c) {
-            gather_tiles<F>(g, xn + c * g.H * g.W, t0, nt, tw, d);
-            transform_input<F>(d, whole_vectors(nt), V.get() + c * kStrip, plane_v);
+            gather_tiles<Fy, Fx>(g, xn + c * g.H * g.W, t0, nt, tw, d);
+            transform_input<Fy, Fx>(d, whole_vectors(nt), V.get() + c * kStrip, plane_v);
           }
           for (int64_t xi = 0; xi < kXi; ++xi)
             sgemm_strip(rows, g.C, U.get() + xi * plane_u + o0 * g.C, g.C, V.get() + xi * plane_v, kStrip,
                         M.get() + xi * plane_m, kStrip, nt, nullptr, false);
           for (int64_t o = o0; o < o0 + rows; ++o)
-            transform_output<F>(g, M.get() + (o - o0) * kStrip, plane_m, o, e, t0, nt, tw, yn);
+            transform_output<Fy, Fx>(g, M.get() + (o - o0) * kStrip, plane_m, o, e, t0, nt, tw, yn);
         }
   }
 }
 
 }  // namespace
 
-int winograd_tile(const ConvGeom& g) {
-  if (!sgemm_strips_available() || g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 ||
-      g.groups != 1 || g.C < 16 || g.O < 16)
-    return 0;
+const char* winograd_kind(const ConvGeom& g) {
+  if (!sgemm_strips_available() || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.groups != 1 || g.C < 16 ||
+      g.O < 16)
+    return nullptr;
   // Chunks of tiles do not span images: a plane of few tiles fills a chunk's lanes poorly, and its
-  // weight transform (a^2 planes of O x C) is paid for little GEMM work. F(4x4) from 40 tiles of 4x4
-  // (28x28 outputs and up: VGG16's and ResNet50's 3x3 layers there 15-30% faster than with F(2x2)),
-  // while its U stays within the 32 MB that glibc serves from the heap: a larger block is mapped
-  // fresh on every call, and its page faults cost more than F(4x4) saves (VGG16's 512 x 512 layers
-  // at 28x28: 11-15 -> 23 ms). Else F(2x2) from 40 tiles of 2x2 (14x14 outputs: one chunk, gains
-  // even for one image), or in a batch of at least 4 chunks' worth.
-  const auto tiles = [&](int64_t m) { return (g.Ho + m - 1) / m * ((g.Wo + m - 1) / m); };
-  if (tiles(4) >= 40 && 36 * g.O * g.C * int64_t(sizeof(float)) <= (int64_t(32) << 20)) return 4;
-  return tiles(2) >= 40 || g.N * tiles(2) >= 4 * kStrip ? 2 : 0;
+  // weight transform (a^2 planes of O x C) is paid for little GEMM work.
+  const auto tiles = [&](int64_t my, int64_t mx) { return (g.Ho + my - 1) / my * ((g.Wo + mx - 1) / mx); };
+  // 1x7 and 7x1 (InceptionV3's 17x17 layers): F(2, 7) along the kernel's axis.
+  if (g.kh == 1 && g.kw == 7 && tiles(1, 2) >= 40) return "F(1x2,1x7)";
+  if (g.kh == 7 && g.kw == 1 && tiles(2, 1) >= 40) return "F(2x1,7x1)";
+  if (g.kh != 3 || g.kw != 3) return nullptr;
+  // F(4x4) from 40 tiles of 4x4 (28x28 outputs and up: VGG16's and ResNet50's 3x3 layers there
+  // 15-30% faster than with F(2x2)), while its U stays within the 32 MB that glibc serves from the
+  // heap: a larger block is mapped fresh on every call, and its page faults cost more than F(4x4)
+  // saves (VGG16's 512 x 512 layers at 28x28: 11-15 -> 23 ms). Else F(2x2) from 40 tiles of 2x2
+  // (14x14 outputs: one chunk, gains even for one image), or in a batch of at least 4 chunks' worth.
+  if (tiles(4, 4) >= 40 && 36 * g.O * g.C * int64_t(sizeof(float)) <= (int64_t(32) << 20)) return "F(4x4,3x3)";
+  return tiles(2, 2) >= 40 || g.N * tiles(2, 2) >= 4 * kStrip ? "F(2x2,3x3)" : nullptr;
 }
 
 void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y,
                       bool transposed_weights) {
-  if (winograd_tile(g) == 4) return winograd<F4>(g, x, w, e, y, transposed_weights);
-  winograd<F2>(g, x, w, e, y, transposed_weights);
+  const std::string kind = winograd_kind(g);
+  if (kind == "F(4x4,3x3)") return winograd<F4, F4>(g, x, w, e, y, transposed_weights);
+  if (kind == "F(2x2,3x3)") return winograd<F2, F2>(g, x, w, e, y, transposed_weights);
+  if (kind == "F(1x2,1x7)") return winograd<Id, F27>(g, x, w, e, y, transposed_weights);
+  winograd<F27, Id>(g, x, w, e, y, transposed_weights);
 }
 
 }  // namespace gt::cpu

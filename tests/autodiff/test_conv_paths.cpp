@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <string>
 
 #include "autodiff/backend.h"
 #include "kernels/cpu/layout.h"
@@ -139,10 +140,24 @@ TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven pa
 TEST_CASE("conv paths: Winograd F(4x4,3x3) on planes of 28x28 and up, edges of 1 to 3 columns") {
   ConvGeom g = geom(1, 16, 30, 30, 16, 3, 1, {1, 1, 1, 1});
   g.finish();
-  if (cpu::sgemm_strips_available()) REQUIRE(cpu::winograd_tile(g) == 4);   // else Winograd is not built
+  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(g)) == "F(4x4,3x3)");  // else not built
   compare("F4 30x30", geom(1, 16, 30, 30, 16, 3, 1, {1, 1, 1, 1}));         // 8 x 8 tiles, the last 2 columns
   compare("F4 pads, C != O", geom(2, 24, 29, 31, 40, 3, 1, {0, 2, 1, 0}));  // 29 x 30 outputs
   compare("F4 no padding", geom(1, 32, 33, 35, 16, 3, 1, {0, 0, 0, 0}));    // 31 x 33 outputs
+}
+
+TEST_CASE("conv paths: Winograd F(2, 7) along the rows of 1x7 and the columns of 7x1 kernels") {
+  ConvGeom g = geom(1, 16, 17, 17, 24, 1, 1, {0, 0, 3, 3});
+  g.kw = 7;
+  g.finish();
+  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(g)) == "F(1x2,1x7)");
+  compare("1x7 17x17", g);
+  ConvGeom h = geom(2, 24, 17, 15, 16, 1, 1, {3, 3, 0, 0});  // odd plane, C != O, batch 2
+  h.kh = 7;
+  compare("7x1 17x15", h);
+  ConvGeom u = geom(1, 16, 19, 20, 16, 1, 1, {0, 0, 1, 5});  // uneven padding: 19 x 20 outputs
+  u.kw = 7;
+  compare("1x7 uneven pads", u);
 }
 
 TEST_CASE("conv paths: strided col2im data gradient in chunks, vector stride-2 unrolling") {
