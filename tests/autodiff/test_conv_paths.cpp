@@ -160,6 +160,14 @@ TEST_CASE("conv paths: Winograd F(2, 7) along the rows of 1x7 and the columns of
   compare("1x7 uneven pads", u);
 }
 
+TEST_CASE("conv paths: Winograd F(2x2, 5x5)") {
+  ConvGeom g = geom(1, 16, 17, 17, 24, 5, 1, {2, 2, 2, 2});
+  g.finish();
+  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(g)) == "F(2x2,5x5)");
+  compare("5x5 17x17", g);
+  compare("5x5 uneven pads, batch 2", geom(2, 24, 19, 18, 16, 5, 1, {1, 3, 4, 0}));  // 19 x 18 outputs
+}
+
 TEST_CASE("conv paths: strided col2im data gradient in chunks, vector stride-2 unrolling") {
   compare("col2im chunked", geom(1, 8, 301, 300, 6, 3, 2, {0, 1, 0, 1}));
   // ResNet's 7x7/2 stem on odd and even widths: rows of 16-lane gathers, their tails and both pads
