@@ -229,44 +229,65 @@ int64_t whole_vectors(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 //   forward:  f = w[r, k]                           (w: rows x cols x 3 x 3, a conv's O x C)
 //   turned:   f = w[k, r] turned by 180 degrees     (w: cols x rows x 3 x 3), the weights of a conv
 //             whose data gradient this is: dx = conv(dy, w'), w'[c, o] = rot180 w[o, c]
-// A block of kB x kB filters is gathered tap by tap (kB contiguous filters from each of kB rows of
-// w, either way round), transformed a vector at a time, and written as kB runs of kB floats into
-// each plane of U.
+// transform_block does a block of up to kB x kB filters (rows [r0, r0 + nr) and columns [k0, k0 + nk)
+// of A): gathered tap by tap (runs of contiguous filters from up to kB rows of w, either way round),
+// transformed a vector at a time, and written as runs of floats into each plane of U (or of a
+// slab of U whose first row is row0).
+template <class Fy, class Fx>
+void transform_block(int64_t rows, int64_t cols, const float* w, bool turned, int64_t r0, int64_t nr, int64_t k0,
+                     int64_t nk, float* U, int64_t plane, int64_t row0) {
+  constexpr int64_t kB = 16, kN = kB * kB, kTaps = Fy::r * Fx::r, kXi = Fy::a * Fx::a;
+  float f[kTaps][kN];  // f[tap][rr * kB + kk]
+  if (nr < kB || nk < kB)
+    for (auto& tap : f) std::fill(tap, tap + kN, 0.0f);
+  for (int64_t rr = 0; rr < nr; ++rr)
+    for (int64_t kk = 0; kk < nk; ++kk) {
+      const int64_t r = r0 + rr, k = k0 + kk;
+      const float* src = w + (turned ? k * rows + r : r * cols + k) * kTaps;
+      for (int t = 0; t < kTaps; ++t) f[turned ? kTaps - 1 - t : t][rr * kB + kk] = src[t];
+    }
+  float u[kXi][kN];
+  for (int64_t l0 = 0; l0 < kN; l0 += kLanes) {
+    float gc[Fy::a * Fx::r][kLanes];  // G f: G down each column j of the filter, gc[i * rx + j]
+    for (int j = 0; j < Fx::r; ++j) Fy::filter(f[j] + l0, Fx::r * kN, gc[j], Fx::r * kLanes);
+    for (int i = 0; i < Fy::a; ++i) Fx::filter(gc[i * Fx::r], kLanes, u[i * Fx::a] + l0, kN);  // then (G f) G^T
+  }
+  for (int64_t xi = 0; xi < kXi; ++xi)
+    for (int64_t rr = 0; rr < nr; ++rr) {
+      const float* src = u[xi] + rr * kB;
+      float* dst = U + xi * plane + (r0 - row0 + rr) * cols + k0;
+      if (nk == kB)  // a fixed length: vector moves, not a call to memmove
+#pragma omp simd
+        for (int64_t kk = 0; kk < kB; ++kk) dst[kk] = src[kk];
+      else
+        std::copy(src, src + nk, dst);
+    }
+}
+
+// All of U, in parallel. Consecutive blocks step along the rows of the stored w: along k forward,
+// along r turned.
 template <class Fy, class Fx>
 void transform_weights(int64_t rows, int64_t cols, const float* w, bool turned, float* U) {
-  constexpr int64_t kB = 16, kN = kB * kB, kTaps = Fy::r * Fx::r, kXi = Fy::a * Fx::a;
-  const int64_t plane = padded(rows * cols), br = (rows + kB - 1) / kB, bk = (cols + kB - 1) / kB;
+  constexpr int64_t kB = 16;
+  const int64_t br = (rows + kB - 1) / kB, bk = (cols + kB - 1) / kB;
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < br * bk; ++b) {
-    // Consecutive blocks step along the rows of the stored w: along k forward, along r turned.
     const int64_t r0 = (turned ? b % br : b / bk) * kB, k0 = (turned ? b / br : b % bk) * kB;
-    const int64_t nr = std::min(kB, rows - r0), nk = std::min(kB, cols - k0);
-    float f[kTaps][kN];  // f[tap][rr * kB + kk]
-    if (nr < kB || nk < kB)
-      for (auto& tap : f) std::fill(tap, tap + kN, 0.0f);
-    for (int64_t rr = 0; rr < nr; ++rr)
-      for (int64_t kk = 0; kk < nk; ++kk) {
-        const int64_t r = r0 + rr, k = k0 + kk;
-        const float* src = w + (turned ? k * rows + r : r * cols + k) * kTaps;
-        for (int t = 0; t < kTaps; ++t) f[turned ? kTaps - 1 - t : t][rr * kB + kk] = src[t];
-      }
-    float u[kXi][kN];
-    for (int64_t l0 = 0; l0 < kN; l0 += kLanes) {
-      float gc[Fy::a * Fx::r][kLanes];  // G f: G down each column j of the filter, gc[i * rx + j]
-      for (int j = 0; j < Fx::r; ++j) Fy::filter(f[j] + l0, Fx::r * kN, gc[j], Fx::r * kLanes);
-      for (int i = 0; i < Fy::a; ++i) Fx::filter(gc[i * Fx::r], kLanes, u[i * Fx::a] + l0, kN);  // then (G f) G^T
-    }
-    for (int64_t xi = 0; xi < kXi; ++xi)
-      for (int64_t rr = 0; rr < nr; ++rr) {
-        const float* src = u[xi] + rr * kB;
-        float* dst = U + xi * plane + (r0 + rr) * cols + k0;
-        if (nk == kB)  // a fixed length: vector moves, not a call to memmove
-#pragma omp simd
-          for (int64_t kk = 0; kk < kB; ++kk) dst[kk] = src[kk];
-        else
-          std::copy(src, src + nk, dst);
-      }
+    transform_block<Fy, Fx>(rows, cols, w, turned, r0, std::min(kB, rows - r0), k0, std::min(kB, cols - k0), U,
+                            padded(rows * cols), 0);
   }
+}
+
+// Rows [r0, r0 + n) of U into a slab of their own whose planes lie `plane` floats apart, by the
+// calling thread.
+template <class Fy, class Fx>
+void transform_rows(int64_t rows, int64_t cols, const float* w, bool turned, int64_t r0, int64_t n, float* slab,
+                    int64_t plane) {
+  constexpr int64_t kB = 16;
+  for (int64_t k0 = 0; k0 < cols; k0 += kB)
+    for (int64_t r = r0; r < r0 + n; r += kB)
+      transform_block<Fy, Fx>(rows, cols, w, turned, r, std::min(kB, r0 + n - r), k0, std::min(kB, cols - k0), slab,
+                              plane, r0);
 }
 
 // A run of n tiles inside one tile row: tile row ty, first tile column tx, lane q in the chunk.
@@ -353,16 +374,26 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
   constexpr int64_t kXi = Fy::a * Fx::a;
   // Scratch is left uninitialised: every value read is written first (lanes past a chunk's end are
   // read but masked out of the results, or computed and not stored).
-  const int64_t plane_u = padded(g.O * g.C), plane_v = padded(g.C * kStrip);
-  const std::unique_ptr<float[]> U(new float[size_t(kXi * plane_u)]);
-  transform_weights<Fy, Fx>(g.O, g.C, w, turned, U.get());
   const int64_t th = (g.Ho + Fy::m - 1) / Fy::m, tw = (g.Wo + Fx::m - 1) / Fx::m, T = th * tw;
   const WorkSplit split = split_work(T, g.O, 1, g.N);
+  // One chunk in all (one image of up to 64 tiles): every row of U is used once, by one thread. Each
+  // thread then transforms only its rows, kSlab at a time into a slab that stays in L2, instead of
+  // all of U in advance (megabytes written out and read back: ResNet50's 14x14 layers spent half
+  // their weight transform storing U).
+  constexpr int64_t kSlab = 4 * kRowTile;
+  const bool one_chunk = g.N * split.strips == 1;
+  const int64_t plane_u = padded((one_chunk ? kSlab : g.O) * g.C), plane_v = padded(g.C * kStrip);
+  std::unique_ptr<float[]> U;
+  if (!one_chunk) {
+    U.reset(new float[size_t(kXi * plane_u)]);
+    transform_weights<Fy, Fx>(g.O, g.C, w, turned, U.get());
+  }
 #pragma omp parallel
   {
     const int64_t plane_m = padded(split.rows_per_group * kStrip);
     const std::unique_ptr<float[]> V(new float[size_t(kXi * plane_v)]);
     const std::unique_ptr<float[]> M(new float[size_t(kXi * plane_m)]);
+    const std::unique_ptr<float[]> slab(new float[size_t(one_chunk ? kXi * plane_u : 0)]);
     float d[kXi][kRowD] = {};  // one channel's gathered tiles; lanes never written stay 0
     // Tasks over (image, chunk of tiles, group of output channels); max_run 1: a run is one strip.
 #pragma omp for schedule(dynamic, 1) collapse(3)
@@ -377,9 +408,15 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
             gather_tiles<Fy, Fx>(g, xn + c * g.H * g.W, t0, nt, tw, d);
             transform_input<Fy, Fx>(d, whole_vectors(nt), V.get() + c * kStrip, plane_v);
           }
-          for (int64_t xi = 0; xi < kXi; ++xi)
-            sgemm_strip(rows, g.C, U.get() + xi * plane_u + o0 * g.C, g.C, V.get() + xi * plane_v, kStrip,
-                        M.get() + xi * plane_m, kStrip, nt, nullptr, false);
+          const int64_t step = one_chunk ? kSlab : rows;
+          for (int64_t s0 = o0; s0 < o0 + rows; s0 += step) {
+            const int64_t ns = std::min(step, o0 + rows - s0);
+            if (one_chunk) transform_rows<Fy, Fx>(g.O, g.C, w, turned, s0, ns, slab.get(), plane_u);
+            const float* Us = one_chunk ? slab.get() : U.get() + s0 * g.C;
+            for (int64_t xi = 0; xi < kXi; ++xi)
+              sgemm_strip(ns, g.C, Us + xi * plane_u, g.C, V.get() + xi * plane_v, kStrip,
+                          M.get() + xi * plane_m + (s0 - o0) * kStrip, kStrip, nt, nullptr, false);
+          }
           for (int64_t o = o0; o < o0 + rows; ++o)
             transform_output<Fy, Fx>(g, M.get() + (o - o0) * kStrip, plane_m, o, e, t0, nt, tw, yn);
         }
