@@ -11,7 +11,8 @@
 // transforms are the structs F2, F4, F25 and F27 below (Id along an axis of one tap); a 2D one applies them along the
 // rows of the tile and then down its columns.
 //
-// Work unit: a chunk of up to kStrip tiles (in row-major tile order) and a group of output channels.
+// Work unit: a chunk of up to kStrip tiles (numbered image by image, row-major in each; a chunk may
+// span images) and a group of output channels.
 // The chunk's V (ay ax x C x 64 floats) is built in a per-thread buffer already in the strip layout
 // the GEMM micro-kernel reads, the GEMMs write M (ay ax x O x 64), and the output transform writes y.
 #include "kernels/cpu/winograd.h"
@@ -290,16 +291,18 @@ void transform_rows(int64_t rows, int64_t cols, const float* w, bool turned, int
                               plane, r0);
 }
 
-// A run of n tiles inside one tile row: tile row ty, first tile column tx, lane q in the chunk.
+// A run of n tiles inside one tile row: image img, tile row ty, first tile column tx, lane q in the
+// chunk. Tiles are numbered image by image (T a plane), so a chunk may span images: small planes in
+// a batch fill its lanes.
 struct Segment {
-  int64_t ty, tx, n, q;
+  int64_t img, ty, tx, n, q;
 };
 
 template <class Fn>
-void for_segments(int64_t t0, int64_t nt, int64_t tw, Fn&& f) {
+void for_segments(int64_t t0, int64_t nt, int64_t T, int64_t tw, Fn&& f) {
   for (int64_t q = 0; q < nt;) {
-    const int64_t t = t0 + q, tx = t % tw, n = std::min(tw - tx, nt - q);
-    f(Segment{t / tw, tx, n, q});
+    const int64_t t = (t0 + q) % T, tx = t % tw, n = std::min(tw - tx, nt - q);
+    f(Segment{(t0 + q) / T, t / tw, tx, n, q});
     q += n;
   }
 }
@@ -315,15 +318,16 @@ void strided_row(const float* x, int64_t W, int64_t i0, int64_t step, int64_t le
   for (int64_t j = hi; j < len; ++j) dst[j] = 0.0f;
 }
 
-// The a x a input tiles of a chunk, lane by lane: d[r * a + k][q] = x(m ty - pt + r, m tx - pl + k)
+// The ay x ax input tiles of a chunk, lane by lane: d[r * a + k][q] = x(m ty - pt + r, m tx - pl + k)
 // for its tile q at (ty, tx), from one input plane x. Each segment is copied in whole vectors,
 // spilling up to kLanes - 1 lanes into the next segment (written after it) or into d's spare lanes.
 template <class Fy, class Fx>
-void gather_tiles(const ConvGeom& g, const float* x, int64_t t0, int64_t nt, int64_t tw, float (*d)[kRowD]) {
-  for_segments(t0, nt, tw, [&](const Segment& s) {
+void gather_tiles(const ConvGeom& g, const float* x, int64_t t0, int64_t nt, int64_t T, int64_t tw, float (*d)[kRowD]) {
+  for_segments(t0, nt, T, tw, [&](const Segment& s) {
+    const float* plane = x + s.img * g.C * g.H * g.W;
     for (int r = 0; r < Fy::a; ++r) {
       const int64_t iy = Fy::m * s.ty - g.pt + r;
-      const float* row = iy >= 0 && iy < g.H ? x + iy * g.W : nullptr;
+      const float* row = iy >= 0 && iy < g.H ? plane + iy * g.W : nullptr;
       for (int k = 0; k < Fx::a; ++k)
         strided_row(row, g.W, Fx::m * s.tx - g.pl + k, Fx::m, whole_vectors(s.n), d[r * Fx::a + k] + s.q);
     }
@@ -344,7 +348,7 @@ void transform_input(const float (*d)[kRowD], int64_t n, float* v, int64_t plane
 // y[o] for the chunk's tiles from p[xi * plane + q] (channel o's row of M): Y = e(A^T M A).
 template <class Fy, class Fx>
 void transform_output(const ConvGeom& g, const float* p, int64_t plane, int64_t o, const Epilogue<float>& e, int64_t t0,
-                      int64_t nt, int64_t tw, float* y) {
+                      int64_t nt, int64_t T, int64_t tw, float* y) {
   constexpr int my = Fy::m, mx = Fx::m, ax = Fx::a;
   float out[my][mx][kStrip];
   for (int64_t q0 = 0; q0 < nt; q0 += kLanes) {
@@ -354,13 +358,13 @@ void transform_output(const ConvGeom& g, const float* p, int64_t plane, int64_t 
   }
   for (auto& row : out)
     for (float* col : row) apply_epilogue(e, o, col, nt);
-  for_segments(t0, nt, tw, [&](const Segment& s) {
+  for_segments(t0, nt, T, tw, [&](const Segment& s) {
     const int64_t full = std::min(s.n, (g.Wo - mx * s.tx) / mx);  // tiles with all mx columns inside
     const int64_t rest = std::min<int64_t>(mx, g.Wo - mx * (s.tx + full));
     for (int i = 0; i < my; ++i) {
       const int64_t oy = my * s.ty + i;
       if (oy >= g.Ho) break;
-      float* dst = y + (o * g.Ho + oy) * g.Wo + mx * s.tx;
+      float* dst = y + ((s.img * g.O + o) * g.Ho + oy) * g.Wo + mx * s.tx;
       for (int64_t u = 0; u < full; ++u)
         for (int j = 0; j < mx; ++j) dst[mx * u + j] = out[i][j][s.q + u];
       if (full < s.n)  // the last tile sticks out of the plane: its first columns only
@@ -375,13 +379,13 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
   // Scratch is left uninitialised: every value read is written first (lanes past a chunk's end are
   // read but masked out of the results, or computed and not stored).
   const int64_t th = (g.Ho + Fy::m - 1) / Fy::m, tw = (g.Wo + Fx::m - 1) / Fx::m, T = th * tw;
-  const WorkSplit split = split_work(T, g.O, 1, g.N);
-  // One chunk in all (one image of up to 64 tiles): every row of U is used once, by one thread. Each
-  // thread then transforms only its rows, kSlab at a time into a slab that stays in L2, instead of
-  // all of U in advance (megabytes written out and read back: ResNet50's 14x14 layers spent half
-  // their weight transform storing U).
+  const WorkSplit split = split_work(g.N * T, g.O, 1);
+  // One chunk in all (up to 64 tiles): every row of U is used once, by one thread. Each thread then
+  // transforms only its rows, kSlab at a time into a slab that stays in L2, instead of all of U in
+  // advance (megabytes written out and read back: ResNet50's 14x14 layers spent half their weight
+  // transform storing U).
   constexpr int64_t kSlab = 4 * kRowTile;
-  const bool one_chunk = g.N * split.strips == 1;
+  const bool one_chunk = split.strips == 1;
   const int64_t plane_u = padded((one_chunk ? kSlab : g.O) * g.C), plane_v = padded(g.C * kStrip);
   std::unique_ptr<float[]> U;
   if (!one_chunk) {
@@ -395,31 +399,28 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
     const std::unique_ptr<float[]> M(new float[size_t(kXi * plane_m)]);
     const std::unique_ptr<float[]> slab(new float[size_t(one_chunk ? kXi * plane_u : 0)]);
     float d[kXi][kRowD] = {};  // one channel's gathered tiles; lanes never written stay 0
-    // Tasks over (image, chunk of tiles, group of output channels); max_run 1: a run is one strip.
-#pragma omp for schedule(dynamic, 1) collapse(3)
-    for (int64_t n = 0; n < g.N; ++n)
-      for (int64_t ci = 0; ci < split.strips; ++ci)
-        for (int64_t gi = 0; gi < split.groups; ++gi) {
-          const float* xn = x + n * g.C * g.H * g.W;
-          float* yn = y + n * g.O * g.Ho * g.Wo;
-          const int64_t t0 = ci * kStrip, nt = std::min(kStrip, T - t0);
-          const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
-          for (int64_t c = 0; c < g.C; ++c) {
-            gather_tiles<Fy, Fx>(g, xn + c * g.H * g.W, t0, nt, tw, d);
-            transform_input<Fy, Fx>(d, whole_vectors(nt), V.get() + c * kStrip, plane_v);
-          }
-          const int64_t step = one_chunk ? kSlab : rows;
-          for (int64_t s0 = o0; s0 < o0 + rows; s0 += step) {
-            const int64_t ns = std::min(step, o0 + rows - s0);
-            if (one_chunk) transform_rows<Fy, Fx>(g.O, g.C, w, turned, s0, ns, slab.get(), plane_u);
-            const float* Us = one_chunk ? slab.get() : U.get() + s0 * g.C;
-            for (int64_t xi = 0; xi < kXi; ++xi)
-              sgemm_strip(ns, g.C, Us + xi * plane_u, g.C, V.get() + xi * plane_v, kStrip,
-                          M.get() + xi * plane_m + (s0 - o0) * kStrip, kStrip, nt, nullptr, false);
-          }
-          for (int64_t o = o0; o < o0 + rows; ++o)
-            transform_output<Fy, Fx>(g, M.get() + (o - o0) * kStrip, plane_m, o, e, t0, nt, tw, yn);
+                               // Tasks over (chunk of tiles, group of output channels); max_run 1: a run is one strip.
+#pragma omp for schedule(dynamic, 1) collapse(2)
+    for (int64_t ci = 0; ci < split.strips; ++ci)
+      for (int64_t gi = 0; gi < split.groups; ++gi) {
+        const int64_t t0 = ci * kStrip, nt = std::min(kStrip, g.N * T - t0);
+        const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
+        for (int64_t c = 0; c < g.C; ++c) {
+          gather_tiles<Fy, Fx>(g, x + c * g.H * g.W, t0, nt, T, tw, d);
+          transform_input<Fy, Fx>(d, whole_vectors(nt), V.get() + c * kStrip, plane_v);
         }
+        const int64_t step = one_chunk ? kSlab : rows;
+        for (int64_t s0 = o0; s0 < o0 + rows; s0 += step) {
+          const int64_t ns = std::min(step, o0 + rows - s0);
+          if (one_chunk) transform_rows<Fy, Fx>(g.O, g.C, w, turned, s0, ns, slab.get(), plane_u);
+          const float* Us = one_chunk ? slab.get() : U.get() + s0 * g.C;
+          for (int64_t xi = 0; xi < kXi; ++xi)
+            sgemm_strip(ns, g.C, Us + xi * plane_u, g.C, V.get() + xi * plane_v, kStrip,
+                        M.get() + xi * plane_m + (s0 - o0) * kStrip, kStrip, nt, nullptr, false);
+        }
+        for (int64_t o = o0; o < o0 + rows; ++o)
+          transform_output<Fy, Fx>(g, M.get() + (o - o0) * kStrip, plane_m, o, e, t0, nt, T, tw, y);
+      }
   }
 }
 
@@ -429,21 +430,26 @@ const char* winograd_kind(const ConvGeom& g) {
   if (!sgemm_strips_available() || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.groups != 1 || g.C < 16 ||
       g.O < 16)
     return nullptr;
-  // Chunks of tiles do not span images: a plane of few tiles fills a chunk's lanes poorly, and its
-  // weight transform (a^2 planes of O x C) is paid for little GEMM work.
-  const auto tiles = [&](int64_t my, int64_t mx) { return (g.Ho + my - 1) / my * ((g.Wo + mx - 1) / mx); };
+  // Few tiles do not repay the weight transform (ay ax planes of O x C). Chunks span images, so a
+  // batch of small planes fills them: 40 tiles of one image (one chunk of F(2x2) at 14x14 gains even
+  // for one image), or 128 in the batch (ResNet50's 7x7 and InceptionV3's 8x8 3x3 layers at
+  // batch 10: 13.5 -> 11.4 and 10.1 -> 7.2-8.0 ms forward).
+  const auto enough = [&](int64_t my, int64_t mx) {
+    const int64_t tiles = (g.Ho + my - 1) / my * ((g.Wo + mx - 1) / mx);
+    return tiles >= 40 || g.N * tiles >= 2 * kStrip;
+  };
   // 1x7 and 7x1 (InceptionV3's 17x17 layers): F(2, 7) along the kernel's axis.
-  if (g.kh == 1 && g.kw == 7 && tiles(1, 2) >= 40) return "F(1x2,1x7)";
-  if (g.kh == 7 && g.kw == 1 && tiles(2, 1) >= 40) return "F(2x1,7x1)";
-  if (g.kh == 5 && g.kw == 5) return tiles(2, 2) >= 40 ? "F(2x2,5x5)" : nullptr;
+  if (g.kh == 1 && g.kw == 7) return enough(1, 2) ? "F(1x2,1x7)" : nullptr;
+  if (g.kh == 7 && g.kw == 1) return enough(2, 1) ? "F(2x1,7x1)" : nullptr;
+  if (g.kh == 5 && g.kw == 5) return enough(2, 2) ? "F(2x2,5x5)" : nullptr;
   if (g.kh != 3 || g.kw != 3) return nullptr;
-  // F(4x4) from 40 tiles of 4x4 (28x28 outputs and up: VGG16's and ResNet50's 3x3 layers there
-  // 15-30% faster than with F(2x2)), while its U stays within the 32 MB that glibc serves from the
-  // heap: a larger block is mapped fresh on every call, and its page faults cost more than F(4x4)
-  // saves (VGG16's 512 x 512 layers at 28x28: 11-15 -> 23 ms). Else F(2x2) from 40 tiles of 2x2
-  // (14x14 outputs: one chunk, gains even for one image), or in a batch of at least 4 chunks' worth.
-  if (tiles(4, 4) >= 40 && 36 * g.O * g.C * int64_t(sizeof(float)) <= (int64_t(32) << 20)) return "F(4x4,3x3)";
-  return tiles(2, 2) >= 40 || g.N * tiles(2, 2) >= 4 * kStrip ? "F(2x2,3x3)" : nullptr;
+  // F(4x4) from 40 tiles of 4x4 in one image (28x28 outputs and up: VGG16's and ResNet50's 3x3
+  // layers there 15-30% faster than with F(2x2)), while its U stays within the 32 MB that glibc
+  // serves from the heap: a larger block is mapped fresh on every call, and its page faults cost
+  // more than F(4x4) saves (VGG16's 512 x 512 layers at 28x28: 11-15 -> 23 ms). Else F(2x2).
+  const int64_t tiles4 = (g.Ho + 3) / 4 * ((g.Wo + 3) / 4);
+  if (tiles4 >= 40 && 36 * g.O * g.C * int64_t(sizeof(float)) <= (int64_t(32) << 20)) return "F(4x4,3x3)";
+  return enough(2, 2) ? "F(2x2,3x3)" : nullptr;
 }
 
 void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y,

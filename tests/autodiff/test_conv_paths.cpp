@@ -133,6 +133,11 @@ TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven pa
   compare("winograd batch 3", geom(3, 16, 21, 19, 20, 3, 1, {1, 1, 1, 1}));  // 11 x 10 tiles, odd edges
   compare("winograd pads", geom(1, 24, 30, 30, 16, 3, 1, {0, 2, 1, 0}));
   compare("winograd 14x14 batch", geom(6, 16, 14, 13, 16, 3, 1, {1, 1, 1, 1}));  // 7 x 7 tiles, one part-chunk
+  // 7x7 planes: 16 tiles each, too few for one image, but chunks span the 9 images of the batch.
+  ConvGeom b = geom(9, 16, 7, 7, 24, 3, 1, {1, 1, 1, 1});
+  b.finish();
+  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(b)) == "F(2x2,3x3)");
+  compare("winograd 7x7, batch 9", b);
   // One image of 7 x 7 tiles, C != O: the data gradient's Winograd reads w transposed and turned.
   compare("winograd 14x14, C != O", geom(1, 24, 14, 14, 40, 3, 1, {0, 2, 1, 0}));
 }
