@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "kernels/cpu/epilogue.h"
@@ -399,7 +400,8 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
     const std::unique_ptr<float[]> M(new float[size_t(kXi * plane_m)]);
     const std::unique_ptr<float[]> slab(new float[size_t(one_chunk ? kXi * plane_u : 0)]);
     float d[kXi][kRowD] = {};  // one channel's gathered tiles; lanes never written stay 0
-                               // Tasks over (chunk of tiles, group of output channels); max_run 1: a run is one strip.
+
+    // Tasks over (chunk of tiles, group of output channels); max_run 1: a run is one strip.
 #pragma omp for schedule(dynamic, 1) collapse(2)
     for (int64_t ci = 0; ci < split.strips; ++ci)
       for (int64_t gi = 0; gi < split.groups; ++gi) {
@@ -454,12 +456,14 @@ const char* winograd_kind(const ConvGeom& g) {
 
 void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y,
                       bool transposed_weights) {
-  const std::string kind = winograd_kind(g);
+  const char* chosen = winograd_kind(g);  // callers check winograd_applicable first
+  const std::string kind = chosen ? chosen : "";
   if (kind == "F(4x4,3x3)") return winograd<F4, F4>(g, x, w, e, y, transposed_weights);
   if (kind == "F(2x2,3x3)") return winograd<F2, F2>(g, x, w, e, y, transposed_weights);
-  if (kind == "F(1x2,1x7)") return winograd<Id, F27>(g, x, w, e, y, transposed_weights);
   if (kind == "F(2x2,5x5)") return winograd<F25, F25>(g, x, w, e, y, transposed_weights);
-  winograd<F27, Id>(g, x, w, e, y, transposed_weights);
+  if (kind == "F(1x2,1x7)") return winograd<Id, F27>(g, x, w, e, y, transposed_weights);
+  if (kind == "F(2x1,7x1)") return winograd<F27, Id>(g, x, w, e, y, transposed_weights);
+  throw std::invalid_argument("winograd_forward: no Winograd algorithm for this convolution");
 }
 
 }  // namespace gt::cpu
