@@ -1,5 +1,6 @@
 // Winograd convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks"):
-// F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5), and F(2, 7) along one axis for 1x7 and 7x1 kernels.
+// F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5), and F(2, 7) and F(2, 3) along one axis for 1x7, 7x1,
+// 1x3 and 3x1 kernels.
 //
 // Each my x mx output tile Y comes from an ay x ax input tile d (a = m + r - 1 along an axis whose
 // kernel has r taps) and the filter g of every (o, c) pair:
@@ -7,9 +8,9 @@
 // With U = G_y g G_x^T (per o, c) and V = B_y^T d B_x (per c, tile), each position xi is a GEMM
 //   M[xi][o, t] = sum_c U[xi][o, c] V[xi][c, t],
 // so an output tile costs ay ax C multiply-adds per output channel instead of r_y r_x my mx C:
-// 2.25x fewer for F(2x2, 3x3), 4x for F(4x4, 3x3), 2.8x for F(2x2, 5x5), 1.75x for F(2, 7). The 1D
-// transforms are the structs F2, F4, F25 and F27 below (Id along an axis of one tap); a 2D one applies them along the
-// rows of the tile and then down its columns.
+// 2.25x fewer for F(2x2, 3x3), 4x for F(4x4, 3x3), 2.8x for F(2x2, 5x5), 1.75x for F(2, 7) and
+// 1.5x for F(2, 3). The 1D transforms are the structs F2, F4, F25 and F27 below (Id along an axis
+// of one tap); a 2D one applies them along the rows of the tile and then down its columns.
 //
 // Work unit: a chunk of up to kStrip tiles (numbered image by image, row-major in each; a chunk may
 // span images) and a group of output channels.
@@ -443,6 +444,9 @@ const char* winograd_kind(const ConvGeom& g) {
   // 1x7 and 7x1 (InceptionV3's 17x17 layers): F(2, 7) along the kernel's axis.
   if (g.kh == 1 && g.kw == 7) return enough(1, 2) ? "F(1x2,1x7)" : nullptr;
   if (g.kh == 7 && g.kw == 1) return enough(2, 1) ? "F(2x1,7x1)" : nullptr;
+  // 1x3 and 3x1 (InceptionV3's 8x8 layers, in a batch): F(2, 3) along the kernel's axis.
+  if (g.kh == 1 && g.kw == 3) return enough(1, 2) ? "F(1x2,1x3)" : nullptr;
+  if (g.kh == 3 && g.kw == 1) return enough(2, 1) ? "F(2x1,3x1)" : nullptr;
   if (g.kh == 5 && g.kw == 5) return enough(2, 2) ? "F(2x2,5x5)" : nullptr;
   if (g.kh != 3 || g.kw != 3) return nullptr;
   // F(4x4) from 40 tiles of 4x4 in one image (28x28 outputs and up: VGG16's and ResNet50's 3x3
@@ -463,6 +467,8 @@ void winograd_forward(const ConvGeom& g, const float* x, const float* w, const E
   if (kind == "F(2x2,5x5)") return winograd<F25, F25>(g, x, w, e, y, transposed_weights);
   if (kind == "F(1x2,1x7)") return winograd<Id, F27>(g, x, w, e, y, transposed_weights);
   if (kind == "F(2x1,7x1)") return winograd<F27, Id>(g, x, w, e, y, transposed_weights);
+  if (kind == "F(1x2,1x3)") return winograd<Id, F2>(g, x, w, e, y, transposed_weights);
+  if (kind == "F(2x1,3x1)") return winograd<F2, Id>(g, x, w, e, y, transposed_weights);
   throw std::invalid_argument("winograd_forward: no Winograd algorithm for this convolution");
 }
 

@@ -165,6 +165,17 @@ TEST_CASE("conv paths: Winograd F(2, 7) along the rows of 1x7 and the columns of
   compare("1x7 uneven pads", u);
 }
 
+TEST_CASE("conv paths: Winograd F(2, 3) along 1x3 and 3x1 kernels on 8x8 planes, in a batch") {
+  ConvGeom g = geom(10, 16, 8, 8, 24, 1, 1, {0, 0, 1, 1});
+  g.kw = 3;
+  g.finish();
+  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(g)) == "F(1x2,1x3)");
+  compare("1x3 8x8, batch 10", g);
+  ConvGeom h = geom(9, 24, 9, 7, 16, 1, 1, {1, 1, 0, 0});  // 9 x 7 outputs, C != O
+  h.kh = 3;
+  compare("3x1 9x7, batch 9", h);
+}
+
 TEST_CASE("conv paths: Winograd F(2x2, 5x5)") {
   ConvGeom g = geom(1, 16, 17, 17, 24, 5, 1, {2, 2, 2, 2});
   g.finish();
