@@ -23,7 +23,6 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
-#include <string>
 
 #include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/sgemm.h"
@@ -33,8 +32,8 @@ namespace {
 
 constexpr int64_t kLanes = 16;  // one vector of floats: the transforms work on whole vectors of tiles
 
-// The 1D transforms of F(m, 3), each on kLanes independent lanes: input v = B^T d (a values),
-// filter u = G g (3 -> a), output y = A^T p (a -> m). Value k of the input is the vector at
+// The 1D transforms of F(m, r), each on kLanes independent lanes: input v = B^T d (a values),
+// filter u = G g (r -> a), output y = A^T p (a -> m). Value k of the input is the vector at
 // in + k * si, value i of the result goes to out + i * so. The 2D transforms apply them along rows
 // and then down columns.
 //
@@ -228,9 +227,10 @@ constexpr int64_t kRowD = kStrip + kLanes;  // lanes of a gathered-tile row: kLa
 int64_t padded(int64_t size) { return (size + kStrip - 1) / kStrip * kStrip + kLanes; }
 int64_t whole_vectors(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 
-// U[xi][r][k] = (G f G^T)[xi], f the 3x3 filter of row r and column k of the GEMM's A (rows x cols):
-//   forward:  f = w[r, k]                           (w: rows x cols x 3 x 3, a conv's O x C)
-//   turned:   f = w[k, r] turned by 180 degrees     (w: cols x rows x 3 x 3), the weights of a conv
+// U[xi][r][k] = (G_y f G_x^T)[xi], f the ry x rx filter of row r and column k of the GEMM's A
+// (rows x cols):
+//   forward:  f = w[r, k]                           (w: rows x cols x ry x rx, a conv's O x C)
+//   turned:   f = w[k, r] turned by 180 degrees     (w: cols x rows x ry x rx), the weights of a conv
 //             whose data gradient this is: dx = conv(dy, w'), w'[c, o] = rot180 w[o, c]
 // transform_block does a block of up to kB x kB filters (rows [r0, r0 + nr) and columns [k0, k0 + nk)
 // of A): gathered tap by tap (runs of contiguous filters from up to kB rows of w, either way round),
@@ -427,9 +427,18 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
   }
 }
 
-}  // namespace
+// A Winograd algorithm: its name (winograd_kind) and the kernel that runs it.
+struct Algorithm {
+  const char* name;
+  void (*run)(const ConvGeom&, const float*, const float*, const Epilogue<float>&, float*, bool);
+};
+constexpr Algorithm kF4x4{"F(4x4,3x3)", winograd<F4, F4>}, kF2x2{"F(2x2,3x3)", winograd<F2, F2>},
+    kF5x5{"F(2x2,5x5)", winograd<F25, F25>}, kF1x7{"F(1x2,1x7)", winograd<Id, F27>},
+    kF7x1{"F(2x1,7x1)", winograd<F27, Id>}, kF1x3{"F(1x2,1x3)", winograd<Id, F2>},
+    kF3x1{"F(2x1,3x1)", winograd<F2, Id>};
 
-const char* winograd_kind(const ConvGeom& g) {
+// The algorithm that serves g best, or null (see winograd_kind).
+const Algorithm* choose(const ConvGeom& g) {
   if (!sgemm_strips_available() || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.groups != 1 || g.C < 16 ||
       g.O < 16)
     return nullptr;
@@ -442,34 +451,34 @@ const char* winograd_kind(const ConvGeom& g) {
     return tiles >= 40 || g.N * tiles >= 2 * kStrip;
   };
   // 1x7 and 7x1 (InceptionV3's 17x17 layers): F(2, 7) along the kernel's axis.
-  if (g.kh == 1 && g.kw == 7) return enough(1, 2) ? "F(1x2,1x7)" : nullptr;
-  if (g.kh == 7 && g.kw == 1) return enough(2, 1) ? "F(2x1,7x1)" : nullptr;
+  if (g.kh == 1 && g.kw == 7) return enough(1, 2) ? &kF1x7 : nullptr;
+  if (g.kh == 7 && g.kw == 1) return enough(2, 1) ? &kF7x1 : nullptr;
   // 1x3 and 3x1 (InceptionV3's 8x8 layers, in a batch): F(2, 3) along the kernel's axis.
-  if (g.kh == 1 && g.kw == 3) return enough(1, 2) ? "F(1x2,1x3)" : nullptr;
-  if (g.kh == 3 && g.kw == 1) return enough(2, 1) ? "F(2x1,3x1)" : nullptr;
-  if (g.kh == 5 && g.kw == 5) return enough(2, 2) ? "F(2x2,5x5)" : nullptr;
+  if (g.kh == 1 && g.kw == 3) return enough(1, 2) ? &kF1x3 : nullptr;
+  if (g.kh == 3 && g.kw == 1) return enough(2, 1) ? &kF3x1 : nullptr;
+  if (g.kh == 5 && g.kw == 5) return enough(2, 2) ? &kF5x5 : nullptr;
   if (g.kh != 3 || g.kw != 3) return nullptr;
   // F(4x4) from 40 tiles of 4x4 in one image (28x28 outputs and up: VGG16's and ResNet50's 3x3
   // layers there 15-30% faster than with F(2x2)), while its U stays within the 32 MB that glibc
   // serves from the heap: a larger block is mapped fresh on every call, and its page faults cost
   // more than F(4x4) saves (VGG16's 512 x 512 layers at 28x28: 11-15 -> 23 ms). Else F(2x2).
   const int64_t tiles4 = (g.Ho + 3) / 4 * ((g.Wo + 3) / 4);
-  if (tiles4 >= 40 && 36 * g.O * g.C * int64_t(sizeof(float)) <= (int64_t(32) << 20)) return "F(4x4,3x3)";
-  return enough(2, 2) ? "F(2x2,3x3)" : nullptr;
+  if (tiles4 >= 40 && 36 * g.O * g.C * int64_t(sizeof(float)) <= (int64_t(32) << 20)) return &kF4x4;
+  return enough(2, 2) ? &kF2x2 : nullptr;
+}
+
+}  // namespace
+
+const char* winograd_kind(const ConvGeom& g) {
+  const Algorithm* a = choose(g);
+  return a ? a->name : nullptr;
 }
 
 void winograd_forward(const ConvGeom& g, const float* x, const float* w, const Epilogue<float>& e, float* y,
                       bool transposed_weights) {
-  const char* chosen = winograd_kind(g);  // callers check winograd_applicable first
-  const std::string kind = chosen ? chosen : "";
-  if (kind == "F(4x4,3x3)") return winograd<F4, F4>(g, x, w, e, y, transposed_weights);
-  if (kind == "F(2x2,3x3)") return winograd<F2, F2>(g, x, w, e, y, transposed_weights);
-  if (kind == "F(2x2,5x5)") return winograd<F25, F25>(g, x, w, e, y, transposed_weights);
-  if (kind == "F(1x2,1x7)") return winograd<Id, F27>(g, x, w, e, y, transposed_weights);
-  if (kind == "F(2x1,7x1)") return winograd<F27, Id>(g, x, w, e, y, transposed_weights);
-  if (kind == "F(1x2,1x3)") return winograd<Id, F2>(g, x, w, e, y, transposed_weights);
-  if (kind == "F(2x1,3x1)") return winograd<F2, Id>(g, x, w, e, y, transposed_weights);
-  throw std::invalid_argument("winograd_forward: no Winograd algorithm for this convolution");
+  const Algorithm* a = choose(g);  // callers check winograd_applicable first
+  if (!a) throw std::invalid_argument("winograd_forward: no Winograd algorithm for this convolution");
+  a->run(g, x, w, e, y, transposed_weights);
 }
 
 }  // namespace gt::cpu

@@ -112,6 +112,15 @@ ConvGeom geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, 
   g.pt = p.top, g.pb = p.bottom, g.pl = p.left, g.pr = p.right, g.groups = groups;
   return g;
 }
+
+// Checks that g takes the Winograd algorithm `kind` (where Winograd is built: AVX-512F), so that
+// compare() on it tests that algorithm and not a fallback.
+void expect_winograd(ConvGeom g, const char* kind) {
+  g.finish();
+  if (!cpu::sgemm_strips_available()) return;
+  const char* chosen = cpu::winograd_kind(g);
+  REQUIRE(std::string(chosen ? chosen : "none") == kind);
+}
 }  // namespace
 
 TEST_CASE("conv paths: per-thread column chunks (large im2col), stride 1") {
@@ -135,8 +144,7 @@ TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven pa
   compare("winograd 14x14 batch", geom(6, 16, 14, 13, 16, 3, 1, {1, 1, 1, 1}));  // 7 x 7 tiles, one part-chunk
   // 7x7 planes: 16 tiles each, too few for one image, but chunks span the 9 images of the batch.
   ConvGeom b = geom(9, 16, 7, 7, 24, 3, 1, {1, 1, 1, 1});
-  b.finish();
-  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(b)) == "F(2x2,3x3)");
+  expect_winograd(b, "F(2x2,3x3)");
   compare("winograd 7x7, batch 9", b);
   // One image of 7 x 7 tiles, C != O: the data gradient's Winograd reads w transposed and turned.
   compare("winograd 14x14, C != O", geom(1, 24, 14, 14, 40, 3, 1, {0, 2, 1, 0}));
@@ -144,8 +152,7 @@ TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven pa
 
 TEST_CASE("conv paths: Winograd F(4x4,3x3) on planes of 28x28 and up, edges of 1 to 3 columns") {
   ConvGeom g = geom(1, 16, 30, 30, 16, 3, 1, {1, 1, 1, 1});
-  g.finish();
-  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(g)) == "F(4x4,3x3)");  // else not built
+  expect_winograd(g, "F(4x4,3x3)");
   compare("F4 30x30", g);                                                   // 8 x 8 tiles, the last 2 columns
   compare("F4 pads, C != O", geom(2, 24, 29, 31, 40, 3, 1, {0, 2, 1, 0}));  // 29 x 30 outputs
   compare("F4 no padding", geom(1, 32, 33, 35, 16, 3, 1, {0, 0, 0, 0}));    // 31 x 33 outputs
@@ -154,11 +161,11 @@ TEST_CASE("conv paths: Winograd F(4x4,3x3) on planes of 28x28 and up, edges of 1
 TEST_CASE("conv paths: Winograd F(2, 7) along the rows of 1x7 and the columns of 7x1 kernels") {
   ConvGeom g = geom(1, 16, 17, 17, 24, 1, 1, {0, 0, 3, 3});
   g.kw = 7;
-  g.finish();
-  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(g)) == "F(1x2,1x7)");
+  expect_winograd(g, "F(1x2,1x7)");
   compare("1x7 17x17", g);
   ConvGeom h = geom(2, 24, 17, 15, 16, 1, 1, {3, 3, 0, 0});  // odd plane, C != O, batch 2
   h.kh = 7;
+  expect_winograd(h, "F(2x1,7x1)");
   compare("7x1 17x15", h);
   ConvGeom u = geom(1, 16, 19, 20, 16, 1, 1, {0, 0, 1, 5});  // uneven padding: 19 x 20 outputs
   u.kw = 7;
@@ -168,18 +175,17 @@ TEST_CASE("conv paths: Winograd F(2, 7) along the rows of 1x7 and the columns of
 TEST_CASE("conv paths: Winograd F(2, 3) along 1x3 and 3x1 kernels on 8x8 planes, in a batch") {
   ConvGeom g = geom(10, 16, 8, 8, 24, 1, 1, {0, 0, 1, 1});
   g.kw = 3;
-  g.finish();
-  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(g)) == "F(1x2,1x3)");
+  expect_winograd(g, "F(1x2,1x3)");
   compare("1x3 8x8, batch 10", g);
   ConvGeom h = geom(9, 24, 9, 7, 16, 1, 1, {1, 1, 0, 0});  // 9 x 7 outputs, C != O
   h.kh = 3;
+  expect_winograd(h, "F(2x1,3x1)");
   compare("3x1 9x7, batch 9", h);
 }
 
 TEST_CASE("conv paths: Winograd F(2x2, 5x5)") {
   ConvGeom g = geom(1, 16, 17, 17, 24, 5, 1, {2, 2, 2, 2});
-  g.finish();
-  if (cpu::sgemm_strips_available()) REQUIRE(std::string(cpu::winograd_kind(g)) == "F(2x2,5x5)");
+  expect_winograd(g, "F(2x2,5x5)");
   compare("5x5 17x17", g);
   compare("5x5 uneven pads, batch 2", geom(2, 24, 19, 18, 16, 5, 1, {1, 3, 4, 0}));  // 19 x 18 outputs
 }
