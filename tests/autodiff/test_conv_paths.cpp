@@ -244,6 +244,29 @@ TEST_CASE("conv paths: the fused scale, bias and activation epilogue on every fo
   compare_epilogue("groups 2", geom(1, 16, 12, 12, 8, 3, 1, {1, 1, 1, 1}, 2));
 }
 
+// The strip GEMM applies the epilogue in registers on the last K block and streams products of more
+// than 8 MB past the caches.
+TEST_CASE("conv paths: the epilogue on a streamed product, after two K blocks, and on NaN") {
+  compare_epilogue("pointwise, 9.4 MB streamed", geom(2, 16, 128, 128, 72, 1, 1, {}));
+  compare_epilogue("pointwise, K 600", geom(1, 600, 12, 12, 20, 1, 1, {}));
+  ConvGeom g = geom(1, 16, 8, 8, 16, 1, 1, {});
+  g.finish();
+  std::vector<float> xv = Tensor::uniform({1, 16, 8, 8}, -1, 1, 1).to_vector();
+  xv[5] = std::nanf("");  // pixel 5 of channel 0: NaN in every output channel's pixel 5
+  const Tensor x = Tensor::from_vector({1, 16, 8, 8}, xv), w = Tensor::uniform({16, 16, 1, 1}, -1, 1, 2);
+  const Tensor b = Tensor::uniform({16}, -1, 1, 3), s = Tensor::uniform({16}, 1, 2, 4);
+  for (Act act : {Act::none, Act::relu, Act::relu6}) {
+    Tensor y = Tensor::empty({1, 16, 8, 8});
+    backend(Device::cpu).conv2d_forward(g, x, w, b, y, s, act);
+    const std::vector<float> yv = y.to_vector();
+    INFO("act " << int(act));
+    for (int64_t o = 0; o < 16; ++o) {  // as ops::relu and ops::relu6: relu(NaN) = 0, relu6(NaN) = NaN
+      const float v = yv[size_t(o * 64 + 5)];
+      CHECK((act == Act::relu ? v == 0.0f : std::isnan(v)));
+    }
+  }
+}
+
 TEST_CASE("gemm: few-row products split across threads match the naive product") {
   const int64_t M = 2, N = 2048, K = 1024;
   const Tensor a = Tensor::uniform({M * K}, -1, 1, 1), b = Tensor::uniform({K * N}, -1, 1, 2);
