@@ -210,6 +210,15 @@ TEST_CASE("conv paths: small planes of a batch merged into one product (7x7: 49 
   compare_epilogue("merged 1x1", geom(5, 24, 7, 7, 40, 1, 1, {}));
 }
 
+// One image of up to 64 output pixels: the input gradient's w^T dy is computed as (dy^T w)^T.
+TEST_CASE("conv paths: data gradients of one small plane through the transposed product") {
+  compare("7x7 3x3 (col2im)", geom(1, 16, 7, 7, 20, 3, 1, {1, 1, 1, 1}));
+  compare("3x3/2 to 7x7 (col2im)", geom(1, 24, 14, 13, 20, 3, 2, {1, 1, 1, 1}));
+  compare("1x1 on 8x8", geom(1, 40, 8, 8, 12, 1, 1, {}));
+  compare("1x1/2 to 7x7", geom(1, 24, 13, 13, 70, 1, 2, {}));
+  compare("groups 2, 5x5 plane", geom(1, 8, 5, 5, 6, 3, 1, {1, 1, 1, 1}, 2));
+}
+
 TEST_CASE("conv paths: grouped and depthwise on larger planes") {
   compare("groups 4", geom(2, 16, 30, 30, 8, 3, 1, {1, 1, 1, 1}, 4));
   compare("depthwise stride 2 SAME", geom(2, 32, 57, 57, 32, 3, 2, {1, 1, 1, 1}, 32));
