@@ -71,10 +71,11 @@ class Backend {
   virtual void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const Tensor& A, const Tensor& B,
                     double beta, const Tensor& C) = 0;
 
-  // y = act(scale * conv(x, w) + b) per output channel (kernels/params.h: Epilogue); b and scale
-  // may be undefined (0 and 1).
+  // y = act(scale * conv(x, w) + b + residual) per output channel (kernels/params.h: Epilogue); b,
+  // scale and residual (shaped as y) may be undefined (0, 1 and 0).
   virtual void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
-                              const Tensor& scale = Tensor(), Act act = Act::none) = 0;
+                              const Tensor& scale = Tensor(), Act act = Act::none,
+                              const Tensor& residual = Tensor()) = 0;
   // dz = dy * act'(y) * scale[channel] for y (N, O, ...): back through the epilogue to the conv's sum.
   virtual void conv2d_epilogue_backward(const Tensor& dy, const Tensor& y, const Tensor& scale, Act act,
                                         const Tensor& dz) = 0;

@@ -167,10 +167,11 @@ class CpuBackend final : public Backend {
     });
   }
   void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
-                      const Tensor& scale, Act act) override {
+                      const Tensor& scale, Act act, const Tensor& residual) override {
     by_dtype(x, [&](auto z) {
       using T = decltype(z);
-      cpu::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), Epilogue<T>(ptr<T>(b), ptr<T>(scale), act), y.data<T>());
+      cpu::conv2d_forward<T>(g, x.data<T>(), w.data<T>(), Epilogue<T>(ptr<T>(b), ptr<T>(scale), act, ptr<T>(residual)),
+                             y.data<T>());
     });
   }
   void conv2d_epilogue_backward(const Tensor& dy, const Tensor& y, const Tensor& scale, Act act,

@@ -229,7 +229,12 @@ class CudaBackend final : public Backend {
     });
   }
   void conv2d_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
-                      const Tensor& scale, Act act) override {
+                      const Tensor& scale, Act act, const Tensor& residual) override {
+    if (residual.defined()) {  // the residual and the activation in an element-wise pass after the conv
+      if (act == Act::relu6) throw Error("conv2d_forward: a residual with relu6 is not supported on cuda");
+      conv2d_forward(g, x, w, b, y, scale, Act::none, Tensor());
+      return binary(act == Act::relu ? Binary::add_relu : Binary::add, y, residual, y);
+    }
     fits(g);
     by_dtype(x, [&](auto z) {
       using T = decltype(z);

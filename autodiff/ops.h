@@ -24,9 +24,11 @@ std::pair<int64_t, int64_t> same_padding(int64_t in, int64_t k, int64_t stride, 
 // x (N,C,H,W), w (O,C/g,kh,kw), optional bias b (O), added inside the kernel (one pass over y).
 Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o = {}, const Tensor& b = Tensor());
 // y = act(scale * conv(x, w) + shift) per output channel, one node; w, scale, shift frozen (nn::Model
-// fuses conv -> batch norm -> ReLU into it when nothing needs the intermediate outputs).
+// fuses conv -> batch norm -> ReLU into it when nothing needs the intermediate outputs). With a
+// residual (shaped as y; act none or relu): act(scale * conv(x, w) + shift + residual), a residual
+// block's conv -> batch norm -> add -> ReLU, op "conv2d_affine_add".
 Tensor conv2d_affine(const Tensor& x, const Tensor& w, const Tensor& scale, const Tensor& shift, Act act,
-                     const Conv2dOptions& o = {});
+                     const Conv2dOptions& o = {}, const Tensor& residual = Tensor());
 Tensor linear(const Tensor& x, const Tensor& w);    // x (N,I), w (O,I) -> (N,O)   (PyTorch layout)
 Tensor matmul(const Tensor& a, const Tensor& b);    // (M,K) x (K,N) -> (M,N)
 Tensor bias_add(const Tensor& x, const Tensor& b);  // x (N,C,...) + b (C)

@@ -98,31 +98,45 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Te
 // x: (N,C,H,W), w: (O,C/groups,kh,kw), scale, shift: (O) or none -> y: (N,O,Ho,Wo)
 //   y = act(scale[o] * conv(x, w)[o] + shift[o])
 //   dx = conv_transpose(dz, w),  dz = dy * act'(y) * scale[o]     (act' from y: relu y > 0, relu6 0 < y < 6)
+// With a residual r (shaped as y; a residual block's shortcut, op "conv2d_affine_add"), act none or relu:
+//   y = act(scale[o] * conv(x, w)[o] + shift[o] + r),   dr = dy * act'(y),   dx = conv_transpose(dr * scale, w)
 // Only y is kept for the backward; the conv's and the batch norm's outputs are never stored.
 Tensor conv2d_affine(const Tensor& x, const Tensor& w, const Tensor& scale, const Tensor& shift, Act act,
-                     const Conv2dOptions& o) {
-  const char* op = "conv2d_affine";
+                     const Conv2dOptions& o, const Tensor& residual) {
+  const bool add = residual.defined();
+  const char* op = add ? "conv2d_affine_add" : "conv2d_affine";
   const ConvGeom g = conv_geometry(op, x, w, o);
   channel_vector(op, x, scale, "scale", g);
   channel_vector(op, x, shift, "shift", g);
   check(!w.requires_grad() && !scale.requires_grad() && !shift.requires_grad(), op,
         "the weight, scale and shift must not require a gradient (fused only for frozen layers)");
+  if (add) {
+    same_kind(op, x, residual, "x", "residual");
+    check(residual.shape() == Shape{g.N, g.O, g.Ho, g.Wo}, op,
+          "residual " + residual.shape().str() + " does not match the output " + Shape{g.N, g.O, g.Ho, g.Wo}.str());
+    check(act != Act::relu6, op, "a residual takes act none or relu");
+  }
   Tensor y = empty_as(x, {g.N, g.O, g.Ho, g.Wo});
-  be(x).conv2d_forward(g, x, w, shift, y, scale, act);
-  return record(op, {x}, y, {w, scale, y.detach()}, [g, act](BackwardContext& c) {
+  be(x).conv2d_forward(g, x, w, shift, y, scale, act, residual);
+  std::vector<Tensor> inputs{x};
+  if (add) inputs.push_back(residual);
+  return record(op, inputs, y, {w, scale, y.detach()}, [g, act, add](BackwardContext& c) {
     const Tensor &w = c.saved(0), &scale = c.saved(1), &y = c.saved(2);
     Tensor dz = c.dy, wz = w;
-    if (act != Act::none) {
+    if (act != Act::none) {  // with a residual, the scale goes into the weights below: dr has none
       dz = Tensor::empty_like(c.dy);
-      be(w).conv2d_epilogue_backward(c.dy, y, scale, act, dz);
-    } else if (scale.defined()) {
-      // Without an activation, conv_T(dy * scale, w) = conv_T(dy, scale * w): scaling the weights
-      // (O x C x kh x kw) is cheaper than a pass over dy (a batch of ResNet's widest outputs).
+      be(w).conv2d_epilogue_backward(c.dy, y, add ? Tensor() : scale, act, dz);
+    }
+    if (add && c.needs(1)) c.set(1, dz);
+    if ((act == Act::none || add) && scale.defined()) {
+      // conv_T(dz * scale, w) = conv_T(dz, scale * w): scaling the weights (O x C x kh x kw) is
+      // cheaper than a pass over dz (a batch of ResNet's widest outputs).
       const Tensor rows = w.view({1, g.O, w.numel() / g.O});  // channel o = row o of w
       wz = Tensor::empty_like(rows);
       be(w).conv2d_epilogue_backward(rows, rows, scale, Act::none, wz);
       wz = wz.view(w.shape());
     }
+    if (!c.needs(0)) return;
     Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
     be(w).conv2d_backward_data(g, dz, wz, dx);
     c.set(0, dx);

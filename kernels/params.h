@@ -23,22 +23,29 @@ struct ConvGeom {
 };
 
 // What a convolution does to each output channel o before it stores it:
-//   y = act(scale[o] * sum_k w[o, k] x_k + bias[o])        (scale and bias may be null: 1 and 0)
+//   y = act(scale[o] * sum_k w[o, k] x_k + bias[o] + residual)   (scale, bias, residual may be null)
 // A frozen batch norm after the conv folds into scale = gamma / sqrt(var + eps) and
 // bias = beta - mean * scale (+ the conv's own bias * scale), so conv -> BN -> ReLU is one pass.
+// residual, laid out as y, is a residual block's shortcut: conv -> BN -> add -> ReLU in one pass.
 enum class Act { none, relu, relu6 };
 template <class T>
 struct Epilogue {
-  Epilogue(const T* b = nullptr, const T* s = nullptr, Act a = Act::none) : bias(b), scale(s), act(a) {}
+  Epilogue(const T* b = nullptr, const T* s = nullptr, Act a = Act::none, const T* r = nullptr)
+      : bias(b), scale(s), act(a), residual(r) {}
   const T* bias;
   const T* scale;
   Act act;
-  bool only_bias() const { return !scale && act == Act::none; }
-  Epilogue from(int64_t o) const { return {bias ? bias + o : nullptr, scale ? scale + o : nullptr, act}; }
+  const T* residual;
+  bool only_bias() const { return !scale && act == Act::none && !residual; }
+  // Channels from o on (a group of a grouped conv). The residual is passed on as it is: it goes
+  // with one group only (conv2d_forward adds it after a grouped conv).
+  Epilogue from(int64_t o) const {
+    return {bias ? bias + o : nullptr, scale ? scale + o : nullptr, act, o == 0 ? residual : nullptr};
+  }
   // Without a scale the bias starts the accumulator (kernels that accumulate in place), and the rest
   // is applied after: a fused conv -> ReLU then gives the same bits as the conv and the ReLU apart.
   const T* initial_bias() const { return scale ? nullptr : bias; }
-  Epilogue after_initial_bias() const { return {scale ? bias : nullptr, scale, act}; }
+  Epilogue after_initial_bias() const { return {scale ? bias : nullptr, scale, act, residual}; }
 };
 
 // Pooling: x (N,C,H,W) -> y (N,C,Ho,Wo). Padded positions never win a max. For the average,

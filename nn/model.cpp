@@ -97,21 +97,32 @@ Tensor Model::pool_and_classify(const Tensor& h, const char* pool, Dense* fc) {
   return (*fc)(p);
 }
 
-Tensor Model::conv_bn(Conv2d& c, const Tensor& x, Act act, const std::string& act_layer) {
+BatchNorm* Model::bn_of(const Conv2d& c) const {
   const auto found = bn_of_.find(&c);
-  BatchNorm* bn = found == bn_of_.end() ? nullptr : found->second;
-  const char* act_op = act == Act::relu6 ? "relu6" : "relu";
+  return found == bn_of_.end() ? nullptr : found->second;
+}
+
+bool Model::fusable(const Conv2d& c) const {
+  BatchNorm* bn = bn_of(c);
   const Tape& tape = Tape::current();
   bool fuse_conv =
       fuse && !training_ && !tape.hooked("conv2d", c.name()) && !(bn && tape.hooked("batch_norm", bn->name()));
   for (const Tensor* p : {&c.weight, &c.bias}) fuse_conv &= !p->requires_grad();
   if (bn) fuse_conv &= !bn->weight.requires_grad() && !bn->bias.requires_grad();
-  const bool fuse_act = fuse_conv && act != Act::none && !tape.hooked(act_op, act_layer);
+  return fuse_conv;
+}
+
+Tensor Model::conv_bn(Conv2d& c, const Tensor& x, Act act, const std::string& act_layer, const Tensor& residual) {
+  BatchNorm* bn = bn_of(c);
+  const char* act_op = act == Act::relu6 ? "relu6" : "relu";
+  const bool fuse_conv = fusable(c);
+  if (residual.defined() && !fuse_conv) throw Error("conv_bn: a residual only where the conv is fusable");
+  const bool fuse_act = fuse_conv && act != Act::none && !Tape::current().hooked(act_op, act_layer);
   Tensor h;
   if (fuse_conv) {
     const Folded& f = folded(c, bn, x.dtype());
-    NameScope scope(fuse_act ? act_layer : bn ? bn->name() : c.name());
-    h = ops::conv2d_affine(x, c.weight, f.scale, f.shift, fuse_act ? act : Act::none, c.options_for(x));
+    NameScope scope(fuse_act || residual.defined() ? act_layer : bn ? bn->name() : c.name());
+    h = ops::conv2d_affine(x, c.weight, f.scale, f.shift, fuse_act ? act : Act::none, c.options_for(x), residual);
   } else {
     h = c(x);
     if (bn) h = (*bn)(h);

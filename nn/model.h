@@ -90,7 +90,13 @@ class Model {
   // scope act_layer. Recorded as one ops::conv2d_affine node (the batch norm folded into a per-channel
   // scale and shift, the activation applied as each output block is stored) when `fuse` is on, no
   // parameter requires a gradient and no tape hook looks at these layers; otherwise op by op.
-  Tensor conv_bn(Conv2d& c, const Tensor& x, Act act = Act::none, const std::string& act_layer = "");
+  // With a residual (shaped as the output; only where fusable(c), act none or relu): act(bn(c(x)) +
+  // residual), a residual block's end, as one node in act_layer (ops::conv2d_affine's residual).
+  Tensor conv_bn(Conv2d& c, const Tensor& x, Act act = Act::none, const std::string& act_layer = "",
+                 const Tensor& residual = Tensor());
+  // Whether conv_bn records c as one fused node: `fuse` on, not training, no parameter requiring a
+  // gradient and no tape hook on c or its batch norm.
+  bool fusable(const Conv2d& c) const;
   // Applies an activation inside its own layer scope ("conv1_relu").
   static Tensor relu(const std::string& name, const Tensor& x);
   static Tensor relu6(const std::string& name, const Tensor& x);
@@ -99,6 +105,7 @@ class Model {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::map<std::string, Layer*> by_name_;
   std::map<const Conv2d*, BatchNorm*> bn_of_;
+  BatchNorm* bn_of(const Conv2d& c) const;  // c's batch norm or null
   bool training_ = false;
   Device device_ = Device::cpu;
   StreamPtr stream_;  // nullptr on the CPU

@@ -56,7 +56,8 @@ class ResNet50 : public Model {
       const Tensor shortcut = b.shortcut ? conv_bn(*b.shortcut, h) : h;
       Tensor r = conv_bn(*b.c1, h, Act::relu, b.name + "1_relu");
       r = conv_bn(*b.c2, r, Act::relu, b.name + "2_relu");
-      h = add_relu(b.name, shortcut, conv_bn(*b.c3, r));
+      h = fused_end(b) ? conv_bn(*b.c3, r, Act::relu, b.name + "out", shortcut)
+                       : add_relu(b.name, shortcut, conv_bn(*b.c3, r));
     }
     return pool_and_classify(h, "avg_pool", fc_);
   }
@@ -66,8 +67,16 @@ class ResNet50 : public Model {
     std::string name;
     Conv2d *shortcut = nullptr, *c1 = nullptr, *c2 = nullptr, *c3 = nullptr;
   };
+  // Whether the block's end, relu(shortcut + bn(c3(r))), is one conv2d_affine_add node in the layer
+  // "<block>out": where its conv fuses and no hook looks at "<block>add" or "<block>out" (Grad-CAM's
+  // default layer, conv5_block3_out, keeps its own relu node). It saves a pass over the block's
+  // output: the largest tensors of the network.
+  bool fused_end(const Block& b) const {
+    const Tape& tape = Tape::current();
+    return fusable(*b.c3) && !tape.hooked("add", b.name + "add") && !tape.hooked("relu", b.name + "out");
+  }
   // relu(shortcut + r): layers "<block>add" and "<block>out", one add_relu node where no hook looks
-  // at them (Grad-CAM's default layer, conv5_block3_out, keeps its own relu node).
+  // at them.
   Tensor add_relu(const std::string& block, const Tensor& shortcut, const Tensor& r) const {
     const Tape& tape = Tape::current();
     if (fuse && !tape.hooked("add", block + "add") && !tape.hooked("relu", block + "out")) {

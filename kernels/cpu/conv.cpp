@@ -25,6 +25,7 @@
 #include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/gather.h"
 #include "kernels/cpu/layout.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/cpu/sgemm.h"
 #include "kernels/cpu/winograd.h"
 
@@ -160,7 +161,7 @@ void gemm_unrolled_eigen(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, 
   }
   const int64_t chunk = per_thread_chunk(P);
   if (chunk == 0) {
-    std::vector<T> col(static_cast<size_t>(K * P));
+    const Scratch<T> col(static_cast<size_t>(K * P));
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < K; ++r) unroll<false>(x, g, r, r + 1, 0, P, col.data() + r * P, P);
     MapM<T>(y, Og, P, Eigen::OuterStride<>(P)).noalias() = W * MapC<T>(col.data(), K, P, Eigen::OuterStride<>(P));
@@ -170,7 +171,7 @@ void gemm_unrolled_eigen(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, 
   const int64_t nchunks = (P + chunk - 1) / chunk;
 #pragma omp parallel
   {
-    std::vector<T> col(static_cast<size_t>(K * chunk));
+    const Scratch<T> col(static_cast<size_t>(K * chunk));
 #pragma omp for schedule(static, 1)
     for (int64_t ci = 0; ci < nchunks; ++ci) {
       const int64_t p0 = ci * chunk, np = std::min(chunk, P - p0);
@@ -197,7 +198,7 @@ template <class Cols>
 void sgemm_merged(int64_t M, int64_t P, int64_t K, const float* A, int64_t lda, int64_t csa, const Epilogue<float>& e,
                   int64_t N, float* y, int64_t ys_n, Cols&& cols) {
   const int64_t NP = N * P;
-  std::vector<float> c(static_cast<size_t>(M * NP));
+  const Scratch<float> c(static_cast<size_t>(M * NP));
   sgemm_strips(
       M, NP, K, A, lda, e, c.data(), NP,
       [&](int64_t, int64_t k0, int64_t k1, int64_t q0, int64_t nq, float* buf) {
@@ -236,7 +237,7 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
       };
       if (pointwise<T>(g)) return pointwise_gemm(x, xs_n);
       if (strided_pointwise(g)) {
-        std::vector<float> xs(static_cast<size_t>(g.N * K * P));
+        const Scratch<float> xs(static_cast<size_t>(g.N * K * P));
         for (int64_t n = 0; n < g.N; ++n) strided_copy<true>(g, K, x + n * xs_n, xs.data() + n * K * P);
         return pointwise_gemm(xs.data(), K * P);
       }
@@ -259,8 +260,31 @@ void gemm_unrolled(const ConvGeom& g, int64_t Cg, int64_t Og, const T* x, const 
 
 }  // namespace
 
+// The strip GEMM adds a residual as it stores a pointwise conv's images in place (ResNet's block
+// ends); elsewhere conv2d_forward adds it in a pass of its own.
+bool residual_in_gemm(const ConvGeom& g) {
+  return sgemm_strips_available() && g.groups == 1 && pointwise<float>(g) && !merge_images(g.N, g.Ho * g.Wo);
+}
+
+// y = act(y + residual), element by element over n values (the activations as apply_epilogue's).
+template <class T>
+void add_residual(const Epilogue<T>& e, int64_t n, T* y) {
+  const Epilogue<T> act(nullptr, nullptr, e.act);
+#pragma omp parallel for schedule(static)
+  for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+    const int64_t m = std::min<int64_t>(4096, n - i0);
+#pragma omp simd
+    for (int64_t i = i0; i < i0 + m; ++i) y[i] += e.residual[i];
+    apply_epilogue(act, 0, y + i0, m);
+  }
+}
+
 template <class T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const Epilogue<T>& e, T* y) {
+  if (e.residual && !(std::is_same_v<T, float> && residual_in_gemm(g))) {
+    conv2d_forward(g, x, w, Epilogue<T>(e.bias, e.scale), y);
+    return add_residual(e, g.N * g.O * g.Ho * g.Wo, y);
+  }
   if (g.depthwise()) return depthwise_forward(g, x, w, e, y);
   if constexpr (std::is_same_v<T, float>) {
     if (winograd_applicable(g)) return winograd_forward(g, x, w, e, y);
@@ -280,7 +304,7 @@ void transposed_product(int64_t Og, int64_t K, int64_t np, const T* w, const T* 
       // the left it was read 6 floats at a time, K floats apart. ResNet50's input gradients at
       // batch 1: its 7x7 3x3 layers 1.55 -> 1.36 ms, 1x1 2048 -> 512 0.60 -> 0.49 ms, 1x1/2 to 7x7
       // 1.30 -> 1.02 ms. Up to 256 columns (14x14 planes) it gains nothing.
-      std::vector<float> colT(static_cast<size_t>(np * K));
+      const Scratch<float> colT(static_cast<size_t>(np * K));
       sgemm(np, K, Og, dy, 1, w, K, {}, colT.data(), K, ldb);
       std::vector<const float*> rows(static_cast<size_t>(np));
       for (int64_t i = 0; i < np; ++i) rows[size_t(i)] = colT.data() + i * K;
@@ -305,7 +329,7 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   if constexpr (std::is_same_v<T, float>) {
     if (fast_forward && strided_pointwise(g)) {  // dx = w^T dy, w^T read in place
       const bool strided = !pointwise<T>(g);
-      std::vector<float> dxs(strided ? static_cast<size_t>(g.N * Cg * P) : 0);
+      const Scratch<float> dxs(strided ? static_cast<size_t>(g.N * Cg * P) : 0);
       if (strided) std::fill(dx, dx + g.N * g.C * HW, 0.0f);
       for (int64_t gr = 0; gr < g.groups; ++gr) {  // all images as one batch
         float* dxg = dx + gr * Cg * HW;
@@ -349,7 +373,7 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
     if (g.N * P >= kMinTransposedColumns && (fast_forward || per_thread_chunk(HW) > 0)) {
       // w' written in its order (one contiguous filter at a time), in parallel: 2.4M values for a
       // 512x512 3x3 layer, which a scattered single-threaded copy would take milliseconds over.
-      std::vector<T> wt(static_cast<size_t>(g.O * K));
+      const Scratch<T> wt(static_cast<size_t>(g.O * K));
 #pragma omp parallel for collapse(2) schedule(static)
       for (int64_t gr = 0; gr < g.groups; ++gr)
         for (int64_t c = 0; c < Cg; ++c)
@@ -364,7 +388,7 @@ void conv2d_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   // General (strided) case: dcol = w^T dy, then scatter-add the patches back (col2im).
   std::fill(dx, dx + g.N * g.C * HW, T(0));
   const int64_t chunk = std::max<int64_t>(1, std::min(P, kBlockBytes / int64_t(sizeof(T)) / K));
-  std::vector<T> col(static_cast<size_t>(K * chunk));
+  const Scratch<T> col(static_cast<size_t>(K * chunk));
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t gr = 0; gr < g.groups; ++gr) {
       const T* dyg = dy + (n * g.O + gr * Og) * P;
@@ -397,7 +421,7 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
     {
       RowMat<T>& part = parts[size_t(omp_get_thread_num())];
       part = RowMat<T>::Zero(Og, K);
-      std::vector<T> col(static_cast<size_t>(K * chunk));
+      const Scratch<T> col(static_cast<size_t>(K * chunk));
 #pragma omp for schedule(static) collapse(2)
       for (int64_t n = 0; n < g.N; ++n)
         for (int64_t ci = 0; ci < nchunks; ++ci) {

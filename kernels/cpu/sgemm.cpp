@@ -17,6 +17,8 @@
 #include <array>
 #include <vector>
 
+#include "kernels/cpu/scratch.h"
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -45,11 +47,13 @@ struct Tile {
   const Finish* fin;  // last K block: the rest of the epilogue, rows from row0; null otherwise
 };
 
-// The epilogue after the initial bias, on a tile's registers: v = act(scale[i] v + bias[i]). The
-// activations match apply_epilogue's bits: max(v, 0) returns its second operand, 0, where v is NaN
-// (relu maps NaN to 0); relu6 as min(max(v, 0), 6) with v second returns v where it is NaN.
-__m512 finish_row(const Finish& f, int64_t i, __m512 v) {
+// The epilogue after the initial bias, on a tile's registers: v = act(scale[i] v + bias[i] + r), r
+// the residual's vector. The activations match apply_epilogue's bits: max(v, 0) returns its second
+// operand, 0, where v is NaN (relu maps NaN to 0); relu6 as min(max(v, 0), 6) with v second
+// returns v where it is NaN.
+__m512 finish_row(const Finish& f, int64_t i, __m512 v, __m512 r) {
   if (f.scale) v = _mm512_fmadd_ps(v, _mm512_set1_ps(f.scale[i]), _mm512_set1_ps(f.bias ? f.bias[i] : 0.f));
+  if (f.residual) v = _mm512_add_ps(v, r);
   switch (f.act) {
     case Act::none:
       return v;
@@ -97,8 +101,13 @@ void micro_kernel(const Tile& t) {
       return v == NV - 1 ? _mm512_maskz_loadu_ps(t.tail, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
     });
   if (t.fin) {
+    const float* res = t.fin->residual;
     for (int i = 0; i < MR; ++i)
-      for (int v = 0; v < NV; ++v) acc[i][v] = finish_row(*t.fin, i, acc[i][v]);
+      for (int v = 0; v < NV; ++v) {
+        const __mmask16 m = v == NV - 1 ? t.tail : __mmask16(0xFFFF);
+        const __m512 r = res ? _mm512_maskz_loadu_ps(m, res + i * t.ldc + 16 * v) : _mm512_setzero_ps();
+        acc[i][v] = finish_row(*t.fin, i, acc[i][v], r);
+      }
     // Streaming stores skip reading C's lines into the cache first (a product too large to stay
     // there): whole vectors on 64-byte boundaries only.
     if (t.fin->stream && t.tail == 0xFFFF && ((reinterpret_cast<uintptr_t>(t.c) | uintptr_t(t.ldc) * 4) & 63) == 0) {
@@ -135,7 +144,9 @@ void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float*
     const int64_t kc = std::min(kDepth, K - k0);
     for (int64_t r = 0; r < M; r += kRows) {
       Finish f;
-      if (fin) f = {fin->scale ? fin->scale + r : nullptr, fin->bias ? fin->bias + r : nullptr, fin->act, fin->stream};
+      if (fin)
+        f = {fin->scale ? fin->scale + r : nullptr, fin->bias ? fin->bias + r : nullptr, fin->act, fin->stream,
+             fin->residual ? fin->residual + r * ldc : nullptr};
       const Tile t{kc,
                    A + r * lda + k0 * csa,
                    lda,
@@ -197,7 +208,7 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
   const bool stream = batch.count * M * N * int64_t(sizeof(float)) > kStreamBytes;
 #pragma omp parallel
   {
-    std::vector<float> buf(static_cast<size_t>(pack ? w.max_run * block : 0));
+    const Scratch<float> buf(static_cast<size_t>(pack ? w.max_run * block : 0));
 #pragma omp for schedule(dynamic, 1) collapse(3)
     for (int64_t bi = 0; bi < batch.count; ++bi)
       for (int64_t ri = 0; ri < w.runs; ++ri)
@@ -212,8 +223,9 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
                 (*pack)(bi, k0, k0 + kc, s * kStrip, std::min(kStrip, N - s * kStrip), buf.data() + (s - s0) * block);
             for (int64_t s = s0; s < s1; ++s) {
               const float* b = pack ? buf.data() + (s - s0) * block : B + bi * batch.stride_b + k0 * ldb + s * kStrip;
+              const float* res = rest.residual ? rest.residual + bi * batch.stride_c + r0 * ldc + s * kStrip : nullptr;
               const Finish fin{rest.scale ? rest.scale + r0 : nullptr, rest.bias ? rest.bias + r0 : nullptr, rest.act,
-                               stream};
+                               stream, res};
               sgemm_strip(rows, kc, A + r0 * lda + k0 * csa, lda, b, pack ? kStrip : ldb, Cb + r0 * ldc + s * kStrip,
                           ldc, std::min(kStrip, N - s * kStrip), k0 == 0 && bias ? bias + r0 : nullptr, k0 > 0, csa,
                           k0 + kc == K ? &fin : nullptr);

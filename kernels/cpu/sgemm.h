@@ -32,7 +32,8 @@ bool sgemm_strips_available();
 // Runs in parallel over strips (and over row blocks of A when there are fewer strips than threads).
 // pack is called concurrently from several threads, each with its own buf. A bias alone starts the
 // micro-kernel's accumulators; scale and activation are applied in its registers after the last K block.
-// csa: A's column stride, as for sgemm below.
+// csa: A's column stride, as for sgemm below. e.residual, where set, is laid out as C (row stride ldc,
+// product b at b * stride_c).
 void sgemm_strips(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const Epilogue<float>& e, float* C,
                   int64_t ldc, const PackStrip& pack, const Batch& batch = {}, int64_t csa = 1);
 
@@ -46,10 +47,11 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const f
 // row-major with row stride ldb (kStrip when packed; nn <= kStrip). Only nn columns of C are written.
 // fin, where given, is applied on the last K block before C is stored.
 struct Finish {
-  const float* scale = nullptr;  // C = act(scale[i] C + bias[i]) for rows i from 0
+  const float* scale = nullptr;  // C = act(scale[i] C + bias[i] + residual[i, :]) for rows i from 0
   const float* bias = nullptr;
   Act act = Act::none;
-  bool stream = false;  // store C with streaming (non-temporal) stores where whole aligned vectors allow
+  bool stream = false;              // store C with streaming (non-temporal) stores where whole aligned vectors allow
+  const float* residual = nullptr;  // laid out as C (row stride ldc)
 };
 void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                  int64_t nn, const float* bias, bool accumulate, int64_t csa = 1, const Finish* fin = nullptr);

@@ -21,10 +21,10 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <memory>
 #include <stdexcept>
 
 #include "kernels/cpu/epilogue.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/cpu/sgemm.h"
 
 namespace gt::cpu {
@@ -389,17 +389,13 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
   constexpr int64_t kSlab = 4 * kRowTile;
   const bool one_chunk = split.strips == 1;
   const int64_t plane_u = padded((one_chunk ? kSlab : g.O) * g.C), plane_v = padded(g.C * kStrip);
-  std::unique_ptr<float[]> U;
-  if (!one_chunk) {
-    U.reset(new float[size_t(kXi * plane_u)]);
-    transform_weights<Fy, Fx>(g.O, g.C, w, turned, U.get());
-  }
+  const Scratch<float> U(size_t(one_chunk ? 0 : kXi * plane_u));
+  if (!one_chunk) transform_weights<Fy, Fx>(g.O, g.C, w, turned, U.data());
 #pragma omp parallel
   {
     const int64_t plane_m = padded(split.rows_per_group * kStrip);
-    const std::unique_ptr<float[]> V(new float[size_t(kXi * plane_v)]);
-    const std::unique_ptr<float[]> M(new float[size_t(kXi * plane_m)]);
-    const std::unique_ptr<float[]> slab(new float[size_t(one_chunk ? kXi * plane_u : 0)]);
+    const Scratch<float> V(size_t(kXi * plane_v)), M(size_t(kXi * plane_m));
+    const Scratch<float> slab(size_t(one_chunk ? kXi * plane_u : 0));
     float d[kXi][kRowD] = {};  // one channel's gathered tiles; lanes never written stay 0
 
     // Tasks over (chunk of tiles, group of output channels); max_run 1: a run is one strip.
@@ -410,19 +406,19 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
         const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
         for (int64_t c = 0; c < g.C; ++c) {
           gather_tiles<Fy, Fx>(g, x + c * g.H * g.W, t0, nt, T, tw, d);
-          transform_input<Fy, Fx>(d, whole_vectors(nt), V.get() + c * kStrip, plane_v);
+          transform_input<Fy, Fx>(d, whole_vectors(nt), V.data() + c * kStrip, plane_v);
         }
         const int64_t step = one_chunk ? kSlab : rows;
         for (int64_t s0 = o0; s0 < o0 + rows; s0 += step) {
           const int64_t ns = std::min(step, o0 + rows - s0);
-          if (one_chunk) transform_rows<Fy, Fx>(g.O, g.C, w, turned, s0, ns, slab.get(), plane_u);
-          const float* Us = one_chunk ? slab.get() : U.get() + s0 * g.C;
+          if (one_chunk) transform_rows<Fy, Fx>(g.O, g.C, w, turned, s0, ns, slab.data(), plane_u);
+          const float* Us = one_chunk ? slab.data() : U.data() + s0 * g.C;
           for (int64_t xi = 0; xi < kXi; ++xi)
-            sgemm_strip(ns, g.C, Us + xi * plane_u, g.C, V.get() + xi * plane_v, kStrip,
-                        M.get() + xi * plane_m + (s0 - o0) * kStrip, kStrip, nt, nullptr, false);
+            sgemm_strip(ns, g.C, Us + xi * plane_u, g.C, V.data() + xi * plane_v, kStrip,
+                        M.data() + xi * plane_m + (s0 - o0) * kStrip, kStrip, nt, nullptr, false);
         }
         for (int64_t o = o0; o < o0 + rows; ++o)
-          transform_output<Fy, Fx>(g, M.get() + (o - o0) * kStrip, plane_m, o, e, t0, nt, T, tw, y);
+          transform_output<Fy, Fx>(g, M.data() + (o - o0) * kStrip, plane_m, o, e, t0, nt, T, tw, y);
       }
   }
 }

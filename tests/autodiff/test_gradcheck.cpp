@@ -62,6 +62,19 @@ TEST_CASE("gradcheck: conv2d_affine (conv -> batch norm -> activation, frozen pa
       "bias only (no scale), relu",
       [&](const V& v) { return ops::conv2d_affine(v[0], w, Tensor(), shift, Act::relu, test::conv_options(1, 1, {})); },
       {rnd({1, 3, 5, 5}, 8)});
+  // A residual block's end: gradients for x and for the residual (which needs no conv).
+  const Tensor w1 = rnd({4, 3, 1, 1}, 9);
+  for (Act act : {Act::none, Act::relu}) {
+    const std::string name = act == Act::none ? "none" : "relu";
+    expect_ok("residual, 1x1, " + name,
+              [&](const V& v) { return ops::conv2d_affine(v[0], w1, scale, shift, act, {}, v[1]); },
+              {rnd({2, 3, 4, 5}, 10), rnd({2, 4, 4, 5}, 11, -2, 2)});
+    expect_ok("residual, 3x3 without scale, " + name,
+              [&](const V& v) {
+                return ops::conv2d_affine(v[0], w, Tensor(), shift, act, test::conv_options(1, 1, {1, 1, 1, 1}), v[1]);
+              },
+              {rnd({1, 3, 5, 4}, 12), rnd({1, 4, 5, 4}, 13, -2, 2)});
+  }
 }
 
 TEST_CASE("gradcheck: dense, matmul, bias (tests/op_cases.h)") { check_cases(test::dense_cases()); }

@@ -368,7 +368,9 @@ TEST_CASE("fused conv -> batch norm -> ReLU nodes give the layer-by-layer values
     const auto [yp, gp] = run(false, &plain_ops);
     CHECK(fused_ops.find("conv2d_affine") != std::string::npos);
     CHECK(fused_ops.find("batch_norm") == std::string::npos);
-    CHECK((fused_ops.find("add_relu") != std::string::npos) == (std::string(arch) == "resnet50"));
+    // ResNet's block ends: conv -> BN -> add -> ReLU, one conv2d_affine_add node each
+    CHECK((fused_ops.find("conv2d_affine_add") != std::string::npos) == (std::string(arch) == "resnet50"));
+    CHECK(fused_ops.find("add_relu") == std::string::npos);
     CHECK(fused_ops.find("relu6") == std::string::npos);  // MobileNets: every ReLU6 follows a conv
     CHECK(plain_ops.find("conv2d_affine") == std::string::npos);
     CHECK(std::count(fused_ops.begin(), fused_ops.end(), ' ') < std::count(plain_ops.begin(), plain_ops.end(), ' '));
