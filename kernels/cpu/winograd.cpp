@@ -391,12 +391,27 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
   const int64_t plane_u = padded((one_chunk ? kSlab : g.O) * g.C), plane_v = padded(g.C * kStrip);
   const Scratch<float> U(size_t(one_chunk ? 0 : kXi * plane_u));
   if (!one_chunk) transform_weights<Fy, Fx>(g.O, g.C, w, turned, U.data());
+  // One chunk's V serves every group of output channels: the threads build it together, channel
+  // by channel, instead of each its own copy (ResNet50's 14x14 and 28x28 layers at batch 1).
+  const Scratch<float> shared_v(size_t(one_chunk ? kXi * plane_v : 0));
 #pragma omp parallel
   {
     const int64_t plane_m = padded(split.rows_per_group * kStrip);
-    const Scratch<float> V(size_t(kXi * plane_v)), M(size_t(kXi * plane_m));
+    const Scratch<float> own_v(size_t(one_chunk ? 0 : kXi * plane_v)), M(size_t(kXi * plane_m));
     const Scratch<float> slab(size_t(one_chunk ? kXi * plane_u : 0));
+    float* V = one_chunk ? shared_v.data() : own_v.data();
     float d[kXi][kRowD] = {};  // one channel's gathered tiles; lanes never written stay 0
+    // V of the tiles [t0, t0 + nt) for channels [c0, c1)
+    auto build_v = [&](int64_t t0, int64_t nt, int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        gather_tiles<Fy, Fx>(g, x + c * g.H * g.W, t0, nt, T, tw, d);
+        transform_input<Fy, Fx>(d, whole_vectors(nt), V + c * kStrip, plane_v);
+      }
+    };
+    if (one_chunk) {
+#pragma omp for schedule(static)  // its barrier: V is whole before any task reads it
+      for (int64_t c = 0; c < g.C; ++c) build_v(0, g.N * T, c, c + 1);
+    }
 
     // Tasks over (chunk of tiles, group of output channels); max_run 1: a run is one strip.
 #pragma omp for schedule(dynamic, 1) collapse(2)
@@ -404,17 +419,14 @@ void winograd(const ConvGeom& g, const float* x, const float* w, const Epilogue<
       for (int64_t gi = 0; gi < split.groups; ++gi) {
         const int64_t t0 = ci * kStrip, nt = std::min(kStrip, g.N * T - t0);
         const int64_t o0 = gi * split.rows_per_group, rows = std::min(g.O - o0, split.rows_per_group);
-        for (int64_t c = 0; c < g.C; ++c) {
-          gather_tiles<Fy, Fx>(g, x + c * g.H * g.W, t0, nt, T, tw, d);
-          transform_input<Fy, Fx>(d, whole_vectors(nt), V.data() + c * kStrip, plane_v);
-        }
+        if (!one_chunk) build_v(t0, nt, 0, g.C);
         const int64_t step = one_chunk ? kSlab : rows;
         for (int64_t s0 = o0; s0 < o0 + rows; s0 += step) {
           const int64_t ns = std::min(step, o0 + rows - s0);
           if (one_chunk) transform_rows<Fy, Fx>(g.O, g.C, w, turned, s0, ns, slab.data(), plane_u);
           const float* Us = one_chunk ? slab.data() : U.data() + s0 * g.C;
           for (int64_t xi = 0; xi < kXi; ++xi)
-            sgemm_strip(ns, g.C, Us + xi * plane_u, g.C, V.data() + xi * plane_v, kStrip,
+            sgemm_strip(ns, g.C, Us + xi * plane_u, g.C, V + xi * plane_v, kStrip,
                         M.data() + xi * plane_m + (s0 - o0) * kStrip, kStrip, nt, nullptr, false);
         }
         for (int64_t o = o0; o < o0 + rows; ++o)
