@@ -209,7 +209,7 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
 #pragma omp parallel
   {
     const Scratch<float> buf(static_cast<size_t>(pack ? w.max_run * block : 0));
-#pragma omp for schedule(dynamic, 1) collapse(3)
+#pragma omp for schedule(dynamic, 1) collapse(3) nowait
     for (int64_t bi = 0; bi < batch.count; ++bi)
       for (int64_t ri = 0; ri < w.runs; ++ri)
         for (int64_t gi = 0; gi < w.groups; ++gi) {
@@ -232,6 +232,9 @@ void strip_tasks(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, i
             }
           }
         }
+#if defined(__AVX512F__)
+    if (stream) _mm_sfence();  // streaming stores are weakly ordered: complete them before the barrier
+#endif
   }
 }
 }  // namespace
