@@ -5,7 +5,7 @@
 //   C[i, :] += A[i, k] * B[k, :]        i < MR,  MR*NV fused multiply-adds per k.
 // K is cut into blocks of kDepth rows: one packed block of B (kDepth x 64 floats = 128 KB) stays in L2
 // while every row block of A streams past it; C is read and written once per K block (the epilogue's
-// scale and activation are applied in registers before the last block's store). A depth of 512
+// scale, residual and activation are applied in registers before the last block's store). A depth of 512
 // rather than 128 (a block in L1) reads C a quarter as often: 187-215 GFLOP/s instead of 155-182 on
 // 2 cores whose FMA peak is 232 (Inception/VGG-sized products). A is read in place (no packing), so
 // weights need no per-call re-arrangement.
@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <array>
-#include <vector>
 
 #include "kernels/cpu/scratch.h"
 
