@@ -67,19 +67,20 @@ class ResNet50 : public Model {
     std::string name;
     Conv2d *shortcut = nullptr, *c1 = nullptr, *c2 = nullptr, *c3 = nullptr;
   };
-  // Whether the block's end, relu(shortcut + bn(c3(r))), is one conv2d_affine_add node in the layer
-  // "<block>out": where its conv fuses and no hook looks at "<block>add" or "<block>out" (Grad-CAM's
-  // default layer, conv5_block3_out, keeps its own relu node). It saves a pass over the block's
-  // output: the largest tensors of the network.
-  bool fused_end(const Block& b) const {
+  // Whether a hook looks at the block's end, the layers "<block>add" and "<block>out" (Grad-CAM's
+  // default layer, conv5_block3_out, keeps its own relu node).
+  static bool end_hooked(const std::string& block) {
     const Tape& tape = Tape::current();
-    return fusable(*b.c3) && !tape.hooked("add", b.name + "add") && !tape.hooked("relu", b.name + "out");
+    return tape.hooked("add", block + "add") || tape.hooked("relu", block + "out");
   }
+  // Whether the block's end, relu(shortcut + bn(c3(r))), is one conv2d_affine_add node in the layer
+  // "<block>out": where its conv fuses and no hook looks at it. It saves a pass over the block's
+  // output: the largest tensors of the network.
+  bool fused_end(const Block& b) const { return fusable(*b.c3) && !end_hooked(b.name); }
   // relu(shortcut + r): layers "<block>add" and "<block>out", one add_relu node where no hook looks
   // at them.
   Tensor add_relu(const std::string& block, const Tensor& shortcut, const Tensor& r) const {
-    const Tape& tape = Tape::current();
-    if (fuse && !tape.hooked("add", block + "add") && !tape.hooked("relu", block + "out")) {
+    if (fuse && !end_hooked(block)) {
       NameScope s(block + "out");
       return ops::add_relu(shortcut, r);
     }

@@ -1,9 +1,13 @@
-// Uninitialised scratch buffers for the CPU kernels.
+// Uninitialised scratch buffers for the CPU kernels, and the fence after streaming into them.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace gt::cpu {
 
@@ -29,5 +33,13 @@ class Scratch {
   std::unique_ptr<T[]> raw_;
   T* data_;
 };
+
+// Orders streaming (non-temporal) stores, which are weakly ordered, before the stores that follow:
+// a thread that streamed into scratch calls it before the barrier after which others read.
+inline void store_fence() {
+#if defined(__AVX512F__)
+  _mm_sfence();
+#endif
+}
 
 }  // namespace gt::cpu

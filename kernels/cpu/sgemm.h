@@ -52,6 +52,11 @@ struct Finish {
   Act act = Act::none;
   bool stream = false;              // store C with streaming (non-temporal) stores where whole aligned vectors allow
   const float* residual = nullptr;  // laid out as C (row stride ldc)
+  // The same from row r and column c of C on.
+  Finish from(int64_t r, int64_t ldc, int64_t c = 0) const {
+    return {scale ? scale + r : nullptr, bias ? bias + r : nullptr, act, stream,
+            residual ? residual + r * ldc + c : nullptr};
+  }
 };
 void sgemm_strip(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                  int64_t nn, const float* bias, bool accumulate, int64_t csa = 1, const Finish* fin = nullptr);

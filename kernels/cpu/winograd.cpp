@@ -14,8 +14,9 @@
 //
 // Work unit: a chunk of up to kStrip tiles (numbered image by image, row-major in each; a chunk may
 // span images) and a group of output channels.
-// The chunk's V (ay ax x C x 64 floats) is built in a per-thread buffer already in the strip layout
-// the GEMM micro-kernel reads, the GEMMs write M (ay ax x O x 64), and the output transform writes y.
+// The chunk's V (ay ax x C x 64 floats) is built in a per-thread buffer (shared by the threads when
+// there is one chunk in all) already in the strip layout the GEMM micro-kernel reads, the GEMMs
+// write M (ay ax x O x 64), and the output transform writes y.
 #include "kernels/cpu/winograd.h"
 
 #include <omp.h>
@@ -228,14 +229,6 @@ constexpr int64_t kRowD = kStrip + kLanes;  // lanes of a gathered-tile row: kLa
 
 // The planes of U, V and M lie padded(size) floats apart, not a power of two: write streams whose
 // addresses differ by a multiple of 4 KB share a few cache sets and evict one another.
-// Orders streaming stores before the stores that follow (the barrier at the end of a parallel
-// region): they are weakly ordered.
-inline void store_fence() {
-#if defined(__AVX512F__)
-  _mm_sfence();
-#endif
-}
-
 int64_t padded(int64_t size) { return (size + kStrip - 1) / kStrip * kStrip + kLanes; }
 int64_t whole_vectors(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 

@@ -79,24 +79,30 @@ void compare(const char* name, ConvGeom g) {
   CHECK(edw < 1e-5);
 }
 
-// The fused epilogue y = act(scale * conv + bias) on each path, against the naive conv.
-void compare_epilogue(const char* name, ConvGeom g) {
+// The fused epilogue y = act(scale * conv + bias) on each path, against the naive conv. With a
+// residual r: act(scale * conv + bias + r), a residual block's end (added by the strip GEMM as it
+// stores a pointwise conv, in a pass of its own on the other paths; act none or relu).
+void compare_epilogue(const char* name, ConvGeom g, bool residual = false) {
   g.finish();
+  const int64_t ny = g.N * g.O * g.Ho * g.Wo;
   Backend& be = backend(Device::cpu);
   Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1);
   Tensor w = Tensor::uniform({g.O, g.C / g.groups, g.kh, g.kw}, -1, 1, 2);
   Tensor b = Tensor::uniform({g.O}, -1, 3, 4), s = Tensor::uniform({g.O}, -4, 4, 5);
+  Tensor r = residual ? Tensor::uniform({g.N, g.O, g.Ho, g.Wo}, -3, 3, 6) : Tensor();
   const std::vector<float> bv = b.to_vector(), sv = s.to_vector();
+  const std::vector<float> rv = residual ? r.to_vector() : std::vector<float>(size_t(ny), 0.0f);
   const std::vector<float> zero(size_t(g.O), 0.0f);
-  const Ref r = naive(g, x.to_vector(), w.to_vector(), zero, std::vector<float>(size_t(g.N * g.O * g.Ho * g.Wo)));
+  const Ref ref = naive(g, x.to_vector(), w.to_vector(), zero, std::vector<float>(size_t(ny)));
   for (Act act : {Act::none, Act::relu, Act::relu6}) {
+    if (residual && act == Act::relu6) continue;
     Tensor y = Tensor::empty({g.N, g.O, g.Ho, g.Wo});
-    be.conv2d_forward(g, x, w, b, y, s, act);
-    std::vector<double> want(r.y.size());
+    be.conv2d_forward(g, x, w, b, y, s, act, r);
+    std::vector<double> want(ref.y.size());
     double scale = 0;  // of the values before the activation: ReLU6 clamps them to 6 at most
     for (size_t i = 0; i < want.size(); ++i) {
       const size_t o = (i / size_t(g.Ho * g.Wo)) % size_t(g.O);
-      const double v = sv[o] * r.y[i] + bv[o];
+      const double v = sv[o] * ref.y[i] + bv[o] + rv[i];
       want[i] = act == Act::none ? v : std::min(std::max(v, 0.0), act == Act::relu6 ? 6.0 : 1e300);
       scale = std::max(scale, std::abs(v));
     }
@@ -253,42 +259,13 @@ TEST_CASE("conv paths: the fused scale, bias and activation epilogue on every fo
   compare_epilogue("groups 2", geom(1, 16, 12, 12, 8, 3, 1, {1, 1, 1, 1}, 2));
 }
 
-// A residual block's end, y = act(scale * conv + bias + r): added by the strip GEMM as it stores a
-// pointwise conv, in a pass of its own on the other paths.
-void compare_residual(const char* name, ConvGeom g) {
-  g.finish();
-  const int64_t ny = g.N * g.O * g.Ho * g.Wo;
-  Tensor x = Tensor::uniform({g.N, g.C, g.H, g.W}, -1, 1, 1);
-  Tensor w = Tensor::uniform({g.O, g.C / g.groups, g.kh, g.kw}, -1, 1, 2);
-  Tensor b = Tensor::uniform({g.O}, -1, 1, 4), s = Tensor::uniform({g.O}, -2, 2, 5);
-  Tensor r = Tensor::uniform({g.N, g.O, g.Ho, g.Wo}, -3, 3, 6);
-  const std::vector<float> bv = b.to_vector(), sv = s.to_vector(), rv = r.to_vector();
-  const Ref ref =
-      naive(g, x.to_vector(), w.to_vector(), std::vector<float>(size_t(g.O), 0.0f), std::vector<float>(size_t(ny)));
-  for (Act act : {Act::none, Act::relu}) {
-    Tensor y = Tensor::empty({g.N, g.O, g.Ho, g.Wo});
-    backend(Device::cpu).conv2d_forward(g, x, w, b, y, s, act, r);
-    std::vector<double> want(static_cast<size_t>(ny));
-    double scale = 0;
-    for (size_t i = 0; i < want.size(); ++i) {
-      const size_t o = (i / size_t(g.Ho * g.Wo)) % size_t(g.O);
-      const double v = sv[o] * ref.y[i] + bv[o] + rv[i];
-      want[i] = act == Act::relu ? std::max(v, 0.0) : v;
-      scale = std::max(scale, std::abs(v));
-    }
-    const double e = rel_err(y, want, scale);
-    INFO(name << " act " << int(act) << ": max error / max |pre-activation| " << e);
-    CHECK(e < 1e-5);
-  }
-}
-
 TEST_CASE("conv paths: a residual added in the epilogue, in the GEMM and after it") {
-  compare_residual("pointwise (in the GEMM)", geom(2, 24, 20, 20, 12, 1, 1, {}));
-  compare_residual("pointwise, 9.4 MB streamed", geom(2, 16, 128, 128, 72, 1, 1, {}));
-  compare_residual("pointwise, K 600 (two K blocks)", geom(1, 600, 9, 9, 20, 1, 1, {}));
-  compare_residual("merged 7x7 planes (after)", geom(3, 24, 7, 7, 12, 1, 1, {}));
-  compare_residual("3x3 Winograd (after)", geom(1, 16, 20, 20, 16, 3, 1, {1, 1, 1, 1}));
-  compare_residual("1x1 stride 2 (after)", geom(1, 24, 21, 21, 12, 1, 2, {}));
+  compare_epilogue("pointwise (in the GEMM)", geom(2, 24, 20, 20, 12, 1, 1, {}), true);
+  compare_epilogue("pointwise, 9.4 MB streamed", geom(2, 16, 128, 128, 72, 1, 1, {}), true);
+  compare_epilogue("pointwise, K 600 (two K blocks)", geom(1, 600, 9, 9, 20, 1, 1, {}), true);
+  compare_epilogue("merged 7x7 planes (after)", geom(3, 24, 7, 7, 12, 1, 1, {}), true);
+  compare_epilogue("3x3 Winograd (after)", geom(1, 16, 20, 20, 16, 3, 1, {1, 1, 1, 1}), true);
+  compare_epilogue("1x1 stride 2 (after)", geom(1, 24, 21, 21, 12, 1, 2, {}), true);
 }
 
 // The strip GEMM applies the epilogue in registers on the last K block and streams products of more
