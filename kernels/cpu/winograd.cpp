@@ -1,16 +1,6 @@
-// Winograd convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks"):
-// F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5), and F(2, 7) and F(2, 3) along one axis for 1x7, 7x1,
-// 1x3 and 3x1 kernels.
-//
-// Each my x mx output tile Y comes from an ay x ax input tile d (a = m + r - 1 along an axis whose
-// kernel has r taps) and the filter g of every (o, c) pair:
-//   Y = A_y^T [ sum_c (G_y g G_x^T) . (B_y^T d B_x) ] A_x      (. = element-wise over the ay x ax)
-// With U = G_y g G_x^T (per o, c) and V = B_y^T d B_x (per c, tile), each position xi is a GEMM
-//   M[xi][o, t] = sum_c U[xi][o, c] V[xi][c, t],
-// so an output tile costs ay ax C multiply-adds per output channel instead of r_y r_x my mx C:
-// 2.25x fewer for F(2x2, 3x3), 4x for F(4x4, 3x3), 2.8x for F(2x2, 5x5), 1.75x for F(2, 7) and
-// 1.5x for F(2, 3). The 1D transforms are the structs F2, F4, F25 and F27 below (Id along an axis
-// of one tap); a 2D one applies them along the rows of the tile and then down its columns.
+// Winograd convolution with the tiles in the vector lanes (the math and the transforms:
+// winograd_transforms.h). For small planes with few tiles, winograd_channels.cpp puts the channels
+// in the lanes instead.
 //
 // Work unit: a chunk of up to kStrip tiles (numbered image by image, row-major in each; a chunk may
 // span images) and a group of output channels.
@@ -24,259 +14,17 @@
 #include <algorithm>
 #include <stdexcept>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 #include "kernels/cpu/epilogue.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/sgemm.h"
+#include "kernels/cpu/winograd_transforms.h"
 
 namespace gt::cpu {
 namespace {
 
-constexpr int64_t kLanes = 16;  // one vector of floats: the transforms work on whole vectors of tiles
-
-// The 1D transforms of F(m, r), each on kLanes independent lanes: input v = B^T d (a values),
-// filter u = G g (r -> a), output y = A^T p (a -> m). Value k of the input is the vector at
-// in + k * si, value i of the result goes to out + i * so. The 2D transforms apply them along rows
-// and then down columns.
-//
-// F(2, 3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
-// A^T = [1 1 1 0; 0 1 -1 -1]. Coefficients 0, +-1 and +-1/2: no rounding beyond a few additions.
-struct F2 {
-  static constexpr int m = 2, a = 4, r = 3;
-  static void input(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float d0 = in[l], d1 = in[si + l], d2 = in[2 * si + l], d3 = in[3 * si + l];
-      out[l] = d0 - d2;
-      out[so + l] = d1 + d2;
-      out[2 * so + l] = d2 - d1;
-      out[3 * so + l] = d1 - d3;
-    }
-  }
-  static void filter(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float g0 = in[l], g1 = in[si + l], g2 = in[2 * si + l];
-      out[l] = g0;
-      out[so + l] = 0.5f * (g0 + g1 + g2);
-      out[2 * so + l] = 0.5f * (g0 - g1 + g2);
-      out[3 * so + l] = g2;
-    }
-  }
-  static void output(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float p1 = in[si + l], p2 = in[2 * si + l];
-      out[l] = in[l] + p1 + p2;
-      out[so + l] = p1 - p2 - in[3 * si + l];
-    }
-  }
-};
-
-// F(4, 3), interpolation points 0, +-1, +-2 and infinity:
-//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
-//   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
-//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
-// Coefficients up to 8 and 1/24: the rounding error is about ten times F(2x2)'s (3e-6 of the
-// output's scale against 2e-7 in tests/autodiff/test_conv_paths.cpp).
-struct F4 {
-  static constexpr int m = 4, a = 6, r = 3;
-  static void input(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float d0 = in[l], d1 = in[si + l], d2 = in[2 * si + l], d3 = in[3 * si + l];
-      const float d4 = in[4 * si + l], d5 = in[5 * si + l];
-      out[l] = 4.0f * d0 - 5.0f * d2 + d4;
-      out[so + l] = d3 + d4 - 4.0f * (d1 + d2);
-      out[2 * so + l] = d4 - d3 + 4.0f * (d1 - d2);
-      out[3 * so + l] = d4 - d2 + 2.0f * (d3 - d1);
-      out[4 * so + l] = d4 - d2 + 2.0f * (d1 - d3);
-      out[5 * so + l] = 4.0f * d1 - 5.0f * d3 + d5;
-    }
-  }
-  static void filter(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float g0 = in[l], g1 = in[si + l], g2 = in[2 * si + l];
-      out[l] = 0.25f * g0;
-      out[so + l] = (-1.0f / 6) * (g0 + g1 + g2);
-      out[2 * so + l] = (-1.0f / 6) * (g0 - g1 + g2);
-      out[3 * so + l] = (1.0f / 24) * g0 + (1.0f / 12) * g1 + (1.0f / 6) * g2;
-      out[4 * so + l] = (1.0f / 24) * g0 - (1.0f / 12) * g1 + (1.0f / 6) * g2;
-      out[5 * so + l] = g2;
-    }
-  }
-  static void output(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float p1 = in[si + l], p2 = in[2 * si + l], p3 = in[3 * si + l], p4 = in[4 * si + l];
-      const float s12 = p1 + p2, d12 = p1 - p2, s34 = p3 + p4, d34 = p3 - p4;
-      out[l] = in[l] + s12 + s34;
-      out[so + l] = d12 + 2.0f * d34;
-      out[2 * so + l] = s12 + 4.0f * s34;
-      out[3 * so + l] = d12 + 8.0f * d34 + in[5 * si + l];
-    }
-  }
-};
-
-// F(2, 5) on F(4, 3)'s points and input transform B^T (it depends on the points only), with G's
-// rows scaled as F(4, 3)'s: row i is s_i (1, x_i, ..., x_i^4) for x_i = 0, 1, -1, 2, -2 and
-// s = 1/4, -1/6, -1/6, 1/24, 1/24; the last row is (0 0 0 0 1). A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1].
-// 2D (InceptionV3's 5x5 layers): 36 multiplications for 2x2 outputs instead of 100. Float32 error
-// about 2e-6 of the output's scale (numpy, 48-channel sums).
-struct F25 {
-  static constexpr int m = 2, a = 6, r = 5;
-  static void input(const float* in, int64_t si, float* out, int64_t so) { F4::input(in, si, out, so); }
-  static void filter(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float g0 = in[l], g1 = in[si + l], g2 = in[2 * si + l], g3 = in[3 * si + l], g4 = in[4 * si + l];
-      const float e1 = g0 + g2 + g4, o1 = g1 + g3, e2 = g0 + 4.0f * g2 + 16.0f * g4, o2 = 2.0f * g1 + 8.0f * g3;
-      out[l] = 0.25f * g0;
-      out[so + l] = (-1.0f / 6) * (e1 + o1);
-      out[2 * so + l] = (-1.0f / 6) * (e1 - o1);
-      out[3 * so + l] = (1.0f / 24) * (e2 + o2);
-      out[4 * so + l] = (1.0f / 24) * (e2 - o2);
-      out[5 * so + l] = g4;
-    }
-  }
-  static void output(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float p1 = in[si + l], p2 = in[2 * si + l], p3 = in[3 * si + l], p4 = in[4 * si + l];
-      out[l] = in[l] + p1 + p2 + p3 + p4;
-      out[so + l] = p1 - p2 + 2.0f * (p3 - p4) + in[5 * si + l];
-    }
-  }
-};
-
-// F(2, 7), points 0, +-1, +-2, +-1/2 and infinity (InceptionV3's 1x7 and 7x1 convolutions, along
-// one axis: 8 multiplications for 2 outputs instead of 14):
-//   B^T = [1 0 -21/4 0 21/4 0 -1 0; 0 -2/9 -2/9 17/18 17/18 -2/9 -2/9 0;
-//          0 2/9 -2/9 -17/18 17/18 2/9 -2/9 0; 0 1/180 1/360 -1/36 -1/72 1/45 1/90 0;
-//          0 -1/180 1/360 1/36 -1/72 -1/45 1/90 0; 0 64/45 128/45 -16/9 -32/9 16/45 32/45 0;
-//          0 -64/45 128/45 16/9 -32/9 -16/45 32/45 0; 0 -1 0 21/4 0 -21/4 0 1]
-//   G: row k evaluates the filter polynomial at point k, (g0, g1, ..., g6) . (1, x, ..., x^6), the
-//      last row is g6;   A^T = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 1]
-// The rows for +x and -x share the filter's (input's) even and odd parts. Float32 error: 7e-7 of
-// the output's scale typically, 1e-5 at worst over 128-channel sums (numpy, Toom-Cook matrices).
-struct F27 {
-  static constexpr int m = 2, a = 8, r = 7;
-  static void input(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      float d[8];
-      for (int k = 0; k < 8; ++k) d[k] = in[k * si + l];
-      out[l] = d[0] - d[6] + 5.25f * (d[4] - d[2]);
-      out[7 * so + l] = d[7] - d[1] + 5.25f * (d[3] - d[5]);
-      const float e1 = (17.0f / 18) * d[4] - (2.0f / 9) * (d[2] + d[6]);
-      const float o1 = (17.0f / 18) * d[3] - (2.0f / 9) * (d[1] + d[5]);
-      out[so + l] = e1 + o1;
-      out[2 * so + l] = e1 - o1;
-      const float e3 = (1.0f / 360) * d[2] - (1.0f / 72) * d[4] + (1.0f / 90) * d[6];
-      const float o3 = (1.0f / 180) * d[1] - (1.0f / 36) * d[3] + (1.0f / 45) * d[5];
-      out[3 * so + l] = e3 + o3;
-      out[4 * so + l] = e3 - o3;
-      const float e5 = (128.0f / 45) * d[2] - (32.0f / 9) * d[4] + (32.0f / 45) * d[6];
-      const float o5 = (64.0f / 45) * d[1] - (16.0f / 9) * d[3] + (16.0f / 45) * d[5];
-      out[5 * so + l] = e5 + o5;
-      out[6 * so + l] = e5 - o5;
-    }
-  }
-  static void filter(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      float g[7];
-      for (int k = 0; k < 7; ++k) g[k] = in[k * si + l];
-      out[l] = g[0];
-      out[7 * so + l] = g[6];
-      const float points[3] = {1.0f, 2.0f, 0.5f};
-      for (int p = 0; p < 3; ++p) {  // rows 1 + 2p and 2 + 2p: the points +x and -x
-        const float x = points[p], x2 = x * x;
-        const float even = g[0] + x2 * (g[2] + x2 * (g[4] + x2 * g[6]));
-        const float odd = x * (g[1] + x2 * (g[3] + x2 * g[5]));
-        out[(1 + 2 * p) * so + l] = even + odd;
-        out[(2 + 2 * p) * so + l] = even - odd;
-      }
-    }
-  }
-  static void output(const float* in, int64_t si, float* out, int64_t so) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) {
-      float p[8];
-      for (int k = 0; k < 8; ++k) p[k] = in[k * si + l];
-      out[l] = p[0] + p[1] + p[2] + p[3] + p[4] + p[5] + p[6];
-      out[so + l] = p[1] - p[2] + 2.0f * (p[3] - p[4]) + 0.5f * (p[5] - p[6]) + p[7];
-    }
-  }
-};
-
-// The identity along an axis the kernel does not extend (1 tap): F(1, 1).
-struct Id {
-  static constexpr int m = 1, a = 1, r = 1;
-  static void input(const float* in, int64_t, float* out, int64_t) {
-#pragma omp simd
-    for (int64_t l = 0; l < kLanes; ++l) out[l] = in[l];
-  }
-  static void filter(const float* in, int64_t si, float* out, int64_t so) { input(in, si, out, so); }
-  static void output(const float* in, int64_t si, float* out, int64_t so) { input(in, si, out, so); }
-};
+using namespace winograd_detail;
 
 constexpr int64_t kRowD = kStrip + kLanes;  // lanes of a gathered-tile row: kLanes to spill into
-
-// The planes of U, V and M lie padded(size) floats apart, not a power of two: write streams whose
-// addresses differ by a multiple of 4 KB share a few cache sets and evict one another.
-int64_t padded(int64_t size) { return (size + kStrip - 1) / kStrip * kStrip + kLanes; }
-int64_t whole_vectors(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
-
-// U[xi][r][k] = (G_y f G_x^T)[xi], f the ry x rx filter of row r and column k of the GEMM's A
-// (rows x cols):
-//   forward:  f = w[r, k]                           (w: rows x cols x ry x rx, a conv's O x C)
-//   turned:   f = w[k, r] turned by 180 degrees     (w: cols x rows x ry x rx), the weights of a conv
-//             whose data gradient this is: dx = conv(dy, w'), w'[c, o] = rot180 w[o, c]
-// transform_block does a block of up to kB x kB filters (rows [r0, r0 + nr) and columns [k0, k0 + nk)
-// of A): gathered tap by tap (runs of contiguous filters from up to kB rows of w, either way round),
-// transformed a vector at a time, and written as runs of floats into each plane of U (or of a
-// slab of U whose first row is row0), with streaming stores where asked and whole aligned vectors allow.
-template <class Fy, class Fx>
-void transform_block(int64_t rows, int64_t cols, const float* w, bool turned, int64_t r0, int64_t nr, int64_t k0,
-                     int64_t nk, float* U, int64_t plane, int64_t row0, bool stream = false) {
-  constexpr int64_t kB = 16, kN = kB * kB, kTaps = Fy::r * Fx::r, kXi = Fy::a * Fx::a;
-  float f[kTaps][kN];  // f[tap][rr * kB + kk]
-  if (nr < kB || nk < kB)
-    for (auto& tap : f) std::fill(tap, tap + kN, 0.0f);
-  for (int64_t rr = 0; rr < nr; ++rr)
-    for (int64_t kk = 0; kk < nk; ++kk) {
-      const int64_t r = r0 + rr, k = k0 + kk;
-      const float* src = w + (turned ? k * rows + r : r * cols + k) * kTaps;
-      for (int t = 0; t < kTaps; ++t) f[turned ? kTaps - 1 - t : t][rr * kB + kk] = src[t];
-    }
-  float u[kXi][kN];
-  for (int64_t l0 = 0; l0 < kN; l0 += kLanes) {
-    float gc[Fy::a * Fx::r][kLanes];  // G f: G down each column j of the filter, gc[i * rx + j]
-    for (int j = 0; j < Fx::r; ++j) Fy::filter(f[j] + l0, Fx::r * kN, gc[j], Fx::r * kLanes);
-    for (int i = 0; i < Fy::a; ++i) Fx::filter(gc[i * Fx::r], kLanes, u[i * Fx::a] + l0, kN);  // then (G f) G^T
-  }
-  for (int64_t xi = 0; xi < kXi; ++xi)
-    for (int64_t rr = 0; rr < nr; ++rr) {
-      const float* src = u[xi] + rr * kB;
-      float* dst = U + xi * plane + (r0 - row0 + rr) * cols + k0;
-#if defined(__AVX512F__)
-      if (stream && nk == kB && (reinterpret_cast<uintptr_t>(dst) & 63) == 0) {
-        _mm512_stream_ps(dst, _mm512_loadu_ps(src));
-        continue;
-      }
-#endif
-      if (nk == kB)  // a fixed length: vector moves, not a call to memmove
-#pragma omp simd
-        for (int64_t kk = 0; kk < kB; ++kk) dst[kk] = src[kk];
-      else
-        std::copy(src, src + nk, dst);
-    }
-}
 
 // All of U, in parallel. Consecutive blocks step along the rows of the stored w: along k forward,
 // along r turned.
@@ -293,8 +41,8 @@ void transform_weights(int64_t rows, int64_t cols, const float* w, bool turned, 
 #pragma omp for schedule(static) nowait
     for (int64_t b = 0; b < br * bk; ++b) {
       const int64_t r0 = (turned ? b % br : b / bk) * kB, k0 = (turned ? b / br : b % bk) * kB;
-      transform_block<Fy, Fx>(rows, cols, w, turned, r0, std::min(kB, rows - r0), k0, std::min(kB, cols - k0), U,
-                              padded(rows * cols), 0, stream);
+      transform_block<Fy, Fx>(rows, cols, w, turned, r0, std::min(kB, rows - r0), k0, std::min(kB, cols - k0),
+                              {U + r0 * cols + k0, padded(rows * cols), cols, false, stream});
     }
     store_fence();  // the streamed values are visible to every thread after the region's barrier
   }
@@ -308,8 +56,8 @@ void transform_rows(int64_t rows, int64_t cols, const float* w, bool turned, int
   constexpr int64_t kB = 16;
   for (int64_t k0 = 0; k0 < cols; k0 += kB)
     for (int64_t r = r0; r < r0 + n; r += kB)
-      transform_block<Fy, Fx>(rows, cols, w, turned, r, std::min(kB, r0 + n - r), k0, std::min(kB, cols - k0), slab,
-                              plane, r0);
+      transform_block<Fy, Fx>(rows, cols, w, turned, r, std::min(kB, r0 + n - r), k0, std::min(kB, cols - k0),
+                              {slab + (r - r0) * cols + k0, plane, cols});
 }
 
 // A run of n tiles inside one tile row: image img, tile row ty, first tile column tx, lane q in the
@@ -462,7 +210,8 @@ struct Algorithm {
 constexpr Algorithm kF4x4{"F(4x4,3x3)", winograd<F4, F4>}, kF2x2{"F(2x2,3x3)", winograd<F2, F2>},
     kF5x5{"F(2x2,5x5)", winograd<F25, F25>}, kF1x7{"F(1x2,1x7)", winograd<Id, F27>},
     kF7x1{"F(2x1,7x1)", winograd<F27, Id>}, kF1x3{"F(1x2,1x3)", winograd<Id, F2>},
-    kF3x1{"F(2x1,3x1)", winograd<F2, Id>};
+    kF3x1{"F(2x1,3x1)", winograd<F2, Id>}, kF4x4c{"F(4x4,3x3) channels", winograd_channels<F4, F4>},
+    kF2x2c{"F(2x2,3x3) channels", winograd_channels<F2, F2>};
 
 // The algorithm that serves g best, or null (see winograd_kind).
 const Algorithm* choose(const ConvGeom& g) {
@@ -485,11 +234,20 @@ const Algorithm* choose(const ConvGeom& g) {
   if (g.kh == 3 && g.kw == 1) return enough(2, 1) ? &kF3x1 : nullptr;
   if (g.kh == 5 && g.kw == 5) return enough(2, 2) ? &kF5x5 : nullptr;
   if (g.kh != 3 || g.kw != 3) return nullptr;
+  const int64_t tiles4 = (g.Ho + 3) / 4 * ((g.Wo + 3) / 4), tiles2 = (g.Ho + 1) / 2 * ((g.Wo + 1) / 2);
+  // Planes of few tiles (ResNet50's and VGG16's 14x14 and 7x7 layers, one image): the channels in the
+  // vector lanes and up to 64 tiles of the batch as the GEMM's rows (winograd_channels.cpp). F(4x4)
+  // from 12 tiles of 4x4 an image (14x14: 16), else F(2x2) (7x7: 16 tiles of 2x2). ResNet50 at batch
+  // 1: its 14x14 layers 1.12-1.17 -> 0.86-1.02 ms forward and input gradient, its 7x7 layers (im2col
+  // before: too few tiles for the tiles in the lanes) 1.71-1.85 -> 1.39-1.84 ms.
+  if (channels_in_lanes_fit(g) && tiles4 < 40) {
+    if (tiles4 >= 12 && g.N * tiles4 <= 64) return &kF4x4c;
+    if (tiles4 < 12 && g.N * tiles2 <= 64) return &kF2x2c;
+  }
   // F(4x4) from 40 tiles of 4x4 in one image (28x28 outputs and up: VGG16's and ResNet50's 3x3
   // layers there 15-30% faster than with F(2x2)), while its U stays within the 32 MB that glibc
   // serves from the heap: a larger block is mapped fresh on every call, and its page faults cost
   // more than F(4x4) saves (VGG16's 512 x 512 layers at 28x28: 11-15 -> 23 ms). Else F(2x2).
-  const int64_t tiles4 = (g.Ho + 3) / 4 * ((g.Wo + 3) / 4);
   if (tiles4 >= 40 && 36 * g.O * g.C * int64_t(sizeof(float)) <= (int64_t(32) << 20)) return &kF4x4;
   return enough(2, 2) ? &kF2x2 : nullptr;
 }

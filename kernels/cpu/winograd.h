@@ -6,11 +6,13 @@
 namespace gt::cpu {
 
 // Which Winograd algorithm serves g best ("F(4x4,3x3)", "F(2x2,3x3)", "F(2x2,5x5)", "F(1x2,1x7)",
-// "F(2x1,7x1)", "F(1x2,1x3)", "F(2x1,3x1)"), or null where none applies. It needs stride 1, no
-// dilation, one group, at least 16 input and output channels (any padding), a 3x3, 5x5, 1x7, 7x1,
-// 1x3 or 3x1 kernel, and at least 40
-// output tiles in one image (3x3: 14x14 outputs and up, F(4x4) from 28x28; 1x7: 9x9) or 128 in the
-// batch: fewer do not repay the transforms. And the vectorised GEMM must be built (AVX-512F).
+// "F(2x1,7x1)", "F(1x2,1x3)", "F(2x1,3x1)", and "F(4x4,3x3) channels" or "F(2x2,3x3) channels" with
+// the channels in the vector lanes), or null where none applies. It needs stride 1, no dilation, one
+// group, at least 16 input and output channels (any padding), a 3x3, 5x5, 1x7, 7x1, 1x3 or 3x1
+// kernel, and at least 40 output tiles in one image (3x3: 14x14 outputs and up, F(4x4) from 28x28;
+// 1x7: 9x9) or 128 in the batch: fewer do not repay the transforms. A 3x3 kernel whose channel
+// counts are multiples of 16 takes the channels in the lanes on smaller planes too, up to 64 tiles
+// in the batch. And the vectorised GEMM must be built (AVX-512F).
 const char* winograd_kind(const ConvGeom& g);
 inline bool winograd_applicable(const ConvGeom& g) { return winograd_kind(g) != nullptr; }
 

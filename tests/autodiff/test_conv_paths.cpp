@@ -164,6 +164,32 @@ TEST_CASE("conv paths: Winograd F(4x4,3x3) on planes of 28x28 and up, edges of 1
   compare("F4 no padding", geom(1, 32, 33, 35, 16, 3, 1, {0, 0, 0, 0}));    // 31 x 33 outputs
 }
 
+// Planes of few tiles: the channels in the vector lanes, the tiles of the batch as the GEMM's rows.
+// Output channels not a multiple of 64 (a part strip), input channels not a multiple of the 32 or 64
+// of a block of transformed weights, tiles that stick out of the plane, a batch whose tiles fill
+// more than one row tile.
+TEST_CASE("conv paths: Winograd with the channels in the vector lanes, on 14x14 and 7x7 planes") {
+  ConvGeom f4 = geom(1, 48, 14, 14, 80, 3, 1, {1, 1, 1, 1});  // 16 tiles of 4x4
+  expect_winograd(f4, "F(4x4,3x3) channels");
+  compare("channels F4 14x14", f4);
+  compare_epilogue("channels F4 14x14", f4);
+  ConvGeom f2 = geom(1, 80, 7, 7, 32, 3, 1, {1, 1, 1, 1});  // 16 tiles of 2x2, the last row and column half out
+  expect_winograd(f2, "F(2x2,3x3) channels");
+  compare("channels F2 7x7", f2);
+  compare_epilogue("channels F2 7x7", f2);
+  ConvGeom pads = geom(1, 32, 13, 15, 16, 3, 1, {0, 2, 1, 0});  // 13 x 14 outputs: 16 tiles, C != O
+  expect_winograd(pads, "F(4x4,3x3) channels");
+  compare("channels F4 uneven pads", pads);
+  ConvGeom batch = geom(3, 16, 7, 7, 16, 3, 1, {1, 1, 1, 1});  // 48 tiles over 3 images
+  expect_winograd(batch, "F(2x2,3x3) channels");
+  compare("channels F2 batch 3", batch);
+  ConvGeom f4batch = geom(4, 16, 13, 13, 32, 3, 1, {1, 1, 1, 1});  // 64 tiles over 4 images
+  expect_winograd(f4batch, "F(4x4,3x3) channels");
+  compare("channels F4 batch 4", f4batch);
+  expect_winograd(geom(5, 16, 13, 13, 32, 3, 1, {1, 1, 1, 1}), "F(2x2,3x3)");  // 80 tiles: in the lanes
+  expect_winograd(geom(1, 16, 14, 14, 24, 3, 1, {1, 1, 1, 1}), "F(2x2,3x3)");  // 24 output channels
+}
+
 TEST_CASE("conv paths: Winograd F(2, 7) along the rows of 1x7 and the columns of 7x1 kernels") {
   ConvGeom g = geom(1, 16, 17, 17, 24, 1, 1, {0, 0, 3, 3});
   g.kw = 7;
@@ -209,10 +235,11 @@ TEST_CASE("conv paths: pointwise 1x1 GEMM and 1x1 stride 2") {
 }
 
 TEST_CASE("conv paths: small planes of a batch merged into one product (7x7: 49 columns per image)") {
-  compare("merged 3x3", geom(3, 16, 7, 7, 16, 3, 1, {1, 1, 1, 1}));  // data gradient: merged transposed conv too
+  // 24 output channels: not a multiple of 16, so not Winograd with the channels in the lanes
+  compare("merged 3x3", geom(3, 16, 7, 7, 24, 3, 1, {1, 1, 1, 1}));  // data gradient: merged transposed conv too
   compare("merged 1x1", geom(3, 24, 7, 7, 12, 1, 1, {}));
   compare("merged 1x1 stride 2", geom(2, 24, 13, 13, 12, 1, 2, {}));
-  compare_epilogue("merged 3x3", geom(3, 16, 7, 7, 16, 3, 1, {1, 1, 1, 1}));
+  compare_epilogue("merged 3x3", geom(3, 16, 7, 7, 24, 3, 1, {1, 1, 1, 1}));
   compare_epilogue("merged 1x1", geom(5, 24, 7, 7, 40, 1, 1, {}));
 }
 
