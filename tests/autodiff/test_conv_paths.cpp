@@ -165,15 +165,15 @@ TEST_CASE("conv paths: Winograd F(4x4,3x3) on planes of 28x28 and up, edges of 1
 }
 
 // Planes of few tiles: the channels in the vector lanes, the tiles of the batch as the GEMM's rows.
-// Output channels not a multiple of 64 (a part strip), input channels not a multiple of the 32 or 64
-// of a block of transformed weights, tiles that stick out of the plane, a batch whose tiles fill
-// more than one row tile.
+// Output channels not a multiple of 64 (a part strip), input channels over the 64 or 128 of a block
+// of transformed weights (the GEMMs accumulate) and not a multiple of them, tiles that stick out of
+// the plane, a batch whose tiles fill more than one row tile.
 TEST_CASE("conv paths: Winograd with the channels in the vector lanes, on 14x14 and 7x7 planes") {
-  ConvGeom f4 = geom(1, 48, 14, 14, 80, 3, 1, {1, 1, 1, 1});  // 16 tiles of 4x4
+  ConvGeom f4 = geom(1, 80, 14, 14, 80, 3, 1, {1, 1, 1, 1});  // 16 tiles of 4x4
   expect_winograd(f4, "F(4x4,3x3) channels");
   compare("channels F4 14x14", f4);
   compare_epilogue("channels F4 14x14", f4);
-  ConvGeom f2 = geom(1, 80, 7, 7, 32, 3, 1, {1, 1, 1, 1});  // 16 tiles of 2x2, the last row and column half out
+  ConvGeom f2 = geom(1, 144, 7, 7, 32, 3, 1, {1, 1, 1, 1});  // 16 tiles of 2x2, the last row and column half out
   expect_winograd(f2, "F(2x2,3x3) channels");
   compare("channels F2 7x7", f2);
   compare_epilogue("channels F2 7x7", f2);
