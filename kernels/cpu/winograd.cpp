@@ -235,14 +235,17 @@ const Algorithm* choose(const ConvGeom& g) {
   if (g.kh == 5 && g.kw == 5) return enough(2, 2) ? &kF5x5 : nullptr;
   if (g.kh != 3 || g.kw != 3) return nullptr;
   const int64_t tiles4 = (g.Ho + 3) / 4 * ((g.Wo + 3) / 4), tiles2 = (g.Ho + 1) / 2 * ((g.Wo + 1) / 2);
-  // Planes of few tiles (ResNet50's and VGG16's 14x14 and 7x7 layers, one image): the channels in the
-  // vector lanes and up to 64 tiles of the batch as the GEMM's rows (winograd_channels.cpp). F(4x4)
-  // from 12 tiles of 4x4 an image (14x14: 16), else F(2x2) (7x7: 16 tiles of 2x2). ResNet50 at batch
-  // 1: its 14x14 layers 1.12-1.17 -> 0.86-1.02 ms forward and input gradient, its 7x7 layers (im2col
-  // before: too few tiles for the tiles in the lanes) 1.71-1.85 -> 1.39-1.84 ms.
-  if (channels_in_lanes_fit(g) && tiles4 < 40) {
-    if (tiles4 >= 12 && g.N * tiles4 <= 64) return &kF4x4c;
-    if (tiles4 < 12 && g.N * tiles2 <= 64) return &kF2x2c;
+  // Up to 160 tiles in the batch, the channels in the vector lanes and the tiles as the GEMM's rows
+  // (winograd_channels.cpp): F(4x4) from 12 tiles of 4x4 an image (14x14 and up), else F(2x2) (7x7).
+  // Against the tiles in the lanes, or im2col where too few tiles took no Winograd (forward, ms):
+  //   ResNet50's 3x3 layers, batch 1: 28x28 0.64 -> 0.49, 14x14 1.07 -> 0.91, 7x7 1.71-1.85 -> 1.54-1.6;
+  //   batch 10: 14x14 7.3 -> 6.0-6.8, 7x7 11.2 -> 8.5 (28x28, 490 tiles: 5.3 -> 8.4, so not there);
+  //   VGG16's 512-channel 28x28 layers, batch 1: 12.6 -> 7.1 ms.
+  // At 256 tiles (14x14, batch 16) the tiles in the lanes are ahead again.
+  constexpr int64_t kMaxRows = 160;
+  if (channels_in_lanes_fit(g)) {
+    if (tiles4 >= 12 && g.N * tiles4 <= kMaxRows) return &kF4x4c;
+    if (tiles4 < 12 && g.N * tiles2 <= kMaxRows) return &kF2x2c;
   }
   // F(4x4) from 40 tiles of 4x4 in one image (28x28 outputs and up: VGG16's and ResNet50's 3x3
   // layers there 15-30% faster than with F(2x2)), while its U stays within the 32 MB that glibc

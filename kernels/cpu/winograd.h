@@ -11,8 +11,8 @@ namespace gt::cpu {
 // group, at least 16 input and output channels (any padding), a 3x3, 5x5, 1x7, 7x1, 1x3 or 3x1
 // kernel, and at least 40 output tiles in one image (3x3: 14x14 outputs and up, F(4x4) from 28x28;
 // 1x7: 9x9) or 128 in the batch: fewer do not repay the transforms. A 3x3 kernel whose channel
-// counts are multiples of 16 takes the channels in the lanes on smaller planes too, up to 64 tiles
-// in the batch. And the vectorised GEMM must be built (AVX-512F).
+// counts are multiples of 16 takes the channels in the lanes instead while the batch has at most
+// 160 tiles, on planes of any size. And the vectorised GEMM must be built (AVX-512F).
 const char* winograd_kind(const ConvGeom& g);
 inline bool winograd_applicable(const ConvGeom& g) { return winograd_kind(g) != nullptr; }
 

@@ -147,7 +147,7 @@ TEST_CASE("conv paths: whole im2col with Eigen's parallel GEMM, batch 2") {
 TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven padding") {
   compare("winograd batch 3", geom(3, 16, 21, 19, 20, 3, 1, {1, 1, 1, 1}));  // 11 x 10 tiles, odd edges
   compare("winograd pads", geom(1, 24, 30, 30, 16, 3, 1, {0, 2, 1, 0}));
-  compare("winograd 14x14 batch", geom(6, 16, 14, 13, 16, 3, 1, {1, 1, 1, 1}));  // 7 x 7 tiles, one part-chunk
+  compare("winograd 14x14 batch", geom(6, 16, 14, 13, 24, 3, 1, {1, 1, 1, 1}));  // 7 x 7 tiles, one part-chunk
   // 7x7 planes: 16 tiles each, too few for one image, but chunks span the 9 images of the batch.
   ConvGeom b = geom(9, 16, 7, 7, 24, 3, 1, {1, 1, 1, 1});
   expect_winograd(b, "F(2x2,3x3)");
@@ -157,11 +157,11 @@ TEST_CASE("conv paths: Winograd F(2x2,3x3) over a batch, odd sizes and uneven pa
 }
 
 TEST_CASE("conv paths: Winograd F(4x4,3x3) on planes of 28x28 and up, edges of 1 to 3 columns") {
-  ConvGeom g = geom(1, 16, 30, 30, 16, 3, 1, {1, 1, 1, 1});
+  ConvGeom g = geom(1, 16, 30, 30, 24, 3, 1, {1, 1, 1, 1});  // 24 channels: not in the lanes
   expect_winograd(g, "F(4x4,3x3)");
   compare("F4 30x30", g);                                                   // 8 x 8 tiles, the last 2 columns
   compare("F4 pads, C != O", geom(2, 24, 29, 31, 40, 3, 1, {0, 2, 1, 0}));  // 29 x 30 outputs
-  compare("F4 no padding", geom(1, 32, 33, 35, 16, 3, 1, {0, 0, 0, 0}));    // 31 x 33 outputs
+  compare("F4 no padding", geom(1, 40, 33, 35, 16, 3, 1, {0, 0, 0, 0}));    // 31 x 33 outputs
 }
 
 // Planes of few tiles: the channels in the vector lanes, the tiles of the batch as the GEMM's rows.
@@ -186,8 +186,15 @@ TEST_CASE("conv paths: Winograd with the channels in the vector lanes, on 14x14 
   ConvGeom f4batch = geom(4, 16, 13, 13, 32, 3, 1, {1, 1, 1, 1});  // 64 tiles over 4 images
   expect_winograd(f4batch, "F(4x4,3x3) channels");
   compare("channels F4 batch 4", f4batch);
-  expect_winograd(geom(5, 16, 13, 13, 32, 3, 1, {1, 1, 1, 1}), "F(2x2,3x3)");  // 80 tiles: in the lanes
-  expect_winograd(geom(1, 16, 14, 14, 24, 3, 1, {1, 1, 1, 1}), "F(2x2,3x3)");  // 24 output channels
+  ConvGeom f4big = geom(10, 16, 13, 13, 32, 3, 1, {1, 1, 1, 1});  // 160 tiles, the most for the channels
+  expect_winograd(f4big, "F(4x4,3x3) channels");
+  compare("channels F4 batch 10", f4big);
+  ConvGeom f2big = geom(10, 16, 7, 7, 16, 3, 1, {1, 1, 1, 1});  // 160 tiles of 2x2
+  expect_winograd(f2big, "F(2x2,3x3) channels");
+  compare("channels F2 batch 10", f2big);
+  expect_winograd(geom(11, 16, 13, 13, 32, 3, 1, {1, 1, 1, 1}), "F(2x2,3x3)");  // 176 tiles: in the lanes
+  expect_winograd(geom(1, 16, 60, 60, 16, 3, 1, {1, 1, 1, 1}), "F(4x4,3x3)");   // 225 tiles of 4x4
+  expect_winograd(geom(1, 16, 14, 14, 24, 3, 1, {1, 1, 1, 1}), "F(2x2,3x3)");   // 24 output channels
 }
 
 TEST_CASE("conv paths: Winograd F(2, 7) along the rows of 1x7 and the columns of 7x1 kernels") {
