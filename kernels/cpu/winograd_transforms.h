@@ -301,13 +301,22 @@ void transform_block(int64_t rows, int64_t cols, const float* w, bool turned, in
           f[turned ? kTaps - 1 - t : t][out.by_column ? kk * kB + rr : rr * kB + kk] = src[t];
       }
   }
+  const int64_t lines = out.by_column ? nk : nr, n = out.by_column ? nr : nk;
+  // Lanes [l0, l0 + 16) are line l0 / 16 of the block. Whole lines go straight into U: through a
+  // buffer and a copy, the copy's stores waited on U's lines, and ResNet50's forward took 40.1-42.3
+  // ms instead of 38.8-39.9.
+  const bool direct = !out.stream && lines == kB && n == kB;
   float u[kXi][kN];
   for (int64_t l0 = 0; l0 < kN; l0 += kLanes) {
     float gc[Fy::a * Fx::r][kLanes];  // G f: G down each column j of the filter, gc[i * rx + j]
     for (int j = 0; j < Fx::r; ++j) Fy::filter(f[j] + l0, Fx::r * kN, gc[j], Fx::r * kLanes);
-    for (int i = 0; i < Fy::a; ++i) Fx::filter(gc[i * Fx::r], kLanes, u[i * Fx::a] + l0, kN);  // then (G f) G^T
+    for (int i = 0; i < Fy::a; ++i)  // then (G f) G^T
+      if (direct)
+        Fx::filter(gc[i * Fx::r], kLanes, out.at + i * Fx::a * out.plane + l0 / kLanes * out.ld, out.plane);
+      else
+        Fx::filter(gc[i * Fx::r], kLanes, u[i * Fx::a] + l0, kN);
   }
-  const int64_t lines = out.by_column ? nk : nr, n = out.by_column ? nr : nk;
+  if (direct) return;
   for (int64_t xi = 0; xi < kXi; ++xi)
     for (int64_t line = 0; line < lines; ++line) {
       const float* src = u[xi] + line * kB;
