@@ -112,8 +112,8 @@ void winograd_channels(const ConvGeom& g, const float* x, const float* w, const 
       for (int64_t c0 = 0; c0 < g.C; c0 += kDepthC) {
         const int64_t nc = std::min(kDepthC, g.C - c0);
         // U^T[xi][c - c0][o - o0] for this block of filters, 16 x 16 at a time
-        for (int64_t k = c0; k < c0 + nc; k += 16)
-          for (int64_t o = o0; o < o0 + no; o += 16)
+        for (int64_t o = o0; o < o0 + no; o += 16)
+          for (int64_t k = c0; k < c0 + nc; k += 16)
             transform_block<Fy, Fx>(g.O, g.C, w, turned, o, std::min<int64_t>(16, o0 + no - o), k,
                                     std::min<int64_t>(16, c0 + nc - k),
                                     {U.data() + (k - c0) * kStrip + (o - o0), plane_u, kStrip, true});
