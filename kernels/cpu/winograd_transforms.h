@@ -26,7 +26,7 @@
 
 namespace gt::cpu::winograd_detail {
 
-constexpr int64_t kLanes = 16;  // one vector of floats: the transforms work on whole vectors of tiles
+constexpr int64_t kLanes = 16;  // one vector of floats: the transforms work on vectors of tiles or channels
 
 // The 1D transforms of F(m, r), each on kLanes independent lanes: input v = B^T d (a values),
 // filter u = G g (r -> a), output y = A^T p (a -> m). Value k of the input is the vector at
