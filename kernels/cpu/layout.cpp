@@ -6,10 +6,6 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 namespace gt::cpu {
 
 template <class T>
@@ -121,38 +117,13 @@ void convert(int64_t n, const A* a, B* b) {
 
 #if defined(__AVX512F__)
 namespace {
-// GCC 12 reports the unpack intrinsics' own undefined pass-through operand as uninitialised.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
 // The 16 rows r[0..16) (16 floats each, from rows[i] + j0) written as the 16 columns of a tile of dst.
-// Three interleaving steps: 32-bit pairs, 64-bit pairs (u[4k + j] then holds, in its 128-bit lane L,
-// rows 4k..4k+3 of column 4L + j), and two 128-bit lane shuffles that gather column 4L + j's four
-// lanes from u[j], u[4 + j], u[8 + j], u[12 + j].
-void transpose16(const float* const* rows, int64_t j0, float* dst, int64_t ldd) {
-  __m512 r[16], t[16], u[16];
+void transpose_tile(const float* const* rows, int64_t j0, float* dst, int64_t ldd) {
+  __m512 r[16];
   for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(rows[i] + j0);
-  for (int k = 0; k < 8; ++k) {
-    t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-    t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
-  }
-  const auto pd = [](__m512 v) { return _mm512_castps_pd(v); };
-  for (int k = 0; k < 4; ++k) {
-    u[4 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[4 * k]), pd(t[4 * k + 2])));
-    u[4 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[4 * k]), pd(t[4 * k + 2])));
-    u[4 * k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[4 * k + 1]), pd(t[4 * k + 3])));
-    u[4 * k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[4 * k + 1]), pd(t[4 * k + 3])));
-  }
-  for (int j = 0; j < 4; ++j) {
-    const __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x44), v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xEE);
-    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x44);
-    const __m512 v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xEE);
-    _mm512_storeu_ps(dst + (j0 + j) * ldd, _mm512_shuffle_f32x4(v0, v2, 0x88));
-    _mm512_storeu_ps(dst + (j0 + 4 + j) * ldd, _mm512_shuffle_f32x4(v0, v2, 0xDD));
-    _mm512_storeu_ps(dst + (j0 + 8 + j) * ldd, _mm512_shuffle_f32x4(v1, v3, 0x88));
-    _mm512_storeu_ps(dst + (j0 + 12 + j) * ldd, _mm512_shuffle_f32x4(v1, v3, 0xDD));
-  }
+  transpose16(r);
+  for (int j = 0; j < 16; ++j) _mm512_storeu_ps(dst + (j0 + j) * ldd, r[j]);
 }
-#pragma GCC diagnostic pop
 }  // namespace
 #endif
 
@@ -163,7 +134,7 @@ void transpose_rows(int64_t m, int64_t n, const T* const* rows, T* dst, int64_t 
   if constexpr (std::is_same_v<T, float>)
     for (; i0 + 16 <= m; i0 += 16) {
       int64_t j0 = 0;
-      for (; j0 + 16 <= n; j0 += 16) transpose16(rows + i0, j0, dst + i0, ldd);
+      for (; j0 + 16 <= n; j0 += 16) transpose_tile(rows + i0, j0, dst + i0, ldd);
       for (int64_t i = i0; i < i0 + 16; ++i)
         for (int64_t j = j0; j < n; ++j) dst[j * ldd + i] = rows[i][j];
     }

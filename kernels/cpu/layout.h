@@ -4,6 +4,10 @@
 
 #include "kernels/params.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace gt::cpu {
 
 // planes of (H, W) -> (H+pt+pb, W+pl+pr), border filled with value. Backward crops.
@@ -34,5 +38,38 @@ void convert(int64_t n, const A* a, B* b);
 // the columns of dst. Single-threaded; 16x16 tiles in registers where AVX-512 is there (float).
 template <class T>
 void transpose_rows(int64_t m, int64_t n, const T* const* rows, T* dst, int64_t ldd);
+
+#if defined(__AVX512F__)
+// GCC 12 reports the unpack intrinsics' own undefined pass-through operand as uninitialised.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+// r[i][j] <-> r[j][i]: 16 vectors of 16 floats, a 16 x 16 tile, transposed in registers. Three
+// interleaving steps: 32-bit pairs, 64-bit pairs (r[4k + j] then holds, in its 128-bit lane L, rows
+// 4k..4k+3 of column 4L + j), and two rounds of 128-bit lane shuffles that gather each column's four
+// lanes.
+inline void transpose16(__m512 (&r)[16]) {
+  __m512 t[16];
+  for (int v = 0; v < 16; v += 2) {
+    t[v] = _mm512_unpacklo_ps(r[v], r[v + 1]);
+    t[v + 1] = _mm512_unpackhi_ps(r[v], r[v + 1]);
+  }
+  for (int v = 0; v < 16; v += 4)
+    for (int h = 0; h < 2; ++h) {
+      const __m512d a = _mm512_castps_pd(t[v + h]), b = _mm512_castps_pd(t[v + h + 2]);
+      r[v + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      r[v + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    }
+  for (int v = 0; v < 16; v += 8)
+    for (int h = 0; h < 4; ++h) {
+      t[v + h] = _mm512_shuffle_f32x4(r[v + h], r[v + h + 4], 0x88);
+      t[v + h + 4] = _mm512_shuffle_f32x4(r[v + h], r[v + h + 4], 0xDD);
+    }
+  for (int h = 0; h < 8; ++h) {
+    r[h] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0x88);
+    r[h + 8] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0xDD);
+  }
+}
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace gt::cpu

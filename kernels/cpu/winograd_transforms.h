@@ -22,6 +22,7 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/cpu/layout.h"
 #include "kernels/cpu/sgemm.h"
 
 namespace gt::cpu::winograd_detail {
@@ -240,33 +241,12 @@ struct UBlock {
 };
 #if defined(__AVX512F__)
 // f[t][v] = src[v * stride + t] for the taps t < taps (<= 16) of n <= 16 filters, 0 for v >= n: the
-// filters' taps loaded a filter to a vector and turned into a vector per tap by a 16 x 16 transpose
-// in registers (four rounds of shuffles). A scalar copy took a store per tap and filter, most of a
-// weight transform.
+// filters' taps loaded a filter to a vector and turned into a vector per tap in registers
+// (transpose16). A scalar copy took a store per tap and filter, most of a weight transform.
 inline void gather_taps(const float* src, int64_t stride, int64_t n, int taps, __m512 (&f)[16]) {
   const __mmask16 m = __mmask16((1u << taps) - 1);
-  __m512 r[16];
-  for (int v = 0; v < 16; ++v) r[v] = v < n ? _mm512_maskz_loadu_ps(m, src + v * stride) : _mm512_setzero_ps();
-  __m512 t[16];
-  for (int v = 0; v < 16; v += 2) {  // pairs of rows interleaved by element
-    t[v] = _mm512_unpacklo_ps(r[v], r[v + 1]);
-    t[v + 1] = _mm512_unpackhi_ps(r[v], r[v + 1]);
-  }
-  for (int v = 0; v < 16; v += 4)  // by pairs of elements
-    for (int h = 0; h < 2; ++h) {
-      const __m512d a = _mm512_castps_pd(t[v + h]), b = _mm512_castps_pd(t[v + h + 2]);
-      r[v + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-      r[v + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-    }
-  for (int v = 0; v < 16; v += 8)  // by 128-bit lanes
-    for (int h = 0; h < 4; ++h) {
-      t[v + h] = _mm512_shuffle_f32x4(r[v + h], r[v + h + 4], 0x88);
-      t[v + h + 4] = _mm512_shuffle_f32x4(r[v + h], r[v + h + 4], 0xDD);
-    }
-  for (int h = 0; h < 8; ++h) {
-    f[h] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0x88);
-    f[h + 8] = _mm512_shuffle_f32x4(t[h], t[h + 8], 0xDD);
-  }
+  for (int v = 0; v < 16; ++v) f[v] = v < n ? _mm512_maskz_loadu_ps(m, src + v * stride) : _mm512_setzero_ps();
+  transpose16(f);
 }
 #endif
 
