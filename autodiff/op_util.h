@@ -52,9 +52,9 @@ inline Tensor empty_as(const Tensor& t, const Shape& s) { return Tensor::empty(s
 Tensor sum_to_shape(const Tensor& x, const Shape& s);
 
 // Records y = op(in) on the current tape (Tape::record) and returns y or a forward hook's replacement.
-inline Tensor record(const char* op, const std::vector<Tensor>& in, Tensor y, std::vector<Tensor> saved,
-                     BackwardFn fn) {
-  return Tape::current().record(op, in, std::move(y), std::move(saved), std::move(fn));
+inline Tensor record(const char* op, const std::vector<Tensor>& in, Tensor y, std::vector<Tensor> saved, BackwardFn fn,
+                     const std::function<LinearForm()>& linear = {}) {
+  return Tape::current().record(op, in, std::move(y), std::move(saved), std::move(fn), linear);
 }
 
 }  // namespace gt::detail

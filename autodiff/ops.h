@@ -29,7 +29,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o = {}, con
 // block's conv -> batch norm -> add -> ReLU, op "conv2d_affine_add".
 Tensor conv2d_affine(const Tensor& x, const Tensor& w, const Tensor& scale, const Tensor& shift, Act act,
                      const Conv2dOptions& o = {}, const Tensor& residual = Tensor());
-Tensor linear(const Tensor& x, const Tensor& w);    // x (N,I), w (O,I) -> (N,O)   (PyTorch layout)
+// x (N,I), w (O,I), optional bias b (O) -> (N,O)   (PyTorch layout)
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = Tensor());
 Tensor matmul(const Tensor& a, const Tensor& b);    // (M,K) x (K,N) -> (M,N)
 Tensor bias_add(const Tensor& x, const Tensor& b);  // x (N,C,...) + b (C)
 
@@ -61,8 +62,9 @@ Tensor relu6(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
-Tensor abs(const Tensor& x);  // |x|; dx = dy * sign(x), 0 at 0
-Tensor exp(const Tensor& x);  // e^x; dx = dy * y
+Tensor abs(const Tensor& x);   // |x|; dx = dy * sign(x), 0 at 0
+Tensor exp(const Tensor& x);   // e^x; dx = dy * y
+Tensor step(const Tensor& x);  // [x > 0] (1 or 0); dx = 0
 // min(max(x, lo), hi); the gradient passes where lo <= x <= hi (ends included). Throws if lo > hi.
 Tensor clamp(const Tensor& x, double lo, double hi);
 // Inverted dropout: y = x * mask / (1-p) with mask ~ Bernoulli(1-p) from `seed`; identity when !training.

@@ -119,6 +119,7 @@ Tensor rsqrt(const Tensor& x) { return unary_op("rsqrt", Unary::rsqrt, x); }
 // not y: unary_op saves x for it, and the kernel's backward reads the sign from it.
 Tensor abs(const Tensor& x) { return unary_op("abs", Unary::abs, x); }
 Tensor exp(const Tensor& x) { return unary_op("exp", Unary::exp, x); }
+Tensor step(const Tensor& x) { return unary_op("step", Unary::step, x); }
 
 // y = min(max(x, lo), hi);  dx = dy * [lo <= x <= hi]
 Tensor clamp(const Tensor& x, double lo, double hi) {

@@ -64,6 +64,11 @@ void channel_vector(const char* op, const Tensor& x, const Tensor& v, const char
         std::string(name) + " " + v.shape().str() + " does not match the " + std::to_string(g.O) +
             " output channels (x " + x.shape().str() + ")");
 }
+
+// A conv's map for LinearForm::apply: conv2d with the same geometry and other weights.
+std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)> conv_map(const Conv2dOptions& o) {
+  return [o](const Tensor& x, const Tensor& w, const Tensor& b) { return conv2d(x, w, o, b); };
+}
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Tensor& b) {
@@ -74,24 +79,30 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o, const Te
   be(x).conv2d_forward(g, x, w, b, y);
   std::vector<Tensor> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
-  return record(op, inputs, y, {w.requires_grad() ? x : Tensor(), w}, [g](BackwardContext& c) {
-    const Tensor& w = c.saved(1);
-    if (c.needs(0)) {
-      Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
-      be(w).conv2d_backward_data(g, c.dy, w, dx);
-      c.set(0, dx);
-    }
-    if (c.needs(1)) {
-      Tensor dw = empty_as(w, w.shape());
-      be(w).conv2d_backward_weight(g, saved_input_for_weight_grad(c, 0), c.dy, dw);
-      c.set(1, dw);
-    }
-    if (c.node.inputs.size() > 2 && c.needs(2)) {
-      Tensor db = empty_as(w, {g.O});
-      be(w).bias_grad(c.dy, db);
-      c.set(2, db);
-    }
-  });
+  const auto form = [&] {
+    return LinearForm{w.detach(), b.defined() ? b.detach() : Tensor(), Act::none, false, conv_map(o)};
+  };
+  return record(
+      op, inputs, y, {w.requires_grad() ? x : Tensor(), w},
+      [g](BackwardContext& c) {
+        const Tensor& w = c.saved(1);
+        if (c.needs(0)) {
+          Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
+          be(w).conv2d_backward_data(g, c.dy, w, dx);
+          c.set(0, dx);
+        }
+        if (c.needs(1)) {
+          Tensor dw = empty_as(w, w.shape());
+          be(w).conv2d_backward_weight(g, saved_input_for_weight_grad(c, 0), c.dy, dw);
+          c.set(1, dw);
+        }
+        if (c.node.inputs.size() > 2 && c.needs(2)) {
+          Tensor db = empty_as(w, {g.O});
+          be(w).bias_grad(c.dy, db);
+          c.set(2, db);
+        }
+      },
+      form);
 }
 
 // The inference form of conv -> batch norm -> activation, as one node. Frozen parameters only.
@@ -120,65 +131,96 @@ Tensor conv2d_affine(const Tensor& x, const Tensor& w, const Tensor& scale, cons
   be(x).conv2d_forward(g, x, w, shift, y, scale, act, residual);
   std::vector<Tensor> inputs{x};
   if (add) inputs.push_back(residual);
-  return record(op, inputs, y, {w, scale, y.detach()}, [g, act, add](BackwardContext& c) {
-    const Tensor &w = c.saved(0), &scale = c.saved(1), &y = c.saved(2);
-    Tensor dz = c.dy, wz = w;
-    if (act != Act::none) {  // with a residual, the scale goes into the weights below: dr has none
-      dz = Tensor::empty_like(c.dy);
-      be(w).conv2d_epilogue_backward(c.dy, y, add ? Tensor() : scale, act, dz);
-    }
-    if (add && c.needs(1)) c.set(1, dz);
-    if ((act == Act::none || add) && scale.defined()) {
-      // conv_T(dz * scale, w) = conv_T(dz, scale * w): scaling the weights (O x C x kh x kw) is
-      // cheaper than a pass over dz (a batch of ResNet's widest outputs).
-      const Tensor rows = w.view({1, g.O, w.numel() / g.O});  // channel o = row o of w
-      wz = Tensor::empty_like(rows);
-      be(w).conv2d_epilogue_backward(rows, rows, scale, Act::none, wz);
-      wz = wz.view(w.shape());
-    }
-    if (!c.needs(0)) return;
-    Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
-    be(w).conv2d_backward_data(g, dz, wz, dx);
-    c.set(0, dx);
-  });
+  const auto form = [&] {
+    NoGradGuard no_grad;  // the folded weight w * scale[o]: the batch norm canonized into the conv
+    const Tensor wf = scale.defined() ? ops::mul(w, ops::reshape(scale, {g.O, 1, 1, 1})) : w.detach();
+    return LinearForm{wf, shift.defined() ? shift.detach() : Tensor(), act, add, conv_map(o)};
+  };
+  return record(
+      op, inputs, y, {w, scale, y.detach()},
+      [g, act, add](BackwardContext& c) {
+        const Tensor &w = c.saved(0), &scale = c.saved(1), &y = c.saved(2);
+        Tensor dz = c.dy, wz = w;
+        if (act != Act::none) {  // with a residual, the scale goes into the weights below: dr has none
+          dz = Tensor::empty_like(c.dy);
+          be(w).conv2d_epilogue_backward(c.dy, y, add ? Tensor() : scale, act, dz);
+        }
+        if (add && c.needs(1)) c.set(1, dz);
+        if ((act == Act::none || add) && scale.defined()) {
+          // conv_T(dz * scale, w) = conv_T(dz, scale * w): scaling the weights (O x C x kh x kw) is
+          // cheaper than a pass over dz (a batch of ResNet's widest outputs).
+          const Tensor rows = w.view({1, g.O, w.numel() / g.O});  // channel o = row o of w
+          wz = Tensor::empty_like(rows);
+          be(w).conv2d_epilogue_backward(rows, rows, scale, Act::none, wz);
+          wz = wz.view(w.shape());
+        }
+        if (!c.needs(0)) return;
+        Tensor dx = empty_as(w, {g.N, g.C, g.H, g.W});
+        be(w).conv2d_backward_data(g, dz, wz, dx);
+        c.set(0, dx);
+      },
+      form);
 }
 
 namespace {
-// a: (M,K), b: (K,N), or (N,K) read transposed when tb -> y: (M,N) = a op(b)
+// a: (M,K), b: (K,N), or (N,K) read transposed when tb; optional bias (N) -> y: (M,N) = a op(b) + bias
 //   da = dy op(b)^T                   -> gemm(dy, b, transpose b unless tb)
-//   db = a^T dy, or (a^T dy)^T = dy^T a when tb
+//   db = a^T dy, or (a^T dy)^T = dy^T a when tb;   dbias = sum over rows of dy
 // a is only needed for db, so it is saved only when b wanted a gradient at forward time.
-Tensor product(const char* op, const Tensor& a, const Tensor& b, bool tb) {
+Tensor product(const char* op, const Tensor& a, const Tensor& b, bool tb, const Tensor& bias = Tensor()) {
   rank(op, a, 2, "a");
   rank(op, b, 2, "b");
   same_kind(op, a, b, "a", "b");
   const int64_t M = a.dim(0), K = a.dim(1), N = tb ? b.dim(0) : b.dim(1);
   check(K == (tb ? b.dim(1) : b.dim(0)), op,
         "inner sizes differ: a " + a.shape().str() + ", b " + b.shape().str() + (tb ? " (used transposed)" : ""));
+  if (bias.defined()) {
+    same_kind(op, a, bias, "x", "bias");
+    check(bias.shape() == Shape{N}, op,
+          "bias " + bias.shape().str() + " does not match the " + std::to_string(N) + " outputs (w " + b.shape().str() +
+              ")");
+  }
   Tensor y = empty_as(a, {M, N});
   be(a).gemm(false, tb, M, N, K, 1.0, a, b, 0.0, y);
-  return record(op, {a, b}, y, {b.requires_grad() ? a : Tensor(), b}, [M, K, N, tb](BackwardContext& c) {
-    const Tensor& b = c.saved(1);
-    if (c.needs(0)) {
-      Tensor da = empty_as(b, {M, K});
-      be(b).gemm(false, !tb, M, K, N, 1.0, c.dy, b, 0.0, da);
-      c.set(0, da);
-    }
-    if (c.needs(1)) {
-      const Tensor& a = saved_input_for_weight_grad(c, 0);
-      Tensor db = empty_as(b, b.shape());
-      if (tb)
-        be(b).gemm(true, false, N, K, M, 1.0, c.dy, a, 0.0, db);
-      else
-        be(b).gemm(true, false, K, N, M, 1.0, a, c.dy, 0.0, db);
-      c.set(1, db);
-    }
-  });
+  if (bias.defined()) be(a).bias_add(y, bias, y);  // element by element: in place is safe
+  std::vector<Tensor> inputs{a, b};
+  if (bias.defined()) inputs.push_back(bias);
+  std::function<LinearForm()> form;
+  if (tb)  // linear: the layout LinearForm means (weight (O,I))
+    form = [&] {
+      return LinearForm{b.detach(), bias.defined() ? bias.detach() : Tensor(), Act::none, false,
+                        [](const Tensor& x, const Tensor& w, const Tensor& bb) { return linear(x, w, bb); }};
+    };
+  return record(
+      op, inputs, y, {b.requires_grad() ? a : Tensor(), b},
+      [M, K, N, tb](BackwardContext& c) {
+        const Tensor& b = c.saved(1);
+        if (c.needs(0)) {
+          Tensor da = empty_as(b, {M, K});
+          be(b).gemm(false, !tb, M, K, N, 1.0, c.dy, b, 0.0, da);
+          c.set(0, da);
+        }
+        if (c.needs(1)) {
+          const Tensor& a = saved_input_for_weight_grad(c, 0);
+          Tensor db = empty_as(b, b.shape());
+          if (tb)
+            be(b).gemm(true, false, N, K, M, 1.0, c.dy, a, 0.0, db);
+          else
+            be(b).gemm(true, false, K, N, M, 1.0, a, c.dy, 0.0, db);
+          c.set(1, db);
+        }
+        if (c.node.inputs.size() > 2 && c.needs(2)) {
+          Tensor dbias = empty_as(b, {N});
+          be(b).bias_grad(c.dy, dbias);
+          c.set(2, dbias);
+        }
+      },
+      form);
 }
 }  // namespace
 
-// x: (N,I), w: (O,I) -> y: (N,O) = x w^T;   dx = dy w,  dw = dy^T x
-Tensor linear(const Tensor& x, const Tensor& w) { return product("linear", x, w, true); }
+// x: (N,I), w: (O,I), optional b: (O) -> y: (N,O) = x w^T + b;   dx = dy w,  dw = dy^T x,  db = sum_n dy
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) { return product("linear", x, w, true, b); }
 
 // a: (M,K), b: (K,N) -> y: (M,N);   da = dy b^T,  db = a^T dy
 Tensor matmul(const Tensor& a, const Tensor& b) { return product("matmul", a, b, false); }

@@ -42,11 +42,19 @@ Tensor avg_pool2d(const Tensor& x, const PoolOptions& o) {
   const PoolGeom g = pool_geom("avg_pool2d", x, o);
   Tensor y = empty_as(x, {g.N, g.C, g.Ho, g.Wo});
   be(x).avgpool_forward(g, x, y);
-  return record("avg_pool2d", {x}, y, {}, [g](BackwardContext& c) {
-    Tensor dx = empty_as(c.dy, {g.N, g.C, g.H, g.W});
-    be(dx).avgpool_backward(g, c.dy, dx);
-    c.set(0, dx);
-  });
+  // A linear map without weights, for relevance rules (LinearForm).
+  const auto form = [&] {
+    return LinearForm{Tensor(), Tensor(), Act::none, false,
+                      [o](const Tensor& in, const Tensor&, const Tensor&) { return avg_pool2d(in, o); }};
+  };
+  return record(
+      "avg_pool2d", {x}, y, {},
+      [g](BackwardContext& c) {
+        Tensor dx = empty_as(c.dy, {g.N, g.C, g.H, g.W});
+        be(dx).avgpool_backward(g, c.dy, dx);
+        c.set(0, dx);
+      },
+      form);
 }
 
 // x: (N,C,H,W) -> y: (N,C) = mean over H,W;  dx = dy / (H*W) broadcast
@@ -58,11 +66,18 @@ Tensor global_avg_pool(const Tensor& x) {
   Tensor y = empty_as(x, {N, C});
   be(x).reduce_axis(x, N * C, S, 1, 1.0 / double(S), y);
   const Shape xs = x.shape();
-  return record(op, {x}, y, {}, [xs, N, C, S](BackwardContext& c) {
-    Tensor dx = empty_as(c.dy, xs);
-    be(dx).broadcast_axis(c.dy, N * C, S, 1, 1.0 / double(S), dx);
-    c.set(0, dx);
-  });
+  const auto form = [] {
+    return LinearForm{Tensor(), Tensor(), Act::none, false,
+                      [](const Tensor& in, const Tensor&, const Tensor&) { return global_avg_pool(in); }};
+  };
+  return record(
+      op, {x}, y, {},
+      [xs, N, C, S](BackwardContext& c) {
+        Tensor dx = empty_as(c.dy, xs);
+        be(dx).broadcast_axis(c.dy, N * C, S, 1, 1.0 / double(S), dx);
+        c.set(0, dx);
+      },
+      form);
 }
 
 }  // namespace gt::ops

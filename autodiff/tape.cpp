@@ -62,7 +62,7 @@ int Tape::slot_of(const Tensor& t, bool create) {
 }
 
 Tensor Tape::record(const char* op, const std::vector<Tensor>& inputs, Tensor y, std::vector<Tensor> saved,
-                    BackwardFn backward) {
+                    BackwardFn backward, const std::function<LinearForm()>& linear) {
   const std::string& layer = NameScope::current();
   const bool wanted = NoGradGuard::grad_enabled() &&
                       std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) { return t.requires_grad(); });
@@ -79,6 +79,13 @@ Tensor Tape::record(const char* op, const std::vector<Tensor>& inputs, Tensor y,
     n.stream = current_stream();
     for (const auto& h : backward_hooks_)
       if (h.matches(n.op, layer)) n.backward_hooks.push_back(h.fn);
+    if (keep_values_) {
+      auto v = std::make_shared<NodeValues>();
+      for (const Tensor& t : inputs) v->inputs.push_back(t.detach());
+      v->output = y.detach();
+      if (linear) v->linear = std::make_shared<LinearForm>(linear());
+      n.values = std::move(v);
+    }
     slots_.push_back(Slot{static_cast<int>(nodes_.size()), {}});
     n.output = static_cast<int>(slots_.size()) - 1;
     n.output_shape = y.shape();
@@ -146,7 +153,7 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
     BackwardContext ctx(n, dy, mask, dx);
     on.use(n.stream);
     try {
-      n.backward(ctx);
+      if (!override_ || !override_(k, ctx)) n.backward(ctx);
     } catch (const OutOfDeviceMemory& e) {  // the rule runs outside every NameScope: name its node
       throw OutOfDeviceMemory(std::string(e.what()) + " (in the backward of " + n.op +
                               (n.layer.empty() ? "" : " [" + n.layer + "]") + ")");
@@ -251,6 +258,8 @@ TapeGuard::~TapeGuard() { t_current = previous_; }
 NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
 bool NoGradGuard::grad_enabled() { return t_grad_enabled; }
+EnableGradGuard::EnableGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = true; }
+EnableGradGuard::~EnableGradGuard() { t_grad_enabled = previous_; }
 
 NameScope::NameScope(std::string name) : previous_(std::move(t_scope)) { t_scope = std::move(name); }
 NameScope::~NameScope() { t_scope = std::move(previous_); }

@@ -18,6 +18,7 @@
 
 #include "autodiff/stream.h"
 #include "autodiff/tensor.h"
+#include "kernels/params.h"
 
 namespace gt {
 
@@ -53,6 +54,26 @@ using ForwardHook = std::function<Tensor(const std::string& op, const std::strin
 // replace them in place (Guided Backprop clamps the ReLU gradient to be positive).
 using BackwardHook = std::function<void(const Node& node, const Tensor& dy, std::vector<Tensor>& dx)>;
 
+// A linear op as a relevance method sees it (conv2d, linear, their fused batch-norm forms, average
+// pooling): y = act(apply(x, weight, bias) [+ residual]), the residual being input 1 where there is one.
+// weight and bias are the effective ones, a fused batch norm's scale and shift folded in (BN
+// canonization comes free with the fused op); apply runs the same map with other weights (LRP's
+// gamma or alpha-beta rules) and is recorded like any op, so its transpose comes from the tape.
+struct LinearForm {
+  Tensor weight;  // (O,...); undefined for pooling, which has none
+  Tensor bias;    // (O); undefined where the op adds none
+  Act act = Act::none;
+  bool residual = false;
+  std::function<Tensor(const Tensor& x, const Tensor& w, const Tensor& b)> apply;
+};
+
+// The values a node read and made, kept for a backward override (see Tape::keep_values).
+struct NodeValues {
+  std::vector<Tensor> inputs;          // detached, in input order
+  Tensor output;                       // detached
+  std::shared_ptr<LinearForm> linear;  // linear ops only
+};
+
 // One recorded op: the slots it read and wrote, their shapes, and how to run its backward.
 struct Node {
   std::string op;           // "conv2d"
@@ -66,7 +87,13 @@ struct Node {
   StreamPtr stream;  // where the forward was queued: the backward is queued there too
   // The tape's backward hooks that matched when the node was recorded.
   std::vector<BackwardHook> backward_hooks;
+  std::shared_ptr<const NodeValues> values;  // only while the tape keeps values
 };
+
+// A method's own backward for some nodes (LRP and DeepLIFT propagate relevance or multipliers, not
+// the gradient): called for each node that runs, with its index; returns true when it set the input
+// gradients itself (ctx.set), false to run the op's own rule.
+using BackwardOverride = std::function<bool(size_t node, BackwardContext& ctx)>;
 
 // The recorded nodes and the slots they connect (see above). Not copyable; ops record on current().
 class Tape {
@@ -105,9 +132,17 @@ class Tape {
   // conv -> batch norm -> ReLU) stay unfused where a hook looks.
   bool hooked(const std::string& op, const std::string& layer) const;
 
+  // While on, every node recorded keeps its input and output values (and a linear op its
+  // LinearForm) for a backward override. Off by default: ops keep only what their backward needs.
+  void keep_values(bool on) { keep_values_ = on; }
+  bool keeps_values() const { return keep_values_; }
+  // Replaces the backward of the nodes fn claims, for every later grad/backward on this tape.
+  void set_backward_override(BackwardOverride fn) { override_ = std::move(fn); }
+
   // Used by ops: records y = op(inputs) and returns y, or the tensor a forward hook replaced it with.
+  // A linear op passes `linear`, called only when the tape keeps values.
   Tensor record(const char* op, const std::vector<Tensor>& inputs, Tensor y, std::vector<Tensor> saved,
-                BackwardFn backward);
+                BackwardFn backward, const std::function<LinearForm()>& linear = {});
 
  private:
   struct Slot {
@@ -133,6 +168,8 @@ class Tape {
   std::vector<Slot> slots_;
   std::vector<Hook<ForwardHook>> forward_hooks_;
   std::vector<Hook<BackwardHook>> backward_hooks_;
+  bool keep_values_ = false;
+  BackwardOverride override_;
 };
 
 // Makes a tape the current one for this thread while alive.
@@ -156,6 +193,19 @@ class NoGradGuard {
   NoGradGuard& operator=(const NoGradGuard&) = delete;
   // False while a NoGradGuard is alive in this thread.
   static bool grad_enabled();
+
+ private:
+  bool previous_;
+};
+
+// Enables recording while alive, even inside a NoGradGuard: a backward override differentiates a map
+// of its own on a nested tape (LRP's gamma rule: the transpose of a conv with other weights).
+class EnableGradGuard {
+ public:
+  EnableGradGuard();
+  ~EnableGradGuard();
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
 
  private:
   bool previous_;

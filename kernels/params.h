@@ -82,7 +82,7 @@ struct Broadcast4 {
 
 // rsqrt: 1 / sqrt(x); exp: e^x (its derivative is its output). abs's backward reads sign(x) from its first argument,
 // which is x, not y.
-enum class Unary { relu, relu6, sigmoid, tanh, rsqrt, abs, exp };
-enum class Binary { add, sub, mul, div, add_relu };  // add_relu: max(a + b, 0)
+enum class Unary { relu, relu6, sigmoid, tanh, rsqrt, abs, exp, step };  // step: [x > 0]
+enum class Binary { add, sub, mul, div, add_relu };                      // add_relu: max(a + b, 0)
 
 }  // namespace gt

@@ -61,7 +61,7 @@ Dense::Dense(std::string name, int64_t in, int64_t out)
 
 std::vector<NamedTensor> Dense::named_parameters() { return {{"weight", &weight}, {"bias", &bias}}; }
 
-Tensor Dense::forward(const Tensor& x) { return ops::bias_add(ops::linear(ops::flatten(x), weight), bias); }
+Tensor Dense::forward(const Tensor& x) { return ops::linear(ops::flatten(x), weight, bias); }
 
 std::vector<NamedTensor> Sequential::named_parameters() {
   std::vector<NamedTensor> p;

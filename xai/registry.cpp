@@ -15,11 +15,12 @@ Method guided_gradcam_entry();   // xai/gradcam.cpp
 Method occlusion_entry();        // xai/occlusion.cpp
 Method lime_entry();             // xai/surrogate.cpp
 Method kernelshap_entry();       // xai/surrogate.cpp
+Method lrp_entry();              // xai/lrp.cpp
 
 std::vector<Method> builtin_methods() {
   return {saliency_entry(),  gradxinput_entry(), smoothgrad_entry(),      ig_entry(),
           gradcam_entry(),   gradcampp_entry(),  guided_backprop_entry(), guided_gradcam_entry(),
-          occlusion_entry(), lime_entry(),       kernelshap_entry()};
+          occlusion_entry(), lime_entry(),       kernelshap_entry(),      lrp_entry()};
 }
 
 }  // namespace gt::xai

@@ -43,6 +43,8 @@ void unary_forward(Unary op, int64_t n, const T* x, T* y) {
       return map1(n, x, y, [](T v) { return std::abs(v); });
     case Unary::exp:
       return map1(n, x, y, [](T v) { return std::exp(v); });
+    case Unary::step:
+      return map1(n, x, y, [](T v) { return v > T(0) ? T(1) : T(0); });
   }
 }
 
@@ -65,6 +67,8 @@ void unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx) {
       return map2(n, y, dy, dx, [](T v, T d) { return v > T(0) ? d : v < T(0) ? -d : T(0); });
     case Unary::exp:  // d e^x / dx = e^x = y
       return map2(n, y, dy, dx, [](T v, T d) { return d * v; });
+    case Unary::step:  // piecewise constant
+      return map2(n, y, dy, dx, [](T, T) { return T(0); });
   }
 }
 

@@ -45,6 +45,9 @@ cudaError_t unary_forward(Unary op, int64_t n, const T* x, T* y, cudaStream_t s)
       case Unary::exp:
         y[i] = exp(v);
         break;
+      case Unary::step:
+        y[i] = v > T(0) ? T(1) : T(0);
+        break;
     }
   });
 }
@@ -74,6 +77,9 @@ cudaError_t unary_backward(Unary op, int64_t n, const T* y, const T* dy, T* dx, 
         break;  // v is x here: sign(x)
       case Unary::exp:
         dx[i] = d * v;
+        break;
+      case Unary::step:  // piecewise constant
+        dx[i] = T(0);
         break;
     }
   });

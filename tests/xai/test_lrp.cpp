@@ -1,0 +1,122 @@
+// LRP on the tape: Captum's hand-computed cases (tests/attr/test_lrp.py), exactly, and the
+// properties every rule must keep (conservation, LRP-epsilon on a bias-free ReLU net = input x gradient,
+// the same relevance from a fused conv -> batch norm -> ReLU as from its parts).
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+#include "xai/lrp.h"
+
+using namespace gt;
+
+namespace {
+
+Tensor vec(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(s, v, DType::f64); }
+
+void check_values(const Tensor& got, const std::vector<double>& want, double tol = 1e-9) {
+  const std::vector<double> g = got.to_vector_f64();
+  REQUIRE(g.size() == want.size());
+  for (size_t i = 0; i < g.size(); ++i) {
+    INFO("element " << i << ": got " << g[i] << ", want " << want[i]);
+    CHECK(std::abs(g[i] - want[i]) <= tol * std::max(1.0, std::abs(want[i])));
+  }
+}
+
+// Captum's SimpleLRPModel: x (1,3) -> Linear(3,3), all weights 2 -> ReLU -> Linear(3,1), all weights 3;
+// no biases. first00: W1[0][0], which two of Captum's cases set to -2.
+struct SimpleLrpModel {
+  Tensor w1, w2;
+  explicit SimpleLrpModel(double first00 = 2) {
+    w1 = vec({first00, 2, 2, 2, 2, 2, 2, 2, 2}, {3, 3});
+    w2 = vec({3, 3, 3}, {1, 3});
+  }
+  Tensor operator()(const Tensor& x) const { return ops::linear(ops::relu(ops::linear(x, w1)), w2); }
+};
+
+// Captum's stabiliser, of every rule and the addition: PropagationRule.STABILITY_FACTOR.
+constexpr double kCaptumEpsilon = 1e-9;
+xai::LrpComposite captum(const char* rule) { return xai::lrp_composite(rule, Tensor(), Tensor(), kCaptumEpsilon); }
+
+// One rule on the first layer, another on the second (Captum's per-layer rule assignment).
+xai::LrpComposite two_rules(const xai::LrpRule& first, const xai::LrpRule& second) {
+  return {"test", [=](const xai::LrpLayer& l) { return l.first ? first : second; }, kCaptumEpsilon};
+}
+
+}  // namespace
+
+TEST_CASE("LRP: Captum's hand-computed SimpleLRPModel cases", "[xai][lrp]") {
+  const Tensor x = vec({1, 2, 3}, {1, 3});
+  const xai::Target target{0, false};
+  SECTION("epsilon on both layers gives [18, 36, 54]") {
+    // a1 = [12, 12, 12], f = 108; R(a1) = a1 * 3 / 108 * 108 = 36 each; R(x_j) = x_j * 2 / 12 * 36 * 3
+    const SimpleLrpModel m;
+    check_values(xai::lrp(m, x, target, captum("epsilon")), {18, 36, 54});
+  }
+  SECTION("gamma = 1 with W1[0][0] = -2 gives [28/3, 104/3, 52]") {
+    // W1' = W1 + W1+ (unit 0: [-2, 4, 4]), W2' = [6, 6, 6]; a1 = [8, 12, 12], f = 96; R(a1) = 3 a1 = [24, 36, 36];
+    // unit 0 hands x_j w'_0j / 18 * 24 = [-8/3, 32/3, 16] on, units 1 and 2 x_j 4 / 24 * 36 = [6, 12, 18] each.
+    const SimpleLrpModel m(-2);
+    check_values(xai::lrp(m, x, target, xai::lrp_composite("gamma", Tensor(), Tensor(), kCaptumEpsilon, 1.0)),
+                 {28.0 / 3, 104.0 / 3, 52});
+  }
+  SECTION("alpha1beta0 with W1[0][0] = -2 gives [12, 33.6, 50.4]") {
+    // unit 0's positive contributions are [0, 4, 6] of 10, with R = 24: [0, 9.6, 14.4]; units 1 and 2 as above.
+    const SimpleLrpModel m(-2);
+    check_values(xai::lrp(m, x, target, captum("alpha1beta0")), {12, 33.6, 50.4});
+  }
+  SECTION("pass (Captum's identity rule) on layer 1, epsilon on layer 2 gives [24, 36, 36]") {
+    const SimpleLrpModel m(-2);
+    check_values(xai::lrp(m, x, target, two_rules(xai::lrp_rule("pass"), xai::lrp_rule("epsilon", kCaptumEpsilon))),
+                 {24, 36, 36});
+  }
+}
+
+TEST_CASE("LRP: Captum's skip connection case splits the relevance at the addition", "[xai][lrp]") {
+  // y = Linear(2,2)(x) + x with all weights 5, x = [2, 3], target 1: y1 = 25 + 3 = 28. The addition
+  // hands 25 to the linear branch and 3 to x; the branch gives x * 5 / 25 * 25 = [10, 15].
+  const Tensor w = vec({5, 5, 5, 5}, {2, 2});
+  const auto model = [&](const Tensor& x) { return ops::add(ops::linear(x, w), x); };
+  check_values(xai::lrp(model, vec({2, 3}, {1, 2}), xai::Target{1, false}, captum("epsilon")), {10, 18});
+}
+
+TEST_CASE("LRP-epsilon on a bias-free ReLU net equals input times gradient", "[xai][lrp]") {
+  // With no biases and epsilon -> 0, R_j = x_j sum_k w_jk R_k / z_k and R_k / z_k is the gradient of
+  // the output with respect to z_k (z_k / z_k times the downstream multiplier): R = x * grad.
+  const Tensor w1 = Tensor::uniform({6, 4}, -1, 1, 1, DType::f64), w2 = Tensor::uniform({5, 6}, -1, 1, 2, DType::f64);
+  const Tensor w3 = Tensor::uniform({3, 5}, -1, 1, 3, DType::f64);
+  const auto model = [&](const Tensor& x) {
+    return ops::linear(ops::relu(ops::linear(ops::relu(ops::linear(x, w1)), w2)), w3);
+  };
+  const Tensor x = Tensor::uniform({1, 4}, -1, 1, 4, DType::f64);
+  const Tensor R = xai::lrp(model, x, xai::Target{2, false}, xai::lrp_composite("zero"));
+  const Tensor g = xai::input_gradient(model, x, xai::Target{2, false});
+  // Captum's convention: relevance starts at f(x), so R = f(x) * x * d f / d x / f(x) ... = x * grad
+  NoGradGuard ng;
+  check_values(R, ops::mul(x, g).to_vector_f64(), 1e-10);
+}
+
+TEST_CASE("LRP conserves relevance layer by layer on a bias-free net", "[xai][lrp]") {
+  const Tensor w = Tensor::uniform({4, 3, 3, 3}, -1, 1, 5, DType::f64);
+  const Tensor wd = Tensor::uniform({2, 4 * 4 * 4}, -1, 1, 6, DType::f64);
+  const auto model = [&](const Tensor& x) {
+    ops::Conv2dOptions o;
+    o.pad = {1, 1, 1, 1};
+    ops::PoolOptions p;
+    const Tensor h = ops::avg_pool2d(ops::relu(ops::conv2d(x, w, o)), p);
+    return ops::linear(ops::flatten(h), wd);
+  };
+  const Tensor x = Tensor::uniform({1, 3, 8, 8}, 0, 1, 7, DType::f64);
+  const double f = ops::sum(ops::mul(model(x), vec({1, 0}, {1, 2}))).item();
+  for (const char* rule : {"zero", "epsilon", "zplus", "alpha1beta0"}) {
+    INFO(rule);
+    const Tensor R = xai::lrp(model, x, xai::Target{0, false}, xai::lrp_composite(rule, Tensor(), Tensor(), 1e-12));
+    // Every layer hands on what it received, minus what a zero denominator or a dead unit keeps.
+    CHECK(std::abs(ops::sum(R).item() - f) <= 1e-5 * std::abs(f));
+  }
+}
+
+TEST_CASE("LRP: unknown rules and composites list the known ones", "[xai][lrp]") {
+  CHECK_THROWS_WITH(xai::lrp_composite("epsilon-plu"), Catch::Contains("epsilon-plus") && Catch::Contains("wsquare"));
+  CHECK_THROWS_WITH(xai::lrp_rule("gama"), Catch::Contains("gamma"));
+}

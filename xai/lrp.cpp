@@ -1,0 +1,337 @@
+#include "xai/lrp.h"
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <map>
+
+#include "autodiff/ops.h"
+#include "autodiff/tape.h"
+#include "xai/method.h"
+
+namespace gt::xai {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+// Zennit's Norm rule (sums, average pooling) and every rule's default stabiliser.
+constexpr double kNormStabilizer = 1e-6;
+
+// stab(z) = z + eps sgn(z), sgn(0) = 1: Zennit's stabiliser, which keeps the sign of z.
+Tensor stabilize(const Tensor& z, double eps) {
+  const Tensor negative = ops::step(ops::mul_scalar(z, -1.0));  // [z < 0]
+  return ops::add(z, ops::add_scalar(ops::mul_scalar(negative, -2.0 * eps), eps));
+}
+Tensor positive_part(const Tensor& t) { return t.defined() ? ops::clamp(t, 0, kInf) : t; }
+Tensor negative_part(const Tensor& t) { return t.defined() ? ops::clamp(t, -kInf, 0) : t; }
+Tensor ones_like(const Tensor& t) { return t.defined() ? Tensor::full(t.shape(), 1.0, t.dtype(), t.device()) : t; }
+// a + b where either may be undefined (a layer without bias).
+Tensor plus(const Tensor& a, const Tensor& b) { return !a.defined() ? b : !b.defined() ? a : ops::add(a, b); }
+// w + gamma * part(w): the gamma rule's weights (and bias).
+Tensor amplified(const Tensor& w, double gamma, Tensor (*part)(const Tensor&)) {
+  return w.defined() ? ops::add(w, ops::mul_scalar(part(w), gamma)) : w;
+}
+
+// One term of a rule: the op applied to a modified input x with modified parameters w, b.
+struct Term {
+  Tensor x, w, b;
+  double sign = 1;
+  bool negative_input = false;  // x is the input's negative part
+};
+// Terms that share a denominator, their share of the relevance (mask: where it applies) and weight.
+struct Group {
+  explicit Group(std::vector<Term> t, double c = 1, Tensor m = Tensor()) : terms(std::move(t)), coef(c), mask(m) {}
+  std::vector<Term> terms;
+  double coef;
+  Tensor mask;  // undefined: everywhere
+};
+
+// z_t = f(x_t; w_t, b_t) recorded on a tape of its own, so that J_t^T s comes from the op's backward.
+struct Applied {
+  Tape tape;
+  Tensor xi, z;
+  Applied(const LinearForm& f, const Term& t) {
+    TapeGuard guard(tape);
+    EnableGradGuard grad;
+    xi = t.x.detach().set_requires_grad(true);
+    z = f.apply(xi, t.w, t.b);
+  }
+  Tensor transpose(const Tensor& s) {
+    TapeGuard guard(tape);
+    return tape.grad(z, {xi}, s, true)[0];
+  }
+};
+
+// The rule's groups of terms for input x, as Zennit defines them (see lrp.h). In a sign-split rule the
+// term on x- has no bias: the bias counts once. z: the op's plain output f(x; w, b), whose sign
+// chooses the gamma rule's group.
+std::vector<Group> rule_groups(const LrpRule& r, const LinearForm& f, const Tensor& x, const Tensor& z) {
+  using K = LrpRule::Kind;
+  const Tensor &w = f.weight, &b = f.bias;
+  const Tensor xp = positive_part(x), xn = negative_part(x);
+  // x+ with (w1, b1) and x- with (w2, no bias): the halves of a sign-split rule
+  const auto split = [&](const Tensor& w1, const Tensor& b1, const Tensor& w2) {
+    return std::vector<Term>{Term{xp, w1, b1}, Term{xn, w2, Tensor(), 1, true}};
+  };
+  const Tensor wp = positive_part(w), wn = negative_part(w), bp = positive_part(b), bn = negative_part(b);
+  switch (r.kind) {
+    case K::epsilon:
+      return {Group{{Term{x, w, b}}}};
+    case K::zplus:  // x+ w+ + b+ + x- w-: the positive contributions
+      return {Group{split(wp, bp, wn)}};
+    case K::alpha_beta:  // alpha (x+ w+ + b+ + x- w-) - beta (x+ w- + b- + x- w+), each over its own sum
+      return {Group{split(wp, bp, wn), r.alpha}, Group{split(wn, bn, wp), -r.beta}};
+    case K::gamma: {  // where z > 0 the positive contributions are amplified, where z < 0 the negative ones
+      const Tensor up = ops::step(z), down = ops::step(ops::mul_scalar(z, -1.0));
+      const Tensor wu = amplified(w, r.gamma, positive_part), wd = amplified(w, r.gamma, negative_part);
+      const Tensor bu = amplified(b, r.gamma, positive_part), bd = amplified(b, r.gamma, negative_part);
+      return {Group{split(wu, bu, wd), 1, up}, Group{split(wd, bd, wu), 1, down}};
+    }
+    case K::zbox: {  // x w - l w+ - h w- (the biases b - b+ - b- cancel)
+      if (!r.low.defined() || !r.high.defined()) throw Error("lrp: the zbox rule needs the input's bounds");
+      const Tensor lo = ops::expand(r.low.to(x.device()), x.shape()),
+                   hi = ops::expand(r.high.to(x.device()), x.shape());
+      return {Group{{Term{x, w, b}, Term{lo, wp, bp, -1}, Term{hi, wn, bn, -1}}}};
+    }
+    case K::flat:  // inputs and weights 1, no bias: relevance spread evenly over the receptive field
+      return {Group{{Term{ones_like(x), ones_like(w), Tensor()}}}};
+    case K::wsquare:  // inputs 1, weights w^2, bias b^2
+      return {Group{{Term{ones_like(x), w.defined() ? ops::mul(w, w) : w, b.defined() ? ops::mul(b, b) : b}}}};
+    case K::pass:
+      break;
+  }
+  throw Error("lrp: the pass rule has no terms");
+}
+
+// Whether every value of t is >= 0 (a ReLU's output): its negative part is zero.
+bool non_negative(const Tensor& t) {
+  const std::vector<double> v = t.to_vector_f64();
+  return std::all_of(v.begin(), v.end(), [](double a) { return a >= 0; });
+}
+
+// R_in = sum_g coef_g sum_t sign_t x_t * J_t^T (R mask_g / stab(sum_t sign_t z_t)) for relevance R at
+// the op's linear output.
+Tensor linear_rule(const LrpRule& r, const LinearForm& f, const Tensor& x, const Tensor& R) {
+  const Tensor z = r.kind == LrpRule::Kind::gamma ? Applied(f, Term{x, f.weight, f.bias}).z : Tensor();
+  const bool x_non_negative = non_negative(x);
+  Tensor out;
+  for (Group& g : rule_groups(r, f, x, z)) {
+    if (x_non_negative)  // after a ReLU x- = 0: its bias-free term is zero, and so is its share
+      g.terms.erase(std::remove_if(g.terms.begin(), g.terms.end(), [](const Term& t) { return t.negative_input; }),
+                    g.terms.end());
+    std::deque<Applied> applied;  // each holds a tape: built in place, never moved
+    Tensor denominator;
+    for (const Term& t : g.terms) {
+      applied.emplace_back(f, t);
+      const Tensor zt = t.sign > 0 ? applied.back().z : ops::mul_scalar(applied.back().z, t.sign);
+      denominator = plus(denominator, zt);
+    }
+    Tensor s = ops::div(R, stabilize(denominator, r.epsilon));
+    if (g.mask.defined()) s = ops::mul(s, g.mask);
+    for (size_t i = 0; i < g.terms.size(); ++i)
+      out = plus(out, ops::mul_scalar(ops::mul(g.terms[i].x, applied[i].transpose(s)), g.coef * g.terms[i].sign));
+  }
+  return out;
+}
+
+// The relevance a linear node hands to its inputs: through its activation (passed on), its residual
+// (split in proportion: z-rule), then its rule.
+void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
+  const NodeValues& v = *c.node.values;
+  const LinearForm& f = *v.linear;
+  const Tensor& x = v.inputs[0];
+  Tensor R = c.dy;
+  if (f.residual) {  // y = act(lin + res): R_lin = lin R / stab(lin + res), R_res = res R / stab(lin + res)
+    const Tensor lin = Applied(f, Term{x, f.weight, f.bias}).z, &res = v.inputs[1];
+    const Tensor s = ops::div(R, stabilize(ops::add(lin, res), sum_epsilon));
+    if (c.needs(1)) c.set(1, ops::mul(res, s));
+    R = ops::mul(lin, s);
+  }
+  if (!c.needs(0)) return;
+  c.set(0, r.kind == LrpRule::Kind::pass ? R : linear_rule(r, f, x, R));
+}
+
+// Zennit's Norm rule for a sum a + b (+ ...): each summand's share of the relevance.
+void sum_node(BackwardContext& c, double eps) {
+  const NodeValues& v = *c.node.values;
+  Tensor total;
+  for (const Tensor& in : v.inputs) total = total.defined() ? ops::add(total, in) : in;
+  const Tensor s = ops::div(c.dy, stabilize(total, eps));
+  for (size_t i = 0; i < v.inputs.size(); ++i)
+    if (c.needs(i)) c.set(i, ops::sum_to(ops::mul(v.inputs[i], s), v.inputs[i].shape()));
+}
+
+bool is_activation(const std::string& op) {
+  // Zennit's Activation types get Pass, and so does a batch norm left standing (its canonizer merges
+  // the ones after a conv; here the fused op is that merge).
+  static const char* kActs[] = {"relu", "relu6", "sigmoid", "tanh", "clamp", "dropout", "batch_norm"};
+  return std::any_of(std::begin(kActs), std::end(kActs), [&](const char* a) { return op == a; });
+}
+
+}  // namespace
+
+std::string LrpRule::name() const {
+  using K = Kind;
+  switch (kind) {
+    case K::epsilon:
+      return "epsilon(" + fmt("%g", epsilon) + ")";
+    case K::gamma:
+      return "gamma(" + fmt("%g", gamma) + ")";
+    case K::alpha_beta:
+      return "alpha" + fmt("%g", alpha) + "beta" + fmt("%g", beta);
+    case K::zplus:
+      return "zplus";
+    case K::zbox:
+      return "zbox";
+    case K::flat:
+      return "flat";
+    case K::wsquare:
+      return "wsquare";
+    case K::pass:
+      return "pass";
+  }
+  return "?";
+}
+
+std::vector<std::string> lrp_rule_names() {
+  return {"zero", "epsilon", "gamma", "alpha1beta0", "alpha2beta1", "zplus", "zbox", "flat", "wsquare", "pass"};
+}
+
+LrpRule lrp_rule(const std::string& name, double epsilon, double gamma) {
+  using K = LrpRule::Kind;
+  LrpRule r;
+  r.epsilon = epsilon;
+  r.gamma = gamma;
+  static const std::map<std::string, K> kinds = {
+      {"zero", K::epsilon},           {"epsilon", K::epsilon}, {"gamma", K::gamma}, {"alpha1beta0", K::alpha_beta},
+      {"alpha2beta1", K::alpha_beta}, {"zplus", K::zplus},     {"zbox", K::zbox},   {"flat", K::flat},
+      {"wsquare", K::wsquare},        {"pass", K::pass}};
+  const auto it = kinds.find(name);
+  if (it == kinds.end()) {
+    std::string known;
+    for (const auto& n : lrp_rule_names()) known += (known.empty() ? "" : ", ") + n;
+    throw InvalidArgument("unknown LRP rule '" + name + "' (known: " + known + ")");
+  }
+  r.kind = it->second;
+  if (name == "zero") r.epsilon = 1e-30;  // LRP-0: a stabiliser only where z is exactly 0
+  if (name == "alpha2beta1") r.alpha = 2, r.beta = 1;
+  return r;
+}
+
+std::vector<std::string> lrp_composite_names() {
+  return {"epsilon-plus", "epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1",
+          "epsilon-alpha2-beta1-flat"};
+}
+
+LrpComposite lrp_composite(const std::string& name, const Tensor& low, const Tensor& high, double epsilon,
+                           double gamma) {
+  // Zennit's composites: dense layers epsilon, convs the composite's rule, average pooling Norm; the
+  // flat variants give the first linear layer (conv or dense) the flat rule, EpsilonGammaBox the
+  // first conv the box rule.
+  const LrpRule eps = lrp_rule("epsilon", epsilon), norm = lrp_rule("epsilon", kNormStabilizer);
+  LrpRule conv, first = lrp_rule("flat");
+  bool flat_first = false, box_first = false;
+  if (name == "epsilon-plus" || name == "epsilon-plus-flat") {
+    conv = lrp_rule("zplus");
+    flat_first = name == "epsilon-plus-flat";
+  } else if (name == "epsilon-gamma-box") {
+    conv = lrp_rule("gamma", kNormStabilizer, gamma);
+    first = lrp_rule("zbox");
+    first.low = low, first.high = high;
+    box_first = true;
+  } else if (name == "epsilon-alpha2-beta1" || name == "epsilon-alpha2-beta1-flat") {
+    conv = lrp_rule("alpha2beta1");
+    flat_first = name == "epsilon-alpha2-beta1-flat";
+  } else {
+    const auto rules = lrp_rule_names();
+    if (std::find(rules.begin(), rules.end(), name) == rules.end()) {
+      std::string known;
+      for (const auto& n : lrp_composite_names()) known += n + ", ";
+      for (const auto& n : rules) known += n + (n == rules.back() ? "" : ", ");
+      throw InvalidArgument("unknown LRP composite or rule '" + name + "' (known: " + known + ")");
+    }
+    LrpRule all = lrp_rule(name, epsilon, gamma);
+    all.low = low, all.high = high;
+    const LrpRule pool = lrp_rule("epsilon", all.epsilon);
+    return {name, [all, pool](const LrpLayer& l) { return l.pooling ? pool : all; }, all.epsilon};
+  }
+  return {name, [=](const LrpLayer& l) {
+            if (l.pooling) return norm;
+            if (l.first && (flat_first || (box_first && !l.dense))) return first;
+            return l.dense ? eps : conv;
+          }};
+}
+
+Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpComposite& composite) {
+  Tape tape;
+  TapeGuard guard(tape);
+  tape.keep_values(true);
+  const Tensor x = x_in.detach().set_requires_grad(true);
+  const Tensor logits = model(x);
+  target_score(logits, t);  // validates the target
+  // Each linear node's rule, by the composite; the first one recorded is the input layer.
+  std::vector<LrpRule> rules(tape.size());
+  std::vector<char> linear(tape.size(), 0);
+  bool first = true;
+  for (size_t k = 0; k < tape.size(); ++k) {
+    const Node& n = tape.node(k);
+    if (!n.values || !n.values->linear) continue;
+    LrpLayer l{n.op, n.layer, false, n.op == "linear", !n.values->linear->weight.defined()};
+    l.first = first && !l.pooling;
+    if (!l.pooling) first = false;
+    rules[k] = composite.pick(l);
+    linear[k] = 1;
+  }
+  tape.set_backward_override([&](size_t k, BackwardContext& c) {
+    const std::string& op = c.node.op;
+    if (linear[k]) {
+      linear_node(rules[k], composite.sum_epsilon, c);
+    } else if (op == "add" || op == "add_relu") {
+      sum_node(c, composite.sum_epsilon);
+    } else if (is_activation(op)) {
+      if (c.needs(0)) c.set(0, c.dy);
+    } else {
+      return false;  // max pooling, concatenation, reshapes: routed as the gradient
+    }
+    return true;
+  });
+  // R at the logits: the target's own value (Captum's convention: the map sums to about f_c(x)).
+  NoGradGuard no_grad;
+  const Tensor y = logits.detach();
+  const Tensor seed = t.all ? y : ops::mul(y, ops::one_hot(t.index, y.dim(1), y.dtype(), y.device()));
+  return tape.grad(logits, {x}, seed)[0];
+}
+
+Method lrp_entry() {
+  Method m;
+  m.name = "lrp";
+  m.summary = "Layer-wise Relevance Propagation: the logit's relevance handed back layer by layer";
+  m.paper = "Bach et al. 2015; Montavon et al. 2019";
+  const auto check_name = [](const std::string& v) { lrp_composite(v, Tensor(), Tensor()); };
+  m.options = {text_option("composite", "epsilon-plus", "C",
+                           "epsilon-plus, epsilon-plus-flat, epsilon-gamma-box, epsilon-alpha2-beta1,\n"
+                           "epsilon-alpha2-beta1-flat (Zennit's composites), or one rule for every layer:\n"
+                           "zero, epsilon, gamma, alpha1beta0, alpha2beta1, zplus, flat, wsquare",
+                           check_name),
+               real_option("epsilon", 1e-6, 0, 1e6, "E", "the epsilon rule's stabiliser"),
+               real_option("gamma", 0.25, 0, 1e6, "G", "the gamma rule's amplification of positive weights")};
+  m.signed_map = true;
+  m.target_all = true;
+  m.run = [](Subject& s, const Target& t, const Options& o, const Progress&) {
+    // The box rule's bounds: the model inputs of an all-black and an all-white picture.
+    const bool picture = s.pixels.defined();
+    const Tensor low = picture ? s.pixel_fill(0) : Tensor(), high = picture ? s.pixel_fill(255) : Tensor();
+    const LrpComposite c = lrp_composite(o.text("composite"), low, high, o.real("epsilon"), o.real("gamma"));
+    MethodResult r;
+    r.attribution = lrp(s.fn, s.x, t, c);
+    const double total = ops::sum(r.attribution).item();
+    const double f = row_scores(s.fn(s.x.detach()), t)[0];
+    r.params = "composite " + c.name;
+    r.facts = {{"f_x", f}, {"relevance_sum", total}};
+    r.notes.push_back(
+        fmt("f(x) = %.6g, sum(relevance) = %.6g (%.2f%% conserved)", f, total, 100 * total / (f == 0 ? 1 : f)));
+    return r;
+  };
+  return m;
+}
+
+}  // namespace gt::xai

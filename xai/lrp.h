@@ -1,0 +1,68 @@
+// Layer-wise Relevance Propagation (Bach et al. 2015; the rules as in Montavon et al. 2019, "Layer-Wise
+// Relevance Propagation: An Overview", and as Zennit defines them).
+//
+// Relevance starts at the target's logit, R = f_c(x) (Captum's convention: the map sums to about
+// f_c(x)), and flows back op by op on the tape. A linear op (conv, dense, a conv with its batch norm
+// fused, average pooling) z_k = sum_j x_j w_jk + b_k hands it on by its rule; with the epsilon rule
+//   R_j = sum_k x_j w_jk / stab(z_k) R_k,      stab(z) = z + eps sgn(z)   (sgn(0) = 1)
+// and in general as a sum of terms t, each the op applied to a modified input x_t with modified
+// weights w_t and bias b_t (Zennit's BasicHook):
+//   z_t = f(x_t; w_t, b_t),  s_g = R * mask_g / stab(sum_{t in g} sign_t z_t),
+//   R_in = sum_g coef_g sum_{t in g} sign_t x_t * J_t^T s_g      (J_t^T: the transposed map with w_t)
+// Activations pass relevance on unchanged, a residual addition splits it in proportion to its
+// summands (z-rule), and every other op (max pooling, concatenation, reshapes) routes it as it routes
+// the gradient. It runs on the tape as a backward override: the forward pass is the model's own,
+// fused batch norms included (their folded weights are the canonized conv).
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "xai/saliency.h"
+
+namespace gt::xai {
+
+// One rule for linear ops. zero: epsilon 0 (a stabiliser only where z = 0);
+// gamma: w + gamma w+ (Zennit's sign-aware form); alpha_beta: alpha (x+w+ + x-w-) - beta (x+w- + x-w+);
+// zplus: alpha_beta with alpha 1, beta 0; zbox: z^B with the input's bounds [low, high]; flat: all
+// weights 1 and inputs 1; wsquare: w^2 and inputs 1; pass: the relevance unchanged (the op's shape
+// must not change).
+struct LrpRule {
+  enum class Kind { epsilon, gamma, alpha_beta, zplus, zbox, flat, wsquare, pass };
+  Kind kind = Kind::epsilon;
+  double epsilon = 1e-6;  // the stabiliser of every rule
+  double gamma = 0.25;
+  double alpha = 1, beta = 0;
+  Tensor low, high;          // zbox: the lowest and highest model input, shaped as the input (1,C,H,W) or (1,F)
+  std::string name() const;  // "epsilon(1e-06)"
+};
+
+// The rules by name: zero, epsilon, gamma, alpha1beta0, alpha2beta1, zplus, zbox, flat, wsquare, pass.
+LrpRule lrp_rule(const std::string& name, double epsilon = 1e-6, double gamma = 0.25);
+std::vector<std::string> lrp_rule_names();
+
+// A linear node as a composite sees it: its op, layer, and whether it is the first linear op from the
+// input (Zennit's composites give that one the box or flat rule).
+struct LrpLayer {
+  std::string op, layer;
+  bool first = false;
+  bool dense = false;    // linear (a dense layer), not a conv
+  bool pooling = false;  // average pooling: no weights
+};
+// Maps each linear node to its rule (Zennit's composites; "rule:NAME" gives every layer one rule).
+struct LrpComposite {
+  std::string name;
+  std::function<LrpRule(const LrpLayer&)> pick;
+  double sum_epsilon = 1e-6;  // the stabiliser of the z-rule at additions (Zennit's Norm)
+};
+// EpsilonPlus, EpsilonPlusFlat, EpsilonGammaBox, EpsilonAlpha2Beta1, EpsilonAlpha2Beta1Flat (as
+// epsilon-plus, epsilon-plus-flat, ...), or a rule name for all layers, additions and pooling included
+// (Captum's way: one epsilon everywhere). low/high: the box rule's bounds.
+LrpComposite lrp_composite(const std::string& name, const Tensor& low = Tensor(), const Tensor& high = Tensor(),
+                           double epsilon = 1e-6, double gamma = 0.25);
+std::vector<std::string> lrp_composite_names();
+
+// Relevance of every input element for the target, (N,C,H,W) like x (or (N,F) for a table model).
+Tensor lrp(const Model& model, const Tensor& x, const Target& t, const LrpComposite& c);
+
+}  // namespace gt::xai
