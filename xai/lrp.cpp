@@ -15,6 +15,8 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 // Zennit's Norm rule (sums, average pooling) and every rule's default stabiliser.
 constexpr double kNormStabilizer = 1e-6;
+// Captum's: PropagationRule.STABILITY_FACTOR, its EpsilonRule's default.
+constexpr double kCaptumEpsilon = 1e-9;
 
 // stab(z) = z + eps sgn(z), sgn(0) = 1: Zennit's stabiliser, which keeps the sign of z.
 Tensor stabilize(const Tensor& z, double eps) {
@@ -73,6 +75,8 @@ std::vector<Group> rule_groups(const LrpRule& r, const LinearForm& f, const Tens
     return std::vector<Term>{Term{xp, w1, b1}, Term{xn, w2, Tensor(), 1, true}};
   };
   const Tensor wp = positive_part(w), wn = negative_part(w), bp = positive_part(b), bn = negative_part(b);
+  if (r.captum && r.kind == K::gamma) return {Group{{Term{x, amplified(w, r.gamma, positive_part), b}}}};
+  if (r.captum && r.kind == K::alpha_beta) return {Group{{Term{x, wp, b}}}};
   switch (r.kind) {
     case K::epsilon:
       return {Group{{Term{x, w, b}}}};
@@ -160,6 +164,17 @@ void sum_node(BackwardContext& c, double eps) {
     if (c.needs(i)) c.set(i, ops::sum_to(ops::mul(v.inputs[i], s), v.inputs[i].shape()));
 }
 
+// Captum's epsilon rule on a max pooling: x * J^T (R / stab(y)), J^T the op's own backward.
+void epsilon_pool_node(BackwardContext& c, double eps) {
+  const NodeValues& v = *c.node.values;
+  const Tensor s = ops::div(c.dy, stabilize(v.output, eps));
+  std::vector<Tensor> dx(1);
+  const std::vector<bool> need{true};
+  BackwardContext inner(c.node, s, need, dx);
+  c.node.backward(inner);
+  c.set(0, ops::mul(v.inputs[0], dx[0]));
+}
+
 bool is_activation(const std::string& op) {
   // Zennit's Activation types get Pass, and so does a batch norm left standing (its canonizer merges
   // the ones after a conv; here the fused op is that merge).
@@ -218,8 +233,9 @@ LrpRule lrp_rule(const std::string& name, double epsilon, double gamma) {
 }
 
 std::vector<std::string> lrp_composite_names() {
-  return {"epsilon-plus", "epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1",
-          "epsilon-alpha2-beta1-flat"};
+  return {"epsilon-plus",         "epsilon-plus-flat",         "epsilon-gamma-box",
+          "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat", "captum-epsilon",
+          "captum-gamma",         "captum-alpha1beta0"};
 }
 
 LrpComposite lrp_composite(const std::string& name, const Tensor& low, const Tensor& high, double epsilon,
@@ -241,6 +257,13 @@ LrpComposite lrp_composite(const std::string& name, const Tensor& low, const Ten
   } else if (name == "epsilon-alpha2-beta1" || name == "epsilon-alpha2-beta1-flat") {
     conv = lrp_rule("alpha2beta1");
     flat_first = name == "epsilon-alpha2-beta1-flat";
+  } else if (name == "captum-epsilon" || name == "captum-gamma" || name == "captum-alpha1beta0") {
+    LrpRule all = lrp_rule(name.substr(7), epsilon == 1e-6 ? kCaptumEpsilon : epsilon, gamma);
+    all.captum = true;
+    const LrpRule pool = lrp_rule("epsilon", all.epsilon);
+    LrpComposite c{name, [all, pool](const LrpLayer& l) { return l.pooling ? pool : all; }, all.epsilon};
+    c.epsilon_max_pool = true;
+    return c;
   } else {
     const auto rules = lrp_rule_names();
     if (std::find(rules.begin(), rules.end(), name) == rules.end()) {
@@ -287,6 +310,8 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
       linear_node(rules[k], composite.sum_epsilon, c);
     } else if (op == "add" || op == "add_relu") {
       sum_node(c, composite.sum_epsilon);
+    } else if (op == "max_pool2d" && composite.epsilon_max_pool) {
+      epsilon_pool_node(c, composite.sum_epsilon);
     } else if (is_activation(op)) {
       if (c.needs(0)) c.set(0, c.dy);
     } else {

@@ -33,7 +33,10 @@ struct LrpRule {
   double epsilon = 1e-6;  // the stabiliser of every rule
   double gamma = 0.25;
   double alpha = 1, beta = 0;
-  Tensor low, high;          // zbox: the lowest and highest model input, shaped as the input (1,C,H,W) or (1,F)
+  Tensor low, high;  // zbox: the lowest and highest model input, shaped as the input (1,C,H,W) or (1,F)
+  // Captum's gamma and alpha1beta0: the weights modified (w + gamma w+, w+), the bias kept as it is,
+  // the input not split by sign.
+  bool captum = false;
   std::string name() const;  // "epsilon(1e-06)"
 };
 
@@ -54,10 +57,14 @@ struct LrpComposite {
   std::string name;
   std::function<LrpRule(const LrpLayer&)> pick;
   double sum_epsilon = 1e-6;  // the stabiliser of the z-rule at additions (Zennit's Norm)
+  // Captum's max pooling: the epsilon rule x * J^T (R / stab(y)) with sum_epsilon, not the gradient.
+  bool epsilon_max_pool = false;
 };
 // EpsilonPlus, EpsilonPlusFlat, EpsilonGammaBox, EpsilonAlpha2Beta1, EpsilonAlpha2Beta1Flat (as
-// epsilon-plus, epsilon-plus-flat, ...), or a rule name for all layers, additions and pooling included
-// (Captum's way: one epsilon everywhere). low/high: the box rule's bounds.
+// epsilon-plus, epsilon-plus-flat, ...); a rule name for every conv and dense layer (pooling Norm);
+// or captum-epsilon, captum-gamma, captum-alpha1beta0: Captum's LRP, that rule (Captum's form) on
+// every conv and dense layer and its epsilon everywhere else, max pooling and additions included.
+// low/high: the box rule's bounds.
 LrpComposite lrp_composite(const std::string& name, const Tensor& low = Tensor(), const Tensor& high = Tensor(),
                            double epsilon = 1e-6, double gamma = 0.25);
 std::vector<std::string> lrp_composite_names();

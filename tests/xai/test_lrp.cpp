@@ -36,7 +36,7 @@ struct SimpleLrpModel {
 
 // Captum's stabiliser, of every rule and the addition: PropagationRule.STABILITY_FACTOR.
 constexpr double kCaptumEpsilon = 1e-9;
-xai::LrpComposite captum(const char* rule) { return xai::lrp_composite(rule, Tensor(), Tensor(), kCaptumEpsilon); }
+xai::LrpComposite captum(const std::string& rule) { return xai::lrp_composite("captum-" + rule); }
 
 // One rule on the first layer, another on the second (Captum's per-layer rule assignment).
 xai::LrpComposite two_rules(const xai::LrpRule& first, const xai::LrpRule& second) {
@@ -57,7 +57,7 @@ TEST_CASE("LRP: Captum's hand-computed SimpleLRPModel cases", "[xai][lrp]") {
     // W1' = W1 + W1+ (unit 0: [-2, 4, 4]), W2' = [6, 6, 6]; a1 = [8, 12, 12], f = 96; R(a1) = 3 a1 = [24, 36, 36];
     // unit 0 hands x_j w'_0j / 18 * 24 = [-8/3, 32/3, 16] on, units 1 and 2 x_j 4 / 24 * 36 = [6, 12, 18] each.
     const SimpleLrpModel m(-2);
-    check_values(xai::lrp(m, x, target, xai::lrp_composite("gamma", Tensor(), Tensor(), kCaptumEpsilon, 1.0)),
+    check_values(xai::lrp(m, x, target, xai::lrp_composite("captum-gamma", Tensor(), Tensor(), kCaptumEpsilon, 1.0)),
                  {28.0 / 3, 104.0 / 3, 52});
   }
   SECTION("alpha1beta0 with W1[0][0] = -2 gives [12, 33.6, 50.4]") {
@@ -78,6 +78,33 @@ TEST_CASE("LRP: Captum's skip connection case splits the relevance at the additi
   const Tensor w = vec({5, 5, 5, 5}, {2, 2});
   const auto model = [&](const Tensor& x) { return ops::add(ops::linear(x, w), x); };
   check_values(xai::lrp(model, vec({2, 3}, {1, 2}), xai::Target{1, false}, captum("epsilon")), {10, 18});
+}
+
+TEST_CASE("LRP: Captum's one-conv net and max pooling cases", "[xai][lrp]") {
+  SECTION("BasicModel_ConvNet_One_Conv on arange(16) gives the conv's receptive fields' inputs") {
+    // Conv2d(1,2,3) with weights 1 and biases [-50, -75] -> ReLU -> 8 values -> Linear(8,4) with
+    // weights [1 1 1 1 1 -1 -1 -1] -> ReLU. The windows sum to [45, 54, 81, 90]: channel 0 is
+    // [0, 4, 31, 40] after its ReLU, channel 1 [0, 0, 6, 15]; logit 0 = 4 + 31 + 40 - 6 - 15 = 54.
+    const Tensor w = Tensor::full({2, 1, 3, 3}, 1.0, DType::f64), b = vec({-50, -75}, {2});
+    std::vector<double> wl;
+    for (int o = 0; o < 4; ++o)
+      for (int i = 0; i < 8; ++i) wl.push_back(i < 5 ? 1 : -1);
+    const Tensor w2 = vec(wl, {4, 8});
+    const auto model = [&](const Tensor& x) {
+      return ops::relu(ops::linear(ops::reshape(ops::relu(ops::conv2d(x, w, {}, b)), {1, 8}), w2));
+    };
+    std::vector<double> x(16);
+    for (int i = 0; i < 16; ++i) x[size_t(i)] = i;
+    // (the zeros are sums of contributions that cancel, each off by its epsilon of 1e-9 / z)
+    check_values(xai::lrp(model, vec(x, {1, 1, 4, 4}), xai::Target{0, false}, captum("epsilon")),
+                 {0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 0, 0, 0}, 1e-8);
+  }
+  SECTION("MaxPool2d(2) on [[1, 2], [5, 6]] gives [[0, 0], [0, 6]]") {
+    ops::PoolOptions p;
+    const auto model = [&](const Tensor& x) { return ops::reshape(ops::max_pool2d(x, p), {1, 1}); };
+    check_values(xai::lrp(model, vec({1, 2, 5, 6}, {1, 1, 2, 2}), xai::Target{0, false}, captum("epsilon")),
+                 {0, 0, 0, 6});
+  }
 }
 
 TEST_CASE("LRP-epsilon on a bias-free ReLU net equals input times gradient", "[xai][lrp]") {
