@@ -175,6 +175,14 @@ void epsilon_pool_node(BackwardContext& c, double eps) {
   c.set(0, ops::mul(v.inputs[0], dx[0]));
 }
 
+// Ops that only move values (max pooling picks one): relevance goes where their gradient goes, and
+// sums are kept (Zennit: modules without a rule).
+bool routes(const std::string& op) {
+  static const char* kRouting[] = {"max_pool2d", "reshape", "concat",    "concat_channels",
+                                   "transpose",  "pad",     "to_device", "expand"};
+  return std::any_of(std::begin(kRouting), std::end(kRouting), [&](const char* r) { return op == r; });
+}
+
 bool is_activation(const std::string& op) {
   // Zennit's Activation types get Pass, and so does a batch norm left standing (its canonizer merges
   // the ones after a conv; here the fused op is that merge).
@@ -314,8 +322,12 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
       epsilon_pool_node(c, composite.sum_epsilon);
     } else if (is_activation(op)) {
       if (c.needs(0)) c.set(0, c.dy);
-    } else {
+    } else if (routes(op)) {
       return false;  // max pooling, concatenation, reshapes: routed as the gradient
+    } else {
+      throw InvalidArgument("lrp: no relevance rule for op '" + op + "' [" + c.node.layer +
+                            "] (rules exist for convs, dense layers, pooling, additions, activations, "
+                            "concatenations and reshapes)");
     }
     return true;
   });

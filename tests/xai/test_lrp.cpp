@@ -143,6 +143,18 @@ TEST_CASE("LRP conserves relevance layer by layer on a bias-free net", "[xai][lr
   }
 }
 
+TEST_CASE("LRP: an op without a relevance rule is named, with its layer", "[xai][lrp]") {
+  const Tensor w = vec({1, 2, 3, 4}, {2, 2});
+  const auto model = [&](const Tensor& x) {
+    NameScope s("squash");
+    return ops::linear(ops::exp(x), w);
+  };
+  CHECK_THROWS_AS(xai::lrp(model, vec({1, 2}, {1, 2}), xai::Target{0, false}, xai::lrp_composite("epsilon")),
+                  InvalidArgument);
+  CHECK_THROWS_WITH(xai::lrp(model, vec({1, 2}, {1, 2}), xai::Target{0, false}, xai::lrp_composite("epsilon")),
+                    Catch::Contains("'exp' [squash]"));
+}
+
 TEST_CASE("LRP: unknown rules and composites list the known ones", "[xai][lrp]") {
   CHECK_THROWS_WITH(xai::lrp_composite("epsilon-plu"), Catch::Contains("epsilon-plus") && Catch::Contains("wsquare"));
   CHECK_THROWS_WITH(xai::lrp_rule("gama"), Catch::Contains("gamma"));
