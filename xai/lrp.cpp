@@ -154,14 +154,30 @@ void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
   c.set(0, r.kind == LrpRule::Kind::pass ? R : linear_rule(r, f, x, R));
 }
 
-// Zennit's Norm rule for a sum a + b (+ ...): each summand's share of the relevance.
+// Zennit's Norm rule for a sum a + b (+ ...), or a - b: each summand's share of the relevance,
+// R_i = sign_i x_i R / stab(sum_j sign_j x_j). A summand that carries no relevance (a constant: a
+// bias, a preprocessing offset) keeps its share, as a bias does.
 void sum_node(BackwardContext& c, double eps) {
   const NodeValues& v = *c.node.values;
+  std::vector<Tensor> terms = v.inputs;
+  if (c.node.op == "sub") terms[1] = ops::mul_scalar(terms[1], -1.0);
   Tensor total;
-  for (const Tensor& in : v.inputs) total = total.defined() ? ops::add(total, in) : in;
+  for (const Tensor& t : terms) total = plus(total, t);
+  if (c.node.op == "add_scalar") total = v.output;
   const Tensor s = ops::div(c.dy, stabilize(total, eps));
+  for (size_t i = 0; i < terms.size(); ++i)
+    if (c.needs(i)) c.set(i, ops::sum_to(ops::mul(terms[i], s), terms[i].shape()));
+}
+
+// A product with a constant (x * s, x / s: a rescaling) hands the relevance to x unchanged: the
+// epsilon rule of a diagonal linear map without bias. A product of two variables (a gate) has no rule.
+void scale_node(BackwardContext& c) {
+  const NodeValues& v = *c.node.values;
+  if (v.inputs.size() > 1 && c.needs(0) && c.needs(1))
+    throw InvalidArgument("lrp: no relevance rule for a product of two variables, op '" + c.node.op + "' [" +
+                          c.node.layer + "]");
   for (size_t i = 0; i < v.inputs.size(); ++i)
-    if (c.needs(i)) c.set(i, ops::sum_to(ops::mul(v.inputs[i], s), v.inputs[i].shape()));
+    if (c.needs(i)) c.set(i, ops::sum_to(c.dy, v.inputs[i].shape()));
 }
 
 // Captum's epsilon rule on a max pooling: x * J^T (R / stab(y)), J^T the op's own backward.
@@ -316,8 +332,10 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
     const std::string& op = c.node.op;
     if (linear[k]) {
       linear_node(rules[k], composite.sum_epsilon, c);
-    } else if (op == "add" || op == "add_relu") {
+    } else if (op == "add" || op == "add_relu" || op == "sub" || op == "add_scalar") {
       sum_node(c, composite.sum_epsilon);
+    } else if (op == "mul" || op == "div" || op == "mul_scalar") {
+      scale_node(c);
     } else if (op == "max_pool2d" && composite.epsilon_max_pool) {
       epsilon_pool_node(c, composite.sum_epsilon);
     } else if (is_activation(op)) {

@@ -143,16 +143,31 @@ TEST_CASE("LRP conserves relevance layer by layer on a bias-free net", "[xai][lr
   }
 }
 
-TEST_CASE("LRP: an op without a relevance rule is named, with its layer", "[xai][lrp]") {
+TEST_CASE("LRP: rescalings and a LeakyReLU built from primitives (as ONNX imports it) conserve relevance",
+          "[xai][lrp]") {
+  // x / 2 - 0 (a Keras Rescaling without offset), then relu(h) - 0.1 * min(h, 0): the scaling passes
+  // relevance on, the difference splits it between its two terms in proportion, nothing is lost.
+  const Tensor w1 = Tensor::uniform({5, 4}, -1, 1, 8, DType::f64), w2 = Tensor::uniform({3, 5}, -1, 1, 9, DType::f64);
+  const auto model = [&](const Tensor& x) {
+    const Tensor h = ops::linear(ops::mul_scalar(x, 0.5), w1);
+    return ops::linear(ops::sub(ops::relu(h), ops::mul_scalar(ops::clamp(h, -1e300, 0), 0.1)), w2);
+  };
+  const Tensor x = Tensor::uniform({1, 4}, -1, 1, 10, DType::f64);
+  const double f = ops::sum(ops::mul(model(x), vec({0, 1, 0}, {1, 3}))).item();
+  const Tensor R = xai::lrp(model, x, xai::Target{1, false}, xai::lrp_composite("zero"));
+  CHECK(std::abs(ops::sum(R).item() - f) <= 1e-9 * std::abs(f));
+}
+
+TEST_CASE("LRP: a product of two variables has no rule, and the op is named with its layer", "[xai][lrp]") {
   const Tensor w = vec({1, 2, 3, 4}, {2, 2});
   const auto model = [&](const Tensor& x) {
     NameScope s("squash");
-    return ops::linear(ops::exp(x), w);
+    return ops::linear(ops::mul(x, ops::sigmoid(x)), w);
   };
   CHECK_THROWS_AS(xai::lrp(model, vec({1, 2}, {1, 2}), xai::Target{0, false}, xai::lrp_composite("epsilon")),
                   InvalidArgument);
   CHECK_THROWS_WITH(xai::lrp(model, vec({1, 2}, {1, 2}), xai::Target{0, false}, xai::lrp_composite("epsilon")),
-                    Catch::Contains("'exp' [squash]"));
+                    Catch::Contains("'mul' [squash]"));
 }
 
 TEST_CASE("LRP: unknown rules and composites list the known ones", "[xai][lrp]") {
