@@ -137,6 +137,16 @@ Tensor linear_rule(const LrpRule& r, const LinearForm& f, const Tensor& x, const
   return out;
 }
 
+// J^T s for input 0 of a node: its own backward rule run on s (a rule's transpose without a replay).
+Tensor own_transpose(const BackwardContext& c, const Tensor& s) {
+  std::vector<Tensor> dx(c.node.inputs.size());
+  std::vector<bool> need(dx.size(), false);
+  need[0] = true;
+  BackwardContext inner(c.node, s, need, dx);
+  c.node.backward(inner);
+  return dx[0];
+}
+
 // The relevance a linear node hands to its inputs: through its activation (passed on), its residual
 // (split in proportion: z-rule), then its rule.
 void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
@@ -151,6 +161,14 @@ void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
     R = ops::mul(lin, s);
   }
   if (!c.needs(0)) return;
+  if (r.kind == LrpRule::Kind::epsilon && !f.residual && (f.act == Act::none || f.act == Act::relu)) {
+    // The epsilon rule from the node's own output and backward, no replay: z = y, except where a
+    // fused ReLU cut z <= 0 to 0. Those units carry no relevance (every rule downstream hands a
+    // unit x * J^T s, 0 for x = 0), so s = R / stab(y) is 0 there, as the ReLU mask in the node's
+    // backward makes it anyway.
+    c.set(0, ops::mul(x, own_transpose(c, ops::div(R, stabilize(v.output, r.epsilon)))));
+    return;
+  }
   c.set(0, r.kind == LrpRule::Kind::pass ? R : linear_rule(r, f, x, R));
 }
 
@@ -180,15 +198,10 @@ void scale_node(BackwardContext& c) {
     if (c.needs(i)) c.set(i, ops::sum_to(c.dy, v.inputs[i].shape()));
 }
 
-// Captum's epsilon rule on a max pooling: x * J^T (R / stab(y)), J^T the op's own backward.
+// Captum's epsilon rule on a max pooling: x * J^T (R / stab(y)).
 void epsilon_pool_node(BackwardContext& c, double eps) {
   const NodeValues& v = *c.node.values;
-  const Tensor s = ops::div(c.dy, stabilize(v.output, eps));
-  std::vector<Tensor> dx(1);
-  const std::vector<bool> need{true};
-  BackwardContext inner(c.node, s, need, dx);
-  c.node.backward(inner);
-  c.set(0, ops::mul(v.inputs[0], dx[0]));
+  c.set(0, ops::mul(v.inputs[0], own_transpose(c, ops::div(c.dy, stabilize(v.output, eps)))));
 }
 
 // Ops that only move values (max pooling picks one): relevance goes where their gradient goes, and
