@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <initializer_list>
 #include <limits>
 #include <map>
 
@@ -46,6 +47,9 @@ struct Group {
   double coef;
   Tensor mask;  // undefined: everywhere
 };
+
+// f(x; W, b) with the op's own weights, unrecorded (the backward runs under a NoGradGuard).
+Tensor plain_output(const LinearForm& f, const Tensor& x) { return f.apply(x, f.weight, f.bias); }
 
 // z_t = f(x_t; w_t, b_t) recorded on a tape of its own, so that J_t^T s comes from the op's backward.
 struct Applied {
@@ -115,7 +119,7 @@ bool non_negative(const Tensor& t) {
 // R_in = sum_g coef_g sum_t sign_t x_t * J_t^T (R mask_g / stab(sum_t sign_t z_t)) for relevance R at
 // the op's linear output.
 Tensor linear_rule(const LrpRule& r, const LinearForm& f, const Tensor& x, const Tensor& R) {
-  const Tensor z = r.kind == LrpRule::Kind::gamma ? Applied(f, Term{x, f.weight, f.bias}).z : Tensor();
+  const Tensor z = r.kind == LrpRule::Kind::gamma ? plain_output(f, x) : Tensor();
   const bool x_non_negative = non_negative(x);
   Tensor out;
   for (Group& g : rule_groups(r, f, x, z)) {
@@ -137,14 +141,17 @@ Tensor linear_rule(const LrpRule& r, const LinearForm& f, const Tensor& x, const
   return out;
 }
 
-// J^T s for input 0 of a node: its own backward rule run on s (a rule's transpose without a replay).
-Tensor own_transpose(const BackwardContext& c, const Tensor& s) {
+// The epsilon rule without a replay of the op: x * J^T (R / stab(y)), J^T the node's own backward
+// rule, y its output (Captum's max pooling; a linear node whose z is its output, see linear_node).
+Tensor epsilon_by_own_backward(const BackwardContext& c, const Tensor& R, double eps) {
+  const NodeValues& v = *c.node.values;
   std::vector<Tensor> dx(c.node.inputs.size());
   std::vector<bool> need(dx.size(), false);
   need[0] = true;
+  const Tensor s = ops::div(R, stabilize(v.output, eps));  // named: the context holds a reference
   BackwardContext inner(c.node, s, need, dx);
   c.node.backward(inner);
-  return dx[0];
+  return ops::mul(v.inputs[0], dx[0]);
 }
 
 // The relevance a linear node hands to its inputs: through its activation (passed on), its residual
@@ -155,7 +162,7 @@ void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
   const Tensor& x = v.inputs[0];
   Tensor R = c.dy;
   if (f.residual) {  // y = act(lin + res): R_lin = lin R / stab(lin + res), R_res = res R / stab(lin + res)
-    const Tensor lin = Applied(f, Term{x, f.weight, f.bias}).z, &res = v.inputs[1];
+    const Tensor lin = plain_output(f, x), &res = v.inputs[1];
     const Tensor s = ops::div(R, stabilize(ops::add(lin, res), sum_epsilon));
     if (c.needs(1)) c.set(1, ops::mul(res, s));
     R = ops::mul(lin, s);
@@ -166,7 +173,7 @@ void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
     // fused ReLU cut z <= 0 to 0. Those units carry no relevance (every rule downstream hands a
     // unit x * J^T s, 0 for x = 0), so s = R / stab(y) is 0 there, as the ReLU mask in the node's
     // backward makes it anyway.
-    c.set(0, ops::mul(x, own_transpose(c, ops::div(R, stabilize(v.output, r.epsilon)))));
+    c.set(0, epsilon_by_own_backward(c, R, r.epsilon));
     return;
   }
   c.set(0, r.kind == LrpRule::Kind::pass ? R : linear_rule(r, f, x, R));
@@ -198,25 +205,18 @@ void scale_node(BackwardContext& c) {
     if (c.needs(i)) c.set(i, ops::sum_to(c.dy, v.inputs[i].shape()));
 }
 
-// Captum's epsilon rule on a max pooling: x * J^T (R / stab(y)).
-void epsilon_pool_node(BackwardContext& c, double eps) {
-  const NodeValues& v = *c.node.values;
-  c.set(0, ops::mul(v.inputs[0], own_transpose(c, ops::div(c.dy, stabilize(v.output, eps)))));
+bool listed(const std::string& op, std::initializer_list<const char*> ops) {
+  return std::any_of(ops.begin(), ops.end(), [&](const char* o) { return op == o; });
 }
-
 // Ops that only move values (max pooling picks one): relevance goes where their gradient goes, and
 // sums are kept (Zennit: modules without a rule).
 bool routes(const std::string& op) {
-  static const char* kRouting[] = {"max_pool2d", "reshape", "concat",    "concat_channels",
-                                   "transpose",  "pad",     "to_device", "expand"};
-  return std::any_of(std::begin(kRouting), std::end(kRouting), [&](const char* r) { return op == r; });
+  return listed(op, {"max_pool2d", "reshape", "concat", "concat_channels", "transpose", "pad", "to_device", "expand"});
 }
-
+// Zennit's Activation types get Pass, and so does a batch norm left standing (its canonizer merges
+// the ones after a conv; here the fused op is that merge).
 bool is_activation(const std::string& op) {
-  // Zennit's Activation types get Pass, and so does a batch norm left standing (its canonizer merges
-  // the ones after a conv; here the fused op is that merge).
-  static const char* kActs[] = {"relu", "relu6", "sigmoid", "tanh", "clamp", "dropout", "batch_norm"};
-  return std::any_of(std::begin(kActs), std::end(kActs), [&](const char* a) { return op == a; });
+  return listed(op, {"relu", "relu6", "sigmoid", "tanh", "clamp", "dropout", "batch_norm"});
 }
 
 }  // namespace
@@ -349,8 +349,8 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
       sum_node(c, composite.sum_epsilon);
     } else if (op == "mul" || op == "div" || op == "mul_scalar") {
       scale_node(c);
-    } else if (op == "max_pool2d" && composite.epsilon_max_pool) {
-      epsilon_pool_node(c, composite.sum_epsilon);
+    } else if (op == "max_pool2d" && composite.epsilon_max_pool) {  // Captum's epsilon rule
+      c.set(0, epsilon_by_own_backward(c, c.dy, composite.sum_epsilon));
     } else if (is_activation(op)) {
       if (c.needs(0)) c.set(0, c.dy);
     } else if (routes(op)) {
