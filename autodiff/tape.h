@@ -30,6 +30,10 @@ class BackwardContext {
  public:
   BackwardContext(const Node& n, const Tensor& dy, const std::vector<bool>& need, std::vector<Tensor>& out)
       : node(n), dy(dy), need_(need), out_(out) {}
+  // dy and need are held by reference: a temporary would dangle (a backward override that builds a
+  // context of its own passes named tensors).
+  BackwardContext(const Node&, Tensor&&, const std::vector<bool>&, std::vector<Tensor>&) = delete;
+  BackwardContext(const Node&, const Tensor&, std::vector<bool>&&, std::vector<Tensor>&) = delete;
   // The node being run, and the gradient of its output.
   const Node& node;
   const Tensor& dy;
