@@ -93,6 +93,15 @@ Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t) {
   });
 }
 
+Tensor deconvnet(const Model& model, const Tensor& x, const Target& t) {
+  return input_gradient(model, x, t, [](Tape& tape) {
+    for (const char* op : {"relu", "relu6"})
+      tape.add_backward_hook(op, "", [](const Node&, const Tensor& dy, std::vector<Tensor>& dx) {
+        if (dx[0].defined()) dx[0] = ops::relu(dy);  // the ReLU applied to the gradient, whatever x was
+      });
+  });
+}
+
 Tensor guided_gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer) {
   return guided_gradcam(guided_backprop(model, x, t), gradcam(model, x, t, layer).map);
 }
@@ -171,6 +180,11 @@ Method guided_gradcam_entry() {
 Method guided_backprop_entry() {
   return attribution_entry("guided-backprop", "the gradient with negative gradients stopped at every ReLU",
                            "Springenberg et al. 2015", guided_backprop);
+}
+
+Method deconvnet_entry() {
+  return attribution_entry("deconvnet", "the gradient with every ReLU's backward replaced by relu(gradient)",
+                           "Zeiler and Fergus 2014", deconvnet);
 }
 
 }  // namespace gt::xai

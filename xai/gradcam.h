@@ -29,6 +29,9 @@ struct UnknownLayer : InvalidArgument {
 Cam gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, bool plus_plus = false);
 // d score / d x (1,C,H,W) with the Guided Backprop rule above on every relu and relu6 node.
 Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t);
+// Deconvnet (Zeiler and Fergus 2014; Captum's Deconvolution): d score / d x with every relu and relu6
+// node's backward replaced by relu(dy), the ReLU applied to the gradient regardless of its input.
+Tensor deconvnet(const Model& model, const Tensor& x, const Target& t);
 // Guided Backprop times the upsampled Grad-CAM map of `layer`, in every channel: (1,C,H,W).
 Tensor guided_gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer);
 // The same from a Guided Backprop attribution (1,C,H,W) and an upsampled Grad-CAM map (H,W).

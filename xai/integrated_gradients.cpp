@@ -5,7 +5,6 @@
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
-#include "image/preprocess.h"
 #include "xai/method.h"
 
 namespace gt::xai {
@@ -120,19 +119,6 @@ IgResult integrated_gradients(const Model& model, const Tensor& x_in, const Tens
 // ---- registry entry ----
 namespace {
 
-// The baseline x' in model-input space: pixel-space constants and noise go through the preprocessing.
-Tensor make_baseline(const Subject& s, const std::string& b, uint64_t seed) {
-  if (b == "black" || b == "white" || b == "gray") return s.pixel_fill(b == "black" ? 0 : b == "white" ? 255 : 128);
-  if (b == "noise")
-    return preprocess(Tensor::uniform({1, 3, s.x.dim(2), s.x.dim(3)}, 0, 255, seed), s.model->info.preprocessing)
-        .to(s.x.dtype());
-  if (b == "blur") return s.blurred();
-  const Tensor base = load_input(b, s.model->info, s.resize, s.x.dtype());
-  if (base.shape() != s.x.shape())
-    throw Error("baseline file " + b + " gives a tensor " + base.shape().str() + ", the input is " + s.x.shape().str());
-  return base;
-}
-
 // An unknown rule, or too few steps for it, is the caller's to fix.
 void check_quadrature(const std::string& method, int steps) {
   try {
@@ -167,7 +153,7 @@ Method ig_entry() {
            o.text("baseline") + fmt(" baseline, in batches of %.0f", double(o.integer("batch")));
   };
   m.run = [](Subject& s, const Target& t, const Options& o, const Progress& progress) {
-    const Tensor base = make_baseline(s, o.text("baseline"), uint64_t(o.integer("seed")));
+    const Tensor base = s.baseline(o.text("baseline"), uint64_t(o.integer("seed")));
     IgOptions io;
     io.steps = int(o.integer("steps"));
     io.method = o.text("method");

@@ -2,18 +2,18 @@
 
 #include <algorithm>
 #include <deque>
-#include <initializer_list>
-#include <limits>
 #include <map>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "xai/method.h"
+#include "xai/relevance.h"
 
 namespace gt::xai {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+using namespace relevance;
+
 // Zennit's Norm rule (sums, average pooling) and every rule's default stabiliser.
 constexpr double kNormStabilizer = 1e-6;
 // Captum's: PropagationRule.STABILITY_FACTOR, its EpsilonRule's default.
@@ -24,11 +24,7 @@ Tensor stabilize(const Tensor& z, double eps) {
   const Tensor negative = ops::step(ops::mul_scalar(z, -1.0));  // [z < 0]
   return ops::add(z, ops::add_scalar(ops::mul_scalar(negative, -2.0 * eps), eps));
 }
-Tensor positive_part(const Tensor& t) { return t.defined() ? ops::clamp(t, 0, kInf) : t; }
-Tensor negative_part(const Tensor& t) { return t.defined() ? ops::clamp(t, -kInf, 0) : t; }
 Tensor ones_like(const Tensor& t) { return t.defined() ? Tensor::full(t.shape(), 1.0, t.dtype(), t.device()) : t; }
-// a + b where either may be undefined (a layer without bias).
-Tensor plus(const Tensor& a, const Tensor& b) { return !a.defined() ? b : !b.defined() ? a : ops::add(a, b); }
 // w + gamma * part(w): the gamma rule's weights (and bias).
 Tensor amplified(const Tensor& w, double gamma, Tensor (*part)(const Tensor&)) {
   return w.defined() ? ops::add(w, ops::mul_scalar(part(w), gamma)) : w;
@@ -50,22 +46,6 @@ struct Group {
 
 // f(x; W, b) with the op's own weights, unrecorded (the backward runs under a NoGradGuard).
 Tensor plain_output(const LinearForm& f, const Tensor& x) { return f.apply(x, f.weight, f.bias); }
-
-// z_t = f(x_t; w_t, b_t) recorded on a tape of its own, so that J_t^T s comes from the op's backward.
-struct Applied {
-  Tape tape;
-  Tensor xi, z;
-  Applied(const LinearForm& f, const Term& t) {
-    TapeGuard guard(tape);
-    EnableGradGuard grad;
-    xi = t.x.detach().set_requires_grad(true);
-    z = f.apply(xi, t.w, t.b);
-  }
-  Tensor transpose(const Tensor& s) {
-    TapeGuard guard(tape);
-    return tape.grad(z, {xi}, s, true)[0];
-  }
-};
 
 // The rule's groups of terms for input x, as Zennit defines them (see lrp.h). In a sign-split rule the
 // term on x- has no bias: the bias counts once. z: the op's plain output f(x; w, b), whose sign
@@ -126,10 +106,10 @@ Tensor linear_rule(const LrpRule& r, const LinearForm& f, const Tensor& x, const
     if (x_non_negative)  // after a ReLU x- = 0: its bias-free term is zero, and so is its share
       g.terms.erase(std::remove_if(g.terms.begin(), g.terms.end(), [](const Term& t) { return t.negative_input; }),
                     g.terms.end());
-    std::deque<Applied> applied;  // each holds a tape: built in place, never moved
+    std::deque<LinearReplay> applied;  // each holds a tape: built in place, never moved
     Tensor denominator;
     for (const Term& t : g.terms) {
-      applied.emplace_back(f, t);
+      applied.emplace_back(f, t.x, t.w, t.b);
       const Tensor zt = t.sign > 0 ? applied.back().z : ops::mul_scalar(applied.back().z, t.sign);
       denominator = plus(denominator, zt);
     }
@@ -205,9 +185,6 @@ void scale_node(BackwardContext& c) {
     if (c.needs(i)) c.set(i, ops::sum_to(c.dy, v.inputs[i].shape()));
 }
 
-bool listed(const std::string& op, std::initializer_list<const char*> ops) {
-  return std::any_of(ops.begin(), ops.end(), [&](const char* o) { return op == o; });
-}
 // Ops that only move values (max pooling picks one): relevance goes where their gradient goes, and
 // sums are kept (Zennit: modules without a rule).
 bool routes(const std::string& op) {

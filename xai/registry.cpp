@@ -12,15 +12,30 @@ Method gradcam_entry();          // xai/gradcam.cpp
 Method gradcampp_entry();        // xai/gradcam.cpp
 Method guided_backprop_entry();  // xai/gradcam.cpp
 Method guided_gradcam_entry();   // xai/gradcam.cpp
+Method deconvnet_entry();        // xai/gradcam.cpp
 Method occlusion_entry();        // xai/occlusion.cpp
 Method lime_entry();             // xai/surrogate.cpp
 Method kernelshap_entry();       // xai/surrogate.cpp
 Method lrp_entry();              // xai/lrp.cpp
+Method deeplift_entry();         // xai/deeplift.cpp
+Method deeplift_shap_entry();    // xai/deeplift.cpp
 
 std::vector<Method> builtin_methods() {
-  return {saliency_entry(),  gradxinput_entry(), smoothgrad_entry(),      ig_entry(),
-          gradcam_entry(),   gradcampp_entry(),  guided_backprop_entry(), guided_gradcam_entry(),
-          occlusion_entry(), lime_entry(),       kernelshap_entry(),      lrp_entry()};
+  return {saliency_entry(),
+          gradxinput_entry(),
+          smoothgrad_entry(),
+          ig_entry(),
+          gradcam_entry(),
+          gradcampp_entry(),
+          guided_backprop_entry(),
+          guided_gradcam_entry(),
+          deconvnet_entry(),
+          occlusion_entry(),
+          lime_entry(),
+          kernelshap_entry(),
+          lrp_entry(),
+          deeplift_entry(),
+          deeplift_shap_entry()};
 }
 
 }  // namespace gt::xai

@@ -38,6 +38,22 @@ Tensor Subject::pixel_fill(double v) const {
   return preprocess(Tensor::full({1, 3, x.dim(2), x.dim(3)}, v), model->info.preprocessing).to(x.dtype());
 }
 
+Tensor Subject::baseline(const std::string& b, uint64_t seed) const {
+  Tensor base;
+  if (b == "black" || b == "white" || b == "gray") {
+    base = pixel_fill(b == "black" ? 0 : b == "white" ? 255 : 128);
+  } else if (b == "noise") {
+    base = preprocess(Tensor::uniform({1, 3, x.dim(2), x.dim(3)}, 0, 255, seed), model->info.preprocessing);
+  } else if (b == "blur") {
+    base = blurred();
+  } else {
+    base = load_input(b, model->info, resize, x.dtype());
+    if (base.shape() != x.shape())
+      throw Error("baseline file " + b + " gives a tensor " + base.shape().str() + ", the input is " + x.shape().str());
+  }
+  return base.to(x.dtype()).to(x.device());
+}
+
 Tensor Subject::blurred() const {
   return pixels.defined() ? preprocess(gaussian_blur(pixels, 10), model->info.preprocessing).to(x.dtype())
                           : gaussian_blur(x, 10);

@@ -26,6 +26,9 @@ struct Subject {
   Tensor pixel_fill(double v) const;
   // The picture blurred with sigma 10 px, in model-input space (an .h5 input is blurred as it is).
   Tensor blurred() const;
+  // A baseline x' in model-input space, by name: black, white, gray (pixel values 0, 255, 128),
+  // noise (uniform pixels from seed), blur, or an image / .h5 file of the input's shape.
+  Tensor baseline(const std::string& name, uint64_t seed = 0) const;
 };
 
 // weights: as gt::load_model takes it; image: a picture, fashion-mnist:SPLIT:K or an .h5 tensor.

@@ -8,8 +8,8 @@ OUT/<arch>_weights.h5 (our format) and OUT/<arch>_ref.h5 with `input`, `logits`,
 With --captum ARCHS (Captum on PyPI: pip install --break-system-packages --no-deps captum==0.7.0, with
 Debian's python3-matplotlib), OUT/<arch>_captum.h5 adds Captum's attributions on the same model and
 input, for the target class: gradcam (LayerGradCam at the last conv block, relu_attributions),
-guided_backprop, guided_gradcam (bilinear), inputxgradient, occlusion (windows 3x112x112, stride 56,
-baseline 0) and ig (IntegratedGradients, gausslegendre, 4 steps, from `baseline`), attr `layer`.
+guided_backprop, deconvnet (Captum's Deconvolution), guided_gradcam (bilinear), inputxgradient,
+occlusion (windows 3x112x112, stride 56, baseline 0) and ig (IntegratedGradients, gausslegendre, 4 steps, from `baseline`), attr `layer`.
 
 With --onnx ARCHS, those of the models also go through torch.onnx.export (opset 13, constant folding
 on, as users export) to OUT/<arch>.onnx; architectures outside gradtrace's zoo (mobilenet_v3_large,
@@ -37,7 +37,7 @@ CAM_LAYERS = {"vgg16": ("features.29", "block5_conv3"), "resnet50": ("layer4", "
 
 
 def captum_reference(m, arch, x, path):
-    from captum.attr import (GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients, LayerGradCam,
+    from captum.attr import (Deconvolution, GuidedBackprop, GuidedGradCam, InputXGradient, IntegratedGradients, LayerGradCam,
                              Occlusion)
     for mod in m.modules():  # Captum's hooks need out-of-place ReLUs
         if isinstance(mod, torch.nn.ReLU):
@@ -50,6 +50,7 @@ def captum_reference(m, arch, x, path):
     out = {"baseline": base,
            "gradcam": LayerGradCam(m, layer).attribute(x, target=TARGET, relu_attributions=True)[0, 0],
            "guided_backprop": GuidedBackprop(m).attribute(x, target=TARGET),
+           "deconvnet": Deconvolution(m).attribute(x, target=TARGET),
            "guided_gradcam": GuidedGradCam(m, layer).attribute(x, target=TARGET, interpolate_mode="bilinear"),
            "inputxgradient": InputXGradient(m).attribute(x, target=TARGET),
            "occlusion": Occlusion(m).attribute(x, target=TARGET, sliding_window_shapes=(3, 112, 112),

@@ -1,5 +1,6 @@
-// LRP against the peers themselves on full-size torchvision VGG16 and ResNet50 (random weights,
-// calibrated): Zennit's composites with its canonizers, Captum's LRP with one rule on every layer
+// LRP and DeepLIFT against the peers themselves on full-size torchvision VGG16 and ResNet50 (random
+// weights, calibrated): Zennit's composites with its canonizers, Captum's LRP with one rule on every
+// layer, Captum's DeepLift and DeepLiftShap
 // (tests/fixture_gen/lrp_reference.py; tests/peers/peer_lrp.sh runs it). Hidden ([.peer][lrp_peers]).
 // Both sides in float64, bound max |ours - peer| <= 1e-10 max |peer| (Captum's alpha1beta0: 2e-10).
 #include <catch2/catch.hpp>
@@ -7,14 +8,16 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "autodiff/ops.h"
 #include "io/hdf5.h"
 #include "tests/test_util.h"
 #include "weights/format.h"
+#include "xai/deeplift.h"
 #include "xai/lrp.h"
 
 using namespace gt;
 
-TEST_CASE("LRP on full-size torchvision models against Zennit and Captum", "[.peer][lrp_peers]") {
+TEST_CASE("LRP and DeepLIFT on full-size torchvision models against Zennit and Captum", "[.peer][lrp_peers]") {
   const char* dir = std::getenv("GT_PEER_DIR");
   REQUIRE(dir);
   // Our composite for each reference (the file's dataset names).
@@ -45,6 +48,22 @@ TEST_CASE("LRP on full-size torchvision models against Zennit and Captum", "[.pe
       const double rel = std::string(composite) == "captum-alpha1beta0" ? 2e-10 : 1e-10;
       test::expect_close(std::string(arch) + " " + composite + " against " + dataset, got, want, 0,
                          rel * test::max_abs(want));
+      ++n;
+    }
+    if (!ref.has("captum/deeplift")) continue;
+    // DeepLIFT against the first baseline, DeepLiftShap over all three (Captum's, see the fixture
+    // for the two Captum failures it works around).
+    const Tensor bases = inputs.read("baselines", DType::f64);
+    const std::vector<double> b = bases.to_vector_f64();
+    const Tensor first = Tensor::from_vector(x.shape(), std::vector<double>(b.begin(), b.begin() + x.numel()));
+    for (const auto& [dataset, base] : {std::pair<const char*, Tensor>{"captum/deeplift", first},
+                                        std::pair<const char*, Tensor>{"captum/deeplift_shap", bases}}) {
+      const Tensor want = ref.read(dataset, DType::f64);
+      const xai::DeepLiftResult got = xai::deeplift(fn, x, base, t);
+      std::printf("%s %s: sum %.6g, completeness error %.3g\n", arch, dataset, ops::sum(got.attribution).item(),
+                  got.delta);
+      test::expect_close(std::string(arch) + " deeplift against " + dataset, got.attribution, want, 0,
+                         1e-10 * test::max_abs(want));
       ++n;
     }
   }

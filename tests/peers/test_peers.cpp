@@ -208,9 +208,11 @@ TEST_CASE("Captum on full-size torchvision models: every attribution method", "[
       // Captum's GuidedBackprop overrides the backward of nn.ReLU only: MobileNetV2's ReLU6 keeps its
       // plain gradient there, while ours applies the guided rule to every ReLU-family activation.
       std::printf("  %-40s not compared (Captum leaves ReLU6 unguided)\n",
-                  (a + "guided backprop, guided gradcam").c_str());
+                  (a + "guided backprop, deconvnet, guided gradcam").c_str());
     } else {
       check_close(a + "guided backprop", xai::guided_backprop(fn, x, t), ref.read("guided_backprop", DType::f64));
+      if (ref.has("deconvnet"))
+        check_close(a + "deconvnet", xai::deconvnet(fn, x, t), ref.read("deconvnet", DType::f64));
       check_close(a + "guided gradcam", xai::guided_gradcam(fn, x, t, layer), ref.read("guided_gradcam", DType::f64));
     }
     check_close(a + "inputxgradient", xai::gradxinput(fn, x, t), ref.read("inputxgradient", DType::f64));
