@@ -26,8 +26,9 @@ if [ "${1:-}" = "--sanitize" ]; then
   export GT_KERAS_ARCHS=${GT_KERAS_ARCHS:-mobilenet_v1} GT_CLI_TRAIN_LIMIT=${GT_CLI_TRAIN_LIMIT:-1000}
   export GT_ANCHOR_ROWS=${GT_ANCHOR_ROWS:-3}  # anchors on held-out Adult rows (10 in the Release pass)
   # Numerics on full-size inputs, minutes under the sanitizers for code that the smaller tests run
-  # there too: the Release pass runs them.
-  skip=(-E "^(IG completeness on the real MobileNet|Fashion-MNIST: a slice trains above chance)")
+  # there too: the Release pass runs them (LRP and DeepLIFT against Zennit and Captum on ResNet50
+  # included; tests/xai/test_lrp.cpp and test_deeplift.cpp run their code here).
+  skip=(-E "^(IG completeness on the real MobileNet|Fashion-MNIST: a slice trains above chance|peer_lrp)")
 else
   # Keras' zoo against TF on four architectures (VGG19 has VGG16's layers, MobileNet V1 runs in the
   # sanitizer pass and from TF Lite); all six by hand: GT_KERAS_ARCHS=vgg16,vgg19,resnet50,inception_v3,mobilenet_v1,mobilenet_v2

@@ -373,7 +373,8 @@ MethodResult deeplift_result(Subject& s, const Target& t, const std::vector<Tens
   r.notes.push_back(fmt("f(x) = %.6g, f(baseline) = %.6g, sum(attribution) = %.6g, completeness error %.4g", dl.f_x,
                         dl.f_baseline, dl.delta + gap, dl.delta) +
                     fmt(" (%.2g%% of |f(x) - f(baseline)|)", 100 * rel));
-  r.facts = {{"f_x", dl.f_x}, {"f_baseline", dl.f_baseline}, {"delta", dl.delta}, {"baselines", double(bases.size())}};
+  r.facts = {
+      {"f_x", dl.f_x}, {"f_baseline", dl.f_baseline}, {"delta", dl.delta}, {"baseline_count", double(bases.size())}};
   r.labels = {{"rule", o.text("rule")}};
   return r;
 }

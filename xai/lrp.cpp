@@ -362,11 +362,22 @@ Method lrp_entry() {
   m.signed_map = true;
   m.target_all = true;
   m.run = [](Subject& s, const Target& t, const Options& o, const Progress&) {
-    // The box rule's bounds: the model inputs of an all-black and an all-white picture.
-    const bool picture = s.pixels.defined();
-    const Tensor low = picture ? s.pixel_fill(0) : Tensor(), high = picture ? s.pixel_fill(255) : Tensor();
-    const LrpComposite c = lrp_composite(o.text("composite"), low, high, o.real("epsilon"), o.real("gamma"));
+    // The box rule's bounds: the model inputs of an all-black and an all-white picture; for a tensor
+    // input (an .h5 file, a table row), which has no pixel range, its own smallest and largest value.
     MethodResult r;
+    Tensor low, high;
+    if (s.pixels.defined()) {
+      low = s.pixel_fill(0), high = s.pixel_fill(255);
+    } else {
+      const std::vector<double> v = s.x.to_vector_f64();
+      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      low = Tensor::full(s.x.shape(), *lo, s.x.dtype(), s.x.device());
+      high = Tensor::full(s.x.shape(), *hi, s.x.dtype(), s.x.device());
+      if (o.text("composite") == "epsilon-gamma-box" || o.text("composite") == "zbox")
+        r.notes.push_back(
+            fmt("box bounds: the input's own range [%.4g, %.4g] (a tensor input has no pixel range)", *lo, *hi));
+    }
+    const LrpComposite c = lrp_composite(o.text("composite"), low, high, o.real("epsilon"), o.real("gamma"));
     r.attribution = lrp(s.fn, s.x, t, c);
     const double total = ops::sum(r.attribution).item();
     const double f = row_scores(s.fn(s.x.detach()), t)[0];

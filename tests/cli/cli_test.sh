@@ -251,6 +251,18 @@ expect_out 0 "matches central differences" "$gt" gradcheck --weights "$w" --imag
 expect_out 0 "matches central differences" "$gt" gradcheck --weights "$w" --image "$img" --layer fc2
 expect_out 2 "closest: block3_conv1, block3_conv2" "$gt" gradcheck --weights "$w" --image "$img" --layer block3_conv9
 expect_out 2 "--layer is required" "$gt" gradcheck --weights "$w" --image "$img"
+# LRP and DeepLIFT on the narrow VGG16 fixture in float64: completeness printed, exact there; bad rule
+# and composite names list the known ones, exit 2 and write nothing.
+fix="$(dirname "$0")/../fixtures"
+vgg=(--weights "$fix/torch_vgg16_narrow.h5" --image "$fix/vgg16_narrow_ref.h5" --precision float64)
+expect 0 "$gt" deeplift "${vgg[@]}" --baseline noise --out "$tmp/dl.png"
+grep -Eq "completeness error -?[0-9.]+e-1[0-9]" "$tmp/out" || { echo "FAIL: deeplift in float64 is not complete"; cat "$tmp/out"; fail=1; }
+expect_out 0 "3 baselines" "$gt" deeplift-shap "${vgg[@]}" --baselines "black,noise*2" --rule reveal-cancel --out "$tmp/dls.png"
+expect_out 0 "conserved" "$gt" lrp "${vgg[@]}" --composite epsilon-gamma-box --out "$tmp/lrp.png"
+expect_out 2 "reveal-cancel" "$gt" deeplift "${vgg[@]}" --rule revealcancel --out "$tmp/never.png"
+expect_out 2 "epsilon-gamma-box" "$gt" lrp "${vgg[@]}" --composite epsilon-plu --out "$tmp/never.png"
+expect_out 2 "must be 1 to 1000" "$gt" deeplift-shap "${vgg[@]}" --baselines "noise*0" --out "$tmp/never.png"
+[ -e "$tmp/never.png" ] && { echo "FAIL: a refused lrp or deeplift wrote never.png"; fail=1; }
 ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=1; }
 
 # Atomic writes: a write killed part-way (every activation and gradient of VGG16, ~250 MB) must never

@@ -24,12 +24,18 @@ same() {  # same NAME command...: with --device cpu and --device cuda, raw outpu
 # the gradient to another pixel. That is max pooling, not a fault (tools/gpu_check.sh uses a photo).
 fix="$(dirname "$0")/../fixtures"
 w="$fix/torch_vgg16_narrow.h5" img="$fix/vgg16_narrow_ref.h5"
-for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam occlusion; do
+for m in saliency gradxinput smoothgrad ig gradcam gradcam++ guided-backprop guided-gradcam deconvnet occlusion lrp \
+  deeplift; do
   same "$m" "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png"
 done
 for m in lime kernelshap; do
   same "$m" "$gt" "$m" --weights "$w" --image "$img" --out "$tmp/$m.png" --segments 8 --samples 40
 done
+# Three baselines in two passes. Not noise: against a noise baseline the channels' contributions
+# often nearly cancel, and the signed map (the channel of largest magnitude, with its sign) then
+# flips its sign on rounding; the attributions themselves agree either way.
+same deeplift-shap "$gt" deeplift-shap --weights "$w" --image "$img" --out "$tmp/dls.png" --baselines black,white,gray \
+  --batch 2
 same classify "$gt" classify --weights "$w" --image "$img"
 # A method's pass waits for the GPU only at its end: the CLI puts the image where the model is, so
 # the logits do not come back to the host mid-pass. saliency = classify's run (loading, one forward)
