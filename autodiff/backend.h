@@ -56,6 +56,10 @@ class Backend {
   // y = min(max(x, lo), hi); clamp_backward: dx = dy where lo <= x <= hi, else 0.
   virtual void clamp_forward(const Tensor& x, double lo, double hi, const Tensor& y) = 0;
   virtual void clamp_backward(const Tensor& x, double lo, double hi, const Tensor& dy, const Tensor& dx) = 0;
+  // out = fallback where |x - x_ref| < eps, else a (y - y_ref) / (x - x_ref); an undefined a counts
+  // as 1, an undefined y_ref as 0 (DeepLIFT's multipliers).
+  virtual void secant(const Tensor& a, const Tensor& y, const Tensor& y_ref, const Tensor& x, const Tensor& x_ref,
+                      const Tensor& fallback, double eps, const Tensor& out) = 0;
   virtual void bias_add(const Tensor& x, const Tensor& b, const Tensor& y) = 0;  // x (N, C, ...), b (C)
   // db[c] = sum of dy (N, C, ...) over every axis but the channel axis 1.
   virtual void bias_grad(const Tensor& dy, const Tensor& db) = 0;

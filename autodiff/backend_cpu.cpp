@@ -126,6 +126,15 @@ class CpuBackend final : public Backend {
       cpu::clamp_backward<T>(x.numel(), x.data<T>(), T(lo), T(hi), dy.data<T>(), dx.data<T>());
     });
   }
+  void secant(const Tensor& a, const Tensor& y, const Tensor& y_ref, const Tensor& x, const Tensor& x_ref,
+              const Tensor& fallback, double eps, const Tensor& out) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      const auto p = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+      cpu::secant<T>(x.numel(), p(a), y.data<T>(), p(y_ref), x.data<T>(), x_ref.data<T>(), fallback.data<T>(), T(eps),
+                     out.data<T>());
+    });
+  }
   void bias_add(const Tensor& x, const Tensor& b, const Tensor& y) override {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {

@@ -182,6 +182,16 @@ class CudaBackend final : public Backend {
           "clamp_backward");
     });
   }
+  void secant(const Tensor& a, const Tensor& y, const Tensor& y_ref, const Tensor& x, const Tensor& x_ref,
+              const Tensor& fallback, double eps, const Tensor& out) override {
+    by_dtype(x, [&](auto z) {
+      using T = decltype(z);
+      const auto p = [](const Tensor& t) { return t.defined() ? gpu<T>(t) : nullptr; };
+      run(cuda::secant<T>(x.numel(), p(a), gpu<T>(y), p(y_ref), gpu<T>(x), gpu<T>(x_ref), gpu<T>(fallback), T(eps),
+                          gpu<T>(out), stream()),
+          "secant");
+    });
+  }
   void bias_add(const Tensor& x, const Tensor& b, const Tensor& y) override {
     const NCS d = ncs(x);
     by_dtype(x, [&](auto z) {

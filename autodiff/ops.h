@@ -67,6 +67,11 @@ Tensor exp(const Tensor& x);   // e^x; dx = dy * y
 Tensor step(const Tensor& x);  // [x > 0] (1 or 0); dx = 0
 // min(max(x, lo), hi); the gradient passes where lo <= x <= hi (ends included). Throws if lo > hi.
 Tensor clamp(const Tensor& x, double lo, double hi);
+// fallback where |x - x_ref| < eps, else a (y - y_ref) / (x - x_ref), in one pass; a undefined: 1,
+// y_ref undefined: 0. All other tensors of one shape. Not recorded (a backward rule's arithmetic:
+// DeepLIFT's multipliers, with the gradient as the fallback where the input does not change).
+Tensor secant(const Tensor& a, const Tensor& y, const Tensor& y_ref, const Tensor& x, const Tensor& x_ref,
+              const Tensor& fallback, double eps);
 // Inverted dropout: y = x * mask / (1-p) with mask ~ Bernoulli(1-p) from `seed`; identity when !training.
 Tensor dropout(const Tensor& x, double p, uint64_t seed, bool training);
 

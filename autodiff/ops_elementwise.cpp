@@ -135,6 +135,16 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   });
 }
 
+Tensor secant(const Tensor& a, const Tensor& y, const Tensor& y_ref, const Tensor& x, const Tensor& x_ref,
+              const Tensor& fallback, double eps) {
+  const char* op = "secant";
+  for (const Tensor* t : {&a, &y, &y_ref, &x_ref, &fallback})
+    if (t->defined() || (t != &a && t != &y_ref)) same_shape(op, x, *t, "x", "every other input");
+  Tensor out = Tensor::empty_like(x);
+  be(x).secant(a, y, y_ref, x, x_ref, fallback, eps, out);
+  return out;
+}
+
 // y = x * m,  m = [u >= p] / (1-p) with u ~ U(0,1) from seed;  dx = dy * m
 Tensor dropout(const Tensor& x, double p, uint64_t seed, bool training) {
   const char* op = "dropout";

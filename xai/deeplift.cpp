@@ -66,17 +66,6 @@ Tensor own_backward(const Node& n, const Tensor& dy, size_t i) {
   return dx[i];
 }
 
-// [|d| < eps] as 1 or 0.
-Tensor near_zero(const Tensor& d, double eps) {
-  return ops::step(ops::add_scalar(ops::mul_scalar(ops::abs(d), -1), eps));
-}
-// num / den where |den| >= eps, else fallback: Captum's torch.where(|den| < eps, fallback, num / den).
-Tensor secant_or(const Tensor& num, const Tensor& den, const Tensor& fallback, double eps) {
-  const Tensor small = near_zero(den, eps);
-  const Tensor ratio = ops::div(num, ops::add(den, small));  // den + 1 where small: no division by 0
-  return ops::add(ratio, ops::mul(small, ops::sub(fallback, ratio)));
-}
-
 // The two passes, node by node, and the rules (see deeplift.h).
 class Propagation {
  public:
@@ -123,11 +112,10 @@ class Propagation {
   const NodeValues& values(size_t k) const { return *tape_.node(k).values; }
   const NodeValues& reference(size_t k) const { return *ref_.node(k).values; }
 
-  // m = (g(z) - g(z')) / (z - z'), the gradient where |z - z'| < eps.
+  // dy (g(z) - g(z')) / (z - z'), the gradient where |z - z'| < eps (Captum's torch.where).
   Tensor rescale(size_t k, const BackwardContext& c) const {
-    const Tensor dz = ops::sub(values(k).inputs[0], reference(k).inputs[0]);
-    const Tensor dy = ops::sub(values(k).output, reference(k).output);
-    return secant_or(ops::mul(c.dy, dy), dz, own_backward(c.node, c.dy, 0), o_.eps);
+    const NodeValues &v = values(k), &r = reference(k);
+    return ops::secant(c.dy, v.output, r.output, v.inputs[0], r.inputs[0], own_backward(c.node, c.dy, 0), o_.eps);
   }
 
   // Captum's max pooling: the difference of the pooled outputs goes to the argmax of the larger
@@ -137,15 +125,16 @@ class Propagation {
     const Tensor top = ops::add(o_ref, positive_part(ops::sub(o, o_ref)));  // max(o, o')
     const Tensor to_input = own_backward(c.node, ops::mul(c.dy, ops::sub(top, o_ref)), 0);
     const Tensor to_ref = own_backward(ref_.node(k), ops::mul(c.dy, ops::sub(o, top)), 0);
-    const Tensor dx = ops::sub(values(k).inputs[0], reference(k).inputs[0]);
-    return secant_or(ops::add(to_input, to_ref), dx, own_backward(c.node, c.dy, 0), o_.eps);
+    return ops::secant(Tensor(), ops::add(to_input, to_ref), Tensor(), values(k).inputs[0], reference(k).inputs[0],
+                       own_backward(c.node, c.dy, 0), o_.eps);
   }
 
   // relu(a + b) in one node: Rescale on the sum, whose multiplier each summand takes.
   void add_relu(size_t k, BackwardContext& c) const {
     const NodeValues &v = values(k), &r = reference(k);
-    const Tensor z = ops::add(v.inputs[0], v.inputs[1]), dz = ops::sub(z, ops::add(r.inputs[0], r.inputs[1]));
-    const Tensor m = secant_or(ops::mul(c.dy, ops::sub(v.output, r.output)), dz, ops::mul(c.dy, ops::step(z)), o_.eps);
+    const Tensor z = ops::add(v.inputs[0], v.inputs[1]);
+    const Tensor m = ops::secant(c.dy, v.output, r.output, z, ops::add(r.inputs[0], r.inputs[1]),
+                                 ops::mul(c.dy, ops::step(z)), o_.eps);
     for (size_t i = 0; i < 2; ++i)
       if (c.needs(i)) c.set(i, ops::sum_to(m, v.inputs[i].shape()));
   }
@@ -199,8 +188,9 @@ class Propagation {
     const Tensor dy_pos = ops::mul_scalar(ops::add(ops::sub(gp, g0), ops::sub(gpn, gn)), 0.5);
     const Tensor dy_neg = ops::mul_scalar(ops::add(ops::sub(gn, g0), ops::sub(gpn, gp)), 0.5);
     const Tensor gradient = own_backward(c.node, c.dy, 0);
-    split_[p.linear] = {secant_or(ops::mul(c.dy, dy_pos), p.pos, gradient, o_.eps),
-                        secant_or(ops::mul(c.dy, dy_neg), p.neg, gradient, o_.eps)};
+    const Tensor zero = Tensor::zeros_like(p.pos);
+    split_[p.linear] = {ops::secant(c.dy, dy_pos, Tensor(), p.pos, zero, gradient, o_.eps),
+                        ops::secant(c.dy, dy_neg, Tensor(), p.neg, zero, gradient, o_.eps)};
     return rescale(k, c);
   }
 

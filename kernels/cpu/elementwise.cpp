@@ -133,6 +133,16 @@ void clamp_backward(int64_t n, const T* x, T lo, T hi, const T* dy, T* dx) {
 }
 
 template <class T>
+void secant(int64_t n, const T* a, const T* y, const T* y_ref, const T* x, const T* x_ref, const T* fallback, T eps,
+            T* out) {
+#pragma omp parallel for simd if (n > kParallel)
+  for (int64_t i = 0; i < n; ++i) {
+    const T d = x[i] - x_ref[i], num = (a ? a[i] : T(1)) * (y_ref ? y[i] - y_ref[i] : y[i]);
+    out[i] = std::abs(d) < eps ? fallback[i] : num / d;
+  }
+}
+
+template <class T>
 void bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T* y) {
 #pragma omp parallel for schedule(static) if (N * C * S > kParallel)
   for (int64_t nc = 0; nc < N * C; ++nc) {
@@ -202,21 +212,22 @@ void optim_step(const OptimStep& s, int64_t n, T* p, const T* g, T* m, T* v) {
   }
 }
 
-#define GT_INSTANTIATE(T)                                                               \
-  template void fill<T>(int64_t, T, T*);                                                \
-  template void unary_forward<T>(Unary, int64_t, const T*, T*);                         \
-  template void unary_backward<T>(Unary, int64_t, const T*, const T*, T*);              \
-  template void binary<T>(Binary, int64_t, const T*, const T*, T*);                     \
-  template void binary_broadcast<T>(Binary, const Broadcast4&, const T*, const T*, T*); \
-  template void axpby<T>(int64_t, T, const T*, T, T*);                                  \
-  template void affine<T>(int64_t, const T*, T, T, T*);                                 \
-  template void clamp_forward<T>(int64_t, const T*, T, T, T*);                          \
-  template void clamp_backward<T>(int64_t, const T*, T, T, const T*, T*);               \
-  template void bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);         \
-  template void bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*);                  \
-  template void reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);             \
-  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);          \
-  template bool all_finite<T>(int64_t, const T*);                                       \
+#define GT_INSTANTIATE(T)                                                                              \
+  template void fill<T>(int64_t, T, T*);                                                               \
+  template void unary_forward<T>(Unary, int64_t, const T*, T*);                                        \
+  template void unary_backward<T>(Unary, int64_t, const T*, const T*, T*);                             \
+  template void binary<T>(Binary, int64_t, const T*, const T*, T*);                                    \
+  template void binary_broadcast<T>(Binary, const Broadcast4&, const T*, const T*, T*);                \
+  template void axpby<T>(int64_t, T, const T*, T, T*);                                                 \
+  template void affine<T>(int64_t, const T*, T, T, T*);                                                \
+  template void clamp_forward<T>(int64_t, const T*, T, T, T*);                                         \
+  template void clamp_backward<T>(int64_t, const T*, T, T, const T*, T*);                              \
+  template void secant<T>(int64_t, const T*, const T*, const T*, const T*, const T*, const T*, T, T*); \
+  template void bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);                        \
+  template void bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*);                                 \
+  template void reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);                            \
+  template void broadcast_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*);                         \
+  template bool all_finite<T>(int64_t, const T*);                                                      \
   template void optim_step<T>(const OptimStep&, int64_t, T*, const T*, T*, T*);
 GT_INSTANTIATE(float)
 GT_INSTANTIATE(double)

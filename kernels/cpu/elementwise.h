@@ -28,6 +28,11 @@ template <class T>
 void clamp_forward(int64_t n, const T* x, T lo, T hi, T* y);
 template <class T>
 void clamp_backward(int64_t n, const T* x, T lo, T hi, const T* dy, T* dx);  // dy*[lo<=x<=hi]
+// DeepLIFT's multiplier: out = fallback where |x - x_ref| < eps, else a (y - y_ref) / (x - x_ref);
+// a = 1 where a is null, y_ref = 0 where it is null.
+template <class T>
+void secant(int64_t n, const T* a, const T* y, const T* y_ref, const T* x, const T* x_ref, const T* fallback, T eps,
+            T* out);
 // x, y: (N, C, S); b: (C)
 template <class T>
 void bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T* y);

@@ -143,6 +143,15 @@ cudaError_t clamp_backward(int64_t n, const T* x, T lo, T hi, const T* dy, T* dx
 }
 
 template <class T>
+cudaError_t secant(int64_t n, const T* a, const T* y, const T* y_ref, const T* x, const T* x_ref, const T* fallback,
+                   T eps, T* out, cudaStream_t s) {
+  return for_each(n, s, [=] __device__(int64_t i) {
+    const T d = x[i] - x_ref[i], num = (a ? a[i] : T(1)) * (y_ref ? y[i] - y_ref[i] : y[i]);
+    out[i] = (d < 0 ? -d : d) < eps ? fallback[i] : num / d;
+  });
+}
+
+template <class T>
 cudaError_t bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T* y, cudaStream_t s) {
   return for_each(N * C * S, s, [=] __device__(int64_t i) { y[i] = x[i] + b[i / S % C]; });
 }
@@ -225,6 +234,8 @@ cudaError_t optim_step(const OptimStep& o, int64_t n, T* p, const T* g, T* m, T*
   template cudaError_t affine<T>(int64_t, const T*, T, T, T*, cudaStream_t);                                 \
   template cudaError_t clamp_forward<T>(int64_t, const T*, T, T, T*, cudaStream_t);                          \
   template cudaError_t clamp_backward<T>(int64_t, const T*, T, T, const T*, T*, cudaStream_t);               \
+  template cudaError_t secant<T>(int64_t, const T*, const T*, const T*, const T*, const T*, const T*, T, T*, \
+                                 cudaStream_t);                                                              \
   template cudaError_t bias_add<T>(int64_t, int64_t, int64_t, const T*, const T*, T*, cudaStream_t);         \
   template cudaError_t bias_grad<T>(int64_t, int64_t, int64_t, const T*, T*, cudaStream_t);                  \
   template cudaError_t reduce_axis<T>(int64_t, int64_t, int64_t, T, const T*, T*, cudaStream_t);             \

@@ -28,6 +28,9 @@ template <class T>
 cudaError_t clamp_forward(int64_t n, const T* x, T lo, T hi, T* y, cudaStream_t s);
 template <class T>  // dx = dy * [lo <= x <= hi]
 cudaError_t clamp_backward(int64_t n, const T* x, T lo, T hi, const T* dy, T* dx, cudaStream_t s);
+template <class T>  // as cpu::secant
+cudaError_t secant(int64_t n, const T* a, const T* y, const T* y_ref, const T* x, const T* x_ref, const T* fallback,
+                   T eps, T* out, cudaStream_t s);
 // x, y: (N, C, S); b: (C). bias_grad: db[c] = sum over N and S of dy.
 template <class T>
 cudaError_t bias_add(int64_t N, int64_t C, int64_t S, const T* x, const T* b, T* y, cudaStream_t s);

@@ -493,6 +493,19 @@ TEST_CASE("cuda kernels (simulated GPU): element-wise maps, broadcasting, bias, 
   both(
       "clamp backward", [&](double* o) { cpu::clamp_backward<double>(n, x.data(), -0.3, 0.4, dy.data(), o); },
       [&](double* o) { return cuda::clamp_backward<double>(n, x.data(), -0.3, 0.4, dy.data(), o, nullptr); }, n, {});
+  // x_ref = x on every third element (the fallback there); with and without a and y_ref
+  Buf x_ref = x;
+  for (size_t i = 0; i < size_t(n); ++i) x_ref[i] += i % 3 ? 0.5 : 0.0;
+  for (bool all : {true, false}) {
+    const double *a = all ? dy.data() : nullptr, *y_ref = all ? x.data() : nullptr;
+    both(
+        all ? "secant" : "secant without a and y_ref",
+        [&](double* o) { cpu::secant<double>(n, a, y2.data(), y_ref, x.data(), x_ref.data(), dy.data(), 1e-10, o); },
+        [&](double* o) {
+          return cuda::secant<double>(n, a, y2.data(), y_ref, x.data(), x_ref.data(), dy.data(), 1e-10, o, nullptr);
+        },
+        n, {});
+  }
   both(
       "fill", [&](double* o) { cpu::fill<double>(n, 1.5, o); },
       [&](double* o) { return cuda::fill<double>(n, 1.5, o, nullptr); }, n, {});
