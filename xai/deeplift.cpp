@@ -15,33 +15,11 @@ using namespace relevance;
 // Ops whose multiplier is their gradient: linear in each variable input (a product or quotient by a
 // constant, a sum, a batch norm in inference), or routing values unchanged.
 bool linear_op(const std::string& op) {
-  return listed(op, {"conv2d",
-                     "conv2d_affine",
-                     "conv2d_affine_add",
-                     "linear",
-                     "matmul",
-                     "avg_pool2d",
-                     "global_avg_pool",
-                     "bias_add",
-                     "batch_norm",
-                     "add",
-                     "sub",
-                     "add_scalar",
-                     "mul_scalar",
-                     "reshape",
-                     "concat",
-                     "concat_channels",
-                     "transpose",
-                     "pad",
-                     "to_device",
-                     "expand",
-                     "sum_to",
-                     "sum",
-                     "sum_dim",
-                     "mean",
-                     "mean_dim",
-                     "dropout",
-                     "resize_bilinear"});
+  static const std::string kLinear =
+      " conv2d conv2d_affine conv2d_affine_add linear matmul avg_pool2d global_avg_pool bias_add batch_norm add sub"
+      " add_scalar mul_scalar reshape concat concat_channels transpose pad to_device expand sum_to sum sum_dim mean"
+      " mean_dim dropout resize_bilinear ";
+  return kLinear.find(" " + op + " ") != std::string::npos;
 }
 // Elementwise nonlinearities y = g(z): the Rescale (or RevealCancel) rule.
 bool elementwise_op(const std::string& op) {
@@ -54,16 +32,6 @@ Tensor evaluate(const std::string& op, const Tensor& z) {
   if (op == "sigmoid") return ops::sigmoid(z);
   if (op == "tanh") return ops::tanh(z);
   return Tensor();
-}
-
-// The gradient a node's own backward hands to input i for output gradient dy.
-Tensor own_backward(const Node& n, const Tensor& dy, size_t i) {
-  std::vector<Tensor> dx(n.inputs.size());
-  std::vector<bool> need(dx.size(), false);
-  need[i] = true;
-  BackwardContext c(n, dy, need, dx);
-  n.backward(c);
-  return dx[i];
 }
 
 // The two passes, node by node, and the rules (see deeplift.h).
@@ -96,7 +64,7 @@ class Propagation {
       add_relu(k, c);
     } else if (op == "mul" && c.needs(0) && c.needs(1)) {
       product(k, c);
-    } else if (linear_op(op) || ((op == "mul" || op == "div") && !c.needs(1))) {
+    } else if (linear_op(op) || op == "mul" || (op == "div" && !c.needs(1))) {  // a product by a constant
       const auto& linear = n.values->linear;
       if (linear && linear->act != Act::none)
         throw Error("deeplift: an activation fused into op '" + op + "' [" + n.layer + "]");
@@ -198,6 +166,7 @@ class Propagation {
   // through positive weights and the negative part through negative ones, so it takes
   // W+^T m+ + W-^T m-; one with x < x' the other way round; one with x = x' the mean of both.
   void reveal_cancel_linear(size_t k, BackwardContext& c) {
+    if (!c.needs(0)) return;
     const auto [m_pos, m_neg] = split_.at(k);
     const LinearForm& f = *values(k).linear;
     const Tensor dx = ops::sub(values(k).inputs[0], reference(k).inputs[0]);

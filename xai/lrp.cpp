@@ -125,13 +125,7 @@ Tensor linear_rule(const LrpRule& r, const LinearForm& f, const Tensor& x, const
 // rule, y its output (Captum's max pooling; a linear node whose z is its output, see linear_node).
 Tensor epsilon_by_own_backward(const BackwardContext& c, const Tensor& R, double eps) {
   const NodeValues& v = *c.node.values;
-  std::vector<Tensor> dx(c.node.inputs.size());
-  std::vector<bool> need(dx.size(), false);
-  need[0] = true;
-  const Tensor s = ops::div(R, stabilize(v.output, eps));  // named: the context holds a reference
-  BackwardContext inner(c.node, s, need, dx);
-  c.node.backward(inner);
-  return ops::mul(v.inputs[0], dx[0]);
+  return ops::mul(v.inputs[0], own_backward(c.node, ops::div(R, stabilize(v.output, eps)), 0));
 }
 
 // The relevance a linear node hands to its inputs: through its activation (passed on), its residual

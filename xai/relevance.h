@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -22,6 +23,16 @@ inline Tensor plus(const Tensor& a, const Tensor& b) { return !a.defined() ? b :
 
 inline bool listed(const std::string& op, std::initializer_list<const char*> ops) {
   return std::any_of(ops.begin(), ops.end(), [&](const char* o) { return op == o; });
+}
+
+// The gradient a node's own backward rule hands to input i for output gradient dy.
+inline Tensor own_backward(const Node& n, const Tensor& dy, size_t i) {
+  std::vector<Tensor> dx(n.inputs.size());
+  std::vector<bool> need(dx.size(), false);
+  need[i] = true;
+  BackwardContext c(n, dy, need, dx);
+  n.backward(c);
+  return dx[i];
 }
 
 // z = f(x; w, b) for a linear op's form f with other weights, recorded on a tape of its own, so that
