@@ -159,6 +159,7 @@ std::vector<Tensor> Tape::run_backward(const Tensor& y, const Tensor& seed_in, c
                               (n.layer.empty() ? "" : " [" + n.layer + "]") + ")");
     }
     for (const auto& h : n.backward_hooks) h(n, dy, dx);
+    if (observer_) observer_(k, dy, dx);
     for (size_t i = 0; i < dx.size(); ++i) {
       if (!mask[i] || !dx[i].defined()) continue;
       if (dx[i].shape() != n.input_shapes[i])

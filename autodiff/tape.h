@@ -98,6 +98,9 @@ struct Node {
 // the gradient): called for each node that runs, with its index; returns true when it set the input
 // gradients itself (ctx.set), false to run the op's own rule.
 using BackwardOverride = std::function<bool(size_t node, BackwardContext& ctx)>;
+// Sees each node's output gradient and the input gradients it produced, after its rule (or override)
+// and hooks have run. Read-only, and unlike a hook it keeps fused ops fused (inspect's relevance view).
+using BackwardObserver = std::function<void(size_t node, const Tensor& dy, const std::vector<Tensor>& dx)>;
 
 // The recorded nodes and the slots they connect (see above). Not copyable; ops record on current().
 class Tape {
@@ -142,6 +145,8 @@ class Tape {
   bool keeps_values() const { return keep_values_; }
   // Replaces the backward of the nodes fn claims, for every later grad/backward on this tape.
   void set_backward_override(BackwardOverride fn) { override_ = std::move(fn); }
+  // Calls fn for every node that runs in later grad/backward calls on this tape.
+  void set_backward_observer(BackwardObserver fn) { observer_ = std::move(fn); }
 
   // Used by ops: records y = op(inputs) and returns y, or the tensor a forward hook replaced it with.
   // A linear op passes `linear`, called only when the tape keeps values.
@@ -174,6 +179,7 @@ class Tape {
   std::vector<Hook<BackwardHook>> backward_hooks_;
   bool keep_values_ = false;
   BackwardOverride override_;
+  BackwardObserver observer_;
 };
 
 // Makes a tape the current one for this thread while alive.

@@ -36,10 +36,61 @@ const char* kHelp =
     "                   and the tape (order, ops, shapes) as the root attribute `tape`\n"
     "  --max-bytes N    refuse a dump larger than N bytes, before running it (default 2e9)\n"
     "  --plot FILE.png  the gradient flow: per node, the arriving gradient's L2 norm (log scale) and the\n"
-    "                   activation mean, over the depth of the network, bars coloured by op\n" GT_FLAG_RESIZE
+    "                   activation mean, over the depth of the network, bars coloured by op\n"
+    "  --rule R         the relevance view instead: LRP or DeepLIFT's pass, one row per node with\n"
+    "                   the relevance that arrived at its output (total, positive and negative mass,\n"
+    "                   share of what is conserved) and the share it absorbed (epsilon, biases) before\n"
+    "                   handing the rest on. R: lrp-epsilon-plus, lrp-epsilon-gamma-box, lrp-epsilon,\n"
+    "                   ... (lrp- and any --composite of lrp), deeplift, deeplift-reveal-cancel.\n"
+    "                   With --dump: each node's relevance\n"
+    "  --baseline B     the DeepLIFT rules' baseline, as deeplift's --baseline (default black)\n" GT_FLAG_RESIZE
         GT_FLAG_MODEL GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
 
 std::string shown(const std::string& layer) { return layer.empty() ? "(target)" : layer; }
+// A dump's group for a node: nodes/<layer>/<op>, numbered from _2 when a layer has that op again.
+std::string node_group(std::map<std::string, int>& seen, const std::string& layer, const std::string& op) {
+  std::string name = "nodes/" + shown(layer) + "/" + op;
+  if (const int k = seen[name]++) name += "_" + std::to_string(k + 1);
+  return name;
+}
+
+// --rule: the relevance pass's table, and its dump.
+void print_relevance(const xai::Subject& s, const xai::Target& t, const std::string& rule, const std::string& baseline,
+                     const std::string& pattern, const std::function<bool(const std::string&)>& matches,
+                     const std::string& dump) {
+  const xai::RelevanceFlow r =
+      xai::relevance_flow(s, t, rule, baseline, dump.empty() ? std::function<bool(const std::string&)>() : matches);
+  const double total = r.conserved == 0 ? 1 : r.conserved;
+  std::printf("%s: %s of %s; %s = %.6g; %zu nodes%s\n\n", s.model->info.arch.c_str(), rule.c_str(),
+              t.all ? "all classes" : class_name(s.model->info, t.index).c_str(), r.conserved_name.c_str(), r.conserved,
+              r.nodes.size(), pattern.empty() ? "" : (", rows matching '" + pattern + "'").c_str());
+  std::printf("%4s %-24s %-16s %-16s | %11s %8s %11s %11s | %11s %9s\n", "#", "layer", "op", "output", "relevance",
+              "% kept", "positive", "negative", "handed on", "absorbed%");
+  for (const auto& n : r.nodes) {
+    if (!matches(n.layer)) continue;
+    std::printf("%4zu %-24s %-16s %-16s | %11.5g %8.3f %11.5g %11.5g | %11.5g %9.4f\n", n.index, shown(n.layer).c_str(),
+                n.op.c_str(), dims(n.shape).c_str(), n.sum, 100 * n.sum / total, n.positive, n.negative, n.handed_on,
+                100 * (n.sum - n.handed_on) / total);
+  }
+  const double in = ops::sum(r.attribution).item();
+  std::printf("\ninput %s: relevance %.6g, %.3f%% of %s\n", dims(s.x.shape()).c_str(), in, 100 * in / total,
+              r.conserved_name.c_str());
+  if (dump.empty()) return;
+  h5::File f(dump, h5::File::Mode::write);
+  f.store_as(precision());
+  f.write("input", s.x);
+  f.write("input_relevance", r.attribution);
+  std::map<std::string, int> seen;
+  for (const auto& n : r.nodes) {
+    if (!n.relevance.defined()) continue;
+    const std::string name = node_group(seen, n.layer, n.op);
+    f.write(name + "/relevance", n.relevance);
+  }
+  f.set_attr("rule", rule);
+  f.set_attr("conserved", r.conserved);
+  f.commit();
+  std::fprintf(stderr, "wrote %s\n", dump.c_str());
+}
 }  // namespace
 
 namespace {
@@ -110,6 +161,33 @@ std::string inspect_json(const xai::Inspection& r, const std::string& arch, int6
   return head.substr(0, head.size() - 1) + ",\"nodes\":[" + nodes + "\n]}";
 }
 
+namespace {
+// --dump: the input, its gradient, the logits and each kept node's activation and gradient.
+void write_dump(const std::string& dump, const xai::Subject& s, const xai::Target& t, const xai::Inspection& r,
+                double bytes) {
+  const nn::ModelInfo& info = s.model->info;
+  h5::File f(dump, h5::File::Mode::write);
+  f.store_as(precision());
+  f.write("input", s.x);
+  f.write("input_gradient", r.input_gradient);
+  f.write("logits", r.logits);
+  std::map<std::string, int> seen;
+  std::string tape;
+  for (const auto& n : r.nodes) {
+    tape += std::to_string(n.index) + "\t" + shown(n.layer) + "\t" + n.op + "\t" + dims(n.shape) + "\n";
+    if (!n.activation_tensor.defined()) continue;
+    const std::string name = node_group(seen, n.layer, n.op);
+    f.write(name + "/activation", n.activation_tensor);
+    if (n.gradient_tensor.defined()) f.write(name + "/gradient", n.gradient_tensor);
+  }
+  f.set_attr("tape", tape);
+  f.set_attr("model", info.arch);
+  f.set_attr("target", t.all ? -1.0 : double(t.index));
+  f.commit();
+  std::fprintf(stderr, "wrote %s (%.1f MB)\n", dump.c_str(), bytes / 1e6);
+}
+}  // namespace
+
 int run_inspect(int argc, char** argv) {
   Args a(argc, argv, 2, {"--help", "--json", "--csv", "--no-times"});
   if (a.flag("--help")) {
@@ -119,6 +197,7 @@ int run_inspect(int argc, char** argv) {
   const std::string weights = weights_flag(a), image = a.get("--image", ""), model_name = a.get("--model", "");
   const std::string target_s = a.get("--target", ""), pattern = a.get("--layer", ""), dump = a.get("--dump", "");
   const std::string resize = a.get("--resize", ""), plot = a.get("--plot", "");
+  const std::string rule = a.get("--rule", ""), baseline = a.get("--baseline", "black");
   const double max_bytes = a.get_double("--max-bytes", 2e9, 0, 1e18);
   const bool json = a.flag("--json"), csv = a.flag("--csv"), times = !a.flag("--no-times");
   apply_threads(a);
@@ -135,6 +214,14 @@ int run_inspect(int argc, char** argv) {
   };
 
   const double bytes = dump_bytes(s, pattern, matches);
+  if (!rule.empty()) {
+    if (json || csv || !plot.empty())
+      throw UsageError("--rule prints a table (and --dump): not with --json, --csv or --plot");
+    if (!dump.empty() && bytes / 2 > max_bytes)
+      throw Error("the dump would take " + xai::fmt("%.0f", bytes / 2e6) + " MB, over --max-bytes");
+    print_relevance(s, t, rule, baseline, pattern, matches, dump);
+    return 0;
+  }
   if (!dump.empty() && bytes > max_bytes)
     throw Error("the dump would take " + xai::fmt("%.0f", bytes / 1e6) +
                 " MB (activations and gradients of the matching nodes), over --max-bytes " +
@@ -181,28 +268,7 @@ int run_inspect(int argc, char** argv) {
     viz::write_png(plot, viz::gradient_flow_plot(r, info.arch + ": d " + target_name + " / d input"));
     std::fprintf(stderr, "wrote %s\n", plot.c_str());
   }
-  if (!dump.empty()) {
-    h5::File f(dump, h5::File::Mode::write);
-    f.store_as(precision());
-    f.write("input", s.x);
-    f.write("input_gradient", r.input_gradient);
-    f.write("logits", r.logits);
-    std::map<std::string, int> seen;
-    std::string tape;
-    for (const auto& n : r.nodes) {
-      tape += std::to_string(n.index) + "\t" + shown(n.layer) + "\t" + n.op + "\t" + dims(n.shape) + "\n";
-      if (!n.activation_tensor.defined()) continue;
-      std::string name = "nodes/" + shown(n.layer) + "/" + n.op;
-      if (const int k = seen[name]++) name += "_" + std::to_string(k + 1);
-      f.write(name + "/activation", n.activation_tensor);
-      if (n.gradient_tensor.defined()) f.write(name + "/gradient", n.gradient_tensor);
-    }
-    f.set_attr("tape", tape);
-    f.set_attr("model", info.arch);
-    f.set_attr("target", t.all ? -1.0 : double(t.index));
-    f.commit();
-    std::fprintf(stderr, "wrote %s (%.1f MB)\n", dump.c_str(), bytes / 1e6);
-  }
+  if (!dump.empty()) write_dump(dump, s, t, r, bytes);
   return 0;
 }
 

@@ -227,6 +227,14 @@ Chunk deeplift_rows(const Model& model, const Tensor& x, const Tensor& refs, con
   Chunk r{Tensor(), row_scores(logits.detach(), t), row_scores(ref_logits.detach(), t)};
   Propagation rules(tape, ref_tape, o);
   tape.set_backward_override([&rules](size_t k, BackwardContext& c) { return rules(k, c); });
+  if (o.observe)  // multipliers to contributions: m (y - y') at the output, m (x - x') at each input
+    tape.set_backward_observer([&](size_t k, const Tensor& dy, const std::vector<Tensor>& dx) {
+      const NodeValues &v = *tape.node(k).values, &r = *ref_tape.node(k).values;
+      std::vector<Tensor> in(dx.size());
+      for (size_t i = 0; i < dx.size(); ++i)
+        if (dx[i].defined()) in[i] = ops::mul(dx[i], ops::sub(v.inputs[i], r.inputs[i]));
+      o.observe(k, tape.node(k), ops::mul(dy, ops::sub(v.output, r.output)), in);
+    });
   NoGradGuard no_grad;
   const int64_t K = logits.dim(1);
   const Tensor row = t.all ? Tensor::full({1, K}, 1.0, logits.dtype(), logits.device())

@@ -41,6 +41,9 @@ struct DeepLiftOptions {
   double eps = 1e-10;
   int batch = 4;  // baselines per pass
   Progress progress;
+  // Optional: sees each node's contributions m (y - y') at its output and inputs (one baseline at a
+  // time: batch 1), as inspect --rule shows them.
+  RelevanceObserver observe;
 };
 
 struct DeepLiftResult {

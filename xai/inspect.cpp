@@ -1,8 +1,13 @@
 #include "xai/inspect.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
+
+#include "autodiff/ops.h"
+#include "xai/deeplift.h"
+#include "xai/lrp.h"
 
 namespace gt::xai {
 namespace {
@@ -92,6 +97,44 @@ Inspection inspect(const Model& model, const Tensor& x, const Target& t,
     return logits;
   };
   r.input_gradient = input_gradient(keep_logits, x, t, setup);
+  return r;
+}
+
+RelevanceFlow relevance_flow(const Subject& s, const Target& t, const std::string& rule, const std::string& baseline,
+                             const std::function<bool(const std::string&)>& keep) {
+  RelevanceFlow r;
+  const RelevanceObserver observe = [&](size_t k, const Node& n, const Tensor& out, const std::vector<Tensor>& in) {
+    RelevanceRecord rec;
+    rec.index = k, rec.layer = n.layer, rec.op = n.op, rec.shape = n.output_shape;
+    for (double v : out.to_vector_f64()) {
+      rec.sum += v;
+      (v > 0 ? rec.positive : rec.negative) += v;
+    }
+    for (const Tensor& g : in)
+      if (g.defined()) rec.handed_on += ops::sum(g).item();
+    if (keep && keep(n.layer)) rec.relevance = out.clone();
+    r.nodes.push_back(std::move(rec));
+  };
+  if (rule.rfind("lrp-", 0) == 0) {
+    const auto [low, high] = lrp_box_bounds(s);
+    r.attribution = lrp(s.fn, s.x, t, lrp_composite(rule.substr(4), low, high), observe);
+    r.conserved = row_scores(s.fn(s.x.detach()), t)[0];
+    r.conserved_name = "f(x)";
+  } else if (rule == "deeplift" || rule == "deeplift-reveal-cancel") {
+    DeepLiftOptions o;
+    o.rule = rule == "deeplift" ? DeepLiftOptions::Rule::rescale : DeepLiftOptions::Rule::reveal_cancel;
+    o.observe = observe;
+    const DeepLiftResult d = deeplift(s.fn, s.x, s.baseline(baseline), t, o);
+    r.attribution = d.attribution;
+    r.conserved = d.f_x - d.f_baseline;
+    r.conserved_name = "f(x) - f(x')";
+  } else {
+    std::string known = "deeplift, deeplift-reveal-cancel";
+    for (const auto& c : lrp_composite_names()) known += ", lrp-" + c;
+    for (const auto& c : lrp_rule_names()) known += ", lrp-" + c;
+    throw InvalidArgument("unknown --rule '" + rule + "' (known: " + known + ")");
+  }
+  std::reverse(r.nodes.begin(), r.nodes.end());  // the backward ran from the output
   return r;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "xai/saliency.h"
+#include "xai/subject.h"
 
 namespace gt::xai {
 
@@ -42,6 +43,31 @@ struct Inspection {
 // keep(layer): whether to keep that node's activation and gradient tensors (for --dump).
 Inspection inspect(const Model& model, const Tensor& x, const Target& t,
                    const std::function<bool(const std::string& layer)>& keep = {});
+
+// One node of a relevance pass (inspect --rule): the relevance that arrived at its output (LRP's R,
+// DeepLIFT's contributions m (y - y')) and the total it handed on to its inputs.
+struct RelevanceRecord {
+  size_t index = 0;
+  std::string layer, op;
+  Shape shape;
+  double sum = 0, positive = 0, negative = 0;  // the relevance at the output: its total and its two masses
+  double handed_on = 0;                        // the total its inputs received
+  Tensor relevance;                            // kept only when asked (dumps)
+};
+
+struct RelevanceFlow {
+  std::vector<RelevanceRecord> nodes;  // every node the pass ran through, in forward order
+  Tensor attribution;                  // the input's relevance (1,C,H,W)
+  // What is conserved: f(x) for LRP, f(x) - f(x') for DeepLIFT.
+  double conserved = 0;
+  std::string conserved_name;  // "f(x)", "f(x) - f(x')"
+};
+
+// rule: lrp-COMPOSITE (lrp-epsilon-plus, lrp-epsilon-gamma-box, lrp-epsilon, ...: lrp_composite's
+// names), deeplift or deeplift-reveal-cancel against `baseline` (as deeplift's --baseline); an
+// unknown one is an InvalidArgument listing the known ones. keep(layer): keep that node's relevance.
+RelevanceFlow relevance_flow(const Subject& s, const Target& t, const std::string& rule, const std::string& baseline,
+                             const std::function<bool(const std::string& layer)>& keep = {});
 
 // The input of a layer in the forward pass of x: the value that flows into the first node recorded
 // under that layer name (a node's output, or x itself for the first layer). Empty when no node has

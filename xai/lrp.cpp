@@ -292,7 +292,8 @@ LrpComposite lrp_composite(const std::string& name, const Tensor& low, const Ten
           }};
 }
 
-Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpComposite& composite) {
+Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpComposite& composite,
+           const RelevanceObserver& observe) {
   Tape tape;
   TapeGuard guard(tape);
   tape.keep_values(true);
@@ -333,11 +334,23 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
     }
     return true;
   });
+  if (observe)
+    tape.set_backward_observer(
+        [&](size_t k, const Tensor& dy, const std::vector<Tensor>& dx) { observe(k, tape.node(k), dy, dx); });
   // R at the logits: the target's own value (Captum's convention: the map sums to about f_c(x)).
   NoGradGuard no_grad;
   const Tensor y = logits.detach();
   const Tensor seed = t.all ? y : ops::mul(y, ops::one_hot(t.index, y.dim(1), y.dtype(), y.device()));
   return tape.grad(logits, {x}, seed)[0];
+}
+
+std::pair<Tensor, Tensor> lrp_box_bounds(const Subject& s, std::string* note) {
+  if (s.pixels.defined()) return {s.pixel_fill(0).to(s.x.device()), s.pixel_fill(255).to(s.x.device())};
+  const std::vector<double> v = s.x.to_vector_f64();
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  if (note) *note = fmt("box bounds: the input's own range [%.4g, %.4g] (a tensor input has no pixel range)", *lo, *hi);
+  return {Tensor::full(s.x.shape(), *lo, s.x.dtype(), s.x.device()),
+          Tensor::full(s.x.shape(), *hi, s.x.dtype(), s.x.device())};
 }
 
 Method lrp_entry() {
@@ -356,21 +369,11 @@ Method lrp_entry() {
   m.signed_map = true;
   m.target_all = true;
   m.run = [](Subject& s, const Target& t, const Options& o, const Progress&) {
-    // The box rule's bounds: the model inputs of an all-black and an all-white picture; for a tensor
-    // input (an .h5 file, a table row), which has no pixel range, its own smallest and largest value.
     MethodResult r;
-    Tensor low, high;
-    if (s.pixels.defined()) {
-      low = s.pixel_fill(0), high = s.pixel_fill(255);
-    } else {
-      const std::vector<double> v = s.x.to_vector_f64();
-      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-      low = Tensor::full(s.x.shape(), *lo, s.x.dtype(), s.x.device());
-      high = Tensor::full(s.x.shape(), *hi, s.x.dtype(), s.x.device());
-      if (o.text("composite") == "epsilon-gamma-box" || o.text("composite") == "zbox")
-        r.notes.push_back(
-            fmt("box bounds: the input's own range [%.4g, %.4g] (a tensor input has no pixel range)", *lo, *hi));
-    }
+    std::string note;
+    const auto [low, high] = lrp_box_bounds(s, &note);
+    const std::string& name = o.text("composite");
+    if (!note.empty() && (name == "epsilon-gamma-box" || name == "zbox")) r.notes.push_back(note);
     const LrpComposite c = lrp_composite(o.text("composite"), low, high, o.real("epsilon"), o.real("gamma"));
     r.attribution = lrp(s.fn, s.x, t, c);
     const double total = ops::sum(r.attribution).item();

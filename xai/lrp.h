@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "xai/saliency.h"
+#include "xai/subject.h"
 
 namespace gt::xai {
 
@@ -68,8 +69,14 @@ struct LrpComposite {
 LrpComposite lrp_composite(const std::string& name, const Tensor& low = Tensor(), const Tensor& high = Tensor(),
                            double epsilon = 1e-6, double gamma = 0.25);
 std::vector<std::string> lrp_composite_names();
+// The box rule's bounds for a subject: the model inputs of an all-black and an all-white picture;
+// for a tensor input (an .h5 file), which has no pixel range, its own smallest and largest value,
+// and a line that says so in *note.
+std::pair<Tensor, Tensor> lrp_box_bounds(const Subject& s, std::string* note = nullptr);
 
 // Relevance of every input element for the target, (N,C,H,W) like x (or (N,F) for a table model).
-Tensor lrp(const Model& model, const Tensor& x, const Target& t, const LrpComposite& c);
+// observe: optional, sees every node's relevance as it flows (inspect --rule).
+Tensor lrp(const Model& model, const Tensor& x, const Target& t, const LrpComposite& c,
+           const RelevanceObserver& observe = {});
 
 }  // namespace gt::xai

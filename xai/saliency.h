@@ -19,6 +19,11 @@ using Model = std::function<Tensor(const Tensor&)>;  // x (N,C,H,W) -> logits (N
 // Progress of a long method: called after each batch with the work done and the total.
 using Progress = std::function<void(int64_t done, int64_t total)>;
 
+// Sees each tape node of a relevance method (LRP, DeepLIFT) as its backward runs: the relevance at
+// the node's output and what it handed to each input (undefined where an input takes none).
+using RelevanceObserver =
+    std::function<void(size_t index, const Node& node, const Tensor& out, const std::vector<Tensor>& in)>;
+
 // What to explain: one class's logit, or (all = true) the sum of every class's logit.
 struct Target {
   int64_t index = 0;

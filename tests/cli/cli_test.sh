@@ -263,6 +263,13 @@ expect_out 2 "reveal-cancel" "$gt" deeplift "${vgg[@]}" --rule revealcancel --ou
 expect_out 2 "epsilon-gamma-box" "$gt" lrp "${vgg[@]}" --composite epsilon-plu --out "$tmp/never.png"
 expect_out 2 "must be 1 to 1000" "$gt" deeplift-shap "${vgg[@]}" --baselines "noise*0" --out "$tmp/never.png"
 [ -e "$tmp/never.png" ] && { echo "FAIL: a refused lrp or deeplift wrote never.png"; fail=1; }
+# The relevance view: every node's relevance, conserved to the input (float64, exact); a bad rule
+# exits 2 and dumps nothing.
+expect_out 0 "relevance .*, 100.000% of f(x) - f(x')" "$gt" inspect "${vgg[@]}" --rule deeplift --dump "$tmp/rel.h5"
+[ -s "$tmp/rel.h5" ] || { echo "FAIL: inspect --rule wrote no dump"; fail=1; }
+expect_out 0 "block5_conv3 .* conv2d_affine" "$gt" inspect "${vgg[@]}" --rule lrp-epsilon-plus --layer 'block5*'
+expect_out 2 "epsilon-plus" "$gt" inspect "${vgg[@]}" --rule lrp-foo --dump "$tmp/never.h5"
+[ -e "$tmp/never.h5" ] && { echo "FAIL: a refused inspect --rule wrote never.h5"; fail=1; }
 ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=1; }
 
 # Atomic writes: a write killed part-way (every activation and gradient of VGG16, ~250 MB) must never

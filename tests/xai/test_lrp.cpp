@@ -143,6 +143,35 @@ TEST_CASE("LRP conserves relevance layer by layer on a bias-free net", "[xai][lr
   }
 }
 
+TEST_CASE("LRP-0 and LRP-epsilon conserve relevance at every node of a bias-free net, as inspect --rule shows",
+          "[xai][lrp]") {
+  const Tensor w = Tensor::uniform({4, 3, 3, 3}, -1, 1, 31, DType::f64);
+  const Tensor wd = Tensor::uniform({2, 4 * 4 * 4}, -1, 1, 32, DType::f64);
+  const auto model = [&](const Tensor& x) {
+    ops::Conv2dOptions o;
+    o.pad = {1, 1, 1, 1};
+    ops::PoolOptions p;
+    return ops::linear(ops::flatten(ops::max_pool2d(ops::relu(ops::conv2d(x, w, o)), p)), wd);
+  };
+  const Tensor x = Tensor::uniform({1, 3, 8, 8}, 0, 1, 33, DType::f64);
+  const double f = ops::sum(ops::mul(model(x), vec({1, 0}, {1, 2}))).item();
+  for (const char* rule : {"zero", "epsilon"}) {
+    INFO(rule);
+    int nodes = 0;
+    xai::lrp(model, x, xai::Target{0, false}, xai::lrp_composite(rule, Tensor(), Tensor(), 1e-12),
+             [&](size_t, const Node& n, const Tensor& out, const std::vector<Tensor>& in) {
+               INFO(n.op);
+               double handed = 0;
+               for (const Tensor& r : in)
+                 if (r.defined()) handed += ops::sum(r).item();
+               CHECK(std::abs(ops::sum(out).item() - f) <= 1e-6 * std::abs(f));
+               CHECK(std::abs(handed - f) <= 1e-6 * std::abs(f));
+               ++nodes;
+             });
+    CHECK(nodes >= 5);  // linear, reshape, max pool, relu, conv
+  }
+}
+
 TEST_CASE("LRP: rescalings and a LeakyReLU built from primitives (as ONNX imports it) conserve relevance",
           "[xai][lrp]") {
   // x / 2 - 0 (a Keras Rescaling without offset), then relu(h) - 0.1 * min(h, 0): the scaling passes
