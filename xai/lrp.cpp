@@ -1,5 +1,7 @@
 #include "xai/lrp.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -303,6 +305,8 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
   // Each linear node's rule, by the composite; the first one recorded is the input layer.
   std::vector<LrpRule> rules(tape.size());
   std::vector<char> linear(tape.size(), 0);
+  std::vector<char> matched(composite.layer_rules.size(), 0);
+  std::string names;  // " a, b," of the layers with a rule
   bool first = true;
   for (size_t k = 0; k < tape.size(); ++k) {
     const Node& n = tape.node(k);
@@ -311,8 +315,19 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
     l.first = first && !l.pooling;
     if (!l.pooling) first = false;
     rules[k] = composite.pick(l);
+    for (size_t g = 0; g < composite.layer_rules.size(); ++g)
+      if (fnmatch(composite.layer_rules[g].first.c_str(), n.layer.c_str(), 0) == 0) {
+        rules[k] = composite.layer_rules[g].second;
+        matched[g] = true;
+        break;
+      }
+    if (names.find(" " + n.layer + ",") == std::string::npos) names += " " + n.layer + ",";
     linear[k] = 1;
   }
+  for (size_t g = 0; g < matched.size(); ++g)
+    if (!matched[g])
+      throw InvalidArgument("lrp: the layer pattern '" + composite.layer_rules[g].first +
+                            "' matches no conv or dense layer; they are:" + names.substr(0, names.size() - 1));
   tape.set_backward_override([&](size_t k, BackwardContext& c) {
     const std::string& op = c.node.op;
     if (linear[k]) {
@@ -344,6 +359,22 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
   return tape.grad(logits, {x}, seed)[0];
 }
 
+void add_layer_rules(LrpComposite& c, const std::string& spec, const Tensor& low, const Tensor& high, double epsilon,
+                     double gamma) {
+  size_t from = 0;
+  while (from < spec.size()) {
+    const size_t comma = std::min(spec.find(',', from), spec.size());
+    const std::string item = spec.substr(from, comma - from);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InvalidArgument("lrp: a layer rule is GLOB=RULE ('fc*=epsilon'), not '" + item + "'");
+    LrpRule r = lrp_rule(item.substr(eq + 1), epsilon, gamma);
+    r.low = low, r.high = high;
+    c.layer_rules.push_back({item.substr(0, eq), r});
+    from = comma + 1;
+  }
+}
+
 std::pair<Tensor, Tensor> lrp_box_bounds(const Subject& s, std::string* note) {
   if (s.pixels.defined()) return {s.pixel_fill(0).to(s.x.device()), s.pixel_fill(255).to(s.x.device())};
   const std::vector<double> v = s.x.to_vector_f64();
@@ -365,7 +396,14 @@ Method lrp_entry() {
                            "zero, epsilon, gamma, alpha1beta0, alpha2beta1, zplus, flat, wsquare",
                            check_name),
                real_option("epsilon", 1e-6, 0, 1e6, "E", "the epsilon rule's stabiliser"),
-               real_option("gamma", 0.25, 0, 1e6, "G", "the gamma rule's amplification of positive weights")};
+               real_option("gamma", 0.25, 0, 1e6, "G", "the gamma rule's amplification of positive weights"),
+               text_option("layer-rules", "", "G=R,...",
+                           "rules for conv and dense layers by name (shell patterns), before the\n"
+                           "composite's: 'block1_conv1=flat,fc*=epsilon' (rule names as above)",
+                           [](const std::string& v) {
+                             LrpComposite c;
+                             add_layer_rules(c, v);
+                           })};
   m.signed_map = true;
   m.target_all = true;
   m.run = [](Subject& s, const Target& t, const Options& o, const Progress&) {
@@ -374,11 +412,12 @@ Method lrp_entry() {
     const auto [low, high] = lrp_box_bounds(s, &note);
     const std::string& name = o.text("composite");
     if (!note.empty() && (name == "epsilon-gamma-box" || name == "zbox")) r.notes.push_back(note);
-    const LrpComposite c = lrp_composite(o.text("composite"), low, high, o.real("epsilon"), o.real("gamma"));
+    LrpComposite c = lrp_composite(o.text("composite"), low, high, o.real("epsilon"), o.real("gamma"));
+    add_layer_rules(c, o.text("layer-rules"), low, high, o.real("epsilon"), o.real("gamma"));
     r.attribution = lrp(s.fn, s.x, t, c);
     const double total = ops::sum(r.attribution).item();
     const double f = row_scores(s.fn(s.x.detach()), t)[0];
-    r.params = "composite " + c.name;
+    r.params = "composite " + c.name + (o.text("layer-rules").empty() ? "" : ", layer rules " + o.text("layer-rules"));
     r.facts = {{"f_x", f}, {"relevance_sum", total}};
     r.notes.push_back(
         fmt("f(x) = %.6g, sum(relevance) = %.6g (%.2f%% conserved)", f, total, 100 * total / (f == 0 ? 1 : f)));

@@ -60,6 +60,9 @@ struct LrpComposite {
   double sum_epsilon = 1e-6;  // the stabiliser of the z-rule at additions (Zennit's Norm)
   // Captum's max pooling: the epsilon rule x * J^T (R / stab(y)) with sum_epsilon, not the gradient.
   bool epsilon_max_pool = false;
+  // (shell glob, rule): for a conv or dense layer whose name the glob matches, the first such rule
+  // instead of pick's. A glob that matches no layer is an InvalidArgument naming the layers.
+  std::vector<std::pair<std::string, LrpRule>> layer_rules;
 };
 // EpsilonPlus, EpsilonPlusFlat, EpsilonGammaBox, EpsilonAlpha2Beta1, EpsilonAlpha2Beta1Flat (as
 // epsilon-plus, epsilon-plus-flat, ...); a rule name for every conv and dense layer (pooling Norm);
@@ -69,6 +72,9 @@ struct LrpComposite {
 LrpComposite lrp_composite(const std::string& name, const Tensor& low = Tensor(), const Tensor& high = Tensor(),
                            double epsilon = 1e-6, double gamma = 0.25);
 std::vector<std::string> lrp_composite_names();
+// "GLOB=RULE,GLOB=RULE" (rules by name, as lrp_rule takes them) appended to c.layer_rules.
+void add_layer_rules(LrpComposite& c, const std::string& spec, const Tensor& low = Tensor(),
+                     const Tensor& high = Tensor(), double epsilon = 1e-6, double gamma = 0.25);
 // The box rule's bounds for a subject: the model inputs of an all-black and an all-white picture;
 // for a tensor input (an .h5 file), which has no pixel range, its own smallest and largest value,
 // and a line that says so in *note.

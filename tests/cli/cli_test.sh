@@ -261,6 +261,8 @@ expect_out 0 "3 baselines" "$gt" deeplift-shap "${vgg[@]}" --baselines "black,no
 expect_out 0 "conserved" "$gt" lrp "${vgg[@]}" --composite epsilon-gamma-box --out "$tmp/lrp.png"
 expect_out 2 "reveal-cancel" "$gt" deeplift "${vgg[@]}" --rule revealcancel --out "$tmp/never.png"
 expect_out 2 "epsilon-gamma-box" "$gt" lrp "${vgg[@]}" --composite epsilon-plu --out "$tmp/never.png"
+expect_out 2 "they are: block1_conv1" "$gt" lrp "${vgg[@]}" --layer-rules 'conv9*=flat' --out "$tmp/never.png"
+expect 0 "$gt" lrp "${vgg[@]}" --layer-rules 'block1_conv1=flat,fc*=epsilon' --out "$tmp/lrp.png"
 expect_out 2 "must be 1 to 1000" "$gt" deeplift-shap "${vgg[@]}" --baselines "noise*0" --out "$tmp/never.png"
 [ -e "$tmp/never.png" ] && { echo "FAIL: a refused lrp or deeplift wrote never.png"; fail=1; }
 # The relevance view: every node's relevance, conserved to the input (float64, exact); a bad rule

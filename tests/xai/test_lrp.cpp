@@ -199,6 +199,30 @@ TEST_CASE("LRP: a product of two variables has no rule, and the op is named with
                     Catch::Contains("'mul' [squash]"));
 }
 
+TEST_CASE("LRP: rules by layer name, and a pattern that matches no layer names them", "[xai][lrp]") {
+  // Captum's SimpleLRPModel with W1[0][0] = -2 and named layers: pass on 'hidden' by pattern, the
+  // composite's epsilon on 'out', is Captum's identity-rule case, [24, 36, 36].
+  const SimpleLrpModel m(-2);
+  const auto named = [&](const Tensor& x) {
+    Tensor h;
+    {
+      NameScope s("hidden");
+      h = ops::relu(ops::linear(x, m.w1));
+    }
+    NameScope s("out");
+    return ops::linear(h, m.w2);
+  };
+  xai::LrpComposite c = captum("epsilon");
+  xai::add_layer_rules(c, "hid*=pass");
+  check_values(xai::lrp(named, vec({1, 2, 3}, {1, 3}), xai::Target{0, false}, c), {24, 36, 36});
+  xai::LrpComposite none = captum("epsilon");
+  xai::add_layer_rules(none, "conv*=flat");
+  CHECK_THROWS_WITH(xai::lrp(named, vec({1, 2, 3}, {1, 3}), xai::Target{0, false}, none),
+                    Catch::Contains("'conv*' matches no conv or dense layer; they are: hidden, out"));
+  CHECK_THROWS_AS(xai::add_layer_rules(none, "hidden"), InvalidArgument);
+  CHECK_THROWS_WITH(xai::add_layer_rules(none, "hidden=plus"), Catch::Contains("zplus"));
+}
+
 TEST_CASE("LRP: unknown rules and composites list the known ones", "[xai][lrp]") {
   CHECK_THROWS_WITH(xai::lrp_composite("epsilon-plu"), Catch::Contains("epsilon-plus") && Catch::Contains("wsquare"));
   CHECK_THROWS_WITH(xai::lrp_rule("gama"), Catch::Contains("gamma"));
