@@ -39,10 +39,11 @@ const char* kHelp =
     "                   activation mean, over the depth of the network, bars coloured by op\n"
     "  --rule R         the relevance view instead: LRP or DeepLIFT's pass, one row per node with\n"
     "                   the relevance that arrived at its output (total, positive and negative mass,\n"
-    "                   share of what is conserved) and the share it absorbed (epsilon, biases) before\n"
-    "                   handing the rest on. R: lrp-epsilon-plus, lrp-epsilon-gamma-box, lrp-epsilon,\n"
+    "                   share of what is conserved) and the share of it absorbed (epsilon, biases)\n"
+    "                   before the rest was handed on. R: lrp-epsilon-plus, lrp-epsilon-gamma-box, lrp-epsilon,\n"
     "                   ... (lrp- and any --composite of lrp), deeplift, deeplift-reveal-cancel.\n"
-    "                   With --dump: each node's relevance\n"
+    "                   With --dump: each node's relevance; with --plot: the relevance flow beside\n"
+    "                   the gradient flow\n"
     "  --baseline B     the DeepLIFT rules' baseline, as deeplift's --baseline (default black)\n" GT_FLAG_RESIZE
         GT_FLAG_MODEL GT_FLAG_THREADS GT_FLAG_DEVICE GT_FLAG_PRECISION;
 
@@ -57,7 +58,7 @@ std::string node_group(std::map<std::string, int>& seen, const std::string& laye
 // --rule: the relevance pass's table, and its dump.
 void print_relevance(const xai::Subject& s, const xai::Target& t, const std::string& rule, const std::string& baseline,
                      const std::string& pattern, const std::function<bool(const std::string&)>& matches,
-                     const std::string& dump) {
+                     const std::string& dump, const std::string& plot) {
   const xai::RelevanceFlow r =
       xai::relevance_flow(s, t, rule, baseline, dump.empty() ? std::function<bool(const std::string&)>() : matches);
   const double total = r.conserved == 0 ? 1 : r.conserved;
@@ -68,13 +69,21 @@ void print_relevance(const xai::Subject& s, const xai::Target& t, const std::str
               "% kept", "positive", "negative", "handed on", "absorbed%");
   for (const auto& n : r.nodes) {
     if (!matches(n.layer)) continue;
+    // absorbed: the share of the node's own relevance that it did not hand on (epsilon, biases)
     std::printf("%4zu %-24s %-16s %-16s | %11.5g %8.3f %11.5g %11.5g | %11.5g %9.4f\n", n.index, shown(n.layer).c_str(),
                 n.op.c_str(), dims(n.shape).c_str(), n.sum, 100 * n.sum / total, n.positive, n.negative, n.handed_on,
-                100 * (n.sum - n.handed_on) / total);
+                n.sum == 0 ? 0.0 : 100 * (n.sum - n.handed_on) / n.sum);
   }
   const double in = ops::sum(r.attribution).item();
   std::printf("\ninput %s: relevance %.6g, %.3f%% of %s\n", dims(s.x.shape()).c_str(), in, 100 * in / total,
               r.conserved_name.c_str());
+  if (!plot.empty()) {  // the relevance flow beside the gradient flow of the same target
+    const std::string& arch = s.model->info.arch;
+    viz::write_png(plot, viz::side_by_side({viz::relevance_flow_plot(r, arch + ": " + rule),
+                                            viz::gradient_flow_plot(xai::inspect(s.fn, s.x, t), arch + ": gradient")},
+                                           20));
+    std::fprintf(stderr, "wrote %s\n", plot.c_str());
+  }
   if (dump.empty()) return;
   h5::File f(dump, h5::File::Mode::write);
   f.store_as(precision());
@@ -215,11 +224,10 @@ int run_inspect(int argc, char** argv) {
 
   const double bytes = dump_bytes(s, pattern, matches);
   if (!rule.empty()) {
-    if (json || csv || !plot.empty())
-      throw UsageError("--rule prints a table (and --dump): not with --json, --csv or --plot");
+    if (json || csv) throw UsageError("--rule prints a table: not with --json or --csv");
     if (!dump.empty() && bytes / 2 > max_bytes)
       throw Error("the dump would take " + xai::fmt("%.0f", bytes / 2e6) + " MB, over --max-bytes");
-    print_relevance(s, t, rule, baseline, pattern, matches, dump);
+    print_relevance(s, t, rule, baseline, pattern, matches, dump, plot);
     return 0;
   }
   if (!dump.empty() && bytes > max_bytes)

@@ -269,7 +269,9 @@ expect_out 2 "must be 1 to 1000" "$gt" deeplift-shap "${vgg[@]}" --baselines "no
 # exits 2 and dumps nothing.
 expect_out 0 "relevance .*, 100.000% of f(x) - f(x')" "$gt" inspect "${vgg[@]}" --rule deeplift --dump "$tmp/rel.h5"
 [ -s "$tmp/rel.h5" ] || { echo "FAIL: inspect --rule wrote no dump"; fail=1; }
-expect_out 0 "block5_conv3 .* conv2d_affine" "$gt" inspect "${vgg[@]}" --rule lrp-epsilon-plus --layer 'block5*'
+expect_out 0 "block5_conv3 .* conv2d_affine" "$gt" inspect "${vgg[@]}" --rule lrp-epsilon-plus --layer 'block5*' \
+  --plot "$tmp/relevance.png"
+[ -s "$tmp/relevance.png" ] || { echo "FAIL: inspect --rule --plot wrote no plot"; fail=1; }
 expect_out 2 "epsilon-plus" "$gt" inspect "${vgg[@]}" --rule lrp-foo --dump "$tmp/never.h5"
 [ -e "$tmp/never.h5" ] && { echo "FAIL: a refused inspect --rule wrote never.h5"; fail=1; }
 ls "$tmp" | grep -q '\.tmp' && { echo "FAIL: temporary files left behind"; fail=1; }
