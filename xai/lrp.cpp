@@ -94,8 +94,7 @@ std::vector<Group> rule_groups(const LrpRule& r, const LinearForm& f, const Tens
 
 // Whether every value of t is >= 0 (a ReLU's output): its negative part is zero.
 bool non_negative(const Tensor& t) {
-  const std::vector<double> v = t.to_vector_f64();
-  return std::all_of(v.begin(), v.end(), [](double a) { return a >= 0; });
+  return ops::sum(negative_part(t)).item() == 0;  // one scalar back from the device, not the tensor
 }
 
 // R_in = sum_g coef_g sum_t sign_t x_t * J_t^T (R mask_g / stab(sum_t sign_t z_t)) for relevance R at
