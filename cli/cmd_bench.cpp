@@ -15,8 +15,10 @@
 #include "cli/cli.h"
 #include "nn/model.h"
 #include "train/loop.h"
+#include "xai/deeplift.h"
 #include "xai/gradcam.h"
 #include "xai/integrated_gradients.h"
+#include "xai/lrp.h"
 #include "xai/saliency.h"
 
 namespace gt::cli {
@@ -24,16 +26,18 @@ namespace {
 
 const char* kHelp =
     "usage: gradtrace bench conv [options]\n"
-    "       gradtrace bench --model NAME [--task forward|saliency|gradcam|ig50|all] [--repeat R] [--device D]\n"
+    "       gradtrace bench --model NAME [--task forward|saliency|gradcam|ig50|lrp|deeplift|all] [--repeat R]\n"
+    "                       [--device D]\n"
     "       gradtrace bench --weights FILE [--task ...]\n"
     "\n"
     "With --model: times a whole model with random weights at batch 1, its default input size, as the\n"
     "PyTorch reference benchmark does (tools/bench_vs_torch.sh runs both); with --weights, the model of\n"
     "that file (an imported .onnx against the zoo model with the same weights, say): 'forward' (no\n"
     "gradients), 'saliency' (the gradient of logit 281 w.r.t. the input), 'gradcam' (at the model's\n"
-    "default layer) or 'ig50' (Integrated\n"
-    "Gradients, 50 midpoints from a zero baseline in batches of 10; --batch sets it, default 50 on\n"
-    "cuda as the PyTorch script does there). Prints the median in ms.\n"
+    "default layer), 'ig50' (Integrated Gradients, 50 midpoints from a zero baseline in batches of\n"
+    "10; --batch sets it, default 50 on cuda as the PyTorch script does there), 'lrp' (EpsilonPlus)\n"
+    "or 'deeplift' (Rescale, zero baseline; 'all' leaves these two out: tools/bench_relevance.sh\n"
+    "times them against Zennit and Captum). Prints the median in ms.\n"
     "\n"
     "'bench conv' times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and\n"
     "prints, per layer, the median time and GFLOP/s of the forward pass and of the input gradient\n"
@@ -187,8 +191,8 @@ int bench_model(Args& a, const std::string& name) {
   const std::string weights = weights_flag(a);
   a.finish();
   const std::vector<std::string> all = {"forward", "saliency", "gradcam", "ig50"};
-  if (task != "all" && std::find(all.begin(), all.end(), task) == all.end())
-    throw UsageError("--task must be forward, saliency, gradcam, ig50 or all");
+  if (task != "all" && task != "lrp" && task != "deeplift" && std::find(all.begin(), all.end(), task) == all.end())
+    throw UsageError("--task must be forward, saliency, gradcam, ig50, lrp, deeplift or all");
   std::unique_ptr<nn::Model> m;
   if (weights.empty()) {
     m = nn::make_model(name);
@@ -217,6 +221,10 @@ int bench_model(Args& a, const std::string& name) {
         xai::saliency(fn, x, target);
       } else if (job == "gradcam") {
         xai::gradcam(fn, x, xai::Target{target, false}, m->info.gradcam_layer);
+      } else if (job == "lrp") {
+        xai::lrp(fn, x, xai::Target{target, false}, xai::lrp_composite("epsilon-plus"));
+      } else if (job == "deeplift") {
+        xai::deeplift(fn, x, Tensor::zeros_like(x), xai::Target{target, false});
       } else {
         xai::integrated_gradients(fn, x, Tensor::zeros_like(x), xai::Target{target, false}, ig);
       }
