@@ -260,6 +260,8 @@ grep -Eq "completeness error -?[0-9.]+e-1[0-9]" "$tmp/out" || { echo "FAIL: deep
 expect_out 0 "3 baselines" "$gt" deeplift-shap "${vgg[@]}" --baselines "black,noise*2" --rule reveal-cancel --out "$tmp/dls.png"
 expect_out 0 "conserved" "$gt" lrp "${vgg[@]}" --composite epsilon-gamma-box --out "$tmp/lrp.png"
 expect_out 2 "reveal-cancel" "$gt" deeplift "${vgg[@]}" --rule revealcancel --out "$tmp/never.png"
+expect_out 0 "fashion_cnn lrp: " "$gt" bench --model fashion_cnn --task lrp --repeat 1
+expect_out 0 "fashion_cnn deeplift: " "$gt" bench --model fashion_cnn --task deeplift --repeat 1
 expect_out 2 "epsilon-gamma-box" "$gt" lrp "${vgg[@]}" --composite epsilon-plu --out "$tmp/never.png"
 expect_out 2 "they are: block1_conv1" "$gt" lrp "${vgg[@]}" --layer-rules 'conv9*=flat' --out "$tmp/never.png"
 expect 0 "$gt" lrp "${vgg[@]}" --layer-rules 'block1_conv1=flat,fc*=epsilon' --out "$tmp/lrp.png"
