@@ -288,10 +288,6 @@ DeepLiftResult deeplift(const Model& model, const Tensor& x_in, const Tensor& ba
 // ---- registry entries ----
 namespace {
 
-const char* kBaselineHelp =
-    "black, white, gray (pixel values 0, 255, 128 before preprocessing), noise\n"
-    "(uniform pixels), blur (the image blurred, sigma 10 px), or an image / .h5 file";
-
 OptionSpec rule_option() {
   return text_option("rule", "rescale", "R",
                      "rescale (Captum's DeepLift) or reveal-cancel (positive and negative\n"
@@ -336,10 +332,7 @@ MethodResult deeplift_result(Subject& s, const Target& t, const std::vector<Tens
   const DeepLiftResult dl = deeplift(s.fn, s.x, refs, t, d);
   MethodResult r;
   r.attribution = dl.attribution;
-  const double gap = dl.f_x - dl.f_baseline, rel = std::abs(dl.delta) / std::max(std::abs(gap), 1e-12);
-  r.notes.push_back(fmt("f(x) = %.6g, f(baseline) = %.6g, sum(attribution) = %.6g, completeness error %.4g", dl.f_x,
-                        dl.f_baseline, dl.delta + gap, dl.delta) +
-                    fmt(" (%.2g%% of |f(x) - f(baseline)|)", 100 * rel));
+  r.notes.push_back(completeness_note(dl.f_x, dl.f_baseline, dl.delta));
   r.facts = {
       {"f_x", dl.f_x}, {"f_baseline", dl.f_baseline}, {"delta", dl.delta}, {"baseline_count", double(bases.size())}};
   r.labels = {{"rule", o.text("rule")}};
@@ -353,7 +346,7 @@ Method deeplift_entry() {
   m.name = "deeplift";
   m.summary = "DeepLIFT: contributions of x - x' to f(x) - f(x'), by multipliers against a baseline";
   m.paper = "Shrikumar et al. 2017";
-  m.options = {text_option("baseline", "black", "B", kBaselineHelp), rule_option(),
+  m.options = {text_option("baseline", "black", "B", kBaselineNames), rule_option(),
                seed_option("seed of the noise baseline")};
   m.signed_map = true;
   m.target_all = true;
@@ -373,7 +366,7 @@ Method deeplift_shap_entry() {
   m.summary = "DeepLiftShap: DeepLIFT averaged over several baselines (SHAP values' approximation)";
   m.paper = "Lundberg and Lee 2017; Shrikumar et al. 2017";
   m.options = {text_option("baselines", "black,white,noise*8", "LIST",
-                           "comma-separated baselines, each as deeplift's --baseline:\n" + std::string(kBaselineHelp) +
+                           "comma-separated baselines, each as deeplift's --baseline:\n" + std::string(kBaselineNames) +
                                ";\nNAME*K repeats one K times (noise with seeds S, S+1, ...)"),
                rule_option(), batch_option(4, "baselines"), seed_option("seed of the first noise baseline")};
   m.signed_map = true;

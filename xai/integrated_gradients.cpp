@@ -135,9 +135,7 @@ Method ig_entry() {
   m.name = "ig";
   m.summary = "Integrated Gradients from a baseline to the input";
   m.paper = "Sundararajan et al. 2017";
-  m.options = {text_option("baseline", "black", "B",
-                           "black, white, gray (pixel values 0, 255, 128 before preprocessing), noise\n"
-                           "(uniform pixels), blur (the image blurred, sigma 10 px), or an image / .h5 file"),
+  m.options = {text_option("baseline", "black", "B", kBaselineNames),
                int_option("steps", 50, 1, 100000, "N",
                           "points on the path, as Captum's n_steps. The course's TF recipe\n"
                           "with m_steps intervals is --method riemann_trapezoid --steps m_steps+1"),
@@ -167,9 +165,7 @@ Method ig_entry() {
     // Completeness: sum(attribution) = f(x) - f(x') up to the quadrature's error.
     const double gap = ig.f_x - ig.f_baseline, rel = std::abs(ig.delta) / std::max(std::abs(gap), 1e-12);
     r.params = fmt("%.0f steps, ", io.steps) + io.method + ", " + o.text("baseline") + " baseline";
-    r.notes.push_back(fmt("f(x) = %.6g, f(baseline) = %.6g, sum(attribution) = %.6g, completeness error %.4g", ig.f_x,
-                          ig.f_baseline, ig.delta + gap, ig.delta) +
-                      fmt(" (%.2f%% of |f(x) - f(baseline)|)", 100 * rel));
+    r.notes.push_back(completeness_note(ig.f_x, ig.f_baseline, ig.delta));
     if (rel > 0.05)
       r.notes.push_back("warning: the completeness error is above 5%: use more --steps or --method gausslegendre");
     r.facts = {{"f_x", ig.f_x}, {"f_baseline", ig.f_baseline}, {"delta", ig.delta}, {"steps", io.steps}};

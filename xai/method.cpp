@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -172,5 +173,16 @@ OptionSpec batch_option(long def, const std::string& what) {
 }
 
 OptionSpec seed_option(const std::string& what) { return int_option("seed", 0, 0, 1L << 62, "S", what); }
+
+const char* const kBaselineNames =
+    "black, white, gray (pixel values 0, 255, 128 before preprocessing), noise\n"
+    "(uniform pixels), blur (the image blurred, sigma 10 px), or an image / .h5 file";
+
+std::string completeness_note(double f_x, double f_baseline, double delta) {
+  const double gap = f_x - f_baseline, rel = std::abs(delta) / std::max(std::abs(gap), 1e-12);
+  return fmt("f(x) = %.6g, f(baseline) = %.6g, sum(attribution) = %.6g, completeness error %.4g", f_x, f_baseline,
+             delta + gap, delta) +
+         fmt(" (%.2f%% of |f(x) - f(baseline)|)", 100 * rel);
+}
 
 }  // namespace gt::xai

@@ -123,5 +123,10 @@ Method attribution_entry(const std::string& name, const std::string& summary, co
 // --batch B (1 to 1024) and --seed S (0 to 2^62), which many methods share.
 OptionSpec batch_option(long def, const std::string& what);
 OptionSpec seed_option(const std::string& what);
+// What Subject::baseline takes, for a --baseline help text (IG, DeepLIFT).
+extern const char* const kBaselineNames;
+// "f(x) = .., f(baseline) = .., sum(attribution) = .., completeness error .. (..% of |f(x) - f(baseline)|)":
+// the line IG and DeepLIFT print; sum(attribution) = f_x - f_baseline + delta.
+std::string completeness_note(double f_x, double f_baseline, double delta);
 
 }  // namespace gt::xai
