@@ -110,12 +110,9 @@ Image gradient_flow_plot(const Inspection& all, const std::string& title) {
   viz::draw_text(img, 8, mid - 3, "0", ink);
   viz::draw_text(img, 8, y1 + bottom_h - 7, fmt("%+.2g", -a), ink);
   viz::draw_text(img, left, y1 - 10, "ACTIVATION MEAN", ink);
-  for (int i = 0; i < n; ++i) {
-    const auto& nd = r.nodes[size_t(i)];
-    const int h = int(std::abs(nd.activation.mean) / a * (bottom_h / 2));
-    viz::fill_rect(img, left + i * bw, nd.activation.mean >= 0 ? mid - h : mid + 1, std::max(1, bw - 1), std::max(h, 1),
-                   family(nd.op).colour);
-  }
+  for (int i = 0; i < n; ++i)
+    signed_bar(img, left + i * bw, bw, mid, bottom_h / 2, r.nodes[size_t(i)].activation.mean, a,
+               family(r.nodes[size_t(i)].op).colour);
 
   std::vector<std::string> layers;
   for (const auto& nd : r.nodes) layers.push_back(nd.layer);

@@ -123,16 +123,28 @@ TEST_CASE("LRP-epsilon on a bias-free ReLU net equals input times gradient", "[x
   check_values(R, ops::mul(x, g).to_vector_f64(), 1e-10);
 }
 
-TEST_CASE("LRP conserves relevance layer by layer on a bias-free net", "[xai][lrp]") {
-  const Tensor w = Tensor::uniform({4, 3, 3, 3}, -1, 1, 5, DType::f64);
-  const Tensor wd = Tensor::uniform({2, 4 * 4 * 4}, -1, 1, 6, DType::f64);
-  const auto model = [&](const Tensor& x) {
+namespace {
+// x (1,3,8,8) -> conv 3x3 (4 channels, no bias) -> ReLU -> 2x2 average or max pooling -> dense (2, no
+// bias), weights uniform in [-1, 1] from seed and seed + 1.
+struct BiasFreeConvNet {
+  Tensor w, wd;
+  bool max_pool;
+  BiasFreeConvNet(uint64_t seed, bool max)
+      : w(Tensor::uniform({4, 3, 3, 3}, -1, 1, seed, DType::f64)),
+        wd(Tensor::uniform({2, 4 * 4 * 4}, -1, 1, seed + 1, DType::f64)),
+        max_pool(max) {}
+  Tensor operator()(const Tensor& x) const {
     ops::Conv2dOptions o;
     o.pad = {1, 1, 1, 1};
     ops::PoolOptions p;
-    const Tensor h = ops::avg_pool2d(ops::relu(ops::conv2d(x, w, o)), p);
-    return ops::linear(ops::flatten(h), wd);
-  };
+    const Tensor h = ops::relu(ops::conv2d(x, w, o));
+    return ops::linear(ops::flatten(max_pool ? ops::max_pool2d(h, p) : ops::avg_pool2d(h, p)), wd);
+  }
+};
+}  // namespace
+
+TEST_CASE("LRP conserves relevance layer by layer on a bias-free net", "[xai][lrp]") {
+  const BiasFreeConvNet model(5, false);
   const Tensor x = Tensor::uniform({1, 3, 8, 8}, 0, 1, 7, DType::f64);
   const double f = ops::sum(ops::mul(model(x), vec({1, 0}, {1, 2}))).item();
   for (const char* rule : {"zero", "epsilon", "zplus", "alpha1beta0"}) {
@@ -145,14 +157,7 @@ TEST_CASE("LRP conserves relevance layer by layer on a bias-free net", "[xai][lr
 
 TEST_CASE("LRP-0 and LRP-epsilon conserve relevance at every node of a bias-free net, as inspect --rule shows",
           "[xai][lrp]") {
-  const Tensor w = Tensor::uniform({4, 3, 3, 3}, -1, 1, 31, DType::f64);
-  const Tensor wd = Tensor::uniform({2, 4 * 4 * 4}, -1, 1, 32, DType::f64);
-  const auto model = [&](const Tensor& x) {
-    ops::Conv2dOptions o;
-    o.pad = {1, 1, 1, 1};
-    ops::PoolOptions p;
-    return ops::linear(ops::flatten(ops::max_pool2d(ops::relu(ops::conv2d(x, w, o)), p)), wd);
-  };
+  const BiasFreeConvNet model(31, true);
   const Tensor x = Tensor::uniform({1, 3, 8, 8}, 0, 1, 33, DType::f64);
   const double f = ops::sum(ops::mul(model(x), vec({1, 0}, {1, 2}))).item();
   for (const char* rule : {"zero", "epsilon"}) {
