@@ -117,8 +117,7 @@ RelevanceFlow relevance_flow(const Subject& s, const Target& t, const std::strin
   };
   if (rule.rfind("lrp-", 0) == 0) {
     const auto [low, high] = lrp_box_bounds(s);
-    r.attribution = lrp(s.fn, s.x, t, lrp_composite(rule.substr(4), low, high), observe);
-    r.conserved = row_scores(s.fn(s.x.detach()), t)[0];
+    r.attribution = lrp(s.fn, s.x, t, lrp_composite(rule.substr(4), low, high), observe, &r.conserved);
     r.conserved_name = "f(x)";
   } else if (rule == "deeplift" || rule == "deeplift-reveal-cancel") {
     DeepLiftOptions o;

@@ -294,13 +294,14 @@ LrpComposite lrp_composite(const std::string& name, const Tensor& low, const Ten
 }
 
 Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpComposite& composite,
-           const RelevanceObserver& observe) {
+           const RelevanceObserver& observe, double* f_x) {
   Tape tape;
   TapeGuard guard(tape);
   tape.keep_values(true);
   const Tensor x = x_in.detach().set_requires_grad(true);
   const Tensor logits = model(x);
-  target_score(logits, t);  // validates the target
+  const std::vector<double> score = row_scores(logits.detach(), t);  // validates the target
+  if (f_x) *f_x = score[0];
   // Each linear node's rule, by the composite; the first one recorded is the input layer.
   std::vector<LrpRule> rules(tape.size());
   std::vector<char> linear(tape.size(), 0);
@@ -413,9 +414,9 @@ Method lrp_entry() {
     if (!note.empty() && (name == "epsilon-gamma-box" || name == "zbox")) r.notes.push_back(note);
     LrpComposite c = lrp_composite(o.text("composite"), low, high, o.real("epsilon"), o.real("gamma"));
     add_layer_rules(c, o.text("layer-rules"), low, high, o.real("epsilon"), o.real("gamma"));
-    r.attribution = lrp(s.fn, s.x, t, c);
+    double f = 0;
+    r.attribution = lrp(s.fn, s.x, t, c, {}, &f);
     const double total = ops::sum(r.attribution).item();
-    const double f = row_scores(s.fn(s.x.detach()), t)[0];
     r.params = "composite " + c.name + (o.text("layer-rules").empty() ? "" : ", layer rules " + o.text("layer-rules"));
     r.facts = {{"f_x", f}, {"relevance_sum", total}};
     r.notes.push_back(

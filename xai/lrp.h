@@ -81,8 +81,9 @@ void add_layer_rules(LrpComposite& c, const std::string& spec, const Tensor& low
 std::pair<Tensor, Tensor> lrp_box_bounds(const Subject& s, std::string* note = nullptr);
 
 // Relevance of every input element for the target, (N,C,H,W) like x (or (N,F) for a table model).
-// observe: optional, sees every node's relevance as it flows (inspect --rule).
+// observe: optional, sees every node's relevance as it flows (inspect --rule); f_x: optional, gets
+// the target's score f(x), the relevance the pass starts from.
 Tensor lrp(const Model& model, const Tensor& x, const Target& t, const LrpComposite& c,
-           const RelevanceObserver& observe = {});
+           const RelevanceObserver& observe = {}, double* f_x = nullptr);
 
 }  // namespace gt::xai
