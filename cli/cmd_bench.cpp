@@ -35,9 +35,9 @@ const char* kHelp =
     "that file (an imported .onnx against the zoo model with the same weights, say): 'forward' (no\n"
     "gradients), 'saliency' (the gradient of logit 281 w.r.t. the input), 'gradcam' (at the model's\n"
     "default layer), 'ig50' (Integrated Gradients, 50 midpoints from a zero baseline in batches of\n"
-    "10; --batch sets it, default 50 on cuda as the PyTorch script does there), 'lrp' (EpsilonPlus)\n"
-    "or 'deeplift' (Rescale, zero baseline; 'all' leaves these two out: tools/bench_relevance.sh\n"
-    "times them against Zennit and Captum). Prints the median in ms.\n"
+    "10; --batch sets it, default 50 on cuda as the PyTorch script does there), 'lrp' (--composite,\n"
+    "default epsilon-plus) or 'deeplift' (Rescale, zero baseline; 'all' leaves these two out:\n"
+    "tools/bench_relevance.sh times them against Zennit and Captum). Prints the median in ms.\n"
     "\n"
     "'bench conv' times the conv2d kernels on the 13 conv layers of VGG16 (3x3, stride 1, pad 1) and\n"
     "prints, per layer, the median time and GFLOP/s of the forward pass and of the input gradient\n"
@@ -48,6 +48,7 @@ const char* kHelp =
     "\n"
     "options:\n"
     "  --weights FILE   a model file, as every command takes it (--preprocess, --size, --labels too)\n"
+    "  --composite C    the lrp task's composite or rule (as 'explain --method lrp --composite')\n"
     "  --batch N        batch size (default 1; with --model: IG's batch)\n"
     "  --size S         input height and width (default 224)\n"
     "  --repeat R       timed runs per layer and pass; the median is reported (default 5)\n"
@@ -188,6 +189,7 @@ int bench_model(Args& a, const std::string& name) {
   const int threads = apply_threads(a);
   const Device dev = apply_device(a);
   const int ig_batch = int(a.get_int("--batch", dev == Device::cuda ? 50 : 10, 1, 50));
+  const xai::LrpComposite composite = xai::lrp_composite(a.get("--composite", "epsilon-plus"));
   const std::string weights = weights_flag(a);
   a.finish();
   const std::vector<std::string> all = {"forward", "saliency", "gradcam", "ig50"};
@@ -222,7 +224,7 @@ int bench_model(Args& a, const std::string& name) {
       } else if (job == "gradcam") {
         xai::gradcam(fn, x, xai::Target{target, false}, m->info.gradcam_layer);
       } else if (job == "lrp") {
-        xai::lrp(fn, x, xai::Target{target, false}, xai::lrp_composite("epsilon-plus"));
+        xai::lrp(fn, x, xai::Target{target, false}, composite);
       } else if (job == "deeplift") {
         xai::deeplift(fn, x, Tensor::zeros_like(x), xai::Target{target, false});
       } else {

@@ -36,51 +36,60 @@ Tensor amplified(const Tensor& w, double gamma, Tensor (*part)(const Tensor&)) {
 struct Term {
   Tensor x, w, b;
   double sign = 1;
-  bool negative_input = false;  // x is the input's negative part
 };
 // Terms that share a denominator, their share of the relevance (mask: where it applies) and weight.
 struct Group {
   explicit Group(std::vector<Term> t, double c = 1, Tensor m = Tensor()) : terms(std::move(t)), coef(c), mask(m) {}
   std::vector<Term> terms;
   double coef;
-  Tensor mask;  // undefined: everywhere
+  Tensor mask;                // undefined: everywhere
+  bool non_negative = false;  // the denominator is >= 0 by construction (the positive contributions)
 };
+Group positive(std::vector<Term> t, double c = 1) {
+  Group g(std::move(t), c);
+  g.non_negative = true;
+  return g;
+}
 
 // f(x; W, b) with the op's own weights, unrecorded (the backward runs under a NoGradGuard).
 Tensor plain_output(const LinearForm& f, const Tensor& x) { return f.apply(x, f.weight, f.bias); }
 
 // The rule's groups of terms for input x, as Zennit defines them (see lrp.h). In a sign-split rule the
-// term on x- has no bias: the bias counts once. z: the op's plain output f(x; w, b), whose sign
-// chooses the gamma rule's group.
-std::vector<Group> rule_groups(const LrpRule& r, const LinearForm& f, const Tensor& x, const Tensor& z) {
+// term on x- has no bias: the bias counts once, and after a ReLU (x_non_negative) x- = 0, so its
+// term and its share are left out. z: the op's plain output f(x; w, b), whose sign chooses the gamma
+// rule's group. The parts of x, w and b are made only where a rule uses them (VGG16's weights are
+// 138M values).
+std::vector<Group> rule_groups(const LrpRule& r, const LinearForm& f, const Tensor& x, bool x_non_negative,
+                               const Tensor& z) {
   using K = LrpRule::Kind;
   const Tensor &w = f.weight, &b = f.bias;
-  const Tensor xp = positive_part(x), xn = negative_part(x);
   // x+ with (w1, b1) and x- with (w2, no bias): the halves of a sign-split rule
-  const auto split = [&](const Tensor& w1, const Tensor& b1, const Tensor& w2) {
-    return std::vector<Term>{Term{xp, w1, b1}, Term{xn, w2, Tensor(), 1, true}};
+  const auto split = [&](const Tensor& w1, const Tensor& b1, const auto& w2) {
+    if (x_non_negative) return std::vector<Term>{Term{x, w1, b1}};
+    return std::vector<Term>{Term{positive_part(x), w1, b1}, Term{negative_part(x), w2(), Tensor()}};
   };
-  const Tensor wp = positive_part(w), wn = negative_part(w), bp = positive_part(b), bn = negative_part(b);
+  const auto wp = [&] { return positive_part(w); };
+  const auto wn = [&] { return negative_part(w); };
   if (r.captum && r.kind == K::gamma) return {Group{{Term{x, amplified(w, r.gamma, positive_part), b}}}};
-  if (r.captum && r.kind == K::alpha_beta) return {Group{{Term{x, wp, b}}}};
+  if (r.captum && r.kind == K::alpha_beta) return {Group{{Term{x, wp(), b}}}};
   switch (r.kind) {
     case K::epsilon:
       return {Group{{Term{x, w, b}}}};
     case K::zplus:  // x+ w+ + b+ + x- w-: the positive contributions
-      return {Group{split(wp, bp, wn)}};
+      return {positive(split(wp(), positive_part(b), wn))};
     case K::alpha_beta:  // alpha (x+ w+ + b+ + x- w-) - beta (x+ w- + b- + x- w+), each over its own sum
-      return {Group{split(wp, bp, wn), r.alpha}, Group{split(wn, bn, wp), -r.beta}};
+      return {positive(split(wp(), positive_part(b), wn), r.alpha), Group{split(wn(), negative_part(b), wp), -r.beta}};
     case K::gamma: {  // where z > 0 the positive contributions are amplified, where z < 0 the negative ones
       const Tensor up = ops::step(z), down = ops::step(ops::mul_scalar(z, -1.0));
       const Tensor wu = amplified(w, r.gamma, positive_part), wd = amplified(w, r.gamma, negative_part);
       const Tensor bu = amplified(b, r.gamma, positive_part), bd = amplified(b, r.gamma, negative_part);
-      return {Group{split(wu, bu, wd), 1, up}, Group{split(wd, bd, wu), 1, down}};
+      return {Group{split(wu, bu, [&] { return wd; }), 1, up}, Group{split(wd, bd, [&] { return wu; }), 1, down}};
     }
     case K::zbox: {  // x w - l w+ - h w- (the biases b - b+ - b- cancel)
       if (!r.low.defined() || !r.high.defined()) throw Error("lrp: the zbox rule needs the input's bounds");
       const Tensor lo = ops::expand(r.low.to(x.device()), x.shape()),
                    hi = ops::expand(r.high.to(x.device()), x.shape());
-      return {Group{{Term{x, w, b}, Term{lo, wp, bp, -1}, Term{hi, wn, bn, -1}}}};
+      return {Group{{Term{x, w, b}, Term{lo, wp(), positive_part(b), -1}, Term{hi, wn(), negative_part(b), -1}}}};
     }
     case K::flat:  // inputs and weights 1, no bias: relevance spread evenly over the receptive field
       return {Group{{Term{ones_like(x), ones_like(w), Tensor()}}}};
@@ -100,13 +109,11 @@ bool non_negative(const Tensor& t) {
 // R_in = sum_g coef_g sum_t sign_t x_t * J_t^T (R mask_g / stab(sum_t sign_t z_t)) for relevance R at
 // the op's linear output.
 Tensor linear_rule(const LrpRule& r, const LinearForm& f, const Tensor& x, const Tensor& R) {
-  const Tensor z = r.kind == LrpRule::Kind::gamma ? plain_output(f, x) : Tensor();
-  const bool x_non_negative = non_negative(x);
+  using K = LrpRule::Kind;
+  const Tensor z = r.kind == K::gamma ? plain_output(f, x) : Tensor();
+  const bool sign_split = !r.captum && (r.kind == K::zplus || r.kind == K::alpha_beta || r.kind == K::gamma);
   Tensor out;
-  for (Group& g : rule_groups(r, f, x, z)) {
-    if (x_non_negative)  // after a ReLU x- = 0: its bias-free term is zero, and so is its share
-      g.terms.erase(std::remove_if(g.terms.begin(), g.terms.end(), [](const Term& t) { return t.negative_input; }),
-                    g.terms.end());
+  for (const Group& g : rule_groups(r, f, x, sign_split && non_negative(x), z)) {
     std::deque<LinearReplay> applied;  // each holds a tape: built in place, never moved
     Tensor denominator;
     for (const Term& t : g.terms) {
@@ -114,10 +121,15 @@ Tensor linear_rule(const LrpRule& r, const LinearForm& f, const Tensor& x, const
       const Tensor zt = t.sign > 0 ? applied.back().z : ops::mul_scalar(applied.back().z, t.sign);
       denominator = plus(denominator, zt);
     }
-    Tensor s = ops::div(R, stabilize(denominator, r.epsilon));
+    // stab(z) = z + eps where z >= 0: one pass instead of four
+    Tensor s =
+        ops::div(R, g.non_negative ? ops::add_scalar(denominator, r.epsilon) : stabilize(denominator, r.epsilon));
     if (g.mask.defined()) s = ops::mul(s, g.mask);
-    for (size_t i = 0; i < g.terms.size(); ++i)
-      out = plus(out, ops::mul_scalar(ops::mul(g.terms[i].x, applied[i].transpose(s)), g.coef * g.terms[i].sign));
+    for (size_t i = 0; i < g.terms.size(); ++i) {
+      const Tensor term = ops::mul(g.terms[i].x, applied[i].transpose(s));
+      const double c = g.coef * g.terms[i].sign;
+      out = plus(out, c == 1 ? term : ops::mul_scalar(term, c));
+    }
   }
   return out;
 }
