@@ -142,10 +142,11 @@ Tensor epsilon_by_own_backward(const BackwardContext& c, const Tensor& R, double
 }
 
 // The relevance a linear node hands to its inputs: through its activation (passed on), its residual
-// (split in proportion: z-rule), then its rule.
-void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
+// (split in proportion: z-rule), then its rule. merged: the node's map with the batch norm after it
+// folded in (see merged_batch_norms), or null.
+void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c, const LinearForm* merged) {
   const NodeValues& v = *c.node.values;
-  const LinearForm& f = *v.linear;
+  const LinearForm& f = merged ? *merged : *v.linear;
   const Tensor& x = v.inputs[0];
   Tensor R = c.dy;
   if (f.residual) {  // y = act(lin + res): R_lin = lin R / stab(lin + res), R_res = res R / stab(lin + res)
@@ -155,7 +156,7 @@ void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
     R = ops::mul(lin, s);
   }
   if (!c.needs(0)) return;
-  if (r.kind == LrpRule::Kind::epsilon && !f.residual && (f.act == Act::none || f.act == Act::relu)) {
+  if (r.kind == LrpRule::Kind::epsilon && !merged && !f.residual && (f.act == Act::none || f.act == Act::relu)) {
     // The epsilon rule from the node's own output and backward, no replay: z = y, except where a
     // fused ReLU cut z <= 0 to 0. Those units carry no relevance (every rule downstream hands a
     // unit x * J^T s, 0 for x = 0), so s = R / stab(y) is 0 there, as the ReLU mask in the node's
@@ -164,6 +165,43 @@ void linear_node(const LrpRule& r, double sum_epsilon, BackwardContext& c) {
     return;
   }
   c.set(0, r.kind == LrpRule::Kind::pass ? R : linear_rule(r, f, x, R));
+}
+
+// BN canonization where a batch norm was left standing after a conv or dense layer (an unfused
+// model: fuse off, a hook on the layer, an imported graph), as Zennit's MergeBatchNorm and as the
+// fused op conv2d_affine carries it: y = s (W x + b) + t per output channel, s = gamma / sqrt(var +
+// eps), t = beta - mean s, is one linear map W' = s W, b' = s b + t, whose rule sees z' = y; the batch
+// norm then passes relevance on (is_activation). Only a frozen batch norm in inference (its saved x
+// undefined, see ops::batch_norm) whose input is the plain output of a linear node and nothing else's.
+// Returns the merged maps by the linear node's index.
+std::map<size_t, LinearForm> merged_batch_norms(const Tape& tape) {
+  NoGradGuard no_grad;
+  std::map<int, size_t> producer;
+  std::map<int, int> uses;
+  for (size_t k = 0; k < tape.size(); ++k) {
+    producer[tape.node(k).output] = k;
+    for (int slot : tape.node(k).inputs) ++uses[slot];
+  }
+  std::map<size_t, LinearForm> merged;
+  for (size_t k = 0; k < tape.size(); ++k) {
+    const Node& bn = tape.node(k);
+    if (bn.op != "batch_norm" || bn.saved.size() != 4 || bn.saved[0].defined() || !bn.values) continue;
+    const auto p = producer.find(bn.inputs[0]);
+    if (p == producer.end() || uses[bn.inputs[0]] != 1) continue;
+    const Node& lin = tape.node(p->second);
+    if (!lin.values || !lin.values->linear) continue;
+    const LinearForm& f = *lin.values->linear;
+    if (!f.weight.defined() || f.act != Act::none || f.residual) continue;
+    const Tensor &mean = bn.saved[1], &invstd = bn.saved[2], &gamma = bn.saved[3], &beta = bn.values->inputs[2];
+    const Tensor scale = ops::mul(gamma, invstd), shift = ops::sub(beta, ops::mul(mean, scale));
+    std::vector<int64_t> per_row(size_t(f.weight.ndim()), 1);  // (O,1,...): scales W's rows
+    per_row[0] = scale.numel();
+    LinearForm m = f;
+    m.weight = ops::mul(f.weight, ops::reshape(scale, Shape(per_row)));
+    m.bias = f.bias.defined() ? ops::add(ops::mul(f.bias, scale), shift) : shift;
+    merged.emplace(p->second, std::move(m));
+  }
+  return merged;
 }
 
 // Zennit's Norm rule for a sum a + b (+ ...), or a - b: each summand's share of the relevance,
@@ -340,10 +378,12 @@ Tensor lrp(const Model& model, const Tensor& x_in, const Target& t, const LrpCom
     if (!matched[g])
       throw InvalidArgument("lrp: the layer pattern '" + composite.layer_rules[g].first +
                             "' matches no conv or dense layer; they are:" + names.substr(0, names.size() - 1));
+  const std::map<size_t, LinearForm> merged = merged_batch_norms(tape);
   tape.set_backward_override([&](size_t k, BackwardContext& c) {
     const std::string& op = c.node.op;
     if (linear[k]) {
-      linear_node(rules[k], composite.sum_epsilon, c);
+      const auto m = merged.find(k);
+      linear_node(rules[k], composite.sum_epsilon, c, m == merged.end() ? nullptr : &m->second);
     } else if (op == "add" || op == "add_relu" || op == "sub" || op == "add_scalar") {
       sum_node(c, composite.sum_epsilon);
     } else if (op == "mul" || op == "div" || op == "mul_scalar") {

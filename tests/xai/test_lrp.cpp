@@ -232,3 +232,51 @@ TEST_CASE("LRP: unknown rules and composites list the known ones", "[xai][lrp]")
   CHECK_THROWS_WITH(xai::lrp_composite("epsilon-plu"), Catch::Contains("epsilon-plus") && Catch::Contains("wsquare"));
   CHECK_THROWS_WITH(xai::lrp_rule("gama"), Catch::Contains("gamma"));
 }
+
+TEST_CASE("LRP: an unfused conv, batch norm and ReLU hand on the relevance of the fused op (BN canonization)",
+          "[xai][lrp]") {
+  // x (1,3,6,6) -> conv 3x3 (4 channels, bias) -> batch norm -> ReLU -> conv 3x3 (2 channels) -> batch
+  // norm -> ReLU -> dense (3): once op by op, once with each conv -> batch norm -> ReLU as the one
+  // node ops::conv2d_affine records (scale and shift folded, as nn::Model fuses them). Zennit merges
+  // the batch norm into the conv before LRP; both must give the merged layer's relevance.
+  const Tensor w1 = Tensor::uniform({4, 3, 3, 3}, -1, 1, 11, DType::f64), b1 = vec({0.1, -0.2, 0.3, 0.05}, {4});
+  const Tensor w2 = Tensor::uniform({2, 4, 3, 3}, -1, 1, 12, DType::f64);
+  const Tensor wd = Tensor::uniform({3, 2 * 6 * 6}, -1, 1, 13, DType::f64);
+  struct Bn {
+    Tensor gamma, beta, mean, var;
+  };
+  const Bn bn1{vec({1.5, 0.7, -0.4, 1.1}, {4}), vec({0.2, 0.1, -0.3, 0.4}, {4}), vec({0.3, -0.1, 0.2, 0.0}, {4}),
+               vec({0.8, 1.2, 0.5, 2.0}, {4})};
+  const Bn bn2{vec({0.9, 1.3}, {2}), vec({0.25, -0.15}, {2}), vec({0.5, -0.2}, {2}), vec({1.5, 0.6}, {2})};
+  constexpr double kEps = 1e-3;
+  ops::Conv2dOptions o;
+  o.pad = {1, 1, 1, 1};
+  const auto unfused = [&](const Tensor& x) {
+    const auto block = [&](const Tensor& h, const Tensor& w, const Tensor& b, const Bn& n) {
+      return ops::relu(ops::batch_norm(ops::conv2d(h, w, o, b), n.gamma, n.beta, n.mean, n.var, kEps, false));
+    };
+    return ops::linear(ops::flatten(block(block(x, w1, b1, bn1), w2, Tensor(), bn2)), wd);
+  };
+  const auto fused = [&](const Tensor& x) {
+    const auto block = [&](const Tensor& h, const Tensor& w, const Tensor& b, const Bn& n) {
+      NoGradGuard ng;  // the folded scale s = gamma / sqrt(var + eps) and shift (b - mean) s + beta
+      const Tensor s = ops::mul(n.gamma, ops::rsqrt(ops::add_scalar(n.var, kEps)));
+      const Tensor t = ops::add(ops::mul(b.defined() ? ops::sub(b, n.mean) : ops::mul_scalar(n.mean, -1), s), n.beta);
+      EnableGradGuard g;
+      return ops::conv2d_affine(h, w, s, t, Act::relu, o);
+    };
+    return ops::linear(ops::flatten(block(block(x, w1, b1, bn1), w2, Tensor(), bn2)), wd);
+  };
+  const Tensor x = Tensor::uniform({1, 3, 6, 6}, -1, 1, 14, DType::f64);
+  {
+    NoGradGuard ng;
+    check_values(unfused(x), fused(x).to_vector_f64(), 1e-12);  // the same network
+  }
+  const Tensor low = Tensor::full(x.shape(), -1.0, DType::f64), high = Tensor::full(x.shape(), 1.0, DType::f64);
+  for (const char* name : {"epsilon-plus", "epsilon-alpha2-beta1", "epsilon-gamma-box", "captum-epsilon", "zero"}) {
+    INFO(name);
+    const xai::LrpComposite c = xai::lrp_composite(name, low, high);
+    check_values(xai::lrp(unfused, x, xai::Target{1, false}, c),
+                 xai::lrp(fused, x, xai::Target{1, false}, c).to_vector_f64(), 1e-10);
+  }
+}
