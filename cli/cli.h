@@ -71,6 +71,7 @@ xai::Progress method_progress(const xai::Method& m);
 viz::Norm default_norm(const xai::Method& m, bool signed_map);
 int run_counterfactual(int argc, char** argv);
 int run_metrics(int argc, char** argv);
+int run_evaluate(int argc, char** argv);
 int run_compare(int argc, char** argv);
 int run_report(int argc, char** argv);
 int run_train(int argc, char** argv);

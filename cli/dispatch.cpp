@@ -26,6 +26,7 @@ const char* kUsage =
 const char* kUsageTail =
     "  counterfactual   change the image until the model answers another class\n"
     "  metrics          deletion and insertion AUC of a map\n"
+    "  evaluate         Quantus's metrics of several methods over a dataset (resumable, MPI)\n"
     "  compare          how alike maps are: rank correlation, correlation, top-10% overlap\n"
     "  report           every method on one image, as an HTML page\n"
     "\n"
@@ -78,6 +79,7 @@ int gt::cli::main(int argc, char** argv) {
     if (cmd == "convert") return gt::cli::run_convert(argc, argv);
     if (cmd == "counterfactual") return gt::cli::run_counterfactual(argc, argv);
     if (cmd == "metrics") return gt::cli::run_metrics(argc, argv);
+    if (cmd == "evaluate") return gt::cli::run_evaluate(argc, argv);
     if (cmd == "compare") return gt::cli::run_compare(argc, argv);
     if (cmd == "report") return gt::cli::run_report(argc, argv);
     if (cmd == "train") return gt::cli::run_train(argc, argv);

@@ -1,6 +1,7 @@
 #include "data/input.h"
 
 #include "data/dataset.h"
+#include "data/items.h"
 #include "image/image.h"
 #include "image/preprocess.h"
 
@@ -24,11 +25,7 @@ bool dataset_image(const std::string& image, Tensor& pixels, std::string& label)
   if (i >= d.size())
     throw InvalidArgument("--image " + image + ": index " + k + " is out of range (the " + split +
                           " split has examples 0.." + std::to_string(d.size() - 1) + ")");
-  const int64_t S = d.height * d.width;
-  pixels = Tensor::empty({1, 3, d.height, d.width});
-  float* p = pixels.data<float>();
-  for (int64_t c = 0; c < 3; ++c)
-    for (int64_t j = 0; j < S; ++j) p[c * S + j] = d.pixels[size_t(i * S + j)];
+  pixels = example_pixels(d, i);
   label = d.class_names[size_t(d.labels[size_t(i)])];
   return true;
 }

@@ -54,6 +54,7 @@ void Model::to(Device d) {
 }
 
 void Model::to(DType dt) {
+  dtype_ = dt;
   for (auto& [name, t] : named_parameters()) {
     if (!t->defined() || t->dtype() == dt) continue;
     const bool grad = t->requires_grad();

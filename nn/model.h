@@ -60,6 +60,7 @@ class Model {
   // Converts every parameter to dtype t (float64: the model runs, and its tape records, in double).
   void to(DType t);
   Device device() const { return device_; }
+  DType dtype() const { return dtype_; }  // the parameters' (as to(DType) last set it)
   // Layers with parameters, in creation (= forward) order.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
   // The layer added under that name, or nullptr.
@@ -108,6 +109,7 @@ class Model {
   BatchNorm* bn_of(const Conv2d& c) const;  // c's batch norm or null
   bool training_ = false;
   Device device_ = Device::cpu;
+  DType dtype_ = DType::f32;
   StreamPtr stream_;  // nullptr on the CPU
   // conv_bn's folded scale and shift per conv, computed once (a GPU would otherwise wait for five
   // small copies per conv and pass). An entry is used while the tensors it was folded from are the

@@ -18,11 +18,20 @@ Subject load_subject(const std::string& weights, const std::string& arch, const 
   if (!info.include_top)
     throw Error("weights file " + weights + " has no classifier (a _notop file): nothing to explain");
   if (is_tensor_input(image)) {
-    s.x = load_input(image, info, "", dtype);
+    set_input(s, Tensor(), load_input(image, info, "", dtype));
   } else {
-    s.pixels = data::load_pixels(image, info, resize, &s.true_label);
-    s.x = preprocess(s.pixels, info.preprocessing).to(dtype);
+    std::string label;
+    const Tensor pixels = data::load_pixels(image, info, resize, &label);
+    set_input(s, pixels, Tensor(), label);
   }
+  return s;
+}
+
+void set_input(Subject& s, const Tensor& pixels, const Tensor& x, const std::string& true_label) {
+  const DType dtype = s.model->dtype();
+  s.pixels = pixels;
+  s.x = pixels.defined() ? preprocess(pixels, s.model->info.preprocessing).to(dtype) : x.to(dtype);
+  s.true_label = true_label;
   // The input lives where the model runs: a host input would send the logits back to the host and
   // their gradient to the GPU in the middle of every pass (nn::Model::operator()), each with a wait.
   s.x = s.x.to(s.model->device());
@@ -31,7 +40,6 @@ Subject load_subject(const std::string& weights, const std::string& arch, const 
   NoGradGuard no_grad;
   s.probs = ops::softmax(s.fn(s.x)).to_vector();
   s.top1 = std::max_element(s.probs.begin(), s.probs.end()) - s.probs.begin();
-  return s;
 }
 
 Tensor Subject::pixel_fill(double v) const {

@@ -37,6 +37,11 @@ Subject load_subject(const std::string& weights, const std::string& arch, const 
                      const std::string& resize, Device device = Device::cpu, DType dtype = DType::f32,
                      const ImportOptions& import = {});
 
+// Points s at another input of its model: pixels (1,3,H,W) in [0,255] at the model's input size,
+// preprocessed as the model says, or (pixels undefined) x in model-input space. Runs the model once
+// for probs and top1.
+void set_input(Subject& s, const Tensor& pixels, const Tensor& x = Tensor(), const std::string& true_label = "");
+
 // Deletion (pixels go black, as RISE does) and insertion (pixels come back into the image blurred
 // with sigma 10 px) curves of a map for one class.
 struct Faithfulness {

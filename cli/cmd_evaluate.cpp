@@ -1,0 +1,199 @@
+// gradtrace evaluate: Quantus-style metrics of several methods' maps over a dataset, resumable
+// (cli/evaluate_store.h), and shared across processes and machines with MPI (cli/evaluate_mpi.cpp).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli/cli.h"
+#include "cli/evaluate.h"
+#include "image/image.h"
+#include "xai/quality.h"
+
+namespace gt::cli {
+namespace {
+const char* kHelp =
+    "usage: gradtrace evaluate --dataset D --methods M1,M2,... --metrics K1,K2,... --out results.h5 [options]\n"
+    "\n"
+    "Which explanation can be trusted? Runs each method on every item of a dataset and scores its map\n"
+    "with each metric (Quantus 0.6's definitions and defaults), then summarises: mean +- 95% CI per\n"
+    "method and metric, and a ranking per metric. The run is resumable: stopped or killed, started\n"
+    "again with the same flags it skips the items it has and ends with the same file. Under mpirun\n"
+    "the items are shared across the processes (a dynamic queue) and gathered into the one file.\n"
+    "\n"
+    "options:\n" GT_FLAG_WEIGHTS GT_FLAG_MODEL
+    "  --dataset D      folder:DIR (DIR/*.png or DIR/<class>/*.png), fashion-mnist:test or :train\n"
+    "  --limit N        the first N items (default: all)\n"
+    "  --methods LIST   explain methods, comma-separated (default saliency,gradcam), each at its defaults\n"
+    "  --metrics LIST   metrics, comma-separated (default: every one that needs no masks); see below\n"
+    "  --masks DIR      localisation: a mask per item, DIR/<item name> as a picture at the model's\n"
+    "                   input size (nonzero = the object)\n"
+    "  --target T       pred (the model's top class, default) or label (the dataset's class)\n"
+    "  --batch B        perturbed copies per forward pass (default 16)\n"
+    "  --seed S         the stochastic metrics' seed (default 0); each item, method and metric draws\n"
+    "                   from its own stream, so results do not depend on the order items run in\n"
+    "  --out FILE.h5    the results (required): scores/METHOD/METRIC [N], curves/METHOD/METRIC [N,L],\n"
+    "                   items/index, items/target; also FILE.csv (one line per item, method, metric),\n"
+    "                   FILE_summary.csv and FILE.html (the summary)\n" GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE
+        GT_FLAG_PRECISION;
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from < s.size()) {
+    const size_t comma = std::min(s.find(',', from), s.size());
+    if (comma > from) out.push_back(s.substr(from, comma - from));
+    from = comma + 1;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+
+// "[ 12/100]  12%  1.3 items/s  eta 1m08s  cat.png" on stderr, rewritten in place.
+void progress_line(int64_t done, int64_t total, double seconds, const std::string& name) {
+  const double rate = seconds > 0 ? done / seconds : 0;
+  const int64_t eta = rate > 0 ? int64_t((total - done) / rate) : 0;
+  std::fprintf(stderr, "\r[%5lld/%lld] %3lld%%  %.2f items/s  eta %lldm%02llds  %-40.40s", (long long)done,
+               (long long)total, (long long)(total ? 100 * done / total : 100), rate, (long long)(eta / 60),
+               (long long)(eta % 60), name.c_str());
+  std::fflush(stderr);
+}
+
+// Item `name`'s mask: DIR/<name>, a picture at the model's input size; 1 where it is not black.
+std::vector<uint8_t> load_mask(const std::string& dir, const std::string& name, const nn::ModelInfo& info) {
+  const std::string path = dir + "/" + name;
+  const Image m = load_image(path);
+  if (m.height != info.input_h || m.width != info.input_w)
+    throw Error("mask " + path + " is " + std::to_string(m.width) + "x" + std::to_string(m.height) +
+                ", the model's input is " + std::to_string(info.input_w) + "x" + std::to_string(info.input_h));
+  std::vector<uint8_t> mask(size_t(m.height * m.width), 0);
+  for (size_t p = 0; p < mask.size(); ++p)
+    for (size_t c = 0; c < 3; ++c) mask[p] |= m.rgb[p * 3 + c] > 0;
+  return mask;
+}
+
+// A stream of its own for each item, method and metric (FNV-1a over them and the run's seed).
+uint64_t stream_seed(uint64_t seed, int64_t item, const std::string& method, const std::string& metric) {
+  uint64_t h = 1469598103934665603ull ^ seed;
+  const auto mix = [&](const std::string& s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  };
+  mix(std::to_string(item) + "/" + method + "/" + metric);
+  return h >> 2;  // the methods' --seed range
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Every method's map of item i, scored by every metric.
+ItemResult evaluate_item(xai::Subject& s, const EvalRun& run, int64_t i, const std::string& masks,
+                         const std::string& target_mode, int batch, uint64_t seed) {
+  const nn::ModelInfo& info = s.model->info;
+  const std::string& name = run.items.names[size_t(i)];
+  xai::set_input(s, run.items.pixels(i, info, s.resize), Tensor(), run.items.labels[size_t(i)]);
+  ItemResult r;
+  r.item = i;
+  r.target = s.top1;
+  if (target_mode == "label") {
+    const std::string& label = run.items.labels[size_t(i)];
+    if (label.empty()) throw Error("--target label: item " + name + " has no label (no class folder)");
+    r.target = resolve_target(label, info, s.top1, false).index;
+  }
+  const std::vector<uint8_t> mask = masks.empty() ? std::vector<uint8_t>() : load_mask(masks, name, info);
+  for (const std::string& method : run.methods) {
+    const xai::Method& m = xai::find_method(method);
+    xai::Options opts = xai::default_options(m);
+    const auto t0 = std::chrono::steady_clock::now();
+    const xai::Target t{r.target, false};
+    const xai::MethodResult e = xai::explain(m, s, t, opts);
+    r.seconds["method:" + method] += since(t0);
+    for (const std::string& metric : run.metrics) {
+      const xai::quality::Metric& k = xai::quality::find(metric);
+      const auto t1 = std::chrono::steady_clock::now();
+      const xai::quality::Input in{s, t, m, opts, e.map, mask, stream_seed(seed, i, method, metric), batch};
+      const xai::quality::Score sc = k.run(in);
+      r.entries.push_back({method, metric, sc.value, sc.curve});
+      r.seconds[metric] += since(t1);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+int run_evaluate(int argc, char** argv) {
+  Args a(argc, argv, 2, {"--help"});
+  if (a.flag("--help")) {
+    std::fputs(kHelp, stdout);
+    std::puts("\nmetrics:");
+    for (const auto& m : xai::quality::metrics())
+      std::printf("  %-24s %-14s %s (%s)%s\n", m.name.c_str(), m.family.c_str(), m.summary.c_str(), m.paper.c_str(),
+                  m.needs_mask ? " [--masks]" : "");
+    return 0;
+  }
+  const std::string weights = weights_flag(a), model_name = a.get("--model", "");
+  const std::string dataset = a.get("--dataset", ""), out = a.get("--out", ""), masks = a.get("--masks", "");
+  const std::vector<std::string> methods = split_list(a.get("--methods", "saliency,gradcam"));
+  std::vector<std::string> metrics = split_list(a.get("--metrics", ""));
+  const long limit = a.get_int("--limit", 0, 0, 1000000000);
+  const std::string target_mode = a.get("--target", "pred"), resize = a.get("--resize", "");
+  const int batch = int(a.get_int("--batch", 16, 1, 4096));
+  const long seed = a.get_int("--seed", 0, 0, 1L << 62);
+  apply_threads(a);
+  apply_device(a);
+  apply_precision(a);
+  a.finish();
+  if (dataset.empty()) throw UsageError("--dataset is required (folder:DIR or fashion-mnist:test)");
+  if (out.empty()) throw UsageError("--out FILE.h5 is required");
+  if (target_mode != "pred" && target_mode != "label") throw UsageError("--target must be pred or label");
+  check_resize(resize);
+  for (const auto& m : methods) xai::find_method(m);
+  if (metrics.empty())
+    for (const auto& m : xai::quality::metrics())
+      if (!m.needs_mask) metrics.push_back(m.name);
+  for (const auto& m : metrics)
+    if (xai::quality::find(m).needs_mask && masks.empty())
+      throw UsageError("metric '" + m + "' needs --masks DIR (a mask per item)");
+
+  EvalRun run{methods, metrics, data::open_items(dataset, limit), out};
+  xai::Subject s;
+  s.model = load_model(weights, model_name);
+  s.resize = resize;
+  const EvalConfig config = {{"model", weights.empty() ? "fashion_cnn (embedded)" : weights},
+                             {"dataset", run.items.source},
+                             {"methods", join(methods)},
+                             {"metrics", join(metrics)},
+                             {"target", target_mode},
+                             {"masks", masks},
+                             {"batch", std::to_string(batch)},
+                             {"seed", std::to_string(seed)},
+                             {"precision", to_string(precision())},
+                             {"resize", resize}};
+  ResultStore store(out, config);
+  const int64_t total = run.items.size(), had = int64_t(store.size());
+  if (had > 0)
+    std::printf("%s: %lld of %lld items already done, going on\n", out.c_str(), (long long)had, (long long)total);
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t done = 0;
+  for (int64_t i = 0; i < total; ++i) {
+    if (store.has(i)) continue;
+    ItemResult r = evaluate_item(s, run, i, masks, target_mode, batch, uint64_t(seed));
+    store.add(r, 0);
+    ++done;
+    progress_line(had + done, total, since(t0), run.items.names[size_t(i)]);
+  }
+  if (done) std::fputc('\n', stderr);
+  run.seconds = since(t0);
+  store.write(methods, metrics);
+  std::printf("wrote %s (%lld items, %zu methods, %zu metrics)\n", out.c_str(), (long long)store.size(), methods.size(),
+              metrics.size());
+  summarize(run, store);
+  return 0;
+}
+
+}  // namespace gt::cli

@@ -1,0 +1,31 @@
+// gradtrace evaluate: shared between the command (cmd_evaluate.cpp) and its summary
+// (evaluate_summary.cpp).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "cli/evaluate_store.h"
+#include "data/items.h"
+
+namespace gt::cli {
+
+struct EvalRun {
+  std::vector<std::string> methods, metrics;
+  data::Items items;
+  std::string out;     // results.h5
+  double seconds = 0;  // the wall time of this run
+};
+
+// mean, the half-width of its 95% confidence interval (Student's t), and the count of finite values.
+struct MeanCi {
+  double mean = 0, half = 0;
+  int64_t n = 0;
+};
+MeanCi mean_ci(const std::vector<double>& v);
+
+// Prints the summary (methods x metrics: mean +- 95% CI and the rank per metric, then the time per
+// metric) and writes OUT-stem.csv (one line per item, method and metric), OUT-stem_summary.csv and
+// OUT-stem.html next to OUT.
+void summarize(const EvalRun& run, const ResultStore& store);
+
+}  // namespace gt::cli

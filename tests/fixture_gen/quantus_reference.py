@@ -1,0 +1,276 @@
+#!/work/venv-quantus/bin/python
+"""Reference scores from Quantus 0.6.0 itself for `gradtrace evaluate`, on the small CNN of
+make_onnx_fixtures.py (tests/fixtures/onnx_small_cnn.onnx): tests/fixtures/quantus_ref.h5.
+
+Needs a venv with Quantus beside Debian's python3 packages (torch 1.13, numpy 1.24, h5py):
+
+    /usr/bin/python3 -m venv --system-site-packages /work/venv-quantus
+    /work/venv-quantus/bin/pip install --no-deps quantus==0.6.0
+    /work/venv-quantus/bin/pip install -c constraints.txt pandas opencv-python scikit-image scikit-learn \
+        tqdm cachetools "scipy==1.14.1"          # constraints.txt: numpy==1.24.2, matplotlib==3.6.3
+    /work/venv-quantus/bin/python tests/fixture_gen/quantus_reference.py [--out PATH] [--seed 15]
+
+(scipy >= 1.14 only for FaithfulnessCorrelation, whose scipy.stats.pearsonr(..., axis=1) older scipys
+lack; nothing written here depends on scipy.) The model is re-created from make_onnx_fixtures's seeds
+and checked against onnx_small_cnn_ref.h5's logits. Quantus runs it on the CPU in float32
+(PyTorchModel feeds torch.Tensor(x), always float32); the float64 runs below set
+torch.set_default_tensor_type(torch.DoubleTensor), which makes that torch.Tensor(x) float64, and use
+model.double().
+
+Layout of quantus_ref.h5 (N = 8 items):
+  x  [N,3,32,32] float32   inputs, torch.rand(generator seeded --seed) * 4 - 2 (raw model input, no
+                           preprocessing; on [0,1) this random-weight CNN says class 0 for ~98% of inputs)
+  y  [N] int64             targets: the model's argmax class for each x (float32 and float64 agree)
+  a  [N,32,32] float32     attribution maps, standard normal (numpy default_rng(seed)), signed, no ties;
+                           given to Quantus as a_batch (N,1,32,32)
+  s  [N,32,32] uint8       masks: one axis-aligned rectangle per item (12..20 x 12..20 pixels); s_batch (N,1,32,32)
+  logits [N,10] float64    the model's float32 logits on x (widened)
+  <metric>/score           float64, [N] for a scalar (bools as 0/1) or [N,L] for a curve: ONE Quantus call on
+                           all N items (batch_size 64), as Quantus is normally used. normalise_by_max then
+                           divides by max|a| over the whole a_batch of that call, not per item.
+  <metric>/score_per_item  the same metric called N times, on one item each (so normalise is per item, as a
+                           per-item evaluator does it); written only where it differs from score by more than
+                           1e-6 (attr per_item_max_abs_diff: the difference, always; below 1e-6 it is float32 noise
+                           of the batch size in torch's convolutions, or of the normalisation's rounding)
+  PixelFlipping{,_abs}/score_model_f64, RegionPerturbation{,_p5}/score_model_f64
+                           the same call as score, model and x in float64 (see above); PixelFlipping_raw's
+                           curve is PixelFlipping's (normalise only rescales a; abs is off in both)
+  PixelFlipping/order [N,3*32*32] int16
+                           Quantus's np.argsort(-a_batch, axis=1) for PixelFlipping/score: a broadcast to
+                           (N,3,32,32) and flattened, numpy 1.24's introsort (unstable): the order of each
+                           pixel's three tied channel entries is the quicksort's, not index order
+  Completeness/attr_sum, Completeness/output_diff
+                           the two sides Quantus compares with == (sum of the preprocessed map; logit of y on x
+                           minus logit of y on x with its first H*W flattened values, i.e. channel 0 only, set
+                           to min(x))
+Group attributes: `quantus_class`, every constructor argument as get_params holds it (bools as 0/1, callables by
+name, the perturb_func's bound keywords as perturb_baseline etc.), the __call__ arguments (softmax, channel_first,
+device, batch_size), `changed_from_default` (what was changed and why) and `output` (what a score is).
+"""
+import argparse
+import contextlib
+import functools
+import io
+import os
+import sys
+import warnings
+
+import h5py
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+FIX = os.path.join(ROOT, "tests", "fixtures")
+sys.path.insert(0, HERE)
+from make_onnx_fixtures import SmallCNN, randomize_bn  # noqa: E402
+
+warnings.filterwarnings("ignore")
+import quantus  # noqa: E402
+from quantus.functions.normalise_func import normalise_by_max  # noqa: E402
+
+N, H, W = 8, 32, 32
+CALL = dict(channel_first=True, device="cpu", batch_size=64)
+
+
+def small_cnn():
+    """make_onnx_fixtures.main()'s model, checked against onnx_small_cnn_ref.h5."""
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    m = SmallCNN().eval()
+    randomize_bn(m, gen)
+    with h5py.File(os.path.join(FIX, "onnx_small_cnn_ref.h5"), "r") as f:
+        inp, ref = f["input"][()], f["logits"][()]
+    with torch.no_grad():
+        got = m(torch.from_numpy(inp).float()).double().numpy()
+    err = np.abs(got - ref).max()
+    assert err < 1e-5, f"not make_onnx_fixtures's SmallCNN: logits differ by {err}"
+    return m
+
+
+def as_attr(v):
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if v is None:
+        return "None"
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return v
+    if isinstance(v, functools.partial):
+        return v.func.__name__
+    if callable(v):
+        return getattr(v, "__name__", repr(v))
+    if isinstance(v, (list, tuple)):
+        return str(list(v))
+    return repr(v)
+
+
+def params(metric):
+    out = {"quantus_class": type(metric).__name__}
+    for k, v in metric.get_params.items():
+        if k in ("a_axes", "explain_func", "explain_func_kwargs", "aggregate_func", "_display_progressbar",
+                 "normalise_func_kwargs"):
+            continue
+        out[k.lstrip("_")] = as_attr(v)
+        if isinstance(v, functools.partial):  # the perturb_func's bound keywords (perturb_baseline, ...)
+            for kk, vv in v.keywords.items():
+                out[kk] = as_attr(vv)
+    return out
+
+
+def run(cls, init, x, y, a, s, call, model):
+    """One Quantus call on copies (Sparseness and Complexity change a_batch in place when abs and normalise
+    are off: expand_dims returns a view of the caller's array)."""
+    np.random.seed(0)
+    with contextlib.redirect_stdout(io.StringIO()):  # warn.warn_absolute_operation prints despite disable_warnings
+        metric = cls(**init, return_aggregate=False, disable_warnings=True, display_progressbar=False)
+        r = metric(model=model, x_batch=x.copy(), y_batch=y.copy(), a_batch=a[:, None].copy(),
+                   s_batch=None if s is None else s[:, None].copy(), **call, **CALL)
+    return np.array([np.asarray(v, dtype=np.float64) for v in r], dtype=np.float64), metric
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(FIX, "quantus_ref.h5"))
+    ap.add_argument("--seed", type=int, default=15)
+    args = ap.parse_args()
+
+    m = small_cnn()
+    m64 = SmallCNN().eval()
+    m64.load_state_dict(m.state_dict())
+    m64 = m64.double().eval()
+
+    g = torch.Generator().manual_seed(args.seed)
+    x = (torch.rand(N, 3, H, W, generator=g) * 4 - 2).numpy()
+    with torch.no_grad():
+        logits = m(torch.from_numpy(x)).numpy()
+        logits64 = m64(torch.from_numpy(x).double()).numpy()
+    y = logits.argmax(1).astype(np.int64)
+    assert (logits64.argmax(1) == y).all()
+    rng = np.random.default_rng(args.seed)
+    a = rng.standard_normal((N, H, W)).astype(np.float32)
+    assert len(np.unique(a)) == a.size and len(np.unique(np.abs(a))) == a.size
+    s = np.zeros((N, H, W), np.uint8)
+    for i in range(N):
+        h, w = rng.integers(12, 21, 2)
+        r0, c0 = rng.integers(0, H - h + 1), rng.integers(0, W - w + 1)
+        s[i, r0:r0 + h, c0:c0 + w] = 1
+
+    # name -> (class, constructor args, __call__ args, needs s, changed_from_default, output)
+    black = "perturb_baseline 'black' is already the default (min of the item's x over all channels and pixels)"
+    pf_out = ("curve [N, 3072/features_in_step]: softmax probability of class y after each step; each step sets "
+              "the next features_in_step entries of a broadcast to (3,32,32), flattened, argsort(-a), to min(x)")
+    rp_out = ("curve [N, min(regions_evaluation, patches)]: p(y|x) - p(y|x with the next patch set to min(x)), "
+              "cumulative, patches ordered by argsort(-sum of a over patch x 3 channels)")
+    specs = {
+        "Sparseness": (quantus.Sparseness, {}, {}, False, "none", "Gini index of a+1e-7 (float32), per item"),
+        "Sparseness_raw": (quantus.Sparseness, dict(abs=False, normalise=False), {}, False,
+                           "abs False, normalise False (the raw signed map)", "Gini index of a+1e-7 (float32)"),
+        "Complexity": (quantus.Complexity, {}, {}, False, "none", "entropy of |a|/sum|a| (float32, +1e-12 in the log)"),
+        "Complexity_raw": (quantus.Complexity, dict(abs=False, normalise=False), {}, False,
+                           "abs False, normalise False: NaN wherever some a/sum|a| + 1e-12 < 0 (log of a negative)",
+                           "-(p * log(p + 1e-12)).sum(), p = a / sum|a| (float32)"),
+        "EffectiveComplexity": (quantus.EffectiveComplexity, {}, {}, False, "none", "count of a > eps (1e-5)"),
+        "EffectiveComplexity_eps": (quantus.EffectiveComplexity, dict(eps=0.1), {}, False,
+                                    "eps 1e-5 -> 0.1 (with 1e-5 every pixel of these maps counts: 1024)",
+                                    "count of a > eps"),
+        "EffectiveComplexity_raw": (quantus.EffectiveComplexity, dict(abs=False, normalise=False), {}, False,
+                                    "abs False, normalise False", "count of a > eps (1e-5)"),
+        "PixelFlipping": (quantus.PixelFlipping, dict(features_in_step=32), dict(softmax=True), False,
+                          "features_in_step 1 -> 32 (curve of 96 points instead of 3072; must divide 32*32); "
+                          + black, pf_out),
+        "PixelFlipping_raw": (quantus.PixelFlipping, dict(features_in_step=32, abs=False, normalise=False),
+                              dict(softmax=True), False, "features_in_step 32; abs False, normalise False", pf_out),
+        "PixelFlipping_abs": (quantus.PixelFlipping, dict(features_in_step=32, abs=True), dict(softmax=True), False,
+                              "features_in_step 32; abs True (order by |a|)", pf_out),
+        "RegionPerturbation": (quantus.RegionPerturbation, {}, dict(softmax=True), False,
+                               "none (patch_size 8: 16 patches, regions_evaluation 100 -> all 16); " + black, rp_out),
+        "RegionPerturbation_p5": (quantus.RegionPerturbation, dict(patch_size=5, regions_evaluation=20),
+                                  dict(softmax=True), False,
+                                  "patch_size 5 (32 -> padded to 35: 1 row/col before, 2 after, edge mode for x, "
+                                  "0 for a; 49 patches), regions_evaluation 20", rp_out),
+        "Completeness": (quantus.Completeness, {}, dict(softmax=False), False, "none; " + black,
+                         "bool (0/1): sum(a) == logit_y(x) - logit_y(x_baseline), exact float32 equality"),
+        "PointingGame": (quantus.PointingGame, {}, {}, True, "none", "bool (0/1): some pixel with a == max(a) is in s"),
+        "RelevanceMassAccuracy": (quantus.RelevanceMassAccuracy, {}, {}, True, "none", "sum(a*s) / sum(a)"),
+        "RelevanceRankAccuracy": (quantus.RelevanceRankAccuracy, {}, {}, True, "none",
+                                  "|top-|s| pixels by a (argsort(-a))  in s| / |s|"),
+        "TopKIntersection": (quantus.TopKIntersection, {}, {}, True,
+                             "none (k 1000 < 32*32 passes Quantus's check)", "|top-k pixels by a in s| / k"),
+        "TopKIntersection_k100": (quantus.TopKIntersection, dict(k=100), {}, True, "k 1000 -> 100",
+                                  "|top-k pixels by a in s| / k"),
+        "AUC": (quantus.AUC, {}, {}, True, "none", "sklearn roc_auc of (y_true=s, y_score=a) over the 1024 pixels"),
+    }
+
+    diffs = {}
+    with h5py.File(args.out, "w") as f:
+        f["x"], f["y"], f["a"], f["s"] = x, y, a, s
+        f["logits"] = logits.astype(np.float64)
+        f.attrs["quantus_version"] = str(quantus.__version__)
+        f.attrs["numpy_version"] = np.__version__
+        f.attrs["torch_version"] = str(torch.__version__)
+        f.attrs["seed"] = args.seed
+        f.attrs["model"] = "tests/fixtures/onnx_small_cnn.onnx (make_onnx_fixtures.py SmallCNN)"
+        for name, (cls, init, call, needs_s, changed, output) in specs.items():
+            score, metric = run(cls, init, x, y, a, s if needs_s else None, call, m)
+            per_item = np.concatenate([run(cls, init, x[i:i + 1], y[i:i + 1], a[i:i + 1],
+                                           s[i:i + 1] if needs_s else None, call, m)[0] for i in range(N)])
+            grp = f.create_group(name)
+            grp["score"] = score
+            gap = float(np.nanmax(np.abs(per_item - score))) if not np.array_equal(score, per_item, equal_nan=True) else 0.0
+            grp.attrs["per_item_max_abs_diff"] = gap
+            if gap > 1e-6:  # a real per-item effect, not float32 noise of the batch size
+                grp["score_per_item"] = per_item
+            for k, v in params(metric).items():
+                grp.attrs[k] = v
+            for k, v in {**call, **CALL}.items():
+                grp.attrs[k] = as_attr(v)
+            if "softmax" not in call:
+                grp.attrs["softmax"] = "unused (no model output)"
+            grp.attrs["return_aggregate"] = 0
+            grp.attrs["changed_from_default"] = changed
+            grp.attrs["output"] = output
+            line = f"{name:24s} score {score.shape} "
+            line += f"per_item-score max {gap:.3g}{' (stored)' if gap > 1e-6 else ''} "
+            if name in ("PixelFlipping", "PixelFlipping_abs", "RegionPerturbation", "RegionPerturbation_p5"):
+                torch.set_default_tensor_type(torch.DoubleTensor)  # PyTorchModel's torch.Tensor(x) is float64 now
+                try:
+                    s64, _ = run(cls, init, x.astype(np.float64), y, a, None, call, m64)
+                finally:
+                    torch.set_default_tensor_type(torch.FloatTensor)
+                grp["score_model_f64"] = s64
+                diffs[name] = np.abs(s64 - score).max()
+                line += f"| f32-f64 max {diffs[name]:.3g} "
+            with np.printoptions(precision=5, linewidth=200):
+                line += str(score[:, :4] if score.ndim == 2 else score)
+            print(line)
+
+        # Quantus's PixelFlipping order, and the curve again from it (a check of what the order means)
+        an = normalise_by_max(a[:, None].copy())  # float32, over the whole batch
+        order = np.argsort(-np.broadcast_to(an, x.shape).reshape(N, -1), axis=1)
+        f["PixelFlipping/order"] = order.astype(np.int16)
+        xp, curve = x.reshape(N, -1).copy(), []
+        for step in range(order.shape[1] // 32):
+            xp[np.arange(N)[:, None], order[:, step * 32:(step + 1) * 32]] = xp.min(axis=1, keepdims=True)
+            with torch.no_grad():
+                curve.append(torch.softmax(m(torch.from_numpy(xp.reshape(x.shape))), -1).numpy()[np.arange(N), y])
+        err = np.abs(np.stack(curve, 1) - f["PixelFlipping/score"][()]).max()
+        assert err < 1e-6, err
+        print(f"PixelFlipping/order reproduces the curve (max diff {err:.3g})")
+
+        # Completeness's two sides
+        an = an.reshape(N, -1)
+        xb = x.reshape(N, -1).copy()
+        xb[:, : H * W] = xb.min(axis=1, keepdims=True)
+        with torch.no_grad():
+            lb = m(torch.from_numpy(xb.reshape(x.shape))).numpy()
+        attr_sum, out_diff = an.sum(-1), logits[np.arange(N), y] - lb[np.arange(N), y]
+        assert np.array_equal((attr_sum == out_diff).astype(np.float64), f["Completeness/score"][()])
+        f["Completeness/attr_sum"], f["Completeness/output_diff"] = attr_sum.astype(np.float64), out_diff.astype(np.float64)
+    print("y", y, "| mask pixels", s.reshape(N, -1).sum(1))
+    print("wrote", os.path.abspath(args.out), os.path.getsize(args.out), "bytes")
+
+
+if __name__ == "__main__":
+    main()

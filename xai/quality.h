@@ -1,0 +1,67 @@
+// The explanation-quality metric registry (`gradtrace evaluate`): Quantus's metrics, one entry each,
+// with Quantus 0.6's defaults and definitions (Hedström et al. 2023, "Quantus: An Explainable AI
+// Toolkit for Responsible Evaluation of Neural Network Explanations and Beyond"). Each scores one
+// item's map: faithfulness (does the model's output follow the map?), robustness (does the map stay
+// put when the input barely moves?), complexity (is the map concentrated?), randomisation (does the
+// map change when the model does?), axiomatic (completeness, input invariance) and localisation
+// (does the map point at the object's mask?). A new metric is one entry in the family's file plus one
+// line in quality.cpp.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "xai/method.h"
+
+namespace gt::xai::quality {
+
+// One item as a metric sees it.
+struct Input {
+  Subject& subject;  // the model and the item's input x (1,C,H,W)
+  Target target;
+  const Method& method;  // the method that made the map, to explain again (robustness, randomisation)
+  const Options& options;
+  std::vector<float> map;     // H*W, the method's map as it shows it (the attribution the metric scores)
+  std::vector<uint8_t> mask;  // H*W, 1 inside the object (localisation); empty without --masks
+  uint64_t seed = 0;          // the item's, method's and metric's own: a stochastic metric draws from it
+  int batch = 16;             // perturbed copies per forward pass
+};
+
+struct Score {
+  double value = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> curve;  // a curve metric's points (pixel flipping, MPRT's layers); else empty
+};
+
+struct Metric {
+  std::string name;     // "pixel-flipping"
+  std::string family;   // faithfulness, robustness, complexity, randomisation, axiomatic, localisation
+  std::string summary;  // one line: what it measures
+  std::string paper;    // "Bach et al. 2015"
+  int better = 1;       // +1: higher is better, -1: lower is better, 0: neither (a correlation to read)
+  bool needs_mask = false;
+  bool stochastic = false;  // draws random numbers (from Input::seed)
+  std::function<Score(const Input&)> run;
+};
+
+// Every metric, by family.
+const std::vector<Metric>& metrics();
+// The metric of that name; an InvalidArgument listing the known ones when there is none.
+const Metric& find(const std::string& name);
+
+// ---- shared by the metric files ----
+// Quantus's preprocessing of a map: |a| when abs, then a / max|a| when normalise (normalise_by_max;
+// an all-zero map stays zero).
+std::vector<double> prepare(const std::vector<float>& map, bool abs, bool normalise);
+// Indices of a, largest first (np.argsort(-a): ties in index order).
+std::vector<int64_t> descending(const std::vector<double>& a);
+// The model's output for class t on a batch of inputs (N,C,H,W): softmax probabilities or logits.
+std::vector<double> class_scores(const Subject& s, const Tensor& x, int64_t t, bool softmax);
+
+// The families' entries (each file's).
+std::vector<Metric> faithfulness_metrics();
+std::vector<Metric> complexity_metrics();
+std::vector<Metric> localisation_metrics();
+
+}  // namespace gt::xai::quality
