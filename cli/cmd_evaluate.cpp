@@ -1,8 +1,12 @@
 // gradtrace evaluate: Quantus-style metrics of several methods' maps over a dataset, resumable
 // (cli/evaluate_store.h), and shared across processes and machines with MPI (cli/evaluate_mpi.cpp).
+#include <omp.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "cli/cli.h"
 #include "cli/evaluate.h"
@@ -25,8 +29,8 @@ const char* kHelp =
     "  --limit N        the first N items (default: all)\n"
     "  --methods LIST   explain methods, comma-separated (default saliency,gradcam), each at its defaults\n"
     "  --metrics LIST   metrics, comma-separated (default: every one that needs no masks); see below\n"
-    "  --masks DIR      localisation: a mask per item, DIR/<item name> as a picture at the model's\n"
-    "                   input size (nonzero = the object)\n"
+    "  --masks DIR      localisation: a mask per item, a picture at the model's input size (nonzero =\n"
+    "                   the object): DIR/<item name>, or DIR/fashion-mnist_test_17.png (':' and '/' as '_')\n"
     "  --target T       pred (the model's top class, default) or label (the dataset's class)\n"
     "  --batch B        perturbed copies per forward pass (default 16)\n"
     "  --seed S         the stochastic metrics' seed (default 0); each item, method and metric draws\n"
@@ -53,19 +57,31 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-// "[ 12/100]  12%  1.3 items/s  eta 1m08s  cat.png" on stderr, rewritten in place.
-void progress_line(int64_t done, int64_t total, double seconds, const std::string& name) {
-  const double rate = seconds > 0 ? done / seconds : 0;
+// "[ 12/100]  12%  1.3 items/s  eta 1m08s  cat.png" on stderr: rewritten in place on a terminal,
+// else a line at every tenth of the run. done counts every rank's items (the queue's position).
+void progress(int64_t done, int64_t total, int64_t this_run, double seconds, const std::string& name) {
+  static const bool tty = isatty(fileno(stderr));
+  if (!tty && done != total && (10 * done / total) == (10 * (done - 1) / total)) return;
+  const double rate = seconds > 0 ? double(this_run) / seconds : 0;
   const int64_t eta = rate > 0 ? int64_t((total - done) / rate) : 0;
-  std::fprintf(stderr, "\r[%5lld/%lld] %3lld%%  %.2f items/s  eta %lldm%02llds  %-40.40s", (long long)done,
-               (long long)total, (long long)(total ? 100 * done / total : 100), rate, (long long)(eta / 60),
-               (long long)(eta % 60), name.c_str());
+  std::fprintf(stderr, "%s[%5lld/%lld] %3lld%%  %.2f items/s  eta %lldm%02llds  %-40.40s%s", tty ? "\r" : "",
+               (long long)done, (long long)total, (long long)(total ? 100 * done / total : 100), rate,
+               (long long)(eta / 60), (long long)(eta % 60), name.c_str(), tty ? "" : "\n");
   std::fflush(stderr);
 }
 
-// Item `name`'s mask: DIR/<name>, a picture at the model's input size; 1 where it is not black.
+// Item `name`'s mask: DIR/<name>, else DIR/<name with ':' and '/' as '_'>.png ("fashion-mnist_test_17.png"),
+// a picture at the model's input size; 1 where it is not black.
 std::vector<uint8_t> load_mask(const std::string& dir, const std::string& name, const nn::ModelInfo& info) {
-  const std::string path = dir + "/" + name;
+  std::string path = dir + "/" + name;
+  if (!std::ifstream(path)) {
+    std::string flat = name;
+    for (char& c : flat)
+      if (c == ':' || c == '/') c = '_';
+    path = dir + "/" + flat + ".png";
+    if (!std::ifstream(path))
+      throw Error("no mask for item " + name + " in " + dir + " (" + name + " or " + flat + ".png)");
+  }
   const Image m = load_image(path);
   if (m.height != info.input_h || m.width != info.input_w)
     throw Error("mask " + path + " is " + std::to_string(m.width) + "x" + std::to_string(m.height) +
@@ -130,7 +146,8 @@ int run_evaluate(int argc, char** argv) {
   Args a(argc, argv, 2, {"--help"});
   if (a.flag("--help")) {
     std::fputs(kHelp, stdout);
-    std::puts("\nmetrics:");
+    std::printf("\nMPI: %s\n\nmetrics:\n", mpi_built() ? "built in (mpirun -np N gradtrace evaluate ...)"
+                                                       : "not in this build (install libopenmpi-dev and rebuild)");
     for (const auto& m : xai::quality::metrics())
       std::printf("  %-24s %-14s %s (%s)%s\n", m.name.c_str(), m.family.c_str(), m.summary.c_str(), m.paper.c_str(),
                   m.needs_mask ? " [--masks]" : "");
@@ -144,10 +161,14 @@ int run_evaluate(int argc, char** argv) {
   const std::string target_mode = a.get("--target", "pred"), resize = a.get("--resize", "");
   const int batch = int(a.get_int("--batch", 16, 1, 4096));
   const long seed = a.get_int("--seed", 0, 0, 1L << 62);
+  const bool threads_given = a.given("--threads");
   apply_threads(a);
   apply_device(a);
   apply_precision(a);
   a.finish();
+  const Mpi mpi = mpi_start();
+  if (mpi.local_size > 1 && !threads_given)  // the machine's cores shared among its ranks
+    omp_set_num_threads(std::max(1, omp_get_num_procs() / mpi.local_size));
   if (dataset.empty()) throw UsageError("--dataset is required (folder:DIR or fashion-mnist:test)");
   if (out.empty()) throw UsageError("--out FILE.h5 is required");
   if (target_mode != "pred" && target_mode != "label") throw UsageError("--target must be pred or label");
@@ -175,20 +196,27 @@ int run_evaluate(int argc, char** argv) {
                              {"precision", to_string(precision())},
                              {"resize", resize}};
   ResultStore store(out, config);
-  const int64_t total = run.items.size(), had = int64_t(store.size());
-  if (had > 0)
+  std::vector<int64_t> todo;  // rank 0's list, the same on every rank
+  for (int64_t i = 0; i < run.items.size(); ++i)
+    if (!store.has(i)) todo.push_back(i);
+  mpi_share(mpi, todo);
+  const int64_t total = run.items.size(), had = total - int64_t(todo.size());
+  if (mpi.rank == 0 && had > 0)
     std::printf("%s: %lld of %lld items already done, going on\n", out.c_str(), (long long)had, (long long)total);
+  if (mpi.rank == 0 && mpi.size > 1) std::printf("%d processes, %d threads each\n", mpi.size, omp_get_max_threads());
   const auto t0 = std::chrono::steady_clock::now();
-  int64_t done = 0;
-  for (int64_t i = 0; i < total; ++i) {
-    if (store.has(i)) continue;
-    ItemResult r = evaluate_item(s, run, i, masks, target_mode, batch, uint64_t(seed));
-    store.add(r, 0);
-    ++done;
-    progress_line(had + done, total, since(t0), run.items.names[size_t(i)]);
+  int64_t taken = 0;
+  for (int64_t k; (k = mpi_next(mpi)) < int64_t(todo.size());) {
+    const int64_t i = todo[size_t(k)];
+    store.add(evaluate_item(s, run, i, masks, target_mode, batch, uint64_t(seed)), mpi.rank);
+    taken = k + 1;
+    if (mpi.rank == 0) progress(had + taken, total, taken, since(t0), run.items.names[size_t(i)]);
   }
-  if (done) std::fputc('\n', stderr);
+  if (mpi.rank == 0 && taken) std::fputc('\n', stderr);
+  mpi_barrier(mpi);  // every rank's journal is complete
+  if (mpi.rank != 0) return 0;
   run.seconds = since(t0);
+  store.reload();
   store.write(methods, metrics);
   std::printf("wrote %s (%lld items, %zu methods, %zu metrics)\n", out.c_str(), (long long)store.size(), methods.size(),
               metrics.size());

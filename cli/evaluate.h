@@ -16,6 +16,20 @@ struct EvalRun {
   double seconds = 0;  // the wall time of this run
 };
 
+// The processes of a run (cli/evaluate_mpi.cpp): rank 0 of 1 unless mpirun or srun started it.
+struct Mpi {
+  int rank = 0, size = 1, local_size = 1;  // local: the ranks on this machine
+};
+bool mpi_built();
+// Joins the MPI run when a launcher started this process (its environment says so); a build without
+// MPI then throws UsageError.
+Mpi mpi_start();
+// Rank 0's list of the items to do, given to every rank.
+void mpi_share(const Mpi& m, std::vector<int64_t>& todo);
+// The next position in that list: a fetch-and-add on a counter rank 0 holds (a local count alone).
+int64_t mpi_next(const Mpi& m);
+void mpi_barrier(const Mpi& m);
+
 // mean, the half-width of its 95% confidence interval (Student's t), and the count of finite values.
 struct MeanCi {
   double mean = 0, half = 0;

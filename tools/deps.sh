@@ -3,7 +3,7 @@
 # with --test to test, when they are missing. As root it runs apt-get; otherwise it prints the
 # apt-get line to run and fails.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libeigen3-dev libhdf5-dev libstb-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev libzip-dev dataset-fashion-mnist)
+pkgs=(build-essential cmake pkg-config libeigen3-dev libhdf5-dev libstb-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev libzip-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 [ "${1:-}" = "--test" ] && pkgs+=(catch2 clang-format git chromium libonnx-testdata)
 missing=()
 for p in "${pkgs[@]}"; do
