@@ -32,6 +32,7 @@ const char* kHelp =
     "  --masks DIR      localisation: a mask per item, a picture at the model's input size (nonzero =\n"
     "                   the object): DIR/<item name>, or DIR/fashion-mnist_test_17.png (':' and '/' as '_')\n"
     "  --target T       pred (the model's top class, default) or label (the dataset's class)\n"
+    "  --set M.K=V,...  a metric's option (Quantus's parameter), e.g. pixel-flipping.step=16 (see below)\n"
     "  --batch B        perturbed copies per forward pass (default 16)\n"
     "  --seed S         the stochastic metrics' seed (default 0); each item, method and metric draws\n"
     "                   from its own stream, so results do not depend on the order items run in\n"
@@ -131,7 +132,8 @@ ItemResult evaluate_item(xai::Subject& s, const EvalRun& run, int64_t i, const s
     for (const std::string& metric : run.metrics) {
       const xai::quality::Metric& k = xai::quality::find(metric);
       const auto t1 = std::chrono::steady_clock::now();
-      const xai::quality::Input in{s, t, m, opts, e.map, mask, stream_seed(seed, i, method, metric), batch};
+      const xai::quality::Input in{
+          s, t, m, opts, run.settings.at(metric), e.map, mask, stream_seed(seed, i, method, metric), batch};
       const xai::quality::Score sc = k.run(in);
       r.entries.push_back({method, metric, sc.value, sc.curve});
       r.seconds[metric] += since(t1);
@@ -151,6 +153,11 @@ int run_evaluate(int argc, char** argv) {
     for (const auto& m : xai::quality::metrics())
       std::printf("  %-24s %-14s %s (%s)%s\n", m.name.c_str(), m.family.c_str(), m.summary.c_str(), m.paper.c_str(),
                   m.needs_mask ? " [--masks]" : "");
+    for (const auto& m : xai::quality::metrics())
+      for (const auto& o : m.options)
+        std::printf("  --set %s.%s=%s%*s%s (default %s)\n", m.name.c_str(), o.name.c_str(), o.metavar.c_str(),
+                    int(std::max<size_t>(1, 30 - m.name.size() - o.name.size() - o.metavar.size())), "", o.help.c_str(),
+                    o.def.empty() ? "off" : o.def.c_str());
     return 0;
   }
   const std::string weights = weights_flag(a), model_name = a.get("--model", "");
@@ -159,6 +166,7 @@ int run_evaluate(int argc, char** argv) {
   std::vector<std::string> metrics = split_list(a.get("--metrics", ""));
   const long limit = a.get_int("--limit", 0, 0, 1000000000);
   const std::string target_mode = a.get("--target", "pred"), resize = a.get("--resize", "");
+  const std::string settings = a.get("--set", "");
   const int batch = int(a.get_int("--batch", 16, 1, 4096));
   const long seed = a.get_int("--seed", 0, 0, 1L << 62);
   const bool threads_given = a.given("--threads");
@@ -181,7 +189,16 @@ int run_evaluate(int argc, char** argv) {
     if (xai::quality::find(m).needs_mask && masks.empty())
       throw UsageError("metric '" + m + "' needs --masks DIR (a mask per item)");
 
-  EvalRun run{methods, metrics, data::open_items(dataset, limit), out};
+  EvalRun run{methods, metrics, data::open_items(dataset, limit), {}, out};
+  std::map<std::string, std::vector<std::string>> by_metric;  // --set NAME.KEY=V,...
+  for (const std::string& kv : split_list(settings)) {
+    const size_t dot = kv.find('.');
+    if (dot == std::string::npos || std::find(metrics.begin(), metrics.end(), kv.substr(0, dot)) == metrics.end())
+      throw UsageError("--set " + kv + ": expected METRIC.KEY=VALUE for one of the metrics of this run");
+    by_metric[kv.substr(0, dot)].push_back(kv.substr(dot + 1));
+  }
+  for (const auto& m : metrics)
+    run.settings.emplace(m, xai::quality::metric_options(xai::quality::find(m), by_metric[m]));
   xai::Subject s;
   s.model = load_model(weights, model_name);
   s.resize = resize;
@@ -194,7 +211,8 @@ int run_evaluate(int argc, char** argv) {
                              {"batch", std::to_string(batch)},
                              {"seed", std::to_string(seed)},
                              {"precision", to_string(precision())},
-                             {"resize", resize}};
+                             {"resize", resize},
+                             {"set", settings}};
   ResultStore store(out, config);
   std::vector<int64_t> todo;  // rank 0's list, the same on every rank
   for (int64_t i = 0; i < run.items.size(); ++i)

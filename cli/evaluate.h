@@ -1,19 +1,22 @@
 // gradtrace evaluate: shared between the command (cmd_evaluate.cpp) and its summary
 // (evaluate_summary.cpp).
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
 #include "cli/evaluate_store.h"
 #include "data/items.h"
+#include "xai/method.h"
 
 namespace gt::cli {
 
 struct EvalRun {
   std::vector<std::string> methods, metrics;
   data::Items items;
-  std::string out;     // results.h5
-  double seconds = 0;  // the wall time of this run
+  std::map<std::string, xai::Options> settings;  // each metric's options
+  std::string out;                               // results.h5
+  double seconds = 0;                            // the wall time of this run
 };
 
 // The processes of a run (cli/evaluate_mpi.cpp): rank 0 of 1 unless mpirun or srun started it.

@@ -27,6 +27,38 @@ const Metric& find(const std::string& name) {
   throw InvalidArgument("unknown metric '" + name + "' (known: " + known + ")");
 }
 
+Options metric_options(const Metric& m, const std::vector<std::string>& settings) {
+  Method spec;
+  spec.name = m.name;
+  spec.options = m.options;
+  Options o = default_options(spec);
+  for (const std::string& kv : settings) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) throw InvalidArgument("--set " + m.name + "." + kv + ": expected KEY=VALUE");
+    set_option(spec, o, kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return o;
+}
+
+std::vector<double> copies_scores(const Input& in, int64_t count, const std::function<void(int64_t, double*)>& make,
+                                  bool softmax) {
+  std::vector<double> out(static_cast<size_t>(count));
+  score_copies(in.subject.fn, in.subject.x, count, in.batch, make, [&](int64_t k0, const Tensor& logits) {
+    NoGradGuard no_grad;
+    const Tensor y = softmax ? ops::softmax(logits) : logits;
+    const std::vector<double> v = y.to_vector_f64();
+    const int64_t K = y.dim(1), t = in.target.index;
+    if (t < 0 || t >= K) throw Error("metric: target " + std::to_string(t) + " is out of range");
+    for (int64_t j = 0; j < y.dim(0); ++j) out[size_t(k0 + j)] = v[size_t(j * K + t)];
+  });
+  return out;
+}
+
+double black_value(const Tensor& x) {
+  const std::vector<double> v = x.to_vector_f64();
+  return *std::min_element(v.begin(), v.end());
+}
+
 std::vector<double> prepare(const std::vector<float>& map, bool abs, bool normalise) {
   std::vector<double> a(map.begin(), map.end());
   if (abs)
@@ -38,6 +70,15 @@ std::vector<double> prepare(const std::vector<float>& map, bool abs, bool normal
       for (double& v : a) v /= m;
   }
   return a;
+}
+
+std::vector<OptionSpec> preprocessing(bool abs, bool normalise) {
+  return {int_option("abs", abs, 0, 1, "0|1", "score |a| instead of a"),
+          int_option("normalise", normalise, 0, 1, "0|1", "divide the map by its largest |a| first")};
+}
+
+std::vector<double> prepared(const Input& in) {
+  return prepare(in.map, in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
 }
 
 std::vector<int64_t> descending(const std::vector<double>& a) {

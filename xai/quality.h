@@ -23,6 +23,7 @@ struct Input {
   Target target;
   const Method& method;  // the method that made the map, to explain again (robustness, randomisation)
   const Options& options;
+  const Options& settings;    // the metric's own options (Metric::options), at their defaults unless set
   std::vector<float> map;     // H*W, the method's map as it shows it (the attribution the metric scores)
   std::vector<uint8_t> mask;  // H*W, 1 inside the object (localisation); empty without --masks
   uint64_t seed = 0;          // the item's, method's and metric's own: a stochastic metric draws from it
@@ -43,6 +44,7 @@ struct Metric {
   bool needs_mask = false;
   bool stochastic = false;  // draws random numbers (from Input::seed)
   std::function<Score(const Input&)> run;
+  std::vector<OptionSpec> options;  // its parameters, Quantus's defaults (evaluate --set NAME.KEY=V)
 };
 
 // Every metric, by family.
@@ -50,14 +52,28 @@ const std::vector<Metric>& metrics();
 // The metric of that name; an InvalidArgument listing the known ones when there is none.
 const Metric& find(const std::string& name);
 
+// The metric's options at their defaults, then "KEY=V" settings applied (InvalidArgument on unknown
+// keys or bad values, naming the metric).
+Options metric_options(const Metric& m, const std::vector<std::string>& settings = {});
+
 // ---- shared by the metric files ----
 // Quantus's preprocessing of a map: |a| when abs, then a / max|a| when normalise (normalise_by_max;
 // an all-zero map stays zero).
 std::vector<double> prepare(const std::vector<float>& map, bool abs, bool normalise);
+// The abs and normalise options every metric has (0 or 1), at Quantus's defaults for it, and the map
+// prepared as they say.
+std::vector<OptionSpec> preprocessing(bool abs, bool normalise);
+std::vector<double> prepared(const Input& in);
 // Indices of a, largest first (np.argsort(-a): ties in index order).
 std::vector<int64_t> descending(const std::vector<double>& a);
 // The model's output for class t on a batch of inputs (N,C,H,W): softmax probabilities or logits.
 std::vector<double> class_scores(const Subject& s, const Tensor& x, int64_t t, bool softmax);
+// The softmax probability (or logit) of class t on `count` copies of the item's x made by make(k, img)
+// (xai::score_copies, Input::batch at a time).
+std::vector<double> copies_scores(const Input& in, int64_t count, const std::function<void(int64_t, double*)>& make,
+                                  bool softmax = true);
+// Quantus's "black": the smallest value of x (all channels), per item.
+double black_value(const Tensor& x);
 
 // The families' entries (each file's).
 std::vector<Metric> faithfulness_metrics();

@@ -5,6 +5,81 @@
 #include "xai/quality.h"
 
 namespace gt::xai::quality {
+namespace {
+
+// np.trapz(curve, dx=1): Quantus's area under a curve of steps.
+double trapezoid(const std::vector<double>& c) {
+  double a = 0;
+  for (size_t k = 1; k < c.size(); ++k) a += 0.5 * (c[k] + c[k - 1]);
+  return a;
+}
+
+// Pixel flipping (Bach et al. 2015): the pixels most relevant first go black (all channels of a pixel,
+// `step` pixels at a time, cumulatively), and p(target) is read after each step. Quantus 0.6 flattens
+// the map broadcast over the channels and flips features_in_step of those values at a time; with
+// features_in_step = C its steps are these. Its "black" is the item's smallest value. Value: the
+// curve's area, np.trapz with dx = 1 (Quantus's return_auc_per_sample); lower is better.
+Score pixel_flipping(const Input& in) {
+  const Tensor& x = in.subject.x;
+  const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3), step = in.settings.integer("step");
+  if (int64_t(in.map.size()) != HW) throw Error("pixel-flipping: the map does not fit the input");
+  const std::vector<int64_t> order = descending(prepared(in));
+  const std::vector<double> x0 = x.to_vector_f64();
+  const double black = black_value(x);
+  const int64_t n = (HW + step - 1) / step;
+  Score r;
+  r.curve = copies_scores(in, n, [&](int64_t k, double* img) {
+    std::copy(x0.begin(), x0.end(), img);
+    for (int64_t q = 0; q < std::min(HW, (k + 1) * step); ++q)
+      for (int64_t c = 0; c < C; ++c) img[c * HW + order[size_t(q)]] = black;
+  });
+  r.value = trapezoid(r.curve);
+  return r;
+}
+
+// Region perturbation (Samek et al. 2017): patch x patch regions of the plane (padded with zeros to a
+// multiple of the patch, the padding split floor/ceil as Quantus does), ordered by the map's sum over
+// each (most relevant first: morf; lerf the reverse), go black one after another (cumulatively) for the
+// first `regions`; the curve is f(x) - f(x_k), p(target). Value: its mean (AOPC); higher is better.
+Score region_perturbation(const Input& in) {
+  const Tensor& x = in.subject.x;
+  const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3), p = in.settings.integer("patch");
+  if (int64_t(in.map.size()) != H * W) throw Error("region-perturbation: the map does not fit the input");
+  const std::vector<double> a = prepared(in);
+  const auto pad_before = [&](int64_t n) { return n % p ? (p - n % p) / 2 : 0; };
+  const int64_t top = pad_before(H), left = pad_before(W), rows = (H + p - 1) / p, cols = (W + p - 1) / p;
+  // each region's pixels (inside the image) and the map's sum over them
+  std::vector<std::vector<int64_t>> regions(size_t(rows * cols));
+  std::vector<double> sums(regions.size(), 0);
+  for (int64_t i = 0; i < H; ++i)
+    for (int64_t j = 0; j < W; ++j) {
+      const size_t r = size_t((i + top) / p * cols + (j + left) / p);
+      regions[r].push_back(i * W + j);
+      sums[r] += a[size_t(i * W + j)];
+    }
+  std::vector<int64_t> order = descending(sums);
+  if (in.settings.text("order") == "lerf") {
+    for (double& v : sums) v = -v;
+    order = descending(sums);
+  }
+  const int64_t n = std::min<int64_t>(in.settings.integer("regions"), int64_t(order.size()));
+  const std::vector<double> x0 = x.to_vector_f64();
+  const double black = black_value(x);
+  const double y0 = class_scores(in.subject, x, in.target.index, true)[0];
+  Score r;
+  r.curve = copies_scores(in, n, [&](int64_t k, double* img) {
+    std::copy(x0.begin(), x0.end(), img);
+    for (int64_t q = 0; q <= k; ++q)
+      for (int64_t pix : regions[size_t(order[size_t(q)])])
+        for (int64_t c = 0; c < C; ++c) img[c * H * W + pix] = black;
+  });
+  double sum = 0;
+  for (double& v : r.curve) sum += (v = y0 - v);
+  r.value = n ? sum / double(n) : NAN;
+  return r;
+}
+
+}  // namespace
 
 std::vector<Metric> faithfulness_metrics() {
   std::vector<Metric> m;
@@ -25,6 +100,35 @@ std::vector<Metric> faithfulness_metrics() {
                      xai::insertion(in.subject.fn, in.subject.x, in.subject.blurred(), in.map, in.target.index, o);
                  return Score{c.auc, c.prob};
                }});
+  Metric pf{"pixel-flipping",
+            "faithfulness",
+            "area under p(target) as the top pixels turn black, one by one",
+            "Bach et al. 2015",
+            -1,
+            false,
+            false,
+            pixel_flipping};
+  pf.options = preprocessing(false, true);
+  pf.options.push_back(int_option("step", 1, 1, 1 << 20, "N", "pixels (all their channels) per step"));
+  m.push_back(pf);
+  Metric rp{"region-perturbation",
+            "faithfulness",
+            "mean drop of p(target) as the top patches turn black",
+            "Samek et al. 2017",
+            1,
+            false,
+            false,
+            region_perturbation};
+  rp.options = preprocessing(false, true);
+  rp.options.insert(rp.options.end(),
+                    {int_option("patch", 8, 1, 4096, "P", "the regions' side in pixels"),
+                     int_option("regions", 100, 1, 1 << 20, "R", "how many regions go black"),
+                     text_option("order", "morf", "O", "morf (most relevant first) or lerf (least relevant first)",
+                                 [](const std::string& v) {
+                                   if (v != "morf" && v != "lerf")
+                                     throw InvalidArgument("--order must be morf or lerf");
+                                 })});
+  m.push_back(rp);
   return m;
 }
 

@@ -63,7 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 FIX = os.path.join(ROOT, "tests", "fixtures")
 sys.path.insert(0, HERE)
-from make_onnx_fixtures import SmallCNN, randomize_bn  # noqa: E402
+from make_onnx_fixtures import SmallCNN, export, randomize_bn  # noqa: E402
 
 warnings.filterwarnings("ignore")
 import quantus  # noqa: E402
@@ -85,6 +85,33 @@ def small_cnn():
         got = m(torch.from_numpy(inp).float()).double().numpy()
     err = np.abs(got - ref).max()
     assert err < 1e-5, f"not make_onnx_fixtures's SmallCNN: logits differ by {err}"
+    return m
+
+
+class GraySmallCNN(SmallCNN):
+    """SmallCNN with a 1-channel stem: Conv2d(1, 8, 3, padding=1, bias=False); every other layer (and the
+    order the layers are built and initialised in) as SmallCNN's, forward inherited."""
+
+    def __init__(self):
+        torch.nn.Module.__init__(self)
+        n = torch.nn
+        self.stem = n.Sequential(n.Conv2d(1, 8, 3, padding=1, bias=False), n.BatchNorm2d(8), n.ReLU())
+        self.pool = n.MaxPool2d(2)
+        self.block = n.Sequential(n.Conv2d(8, 8, 3, padding=1, bias=False), n.BatchNorm2d(8))
+        self.dw = n.Sequential(n.Conv2d(8, 8, 3, stride=2, padding=1, groups=8), n.BatchNorm2d(8), n.ReLU6())
+        self.head = n.Sequential(n.Conv2d(8, 16, 1), n.LeakyReLU(0.1))
+        self.fc = n.Linear(16 * 8 * 8, 10)
+
+
+GRAY_MODEL_SEED = 1
+
+
+def gray_cnn():
+    """The grayscale model: torch.manual_seed(1) right before construction, batch norms from randomize_bn
+    with torch.Generator().manual_seed(1), eval mode."""
+    torch.manual_seed(GRAY_MODEL_SEED)
+    m = GraySmallCNN().eval()
+    randomize_bn(m, torch.Generator().manual_seed(GRAY_MODEL_SEED))
     return m
 
 
