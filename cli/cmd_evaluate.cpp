@@ -133,7 +133,8 @@ ItemResult evaluate_item(xai::Subject& s, const EvalRun& run, int64_t i, const s
       const xai::quality::Metric& k = xai::quality::find(metric);
       const auto t1 = std::chrono::steady_clock::now();
       const xai::quality::Input in{
-          s, t, m, opts, run.settings.at(metric), e.map, mask, stream_seed(seed, i, method, metric), batch};
+          s,    t, m, opts, run.settings.at(metric), e.map, e.attribution, mask, stream_seed(seed, i, method, metric),
+          batch};
       const xai::quality::Score sc = k.run(in);
       r.entries.push_back({method, metric, sc.value, sc.curve});
       r.seconds[metric] += since(t1);

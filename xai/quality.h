@@ -25,6 +25,7 @@ struct Input {
   const Options& options;
   const Options& settings;    // the metric's own options (Metric::options), at their defaults unless set
   std::vector<float> map;     // H*W, the method's map as it shows it (the attribution the metric scores)
+  Tensor attribution;         // (1,C,H,W) in model-input space; undefined for a CAM (completeness: NaN)
   std::vector<uint8_t> mask;  // H*W, 1 inside the object (localisation); empty without --masks
   uint64_t seed = 0;          // the item's, method's and metric's own: a stochastic metric draws from it
   int batch = 16;             // perturbed copies per forward pass
@@ -79,5 +80,6 @@ double black_value(const Tensor& x);
 std::vector<Metric> faithfulness_metrics();
 std::vector<Metric> complexity_metrics();
 std::vector<Metric> localisation_metrics();
+std::vector<Metric> axiomatic_metrics();
 
 }  // namespace gt::xai::quality

@@ -9,6 +9,7 @@
 
 #include "io/hdf5.h"
 #include "weights/load.h"
+#include "xai/deeplift.h"
 #include "xai/quality.h"
 
 using namespace gt;
@@ -45,7 +46,7 @@ struct Fixture {
     std::vector<float> map(a.begin() + i * hw, a.begin() + (i + 1) * hw);
     std::vector<uint8_t> mask;
     for (int64_t p = 0; p < hw; ++p) mask.push_back(uint8_t(masks[size_t(i * hw + p)]));
-    const quality::Input in{s, Target{int64_t(y[size_t(i)]), false}, m, opts, set, map, mask, 0, 16};
+    const quality::Input in{s, Target{int64_t(y[size_t(i)]), false}, m, opts, set, map, Tensor(), mask, 0, 16};
     return k.run(in);
   }
   // Quantus's value(s) for item i: score_per_item where the file has it, else score.
@@ -102,4 +103,30 @@ TEST_CASE("Quantus 0.6: region perturbation curves, Quantus's padding included",
   Fixture fx;
   check(fx, "region-perturbation", "RegionPerturbation", {}, 1e-6);
   check(fx, "region-perturbation", "RegionPerturbation_p5", {"patch=5", "regions=20"}, 1e-6);
+}
+
+TEST_CASE("completeness: DeepLIFT against Quantus's black baseline is complete, the gradient is not",
+          "[xai][quality]") {
+  // Quantus 0.6 compares the two sides with ==; the fixture keeps its attr_sum and output_diff, whose
+  // baseline touches only channel 0 of a one-channel map's input (see quality_axiomatic.cpp). Here the
+  // axiom itself, on the same model in float64: DeepLIFT's contributions against x' = min(x) everywhere
+  // sum to f(x) - f(x'); the gradient's do not.
+  Fixture fx;
+  const Tensor x = fx.f.read_rows("x", 0, 1, DType::f64);
+  set_input(fx.s, Tensor(), x);
+  const int64_t t = int64_t(fx.y[0]);
+  const Tensor base = Tensor::full(x.shape(), quality::black_value(x), DType::f64);
+  const Method& m = find_method("deeplift");
+  const Options opts = default_options(m);
+  const quality::Metric& k = quality::find("completeness");
+  const Options set = quality::metric_options(k);
+  const auto run = [&](const Tensor& attribution) {
+    return k.run(quality::Input{fx.s, Target{t, false}, m, opts, set, {}, attribution, {}, 0, 16});
+  };
+  const quality::Score dl = run(deeplift(fx.s.fn, x, base, Target{t, false}).attribution);
+  REQUIRE(dl.curve.size() == 2);
+  CHECK(dl.value < 1e-9);
+  CHECK(std::abs(dl.curve[1]) > 1e-3);  // f(x) - f(x') is not 0: the check means something
+  CHECK(run(saliency(fx.s.fn, x, t)).value > 1e-3);
+  CHECK(std::isnan(run(Tensor()).value));  // a CAM: no attribution to sum
 }
