@@ -157,10 +157,163 @@ def run(cls, init, x, y, a, s, call, model):
     return np.array([np.asarray(v, dtype=np.float64) for v in r], dtype=np.float64), metric
 
 
+def order_checks(a):
+    """With one channel nothing is broadcast, so Quantus's perturbation orders are orders of distinct values:
+    check that every order Quantus forms from the gray maps (its float32 normalised maps, over the whole
+    batch or per item; plain or abs; RegionPerturbation's patch sums) has no ties and equals the stable
+    argsort of the float64 values. Returns the smallest relative gap between neighbours in each order."""
+    gaps = {}
+    for use_abs in (False, True):
+        v = np.abs(a) if use_abs else a
+        v64 = v.astype(np.float64).reshape(N, -1)
+        want = np.argsort(-v64, axis=1, kind="stable")
+        for how, an in (("batch", normalise_by_max(a[:, None].copy())),
+                        ("per_item", np.concatenate([normalise_by_max(a[i:i + 1, None].copy()) for i in range(N)]))):
+            an = (np.abs(an) if use_abs else an).reshape(N, -1)  # Quantus: normalise, then abs
+            for i in range(N):
+                assert len(np.unique(an[i])) == an.shape[1], f"tie in the {'|a|' if use_abs else 'a'} of item {i}"
+            assert np.array_equal(np.argsort(-an, axis=1), want)  # numpy's default (quicksort), as Quantus
+        srt = -np.sort(-v64, axis=1)
+        gaps["abs" if use_abs else "a"] = float((np.diff(-srt, axis=1) / np.abs(srt[:, :-1]).max()).min())
+    for ps in (8, 5):
+        t = 0 if H % ps == 0 else ps - H % ps
+        ap = np.pad(a, ((0, 0), (t // 2, t - t // 2), (t // 2, t - t // 2)))  # a padded with 0, as Quantus
+        nb = ap.shape[1] // ps
+        blocks = ap.reshape(N, nb, ps, nb, ps).transpose(0, 1, 3, 2, 4).reshape(N, nb * nb, ps * ps)
+        s64 = blocks.astype(np.float64).sum(-1)
+        s32 = normalise_by_max(ap[:, None].copy())[:, 0].reshape(N, nb, ps, nb, ps).sum((2, 4)).reshape(N, -1)
+        assert np.array_equal(np.argsort(-s32, axis=1), np.argsort(-s64, axis=1, kind="stable")), ps
+        srt = -np.sort(-s64, axis=1)
+        gaps[f"patch{ps}"] = float((np.diff(-srt, axis=1) / np.abs(srt).max(1, keepdims=True)).min())
+    return gaps
+
+
+def replay(m, x, y, a, name, init):
+    """The gray curves again, by a direct numpy/torch implementation of pixel flipping / region perturbation
+    on pixels, ordered by the float64 stable argsort of a (or |a|): the check that on one channel Quantus's
+    definition is the per-pixel one."""
+    def prob(xb):
+        with torch.no_grad():
+            return torch.softmax(m(torch.from_numpy(xb.reshape(x.shape))), -1).numpy()[np.arange(N), y]
+
+    v = (np.abs(a) if init.get("abs") else a).astype(np.float64).reshape(N, -1)
+    xmin = x.reshape(N, -1).min(1, keepdims=True)
+    curve = []
+    if name.startswith("PixelFlipping"):
+        fis = init.get("features_in_step", 1)
+        order, xp = np.argsort(-v, axis=1, kind="stable"), x.reshape(N, -1).copy()
+        for k in range(H * W // fis):
+            xp[np.arange(N)[:, None], order[:, k * fis:(k + 1) * fis]] = xmin
+            curve.append(prob(xp))
+    else:
+        ps, nreg = init.get("patch_size", 8), init.get("regions_evaluation", 100)
+        t = 0 if H % ps == 0 else ps - H % ps
+        lo, nb = t // 2, (H + t) // ps
+        sums = np.pad(v.reshape(N, H, W), ((0, 0), (lo, t - lo), (lo, t - lo))).reshape(N, nb, ps, nb, ps).sum((2, 4))
+        order, p0, xp = np.argsort(-sums.reshape(N, -1), axis=1, kind="stable"), prob(x), x[:, 0].copy()
+        for k in range(min(nreg, nb * nb)):
+            for i in range(N):
+                r, c = divmod(order[i, k], nb)
+                xp[i, max(r * ps - lo, 0):r * ps - lo + ps, max(c * ps - lo, 0):c * ps - lo + ps] = xmin[i]
+            curve.append(p0 - prob(xp))
+    return np.stack(curve, 1)
+
+
+def gray_reference(f, a, seed, onnx_path):
+    """The `gray` group: a 1-channel SmallCNN, where Quantus's channel-entry perturbations are pixel ones."""
+    m = gray_cnn()
+    m64 = GraySmallCNN()
+    m64.load_state_dict(m.state_dict())
+    m64 = m64.double().eval()
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(N, 1, H, W, generator=g) * 4 - 2).numpy()
+    with torch.no_grad():
+        logits = m(torch.from_numpy(x)).numpy()
+        logits64 = m64(torch.from_numpy(x).double()).numpy()
+    y = logits.argmax(1).astype(np.int64)
+    assert (logits64.argmax(1) == y).all()
+    assert len(np.unique(y)) >= 3, f"--gray-seed {seed}: only classes {np.unique(y)}"
+
+    export(m, torch.from_numpy(x[:1]), onnx_path)
+    onnx_bytes = os.path.getsize(onnx_path)
+    assert onnx_bytes < 60 * 1024, onnx_bytes
+    with torch.no_grad():
+        assert np.array_equal(m(torch.from_numpy(x)).numpy(), logits)  # the export left the model as it was
+    gaps = order_checks(a)
+
+    pf_out = ("curve [N, 1024/features_in_step]: softmax probability of class y after each step; each step sets "
+              "the next features_in_step pixels of argsort(-a) (1 channel: a pixel is one feature, no ties) "
+              "to min(x)")
+    rp_out = ("curve [N, min(regions_evaluation, patches)]: p(y|x) - p(y|x with the next patch set to min(x)), "
+              "cumulative, patches ordered by argsort(-sum of a over the patch)")
+    black = "perturb_baseline 'black' is already the default (min of the item's x)"
+    specs = {
+        "PixelFlipping": (quantus.PixelFlipping, {}, dict(softmax=True),
+                          "none (features_in_step 1: curve of 1024 points); " + black, pf_out),
+        "PixelFlipping_s16": (quantus.PixelFlipping, dict(features_in_step=16), dict(softmax=True),
+                              "features_in_step 1 -> 16 (64 points)", pf_out),
+        "PixelFlipping_abs": (quantus.PixelFlipping, dict(features_in_step=16, abs=True), dict(softmax=True),
+                              "features_in_step 16; abs True (order by |a|)", pf_out),
+        "RegionPerturbation": (quantus.RegionPerturbation, {}, dict(softmax=True),
+                               "none (patch_size 8: 16 patches, regions_evaluation 100 -> all 16); " + black, rp_out),
+        "RegionPerturbation_p5": (quantus.RegionPerturbation, dict(patch_size=5, regions_evaluation=20),
+                                  dict(softmax=True),
+                                  "patch_size 5 (32 -> padded to 35: 1 row/col before, 2 after, edge mode for x, "
+                                  "0 for a; 49 patches), regions_evaluation 20", rp_out),
+    }
+    grp0 = f.create_group("gray")
+    grp0["x"], grp0["y"], grp0["logits"] = x, y, logits64
+    grp0["logits"].attrs["model"] = "float64 (the float32 weights widened), on x widened"
+    grp0["logits"].attrs["max_abs_diff_float32_model"] = float(np.abs(logits64 - logits).max())
+    grp0.attrs["model"] = ("tests/fixtures/onnx_gray_cnn.onnx: GraySmallCNN (SmallCNN with Conv2d(1, 8, 3, padding=1, "
+                           "bias=False) first), torch.manual_seed(1) before construction, randomize_bn with "
+                           "torch.Generator().manual_seed(1), eval mode")
+    grp0.attrs["model_seed"] = GRAY_MODEL_SEED
+    grp0.attrs["seed"] = seed
+    grp0.attrs["x"] = "torch.rand(N,1,32,32, generator seeded seed) * 4 - 2"
+    grp0.attrs["a"] = "the top-level a [N,32,32], given as a_batch (N,1,32,32)"
+    diffs = {}
+    for name, (cls, init, call, changed, output) in specs.items():
+        score, metric = run(cls, init, x, y, a, None, call, m)
+        per_item = np.concatenate([run(cls, init, x[i:i + 1], y[i:i + 1], a[i:i + 1], None, call, m)[0]
+                                   for i in range(N)])
+        torch.set_default_tensor_type(torch.DoubleTensor)  # PyTorchModel's torch.Tensor(x) is float64 now
+        try:
+            s64, _ = run(cls, init, x.astype(np.float64), y, a, None, call, m64)
+        finally:
+            torch.set_default_tensor_type(torch.FloatTensor)
+        err = np.abs(replay(m, x, y, a, name, init) - score).max()
+        assert err < 1e-6, (name, err)
+        grp = grp0.create_group(name)
+        grp["score"] = score
+        gap = float(np.abs(per_item - score).max())
+        grp.attrs["per_item_max_abs_diff"] = gap
+        if gap > 1e-9:
+            grp["score_per_item"] = per_item
+        grp["score_model_f64"] = s64
+        for k, v in params(metric).items():
+            grp.attrs[k] = v
+        for k, v in {**call, **CALL}.items():
+            grp.attrs[k] = as_attr(v)
+        grp.attrs["return_aggregate"] = 0
+        grp.attrs["changed_from_default"] = changed
+        grp.attrs["output"] = output
+        diffs[name] = float(np.abs(s64 - score).max())
+        with np.printoptions(precision=5, linewidth=200):
+            print(f"gray/{name:22s} score {score.shape} per_item-score max {gap:.3g}"
+                  f"{' (stored)' if gap > 1e-9 else ''} | f32-f64 max {diffs[name]:.3g} | replay {err:.3g} "
+                  f"{score[:, :4]}")
+    print("gray: y", y, "| smallest relative gap in the orders", {k: float(f"{v:.3g}") for k, v in gaps.items()})
+    print("gray: float32 vs float64 model, max |diff| over the curves:", {k: float(f"{v:.3g}") for k, v in diffs.items()})
+    print("wrote", os.path.abspath(onnx_path), onnx_bytes, "bytes")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(FIX, "quantus_ref.h5"))
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--gray-seed", type=int, default=21, help="seed of the gray group's x")
+    ap.add_argument("--gray-onnx", default=os.path.join(FIX, "onnx_gray_cnn.onnx"))
     args = ap.parse_args()
 
     m = small_cnn()
@@ -301,6 +454,8 @@ def main():
         assert np.array_equal(seen[0], out_diff), (seen[0], out_diff)
         f["Completeness/attr_sum"] = attr_sum.astype(np.float64)
         f["Completeness/output_diff"] = out_diff.astype(np.float64)
+
+        gray_reference(f, a, args.gray_seed, args.gray_onnx)
     print("y", y, "| mask pixels", s.reshape(N, -1).sum(1))
     print("float32 vs float64 model, max |diff| over the curves:", {k: float(f"{v:.3g}") for k, v in diffs.items()})
     print("wrote", os.path.abspath(args.out), os.path.getsize(args.out), "bytes")
