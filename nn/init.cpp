@@ -28,24 +28,32 @@ ParamList trainable_parameters(Model& m) {
   return p;
 }
 
+bool init_layer(Layer& l, uint64_t seed) {
+  if (auto* c = dynamic_cast<Conv2d*>(&l)) {
+    const Device d = c->weight.device();
+    init_he_uniform(c->weight, c->weight.numel() / c->weight.dim(0), seed);
+    c->weight = c->weight.to(d);
+    if (c->bias.defined()) c->bias = Tensor::zeros_like(c->bias);
+  } else if (auto* dl = dynamic_cast<Dense*>(&l)) {
+    const double a = 1.0 / std::sqrt(double(dl->weight.dim(1)));
+    dl->weight = Tensor::uniform(dl->weight.shape(), -a, a, seed, dl->weight.dtype()).to(dl->weight.device());
+    dl->bias = Tensor::zeros_like(dl->bias);
+  } else if (auto* b = dynamic_cast<BatchNorm*>(&l)) {
+    const Device d = b->weight.device();
+    b->weight = Tensor::full(b->weight.shape(), 1.0, b->weight.dtype(), d);
+    b->bias = Tensor::zeros_like(b->bias);
+    b->running_mean = Tensor::zeros_like(b->running_mean);
+    b->running_var = Tensor::full(b->running_var.shape(), 1.0, b->running_var.dtype(), d);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 void init_parameters(Model& m, uint64_t seed) {
   uint64_t k = 0;
-  for (auto& l : m.layers()) {
-    ++k;
-    if (auto* c = dynamic_cast<Conv2d*>(l.get())) {
-      init_he_uniform(c->weight, c->weight.numel() / c->weight.dim(0), mix(seed, 1, k));
-      if (c->bias.defined()) c->bias = Tensor::zeros_like(c->bias);
-    } else if (auto* d = dynamic_cast<Dense*>(l.get())) {
-      const double a = 1.0 / std::sqrt(double(d->weight.dim(1)));
-      d->weight = Tensor::uniform(d->weight.shape(), -a, a, mix(seed, 1, k), d->weight.dtype());
-      d->bias = Tensor::zeros_like(d->bias);
-    } else if (auto* b = dynamic_cast<BatchNorm*>(l.get())) {
-      b->weight = Tensor::full(b->weight.shape(), 1.0, b->weight.dtype());
-      b->bias = Tensor::zeros_like(b->bias);
-      b->running_mean = Tensor::zeros_like(b->running_mean);
-      b->running_var = Tensor::full(b->running_var.shape(), 1.0, b->running_var.dtype());
-    }
-  }
+  for (auto& l : m.layers()) init_layer(*l, mix(seed, 1, ++k));
+  m.parameters_changed();
 }
 
 void replace_classifier(Model& m, int64_t classes, uint64_t seed) {

@@ -15,6 +15,10 @@ ParamList trainable_parameters(Model& m);
 // (bound sqrt(6 / fan_in)), dense layers U(+-1/sqrt(fan_in)) as PyTorch's default, biases 0, batch
 // norm gamma 1, beta 0, running mean 0, variance 1.
 void init_parameters(Model& m, uint64_t seed);
+// The same for one layer (a Conv2d, Dense or BatchNorm; false for any other kind, left as it is), on
+// the device its parameters are on. The model's cached batch-norm folds must then be dropped
+// (Model::parameters_changed).
+bool init_layer(Layer& l, uint64_t seed);
 
 // Transfer learning. replace_classifier gives the model a fresh classifier with `classes` outputs:
 // its last layer with parameters, a Dense or a Conv2d (a 1x1 classifier conv), re-made with that many

@@ -61,6 +61,9 @@ class Model {
   void to(DType t);
   Device device() const { return device_; }
   DType dtype() const { return dtype_; }  // the parameters' (as to(DType) last set it)
+  // Drops what the model derived from its parameters (the folded batch norms): after parameters were
+  // replaced in place (nn::init_layer, a restore).
+  void parameters_changed() { folded_.clear(); }
   // Layers with parameters, in creation (= forward) order.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
   // The layer added under that name, or nullptr.

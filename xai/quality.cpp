@@ -12,7 +12,8 @@ namespace gt::xai::quality {
 const std::vector<Metric>& metrics() {
   static const std::vector<Metric> all = [] {
     std::vector<Metric> m;
-    for (auto family : {faithfulness_metrics, complexity_metrics, axiomatic_metrics, localisation_metrics})
+    for (auto family :
+         {faithfulness_metrics, complexity_metrics, randomisation_metrics, axiomatic_metrics, localisation_metrics})
       for (Metric& e : family()) m.push_back(std::move(e));
     return m;
   }();

@@ -81,5 +81,6 @@ std::vector<Metric> faithfulness_metrics();
 std::vector<Metric> complexity_metrics();
 std::vector<Metric> localisation_metrics();
 std::vector<Metric> axiomatic_metrics();
+std::vector<Metric> randomisation_metrics();
 
 }  // namespace gt::xai::quality

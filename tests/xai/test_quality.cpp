@@ -130,3 +130,14 @@ TEST_CASE("completeness: DeepLIFT against Quantus's black baseline is complete, 
   CHECK(run(saliency(fx.s.fn, x, t)).value > 1e-3);
   CHECK(std::isnan(run(Tensor()).value));  // a CAM: no attribution to sum
 }
+
+TEST_CASE("Quantus 0.6: pixel flipping on a one-channel model, where its features are pixels", "[xai][quality]") {
+  // Quantus flips features_in_step of the C x H x W values at a time, gradtrace all channels of a
+  // pixel: on a grayscale model (tests/fixtures/onnx_gray_cnn.onnx) the two are one definition.
+  Fixture fx("onnx_gray_cnn.onnx", "gray/");
+  check(fx, "pixel-flipping", "PixelFlipping", {}, 1e-6, 0, "gray/");
+  check(fx, "pixel-flipping", "PixelFlipping_s16", {"step=16"}, 1e-6, 0, "gray/");
+  check(fx, "pixel-flipping", "PixelFlipping_abs", {"step=16", "abs=1"}, 1e-6, 0, "gray/");
+  check(fx, "region-perturbation", "RegionPerturbation", {}, 1e-6, 0, "gray/");
+  check(fx, "region-perturbation", "RegionPerturbation_p5", {"patch=5", "regions=20"}, 1e-6, 0, "gray/");
+}
