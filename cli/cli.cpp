@@ -169,6 +169,23 @@ std::string dims(const Shape& s) {
   return o;
 }
 
+std::vector<std::string> comma_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from < s.size()) {
+    const size_t comma = std::min(s.find(',', from), s.size());
+    if (comma > from) out.push_back(s.substr(from, comma - from));
+    from = comma + 1;
+  }
+  return out;
+}
+
+std::string comma_join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+
 std::string html_escape(const std::string& s) {
   std::string o;
   for (char c : s)

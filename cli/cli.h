@@ -110,6 +110,9 @@ int run_graph(int argc, char** argv);
 void check_colormap(const std::string& cmap);
 void check_resize(const std::string& resize);
 std::string html_escape(const std::string& s);
+// "a,b,,c" -> {a, b, c} (empty items dropped), and back with commas: a --methods LIST and the like.
+std::vector<std::string> comma_list(const std::string& s);
+std::string comma_join(const std::vector<std::string>& v);
 // The indices of the k largest probabilities (fewer when there are fewer classes), best first.
 std::vector<int64_t> top_classes(const std::vector<float>& probs, size_t k);
 // Per pixel of two (1,C,H,W) pictures, the sum over channels of |after - before|.

@@ -41,23 +41,6 @@ const char* kHelp =
     "                   FILE_summary.csv and FILE.html (the summary)\n" GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE
         GT_FLAG_PRECISION;
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  size_t from = 0;
-  while (from < s.size()) {
-    const size_t comma = std::min(s.find(',', from), s.size());
-    if (comma > from) out.push_back(s.substr(from, comma - from));
-    from = comma + 1;
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-  return s;
-}
-
 // "[ 12/100]  12%  1.3 items/s  eta 1m08s  cat.png" on stderr: rewritten in place on a terminal,
 // else a line at every tenth of the run. done counts every rank's items (the queue's position).
 void progress(int64_t done, int64_t total, int64_t this_run, double seconds, const std::string& name) {
@@ -163,8 +146,8 @@ int run_evaluate(int argc, char** argv) {
   }
   const std::string weights = weights_flag(a), model_name = a.get("--model", "");
   const std::string dataset = a.get("--dataset", ""), out = a.get("--out", ""), masks = a.get("--masks", "");
-  const std::vector<std::string> methods = split_list(a.get("--methods", "saliency,gradcam"));
-  std::vector<std::string> metrics = split_list(a.get("--metrics", ""));
+  const std::vector<std::string> methods = comma_list(a.get("--methods", "saliency,gradcam"));
+  std::vector<std::string> metrics = comma_list(a.get("--metrics", ""));
   const long limit = a.get_int("--limit", 0, 0, 1000000000);
   const std::string target_mode = a.get("--target", "pred"), resize = a.get("--resize", "");
   const std::string settings = a.get("--set", "");
@@ -192,7 +175,7 @@ int run_evaluate(int argc, char** argv) {
 
   EvalRun run{methods, metrics, data::open_items(dataset, limit), {}, out};
   std::map<std::string, std::vector<std::string>> by_metric;  // --set NAME.KEY=V,...
-  for (const std::string& kv : split_list(settings)) {
+  for (const std::string& kv : comma_list(settings)) {
     const size_t dot = kv.find('.');
     if (dot == std::string::npos || std::find(metrics.begin(), metrics.end(), kv.substr(0, dot)) == metrics.end())
       throw UsageError("--set " + kv + ": expected METRIC.KEY=VALUE for one of the metrics of this run");
@@ -205,8 +188,8 @@ int run_evaluate(int argc, char** argv) {
   s.resize = resize;
   const EvalConfig config = {{"model", weights.empty() ? "fashion_cnn (embedded)" : weights},
                              {"dataset", run.items.source},
-                             {"methods", join(methods)},
-                             {"metrics", join(metrics)},
+                             {"methods", comma_join(methods)},
+                             {"metrics", comma_join(metrics)},
                              {"target", target_mode},
                              {"masks", masks},
                              {"batch", std::to_string(batch)},

@@ -130,9 +130,8 @@ std::string agreement_table(const std::vector<std::string>& methods, const std::
 namespace {
 std::vector<std::string> chosen_methods(const std::string& list) {
   std::vector<std::string> methods;
-  std::stringstream ss(list);
-  for (std::string m; std::getline(ss, m, ',');)
-    if (!m.empty()) methods.push_back(xai::find_method(m).name);  // an unknown name: a usage error
+  for (const std::string& m : comma_list(list))
+    methods.push_back(xai::find_method(m).name);  // an unknown name: a usage error
   if (methods.empty())
     for (const xai::Method& m : xai::methods()) methods.push_back(m.name);
   return methods;

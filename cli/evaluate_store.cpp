@@ -8,6 +8,7 @@
 #include <set>
 
 #include "autodiff/tensor.h"
+#include "cli/cli.h"
 #include "io/hdf5.h"
 
 namespace gt::cli {
@@ -36,17 +37,6 @@ void same_config(const EvalConfig& want, const Json& got, const std::string& whe
 // JSON has no NaN: null stands for it.
 Json number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 double number(const Json& j) { return j.is_number() ? j.get<double>() : kNaN; }
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t from = 0;
-  while (from <= s.size() && !s.empty()) {
-    const size_t comma = std::min(s.find(',', from), s.size());
-    out.push_back(s.substr(from, comma - from));
-    from = comma + 1;
-  }
-  return out;
-}
 
 std::vector<std::string> journals(const std::string& out) {
   std::vector<std::string> found;
@@ -81,8 +71,8 @@ void ResultStore::read_file() {
     r.item = int64_t(index[i]);
     r.target = int64_t(target[i]);
   }
-  for (const std::string& method : split(f.attr_string("methods")))
-    for (const std::string& metric : split(f.attr_string("metrics"))) {
+  for (const std::string& method : comma_list(f.attr_string("methods")))
+    for (const std::string& metric : comma_list(f.attr_string("metrics"))) {
       const std::string key = method + "/" + metric;
       if (!f.has("scores/" + key)) continue;
       const std::vector<double> v = f.read("scores/" + key, DType::f64).to_vector_f64();
@@ -129,13 +119,12 @@ void ResultStore::read_journal(const std::string& path) {
 }
 
 void ResultStore::add(const ItemResult& r, int rank) {
-  auto it = journals_.find(rank);
-  if (it == journals_.end()) {
+  if (!journal_.is_open()) {
     const std::string path = out_ + ".partial." + std::to_string(rank);
     const bool fresh = !fs::exists(path);
-    it = journals_.emplace(rank, std::ofstream(path, std::ios::app)).first;
-    if (!it->second) throw Error("cannot write " + path);
-    if (fresh) it->second << Json{{"config", config_json(config_)}}.dump() << '\n';
+    journal_.open(path, std::ios::app);
+    if (!journal_) throw Error("cannot write " + path);
+    if (fresh) journal_ << Json{{"config", config_json(config_)}}.dump() << '\n';
   }
   Json entries = Json::array();
   for (const auto& e : r.entries) {
@@ -145,9 +134,9 @@ void ResultStore::add(const ItemResult& r, int rank) {
   }
   Json seconds = Json::object();
   for (const auto& [k, v] : r.seconds) seconds[k] = v;
-  it->second << Json{{"item", r.item}, {"target", r.target}, {"entries", entries}, {"s", seconds}}.dump() << '\n';
-  it->second.flush();
-  if (!it->second) throw Error("cannot write the journal of " + out_);
+  journal_ << Json{{"item", r.item}, {"target", r.target}, {"entries", entries}, {"s", seconds}}.dump() << '\n';
+  journal_.flush();
+  if (!journal_) throw Error("cannot write the journal of " + out_);
   items_[r.item] = r;
 }
 
@@ -157,12 +146,9 @@ void ResultStore::write(const std::vector<std::string>& methods, const std::vect
   for (const auto& [i, r] : items_) index.push_back(double(i)), target.push_back(double(r.target));
   h5::File f(out_, h5::File::Mode::write);
   f.store_as(DType::f64);
-  std::string joined_methods, joined_metrics;
-  for (const auto& m : methods) joined_methods += (joined_methods.empty() ? "" : ",") + m;
-  for (const auto& m : metrics) joined_metrics += (joined_metrics.empty() ? "" : ",") + m;
   f.set_attr("config", config_json(config_).dump());
-  f.set_attr("methods", joined_methods);
-  f.set_attr("metrics", joined_metrics);
+  f.set_attr("methods", comma_join(methods));
+  f.set_attr("metrics", comma_join(metrics));
   f.set_attr("items", double(N));
   f.write("items/index", Tensor::from_vector({N}, index, DType::f64));
   f.write("items/target", Tensor::from_vector({N}, target, DType::f64));
@@ -189,7 +175,7 @@ void ResultStore::write(const std::vector<std::string>& methods, const std::vect
       f.write("curves/" + key, Tensor::from_vector({N, int64_t(L)}, flat, DType::f64));
     }
   f.commit();
-  journals_.clear();
+  journal_.close();
   for (const std::string& j : journals(out_)) fs::remove(j);
 }
 

@@ -37,7 +37,7 @@ class ResultStore {
   bool has(int64_t item) const { return items_.count(item) > 0; }
   size_t size() const { return items_.size(); }
   const std::map<int64_t, ItemResult>& items() const { return items_; }
-  // Appends r to this process's journal (OUT.partial.RANK) and flushes it.
+  // Appends r to this process's journal (OUT.partial.RANK; a process has one rank) and flushes it.
   void add(const ItemResult& r, int rank);
   // Reads the journals again (another process's items, after they all finished).
   void reload();
@@ -51,7 +51,7 @@ class ResultStore {
   std::string out_;
   EvalConfig config_;
   std::map<int64_t, ItemResult> items_;
-  std::map<int, std::ofstream> journals_;
+  std::ofstream journal_;  // this process's, opened at its first item
 };
 
 }  // namespace gt::cli

@@ -14,7 +14,7 @@ namespace gt::cli {
 namespace {
 using xai::fmt;
 
-// Student's t quantile t_{0.975, df}: exact values to df 30, then the Cornish-Fisher expansion
+// Student's t quantile t_{0.975, df}: tabled to 3 decimals up to df 30, then the Cornish-Fisher expansion
 // z + (z^3 + z) / 4df + (5z^5 + 16z^3 + 3z) / 96df^2 (error < 1e-4 there).
 double t975(int64_t df) {
   static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
@@ -150,8 +150,7 @@ void summarize(const EvalRun& run, const ResultStore& store) {
        << html_escape(run.items.source) << ": " << store.size() << " items; mean ± half-width of the 95% "
        << "confidence interval (Student's t), rank per metric in brackets (1 = best).</p>\n"
        << html.str();
-  for (const auto& metric : run.metrics)
-    if (!c.curve_sum.empty()) page << svg_curves(run, metric, c);
+  for (const auto& metric : run.metrics) page << svg_curves(run, metric, c);
   write_text_file(base + ".html", page.str());
   std::printf("wrote %s.csv, %s_summary.csv, %s.html\n", base.c_str(), base.c_str(), base.c_str());
 }
@@ -160,16 +159,18 @@ namespace {
 // The mean curve of each method for a curve metric, as an SVG line chart ("" when it has none).
 std::string svg_curves(const EvalRun& run, const std::string& metric, const Collected& c) {
   static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"};
+  std::vector<std::pair<std::string, std::vector<double>>> means;  // per method, NaN where no item has the point
   double lo = INFINITY, hi = -INFINITY;
   size_t L = 0;
   for (const auto& m : run.methods) {
     const auto key = std::make_pair(m, metric);
     if (!c.curve_sum.count(key)) continue;
-    const auto& sum = c.curve_sum.at(key);
-    const auto& n = c.curve_n.at(key);
+    const auto &sum = c.curve_sum.at(key), &n = c.curve_n.at(key);
+    std::vector<double> mean(sum.size(), NAN);
     for (size_t k = 0; k < sum.size(); ++k)
-      if (n[k]) lo = std::min(lo, sum[k] / double(n[k])), hi = std::max(hi, sum[k] / double(n[k]));
-    L = std::max(L, sum.size());
+      if (n[k]) mean[k] = sum[k] / double(n[k]), lo = std::min(lo, mean[k]), hi = std::max(hi, mean[k]);
+    L = std::max(L, mean.size());
+    means.emplace_back(m, std::move(mean));
   }
   if (L < 2) return "";
   if (hi <= lo) hi = lo + 1;
@@ -177,18 +178,14 @@ std::string svg_curves(const EvalRun& run, const std::string& metric, const Coll
   std::ostringstream s;
   s << "<h2>" << html_escape(metric) << ": the mean curve</h2>\n<svg width=" << W + 140 << " height=" << H + 30
     << "><rect x=0 y=0 width=" << W << " height=" << H << " fill=none stroke=#888 />";
-  int ci = 0;
-  for (const auto& m : run.methods) {
-    const auto key = std::make_pair(m, metric);
-    if (!c.curve_sum.count(key)) continue;
-    const auto& sum = c.curve_sum.at(key);
-    const auto& n = c.curve_n.at(key);
+  for (size_t ci = 0; ci < means.size(); ++ci) {
+    const auto& [m, mean] = means[ci];
     s << "<polyline fill=none stroke=\"" << colors[ci % 7] << "\" points=\"";
-    for (size_t k = 0; k < sum.size(); ++k)
-      if (n[k]) s << fmt("%.1f,%.1f ", W * double(k) / double(L - 1), H - H * (sum[k] / double(n[k]) - lo) / (hi - lo));
+    for (size_t k = 0; k < mean.size(); ++k)
+      if (!std::isnan(mean[k]))
+        s << fmt("%.1f,%.1f ", W * double(k) / double(L - 1), H - H * (mean[k] - lo) / (hi - lo));
     s << "\"/><text x=" << W + 8 << " y=" << 16 + 16 * ci << " fill=\"" << colors[ci % 7] << "\">" << html_escape(m)
       << "</text>";
-    ++ci;
   }
   s << "<text x=0 y=" << H + 16 << ">" << fmt("%.3g", lo) << " .. " << fmt("%.3g", hi) << "</text></svg>\n";
   return s.str();

@@ -79,13 +79,11 @@ Dataset load_fashion_mnist(const std::string& dir, const std::string& split) {
   return d;
 }
 
-namespace {
-bool is_image_name(const fs::path& p) {
-  std::string e = p.extension().string();
+bool is_image_name(const std::string& path) {
+  std::string e = fs::path(path).extension().string();
   std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".bmp";
 }
-}  // namespace
 
 Dataset load_image_folder(const std::string& dir, const FolderOptions& o,
                           const std::function<void(const std::string&)>& warn) {
@@ -107,7 +105,7 @@ Dataset load_image_folder(const std::string& dir, const FolderOptions& o,
   for (size_t k = 0; k < classes.size(); ++k) {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(classes[k]))
-      if (e.is_regular_file() && is_image_name(e.path())) files.push_back(e.path());
+      if (e.is_regular_file() && is_image_name(e.path().string())) files.push_back(e.path());
     std::sort(files.begin(), files.end());
     if (files.empty())
       throw Error("image folder " + classes[k].string() + ": no images (.png, .jpg, .jpeg, .bmp) in this class folder");

@@ -37,6 +37,9 @@ std::string fashion_mnist_dir(const std::string& dir = "");
 // apt-get command; a corrupt file is an error that names it.
 Dataset load_fashion_mnist(const std::string& dir, const std::string& split);
 
+// Whether a file name is a picture an image folder holds: .png, .jpg, .jpeg or .bmp (any case).
+bool is_image_name(const std::string& path);
+
 struct FolderOptions {
   int64_t size = 32;     // images are resized (squashed) to size x size
   int64_t channels = 3;  // 3 = RGB, 1 = luminance

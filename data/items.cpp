@@ -10,18 +10,12 @@ namespace gt::data {
 namespace fs = std::filesystem;
 
 namespace {
-bool is_picture(const fs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".bmp";
-}
-
 // DIR's pictures, then those of its subfolders (one level: the class folders), each sorted by name.
 void list_folder(Items& it) {
   if (!fs::is_directory(it.dir)) throw Error("--dataset folder:" + it.dir + ": no such folder");
   std::vector<fs::path> files, classes;
   for (const auto& e : fs::directory_iterator(it.dir)) {
-    if (e.is_regular_file() && is_picture(e.path())) files.push_back(e.path());
+    if (e.is_regular_file() && is_image_name(e.path().string())) files.push_back(e.path());
     if (e.is_directory()) classes.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
@@ -30,7 +24,7 @@ void list_folder(Items& it) {
   for (const auto& c : classes) {
     std::vector<fs::path> in;
     for (const auto& e : fs::directory_iterator(c))
-      if (e.is_regular_file() && is_picture(e.path())) in.push_back(e.path());
+      if (e.is_regular_file() && is_image_name(e.path().string())) in.push_back(e.path());
     std::sort(in.begin(), in.end());
     for (const auto& f : in)
       it.names.push_back((c.filename() / f.filename()).string()), it.labels.push_back(c.filename().string());

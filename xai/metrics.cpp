@@ -48,12 +48,16 @@ Curve sweep(const Model& model, const Tensor& from, const Tensor& to, const std:
 
 }  // namespace
 
-std::vector<int64_t> importance_order(const std::vector<float>& map) {
+template <class T>
+std::vector<int64_t> descending_order(const std::vector<T>& map) {
   std::vector<int64_t> order(map.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return map[size_t(a)] > map[size_t(b)]; });
   return order;
 }
+
+std::vector<int64_t> importance_order(const std::vector<float>& map) { return descending_order(map); }
+std::vector<int64_t> importance_order(const std::vector<double>& map) { return descending_order(map); }
 
 Curve deletion(const Model& model, const Tensor& x, const Tensor& baseline, const std::vector<float>& map,
                int64_t target, const FaithfulnessOptions& o) {

@@ -27,6 +27,8 @@ struct FaithfulnessOptions {
 // The pixels of a map, most important (highest) first; ties keep pixel order (a stable sort). The
 // order deletion and insertion change the pixels in, and compare_maps' top fraction (xai/compare.h).
 std::vector<int64_t> importance_order(const std::vector<float>& map);
+// The same for double values (gradtrace evaluate's prepared maps): np.argsort(-a) on distinct values.
+std::vector<int64_t> importance_order(const std::vector<double>& map);
 
 // x, baseline (1,C,H,W); map H*W (higher = more important); the target's softmax probability.
 Curve deletion(const Model& model, const Tensor& x, const Tensor& baseline, const std::vector<float>& map,

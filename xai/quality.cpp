@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -46,11 +45,8 @@ std::vector<double> copies_scores(const Input& in, int64_t count, const std::fun
   std::vector<double> out(static_cast<size_t>(count));
   score_copies(in.subject.fn, in.subject.x, count, in.batch, make, [&](int64_t k0, const Tensor& logits) {
     NoGradGuard no_grad;
-    const Tensor y = softmax ? ops::softmax(logits) : logits;
-    const std::vector<double> v = y.to_vector_f64();
-    const int64_t K = y.dim(1), t = in.target.index;
-    if (t < 0 || t >= K) throw Error("metric: target " + std::to_string(t) + " is out of range");
-    for (int64_t j = 0; j < y.dim(0); ++j) out[size_t(k0 + j)] = v[size_t(j * K + t)];
+    const std::vector<double> v = row_scores(softmax ? ops::softmax(logits) : logits, Target{in.target.index, false});
+    std::copy(v.begin(), v.end(), out.begin() + k0);
   });
   return out;
 }
@@ -82,23 +78,10 @@ std::vector<double> prepared(const Input& in) {
   return prepare(in.map, in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
 }
 
-std::vector<int64_t> descending(const std::vector<double>& a) {
-  std::vector<int64_t> order(a.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return a[size_t(i)] > a[size_t(j)]; });
-  return order;
-}
-
 std::vector<double> class_scores(const Subject& s, const Tensor& x, int64_t t, bool softmax) {
   NoGradGuard no_grad;
-  Tensor y = s.fn(x);
-  if (softmax) y = ops::softmax(y);
-  const std::vector<double> v = y.to_vector_f64();
-  const int64_t K = y.dim(1);
-  if (t < 0 || t >= K) throw Error("metric: target " + std::to_string(t) + " is out of range");
-  std::vector<double> out;
-  for (int64_t n = 0; n < y.dim(0); ++n) out.push_back(v[size_t(n * K + t)]);
-  return out;
+  const Tensor y = s.fn(x);
+  return row_scores(softmax ? ops::softmax(y) : y, Target{t, false});
 }
 
 }  // namespace gt::xai::quality

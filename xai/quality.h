@@ -65,9 +65,6 @@ std::vector<double> prepare(const std::vector<float>& map, bool abs, bool normal
 // prepared as they say.
 std::vector<OptionSpec> preprocessing(bool abs, bool normalise);
 std::vector<double> prepared(const Input& in);
-// Indices of a, largest first: np.argsort(-a) on distinct values; ties keep index order (numpy's
-// introsort may order them otherwise).
-std::vector<int64_t> descending(const std::vector<double>& a);
 // The model's output for class t on a batch of inputs (N,C,H,W): softmax probabilities or logits.
 std::vector<double> class_scores(const Subject& s, const Tensor& x, int64_t t, bool softmax);
 // The softmax probability (or logit) of class t on `count` copies of the item's x made by make(k, img)

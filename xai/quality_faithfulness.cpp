@@ -23,7 +23,7 @@ Score pixel_flipping(const Input& in) {
   const Tensor& x = in.subject.x;
   const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3), step = in.settings.integer("step");
   if (int64_t(in.map.size()) != HW) throw Error("pixel-flipping: the map does not fit the input");
-  const std::vector<int64_t> order = descending(prepared(in));
+  const std::vector<int64_t> order = importance_order(prepared(in));
   const std::vector<double> x0 = x.to_vector_f64();
   const double black = black_value(x);
   const int64_t n = (HW + step - 1) / step;
@@ -57,11 +57,9 @@ Score region_perturbation(const Input& in) {
       regions[r].push_back(i * W + j);
       sums[r] += a[size_t(i * W + j)];
     }
-  std::vector<int64_t> order = descending(sums);
-  if (in.settings.text("order") == "lerf") {
+  if (in.settings.text("order") == "lerf")  // least relevant first: np.argsort(sums)
     for (double& v : sums) v = -v;
-    order = descending(sums);
-  }
+  const std::vector<int64_t> order = importance_order(sums);
   const int64_t n = std::min<int64_t>(in.settings.integer("regions"), int64_t(order.size()));
   const std::vector<double> x0 = x.to_vector_f64();
   const double black = black_value(x);

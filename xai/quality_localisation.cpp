@@ -15,7 +15,7 @@ void check_mask(const Input& in) {
 }
 // The k largest values' indices (np.argsort(-a)[:k]).
 std::vector<int64_t> top_k(const std::vector<double>& a, int64_t k) {
-  std::vector<int64_t> order = descending(a);
+  std::vector<int64_t> order = importance_order(a);
   order.resize(size_t(std::min<int64_t>(k, int64_t(order.size()))));
   return order;
 }

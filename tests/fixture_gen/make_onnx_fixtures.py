@@ -29,10 +29,10 @@ CORPUS = os.path.join(ROOT, "tests", "corpus", "onnx")
 
 
 class SmallCNN(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, in_channels=3):  # 1: tests/fixture_gen/quantus_reference.py's grayscale model
         super().__init__()
         n = torch.nn
-        self.stem = n.Sequential(n.Conv2d(3, 8, 3, padding=1, bias=False), n.BatchNorm2d(8), n.ReLU())
+        self.stem = n.Sequential(n.Conv2d(in_channels, 8, 3, padding=1, bias=False), n.BatchNorm2d(8), n.ReLU())
         self.pool = n.MaxPool2d(2)
         self.block = n.Sequential(n.Conv2d(8, 8, 3, padding=1, bias=False), n.BatchNorm2d(8))
         self.dw = n.Sequential(n.Conv2d(8, 8, 3, stride=2, padding=1, groups=8), n.BatchNorm2d(8), n.ReLU6())

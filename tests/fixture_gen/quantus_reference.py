@@ -51,8 +51,8 @@ Group attributes: `quantus_class`, every constructor argument as get_params hold
 name, the perturb_func's bound keywords as perturb_baseline etc.), the __call__ arguments (softmax, channel_first,
 device, batch_size), `changed_from_default` (what was changed and why) and `output` (what a score is).
 
-gray/  the grayscale model: GraySmallCNN below (SmallCNN with Conv2d(1, 8, 3, padding=1, bias=False) as its
-       first conv), torch.manual_seed(1) right before construction, randomize_bn with torch.Generator()
+gray/  the grayscale model: SmallCNN(in_channels=1) (Conv2d(1, 8, 3, padding=1, bias=False) as its first
+       conv), torch.manual_seed(1) right before construction, randomize_bn with torch.Generator()
        .manual_seed(1), eval mode; exported by make_onnx_fixtures.export (opset 13, training PRESERVE, no
        constant folding, "input" [1,1,32,32] -> "logits") to tests/fixtures/onnx_gray_cnn.onnx (~48 KB).
        Group attributes: model, model_seed (1), seed (--gray-seed, 21), x, a.
@@ -117,19 +117,21 @@ def small_cnn():
     return m
 
 
-class GraySmallCNN(SmallCNN):
-    """SmallCNN with a 1-channel stem: Conv2d(1, 8, 3, padding=1, bias=False); every other layer (and the
-    order the layers are built and initialised in) as SmallCNN's, forward inherited."""
-
-    def __init__(self):
-        torch.nn.Module.__init__(self)
-        n = torch.nn
-        self.stem = n.Sequential(n.Conv2d(1, 8, 3, padding=1, bias=False), n.BatchNorm2d(8), n.ReLU())
-        self.pool = n.MaxPool2d(2)
-        self.block = n.Sequential(n.Conv2d(8, 8, 3, padding=1, bias=False), n.BatchNorm2d(8))
-        self.dw = n.Sequential(n.Conv2d(8, 8, 3, stride=2, padding=1, groups=8), n.BatchNorm2d(8), n.ReLU6())
-        self.head = n.Sequential(n.Conv2d(8, 16, 1), n.LeakyReLU(0.1))
-        self.fc = n.Linear(16 * 8 * 8, 10)
+def seeded_inputs(m, channels, seed):
+    """N inputs uniform in [-2, 2) from seed (on [0, 1) these random models answer one class), the model's
+    float32 logits, its float64 twin's (the float32 weights widened) and the targets: the argmax, the same in
+    both."""
+    m64 = SmallCNN(in_channels=channels)
+    m64.load_state_dict(m.state_dict())
+    m64 = m64.double().eval()
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(N, channels, H, W, generator=g) * 4 - 2).numpy()
+    with torch.no_grad():
+        logits = m(torch.from_numpy(x)).numpy()
+        logits64 = m64(torch.from_numpy(x).double()).numpy()
+    y = logits.argmax(1).astype(np.int64)
+    assert (logits64.argmax(1) == y).all()
+    return x, logits, logits64, y, m64
 
 
 GRAY_MODEL_SEED = 1
@@ -139,7 +141,7 @@ def gray_cnn():
     """The grayscale model: torch.manual_seed(1) right before construction, batch norms from randomize_bn
     with torch.Generator().manual_seed(1), eval mode."""
     torch.manual_seed(GRAY_MODEL_SEED)
-    m = GraySmallCNN().eval()
+    m = SmallCNN(in_channels=1).eval()
     randomize_bn(m, torch.Generator().manual_seed(GRAY_MODEL_SEED))
     return m
 
@@ -251,16 +253,7 @@ def replay(m, x, y, a, name, init):
 def gray_reference(f, a, seed, onnx_path):
     """The `gray` group: a 1-channel SmallCNN, where Quantus's channel-entry perturbations are pixel ones."""
     m = gray_cnn()
-    m64 = GraySmallCNN()
-    m64.load_state_dict(m.state_dict())
-    m64 = m64.double().eval()
-    g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(N, 1, H, W, generator=g) * 4 - 2).numpy()
-    with torch.no_grad():
-        logits = m(torch.from_numpy(x)).numpy()
-        logits64 = m64(torch.from_numpy(x).double()).numpy()
-    y = logits.argmax(1).astype(np.int64)
-    assert (logits64.argmax(1) == y).all()
+    x, logits, logits64, y, m64 = seeded_inputs(m, 1, seed)
     assert len(np.unique(y)) >= 3, f"--gray-seed {seed}: only classes {np.unique(y)}"
 
     export(m, torch.from_numpy(x[:1]), onnx_path)
@@ -294,7 +287,7 @@ def gray_reference(f, a, seed, onnx_path):
     grp0["x"], grp0["y"], grp0["logits"] = x, y, logits64
     grp0["logits"].attrs["model"] = "float64 (the float32 weights widened), on x widened"
     grp0["logits"].attrs["max_abs_diff_float32_model"] = float(np.abs(logits64 - logits).max())
-    grp0.attrs["model"] = ("tests/fixtures/onnx_gray_cnn.onnx: GraySmallCNN (SmallCNN with Conv2d(1, 8, 3, padding=1, "
+    grp0.attrs["model"] = ("tests/fixtures/onnx_gray_cnn.onnx: SmallCNN(in_channels=1) (Conv2d(1, 8, 3, padding=1, "
                            "bias=False) first), torch.manual_seed(1) before construction, randomize_bn with "
                            "torch.Generator().manual_seed(1), eval mode")
     grp0.attrs["model_seed"] = GRAY_MODEL_SEED
@@ -356,17 +349,7 @@ def main():
     args = ap.parse_args()
 
     m = small_cnn()
-    m64 = SmallCNN().eval()
-    m64.load_state_dict(m.state_dict())
-    m64 = m64.double().eval()
-
-    g = torch.Generator().manual_seed(args.seed)
-    x = (torch.rand(N, 3, H, W, generator=g) * 4 - 2).numpy()
-    with torch.no_grad():
-        logits = m(torch.from_numpy(x)).numpy()
-        logits64 = m64(torch.from_numpy(x).double()).numpy()
-    y = logits.argmax(1).astype(np.int64)
-    assert (logits64.argmax(1) == y).all()
+    x, logits, logits64, y, m64 = seeded_inputs(m, 3, args.seed)
     rng = np.random.default_rng(args.seed)
     a = rng.standard_normal((N, H, W)).astype(np.float32)
     assert len(np.unique(a)) == a.size and len(np.unique(np.abs(a))) == a.size
