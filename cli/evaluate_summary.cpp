@@ -165,7 +165,8 @@ std::string svg_curves(const EvalRun& run, const std::string& metric, const Coll
   for (const auto& m : run.methods) {
     const auto key = std::make_pair(m, metric);
     if (!c.curve_sum.count(key)) continue;
-    const auto &sum = c.curve_sum.at(key), &n = c.curve_n.at(key);
+    const std::vector<double>& sum = c.curve_sum.at(key);
+    const std::vector<int64_t>& n = c.curve_n.at(key);
     std::vector<double> mean(sum.size(), NAN);
     for (size_t k = 0; k < sum.size(); ++k)
       if (n[k]) mean[k] = sum[k] / double(n[k]), lo = std::min(lo, mean[k]), hi = std::max(hi, mean[k]);
