@@ -28,7 +28,11 @@ const char* kHelp =
     "  --dataset D      folder:DIR (DIR/*.png or DIR/<class>/*.png), fashion-mnist:test or :train\n"
     "  --limit N        the first N items (default: all)\n"
     "  --methods LIST   explain methods, comma-separated (default saliency,gradcam), each at its defaults\n"
-    "  --metrics LIST   metrics, comma-separated (default: every one that needs no masks); see below\n"
+    "  --metrics LIST   metrics, comma-separated, or all (every one that needs no masks; the robustness\n"
+    "                   and monotonicity metrics take hundreds of passes per item at their defaults);\n"
+    "                   default: eight that take at most a few hundred forward passes each, one or two\n"
+    "                   per family: deletion, insertion, region-perturbation, faithfulness-correlation,\n"
+    "                   sparseness, complexity, random-logit, completeness\n"
     "  --masks DIR      localisation: a mask per item, a picture at the model's input size (nonzero =\n"
     "                   the object): DIR/<item name>, or DIR/fashion-mnist_test_17.png (':' and '/' as '_')\n"
     "  --target T       pred (the model's top class, default) or label (the dataset's class)\n"
@@ -126,22 +130,33 @@ ItemResult evaluate_item(xai::Subject& s, const EvalRun& run, int64_t i, const s
   return r;
 }
 
+// cheap enough for a whole dataset, and one or two of each family (localisation needs masks)
+const char* const kDefaultMetrics =
+    "deletion,insertion,region-perturbation,faithfulness-correlation,sparseness,complexity,random-logit,completeness";
+
+// The usage, the metrics by family and each metric's options.
+void print_help() {
+  std::fputs(kHelp, stdout);
+  std::printf("\nMPI: %s\n\nmetrics:\n", mpi_built() ? "built in (mpirun -np N gradtrace evaluate ...)"
+                                                     : "not in this build (install libopenmpi-dev and rebuild)");
+  for (const auto& m : xai::quality::metrics())
+    std::printf("  %-24s %-14s %s (%s)%s\n", m.name.c_str(), m.family.c_str(), m.summary.c_str(), m.paper.c_str(),
+                m.needs_mask ? " [--masks]" : "");
+  std::printf("\nmetric options (--set METRIC.KEY=V; Quantus 0.6's defaults):\n");
+  for (const auto& m : xai::quality::metrics()) {
+    if (!m.options.empty()) std::printf("  %s\n", m.name.c_str());
+    for (const auto& o : m.options)
+      std::printf("    %-18s %s (default %s)\n", (o.name + "=" + o.metavar).c_str(), o.help.c_str(),
+                  o.def.empty() ? "off" : o.def.c_str());
+  }
+}
+
 }  // namespace
 
 int run_evaluate(int argc, char** argv) {
   Args a(argc, argv, 2, {"--help"});
   if (a.flag("--help")) {
-    std::fputs(kHelp, stdout);
-    std::printf("\nMPI: %s\n\nmetrics:\n", mpi_built() ? "built in (mpirun -np N gradtrace evaluate ...)"
-                                                       : "not in this build (install libopenmpi-dev and rebuild)");
-    for (const auto& m : xai::quality::metrics())
-      std::printf("  %-24s %-14s %s (%s)%s\n", m.name.c_str(), m.family.c_str(), m.summary.c_str(), m.paper.c_str(),
-                  m.needs_mask ? " [--masks]" : "");
-    for (const auto& m : xai::quality::metrics())
-      for (const auto& o : m.options)
-        std::printf("  --set %s.%s=%s%*s%s (default %s)\n", m.name.c_str(), o.name.c_str(), o.metavar.c_str(),
-                    int(std::max<size_t>(1, 30 - m.name.size() - o.name.size() - o.metavar.size())), "", o.help.c_str(),
-                    o.def.empty() ? "off" : o.def.c_str());
+    print_help();
     return 0;
   }
   const std::string weights = weights_flag(a), model_name = a.get("--model", "");
@@ -166,9 +181,12 @@ int run_evaluate(int argc, char** argv) {
   if (target_mode != "pred" && target_mode != "label") throw UsageError("--target must be pred or label");
   check_resize(resize);
   for (const auto& m : methods) xai::find_method(m);
-  if (metrics.empty())
+  if (metrics.empty()) metrics = comma_list(kDefaultMetrics);
+  if (metrics == std::vector<std::string>{"all"}) {
+    metrics.clear();
     for (const auto& m : xai::quality::metrics())
-      if (!m.needs_mask) metrics.push_back(m.name);
+      if (!m.needs_mask || !masks.empty()) metrics.push_back(m.name);
+  }
   for (const auto& m : metrics)
     if (xai::quality::find(m).needs_mask && masks.empty())
       throw UsageError("metric '" + m + "' needs --masks DIR (a mask per item)");

@@ -122,6 +122,8 @@ void ResultStore::add(const ItemResult& r, int rank) {
   if (!journal_.is_open()) {
     const std::string path = out_ + ".partial." + std::to_string(rank);
     const bool fresh = !fs::exists(path);
+    const fs::path dir = fs::path(path).parent_path();
+    if (!dir.empty()) fs::create_directories(dir);
     journal_.open(path, std::ios::app);
     if (!journal_) throw Error("cannot write " + path);
     if (fresh) journal_ << Json{{"config", config_json(config_)}}.dump() << '\n';

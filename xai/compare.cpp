@@ -33,18 +33,25 @@ struct Sorted {
   std::vector<char> top;  // 1 for the k highest pixels
 };
 
-Sorted sort_map(const std::vector<float>& v, size_t k) {
-  for (float x : v)
-    if (!std::isfinite(x)) throw Error("compare_maps: a map holds NaN or Inf");
-  const std::vector<int64_t> order = importance_order(v);  // descending: position p has ascending rank n - p
-  Sorted s{&v, std::vector<double>(v.size()), std::vector<char>(v.size(), 0)};
+// 1-based ascending ranks of v, tied values at their mean rank, from v's descending order.
+template <class T>
+std::vector<double> tied_ranks(const std::vector<T>& v, const std::vector<int64_t>& order) {
+  std::vector<double> r(v.size());
   const size_t n = v.size();
   for (size_t lo = 0; lo < n;) {
     size_t hi = lo + 1;  // [lo, hi): one run of equal values, ascending ranks n - hi + 1 .. n - lo: their mean
     while (hi < n && v[size_t(order[hi])] == v[size_t(order[lo])]) ++hi;
-    for (size_t p = lo; p < hi; ++p) s.ranks[size_t(order[p])] = 0.5 * double(2 * n + 1 - lo - hi);
+    for (size_t p = lo; p < hi; ++p) r[size_t(order[p])] = 0.5 * double(2 * n + 1 - lo - hi);
     lo = hi;
   }
+  return r;
+}
+
+Sorted sort_map(const std::vector<float>& v, size_t k) {
+  for (float x : v)
+    if (!std::isfinite(x)) throw Error("compare_maps: a map holds NaN or Inf");
+  const std::vector<int64_t> order = importance_order(v);  // descending: position p has ascending rank n - p
+  Sorted s{&v, tied_ranks(v, order), std::vector<char>(v.size(), 0)};
   for (size_t p = 0; p < k; ++p) s.top[size_t(order[p])] = 1;
   return s;
 }
@@ -62,6 +69,18 @@ MapAgreement agreement(const Sorted& a, const Sorted& b, size_t k) {
 }  // namespace
 
 std::vector<double> ranks(const std::vector<float>& v) { return sort_map(v, 0).ranks; }
+
+double pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  if (x.size() != y.size() || x.size() < 2) throw Error("pearson: needs two series of one length (at least 2)");
+  return correlation(x, y);
+}
+
+double spearman(const std::vector<double>& x, const std::vector<double>& y) {
+  for (const auto* v : {&x, &y})
+    for (double e : *v)
+      if (std::isnan(e)) return std::numeric_limits<double>::quiet_NaN();
+  return pearson(tied_ranks(x, importance_order(x)), tied_ranks(y, importance_order(y)));
+}
 
 std::vector<MapAgreement> compare_all(const std::vector<std::vector<float>>& maps, double top_fraction) {
   if (maps.empty()) return {};

@@ -28,4 +28,9 @@ std::vector<MapAgreement> compare_all(const std::vector<std::vector<float>>& map
 // 1-based ranks, ascending; tied values get the mean of the ranks they span.
 std::vector<double> ranks(const std::vector<float>& v);
 
+// Correlations of two series of one length (>= 2), in double: Pearson's r, and Spearman's rho (r of
+// the tied ranks, NaN when either holds NaN), as scipy.stats computes them. NaN for a constant series.
+double pearson(const std::vector<double>& x, const std::vector<double>& y);
+double spearman(const std::vector<double>& x, const std::vector<double>& y);
+
 }  // namespace gt::xai

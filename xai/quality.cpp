@@ -11,8 +11,8 @@ namespace gt::xai::quality {
 const std::vector<Metric>& metrics() {
   static const std::vector<Metric> all = [] {
     std::vector<Metric> m;
-    for (auto family :
-         {faithfulness_metrics, complexity_metrics, randomisation_metrics, axiomatic_metrics, localisation_metrics})
+    for (auto family : {faithfulness_metrics, robustness_metrics, complexity_metrics, randomisation_metrics,
+                        axiomatic_metrics, localisation_metrics})
       for (Metric& e : family()) m.push_back(std::move(e));
     return m;
   }();
@@ -49,6 +49,21 @@ std::vector<double> copies_scores(const Input& in, int64_t count, const std::fun
     std::copy(v.begin(), v.end(), out.begin() + k0);
   });
   return out;
+}
+
+std::vector<float> explain_at(const Input& in, const Tensor& x, int64_t target) {
+  Subject& s = in.subject;
+  struct Swap {  // the item's own input back however the method returns
+    Subject& s;
+    Tensor x0;
+    ~Swap() { s.x = x0; }
+  } swap{s, s.x};
+  s.x = x.to(s.model->dtype()).to(s.model->device());
+  return explain(in.method, s, Target{target, false}, in.options).map;
+}
+
+Tensor item_like(const Tensor& x, const std::vector<double>& v) {
+  return Tensor::from_vector(x.shape(), v, x.dtype()).to(x.device());
 }
 
 double black_value(const Tensor& x) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,7 @@ struct Metric {
   bool needs_mask = false;
   bool stochastic = false;  // draws random numbers (from Input::seed)
   std::function<Score(const Input&)> run;
-  std::vector<OptionSpec> options;  // its parameters, Quantus's defaults (evaluate --set NAME.KEY=V)
+  std::vector<OptionSpec> options = {};  // its parameters, Quantus's defaults (evaluate --set NAME.KEY=V)
 };
 
 // Every metric, by family.
@@ -71,6 +72,17 @@ std::vector<double> class_scores(const Subject& s, const Tensor& x, int64_t t, b
 // (xai::score_copies, Input::batch at a time).
 std::vector<double> copies_scores(const Input& in, int64_t count, const std::function<void(int64_t, double*)>& make,
                                   bool softmax = true);
+// The method's map (as in Input::map, unprepared) of the item at another input x (model-input space,
+// x's shape) for class `target`: the subject's input is swapped for the call and put back after (its
+// pixels stay: LRP's box bounds and LIME's superpixels come from the item's picture).
+std::vector<float> explain_at(const Input& in, const Tensor& x, int64_t target);
+// Values in x's layout as a tensor of x's shape, dtype and device.
+Tensor item_like(const Tensor& x, const std::vector<double>& v);
+// ROAD's noisy linear imputation (quality_road.cpp): the removed pixels (row-major indices in H*W) of
+// img (C,H,W) filled in, in all channels, from their neighbours by one sparse linear system, then
+// N(0, noise^2) added to each filled value from rng.
+void noisy_linear_imputation(std::vector<double>& img, int64_t C, int64_t H, int64_t W,
+                             const std::vector<int64_t>& removed, double noise, std::mt19937_64& rng);
 // Quantus's "black": the smallest value of x (all channels), per item.
 double black_value(const Tensor& x);
 
@@ -80,5 +92,7 @@ std::vector<Metric> complexity_metrics();
 std::vector<Metric> localisation_metrics();
 std::vector<Metric> axiomatic_metrics();
 std::vector<Metric> randomisation_metrics();
+std::vector<Metric> robustness_metrics();
+Metric road_metric();  // faithfulness, in its own file with its imputation
 
 }  // namespace gt::xai::quality

@@ -1,7 +1,10 @@
 // Faithfulness: does the model's output follow the map? Change the pixels the map ranks high and the
 // output should move most.
 #include <cmath>
+#include <numeric>
+#include <random>
 
+#include "xai/compare.h"
 #include "xai/quality.h"
 
 namespace gt::xai::quality {
@@ -77,6 +80,77 @@ Score region_perturbation(const Input& in) {
   return r;
 }
 
+// Faithfulness correlation (Bhatt et al. 2020): `runs` times, a random subset of `subset` pixels goes
+// black (all channels; Quantus 0.6 draws single channel entries of the C*H*W, the same thing on a
+// one-channel model); the Pearson correlation over the runs of the map's sum over the subset with the
+// drop of the target's logit, f(x) - f(x_subset). Higher is better.
+Score faithfulness_correlation(const Input& in) {
+  const Tensor& x = in.subject.x;
+  const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3), n = in.settings.integer("subset");
+  const int64_t runs = in.settings.integer("runs");
+  if (n >= HW)
+    throw InvalidArgument("faithfulness-correlation: subset must be below the " + std::to_string(HW) + " pixels");
+  const std::vector<double> a = prepared(in), x0 = x.to_vector_f64();
+  std::mt19937_64 rng(in.seed);
+  std::vector<int64_t> pixels(size_t(HW), 0);
+  std::iota(pixels.begin(), pixels.end(), 0);
+  std::vector<std::vector<int64_t>> subsets;
+  std::vector<double> sums;
+  for (int64_t r = 0; r < runs; ++r) {  // n draws without replacement: a partial Fisher-Yates shuffle
+    for (int64_t i = 0; i < n; ++i)
+      std::swap(pixels[size_t(i)], pixels[size_t(std::uniform_int_distribution<int64_t>(i, HW - 1)(rng))]);
+    subsets.emplace_back(pixels.begin(), pixels.begin() + n);
+    sums.push_back(0);
+    for (int64_t p : subsets.back()) sums.back() += a[size_t(p)];
+  }
+  const double black = black_value(x), y0 = class_scores(in.subject, x, in.target.index, false)[0];
+  std::vector<double> drops = copies_scores(
+      in, runs,
+      [&](int64_t k, double* img) {
+        std::copy(x0.begin(), x0.end(), img);
+        for (int64_t p : subsets[size_t(k)])
+          for (int64_t c = 0; c < C; ++c) img[c * HW + p] = black;
+      },
+      false);
+  for (double& d : drops) d = y0 - d;
+  return Score{pearson(sums, drops), {}};
+}
+
+// Monotonicity correlation (Nguyen & Martinez 2020): the pixels from least to most relevant, `step` at
+// a time; each group alone (from x, not cumulatively) set to a value drawn from U(0, 1) (one per
+// sample, for every channel of the group: Quantus's "uniform" baseline), `samples` times. The
+// variance it causes, mean (p(x_k) - p(x))^2 / p(x)^2, should rise with the group's relevance (its
+// map sum): the value is their Spearman correlation over the groups. Higher is better.
+Score monotonicity_correlation(const Input& in) {
+  const Tensor& x = in.subject.x;
+  const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3), step = in.settings.integer("step");
+  const int64_t samples = in.settings.integer("samples"), groups = (HW + step - 1) / step;
+  std::vector<double> a = prepared(in);
+  for (double& v : a) v = -v;
+  const std::vector<int64_t> order = importance_order(a);  // ascending in the map: np.argsort(a)
+  for (double& v : a) v = -v;
+  const std::vector<double> x0 = x.to_vector_f64();
+  std::mt19937_64 rng(in.seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> fill(size_t(groups * samples));
+  for (double& v : fill) v = u(rng);
+  const double y0 = class_scores(in.subject, x, in.target.index, true)[0];
+  const double eps = in.settings.real("eps"), inv = std::fabs(y0) < eps ? 1.0 : 1.0 / (y0 * y0);
+  const std::vector<double> y = copies_scores(in, groups * samples, [&](int64_t k, double* img) {
+    std::copy(x0.begin(), x0.end(), img);
+    const int64_t g = k / samples;
+    for (int64_t q = g * step; q < std::min(HW, (g + 1) * step); ++q)
+      for (int64_t c = 0; c < C; ++c) img[c * HW + order[size_t(q)]] = fill[size_t(k)];
+  });
+  std::vector<double> sums(size_t(groups), 0), vars(size_t(groups), 0);
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t q = g * step; q < std::min(HW, (g + 1) * step); ++q) sums[size_t(g)] += a[size_t(order[size_t(q)])];
+    for (int64_t k = g * samples; k < (g + 1) * samples; ++k)
+      vars[size_t(g)] += (y[size_t(k)] - y0) * (y[size_t(k)] - y0) * inv / double(samples);
+  }
+  return Score{spearman(sums, vars), {}};
+}
+
 }  // namespace
 
 std::vector<Metric> faithfulness_metrics() {
@@ -127,6 +201,33 @@ std::vector<Metric> faithfulness_metrics() {
                                      throw InvalidArgument("--order must be morf or lerf");
                                  })});
   m.push_back(rp);
+  Metric fc{"faithfulness-correlation",
+            "faithfulness",
+            "correlation of the map's sum over random pixel sets with the logit's drop when they turn black",
+            "Bhatt et al. 2020",
+            1,
+            false,
+            true,
+            faithfulness_correlation,
+            preprocessing(false, true)};
+  fc.options.insert(fc.options.end(),
+                    {int_option("runs", 100, 2, 1 << 20, "N", "random pixel sets"),
+                     int_option("subset", 224, 1, 1 << 24, "K", "pixels per set (below the image's)")});
+  m.push_back(fc);
+  Metric mc{"monotonicity-correlation",
+            "faithfulness",
+            "rank correlation of a pixel group's relevance with the output variance it causes",
+            "Nguyen & Martinez 2020",
+            1,
+            false,
+            true,
+            monotonicity_correlation,
+            preprocessing(true, true)};
+  mc.options.insert(mc.options.end(), {int_option("step", 1, 1, 1 << 20, "N", "pixels per group"),
+                                       int_option("samples", 100, 1, 1 << 20, "N", "uniform fills per group"),
+                                       real_option("eps", 1e-5, 0, 1, "E", "below this p(x) is taken as 1")});
+  m.push_back(mc);
+  m.push_back(road_metric());
   return m;
 }
 

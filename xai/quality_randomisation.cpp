@@ -1,6 +1,8 @@
 // Randomisation: does the map change when the model does? A map that survives the model's weights
 // being replaced by random ones does not explain what the model learnt (Adebayo et al. 2018).
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "nn/init.h"
 #include "xai/compare.h"
@@ -59,6 +61,43 @@ Score mprt(const Input& in) {
   return r;
 }
 
+// SSIM of two 1-D signals (skimage.metrics.structural_similarity on flattened maps, as Quantus's ssim):
+// means, variances (sample, 7/6) and covariance over windows of 7, K1 = 0.01, K2 = 0.03, the data range
+// that of both signals together; S = (2 ux uy + C1)(2 sxy + C2) / ((ux^2 + uy^2 + C1)(sx + sy + C2)),
+// averaged over the windows that lie inside the signal (skimage crops 3 at each end).
+double ssim_1d(const std::vector<double>& x, const std::vector<double>& y) {
+  const size_t n = x.size(), win = 7;
+  if (n < win) return NAN;
+  const auto [xlo, xhi] = std::minmax_element(x.begin(), x.end());
+  const auto [ylo, yhi] = std::minmax_element(y.begin(), y.end());
+  const double range = std::max(*xhi, *yhi) - std::min(*xlo, *ylo);
+  const double c1 = (0.01 * range) * (0.01 * range), c2 = (0.03 * range) * (0.03 * range), cov = 7.0 / 6.0;
+  double sum = 0;
+  for (size_t i = 0; i + win <= n; ++i) {
+    double ux = 0, uy = 0, uxx = 0, uyy = 0, uxy = 0;
+    for (size_t k = i; k < i + win; ++k) {
+      ux += x[k], uy += y[k], uxx += x[k] * x[k], uyy += y[k] * y[k], uxy += x[k] * y[k];
+    }
+    ux /= win, uy /= win, uxx /= win, uyy /= win, uxy /= win;
+    const double vx = cov * (uxx - ux * ux), vy = cov * (uyy - uy * uy), vxy = cov * (uxy - ux * uy);
+    sum += (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+  }
+  return sum / double(n - win + 1);
+}
+
+// Random logit (Sixt et al. 2020): the map explained again for a class drawn uniformly from the other
+// classes; the SSIM of the two (flattened, as Quantus compares them). A map that explains the class
+// differs: lower is better.
+Score random_logit(const Input& in) {
+  const int64_t K = int64_t(in.subject.probs.size());
+  if (K < 2) return Score{};
+  std::mt19937_64 rng(in.seed);
+  int64_t other = std::uniform_int_distribution<int64_t>(0, K - 2)(rng);
+  if (other >= in.target.index) ++other;
+  const bool abs = in.settings.integer("abs") != 0, normalise = in.settings.integer("normalise") != 0;
+  return Score{ssim_1d(prepared(in), prepare(explain_at(in, in.subject.x, other), abs, normalise)), {}};
+}
+
 }  // namespace
 
 std::vector<Metric> randomisation_metrics() {
@@ -71,7 +110,9 @@ std::vector<Metric> randomisation_metrics() {
            true,
            mprt};
   m.options = preprocessing(true, true);
-  return {m};
+  return {m,
+          {"random-logit", "randomisation", "SSIM of the map with the map of a random other class", "Sixt et al. 2020",
+           -1, false, true, random_logit, preprocessing(false, true)}};
 }
 
 }  // namespace gt::xai::quality

@@ -4,6 +4,7 @@
 // records. Quantus runs in float32 and normalises a map over the batch it is given; where that
 // differs from one item alone by more than 1e-6 the file holds each item's own score (score_per_item),
 // which is what gradtrace's per-item metrics must equal.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -35,19 +36,21 @@ struct Fixture {
     hw = int64_t(a.size()) / n;
   }
   // Item i's score by `metric` with these settings (KEY=V).
+  // own_map: the map is saliency's of x (as the method itself explains), not the fixture's `a`.
   quality::Score score(const std::string& metric, int64_t i, const std::vector<std::string>& settings = {},
-                       const std::string& group = "") {
+                       const std::string& group = "", uint64_t seed = 0, bool own_map = false) {
     const Tensor x = f.read_rows(group + "x", i, i + 1, DType::f64);
     set_input(s, Tensor(), x);
     const Method& m = find_method("saliency");
     const Options opts = default_options(m);
     const quality::Metric& k = quality::find(metric);
     const Options set = quality::metric_options(k, settings);
-    std::vector<float> map(a.begin() + i * hw, a.begin() + (i + 1) * hw);
+    const Target t{int64_t(y[size_t(i)]), false};
+    const std::vector<float> map =
+        own_map ? explain(m, s, t, opts).map : std::vector<float>(a.begin() + i * hw, a.begin() + (i + 1) * hw);
     std::vector<uint8_t> mask;
     for (int64_t p = 0; p < hw; ++p) mask.push_back(uint8_t(masks[size_t(i * hw + p)]));
-    const quality::Input in{s, Target{int64_t(y[size_t(i)]), false}, m, opts, set, map, Tensor(), mask, 0, 16};
-    return k.run(in);
+    return k.run(quality::Input{s, t, m, opts, set, map, Tensor(), mask, seed, 16});
   }
   // Quantus's value(s) for item i: score_per_item where the file has it, else score.
   std::vector<double> want(const std::string& group, int64_t i) {
@@ -140,4 +143,63 @@ TEST_CASE("Quantus 0.6: pixel flipping on a one-channel model, where its feature
   check(fx, "pixel-flipping", "PixelFlipping_abs", {"step=16", "abs=1"}, 1e-6, 0, "gray/");
   check(fx, "region-perturbation", "RegionPerturbation", {}, 1e-6, 0, "gray/");
   check(fx, "region-perturbation", "RegionPerturbation_p5", {"patch=5", "regions=20"}, 1e-6, 0, "gray/");
+}
+
+TEST_CASE("ROAD's noisy linear imputation equals Quantus's without its noise", "[xai][quality]") {
+  // a 12x12 block and 300 scattered pixels of gray item 0 (tests/fixture_gen/quantus_stochastic.py)
+  const h5::File q{kDir + "/quantus_stochastic.h5", h5::File::Mode::read};
+  const h5::File f{kDir + "/quantus_ref.h5", h5::File::Mode::read};
+  std::vector<double> img = f.read_rows("gray/x", 0, 1, DType::f64).to_vector_f64();
+  const std::vector<double> want = q.read("imputation/imputed", DType::f64).to_vector_f64();
+  std::vector<int64_t> removed;
+  for (double v : q.read("imputation/removed", DType::f64).to_vector_f64()) removed.push_back(int64_t(v));
+  std::mt19937_64 rng(0);
+  quality::noisy_linear_imputation(img, 1, 32, 32, removed, 0.0, rng);
+  REQUIRE(img.size() == want.size());
+  double worst = 0;
+  for (size_t k = 0; k < img.size(); ++k) worst = std::max(worst, std::abs(img[k] - want[k]));
+  CHECK(worst < 1e-12);
+}
+
+TEST_CASE("Quantus 0.6: the stochastic metrics agree in mean over 200 draws", "[xai][quality]") {
+  // tests/fixture_gen/quantus_stochastic.py drew each metric 200 times from Quantus (numpy seeded 0..199,
+  // one item per call) on the grayscale model; gradtrace draws 200 times from its seeded streams. The
+  // two means must agree within the 95% interval of their difference, 1.96 sqrt(s1^2/n + s2^2/n): a
+  // wrong noise scale, subset size, baseline or imputation moves a mean by many such widths. (ROAD's
+  // noise of 0.01 never flips these items' classes: its draws are constant, and must be equal.)
+  Fixture fx("onnx_gray_cnn.onnx", "gray/");
+  const h5::File q{kDir + "/quantus_stochastic.h5", h5::File::Mode::read};
+  const int64_t items = int64_t(q.attr_double("items")), draws = int64_t(q.attr_double("draws"));
+  for (const std::string metric : {"faithfulness-correlation", "monotonicity-correlation", "road", "max-sensitivity",
+                                   "avg-sensitivity", "local-lipschitz", "random-logit"}) {
+    const std::vector<double> want = q.read(metric + "/draws", DType::f64).to_vector_f64();
+    const std::string set = q.attr_string(metric + ".set");
+    std::vector<std::string> settings;
+    for (size_t b = 0; b < set.size();) {
+      const size_t e = std::min(set.find(',', b), set.size());
+      settings.push_back(set.substr(b, e - b));
+      b = e + 1;
+    }
+    const bool own_map =
+        metric.find("sensitivity") != std::string::npos || metric == "local-lipschitz" || metric == "random-logit";
+    const size_t L = want.size() / size_t(items * draws);  // values per draw: 1, or ROAD's curve
+    for (int64_t i = 0; i < items; ++i) {
+      std::vector<double> sum(L, 0), sq(L, 0), qsum(L, 0), qsq(L, 0);
+      for (int64_t d = 0; d < draws; ++d) {
+        const quality::Score sc = fx.score(metric, i, settings, "gray/", uint64_t(d), own_map);
+        const std::vector<double> got = L == 1 ? std::vector<double>{sc.value} : sc.curve;
+        REQUIRE(got.size() == L);
+        for (size_t k = 0; k < L; ++k) {
+          const double w = want[size_t((i * draws + d) * int64_t(L)) + k];
+          sum[k] += got[k], sq[k] += got[k] * got[k], qsum[k] += w, qsq[k] += w * w;
+        }
+      }
+      for (size_t k = 0; k < L; ++k) {
+        const double n = double(draws), m = sum[k] / n, qm = qsum[k] / n;
+        const double var = std::max(0.0, sq[k] / n - m * m) + std::max(0.0, qsq[k] / n - qm * qm);
+        INFO(metric << ", item " << i << ", value " << k << ": gradtrace mean " << m << ", Quantus " << qm);
+        CHECK(std::abs(m - qm) <= 1.96 * std::sqrt(var / (n - 1)) + 1e-12);
+      }
+    }
+  }
 }
