@@ -40,7 +40,8 @@ const char* kHelp =
     "  --batch B        perturbed copies per forward pass (default 16)\n"
     "  --seed S         the stochastic metrics' seed (default 0); each item, method and metric draws\n"
     "                   from its own stream, so results do not depend on the order items run in\n"
-    "  --out FILE.h5    the results (required): scores/METHOD/METRIC [N], curves/METHOD/METRIC [N,L],\n"
+    "  --out FILE.h5    the results (required): scores/METHOD/METRIC [N], curves/METHOD/METRIC [N,L]\n"
+    "                   (NaN after each item's curve_lengths/METHOD/METRIC [N] points),\n"
     "                   items/index, items/target; also FILE.csv (one line per item, method, metric),\n"
     "                   FILE_summary.csv and FILE.html (the summary)\n" GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE
         GT_FLAG_PRECISION;

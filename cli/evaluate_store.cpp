@@ -76,16 +76,21 @@ void ResultStore::read_file() {
       const std::string key = method + "/" + metric;
       if (!f.has("scores/" + key)) continue;
       const std::vector<double> v = f.read("scores/" + key, DType::f64).to_vector_f64();
-      std::vector<double> curves;
+      std::vector<double> curves, lengths(index.size(), 0);
       int64_t L = 0;
       if (f.has("curves/" + key)) {
         L = f.shape("curves/" + key)[1];
         curves = f.read("curves/" + key, DType::f64).to_vector_f64();
+        if (f.has("curve_lengths/" + key))
+          lengths = f.read("curve_lengths/" + key, DType::f64).to_vector_f64();
+        else  // a file from before the lengths were stored: a curve ends at its first NaN
+          for (size_t i = 0; i < index.size(); ++i)
+            while (lengths[i] < double(L) && !std::isnan(curves[i * size_t(L) + size_t(lengths[i])])) ++lengths[i];
       }
       for (size_t i = 0; i < index.size(); ++i) {
         ItemResult::Entry e{method, metric, v[i], {}};
-        for (int64_t l = 0; l < L && !std::isnan(curves[i * size_t(L) + size_t(l)]); ++l)
-          e.curve.push_back(curves[i * size_t(L) + size_t(l)]);
+        const auto row = curves.begin() + int64_t(i) * L;
+        e.curve.assign(row, row + int64_t(lengths[i]));
         items_[int64_t(index[i])].entries.push_back(std::move(e));
       }
     }
@@ -172,9 +177,13 @@ void ResultStore::write(const std::vector<std::string>& methods, const std::vect
       const std::string key = method + "/" + metric;
       f.write("scores/" + key, Tensor::from_vector({N}, v, DType::f64));
       if (L == 0) continue;
-      std::vector<double> flat(size_t(N) * L, kNaN);  // shorter curves end in NaN
-      for (size_t r = 0; r < size_t(N); ++r) std::copy(curves[r].begin(), curves[r].end(), flat.begin() + r * L);
+      std::vector<double> flat(size_t(N) * L, kNaN), lengths;  // shorter curves end in NaN
+      for (size_t r = 0; r < size_t(N); ++r) {
+        std::copy(curves[r].begin(), curves[r].end(), flat.begin() + r * L);
+        lengths.push_back(double(curves[r].size()));  // a curve's own NaN (MPRT's constant map) is no end
+      }
       f.write("curves/" + key, Tensor::from_vector({N, int64_t(L)}, flat, DType::f64));
+      f.write("curve_lengths/" + key, Tensor::from_vector({N}, lengths, DType::f64));
     }
   f.commit();
   journal_.close();
