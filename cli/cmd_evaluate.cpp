@@ -25,7 +25,12 @@ const char* kHelp =
     "the items are shared across the processes (a dynamic queue) and gathered into the one file.\n"
     "\n"
     "options:\n" GT_FLAG_WEIGHTS GT_FLAG_MODEL
-    "  --dataset D      folder:DIR (DIR/*.png or DIR/<class>/*.png), fashion-mnist:test or :train\n"
+    "  --dataset D      folder:DIR (DIR/*.png or DIR/<class>/*.png), fashion-mnist:test or :train; for a\n"
+    "                   table model csv:FILE, its rows (the test split of the file it was trained on,\n"
+    "                   else every row): a row is a picture one pixel high, a pixel per encoded column;\n"
+    "                   the methods saliency, gradxinput, ig (from the training mean), and the metrics\n"
+    "                   that need no picture (default pixel-flipping, monotonicity-correlation,\n"
+    "                   sparseness, complexity, avg-sensitivity, mprt, random-logit, completeness)\n"
     "  --limit N        the first N items (default: all)\n"
     "  --methods LIST   explain methods, comma-separated (default saliency,gradcam), each at its defaults\n"
     "  --metrics LIST   metrics, comma-separated, or all (every one that needs no masks; the robustness\n"
@@ -95,12 +100,23 @@ double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// An image method's map of the subject's item, at its defaults.
+Explained explain_image(const std::string& method, xai::Subject& s, const xai::Target& t) {
+  const xai::Method& m = xai::find_method(method);
+  const xai::Options opts = xai::default_options(m);
+  const xai::MethodResult e = xai::explain(m, s, t, opts);
+  return {e.map, e.attribution, xai::quality::method_explainer(m, opts, s)};
+}
+
 // Every method's map of item i, scored by every metric.
 ItemResult evaluate_item(xai::Subject& s, const EvalRun& run, int64_t i, const std::string& masks,
                          const std::string& target_mode, int batch, uint64_t seed) {
   const nn::ModelInfo& info = s.model->info;
   const std::string& name = run.items.names[size_t(i)];
-  xai::set_input(s, run.items.pixels(i, info, s.resize), Tensor(), run.items.labels[size_t(i)]);
+  if (run.table)
+    set_table_input(s, *run.table, i);
+  else
+    xai::set_input(s, run.items.pixels(i, info, s.resize), Tensor(), run.items.labels[size_t(i)]);
   ItemResult r;
   r.item = i;
   r.target = s.top1;
@@ -111,17 +127,15 @@ ItemResult evaluate_item(xai::Subject& s, const EvalRun& run, int64_t i, const s
   }
   const std::vector<uint8_t> mask = masks.empty() ? std::vector<uint8_t>() : load_mask(masks, name, info);
   for (const std::string& method : run.methods) {
-    const xai::Method& m = xai::find_method(method);
-    xai::Options opts = xai::default_options(m);
     const auto t0 = std::chrono::steady_clock::now();
     const xai::Target t{r.target, false};
-    const xai::MethodResult e = xai::explain(m, s, t, opts);
+    const Explained e = run.table ? explain_table_row(method, s, *run.table, t) : explain_image(method, s, t);
     r.seconds["method:" + method] += since(t0);
     for (const std::string& metric : run.metrics) {
       const xai::quality::Metric& k = xai::quality::find(metric);
       const auto t1 = std::chrono::steady_clock::now();
       const xai::quality::Input in{
-          s,    t, m, opts, run.settings.at(metric), e.map, e.attribution, mask, stream_seed(seed, i, method, metric),
+          s,    t, e.again, run.settings.at(metric), e.map, e.attribution, mask, stream_seed(seed, i, method, metric),
           batch};
       const xai::quality::Score sc = k.run(in);
       r.entries.push_back({method, metric, sc.value, sc.curve});
@@ -131,9 +145,38 @@ ItemResult evaluate_item(xai::Subject& s, const EvalRun& run, int64_t i, const s
   return r;
 }
 
-// cheap enough for a whole dataset, and one or two of each family (localisation needs masks)
+// Cheap enough for a whole dataset, and one or two of each family (localisation needs masks). A
+// table row has no picture: no blurred or black image, no neighbours, no patches.
 const char* const kDefaultMetrics =
     "deletion,insertion,region-perturbation,faithfulness-correlation,sparseness,complexity,random-logit,completeness";
+const char* const kTableMetrics =
+    "pixel-flipping,monotonicity-correlation,sparseness,complexity,avg-sensitivity,mprt,random-logit,completeness";
+
+// Unknown methods, and on a table model those it does not take, are usage errors.
+void check_methods(const std::vector<std::string>& methods, bool rows) {
+  for (const auto& m : methods) {
+    xai::find_method(m);
+    if (rows && std::find(table_methods().begin(), table_methods().end(), m) == table_methods().end())
+      throw UsageError("on a table model evaluate runs saliency, gradxinput or ig, not " + m);
+  }
+}
+
+// The default metrics, or every one for "all"; a metric that needs masks without them, or a picture
+// on a table model, is a usage error.
+void choose_metrics(std::vector<std::string>& metrics, const std::string& masks, bool rows) {
+  if (rows && !masks.empty()) throw UsageError("--masks: a table row has no mask");
+  if (metrics.empty()) metrics = comma_list(rows ? kTableMetrics : kDefaultMetrics);
+  if (metrics == std::vector<std::string>{"all"}) {
+    metrics.clear();
+    for (const auto& m : xai::quality::metrics())
+      if ((!m.needs_mask || !masks.empty()) && !(rows && m.pictures_only)) metrics.push_back(m.name);
+  }
+  for (const auto& m : metrics) {
+    const xai::quality::Metric& k = xai::quality::find(m);
+    if (k.needs_mask && masks.empty()) throw UsageError("metric '" + m + "' needs --masks DIR (a mask per item)");
+    if (rows && k.pictures_only) throw UsageError("metric '" + m + "' needs a picture; a table row has none");
+  }
+}
 
 // The usage, the metrics by family and each metric's options.
 void print_help() {
@@ -181,18 +224,19 @@ int run_evaluate(int argc, char** argv) {
   if (out.empty()) throw UsageError("--out FILE.h5 is required");
   if (target_mode != "pred" && target_mode != "label") throw UsageError("--target must be pred or label");
   check_resize(resize);
-  for (const auto& m : methods) xai::find_method(m);
-  if (metrics.empty()) metrics = comma_list(kDefaultMetrics);
-  if (metrics == std::vector<std::string>{"all"}) {
-    metrics.clear();
-    for (const auto& m : xai::quality::metrics())
-      if (!m.needs_mask || !masks.empty()) metrics.push_back(m.name);
-  }
-  for (const auto& m : metrics)
-    if (xai::quality::find(m).needs_mask && masks.empty())
-      throw UsageError("metric '" + m + "' needs --masks DIR (a mask per item)");
-
-  EvalRun run{methods, metrics, data::open_items(dataset, limit), {}, out};
+  xai::Subject s;
+  s.model = load_model(weights, model_name);
+  s.resize = resize;
+  TableRun table;
+  const bool rows = s.model->info.features > 0;
+  check_methods(methods, rows);
+  choose_metrics(metrics, masks, rows);
+  EvalRun run{methods,
+              metrics,
+              rows ? open_table_items(*s.model, dataset, limit, table) : data::open_items(dataset, limit),
+              rows ? &table : nullptr,
+              {},
+              out};
   std::map<std::string, std::vector<std::string>> by_metric;  // --set NAME.KEY=V,...
   for (const std::string& kv : comma_list(settings)) {
     const size_t dot = kv.find('.');
@@ -202,9 +246,6 @@ int run_evaluate(int argc, char** argv) {
   }
   for (const auto& m : metrics)
     run.settings.emplace(m, xai::quality::metric_options(xai::quality::find(m), by_metric[m]));
-  xai::Subject s;
-  s.model = load_model(weights, model_name);
-  s.resize = resize;
   const EvalConfig config = {{"model", weights.empty() ? "fashion_cnn (embedded)" : weights},
                              {"dataset", run.items.source},
                              {"methods", comma_join(methods)},

@@ -7,13 +7,38 @@
 
 #include "cli/evaluate_store.h"
 #include "data/items.h"
+#include "data/table.h"
 #include "xai/method.h"
+#include "xai/quality.h"
 
 namespace gt::cli {
+
+// A table model's run (cli/evaluate_table.cpp): its --dataset read with the model's schema, and the
+// rows that are the items (the test split of the training file, else all; --limit first).
+struct TableRun {
+  data::Table table;
+  std::vector<int64_t> rows;
+};
+
+// One method's answer for an item, and the method again for the metrics that explain anew.
+struct Explained {
+  std::vector<float> map;
+  Tensor attribution;
+  xai::quality::Explainer again;
+};
+
+// The methods a table model takes here, the items of a csv:FILE (names "row R (line L)", the class
+// as label; a regression model is refused), and item i as the subject's input: x (1,1,1,columns),
+// fn reshaping to the model's (N, columns).
+const std::vector<std::string>& table_methods();
+data::Items open_table_items(const nn::Model& m, const std::string& dataset, int64_t limit, TableRun& t);
+void set_table_input(xai::Subject& s, const TableRun& t, int64_t i);
+Explained explain_table_row(const std::string& method, xai::Subject& s, const TableRun& t, const xai::Target& target);
 
 struct EvalRun {
   std::vector<std::string> methods, metrics;
   data::Items items;
+  const TableRun* table = nullptr;               // set for a table model
   std::map<std::string, xai::Options> settings;  // each metric's options
   std::string out;                               // results.h5
   double seconds = 0;                            // the wall time of this run

@@ -28,13 +28,35 @@ ParamList trainable_parameters(Model& m) {
   return p;
 }
 
-bool init_layer(Layer& l, uint64_t seed) {
-  if (auto* c = dynamic_cast<Conv2d*>(&l)) {
+namespace {
+// PyTorch's reset_parameters of a conv or linear layer: kaiming_uniform(a = sqrt 5) for the weight,
+// which is U(+-1/sqrt(fan_in)), then the bias U(+-1/sqrt(fan_in)), one stream of draws for both (as
+// torch's generator gives them: two layers reset from one seed share their first values, scaled).
+void torch_reset(Tensor& w, Tensor& b, uint64_t seed) {
+  const double a = 1.0 / std::sqrt(double(w.numel() / w.dim(0)));
+  const int64_t nw = w.numel(), nb = b.defined() ? b.numel() : 0;
+  const std::vector<double> u = Tensor::uniform({nw + nb}, -a, a, seed, DType::f64).to_vector_f64();
+  w = Tensor::from_vector(w.shape(), std::vector<double>(u.begin(), u.begin() + nw), DType::f64)
+          .to(w.dtype())
+          .to(w.device());
+  if (nb)
+    b = Tensor::from_vector(b.shape(), std::vector<double>(u.begin() + nw, u.end()), DType::f64)
+            .to(b.dtype())
+            .to(b.device());
+}
+}  // namespace
+
+bool init_layer(Layer& l, uint64_t seed, Init scheme) {
+  auto* c = dynamic_cast<Conv2d*>(&l);
+  auto* dl = dynamic_cast<Dense*>(&l);
+  if (scheme == Init::torch_reset && (c || dl)) {
+    torch_reset(c ? c->weight : dl->weight, c ? c->bias : dl->bias, seed);
+  } else if (c) {
     const Device d = c->weight.device();
     init_he_uniform(c->weight, c->weight.numel() / c->weight.dim(0), seed);
     c->weight = c->weight.to(d);
     if (c->bias.defined()) c->bias = Tensor::zeros_like(c->bias);
-  } else if (auto* dl = dynamic_cast<Dense*>(&l)) {
+  } else if (dl) {
     const double a = 1.0 / std::sqrt(double(dl->weight.dim(1)));
     dl->weight = Tensor::uniform(dl->weight.shape(), -a, a, seed, dl->weight.dtype()).to(dl->weight.device());
     dl->bias = Tensor::zeros_like(dl->bias);

@@ -18,7 +18,10 @@ void init_parameters(Model& m, uint64_t seed);
 // The same for one layer (a Conv2d, Dense or BatchNorm; false for any other kind, left as it is), on
 // the device its parameters are on. The model's cached batch-norm folds must then be dropped
 // (Model::parameters_changed).
-bool init_layer(Layer& l, uint64_t seed);
+// torch_reset: as PyTorch's reset_parameters instead (what Quantus's randomisation tests call): conv
+// and dense weights and biases U(+-1/sqrt(fan_in)); batch norms as above.
+enum class Init { training, torch_reset };
+bool init_layer(Layer& l, uint64_t seed, Init scheme = Init::training);
 
 // Transfer learning. replace_classifier gives the model a fresh classifier with `classes` outputs:
 // its last layer with parameters, a Dense or a Conv2d (a 1x1 classifier conv), re-made with that many

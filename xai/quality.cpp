@@ -51,15 +51,16 @@ std::vector<double> copies_scores(const Input& in, int64_t count, const std::fun
   return out;
 }
 
-std::vector<float> explain_at(const Input& in, const Tensor& x, int64_t target) {
-  Subject& s = in.subject;
-  struct Swap {  // the item's own input back however the method returns
-    Subject& s;
-    Tensor x0;
-    ~Swap() { s.x = x0; }
-  } swap{s, s.x};
-  s.x = x.to(s.model->dtype()).to(s.model->device());
-  return explain(in.method, s, Target{target, false}, in.options).map;
+Explainer method_explainer(const Method& m, const Options& o, Subject& s) {
+  return [&m, o, &s](const Tensor& x, int64_t target) {
+    struct Swap {  // the item's own input back however the method returns
+      Subject& s;
+      Tensor x0;
+      ~Swap() { s.x = x0; }
+    } swap{s, s.x};
+    s.x = x.to(s.model->dtype()).to(s.model->device());
+    return explain(m, s, Target{target, false}, o).map;
+  };
 }
 
 Tensor item_like(const Tensor& x, const std::vector<double>& v) {

@@ -19,11 +19,14 @@
 namespace gt::xai::quality {
 
 // One item as a metric sees it.
+// The method that made the map, run again: its map (H*W, unprepared, as Input::map) of input x (x's
+// shape, model-input space) for class t, on the model as it is at the call (robustness, randomisation).
+using Explainer = std::function<std::vector<float>(const Tensor& x, int64_t t)>;
+
 struct Input {
-  Subject& subject;  // the model and the item's input x (1,C,H,W)
+  Subject& subject;  // the model and the item's input x (1,C,H,W); a table row as (1,1,1,columns)
   Target target;
-  const Method& method;  // the method that made the map, to explain again (robustness, randomisation)
-  const Options& options;
+  Explainer explain;
   const Options& settings;    // the metric's own options (Metric::options), at their defaults unless set
   std::vector<float> map;     // H*W, the method's map as it shows it (the attribution the metric scores)
   Tensor attribution;         // (1,C,H,W) in model-input space; undefined for a CAM (completeness: NaN)
@@ -47,6 +50,7 @@ struct Metric {
   bool stochastic = false;  // draws random numbers (from Input::seed)
   std::function<Score(const Input&)> run;
   std::vector<OptionSpec> options = {};  // its parameters, Quantus's defaults (evaluate --set NAME.KEY=V)
+  bool pictures_only = false;            // needs a picture: a blurred or black image, neighbours, patches
 };
 
 // Every metric, by family.
@@ -72,10 +76,9 @@ std::vector<double> class_scores(const Subject& s, const Tensor& x, int64_t t, b
 // (xai::score_copies, Input::batch at a time).
 std::vector<double> copies_scores(const Input& in, int64_t count, const std::function<void(int64_t, double*)>& make,
                                   bool softmax = true);
-// The method's map (as in Input::map, unprepared) of the item at another input x (model-input space,
-// x's shape) for class `target`: the subject's input is swapped for the call and put back after (its
-// pixels stay: LRP's box bounds and LIME's superpixels come from the item's picture).
-std::vector<float> explain_at(const Input& in, const Tensor& x, int64_t target);
+// An image method's Explainer: the subject's input is swapped for x during the call and put back
+// after (its pixels stay: LRP's box bounds and LIME's superpixels come from the item's picture).
+Explainer method_explainer(const Method& m, const Options& o, Subject& s);
 // Values in x's layout as a tensor of x's shape, dtype and device.
 Tensor item_like(const Tensor& x, const std::vector<double>& v);
 // ROAD's noisy linear imputation (quality_road.cpp): the removed pixels (row-major indices in H*W) of

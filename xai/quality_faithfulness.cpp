@@ -182,6 +182,7 @@ std::vector<Metric> faithfulness_metrics() {
             pixel_flipping};
   pf.options = preprocessing(false, true);
   pf.options.push_back(int_option("step", 1, 1, 1 << 20, "N", "pixels (all their channels) per step"));
+  m[0].pictures_only = m[1].pictures_only = true;  // deletion and insertion: a black and a blurred picture
   m.push_back(pf);
   Metric rp{"region-perturbation",
             "faithfulness",
@@ -200,6 +201,7 @@ std::vector<Metric> faithfulness_metrics() {
                                    if (v != "morf" && v != "lerf")
                                      throw InvalidArgument("--order must be morf or lerf");
                                  })});
+  rp.pictures_only = true;
   m.push_back(rp);
   Metric fc{"faithfulness-correlation",
             "faithfulness",

@@ -31,12 +31,14 @@ class Restore {
 };
 
 // MPRT, the cascading model-parameter randomisation test: from the top layer down, each layer's
-// parameters are re-initialised (as for training: He-uniform convs, PyTorch's default dense layers,
-// batch norms to the identity; Quantus calls each module's reset_parameters), keeping the layers
+// parameters are re-initialised as PyTorch's reset_parameters does (Quantus calls it on each module:
+// conv and dense weights and biases U(+-1/sqrt(fan_in)), batch norms to the identity), keeping the layers
 // above random, and the method explains the item again. The curve is the Spearman rank correlation
 // of each new map with the original, layer by layer (|a| normalised, as Quantus's defaults); the
-// value their mean. A method that passes the test falls towards 0; one near 1 throughout ignores the
-// weights. Seeds: the item's stream, one per layer.
+// value their mean (over the layers where the map is not constant: a CAM of random weights can be
+// all zero, and its rank correlation NaN). A method that passes the test falls towards 0; one near 1 throughout ignores
+// the weights. Seeds: one from the item's stream for every layer, as Quantus seeds torch with seed + 1 before each
+// layer's reset (so the layers' values share one stream, each scaled to its bound).
 Score mprt(const Input& in) {
   nn::Model& model = *in.subject.model;
   const Restore restore(model);
@@ -46,18 +48,19 @@ Score mprt(const Input& in) {
   const auto as_float = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
   const std::vector<float> original = as_float(prepared(in));
   Score r;
-  uint64_t k = 0;
+  const uint64_t layer_seed = nn::mix(in.seed, 7, 0);
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    if (!nn::init_layer(**it, nn::mix(in.seed, 7, ++k))) continue;
+    if (!nn::init_layer(**it, layer_seed, nn::Init::torch_reset)) continue;
     model.parameters_changed();
-    const MethodResult e = explain(in.method, in.subject, in.target, in.options);
-    const std::vector<double> again =
-        prepare(e.map, in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
+    const std::vector<double> again = prepare(in.explain(in.subject.x, in.target.index),
+                                              in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
     r.curve.push_back(compare_maps(original, as_float(again)).spearman);
   }
-  double sum = 0;
-  for (double v : r.curve) sum += v;
-  r.value = r.curve.empty() ? NAN : sum / double(r.curve.size());
+  double sum = 0;  // the mean over the layers whose map has an order (a constant map's rho is NaN)
+  int n = 0;
+  for (double v : r.curve)
+    if (!std::isnan(v)) sum += v, ++n;
+  r.value = n ? sum / n : NAN;
   return r;
 }
 
@@ -95,7 +98,7 @@ Score random_logit(const Input& in) {
   int64_t other = std::uniform_int_distribution<int64_t>(0, K - 2)(rng);
   if (other >= in.target.index) ++other;
   const bool abs = in.settings.integer("abs") != 0, normalise = in.settings.integer("normalise") != 0;
-  return Score{ssim_1d(prepared(in), prepare(explain_at(in, in.subject.x, other), abs, normalise)), {}};
+  return Score{ssim_1d(prepared(in), prepare(in.explain(in.subject.x, other), abs, normalise)), {}};
 }
 
 }  // namespace

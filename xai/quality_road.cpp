@@ -18,8 +18,8 @@ namespace gt::xai::quality {
 //     s_i x_i - sum_{j removed} w_ij x_j = sum_{j kept} w_ij x_j,   s_i = sum of i's in-image weights,
 // one sparse system for all removed pixels (symmetric, diagonally dominant: positive definite as long
 // as a pixel is kept), solved per channel; then N(0, noise^2) is added to each imputed value.
-void noisy_linear_imputation(std::vector<double>& img, int64_t C, int64_t H, int64_t W, const std::vector<int64_t>& removed,
-            double noise, std::mt19937_64& rng) {
+void noisy_linear_imputation(std::vector<double>& img, int64_t C, int64_t H, int64_t W,
+                             const std::vector<int64_t>& removed, double noise, std::mt19937_64& rng) {
   const int64_t n = int64_t(removed.size());
   if (n == 0) return;
   std::vector<int64_t> var(size_t(H * W), -1);  // pixel -> unknown number, -1 when kept
@@ -108,6 +108,7 @@ Metric road_metric() {
            preprocessing(false, true)};
   m.options.insert(m.options.end(), {int_option("step", 2, 1, 99, "P", "percentages 1, 1+P, ... below 100"),
                                      real_option("noise", 0.01, 0, 1e6, "S", "N(0, S^2) added to imputed values")});
+  m.pictures_only = true;  // its imputation needs a pixel's neighbours
   return m;
 }
 

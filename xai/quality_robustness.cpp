@@ -31,8 +31,7 @@ std::vector<Moved> moves(const Input& in, const std::function<double(std::mt1993
       xp[i] = x0[i] + e;
       dx += e * e;
     }
-    const std::vector<double> ap =
-        prepare(explain_at(in, item_like(in.subject.x, xp), in.target.index), abs, normalise);
+    const std::vector<double> ap = prepare(in.explain(item_like(in.subject.x, xp), in.target.index), abs, normalise);
     double da = 0;
     for (size_t i = 0; i < a.size(); ++i) da += (a[i] - ap[i]) * (a[i] - ap[i]);
     out.push_back({std::sqrt(da), std::sqrt(dx)});

@@ -54,6 +54,13 @@ expect_out 0 "relevance-mass-accuracy" "${ev[@]}" --limit 6 --masks "$tmp/masks"
 for f in loc.h5 loc.csv loc_summary.csv loc.html; do [ -s "$tmp/$f" ] || { echo "FAIL: no $f"; fail=1; }; done
 [ "$(wc -l <"$tmp/loc.csv")" = 61 ] || { echo "FAIL: loc.csv should have 6 items x 2 methods x 5 metrics + 1 lines"; fail=1; }
 
+# every metric at small settings (the sanitizer pass runs each one's code here)
+small=max-sensitivity.samples=3,avg-sensitivity.samples=3,local-lipschitz.samples=3,monotonicity-correlation.step=98
+small=$small,monotonicity-correlation.samples=3,pixel-flipping.step=98,faithfulness-correlation.runs=5,road.step=33
+expect_out 0 "random-logit" "${ev[@]}" --limit 2 --methods saliency,ig --masks "$tmp/masks" --metrics all --set "$small" \
+  --out "$tmp/all.h5"
+[ "$(wc -l <"$tmp/all.csv")" = $((2 * 2 * 21 + 1)) ] || { echo "FAIL: all.csv should have 2 items x 2 methods x 21 metrics + 1 lines"; fail=1; }
+
 # resumable: killed part-way, started again, the same file as one uninterrupted run
 run=("${ev[@]}" --limit 120 --metrics sparseness,deletion)
 "${run[@]}" --out "$tmp/whole.h5" >/dev/null 2>&1 || { echo "FAIL: the whole run"; fail=1; }
@@ -76,6 +83,23 @@ fin=("${ev[@]}" --limit 5 --methods gradcam --metrics mprt,road --out "$tmp/fin.
 cp "$tmp/fin.h5" "$tmp/fin0.h5"
 expect_out 0 "5 of 5 items already done" "${fin[@]}"
 same "$tmp/fin0.h5" "$tmp/fin.h5"
+
+# a table model: the rows of its CSV are the items, the table methods, the metrics a row can take
+penguins="$(dirname "$0")/../../../shared/data/tables/penguins.csv"
+if [ -f "$penguins" ]; then
+  "$gt" train --dataset "csv:$penguins" --target species --epochs 5 --threads 1 --out "$tmp/pen.h5" >/dev/null 2>&1 ||
+    { echo "FAIL: training the penguins model"; fail=1; }
+  tab=("$gt" evaluate --weights "$tmp/pen.h5" --dataset "csv:$penguins" --limit 4 --threads 1)
+  expect_out 0 "monotonicity-correlation" "${tab[@]}" --methods saliency,ig \
+    --set avg-sensitivity.samples=5,monotonicity-correlation.samples=5 --out "$tmp/tab.h5"
+  [ "$(wc -l <"$tmp/tab.csv")" = 65 ] || { echo "FAIL: tab.csv should have 4 rows x 2 methods x 8 metrics + 1 lines"; fail=1; }
+  grep -q "row .* (line " "$tmp/tab.csv" || { echo "FAIL: tab.csv names no rows"; fail=1; }
+  expect_out 2 "on a table model evaluate runs saliency, gradxinput or ig, not gradcam" "${tab[@]}" --methods gradcam --out "$tmp/t2.h5"
+  expect_out 2 "metric 'road' needs a picture" "${tab[@]}" --methods ig --metrics road --out "$tmp/t2.h5"
+  expect_out 2 "a table row has no mask" "${tab[@]}" --methods ig --masks "$tmp/masks" --out "$tmp/t2.h5"
+else
+  echo "skipped the table part: no ../shared/data/tables/penguins.csv"
+fi
 
 # MPI: a dynamic queue across ranks, gathered into one file
 if [ "${GT_EVALUATE_MPI:-1}" = 0 ]; then
