@@ -27,6 +27,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   export GT_ANCHOR_ROWS=${GT_ANCHOR_ROWS:-3}  # anchors on held-out Adult rows (10 in the Release pass)
   # evaluate's MPI runs in the Release pass: OpenMPI's own allocations at exit are not ours to report
   export GT_EVALUATE_MPI=${GT_EVALUATE_MPI:-0}
+  export GT_EVALUATE_ITEMS=${GT_EVALUATE_ITEMS:-40}  # the resumed run's items (120 in the Release pass)
   # Numerics on full-size inputs, minutes under the sanitizers for code that the smaller tests run
   # there too: the Release pass runs them (LRP and DeepLIFT against Zennit and Captum on ResNet50
   # included; tests/xai/test_lrp.cpp and test_deeplift.cpp run their code here).
@@ -34,9 +35,14 @@ if [ "${1:-}" = "--sanitize" ]; then
   # evaluate_test.sh runs every metric's code here.
   skip=(-E "^(IG completeness on the real MobileNet|Fashion-MNIST: a slice trains above chance|peer_lrp|Quantus 0.6: the stochastic)")
 else
-  # Keras' zoo against TF on four architectures (VGG19 has VGG16's layers, MobileNet V1 runs in the
-  # sanitizer pass and from TF Lite); all six by hand: GT_KERAS_ARCHS=vgg16,vgg19,resnet50,inception_v3,mobilenet_v1,mobilenet_v2
-  export GT_KERAS_ARCHS=${GT_KERAS_ARCHS:-vgg16,resnet50,inception_v3,mobilenet_v2}
+  # Keras' zoo against TF, and torchvision's against PyTorch, on three architectures each: VGG16's
+  # layers (conv, dense, max pool) are ResNet50's too, and peer_lrp checks full-size VGG16 against
+  # Zennit and Captum in float64, its forward pass included (VGG19 has VGG16's layers; MobileNet V1
+  # runs in the sanitizer pass and from TF Lite). All of them by hand:
+  #   GT_KERAS_ARCHS=vgg16,vgg19,resnet50,inception_v3,mobilenet_v1,mobilenet_v2
+  #   GT_TORCH_ARCHS=vgg16,resnet50,inception_v3,mobilenet_v2
+  export GT_KERAS_ARCHS=${GT_KERAS_ARCHS:-resnet50,inception_v3,mobilenet_v2}
+  export GT_TORCH_ARCHS=${GT_TORCH_ARCHS:-resnet50,inception_v3,mobilenet_v2}
   skip=()
 fi
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null

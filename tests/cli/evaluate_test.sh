@@ -62,7 +62,8 @@ expect_out 0 "random-logit" "${ev[@]}" --limit 2 --methods saliency,ig --masks "
 [ "$(wc -l <"$tmp/all.csv")" = $((2 * 2 * 21 + 1)) ] || { echo "FAIL: all.csv should have 2 items x 2 methods x 21 metrics + 1 lines"; fail=1; }
 
 # resumable: killed part-way, started again, the same file as one uninterrupted run
-run=("${ev[@]}" --limit 120 --metrics sparseness,deletion)
+n=${GT_EVALUATE_ITEMS:-120}  # fewer under the sanitizers, where each item is slower anyway
+run=("${ev[@]}" --limit "$n" --metrics sparseness,deletion)
 "${run[@]}" --out "$tmp/whole.h5" >/dev/null 2>&1 || { echo "FAIL: the whole run"; fail=1; }
 "${run[@]}" --out "$tmp/cut.h5" >/dev/null 2>&1 &
 pid=$!
@@ -74,7 +75,7 @@ expect_out 0 "items already done" "${run[@]}" --out "$tmp/cut.h5"
 same "$tmp/whole.h5" "$tmp/cut.h5"
 ls "$tmp"/cut.h5.partial.* >/dev/null 2>&1 && { echo "FAIL: the journals were left behind"; fail=1; }
 expect_out 2 "another methods: 'saliency,gradcam', this run has 'saliency'" \
-  "$gt" evaluate --dataset fashion-mnist:test --methods saliency --limit 120 --metrics sparseness,deletion --threads 1 --out "$tmp/cut.h5"
+  "$gt" evaluate --dataset fashion-mnist:test --methods saliency --limit "$n" --metrics sparseness,deletion --threads 1 --out "$tmp/cut.h5"
 
 # a finished run started again reads its file back and rewrites it the same: curves whole, though
 # gradcam's MPRT curve of item 4 holds a NaN (a constant map at one layer) before its end
