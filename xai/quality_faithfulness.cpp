@@ -125,10 +125,10 @@ Score monotonicity_correlation(const Input& in) {
   const Tensor& x = in.subject.x;
   const int64_t C = x.dim(1), HW = x.dim(2) * x.dim(3), step = in.settings.integer("step");
   const int64_t samples = in.settings.integer("samples"), groups = (HW + step - 1) / step;
-  std::vector<double> a = prepared(in);
-  for (double& v : a) v = -v;
-  const std::vector<int64_t> order = importance_order(a);  // ascending in the map: np.argsort(a)
-  for (double& v : a) v = -v;
+  const std::vector<double> a = prepared(in);
+  std::vector<double> negated(a.size());
+  for (size_t i = 0; i < a.size(); ++i) negated[i] = -a[i];
+  const std::vector<int64_t> order = importance_order(negated);  // ascending in the map: np.argsort(a)
   const std::vector<double> x0 = x.to_vector_f64();
   std::mt19937_64 rng(in.seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -164,6 +164,7 @@ std::vector<Metric> faithfulness_metrics() {
                      xai::deletion(in.subject.fn, in.subject.x, in.subject.pixel_fill(0), in.map, in.target.index, o);
                  return Score{c.auc, c.prob};
                }});
+  m.back().pictures_only = true;  // a black picture
   m.push_back({"insertion", "faithfulness", "AUC of p(target) as the top pixels come back into a blurred image",
                "Petsiuk et al. 2018", 1, false, false, [](const Input& in) {
                  FaithfulnessOptions o;
@@ -172,6 +173,7 @@ std::vector<Metric> faithfulness_metrics() {
                      xai::insertion(in.subject.fn, in.subject.x, in.subject.blurred(), in.map, in.target.index, o);
                  return Score{c.auc, c.prob};
                }});
+  m.back().pictures_only = true;  // a blurred picture
   Metric pf{"pixel-flipping",
             "faithfulness",
             "area under p(target) as the top pixels turn black, one by one",
@@ -182,7 +184,6 @@ std::vector<Metric> faithfulness_metrics() {
             pixel_flipping};
   pf.options = preprocessing(false, true);
   pf.options.push_back(int_option("step", 1, 1, 1 << 20, "N", "pixels (all their channels) per step"));
-  m[0].pictures_only = m[1].pictures_only = true;  // deletion and insertion: a black and a blurred picture
   m.push_back(pf);
   Metric rp{"region-perturbation",
             "faithfulness",

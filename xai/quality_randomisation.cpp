@@ -30,40 +30,6 @@ class Restore {
   std::vector<std::pair<Tensor*, Tensor>> saved_;
 };
 
-// MPRT, the cascading model-parameter randomisation test: from the top layer down, each layer's
-// parameters are re-initialised as PyTorch's reset_parameters does (Quantus calls it on each module:
-// conv and dense weights and biases U(+-1/sqrt(fan_in)), batch norms to the identity), keeping the layers
-// above random, and the method explains the item again. The curve is the Spearman rank correlation
-// of each new map with the original, layer by layer (|a| normalised, as Quantus's defaults); the
-// value their mean (over the layers where the map is not constant: a CAM of random weights can be
-// all zero, and its rank correlation NaN). A method that passes the test falls towards 0; one near 1 throughout ignores
-// the weights. Seeds: one from the item's stream for every layer, as Quantus seeds torch with seed + 1 before each
-// layer's reset (so the layers' values share one stream, each scaled to its bound).
-Score mprt(const Input& in) {
-  nn::Model& model = *in.subject.model;
-  const Restore restore(model);
-  std::vector<nn::Layer*> layers;
-  for (auto& l : model.layers())
-    if (!l->named_parameters().empty()) layers.push_back(l.get());
-  const auto as_float = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
-  const std::vector<float> original = as_float(prepared(in));
-  Score r;
-  const uint64_t layer_seed = nn::mix(in.seed, 7, 0);
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    if (!nn::init_layer(**it, layer_seed, nn::Init::torch_reset)) continue;
-    model.parameters_changed();
-    const std::vector<double> again = prepare(in.explain(in.subject.x, in.target.index),
-                                              in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
-    r.curve.push_back(compare_maps(original, as_float(again)).spearman);
-  }
-  double sum = 0;  // the mean over the layers whose map has an order (a constant map's rho is NaN)
-  int n = 0;
-  for (double v : r.curve)
-    if (!std::isnan(v)) sum += v, ++n;
-  r.value = n ? sum / n : NAN;
-  return r;
-}
-
 // SSIM of two 1-D signals (skimage.metrics.structural_similarity on flattened maps, as Quantus's ssim):
 // means, variances (sample, 7/6) and covariance over windows of 7, K1 = 0.01, K2 = 0.03, the data range
 // that of both signals together; S = (2 ux uy + C1)(2 sxy + C2) / ((ux^2 + uy^2 + C1)(sx + sy + C2)),
@@ -88,6 +54,41 @@ double ssim_1d(const std::vector<double>& x, const std::vector<double>& y) {
   return sum / double(n - win + 1);
 }
 
+// MPRT, the cascading model-parameter randomisation test: from the top layer down, each layer's
+// parameters are re-initialised as PyTorch's reset_parameters does (Quantus calls it on each module:
+// conv and dense weights and biases U(+-1/sqrt(fan_in)), batch norms to the identity), keeping the
+// layers above random, and the method explains the item again. The curve is the Spearman rank
+// correlation of each new map with the original, layer by layer (|a| normalised, as Quantus's
+// defaults); the value their mean over the layers where the map is not constant (a CAM of random
+// weights can be all zero: its rank correlation is NaN). A method that passes the test falls towards
+// 0; one near 1 throughout ignores the weights. Seeds: one from the item's stream for every layer,
+// as Quantus seeds torch with seed + 1 before each layer's reset (the layers' values share one
+// stream, each scaled to its bound). similarity=ssim compares the maps by ssim_1d instead.
+Score mprt(const Input& in) {
+  nn::Model& model = *in.subject.model;
+  const Restore restore(model);
+  std::vector<nn::Layer*> layers;
+  for (auto& l : model.layers())
+    if (!l->named_parameters().empty()) layers.push_back(l.get());
+  const std::vector<double> original = prepared(in);
+  const bool ssim = in.settings.text("similarity") == "ssim";
+  Score r;
+  const uint64_t layer_seed = nn::mix(in.seed, 7, 0);
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    if (!nn::init_layer(**it, layer_seed, nn::Init::torch_reset)) continue;
+    model.parameters_changed();
+    const std::vector<double> again = prepare(in.explain(in.subject.x, in.target.index),
+                                              in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
+    r.curve.push_back(ssim ? ssim_1d(original, again) : spearman(original, again));
+  }
+  double sum = 0;  // the mean over the layers whose map has an order (a constant map's rho is NaN)
+  int n = 0;
+  for (double v : r.curve)
+    if (!std::isnan(v)) sum += v, ++n;
+  r.value = n ? sum / n : NAN;
+  return r;
+}
+
 // Random logit (Sixt et al. 2020): the map explained again for a class drawn uniformly from the other
 // classes; the SSIM of the two (flattened, as Quantus compares them). A map that explains the class
 // differs: lower is better.
@@ -106,13 +107,18 @@ Score random_logit(const Input& in) {
 std::vector<Metric> randomisation_metrics() {
   Metric m{"mprt",
            "randomisation",
-           "rank correlation with the original map as the layers are randomised from the top (the curve)",
+           "similarity to the original map as the layers are randomised from the top (the curve)",
            "Adebayo et al. 2018",
            -1,
            false,
            true,
            mprt};
   m.options = preprocessing(true, true);
+  m.options.push_back(text_option("similarity", "spearman", "S", "spearman (rank correlation) or ssim, per layer",
+                                  [](const std::string& v) {
+                                    if (v != "spearman" && v != "ssim")
+                                      throw InvalidArgument("similarity must be spearman or ssim");
+                                  }));
   return {m,
           {"random-logit", "randomisation", "SSIM of the map with the map of a random other class", "Sixt et al. 2020",
            -1, false, true, random_logit, preprocessing(false, true)}};

@@ -56,11 +56,9 @@ double mean(const std::vector<double>& v) {
 Score sensitivity(const Input& in, bool max) {
   const double r = in.settings.real("noise"), an = norm(prepared(in));
   std::uniform_real_distribution<double> u(-r, r);
-  Score s;
-  for (const Moved& m : moves(in, [&](std::mt19937_64& g) { return u(g); })) s.curve.push_back(m.map / an);
-  s.value = max ? *std::max_element(s.curve.begin(), s.curve.end()) : mean(s.curve);
-  s.curve.clear();  // the samples are draws, not a curve to plot
-  return s;
+  std::vector<double> ratios;  // one per sample: draws, not a curve to plot
+  for (const Moved& m : moves(in, [&](std::mt19937_64& g) { return u(g); })) ratios.push_back(m.map / an);
+  return Score{max ? *std::max_element(ratios.begin(), ratios.end()) : mean(ratios), {}};
 }
 
 // Local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018): max over the samples of
