@@ -32,7 +32,8 @@ const char* kHelp =
     "                   that need no picture (default pixel-flipping, monotonicity-correlation,\n"
     "                   sparseness, complexity, avg-sensitivity, mprt, random-logit, completeness)\n"
     "  --limit N        the first N items (default: all)\n"
-    "  --methods LIST   explain methods, comma-separated (default saliency,gradcam), each at its defaults\n"
+    "  --methods LIST   explain methods, comma-separated (default saliency,gradcam; on a table model\n"
+    "                   saliency,gradxinput,ig), each at its defaults\n"
     "  --metrics LIST   metrics, comma-separated, or all (every one that needs no masks; the robustness\n"
     "                   and monotonicity metrics take hundreds of passes per item at their defaults);\n"
     "                   default: eight that take at most a few hundred forward passes each, one or two\n"
@@ -205,7 +206,7 @@ int run_evaluate(int argc, char** argv) {
   }
   const std::string weights = weights_flag(a), model_name = a.get("--model", "");
   const std::string dataset = a.get("--dataset", ""), out = a.get("--out", ""), masks = a.get("--masks", "");
-  const std::vector<std::string> methods = comma_list(a.get("--methods", "saliency,gradcam"));
+  std::vector<std::string> methods = comma_list(a.get("--methods", ""));
   std::vector<std::string> metrics = comma_list(a.get("--metrics", ""));
   const long limit = a.get_int("--limit", 0, 0, 1000000000);
   const std::string target_mode = a.get("--target", "pred"), resize = a.get("--resize", "");
@@ -229,6 +230,11 @@ int run_evaluate(int argc, char** argv) {
   s.resize = resize;
   TableRun table;
   const bool rows = s.model->info.features > 0;
+  if (rows != (dataset.rfind("csv:", 0) == 0))
+    throw UsageError(rows ? "a table model takes --dataset csv:FILE"
+                          : "--dataset csv:FILE is for a table model (trained with gradtrace train --dataset "
+                            "csv:FILE); this one takes pictures");
+  if (methods.empty()) methods = comma_list(rows ? "saliency,gradxinput,ig" : "saliency,gradcam");
   check_methods(methods, rows);
   choose_metrics(metrics, masks, rows);
   EvalRun run{methods,

@@ -98,6 +98,9 @@ if [ -f "$penguins" ]; then
   expect_out 2 "on a table model evaluate runs saliency, gradxinput or ig, not gradcam" "${tab[@]}" --methods gradcam --out "$tmp/t2.h5"
   expect_out 2 "metric 'road' needs a picture" "${tab[@]}" --methods ig --metrics road --out "$tmp/t2.h5"
   expect_out 2 "a table row has no mask" "${tab[@]}" --methods ig --masks "$tmp/masks" --out "$tmp/t2.h5"
+  expect_out 2 "a table model takes --dataset csv:FILE" "$gt" evaluate --weights "$tmp/pen.h5" --dataset fashion-mnist:test \
+    --out "$tmp/t2.h5"
+  expect_out 2 "csv:FILE is for a table model" "$gt" evaluate --dataset "csv:$penguins" --out "$tmp/t2.h5"
 else
   echo "skipped the table part: no ../shared/data/tables/penguins.csv"
 fi
