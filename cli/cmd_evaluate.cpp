@@ -28,7 +28,8 @@ const char* kHelp =
     "  --dataset D      folder:DIR (DIR/*.png or DIR/<class>/*.png), fashion-mnist:test or :train; for a\n"
     "                   table model csv:FILE, its rows (the test split of the file it was trained on,\n"
     "                   else every row): a row is a picture one pixel high, a pixel per encoded column;\n"
-    "                   the methods saliency, gradxinput, ig (from the training mean), and the metrics\n"
+    "                   the methods saliency, gradxinput, ig (from the training mean), kernelshap (100\n"
+    "                   training rows as background, 2048 coalitions), and the metrics\n"
     "                   that need no picture (default pixel-flipping, monotonicity-correlation,\n"
     "                   sparseness, complexity, avg-sensitivity, mprt, random-logit, completeness)\n"
     "  --limit N        the first N items (default: all)\n"
@@ -158,7 +159,7 @@ void check_methods(const std::vector<std::string>& methods, bool rows) {
   for (const auto& m : methods) {
     xai::find_method(m);
     if (rows && std::find(table_methods().begin(), table_methods().end(), m) == table_methods().end())
-      throw UsageError("on a table model evaluate runs saliency, gradxinput or ig, not " + m);
+      throw UsageError("on a table model evaluate runs saliency, gradxinput, ig or kernelshap, not " + m);
   }
 }
 

@@ -83,15 +83,6 @@ xai::TableRows training_rows(const nn::ModelInfo& info, const RowFlags& rf, long
   return xai::table_rows(keep, rows);
 }
 
-// A per-feature value spread evenly over its encoded columns (for the raw file's `attribution`).
-std::vector<double> spread(const data::TableSchema& s, const std::vector<double>& per_feature) {
-  std::vector<double> columns;
-  for (size_t j = 0; j < s.features.size(); ++j)
-    for (int64_t c = 0; c < s.features[j].width(); ++c)
-      columns.push_back(per_feature[j] / double(s.features[j].width()));
-  return columns;
-}
-
 Explained explain(nn::Model& m, const data::TableSchema& s, const data::TableRow& row, int64_t target,
                   const RowFlags& rf, const Settings& st) {
   Explained r;
@@ -100,7 +91,7 @@ Explained explain(nn::Model& m, const data::TableSchema& s, const data::TableRow
   if (st.method == "kernelshap") {
     const xai::TableRows bg = training_rows(m.info, rf, st.background, st.so.seed, table, st.method);
     const xai::SurrogateResult k = xai::table_kernel_shap(m, s, row.x, bg, target, st.so);
-    r.features = k.phi, r.columns = spread(s, k.phi);
+    r.features = k.phi, r.columns = spread_over_columns(s, k.phi);
     r.facts = {{"f_x", k.f_x}, {"phi0", k.phi0}, {"evaluations", double(k.evaluations)}, {"r2", k.r2}};
     std::snprintf(line, sizeof line, "sum %.6g = f(x) %.6g - E f(background) %.6g (%ld background rows, %s)",
                   k.f_x - k.phi0, k.f_x, k.phi0, long(bg.rows()),
@@ -108,7 +99,7 @@ Explained explain(nn::Model& m, const data::TableSchema& s, const data::TableRow
   } else if (st.method == "lime") {
     const xai::LimeSampler sampler = xai::lime_sampler(training_rows(m.info, rf, 0, 0, table, st.method));
     const xai::TableLimeResult l = xai::table_lime(m, s, sampler, row.values, target, st.so.samples, st.so.seed);
-    r.features = l.phi, r.columns = spread(s, l.phi), r.shown = l.conditions;
+    r.features = l.phi, r.columns = spread_over_columns(s, l.phi), r.shown = l.conditions;
     r.facts = {{"intercept", l.intercept}, {"score", l.score}, {"local_pred", l.local_pred}, {"f_x", l.f_x}};
     std::snprintf(line, sizeof line,
                   "intercept %.6g, local prediction %.6g (the model: %.6g), weighted R2 %.3f (%d samples)", l.intercept,

@@ -9,6 +9,7 @@
 #include "data/items.h"
 #include "data/table.h"
 #include "xai/method.h"
+#include "xai/permutation_importance.h"
 #include "xai/quality.h"
 
 namespace gt::cli {
@@ -18,6 +19,7 @@ namespace gt::cli {
 struct TableRun {
   data::Table table;
   std::vector<int64_t> rows;
+  xai::TableRows background;  // kernelshap's: 100 training rows (seed 0)
 };
 
 // One method's answer for an item, and the method again for the metrics that explain anew.

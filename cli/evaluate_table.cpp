@@ -3,19 +3,23 @@
 // one pixel high, one "pixel" per encoded column (a number standardised, a category's one-hot
 // columns): the perturbation metrics change columns, the map has one value per column, and the
 // methods are the table gradient methods (xai/table_attribution.h: saliency, gradxinput, ig from the
-// training rows' mean).
+// training rows' mean) and KernelSHAP against 100 training rows (xai/table_shap.h: the target's
+// probability, each feature's Shapley value spread over its columns).
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
 #include "cli/cli.h"
 #include "cli/evaluate.h"
 #include "xai/table_attribution.h"
+#include "xai/table_shap.h"
 
 namespace gt::cli {
 
 const std::vector<std::string>& table_methods() {
-  static const std::vector<std::string> m = {"saliency", "gradxinput", "ig"};
+  static const std::vector<std::string> m = {"saliency", "gradxinput", "ig", "kernelshap"};
   return m;
 }
 
@@ -25,6 +29,11 @@ data::Items open_table_items(const nn::Model& m, const std::string& dataset, int
     throw UsageError("evaluate scores class probabilities: " + m.info.arch + " predicts a number (" +
                      t.table.schema.target + ")");
   t.rows = split_rows(t.table, "test");
+  std::vector<int64_t> train = t.table.train.empty() ? split_rows(t.table, "all") : t.table.train;
+  std::mt19937_64 rng(0);  // kernelshap's background, as the kernelshap command draws it
+  std::shuffle(train.begin(), train.end(), rng);
+  train.resize(std::min<size_t>(train.size(), 100));
+  t.background = xai::table_rows(t.table, train);
   if (limit && size_t(limit) < t.rows.size()) t.rows.resize(size_t(limit));
   data::Items items;
   items.source = dataset + (t.rows.size() == size_t(t.table.rows()) ? "" : " (test split)");
@@ -52,7 +61,14 @@ Explained explain_table_row(const std::string& method, xai::Subject& s, const Ta
   const data::TableSchema& schema = t.table.schema;
   const std::vector<double> baseline = xai::baseline_row(schema, "mean");
   nn::Model& m = *s.model;
-  const auto columns = [&m, &schema, baseline, method](const Tensor& x, int64_t c) {
+  const TableRun* run = &t;
+  const auto columns = [&m, &schema, baseline, method, run](const Tensor& x, int64_t c) {
+    if (method == "kernelshap") {
+      xai::SurrogateOptions o;
+      o.samples = 2048;  // the kernelshap command's default
+      return spread_over_columns(schema,
+                                 xai::table_kernel_shap(m, schema, x.to_vector_f64(), run->background, c, o).phi);
+    }
     return xai::table_attribution(m, schema, x.to_vector_f64(), c, method, baseline, xai::IgOptions{}).columns;
   };
   const std::vector<double> a = columns(s.x, target.index);

@@ -90,4 +90,12 @@ TableInput load_table_input(const std::string& weights, const std::string& datas
   return in;
 }
 
+std::vector<double> spread_over_columns(const data::TableSchema& s, const std::vector<double>& per_feature) {
+  std::vector<double> columns;
+  for (size_t j = 0; j < s.features.size(); ++j)
+    for (int64_t c = 0; c < s.features[j].width(); ++c)
+      columns.push_back(per_feature[j] / double(s.features[j].width()));
+  return columns;
+}
+
 }  // namespace gt::cli

@@ -91,11 +91,11 @@ if [ -f "$penguins" ]; then
   "$gt" train --dataset "csv:$penguins" --target species --epochs 5 --threads 1 --out "$tmp/pen.h5" >/dev/null 2>&1 ||
     { echo "FAIL: training the penguins model"; fail=1; }
   tab=("$gt" evaluate --weights "$tmp/pen.h5" --dataset "csv:$penguins" --limit 4 --threads 1)
-  expect_out 0 "monotonicity-correlation" "${tab[@]}" --methods saliency,ig \
+  expect_out 0 "monotonicity-correlation" "${tab[@]}" --methods saliency,kernelshap \
     --set avg-sensitivity.samples=5,monotonicity-correlation.samples=5 --out "$tmp/tab.h5"
   [ "$(wc -l <"$tmp/tab.csv")" = 65 ] || { echo "FAIL: tab.csv should have 4 rows x 2 methods x 8 metrics + 1 lines"; fail=1; }
   grep -q "row .* (line " "$tmp/tab.csv" || { echo "FAIL: tab.csv names no rows"; fail=1; }
-  expect_out 2 "on a table model evaluate runs saliency, gradxinput or ig, not gradcam" "${tab[@]}" --methods gradcam --out "$tmp/t2.h5"
+  expect_out 2 "on a table model evaluate runs saliency, gradxinput, ig or kernelshap, not gradcam" "${tab[@]}" --methods gradcam --out "$tmp/t2.h5"
   expect_out 2 "metric 'road' needs a picture" "${tab[@]}" --methods ig --metrics road --out "$tmp/t2.h5"
   expect_out 2 "a table row has no mask" "${tab[@]}" --methods ig --masks "$tmp/masks" --out "$tmp/t2.h5"
   expect_out 2 "a table model takes --dataset csv:FILE" "$gt" evaluate --weights "$tmp/pen.h5" --dataset fashion-mnist:test \
