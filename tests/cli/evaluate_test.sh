@@ -59,7 +59,7 @@ small=max-sensitivity.samples=3,avg-sensitivity.samples=3,local-lipschitz.sample
 small=$small,monotonicity-correlation.samples=3,pixel-flipping.step=98,faithfulness-correlation.runs=5,road.step=33
 expect_out 0 "random-logit" "${ev[@]}" --limit 2 --methods saliency,ig --masks "$tmp/masks" --metrics all --set "$small" \
   --out "$tmp/all.h5"
-[ "$(wc -l <"$tmp/all.csv")" = $((2 * 2 * 21 + 1)) ] || { echo "FAIL: all.csv should have 2 items x 2 methods x 21 metrics + 1 lines"; fail=1; }
+[ "$(wc -l <"$tmp/all.csv")" = $((2 * 2 * 22 + 1)) ] || { echo "FAIL: all.csv should have 2 items x 2 methods x 22 metrics + 1 lines"; fail=1; }
 
 # resumable: killed part-way, started again, the same file as one uninterrupted run
 n=${GT_EVALUATE_ITEMS:-120}  # fewer under the sanitizers, where each item is slower anyway
@@ -95,6 +95,11 @@ if [ -f "$penguins" ]; then
     --set avg-sensitivity.samples=5,monotonicity-correlation.samples=5 --out "$tmp/tab.h5"
   [ "$(wc -l <"$tmp/tab.csv")" = 65 ] || { echo "FAIL: tab.csv should have 4 rows x 2 methods x 8 metrics + 1 lines"; fail=1; }
   grep -q "row .* (line " "$tmp/tab.csv" || { echo "FAIL: tab.csv names no rows"; fail=1; }
+  # input invariance on an MLP, whose first layer has no border: the gradient of the shifted model at
+  # the shifted row is the gradient (0 exactly, up to rounding), gradient x input is not
+  expect_out 0 "input-invariance" "${tab[@]}" --methods saliency,gradxinput --metrics input-invariance --out "$tmp/ii.h5"
+  awk -F, '$5 == "saliency" && ($7 > 1e-9 || $7 < -1e-9) { bad = 1 } $5 == "gradxinput" && $7 < 0.05 { bad = 1 }
+    END { exit bad }' "$tmp/ii.csv" || { echo "FAIL: input invariance: saliency should be 0, gradxinput not"; cat "$tmp/ii.csv"; fail=1; }
   expect_out 2 "on a table model evaluate runs saliency, gradxinput, ig or kernelshap, not gradcam" "${tab[@]}" --methods gradcam --out "$tmp/t2.h5"
   expect_out 2 "metric 'road' needs a picture" "${tab[@]}" --methods ig --metrics road --out "$tmp/t2.h5"
   expect_out 2 "a table row has no mask" "${tab[@]}" --methods ig --masks "$tmp/masks" --out "$tmp/t2.h5"
