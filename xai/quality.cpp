@@ -72,26 +72,24 @@ double black_value(const Tensor& x) {
   return *std::min_element(v.begin(), v.end());
 }
 
-std::vector<double> prepare(const std::vector<float>& map, bool abs, bool normalise) {
+std::vector<OptionSpec> preprocessing(bool abs, bool normalise) {
+  return {int_option("abs", abs, 0, 1, "0|1", "score |a| instead of a"),
+          int_option("normalise", normalise, 0, 1, "0|1", "divide the map by its largest |a| first")};
+}
+
+std::vector<double> prepared(const Input& in) { return prepared(in, in.map); }
+
+std::vector<double> prepared(const Input& in, const std::vector<float>& map) {
   std::vector<double> a(map.begin(), map.end());
-  if (abs)
+  if (in.settings.integer("abs") != 0)
     for (double& v : a) v = std::fabs(v);
-  if (normalise) {
+  if (in.settings.integer("normalise") != 0) {
     double m = 0;
     for (double v : a) m = std::max(m, std::fabs(v));
     if (m > 0)
       for (double& v : a) v /= m;
   }
   return a;
-}
-
-std::vector<OptionSpec> preprocessing(bool abs, bool normalise) {
-  return {int_option("abs", abs, 0, 1, "0|1", "score |a| instead of a"),
-          int_option("normalise", normalise, 0, 1, "0|1", "divide the map by its largest |a| first")};
-}
-
-std::vector<double> prepared(const Input& in) {
-  return prepare(in.map, in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
 }
 
 std::vector<double> class_scores(const Subject& s, const Tensor& x, int64_t t, bool softmax) {

@@ -63,13 +63,14 @@ const Metric& find(const std::string& name);
 Options metric_options(const Metric& m, const std::vector<std::string>& settings = {});
 
 // ---- shared by the metric files ----
-// Quantus's preprocessing of a map: |a| when abs, then a / max|a| when normalise (normalise_by_max;
-// an all-zero map stays zero).
-std::vector<double> prepare(const std::vector<float>& map, bool abs, bool normalise);
 // The abs and normalise options every metric has (0 or 1), at Quantus's defaults for it, and the map
 // prepared as they say.
 std::vector<OptionSpec> preprocessing(bool abs, bool normalise);
+// Quantus's preprocessing of the item's map: |a| when abs, then a / max|a| when normalise
+// (normalise_by_max; an all-zero map stays zero).
 std::vector<double> prepared(const Input& in);
+// Another map of the item (an Explainer's) prepared as the metric's settings say.
+std::vector<double> prepared(const Input& in, const std::vector<float>& map);
 // The model's output for class t on a batch of inputs (N,C,H,W): softmax probabilities or logits.
 std::vector<double> class_scores(const Subject& s, const Tensor& x, int64_t t, bool softmax);
 // The softmax probability (or logit) of class t on `count` copies of the item's x made by make(k, img)

@@ -67,8 +67,7 @@ Score input_invariance(const Input& in) {
   std::vector<double> xs = in.subject.x.to_vector_f64();
   for (double& v : xs) v += shift;
   const std::vector<double> a = prepared(in);
-  const std::vector<double> again = prepare(in.explain(item_like(in.subject.x, xs), in.target.index),
-                                            in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
+  const std::vector<double> again = prepared(in, in.explain(item_like(in.subject.x, xs), in.target.index));
   double diff = 0, top = 0;
   for (size_t i = 0; i < a.size(); ++i)
     diff = std::max(diff, std::fabs(a[i] - again[i])), top = std::max(top, std::fabs(a[i]));

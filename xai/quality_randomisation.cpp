@@ -77,8 +77,7 @@ Score mprt(const Input& in) {
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     if (!nn::init_layer(**it, layer_seed, nn::Init::torch_reset)) continue;
     model.parameters_changed();
-    const std::vector<double> again = prepare(in.explain(in.subject.x, in.target.index),
-                                              in.settings.integer("abs") != 0, in.settings.integer("normalise") != 0);
+    const std::vector<double> again = prepared(in, in.explain(in.subject.x, in.target.index));
     r.curve.push_back(ssim ? ssim_1d(original, again) : spearman(original, again));
   }
   double sum = 0;  // the mean over the layers whose map has an order (a constant map's rho is NaN)
@@ -98,8 +97,7 @@ Score random_logit(const Input& in) {
   std::mt19937_64 rng(in.seed);
   int64_t other = std::uniform_int_distribution<int64_t>(0, K - 2)(rng);
   if (other >= in.target.index) ++other;
-  const bool abs = in.settings.integer("abs") != 0, normalise = in.settings.integer("normalise") != 0;
-  return Score{ssim_1d(prepared(in), prepare(in.explain(in.subject.x, other), abs, normalise)), {}};
+  return Score{ssim_1d(prepared(in), prepared(in, in.explain(in.subject.x, other))), {}};
 }
 
 }  // namespace

@@ -19,7 +19,6 @@ struct Moved {
 // `samples` noisy copies x_p = x + e of the item, e drawn entry by entry by draw(rng) from the item's
 // stream, each explained again; a and a_p prepared alike (abs, normalise: each map by its own maximum).
 std::vector<Moved> moves(const Input& in, const std::function<double(std::mt19937_64&)>& draw) {
-  const bool abs = in.settings.integer("abs") != 0, normalise = in.settings.integer("normalise") != 0;
   const std::vector<double> a = prepared(in), x0 = in.subject.x.to_vector_f64();
   std::mt19937_64 rng(in.seed);
   std::vector<double> xp(x0.size());
@@ -31,7 +30,7 @@ std::vector<Moved> moves(const Input& in, const std::function<double(std::mt1993
       xp[i] = x0[i] + e;
       dx += e * e;
     }
-    const std::vector<double> ap = prepare(in.explain(item_like(in.subject.x, xp), in.target.index), abs, normalise);
+    const std::vector<double> ap = prepared(in, in.explain(item_like(in.subject.x, xp), in.target.index));
     double da = 0;
     for (size_t i = 0; i < a.size(); ++i) da += (a[i] - ap[i]) * (a[i] - ap[i]);
     out.push_back({std::sqrt(da), std::sqrt(dx)});
