@@ -167,6 +167,8 @@ std::string split_flag(Args& a);
 data::Table load_table(const nn::ModelInfo& info, const std::string& dataset);
 std::vector<int64_t> split_rows(const data::Table& t, const std::string& split);
 data::Dataset table_split(const data::Table& t, const std::string& split);
+// The training rows of t (all its rows when it has no split), `count` of them drawn from the seed (0: all).
+xai::TableRows sample_training_rows(const data::Table& t, long count, uint64_t seed);
 // A per-feature value spread evenly over its encoded columns (a category's one-hot columns).
 std::vector<double> spread_over_columns(const data::TableSchema& s, const std::vector<double>& per_feature);
 // A global table method's input: the model (which must be a table model: else a usage error naming

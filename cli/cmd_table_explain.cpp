@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
-#include <random>
 
 #include "cli/cli.h"
 #include "io/hdf5.h"
@@ -76,11 +75,7 @@ xai::TableRows training_rows(const nn::ModelInfo& info, const RowFlags& rf, long
   if (rf.dataset.empty())
     throw UsageError(method + " on a table needs --dataset csv:FILE: its training rows are what it samples from");
   keep = load_table(info, rf.dataset);
-  std::vector<int64_t> rows = split_rows(keep, keep.train.empty() ? "all" : "train");
-  std::mt19937_64 rng(seed);
-  std::shuffle(rows.begin(), rows.end(), rng);
-  if (count && size_t(count) < rows.size()) rows.resize(size_t(count));
-  return xai::table_rows(keep, rows);
+  return sample_training_rows(keep, count, seed);
 }
 
 Explained explain(nn::Model& m, const data::TableSchema& s, const data::TableRow& row, int64_t target,

@@ -7,7 +7,6 @@
 // probability, each feature's Shapley value spread over its columns).
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -29,11 +28,7 @@ data::Items open_table_items(const nn::Model& m, const std::string& dataset, int
     throw UsageError("evaluate scores class probabilities: " + m.info.arch + " predicts a number (" +
                      t.table.schema.target + ")");
   t.rows = split_rows(t.table, "test");
-  std::vector<int64_t> train = t.table.train.empty() ? split_rows(t.table, "all") : t.table.train;
-  std::mt19937_64 rng(0);  // kernelshap's background, as the kernelshap command draws it
-  std::shuffle(train.begin(), train.end(), rng);
-  train.resize(std::min<size_t>(train.size(), 100));
-  t.background = xai::table_rows(t.table, train);
+  t.background = sample_training_rows(t.table, 100, 0);  // kernelshap's, as the kernelshap command's
   if (limit && size_t(limit) < t.rows.size()) t.rows.resize(size_t(limit));
   data::Items items;
   items.source = dataset + (t.rows.size() == size_t(t.table.rows()) ? "" : " (test split)");

@@ -1,6 +1,8 @@
 // A table model's input row on the command line (cli.h: RowFlags).
+#include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <random>
 
 #include "autodiff/ops.h"
 #include "autodiff/tape.h"
@@ -88,6 +90,14 @@ TableInput load_table_input(const std::string& weights, const std::string& datas
   in.rows = split_rows(in.table, split);
   if (max_rows && size_t(max_rows) < in.rows.size()) in.rows.resize(size_t(max_rows));
   return in;
+}
+
+xai::TableRows sample_training_rows(const data::Table& t, long count, uint64_t seed) {
+  std::vector<int64_t> rows = split_rows(t, t.train.empty() ? "all" : "train");
+  std::mt19937_64 rng(seed);
+  std::shuffle(rows.begin(), rows.end(), rng);
+  if (count && size_t(count) < rows.size()) rows.resize(size_t(count));
+  return xai::table_rows(t, rows);
 }
 
 std::vector<double> spread_over_columns(const data::TableSchema& s, const std::vector<double>& per_feature) {
