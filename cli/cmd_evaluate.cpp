@@ -49,7 +49,9 @@ const char* kHelp =
     "                   from its own stream, so results do not depend on the order items run in\n"
     "  --out FILE.h5    the results (required): scores/METHOD/METRIC [N], curves/METHOD/METRIC [N,L]\n"
     "                   (NaN after each item's curve_lengths/METHOD/METRIC [N] points),\n"
-    "                   items/index, items/target; also FILE.csv (one line per item, method, metric),\n"
+    "                   items/index, items/target, and for sufficiency kept/METHOD/METRIC [N,H*W+1]\n"
+    "                   (each item's prepared map and predicted class: it scores sets of items, so its\n"
+    "                   values come at the end of the run); also FILE.csv (one line per item, method, metric),\n"
     "                   FILE_summary.csv and FILE.html (the summary)\n" GT_FLAG_RESIZE GT_FLAG_THREADS GT_FLAG_DEVICE
         GT_FLAG_PRECISION;
 
@@ -140,11 +142,35 @@ ItemResult evaluate_item(xai::Subject& s, const EvalRun& run, int64_t i, const s
           s,    t, e.again, run.settings.at(metric), e.map, e.attribution, mask, stream_seed(seed, i, method, metric),
           batch};
       const xai::quality::Score sc = k.run(in);
-      r.entries.push_back({method, metric, sc.value, sc.curve});
+      r.entries.push_back({method, metric, sc.value, sc.curve, sc.kept});
       r.seconds[metric] += since(t1);
     }
   }
   return r;
+}
+
+// The set metrics' values (sufficiency), once every item is in: each method's items in order, in sets
+// of the metric's "set" size, each scored from its items' kept vectors.
+void score_sets(const EvalRun& run, ResultStore& store) {
+  for (const std::string& metric : run.metrics) {
+    const xai::quality::Metric& k = xai::quality::find(metric);
+    if (!k.over_set) continue;
+    const xai::Options& o = run.settings.at(metric);
+    const size_t n = size_t(o.integer("set"));
+    for (const std::string& method : run.methods) {
+      std::vector<ItemResult::Entry*> entries;
+      for (auto& [i, r] : store.items())
+        for (auto& e : r.entries)
+          if (e.method == method && e.metric == metric) entries.push_back(&e);
+      for (size_t first = 0; first < entries.size(); first += n) {
+        const size_t end = std::min(entries.size(), first + n);
+        std::vector<std::vector<double>> kept;
+        for (size_t q = first; q < end; ++q) kept.push_back(entries[q]->kept);
+        const std::vector<double> v = k.over_set(kept, o);
+        for (size_t q = first; q < end; ++q) entries[q]->value = v[q - first];
+      }
+    }
+  }
 }
 
 // Cheap enough for a whole dataset, and one or two of each family (localisation needs masks). A
@@ -286,6 +312,7 @@ int run_evaluate(int argc, char** argv) {
   if (mpi.rank != 0) return 0;
   run.seconds = since(t0);
   store.reload();
+  score_sets(run, store);
   store.write(methods, metrics);
   std::printf("wrote %s (%lld items, %zu methods, %zu metrics)\n", out.c_str(), (long long)store.size(), methods.size(),
               metrics.size());

@@ -87,10 +87,14 @@ void ResultStore::read_file() {
           for (size_t i = 0; i < index.size(); ++i)
             while (lengths[i] < double(L) && !std::isnan(curves[i * size_t(L) + size_t(lengths[i])])) ++lengths[i];
       }
+      std::vector<double> kept;  // a set metric's, every row as long
+      const int64_t K = f.has("kept/" + key) ? f.shape("kept/" + key)[1] : 0;
+      if (K) kept = f.read("kept/" + key, DType::f64).to_vector_f64();
       for (size_t i = 0; i < index.size(); ++i) {
-        ItemResult::Entry e{method, metric, v[i], {}};
+        ItemResult::Entry e{method, metric, v[i], {}, {}};
         const auto row = curves.begin() + int64_t(i) * L;
         e.curve.assign(row, row + int64_t(lengths[i]));
+        if (K) e.kept.assign(kept.begin() + int64_t(i) * K, kept.begin() + int64_t(i + 1) * K);
         items_[int64_t(index[i])].entries.push_back(std::move(e));
       }
     }
@@ -114,8 +118,10 @@ void ResultStore::read_journal(const std::string& path) {
     r.target = j.value("target", int64_t(-1));
     if (r.item < 0 || items_.count(r.item)) continue;
     for (const Json& e : j["entries"]) {
-      ItemResult::Entry x{e["m"].get<std::string>(), e["k"].get<std::string>(), number(e["v"]), {}};
+      ItemResult::Entry x{e["m"].get<std::string>(), e["k"].get<std::string>(), number(e["v"]), {}, {}};
       for (const Json& c : e["c"]) x.curve.push_back(number(c));
+      if (e.contains("kp"))
+        for (const Json& c : e["kp"]) x.kept.push_back(number(c));
       r.entries.push_back(std::move(x));
     }
     for (const auto& [k, v] : j["s"].items()) r.seconds[k] = v.get<double>();
@@ -137,7 +143,9 @@ void ResultStore::add(const ItemResult& r, int rank) {
   for (const auto& e : r.entries) {
     Json c = Json::array();
     for (double v : e.curve) c.push_back(number(v));
-    entries.push_back(Json{{"m", e.method}, {"k", e.metric}, {"v", number(e.value)}, {"c", c}});
+    Json entry{{"m", e.method}, {"k", e.metric}, {"v", number(e.value)}, {"c", c}};
+    if (!e.kept.empty()) entry["kp"] = e.kept;
+    entries.push_back(std::move(entry));
   }
   Json seconds = Json::object();
   for (const auto& [k, v] : r.seconds) seconds[k] = v;
@@ -163,6 +171,7 @@ void ResultStore::write(const std::vector<std::string>& methods, const std::vect
     for (const auto& metric : metrics) {
       std::vector<double> v(size_t(N), kNaN);
       std::vector<std::vector<double>> curves(static_cast<size_t>(N));
+      std::vector<double> kept;
       size_t L = 0;
       int64_t row = 0;
       for (const auto& [i, r] : items_) {
@@ -171,11 +180,19 @@ void ResultStore::write(const std::vector<std::string>& methods, const std::vect
             v[size_t(row)] = e.value;
             curves[size_t(row)] = e.curve;
             L = std::max(L, e.curve.size());
+            kept.insert(kept.end(), e.kept.begin(), e.kept.end());
           }
         ++row;
       }
       const std::string key = method + "/" + metric;
       f.write("scores/" + key, Tensor::from_vector({N}, v, DType::f64));
+      if (!kept.empty()) {  // float32: the maps are, and the classes fit
+        const int64_t K = int64_t(kept.size()) / N;
+        if (K * N != int64_t(kept.size())) throw Error("evaluate: " + key + " kept rows of different lengths");
+        f.store_as(DType::f32);
+        f.write("kept/" + key, Tensor::from_vector({N, K}, kept, DType::f64));
+        f.store_as(DType::f64);
+      }
       if (L == 0) continue;
       std::vector<double> flat(size_t(N) * L, kNaN), lengths;  // shorter curves end in NaN
       for (size_t r = 0; r < size_t(N); ++r) {

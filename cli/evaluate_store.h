@@ -24,6 +24,7 @@ struct ItemResult {
     std::string method, metric;
     double value = 0;
     std::vector<double> curve;
+    std::vector<double> kept = {};  // a set metric's (sufficiency): its value comes at the end of the run
   };
   std::vector<Entry> entries;
   std::map<std::string, double> seconds;  // per metric ("method:NAME" for making the map); not in OUT
@@ -37,6 +38,7 @@ class ResultStore {
   bool has(int64_t item) const { return items_.count(item) > 0; }
   size_t size() const { return items_.size(); }
   const std::map<int64_t, ItemResult>& items() const { return items_; }
+  std::map<int64_t, ItemResult>& items() { return items_; }  // the set metrics' values go in at the end
   // Appends r to this process's journal (OUT.partial.RANK; a process has one rank) and flushes it.
   void add(const ItemResult& r, int rank);
   // Reads the journals again (another process's items, after they all finished).

@@ -62,7 +62,7 @@ struct LrpComposite {
   bool epsilon_max_pool = false;
   // (shell glob, rule): for a conv or dense layer whose name the glob matches, the first such rule
   // instead of pick's. A glob that matches no layer is an InvalidArgument naming the layers.
-  std::vector<std::pair<std::string, LrpRule>> layer_rules;
+  std::vector<std::pair<std::string, LrpRule>> layer_rules = {};
 };
 // EpsilonPlus, EpsilonPlusFlat, EpsilonGammaBox, EpsilonAlpha2Beta1, EpsilonAlpha2Beta1Flat (as
 // epsilon-plus, epsilon-plus-flat, ...); a rule name for every conv and dense layer (pooling Norm);

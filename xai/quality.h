@@ -37,7 +37,8 @@ struct Input {
 
 struct Score {
   double value = std::numeric_limits<double>::quiet_NaN();
-  std::vector<double> curve;  // a curve metric's points (pixel flipping, MPRT's layers); else empty
+  std::vector<double> curve;      // a curve metric's points (pixel flipping, MPRT's layers); else empty
+  std::vector<double> kept = {};  // a set metric's: what its set step needs of the item (value stays NaN)
 };
 
 struct Metric {
@@ -51,6 +52,9 @@ struct Metric {
   std::function<Score(const Input&)> run;
   std::vector<OptionSpec> options = {};  // its parameters, Quantus's defaults (evaluate --set NAME.KEY=V)
   bool pictures_only = false;            // needs a picture: a blurred or black image, neighbours, patches
+  // A metric of a set of items (sufficiency): run() keeps what the set needs of each item (Score::kept),
+  // and this scores every item of a set (Options "set" items, consecutive) from their kept vectors.
+  std::function<std::vector<double>(const std::vector<std::vector<double>>& kept, const Options&)> over_set = {};
 };
 
 // Every metric, by family.
@@ -97,6 +101,7 @@ std::vector<Metric> localisation_metrics();
 std::vector<Metric> axiomatic_metrics();
 std::vector<Metric> randomisation_metrics();
 std::vector<Metric> robustness_metrics();
-Metric road_metric();  // faithfulness, in its own file with its imputation
+Metric road_metric();         // faithfulness, in its own file with its imputation
+Metric sufficiency_metric();  // faithfulness, a metric of a set of items
 
 }  // namespace gt::xai::quality

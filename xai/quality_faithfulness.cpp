@@ -231,6 +231,7 @@ std::vector<Metric> faithfulness_metrics() {
                                        real_option("eps", 1e-5, 0, 1, "E", "below this p(x) is taken as 1")});
   m.push_back(mc);
   m.push_back(road_metric());
+  m.push_back(sufficiency_metric());
   return m;
 }
 

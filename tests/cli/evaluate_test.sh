@@ -59,11 +59,12 @@ small=max-sensitivity.samples=3,avg-sensitivity.samples=3,local-lipschitz.sample
 small=$small,monotonicity-correlation.samples=3,pixel-flipping.step=98,faithfulness-correlation.runs=5,road.step=33
 expect_out 0 "random-logit" "${ev[@]}" --limit 2 --methods saliency,ig --masks "$tmp/masks" --metrics all --set "$small" \
   --out "$tmp/all.h5"
-[ "$(wc -l <"$tmp/all.csv")" = $((2 * 2 * 22 + 1)) ] || { echo "FAIL: all.csv should have 2 items x 2 methods x 22 metrics + 1 lines"; fail=1; }
+[ "$(wc -l <"$tmp/all.csv")" = $((2 * 2 * 23 + 1)) ] || { echo "FAIL: all.csv should have 2 items x 2 methods x 23 metrics + 1 lines"; fail=1; }
 
-# resumable: killed part-way, started again, the same file as one uninterrupted run
+# resumable: killed part-way, started again, the same file as one uninterrupted run; sufficiency's
+# sets of 64 items (two in Release) are scored from the kept maps at the end, journals or not
 n=${GT_EVALUATE_ITEMS:-120}  # fewer under the sanitizers, where each item is slower anyway
-run=("${ev[@]}" --limit "$n" --metrics sparseness,deletion)
+run=("${ev[@]}" --limit "$n" --metrics sparseness,deletion,sufficiency)
 "${run[@]}" --out "$tmp/whole.h5" >/dev/null 2>&1 || { echo "FAIL: the whole run"; fail=1; }
 "${run[@]}" --out "$tmp/cut.h5" >/dev/null 2>&1 &
 pid=$!
@@ -73,13 +74,16 @@ wait $pid 2>/dev/null
 [ -e "$tmp/cut.h5" ] && echo "note: the run finished before it was killed"
 expect_out 0 "items already done" "${run[@]}" --out "$tmp/cut.h5"
 same "$tmp/whole.h5" "$tmp/cut.h5"
+# sufficiency: a share of the close items, and items that have close ones
+awk -F, '$6 == "sufficiency" { n++; if ($7 < 0 || $7 > 1) bad = 1; if ($7 > 0) some++ } END { exit bad || !n || !some }' \
+  "$tmp/whole.csv" || { echo "FAIL: sufficiency should lie in [0, 1] and be above 0 somewhere"; fail=1; }
 ls "$tmp"/cut.h5.partial.* >/dev/null 2>&1 && { echo "FAIL: the journals were left behind"; fail=1; }
 expect_out 2 "another methods: 'saliency,gradcam', this run has 'saliency'" \
   "$gt" evaluate --dataset fashion-mnist:test --methods saliency --limit "$n" --metrics sparseness,deletion --threads 1 --out "$tmp/cut.h5"
 
 # a finished run started again reads its file back and rewrites it the same: curves whole, though
 # gradcam's MPRT curve of item 4 holds a NaN (a constant map at one layer) before its end
-fin=("${ev[@]}" --limit 5 --methods gradcam --metrics mprt,road --out "$tmp/fin.h5")
+fin=("${ev[@]}" --limit 5 --methods gradcam --metrics mprt,road,sufficiency --out "$tmp/fin.h5")
 "${fin[@]}" >/dev/null 2>&1 || { echo "FAIL: the MPRT run"; fail=1; }
 cp "$tmp/fin.h5" "$tmp/fin0.h5"
 expect_out 0 "5 of 5 items already done" "${fin[@]}"

@@ -103,6 +103,33 @@ TEST_CASE("Quantus 0.6: localisation metrics on rectangle masks", "[xai][quality
   check(fx, "auc", "AUC", {}, 1e-12);
 }
 
+TEST_CASE("Quantus 0.6: sufficiency scores the eight items as one set", "[xai][quality]") {
+  Fixture fx;
+  // Quantus normalises the maps over its batch (|a| / max|a| of all eight, float32): given so here,
+  // with normalise=0. Each item keeps its map and predicted class, and the set step scores them all.
+  float top = 0;
+  for (double v : fx.a) top = std::max(top, std::abs(float(v)));
+  for (double& v : fx.a) v = std::abs(float(v)) / top;
+  const quality::Metric& k = quality::find("sufficiency");
+  for (const auto& [group, threshold] : std::vector<std::pair<std::string, std::string>>{
+           {"Sufficiency", "0.6"}, {"Sufficiency_t96", "0.96"}, {"Sufficiency_t98", "0.98"}}) {
+    const std::vector<std::string> settings{"normalise=0", "threshold=" + threshold};
+    std::vector<std::vector<double>> kept;
+    for (int64_t i = 0; i < fx.n; ++i) {
+      const quality::Score sc = fx.score("sufficiency", i, settings);
+      CHECK(std::isnan(sc.value));  // a set's metric: its value comes from the set step
+      REQUIRE(int64_t(sc.kept.size()) == fx.hw + 1);
+      CHECK(sc.kept.back() == fx.y[size_t(i)]);  // the model's argmax class
+      kept.push_back(sc.kept);
+    }
+    const std::vector<double> got = k.over_set(kept, quality::metric_options(k, settings));
+    for (int64_t i = 0; i < fx.n; ++i) {
+      INFO(group << ", item " << i << ": gradtrace " << got[size_t(i)] << ", Quantus " << fx.want(group, i)[0]);
+      CHECK(std::abs(got[size_t(i)] - fx.want(group, i)[0]) < 1e-12);
+    }
+  }
+}
+
 TEST_CASE("Quantus 0.6: region perturbation curves, Quantus's padding included", "[xai][quality]") {
   Fixture fx;
   check(fx, "region-perturbation", "RegionPerturbation", {}, 1e-6);
