@@ -164,12 +164,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--archs", default="vgg16,resnet50")
+    ap.add_argument("--size", type=int, default=224, help="input side (VGG16's classifier needs 224)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
     for arch in a.archs.split(","):
         m = getattr(torchvision.models, arch)().double().eval()
-        x = torch.rand(1, 3, 224, 224, dtype=torch.float64) * 2 - 1
+        side = 224 if arch.startswith("vgg") else a.size
+        x = torch.rand(1, 3, side, side, dtype=torch.float64) * 2 - 1
         calibrate(m, x)
         convert(arch, m.state_dict(), os.path.join(a.out, f"{arch}_weights.h5"))
         for mod in m.modules():  # the peers' hooks need out-of-place ReLUs
@@ -179,7 +181,7 @@ def main():
             p.requires_grad_(False)
         if arch.startswith("vgg"):
             m.avgpool = torch.nn.Dropout(0.0)  # an identity both peers pass relevance through
-        baselines = (torch.rand(3, 3, 224, 224, dtype=torch.float64) * 2 - 1) * 0.5
+        baselines = (torch.rand(3, 3, side, side, dtype=torch.float64) * 2 - 1) * 0.5
         refs = deeplift_references(m, arch, x, baselines)  # before Zennit's canonizers touch the model
         refs.update(zennit_references(m, arch, x))
         if arch.startswith("vgg"):
