@@ -25,7 +25,8 @@ std::vector<std::string> layer_names(const Model& model, const Tensor& x) {
   return layers;
 }
 
-// Runs the model on x, keeping layer's output A on the tape, and returns A and d score / d A.
+}  // namespace
+
 std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tensor& x, const Target& t,
                                                   const std::string& layer) {
   Tape tape;
@@ -50,6 +51,8 @@ std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tens
   Tensor G = tape.grad(score, {A})[0];
   return {A.detach(), G};
 }
+
+namespace {
 
 // Grad-CAM++ channel weights from A and G, both (1,K,h,w) -> (1,K,1,1).
 Tensor plus_plus_weights(const Tensor& A, const Tensor& G) {
@@ -77,9 +80,14 @@ Cam gradcam(const Model& model, const Tensor& x, const Target& t, const std::str
   const int64_t K = A.dim(1);
   // sum_k a_k A_k is a 1x1 convolution of A with the weights a_k as one filter (1,K,1,1).
   const Tensor a = plus_plus ? plus_plus_weights(A, G) : ops::reshape(ops::global_avg_pool(G), {1, K, 1, 1});
-  const Tensor L = ops::relu(ops::conv2d(A, a));  // (1,1,h,w)
+  return cam_from(ops::conv2d(A, a), x);  // (1,1,h,w)
+}
+
+Cam cam_from(const Tensor& raw, const Tensor& x) {
+  NoGradGuard no_grad;
+  const Tensor L = ops::relu(raw);
   Cam c;
-  c.cam = ops::reshape(L, {A.dim(2), A.dim(3)});
+  c.cam = ops::reshape(L, {L.dim(2), L.dim(3)});
   c.map = ops::reshape(ops::resize_bilinear(L, x.dim(2), x.dim(3)), {x.dim(2), x.dim(3)});
   return c;
 }
@@ -124,10 +132,10 @@ OptionSpec layer_option(const std::string& what) {
   return text_option("layer", "", "NAME", what + " (default: the model's last conv block; see gradtrace layers)");
 }
 
-// Grad-CAM's map at --layer; guided: Guided Backprop times its upsampled map.
-MethodResult run_cam(Subject& s, const Target& t, const Options& o, bool plus_plus, bool guided) {
+// The CAM's map at --layer; guided: Guided Backprop times its upsampled map.
+MethodResult run_cam(Subject& s, const Target& t, const Options& o, const CamFn& make, bool guided) {
   const std::string layer = o.text("layer").empty() ? s.model->info.gradcam_layer : o.text("layer");
-  const Cam cam = gradcam(s.fn, s.x, t, layer, plus_plus);
+  const Cam cam = make(s.fn, s.x, t, layer);
   MethodResult r;
   r.cam = cam.cam;
   r.notes.push_back("layer " + layer + ": " + fmt("%.0fx%.0f map", double(cam.cam.dim(0)), double(cam.cam.dim(1))));
@@ -135,7 +143,7 @@ MethodResult run_cam(Subject& s, const Target& t, const Options& o, bool plus_pl
     std::string last;
     for (const nn::LayerShape& l : nn::layer_shapes(*s.model))
       if (l.shape.ndim() == 4 && l.shape[2] * l.shape[3] > 1) last = l.layer;
-    r.notes.push_back("warning: layer " + layer + " is 1x1, so Grad-CAM's map is constant" +
+    r.notes.push_back("warning: layer " + layer + " is 1x1, so the map is constant" +
                       (last.empty() ? std::string() : "; the last layer with a spatial map is " + last));
   }
   r.params = "layer " + layer;
@@ -146,7 +154,9 @@ MethodResult run_cam(Subject& s, const Target& t, const Options& o, bool plus_pl
   return r;
 }
 
-Method cam_entry(const std::string& name, const std::string& summary, const std::string& paper, bool plus_plus,
+}  // namespace
+
+Method cam_entry(const std::string& name, const std::string& summary, const std::string& paper, CamFn make,
                  bool guided) {
   Method m;
   m.name = name;
@@ -155,26 +165,33 @@ Method cam_entry(const std::string& name, const std::string& summary, const std:
   m.options = {layer_option(guided ? "the Grad-CAM layer" : "the layer")};
   m.takes_layer = true;
   m.smooth_map = !guided;
-  m.run = [plus_plus, guided](Subject& s, const Target& t, const Options& o, const Progress&) {
-    return run_cam(s, t, o, plus_plus, guided);
+  m.run = [make, guided](Subject& s, const Target& t, const Options& o, const Progress&) {
+    return run_cam(s, t, o, make, guided);
   };
   return m;
 }
 
+namespace {
+Cam plain_gradcam(const Model& m, const Tensor& x, const Target& t, const std::string& layer) {
+  return gradcam(m, x, t, layer);
+}
 }  // namespace
 
 Method gradcam_entry() {
   return cam_entry("gradcam", "Grad-CAM at a layer: ReLU(sum_k mean(dy/dA_k) A_k), upsampled", "Selvaraju et al. 2017",
-                   false, false);
+                   plain_gradcam);
 }
 
 Method gradcampp_entry() {
-  return cam_entry("gradcam++", "Grad-CAM++ at a layer", "Chattopadhay et al. 2018", true, false);
+  return cam_entry("gradcam++", "Grad-CAM++ at a layer", "Chattopadhay et al. 2018",
+                   [](const Model& m, const Tensor& x, const Target& t, const std::string& layer) {
+                     return gradcam(m, x, t, layer, true);
+                   });
 }
 
 Method guided_gradcam_entry() {
-  return cam_entry("guided-gradcam", "Guided Backprop times the upsampled Grad-CAM map", "Selvaraju et al. 2017", false,
-                   true);
+  return cam_entry("guided-gradcam", "Guided Backprop times the upsampled Grad-CAM map", "Selvaraju et al. 2017",
+                   plain_gradcam, true);
 }
 
 Method guided_backprop_entry() {

@@ -7,8 +7,11 @@
 //               zeroing negative gradients:  dx = (x > 0) (dy > 0) dy
 //   Guided Grad-CAM: Guided Backprop times the upsampled Grad-CAM map, per channel.
 #pragma once
+#include <functional>
 #include <string>
+#include <utility>
 
+#include "xai/method.h"
 #include "xai/saliency.h"
 
 namespace gt::xai {
@@ -27,6 +30,17 @@ struct UnknownLayer : InvalidArgument {
 
 // layer: a layer name as `gradtrace layers` lists it; its last op's output is A.
 Cam gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, bool plus_plus = false);
+// The model run on x with layer's output A (1,K,h,w) kept: A and d score / d A (UnknownLayer when the
+// model has no such layer).
+std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tensor& x, const Target& t,
+                                                  const std::string& layer);
+// A CAM from its map L (1,1,h,w) before the ReLU: ReLU(L), and that upsampled bilinearly to x's size.
+Cam cam_from(const Tensor& L, const Tensor& x);
+// A CAM method's registry entry (xai/cam_family.cpp uses it too): `make` gives the map at --layer
+// (default: the model's last conv block), and guided multiplies Guided Backprop by it.
+using CamFn = std::function<Cam(const Model&, const Tensor& x, const Target&, const std::string& layer)>;
+Method cam_entry(const std::string& name, const std::string& summary, const std::string& paper, CamFn make,
+                 bool guided = false);
 // d score / d x (1,C,H,W) with the Guided Backprop rule above on every relu and relu6 node.
 Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t);
 // Deconvnet (Zeiler and Fergus 2014; Captum's Deconvolution): d score / d x with every relu and relu6

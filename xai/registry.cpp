@@ -13,6 +13,11 @@ Method gradcampp_entry();        // xai/gradcam.cpp
 Method guided_backprop_entry();  // xai/gradcam.cpp
 Method guided_gradcam_entry();   // xai/gradcam.cpp
 Method deconvnet_entry();        // xai/gradcam.cpp
+Method hirescam_entry();         // xai/cam_family.cpp
+Method xgradcam_entry();         // xai/cam_family.cpp
+Method layercam_entry();         // xai/cam_family.cpp
+Method eigencam_entry();         // xai/cam_family.cpp
+Method eigengradcam_entry();     // xai/cam_family.cpp
 Method occlusion_entry();        // xai/occlusion.cpp
 Method lime_entry();             // xai/surrogate.cpp
 Method kernelshap_entry();       // xai/surrogate.cpp
@@ -21,21 +26,11 @@ Method deeplift_entry();         // xai/deeplift.cpp
 Method deeplift_shap_entry();    // xai/deeplift.cpp
 
 std::vector<Method> builtin_methods() {
-  return {saliency_entry(),
-          gradxinput_entry(),
-          smoothgrad_entry(),
-          ig_entry(),
-          gradcam_entry(),
-          gradcampp_entry(),
-          guided_backprop_entry(),
-          guided_gradcam_entry(),
-          deconvnet_entry(),
-          occlusion_entry(),
-          lime_entry(),
-          kernelshap_entry(),
-          lrp_entry(),
-          deeplift_entry(),
-          deeplift_shap_entry()};
+  return {saliency_entry(),   gradxinput_entry(),   smoothgrad_entry(),      ig_entry(),
+          gradcam_entry(),    gradcampp_entry(),    guided_backprop_entry(), guided_gradcam_entry(),
+          deconvnet_entry(),  hirescam_entry(),     xgradcam_entry(),        layercam_entry(),
+          eigencam_entry(),   eigengradcam_entry(), occlusion_entry(),       lime_entry(),
+          kernelshap_entry(), lrp_entry(),          deeplift_entry(),        deeplift_shap_entry()};
 }
 
 }  // namespace gt::xai

@@ -46,7 +46,7 @@ TEST_CASE("registry: every method has a summary, a paper, a run function and def
     CHECK(!m.summary.empty());
     CHECK(!m.paper.empty());
     CHECK(bool(m.run));
-    CHECK(m.takes_layer == (m.name.find("gradcam") != std::string::npos));
+    CHECK(m.takes_layer == (m.name.find("cam") != std::string::npos));  // the CAM family
     xai::Options o = xai::default_options(m);
     for (const xai::OptionSpec& spec : m.options)
       if (spec.type != xai::OptionSpec::Type::flag) CHECK_NOTHROW(xai::set_option(m, o, spec.name, spec.def));

@@ -1,0 +1,50 @@
+// The CAM family against pytorch-grad-cam 1.5.7 itself (tests/fixture_gen/gradcam_family.py:
+// tests/fixtures/gradcam_family.h5), on the narrow torchvision-layout VGG16 and ResNet50 of the
+// Captum fixtures, in float64: each method's map at the layer's resolution, after the ReLU and before
+// any resize or normalisation, within 1e-6 of the peer's largest value. Eigen-CAM's sign is LAPACK's
+// in the peer (its issue #315): there ours must equal the ReLU of the peer's map or of its negative.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "io/hdf5.h"
+#include "weights/format.h"
+#include "xai/method.h"
+
+using namespace gt;
+
+TEST_CASE("the CAM family equals pytorch-grad-cam 1.5.7 at the layer on narrow VGG16 and ResNet50", "[xai][cam]") {
+  const std::string dir = GT_FIXTURES_DIR;
+  const h5::File ref(dir + "/gradcam_family.h5", h5::File::Mode::read);
+  for (const std::string arch : {"vgg16", "resnet50"}) {
+    xai::Subject s;
+    s.model = load_weights(dir + "/torch_" + arch + "_narrow.h5", DType::f64);
+    s.model->to(DType::f64);  // what --precision float64 does: the model and its input in double
+    const h5::File captum(dir + "/captum_" + arch + ".h5", h5::File::Mode::read);
+    xai::set_input(s, Tensor(), captum.read("input", DType::f64));
+    const xai::Target t{int64_t(captum.attr_double("target")), false};
+    const std::string layer = ref.attr_string(arch + "_layer");
+    for (const std::string name : {"gradcam", "hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam"}) {
+      const xai::Method& m = xai::find_method(name);
+      xai::Options o = xai::default_options(m);
+      xai::set_option(m, o, "layer", layer);
+      const std::vector<double> got = xai::explain(m, s, t, o).cam.to_vector_f64();
+      const std::vector<double> raw = ref.read(arch + "/" + name, DType::f64).to_vector_f64();
+      REQUIRE(got.size() == raw.size());
+      const bool unsigned_peer = name.rfind("eigen", 0) == 0;
+      double best = INFINITY, scale = 0;
+      for (const double sign : {1.0, -1.0}) {
+        if (sign < 0 && !unsigned_peer) break;
+        double diff = 0;
+        for (size_t i = 0; i < raw.size(); ++i) {
+          const double want = std::max(sign * raw[i], 0.0);
+          diff = std::max(diff, std::abs(got[i] - want));
+          scale = std::max(scale, want);
+        }
+        best = std::min(best, diff);
+      }
+      INFO(arch << " " << name << " at " << layer << ": max |ours - pytorch-grad-cam| " << best << ", max " << scale);
+      CHECK(scale > 0);
+      CHECK(best <= 1e-6 * scale);
+    }
+  }
+}
