@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gradtrace evaluate: bad input refused (exit 2, or 1 with the file named), a run killed and started
 # again ends with the same file byte for byte, and with MPI (when built in and mpirun is there):
-# -np 2 gives the same file as one process, and so does a run whose rank 1 was killed, resumed.
+# -np 2 gives the same file as one process, and so does a run whose rank 1 was killed, resumed;
+# without MPI in the build, a run under a launcher is refused.
 #   evaluate_test.sh GRADTRACE
 set -u
 gt="$1"
@@ -112,6 +113,14 @@ if [ -f "$penguins" ]; then
   expect_out 2 "csv:FILE is for a table model" "$gt" evaluate --dataset "csv:$penguins" --out "$tmp/t2.h5"
 else
   echo "skipped the table part: no ../shared/data/tables/penguins.csv"
+fi
+
+# A build without MPI (the sanitizer pass's) refuses a run that a launcher started (PMI_SIZE: what
+# srun and Hydra set), in one line, before any work
+if ! "$gt" evaluate --help | grep -q "MPI: built in"; then
+  expect_out 2 "built without MPI, but mpirun or srun started it" env PMI_SIZE=2 "${ev[@]}" --limit 1 --out "$tmp/nompi.h5"
+  [ "$(wc -l <"$tmp/out")" = 1 ] || { echo "FAIL: the refusal should be one line"; cat "$tmp/out"; fail=1; }
+  ls "$tmp"/nompi.h5* >/dev/null 2>&1 && { echo "FAIL: the refused run wrote a file"; fail=1; }
 fi
 
 # MPI: a dynamic queue across ranks, gathered into one file
