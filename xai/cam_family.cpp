@@ -8,10 +8,14 @@
 //                                           centred over the pixels, v1 its first right singular
 //                                           vector (the first principal component); no gradient
 //   EigenGrad-CAM                           the same of G * A
+//   Score-CAM     (Wang et al. 2020)        L = sum_k w_k A_k,  w = softmax_k(y_c(x * M_k)): M_k is A_k
+//                                           upsampled to the input (bilinear, corners aligned) and
+//                                           min-max normalised (eps 1e-8); no gradient, K passes
 // A singular vector has no sign. pytorch-grad-cam keeps whatever LAPACK returns (its issue #315);
 // here the sign makes L correlate positively with the channel sum of the matrix projected
 // (sum_k A_k for Eigen-CAM, HiResCAM's map for EigenGrad-CAM), so the ReLU keeps the active part.
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
 #include "xai/gradcam.h"
@@ -74,7 +78,7 @@ std::vector<double> raw_map(Kind kind, const std::vector<double>& a, const std::
 }
 
 CamFn family(Kind kind) {
-  return [kind](const Model& model, const Tensor& x, const Target& t, const std::string& layer) {
+  return [kind](const Model& model, const Tensor& x, const Target& t, const std::string& layer, const Options&) {
     const auto [A, G] = activation_and_gradient(model, x, t, layer);
     const int64_t K = A.dim(1), h = A.dim(2), w = A.dim(3);
     const std::vector<double> L = raw_map(kind, A.to_vector_f64(), G.to_vector_f64(), K, h * w);
@@ -82,7 +86,67 @@ CamFn family(Kind kind) {
   };
 }
 
+// A (K,h,w) upsampled to (K,H,W), bilinear with the corners aligned (torch's UpsamplingBilinear2d,
+// as pytorch-grad-cam's Score-CAM), then each channel min-max normalised: the masks M_k.
+std::vector<double> score_masks(const std::vector<double>& a, int64_t K, int64_t h, int64_t w, int64_t H, int64_t W) {
+  const auto src = [](int64_t i, int64_t n, int64_t out) {
+    return out > 1 ? double(i) * double(n - 1) / double(out - 1) : 0.0;
+  };
+  std::vector<double> m(size_t(K * H * W));
+  for (int64_t k = 0; k < K; ++k) {
+    const double* A = a.data() + k * h * w;
+    double* M = m.data() + k * H * W;
+    for (int64_t i = 0; i < H; ++i) {
+      const double y = src(i, h, H);
+      const int64_t y0 = std::min(int64_t(y), h - 1), y1 = std::min(y0 + 1, h - 1);
+      for (int64_t j = 0; j < W; ++j) {
+        const double xs = src(j, w, W);
+        const int64_t x0 = std::min(int64_t(xs), w - 1), x1 = std::min(x0 + 1, w - 1);
+        const double fy = y - double(y0), fx = xs - double(x0);
+        M[i * W + j] = (1 - fy) * ((1 - fx) * A[y0 * w + x0] + fx * A[y0 * w + x1]) +
+                       fy * ((1 - fx) * A[y1 * w + x0] + fx * A[y1 * w + x1]);
+      }
+    }
+    const auto [lo, hi] = std::minmax_element(M, M + H * W);
+    const double low = *lo, range = *hi - *lo + 1e-8;
+    for (int64_t p = 0; p < H * W; ++p) M[p] = (M[p] - low) / range;
+  }
+  return m;
+}
+
+Cam scorecam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, const Options& o) {
+  const auto [A, G] = activation_and_gradient(model, x, t, layer);
+  const int64_t K = A.dim(1), h = A.dim(2), w = A.dim(3), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  const std::vector<double> a = A.to_vector_f64(), x0 = x.to_vector_f64();
+  const std::vector<double> masks = score_masks(a, K, h, w, H, W);
+  std::vector<double> s(static_cast<size_t>(K));
+  score_copies(
+      model, x, K, o.integer("batch"),
+      [&](int64_t k, double* img) {
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t p = 0; p < H * W; ++p)
+            img[c * H * W + p] = x0[size_t(c * H * W + p)] * masks[size_t(k * H * W + p)];
+      },
+      [&](int64_t k0, const Tensor& logits) {
+        const std::vector<double> v = row_scores(logits, t);
+        std::copy(v.begin(), v.end(), s.begin() + k0);
+      });
+  const double top = *std::max_element(s.begin(), s.end());
+  double z = 0;
+  for (double& v : s) z += v = std::exp(v - top);
+  std::vector<double> L(size_t(h * w), 0.0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t p = 0; p < h * w; ++p) L[size_t(p)] += s[size_t(k)] / z * a[size_t(k * h * w + p)];
+  return cam_from(Tensor::from_vector({1, 1, h, w}, L, A.dtype()).to(A.device()), x);
+}
+
 }  // namespace
+
+Method scorecam_entry() {
+  return cam_entry("scorecam", "Score-CAM at a layer: channels weighted by the class score of the input they mask",
+                   "Wang et al. 2020", scorecam, false,
+                   {int_option("batch", 16, 1, 4096, "B", "masked inputs per forward pass")});
+}
 
 Method hirescam_entry() {
   return cam_entry("hirescam", "HiResCAM at a layer: ReLU(sum_k dy/dA_k * A_k), upsampled", "Draelos & Carin 2020",

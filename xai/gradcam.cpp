@@ -135,7 +135,7 @@ OptionSpec layer_option(const std::string& what) {
 // The CAM's map at --layer; guided: Guided Backprop times its upsampled map.
 MethodResult run_cam(Subject& s, const Target& t, const Options& o, const CamFn& make, bool guided) {
   const std::string layer = o.text("layer").empty() ? s.model->info.gradcam_layer : o.text("layer");
-  const Cam cam = make(s.fn, s.x, t, layer);
+  const Cam cam = make(s.fn, s.x, t, layer, o);
   MethodResult r;
   r.cam = cam.cam;
   r.notes.push_back("layer " + layer + ": " + fmt("%.0fx%.0f map", double(cam.cam.dim(0)), double(cam.cam.dim(1))));
@@ -156,13 +156,14 @@ MethodResult run_cam(Subject& s, const Target& t, const Options& o, const CamFn&
 
 }  // namespace
 
-Method cam_entry(const std::string& name, const std::string& summary, const std::string& paper, CamFn make,
-                 bool guided) {
+Method cam_entry(const std::string& name, const std::string& summary, const std::string& paper, CamFn make, bool guided,
+                 const std::vector<OptionSpec>& options) {
   Method m;
   m.name = name;
   m.summary = summary;
   m.paper = paper;
   m.options = {layer_option(guided ? "the Grad-CAM layer" : "the layer")};
+  m.options.insert(m.options.end(), options.begin(), options.end());
   m.takes_layer = true;
   m.smooth_map = !guided;
   m.run = [make, guided](Subject& s, const Target& t, const Options& o, const Progress&) {
@@ -172,7 +173,7 @@ Method cam_entry(const std::string& name, const std::string& summary, const std:
 }
 
 namespace {
-Cam plain_gradcam(const Model& m, const Tensor& x, const Target& t, const std::string& layer) {
+Cam plain_gradcam(const Model& m, const Tensor& x, const Target& t, const std::string& layer, const Options&) {
   return gradcam(m, x, t, layer);
 }
 }  // namespace
@@ -184,7 +185,7 @@ Method gradcam_entry() {
 
 Method gradcampp_entry() {
   return cam_entry("gradcam++", "Grad-CAM++ at a layer", "Chattopadhay et al. 2018",
-                   [](const Model& m, const Tensor& x, const Target& t, const std::string& layer) {
+                   [](const Model& m, const Tensor& x, const Target& t, const std::string& layer, const Options&) {
                      return gradcam(m, x, t, layer, true);
                    });
 }

@@ -37,10 +37,12 @@ std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tens
 // A CAM from its map L (1,1,h,w) before the ReLU: ReLU(L), and that upsampled bilinearly to x's size.
 Cam cam_from(const Tensor& L, const Tensor& x);
 // A CAM method's registry entry (xai/cam_family.cpp uses it too): `make` gives the map at --layer
-// (default: the model's last conv block), and guided multiplies Guided Backprop by it.
-using CamFn = std::function<Cam(const Model&, const Tensor& x, const Target&, const std::string& layer)>;
+// (default: the model's last conv block) with the method's options (`options`, beside --layer), and
+// guided multiplies Guided Backprop by it.
+using CamFn =
+    std::function<Cam(const Model&, const Tensor& x, const Target&, const std::string& layer, const Options&)>;
 Method cam_entry(const std::string& name, const std::string& summary, const std::string& paper, CamFn make,
-                 bool guided = false);
+                 bool guided = false, const std::vector<OptionSpec>& options = {});
 // d score / d x (1,C,H,W) with the Guided Backprop rule above on every relu and relu6 node.
 Tensor guided_backprop(const Model& model, const Tensor& x, const Target& t);
 // Deconvnet (Zeiler and Fergus 2014; Captum's Deconvolution): d score / d x with every relu and relu6

@@ -23,7 +23,8 @@ TEST_CASE("the CAM family equals pytorch-grad-cam 1.5.7 at the layer on narrow V
     xai::set_input(s, Tensor(), captum.read("input", DType::f64));
     const xai::Target t{int64_t(captum.attr_double("target")), false};
     const std::string layer = ref.attr_string(arch + "_layer");
-    for (const std::string name : {"gradcam", "hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam"}) {
+    for (const std::string name :
+         {"gradcam", "hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam", "scorecam"}) {
       const xai::Method& m = xai::find_method(name);
       xai::Options o = xai::default_options(m);
       xai::set_option(m, o, "layer", layer);
