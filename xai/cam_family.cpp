@@ -11,6 +11,8 @@
 //   Score-CAM     (Wang et al. 2020)        L = sum_k w_k A_k,  w = softmax_k(y_c(x * M_k)): M_k is A_k
 //                                           upsampled to the input (bilinear, corners aligned) and
 //                                           min-max normalised (eps 1e-8); no gradient, K passes
+//   Ablation-CAM  (Desai & Ramaswamy 2020)  L = sum_k w_k A_k,  w_k = (y_c - y_c with A_k zeroed) / y_c
+//                                           (no abs, as pytorch-grad-cam; K passes)
 // A singular vector has no sign. pytorch-grad-cam keeps whatever LAPACK returns (its issue #315);
 // here the sign makes L correlate positively with the channel sum of the matrix projected
 // (sum_k A_k for Eigen-CAM, HiResCAM's map for EigenGrad-CAM), so the ReLU keeps the active part.
@@ -18,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autodiff/tape.h"
 #include "xai/gradcam.h"
 
 namespace gt::xai {
@@ -140,7 +143,58 @@ Cam scorecam(const Model& model, const Tensor& x, const Target& t, const std::st
   return cam_from(Tensor::from_vector({1, 1, h, w}, L, A.dtype()).to(A.device()), x);
 }
 
+// The name of the layer's last op, whose output is A (the op a hook must change to change A).
+std::string last_op(const Model& model, const Tensor& x, const std::string& layer) {
+  Tape tape;
+  TapeGuard guard(tape);
+  std::string last;
+  tape.add_forward_hook("", layer, [&](const std::string& op, const std::string&, const Tensor& out) {
+    last = op;
+    return out;
+  });
+  model(x.detach().set_requires_grad(true));  // recorded, so that the hooks see it
+  return last;
+}
+
+Cam ablationcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, const Options& o) {
+  const auto [A, G] = activation_and_gradient(model, x, t, layer);
+  const int64_t K = A.dim(1), h = A.dim(2), w = A.dim(3), batch = o.integer("batch");
+  const std::string op = last_op(model, x, layer);
+  double s0 = 0;
+  {
+    NoGradGuard no_grad;
+    s0 = row_scores(model(x), t)[0];
+  }
+  const std::vector<double> a = A.to_vector_f64(), x0 = x.to_vector_f64();
+  std::vector<double> weight(static_cast<size_t>(K));
+  for (int64_t k0 = 0; k0 < K; k0 += batch) {
+    const int64_t n = std::min(batch, K - k0);
+    std::vector<double> copies;
+    for (int64_t b = 0; b < n; ++b) copies.insert(copies.end(), x0.begin(), x0.end());
+    Tensor X = Tensor::from_vector({n, x.dim(1), x.dim(2), x.dim(3)}, copies, x.dtype()).to(x.device());
+    Tape tape;
+    TapeGuard guard(tape);
+    tape.add_forward_hook(op, layer, [&](const std::string&, const std::string&, const Tensor& out) {
+      std::vector<double> v = out.to_vector_f64();  // (n,K,h,w): row b without channel k0 + b
+      for (int64_t b = 0; b < n; ++b) std::fill_n(v.begin() + ((b * K + k0 + b) * h * w), h * w, 0.0);
+      return Tensor::from_vector(out.shape(), v, out.dtype()).to(out.device());
+    });
+    const std::vector<double> s = row_scores(model(X.set_requires_grad(true)), t);
+    for (int64_t b = 0; b < n; ++b) weight[size_t(k0 + b)] = (s0 - s[size_t(b)]) / s0;
+  }
+  std::vector<double> L(size_t(h * w), 0.0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t p = 0; p < h * w; ++p) L[size_t(p)] += weight[size_t(k)] * a[size_t(k * h * w + p)];
+  return cam_from(Tensor::from_vector({1, 1, h, w}, L, A.dtype()).to(A.device()), x);
+}
+
 }  // namespace
+
+Method ablationcam_entry() {
+  return cam_entry("ablationcam", "Ablation-CAM at a layer: channels weighted by the score's drop when each is zeroed",
+                   "Desai & Ramaswamy 2020", ablationcam, false,
+                   {int_option("batch", 32, 1, 4096, "B", "ablated channels per forward pass")});
+}
 
 Method scorecam_entry() {
   return cam_entry("scorecam", "Score-CAM at a layer: channels weighted by the class score of the input they mask",

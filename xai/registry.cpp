@@ -19,6 +19,7 @@ Method layercam_entry();         // xai/cam_family.cpp
 Method eigencam_entry();         // xai/cam_family.cpp
 Method eigengradcam_entry();     // xai/cam_family.cpp
 Method scorecam_entry();         // xai/cam_family.cpp
+Method ablationcam_entry();      // xai/cam_family.cpp
 Method occlusion_entry();        // xai/occlusion.cpp
 Method lime_entry();             // xai/surrogate.cpp
 Method kernelshap_entry();       // xai/surrogate.cpp
@@ -28,27 +29,11 @@ Method deeplift_shap_entry();    // xai/deeplift.cpp
 
 std::vector<Method> builtin_methods() {
   return {
-      saliency_entry(),
-      gradxinput_entry(),
-      smoothgrad_entry(),
-      ig_entry(),
-      gradcam_entry(),
-      gradcampp_entry(),
-      guided_backprop_entry(),
-      guided_gradcam_entry(),
-      deconvnet_entry(),
-      hirescam_entry(),
-      xgradcam_entry(),
-      layercam_entry(),
-      eigencam_entry(),
-      eigengradcam_entry(),
-      scorecam_entry(),
-      occlusion_entry(),
-      lime_entry(),
-      kernelshap_entry(),
-      lrp_entry(),
-      deeplift_entry(),
-      deeplift_shap_entry(),
+      saliency_entry(),    gradxinput_entry(),      smoothgrad_entry(),     ig_entry(),           gradcam_entry(),
+      gradcampp_entry(),   guided_backprop_entry(), guided_gradcam_entry(), deconvnet_entry(),    hirescam_entry(),
+      xgradcam_entry(),    layercam_entry(),        eigencam_entry(),       eigengradcam_entry(), scorecam_entry(),
+      ablationcam_entry(), occlusion_entry(),       lime_entry(),           kernelshap_entry(),   lrp_entry(),
+      deeplift_entry(),    deeplift_shap_entry(),
   };  // the trailing comma keeps one entry a line
 }
 

@@ -92,7 +92,8 @@ void every_command(const TempDir& dir, const std::vector<std::string>& model, co
                                                                {"lime", {"--samples", "16", "--segments", "6"}},
                                                                {"kernelshap", {"--samples", "16", "--segments", "6"}},
                                                                {"counterfactual", {"--steps", "3"}},
-                                                               {"scorecam", {"--layer", conv}}};  // 64, not 2048 passes
+                                                               {"scorecam", {"--layer", conv}},  // 64, not 2048 passes
+                                                               {"ablationcam", {"--layer", conv}}};
   auto run = [&](std::vector<std::string> args) {
     if (fast && few.count(args[0])) args.insert(args.end(), few.at(args[0]).begin(), few.at(args[0]).end());
     args.insert(args.end(), model.begin(), model.end());

@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 import pytorch_grad_cam
 import torch
-from pytorch_grad_cam import EigenCAM, EigenGradCAM, GradCAM, HiResCAM, LayerCAM, ScoreCAM, XGradCAM
+from pytorch_grad_cam import AblationCAM, EigenCAM, EigenGradCAM, GradCAM, HiResCAM, LayerCAM, ScoreCAM, XGradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -30,7 +30,8 @@ from make_captum_fixtures import FIX, load_ours, narrow_vgg16, no_inplace_relu  
 from make_model_fixtures import NarrowResNet50  # noqa: E402
 
 METHODS = {"gradcam": GradCAM, "hirescam": HiResCAM, "xgradcam": XGradCAM, "layercam": LayerCAM,
-           "eigencam": EigenCAM, "eigengradcam": EigenGradCAM, "scorecam": ScoreCAM}
+           "eigencam": EigenCAM, "eigengradcam": EigenGradCAM, "scorecam": ScoreCAM,
+           "ablationcam": AblationCAM}
 
 
 def raw_map(cls, model, layer, x, target):

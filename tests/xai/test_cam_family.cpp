@@ -1,8 +1,9 @@
 // The CAM family against pytorch-grad-cam 1.5.7 itself (tests/fixture_gen/gradcam_family.py:
 // tests/fixtures/gradcam_family.h5), on the narrow torchvision-layout VGG16 and ResNet50 of the
 // Captum fixtures, in float64: each method's map at the layer's resolution, after the ReLU and before
-// any resize or normalisation, within 1e-6 of the peer's largest value. Eigen-CAM's sign is LAPACK's
-// in the peer (its issue #315): there ours must equal the ReLU of the peer's map or of its negative.
+// any resize or normalisation, within 1e-6 of the peer's largest value (Ablation-CAM 1e-5, below).
+// Eigen-CAM's sign is LAPACK's in the peer (its issue #315): there ours must equal the ReLU of the
+// peer's map or of its negative.
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -24,7 +25,7 @@ TEST_CASE("the CAM family equals pytorch-grad-cam 1.5.7 at the layer on narrow V
     const xai::Target t{int64_t(captum.attr_double("target")), false};
     const std::string layer = ref.attr_string(arch + "_layer");
     for (const std::string name :
-         {"gradcam", "hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam", "scorecam"}) {
+         {"gradcam", "hirescam", "xgradcam", "layercam", "eigencam", "eigengradcam", "scorecam", "ablationcam"}) {
       const xai::Method& m = xai::find_method(name);
       xai::Options o = xai::default_options(m);
       xai::set_option(m, o, "layer", layer);
@@ -45,7 +46,9 @@ TEST_CASE("the CAM family equals pytorch-grad-cam 1.5.7 at the layer on narrow V
       }
       INFO(arch << " " << name << " at " << layer << ": max |ours - pytorch-grad-cam| " << best << ", max " << scale);
       CHECK(scale > 0);
-      CHECK(best <= 1e-6 * scale);
+      // pytorch-grad-cam keeps Ablation-CAM's scores in float32: (s0 - s_k) / s0 cancels to 4e-6
+      // of the largest value on ResNet50's GAP head
+      CHECK(best <= (name == "ablationcam" ? 1e-5 : 1e-6) * scale);
     }
   }
 }
