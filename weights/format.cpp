@@ -153,6 +153,7 @@ std::unique_ptr<nn::Model> load_weights(const h5::File& f, DType dtype) {
   if (class_names(m->info).size() != size_t(m->info.classes)) m->info.labels = "none";
   if (m->info.features) m->info.table = read_table_schema(f, m->info);
   fill(*m, f, dtype);
+  m->to(dtype);  // the values are in dtype already: this records it (Model::dtype, what inputs follow)
   return m;
 }
 

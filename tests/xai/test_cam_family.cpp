@@ -19,7 +19,6 @@ TEST_CASE("the CAM family equals pytorch-grad-cam 1.5.7 at the layer on narrow V
   for (const std::string arch : {"vgg16", "resnet50"}) {
     xai::Subject s;
     s.model = load_weights(dir + "/torch_" + arch + "_narrow.h5", DType::f64);
-    s.model->to(DType::f64);  // what --precision float64 does: the model and its input in double
     const h5::File captum(dir + "/captum_" + arch + ".h5", h5::File::Mode::read);
     xai::set_input(s, Tensor(), captum.read("input", DType::f64));
     const xai::Target t{int64_t(captum.attr_double("target")), false};
