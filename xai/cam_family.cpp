@@ -89,6 +89,16 @@ CamFn family(Kind kind) {
   };
 }
 
+// sum_k w_k A_k, the CAM of channel weights w (Score-CAM's, Ablation-CAM's).
+Cam weighted_cam(const Tensor& A, const std::vector<double>& w, const Tensor& x) {
+  const int64_t K = A.dim(1), P = A.dim(2) * A.dim(3);
+  const std::vector<double> a = A.to_vector_f64();
+  std::vector<double> L(static_cast<size_t>(P), 0.0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t p = 0; p < P; ++p) L[size_t(p)] += w[size_t(k)] * a[size_t(k * P + p)];
+  return cam_from(Tensor::from_vector({1, 1, A.dim(2), A.dim(3)}, L, A.dtype()).to(A.device()), x);
+}
+
 // A (K,h,w) upsampled to (K,H,W), bilinear with the corners aligned (torch's UpsamplingBilinear2d,
 // as pytorch-grad-cam's Score-CAM), then each channel min-max normalised: the masks M_k.
 std::vector<double> score_masks(const std::vector<double>& a, int64_t K, int64_t h, int64_t w, int64_t H, int64_t W) {
@@ -134,13 +144,11 @@ Cam scorecam(const Model& model, const Tensor& x, const Target& t, const std::st
         const std::vector<double> v = row_scores(logits, t);
         std::copy(v.begin(), v.end(), s.begin() + k0);
       });
-  const double top = *std::max_element(s.begin(), s.end());
+  const double top = *std::max_element(s.begin(), s.end());  // the softmax over the channels
   double z = 0;
   for (double& v : s) z += v = std::exp(v - top);
-  std::vector<double> L(size_t(h * w), 0.0);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t p = 0; p < h * w; ++p) L[size_t(p)] += s[size_t(k)] / z * a[size_t(k * h * w + p)];
-  return cam_from(Tensor::from_vector({1, 1, h, w}, L, A.dtype()).to(A.device()), x);
+  for (double& v : s) v /= z;
+  return weighted_cam(A, s, x);
 }
 
 // The name of the layer's last op, whose output is A (the op a hook must change to change A).
@@ -158,14 +166,14 @@ std::string last_op(const Model& model, const Tensor& x, const std::string& laye
 
 Cam ablationcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, const Options& o) {
   const auto [A, G] = activation_and_gradient(model, x, t, layer);
-  const int64_t K = A.dim(1), h = A.dim(2), w = A.dim(3), batch = o.integer("batch");
+  const int64_t K = A.dim(1), hw = A.dim(2) * A.dim(3), batch = o.integer("batch");
   const std::string op = last_op(model, x, layer);
   double s0 = 0;
   {
     NoGradGuard no_grad;
     s0 = row_scores(model(x), t)[0];
   }
-  const std::vector<double> a = A.to_vector_f64(), x0 = x.to_vector_f64();
+  const std::vector<double> x0 = x.to_vector_f64();
   std::vector<double> weight(static_cast<size_t>(K));
   for (int64_t k0 = 0; k0 < K; k0 += batch) {
     const int64_t n = std::min(batch, K - k0);
@@ -176,16 +184,13 @@ Cam ablationcam(const Model& model, const Tensor& x, const Target& t, const std:
     TapeGuard guard(tape);
     tape.add_forward_hook(op, layer, [&](const std::string&, const std::string&, const Tensor& out) {
       std::vector<double> v = out.to_vector_f64();  // (n,K,h,w): row b without channel k0 + b
-      for (int64_t b = 0; b < n; ++b) std::fill_n(v.begin() + ((b * K + k0 + b) * h * w), h * w, 0.0);
+      for (int64_t b = 0; b < n; ++b) std::fill_n(v.begin() + ((b * K + k0 + b) * hw), hw, 0.0);
       return Tensor::from_vector(out.shape(), v, out.dtype()).to(out.device());
     });
     const std::vector<double> s = row_scores(model(X.set_requires_grad(true)), t);
     for (int64_t b = 0; b < n; ++b) weight[size_t(k0 + b)] = (s0 - s[size_t(b)]) / s0;
   }
-  std::vector<double> L(size_t(h * w), 0.0);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t p = 0; p < h * w; ++p) L[size_t(p)] += weight[size_t(k)] * a[size_t(k * h * w + p)];
-  return cam_from(Tensor::from_vector({1, 1, h, w}, L, A.dtype()).to(A.device()), x);
+  return weighted_cam(A, weight, x);
 }
 
 }  // namespace
