@@ -14,6 +14,12 @@ VGG16's features[29] (the last conv's ReLU: block5_conv3, 4x4) and ResNet50's la
 at the layer's resolution before its ReLU, min-max normalisation and resize: the method's own
 `get_cam_image` on the activations and gradients its hooks caught (grad-cam has no public raw output).
 Eigen-CAM's and EigenGrad-CAM's sign is LAPACK's (pytorch-grad-cam issue #315): compare up to it.
+
+With --full DIR (tests/peers/peer_cam.sh, by hand): full-size torchvision VGG16 and ResNet50 with
+random weights, calibrated as torch_reference.py does in float64, then run in float32 (Score-CAM and
+Ablation-CAM take a pass per channel: hours in float64 with torch 1.13 on 2 cores): DIR/<arch>_weights.h5
+(gradtrace's format), DIR/<arch>_cams.h5 with `input` [1,3,224,224], the same per-method maps and the
+root attributes target (281) and layer.
 """
 import os
 import sys
@@ -50,8 +56,32 @@ def raw_map(cls, model, layer, x, target):
     return np.asarray(raw[0], dtype=np.float64)
 
 
+def full_size(out, archs):
+    """The full-size check's references (see the docstring)."""
+    import torchvision
+    from torch_reference import CAM_LAYERS, TARGET, calibrate, convert
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    for arch in archs.split(","):
+        m = getattr(torchvision.models, arch)().double().eval()
+        x = torch.rand(1, 3, 224, 224, dtype=torch.float64) * 2 - 1
+        calibrate(m, x)
+        convert(arch, m.state_dict(), os.path.join(out, f"{arch}_weights.h5"))
+        no_inplace_relu(m)
+        m, x = m.float(), x.float()
+        module, ours = CAM_LAYERS[arch]
+        with h5py.File(os.path.join(out, f"{arch}_cams.h5"), "w") as f:
+            f["input"] = x.numpy()
+            f.attrs["target"], f.attrs["layer"] = TARGET, ours
+            for name, cls in METHODS.items():
+                f[name] = raw_map(cls, m, m.get_submodule(module), x.clone(), TARGET)
+                print(f"{arch} {name}: {f[name].shape}", flush=True)
+
+
 def main():
     assert pytorch_grad_cam.__file__
+    if "--full" in sys.argv:
+        return full_size(sys.argv[sys.argv.index("--full") + 1], os.environ.get("GT_CAM_ARCHS", "vgg16,resnet50"))
     vgg = narrow_vgg16().double().eval()
     load_ours(vgg, "vgg16", os.path.join(FIX, "torch_vgg16_narrow.h5"))
     resnet = NarrowResNet50().double().eval()

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The CAM family against pytorch-grad-cam on full-size torchvision VGG16 and ResNet50 with random
+# weights, in float32, to 1e-4 of the largest value (tests/xai/test_cam_family.cpp, [.peer][cam_peers]).
+# By hand: it needs pytorch-grad-cam (the venv of tests/fixture_gen/gradcam_family.py, GT_CAM_PYTHON),
+# and Score-CAM and Ablation-CAM take a forward pass per channel (2048 at ResNet50's layer4).
+#   tests/peers/peer_cam.sh build/tests/gradtrace_tests      (GT_CAM_ARCHS=vgg16 for one)
+set -euo pipefail
+tests_bin="$1"; root="$(cd "$(dirname "$0")/../.." && pwd)"
+py="${GT_CAM_PYTHON:-/work/venv-gradcam/bin/python}"
+"$py" -c "import pytorch_grad_cam, torchvision, h5py" 2>/dev/null || { echo "skipped: $py lacks pytorch_grad_cam"; exit 77; }
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+"$py" "$root/tests/fixture_gen/gradcam_family.py" --full "$dir"
+GT_PEER_DIR="$dir" "$tests_bin" "[cam_peers]"
