@@ -63,6 +63,17 @@ Explainer method_explainer(const Method& m, const Options& o, Subject& s) {
   };
 }
 
+Restore::Restore(nn::Model& m, const std::vector<Tensor*>& which) : m_(m) {
+  if (which.empty())
+    for (auto& [name, t] : m.named_parameters()) saved_.push_back({t, *t});
+  for (Tensor* t : which) saved_.push_back({t, *t});
+}
+
+Restore::~Restore() {
+  for (auto& [p, t] : saved_) *p = t;
+  m_.parameters_changed();
+}
+
 Tensor item_like(const Tensor& x, const std::vector<double>& v) {
   return Tensor::from_vector(x.shape(), v, x.dtype()).to(x.device());
 }

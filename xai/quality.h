@@ -84,6 +84,21 @@ std::vector<double> copies_scores(const Input& in, int64_t count, const std::fun
 // An image method's Explainer: the subject's input is swapped for x during the call and put back
 // after (its pixels stay: LRP's box bounds and LIME's superpixels come from the item's picture).
 Explainer method_explainer(const Method& m, const Options& o, Subject& s);
+// Parameters of the model as they were, put back when this goes out of scope (MPRT randomises the
+// layers in place, input invariance shifts a bias; the next method and item need the model whole).
+// Either every parameter, or the tensors named (one that is undefined, as a conv without a bias, comes
+// back undefined).
+class Restore {
+ public:
+  explicit Restore(nn::Model& m, const std::vector<Tensor*>& which = {});
+  ~Restore();
+  Restore(const Restore&) = delete;
+  Restore& operator=(const Restore&) = delete;
+
+ private:
+  nn::Model& m_;
+  std::vector<std::pair<Tensor*, Tensor>> saved_;
+};
 // Values in x's layout as a tensor of x's shape, dtype and device.
 Tensor item_like(const Tensor& x, const std::vector<double>& v);
 // ROAD's noisy linear imputation (quality_road.cpp): the removed pixels (row-major indices in H*W) of

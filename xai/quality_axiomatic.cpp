@@ -47,15 +47,7 @@ Score input_invariance(const Input& in) {
     if (w) break;
   }
   if (!w) return Score{};
-  struct Put {  // the layer's own bias back (undefined where it had none)
-    Tensor& bias;
-    Tensor saved;
-    nn::Model& m;
-    ~Put() {
-      bias = saved;
-      m.parameters_changed();
-    }
-  } put{*b, *b, model};
+  const Restore restore(model, {b});  // the layer's own bias back (undefined where it had none)
   const double shift = in.settings.real("shift");
   const std::vector<double> wv = w->to_vector_f64();
   const int64_t O = w->dim(0), per = w->numel() / O;

@@ -11,25 +11,6 @@
 namespace gt::xai::quality {
 namespace {
 
-// The model's parameters as they were, put back when this goes out of scope (the metric randomises
-// the model in place; the next method and item need it whole).
-class Restore {
- public:
-  explicit Restore(nn::Model& m) : m_(m) {
-    for (auto& [name, t] : m.named_parameters()) saved_.push_back({t, *t});
-  }
-  ~Restore() {
-    for (auto& [p, t] : saved_) *p = t;
-    m_.parameters_changed();
-  }
-  Restore(const Restore&) = delete;
-  Restore& operator=(const Restore&) = delete;
-
- private:
-  nn::Model& m_;
-  std::vector<std::pair<Tensor*, Tensor>> saved_;
-};
-
 // SSIM of two 1-D signals (skimage.metrics.structural_similarity on flattened maps, as Quantus's ssim):
 // means, variances (sample, 7/6) and covariance over windows of 7, K1 = 0.01, K2 = 0.03, the data range
 // that of both signals together; S = (2 ux uy + C1)(2 sxy + C2) / ((ux^2 + uy^2 + C1)(sx + sy + C2)),
