@@ -57,12 +57,12 @@ std::vector<double> principal_projection(const std::vector<double>& m, int64_t K
   return out;
 }
 
-// L before the ReLU, P = h w values, from a and g (K channels of P pixels each).
+// L before the ReLU, P = h w values, from a and g (K channels of P pixels each; g empty for Eigen-CAM).
 std::vector<double> raw_map(Kind kind, const std::vector<double>& a, const std::vector<double>& g, int64_t K,
                             int64_t P) {
+  if (kind == Kind::eigen) return principal_projection(a, K, P);
   std::vector<double> L(size_t(P), 0.0), ga(a.size());
   for (size_t i = 0; i < a.size(); ++i) ga[i] = g[i] * a[i];
-  if (kind == Kind::eigen) return principal_projection(a, K, P);
   if (kind == Kind::eigengrad) return principal_projection(ga, K, P);
   for (int64_t k = 0; k < K; ++k) {
     const size_t c = size_t(k * P);
@@ -82,9 +82,10 @@ std::vector<double> raw_map(Kind kind, const std::vector<double>& a, const std::
 
 CamFn family(Kind kind) {
   return [kind](const Model& model, const Tensor& x, const Target& t, const std::string& layer, const Options&) {
-    const auto [A, G] = activation_and_gradient(model, x, t, layer);
+    const auto [A, G] = activation_and_gradient(model, x, t, layer, kind != Kind::eigen);
     const int64_t K = A.dim(1), h = A.dim(2), w = A.dim(3);
-    const std::vector<double> L = raw_map(kind, A.to_vector_f64(), G.to_vector_f64(), K, h * w);
+    const std::vector<double> L =
+        raw_map(kind, A.to_vector_f64(), G.defined() ? G.to_vector_f64() : std::vector<double>(), K, h * w);
     return cam_from(Tensor::from_vector({1, 1, h, w}, L, A.dtype()).to(A.device()), x);
   };
 }
@@ -128,7 +129,7 @@ std::vector<double> score_masks(const std::vector<double>& a, int64_t K, int64_t
 }
 
 Cam scorecam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, const Options& o) {
-  const auto [A, G] = activation_and_gradient(model, x, t, layer);
+  const Tensor A = activation_and_gradient(model, x, t, layer, false).first;
   const int64_t K = A.dim(1), h = A.dim(2), w = A.dim(3), C = x.dim(1), H = x.dim(2), W = x.dim(3);
   const std::vector<double> a = A.to_vector_f64(), x0 = x.to_vector_f64();
   const std::vector<double> masks = score_masks(a, K, h, w, H, W);
@@ -165,7 +166,7 @@ std::string last_op(const Model& model, const Tensor& x, const std::string& laye
 }
 
 Cam ablationcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, const Options& o) {
-  const auto [A, G] = activation_and_gradient(model, x, t, layer);
+  const Tensor A = activation_and_gradient(model, x, t, layer, false).first;
   const int64_t K = A.dim(1), hw = A.dim(2) * A.dim(3), batch = o.integer("batch");
   const std::string op = last_op(model, x, layer);
   double s0 = 0;

@@ -28,7 +28,7 @@ std::vector<std::string> layer_names(const Model& model, const Tensor& x) {
 }  // namespace
 
 std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tensor& x, const Target& t,
-                                                  const std::string& layer) {
+                                                  const std::string& layer, bool gradient) {
   Tape tape;
   TapeGuard guard(tape);
   Tensor A;
@@ -48,6 +48,7 @@ std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tens
   }
   if (A.ndim() != 4)
     throw Error("layer '" + layer + "' has output " + A.shape().str() + ", not a feature map (1,K,h,w)");
+  if (!gradient) return {A.detach(), Tensor()};
   Tensor G = tape.grad(score, {A})[0];
   return {A.detach(), G};
 }

@@ -31,9 +31,10 @@ struct UnknownLayer : InvalidArgument {
 // layer: a layer name as `gradtrace layers` lists it; its last op's output is A.
 Cam gradcam(const Model& model, const Tensor& x, const Target& t, const std::string& layer, bool plus_plus = false);
 // The model run on x with layer's output A (1,K,h,w) kept: A and d score / d A (UnknownLayer when the
-// model has no such layer).
+// model has no such layer). Without `gradient` (Eigen-, Score-, Ablation-CAM) no backward pass runs
+// and the second is undefined.
 std::pair<Tensor, Tensor> activation_and_gradient(const Model& model, const Tensor& x, const Target& t,
-                                                  const std::string& layer);
+                                                  const std::string& layer, bool gradient = true);
 // A CAM from its map L (1,1,h,w) before the ReLU: ReLU(L), and that upsampled bilinearly to x's size.
 Cam cam_from(const Tensor& L, const Tensor& x);
 // A CAM method's registry entry (xai/cam_family.cpp uses it too): `make` gives the map at --layer
